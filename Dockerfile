@@ -1,0 +1,28 @@
+# Framewise web and worker image: slim, non-root. The same image runs both roles:
+#   web:    gunicorn wsgi:app
+#   worker: python worker.py
+FROM python:3.11-slim AS base
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# libgl/glib are not needed by opencv-python-headless; ffmpeg is not needed at run time.
+RUN groupadd --system app && useradd --system --gid app --home-dir /app --shell /usr/sbin/nologin app
+
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+
+COPY backend_app ./backend_app
+COPY migrations ./migrations
+COPY templates ./templates
+COPY static ./static
+COPY wsgi.py worker.py ./
+
+RUN mkdir -p /app/data /tmp/prometheus && chown -R app:app /app/data /tmp/prometheus
+USER app
+
+ENV APP_ENV=production DATA_DIR=/app/data PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus
+EXPOSE 8000
+# Threaded workers keep Server-Sent Events (chat, batch progress) from blocking a process.
+CMD ["gunicorn", "wsgi:app", "--bind", "0.0.0.0:8000", "--workers", "4", "--worker-class", "gthread", \
+     "--threads", "8", "--timeout", "120", "--access-logfile", "-"]

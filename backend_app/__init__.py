@@ -1,0 +1,116 @@
+"""Framewise: the Flask app factory."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request
+from redis.exceptions import RedisError
+
+from .settings import PROJECT_ROOT, Settings, load_settings
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app. ``overrides`` may hold Settings fields (lower case) or Flask config keys."""
+    overrides = dict(overrides or {})
+    setting_names = set(Settings.__dataclass_fields__)
+    settings = load_settings(**{k: overrides.pop(k) for k in list(overrides) if k in setting_names})
+
+    app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"),
+                static_folder=str(PROJECT_ROOT / "static"))
+    _configure(app, settings)
+    app.config.update(overrides)
+
+    from . import observability
+
+    observability.configure_logging(settings.log_level)
+    _init_extensions(app, settings)
+    _register_blueprints(app)
+    _register_errors(app)
+    _register_request_limits(app)
+    observability.init_app(app)
+
+    from .cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _configure(app: Flask, settings: Settings) -> None:
+    if settings.sqlalchemy_url.startswith("sqlite:///"):
+        Path(settings.sqlalchemy_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    app.config.update(
+        SETTINGS=settings,
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.sqlalchemy_url,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        JWT_SECRET_KEY=settings.jwt_secret_key,
+        JWT_TOKEN_LOCATION=["headers", "cookies"],
+        JWT_ACCESS_TOKEN_EXPIRES=timedelta(minutes=settings.access_token_minutes),
+        JWT_REFRESH_TOKEN_EXPIRES=timedelta(days=settings.refresh_token_days),
+        JWT_COOKIE_SECURE=settings.cookie_secure,
+        JWT_COOKIE_SAMESITE="Lax",
+        JWT_COOKIE_CSRF_PROTECT=True,
+        JWT_CSRF_CHECK_FORM=True,
+        JWT_ACCESS_COOKIE_PATH="/",
+        JWT_REFRESH_COOKIE_PATH="/",
+        JWT_SESSION_COOKIE=False,
+        RATELIMIT_STORAGE_URI=settings.redis_url,
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 1, "socket_timeout": 2},
+        RATELIMIT_SWALLOW_ERRORS=True,
+        MAX_CONTENT_LENGTH=None,
+        JSON_SORT_KEYS=False,
+    )
+
+
+def _init_extensions(app: Flask, settings: Settings) -> None:
+    from . import models  # noqa: F401  (registers every table with the metadata)
+    from .auth import register_jwt_callbacks
+    from .extensions import cors, db, htmx, jwt, limiter, migrate, redis_store
+
+    htmx.init_app(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    jwt.init_app(app)
+    register_jwt_callbacks(app)
+    cors.init_app(app, resources={r"/api/*": {"origins": settings.cors_origins}},
+                  supports_credentials=False, expose_headers=["X-Variant", "X-Variant-Reason", "X-Request-ID"])
+    limiter.init_app(app)
+    redis_store.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .api import bp as api_bp
+    from .api import register_modules
+    from .ops import bp as ops_bp
+    from .web import bp as web_bp
+    from .web import register_modules as register_pages
+
+    register_modules()
+    register_pages()
+    app.register_blueprint(api_bp)
+    app.register_blueprint(ops_bp)
+    app.register_blueprint(web_bp)
+
+
+def _register_errors(app: Flask) -> None:
+    from .errors import ServiceUnavailable, register_error_handlers, render_error
+
+    register_error_handlers(app)
+
+    @app.errorhandler(RedisError)
+    def _redis_down(_error: RedisError):
+        return render_error(ServiceUnavailable("The queue service is unavailable; try again shortly.",
+                                               code="REDIS_UNAVAILABLE"))
+
+
+def _register_request_limits(app: Flask) -> None:
+    @app.before_request
+    def _limit_body() -> None:
+        # Only views that accept uploads read large bodies; everything else is capped.
+        view = app.view_functions.get(request.endpoint or "")
+        if not getattr(view, "_large_body", False):
+            request.max_content_length = app.config["SETTINGS"].max_json_bytes

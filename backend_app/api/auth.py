@@ -1,0 +1,77 @@
+"""Accounts: register, login, refresh, logout, me."""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify
+from flask_jwt_extended import get_jwt
+
+from ..auth import current_user, load_user, login_required
+from ..extensions import limiter
+from ..services import accounts
+from ..validation import fields, json_body
+from . import bp, doc, obj
+
+CREDENTIALS = obj({"email": "string", "password": "string"})
+
+
+def _login_limit() -> str:
+    return current_app.config["SETTINGS"].login_rate_limit
+
+
+@bp.post("/auth/register")
+@limiter.limit(_login_limit)
+@doc("Create an account", tag="auth", body=CREDENTIALS, auth="none",
+     responses={201: "Created", 409: "EMAIL_TAKEN", 422: "VALIDATION_ERROR"})
+def register():
+    data = fields(json_body(), {"email": str, "password": str})
+    user = accounts.register(data["email"], data["password"])
+    return jsonify(user.to_dict()), 201
+
+
+@bp.post("/auth/login")
+@limiter.limit(_login_limit)
+@doc("Sign in; returns access and refresh tokens", tag="auth", body=CREDENTIALS, auth="none",
+     responses={200: "Tokens", 401: "INVALID_CREDENTIALS", 429: "RATE_LIMITED"})
+def login():
+    data = fields(json_body(), {"email": str, "password": str})
+    user = accounts.authenticate(data["email"], data["password"])
+    return jsonify({**accounts.issue_tokens(user), "token_type": "Bearer", "user": user.to_dict()})
+
+
+@bp.post("/auth/refresh")
+@doc("Exchange a refresh token for a new access token", tag="auth", auth="refresh",
+     responses={200: "New access token", 401: "TOKEN_INVALID / TOKEN_REVOKED"})
+def refresh():
+    user = load_user(refresh=True)
+    tokens = accounts.issue_tokens(user)
+    return jsonify({"access_token": tokens["access_token"], "token_type": "Bearer"})
+
+
+@bp.post("/auth/logout")
+@doc("Revoke the presented token (send the refresh token too, in the body, to revoke both)", tag="auth",
+     body=obj(optional={"refresh_token": "string"}), responses={200: "Revoked"})
+@login_required
+def logout():
+    from flask import request
+    from flask_jwt_extended import decode_token
+
+    claims = get_jwt()
+    accounts.revoke(claims["jti"], current_app.config["JWT_ACCESS_TOKEN_EXPIRES"])
+    revoked = ["access"]
+    body = request.get_json(silent=True) if request.is_json else None
+    if isinstance(body, dict) and isinstance(body.get("refresh_token"), str):
+        try:
+            refresh_claims = decode_token(body["refresh_token"], allow_expired=True)
+        except Exception:
+            refresh_claims = None
+        if refresh_claims and refresh_claims.get("sub") == claims.get("sub"):
+            accounts.revoke(refresh_claims["jti"], current_app.config["JWT_REFRESH_TOKEN_EXPIRES"])
+            revoked.append("refresh")
+    return jsonify({"revoked": revoked})
+
+
+@bp.get("/auth/me")
+@doc("The signed-in account", tag="auth", responses={200: "{id, email, role}"})
+@login_required
+def me():
+    return jsonify(current_user().to_dict())

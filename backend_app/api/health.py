@@ -1,0 +1,15 @@
+"""Health under /api/v1."""
+
+from __future__ import annotations
+
+from flask import jsonify
+
+from ..services import health
+from . import bp, doc
+
+
+@bp.get("/simple-health")
+@doc("Liveness with a database round trip", tag="health", auth="none", responses={200: "ok", 503: "database down"})
+def simple_health():
+    result = health._timed(health.check_database)
+    return jsonify({"status": "ok" if result["ok"] else "down", "database": result}), (200 if result["ok"] else 503)

@@ -1,0 +1,40 @@
+"""Sessions: a user's named collections."""
+
+from __future__ import annotations
+
+from flask import jsonify
+
+from ..auth import current_tenant, login_required
+from ..services import sessions
+from ..validation import fields, json_body
+from . import bp, doc, obj
+
+
+@bp.post("/sessions")
+@doc("Create a session", tag="sessions", body=obj({"name": "string"}), responses={201: "Created", 422: "VALIDATION_ERROR"})
+@login_required
+def create_session():
+    data = fields(json_body(), {"name": str})
+    return jsonify(sessions.create(current_tenant(), data["name"]).to_dict()), 201
+
+
+@bp.get("/sessions")
+@doc("List your sessions", tag="sessions")
+@login_required
+def list_sessions():
+    return jsonify({"sessions": [s.to_dict() for s in sessions.list_for(current_tenant())]})
+
+
+@bp.get("/sessions/<session_id>")
+@doc("One of your sessions", tag="sessions", responses={200: "OK", 404: "SESSION_NOT_FOUND"})
+@login_required
+def get_session(session_id: str):
+    return jsonify(sessions.get(current_tenant(), session_id).to_dict())
+
+
+@bp.delete("/sessions/<session_id>")
+@doc("Delete a session and everything in it", tag="sessions", responses={204: "Deleted", 404: "SESSION_NOT_FOUND"})
+@login_required
+def delete_session(session_id: str):
+    sessions.delete(current_tenant(), session_id)
+    return "", 204

@@ -1,0 +1,55 @@
+"""Flask command groups: users, jobs, data."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from .extensions import db
+
+users_cli = AppGroup("users", help="Manage accounts.")
+jobs_cli = AppGroup("jobs", help="Inspect and repair background jobs.")
+data_cli = AppGroup("data", help="Data retention.")
+
+
+@users_cli.command("create-admin")
+@click.option("--email", required=True)
+@click.option("--password", default=None, help="Omit to generate one (printed once).")
+def create_admin(email: str, password: str | None) -> None:
+    """Create an admin account, or promote an existing one."""
+    from .services import accounts
+
+    user, generated = accounts.create_admin(email, password)
+    click.echo(f"admin: {user.email}")
+    if generated:
+        click.echo(f"password: {generated}")
+
+
+@jobs_cli.command("selftest")
+@click.option("--wait", default=30.0, help="Seconds to wait for a worker to run it.")
+def selftest(wait: float) -> None:
+    """Send a self-test job through Redis to a worker and wait for the answer."""
+    from .jobs.enqueue import submit
+    from .models import Job
+
+    job = submit("selftest", user_id=None, payload={"echo": "cli"})
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        db.session.expire_all()
+        row = db.session.get(Job, job.id)
+        if row.is_finished:
+            click.echo(json.dumps(row.to_dict(), indent=2))
+            raise SystemExit(0 if row.status == "completed" else 1)
+        time.sleep(0.2)
+    click.echo(f"job {job.id} not finished after {wait}s: is a worker running?", err=True)
+    raise SystemExit(1)
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(jobs_cli)
+    app.cli.add_command(data_cli)

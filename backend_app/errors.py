@@ -1,0 +1,132 @@
+"""The AppError family with stable codes, and the one place errors become responses.
+
+An ``/api/`` request gets ``{"error": {"code", "message", "details"}}``; an htmx request
+gets a small fragment; a browser gets a page. No request input reaches a bare 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class AppError(Exception):
+    """An error a client can act on: a stable code, a human message, optional details."""
+
+    status = 400
+    code = "BAD_REQUEST"
+    message = "The request could not be processed."
+
+    def __init__(self, message: str | None = None, *, code: str | None = None,
+                 status: int | None = None, details: dict[str, Any] | None = None):
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.code = code or self.code
+        self.status = status or self.status
+        self.details = details or {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+class ValidationError(AppError):
+    status, code, message = 422, "VALIDATION_ERROR", "Some fields are missing or invalid."
+
+
+class BadRequest(AppError):
+    status, code = 400, "BAD_REQUEST"
+
+
+class Unauthorized(AppError):
+    status, code, message = 401, "UNAUTHORIZED", "Sign in to continue."
+
+
+class Forbidden(AppError):
+    status, code, message = 403, "FORBIDDEN", "You are not allowed to do this."
+
+
+class NotFound(AppError):
+    status, code, message = 404, "NOT_FOUND", "Not found."
+
+
+class Conflict(AppError):
+    status, code, message = 409, "CONFLICT", "This conflicts with the current state."
+
+
+class PayloadTooLarge(AppError):
+    status, code, message = 413, "PAYLOAD_TOO_LARGE", "The request body is too large."
+
+
+class RateLimited(AppError):
+    status, code, message = 429, "RATE_LIMITED", "Too many requests; wait a moment and retry."
+
+
+class ServiceUnavailable(AppError):
+    status, code, message = 503, "SERVICE_UNAVAILABLE", "A backing service is unavailable."
+
+
+# Codes for HTTP errors raised by Flask/Werkzeug itself.
+_HTTP_CODES = {
+    400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED", 406: "NOT_ACCEPTABLE", 409: "CONFLICT", 411: "LENGTH_REQUIRED",
+    413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE", 422: "VALIDATION_ERROR",
+    429: "RATE_LIMITED", 500: "INTERNAL_ERROR", 503: "SERVICE_UNAVAILABLE",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path in {"/health", "/ping", "/metrics"} \
+        or request.path.startswith("/health/")
+
+
+def is_htmx() -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+def render_error(error: AppError) -> Response:
+    """Render an AppError in the shape the caller expects."""
+    if wants_json():
+        response = jsonify(error.to_dict())
+    elif is_htmx():
+        response = Response(render_template("partials/_error.html", error=error))
+        # htmx swaps only 2xx by default; retarget so the message shows where forms expect it.
+        response.headers["HX-Retarget"] = request.headers.get("HX-Error-Target", "#flash")
+        response.headers["HX-Reswap"] = "innerHTML"
+    else:
+        response = Response(render_template("errors/error.html", error=error))
+    response.status_code = error.status
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Turn every failure into the one error shape."""
+
+    @app.errorhandler(AppError)
+    def _app_error(error: AppError):
+        return render_error(error)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        status = error.code or 500
+        code = _HTTP_CODES.get(status, "HTTP_ERROR")
+        message = error.description or error.name
+        if status == 413:
+            message = "The request body is larger than this endpoint accepts."
+        details: dict[str, Any] = {}
+        if status == 405 and error.valid_methods:
+            details["allowed"] = sorted(error.valid_methods)
+        response = render_error(AppError(message, code=code, status=status, details=details))
+        if status == 405 and error.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        log.exception("unhandled error", extra={"path": request.path})
+        return render_error(AppError("Something went wrong on our side; it has been logged.",
+                                     code="INTERNAL_ERROR", status=500))

@@ -1,0 +1,70 @@
+"""Extensions, created unbound and bound to an app in ``create_app``."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+from flask_cors import CORS
+from flask_jwt_extended import JWTManager
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from htmx_flask import Htmx
+from redis import Redis
+from rq import Queue
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
+
+QUEUE_NAMES = ("video", "llm", "default")
+
+# Stable constraint names so Alembic migrations work the same on SQLite and PostgreSQL.
+naming = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+db = SQLAlchemy(metadata=MetaData(naming_convention=naming))
+migrate = Migrate()
+jwt = JWTManager()
+cors = CORS()
+htmx = Htmx()  # request.htmx: truthy for htmx requests, with the HX-* headers parsed
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """WAL lets readers run beside the one writer; the busy timeout waits instead of failing."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+class RedisHolder:
+    """One Redis connection per app; short timeouts so a down Redis fails fast, not slowly."""
+
+    def init_app(self, app: Flask) -> None:
+        url = app.config["SETTINGS"].redis_url
+        app.extensions["redis"] = Redis.from_url(
+            url, socket_connect_timeout=1.0, socket_timeout=5.0, health_check_interval=30
+        )
+
+    @property
+    def conn(self) -> Redis:
+        return current_app.extensions["redis"]
+
+
+redis_store = RedisHolder()
+
+
+def get_queue(name: str, connection: Redis | None = None) -> Queue:
+    """The RQ queue ``name`` on the app's Redis connection."""
+    if name not in QUEUE_NAMES:
+        raise ValueError(f"unknown queue {name!r}")
+    return Queue(name, connection=connection or redis_store.conn)

@@ -1,0 +1,1 @@
+"""Background work: the enqueue seam, the runner and one module per job kind."""

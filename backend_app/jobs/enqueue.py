@@ -1,0 +1,84 @@
+"""The enqueue seam: the job row is committed first, then handed to RQ under the same id.
+
+A worker can therefore never start on a row that does not exist, and a failed enqueue
+leaves a ``queued`` row with the attempts and the last error on it for the reconciler.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from flask import current_app
+from redis.exceptions import RedisError
+
+from ..extensions import db, get_queue
+from ..models import Job
+from ..models.base import utcnow
+from ..models.job import QUEUED
+from . import registry
+
+log = logging.getLogger(__name__)
+RUNNER = "backend_app.jobs.runner.run_job"
+
+
+def create_job(kind: str, *, user_id: str | None, session_id: str | None = None,
+               payload: dict[str, Any] | None = None, status: str = QUEUED,
+               size_hint: float | None = None, job_id: str | None = None) -> Job:
+    """Add a job row to the session (the caller's transaction commits it)."""
+    spec = registry.get(kind)
+    job = Job(kind=kind, queue=spec.queue, status=status, user_id=user_id, session_id=session_id,
+              payload=payload or {}, size_hint=size_hint, timings={})
+    if job_id:
+        job.id = job_id
+    db.session.add(job)
+    return job
+
+
+def submit(kind: str, **kwargs: Any) -> Job:
+    """Create, commit and enqueue a job in one unit of work."""
+    job = create_job(kind, **kwargs)
+    db.session.commit()
+    enqueue(job)
+    return job
+
+
+def rq_enqueue(job: Job, connection=None) -> None:
+    """Put the row's work on its RQ queue; the RQ job id is the row id."""
+    spec = registry.get(job.kind)
+    get_queue(spec.queue, connection).enqueue_call(
+        func=RUNNER, args=(job.id,), job_id=job.id, timeout=spec.timeout_s(),
+        result_ttl=3600, failure_ttl=7 * 86400, description=f"{job.kind} {job.id}",
+    )
+
+
+def enqueue(job: Job) -> bool:
+    """Enqueue a committed job row, retrying with backoff; records every attempt on the row.
+
+    Returns True when RQ accepted it. On failure the row stays ``queued`` with the error,
+    and the reconciler picks it up later: nothing is lost.
+    """
+    settings = current_app.config["SETTINGS"]
+    delay = settings.enqueue_backoff_s
+    last_error = None
+    for attempt in range(1, settings.enqueue_retries + 1):
+        job.enqueue_attempts = (job.enqueue_attempts or 0) + 1
+        try:
+            rq_enqueue(job)
+        except RedisError as exc:
+            last_error = f"{type(exc).__name__}: {exc}"
+            job.enqueue_last_error = last_error[:2000]
+            log.warning("enqueue failed", extra={"job_id": job.id, "attempt": attempt, "error": last_error})
+            db.session.commit()
+            if attempt < settings.enqueue_retries:
+                time.sleep(delay)
+                delay *= 2
+            continue
+        job.enqueued_at = utcnow()
+        job.enqueue_last_error = None
+        db.session.commit()
+        log.info("job enqueued", extra={"job_id": job.id, "kind": job.kind, "attempt": attempt})
+        return True
+    log.error("enqueue gave up; the reconciler will retry", extra={"job_id": job.id, "error": last_error})
+    return False

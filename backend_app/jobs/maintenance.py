@@ -1,0 +1,20 @@
+"""Maintenance job kinds."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+
+from ..models import Job
+from .runner import JobContext
+
+
+def selftest(job: Job, ctx: JobContext) -> dict:
+    """Round trip through Redis and a worker: proves the queue and the runner work."""
+    ctx.progress("probing", 50)
+    return {
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+        "python": platform.python_version(),
+        "echo": (job.payload or {}).get("echo"),
+    }

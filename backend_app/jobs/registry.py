@@ -1,0 +1,45 @@
+"""Job kinds: which queue each runs on, its hard time limit and its handler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Callable
+
+from flask import current_app
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    queue: str
+    handler: str  # "module:function", imported lazily so the web process never loads cv2
+    timeout_setting: str | None = None  # a Settings field holding the hard limit in seconds
+    default_timeout_s: int = 300
+
+    def timeout_s(self) -> int:
+        if self.timeout_setting:
+            return int(getattr(current_app.config["SETTINGS"], self.timeout_setting))
+        return self.default_timeout_s
+
+    def load(self) -> Callable:
+        module, func = self.handler.split(":")
+        return getattr(import_module(module), func)
+
+
+KINDS: dict[str, JobKind] = {}
+
+
+def register(kind: JobKind) -> JobKind:
+    KINDS[kind.name] = kind
+    return kind
+
+
+def get(name: str) -> JobKind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise LookupError(f"unknown job kind {name!r}") from None
+
+
+register(JobKind("selftest", "default", "backend_app.jobs.maintenance:selftest", default_timeout_s=60))

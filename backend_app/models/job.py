@@ -1,0 +1,58 @@
+"""The job row: the truth about every piece of background work."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
+
+from ..extensions import db
+from .base import UTCDateTime, id_column, iso, utcnow
+
+PENDING_UPLOAD, QUEUED, RUNNING, COMPLETED, FAILED, CANCELED = (
+    "pending_upload", "queued", "running", "completed", "failed", "canceled")
+STATUSES = (PENDING_UPLOAD, QUEUED, RUNNING, COMPLETED, FAILED, CANCELED)
+FINISHED = (COMPLETED, FAILED, CANCELED)
+
+
+class Job(db.Model):
+    __tablename__ = "jobs"
+
+    id = id_column()
+    kind = db.Column(String(40), nullable=False, index=True)
+    queue = db.Column(String(20), nullable=False, default="default")
+    status = db.Column(String(20), nullable=False, default=QUEUED, index=True)
+    stage = db.Column(String(40), nullable=True)
+    progress = db.Column(Integer, nullable=False, default=0)
+    attempts = db.Column(Integer, nullable=False, default=0)
+    enqueue_attempts = db.Column(Integer, nullable=False, default=0)
+    enqueue_last_error = db.Column(Text, nullable=True)
+    error_code = db.Column(String(60), nullable=True)
+    error_message = db.Column(Text, nullable=True)
+    timings = db.Column(JSON, nullable=False, default=dict)
+    payload = db.Column(JSON, nullable=False, default=dict)
+    result = db.Column(JSON, nullable=True)
+    size_hint = db.Column(Float, nullable=True)
+    user_id = db.Column(String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True)
+    session_id = db.Column(String(32), ForeignKey("sessions.id", ondelete="CASCADE"), nullable=True, index=True)
+    worker_name = db.Column(String(120), nullable=True)
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow, index=True)
+    enqueued_at = db.Column(UTCDateTime, nullable=True)
+    started_at = db.Column(UTCDateTime, nullable=True)
+    finished_at = db.Column(UTCDateTime, nullable=True)
+    heartbeat_at = db.Column(UTCDateTime, nullable=True)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id, "kind": self.kind, "queue": self.queue, "status": self.status,
+            "stage": self.stage, "progress": self.progress, "attempts": self.attempts,
+            "enqueue_attempts": self.enqueue_attempts, "enqueue_last_error": self.enqueue_last_error,
+            "error_code": self.error_code, "error_message": self.error_message,
+            "timings": self.timings or {}, "result": self.result,
+            "user_id": self.user_id, "session_id": self.session_id,
+            "created_at": iso(self.created_at), "enqueued_at": iso(self.enqueued_at),
+            "started_at": iso(self.started_at), "finished_at": iso(self.finished_at),
+            "heartbeat_at": iso(self.heartbeat_at),
+        }

@@ -1,0 +1,20 @@
+"""A session: a user's named collection (one upload session, one project)."""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, String
+
+from ..extensions import db
+from .base import UTCDateTime, id_column, iso, utcnow
+
+
+class Session(db.Model):
+    __tablename__ = "sessions"
+
+    id = id_column()
+    user_id = db.Column(String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    name = db.Column(String(200), nullable=False)
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "name": self.name, "created_at": iso(self.created_at)}

@@ -1,0 +1,115 @@
+"""Structured logs (one JSON object a line) and Prometheus metrics."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import os
+import sys
+import time
+import uuid
+from typing import Any
+
+from flask import Flask, Response, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+job_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id", default=None)
+
+_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line with the request or job id attached."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        if rid := request_id_var.get():
+            entry["request_id"] = rid
+        if jid := job_id_var.get():
+            entry["job_id"] = jid
+        for key, value in record.__dict__.items():
+            if key not in _RESERVED and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: str) -> None:
+    """Route every logger through the JSON formatter on stderr, once per process."""
+    root = logging.getLogger()
+    if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        root.handlers = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("werkzeug", "alembic.runtime.plugins"):
+        logging.getLogger(noisy).setLevel("WARNING")
+
+
+def _registry() -> CollectorRegistry | None:
+    # Under gunicorn with several workers, PROMETHEUS_MULTIPROC_DIR makes the counters shared.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return registry
+    return None
+
+
+REQUESTS = Counter("framewise_http_requests_total", "HTTP requests", ["endpoint", "method", "status", "variant"])
+LATENCY = Histogram(
+    "framewise_http_request_seconds", "HTTP request latency", ["endpoint"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+QUEUE_DEPTH = Gauge("framewise_queue_depth", "Jobs waiting in each RQ queue", ["queue"], multiprocess_mode="max")
+JOBS = Counter("framewise_jobs_total", "Jobs finished by kind and outcome", ["kind", "status"])
+
+
+def init_app(app: Flask) -> None:
+    """Attach request ids, access logs and request metrics to every request."""
+    access_log = logging.getLogger("framewise.access")
+
+    @app.before_request
+    def _start() -> None:
+        g.started = time.perf_counter()
+        rid = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+        g.request_id = rid
+        g.request_id_token = request_id_var.set(rid)
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        endpoint = request.url_rule.rule if request.url_rule else "<unmatched>"
+        variant = response.headers.get("X-Variant", "")
+        REQUESTS.labels(endpoint, request.method, str(response.status_code), variant).inc()
+        LATENCY.labels(endpoint).observe(elapsed)
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        if endpoint not in {"/ping", "/metrics"}:
+            access_log.info("request", extra={
+                "method": request.method, "path": request.path, "status": response.status_code,
+                "ms": round(elapsed * 1000, 2), "variant": variant or None,
+            })
+        return response
+
+    @app.teardown_request
+    def _reset(_exc) -> None:
+        token = g.pop("request_id_token", None)
+        if token is not None:
+            request_id_var.reset(token)
+
+
+def metrics_response() -> Response:
+    """The Prometheus exposition of this process (or of all processes in multiprocess mode)."""
+    registry = _registry()
+    payload = generate_latest(registry) if registry else generate_latest()
+    return Response(payload, mimetype=CONTENT_TYPE_LATEST)

@@ -1,0 +1,30 @@
+"""Operational endpoints outside the versioned API: /ping, /health, /metrics."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from .observability import metrics_response
+from .services import health
+
+bp = Blueprint("ops", __name__)
+
+
+@bp.get("/ping")
+def ping():
+    return jsonify({"pong": True})
+
+
+@bp.get("/health")
+def health_report():
+    healthy, report = health.full_report()
+    return jsonify(report), (200 if healthy else 503)
+
+
+@bp.get("/metrics")
+def metrics():
+    try:
+        health.check_queues()  # refresh the queue-depth gauge at scrape time
+    except Exception:
+        pass  # Redis down: the gauge keeps its last value; /health says why
+    return metrics_response()

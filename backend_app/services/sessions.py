@@ -1,0 +1,43 @@
+"""Sessions: a user's named collections."""
+
+from __future__ import annotations
+
+from ..errors import ValidationError
+from ..extensions import db
+from ..models import Session
+from ..tenancy import Tenant, get_owned, list_owned
+
+MAX_NAME = 200
+
+
+def create(tenant: Tenant, name: str) -> Session:
+    name = name.strip()
+    if not name or len(name) > MAX_NAME:
+        raise ValidationError(f"A session name needs 1 to {MAX_NAME} characters.",
+                              details={"fields": {"name": f"must be 1 to {MAX_NAME} characters"}})
+    session = Session(user_id=tenant.user_id, name=name)
+    db.session.add(session)
+    db.session.commit()
+    return session
+
+
+def list_for(tenant: Tenant) -> list[Session]:
+    return list_owned(Session, tenant, order_by=Session.created_at.desc())
+
+
+def get(tenant: Tenant, session_id: str) -> Session:
+    return get_owned(Session, tenant, session_id, what="session")
+
+
+def delete(tenant: Tenant, session_id: str) -> None:
+    """Delete a session and, through cleanup hooks, everything in it."""
+    session = get(tenant, session_id)
+    for hook in CLEANUP_HOOKS:
+        hook(tenant.in_session(session.id))
+    db.session.delete(session)
+    db.session.commit()
+
+
+# Areas that keep files or index entries outside the database register a cleanup here
+# (storage objects, search index rows), so deleting a session never leaves orphans.
+CLEANUP_HOOKS: list = []

@@ -1,0 +1,200 @@
+"""Every setting Framewise reads, parsed from the environment in one place.
+
+This module is the only reader of ``os.environ``. Each field documents itself in
+``.env.example``; a bad value fails at start-up with the variable's name, never later.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+DEFAULT_SECRET = "dev-insecure-default-secret-change-me-in-production"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A setting has a value the app cannot run with."""
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected a boolean (true/false), got {raw!r}")
+
+
+def _list(raw: str) -> list[str]:
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- runtime -----------------------------------------------------------------
+    app_env: str = field(default="development", metadata={"env": "APP_ENV"})
+    api_host: str = field(default="127.0.0.1", metadata={"env": "API_HOST"})
+    api_port: int = field(default=8000, metadata={"env": "API_PORT"})
+    log_level: str = field(default="INFO", metadata={"env": "LOG_LEVEL"})
+    secret_key: str = field(default=DEFAULT_SECRET, metadata={"env": "SECRET_KEY"})
+    jwt_secret_key: str = field(default=DEFAULT_SECRET, metadata={"env": "JWT_SECRET_KEY"})
+    access_token_minutes: int = field(default=15, metadata={"env": "ACCESS_TOKEN_MINUTES"})
+    refresh_token_days: int = field(default=14, metadata={"env": "REFRESH_TOKEN_DAYS"})
+    cookie_secure: bool = field(default=False, metadata={"env": "COOKIE_SECURE"})
+    cors_origins: list[str] = field(default_factory=list, metadata={"env": "CORS_ORIGINS"})
+    login_rate_limit: str = field(default="10 per minute", metadata={"env": "LOGIN_RATE_LIMIT"})
+    max_json_bytes: int = field(default=1_048_576, metadata={"env": "MAX_JSON_BYTES"})
+
+    # --- data ----------------------------------------------------------------------
+    data_dir: str = field(default=str(PROJECT_ROOT / "data"), metadata={"env": "DATA_DIR"})
+    database_url: str = field(default="", metadata={"env": "DATABASE_URL"})
+    sqlite_path: str = field(default="", metadata={"env": "SQLITE_PATH"})
+    redis_url: str = field(default="redis://127.0.0.1:6390/0", metadata={"env": "REDIS_URL"})
+
+    # --- storage -------------------------------------------------------------------
+    storage_backend: str = field(default="local", metadata={"env": "STORAGE_BACKEND"})
+    storage_dir: str = field(default="", metadata={"env": "STORAGE_DIR"})
+    public_base_url: str = field(default="", metadata={"env": "PUBLIC_BASE_URL"})
+    signed_url_ttl_s: int = field(default=3600, metadata={"env": "SIGNED_URL_TTL_S"})
+    s3_endpoint_url: str = field(default="", metadata={"env": "S3_ENDPOINT_URL"})
+    s3_bucket: str = field(default="framewise", metadata={"env": "S3_BUCKET"})
+    s3_region: str = field(default="us-east-1", metadata={"env": "S3_REGION"})
+    s3_access_key_id: str = field(default="", metadata={"env": "S3_ACCESS_KEY_ID"})
+    s3_secret_access_key: str = field(default="", metadata={"env": "S3_SECRET_ACCESS_KEY"})
+
+    # --- jobs ----------------------------------------------------------------------
+    enqueue_retries: int = field(default=3, metadata={"env": "ENQUEUE_RETRIES"})
+    enqueue_backoff_s: float = field(default=0.2, metadata={"env": "ENQUEUE_BACKOFF_S"})
+    job_max_attempts: int = field(default=3, metadata={"env": "JOB_MAX_ATTEMPTS"})
+    job_heartbeat_s: int = field(default=10, metadata={"env": "JOB_HEARTBEAT_S"})
+    reconcile_interval_s: int = field(default=30, metadata={"env": "RECONCILE_INTERVAL_S"})
+    stale_queued_s: int = field(default=60, metadata={"env": "STALE_QUEUED_S"})
+    video_job_timeout_s: int = field(default=1800, metadata={"env": "VIDEO_JOB_TIMEOUT_S"})
+    llm_job_timeout_s: int = field(default=900, metadata={"env": "LLM_JOB_TIMEOUT_S"})
+    purge_retention_h: int = field(default=720, metadata={"env": "PURGE_RETENTION_H"})
+
+    # --- video limits --------------------------------------------------------------
+    max_upload_bytes: int = field(default=2_147_483_648, metadata={"env": "MAX_UPLOAD_BYTES"})
+    max_video_duration_s: float = field(default=3600.0, metadata={"env": "MAX_VIDEO_DURATION_S"})
+    max_video_pixels: int = field(default=3840 * 2160, metadata={"env": "MAX_VIDEO_PIXELS"})
+    max_video_frames: int = field(default=600_000, metadata={"env": "MAX_VIDEO_FRAMES"})
+
+    # --- AI ------------------------------------------------------------------------
+    ai_provider: str = field(default="offline", metadata={"env": "AI_PROVIDER"})
+    mock_mode: bool = field(default=False, metadata={"env": "MOCK_MODE"})
+    openai_api_key: str = field(default="", metadata={"env": "OPENAI_API_KEY"})
+    openai_base_url: str = field(default="", metadata={"env": "OPENAI_BASE_URL"})
+    openai_model: str = field(default="gpt-4o-mini", metadata={"env": "OPENAI_MODEL"})
+    openai_vision_model: str = field(default="gpt-4o-mini", metadata={"env": "OPENAI_VISION_MODEL"})
+    openai_timeout_s: float = field(default=60.0, metadata={"env": "OPENAI_TIMEOUT_S"})
+    llm_cache_ttl_s: int = field(default=86_400, metadata={"env": "LLM_CACHE_TTL_S"})
+    monthly_budget_usd: float = field(default=10.0, metadata={"env": "MONTHLY_BUDGET_USD"})
+
+    # --- requirements --------------------------------------------------------------
+    batch_size: int = field(default=50, metadata={"env": "BATCH_SIZE"})
+    max_parallel: int = field(default=4, metadata={"env": "MAX_PARALLEL"})
+    max_batch_rows: int = field(default=10_000, metadata={"env": "MAX_BATCH_ROWS"})
+    requirements_md_path: str = field(default="", metadata={"env": "REQUIREMENTS_MD_PATH"})
+
+    # --- flags ---------------------------------------------------------------------
+    feature_flag_use_v2: bool = field(default=False, metadata={"env": "FEATURE_FLAG_USE_V2"})
+    canary_percent: int = field(default=0, metadata={"env": "CANARY_PERCENT"})
+    guard_error_rate: float = field(default=0.2, metadata={"env": "GUARD_ERROR_RATE"})
+    guard_min_samples: int = field(default=20, metadata={"env": "GUARD_MIN_SAMPLES"})
+    guard_window_s: int = field(default=300, metadata={"env": "GUARD_WINDOW_S"})
+
+    # --- first admin (make run) ----------------------------------------------------
+    admin_email: str = field(default="admin@framewise.local", metadata={"env": "ADMIN_EMAIL"})
+    admin_password: str = field(default="", metadata={"env": "ADMIN_PASSWORD"})
+
+    # ---------------------------------------------------------------------------------
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def effective_ai_provider(self) -> str:
+        """MOCK_MODE forces the offline provider, as it did in the original system."""
+        return "offline" if self.mock_mode else self.ai_provider
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgres://"):
+                url = "postgresql://" + url[len("postgres://"):]
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url[len("postgresql://"):]
+            return url
+        path = self.sqlite_path or str(Path(self.data_dir) / "framewise.db")
+        return f"sqlite:///{path}"
+
+    @property
+    def storage_root(self) -> str:
+        return self.storage_dir or str(Path(self.data_dir) / "storage")
+
+    def public_dict(self) -> dict[str, Any]:
+        """Settings that are safe to show an admin (no secrets)."""
+        hidden = {"secret_key", "jwt_secret_key", "openai_api_key", "s3_secret_access_key",
+                  "s3_access_key_id", "admin_password", "database_url", "redis_url"}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in hidden}
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+def _parse(f: dataclasses.Field, raw: str) -> Any:
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    if kind == "bool":
+        return _bool(raw)
+    if kind == "int":
+        return int(raw.strip())
+    if kind == "float":
+        return float(raw.strip())
+    if kind == "list[str]":
+        return _list(raw)
+    return raw
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Read settings from the environment (or a given mapping), then apply overrides."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        name = f.metadata["env"]
+        if name in env and env[name] != "":
+            try:
+                values[f.name] = _parse(f, env[name])
+            except ValueError as exc:
+                raise SettingsError(f"{name}: {exc}") from None
+    values.update(overrides)
+    settings = Settings(**values)
+    validate(settings)
+    return settings
+
+
+def validate(settings: Settings) -> None:
+    """Fail fast on values the app cannot run with."""
+    problems = []
+    if settings.app_env not in {"development", "production", "test"}:
+        problems.append("APP_ENV must be development, production or test")
+    if settings.storage_backend not in {"local", "s3"}:
+        problems.append("STORAGE_BACKEND must be local or s3")
+    if settings.effective_ai_provider not in {"offline", "openai"}:
+        problems.append("AI_PROVIDER must be offline or openai")
+    if not 0 <= settings.canary_percent <= 100:
+        problems.append("CANARY_PERCENT must be between 0 and 100")
+    if settings.max_parallel < 1 or settings.batch_size < 1:
+        problems.append("MAX_PARALLEL and BATCH_SIZE must be at least 1")
+    if settings.is_production:
+        if settings.secret_key == DEFAULT_SECRET or len(settings.secret_key) < 32:
+            problems.append("SECRET_KEY must be set to a strong value in production")
+        if settings.jwt_secret_key == DEFAULT_SECRET or len(settings.jwt_secret_key) < 32:
+            problems.append("JWT_SECRET_KEY must be set to a strong value in production")
+    if problems:
+        raise SettingsError("; ".join(problems))
+

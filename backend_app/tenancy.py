@@ -1,0 +1,61 @@
+"""The tenancy rule in code: every read of a user's rows goes through these helpers.
+
+A ``Tenant`` is required, never optional: there is no way to ask for "all analyses".
+Another user's object is simply not found (404), so its existence never leaks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy import Select, select
+
+from .errors import NotFound
+from .extensions import db
+
+M = TypeVar("M")
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """Who is asking: a user, optionally narrowed to one of their sessions."""
+
+    user_id: str
+    session_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.user_id:
+            raise ValueError("a tenant needs a user id")
+
+    def in_session(self, session_id: str | None) -> "Tenant":
+        return Tenant(self.user_id, session_id)
+
+
+def scoped(model: type[M], tenant: Tenant) -> Select:
+    """SELECT of ``model`` limited to the tenant's rows (and session, when narrowed)."""
+    if not isinstance(tenant, Tenant):
+        raise TypeError("scoped() needs a Tenant")
+    stmt = select(model).where(model.user_id == tenant.user_id)
+    if tenant.session_id is not None and hasattr(model, "session_id"):
+        stmt = stmt.where(model.session_id == tenant.session_id)
+    return stmt
+
+
+def get_owned(model: type[M], tenant: Tenant, object_id: str, *, what: str | None = None) -> M:
+    """The tenant's object with this id, or NotFound (also when it belongs to someone else)."""
+    row = db.session.execute(scoped(model, tenant).where(model.id == object_id)).scalar_one_or_none()
+    if row is None:
+        label = what or model.__name__.lower()
+        raise NotFound(f"No {label} with id {object_id!r}.", code=f"{label.upper()}_NOT_FOUND")
+    return row
+
+
+def list_owned(model: type[M], tenant: Tenant, *criteria, order_by=None, limit: int | None = None) -> list[M]:
+    """The tenant's objects, filtered further by ``criteria``."""
+    stmt = scoped(model, tenant).where(*criteria)
+    if order_by is not None:
+        stmt = stmt.order_by(order_by)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(db.session.execute(stmt).scalars())

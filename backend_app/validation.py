@@ -1,0 +1,73 @@
+"""Reading client input: JSON bodies and typed fields, with coded errors for every mistake."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+
+from .errors import BadRequest, ValidationError
+
+_TYPE_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean", dict: "object", list: "array"}
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or a coded 400/415."""
+    if not request.is_json:
+        raise BadRequest("Send a JSON object with Content-Type: application/json.",
+                         code="UNSUPPORTED_MEDIA_TYPE", status=415)
+    data = request.get_json(silent=True)
+    if data is None:
+        raise BadRequest("The body is not valid JSON.", code="MALFORMED_JSON")
+    if not isinstance(data, dict):
+        raise BadRequest("The body must be a JSON object.", code="MALFORMED_JSON")
+    return data
+
+
+def _type_ok(value: Any, kind: type) -> bool:
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def fields(data: dict[str, Any], required: dict[str, type] | None = None,
+           optional: dict[str, type] | None = None) -> dict[str, Any]:
+    """Pick typed fields from ``data``; every missing or mistyped field is reported at once."""
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    for name, kind in (required or {}).items():
+        if name not in data or data[name] is None:
+            errors[name] = "is required"
+        elif not _type_ok(data[name], kind):
+            errors[name] = f"must be a {_TYPE_NAMES.get(kind, kind.__name__)}"
+        elif kind is str and not data[name].strip():
+            errors[name] = "must not be empty"
+        else:
+            out[name] = data[name]
+    for name, kind in (optional or {}).items():
+        if name in data and data[name] is not None:
+            if not _type_ok(data[name], kind):
+                errors[name] = f"must be a {_TYPE_NAMES.get(kind, kind.__name__)}"
+            else:
+                out[name] = data[name]
+    if errors:
+        raise ValidationError("Some fields are missing or invalid.", details={"fields": errors})
+    return out
+
+
+def int_arg(name: str, default: int, *, low: int = 0, high: int = 10_000) -> int:
+    """An integer query parameter within bounds, or a coded 422."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError(f"Query parameter {name} must be an integer.",
+                              details={"fields": {name: "must be an integer"}}) from None
+    if not low <= value <= high:
+        raise ValidationError(f"Query parameter {name} must be between {low} and {high}.",
+                              details={"fields": {name: f"must be between {low} and {high}"}})
+    return value

@@ -1,0 +1,117 @@
+"""Server-rendered HTMX pages, one module per area; cookie JWT with CSRF."""
+
+from __future__ import annotations
+
+import hmac
+from functools import wraps
+from typing import Callable
+
+from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+from flask_jwt_extended import create_access_token, decode_token, set_access_cookies
+from flask_jwt_extended.exceptions import JWTExtendedException
+from jwt.exceptions import PyJWTError
+
+from ..errors import AppError, Forbidden, is_htmx
+from ..services import accounts
+
+bp = Blueprint("web", __name__)
+
+
+def _claims(cookie: str) -> dict | None:
+    """The verified claims of a JWT cookie, or None when absent, invalid, expired or revoked."""
+    raw = request.cookies.get(cookie)
+    if not raw:
+        return None
+    try:
+        claims = decode_token(raw)
+    except (PyJWTError, JWTExtendedException):
+        return None
+    if accounts.is_revoked(claims["jti"], claims.get("type", "access")):
+        return None
+    return claims
+
+
+def load_page_user() -> bool:
+    """Load ``g.user`` from the cookies; False when nobody is signed in.
+
+    The access cookie lives 15 minutes; when it has expired, the refresh cookie mints a new
+    one. Unsafe requests must echo the refresh token's CSRF value (rendered into every page
+    and sent by htmx as X-CSRF-TOKEN): stable for the whole sign-in, so open forms never go stale.
+    """
+    refresh = _claims("refresh_token_cookie")
+    if refresh is None:
+        return False
+    access = _claims("access_token_cookie")
+    try:
+        user = accounts.active_user((access or refresh)["sub"])
+    except AppError:
+        return False
+    if access is None or access["sub"] != refresh["sub"]:
+        g.new_access_token = create_access_token(identity=user.id, additional_claims={"role": user.role})
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        sent = request.headers.get("X-CSRF-TOKEN") or request.form.get("csrf_token")
+        if not sent or not hmac.compare_digest(sent, refresh.get("csrf", "")):
+            raise Forbidden("The form expired or came from another site; reload the page and try again.",
+                            code="CSRF_FAILED")
+    g.user = user
+    g.csrf_token = refresh.get("csrf", "")
+    g.page_jwt = refresh
+    return True
+
+
+def page_login_required(view: Callable) -> Callable:
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not load_page_user():
+            if is_htmx():
+                response = Response("", 401)
+                response.headers["HX-Redirect"] = url_for("web.login", next=request.full_path)
+                return response
+            return redirect(url_for("web.login", next=request.full_path))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def page_admin_required(view: Callable) -> Callable:
+    @wraps(view)
+    @page_login_required
+    def wrapper(*args, **kwargs):
+        if not g.user.is_admin:
+            raise Forbidden("This page is for admins.", code="ADMIN_REQUIRED")
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def fragment_or_page(page: str, fragment: str, **context) -> Response:
+    """The same route serves the full page, or only its fragment to htmx (Vary: HX-Request)."""
+    template = fragment if is_htmx() else page
+    response = Response(render_template(template, **context))
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+@bp.after_app_request
+def _set_refreshed_cookie(response: Response) -> Response:
+    token = g.pop("new_access_token", None)
+    if token:
+        set_access_cookies(response, token)
+    return response
+
+
+# Areas add their top-level pages here: (endpoint, label, admin only).
+NAV: list[tuple[str, str, bool]] = [("web.sessions_page", "Sessions", False)]
+
+
+def nav_links(user) -> list[tuple[str, str]]:
+    return [(endpoint, label) for endpoint, label, admin in NAV if user.is_admin or not admin]
+
+
+@bp.app_context_processor
+def _template_globals() -> dict:
+    return {"current_user": g.get("user"), "csrf_token": g.get("csrf_token", ""), "nav_links": nav_links}
+
+
+def register_modules() -> None:
+    from . import account, sessions  # noqa: F401

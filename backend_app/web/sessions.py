@@ -1,0 +1,47 @@
+"""Sessions pages: list, create, delete."""
+
+from __future__ import annotations
+
+from flask import redirect, render_template, request, url_for
+
+from ..auth import current_tenant
+from ..errors import AppError, is_htmx
+from ..services import sessions
+from . import bp, fragment_or_page, page_login_required
+
+
+@bp.get("/sessions")
+@page_login_required
+def sessions_page():
+    return fragment_or_page("sessions/list.html", "partials/sessions/_list.html",
+                            sessions=sessions.list_for(current_tenant()), error=None)
+
+
+@bp.post("/sessions")
+@page_login_required
+def create_session_page():
+    error = None
+    try:
+        sessions.create(current_tenant(), request.form.get("name", ""))
+    except AppError as exc:
+        error = exc.message
+    if not is_htmx() and not error:
+        return redirect(url_for("web.sessions_page"), code=303)
+    return fragment_or_page("sessions/list.html", "partials/sessions/_list.html",
+                            sessions=sessions.list_for(current_tenant()), error=error)
+
+
+@bp.post("/sessions/<session_id>/delete")
+@page_login_required
+def delete_session_page(session_id: str):
+    sessions.delete(current_tenant(), session_id)
+    if is_htmx():
+        return fragment_or_page("sessions/list.html", "partials/sessions/_list.html",
+                                sessions=sessions.list_for(current_tenant()), error=None)
+    return redirect(url_for("web.sessions_page"), code=303)
+
+
+@bp.get("/sessions/<session_id>")
+@page_login_required
+def session_page(session_id: str):
+    return render_template("sessions/detail.html", session=sessions.get(current_tenant(), session_id))

@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""`make run`: everything on one machine — Redis, migrations, admin, worker, web.
+
+Ctrl-C stops every process this script started. `--dev` reloads the web server on code
+and template changes and restarts the worker on code changes (see `make dev`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.chdir(ROOT)
+
+from dotenv import load_dotenv  # noqa: E402
+
+load_dotenv(ROOT / ".env")
+
+from backend_app import create_app, local_redis  # noqa: E402
+from backend_app.settings import load_settings  # noqa: E402
+
+COLORS = {"web": "\033[36m", "worker": "\033[35m", "redis": "\033[33m"}
+
+
+def pipe_output(name: str, proc: subprocess.Popen) -> None:
+    """Prefix each line of a child's output with its name, so logs interleave readably."""
+    color = COLORS.get(name, "") if sys.stdout.isatty() else ""
+    reset = "\033[0m" if color else ""
+    for line in iter(proc.stdout.readline, b""):
+        sys.stdout.write(f"{color}{name:>6} |{reset} {line.decode(errors='replace')}")
+        sys.stdout.flush()
+
+
+def spawn(name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT,
+                            start_new_session=True)
+    threading.Thread(target=pipe_output, args=(name, proc), daemon=True).start()
+    return proc
+
+
+def wait_healthy(url: str, timeout_s: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except Exception:
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def prepare(settings) -> str | None:
+    """Migrate the database and make sure an admin exists; returns a generated password."""
+    from flask_migrate import upgrade
+
+    from backend_app.services import accounts
+
+    app = create_app()
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        if accounts.admin_exists() and not settings.admin_password:
+            return None
+        _user, generated = accounts.create_admin(settings.admin_email, settings.admin_password or None)
+        return generated
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--dev", action="store_true", help="reload web and worker on code changes")
+    args = parser.parse_args()
+
+    settings = load_settings()
+    env = dict(os.environ)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    procs: list[tuple[str, subprocess.Popen]] = []
+
+    redis_url = urlparse(settings.redis_url)
+    if redis_url.hostname in ("127.0.0.1", "localhost") and not local_redis.port_in_use(redis_url.port or 6379):
+        print(f"starting embedded Redis on port {redis_url.port or 6379}")
+        procs.append(("redis", local_redis.start(redis_url.port or 6379, Path(settings.data_dir) / "redis")))
+    else:
+        print(f"using Redis at {settings.redis_url}")
+
+    def stop(*_args) -> None:
+        # Web first, then the worker (it finishes or abandons its job), Redis last.
+        for name, proc in reversed(procs):
+            if proc.poll() is not None:
+                continue
+            try:
+                proc.terminate() if name == "redis" else os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=15)
+            except ProcessLookupError:
+                pass
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+    try:
+        generated = prepare(settings)
+        bind = f"{settings.api_host}:{settings.api_port}"
+        if args.dev:
+            web = [sys.executable, "-m", "flask", "--app", "wsgi:app", "run", "--debug", "--reload",
+                   "--host", settings.api_host, "--port", str(settings.api_port), "--extra-files", "templates"]
+            worker = [sys.executable, "-m", "watchfiles", "--filter", "python", "python worker.py",
+                      "backend_app", "worker.py"]
+        else:
+            web = [sys.executable, "-m", "gunicorn", "wsgi:app", "--bind", bind, "--workers", "2",
+                   "--threads", "8", "--worker-class", "gthread", "--timeout", "120", "--access-logfile", "-"]
+            worker = [sys.executable, "worker.py"]
+        procs.append(("worker", spawn("worker", worker, env)))
+        procs.append(("web", spawn("web", web, env)))
+        base = f"http://{bind}"
+        if not wait_healthy(f"{base}/health"):
+            print("Framewise did not become healthy within 60 s; see the logs above.", file=sys.stderr)
+        print("\n" + "=" * 60)
+        print(f"  Framewise is running at {base}")
+        print(f"  admin login: {settings.admin_email}")
+        if generated:
+            print(f"  password:    {generated}   (shown once; set ADMIN_PASSWORD to choose)")
+        elif settings.admin_password:
+            print("  password:    the ADMIN_PASSWORD you set")
+        else:
+            print("  password:    as created on first start (flask users create-admin to reset)")
+        print("  Ctrl-C stops everything.")
+        print("=" * 60 + "\n", flush=True)
+        while all(proc.poll() is None for name, proc in procs if name != "worker" or not args.dev):
+            time.sleep(0.5)
+        print("a process exited; stopping the rest", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping…")
+        return 0
+    finally:
+        stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

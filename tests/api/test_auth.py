@@ -1,0 +1,94 @@
+import pytest
+from flask_jwt_extended import decode_token
+
+from ..factories import PASSWORD, auth_headers, login, make_user
+
+
+def test_register_login_me(client):
+    r = client.post("/api/v1/auth/register", json={"email": "Ann@Example.test", "password": PASSWORD})
+    assert r.status_code == 201
+    assert r.get_json()["email"] == "ann@example.test"
+    assert "password_hash" not in r.get_json()
+    tokens = login(client, "ann@example.test")
+    me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert me.status_code == 200
+    assert set(me.get_json()) >= {"id", "email", "role"} and me.get_json()["role"] == "user"
+
+
+def test_password_is_hashed_with_scrypt(app):
+    user = make_user()
+    assert user.password_hash.startswith("scrypt:")
+    assert PASSWORD not in user.password_hash
+
+
+def test_duplicate_email_conflicts(client):
+    make_user(email="dup@example.test")
+    r = client.post("/api/v1/auth/register", json={"email": "DUP@example.test", "password": PASSWORD})
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "EMAIL_TAKEN"
+
+
+def test_register_validation(client):
+    r = client.post("/api/v1/auth/register", json={"email": "not-an-email", "password": "short"})
+    assert r.status_code == 422
+    fields = r.get_json()["error"]["details"]["fields"]
+    assert set(fields) == {"email", "password"}
+
+
+def test_wrong_password_is_uniform_401(client):
+    make_user(email="x@example.test")
+    for email in ("x@example.test", "nobody@example.test"):
+        r = client.post("/api/v1/auth/login", json={"email": email, "password": "wrong password"})
+        assert r.status_code == 401 and r.get_json()["error"]["code"] == "INVALID_CREDENTIALS"
+
+
+def test_refresh_gives_new_access_token(client):
+    user = make_user()
+    tokens = login(client, user.email)
+    r = client.post("/api/v1/auth/refresh", headers={"Authorization": f"Bearer {tokens['refresh_token']}"})
+    assert r.status_code == 200
+    new_access = r.get_json()["access_token"]
+    assert decode_token(new_access)["sub"] == user.id
+    # an access token cannot be used to refresh
+    r = client.post("/api/v1/auth/refresh", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert r.status_code == 401 or r.status_code == 422
+    assert r.get_json()["error"]["code"] in {"TOKEN_INVALID", "AUTH_REQUIRED"}
+
+
+def test_logout_revokes_access_and_refresh(client):
+    user = make_user()
+    tokens = login(client, user.email)
+    access = {"Authorization": f"Bearer {tokens['access_token']}"}
+    r = client.post("/api/v1/auth/logout", headers=access, json={"refresh_token": tokens["refresh_token"]})
+    assert r.status_code == 200 and r.get_json()["revoked"] == ["access", "refresh"]
+    r = client.get("/api/v1/auth/me", headers=access)
+    assert r.status_code == 401 and r.get_json()["error"]["code"] == "TOKEN_REVOKED"
+    r = client.post("/api/v1/auth/refresh", headers={"Authorization": f"Bearer {tokens['refresh_token']}"})
+    assert r.status_code == 401 and r.get_json()["error"]["code"] == "TOKEN_REVOKED"
+
+
+def test_missing_and_garbage_tokens(client):
+    r = client.get("/api/v1/auth/me")
+    assert r.status_code == 401 and r.get_json()["error"]["code"] == "AUTH_REQUIRED"
+    r = client.get("/api/v1/auth/me", headers={"Authorization": "Bearer not.a.jwt"})
+    assert r.status_code in (401, 422) and r.get_json()["error"]["code"] == "TOKEN_INVALID"
+
+
+def test_disabled_user_is_refused(client, app):
+    from backend_app.services import accounts
+
+    user = make_user()
+    headers = auth_headers(client, user)
+    accounts.set_role_or_disabled(user.id, disabled=True)
+    r = client.get("/api/v1/auth/me", headers=headers)
+    assert r.status_code == 401 and r.get_json()["error"]["code"] == "ACCOUNT_DISABLED"
+    r = client.post("/api/v1/auth/login", json={"email": user.email, "password": PASSWORD})
+    assert r.status_code == 401 and r.get_json()["error"]["code"] == "ACCOUNT_DISABLED"
+
+
+@pytest.mark.settings(login_rate_limit="3 per minute")
+def test_login_is_rate_limited(client):
+    codes = [client.post("/api/v1/auth/login", json={"email": "a@b.test", "password": "wrong password"}).status_code
+             for _ in range(5)]
+    assert codes == [401, 401, 401, 429, 429]
+    r = client.post("/api/v1/auth/login", json={"email": "a@b.test", "password": "wrong password"})
+    assert r.get_json()["error"]["code"] == "RATE_LIMITED"

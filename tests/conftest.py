@@ -1,0 +1,164 @@
+"""Shared fixtures: a real Redis, SQLite and a throwaway PostgreSQL, the app, real workers.
+
+Every test that takes ``app`` runs once on SQLite and once on PostgreSQL (when the server
+binaries exist; otherwise the PostgreSQL run skips and says why). Mark a test
+``@pytest.mark.sqlite_only`` when the database engine is beside the point.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from rq import Worker
+
+from backend_app import create_app, local_redis
+from backend_app.extensions import db
+
+from .helpers import ROOT, env_for, postgres
+
+BASE_SETTINGS = {
+    "app_env": "test",
+    "login_rate_limit": "1000 per minute",
+    "enqueue_backoff_s": 0.01,
+    "log_level": "WARNING",
+}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: run only on SQLite")
+    config.addinivalue_line("markers", "settings(**overrides): settings for this test's app")
+
+
+def pytest_generate_tests(metafunc):
+    if "db_backend" in metafunc.fixturenames:
+        backends = ["sqlite"] if metafunc.definition.get_closest_marker("sqlite_only") else ["sqlite", "postgresql"]
+        metafunc.parametrize("db_backend", backends, scope="function")
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    port = local_redis.free_port()
+    proc = local_redis.start(port, tmp_path_factory.mktemp("redis"), persist=False)
+    yield {"port": port, "url": f"redis://127.0.0.1:{port}/0", "proc": proc}
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory, redis_server):
+    """A migrated SQLite file, copied for each test (migrating once keeps the suite fast)."""
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    app = create_app({**BASE_SETTINGS, "sqlite_path": str(path), "redis_url": redis_server["url"],
+                      "data_dir": str(path.parent)})
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade(directory=str(ROOT / "migrations"))
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    server = postgres.start()
+    if isinstance(server, str):
+        pytest.skip(server)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server, redis_server):
+    url = postgres_server.create_database("framewise_test")
+    app = create_app({**BASE_SETTINGS, "database_url": url, "redis_url": redis_server["url"]})
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade(directory=str(ROOT / "migrations"))
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture
+def db_backend():  # parametrized by pytest_generate_tests
+    return "sqlite"
+
+
+@pytest.fixture
+def app(request, db_backend, redis_server, tmp_path):
+    overrides = dict(BASE_SETTINGS, data_dir=str(tmp_path / "data"), redis_url=redis_server["url"])
+    if db_backend == "sqlite":
+        path = tmp_path / "framewise.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        overrides["sqlite_path"] = str(path)
+    else:
+        overrides["database_url"] = request.getfixturevalue("postgres_template")
+    marker = request.node.get_closest_marker("settings")
+    if marker:
+        overrides.update(marker.kwargs)
+    app = create_app(overrides)
+    ctx = app.app_context()
+    ctx.push()
+    yield app
+    db.session.remove()
+    if db_backend == "postgresql":
+        postgres.truncate_all(db)
+    db.engine.dispose()
+    ctx.pop()
+    from redis import Redis
+
+    Redis.from_url(redis_server["url"]).flushdb()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def start_worker(app):
+    """Start real `python worker.py` processes on this test's database and Redis."""
+    procs: list[subprocess.Popen] = []
+
+    def start(count: int = 1, extra_env: dict | None = None, wait: bool = True) -> list[subprocess.Popen]:
+        env = {**os.environ, **env_for(app), **(extra_env or {})}
+        new = [subprocess.Popen([sys.executable, str(ROOT / "worker.py")], env=env, cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+               for _ in range(count)]
+        procs.extend(new)
+        if wait:
+            wait_for_workers(app, len([p for p in procs if p.poll() is None]))
+        return new
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def wait_for_workers(app, count: int, timeout_s: float = 30.0) -> None:
+    from backend_app.extensions import redis_store
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with app.app_context():
+            if len(Worker.all(connection=redis_store.conn)) >= count:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"{count} worker(s) did not register within {timeout_s}s")
+
+
+@pytest.fixture
+def worker(start_worker):
+    return start_worker(1)[0]

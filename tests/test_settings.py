@@ -1,0 +1,55 @@
+import pytest
+
+from backend_app.settings import SettingsError, load_settings
+
+
+def test_defaults_and_original_names():
+    s = load_settings({"API_PORT": "9000", "MOCK_MODE": "true", "AI_PROVIDER": "openai", "CANARY_PERCENT": "25",
+                       "FEATURE_FLAG_USE_V2": "yes", "CORS_ORIGINS": "http://a.test, http://b.test"})
+    assert s.api_port == 9000 and s.effective_ai_provider == "offline"
+    assert s.canary_percent == 25 and s.feature_flag_use_v2 is True
+    assert s.cors_origins == ["http://a.test", "http://b.test"]
+
+
+def test_bad_values_fail_fast_with_the_variable_name():
+    with pytest.raises(SettingsError, match="API_PORT"):
+        load_settings({"API_PORT": "eighty"})
+    with pytest.raises(SettingsError, match="CANARY_PERCENT"):
+        load_settings({"CANARY_PERCENT": "150"})
+    with pytest.raises(SettingsError, match="MOCK_MODE"):
+        load_settings({"MOCK_MODE": "maybe"})
+
+
+def test_production_refuses_default_secrets():
+    with pytest.raises(SettingsError, match="SECRET_KEY"):
+        load_settings({"APP_ENV": "production"})
+    ok = load_settings({"APP_ENV": "production", "SECRET_KEY": "s" * 32, "JWT_SECRET_KEY": "j" * 32})
+    assert ok.is_production
+
+
+def test_database_url_normalised():
+    s = load_settings({"DATABASE_URL": "postgres://u:p@h/db"})
+    assert s.sqlalchemy_url == "postgresql+psycopg://u:p@h/db"
+    assert load_settings({"SQLITE_PATH": "/tmp/x.db"}).sqlalchemy_url == "sqlite:////tmp/x.db"
+
+
+def test_env_example_lists_every_setting():
+    from dataclasses import fields
+    from pathlib import Path
+
+    from backend_app.settings import Settings
+
+    text = (Path(__file__).resolve().parent.parent / ".env.example").read_text()
+    missing = [f.metadata["env"] for f in fields(Settings) if f"{f.metadata['env']}=" not in text]
+    assert missing == []
+
+
+def test_only_settings_reads_the_environment():
+    import re
+    from pathlib import Path
+
+    pkg = Path(__file__).resolve().parent.parent / "backend_app"
+    offenders = [str(p) for p in pkg.rglob("*.py") if p.name != "settings.py"
+                 and re.search(r"os\.environ|os\.getenv", p.read_text())
+                 and "PROMETHEUS_MULTIPROC_DIR" not in p.read_text()]
+    assert offenders == []
