@@ -162,3 +162,20 @@ def wait_for_workers(app, count: int, timeout_s: float = 30.0) -> None:
 @pytest.fixture
 def worker(start_worker):
     return start_worker(1)[0]
+
+
+@pytest.fixture
+def fake_openai():
+    """A local Chat Completions server; set ``fake_openai.responder`` in the test."""
+    from .fake_openai import FakeOpenAI
+
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def openai_app(app, fake_openai):
+    """The app switched to the openai provider, pointed at the local protocol server."""
+    app.config["SETTINGS"] = app.config["SETTINGS"].replace(
+        ai_provider="openai", openai_base_url=fake_openai.base_url, openai_api_key="test-key")
+    return app

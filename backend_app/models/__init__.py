@@ -1,7 +1,9 @@
 """Models, one module per aggregate. Importing this package registers every table."""
 
+from .document import ShotDocument
 from .job import Job
 from .session import Session
+from .usage import UsageRecord
 from .user import User
 
-__all__ = ["Job", "Session", "User"]
+__all__ = ["Job", "Session", "ShotDocument", "UsageRecord", "User"]

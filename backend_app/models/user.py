@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, String
+from sqlalchemy import Boolean, Float, String
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
@@ -20,6 +20,8 @@ class User(db.Model):
     role = db.Column(String(16), nullable=False, default="user")
     disabled = db.Column(Boolean, nullable=False, default=False)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    # None: the MONTHLY_BUDGET_USD default applies.
+    monthly_budget_usd = db.Column(Float, nullable=True)
 
     def set_password(self, password: str) -> None:
         # scrypt (werkzeug's default): a memory-hard KDF with a per-hash salt.
@@ -34,4 +36,5 @@ class User(db.Model):
 
     def to_dict(self) -> dict:
         return {"id": self.id, "email": self.email, "role": self.role,
-                "disabled": self.disabled, "created_at": iso(self.created_at)}
+                "disabled": self.disabled, "created_at": iso(self.created_at),
+                "monthly_budget_usd": self.monthly_budget_usd}

@@ -1,0 +1,49 @@
+"""The LLM adapter against a real local Chat Completions server."""
+
+import pytest
+
+from backend_app.adapters import llm
+from backend_app.models import UsageRecord
+
+from ..factories import make_user
+
+
+def test_complete_records_usage_and_caches(openai_app, fake_openai):
+    user = make_user()
+    fake_openai.responder = lambda req: "hello there"
+    msgs = [{"role": "user", "content": "hi"}]
+    first = llm.complete(msgs, user_id=user.id, purpose="test")
+    second = llm.complete(msgs, user_id=user.id, purpose="test")
+    assert first.text == second.text == "hello there"
+    assert not first.cached and second.cached
+    assert len(fake_openai.requests) == 1
+    rows = UsageRecord.query.filter_by(user_id=user.id).all()
+    assert len(rows) == 2 and rows[0].prompt_tokens > 0 and sum(r.cost_usd for r in rows) == first.cost_usd > 0
+
+
+def test_stream_yields_pieces_and_records_usage(openai_app, fake_openai):
+    user = make_user()
+    fake_openai.responder = lambda req: "one two three"
+    pieces = list(llm.stream([{"role": "user", "content": "count"}], user_id=user.id, purpose="chat"))
+    assert "".join(pieces) == "one two three" and len(pieces) == 3
+    assert UsageRecord.query.filter_by(user_id=user.id, purpose="chat").one().completion_tokens > 0
+
+
+def test_server_errors_are_retried_then_reported(openai_app, fake_openai):
+    user = make_user()
+    fake_openai.responder = lambda req: {"status": 500, "body": {"error": {"message": "boom"}}}
+    with pytest.raises(llm.LLMError) as err:
+        llm.complete([{"role": "user", "content": "x"}], user_id=user.id, purpose="t", attempts=2)
+    assert err.value.code == "AI_PROVIDER_FAILED"
+    assert len(fake_openai.requests) == 2
+
+
+def test_budget_exceeded(openai_app, fake_openai):
+    user = make_user()
+    user.monthly_budget_usd = 0.0
+    from backend_app.extensions import db
+
+    db.session.commit()
+    with pytest.raises(llm.BudgetExceeded) as err:
+        llm.complete([{"role": "user", "content": "x"}], user_id=user.id, purpose="t")
+    assert err.value.code == "BUDGET_EXCEEDED" and fake_openai.requests == []

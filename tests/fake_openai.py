@@ -1,0 +1,113 @@
+"""A real local HTTP server speaking the OpenAI Chat Completions protocol, for tests.
+
+It is the only stand-in the suite allows: a real socket, real HTTP, real JSON and real
+Server-Sent Events, answering from a responder function the test supplies.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+
+Responder = Callable[[dict[str, Any]], Any]
+
+
+def default_responder(request: dict[str, Any]) -> str:
+    return "OK"
+
+
+class FakeOpenAI:
+    """Serve /v1/chat/completions. A responder returns text, a dict with 'status' and 'body'
+    for an error, or raises to drop the connection. ``delay_s`` delays every answer."""
+
+    def __init__(self, responder: Responder = default_responder, delay_s: float = 0.0):
+        self.responder = responder
+        self.delay_s = delay_s
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_args):  # keep test output quiet
+                pass
+
+            def do_POST(self):  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                with server._lock:
+                    server.requests.append(body)
+                if not self.path.rstrip("/").endswith("/chat/completions"):
+                    return self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
+                if server.delay_s:
+                    time.sleep(server.delay_s)
+                answer = server.responder(body)
+                if isinstance(answer, dict) and "status" in answer:
+                    return self._json(answer["status"], answer.get("body", {"error": {"message": "error"}}))
+                text = answer if isinstance(answer, str) else json.dumps(answer)
+                if body.get("stream"):
+                    return self._stream(body, text)
+                return self._json(200, _completion(body, text))
+
+            def _json(self, status: int, payload: dict) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _stream(self, request: dict, text: str) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Cache-Control", "no-cache")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                words = [w + " " for w in text.split(" ")]
+                words[-1] = words[-1][:-1]
+                for word in words:
+                    chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
+                             "model": request.get("model", "fake"),
+                             "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": None}]}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
+                final = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
+                         "model": request.get("model", "fake"),
+                         "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                         "usage": _usage(request, text)}
+                self.wfile.write(f"data: {json.dumps(final)}\n\ndata: [DONE]\n\n".encode())
+                self.wfile.flush()
+                self.close_connection = True
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def __enter__(self) -> "FakeOpenAI":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _usage(request: dict, text: str) -> dict:
+    prompt = sum(len(str(m.get("content", ""))) for m in request.get("messages", [])) // 4 + 1
+    completion = len(text) // 4 + 1
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def _completion(request: dict, text: str) -> dict:
+    return {"id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
+            "model": request.get("model", "fake"),
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": _usage(request, text)}
