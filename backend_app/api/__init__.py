@@ -29,4 +29,4 @@ def obj(required: dict[str, str] | None = None, optional: dict[str, str] | None 
 
 def register_modules() -> None:
     """Import the resource modules so their routes attach to ``bp``."""
-    from . import admin_jobs, auth, health, openapi, sessions  # noqa: F401
+    from . import account, admin_jobs, auth, health, openapi, sessions  # noqa: F401

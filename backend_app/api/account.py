@@ -1,0 +1,45 @@
+"""The signed-in user's own data: export it, or erase the account; admins can erase users."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify, stream_with_context
+
+from ..auth import admin_required, current_user, login_required
+from ..errors import Conflict, Unauthorized
+from ..services import ownership
+from ..validation import fields, json_body
+from . import bp, doc, obj
+
+
+@bp.get("/me/export")
+@doc("Download everything you own as a zip (streamed)", tag="account",
+     responses={200: "application/zip: manifest.json, tables/*.jsonl, files/…"})
+@login_required
+def export_me():
+    user = current_user()
+    response = Response(stream_with_context(ownership.export_stream(user.id)), mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="framewise-export-{user.id}.zip"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.delete("/me")
+@doc("Delete your account and everything it owns (password confirmation)", tag="account",
+     body=obj({"password": "string"}), responses={200: "What was removed", 401: "WRONG_PASSWORD"})
+@login_required
+def delete_me():
+    data = fields(json_body(), {"password": str})
+    user = current_user()
+    if not user.check_password(data["password"]):
+        raise Unauthorized("The password is wrong; nothing was deleted.", code="WRONG_PASSWORD")
+    return jsonify({"deleted": user.id, "removed": ownership.erase_user(user.id)})
+
+
+@bp.delete("/admin/users/<user_id>")
+@doc("Delete a user and everything they own", tag="admin", auth="admin",
+     responses={200: "What was removed", 404: "USER_NOT_FOUND", 409: "CANNOT_DELETE_SELF"})
+@admin_required
+def admin_delete_user(user_id: str):
+    if user_id == current_user().id:
+        raise Conflict("Use DELETE /api/v1/me to delete your own account.", code="CANNOT_DELETE_SELF")
+    return jsonify({"deleted": user_id, "removed": ownership.erase_user(user_id)})
