@@ -28,5 +28,9 @@ def obj(required: dict[str, str] | None = None, optional: dict[str, str] | None 
 
 
 def register_modules() -> None:
-    """Import the resource modules so their routes attach to ``bp``."""
-    from . import account, admin_jobs, auth, health, openapi, sessions  # noqa: F401
+    """Import every resource module in this package so its routes attach to ``bp``."""
+    import importlib
+    import pkgutil
+
+    for module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+        importlib.import_module(f"{__name__}.{module}")

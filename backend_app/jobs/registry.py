@@ -42,4 +42,9 @@ def get(name: str) -> JobKind:
         raise LookupError(f"unknown job kind {name!r}") from None
 
 
+# Every job kind, declared here so the web process can enqueue any of them without importing
+# the handler (which may pull in cv2). Handlers live in one module per job family.
 register(JobKind("selftest", "default", "backend_app.jobs.maintenance:selftest", default_timeout_s=60))
+register(JobKind("video_analysis", "video", "backend_app.jobs.video:analyse", "video_job_timeout_s"))
+register(JobKind("requirements_batch", "llm", "backend_app.jobs.requirements:run_batch", "llm_job_timeout_s"))
+register(JobKind("purge", "default", "backend_app.jobs.maintenance:purge", default_timeout_s=600))

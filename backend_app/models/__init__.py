@@ -1,9 +1,10 @@
 """Models, one module per aggregate. Importing this package registers every table."""
 
+from .analysis import Analysis
 from .document import ShotDocument
 from .job import Job
 from .session import Session
 from .usage import UsageRecord
 from .user import User
 
-__all__ = ["Job", "Session", "ShotDocument", "UsageRecord", "User"]
+__all__ = ["Analysis", "Job", "Session", "ShotDocument", "UsageRecord", "User"]

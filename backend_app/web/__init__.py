@@ -114,4 +114,9 @@ def _template_globals() -> dict:
 
 
 def register_modules() -> None:
-    from . import account, sessions  # noqa: F401
+    """Import every page module in this package so its routes attach to ``bp``."""
+    import importlib
+    import pkgutil
+
+    for module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+        importlib.import_module(f"{__name__}.{module}")
