@@ -14,3 +14,13 @@ def current_variant() -> str:
     if has_request_context():
         return g.get("variant", "v1")
     return "v1"
+
+
+def report_v2_failure() -> None:
+    """A v2 code path failed and fell back to v1: the canary guard counts it as a v2 error."""
+    if has_request_context():
+        g.v2_failed = True
+
+
+def v2_failed() -> bool:
+    return has_request_context() and bool(g.get("v2_failed"))
