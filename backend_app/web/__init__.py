@@ -12,6 +12,7 @@ from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import PyJWTError
 
 from ..errors import AppError, Forbidden, is_htmx
+from ..models.base import utcnow
 from ..services import accounts
 
 bp = Blueprint("web", __name__)
@@ -101,16 +102,26 @@ def _set_refreshed_cookie(response: Response) -> Response:
 
 
 # Areas add their top-level pages here: (endpoint, label, admin only).
-NAV: list[tuple[str, str, bool]] = [("web.sessions_page", "Sessions", False)]
+NAV: list[tuple[str, str, bool]] = [
+    ("web.sessions_page", "Sessions", False),
+    ("web.usage_page", "Usage", False),
+    ("web.account_page", "Account", False),
+    ("web.admin_health_page", "Health", True),
+    ("web.admin_jobs_page", "Jobs", True),
+    ("web.admin_users_page", "Users", True),
+]
 
 
-def nav_links(user) -> list[tuple[str, str]]:
-    return [(endpoint, label) for endpoint, label, admin in NAV if user.is_admin or not admin]
+def nav_links(user, admin_only: bool = False) -> list[tuple[str, str]]:
+    """The user's top-level links; ``admin_only`` picks the admin menu's entries."""
+    return [(endpoint, label) for endpoint, label, admin in NAV
+            if admin == admin_only and (user.is_admin or not admin)]
 
 
 @bp.app_context_processor
 def _template_globals() -> dict:
-    return {"current_user": g.get("user"), "csrf_token": g.get("csrf_token", ""), "nav_links": nav_links}
+    return {"current_user": g.get("user"), "csrf_token": g.get("csrf_token", ""), "nav_links": nav_links,
+            "now_utc": lambda: utcnow().strftime("%H:%M:%S UTC")}
 
 
 def register_modules() -> None:

@@ -1,0 +1,65 @@
+"""The signed-in user's own pages: account (export, delete) and LLM usage against the budget."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, g, make_response, redirect, render_template, request, stream_with_context, url_for
+from flask_jwt_extended import unset_jwt_cookies
+
+from ..adapters import llm
+from ..auth import current_tenant
+from ..models import UsageRecord
+from ..services import ownership
+from ..tenancy import list_owned
+from . import bp, page_login_required
+
+USAGE_ROWS = 100
+
+
+@bp.get("/account")
+@page_login_required
+def account_page():
+    return render_template("account/settings.html", error=None)
+
+
+@bp.get("/account/export")
+@page_login_required
+def account_export_page():
+    """The same streamed zip as GET /api/v1/me/export, for a cookie-signed-in browser."""
+    response = Response(stream_with_context(ownership.export_stream(g.user.id)), mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="framewise-export-{g.user.id}.zip"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/account/delete")
+@page_login_required
+def account_delete_page():
+    if not g.user.check_password(request.form.get("password", "")):
+        return render_template("account/settings.html",
+                               error="The password is wrong; nothing was deleted. Type your current password to confirm."), 401
+    ownership.erase_user(g.user.id)
+    g.pop("new_access_token", None)
+    response = make_response(redirect(url_for("web.login", deleted=1), code=303))
+    unset_jwt_cookies(response)
+    return response
+
+
+def usage_summary(user_id: str) -> dict:
+    """This month's spend against the budget, and the latest calls."""
+    spent, budget = llm.spent_this_month(user_id), llm.budget_for(user_id)
+    records = list_owned(UsageRecord, current_tenant(), order_by=UsageRecord.created_at.desc(), limit=USAGE_ROWS)
+    by_purpose: dict[str, dict] = {}
+    for record in records:
+        row = by_purpose.setdefault(record.purpose, {"calls": 0, "tokens": 0, "cost_usd": 0.0})
+        row["calls"] += 1
+        row["tokens"] += record.prompt_tokens + record.completion_tokens
+        row["cost_usd"] += record.cost_usd
+    percent = min(100.0, spent / budget * 100) if budget > 0 else 100.0
+    return {"spent_usd": spent, "budget_usd": budget, "percent": round(percent, 1), "records": records,
+            "by_purpose": by_purpose, "provider": current_app.config["SETTINGS"].effective_ai_provider}
+
+
+@bp.get("/usage")
+@page_login_required
+def usage_page():
+    return render_template("usage/usage.html", usage=usage_summary(g.user.id))

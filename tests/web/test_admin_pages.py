@@ -1,0 +1,92 @@
+"""Admin pages: health refreshing itself, failed jobs with retry, users."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend_app.extensions import db
+from backend_app.jobs.enqueue import create_job
+from backend_app.models import Job, User
+from backend_app.models.job import FAILED, QUEUED
+
+from .conftest import text
+
+pytestmark = pytest.mark.sqlite_only
+ADMIN_PAGES = ["/admin/health", "/admin/jobs", "/admin/users"]
+
+
+@pytest.mark.parametrize("url", ADMIN_PAGES)
+def test_admin_pages_refuse_ordinary_users(page, url):
+    response = page.get(url)
+    assert response.status_code == 403
+    assert "This page is for admins." in text(response)
+
+
+def test_health_page_shows_every_check_and_polls_itself(admin_page):
+    response = admin_page.get("/admin/health")
+    body = text(response)
+    assert response.status_code == 200
+    for check in ("database", "redis", "workers", "queues", "jobs"):
+        assert f'data-check="{check}"' in body
+    assert 'hx-trigger="every 5s"' in body
+    assert "No worker is running" in body  # no worker in this test: the page says what to do
+    fragment = admin_page.get("/admin/health", htmx=True)
+    assert "<html" not in text(fragment) and 'id="health"' in text(fragment)
+    assert fragment.headers["Vary"] == "HX-Request"
+
+
+def _failed_job(user_id=None, code="VIDEO_UNREADABLE") -> Job:
+    job = create_job("selftest", user_id=user_id, payload={"echo": "x"}, status=FAILED)
+    job.error_code, job.error_message = code, "The file is not a video OpenCV can read."
+    db.session.commit()
+    return job
+
+
+def test_jobs_page_lists_failed_with_reason_and_retries_one(admin_page, redis_server):
+    empty = text(admin_page.get("/admin/jobs"))
+    assert "No failed jobs" in empty
+    job = _failed_job()
+    body = text(admin_page.get("/admin/jobs"))
+    assert "VIDEO_UNREADABLE" in body and "OpenCV can read" in body
+    response = admin_page.post(f"/admin/jobs/{job.id}/retry", htmx=True)
+    assert response.status_code == 200 and "queued again" in text(response)
+    db.session.expire_all()
+    assert db.session.get(Job, job.id).status == QUEUED
+
+
+def test_retry_all_requeues_every_failed_job(admin_page, redis_server):
+    jobs = [_failed_job() for _ in range(3)]
+    response = admin_page.post("/admin/jobs/retry-all")
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert {db.session.get(Job, j.id).status for j in jobs} == {QUEUED}
+
+
+def test_retry_needs_csrf(admin_page):
+    job = _failed_job()
+    response = admin_page.post(f"/admin/jobs/{job.id}/retry", csrf=False)
+    assert response.status_code == 403 and "CSRF_FAILED" in text(response)
+    db.session.expire_all()
+    assert db.session.get(Job, job.id).status == FAILED
+
+
+def test_users_page_promotes_and_disables(admin_page, page):
+    body = text(admin_page.get("/admin/users"))
+    assert page.user.email in body and "(you)" in body
+    response = admin_page.post(f"/admin/users/{page.user.id}/promote", htmx=True)
+    assert "promoted" in text(response)
+    admin_page.post(f"/admin/users/{page.user.id}/disable", htmx=True)
+    db.session.expire_all()
+    user = db.session.get(User, page.user.id)
+    assert user.role == "admin" and user.disabled
+    # the disabled account's cookies stop working
+    assert page.get("/sessions").status_code == 302
+
+
+def test_admin_cannot_disable_self(admin_page):
+    response = admin_page.post(f"/admin/users/{admin_page.user.id}/disable", htmx=True)
+    assert response.status_code == 409 and "ask another admin" in text(response)
+
+
+def test_unknown_user_is_404(admin_page):
+    assert admin_page.post("/admin/users/nope/promote").status_code == 404
