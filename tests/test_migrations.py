@@ -8,6 +8,7 @@ from sqlalchemy import inspect
 
 from backend_app import create_app
 from backend_app.extensions import db
+from backend_app.migration_filter import include_object
 
 from .helpers import ROOT
 
@@ -29,7 +30,8 @@ def test_upgrade_downgrade_roundtrip_and_no_drift(db_backend, request, tmp_path,
         tables = set(inspect(db.engine).get_table_names())
         assert {"users", "sessions", "jobs"} <= tables
         with db.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn, opts={"render_as_batch": True}), db.metadata)
+            opts = {"render_as_batch": True, "include_object": include_object}
+            diff = compare_metadata(MigrationContext.configure(conn, opts=opts), db.metadata)
         assert diff == [], f"models and migrations differ: {diff}"
         downgrade(directory=directory, revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}

@@ -1,6 +1,7 @@
 """Models, one module per aggregate. Importing this package registers every table."""
 
 from .analysis import Analysis
+from .chat import ChatMessage
 from .document import ShotDocument
 from .job import Job
 from .session import Session
@@ -8,3 +9,4 @@ from .usage import UsageRecord
 from .user import User
 
 __all__ = ["Analysis", "Job", "Session", "ShotDocument", "UsageRecord", "User"]
+__all__ += ["ChatMessage"]
