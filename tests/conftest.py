@@ -179,3 +179,44 @@ def openai_app(app, fake_openai):
     app.config["SETTINGS"] = app.config["SETTINGS"].replace(
         ai_provider="openai", openai_base_url=fake_openai.base_url, openai_api_key="test-key")
     return app
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """A local S3-compatible server (moto_server) on a free port, shared by the whole run."""
+    import socket
+    import urllib.request
+
+    port = local_redis.free_port()
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
+            break
+        except (OSError, socket.timeout):
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.skip(f"moto_server (moto[server]) could not start: {log.read_text()[-300:]}")
+    yield {"endpoint_url": url, "proc": proc}
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture
+def s3_app(app, s3_server):
+    """The app switched to the S3 storage backend, on a fresh bucket of the local S3 server."""
+    import uuid
+
+    app.config["SETTINGS"] = app.config["SETTINGS"].replace(
+        storage_backend="s3", s3_endpoint_url=s3_server["endpoint_url"], s3_bucket=f"fw-{uuid.uuid4().hex[:12]}",
+        s3_region="us-east-1", s3_access_key_id="test", s3_secret_access_key="test")
+    return app

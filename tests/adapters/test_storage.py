@@ -1,0 +1,203 @@
+"""The storage adapter: the same cases on local disk and on S3 (a local moto_server)."""
+
+from __future__ import annotations
+
+import io
+import os
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from backend_app.adapters.storage import (LocalStorage, ObjectNotFound, StorageError, UploadTooLarge, get_storage,
+                                          sign_token, validate_key)
+
+pytestmark = pytest.mark.sqlite_only  # the database is beside the point here
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage(request, app):
+    if request.param == "s3":
+        request.getfixturevalue("s3_app")
+    with app.test_request_context():
+        yield get_storage()
+
+
+def send(client, method: str, url: str, **kwargs):
+    """Follow a signed link: the app's own links through the test client, S3 links over HTTP."""
+    parts = urlsplit(url)
+    if parts.netloc in ("", "localhost"):
+        response = client.open(parts.path + (f"?{parts.query}" if parts.query else ""), method=method, **kwargs)
+        return response.status_code, response.get_data(), response.headers
+    response = requests.request(method, url, timeout=10, **kwargs)
+    return response.status_code, response.content, response.headers
+
+
+def test_round_trip_of_bytes_files_and_streams(storage, tmp_path):
+    source = tmp_path / "in.bin"
+    source.write_bytes(os.urandom(3 << 20))
+    storage.put_bytes("users/u1/a/one.jpg", b"\xff\xd8jpeg", "image/jpeg")
+    storage.put_file("users/u1/a/two.bin", source)
+    written = storage.put_stream("users/u1/a/three.bin", io.BytesIO(b"x" * 5000), max_bytes=5000)
+
+    assert written == 5000
+    assert storage.size("users/u1/a/one.jpg") == 6
+    assert storage.size("users/u1/a/two.bin") == 3 << 20
+    assert storage.read_head("users/u1/a/one.jpg", 2) == b"\xff\xd8"
+    chunks = list(storage.iter_chunks("users/u1/a/two.bin", chunk_size=1 << 20))
+    assert len(chunks) >= 3 and b"".join(chunks) == source.read_bytes()
+    out = tmp_path / "out.bin"
+    storage.download_to("users/u1/a/two.bin", out)
+    assert out.read_bytes() == source.read_bytes()
+    assert sorted(storage.list_keys("users/u1/")) == ["users/u1/a/one.jpg", "users/u1/a/three.bin",
+                                                      "users/u1/a/two.bin"]
+
+
+def test_overwrite_replaces_the_object(storage):
+    storage.put_bytes("users/u1/k", b"first version")
+    storage.put_bytes("users/u1/k", b"second")
+    assert b"".join(storage.iter_chunks("users/u1/k")) == b"second"
+
+
+def test_empty_object_has_size_zero_and_empty_head(storage):
+    storage.put_bytes("users/u1/empty", b"")
+    assert storage.size("users/u1/empty") == 0
+    assert storage.read_head("users/u1/empty", 16) == b""
+
+
+def test_delete_prefix_stays_inside_its_prefix(storage):
+    for key in ("users/1/a", "users/1/b/c", "users/10/a", "users/2/x"):
+        storage.put_bytes(key, b"data")
+    assert storage.delete_prefix("users/1/") == 2
+    assert list(storage.list_keys("users/1/")) == []
+    assert list(storage.list_keys("users/10/")) == ["users/10/a"]
+    storage.delete("users/10/a")
+    storage.delete("users/10/a")  # deleting twice is fine
+    assert storage.size("users/10/a") is None
+    assert storage.delete_prefix("users/nobody/") == 0
+
+
+def test_missing_objects_have_codes(storage, tmp_path):
+    target = tmp_path / "downloads"
+    target.mkdir()
+    assert storage.size("users/u1/none") is None
+    with pytest.raises(ObjectNotFound):
+        storage.read_head("users/u1/none", 4)
+    with pytest.raises(ObjectNotFound):
+        list(storage.iter_chunks("users/u1/none"))
+    with pytest.raises(StorageError) as caught:
+        storage.download_to("users/u1/none", target / "out")
+    assert caught.value.code == "STORAGE_DOWNLOAD_FAILED"
+    assert list(target.iterdir()) == []  # no partial or temp file left behind
+
+
+def test_stream_larger_than_its_limit_is_refused_and_not_stored(storage):
+    with pytest.raises(UploadTooLarge):
+        storage.put_stream("users/u1/big", io.BytesIO(b"x" * 10_000), max_bytes=1000)
+    assert storage.size("users/u1/big") is None
+
+
+@pytest.mark.parametrize("key", ["", "/etc/passwd", "users/../../x", "users/./x", "users//x", "users/.tmp-x",
+                                 "users\\x", "users/x/"])
+def test_bad_keys_are_refused(storage, key):
+    with pytest.raises(ValueError):
+        storage.put_bytes(key, b"x")
+
+
+def test_presigned_put_then_get(storage, client):
+    url, headers = storage.presign_put("users/u1/src", "video/mp4", 60, size=11)
+    status, _, _ = send(client, "PUT", url, data=b"hello video", headers=headers)
+    assert status in (200, 201)
+    assert storage.size("users/u1/src") == 11
+    status, body, response_headers = send(client, "GET", storage.presign_get("users/u1/src", 60, filename="clip.mp4"))
+    assert status == 200 and body == b"hello video"
+    assert "clip.mp4" in response_headers["Content-Disposition"]
+
+
+# --- the local backend's own signed links ------------------------------------------------
+
+@pytest.fixture
+def local(app):
+    with app.test_request_context():
+        storage = get_storage()
+        assert isinstance(storage, LocalStorage)
+        yield storage
+
+
+def _path(url: str) -> str:
+    return urlsplit(url).path
+
+
+def test_local_writes_are_atomic_and_leave_no_temp_files(local):
+    local.put_bytes("users/u1/a/file", b"x" * 1000)
+    with pytest.raises(UploadTooLarge):
+        local.put_stream("users/u1/a/other", io.BytesIO(b"y" * 5000), max_bytes=10)
+    folder = local.path_for("users/u1/a/file").parent
+    assert sorted(p.name for p in folder.iterdir()) == ["file"]
+
+
+def test_keys_cannot_escape_the_root(local):
+    with pytest.raises(ValueError):
+        local.path_for("../outside")
+    assert validate_key("users/u/analyses/a/source") == "users/u/analyses/a/source"
+
+
+def test_tampered_signature_is_refused(local, client):
+    url, headers = local.presign_put("users/u1/src", "video/mp4", 60, size=3)
+    path = _path(url)
+    tampered = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
+    response = client.put(tampered, data=b"abc", headers=headers)
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "SIGNATURE_INVALID"
+    assert local.size("users/u1/src") is None
+
+
+def test_token_for_another_key_cannot_be_forged_with_a_wrong_secret(local, client):
+    forged = sign_token("not-the-secret", {"k": "users/victim/src", "m": "GET"}, 60)
+    response = client.get(f"/api/v1/storage/{forged}")
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "SIGNATURE_INVALID"
+
+
+def test_expired_links_are_refused(local, client):
+    local.put_bytes("users/u1/src", b"abc")
+    response = client.get(_path(local.presign_get("users/u1/src", 0)))
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "SIGNATURE_EXPIRED"
+    url, headers = local.presign_put("users/u1/new", "video/mp4", 0, size=3)
+    response = client.put(_path(url), data=b"abc", headers=headers)
+    assert response.get_json()["error"]["code"] == "SIGNATURE_EXPIRED"
+
+
+def test_a_download_link_is_not_an_upload_link(local, client):
+    local.put_bytes("users/u1/src", b"abc")
+    response = client.put(_path(local.presign_get("users/u1/src", 60)), data=b"evil")
+    assert response.status_code == 403
+    assert b"".join(local.iter_chunks("users/u1/src")) == b"abc"
+
+
+def test_upload_enforces_the_declared_size(local, client):
+    url, headers = local.presign_put("users/u1/src", "video/mp4", 60, size=5)
+    response = client.put(_path(url), data=b"123456", headers=headers)
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "UPLOAD_TOO_LARGE"
+    response = client.put(_path(url), data=b"123", headers=headers)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "UPLOAD_SIZE_MISMATCH"
+    assert local.size("users/u1/src") is None
+
+
+def test_upload_over_the_json_body_limit_is_accepted(app, local, client):
+    """The signed PUT is a large-body view: the 1 MB JSON cap does not apply to it."""
+    size = app.config["SETTINGS"].max_json_bytes + 1000
+    url, headers = local.presign_put("users/u1/src", "video/mp4", 60, size=size)
+    response = client.put(_path(url), data=b"z" * size, headers=headers)
+    assert response.status_code == 201
+    assert local.size("users/u1/src") == size
+
+
+def test_backend_follows_the_settings(app, s3_app):
+    with app.test_request_context():
+        assert get_storage().name == "s3"
+        app.config["SETTINGS"] = app.config["SETTINGS"].replace(storage_backend="local")
+        assert get_storage().name == "local"
