@@ -31,6 +31,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _register_errors(app)
     _register_request_limits(app)
     observability.init_app(app)
+    from . import canary
+
+    canary.init_app(app)  # after observability: the variant header is set before metrics read it
 
     from .cli import register_cli
 

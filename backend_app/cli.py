@@ -53,3 +53,6 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(data_cli)
+    from .flags_cli import flags_cli
+
+    app.cli.add_command(flags_cli)

@@ -1,0 +1,110 @@
+"""Canary routing per request: the variant is decided once, before the view, and shown on
+every response as ``X-Variant`` (v1|v2) and ``X-Variant-Reason``.
+
+The identity is read from the verified JWT (``Authorization: Bearer`` for the API, the
+access or refresh cookie for pages) without touching flask-jwt-extended's request state
+and without CSRF checks, so views that load the user themselves work as before; a
+missing, invalid, expired or revoked token is simply "no user" (v1). An admin may send
+``X-Force-Variant: v1|v2`` to choose the variant of their own requests (ignored for
+everybody else). Responses served under v2 feed the guard (``services.flags.guard``).
+
+Also ``GET /api/runtime-config``: non-secret settings and flag states for any signed-in
+user (outside /api/v1 on purpose: it describes the deployment, not a resource).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask_jwt_extended import decode_token
+
+from .auth import load_user
+from .errors import AppError
+from .models import User
+from .services import accounts, flags
+from .services.flags import guard
+from .variant import v2_failed
+
+log = logging.getLogger(__name__)
+bp = Blueprint("canary", __name__)
+FORCE_HEADER = "X-Force-Variant"
+
+
+def _raw_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip() or None
+    return request.cookies.get("access_token_cookie") or request.cookies.get("refresh_token_cookie")
+
+
+def request_identity() -> User | None:
+    """The signed-in user behind the request's token, or None; never raises."""
+    raw = _raw_token()
+    if not raw:
+        return None
+    try:
+        claims = decode_token(raw)
+        if accounts.is_revoked(claims["jti"], claims.get("type", "access")):
+            return None
+        return accounts.active_user(claims["sub"])
+    except AppError:
+        return None
+    except Exception:  # any malformed token (jwt, json, key errors) is simply no identity
+        return None
+
+
+def decide_request_variant() -> tuple[str, str]:
+    """(variant, reason) for the current request."""
+    user = request_identity()
+    forced = request.headers.get(FORCE_HEADER, "").strip().lower()
+    if user is not None and user.is_admin and forced in ("v1", "v2"):
+        return forced, "forced by admin"
+    return flags.decide(user.id if user else None)
+
+
+def _decide() -> None:
+    if "variant" in g:
+        return
+    try:
+        g.variant, g.variant_reason = decide_request_variant()
+    except Exception:  # the variant must never be why a request fails
+        log.exception("variant decision failed; serving v1")
+        g.variant, g.variant_reason = "v1", "flag off"
+
+
+def _stamp(response: Response) -> Response:
+    _decide()  # when an earlier hook failed before ours ran
+    response.headers["X-Variant"] = g.variant
+    response.headers["X-Variant-Reason"] = g.variant_reason
+    if g.variant == "v2":
+        try:
+            guard.record(response.status_code >= 500 or v2_failed())
+        except Exception:
+            log.exception("canary guard failed to record a sample")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Decide the variant before every request and stamp it on every response.
+
+    Call after ``observability.init_app`` so the header is set before the request metrics
+    (labelled by variant) and the access log read it.
+    """
+    app.before_request(_decide)
+    app.after_request(_stamp)
+    app.register_blueprint(bp)
+
+
+@bp.get("/api/runtime-config")
+def runtime_config():
+    """Non-secret settings, flag states and the caller's variant (any signed-in user)."""
+    load_user()
+    settings = current_app.config["SETTINGS"]
+    return jsonify({
+        "settings": settings.public_dict(),
+        "flags": {key: {"enabled": v.enabled, "rollout_percent": v.rollout_percent}
+                  for key, v in sorted(flags.snapshot().items())},
+        "variant": {"variant": g.variant, "reason": g.variant_reason},
+        "guard": guard.status(),
+    })

@@ -1,0 +1,116 @@
+"""The canary guard: rolls ``use_v2`` back by itself when v2 fails too often.
+
+Every response served under v2 is a sample; it is an error when its status is 5xx or a v2
+code path fell back to v1 (``variant.report_v2_failure()``). Samples are counted in Redis
+in time buckets (``GUARD_WINDOW_S`` split into at most 60), so every web process feeds
+the same sliding window. When, over the window, there are at least ``GUARD_MIN_SAMPLES``
+samples and errors/samples exceeds ``GUARD_ERROR_RATE``, the guard rolls the flag back
+(audited with actor "guard" and the numbers) and clears the window, so turning v2 on
+again starts from a clean count. The guard is evaluated whenever an error is recorded:
+the rate only rises when an error arrives.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+from flask import current_app
+from redis.exceptions import RedisError
+
+from ...extensions import redis_store
+from .state import USE_V2, snapshot
+
+log = logging.getLogger(__name__)
+PREFIX = "framewise:guard:"
+MAX_BUCKETS = 60
+
+
+def _bucket_width(window_s: int) -> int:
+    return max(1, math.ceil(window_s / MAX_BUCKETS))
+
+
+def _keys(flag_key: str, window_s: int, now: float) -> list[str]:
+    width = _bucket_width(window_s)
+    newest = int(now // width)
+    count = math.ceil(window_s / width)
+    return [f"{PREFIX}{flag_key}:{b}" for b in range(newest - count + 1, newest + 1)]
+
+
+def record(is_error: bool, flag_key: str = USE_V2) -> bool:
+    """Count one v2 response; returns True when this sample made the guard roll the flag back."""
+    settings = current_app.config["SETTINGS"]
+    window = settings.guard_window_s
+    key = _keys(flag_key, window, time.time())[-1]
+    try:
+        pipe = redis_store.conn.pipeline(transaction=False)
+        pipe.hincrby(key, "n", 1)
+        if is_error:
+            pipe.hincrby(key, "e", 1)
+        pipe.expire(key, window + 2 * _bucket_width(window))
+        pipe.execute()
+    except RedisError:
+        return False  # the guard is blind while Redis is down; serving goes on
+    return evaluate(flag_key) if is_error else False
+
+
+def window_counts(flag_key: str = USE_V2) -> tuple[int, int]:
+    """(samples, errors) of v2 responses in the sliding window, across all processes."""
+    window = current_app.config["SETTINGS"].guard_window_s
+    pipe = redis_store.conn.pipeline(transaction=False)
+    for key in _keys(flag_key, window, time.time()):
+        pipe.hmget(key, "n", "e")
+    samples = errors = 0
+    for n, e in pipe.execute():
+        samples += int(n or 0)
+        errors += int(e or 0)
+    return samples, errors
+
+
+def reset(flag_key: str = USE_V2) -> None:
+    """Forget the window (after a rollback, or when v2 is turned on again)."""
+    try:
+        keys = list(redis_store.conn.scan_iter(match=f"{PREFIX}{flag_key}:*", count=200))
+        if keys:
+            redis_store.conn.delete(*keys)
+    except RedisError:
+        log.warning("could not reset the guard window")
+
+
+def evaluate(flag_key: str = USE_V2) -> bool:
+    """Roll the flag back if the window is over the threshold; True when this call did it."""
+    settings = current_app.config["SETTINGS"]
+    try:
+        samples, errors = window_counts(flag_key)
+    except RedisError:
+        return False
+    if samples < settings.guard_min_samples or errors / samples <= settings.guard_error_rate:
+        return False
+    view = snapshot().get(flag_key)
+    if view is None or not view.enabled:
+        return False
+    try:  # one process trips it; the others see the flag off within a fraction of a second
+        if not redis_store.conn.set(f"{PREFIX}{flag_key}:tripping", "1", nx=True, ex=5):
+            return False
+    except RedisError:
+        return False
+    from .changes import rollback
+
+    reason = (f"guard: v2 error rate {errors}/{samples} = {errors / samples:.1%} over the last "
+              f"{settings.guard_window_s}s exceeded {settings.guard_error_rate:.1%} "
+              f"(minimum {settings.guard_min_samples} samples)")
+    _, changed = rollback(flag_key, actor="guard", reason=reason, action="guard")
+    reset(flag_key)
+    if changed:
+        log.error("canary guard rolled back", extra={"flag": flag_key, "samples": samples, "errors": errors})
+    return changed
+
+
+def status(flag_key: str = USE_V2) -> dict | None:
+    """``{tripped_at, reason}`` while the flag stays off after the guard turned it off, else None."""
+    view = snapshot().get(flag_key)
+    if view is None or view.enabled or view.last_action != "guard":
+        return None
+    return {"flag": flag_key, "tripped_at": view.last_at.isoformat().replace("+00:00", "Z") if view.last_at else None,
+            "reason": view.last_reason}

@@ -1,0 +1,168 @@
+"""Each process's view of the flags, kept fresh within a fraction of a second.
+
+Every change bumps a version token in Redis (``framewise:flags:version``). A process
+checks that token at most every ``POLL_S`` (one Redis GET), and re-reads the flag table
+only when it changed, so a change or a rollback reaches every gunicorn worker and every
+RQ worker in well under a second without a restart. If Redis cannot be reached the
+process keeps its last known state and polls the table directly (at most once a second)
+until Redis answers again; if the database is unreachable too, the last known state
+stands. A full re-read every ``MAX_AGE_S`` guards against a lost version bump.
+
+The first load seeds ``use_v2`` from FEATURE_FLAG_USE_V2 / CANARY_PERCENT when the row
+does not exist yet (audited as "seed"); after that the table is the only truth.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, current_app
+from redis.exceptions import RedisError
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from ...extensions import db, redis_store
+from ...models import Flag, FlagAudit
+from ...models.base import utcnow
+
+log = logging.getLogger(__name__)
+
+USE_V2 = "use_v2"
+VERSION_KEY = "framewise:flags:version"
+POLL_S = 0.2          # how often a process asks Redis whether anything changed
+REDIS_DOWN_POLL_S = 1.0  # while Redis is unreachable: how often to read the table directly
+MAX_AGE_S = 30.0      # re-read regardless, in case a version bump was lost
+
+
+@dataclass(frozen=True)
+class FlagView:
+    """A flag as one process sees it, with the last change that touched it."""
+
+    key: str
+    enabled: bool
+    rollout_percent: int
+    description: str = ""
+    last_action: str | None = None
+    last_actor: str | None = None
+    last_reason: str = ""
+    last_at: datetime | None = None
+
+    @property
+    def rolled_back(self) -> bool:
+        return not self.enabled and self.last_action in ("rollback", "guard")
+
+
+_UNREACHABLE = object()
+
+
+class FlagCache:
+    """The flags of one app in one process; thread-safe, refreshed lazily on read."""
+
+    def __init__(self) -> None:
+        self.flags: dict[str, FlagView] = {}
+        self.version: Any = None
+        self.loaded_at = 0.0
+        self.next_check = 0.0
+        self.failing = False
+        self._lock = threading.Lock()
+
+    def get(self, app: Flask) -> dict[str, FlagView]:
+        now = time.monotonic()
+        if now < self.next_check:
+            return self.flags
+        with self._lock:
+            if time.monotonic() < self.next_check:
+                return self.flags
+            self._refresh(app, time.monotonic())
+        return self.flags
+
+    def _refresh(self, app: Flask, now: float) -> None:
+        try:
+            version = app.extensions["redis"].get(VERSION_KEY)
+            self.next_check = now + POLL_S
+        except RedisError:
+            version = _UNREACHABLE
+            self.next_check = now + REDIS_DOWN_POLL_S
+        stale = now - self.loaded_at > MAX_AGE_S
+        if version is _UNREACHABLE or version != self.version or stale or not self.loaded_at:
+            if self._reload(app):
+                self.version, self.loaded_at = version, now
+
+    def _reload(self, app: Flask) -> bool:
+        try:
+            self.flags = read_flags(app)
+        except SQLAlchemyError as exc:
+            if not self.failing:
+                log.warning("flags unreadable; keeping the last known state", extra={"error": str(exc)[:200]})
+            self.failing = True
+            return False
+        self.failing = False
+        return True
+
+    def invalidate(self) -> None:
+        self.next_check = 0.0
+        self.version = _UNREACHABLE
+
+
+def cache(app: Flask | None = None) -> FlagCache:
+    app = app or current_app._get_current_object()
+    return app.extensions.setdefault("flags_cache", FlagCache())
+
+
+def snapshot() -> dict[str, FlagView]:
+    """This process's current view of every flag (fresh within POLL_S)."""
+    app = current_app._get_current_object()
+    return cache(app).get(app)
+
+
+def read_flags(app: Flask) -> dict[str, FlagView]:
+    """Read every flag and its latest audit entry on a connection of its own (never a stale snapshot)."""
+    with db.engine.connect() as conn:
+        rows = conn.execute(select(Flag.key, Flag.enabled, Flag.rollout_percent, Flag.description)).all()
+        if not any(r.key == USE_V2 for r in rows):
+            conn.rollback()
+            _seed(app)
+            rows = conn.execute(select(Flag.key, Flag.enabled, Flag.rollout_percent, Flag.description)).all()
+        views = {}
+        for row in rows:
+            last = conn.execute(select(FlagAudit.action, FlagAudit.actor, FlagAudit.reason, FlagAudit.at)
+                                .where(FlagAudit.flag_key == row.key)
+                                .order_by(FlagAudit.id.desc()).limit(1)).first()
+            views[row.key] = FlagView(row.key, bool(row.enabled), int(row.rollout_percent), row.description or "",
+                                      *(tuple(last) if last else (None, None, "", None)))
+        return views
+
+
+def _seed(app: Flask) -> None:
+    """Create ``use_v2`` from the environment on first start only; a concurrent seeder wins harmlessly."""
+    settings = app.config["SETTINGS"]
+    state = {"enabled": settings.feature_flag_use_v2, "rollout_percent": settings.canary_percent,
+             "description": "Route the canary share of users to the v2 code paths."}
+    now = utcnow()
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(insert(Flag).values(key=USE_V2, updated_by="seed", updated_at=now, **state))
+            conn.execute(insert(FlagAudit).values(
+                flag_key=USE_V2, actor="seed", action="seed", at=now, before=None, after=state,
+                reason="seeded from FEATURE_FLAG_USE_V2 and CANARY_PERCENT on first start"))
+    except IntegrityError:
+        return
+    log.info("flag seeded", extra={"flag": USE_V2, **state})
+
+
+def publish_change() -> None:
+    """Tell every process that the flags changed (they re-read within POLL_S)."""
+    cache().invalidate()
+    for attempt in range(3):
+        try:
+            redis_store.conn.set(VERSION_KEY, uuid.uuid4().hex)
+            return
+        except RedisError:
+            time.sleep(0.05 * (attempt + 1))
+    log.warning("could not publish a flag change to Redis; other processes pick it up within %ss", MAX_AGE_S)

@@ -1,0 +1,162 @@
+"""Flags: Unleash conformance, sticky distribution, seeding, decisions, Redis blips, the guard."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from backend_app import create_app
+from backend_app.extensions import db
+from backend_app.models import Flag, FlagAudit
+from backend_app.services import flags
+from backend_app.services.flags import bucketing, guard
+from backend_app.services.flags.state import read_flags
+
+from ..helpers import ROOT
+
+CONFORMANCE = ROOT.parent / "shared" / "conformance" / "unleash"
+STRATEGIES = {"gradualRolloutUserId", "flexibleRollout"}
+
+
+def _conformance_cases():
+    if not CONFORMANCE.is_dir():
+        return []
+    cases = []
+    for path in sorted(CONFORMANCE.glob("*.json")):
+        spec = json.loads(path.read_text())
+        features = {f["name"]: f for f in spec["state"]["features"]}
+        for case in spec["tests"]:
+            feature = features[case["toggleName"]]
+            if {s["name"] for s in feature["strategies"]} & STRATEGIES:
+                cases.append(pytest.param(feature, case, id=f"{path.stem}: {case['description']}"))
+    return cases
+
+
+@pytest.mark.skipif(not CONFORMANCE.is_dir(), reason=f"Unleash conformance cases not found in {CONFORMANCE}")
+@pytest.mark.parametrize("feature,case", _conformance_cases())
+def test_unleash_client_specification(feature, case):
+    assert bucketing.feature_enabled(feature, case["context"]) is case["expectedResult"]
+
+
+@pytest.mark.skipif(not CONFORMANCE.is_dir(), reason=f"Unleash conformance cases not found in {CONFORMANCE}")
+def test_conformance_files_cover_both_strategies_and_stickiness():
+    cases = _conformance_cases()
+    assert len(cases) >= 15
+    strategies = {(s["name"], (s.get("parameters") or {}).get("stickiness"))
+                  for p in cases for s in p.values[0]["strategies"]}
+    assert {("gradualRolloutUserId", None), ("flexibleRollout", "default"), ("flexibleRollout", "userId")} <= strategies
+
+
+def test_bucket_is_unleash_normalized_value():
+    # murmur3_32("use_v2:<id>", seed 0, unsigned) % 100 + 1, the same number Unleash SDKs compute
+    assert bucketing.bucket("Feature.B3", "122") == bucketing.normalized_value("122", "Feature.B3")
+    assert bucketing.normalized_value("122", "AB12A") <= 50 < bucketing.normalized_value("155", "AB12A")
+    assert all(1 <= bucketing.bucket("use_v2", f"u{i}") <= 100 for i in range(1000))
+
+
+@pytest.mark.parametrize("percent", [1, 5, 10, 25, 50, 75, 90])
+def test_distribution_over_10000_users_within_two_points(percent):
+    users = [f"{i:032x}" for i in range(10_000)]
+    share = sum(bucketing.bucket("use_v2", u) <= percent for u in users) / len(users) * 100
+    assert abs(share - percent) <= 2, share
+
+
+def test_raising_the_percentage_only_adds_users():
+    users = [f"user-{i}" for i in range(5000)]
+    previous: set[str] = set()
+    for percent in range(0, 101):
+        current = {u for u in users if bucketing.in_rollout(percent, bucketing.bucket("use_v2", u))}
+        assert previous <= current, f"users flipped out when going to {percent}%"
+        previous = current
+    assert previous == set(users)
+
+
+@pytest.mark.settings(feature_flag_use_v2=True, canary_percent=30)
+def test_use_v2_is_seeded_from_the_environment_on_first_start_only(app, redis_server, tmp_path):
+    view = flags.snapshot()["use_v2"]
+    assert (view.enabled, view.rollout_percent, view.last_actor) == (True, 30, "seed")
+    audits = db.session.execute(select(FlagAudit)).scalars().all()
+    assert [(a.actor, a.action, a.after["rollout_percent"]) for a in audits] == [("seed", "seed", 30)]
+    flags.set_flag("use_v2", enabled=True, rollout_percent=5, actor="someone")
+    # A restart with other environment values does not overwrite the stored flag.
+    restarted = create_app({
+        "app_env": "test", "redis_url": redis_server["url"], "data_dir": str(tmp_path / "d2"),
+        "database_url": app.config["SETTINGS"].database_url, "sqlite_path": app.config["SETTINGS"].sqlite_path,
+        "feature_flag_use_v2": False, "canary_percent": 90})
+    with restarted.app_context():
+        again = read_flags(restarted)["use_v2"]
+        db.engine.dispose()
+    assert (again.enabled, again.rollout_percent) == (True, 5)
+    assert len(db.session.execute(select(FlagAudit).where(FlagAudit.action == "seed")).scalars().all()) == 1
+
+
+def _user_with_bucket(predicate, key="use_v2"):
+    return next(f"user{i}" for i in range(10_000) if predicate(bucketing.bucket(key, f"user{i}")))
+
+
+def test_decide_gives_variant_and_reason(app):
+    inside = _user_with_bucket(lambda b: b <= 40)
+    outside = _user_with_bucket(lambda b: b > 40)
+    assert flags.decide(inside) == ("v1", "flag off")
+    flags.set_flag("use_v2", enabled=True, rollout_percent=40, actor="t")
+    n_in, n_out = bucketing.bucket("use_v2", inside), bucketing.bucket("use_v2", outside)
+    assert flags.decide(inside) == ("v2", f"in canary (bucket {n_in} <= 40)")
+    assert flags.decide(outside) == ("v1", f"out of canary (bucket {n_out} > 40)")
+    assert flags.decide(None) == ("v1", "no user")
+    flags.rollback("use_v2", actor="t", reason="bad numbers")
+    assert flags.decide(inside) == ("v1", "rolled back")
+    flags.set_flag("use_v2", enabled=False, rollout_percent=40, actor="t")
+    assert flags.decide(inside) == ("v1", "rolled back")  # unchanged: no new audit entry
+    flags.set_flag("use_v2", enabled=True, rollout_percent=0, actor="t")
+    assert flags.decide(inside)[0] == "v1"
+
+
+def test_changes_are_audited_with_before_after_and_reason(app):
+    flags.snapshot()
+    flags.set_flag("use_v2", enabled=True, rollout_percent=10, actor="admin-1", reason="start canary")
+    _, changed = flags.set_flag("use_v2", enabled=True, rollout_percent=10, actor="admin-1")
+    assert changed is False
+    flags.rollback("use_v2", actor="admin-2", reason="errors in v2")
+    rows = flags.audit_log("use_v2")
+    assert [(r.actor, r.action) for r in rows] == [("admin-2", "rollback"), ("admin-1", "update"), ("seed", "seed")]
+    assert rows[0].before["enabled"] is True and rows[0].after["enabled"] is False
+    assert rows[0].after["rollout_percent"] == 10 and rows[0].reason == "errors in v2"
+    flag = db.session.get(Flag, "use_v2")
+    db.session.refresh(flag)
+    assert (flag.enabled, flag.updated_by) == (False, "admin-2")
+
+
+@pytest.mark.sqlite_only
+def test_a_process_with_redis_down_keeps_serving_from_the_table(app, client, tmp_path):
+    from backend_app.local_redis import free_port
+
+    flags.set_flag("use_v2", enabled=True, rollout_percent=100, actor="t")
+    user = _user_with_bucket(lambda b: True)
+    blind = create_app({"app_env": "test", "log_level": "ERROR", "sqlite_path": app.config["SETTINGS"].sqlite_path,
+                        "data_dir": str(tmp_path / "blind"), "redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+    with blind.app_context():
+        assert flags.decide(user)[0] == "v2"
+        response = blind.test_client().get("/ping")
+        assert response.status_code == 200 and response.headers["X-Variant"] == "v1"
+        db.engine.dispose()
+
+
+@pytest.mark.settings(guard_min_samples=10, guard_error_rate=0.2, guard_window_s=60)
+def test_guard_rolls_back_past_the_threshold_only(app):
+    flags.set_flag("use_v2", enabled=True, rollout_percent=50, actor="t")
+    for _ in range(8):
+        assert guard.record(False) is False
+    assert guard.record(True) is False  # 1/9: below the minimum sample count anyway
+    assert guard.record(True) is False  # 2/10 = 20%: not above the threshold
+    assert flags.snapshot()["use_v2"].enabled
+    assert guard.record(True) is True   # 3/11 > 20%
+    view = flags.snapshot()["use_v2"]
+    assert (view.enabled, view.rollout_percent, view.last_actor, view.last_action) == (False, 50, "guard", "guard")
+    assert "3/11" in view.last_reason and "20.0%" in view.last_reason
+    assert guard.status()["reason"] == view.last_reason
+    assert guard.window_counts() == (0, 0)
+    flags.set_flag("use_v2", enabled=True, rollout_percent=50, actor="t")
+    assert guard.status() is None
