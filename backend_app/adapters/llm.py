@@ -129,15 +129,20 @@ RETRYABLE = (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimit
 
 
 def complete(messages: list[dict[str, Any]], *, user_id: str | None, purpose: str, model: str | None = None,
-             json_mode: bool = False, attempts: int = 3, use_cache: bool = True) -> LLMResult:
-    """One chat completion: budget check, cache, retries with backoff on transient errors, usage."""
+             json_mode: bool = False, attempts: int = 3, use_cache: bool = True, record: bool = True) -> LLMResult:
+    """One chat completion: budget check, cache, retries with backoff on transient errors, usage.
+
+    ``record=False`` leaves the usage row to the caller (``record_usage``): a batch calls from a
+    thread pool but writes to the database from one thread only.
+    """
     model = model or _settings().openai_model
     check_budget(user_id)
     extra = {"json": json_mode}
     key = cache_key(model, messages, extra)
     if use_cache and (hit := _cache_get(key)):
         result = LLMResult(text=hit["text"], model=model, cached=True)
-        record_usage(user_id, purpose, result)
+        if record:
+            record_usage(user_id, purpose, result)
         return result
     kwargs: dict[str, Any] = {"model": model, "messages": messages, "temperature": 0}
     if json_mode:
@@ -162,7 +167,8 @@ def complete(messages: list[dict[str, Any]], *, user_id: str | None, purpose: st
     completion_tokens = usage.completion_tokens if usage else 0
     result = LLMResult(text=text, model=model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
                        cost_usd=estimate_cost(model, prompt_tokens, completion_tokens))
-    record_usage(user_id, purpose, result)
+    if record:
+        record_usage(user_id, purpose, result)
     if use_cache and text:
         _cache_set(key, {"text": text})
     return result
