@@ -106,6 +106,7 @@ NAV: list[tuple[str, str, bool]] = [
     ("web.sessions_page", "Sessions", False),
     ("web.usage_page", "Usage", False),
     ("web.account_page", "Account", False),
+    ("web.admin_flags_page", "Flags", True),
     ("web.admin_health_page", "Health", True),
     ("web.admin_jobs_page", "Jobs", True),
     ("web.admin_users_page", "Users", True),
@@ -121,7 +122,17 @@ def nav_links(user, admin_only: bool = False) -> list[tuple[str, str]]:
 @bp.app_context_processor
 def _template_globals() -> dict:
     return {"current_user": g.get("user"), "csrf_token": g.get("csrf_token", ""), "nav_links": nav_links,
-            "now_utc": lambda: utcnow().strftime("%H:%M:%S UTC")}
+            "now_utc": lambda: utcnow().strftime("%H:%M:%S UTC"), "guard_banner": guard_banner}
+
+
+def guard_banner() -> dict | None:
+    """The canary guard's rollback, shown to admins on every page until the flag is on again."""
+    from ..services.flags import guard
+
+    try:
+        return guard.status()
+    except Exception:  # the banner never breaks a page; /admin/health says what is down
+        return None
 
 
 def register_modules() -> None:

@@ -53,6 +53,25 @@ def admin_pages(page, base: str) -> None:
         screenshot(page, name)
 
 
+def canary_50_then_roll_back(page, base: str) -> None:
+    page.goto(f"{base}/admin/flags")
+    flag = page.locator("[data-flag=use_v2]")
+    flag.locator("[data-testid=flag-enabled]").check()
+    flag.locator("[data-testid=canary-slider]").fill("50")
+    assert flag.locator("[data-testid=percent-output]").inner_text() == "50"
+    flag.locator("[data-testid=save-flag]").click()
+    page.locator("[data-testid=message]", has_text="use_v2 is on for 50 %").wait_for()
+    screenshot(page, "12-admin-flags-canary")
+    flag = page.locator("[data-flag=use_v2]")
+    flag.locator("[data-testid=rollback-reason]").fill("v2 answers look wrong")
+    flag.locator("[data-testid=rollback]").click()
+    page.locator("[data-testid=message]", has_text="rolled back").wait_for()
+    assert page.locator("[data-flag=use_v2] [data-testid=flag-state]").inner_text() == "off"
+    page.locator("[data-flag=use_v2] details summary").click()
+    page.locator("[data-testid=audit] td", has_text="v2 answers look wrong").wait_for()
+    screenshot(page, "13-admin-flags-rolled-back")
+
+
 def test_journey(app, live_server, browser, start_worker):
     start_worker(1)
     base = live_server.url
@@ -71,6 +90,7 @@ def test_journey(app, live_server, browser, start_worker):
     admin_page.on("pageerror", lambda exc: errors.append(str(exc)))
     log_in(admin_page, base, admin.email)
     admin_pages(admin_page, base)
+    canary_50_then_roll_back(admin_page, base)
 
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     phone_page = phone.new_page()
