@@ -1,0 +1,47 @@
+"""Requirements pages: check one requirement (findings highlighted in the text the page holds)."""
+
+from __future__ import annotations
+
+from flask import g, render_template, request
+
+from ..errors import AppError
+from ..services.requirements import criteria
+from ..services.requirements.rules import RULES
+from ..services.requirements.single import MAX_TEXT_CHARS, answer
+from ..variant import current_variant
+from . import bp, fragment_or_page, page_login_required
+from .highlight import score_class, segments
+
+MODES = {"evaluate": "Evaluate", "suggest": "Suggest fixes", "rewrite": "Rewrite"}
+
+
+def page_context(**extra) -> dict:
+    return {"catalogue": criteria.catalogue(RULES), "modes": MODES, "max_chars": MAX_TEXT_CHARS,
+            "score_class": score_class, "variant": current_variant(), **extra}
+
+
+@bp.get("/requirements")
+@page_login_required
+def requirements_page():
+    return render_template("requirements/index.html", **page_context(text="", mode="evaluate", chosen=[]))
+
+
+@bp.post("/requirements/check")
+@page_login_required
+def requirement_check_page():
+    """Answer one requirement; the response highlights the findings in the text just sent."""
+    text, mode = request.form.get("requirementText", ""), request.form.get("mode", "evaluate")
+    chosen = request.form.getlist("criteria")
+    mode = mode if mode in MODES else "evaluate"
+    result, error = None, None
+    try:
+        result = answer({"requirementText": text, "criteriaKeys": chosen or None}, mode,
+                        variant=current_variant(), user_id=g.user.id)
+    except AppError as exc:
+        error = exc
+    context = page_context(text=text, mode=mode, chosen=chosen, result=result, error=error,
+                           segments=segments(text, result["findings"]) if result else [])
+    response = fragment_or_page("requirements/index.html", "partials/requirements/_result.html", **context)
+    if error is not None:
+        response.status_code = 200 if request.headers.get("HX-Request") else error.status
+    return response

@@ -1,0 +1,59 @@
+"""Requirements page: one requirement checked, findings highlighted from the same request."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend_app.models import RequirementResult
+from backend_app.extensions import db
+from backend_app.web.highlight import score_class, segments
+
+from .conftest import text
+
+pytestmark = pytest.mark.sqlite_only
+VAGUE = "The system should respond quickly and be user-friendly."
+
+
+def test_segments_split_at_every_finding_boundary():
+    findings = [{"span": [4, 10], "severity": "low"}, {"span": [8, 14], "severity": "high"}, {"span": [99, 120]}]
+    parts = segments("abcdefghijklmnop", findings)
+    assert "".join(p.text for p in parts) == "abcdefghijklmnop"
+    assert [(p.text, p.findings, p.severity) for p in parts] == [
+        ("abcd", [], None), ("efgh", [0], "low"), ("ij", [0, 1], "high"), ("klmn", [1], "high"), ("op", [], None)]
+    assert [score_class(s) for s in (95, 80, 60, 10, None)] == ["score-good", "score-good", "score-mid", "score-bad", ""]
+
+
+def test_page_renders_the_form_and_criteria(page):
+    body = text(page.get("/requirements"))
+    assert 'data-testid="requirement-form"' in body and "measurability" in body
+
+
+def test_check_highlights_findings_and_shows_variant(page):
+    response = page.post("/requirements/check", data={"requirementText": VAGUE, "mode": "evaluate"}, htmx=True)
+    body = text(response)
+    assert response.status_code == 200 and "<html" not in body
+    assert '<mark class="sev-' in body and ">quickly</mark>" in body
+    assert 'data-testid="variant"' in body and "served by v1" in body
+    assert 'class="score score-' in body
+    assert db.session.query(RequirementResult).count() == 0  # the single check stores nothing
+
+
+def test_rewrite_mode_shows_the_rewrite(page):
+    body = text(page.post("/requirements/check", data={"requirementText": VAGUE, "mode": "rewrite"}, htmx=True))
+    assert 'data-testid="rewrite"' in body and "&lt;value&gt;" in body
+
+
+def test_empty_requirement_says_what_to_do(page):
+    body = text(page.post("/requirements/check", data={"requirementText": "  "}, htmx=True))
+    assert "requirementText must be a non-empty string." in body
+
+
+def test_full_page_post_without_htmx(page):
+    response = page.post("/requirements/check", data={"requirementText": VAGUE, "criteria": ["clarity"]})
+    body = text(response)
+    assert response.status_code == 200 and "<html" in body and 'data-criterion="clarity"' in body
+    assert 'data-criterion="testability"' not in body
+
+
+def test_check_needs_csrf(page):
+    assert page.post("/requirements/check", data={"requirementText": VAGUE}, csrf=False).status_code == 403
