@@ -1,7 +1,8 @@
 """RQ worker for Framewise: queues video, llm and default, with RQ's scheduler.
 
 Run `python worker.py` (or many of them, on many hosts). The worker builds the app once;
-every job runs inside its app context.
+every job runs inside its app context. Each worker also offers the periodic tasks
+(reconciler, purge: backend_app/jobs/schedule.py); a Redis lock lets one of them run each.
 """
 
 from __future__ import annotations
@@ -9,10 +10,8 @@ from __future__ import annotations
 import logging
 import sys
 
-from rq import Worker
-
 from backend_app import create_app
-from backend_app.extensions import QUEUE_NAMES, get_queue, redis_store
+from backend_app.extensions import QUEUE_NAMES, redis_store
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,14 +19,17 @@ def main(argv: list[str] | None = None) -> int:
     burst = "--burst" in argv
     app = create_app()
     with app.app_context():
-        from backend_app.jobs import schedule
+        from backend_app.jobs import registry, schedule
+        from backend_app.jobs.workers import make_worker
 
-        connection = redis_store.conn
-        queues = [get_queue(name, connection) for name in QUEUE_NAMES]
-        worker = Worker(queues, connection=connection)
-        schedule.install(app, worker)
+        registry.load_modules(app.config["SETTINGS"].job_modules)
+        worker = make_worker(redis_store.conn)
+        stop_periodic = schedule.install(app, worker)
         logging.getLogger("framewise.worker").info("worker starting", extra={"queues": list(QUEUE_NAMES)})
-        worker.work(with_scheduler=True, burst=burst, logging_level=app.config["SETTINGS"].log_level)
+        try:
+            worker.work(with_scheduler=True, burst=burst, logging_level=app.config["SETTINGS"].log_level)
+        finally:
+            stop_periodic.set()
     return 0
 
 

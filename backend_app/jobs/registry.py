@@ -35,6 +35,12 @@ def register(kind: JobKind) -> JobKind:
     return kind
 
 
+def load_modules(names: list[str]) -> None:
+    """Import modules that register extra job kinds (JOB_MODULES), e.g. test-only kinds."""
+    for name in names:
+        import_module(name)
+
+
 def get(name: str) -> JobKind:
     try:
         return KINDS[name]

@@ -1,4 +1,12 @@
-"""Runs one job row inside a worker: status, stage, progress, heartbeat and errors on the row."""
+"""Runs one job row inside a worker: status, stage, progress, heartbeat and errors on the row.
+
+Retries: a retryable ``JobFailure`` with attempts left puts the row back to ``queued`` and is
+re-raised, so RQ's ``Retry`` (set at enqueue, exponential backoff) schedules the next run.
+Everything else ends the row here: ``failed`` with its code, and RQ sees a finished job.
+A hard time limit (RQ's job timeout) ends the row ``failed`` with ``JOB_TIMEOUT``; when RQ
+has to kill the work horse from outside, ``on_horse_killed`` (in the worker) or the
+reconciler settles the row instead.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +19,26 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from flask import current_app, has_app_context
+from redis.exceptions import RedisError
+from rq.exceptions import AbandonedJobError
+from rq.timeouts import JobTimeoutException
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..models import Job
 from ..models.base import utcnow
-from ..models.job import COMPLETED, FAILED, FINISHED, RUNNING
+from ..models.job import COMPLETED, QUEUED, RUNNING
 from ..observability import JOBS, job_id_var
-from . import registry
+from . import registry, state
 from .errors import JobFailure
 
 log = logging.getLogger(__name__)
 _app = None
+
+
+class Superseded(Exception):
+    """Another run owns the row now (this one was declared lost); stop without writing."""
 
 
 @contextmanager
@@ -44,39 +61,45 @@ class JobContext:
 
     def __init__(self, job: Job):
         self.job = job
+        self.attempt = job.attempts
+        self.stage = job.stage
+        self.timings: dict[str, float] = dict(job.timings or {})
         self._stage_started = time.perf_counter()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def progress(self, stage: str, percent: float) -> None:
-        job = self.job
-        if stage != job.stage:
+        """Record stage and percent; raises ``Superseded`` when this run no longer owns the row."""
+        if stage != self.stage:
             self._close_stage()
-            job.stage = stage
-        job.progress = max(0, min(100, int(percent)))
-        job.heartbeat_at = utcnow()
-        db.session.commit()
+            self.stage = stage
+        values = {"stage": stage, "progress": max(0, min(100, int(percent))), "heartbeat_at": utcnow(),
+                  "timings": dict(self.timings)}
+        if not state.transition(self.job.id, statuses=(RUNNING,), expect_attempts=self.attempt, **values):
+            raise Superseded(self.job.id)
+        for key, value in values.items():
+            set_committed_value(self.job, key, value)
 
     def _close_stage(self) -> None:
         now = time.perf_counter()
-        if self.job.stage:
-            timings = dict(self.job.timings or {})
-            timings[self.job.stage] = round(timings.get(self.job.stage, 0) + now - self._stage_started, 4)
-            self.job.timings = timings
+        if self.stage:
+            self.timings[self.stage] = round(self.timings.get(self.stage, 0) + now - self._stage_started, 4)
         self._stage_started = now
 
-    def finish_timings(self) -> None:
+    def finish_timings(self) -> dict[str, float]:
         self._close_stage()
+        return dict(self.timings)
 
     def start_heartbeat(self, interval_s: float) -> None:
         app = current_app._get_current_object()
-        job_id = self.job.id
+        job_id, attempt = self.job.id, self.attempt
 
         def beat() -> None:
             while not self._stop.wait(interval_s):
                 try:
                     with app.app_context():
-                        db.session.query(Job).filter(Job.id == job_id, Job.status == RUNNING).update(
+                        db.session.query(Job).filter(Job.id == job_id, Job.status == RUNNING,
+                                                     Job.attempts == attempt).update(
                             {Job.heartbeat_at: utcnow()}, synchronize_session=False)
                         db.session.commit()
                 except Exception:  # a missed beat is harmless; the next one tries again
@@ -102,64 +125,119 @@ def run_job(job_id: str) -> dict[str, Any] | None:
         job_id_var.reset(token)
 
 
-def _run(job_id: str) -> dict[str, Any] | None:
+def _claim(job_id: str) -> Job | None:
+    """Take the row for this run (queued, or running with a dead heartbeat); None when not ours."""
     job = db.session.get(Job, job_id)
     if job is None:
         log.warning("job row not found; nothing to do")
         return None
-    if job.status in FINISHED:
-        log.info("job already finished; skipping", extra={"status": job.status})
-        return job.result
+    if job.status not in (QUEUED, RUNNING):
+        log.info("job is not runnable; skipping", extra={"status": job.status})
+        return None
+    settings = current_app.config["SETTINGS"]
+    if job.status == RUNNING and job.heartbeat_at and \
+            (utcnow() - job.heartbeat_at).total_seconds() < settings.job_lost_after_s:
+        log.warning("job is running elsewhere with a live heartbeat; skipping", extra={"worker": job.worker_name})
+        return None
+    attempt = (job.attempts or 0) + 1
+    now = utcnow()
+    if not state.transition(job_id, statuses=(job.status,), expect_attempts=job.attempts, status=RUNNING, stage="starting",
+                            progress=0, attempts=attempt, started_at=now, heartbeat_at=now, error_code=None,
+                            error_message=None, worker_name=f"{socket.gethostname()}:{os.getpid()}"):
+        log.info("another run claimed the job first; skipping")
+        return None
+    db.session.expire(job)
+    return job
+
+
+def _run(job_id: str) -> dict[str, Any] | None:
+    job = _claim(job_id)
+    if job is None:
+        done = db.session.get(Job, job_id)
+        return done.result if done is not None and done.status == COMPLETED else None
     spec = registry.get(job.kind)
     settings = current_app.config["SETTINGS"]
-    job.status, job.stage, job.progress = RUNNING, "starting", 0
-    job.attempts = (job.attempts or 0) + 1
-    job.started_at = job.heartbeat_at = utcnow()
-    job.error_code = job.error_message = None
-    job.worker_name = f"{socket.gethostname()}:{os.getpid()}"
-    db.session.commit()
     ctx = JobContext(job)
     ctx.start_heartbeat(settings.job_heartbeat_s)
-    log.info("job started", extra={"kind": job.kind, "attempt": job.attempts})
+    log.info("job started", extra={"kind": job.kind, "attempt": ctx.attempt})
     try:
         result = spec.load()(job, ctx)
+    except Superseded:
+        db.session.rollback()
+        log.warning("job was taken over by another run; dropping this one's result")
+        return None
+    except JobTimeoutException:
+        db.session.rollback()
+        _end(job, ctx, failure=JobFailure(state.JOB_TIMEOUT, f"hard time limit of {spec.timeout_s()} s reached"))
+        return None
     except JobFailure as failure:
         db.session.rollback()
-        ctx.finish_timings()
-        if failure.retryable and job.attempts < settings.job_max_attempts:
-            _mark_retry(job, failure)
-            raise
-        _mark_failed(job, failure.code, failure.message)
-        return None
+        return _end(job, ctx, failure=failure)
+    except (OperationalError, RedisError) as exc:  # the database or Redis blinked: worth another attempt
+        db.session.rollback()
+        return _end(job, ctx, failure=JobFailure("INFRASTRUCTURE_UNAVAILABLE", _describe(exc), retryable=True))
     except Exception as exc:  # an unexpected bug: fail the row with its reason, keep the trace in logs
         db.session.rollback()
         log.exception("job crashed")
-        ctx.finish_timings()
-        _mark_failed(job, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}"[:2000])
+        _end(job, ctx, failure=JobFailure(state.INTERNAL_ERROR, _describe(exc)))
         return None
     finally:
         ctx.stop_heartbeat()
-    ctx.finish_timings()
-    job.status, job.stage, job.progress = COMPLETED, "done", 100
-    job.result = result
-    job.finished_at = utcnow()
-    db.session.commit()
-    JOBS.labels(job.kind, COMPLETED).inc()
-    log.info("job completed", extra={"kind": job.kind, "timings": job.timings})
-    return result
+    return _end(job, ctx, result=result)
 
 
-def _mark_failed(job: Job, code: str, message: str) -> None:
-    job.status, job.error_code, job.error_message = FAILED, code, message
-    job.finished_at = utcnow()
-    db.session.commit()
-    JOBS.labels(job.kind, FAILED).inc()
-    log.warning("job failed", extra={"kind": job.kind, "error_code": code, "error": message})
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
 
 
-def _mark_retry(job: Job, failure: JobFailure) -> None:
-    from ..models.job import QUEUED
+def _end(job: Job, ctx: JobContext, *, result: Any = None, failure: JobFailure | None = None) -> Any:
+    """Write the attempt's outcome, only if this run still owns the row."""
+    timings = ctx.finish_timings()
+    if failure is None:
+        if state.transition(job.id, statuses=(RUNNING,), expect_attempts=ctx.attempt, status=COMPLETED, stage="done",
+                            progress=100, result=result, finished_at=utcnow(), timings=timings):
+            JOBS.labels(job.kind, COMPLETED).inc()
+            log.info("job completed", extra={"kind": job.kind, "timings": timings})
+        else:
+            log.warning("job finished but another run owns the row; result dropped")
+        return result
+    state.transition(job.id, statuses=(RUNNING,), expect_attempts=ctx.attempt, timings=timings)
+    if failure.retryable and state.attempts_left(job):
+        if state.mark_queued(job, failure.code, failure.message, attempts=ctx.attempt):
+            raise failure  # RQ's Retry schedules the next attempt with backoff
+        return None
+    state.mark_failed(job, failure.code, failure.message, statuses=(RUNNING,), attempts=ctx.attempt)
+    return None
 
-    job.status, job.error_code, job.error_message = QUEUED, failure.code, failure.message
-    db.session.commit()
-    log.warning("job will be retried", extra={"kind": job.kind, "error_code": failure.code})
+
+def on_rq_failure(rq_job, connection, exc_type, exc_value, traceback) -> None:
+    """RQ failure callback: a run raised (retry) or was abandoned; the row must not stay running."""
+    with app_context():
+        job = db.session.get(Job, rq_job.id)
+        if job is None or job.is_finished:
+            return
+        if isinstance(exc_value, JobFailure):
+            code, message = exc_value.code, exc_value.message
+        elif isinstance(exc_value, JobTimeoutException):
+            code, message = state.JOB_TIMEOUT, "hard time limit reached"
+        elif isinstance(exc_value, AbandonedJobError):
+            code, message = state.WORKER_LOST, "the worker running this job stopped"
+        else:
+            code, message = state.INTERNAL_ERROR, _describe(exc_value) if exc_value else "unknown failure"
+        if job.status == QUEUED and rq_job.should_retry:
+            return  # the runner already re-queued the row and RQ is about to schedule the retry
+        state.settle_interrupted(job, code, message)
+
+
+def on_horse_killed(rq_job, retpid, ret_val, rusage) -> None:
+    """Worker hook: the work horse died (SIGKILL, OOM, or killed at the hard time limit)."""
+    with app_context():
+        job = db.session.get(Job, rq_job.id)
+        if job is None or job.is_finished:
+            return
+        elapsed = (utcnow() - rq_job.started_at).total_seconds() if rq_job.started_at else 0.0
+        if rq_job.timeout and rq_job.timeout > 0 and elapsed >= rq_job.timeout:
+            code, message = state.JOB_TIMEOUT, f"killed at the hard time limit of {rq_job.timeout} s"
+        else:
+            code, message = state.WORKER_LOST, f"work horse died (wait status {ret_val})"
+        state.settle_interrupted(job, code, message)

@@ -1,30 +1,115 @@
-"""Periodic work the worker runs on its own (the reconciler and maintenance hook in here)."""
+"""Periodic work every worker offers and exactly one does: the reconciler and the purge.
+
+One daemon thread per worker ticks once a second; a task runs when its interval has passed
+and this worker wins the task's Redis lock (SET NX with the interval as expiry), so with many
+workers on many hosts each task still runs once per interval, and keeps running when any one
+worker dies. RQ 3's ``rq cron`` scheduler was considered: it is a separate process with no
+cluster-wide de-duplication, so every host running one would repeat each task; this needs
+neither. The last run of each task (time, outcome) is kept in Redis for `flask jobs diagnose`.
+"""
 
 from __future__ import annotations
 
+import json
+import threading
+import time
+from typing import Any, Callable
+
 from flask import Flask
-from rq import Worker
+from redis.exceptions import RedisError
 
-# Each entry: (name, interval seconds, callable taking the app). The reconciler registers here.
-PERIODIC: list[tuple[str, int, object]] = []
+from ..models.base import iso, utcnow
+
+LOCK_KEY = "framewise:periodic:{}"
+LAST_RUN_KEY = "framewise:periodic:{}:last"
+FIRST_RUN_AFTER_S = {"reconcile": 2.0}  # a restarted worker reconciles almost at once; others wait an interval
+
+Interval = Callable[[Any], float]  # settings -> seconds
 
 
-def install(app: Flask, worker: Worker) -> None:
-    """Start a daemon thread per periodic task; each runs under a Redis lock so one worker does it."""
-    import threading
+def _reconcile(app: Flask) -> dict[str, Any]:
+    from .reconcile import reconcile, summary
 
+    return summary(reconcile())
+
+
+def _enqueue_purge(app: Flask) -> dict[str, Any]:
+    """Submit the purge job unless one is already waiting or running."""
+    from sqlalchemy import select
+
+    from ..extensions import db
+    from ..models import Job
+    from ..models.job import QUEUED, RUNNING
+    from .enqueue import submit
+
+    pending = db.session.execute(select(Job.id).where(Job.kind == "purge", Job.status.in_((QUEUED, RUNNING)))).first()
+    if pending:
+        return {"skipped": f"purge job {pending[0]} still pending"}
+    return {"job_id": submit("purge", user_id=None).id}
+
+
+# Each entry: (name, interval from settings, callable taking the app). Other areas may append.
+PERIODIC: list[tuple[str, Interval, Callable[[Flask], Any]]] = [
+    ("reconcile", lambda s: s.reconcile_interval_s, _reconcile),
+    ("purge", lambda s: s.purge_interval_s, _enqueue_purge),
+]
+
+
+def run_due(app: Flask, last_tick: dict[str, float], now: float) -> None:
+    """Run every task whose interval has passed here and whose cluster-wide lock is free."""
     from ..extensions import redis_store
 
-    for name, interval, func in PERIODIC:
-        def loop(name=name, interval=interval, func=func) -> None:
-            stop = threading.Event()
-            while not stop.wait(interval):
-                with app.app_context():
-                    lock = redis_store.conn.lock(f"framewise:periodic:{name}", timeout=interval, blocking=False)
-                    try:
-                        if lock.acquire(blocking=False):
-                            func(app)
-                    except Exception:
-                        app.logger.exception("periodic task failed", extra={"task": name})
+    settings = app.config["SETTINGS"]
+    for name, interval_of, func in PERIODIC:
+        interval = max(float(interval_of(settings)), 1.0)
+        first = min(FIRST_RUN_AFTER_S.get(name, interval), interval)
+        if now - last_tick.setdefault(name, now - interval + first) < interval:
+            continue
+        last_tick[name] = now
+        with app.app_context():
+            try:
+                if not redis_store.conn.set(LOCK_KEY.format(name), "1", nx=True, px=int(interval * 1000) - 100):
+                    continue
+                outcome: Any = func(app)
+                status = "ok"
+            except RedisError as exc:
+                app.logger.warning("periodic task skipped: redis unavailable", extra={"task": name, "error": str(exc)})
+                continue
+            except Exception as exc:
+                app.logger.exception("periodic task failed", extra={"task": name})
+                outcome, status = f"{type(exc).__name__}: {exc}", "error"
+            _record(name, status, outcome)
 
-        threading.Thread(target=loop, name=f"periodic-{name}", daemon=True).start()
+
+def _record(name: str, status: str, outcome: Any) -> None:
+    from ..extensions import redis_store
+
+    try:
+        redis_store.conn.set(LAST_RUN_KEY.format(name), json.dumps(
+            {"at": iso(utcnow()), "status": status, "outcome": outcome}, default=str), ex=7 * 86400)
+    except RedisError:
+        pass
+
+
+def last_runs() -> dict[str, Any]:
+    """The last recorded run of each periodic task (None when it never ran)."""
+    from ..extensions import redis_store
+
+    out = {}
+    for name, _, _ in PERIODIC:
+        raw = redis_store.conn.get(LAST_RUN_KEY.format(name))
+        out[name] = json.loads(raw) if raw else None
+    return out
+
+
+def install(app: Flask, worker: Any = None) -> threading.Event:
+    """Start this worker's scheduler thread; set the returned event to stop it."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        last_tick: dict[str, float] = {}
+        while not stop.wait(1.0):
+            run_due(app, last_tick, time.monotonic())
+
+    threading.Thread(target=loop, name="framewise-periodic", daemon=True).start()
+    return stop

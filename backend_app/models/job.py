@@ -36,6 +36,7 @@ class Job(db.Model):
     worker_name = db.Column(String(120), nullable=True)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow, index=True)
     enqueued_at = db.Column(UTCDateTime, nullable=True)
+    queued_at = db.Column(UTCDateTime, nullable=True)  # when the row last entered `queued` (staleness clock)
     started_at = db.Column(UTCDateTime, nullable=True)
     finished_at = db.Column(UTCDateTime, nullable=True)
     heartbeat_at = db.Column(UTCDateTime, nullable=True)
@@ -53,6 +54,7 @@ class Job(db.Model):
             "timings": self.timings or {}, "result": self.result,
             "user_id": self.user_id, "session_id": self.session_id,
             "created_at": iso(self.created_at), "enqueued_at": iso(self.enqueued_at),
+            "queued_at": iso(self.queued_at),
             "started_at": iso(self.started_at), "finished_at": iso(self.finished_at),
             "heartbeat_at": iso(self.heartbeat_at),
         }

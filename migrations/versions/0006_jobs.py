@@ -1,4 +1,4 @@
-"""jobs: tables of the jobs area (placeholder until that area adds its tables)
+"""jobs: jobs.queued_at, the clock the reconciler measures staleness by
 
 Revision ID: 0006
 Revises: 0005
@@ -17,8 +17,10 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('queued_at', backend_app.models.base.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.drop_column('queued_at')

@@ -1,0 +1,141 @@
+"""The reconciler: no job row stays `queued` or `running` without something that will finish it.
+
+Rules (the row is the truth, RQ carries the work):
+
+* ``queued`` rows waiting longer than STALE_QUEUED_S with no live RQ job (not in the queue,
+  not scheduled for a retry, not started by a live worker) are enqueued again through the seam.
+* ``running`` rows whose heartbeat is older than JOB_LOST_AFTER_S, and whose RQ worker is gone
+  or no longer running them, lost their worker: back to ``queued`` and enqueued again (the
+  lost attempt counts), or ``failed`` with WORKER_LOST once JOB_MAX_ATTEMPTS runs were made.
+* ``running`` rows past their kind's hard time limit plus a grace period fail with JOB_TIMEOUT
+  (RQ kills such a work horse itself; this catches the case where nothing was left to do it).
+
+Runs in the worker every RECONCILE_INTERVAL_S (jobs/schedule.py), from `flask jobs reconcile`
+and from `POST /api/v1/admin/jobs/reconcile`. Every change is a compare-and-set on the row,
+so two reconcilers, or a reconciler and a late worker, never both act on one job.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from redis.exceptions import RedisError
+from sqlalchemy import func, select
+
+from ..extensions import db, redis_store
+from ..models import Job
+from ..models.base import utcnow
+from ..models.job import QUEUED, RUNNING
+from . import registry, state
+from .enqueue import enqueue
+from .workers import rq_state
+
+log = logging.getLogger(__name__)
+TIMEOUT_GRACE_S = 120  # RQ itself kills a horse 60 s after its limit; give it that chance first
+
+
+def _entry(job: Job, action: str, **extra: Any) -> dict[str, Any]:
+    return {"id": job.id, "kind": job.kind, "status": job.status, "attempts": job.attempts,
+            "user_id": job.user_id, "action": action, **extra}
+
+
+def stale_queued(older_than_s: float, now: datetime | None = None) -> list[Job]:
+    """Queued rows whose staleness clock is older than ``older_than_s`` (RQ not consulted)."""
+    cutoff = (now or utcnow()) - timedelta(seconds=older_than_s)
+    clock = func.coalesce(Job.queued_at, Job.created_at)
+    return list(db.session.execute(
+        select(Job).where(Job.status == QUEUED, clock < cutoff).order_by(clock)).scalars())
+
+
+def silent_running(now: datetime | None = None) -> list[Job]:
+    """Running rows whose heartbeat stopped for longer than JOB_LOST_AFTER_S."""
+    cutoff = (now or utcnow()) - timedelta(seconds=current_app.config["SETTINGS"].job_lost_after_s)
+    beat = func.coalesce(Job.heartbeat_at, Job.started_at, Job.created_at)
+    return list(db.session.execute(select(Job).where(Job.status == RUNNING, beat < cutoff)).scalars())
+
+
+def requeue_stale(older_than_s: float, *, now: datetime | None = None, dry_run: bool = False) -> list[dict]:
+    """Enqueue queued rows older than ``older_than_s`` that no live RQ job will run."""
+    done = []
+    for job in stale_queued(older_than_s, now):
+        rq = rq_state(job.id)
+        if rq["live"]:
+            continue
+        entry = _entry(job, "requeue", rq_status=rq["status"], enqueue_last_error=job.enqueue_last_error)
+        if not dry_run:
+            entry["enqueued"] = enqueue(job)
+        done.append(entry)
+    return done
+
+
+def recover_lost(*, now: datetime | None = None, dry_run: bool = False) -> list[dict]:
+    """Re-queue (or fail) running rows whose worker died."""
+    done = []
+    for job in silent_running(now):
+        rq = rq_state(job.id)
+        if rq["status"] == "started" and rq["live"]:
+            continue  # its worker is alive and still monitoring it: a slow heartbeat, not a loss
+        last = f" (last error: {job.error_code})" if job.error_code else ""
+        message = f"worker {job.worker_name or '?'} stopped heartbeating during attempt {job.attempts}{last}"
+        action = "requeue" if state.attempts_left(job) else "fail"
+        entry = _entry(job, action, worker=job.worker_name, rq_status=rq["status"])
+        if not dry_run:
+            new_status = state.settle_interrupted(job, state.WORKER_LOST, message)
+            if new_status == QUEUED:
+                db.session.refresh(job)
+                entry["enqueued"] = enqueue(job)
+            entry["status"] = new_status
+        done.append(entry)
+    return done
+
+
+def fail_overdue(*, now: datetime | None = None, dry_run: bool = False) -> list[dict]:
+    """Fail running rows that outlived their kind's hard time limit (plus grace)."""
+    now = now or utcnow()
+    done = []
+    for job in db.session.execute(select(Job).where(Job.status == RUNNING)).scalars().all():
+        try:
+            limit = registry.get(job.kind).timeout_s()
+        except LookupError:
+            continue
+        if job.started_at is None or (now - job.started_at).total_seconds() < limit + TIMEOUT_GRACE_S:
+            continue
+        done.append(_entry(job, "fail", limit_s=limit))
+        if not dry_run:
+            state.mark_failed(job, state.JOB_TIMEOUT, f"still running after the hard time limit of {limit} s",
+                              statuses=(RUNNING,), attempts=job.attempts)
+    return done
+
+
+def reconcile(now: datetime | None = None, dry_run: bool = False) -> dict[str, Any]:
+    """One pass of every rule; returns what was (or, with dry_run, would be) done."""
+    settings = current_app.config["SETTINGS"]
+    report: dict[str, Any] = {"dry_run": dry_run, "requeued": [], "recovered": [], "timed_out": [], "errors": []}
+    try:
+        redis_store.conn.ping()
+    except RedisError as exc:
+        report["errors"].append(f"redis unreachable ({type(exc).__name__}); nothing can be enqueued now")
+        return report
+    steps = (("timed_out", lambda: fail_overdue(now=now, dry_run=dry_run)),
+             ("recovered", lambda: recover_lost(now=now, dry_run=dry_run)),
+             ("requeued", lambda: requeue_stale(settings.stale_queued_s, now=now, dry_run=dry_run)))
+    for key, step in steps:
+        try:
+            report[key] = step()
+        except RedisError as exc:
+            db.session.rollback()
+            report["errors"].append(f"{key}: redis failed mid-pass ({type(exc).__name__}: {exc})")
+    changed = sum(len(report[k]) for k in ("requeued", "recovered", "timed_out"))
+    if changed or report["errors"]:
+        log.warning("reconcile pass", extra={"requeued": len(report["requeued"]), "recovered": len(report["recovered"]),
+                                             "timed_out": len(report["timed_out"]), "errors": report["errors"],
+                                             "dry_run": dry_run})
+    return report
+
+
+def summary(report: dict[str, Any]) -> dict[str, Any]:
+    """Counts only, for logs, health and the periodic task's last-run record."""
+    return {k: len(report[k]) for k in ("requeued", "recovered", "timed_out")} | {"errors": report["errors"]}
