@@ -102,11 +102,11 @@ PERFORMANCE = {
 }
 UNITS = ["ms", "millisecond", "milliseconds", "s", "sec", "secs", "second", "seconds", "min", "mins", "minute",
          "minutes", "h", "hr", "hrs", "hour", "hours", "day", "days", "%", "percent", "users", "user",
-         "requests", "request", "transactions", "rows", "records", "items", "files", "b", "kb", "mb", "gb", "tb",
+         "requests", "request", "sessions", "connections", "transactions", "rows", "records", "items", "files", "b", "kb", "mb", "gb", "tb",
          "kib", "mib", "gib", "bit/s", "kbit/s", "mbit/s", "gbit/s", "fps", "hz", "khz", "mhz", "ghz", "px",
-         "°c", "kg", "g", "m", "cm", "mm", "km", "km/h", "v", "w", "kw", "a", "dpi", "sekunde", "sekunden",
+         "°c", "kg", "g", "m", "cm", "mm", "km", "km/h", "l", "ml", "v", "w", "kw", "a", "dpi", "sekunde", "sekunden",
          "millisekunden", "minute", "minuten", "stunde", "stunden", "tag", "tage", "tagen", "prozent",
-         "nutzer", "benutzer", "anfragen", "anfrage", "datensätze", "dateien", "zeilen", "<unit>", "<einheit>"]
+         "nutzer", "benutzer", "anfragen", "anfrage", "sitzungen", "verbindungen", "datensätze", "dateien", "zeilen", "<unit>", "<einheit>"]
 BOUNDS = {"en": ["within", "at most", "at least", "no more than", "no less than", "not more than",
                  "not less than", "less than", "more than", "fewer than", "up to", "maximum", "minimum",
                  "no later than", "not later than", "under", "below", "above", "over", "or less", "or more"],

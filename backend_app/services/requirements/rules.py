@@ -178,8 +178,12 @@ def _unit_after(text: str, end: int) -> Span | None:
     return None
 
 
+_BOUNDED_NUMBER = re.compile(r"\b(?:within|at most|at least|up to|no more than|innerhalb von|höchstens|mindestens|"
+                            r"bis zu|spätestens nach)\s+\d", re.IGNORECASE)
+
+
 def missing_unit(text: str, lang: str) -> list[Span]:
-    if not is_performance(text, lang):
+    if not (is_performance(text, lang) or _BOUNDED_NUMBER.search(text)):
         return []
     return [m.span() for m in _NUMBER.finditer(text) if _unit_after(text, m.end()) is None]
 

@@ -1,0 +1,141 @@
+"""Requirement batches: submit a markdown table, follow it (JSON or SSE), export its results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Response, current_app, jsonify, request, stream_with_context
+
+from ..auth import current_tenant, login_required
+from ..errors import ValidationError
+from ..models import RequirementBatch
+from ..services import sessions
+from ..services.requirements import batch as batches
+from ..services.requirements.export import render_export
+from ..services.requirements.stream import events
+from ..tenancy import get_owned
+from ..validation import int_arg
+from ..variant import current_variant
+from . import bp, doc
+
+BATCH_BODY = {"type": "object", "properties": {"markdown": {"type": "string"}, "session_id": {"type": "string"},
+                                               "criteriaKeys": {"type": "array", "items": {"type": "string"}}}}
+SUBMIT_RESPONSES = {202: "Accepted: {batch_id, status, total_rows, rejected}",
+                    422: "TABLE_NOT_FOUND, TABLE_HEADER_INVALID, TABLE_SEPARATOR_MISSING, TABLE_EMPTY, "
+                         "BATCH_NO_VALID_ROWS, BATCH_INPUT_MISSING, UNKNOWN_CRITERIA",
+                    413: "PAYLOAD_TOO_LARGE"}
+BYTES_PER_ROW = 2048
+
+
+def _input() -> tuple[str, str, dict]:
+    """(markdown, source, options) from a markdown body, JSON {markdown}, a file, or REQUIREMENTS_MD_PATH."""
+    settings = current_app.config["SETTINGS"]
+    request.max_content_length = max(settings.max_json_bytes, settings.max_batch_rows * BYTES_PER_ROW)
+    options = {"session_id": request.args.get("session_id"),
+               "criteriaKeys": [k for k in request.args.get("criteria", "").split(",") if k] or None}
+    if request.files:
+        upload = request.files.get("file") or next(iter(request.files.values()))
+        options["session_id"] = request.form.get("session_id") or options["session_id"]
+        return upload.read().decode("utf-8-sig", errors="replace"), "file", options
+    if request.is_json:
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            raise ValidationError("The body must be a JSON object {markdown}.", code="MALFORMED_JSON")
+        options.update({k: data[k] for k in ("session_id", "criteriaKeys") if data.get(k) is not None})
+        if data.get("markdown"):
+            return str(data["markdown"]), "json", options
+    elif request.content_length:
+        return request.get_data(as_text=True), "body", options
+    path = settings.requirements_md_path
+    if not path or not Path(path).is_file():
+        raise ValidationError("Send a markdown table (text/markdown body, JSON {markdown} or a file upload); "
+                              "REQUIREMENTS_MD_PATH names no readable file.", code="BATCH_INPUT_MISSING")
+    return Path(path).read_text(encoding="utf-8-sig"), "default_path", options
+
+
+def _submit(mode: str):
+    markdown, source, options = _input()
+    tenant = current_tenant()
+    if options["session_id"]:
+        tenant = current_tenant(sessions.get(tenant, options["session_id"]).id)
+    keys = options["criteriaKeys"]
+    if keys is not None and not isinstance(keys, list):
+        raise ValidationError("criteriaKeys must be a list of strings.")
+    batch = batches.submit(tenant, mode, markdown, source=source, criteria_keys=keys, variant=current_variant())
+    body = {"batch_id": batch.id, "status": batch.to_dict()["status"], "mode": mode, "variant": batch.variant,
+            "total_rows": batch.total_rows, "rejected": batch.rejected}
+    return jsonify(body), 202, {"Location": f"/api/v1/batch/{batch.id}"}
+
+
+def _large(view):
+    view._large_body = True  # the view sets its own limit from MAX_BATCH_ROWS
+    return view
+
+
+@bp.post("/batch/evaluate")
+@doc("Evaluate a markdown table of requirements in the background", tag="requirements", body=BATCH_BODY,
+     responses=SUBMIT_RESPONSES, params={"session_id": "a session of yours", "criteria": "comma-separated keys"})
+@_large
+@login_required
+def batch_evaluate():
+    return _submit("evaluate")
+
+
+@bp.post("/batch/suggest")
+@doc("Suggest fixes for a markdown table of requirements in the background", tag="requirements",
+     body=BATCH_BODY, responses=SUBMIT_RESPONSES,
+     params={"session_id": "a session of yours", "criteria": "comma-separated keys"})
+@_large
+@login_required
+def batch_suggest():
+    return _submit("suggest")
+
+
+@bp.post("/batch/rewrite")
+@doc("Rewrite a markdown table of requirements in the background", tag="requirements", body=BATCH_BODY,
+     responses=SUBMIT_RESPONSES, params={"session_id": "a session of yours", "criteria": "comma-separated keys"})
+@_large
+@login_required
+def batch_rewrite():
+    return _submit("rewrite")
+
+
+def _owned(batch_id: str) -> RequirementBatch:
+    return get_owned(RequirementBatch, current_tenant(), batch_id, what="batch")
+
+
+@bp.get("/batch/<batch_id>")
+@doc("A batch: status, progress, counts and a page of results", tag="requirements",
+     responses={200: "OK", 404: "BATCH_NOT_FOUND"}, params={"offset": "first row index", "limit": "rows (max 1000)"})
+@login_required
+def get_batch(batch_id: str):
+    batch = _owned(batch_id)
+    offset, limit = int_arg("offset", 0, high=1_000_000), int_arg("limit", 100, high=1000)
+    body = batch.to_dict()
+    body["results"] = [r.to_dict() for r in batches.results(batch, after=offset - 1, limit=limit)]
+    return jsonify(body)
+
+
+@bp.get("/batch/<batch_id>/stream")
+@doc("Server-Sent Events: rows as they finish, progress, then done", tag="requirements",
+     responses={200: "text/event-stream", 404: "BATCH_NOT_FOUND"})
+@login_required
+def stream_batch(batch_id: str):
+    batch = _owned(batch_id)
+    last = request.headers.get("Last-Event-ID", "")
+    after = int(last) if last.strip().lstrip("-").isdigit() else -1
+    response = Response(stream_with_context(events(batch.id, after=after)), mimetype="text/event-stream")
+    response.headers.update({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return response
+
+
+@bp.get("/batch/<batch_id>/export")
+@doc("Export a batch's results", tag="requirements", params={"format": "csv, json or md"},
+     responses={200: "The export file", 404: "BATCH_NOT_FOUND", 422: "EXPORT_FORMAT_INVALID"})
+@login_required
+def export_batch(batch_id: str):
+    batch = _owned(batch_id)
+    fmt = request.args.get("format", "json")
+    body, content_type = render_export(batch, fmt)
+    name = f"requirements-{batch.id}.{fmt}"
+    return Response(body, content_type=content_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})

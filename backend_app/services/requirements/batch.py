@@ -1,0 +1,213 @@
+"""Requirement batches: submission, the worker's run, and reading results back.
+
+The requirement text never reaches the database. At submission the parsed rows go to Redis
+under the batch id (``INPUT_TTL_S``); the job row's payload and the RQ job carry only ids.
+The worker reads the rows from Redis, evaluates them (v2: up to MAX_PARALLEL LLM calls at a
+time in a thread pool, chunk by chunk of BATCH_SIZE, the next chunk already running while
+the current one is written), and writes every result from its own thread, one commit per
+chunk. When the batch finishes its input is deleted; if the input is gone before the run
+(Redis flushed, TTL passed) the job fails with ``BATCH_INPUT_MISSING``. Rewritten sentences
+are text too: they stay in Redis for PURGE_RETENTION_H (only their SHA-256 is stored).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Iterator
+
+from flask import current_app
+from sqlalchemy import delete, select
+
+from ...errors import ValidationError
+from ...extensions import db, redis_store
+from ...jobs import enqueue
+from ...jobs.errors import JobFailure
+from ...models import Job, RequirementBatch, RequirementResult
+from ...models.base import new_id, utcnow
+from ...tenancy import Tenant
+from . import criteria as crit
+from . import single
+from .engine import sha256, storable
+from .llm_eval import PURPOSE
+from .markdown import Row, TableError, parse
+
+log = logging.getLogger(__name__)
+INPUT_TTL_S = 86_400
+KEY = "framewise:reqbatch:{id}:{part}"
+
+
+def _key(batch_id: str, part: str) -> str:
+    return KEY.format(id=batch_id, part=part)
+
+
+def submit(tenant: Tenant, mode: str, markdown: str, *, source: str, criteria_keys: list[str] | None,
+           variant: str) -> RequirementBatch:
+    """Parse the table, park its rows in Redis, commit the batch and its job row, enqueue."""
+    settings = current_app.config["SETTINGS"]
+    try:
+        table = parse(markdown, max_rows=settings.max_batch_rows)
+    except TableError as exc:
+        raise ValidationError(exc.message, code=exc.code, details={"line": exc.line}) from None
+    keys = crit.resolve(criteria_keys)
+    if not table.rows:
+        raise ValidationError("No row of the table can run; every row was rejected.", code="BATCH_NO_VALID_ROWS",
+                              details={"rejected": table.rejected})
+    batch_id, job_id = new_id(), new_id()
+    rows = [{"line": r.line, "key": r.key, "text": r.text, "context": r.context} for r in table.rows]
+    redis_store.conn.set(_key(batch_id, "input"), json.dumps(rows, ensure_ascii=False), ex=INPUT_TTL_S)
+    db.session.add(RequirementBatch(id=batch_id, user_id=tenant.user_id, session_id=tenant.session_id,
+                                    job_id=job_id, mode=mode, variant=variant, criteria_keys=keys, source=source,
+                                    total_rows=len(rows), rejected=table.rejected))
+    enqueue.submit("requirements_batch", user_id=tenant.user_id, session_id=tenant.session_id,
+                   payload={"batch_id": batch_id}, size_hint=float(len(rows)), job_id=job_id)
+    return db.session.get(RequirementBatch, batch_id)
+
+
+def _load_input(batch_id: str) -> list[Row]:
+    raw = redis_store.conn.get(_key(batch_id, "input"))
+    if raw is None:
+        raise JobFailure("BATCH_INPUT_MISSING", "The batch's rows are no longer in Redis (expired or flushed); "
+                         "submit the table again.")
+    return [Row(r["line"], r["key"], r["text"], r["context"]) for r in json.loads(raw)]
+
+
+def run(job: Job, ctx) -> dict[str, Any]:
+    """The worker's unit of work for one batch (idempotent: a re-run replaces its own results)."""
+    batch = db.session.get(RequirementBatch, (job.payload or {}).get("batch_id"))
+    if batch is None:
+        raise JobFailure("BATCH_NOT_FOUND", "The batch row no longer exists.")
+    rows = _load_input(batch.id)
+    db.session.execute(delete(RequirementResult).where(RequirementResult.batch_id == batch.id))
+    batch.done_rows = batch.failed_rows = batch.v2_fallbacks = 0
+    ctx.progress("evaluating", 0)
+    settings = current_app.config["SETTINGS"]
+    parallel = batch.variant == "v2" and settings.effective_ai_provider == "openai"
+    compute = _computer(batch)
+    total, scores = len(rows), []
+    with ThreadPoolExecutor(max_workers=settings.max_parallel, thread_name_prefix="batch") as threads:
+        pool = threads if parallel else _Inline()
+        for start, outcomes in _chunks(rows, settings.batch_size, compute, pool):
+            scores += _write_chunk(batch, rows, start, outcomes)
+            ctx.progress("evaluating", 100 * (start + len(outcomes)) / total)
+    batch.summary = {"mean_overall": round(sum(scores) / len(scores), 1) if scores else None,
+                     "rows": total, "failed": batch.failed_rows, "v2_fallbacks": batch.v2_fallbacks}
+    batch.finished_at = utcnow()
+    db.session.commit()
+    redis_store.conn.delete(_key(batch.id, "input"))
+    log.info("requirements batch done", extra={"batch_id": batch.id, "rows": total})
+    return {"batch_id": batch.id, **batch.summary}
+
+
+def _computer(batch: RequirementBatch) -> Callable[[Row], single.Outcome | Exception]:
+    app = current_app._get_current_object()
+    keys, mode, variant, user_id = list(batch.criteria_keys), batch.mode, batch.variant, batch.user_id
+
+    def compute(row: Row) -> single.Outcome | Exception:
+        with app.app_context():  # each pool thread has its own context and (read-only) session
+            try:
+                return single.run(row.text, row.context, keys, mode, variant=variant, user_id=user_id, record=False)
+            except Exception as exc:  # one bad row must not sink the batch
+                log.exception("requirement row failed")
+                return exc
+
+    return compute
+
+
+class _Inline:
+    """An executor that runs each task at once in the calling thread (the offline engine is CPU-bound)."""
+
+    def submit(self, fn, *args) -> Future:
+        future: Future = Future()
+        future.set_result(fn(*args))
+        return future
+
+
+def _chunks(rows: list[Row], size: int, compute, pool) -> Iterator[tuple[int, list]]:
+    """Outcomes chunk by chunk, in row order, the next chunk submitted before this one is handed
+    back for writing (so the pool never idles at a chunk edge); identical rows are computed once."""
+    memo: dict[str, Future] = {}
+
+    def start(chunk_start: int) -> list[Future]:
+        handles = []
+        for row in rows[chunk_start:chunk_start + size]:
+            key = sha256(row.text) + json.dumps(row.context, sort_keys=True)
+            if key not in memo:
+                memo[key] = pool.submit(compute, row)
+            handles.append(memo[key])
+        return handles
+
+    pending = start(0)
+    for chunk_start in range(0, len(rows), size):
+        upcoming = start(chunk_start + size) if chunk_start + size < len(rows) else []
+        yield chunk_start, [handle.result() for handle in pending]
+        pending = upcoming
+
+
+def _write_chunk(batch: RequirementBatch, rows: list[Row], start: int, outcomes: list) -> list[int]:
+    """Result rows of one chunk, usage of its LLM calls and the rewrites: one commit, this thread only."""
+    scores, rewrites, seen_usage = [], {}, set()
+    for offset, outcome in enumerate(outcomes):
+        index, row = start + offset, rows[start + offset]
+        result_row = RequirementResult(batch_id=batch.id, user_id=batch.user_id, session_id=batch.session_id,
+                                       row_index=index, row_key=row.key, line=row.line,
+                                       text_sha256=sha256(row.text))
+        if isinstance(outcome, Exception):
+            result_row.status, result_row.error_code = "failed", getattr(outcome, "code", "EVALUATION_FAILED")
+            batch.failed_rows += 1
+        else:
+            _fill(result_row, outcome.result)
+            scores.append(outcome.result["overall"])
+            batch.v2_fallbacks += bool(outcome.result.get("fallback_code"))
+            if "rewrite" in outcome.result:
+                rewrites[index] = outcome.result["rewrite"]
+            if id(outcome) not in seen_usage:  # a duplicate row reuses the outcome: count its calls once
+                seen_usage.add(id(outcome))
+                for usage in outcome.usages:
+                    db.session.add(_usage_row(batch.user_id, usage))
+        db.session.add(result_row)
+        batch.done_rows += 1
+    db.session.commit()
+    if rewrites:
+        key = _key(batch.id, "rewrites")
+        pipe = redis_store.conn.pipeline()
+        pipe.hset(key, mapping={str(i): text for i, text in rewrites.items()})
+        pipe.expire(key, current_app.config["SETTINGS"].purge_retention_h * 3600)
+        pipe.execute()
+    return scores
+
+
+def _usage_row(user_id: str, usage):
+    from ...models import UsageRecord
+
+    return UsageRecord(user_id=user_id, purpose=PURPOSE, model=usage.model, prompt_tokens=usage.prompt_tokens,
+                       completion_tokens=usage.completion_tokens, cost_usd=usage.cost_usd, cached=usage.cached)
+
+
+def _fill(row: RequirementResult, res: dict[str, Any]) -> None:
+    row.status, row.language, row.variant, row.engine = "ok", res["language"], res["variant"], res["engine"]
+    row.fallback_code, row.overall, row.scores = res.get("fallback_code"), res["overall"], res["scores"]
+    row.findings = [storable(f) for f in res["findings"]]
+    row.rewrite_sha256 = sha256(res["rewrite"]) if "rewrite" in res else None
+
+
+def rewrites(batch_id: str) -> dict[int, str]:
+    """The batch's rewritten sentences still held in Redis, by row index."""
+    raw = redis_store.conn.hgetall(_key(batch_id, "rewrites"))
+    return {int(k): v.decode("utf-8") for k, v in raw.items()}
+
+
+def results(batch: RequirementBatch, *, after: int = -1, limit: int | None = None) -> list[RequirementResult]:
+    stmt = (select(RequirementResult).where(RequirementResult.batch_id == batch.id,
+                                            RequirementResult.user_id == batch.user_id,
+                                            RequirementResult.row_index > after)
+            .order_by(RequirementResult.row_index))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(db.session.execute(stmt).scalars())
+
+
+def purge_input(batch_id: str) -> None:
+    redis_store.conn.delete(_key(batch_id, "input"), _key(batch_id, "rewrites"))
+

@@ -1,0 +1,129 @@
+"""Criteria, evaluations, suggestions and rewrites over HTTP; v2 against a local Chat Completions server."""
+
+import json
+
+import pytest
+
+from backend_app.models import UsageRecord
+
+from ..factories import auth_headers, make_user
+
+TEXT = "The system shall be fast and user-friendly where possible."
+
+
+def _v2_answer(text=TEXT, **extra):
+    start = text.index("fast")
+    return {"language": "en", "findings": [
+        {"rule_id": "R7", "criterion": "clarity", "severity": "high", "span": [start, start + 4],
+         "message": "Vague speed.", "suggestion": "Say how fast.", "replacement": "within 2 s"}], **extra}
+
+
+@pytest.mark.sqlite_only
+def test_criteria_lists_every_criterion_with_rules(client):
+    body = client.get("/api/v1/criteria").get_json()
+    keys = {c["key"] for c in body["criteria"]}
+    assert {"clarity", "testability", "measurability", "singularity", "completeness", "unambiguity",
+            "feasibility", "conformity"} <= keys
+    for c in body["criteria"]:
+        assert c["description"] and c["rules"] and all(r["id"].startswith("R") and r["name"] for r in c["rules"])
+    assert "formula" in body["scoring"]
+
+
+def test_evaluation_v1(client, app):
+    headers = auth_headers(client, make_user())
+    res = client.post("/api/v1/evaluations", headers=headers,
+                      json={"requirementText": TEXT, "context": {}, "criteriaKeys": ["clarity", "testability"]})
+    body = res.get_json()
+    assert res.status_code == 200 and res.headers["X-Variant"] == "v1"
+    assert body["variant"] == "v1" and body["engine"] == "rules-v1" and body["language"] == "en"
+    assert set(body["scores"]) == {"clarity", "testability"} and body["overall"] < 50
+    assert {"R7", "R8", "R34"} <= {f["rule_id"] for f in body["findings"]}
+    fast = next(f for f in body["findings"] if f["rule_id"] == "R7")
+    assert TEXT[fast["span"][0]:fast["span"][1]] == fast["words"] == "fast"
+
+
+@pytest.mark.sqlite_only
+def test_suggestions_and_rewrites(client):
+    headers = auth_headers(client, make_user())
+    body = client.post("/api/v1/suggestions", headers=headers, json={"requirementText": TEXT}).get_json()
+    assert body["mode"] == "suggest" and len(body["suggestions"]) == len(body["findings"])
+    assert any(s["replacement"] == "within <value> <unit>" for s in body["suggestions"])
+    body = client.post("/api/v1/rewrites", headers=headers,
+                       json={"requirementText": "Der Benutzer muss in der Lage sein, Berichte zu exportieren."}).get_json()
+    assert body["rewrite"] == "Der Benutzer muss Berichte exportieren." and body["rewrite_overall"] > body["overall"]
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("payload,code", [
+    ({"requirementText": "  "}, "REQUIREMENT_TEXT_EMPTY"),
+    ({}, "REQUIREMENT_TEXT_EMPTY"),
+    ({"requirementText": "x" * 5001}, "REQUIREMENT_TEXT_TOO_LONG"),
+    ({"requirementText": "The pump shall stop.", "criteriaKeys": ["beauty"]}, "UNKNOWN_CRITERIA"),
+    ({"requirementText": "The pump shall stop.", "context": "nope"}, "VALIDATION_ERROR"),
+])
+def test_bad_input_is_a_coded_422(client, payload, code):
+    res = client.post("/api/v1/evaluations", headers=auth_headers(client, make_user()), json=payload)
+    assert res.status_code == 422 and res.get_json()["error"]["code"] == code
+
+
+@pytest.mark.sqlite_only
+def test_evaluation_needs_sign_in(client):
+    assert client.post("/api/v1/evaluations", json={"requirementText": TEXT}).status_code == 401
+
+
+def _v2_headers(client):
+    return {**auth_headers(client, make_user("admin")), "X-Force-Variant": "v2"}
+
+
+@pytest.mark.sqlite_only
+def test_v2_answers_in_the_same_shape(client, openai_app, fake_openai):
+    fake_openai.responder = lambda req: json.dumps(_v2_answer())
+    res = client.post("/api/v1/evaluations", headers=_v2_headers(client), json={"requirementText": TEXT})
+    body = res.get_json()
+    assert res.headers["X-Variant"] == "v2" and body["variant"] == "v2" and body["engine"].startswith("llm:")
+    assert [(f["rule_id"], f["words"], f["rule"]) for f in body["findings"]] == [("R7", "fast", "Vague Terms")]
+    assert body["scores"]["clarity"] == 70 and body["note"] is None
+    sent = fake_openai.requests[0]
+    assert sent["response_format"] == {"type": "json_object"} and TEXT in sent["messages"][1]["content"]
+    assert UsageRecord.query.filter_by(purpose="requirements").count() == 1
+
+
+@pytest.mark.sqlite_only
+def test_v2_invalid_json_is_retried_once_then_accepted(client, openai_app, fake_openai):
+    answers = iter(["this is not json {", json.dumps(_v2_answer())])
+    fake_openai.responder = lambda req: next(answers)
+    body = client.post("/api/v1/evaluations", headers=_v2_headers(client), json={"requirementText": TEXT}).get_json()
+    assert body["variant"] == "v2" and len(fake_openai.requests) == 2
+    assert "invalid" in fake_openai.requests[1]["messages"][-1]["content"]
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("bad", [
+    "not json at all",
+    json.dumps({"findings": [{"rule_id": "R99", "severity": "high", "span": [0, 3], "message": "m", "suggestion": "s"}]}),
+    json.dumps({"findings": [{"rule_id": "R7", "severity": "high", "span": [0, 999], "message": "m", "suggestion": "s"}]}),
+])
+def test_v2_invalid_twice_falls_back_to_v1_with_a_note(client, openai_app, fake_openai, bad):
+    fake_openai.responder = lambda req: bad
+    res = client.post("/api/v1/evaluations", headers=_v2_headers(client), json={"requirementText": TEXT})
+    body = res.get_json()
+    assert res.status_code == 200 and len(fake_openai.requests) == 2
+    assert body["variant"] == "v1" and body["requested_variant"] == "v2" and body["engine"] == "rules-v1"
+    assert body["fallback_code"] == "AI_INVALID_OUTPUT" and "v2 failed" in body["note"]
+    assert {"R7", "R8"} <= {f["rule_id"] for f in body["findings"]}
+
+
+@pytest.mark.sqlite_only
+def test_v2_provider_error_falls_back_and_rewrite_comes_from_the_llm(client, openai_app, fake_openai):
+    fake_openai.responder = lambda req: {"status": 400, "body": {"error": {"message": "bad"}}}
+    body = client.post("/api/v1/evaluations", headers=_v2_headers(client), json={"requirementText": TEXT}).get_json()
+    assert body["variant"] == "v1" and body["fallback_code"] == "AI_PROVIDER_FAILED"
+    fake_openai.responder = lambda req: json.dumps(_v2_answer(rewrite="The system shall answer within 2 s."))
+    body = client.post("/api/v1/rewrites", headers=_v2_headers(client), json={"requirementText": TEXT}).get_json()
+    assert body["variant"] == "v2" and body["rewrite"] == "The system shall answer within 2 s."
+
+
+@pytest.mark.sqlite_only
+def test_v2_on_an_offline_server_answers_with_v1_and_says_so(client):
+    body = client.post("/api/v1/evaluations", headers=_v2_headers(client), json={"requirementText": TEXT}).get_json()
+    assert body["variant"] == "v1" and body["requested_variant"] == "v2" and "offline" in body["note"]

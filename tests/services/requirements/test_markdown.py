@@ -1,0 +1,68 @@
+"""The batch table parser: good rows run, bad rows are rejected with their line, bad tables fail."""
+
+import pytest
+
+from backend_app.services.requirements.markdown import TableError, parse, render
+
+GOOD = """# Sprint 12
+
+| id | requirementText | context |
+|----|-----------------|---------|
+| R-1 | The system shall be fast. | {"component": "search"} |
+| R-2 | Das System muss innerhalb von 2 Sekunden reagieren. | |
+| R-3 | The a\\|b switch shall toggle. | {} |
+
+Notes after the table are ignored.
+"""
+
+
+def test_good_table():
+    table = parse(GOOD, max_rows=100)
+    assert [(r.line, r.key) for r in table.rows] == [(5, "R-1"), (6, "R-2"), (7, "R-3")]
+    assert table.rows[0].context == {"component": "search"} and table.rows[1].context == {}
+    assert table.rows[2].text == "The a|b switch shall toggle." and table.rejected == []
+
+
+def test_bad_rows_are_rejected_with_their_line_and_good_rows_stay():
+    md = "\n".join([
+        "| id | requirementText | context |",
+        "|---|---|---|",
+        "| A | The pump shall stop. | {} |",
+        "| B | too | many | cells |",
+        "| C | The fan shall start. | {broken json |",
+        "| D |  | {} |",
+        "| A | Duplicate id. | {} |",
+        "|  | No id. | {} |",
+        "| E | The valve shall close. | [1, 2] |",
+        "| F | The lamp shall blink. | {\"x\": 1} |",
+    ])
+    table = parse(md, max_rows=100)
+    assert [r.key for r in table.rows] == ["A", "F"]
+    assert [(r["line"], r["code"]) for r in table.rejected] == [
+        (4, "ROW_COLUMN_COUNT"), (5, "ROW_CONTEXT_INVALID"), (6, "ROW_TEXT_EMPTY"), (7, "ROW_ID_DUPLICATE"),
+        (8, "ROW_ID_EMPTY"), (9, "ROW_CONTEXT_INVALID")]
+
+
+def test_rows_over_the_limit_are_rejected_one_by_one():
+    md = "| id | requirementText |\n|---|---|\n" + "\n".join(f"| {i} | The unit shall work. |" for i in range(12))
+    table = parse(md, max_rows=10)
+    assert len(table.rows) == 10
+    assert [(r["line"], r["code"]) for r in table.rejected] == [(13, "ROW_LIMIT_EXCEEDED"), (14, "ROW_LIMIT_EXCEEDED")]
+
+
+@pytest.mark.parametrize("md,code,line", [
+    ("just some prose\nwithout a table", "TABLE_NOT_FOUND", None),
+    ("| key | text |\n|---|---|\n| 1 | x |", "TABLE_HEADER_INVALID", 1),
+    ("\n| id | requirementText | context |\n| 1 | The unit shall work. | {} |", "TABLE_SEPARATOR_MISSING", 3),
+    ("| id | requirementText | context |\n|---|---|---|\n", "TABLE_EMPTY", 1),
+])
+def test_structural_errors_name_the_line(md, code, line):
+    with pytest.raises(TableError) as err:
+        parse(md, max_rows=10)
+    assert err.value.code == code and err.value.line == line
+
+
+def test_render_escapes_pipes_and_parses_back():
+    md = render(["id", "requirementText"], [["X|1", "The a|b switch shall toggle."]])
+    row = parse(md, max_rows=5).rows[0]
+    assert (row.key, row.text) == ("X|1", "The a|b switch shall toggle.")

@@ -1,0 +1,76 @@
+"""The v1 rule engine against the suite's requirement table, plus spans, scoring and language."""
+
+import pytest
+
+from backend_app.services.requirements import criteria as crit
+from backend_app.services.requirements import engine
+from backend_app.services.requirements.rules import RULES
+
+from .cases import CASES
+
+
+def test_the_table_is_big_enough_and_bilingual():
+    langs = [engine.detect_language(text) for text, _, _ in CASES]
+    assert len(CASES) >= 40 and langs.count("de") >= 15 and langs.count("en") >= 15
+
+
+@pytest.mark.parametrize("text,must,must_not", CASES, ids=[c[0][:40] for c in CASES])
+def test_engine_raises_what_it_must_and_nothing_it_must_not(text, must, must_not):
+    lang = engine.detect_language(text)
+    raised = {f["rule_id"] for f in engine.findings_v1(text, lang)}
+    assert must <= raised, f"missing {sorted(must - raised)}; raised {sorted(raised)}"
+    assert not raised & must_not, f"unwanted {sorted(raised & must_not)}"
+
+
+@pytest.mark.parametrize("text", [c[0] for c in CASES[::5]])
+def test_every_finding_points_at_its_words_and_names_its_rule(text):
+    lang = engine.detect_language(text)
+    for f in engine.findings_v1(text, lang):
+        start, end = f["span"]
+        assert 0 <= start < end <= len(text) and text[start:end] == f["words"]
+        assert f["rule"] == RULES[f["rule_id"]]["name"] and f["criterion"] in crit.CRITERIA
+        assert f["severity"] in crit.PENALTIES and f["message"] and f["suggestion"]
+
+
+def test_language_detection_and_context_override():
+    assert engine.detect_language("Das System muss die Daten sichern.") == "de"
+    assert engine.detect_language("The system shall back up the data.") == "en"
+    assert engine.detect_language("The system shall back up the data.", {"language": "de"}) == "de"
+
+
+def test_scores_follow_the_documented_formula():
+    text = "The system shall be fast and user-friendly where possible."
+    res = engine.evaluate_v1(text, None, list(crit.CRITERIA))
+    findings = res["findings"]
+    for key, value in res["scores"].items():
+        drawn = set(crit.CRITERIA[key]["rules"])
+        lost = sum(crit.PENALTIES[f["severity"]] for f in findings if f["rule_id"] in drawn)
+        assert value == max(0, 100 - lost)
+    assert res["overall"] == round(sum(res["scores"].values()) / len(res["scores"]))
+    assert res["scores"]["testability"] == 0 and res["scores"]["clarity"] == 40
+    assert "formula" in res["scoring"] and res["scoring"]["penalties"] == crit.PENALTIES
+
+
+def test_a_clean_requirement_scores_100_everywhere():
+    res = engine.evaluate_v1("Das System muss innerhalb von 2 Sekunden reagieren.", None, list(crit.CRITERIA))
+    assert res["findings"] == [] and res["overall"] == 100 and set(res["scores"].values()) == {100}
+
+
+def test_criteria_keys_limit_findings_and_scores():
+    res = engine.evaluate_v1("The system shall be fast and user-friendly where possible.", None, ["singularity"])
+    assert list(res["scores"]) == ["singularity"] and {f["rule_id"] for f in res["findings"]} == {"R19"}
+
+
+def test_every_criterion_draws_on_known_rules_and_every_rule_is_used():
+    used = {r for c in crit.CRITERIA.values() for r in c["rules"]}
+    assert used <= set(RULES) and set(RULES) <= used
+    assert {"clarity", "testability", "measurability", "singularity", "completeness", "unambiguity",
+            "feasibility", "conformity"} <= set(crit.CRITERIA)
+
+
+def test_stored_findings_never_carry_the_words():
+    text = "Die Anwendung soll schnell und benutzerfreundlich sein, soweit möglich."
+    for f in engine.findings_v1(text, "de"):
+        stored = engine.storable(f)
+        assert "words" not in stored and "replacement" not in stored
+        assert not any(w in str(stored) for w in ("schnell", "benutzerfreundlich", "soweit"))
