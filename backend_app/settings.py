@@ -86,6 +86,9 @@ class Settings:
     max_video_duration_s: float = field(default=3600.0, metadata={"env": "MAX_VIDEO_DURATION_S"})
     max_video_pixels: int = field(default=3840 * 2160, metadata={"env": "MAX_VIDEO_PIXELS"})
     max_video_frames: int = field(default=600_000, metadata={"env": "MAX_VIDEO_FRAMES"})
+    upload_allowed_types: list[str] = field(default_factory=lambda: [
+        "video/mp4", "video/quicktime", "video/x-m4v", "video/webm", "video/x-matroska", "video/x-msvideo",
+        "video/avi", "video/mp2t", "video/mpeg"], metadata={"env": "UPLOAD_ALLOWED_TYPES"})
 
     # --- AI ------------------------------------------------------------------------
     ai_provider: str = field(default="offline", metadata={"env": "AI_PROVIDER"})

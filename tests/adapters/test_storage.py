@@ -7,10 +7,11 @@ import os
 from urllib.parse import urlsplit
 
 import pytest
-import requests
 
 from backend_app.adapters.storage import (LocalStorage, ObjectNotFound, StorageError, UploadTooLarge, get_storage,
                                           sign_token, validate_key)
+
+from ..uploading import send
 
 pytestmark = pytest.mark.sqlite_only  # the database is beside the point here
 
@@ -21,16 +22,6 @@ def storage(request, app):
         request.getfixturevalue("s3_app")
     with app.test_request_context():
         yield get_storage()
-
-
-def send(client, method: str, url: str, **kwargs):
-    """Follow a signed link: the app's own links through the test client, S3 links over HTTP."""
-    parts = urlsplit(url)
-    if parts.netloc in ("", "localhost"):
-        response = client.open(parts.path + (f"?{parts.query}" if parts.query else ""), method=method, **kwargs)
-        return response.status_code, response.get_data(), response.headers
-    response = requests.request(method, url, timeout=10, **kwargs)
-    return response.status_code, response.content, response.headers
 
 
 def test_round_trip_of_bytes_files_and_streams(storage, tmp_path):

@@ -1,0 +1,77 @@
+"""Analyses: list, status, report, keyframes, contact sheet, retry, delete (all tenant-scoped)."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify, request, stream_with_context
+
+from ..auth import current_tenant, login_required
+from ..services import analyses
+from ..validation import int_arg
+from . import bp, doc
+
+NOT_FOUND = {404: "ANALYSIS_NOT_FOUND"}
+
+
+def _image(chunks, size: int | None) -> Response:
+    response = Response(stream_with_context(chunks), mimetype="image/jpeg", direct_passthrough=True)
+    if size is not None:
+        response.content_length = size
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@bp.get("/analyses")
+@doc("List your analyses", tag="analyses",
+     params={"session_id": "only this session", "status": "only this job status", "limit": "at most this many"},
+     responses={200: "OK", 404: "SESSION_NOT_FOUND", 422: "VALIDATION_ERROR"})
+@login_required
+def list_analyses():
+    found = analyses.list_for(current_tenant(), session_id=request.args.get("session_id") or None,
+                              status=request.args.get("status") or None, limit=int_arg("limit", 100, low=1, high=500))
+    return jsonify({"analyses": [analyses.status_dict(a) for a in found]})
+
+
+@bp.get("/analyses/<analysis_id>")
+@doc("Status of one analysis (status, stage, progress, eta_s, error)", tag="analyses",
+     responses={200: "OK", **NOT_FOUND})
+@login_required
+def get_analysis(analysis_id: str):
+    return jsonify(analyses.status_dict(analyses.get(current_tenant(), analysis_id)))
+
+
+@bp.get("/analyses/<analysis_id>/report")
+@doc("The analysis report", tag="analyses", responses={200: "OK", 409: "ANALYSIS_NOT_READY", **NOT_FOUND})
+@login_required
+def get_report(analysis_id: str):
+    return jsonify(analyses.report(current_tenant(), analysis_id))
+
+
+@bp.get("/analyses/<analysis_id>/keyframes/<int:index>")
+@doc("One shot's keyframe (JPEG)", tag="analyses", responses={200: "image/jpeg", 404: "KEYFRAME_NOT_FOUND"})
+@login_required
+def get_keyframe(analysis_id: str, index: int):
+    return _image(*analyses.keyframe(current_tenant(), analysis_id, index))
+
+
+@bp.get("/analyses/<analysis_id>/contact-sheet")
+@doc("The contact sheet of all keyframes (JPEG)", tag="analyses",
+     responses={200: "image/jpeg", 404: "CONTACT_SHEET_NOT_FOUND"})
+@login_required
+def get_contact_sheet(analysis_id: str):
+    return _image(*analyses.contact_sheet(current_tenant(), analysis_id))
+
+
+@bp.post("/analyses/<analysis_id>/retry")
+@doc("Retry a failed analysis", tag="analyses",
+     responses={202: "Queued", 409: "JOB_NOT_RETRYABLE or SOURCE_MISSING", **NOT_FOUND})
+@login_required
+def retry_analysis(analysis_id: str):
+    return jsonify(analyses.status_dict(analyses.retry(current_tenant(), analysis_id))), 202
+
+
+@bp.delete("/analyses/<analysis_id>")
+@doc("Delete an analysis, its files and its job", tag="analyses", responses={204: "Deleted", **NOT_FOUND})
+@login_required
+def delete_analysis(analysis_id: str):
+    analyses.delete(current_tenant(), analysis_id)
+    return "", 204

@@ -1,0 +1,73 @@
+"""Uploads: signed direct uploads (init → PUT → complete), their status, and one-shot multipart."""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify, request
+
+from ..auth import current_tenant, login_required
+from ..errors import ValidationError
+from ..services import analyses, uploads, video_policy
+from ..validation import fields, json_body
+from . import bp, doc, obj
+
+MULTIPART_SLACK = 1 << 20  # room for the form's boundaries and other fields
+
+
+def _accepted(analysis):
+    return jsonify({"analysis_id": analysis.id, "status": analysis.job.status if analysis.job else None}), 202
+
+
+@bp.post("/uploads/init")
+@doc("Declare an upload; returns where to PUT the bytes", tag="uploads",
+     body=obj({"filename": "string", "content_type": "string", "file_size": "integer", "session_id": "string"}),
+     responses={201: "Created: {analysis_id, upload_url, method, headers, expires_in}", 404: "SESSION_NOT_FOUND",
+                413: "VIDEO_TOO_LARGE", 415: "UNSUPPORTED_FORMAT", 422: "EMPTY_FILE or VALIDATION_ERROR"})
+@login_required
+def init_upload():
+    data = fields(json_body(), {"filename": str, "content_type": str, "file_size": int, "session_id": str})
+    return jsonify(uploads.init(current_tenant(), **data)), 201
+
+
+@bp.post("/uploads/complete")
+@doc("Finish an upload: check the stored file and queue its analysis", tag="uploads",
+     body=obj({"analysis_id": "string"}),
+     responses={202: "Queued: {analysis_id, status}", 404: "ANALYSIS_NOT_FOUND", 409: "UPLOAD_INCOMPLETE",
+                415: "UNSUPPORTED_FORMAT", 422: "EMPTY_FILE or UPLOAD_SIZE_MISMATCH"})
+@login_required
+def complete_upload():
+    data = fields(json_body(), {"analysis_id": str})
+    return _accepted(uploads.complete(current_tenant(), data["analysis_id"]))
+
+
+@bp.get("/uploads/status/<analysis_id>")
+@doc("Status of an upload and its analysis", tag="uploads", responses={200: "OK", 404: "ANALYSIS_NOT_FOUND"})
+@login_required
+def upload_status(analysis_id: str):
+    return jsonify(analyses.status_dict(analyses.get(current_tenant(), analysis_id)))
+
+
+@bp.post("/uploads")
+@doc("Upload a video in one multipart request (fields: file, session_id)", tag="uploads",
+     body={"type": "object", "properties": {"file": {"type": "string", "format": "binary"},
+                                            "session_id": {"type": "string"}},
+           "required": ["file", "session_id"]},
+     responses={202: "Queued: {analysis_id, status}", 404: "SESSION_NOT_FOUND", 413: "VIDEO_TOO_LARGE",
+                415: "UNSUPPORTED_FORMAT", 422: "EMPTY_FILE or VALIDATION_ERROR"})
+@login_required
+def upload_file():
+    limit = current_app.config["SETTINGS"].max_upload_bytes
+    if request.content_length is not None and request.content_length > limit + MULTIPART_SLACK:
+        raise video_policy.refusal("VIDEO_TOO_LARGE", f"The file is larger than the {limit} bytes allowed.",
+                                   limit=limit)
+    request.max_content_length = limit + MULTIPART_SLACK
+    upload = request.files.get("file")
+    session_id = request.form.get("session_id", "").strip()
+    if upload is None or not session_id:
+        missing = {name: "is required" for name, value in (("file", upload), ("session_id", session_id)) if not value}
+        raise ValidationError("Send multipart/form-data with a file and a session_id.", details={"fields": missing})
+    analysis = uploads.one_shot(current_tenant(), session_id=session_id, filename=upload.filename or "",
+                                content_type=upload.mimetype, stream=upload.stream)
+    return _accepted(analysis)
+
+
+upload_file._large_body = True

@@ -1,0 +1,118 @@
+"""Analyses as their owner sees them: list, status, report, images, retry, delete.
+
+Every function takes the tenant; another user's analysis is simply not found (404).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Iterator
+
+from ..adapters.storage import ObjectNotFound, get_storage
+from ..errors import Conflict, NotFound, ValidationError
+from ..extensions import db
+from ..models import Analysis, Job
+from ..models.job import CANCELED, COMPLETED, FAILED, STATUSES
+from ..tenancy import Tenant, get_owned, list_owned
+from . import jobs, sessions
+from .analysis_data import purge_analysis
+
+API_BASE = "/api/v1/analyses"
+
+
+def get(tenant: Tenant, analysis_id: str) -> Analysis:
+    return get_owned(Analysis, tenant, analysis_id, what="analysis")
+
+
+def status_dict(analysis: Analysis) -> dict[str, Any]:
+    """The analysis with its job's status, stage, progress, ETA and error."""
+    data = analysis.to_dict()
+    data["eta_s"] = jobs.eta_s(analysis.job)
+    data["declared_size"] = analysis.declared_size
+    return data
+
+
+def list_for(tenant: Tenant, session_id: str | None = None, status: str | None = None,
+             limit: int = 100) -> list[Analysis]:
+    """The tenant's analyses, newest first, optionally in one session and with one status."""
+    criteria = []
+    if session_id:
+        sessions.get(tenant, session_id)  # an unknown or foreign session is a 404, not an empty list
+        criteria.append(Analysis.session_id == session_id)
+    if status:
+        if status not in STATUSES:
+            raise ValidationError(f"status must be one of {', '.join(STATUSES)}.",
+                                  details={"fields": {"status": "unknown status"}})
+        criteria.append(Analysis.job_id.in_(db.select(Job.id).where(Job.status == status,
+                                                                    Job.user_id == tenant.user_id)))
+    return list_owned(Analysis, tenant, *criteria, order_by=Analysis.created_at.desc(), limit=limit)
+
+
+def _require_completed(analysis: Analysis) -> None:
+    status = analysis.job.status if analysis.job else None
+    if status != COMPLETED:
+        raise Conflict("The analysis is not finished yet.", code="ANALYSIS_NOT_READY",
+                       details={"status": status, "progress": analysis.job.progress if analysis.job else 0})
+
+
+def report(tenant: Tenant, analysis_id: str) -> dict[str, Any]:
+    """The completed report, with links to keyframes and the contact sheet filled in."""
+    analysis = get(tenant, analysis_id)
+    _require_completed(analysis)
+    if not analysis.report:
+        raise NotFound("This analysis has no report.", code="REPORT_NOT_FOUND")
+    data = copy.deepcopy(analysis.report)
+    base = f"{API_BASE}/{analysis.id}"
+    for shot in data.get("shots") or []:
+        key = shot.pop("keyframe_key", None)
+        shot["keyframe_url"] = f"{base}/keyframes/{shot.get('index')}" if key else None
+    data["analysis_id"] = analysis.id
+    data["contact_sheet_url"] = f"{base}/contact-sheet" if analysis.contact_sheet_key else None
+    return data
+
+
+def _keyframe_key(analysis: Analysis, index: int) -> str:
+    for shot in (analysis.report or {}).get("shots") or []:
+        if shot.get("index") == index and shot.get("keyframe_key"):
+            return shot["keyframe_key"]
+    return f"{analysis.prefix}keyframes/{index}.jpg"
+
+
+def _object(analysis: Analysis, key: str, what: str) -> tuple[Iterator[bytes], int | None]:
+    if not key.startswith(analysis.prefix):  # a report can only point inside its own analysis
+        raise NotFound(f"No {what} for this analysis.", code=f"{what.upper().replace(' ', '_')}_NOT_FOUND")
+    storage = get_storage()
+    try:
+        return storage.iter_chunks(key), storage.size(key)
+    except ObjectNotFound:
+        raise NotFound(f"No {what} for this analysis.",
+                       code=f"{what.upper().replace(' ', '_')}_NOT_FOUND") from None
+
+
+def keyframe(tenant: Tenant, analysis_id: str, index: int) -> tuple[Iterator[bytes], int | None]:
+    """The JPEG bytes of one shot's keyframe, streamed from storage."""
+    analysis = get(tenant, analysis_id)
+    return _object(analysis, _keyframe_key(analysis, index), "keyframe")
+
+
+def contact_sheet(tenant: Tenant, analysis_id: str) -> tuple[Iterator[bytes], int | None]:
+    analysis = get(tenant, analysis_id)
+    key = analysis.contact_sheet_key or f"{analysis.prefix}contact_sheet.jpg"
+    return _object(analysis, key, "contact sheet")
+
+
+def retry(tenant: Tenant, analysis_id: str) -> Analysis:
+    """The owner's retry of a failed (or canceled) analysis; its uploaded video must still exist."""
+    analysis = get(tenant, analysis_id)
+    if analysis.job is None:
+        raise Conflict("This analysis has no job to retry.", code="JOB_NOT_RETRYABLE")
+    if analysis.job.status in (FAILED, CANCELED) and get_storage().size(analysis.storage_key) is None:
+        raise Conflict("The uploaded video is gone; upload it again.", code="SOURCE_MISSING")
+    jobs.retry(analysis.job)
+    return analysis
+
+
+def delete(tenant: Tenant, analysis_id: str) -> None:
+    """Delete the analysis: storage objects, shot documents, its row and its job (canceled first)."""
+    purge_analysis(get(tenant, analysis_id))
+    db.session.commit()

@@ -1,0 +1,93 @@
+"""Where an analysis's data lives outside its row, and how it all goes away together.
+
+Registers with the areas that delete or export a user's data: a session's cleanup hook
+(objects, shot documents, analyses and their job rows), the account eraser (every object
+under ``users/<user_id>/``), the export (every such object as ``files/<key>``) and the
+``storage`` health check.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Iterable, Iterator
+
+from sqlalchemy import delete
+
+from ..adapters.storage import get_storage
+from ..extensions import db, redis_store
+from ..models import Analysis, ShotDocument
+from ..models.job import QUEUED, RUNNING
+from ..tenancy import Tenant, list_owned
+from . import health, ownership, sessions
+
+log = logging.getLogger(__name__)
+
+
+def user_prefix(user_id: str) -> str:
+    return f"users/{user_id}/"
+
+
+def cancel_rq_job(job) -> None:
+    """Take the job off its queue (or stop its work horse) so no worker writes after a delete."""
+    from rq.command import send_stop_job_command
+    from rq.exceptions import InvalidJobOperation, NoSuchJobError
+    from rq.job import Job as RQJob
+
+    if job is None or job.status not in (QUEUED, RUNNING):
+        return
+    try:
+        rq_job = RQJob.fetch(job.id, connection=redis_store.conn)
+        if job.status == RUNNING and rq_job.get_status() == "started":
+            send_stop_job_command(redis_store.conn, job.id)
+        else:
+            rq_job.delete()
+    except (NoSuchJobError, InvalidJobOperation):
+        pass
+    except Exception:  # Redis down: the worker finds no row and does nothing (runner.py)
+        log.warning("could not cancel the RQ job of a deleted analysis", extra={"job_id": job.id}, exc_info=True)
+
+
+def purge_analysis(analysis: Analysis) -> int:
+    """Remove an analysis's objects, shot documents, row and job row (the caller commits)."""
+    cancel_rq_job(analysis.job)
+    removed = get_storage().delete_prefix(analysis.prefix)
+    db.session.execute(delete(ShotDocument).where(ShotDocument.analysis_id == analysis.id,
+                                                  ShotDocument.user_id == analysis.user_id))
+    job = analysis.job
+    db.session.delete(analysis)
+    if job is not None:
+        db.session.delete(job)
+    db.session.flush()
+    return removed
+
+
+def _cleanup_session(tenant: Tenant) -> None:
+    for analysis in list_owned(Analysis, tenant):
+        purge_analysis(analysis)
+
+
+def _erase_objects(user_id: str) -> dict[str, int]:
+    return {"storage_objects": get_storage().delete_prefix(user_prefix(user_id))}
+
+
+def _export_objects(user_id: str) -> Iterable[tuple[str, Iterator[bytes]]]:
+    storage = get_storage()
+    for key in storage.list_keys(user_prefix(user_id)):
+        yield f"files/{key}", storage.iter_chunks(key)
+
+
+def _check_storage() -> dict:
+    return get_storage().healthcheck()
+
+
+def _register() -> None:
+    if _cleanup_session not in sessions.CLEANUP_HOOKS:
+        sessions.CLEANUP_HOOKS.append(_cleanup_session)
+    if _erase_objects not in ownership.ERASERS:
+        ownership.ERASERS.append(_erase_objects)
+    if _export_objects not in ownership.FILE_EXPORTERS:
+        ownership.FILE_EXPORTERS.append(_export_objects)
+    health.EXTRA_CHECKS.setdefault("storage", _check_storage)
+
+
+_register()

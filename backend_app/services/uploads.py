@@ -1,0 +1,132 @@
+"""Uploads: from a declared file to a queued analysis job.
+
+Two ways in. Direct: ``init`` checks the declaration, creates the Analysis and its job row
+(``pending_upload``) and returns a signed URL the client PUTs the bytes to; ``complete``
+checks the stored bytes and queues the job. One-shot: the file comes in a multipart request,
+is checked, streamed to storage and queued in one call. Refusals at complete (other than an
+incomplete upload, which the client can still fix by uploading again) fail the job with their
+code and delete the object, so nothing waits forever in ``pending_upload`` or ``queued``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import IO, Any
+
+from flask import current_app
+from sqlalchemy import update
+
+from ..adapters.storage import get_storage
+from ..errors import AppError
+from ..extensions import db
+from ..jobs.enqueue import create_job, enqueue
+from ..models import Analysis, Job
+from ..models.analysis import analysis_prefix
+from ..models.base import new_id, utcnow
+from ..models.job import FAILED, PENDING_UPLOAD, QUEUED
+from ..tenancy import Tenant
+from . import analyses, sessions, video_policy
+
+log = logging.getLogger(__name__)
+MB = 1024 * 1024
+
+
+def _source_key(user_id: str, analysis_id: str) -> str:
+    return f"{analysis_prefix(user_id, analysis_id)}source"
+
+
+def _create(tenant: Tenant, session_id: str, filename: str, content_type: str, size: int,
+            analysis_id: str | None = None) -> Analysis:
+    """Add the Analysis row and its ``pending_upload`` job row, and commit them."""
+    analysis_id = analysis_id or new_id()
+    job = create_job("video_analysis", user_id=tenant.user_id, session_id=session_id,
+                     payload={"analysis_id": analysis_id}, status=PENDING_UPLOAD,
+                     size_hint=round(size / MB, 3), job_id=new_id())
+    analysis = Analysis(id=analysis_id, user_id=tenant.user_id, session_id=session_id, job_id=job.id,
+                        filename=filename, content_type=content_type, declared_size=size,
+                        storage_key=_source_key(tenant.user_id, analysis_id))
+    db.session.add(analysis)
+    db.session.commit()
+    return analysis
+
+
+def init(tenant: Tenant, *, filename: str, content_type: str, file_size: int, session_id: str) -> dict[str, Any]:
+    """Check the declaration, create the analysis and hand out a signed upload URL."""
+    session = sessions.get(tenant, session_id)
+    filename = video_policy.clean_filename(filename)
+    content_type = video_policy.check_declared(filename, content_type, file_size)
+    analysis = _create(tenant, session.id, filename, content_type, file_size)
+    expires_in = current_app.config["SETTINGS"].signed_url_ttl_s
+    url, headers = get_storage().presign_put(analysis.storage_key, content_type, expires_in, size=file_size)
+    log.info("upload initiated", extra={"analysis_id": analysis.id, "file_size": file_size})
+    return {"analysis_id": analysis.id, "upload_url": url, "method": "PUT", "headers": headers,
+            "expires_in": expires_in}
+
+
+def _reject(analysis: Analysis, job: Job, refusal: AppError) -> None:
+    """Fail the job with the refusal's code and drop the unusable object."""
+    job.status, job.error_code, job.error_message = FAILED, refusal.code, refusal.message
+    job.stage, job.finished_at = "upload", utcnow()
+    db.session.commit()
+    get_storage().delete(analysis.storage_key)
+    log.info("upload refused", extra={"analysis_id": analysis.id, "error_code": refusal.code})
+
+
+def complete(tenant: Tenant, analysis_id: str) -> Analysis:
+    """Check the stored bytes and queue the analysis; calling it again changes nothing."""
+    analysis = analyses.get(tenant, analysis_id)
+    job = analysis.job
+    if job is None:
+        raise AppError("This analysis has no job.", code="JOB_NOT_FOUND", status=409)
+    if job.status == FAILED and job.error_code in video_policy.STATUS_BY_CODE:
+        raise video_policy.refusal(job.error_code, job.error_message or "The upload was refused.")
+    if job.status != PENDING_UPLOAD:
+        return analysis
+    storage = get_storage()
+    size = storage.size(analysis.storage_key)
+    head = storage.read_head(analysis.storage_key, video_policy.HEAD_BYTES) if size else b""
+    try:
+        video_policy.check_stored(analysis.declared_size, size, head)
+    except AppError as refusal:
+        if refusal.code != "UPLOAD_INCOMPLETE":
+            _reject(analysis, job, refusal)
+        raise
+    analysis.file_size = size
+    # Only one of two concurrent completes moves the row on, so the job is enqueued once.
+    claimed = db.session.execute(update(Job).where(Job.id == job.id, Job.status == PENDING_UPLOAD)
+                                 .values(status=QUEUED)).rowcount
+    db.session.commit()
+    db.session.refresh(job)
+    if claimed:
+        enqueue(job)
+        log.info("upload complete; analysis queued", extra={"analysis_id": analysis.id, "file_size": size})
+    return analysis
+
+
+def _stream_size(stream: IO[bytes]) -> int:
+    stream.seek(0, 2)
+    size = stream.tell()
+    stream.seek(0)
+    return size
+
+
+def one_shot(tenant: Tenant, *, session_id: str, filename: str, content_type: str | None,
+             stream: IO[bytes]) -> Analysis:
+    """A whole file in one request: check it, stream it to storage, create and queue the analysis."""
+    session = sessions.get(tenant, session_id)
+    filename = video_policy.clean_filename(filename)
+    size = _stream_size(stream)
+    content_type = video_policy.check_declared(filename, content_type, size)
+    head = stream.read(video_policy.HEAD_BYTES)
+    stream.seek(0)
+    video_policy.check_stored(size, size, head)
+    analysis_id = new_id()
+    key = _source_key(tenant.user_id, analysis_id)
+    get_storage().put_stream(key, stream, content_type, max_bytes=size)
+    try:
+        analysis = _create(tenant, session.id, filename, content_type, size, analysis_id=analysis_id)
+    except Exception:
+        db.session.rollback()
+        get_storage().delete(key)
+        raise
+    return complete(tenant, analysis.id)

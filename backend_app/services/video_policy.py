@@ -1,0 +1,114 @@
+"""What an upload must be before anything is queued: declared limits, then the real bytes.
+
+At init the declared size and content type are checked; at complete the stored object's real
+size and its magic bytes. OpenCV-level checks (can it be opened, codec, duration, resolution,
+fps, frame count) belong to the analysis job's first stage and end as a failed job with a code.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+
+from flask import current_app
+
+from ..errors import AppError
+
+HEAD_BYTES = 1024  # enough for every signature below, including three MPEG-TS packets
+GUESSABLE = {"", "application/octet-stream", "binary/octet-stream"}
+_QUICKTIME_ATOMS = {b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+# Refusals with their HTTP status; a failed job keeps the code so a repeated complete says the same.
+STATUS_BY_CODE = {
+    "EMPTY_FILE": 422,
+    "VIDEO_TOO_LARGE": 413,
+    "UNSUPPORTED_FORMAT": 415,
+    "UPLOAD_INCOMPLETE": 409,
+    "UPLOAD_SIZE_MISMATCH": 422,
+}
+mimetypes.add_type("video/mp2t", ".ts")
+mimetypes.add_type("video/mp2t", ".m2ts")
+mimetypes.add_type("video/x-matroska", ".mkv")
+mimetypes.add_type("video/webm", ".webm")
+
+
+def refusal(code: str, message: str, **details) -> AppError:
+    """A coded refusal with the status this policy gives that code."""
+    return AppError(message, code=code, status=STATUS_BY_CODE[code], details=details)
+
+
+def clean_filename(name: str) -> str:
+    """The name shown to the user: last path component, no control characters, at most 255."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = _CONTROL.sub("", base).strip()
+    return base[:255] or "video"
+
+
+def normalize_content_type(content_type: str | None, filename: str) -> str:
+    """Lower-cased type without parameters; a generic type is guessed from the file name."""
+    value = (content_type or "").split(";")[0].strip().lower()
+    if value in GUESSABLE:
+        value = (mimetypes.guess_type(filename)[0] or value or "application/octet-stream").lower()
+    return value
+
+
+def check_declared(filename: str, content_type: str | None, file_size: int) -> str:
+    """Check what the client declares; returns the content type to store."""
+    settings = current_app.config["SETTINGS"]
+    if file_size < 0:
+        raise AppError("file_size must not be negative.", code="VALIDATION_ERROR", status=422,
+                       details={"fields": {"file_size": "must be 0 or more"}})
+    if file_size == 0:
+        raise refusal("EMPTY_FILE", "The file is empty.")
+    if file_size > settings.max_upload_bytes:
+        raise refusal("VIDEO_TOO_LARGE", f"The file is larger than the {settings.max_upload_bytes} bytes allowed.",
+                      file_size=file_size, limit=settings.max_upload_bytes)
+    value = normalize_content_type(content_type, filename)
+    if value not in settings.upload_allowed_types:
+        raise refusal("UNSUPPORTED_FORMAT", f"{value!r} is not a supported video type.", reason="content_type",
+                      content_type=value, allowed=list(settings.upload_allowed_types))
+    return value
+
+
+def sniff(head: bytes) -> str | None:
+    """The container named by the file's first bytes, or None when it is not a video we read."""
+    if len(head) >= 12 and head[4:8] == b"ftyp":
+        return "quicktime" if head[8:10] == b"qt" else "mp4"
+    if len(head) >= 8 and head[4:8] in _QUICKTIME_ATOMS and int.from_bytes(head[:4], "big") >= 8:
+        return "quicktime"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "webm" if b"webm" in head[:64] else "matroska"
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "avi"
+    if _packets(head, 0, 188) or _packets(head, 4, 192):
+        return "mpegts"
+    if head.startswith(b"\x00\x00\x01\xba"):
+        return "mpegps"
+    return None
+
+
+def _packets(head: bytes, offset: int, size: int) -> bool:
+    """MPEG-TS: a 0x47 sync byte at the start of each of the first packets (at least two)."""
+    starts = range(offset, min(len(head), offset + 3 * size), size)
+    return len(starts) >= 2 and all(head[i] == 0x47 for i in starts)
+
+
+def check_stored(declared: int, size: int | None, head: bytes) -> str:
+    """Check the stored object against the declaration; returns its container name."""
+    if size is None:
+        raise refusal("UPLOAD_INCOMPLETE", "No file has been uploaded yet; PUT the bytes to upload_url first.",
+                      declared=declared, received=0)
+    if size == 0:
+        raise refusal("EMPTY_FILE", "The uploaded file is empty.")
+    if size < declared:
+        raise refusal("UPLOAD_INCOMPLETE", f"Only {size} of {declared} bytes arrived; upload the file again.",
+                      declared=declared, received=size)
+    if size > declared:
+        raise refusal("UPLOAD_SIZE_MISMATCH", f"{size} bytes arrived but {declared} were declared.",
+                      declared=declared, received=size)
+    container = sniff(head)
+    if container is None:
+        raise refusal("UNSUPPORTED_FORMAT", "The file is not a video in a supported format "
+                      "(MP4/MOV, WebM/MKV, AVI, MPEG-TS).", reason="magic_bytes")
+    return container
