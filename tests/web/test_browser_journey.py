@@ -36,6 +36,17 @@ def create_session(page, name: str) -> None:
     page.wait_for_url(re.compile(r"/sessions/[0-9a-f]+$"))
 
 
+def evaluate_requirement(page, base: str) -> None:
+    page.goto(f"{base}/requirements")
+    page.fill("[data-testid=requirement-text]", "The system should respond quickly and be user-friendly.")
+    page.click("[data-testid=check]")
+    result = page.locator("[data-testid=requirement-result]")
+    result.wait_for()
+    assert result.locator("[data-testid=highlighted] mark").count() >= 2
+    assert "served by v1" in result.locator("[data-testid=variant]").inner_text()
+    screenshot(page, "07-requirement")
+
+
 def log_in(page, base: str, email: str) -> None:
     page.goto(f"{base}/login")
     page.fill("input[name=email]", email)
@@ -83,6 +94,7 @@ def test_journey(app, live_server, browser, start_worker):
     sign_up(page, base, "journey@example.test")
     create_session(page, "Browser journey")
     screenshot(page, "03-session")
+    evaluate_requirement(page, base)
 
     admin = make_user(role="admin", email="boss@example.test")
     admin_context = browser.new_context(viewport={"width": 1200, "height": 900})
