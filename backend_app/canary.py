@@ -29,6 +29,7 @@ from .variant import v2_failed
 log = logging.getLogger(__name__)
 bp = Blueprint("canary", __name__)
 FORCE_HEADER = "X-Force-Variant"
+_DECIDED = "framewise.variant_decided"
 
 
 def _raw_token() -> str | None:
@@ -64,8 +65,12 @@ def decide_request_variant() -> tuple[str, str]:
 
 
 def _decide() -> None:
-    if "variant" in g:
+    # Marked on the request, not on g: g belongs to the app context, which a test client
+    # (or any caller with a pushed context) shares between requests.
+    if request.environ.get(_DECIDED):
         return
+    request.environ[_DECIDED] = True
+    g.v2_failed = False
     try:
         g.variant, g.variant_reason = decide_request_variant()
     except Exception:  # the variant must never be why a request fails
