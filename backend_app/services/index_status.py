@@ -1,0 +1,67 @@
+"""How the search index is doing: health (in sync with its documents) and a user's own stats."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, text
+
+from ..extensions import db
+from ..models import Analysis, Session, ShotDocument
+from ..tenancy import Tenant
+from . import search
+
+BACKEND_NAMES = {"sqlite": "sqlite-fts5", "postgresql": "postgresql-fts"}
+
+
+def _shot_count(tenant: Tenant | None) -> int:
+    stmt = select(func.count()).select_from(ShotDocument)
+    if tenant is not None:
+        stmt = stmt.where(ShotDocument.user_id == tenant.user_id)
+        if tenant.session_id is not None:
+            stmt = stmt.where(ShotDocument.session_id == tenant.session_id)
+    return int(db.session.execute(stmt).scalar())
+
+
+def _orphans() -> dict[str, int]:
+    """Documents missing from the FTS5 index, and index entries with no document (SQLite)."""
+    if search.backend() == "postgresql":
+        return {"missing": 0, "stale": 0}
+    missing = db.session.execute(text(
+        "SELECT count(*) FROM shot_documents WHERE rowid NOT IN (SELECT rowid FROM shot_fts)")).scalar()
+    stale = db.session.execute(text(
+        "SELECT count(*) FROM shot_fts WHERE rowid NOT IN (SELECT rowid FROM shot_documents)")).scalar()
+    return {"missing": int(missing), "stale": int(stale)}
+
+
+def health(tenant: Tenant | None) -> dict:
+    """Index health for one user's scope, or for the whole index (``tenant`` None: admins)."""
+    ready = search.index_ready()
+    documents = _shot_count(tenant)
+    indexed = search.indexed_count(tenant) if ready else 0
+    result = {"backend": BACKEND_NAMES[search.backend()], "scope": "global" if tenant is None else "user",
+              "ready": ready, "documents": documents, "indexed": indexed}
+    if tenant is None and ready:
+        result.update(_orphans())
+        result["in_sync"] = documents == indexed and result["missing"] == 0 and result["stale"] == 0
+    else:
+        result["in_sync"] = ready and documents == indexed
+    return result
+
+
+def _counts_by_session(model, tenant: Tenant) -> dict[str, int]:
+    rows = db.session.execute(select(model.session_id, func.count()).where(model.user_id == tenant.user_id)
+                              .group_by(model.session_id)).all()
+    return {session_id: int(count) for session_id, count in rows}
+
+
+def stats(tenant: Tenant) -> dict:
+    """The user's own analyses, shots and index entries, in total and per session."""
+    analyses = _counts_by_session(Analysis, tenant)
+    shots = _counts_by_session(ShotDocument, tenant)
+    sessions = db.session.execute(select(Session.id, Session.name).where(Session.user_id == tenant.user_id)
+                                  .order_by(Session.created_at)).all()
+    per_session = [{"session_id": sid, "name": name, "analyses": analyses.get(sid, 0), "shots": shots.get(sid, 0),
+                    "documents": search.indexed_count(tenant.in_session(sid))} for sid, name in sessions]
+    return {"backend": BACKEND_NAMES[search.backend()],
+            "analyses": sum(analyses.values()), "shots": sum(shots.values()),
+            "documents": search.indexed_count(Tenant(tenant.user_id)),
+            "sessions": per_session}

@@ -1,0 +1,144 @@
+"""Full-text search over a user's shot documents, behind one interface.
+
+SQLite uses the FTS5 table ``shot_fts`` (migration 0003), PostgreSQL a GIN expression index;
+``backend()`` picks by the engine. Isolation is by construction, twice over: the MATCH
+expression itself ANDs the owner tokens (``u<user_id>0``, ``s<session_id>0``), and the same
+SQL filters ``shot_documents.user_id`` (and ``session_id``) before ranking — so a stale index
+entry can never surface another user's row. There is no function that searches without a
+:class:`~backend_app.tenancy.Tenant`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+
+from ..extensions import db
+from ..tenancy import Tenant
+from . import search_query
+
+DEFAULT_LIMIT = 5
+MAX_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One matching shot, best first."""
+
+    document_id: str
+    analysis_id: str
+    session_id: str
+    shot: int
+    start_s: float
+    end_s: float
+    title: str
+    text: str
+    keyframe_key: str | None
+    filename: str | None
+    score: float
+
+    @property
+    def keyframe_url(self) -> str:
+        return f"/api/v1/analyses/{self.analysis_id}/keyframes/{self.shot}"
+
+
+def backend() -> str:
+    """'postgresql' or 'sqlite': which index implementation this database uses."""
+    return "postgresql" if db.engine.dialect.name == "postgresql" else "sqlite"
+
+
+def scope_tokens(tenant: Tenant) -> list[str]:
+    """The index tokens of the tenant's scope (SQLite); see migration 0003."""
+    tokens = [f"u{tenant.user_id}0"]
+    if tenant.session_id is not None:
+        tokens.append(f"s{tenant.session_id}0")
+    return tokens
+
+
+def fts5_expression(tenant: Tenant, terms: list[str]) -> str:
+    """The FTS5 MATCH string: owner tokens AND any of the terms, all of them quoted."""
+    scope = " AND ".join(f'scope : "{token}"' for token in scope_tokens(tenant))
+    words = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+    return f"{scope} AND {{title text}} : ({words})"
+
+
+def tsquery_text(terms: list[str]) -> str:
+    """The to_tsquery string: the terms as quoted lexemes, ORed."""
+    return " | ".join("'" + term.replace("'", "''").replace("\\", "") + "'" for term in terms)
+
+
+_COLUMNS = ("d.id, d.analysis_id, d.session_id, d.shot_index, d.start_s, d.end_s, d.title, d.text, "
+            "d.keyframe_key, a.filename")
+_SQLITE_SEARCH = (f"SELECT {_COLUMNS}, bm25(shot_fts, 0.0, 2.0, 1.0) AS score FROM shot_fts "
+                  "JOIN shot_documents d ON d.rowid = shot_fts.rowid "
+                  "LEFT JOIN analyses a ON a.id = d.analysis_id AND a.user_id = d.user_id "
+                  "WHERE shot_fts MATCH :match AND d.user_id = :user_id {session} "
+                  "ORDER BY score, d.start_s LIMIT :limit")
+_PG_VECTOR = "to_tsvector('english'::regconfig, d.title || ' ' || d.text)"
+_PG_SEARCH = (f"SELECT {_COLUMNS}, -ts_rank({_PG_VECTOR}, q.query) AS score "
+              "FROM shot_documents d CROSS JOIN (SELECT to_tsquery('english'::regconfig, :tsquery) AS query) q "
+              "LEFT JOIN analyses a ON a.id = d.analysis_id AND a.user_id = d.user_id "
+              f"WHERE d.user_id = :user_id {{session}} AND {_PG_VECTOR} @@ q.query "
+              "ORDER BY score, d.start_s LIMIT :limit")
+
+
+def search(tenant: Tenant, question: str, limit: int = DEFAULT_LIMIT) -> list[Hit]:
+    """The tenant's best-matching shots for ``question`` (any text; never raises on syntax)."""
+    if not isinstance(tenant, Tenant):
+        raise TypeError("search() needs a Tenant")
+    terms = search_query.terms(question)
+    if not terms:
+        return []
+    params = {"user_id": tenant.user_id, "limit": max(1, min(limit, MAX_LIMIT))}
+    session = ""
+    if tenant.session_id is not None:
+        session, params["session_id"] = "AND d.session_id = :session_id", tenant.session_id
+    if backend() == "postgresql":
+        sql, params["tsquery"] = _PG_SEARCH.format(session=session), tsquery_text(terms)
+    else:
+        sql, params["match"] = _SQLITE_SEARCH.format(session=session), fts5_expression(tenant, terms)
+    rows = db.session.execute(text(sql), params).all()
+    return [Hit(r.id, r.analysis_id, r.session_id, r.shot_index, r.start_s, r.end_s, r.title, r.text,
+                r.keyframe_key, r.filename, float(r.score)) for r in rows]
+
+
+def indexed_count(tenant: Tenant | None) -> int:
+    """Entries in the index for the tenant's scope (None: the whole index)."""
+    if backend() == "postgresql":
+        # The expression index cannot drift from its table: every row is an entry.
+        sql, params = "SELECT count(*) FROM shot_documents d WHERE true", {}
+        if tenant is not None:
+            sql += " AND d.user_id = :user_id"
+            params["user_id"] = tenant.user_id
+            if tenant.session_id is not None:
+                sql += " AND d.session_id = :session_id"
+                params["session_id"] = tenant.session_id
+        return int(db.session.execute(text(sql), params).scalar())
+    if tenant is None:
+        return int(db.session.execute(text("SELECT count(*) FROM shot_fts")).scalar())
+    match = " AND ".join(f'scope : "{token}"' for token in scope_tokens(tenant))
+    return int(db.session.execute(text("SELECT count(*) FROM shot_fts WHERE shot_fts MATCH :m"), {"m": match}).scalar())
+
+
+def index_ready() -> bool:
+    """Does the index object exist (and, on PostgreSQL, is it valid)?"""
+    if backend() == "postgresql":
+        return bool(db.session.execute(text(
+            "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE c.relname = 'ix_shot_documents_search'")).scalar())
+    return db.session.execute(text(
+        "SELECT count(*) FROM sqlite_master WHERE name = 'shot_fts'")).scalar() == 1
+
+
+def rebuild() -> int:
+    """Re-create every index entry from shot_documents (SQLite); returns the entries written."""
+    if backend() == "postgresql":
+        db.session.execute(text("REINDEX INDEX ix_shot_documents_search"))
+    else:
+        db.session.execute(text("INSERT INTO shot_fts(shot_fts) VALUES ('delete-all')"))
+        db.session.execute(text(
+            "INSERT INTO shot_fts(rowid, scope, title, text) SELECT rowid, "
+            "'u' || user_id || '0 s' || session_id || '0', title, text FROM shot_documents"))
+    db.session.commit()
+    return indexed_count(None)

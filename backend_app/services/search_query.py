@@ -1,0 +1,78 @@
+"""Turning a user's question into safe search terms, and picking a snippet from a document.
+
+Any text is accepted (quotes, NEAR, ``*``, ``-``, brackets, any script): it is reduced to
+plain letter/digit words, stop words (English and German) are dropped, and what is left is
+quoted by the backend. Nothing the user types becomes query syntax.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+MAX_TERMS = 12
+MAX_TERM_CHARS = 40
+_WORD = re.compile(r"[^\W_]+")
+_SENTENCE = re.compile(r"[^.!?;\n]+[.!?;]?")
+
+STOP_WORDS = frozenset("""
+a about above after again all also am an and any are as at be because been before being below between both
+but by can could did do does doing down during each few for from further had has have having he her here hers
+him his how i if in into is it its itself just me more most my no nor not now of off on once only or other our
+out over own same she should show so some such tell than that the their them then there these they this those
+through to too under until up very was we were what when where which while who whom why will with would you
+your yours appear appears clip clips video videos shot shots find list give please any anything something
+der die das den dem des ein eine einer eines einem einen und oder aber ist sind war waren wird werden wo wie
+was wer wann warum welche welcher welches im in ins am an auf aus bei mit nach von vor zu zum zur über unter
+ich du er sie es wir ihr mein dein sein kein keine nicht auch noch nur zeig zeige gibt es gib alle
+""".split())
+
+
+def fold(word: str) -> str:
+    """Lower case without diacritics: how both backends compare words."""
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def words(text: str) -> list[str]:
+    """Letter/digit runs of ``text`` (NFKC-normalised), in order."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text or ""))
+
+
+def terms(question: str) -> list[str]:
+    """The distinct, lower-cased content words of a question (at most MAX_TERMS)."""
+    seen: list[str] = []
+    for word in words(question):
+        term = word.casefold()[:MAX_TERM_CHARS]
+        if term in STOP_WORDS or fold(term) in STOP_WORDS or term in seen:
+            continue
+        if len(term) < 2 and not term.isdigit():
+            continue
+        seen.append(term)
+        if len(seen) == MAX_TERMS:
+            break
+    return seen
+
+
+def _stem_prefix(term: str) -> str:
+    """A prefix that survives English plural/tense endings: 'cars' and 'car' share 'car'."""
+    folded = fold(term)
+    return folded if len(folded) <= 3 else folded[: max(3, len(folded) - 2)]
+
+
+def snippet(text: str, query_terms: list[str], limit: int = 220) -> str:
+    """The sentence of ``text`` that best matches the terms, verbatim, cut at a word boundary."""
+    sentences = [s.strip() for s in _SENTENCE.findall(text or "") if s.strip()]
+    if not sentences:
+        return ""
+    prefixes = [_stem_prefix(t) for t in query_terms]
+
+    def score(sentence: str) -> int:
+        folded = [fold(w) for w in words(sentence)]
+        return sum(any(w.startswith(p) for w in folded) for p in prefixes)
+
+    best = max(sentences, key=score)  # max keeps the first of equals: earlier sentences win ties
+    if len(best) <= limit:
+        return best
+    cut = best[:limit].rsplit(" ", 1)[0]
+    return cut + " …"
