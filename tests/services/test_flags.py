@@ -160,3 +160,33 @@ def test_guard_rolls_back_past_the_threshold_only(app):
     assert guard.window_counts() == (0, 0)
     flags.set_flag("use_v2", enabled=True, rollout_percent=50, actor="t")
     assert guard.status() is None
+
+
+@pytest.mark.sqlite_only
+def test_rollback_reaches_a_running_rq_worker_within_one_second(app, start_worker, tmp_path):
+    import time
+
+    from backend_app.jobs.enqueue import submit
+    from backend_app.models import Job
+
+    from . import flag_kinds  # noqa: F401  (registers test_flag_probe here too)
+    from ..helpers import wait_until
+
+    flags.set_flag("use_v2", enabled=True, rollout_percent=100, actor="t")
+    start_worker(1, extra_env={"JOB_MODULES": "tests.services.flag_kinds"})
+    out = tmp_path / "probe.txt"
+    job = submit("test_flag_probe", user_id=None, payload={"out": str(out), "seconds": 3.5})
+    wait_until(lambda: out.exists() and len(out.read_text().splitlines()) >= 5, timeout_s=60,
+               message="the probe job to start")
+    flags.rollback("use_v2", actor="t", reason="worker propagation test")
+    rolled_at = time.time()
+
+    def finished() -> bool:
+        db.session.expire_all()
+        return db.session.get(Job, job.id).is_finished
+
+    wait_until(finished, timeout_s=60, message="the probe job to finish")
+    samples = [(float(t), v) for t, v in (line.split() for line in out.read_text().splitlines())]
+    assert any(v == "v2" for t, v in samples if t < rolled_at)
+    late = [v for t, v in samples if t > rolled_at + 1.0]
+    assert len(late) >= 10 and set(late) == {"v1"}
