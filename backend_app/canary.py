@@ -20,7 +20,6 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask_jwt_extended import decode_token
 
 from .auth import load_user
-from .errors import AppError
 from .models import User
 from .services import accounts, flags
 from .services.flags import guard
@@ -32,27 +31,31 @@ FORCE_HEADER = "X-Force-Variant"
 _DECIDED = "framewise.variant_decided"
 
 
-def _raw_token() -> str | None:
+def _raw_tokens() -> list[str]:
     header = request.headers.get("Authorization", "")
     if header[:7].lower() == "bearer ":
-        return header[7:].strip() or None
-    return request.cookies.get("access_token_cookie") or request.cookies.get("refresh_token_cookie")
+        return [header[7:].strip()]
+    # Pages: the access cookie, or the refresh cookie once the access one has expired.
+    return [request.cookies.get(name, "") for name in ("access_token_cookie", "refresh_token_cookie")]
 
 
-def request_identity() -> User | None:
-    """The signed-in user behind the request's token, or None; never raises."""
-    raw = _raw_token()
-    if not raw:
-        return None
+def _verified_user(raw: str) -> User | None:
     try:
         claims = decode_token(raw)
         if accounts.is_revoked(claims["jti"], claims.get("type", "access")):
             return None
         return accounts.active_user(claims["sub"])
-    except AppError:
+    except Exception:  # invalid, expired, malformed or of a disabled account: no identity
         return None
-    except Exception:  # any malformed token (jwt, json, key errors) is simply no identity
-        return None
+
+
+def request_identity() -> User | None:
+    """The signed-in user behind the request's token, or None; never raises."""
+    for raw in _raw_tokens():
+        user = _verified_user(raw) if raw else None
+        if user is not None:
+            return user
+    return None
 
 
 def decide_request_variant() -> tuple[str, str]:

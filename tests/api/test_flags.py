@@ -144,6 +144,8 @@ def test_every_response_carries_the_variant(client):
     pages = client.application.test_client()
     pages.post("/login", data={"email": user.email, "password": PASSWORD})
     assert _variant(pages.get("/sessions"))[0] == "v2"
+    pages.set_cookie("access_token_cookie", "stale")  # unusable: the refresh cookie still says who it is
+    assert _variant(pages.get("/ping"))[0] == "v2"
     flags.set_flag("use_v2", enabled=True, rollout_percent=0, actor="t")
     assert _variant(pages.get("/sessions")) == ("v1", f"out of canary (bucket {n} > 0)")
 
