@@ -11,3 +11,179 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     event.detail.isError = false;
   }
 });
+
+// Uploads: ask the page for a signed URL, PUT the bytes straight to storage with a real
+// progress bar (bytes sent), then complete and show the analysis item, which polls itself.
+(() => {
+  const csrf = () => (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+
+  function row(file) {
+    const el = document.createElement("article");
+    el.className = "upload-row";
+    el.innerHTML = '<header><strong class="filename"></strong> <span class="muted small-text pct">0 %</span></header>' +
+      '<progress value="0" max="100" data-testid="upload-progress"></progress><p class="msg muted small-text">Preparing…</p>';
+    el.querySelector(".filename").textContent = file.name;
+    document.getElementById("uploads").prepend(el);
+    return el;
+  }
+
+  function fail(el, html) {
+    el.querySelector("progress").remove();
+    const msg = el.querySelector(".msg");
+    msg.className = "msg";
+    msg.innerHTML = html;
+    el.classList.add("failed");
+  }
+
+  async function post(url, body) {
+    const headers = {"X-CSRF-TOKEN": csrf(), "HX-Request": "true"};
+    if (body) headers["Content-Type"] = "application/json";
+    return fetch(url, {method: "POST", headers, credentials: "same-origin", body: body && JSON.stringify(body)});
+  }
+
+  function put(el, ticket, file) {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open(ticket.method || "PUT", ticket.upload_url);
+      Object.entries(ticket.headers || {}).forEach(([k, v]) => xhr.setRequestHeader(k, v));
+      xhr.upload.onprogress = (e) => {
+        if (!e.lengthComputable) return;
+        const pct = Math.floor((e.loaded / e.total) * 100);
+        el.querySelector("progress").value = pct;
+        el.querySelector(".pct").textContent = `${pct} % · ${(e.loaded / 1048576).toFixed(1)} of ${(e.total / 1048576).toFixed(1)} MB`;
+      };
+      xhr.onload = () => (xhr.status >= 200 && xhr.status < 300 ? resolve() : reject(new Error(`storage answered ${xhr.status}: ${xhr.responseText.slice(0, 200)}`)));
+      xhr.onerror = () => reject(new Error("the connection to storage failed; check your network and try again"));
+      el.querySelector(".msg").textContent = "Uploading…";
+      xhr.send(file);
+    });
+  }
+
+  async function upload(zone, file) {
+    const el = row(file);
+    const init = await post(zone.dataset.initUrl, {filename: file.name, content_type: file.type, file_size: file.size});
+    if (!init.ok) return fail(el, await init.text());
+    const ticket = await init.json();
+    try {
+      await put(el, ticket, file);
+    } catch (err) {
+      return fail(el, `Upload failed: ${err.message}.`);
+    }
+    el.querySelector(".msg").textContent = "Uploaded; queuing the analysis…";
+    const done = await post(ticket.complete_url);
+    const html = await done.text();
+    if (!done.ok) return fail(el, html);
+    const holder = document.createElement("div");
+    holder.innerHTML = html.trim();
+    const item = holder.firstElementChild;
+    document.getElementById("no-analyses")?.remove();
+    document.getElementById("analyses").prepend(item);
+    el.remove();
+    if (window.htmx) htmx.process(item);
+  }
+
+  function init() {
+    const zone = document.getElementById("dropzone");
+    if (!zone) return;
+    const input = zone.querySelector("input[type=file]");
+    const start = (files) => Array.from(files).forEach((f) => upload(zone, f));
+    input.addEventListener("change", () => { start(input.files); input.value = ""; });
+    ["dragenter", "dragover"].forEach((t) => zone.addEventListener(t, (e) => { e.preventDefault(); zone.classList.add("over"); }));
+    ["dragleave", "drop"].forEach((t) => zone.addEventListener(t, (e) => { e.preventDefault(); zone.classList.remove("over"); }));
+    zone.addEventListener("drop", (e) => start(e.dataTransfer.files));
+  }
+
+  document.addEventListener("DOMContentLoaded", init);
+})();
+
+// Report: a keyframe click plays the video from that shot's first second.
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("[data-seek]");
+  const player = document.getElementById("player");
+  if (!link || !player) return;
+  event.preventDefault();
+  player.currentTime = parseFloat(link.dataset.seek);
+  player.scrollIntoView({behavior: "smooth", block: "center"});
+  player.play().catch(() => {});
+});
+
+// Requirement batches: follow the batch over SSE; fill scores in and highlight the findings
+// (spans only) in the texts this page holds from the submission.
+(() => {
+  const band = (s) => (s == null ? "" : s >= 80 ? "score-good" : s >= 50 ? "score-mid" : "score-bad");
+  const rank = {high: 3, medium: 2, low: 1};
+
+  function highlight(cell, findings) {
+    const text = cell.dataset.text;
+    if (text == null) return;
+    const spans = findings.filter((f) => f.span && f.span[0] < f.span[1] && f.span[1] <= text.length);
+    const cuts = [...new Set([0, text.length, ...spans.flatMap((f) => f.span)])].sort((a, b) => a - b);
+    cell.textContent = "";
+    for (let i = 0; i < cuts.length - 1; i++) {
+      const [s, e] = [cuts[i], cuts[i + 1]];
+      const covering = spans.filter((f) => f.span[0] <= s && e <= f.span[1]);
+      if (!covering.length) { cell.append(text.slice(s, e)); continue; }
+      const mark = document.createElement("mark");
+      const worst = covering.reduce((a, f) => ((rank[f.severity] || 0) > (rank[a.severity] || 0) ? f : a));
+      mark.className = `sev-${worst.severity}`;
+      mark.title = covering.map((f) => `${f.rule_id} (${f.criterion || ""} ${f.severity})`).join("\n");
+      mark.textContent = text.slice(s, e);
+      cell.append(mark);
+    }
+  }
+
+  function score(cell, value) {
+    cell.textContent = "";
+    if (value == null) return;
+    const span = document.createElement("span");
+    span.className = `score ${band(value)}`;
+    span.textContent = value;
+    cell.append(span);
+  }
+
+  function row(section, item) {
+    const body = section.querySelector("#batch-rows");
+    let tr = body.querySelector(`tr[data-row-index="${item.row_index}"]`);
+    if (!tr) {
+      const keys = section.querySelector("table").dataset.criteria.split(" ").filter(Boolean);
+      tr = document.createElement("tr");
+      tr.dataset.rowIndex = item.row_index;
+      tr.innerHTML = '<td class="key"></td><td class="text"></td><td class="overall"></td>' +
+        keys.map((k) => `<td class="crit" data-criterion="${k}"></td>`).join("") + '<td class="findings"></td>';
+      body.append(tr);
+    }
+    tr.classList.remove("pending");
+    tr.querySelector(".key").textContent = item.id;
+    if (item.status === "ok") score(tr.querySelector(".overall"), item.overall);
+    else tr.querySelector(".overall").textContent = item.error_code || "failed";
+    tr.querySelectorAll("td[data-criterion]").forEach((td) => score(td, (item.scores || {})[td.dataset.criterion]));
+    tr.querySelector(".findings").textContent = (item.findings || []).length;
+    highlight(tr.querySelector(".text"), item.findings || []);
+    if (item.rewrite) {
+      const p = document.createElement("div");
+      p.className = "rewrite small-text";
+      p.textContent = `→ ${item.rewrite}`;
+      tr.querySelector(".text").append(p);
+    }
+  }
+
+  function progress(section, data) {
+    section.dataset.status = data.status;
+    section.querySelector("[data-testid=batch-status]").textContent = data.status;
+    section.querySelector("[data-testid=batch-done]").textContent = data.done_rows;
+    section.querySelector("[data-testid=batch-failed]").textContent = data.failed_rows;
+    section.querySelector("[data-testid=batch-progress]").value = data.progress;
+  }
+
+  function follow() {
+    const section = document.getElementById("batch");
+    if (!section || ["completed", "failed", "canceled"].includes(section.dataset.status)) return;
+    const source = new EventSource(section.dataset.streamUrl);
+    source.addEventListener("row", (e) => row(section, JSON.parse(e.data)));
+    source.addEventListener("progress", (e) => progress(section, JSON.parse(e.data)));
+    source.addEventListener("done", (e) => { progress(section, JSON.parse(e.data)); source.close(); });
+    source.addEventListener("error", (e) => { if (e.data) source.close(); });
+  }
+
+  document.addEventListener("DOMContentLoaded", follow);
+})();

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 
 from ..auth import current_tenant
 from ..errors import AppError, is_htmx
-from ..services import sessions
+from ..services import analyses, sessions
 from . import bp, fragment_or_page, page_login_required
+from .analyses import item_context
 
 
 @bp.get("/sessions")
@@ -44,4 +45,9 @@ def delete_session_page(session_id: str):
 @bp.get("/sessions/<session_id>")
 @page_login_required
 def session_page(session_id: str):
-    return render_template("sessions/detail.html", session=sessions.get(current_tenant(), session_id))
+    tenant = current_tenant()
+    session = sessions.get(tenant, session_id)
+    items = [item_context(a) for a in analyses.list_for(tenant, session_id=session.id)]
+    accept = ",".join(current_app.config["SETTINGS"].upload_allowed_types)
+    return render_template("sessions/detail.html", session=session, items=items, accept=accept,
+                           max_upload_bytes=current_app.config["SETTINGS"].max_upload_bytes)

@@ -1,0 +1,98 @@
+"""Analysis pages: the live status item (polls itself until done), the report, its files."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Response, redirect, render_template, stream_with_context, url_for
+
+from ..adapters.storage import get_storage
+from ..auth import current_tenant
+from ..errors import is_htmx
+from ..models.job import COMPLETED, QUEUED, RUNNING
+from ..services import analyses
+from . import bp, fragment_or_page, page_login_required
+from .charts import line_chart, samples_from_report
+
+POLLING = (QUEUED, RUNNING)
+VIDEO_LINK_S = 3600
+
+
+def item_context(analysis) -> dict:
+    status = analyses.status_dict(analysis)
+    return {"a": status, "polling": status["status"] in POLLING}
+
+
+@bp.get("/analyses/<analysis_id>/status")
+@page_login_required
+def analysis_status_page(analysis_id: str):
+    """The status item: htmx polls this every second while the job runs; the page shows it alone."""
+    analysis = analyses.get(current_tenant(), analysis_id)
+    return fragment_or_page("analyses/status.html", "partials/analyses/_item.html", **item_context(analysis))
+
+
+@bp.post("/analyses/<analysis_id>/retry")
+@page_login_required
+def analysis_retry_page(analysis_id: str):
+    analysis = analyses.retry(current_tenant(), analysis_id)
+    if not is_htmx():
+        return redirect(url_for("web.session_page", session_id=analysis.session_id), code=303)
+    return fragment_or_page("analyses/status.html", "partials/analyses/_item.html", **item_context(analysis))
+
+
+@bp.post("/analyses/<analysis_id>/delete")
+@page_login_required
+def analysis_delete_page(analysis_id: str):
+    session_id = analyses.get(current_tenant(), analysis_id).session_id
+    analyses.delete(current_tenant(), analysis_id)
+    if is_htmx():
+        return ""
+    return redirect(url_for("web.session_page", session_id=session_id), code=303)
+
+
+def video_url(analysis) -> str:
+    """A signed, expiring link to the uploaded video, for the report's player."""
+    return get_storage().presign_get(analysis.storage_key, VIDEO_LINK_S, filename=analysis.filename)
+
+
+@bp.get("/analyses/<analysis_id>")
+@page_login_required
+def report_page(analysis_id: str):
+    tenant = current_tenant()
+    analysis = analyses.get(tenant, analysis_id)
+    if analysis.job is None or analysis.job.status != COMPLETED:
+        return render_template("analyses/status.html", **item_context(analysis))
+    report = analyses.report(tenant, analysis_id)
+    return render_template("analyses/report.html", analysis=analysis, report=report,
+                           meta=report.get("metadata") or analysis.video_metadata or {},
+                           chart=line_chart(samples_from_report(report)), video_url=video_url(analysis))
+
+
+def _image(chunks_and_size) -> Response:
+    chunks, size = chunks_and_size
+    response = Response(stream_with_context(chunks), mimetype="image/jpeg", direct_passthrough=True)
+    if size is not None:
+        response.content_length = size
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@bp.get("/analyses/<analysis_id>/keyframes/<int:index>.jpg")
+@page_login_required
+def keyframe_image(analysis_id: str, index: int):
+    return _image(analyses.keyframe(current_tenant(), analysis_id, index))
+
+
+@bp.get("/analyses/<analysis_id>/contact-sheet.jpg")
+@page_login_required
+def contact_sheet_image(analysis_id: str):
+    return _image(analyses.contact_sheet(current_tenant(), analysis_id))
+
+
+@bp.get("/analyses/<analysis_id>/report.json")
+@page_login_required
+def report_json(analysis_id: str):
+    report = analyses.report(current_tenant(), analysis_id)
+    response = Response(json.dumps(report, indent=2, ensure_ascii=False), mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="report-{analysis_id}.json"'
+    return response

@@ -1,0 +1,100 @@
+"""Requirement batches in the browser: submit a markdown table, follow it live (SSE), export.
+
+The requirement text is never stored. The page that submits the table holds it: the submit
+response renders each row's text from the same request, and the live stream's findings
+(spans only) are highlighted in it by app.js. A batch page opened later shows ids and scores.
+"""
+
+from __future__ import annotations
+
+from flask import Response, current_app, render_template, request, stream_with_context
+
+from ..auth import current_tenant
+from ..errors import AppError, ValidationError
+from ..models import RequirementBatch
+from ..services import sessions
+from ..services.requirements import batch as batches
+from ..services.requirements.export import render_export
+from ..services.requirements.markdown import TableError, parse
+from ..services.requirements.stream import events
+from ..tenancy import get_owned
+from ..variant import current_variant
+from . import bp, page_login_required
+from .highlight import score_class
+from .requirements import MODES, page_context
+
+EXPORT_FORMATS = ("csv", "json", "md")
+
+
+def _markdown() -> str:
+    upload = request.files.get("file")
+    if upload and upload.filename:
+        return upload.read().decode("utf-8-sig", errors="replace")
+    return request.form.get("markdown", "")
+
+
+def _texts(markdown: str) -> dict[int, str]:
+    """Row index → requirement text, parsed the way the batch parses it (same order)."""
+    try:
+        table = parse(markdown, max_rows=current_app.config["SETTINGS"].max_batch_rows)
+    except TableError:
+        return {}
+    return {index: row.text for index, row in enumerate(table.rows)}
+
+
+def _batch(batch_id: str) -> RequirementBatch:
+    return get_owned(RequirementBatch, current_tenant(), batch_id, what="batch")
+
+
+def batch_page(batch: RequirementBatch, texts: dict[int, str], status: int = 200):
+    done = {r.row_index: r for r in batches.results(batch, limit=1000)}
+    return render_template("requirements/batch.html", batch=batch, status=batch.to_dict(), done=done,
+                           indexes=sorted(set(texts) | set(done)), texts=texts, score_class=score_class,
+                           formats=EXPORT_FORMATS), status
+
+
+@bp.post("/requirements/batches")
+@page_login_required
+def batch_submit_page():
+    mode = request.form.get("mode", "evaluate")
+    mode = mode if mode in MODES else "evaluate"
+    markdown = _markdown()
+    tenant = current_tenant()
+    if request.form.get("session_id"):
+        tenant = current_tenant(sessions.get(tenant, request.form["session_id"]).id)
+    try:
+        if not markdown.strip():
+            raise ValidationError("Paste a markdown table or choose a .md file: | id | requirementText | context |",
+                                  code="BATCH_INPUT_MISSING")
+        batch = batches.submit(tenant, mode, markdown, source="file" if request.files.get("file") else "body",
+                               criteria_keys=request.form.getlist("criteria") or None, variant=current_variant())
+    except AppError as exc:
+        context = page_context(text="", mode="evaluate", chosen=[], batch_error=exc, markdown=markdown, batch_mode=mode)
+        return render_template("requirements/index.html", **context), exc.status
+    return batch_page(batch, _texts(markdown), status=201)
+
+
+@bp.get("/requirements/batches/<batch_id>")
+@page_login_required
+def batch_view_page(batch_id: str):
+    return batch_page(_batch(batch_id), {})
+
+
+@bp.get("/requirements/batches/<batch_id>/stream")
+@page_login_required
+def batch_stream_page(batch_id: str):
+    """The batch's Server-Sent Events (rows, progress, done) for the page's EventSource."""
+    batch = _batch(batch_id)
+    last = request.headers.get("Last-Event-ID", "")
+    after = int(last) if last.strip().lstrip("-").isdigit() else -1
+    response = Response(stream_with_context(events(batch.id, after=after)), mimetype="text/event-stream")
+    response.headers.update({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return response
+
+
+@bp.get("/requirements/batches/<batch_id>/export.<fmt>")
+@page_login_required
+def batch_export_page(batch_id: str, fmt: str):
+    body, content_type = render_export(_batch(batch_id), fmt)
+    return Response(body, content_type=content_type,
+                    headers={"Content-Disposition": f'attachment; filename="requirements-{batch_id}.{fmt}"'})

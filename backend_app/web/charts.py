@@ -1,0 +1,71 @@
+"""Server-side inline SVG charts: signal lines over time, no JavaScript needed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+WIDTH, HEIGHT, PAD = 600, 160, 4
+
+
+@dataclass(frozen=True)
+class Line:
+    """One series as an SVG polyline, scaled to its own maximum (labelled in the legend)."""
+
+    name: str
+    points: str
+    peak: float
+
+
+@dataclass(frozen=True)
+class Chart:
+    lines: list[Line]
+    duration_s: float
+    ticks: list[tuple[float, float]]  # (x position, seconds)
+    width: int = WIDTH
+    height: int = HEIGHT
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def samples_from_report(report: dict) -> list[dict]:
+    """Per-sample signals: the report's timeline when it has one, else one sample per shot start/end."""
+    timeline = report.get("timeline")
+    if isinstance(timeline, dict):  # column form: {"t": [...], "motion": [...], ...}
+        times = timeline.get("t") or timeline.get("time_s") or []
+        timeline = [{"t": t, **{k: v[i] for k, v in timeline.items() if isinstance(v, list) and i < len(v)}}
+                    for i, t in enumerate(times)]
+    if isinstance(timeline, list) and timeline:
+        return [{"t": _number(s.get("t", s.get("time_s"))), **s} for s in timeline if isinstance(s, dict)]
+    samples = []
+    for shot in report.get("shots") or []:
+        for t in (shot.get("start_s"), shot.get("end_s")):
+            samples.append({"t": _number(t), "motion": shot.get("motion"), "brightness": shot.get("brightness")})
+    return samples
+
+
+def line_chart(samples: Iterable[dict], series: tuple[str, ...] = ("motion", "brightness")) -> Chart | None:
+    """Scale each series to the chart box; None when there is nothing to draw."""
+    rows = [s for s in samples if s.get("t") is not None]
+    if not rows:
+        return None
+    duration = max(s["t"] for s in rows) or 1.0
+    lines = []
+    for name in series:
+        values = [(s["t"], _number(s.get(name))) for s in rows]
+        values = [(t, v) for t, v in values if v is not None]
+        if len(values) < 2:
+            continue
+        peak = max(v for _, v in values) or 1.0
+        points = " ".join(f"{PAD + t / duration * (WIDTH - 2 * PAD):.1f},"
+                          f"{HEIGHT - PAD - v / peak * (HEIGHT - 2 * PAD):.1f}" for t, v in values)
+        lines.append(Line(name, points, round(peak, 3)))
+    if not lines:
+        return None
+    step = max(1, round(duration / 6))
+    ticks = [(PAD + s / duration * (WIDTH - 2 * PAD), float(s)) for s in range(0, int(duration) + 1, step)]
+    return Chart(lines, duration, ticks)

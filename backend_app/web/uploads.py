@@ -1,0 +1,41 @@
+"""Browser uploads: the page asks for a signed URL, the browser PUTs the bytes straight to it
+(progress from XMLHttpRequest), then the page completes the upload and gets the live item."""
+
+from __future__ import annotations
+
+from flask import jsonify, render_template, request, url_for
+
+from ..auth import current_tenant
+from ..errors import ValidationError
+from ..services import analyses, uploads
+from . import bp, page_login_required
+from .analyses import item_context
+
+
+def _declared() -> dict:
+    data = request.get_json(silent=True) or request.form
+    try:
+        size = int(data.get("file_size", ""))
+    except (TypeError, ValueError):
+        raise ValidationError("The browser did not say how big the file is; pick the file again.",
+                              details={"fields": {"file_size": "must be a whole number of bytes"}}) from None
+    return {"filename": str(data.get("filename") or ""), "content_type": str(data.get("content_type") or ""),
+            "file_size": size}
+
+
+@bp.post("/sessions/<session_id>/uploads")
+@page_login_required
+def upload_init_page(session_id: str):
+    """Create the analysis; answer with where to PUT the bytes and where to complete."""
+    ticket = uploads.init(current_tenant(), session_id=session_id, **_declared())
+    analysis_id = ticket["analysis_id"]
+    return jsonify({**ticket, "complete_url": url_for("web.upload_complete_page", analysis_id=analysis_id)}), 201
+
+
+@bp.post("/analyses/<analysis_id>/complete")
+@page_login_required
+def upload_complete_page(analysis_id: str):
+    """The bytes are in storage: queue the analysis and return its self-polling item."""
+    tenant = current_tenant()
+    uploads.complete(tenant, analysis_id)
+    return render_template("partials/analyses/_item.html", **item_context(analyses.get(tenant, analysis_id)))

@@ -1,0 +1,183 @@
+"""Session page uploads, the self-polling analysis item, and the report page."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from backend_app.adapters.storage import get_storage
+from backend_app.extensions import db
+from backend_app.models import Analysis, Job
+from backend_app.models.base import utcnow
+from backend_app.models.job import COMPLETED, FAILED, QUEUED
+from backend_app.services import sessions
+from backend_app.tenancy import Tenant
+
+from ..media import make_clip
+from .conftest import text
+
+pytestmark = pytest.mark.sqlite_only
+
+
+def _session(page, name="Shoot"):
+    return sessions.create(Tenant(page.user.id), name)
+
+
+def _upload(page, session, path) -> str:
+    """Drive the page's upload routes the way app.js does: init, PUT to the signed URL, complete."""
+    data = path.read_bytes()
+    ticket = page.client.post(f"/sessions/{session.id}/uploads", json={
+        "filename": path.name, "content_type": "video/mp4", "file_size": len(data)},
+        headers={"X-CSRF-TOKEN": page.csrf, "HX-Request": "true"})
+    assert ticket.status_code == 201, text(ticket)
+    ticket = ticket.get_json()
+    put = page.client.put(ticket["upload_url"].replace("http://localhost", ""), data=data, headers=ticket["headers"])
+    assert put.status_code == 201, text(put)
+    done = page.post(ticket["complete_url"], htmx=True)
+    assert done.status_code == 200, text(done)
+    return ticket["analysis_id"], text(done)
+
+
+def test_session_page_empty_state(page):
+    session = _session(page)
+    body = text(page.get(f"/sessions/{session.id}"))
+    assert "No videos in this session yet" in body and 'data-testid="dropzone"' in body
+
+
+def test_upload_through_page_routes_queues_a_polling_item(page, tmp_path):
+    session = _session(page)
+    clip = make_clip(tmp_path / "clip.mp4", seconds=1, fps=10, size=(64, 48))
+    analysis_id, item = _upload(page, session, clip)
+    assert 'hx-trigger="every 1s"' in item and 'data-status="queued"' in item
+    assert "Waiting for a worker" in item
+    body = text(page.get(f"/sessions/{session.id}"))
+    assert "clip.mp4" in body and f'id="analysis-{analysis_id}"' in body
+
+
+def test_upload_init_refusal_says_why(page):
+    session = _session(page)
+    response = page.client.post(f"/sessions/{session.id}/uploads", json={
+        "filename": "notes.txt", "content_type": "text/plain", "file_size": 10},
+        headers={"X-CSRF-TOKEN": page.csrf, "HX-Request": "true"})
+    assert response.status_code == 415 and "not a supported video type" in text(response)
+    no_csrf = page.client.post(f"/sessions/{session.id}/uploads", json={
+        "filename": "a.mp4", "content_type": "video/mp4", "file_size": 10})
+    assert no_csrf.status_code == 403
+
+
+def _analysis(user_id, session_id, status, **job_fields) -> Analysis:
+    job = Job(kind="video_analysis", queue="video", status=status, user_id=user_id, session_id=session_id,
+              payload={}, timings={}, **job_fields)
+    db.session.add(job)
+    db.session.flush()
+    analysis = Analysis(user_id=user_id, session_id=session_id, job_id=job.id, filename="beach.mp4",
+                        content_type="video/mp4", declared_size=1000, storage_key="x")
+    db.session.add(analysis)
+    db.session.flush()
+    analysis.storage_key = f"{analysis.prefix}source"
+    db.session.commit()
+    return analysis
+
+
+def test_item_stops_polling_when_done_and_failed_shows_reason_and_retry(page, redis_server):
+    session = _session(page)
+    running = _analysis(page.user.id, session.id, "running", stage="decode", progress=40)
+    item = text(page.get(f"/analyses/{running.id}/status", htmx=True))
+    assert 'hx-trigger="every 1s"' in item and "decode" in item and "40 %" in item and "<html" not in item
+    running.job.status = COMPLETED
+    db.session.commit()
+    done = page.get(f"/analyses/{running.id}/status", htmx=True)
+    assert "hx-trigger" not in text(done) and "Open report" in text(done)
+    assert done.headers["Vary"] == "HX-Request"
+    assert "<html" in text(page.get(f"/analyses/{running.id}/status"))
+
+    failed = _analysis(page.user.id, session.id, FAILED, error_code="VIDEO_UNREADABLE",
+                       error_message="OpenCV cannot read this file.")
+    get_storage().put_bytes(failed.storage_key, b"video bytes")
+    item = text(page.get(f"/analyses/{failed.id}/status", htmx=True))
+    assert "VIDEO_UNREADABLE" in item and "OpenCV cannot read" in item and 'data-testid="retry"' in item
+    retried = page.post(f"/analyses/{failed.id}/retry", htmx=True)
+    assert 'data-status="queued"' in text(retried) and 'hx-trigger="every 1s"' in text(retried)
+    db.session.expire_all()
+    assert db.session.get(Job, failed.job_id).status == QUEUED
+
+
+def _jpeg(colour) -> bytes:
+    ok, encoded = cv2.imencode(".jpg", np.full((18, 32, 3), colour, dtype=np.uint8))
+    assert ok
+    return encoded.tobytes()
+
+
+def completed_analysis(user_id, session_id) -> Analysis:
+    """A completed analysis with a report of the documented shape and its images in storage."""
+    analysis = _analysis(user_id, session_id, COMPLETED)
+    storage = get_storage()
+    shots = []
+    for index, (start, end) in enumerate([(0.0, 2.0), (2.0, 4.0)]):
+        key = f"{analysis.prefix}keyframes/{index}.jpg"
+        storage.put_bytes(key, _jpeg((200, 40 * index, 40)), "image/jpeg")
+        shots.append({"index": index, "start_s": start, "end_s": end, "keyframe_key": key, "faces": [],
+                      "qr_texts": ["https://example.test"] if index else [], "brightness": 100.0 + index,
+                      "motion": 3.5 * (index + 1), "sharpness": 80.0, "labels": ["outdoor"],
+                      "description": f"A red scene number {index}."})
+    storage.put_bytes(f"{analysis.prefix}contact_sheet.jpg", _jpeg((10, 10, 10)), "image/jpeg")
+    storage.put_bytes(analysis.storage_key, b"not really a video", "video/mp4")
+    analysis.contact_sheet_key = f"{analysis.prefix}contact_sheet.jpg"
+    analysis.report = {
+        "metadata": {"duration_s": 4.0, "fps": 25.0, "frame_count": 100, "width": 320, "height": 180,
+                     "codec": "h264", "file_size": 1000, "sha256": "ab" * 32},
+        "shots": shots, "warnings": ["Audio track ignored"], "timings": {"decode": 0.5},
+        "summary": "Two red scenes.",
+        "timeline": [{"t": t / 2, "motion": t % 3, "brightness": 100 + t} for t in range(9)],
+    }
+    analysis.completed_at = utcnow()
+    db.session.commit()
+    return analysis
+
+
+def test_report_page_shows_everything(page):
+    session = _session(page)
+    analysis = completed_analysis(page.user.id, session.id)
+    response = page.get(f"/analyses/{analysis.id}")
+    body = text(response)
+    assert response.status_code == 200
+    for expected in ("320×180", "h264", "Two red scenes.", "Audio track ignored", 'id="shot-1"',
+                     "QR: https://example.test", "A red scene number 0.", "<polyline", 'data-seek="2.0"',
+                     f"/analyses/{analysis.id}/keyframes/1.jpg", "contact-sheet.jpg", "/api/v1/storage/"):
+        assert expected in body, expected
+    image = page.get(f"/analyses/{analysis.id}/keyframes/1.jpg")
+    assert image.status_code == 200 and image.mimetype == "image/jpeg" and image.get_data()[:2] == b"\xff\xd8"
+    assert page.get(f"/analyses/{analysis.id}/contact-sheet.jpg").status_code == 200
+    download = page.get(f"/analyses/{analysis.id}/report.json")
+    assert download.get_json()["shots"][1]["keyframe_url"].endswith("/keyframes/1")
+    assert "attachment" in download.headers["Content-Disposition"]
+
+
+def test_unfinished_report_shows_the_live_item(page):
+    session = _session(page)
+    analysis = _analysis(page.user.id, session.id, "running", stage="decode", progress=10)
+    body = text(page.get(f"/analyses/{analysis.id}"))
+    assert 'hx-trigger="every 1s"' in body and "<html" in body
+
+
+def test_other_users_analysis_is_404_everywhere(page, other_page):
+    session = _session(page)
+    analysis = completed_analysis(page.user.id, session.id)
+    for url in (f"/analyses/{analysis.id}", f"/analyses/{analysis.id}/status", f"/analyses/{analysis.id}/report.json",
+                f"/analyses/{analysis.id}/keyframes/0.jpg", f"/analyses/{analysis.id}/contact-sheet.jpg"):
+        response = other_page.get(url)
+        assert response.status_code == 404, url
+        assert "beach.mp4" not in text(response)
+    assert other_page.post(f"/analyses/{analysis.id}/retry").status_code == 404
+    assert other_page.post(f"/analyses/{analysis.id}/delete").status_code == 404
+    assert other_page.client.post(f"/sessions/{session.id}/uploads", json={
+        "filename": "a.mp4", "content_type": "video/mp4", "file_size": 10},
+        headers={"X-CSRF-TOKEN": other_page.csrf}).status_code == 404
+
+
+def test_delete_analysis(page):
+    session = _session(page)
+    analysis = completed_analysis(page.user.id, session.id)
+    assert page.post(f"/analyses/{analysis.id}/delete", htmx=True).status_code == 200
+    assert page.get(f"/analyses/{analysis.id}").status_code == 404

@@ -1,0 +1,59 @@
+"""Requirement batches from the page: submit a table, see it run in a real worker, export."""
+
+from __future__ import annotations
+
+import pytest
+
+from ..helpers import wait_until
+from .conftest import text
+
+pytestmark = pytest.mark.sqlite_only
+TABLE = """| id | requirementText | context |
+|----|-----------------|---------|
+| R1 | The system should respond quickly. | |
+| R2 | The exporter shall write the monthly report as PDF within 5 s. | |
+"""
+
+
+def _batch_id(body: str) -> str:
+    return body.split('data-batch="', 1)[1].split('"', 1)[0]
+
+
+def test_submit_holds_the_text_then_the_worker_fills_the_rows(page, worker):
+    response = page.post("/requirements/batches", data={"markdown": TABLE, "mode": "evaluate"})
+    body = text(response)
+    assert response.status_code == 201
+    assert 'data-text="The system should respond quickly."' in body and "served by v1" in body
+    batch_id = _batch_id(body)
+
+    def finished():
+        page_body = text(page.get(f"/requirements/batches/{batch_id}"))
+        return page_body if 'data-status="completed"' in page_body else None
+
+    later = wait_until(finished, timeout_s=60, message="the batch to complete")
+    assert ">R1<" in later and ">R2<" in later and 'class="score score-' in later
+    assert "The system should respond quickly." not in later  # the text is not stored
+    stream = page.get(f"/requirements/batches/{batch_id}/stream")
+    events = text(stream)
+    assert stream.mimetype == "text/event-stream" and "event: row" in events and "event: done" in events
+    csv = page.get(f"/requirements/batches/{batch_id}/export.csv")
+    assert csv.status_code == 200 and "R1" in text(csv) and "attachment" in csv.headers["Content-Disposition"]
+
+
+def test_bad_table_says_what_to_do(page):
+    response = page.post("/requirements/batches", data={"markdown": "just some words", "mode": "evaluate"})
+    assert response.status_code == 422 and "data-error-code" in text(response)
+    empty = page.post("/requirements/batches", data={"markdown": "  "})
+    assert "Paste a markdown table" in text(empty)
+
+
+def test_other_users_batch_is_404(page, other_page, redis_server):
+    body = text(page.post("/requirements/batches", data={"markdown": TABLE}))
+    batch_id = _batch_id(body)
+    for url in (f"/requirements/batches/{batch_id}", f"/requirements/batches/{batch_id}/stream",
+                f"/requirements/batches/{batch_id}/export.json"):
+        assert other_page.get(url).status_code == 404, url
+
+
+def test_submit_needs_csrf(page):
+    assert page.post("/requirements/batches", data={"markdown": TABLE}, csrf=False).status_code == 403
