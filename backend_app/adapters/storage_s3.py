@@ -53,6 +53,10 @@ class S3Storage(Storage):
         extra = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
         try:
             self.client.create_bucket(Bucket=self.bucket, **extra)
+            # Browsers PUT straight to presigned URLs, so a bucket made here allows that (development only).
+            self.client.put_bucket_cors(Bucket=self.bucket, CORSConfiguration={"CORSRules": [{
+                "AllowedMethods": ["PUT", "GET", "HEAD"], "AllowedOrigins": ["*"], "AllowedHeaders": ["*"],
+                "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3600}]})
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
                 raise StorageError(f"Cannot create bucket {self.bucket!r}: {exc}") from exc

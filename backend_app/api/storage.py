@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import mimetypes
 
-from flask import Response, current_app, request, stream_with_context
+from flask import current_app, request, send_file
 
-from ..adapters.storage import LocalStorage, UploadTooLarge, content_disposition, get_storage, verify_token
+from ..adapters.storage import LocalStorage, ObjectNotFound, UploadTooLarge, get_storage, verify_token
 from ..errors import AppError, NotFound
 from . import bp, doc
 
@@ -41,7 +41,8 @@ def signed_put(token: str):
         raise UploadTooLarge(details={"declared": declared, "sent": length})
     if declared is not None and length is None and not request.headers.get("Transfer-Encoding"):
         raise AppError("Send a Content-Length header.", code="LENGTH_REQUIRED", status=411)
-    written = storage.put_stream(claims["k"], request.stream, claims.get("t"), max_bytes=declared)
+    limit = declared if declared is not None else current_app.config["SETTINGS"].max_upload_bytes
+    written = storage.put_stream(claims["k"], request.stream, claims.get("t"), max_bytes=limit)
     if declared is not None and written != declared:
         storage.delete(claims["k"])
         raise AppError(f"Received {written} bytes; the upload declared {declared}.", code="UPLOAD_SIZE_MISMATCH",
@@ -53,20 +54,18 @@ signed_put._large_body = True
 
 
 @bp.get("/storage/<token>")
-@doc("Download a file through a signed link (local storage)", tag="storage", auth="none",
-     responses={200: "The file", 403: "SIGNATURE_INVALID or SIGNATURE_EXPIRED", 404: "OBJECT_NOT_FOUND"})
+@doc("Download a file through a signed link (local storage; supports Range)", tag="storage", auth="none",
+     responses={200: "The file", 206: "Part of the file", 403: "SIGNATURE_INVALID or SIGNATURE_EXPIRED",
+                404: "OBJECT_NOT_FOUND"})
 def signed_get(token: str):
     storage = _local()
     claims = _claims("GET")
     key, filename = claims["k"], claims.get("f")
-    size = storage.size(key)
-    chunks = storage.iter_chunks(key)
-    guessed = mimetypes.guess_type(filename or key)[0] or "application/octet-stream"
-    response = Response(stream_with_context(chunks), mimetype=guessed, direct_passthrough=True)
-    if size is not None:
-        response.content_length = size
-    if filename:
-        response.headers["Content-Disposition"] = content_disposition(filename)
+    path = storage.path_for(key)
+    if not path.is_file():
+        raise ObjectNotFound(details={"key": key})
+    mimetype = mimetypes.guess_type(filename or key)[0] or "application/octet-stream"
+    response = send_file(path, mimetype=mimetype, as_attachment=bool(filename), download_name=filename or None,
+                         conditional=True, etag=True, max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     return response
-

@@ -192,3 +192,27 @@ def test_backend_follows_the_settings(app, s3_app):
         assert get_storage().name == "s3"
         app.config["SETTINGS"] = app.config["SETTINGS"].replace(storage_backend="local")
         assert get_storage().name == "local"
+
+
+def test_signed_download_supports_ranges_for_video_seeking(local, client):
+    local.put_bytes("users/u1/src", bytes(range(256)) * 4)
+    response = client.get(_path(local.presign_get("users/u1/src", 60)), headers={"Range": "bytes=10-19"})
+    assert response.status_code == 206
+    assert response.get_data() == bytes(range(10, 20))
+    assert "attachment" not in response.headers.get("Content-Disposition", "")
+
+
+@pytest.mark.settings(max_upload_bytes=100)
+def test_upload_link_without_a_declared_size_is_capped_by_the_upload_limit(local, client):
+    url, headers = local.presign_put("users/u1/src", "video/mp4", 60)
+    response = client.put(_path(url), data=b"x" * 101, headers=headers)
+    assert response.status_code == 413
+    assert local.size("users/u1/src") is None
+    assert client.put(_path(url), data=b"x" * 100, headers=headers).status_code == 201
+
+
+def test_development_bucket_is_created_and_allows_browser_uploads(app, s3_app):
+    storage = get_storage()
+    rules = storage.client.get_bucket_cors(Bucket=storage.bucket)["CORSRules"]
+    assert "PUT" in rules[0]["AllowedMethods"]
+    assert storage.healthcheck()["ok"] is True
