@@ -86,6 +86,9 @@ class Settings:
     max_video_duration_s: float = field(default=3600.0, metadata={"env": "MAX_VIDEO_DURATION_S"})
     max_video_pixels: int = field(default=3840 * 2160, metadata={"env": "MAX_VIDEO_PIXELS"})
     max_video_frames: int = field(default=600_000, metadata={"env": "MAX_VIDEO_FRAMES"})
+    video_sample_stride: int = field(default=2, metadata={"env": "VIDEO_SAMPLE_STRIDE"})
+    video_ai_max_keyframes: int = field(default=6, metadata={"env": "VIDEO_AI_MAX_KEYFRAMES"})
+    pipeline_check_ttl_s: int = field(default=300, metadata={"env": "PIPELINE_CHECK_TTL_S"})
     upload_allowed_types: list[str] = field(default_factory=lambda: [
         "video/mp4", "video/quicktime", "video/x-m4v", "video/webm", "video/x-matroska", "video/x-msvideo",
         "video/avi", "video/mp2t", "video/mpeg"], metadata={"env": "UPLOAD_ALLOWED_TYPES"})
@@ -195,6 +198,8 @@ def validate(settings: Settings) -> None:
         problems.append("AI_PROVIDER must be offline or openai")
     if not 0 <= settings.canary_percent <= 100:
         problems.append("CANARY_PERCENT must be between 0 and 100")
+    if settings.video_sample_stride < 1:
+        problems.append("VIDEO_SAMPLE_STRIDE must be at least 1")
     if settings.max_parallel < 1 or settings.batch_size < 1:
         problems.append("MAX_PARALLEL and BATCH_SIZE must be at least 1")
     if settings.is_production:

@@ -1,0 +1,135 @@
+"""What is looked for on keyframes only: faces, QR codes, dominant colours; thumbnails and a contact sheet."""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+THUMB_MAX_SIDE = 640
+TILE = (192, 108)
+SHEET_COLUMNS = 4
+SHEET_MAX_TILES = 48
+# Named colours for dominant-colour labels (BGR); the nearest in Lab wins.
+NAMED = {
+    "black": (20, 20, 20), "white": (245, 245, 245), "gray": (128, 128, 128), "silver": (192, 192, 192),
+    "red": (40, 40, 210), "dark red": (20, 20, 120), "orange": (30, 140, 245), "yellow": (40, 220, 235),
+    "olive": (30, 128, 128), "green": (50, 170, 50), "dark green": (30, 90, 30), "teal": (128, 128, 0),
+    "cyan": (220, 210, 40), "blue": (200, 80, 30), "navy": (110, 30, 20), "purple": (140, 40, 130),
+    "magenta": (200, 60, 210), "pink": (190, 170, 250), "brown": (40, 80, 130), "beige": (180, 210, 230),
+    "skin": (150, 175, 215),
+}
+
+
+@lru_cache(maxsize=1)
+def _face_cascade() -> cv2.CascadeClassifier:
+    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    if cascade.empty():
+        raise RuntimeError("OpenCV's frontal-face cascade is missing from this installation")
+    return cascade
+
+
+@lru_cache(maxsize=1)
+def _named_lab() -> tuple[list[str], np.ndarray]:
+    names = list(NAMED)
+    bgr = np.array([[NAMED[n] for n in names]], dtype=np.uint8)
+    return names, cv2.cvtColor(bgr, cv2.COLOR_BGR2LAB)[0].astype(np.float32)
+
+
+def load(path: str) -> np.ndarray:
+    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"could not read keyframe {path}")
+    return image
+
+
+def faces(image: np.ndarray) -> list[dict]:
+    """Frontal faces as boxes relative to the image (0-1)."""
+    gray = cv2.equalizeHist(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
+    height, width = gray.shape
+    found = _face_cascade().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5,
+                                             minSize=(max(24, width // 40), max(24, width // 40)))
+    return [{"x": round(float(x) / width, 3), "y": round(float(y) / height, 3),
+             "w": round(float(w) / width, 3), "h": round(float(h) / height, 3)}
+            for x, y, w, h in (found if len(found) else [])]
+
+
+def qr_texts(image: np.ndarray) -> list[str]:
+    """Decoded QR payloads (empty strings, i.e. found but unreadable codes, are dropped)."""
+    detector = cv2.QRCodeDetector()
+    try:
+        ok, texts, _points, _ = detector.detectAndDecodeMulti(image)
+    except cv2.error:
+        ok, texts = False, ()
+    found = [t for t in (texts or ()) if t] if ok else []
+    if not found:
+        text, _points, _ = detector.detectAndDecode(image)
+        found = [text] if text else []
+    return list(dict.fromkeys(found))
+
+
+def colors(image: np.ndarray, k: int = 4) -> list[dict]:
+    """Dominant colours by k-means on a small thumbnail: name, hex and share of the picture."""
+    small = cv2.resize(image, (64, 36), interpolation=cv2.INTER_AREA)
+    pixels = small.reshape(-1, 3).astype(np.float32)
+    cv2.setRNGSeed(0)  # the same keyframe always gives the same colours
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 1.0)
+    _, labels, centers = cv2.kmeans(pixels, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    counts = np.bincount(labels.ravel(), minlength=k)
+    names, named_lab = _named_lab()
+    lab = cv2.cvtColor(centers.astype(np.uint8)[None], cv2.COLOR_BGR2LAB)[0].astype(np.float32)
+    merged: dict[str, dict] = {}
+    for center, center_lab, count in zip(centers, lab, counts):
+        name = names[int(np.argmin(np.linalg.norm(named_lab - center_lab, axis=1)))]
+        share = float(count) / len(labels)
+        entry = merged.setdefault(name, {"name": name, "hex": _hex(center), "share": 0.0})
+        entry["share"] += share
+    ranked = sorted(merged.values(), key=lambda c: -c["share"])
+    return [{**c, "share": round(c["share"], 3)} for c in ranked if c["share"] >= 0.05]
+
+
+def _hex(bgr: np.ndarray) -> str:
+    b, g, r = (int(round(v)) for v in bgr)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def thumbnail_jpeg(image: np.ndarray, max_side: int = THUMB_MAX_SIDE, quality: int = 85) -> bytes:
+    height, width = image.shape[:2]
+    scale = min(1.0, max_side / max(width, height))
+    if scale < 1.0:
+        image = cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    return data.tobytes()
+
+
+def _tile(image: np.ndarray, caption: str) -> np.ndarray:
+    tile = np.zeros((TILE[1], TILE[0], 3), np.uint8)
+    height, width = image.shape[:2]
+    scale = min(TILE[0] / width, TILE[1] / height)
+    w, h = max(1, int(width * scale)), max(1, int(height * scale))
+    x, y = (TILE[0] - w) // 2, (TILE[1] - h) // 2
+    tile[y:y + h, x:x + w] = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+    cv2.rectangle(tile, (0, TILE[1] - 16), (TILE[0], TILE[1]), (0, 0, 0), -1)
+    cv2.putText(tile, caption, (4, TILE[1] - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
+    return tile
+
+
+def contact_sheet(items: list[tuple[str, str]]) -> bytes | None:
+    """A grid of keyframes (path, caption); at most SHEET_MAX_TILES, evenly chosen; JPEG bytes."""
+    if not items:
+        return None
+    if len(items) > SHEET_MAX_TILES:
+        step = len(items) / SHEET_MAX_TILES
+        items = [items[int(i * step)] for i in range(SHEET_MAX_TILES)]
+    columns = min(SHEET_COLUMNS, len(items))
+    rows = math.ceil(len(items) / columns)
+    sheet = np.full((rows * TILE[1] + (rows + 1) * 4, columns * TILE[0] + (columns + 1) * 4, 3), 24, np.uint8)
+    for n, (path, caption) in enumerate(items):
+        r, c = divmod(n, columns)
+        y, x = 4 + r * (TILE[1] + 4), 4 + c * (TILE[0] + 4)
+        sheet[y:y + TILE[1], x:x + TILE[0]] = _tile(load(path), caption)
+    return thumbnail_jpeg(sheet, max_side=4096, quality=80)

@@ -1,0 +1,134 @@
+"""Probe a video file: what the container says, checked against the limits before decoding."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from dataclasses import asdict, dataclass
+
+import cv2
+
+from ...jobs.errors import JobFailure
+
+# Codecs we analyse (FourCC as OpenCV reports it, lower-cased) -> the name in the report.
+CODECS = {
+    "avc1": "h264", "h264": "h264", "x264": "h264", "avc3": "h264",
+    "hev1": "hevc", "hvc1": "hevc", "hevc": "hevc", "h265": "hevc",
+    "mp4v": "mpeg4", "fmp4": "mpeg4", "xvid": "mpeg4", "divx": "mpeg4", "dx50": "mpeg4",
+    "vp80": "vp8", "vp09": "vp9", "vp90": "vp9", "av01": "av1",
+    "mjpg": "mjpeg", "mpg1": "mpeg1", "mpg2": "mpeg2", "mpeg": "mpeg2",
+}
+MIN_FPS, MAX_FPS = 0.1, 1000.0  # outside this a container's frame rate is not a frame rate
+HASH_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class VideoMetadata:
+    duration_s: float
+    fps: float
+    frame_count: int
+    width: int
+    height: int
+    codec: str
+    fourcc: str
+    bitrate: int  # bits per second over the whole file
+    file_size: int
+    sha256: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_duration_s: float
+    max_pixels: int
+    max_frames: int
+
+
+def sha256_of(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fourcc_text(value: float) -> str:
+    code = int(value) if value and not math.isnan(value) else 0
+    text = "".join(chr((code >> (8 * i)) & 0xFF) for i in range(4))
+    return text.strip("\x00 ").lower() if text.isprintable() else ""
+
+
+def open_capture(path: str) -> cv2.VideoCapture:
+    """An FFmpeg-backed capture, or VIDEO_UNREADABLE when the file is not a video OpenCV can open."""
+    if not os.path.isfile(path) or os.path.getsize(path) == 0:
+        raise JobFailure("VIDEO_UNREADABLE", "The file is empty or missing.")
+    try:
+        cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
+    except cv2.error as exc:
+        raise JobFailure("VIDEO_UNREADABLE", f"OpenCV could not open the file: {exc}") from None
+    if not cap.isOpened():
+        cap.release()
+        raise JobFailure("VIDEO_UNREADABLE", "OpenCV could not open the file as a video "
+                                             "(not a video, or truncated before its index).")
+    return cap
+
+
+def _number(cap: cv2.VideoCapture, prop: int) -> float:
+    value = cap.get(prop)
+    return float(value) if value is not None and math.isfinite(value) else float("nan")
+
+
+def read_metadata(cap: cv2.VideoCapture, path: str) -> VideoMetadata:
+    """Metadata from an open capture; METADATA_EXTRACTION_FAILED / INVALID_FPS / UNSUPPORTED_CODEC."""
+    try:
+        width, height = _number(cap, cv2.CAP_PROP_FRAME_WIDTH), _number(cap, cv2.CAP_PROP_FRAME_HEIGHT)
+        fps, frames = _number(cap, cv2.CAP_PROP_FPS), _number(cap, cv2.CAP_PROP_FRAME_COUNT)
+        fourcc = fourcc_text(cap.get(cv2.CAP_PROP_FOURCC))
+    except cv2.error as exc:
+        raise JobFailure("METADATA_EXTRACTION_FAILED", f"Reading the video's metadata failed: {exc}") from None
+    if not (width >= 1 and height >= 1):
+        raise JobFailure("METADATA_EXTRACTION_FAILED", "The video reports no frame size.")
+    if not MIN_FPS <= fps <= MAX_FPS:
+        raise JobFailure("INVALID_FPS", f"The video reports an unusable frame rate ({fps:g} fps).")
+    codec = CODECS.get(fourcc)
+    if codec is None:
+        raise JobFailure("UNSUPPORTED_CODEC", f"The video codec {fourcc or 'unknown'!r} is not supported; "
+                                              "use H.264, HEVC, MPEG-4, VP8/VP9, AV1 or MJPEG.")
+    frame_count = int(frames) if frames >= 1 else 0  # 0: unknown, counted while decoding
+    duration = frame_count / fps if frame_count else 0.0
+    size = os.path.getsize(path)
+    bitrate = int(size * 8 / duration) if duration > 0 else 0
+    return VideoMetadata(duration_s=round(duration, 3), fps=round(fps, 3), frame_count=frame_count,
+                         width=int(width), height=int(height), codec=codec, fourcc=fourcc, bitrate=bitrate,
+                         file_size=size, sha256=sha256_of(path))
+
+
+def validate(meta: VideoMetadata, limits: Limits) -> None:
+    """Refuse what is over the limits: VIDEO_TOO_LARGE (dimensions), VIDEO_TOO_LONG (duration/frames)."""
+    if meta.width * meta.height > limits.max_pixels or max(meta.width, meta.height) > 16384:
+        raise JobFailure("VIDEO_TOO_LARGE", f"{meta.width}x{meta.height} is over the "
+                                            f"{limits.max_pixels}-pixel limit per frame.")
+    if meta.duration_s > limits.max_duration_s:
+        raise JobFailure("VIDEO_TOO_LONG", f"The video lasts {meta.duration_s:.1f} s; "
+                                           f"the limit is {limits.max_duration_s:g} s.")
+    if meta.frame_count > limits.max_frames:
+        raise JobFailure("VIDEO_TOO_LONG", f"The video has {meta.frame_count} frames; "
+                                           f"the limit is {limits.max_frames}.")
+
+
+def probe(path: str, limits: Limits | None = None) -> VideoMetadata:
+    """Open, read metadata, check the first frame decodes, validate against ``limits``."""
+    cap = open_capture(path)
+    try:
+        meta = read_metadata(cap, path)
+        if limits is not None:
+            validate(meta, limits)
+        ok = cap.grab() and cap.retrieve()[0]
+    finally:
+        cap.release()
+    if not ok:
+        raise JobFailure("VIDEO_UNREADABLE", "The first frame could not be decoded (damaged or truncated file).")
+    return meta
