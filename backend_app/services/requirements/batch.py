@@ -147,7 +147,7 @@ def _chunks(rows: list[Row], size: int, compute, pool) -> Iterator[tuple[int, li
 
 def _write_chunk(batch: RequirementBatch, rows: list[Row], start: int, outcomes: list) -> list[int]:
     """Result rows of one chunk, usage of its LLM calls and the rewrites: one commit, this thread only."""
-    scores, rewrites, seen_usage = [], {}, set()
+    scores, rewrites = [], {}
     for offset, outcome in enumerate(outcomes):
         index, row = start + offset, rows[start + offset]
         result_row = RequirementResult(batch_id=batch.id, user_id=batch.user_id, session_id=batch.session_id,
@@ -162,10 +162,9 @@ def _write_chunk(batch: RequirementBatch, rows: list[Row], start: int, outcomes:
             batch.v2_fallbacks += bool(outcome.result.get("fallback_code"))
             if "rewrite" in outcome.result:
                 rewrites[index] = outcome.result["rewrite"]
-            if id(outcome) not in seen_usage:  # a duplicate row reuses the outcome: count its calls once
-                seen_usage.add(id(outcome))
-                for usage in outcome.usages:
-                    db.session.add(_usage_row(batch.user_id, usage))
+            for usage in outcome.usages:
+                db.session.add(_usage_row(batch.user_id, usage))
+            outcome.usages = []  # a duplicate row shares this outcome: its calls count once
         db.session.add(result_row)
         batch.done_rows += 1
     db.session.commit()

@@ -95,7 +95,7 @@ def _row(table: Table, seen: set, number: int, cells: list[str], columns: list[s
     if len(cells) != len(columns):
         return _reject(table, number, "ROW_COLUMN_COUNT",
                        f"Expected {len(columns)} cells ({' | '.join(columns)}), found {len(cells)}; "
-                       "escape a '|' inside a cell as '\\|'.")
+                       "escape a '|' inside a cell as '\\|'.", cells[0][:MAX_ID_CHARS] or None)
     values = dict(zip(columns, cells))
     key, text = values["id"], values["requirementtext"]
     if not key:
