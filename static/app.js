@@ -48,6 +48,7 @@ document.addEventListener("htmx:beforeSwap", (event) => {
       Object.entries(ticket.headers || {}).forEach(([k, v]) => xhr.setRequestHeader(k, v));
       xhr.upload.onprogress = (e) => {
         if (!e.lengthComputable) return;
+        el.dataset.sent = e.loaded;
         const pct = Math.floor((e.loaded / e.total) * 100);
         el.querySelector("progress").value = pct;
         el.querySelector(".pct").textContent = `${pct} % · ${(e.loaded / 1048576).toFixed(1)} of ${(e.total / 1048576).toFixed(1)} MB`;
@@ -78,6 +79,8 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     const item = holder.firstElementChild;
     document.getElementById("no-analyses")?.remove();
     document.getElementById("analyses").prepend(item);
+    // What the progress events reported, kept where polling swaps will not erase it.
+    document.getElementById("uploads").dataset.lastSentBytes = el.dataset.sent || "0";
     el.remove();
     if (window.htmx) htmx.process(item);
   }
@@ -186,4 +189,99 @@ document.addEventListener("click", (event) => {
   }
 
   document.addEventListener("DOMContentLoaded", follow);
+})();
+
+// Chat: post the question, read the answer's Server-Sent Events from the response body as
+// they arrive (fetch + ReadableStream), then show the citations as links to the shots.
+(() => {
+  function bubble(thread, role, text) {
+    document.getElementById("thread-empty")?.remove();
+    const el = document.createElement("article");
+    el.className = `msg msg-${role}`;
+    const p = document.createElement("p");
+    p.className = "msg-text";
+    p.textContent = text;
+    el.append(p);
+    thread.append(el);
+    el.scrollIntoView({block: "end"});
+    return el;
+  }
+
+  function citations(form, el, items) {
+    if (!items || !items.length) return;
+    const ul = document.createElement("ul");
+    ul.className = "citations";
+    ul.dataset.testid = "citations";
+    for (const c of items) {
+      const li = document.createElement("li");
+      const a = document.createElement("a");
+      a.href = `${form.dataset.reportUrl.replace("ANALYSIS", c.analysis_id)}#shot-${c.shot}`;
+      a.dataset.testid = "citation";
+      a.innerHTML = "<strong></strong>";
+      a.querySelector("strong").textContent = c.filename || "video";
+      a.append(` · shot ${c.shot} · ${c.start_s.toFixed(1)}–${c.end_s.toFixed(1)} s`);
+      li.append(a);
+      if (c.snippet) {
+        const s = document.createElement("span");
+        s.className = "muted small-text";
+        s.textContent = ` “${c.snippet}”`;
+        li.append(s);
+      }
+      ul.append(li);
+    }
+    el.append(ul);
+  }
+
+  function parse(block) {
+    const event = {type: "message", data: ""};
+    for (const line of block.split("\n")) {
+      if (line.startsWith("event:")) event.type = line.slice(6).trim();
+      else if (line.startsWith("data:")) event.data += line.slice(5).trim();
+    }
+    return event;
+  }
+
+  async function ask(form) {
+    const thread = document.getElementById("thread");
+    const data = new FormData(form);
+    const question = data.get("message");
+    form.querySelector("[name=message]").value = "";
+    bubble(thread, "user", question);
+    const answer = bubble(thread, "assistant", "");
+    answer.classList.add("streaming");
+    const text = answer.querySelector(".msg-text");
+    const csrf = document.querySelector('meta[name="csrf-token"]').content;
+    const response = await fetch(form.dataset.streamUrl, {method: "POST", body: new URLSearchParams(data),
+      headers: {"X-CSRF-TOKEN": csrf, "HX-Request": "true"}, credentials: "same-origin"});
+    if (!response.ok) {
+      answer.classList.remove("streaming");
+      answer.innerHTML = await response.text();
+      return;
+    }
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const {value, done} = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, {stream: true});
+      let cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        const event = parse(buffer.slice(0, cut));
+        buffer = buffer.slice(cut + 2);
+        const payload = event.data ? JSON.parse(event.data) : {};
+        if (event.type === "token") text.textContent += payload.text;
+        else if (event.type === "done") { text.textContent = payload.answer; citations(form, answer, payload.citations); answer.dataset.done = "1"; }
+        else if (event.type === "error") { answer.insertAdjacentHTML("beforeend", '<p class="error-box"></p>'); answer.lastChild.textContent = payload.message; }
+      }
+    }
+    answer.classList.remove("streaming");
+  }
+
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (form.id !== "chat-form" || !window.ReadableStream) return;
+    event.preventDefault();
+    ask(form).catch((err) => bubble(document.getElementById("thread"), "assistant", `The answer stopped: ${err.message}. Ask again.`));
+  });
 })();

@@ -13,6 +13,7 @@ import re
 import pytest
 
 from ..factories import PASSWORD, make_user
+from ..media import make_clip
 from .live import screenshot
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.timeout(300)]
@@ -34,6 +35,16 @@ def create_session(page, name: str) -> None:
     screenshot(page, "02-sessions")
     page.get_by_role("link", name=name).click()
     page.wait_for_url(re.compile(r"/sessions/[0-9a-f]+$"))
+
+
+def upload_clip(page, clip) -> None:
+    """Choose the file in the drop zone: app.js PUTs it to the signed URL, then completes it."""
+    page.set_input_files("[data-testid=file-input]", str(clip))
+    item = page.locator("[data-analysis]").first
+    item.wait_for(timeout=30_000)
+    sent = page.get_attribute("#uploads", "data-last-sent-bytes")
+    assert int(sent) == clip.stat().st_size  # the progress bar followed the real bytes sent
+    screenshot(page, "04-uploaded")
 
 
 def evaluate_requirement(page, base: str) -> None:
@@ -83,7 +94,7 @@ def canary_50_then_roll_back(page, base: str) -> None:
     screenshot(page, "13-admin-flags-rolled-back")
 
 
-def test_journey(app, live_server, browser, start_worker):
+def test_journey(app, live_server, browser, start_worker, tmp_path):
     start_worker(1)
     base = live_server.url
     context = browser.new_context(viewport={"width": 1200, "height": 900})
@@ -94,6 +105,7 @@ def test_journey(app, live_server, browser, start_worker):
     sign_up(page, base, "journey@example.test")
     create_session(page, "Browser journey")
     screenshot(page, "03-session")
+    upload_clip(page, make_clip(tmp_path / "journey.mp4", seconds=3, fps=10, size=(160, 90), cuts=[1.5]))
     evaluate_requirement(page, base)
 
     admin = make_user(role="admin", email="boss@example.test")
