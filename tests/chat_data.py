@@ -110,5 +110,5 @@ def random_query(rng: random.Random, corpus: Corpus) -> str:
     pool = SHARED + list(corpus.markers.values())
     parts = rng.sample(pool, rng.randint(1, 4))
     if rng.random() < 0.3:
-        parts.append(rng.choice(HOSTILE))
+        parts.append(rng.choice(HOSTILE)[:300])
     return " ".join(parts) + rng.choice(["", "?", " please", " wo ist"])

@@ -13,7 +13,8 @@ import unicodedata
 MAX_TERMS = 12
 MAX_TERM_CHARS = 40
 _WORD = re.compile(r"[^\W_]+")
-_SENTENCE = re.compile(r"[^.!?;\n]+[.!?;]?")
+# A sentence ends at . ! ? ; followed by a space or the end ("0.31" stays whole).
+_SENTENCE = re.compile(r"(?:[^.!?;\n]|[.!?;](?=[^\s.!?;]))+[.!?;]*")
 
 STOP_WORDS = frozenset("""
 a about above after again all also am an and any are as at be because been before being below between both
@@ -60,10 +61,15 @@ def _stem_prefix(term: str) -> str:
     return folded if len(folded) <= 3 else folded[: max(3, len(folded) - 2)]
 
 
+def sentences(text: str) -> list[str]:
+    """The sentences of ``text``, verbatim and stripped."""
+    return [s.strip() for s in _SENTENCE.findall(text or "") if s.strip()]
+
+
 def snippet(text: str, query_terms: list[str], limit: int = 220) -> str:
     """The sentence of ``text`` that best matches the terms, verbatim, cut at a word boundary."""
-    sentences = [s.strip() for s in _SENTENCE.findall(text or "") if s.strip()]
-    if not sentences:
+    parts = sentences(text)
+    if not parts:
         return ""
     prefixes = [_stem_prefix(t) for t in query_terms]
 
@@ -71,7 +77,7 @@ def snippet(text: str, query_terms: list[str], limit: int = 220) -> str:
         folded = [fold(w) for w in words(sentence)]
         return sum(any(w.startswith(p) for w in folded) for p in prefixes)
 
-    best = max(sentences, key=score)  # max keeps the first of equals: earlier sentences win ties
+    best = max(parts, key=score)  # max keeps the first of equals: earlier sentences win ties
     if len(best) <= limit:
         return best
     cut = best[:limit].rsplit(" ", 1)[0]

@@ -1,0 +1,207 @@
+"""Chat over a user's own videos: retrieve the tenant's shots, answer with citations, keep the thread.
+
+Modes (request field ``mode``):
+- ``auto`` (default): the configured provider. With ``openai``, an exhausted monthly budget
+  or a failing provider falls back to the offline answer and says so in ``notice``
+  (``BUDGET_EXCEEDED`` / ``AI_PROVIDER_FAILED``): the user always gets an answer.
+- ``ai``: the user explicitly wants the AI answer: an exhausted budget is a 402
+  ``BUDGET_EXCEEDED``, a failing provider a 502 ``AI_PROVIDER_FAILED``, no provider a 409
+  ``AI_UNAVAILABLE``; nothing silently degrades.
+- ``offline``: the extractive answer, never a paid call.
+When nothing matches, no LLM is called at all and the answer says so plainly.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Iterator
+
+from flask import current_app
+from sqlalchemy import delete, select
+
+from ..adapters import llm
+from ..errors import AppError, Conflict, ValidationError
+from ..extensions import db
+from ..models import ChatMessage
+from ..models.base import utcnow
+from ..tenancy import Tenant
+from . import chat_answer, search, search_query, sessions
+
+MODES = ("auto", "ai", "offline")
+PURPOSE = "chat"
+
+
+@dataclass
+class Turn:
+    """One question being answered: what was retrieved and how it will be answered."""
+
+    tenant: Tenant
+    question: str
+    mode: str
+    terms: list[str]
+    hits: list[search.Hit]
+    provider: str
+    notice: dict | None = None
+    citations: list[dict] = field(default_factory=list)
+
+
+def _settings():
+    return current_app.config["SETTINGS"]
+
+
+def clean_message(message: str) -> str:
+    """The question without control characters (PostgreSQL rejects NUL), within the length limit."""
+    text = "".join(c for c in message if c in "\n\t" or unicodedata.category(c)[0] != "C").strip()
+    limit = _settings().chat_max_message_chars
+    if not text or len(text) > limit:
+        raise ValidationError(f"A message needs 1 to {limit} characters.",
+                              details={"fields": {"message": f"must be 1 to {limit} characters"}})
+    return text
+
+
+def tenant_for(user_id: str, session_id: str | None) -> Tenant:
+    """The chat's tenant; a session that is not the user's answers 404 SESSION_NOT_FOUND."""
+    tenant = Tenant(user_id)
+    if session_id is not None:
+        sessions.get(tenant, session_id)
+        tenant = tenant.in_session(session_id)
+    return tenant
+
+
+def _notice(error: AppError) -> dict:
+    return {"code": error.code, "message": error.message, "details": error.details}
+
+
+def _provider(tenant: Tenant, mode: str) -> tuple[str, dict | None]:
+    if mode not in MODES:
+        raise ValidationError("mode must be auto, ai or offline.", details={"fields": {"mode": "auto|ai|offline"}})
+    if mode == "offline":
+        return "offline", None
+    if _settings().effective_ai_provider != "openai":
+        if mode == "ai":
+            raise Conflict("AI answers are not configured here; offline answers are available.",
+                           code="AI_UNAVAILABLE")
+        return "offline", None
+    try:
+        llm.check_budget(tenant.user_id)
+    except llm.BudgetExceeded as exc:
+        if mode == "ai":
+            raise
+        return "offline", _notice(exc)
+    return "openai", None
+
+
+def prepare(user_id: str, message: str, session_id: str | None = None, mode: str = "auto") -> Turn:
+    """Validate, retrieve and choose the provider; stores the question in the thread."""
+    tenant = tenant_for(user_id, session_id)
+    question = clean_message(message)
+    provider, notice = _provider(tenant, mode)
+    hits = search.search(tenant, question, limit=_settings().chat_top_k)
+    if not hits:
+        provider = "offline"  # nothing to ground an AI answer on: say so without a paid call
+    db.session.add(ChatMessage(user_id=tenant.user_id, session_id=tenant.session_id, role="user", content=question))
+    db.session.commit()
+    return Turn(tenant, question, mode, search_query.terms(question), hits, provider, notice)
+
+
+def _offline(turn: Turn) -> str:
+    turn.provider = "offline"
+    turn.citations = [chat_answer.citation(h, turn.terms) for h in turn.hits]
+    return chat_answer.offline_answer(turn.hits, turn.terms, scoped=turn.tenant.session_id is not None)
+
+
+def _fallback(turn: Turn, error: AppError) -> str:
+    if turn.mode == "ai":
+        raise error
+    turn.notice = _notice(error)
+    return _offline(turn)
+
+
+def _cite(turn: Turn, order: list[int]) -> None:
+    turn.citations = [chat_answer.citation(turn.hits[n - 1], turn.terms) for n in order]
+
+
+def _store_answer(turn: Turn, answer: str) -> ChatMessage:
+    message = ChatMessage(user_id=turn.tenant.user_id, session_id=turn.tenant.session_id, role="assistant",
+                          content=answer, citations=turn.citations, provider=turn.provider,
+                          notice=turn.notice["code"] if turn.notice else None)
+    db.session.add(message)
+    db.session.commit()
+    return message
+
+
+def result(turn: Turn, answer: str, message: ChatMessage) -> dict:
+    return {"answer": answer, "citations": turn.citations, "provider": turn.provider, "notice": turn.notice,
+            "message_id": message.id, "session_id": turn.tenant.session_id}
+
+
+def answer(turn: Turn) -> dict:
+    """The whole answer at once."""
+    if turn.provider == "openai":
+        try:
+            reply = llm.complete(chat_answer.build_messages(turn.question, turn.hits),
+                                 user_id=turn.tenant.user_id, purpose=PURPOSE)
+            text, order = chat_answer.clean_citations(reply.text, len(turn.hits))
+            _cite(turn, order)
+        except (llm.LLMError, llm.BudgetExceeded) as exc:
+            text = _fallback(turn, exc)
+    else:
+        text = _offline(turn)
+    return result(turn, text, _store_answer(turn, text))
+
+
+def answer_stream(turn: Turn) -> Iterator[tuple[str, dict]]:
+    """The answer as (event, data) pairs: ``token`` pieces, then ``done`` (or ``error``)."""
+    sent: list[str] = []
+    if turn.provider == "openai":
+        try:
+            for piece in _ai_pieces(turn):
+                sent.append(piece)
+                yield "token", {"text": piece}
+        except (llm.LLMError, llm.BudgetExceeded) as exc:
+            if sent or turn.mode == "ai":
+                yield "error", _notice(exc)
+                return
+            turn.notice = _notice(exc)
+            turn.provider = "offline"
+    if turn.provider == "offline":
+        for piece in re.findall(r"\s*\S+", _offline(turn)):
+            sent.append(piece)
+            yield "token", {"text": piece}
+    text = "".join(sent)
+    yield "done", result(turn, text, _store_answer(turn, text))
+
+
+def _ai_pieces(turn: Turn) -> Iterator[str]:
+    """The model's streamed text with citations checked as they pass; sets the turn's citations."""
+    flt = chat_answer.CitationFilter(len(turn.hits))
+    for piece in llm.stream(chat_answer.build_messages(turn.question, turn.hits),
+                            user_id=turn.tenant.user_id, purpose=PURPOSE):
+        if released := flt.feed(piece):
+            yield released
+    if rest := flt.flush():
+        yield rest
+    _cite(turn, flt.order)
+
+
+def history(user_id: str, session_id: str | None, limit: int = 100) -> list[ChatMessage]:
+    """The user's thread for that scope (None: "all my videos"), oldest first, the last ``limit``."""
+    tenant = tenant_for(user_id, session_id)
+    scope = ChatMessage.session_id == tenant.session_id if tenant.session_id else ChatMessage.session_id.is_(None)
+    rows = db.session.execute(select(ChatMessage).where(ChatMessage.user_id == tenant.user_id, scope)
+                              .order_by(ChatMessage.created_at.desc(), ChatMessage.id.desc()).limit(limit))
+    return list(reversed(rows.scalars().all()))
+
+
+def purge_old_messages(now=None) -> dict[str, int]:
+    """Delete chat messages older than CHAT_RETENTION_DAYS (0 keeps them forever)."""
+    days = _settings().chat_retention_days
+    if days <= 0:
+        return {"chat_messages": 0}
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    count = db.session.execute(delete(ChatMessage).where(ChatMessage.created_at < cutoff)).rowcount or 0
+    db.session.commit()
+    return {"chat_messages": count}
