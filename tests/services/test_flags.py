@@ -130,18 +130,36 @@ def test_changes_are_audited_with_before_after_and_reason(app):
 
 
 @pytest.mark.sqlite_only
-def test_a_process_with_redis_down_keeps_serving_from_the_table(app, client, tmp_path):
-    from backend_app.local_redis import free_port
+def test_when_redis_blips_a_process_keeps_its_state_and_follows_the_table(app, tmp_path):
+    import time
+
+    from backend_app import local_redis
+
+    from ..helpers import wait_until
 
     flags.set_flag("use_v2", enabled=True, rollout_percent=100, actor="t")
     user = _user_with_bucket(lambda b: True)
-    blind = create_app({"app_env": "test", "log_level": "ERROR", "sqlite_path": app.config["SETTINGS"].sqlite_path,
-                        "data_dir": str(tmp_path / "blind"), "redis_url": f"redis://127.0.0.1:{free_port()}/0"})
-    with blind.app_context():
-        assert flags.decide(user)[0] == "v2"
-        response = blind.test_client().get("/ping")
-        assert response.status_code == 200 and response.headers["X-Variant"] == "v1"
-        db.engine.dispose()
+    port = local_redis.free_port()
+    own_redis = local_redis.start(port, tmp_path / "own-redis", persist=False)
+    other = create_app({"app_env": "test", "log_level": "ERROR", "sqlite_path": app.config["SETTINGS"].sqlite_path,
+                        "data_dir": str(tmp_path / "other"), "redis_url": f"redis://127.0.0.1:{port}/0"})
+    try:
+        with other.app_context():
+            assert flags.decide(user)[0] == "v2"
+        own_redis.terminate()
+        own_redis.wait(timeout=10)
+        time.sleep(0.3)
+        with other.app_context():
+            assert flags.decide(user)[0] == "v2"  # last known state, no error
+            assert other.test_client().get("/ping").headers["X-Variant"] == "v1"
+        flags.rollback("use_v2", actor="t", reason="while the other process's Redis is down")
+        with other.app_context():
+            wait_until(lambda: flags.decide(user) == ("v1", "rolled back"), timeout_s=5,
+                       message="the process without Redis to read the change from the table")
+            db.engine.dispose()
+    finally:
+        if own_redis.poll() is None:
+            own_redis.terminate()
 
 
 @pytest.mark.settings(guard_min_samples=10, guard_error_rate=0.2, guard_window_s=60)
