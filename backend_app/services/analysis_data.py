@@ -9,14 +9,15 @@ under ``users/<user_id>/``), the export (every such object as ``files/<key>``) a
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Iterable, Iterator
 
-from sqlalchemy import delete
+from sqlalchemy import delete, or_, select
 
 from ..adapters.storage import get_storage
 from ..extensions import db, redis_store
-from ..models import Analysis, ShotDocument
-from ..models.job import QUEUED, RUNNING
+from ..models import Analysis, Job, ShotDocument
+from ..models.job import PENDING_UPLOAD, QUEUED, RUNNING
 from ..tenancy import Tenant, list_owned
 from . import health, ownership, sessions
 
@@ -59,6 +60,23 @@ def purge_analysis(analysis: Analysis) -> int:
         db.session.delete(job)
     db.session.flush()
     return removed
+
+
+def purge_before(cutoff: datetime, abandoned_before: datetime | None = None) -> dict[str, int]:
+    """Retention: delete analyses created before ``cutoff`` (not while running or queued), and
+    uploads still waiting for their bytes since ``abandoned_before``. Commits; returns counts."""
+    old = select(Analysis).join(Job, Analysis.job_id == Job.id, isouter=True).where(
+        Analysis.created_at < cutoff, or_(Job.id.is_(None), Job.status.notin_((QUEUED, RUNNING))))
+    counts = {"analyses": 0, "storage_objects": 0}
+    targets = list(db.session.execute(old).scalars())
+    if abandoned_before is not None:
+        targets += db.session.execute(select(Analysis).join(Job, Analysis.job_id == Job.id).where(
+            Job.status == PENDING_UPLOAD, Analysis.created_at < abandoned_before)).scalars()
+    for analysis in {a.id: a for a in targets}.values():
+        counts["storage_objects"] += purge_analysis(analysis)
+        counts["analyses"] += 1
+        db.session.commit()
+    return counts
 
 
 def _cleanup_session(tenant: Tenant) -> None:

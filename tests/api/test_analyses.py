@@ -232,3 +232,30 @@ def test_health_reports_storage(client, backend):
     report = client.get("/health").get_json()
     storage = report["checks"]["storage"]
     assert storage["ok"] is True and storage["backend"] == backend
+
+
+@pytest.mark.sqlite_only
+def test_retention_purges_old_finished_and_abandoned_analyses(client, owner, clip):
+    from datetime import timedelta
+
+    from backend_app.services.analysis_data import purge_before
+
+    finished = _uploaded(client, owner, clip)
+    _complete_as_the_job_would(finished)
+    queued = _uploaded(client, owner, clip)
+    abandoned_id = client.post("/api/v1/uploads/init", headers=owner["headers"], json={
+        "filename": "a.mp4", "content_type": "video/mp4", "file_size": 10,
+        "session_id": owner["session_id"]}).get_json()["analysis_id"]
+    fresh = _uploaded(client, owner, clip)
+    _complete_as_the_job_would(fresh)
+    long_ago = utcnow() - timedelta(days=60)
+    for analysis_id in (finished.id, queued.id, abandoned_id):
+        db.session.get(Analysis, analysis_id).created_at = long_ago
+    db.session.commit()
+
+    counts = purge_before(utcnow() - timedelta(days=30), abandoned_before=utcnow() - timedelta(hours=2))
+    assert counts == {"analyses": 2, "storage_objects": 4}
+    db.session.expire_all()
+    remaining = {a.id for a in db.session.execute(select(Analysis)).scalars()}
+    assert remaining == {queued.id, fresh.id}  # queued work is never pulled from under a worker
+    assert _count(ShotDocument) == 2
