@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g, redirect, request, url_for
+from flask import g, redirect, url_for
 
 from ..errors import AppError, Conflict, is_htmx
 from ..models.job import FAILED
