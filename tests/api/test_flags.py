@@ -205,6 +205,7 @@ def test_guard_rolls_back_on_v2_server_errors(app, client):
     assert "6/26" in listed["guard"]["reason"] and listed["guard"]["tripped_at"]
     audit = flags.audit_log("use_v2")[0]
     assert (audit.actor, audit.action, audit.before["enabled"], audit.after["enabled"]) == ("guard", "guard", True, False)
+    assert 'framewise_flag_changes_total{action="guard",flag="use_v2"}' in client.get("/metrics").get_data(as_text=True)
 
 
 @pytest.mark.sqlite_only

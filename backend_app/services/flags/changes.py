@@ -6,6 +6,7 @@ import logging
 import re
 from typing import Any
 
+from prometheus_client import Counter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
@@ -19,6 +20,8 @@ from .state import publish_change, snapshot
 log = logging.getLogger(__name__)
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 MAX_REASON = 500
+FLAG_CHANGES = Counter("framewise_flag_changes_total", "Flag changes by flag and action (update, rollback, guard)",
+                       ["flag", "action"])
 
 
 def _check_key(key: str) -> None:
@@ -123,6 +126,7 @@ def rollback(key: str, *, actor: str, reason: str, action: str = "rollback") -> 
 
 def _changed(flag: Flag, audit: FlagAudit) -> None:
     publish_change()
+    FLAG_CHANGES.labels(flag.key, audit.action).inc()
     log.warning("flag changed", extra={"flag": flag.key, "actor": audit.actor, "action": audit.action,
                                        "enabled": flag.enabled, "rollout_percent": flag.rollout_percent,
                                        "reason": audit.reason})
