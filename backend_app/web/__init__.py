@@ -104,6 +104,7 @@ def _set_refreshed_cookie(response: Response) -> Response:
 # Areas add their top-level pages here: (endpoint, label, admin only).
 NAV: list[tuple[str, str, bool]] = [
     ("web.sessions_page", "Sessions", False),
+    ("web.chat_page", "Chat", False),
     ("web.requirements_page", "Requirements", False),
     ("web.usage_page", "Usage", False),
     ("web.account_page", "Account", False),

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, g, make_response, redirect, render_template, request, stream_with_context, url_for
+from flask import (Response, current_app, g, make_response, redirect, render_template, request,
+                   stream_with_context, url_for)
 from flask_jwt_extended import unset_jwt_cookies
 
-from ..adapters import llm
 from ..auth import current_tenant
 from ..models import UsageRecord
-from ..services import ownership
+from ..services import ownership, usage
 from ..tenancy import list_owned
 from . import bp, page_login_required
 
@@ -44,22 +44,16 @@ def account_delete_page():
     return response
 
 
-def usage_summary(user_id: str) -> dict:
-    """This month's spend against the budget, and the latest calls."""
-    spent, budget = llm.spent_this_month(user_id), llm.budget_for(user_id)
-    records = list_owned(UsageRecord, current_tenant(), order_by=UsageRecord.created_at.desc(), limit=USAGE_ROWS)
-    by_purpose: dict[str, dict] = {}
-    for record in records:
-        row = by_purpose.setdefault(record.purpose, {"calls": 0, "tokens": 0, "cost_usd": 0.0})
-        row["calls"] += 1
-        row["tokens"] += record.prompt_tokens + record.completion_tokens
-        row["cost_usd"] += record.cost_usd
-    percent = min(100.0, spent / budget * 100) if budget > 0 else 100.0
-    return {"spent_usd": spent, "budget_usd": budget, "percent": round(percent, 1), "records": records,
-            "by_purpose": by_purpose, "provider": current_app.config["SETTINGS"].effective_ai_provider}
+def latest_calls(limit: int = USAGE_ROWS) -> list[UsageRecord]:
+    """The signed-in user's latest LLM calls, newest first."""
+    return list_owned(UsageRecord, current_tenant(), order_by=UsageRecord.created_at.desc(), limit=limit)
 
 
 @bp.get("/usage")
 @page_login_required
 def usage_page():
-    return render_template("usage/usage.html", usage=usage_summary(g.user.id))
+    summary = usage.month_summary(g.user.id)
+    budget = summary["budget_usd"]
+    percent = min(100.0, summary["spent_usd"] / budget * 100) if budget > 0 else 100.0
+    return render_template("usage/usage.html", usage=summary, percent=round(percent, 1), records=latest_calls(),
+                           provider=current_app.config["SETTINGS"].effective_ai_provider)

@@ -1,0 +1,50 @@
+"""Chat pages: ask about all of your videos or one session; answers stream in, citations link
+to the report at that shot. Without JavaScript the form posts and the page shows the thread."""
+
+from __future__ import annotations
+
+import json
+from typing import Iterator
+
+from flask import Response, g, redirect, render_template, request, stream_with_context, url_for
+
+from ..auth import current_tenant
+from ..services import chat, sessions
+from . import bp, page_login_required
+
+
+def _scope() -> str | None:
+    return (request.values.get("session_id") or "").strip() or None
+
+
+@bp.get("/chat")
+@page_login_required
+def chat_page():
+    session_id = _scope()
+    thread = chat.history(g.user.id, session_id)  # a foreign session is a 404 here
+    return render_template("chat/chat.html", thread=thread, session_id=session_id,
+                           sessions=sessions.list_for(current_tenant()))
+
+
+@bp.post("/chat")
+@page_login_required
+def chat_ask_page():
+    """The no-JavaScript path: answer in one go, then show the thread (post/redirect/get)."""
+    session_id = _scope()
+    chat.answer(chat.prepare(g.user.id, request.form.get("message", ""), session_id))
+    return redirect(url_for("web.chat_page", session_id=session_id) + "#latest", code=303)
+
+
+def _sse(events: Iterator[tuple[str, dict]]) -> Iterator[str]:
+    for event, data in events:
+        yield f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+@bp.post("/chat/stream")
+@page_login_required
+def chat_stream_page():
+    """The answer as Server-Sent Events (token pieces, then done with the citations) for app.js."""
+    turn = chat.prepare(g.user.id, request.form.get("message", ""), _scope())
+    response = Response(stream_with_context(_sse(chat.answer_stream(turn))), mimetype="text/event-stream")
+    response.headers.update({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return response
