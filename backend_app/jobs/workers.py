@@ -7,7 +7,7 @@ every ``WORKER_TTL_S - 15`` seconds when idle, so a worker whose heartbeat is ol
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -29,7 +29,8 @@ def make_worker(connection: Redis) -> Worker:
 
     settings = current_app.config["SETTINGS"]
     queues = [get_queue(name, connection) for name in QUEUE_NAMES]
-    return Worker(queues, connection=connection, worker_ttl=WORKER_TTL_S,
+    # maintenance (registry clean-up, taking over the scheduler of a dead worker) every minute
+    return Worker(queues, connection=connection, worker_ttl=WORKER_TTL_S, maintenance_interval=60,
                   job_monitoring_interval=max(1, settings.job_heartbeat_s),
                   work_horse_killed_handler=on_horse_killed)
 
@@ -58,12 +59,30 @@ def current_job_ids(worker: Worker) -> set[str]:
 
 
 def owner_alive(rq_job: RQJob, connection: Redis | None = None) -> bool:
-    """True when the RQ worker that started this job is alive and still running it."""
+    """True when the RQ worker that started this job still runs it and heartbeats.
+
+    A busy worker heartbeats every JOB_HEARTBEAT_S, so silence longer than JOB_LOST_AFTER_S
+    means it died (its Redis key outlives it by a minute; its heartbeat does not).
+    """
     connection = connection or redis_store.conn
     if not rq_job.worker_name:
         return False
     worker = Worker.find_by_key(Worker.redis_worker_namespace_prefix + rq_job.worker_name, connection=connection)
-    return worker is not None and is_alive(worker) and rq_job.id in current_job_ids(worker)
+    if worker is None or rq_job.id not in current_job_ids(worker):
+        return False
+    beat = _aware(worker.last_heartbeat)
+    return beat is not None and \
+        (utcnow() - beat).total_seconds() < current_app.config["SETTINGS"].job_lost_after_s
+
+
+def _scheduled_in_time(queue, job_id: str) -> bool:
+    """Scheduled (a retry waiting out its backoff) and not long overdue (a scheduler is moving jobs)."""
+    registry = queue.scheduled_job_registry
+    if job_id not in registry:
+        return False
+    due = registry.get_scheduled_time(job_id)
+    overdue_s = (utcnow() - _aware(due)).total_seconds()
+    return overdue_s < current_app.config["SETTINGS"].stale_queued_s + 5
 
 
 def rq_state(job_id: str, connection: Redis | None = None) -> dict[str, Any]:
@@ -79,7 +98,7 @@ def rq_state(job_id: str, connection: Redis | None = None) -> dict[str, Any]:
         live = connection.lpos(queue.key, job_id) is not None or \
             connection.lpos(queue.intermediate_queue_key, job_id) is not None
     elif status == JobStatus.SCHEDULED:
-        live = job_id in get_queue(rq_job.origin, connection).scheduled_job_registry
+        live = _scheduled_in_time(get_queue(rq_job.origin, connection), job_id)
     elif status == JobStatus.STARTED:
         live = owner_alive(rq_job, connection)
     else:

@@ -1,0 +1,150 @@
+"""Faults with real processes: Redis down at submit, workers and work horses SIGKILLed,
+hard time limits, retry-then-fail with backoff. Real Redis, real `python worker.py`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+from backend_app import local_redis
+from backend_app.extensions import db
+from backend_app.jobs.enqueue import submit
+from backend_app.models import Job
+
+from ..helpers import wait_until
+from . import kinds  # noqa: F401  (registers the test-only kinds in this process)
+from .procs import children, kill_horse, kill_tree
+
+FAST = dict(job_heartbeat_s=1, job_lost_after_s=3, stale_queued_s=1, reconcile_interval_s=2,
+            job_retry_backoff_s=1, job_max_attempts=3, job_modules=["tests.jobs.kinds"])
+pytestmark = [pytest.mark.sqlite_only, pytest.mark.settings(**FAST)]
+
+
+def row(job_id: str) -> Job:
+    db.session.expire_all()
+    return db.session.get(Job, job_id)
+
+
+def finished(job_id: str, timeout_s: float = 60) -> Job:
+    return wait_until(lambda: (r := row(job_id)).is_finished and r, timeout_s=timeout_s,
+                      message=f"job {job_id} to finish")
+
+
+def markers(directory: Path, what: str) -> list[Path]:
+    return sorted(directory.glob(f"{what}-*")) if directory.exists() else []
+
+
+@pytest.fixture
+def dedicated_redis(app, tmp_path):
+    """A Redis of this test's own (the shared one must survive): the app and its workers use it."""
+    port = local_redis.free_port()
+    data = tmp_path / "redis"
+    server = {"port": port, "proc": local_redis.start(port, data, persist=False)}
+    url = f"redis://127.0.0.1:{port}/0"
+    app.config["SETTINGS"] = app.config["SETTINGS"].replace(redis_url=url)
+    app.extensions["redis"] = Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=5.0)
+
+    def stop():
+        server["proc"].terminate()
+        server["proc"].wait(timeout=10)
+
+    def start():
+        server["proc"] = local_redis.start(port, data, persist=False)
+
+    server.update(stop=stop, start=start)
+    yield server
+    if server["proc"].poll() is None:
+        stop()
+
+
+def test_enqueue_fails_with_redis_down_then_reconciler_enqueues_it(app, dedicated_redis, start_worker, tmp_path):
+    dedicated_redis["stop"]()
+    job = submit("test_sleepy", user_id=None, payload={"seconds": 0.2, "marker_dir": str(tmp_path / "m")})
+    stuck = row(job.id)
+    assert stuck.status == "queued" and stuck.enqueued_at is None
+    assert stuck.enqueue_attempts == app.config["SETTINGS"].enqueue_retries
+    assert "ConnectionError" in stuck.enqueue_last_error
+    tries = stuck.enqueue_attempts
+
+    dedicated_redis["start"]()  # an empty Redis: the job was never in it
+    start_worker(1)  # its scheduler runs the reconciler within seconds
+    done = finished(job.id)
+    assert done.status == "completed", done.to_dict()
+    assert done.attempts == 1 and done.enqueue_attempts == tries + 1
+    assert done.enqueue_last_error is None
+    assert len(markers(tmp_path / "m", "done")) == 1
+
+
+def test_worker_sigkilled_mid_job_is_recovered_and_completes_once(app, start_worker, tmp_path):
+    first = start_worker(1)[0]
+    job = submit("test_sleepy", user_id=None, payload={"seconds": 4, "marker_dir": str(tmp_path / "m")})
+    wait_until(lambda: row(job.id).status == "running" and row(job.id).progress > 0, message="job running")
+    assert children(first.pid), "the worker should have forked a work horse"
+    kill_tree(first.pid)
+
+    start_worker(1)  # the replacement's reconciler finds the silent row and re-queues it
+    done = finished(job.id, timeout_s=90)
+    assert done.status == "completed", done.to_dict()
+    assert done.attempts == 2  # the lost attempt counts
+    assert len(markers(tmp_path / "m", "start")) == 2
+    assert len(markers(tmp_path / "m", "done")) == 1  # completed exactly once
+
+
+def test_work_horse_killed_is_requeued_by_its_worker_and_retried(app, worker, tmp_path):
+    job = submit("test_sleepy", user_id=None, payload={"seconds": 3, "marker_dir": str(tmp_path / "m")})
+    running = wait_until(lambda: (r := row(job.id)).status == "running" and r.progress > 0 and r,
+                         message="job running")
+    assert kill_horse(running) != worker.pid
+    done = finished(job.id)
+    assert done.status == "completed", done.to_dict()
+    assert done.attempts == 2 and worker.poll() is None
+    assert len(markers(tmp_path / "m", "done")) == 1
+
+
+def test_hard_time_limit_fails_the_job_with_job_timeout(app, worker):
+    job = submit("test_hang", user_id=None, payload={"seconds": 60})
+    done = finished(job.id)
+    assert (done.status, done.error_code, done.attempts) == ("failed", "JOB_TIMEOUT", 1), done.to_dict()
+    time.sleep(2)  # a timeout is not retried
+    assert row(job.id).attempts == 1
+
+
+def test_horse_killed_at_the_limit_from_outside_fails_with_job_timeout(app, worker):
+    # The handler ignores SIGALRM (a C call that never returns); RQ then kills the horse from the
+    # worker. We play that kill ourselves once the limit has passed (RQ waits 60 s more).
+    job = submit("test_hang", user_id=None, payload={"seconds": 60, "ignore_alarm": True})
+    running = wait_until(lambda: (r := row(job.id)).status == "running" and r, message="job running")
+    time.sleep(max(0.0, 2.5 - (time.time() - running.started_at.timestamp())))
+    assert kill_horse(running) != worker.pid
+    done = finished(job.id)
+    assert (done.status, done.error_code) == ("failed", "JOB_TIMEOUT"), done.to_dict()
+
+
+def test_retryable_failure_is_retried_with_backoff_then_fails(app, worker, tmp_path):
+    job = submit("test_flaky", user_id=None, payload={"marker_dir": str(tmp_path / "m")})
+    between = wait_until(lambda: (r := row(job.id)).status == "queued" and r.attempts == 1 and r, timeout_s=30,
+                         interval_s=0.05, message="row queued between attempts")
+    assert between.error_code == "AI_PROVIDER_FAILED"
+    done = finished(job.id)
+    assert (done.status, done.error_code, done.attempts) == ("failed", "AI_PROVIDER_FAILED", 3), done.to_dict()
+    starts = [float(p.read_text()) for p in markers(tmp_path / "m", "start")]
+    starts.sort()
+    assert len(starts) == 3
+    assert starts[1] - starts[0] >= 0.9 and starts[2] - starts[1] >= 1.9  # backoff 1 s, then 2 s
+
+
+def test_retryable_failure_then_success(app, worker):
+    job = submit("test_flaky", user_id=None, payload={"succeed_on": 2})
+    done = finished(job.id)
+    assert (done.status, done.attempts, done.error_code) == ("completed", 2, None), done.to_dict()
+
+
+def test_non_retryable_failure_fails_at_once(app, worker):
+    job = submit("test_broken", user_id=None)
+    done = finished(job.id)
+    assert (done.status, done.error_code, done.attempts) == ("failed", "VIDEO_UNREADABLE", 1)
+    time.sleep(1.5)
+    assert row(job.id).attempts == 1
