@@ -18,8 +18,10 @@ import logging
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask_jwt_extended import decode_token
+from sqlalchemy.exc import SQLAlchemyError
 
 from .auth import load_user
+from .extensions import db
 from .models import User
 from .services import accounts, flags
 from .services.flags import guard
@@ -45,6 +47,9 @@ def _verified_user(raw: str) -> User | None:
         if accounts.is_revoked(claims["jti"], claims.get("type", "access")):
             return None
         return accounts.active_user(claims["sub"])
+    except SQLAlchemyError:
+        db.session.rollback()  # leave the view a usable session; it reports the database itself
+        return None
     except Exception:  # invalid, expired, malformed or of a disabled account: no identity
         return None
 
