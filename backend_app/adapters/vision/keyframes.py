@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 THUMB_MAX_SIDE = 640
+FACE_MAX_SIDE = 480
 TILE = (192, 108)
 SHEET_COLUMNS = 4
 SHEET_MAX_TILES = 48
@@ -47,10 +48,14 @@ def load(path: str) -> np.ndarray:
 
 def faces(image: np.ndarray) -> list[dict]:
     """Frontal faces as boxes relative to the image (0-1)."""
-    gray = cv2.equalizeHist(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    if max(gray.shape) > FACE_MAX_SIDE:  # faces under ~5% of the picture are not worth the time
+        scale = FACE_MAX_SIDE / max(gray.shape)
+        gray = cv2.resize(gray, (round(gray.shape[1] * scale), round(gray.shape[0] * scale)),
+                          interpolation=cv2.INTER_AREA)
+    gray = cv2.equalizeHist(gray)
     height, width = gray.shape
-    found = _face_cascade().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5,
-                                             minSize=(max(24, width // 40), max(24, width // 40)))
+    found = _face_cascade().detectMultiScale(gray, scaleFactor=1.05, minNeighbors=4, minSize=(24, 24))
     return [{"x": round(float(x) / width, 3), "y": round(float(y) / height, 3),
              "w": round(float(w) / width, 3), "h": round(float(h) / height, 3)}
             for x, y, w, h in (found if len(found) else [])]
@@ -61,10 +66,8 @@ def qr_texts(image: np.ndarray) -> list[str]:
     detector = cv2.QRCodeDetector()
     try:
         ok, texts, _points, _ = detector.detectAndDecodeMulti(image)
-    except cv2.error:
-        ok, texts = False, ()
-    found = [t for t in (texts or ()) if t] if ok else []
-    if not found:
+        found = [t for t in (texts or ()) if t] if ok else []
+    except cv2.error:  # some OpenCV builds fail on odd inputs in the multi detector
         text, _points, _ = detector.detectAndDecode(image)
         found = [text] if text else []
     return list(dict.fromkeys(found))
@@ -133,3 +136,12 @@ def contact_sheet(items: list[tuple[str, str]]) -> bytes | None:
         y, x = 4 + r * (TILE[1] + 4), 4 + c * (TILE[0] + 4)
         sheet[y:y + TILE[1], x:x + TILE[0]] = _tile(load(path), caption)
     return thumbnail_jpeg(sheet, max_side=4096, quality=80)
+
+
+def inspect(path: str, thumb_path: str) -> dict:
+    """Everything looked for on one keyframe; writes its thumbnail JPEG to ``thumb_path``."""
+    image = load(path)
+    found = faces(image)
+    with open(thumb_path, "wb") as handle:
+        handle.write(thumbnail_jpeg(image))
+    return {"faces": len(found), "face_boxes": found, "qr_texts": qr_texts(image), "colors": colors(image)}

@@ -97,13 +97,18 @@ def read_metadata(cap: cv2.VideoCapture, path: str) -> VideoMetadata:
     if codec is None:
         raise JobFailure("UNSUPPORTED_CODEC", f"The video codec {fourcc or 'unknown'!r} is not supported; "
                                               "use H.264, HEVC, MPEG-4, VP8/VP9, AV1 or MJPEG.")
-    frame_count = int(frames) if frames >= 1 else 0  # 0: unknown, counted while decoding
-    duration = frame_count / fps if frame_count else 0.0
-    size = os.path.getsize(path)
-    bitrate = int(size * 8 / duration) if duration > 0 else 0
+    if not frames >= 1:  # e.g. a bare elementary stream: no container, no length to check limits against
+        raise JobFailure("METADATA_EXTRACTION_FAILED", "The file reports neither a frame count nor a duration "
+                                                       "(not in a container such as MP4, MKV or MOV).")
+    frame_count = int(frames)
+    duration = frame_count / fps
+    try:
+        size, digest = os.path.getsize(path), sha256_of(path)
+    except OSError as exc:
+        raise JobFailure("METADATA_EXTRACTION_FAILED", f"Reading the file failed: {exc}") from None
     return VideoMetadata(duration_s=round(duration, 3), fps=round(fps, 3), frame_count=frame_count,
-                         width=int(width), height=int(height), codec=codec, fourcc=fourcc, bitrate=bitrate,
-                         file_size=size, sha256=sha256_of(path))
+                         width=int(width), height=int(height), codec=codec, fourcc=fourcc,
+                         bitrate=int(size * 8 / duration), file_size=size, sha256=digest)
 
 
 def validate(meta: VideoMetadata, limits: Limits) -> None:

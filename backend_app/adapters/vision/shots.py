@@ -39,6 +39,7 @@ class Shot:
     sums: dict = field(default_factory=lambda: {"brightness": 0.0, "motion": 0.0, "sharpness": 0.0,
                                                 "contrast": 0.0, "jitter": 0.0})
     flashes: int = 0
+    jitter_pairs: int = 0
     slot_width: int = 1
     slots: list = field(default_factory=list)  # [Sample] (the sharpest of each stretch)
     _last_shift: tuple | None = None
@@ -48,12 +49,16 @@ class Shot:
         if sample.flash:
             self.flashes += 1
             return
-        for key in ("brightness", "motion", "sharpness", "contrast"):
+        for key in ("brightness", "sharpness", "contrast"):
             self.sums[key] += getattr(sample, key)
+        if self.count:  # the first sample's motion is the cut itself, not motion within the shot
+            self.sums["motion"] += sample.motion
         if self._last_shift is not None:
             self.sums["jitter"] += float(np.hypot(sample.shift[0] - self._last_shift[0],
                                                   sample.shift[1] - self._last_shift[1]))
-        self._last_shift = sample.shift
+            self.jitter_pairs += 1
+        if self.count:  # the first sample's shift is measured across the cut
+            self._last_shift = sample.shift
         slot = self.count // self.slot_width
         self.count += 1
         if slot == len(self.slots):
@@ -66,7 +71,8 @@ class Shot:
             self.slot_width *= 2
 
     def mean(self, key: str) -> float:
-        return self.sums[key] / self.count if self.count else 0.0
+        count = {"motion": self.count - 1, "jitter": self.jitter_pairs}.get(key, self.count)
+        return self.sums[key] / count if count > 0 else 0.0
 
     def keyframe(self) -> Sample | None:
         """The sharpest candidate in the middle half of the shot (else the one nearest the middle)."""

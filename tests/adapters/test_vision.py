@@ -1,0 +1,195 @@
+"""The vision adapter on real H.264 files made by ffmpeg: metadata, shots, keyframe findings, refusals."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from backend_app.adapters import vision
+from backend_app.adapters.vision import keyframes
+from backend_app.jobs.errors import JobFailure
+from tests import media
+from tests import video_scenes as scenes
+
+LIMITS = vision.Limits(max_duration_s=3600, max_pixels=3840 * 2160, max_frames=600_000)
+FPS = 25
+QR_TEXT = "https://framewise.test/shot?id=42"
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory) -> dict[str, tuple[Path, list[int]]]:
+    """name -> (path, true cut frames). Each clip is at most 6 s of 320x180."""
+    media.require_ffmpeg()
+    d = tmp_path_factory.mktemp("clips")
+    return {
+        "textured": (scenes.cut_clip(d / "textured.mp4", [30, 61, 95], 125), [30, 61, 95]),
+        "squares": (media.make_clip(d / "squares.mp4", seconds=5, cuts=[1.2, 2.5, 3.9]), [30, 62, 98]),
+        "flash": (scenes.cut_clip(d / "flash.mp4", [70], 125, flash_frames=[25, 100]), [70]),
+        "double_flash": (scenes.cut_clip(d / "flash2.mp4", [50], 125, flash_frames=[20, 21, 90, 91]), [50]),
+        "fade": (scenes.fade_clip(d / "fade.mp4", 150), []),
+        "face_qr": (scenes.scenes_clip(d / "face_qr.mp4", [
+            (50, lambda i: scenes.draw_face(dx=i % 3)),
+            (50, lambda i: scenes.draw_qr(QR_TEXT)),
+            (50, lambda i: scenes.textured(5, i))]), [50, 100]),
+    }
+
+
+def run(path: Path, tmp_path: Path, stride: int = 1) -> vision.PassResult:
+    meta = vision.probe(str(path), LIMITS)
+    return vision.decode_pass(str(path), meta, LIMITS, str(tmp_path / "out"), stride=stride)
+
+
+def test_probe_reads_the_real_metadata(clips):
+    path, _ = clips["textured"]
+    meta = vision.probe(str(path), LIMITS)
+    assert (meta.width, meta.height, meta.fps, meta.frame_count) == (320, 180, 25.0, 125)
+    assert meta.duration_s == pytest.approx(5.0)
+    assert meta.codec == "h264"
+    assert meta.file_size == path.stat().st_size
+    assert meta.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert meta.bitrate == pytest.approx(path.stat().st_size * 8 / 5.0, rel=0.01)
+
+
+def matches(found: list[int], truth: list[int], tolerance: int) -> tuple[float, float]:
+    """(recall, precision) of found cut frames against the truth, within ``tolerance`` frames."""
+    hit_truth = sum(1 for t in truth if any(abs(f - t) <= tolerance for f in found))
+    hit_found = sum(1 for f in found if any(abs(f - t) <= tolerance for t in truth))
+    recall = hit_truth / len(truth) if truth else 1.0
+    precision = hit_found / len(found) if found else (1.0 if not truth else 0.0)
+    return recall, precision
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("name", ["textured", "squares", "flash", "double_flash", "fade", "face_qr"])
+def test_shot_boundaries_match_the_known_cuts_within_one_frame(clips, tmp_path, name, stride):
+    path, truth = clips[name]
+    result = run(path, tmp_path, stride)
+    assert matches(result.cuts, truth, tolerance=1) == (1.0, 1.0), (result.cuts, truth)
+    assert len(result.shots) == len(truth) + 1
+    assert result.frames == {"fade": 150, "face_qr": 150}.get(name, 125)
+    if stride == 1:
+        assert result.cuts == truth  # every frame analysed: exact
+
+
+def test_shots_tile_the_video_and_have_one_keyframe_each(clips, tmp_path):
+    path, truth = clips["textured"]
+    result = run(path, tmp_path, stride=2)
+    starts = [s.start_frame for s in result.shots]
+    assert starts == [0, *result.cuts]
+    assert [s.end_frame + 1 for s in result.shots[:-1]] == result.cuts
+    assert result.shots[-1].end_frame == result.frames - 1
+    for shot in result.shots:
+        assert shot.keyframe_path and Path(shot.keyframe_path).exists()
+        length = shot.end_frame - shot.start_frame + 1
+        assert shot.start_frame + 0.25 * length - 2 <= shot.keyframe_frame <= shot.start_frame + 0.75 * length + 2
+
+
+def test_flash_frames_are_counted_not_cut(clips, tmp_path):
+    path, _ = clips["flash"]
+    result = run(path, tmp_path)
+    assert sum(s.flashes for s in result.shots) == 2
+
+
+def test_a_slow_fade_is_one_shot_whose_brightness_follows_the_fade(clips, tmp_path):
+    path, _ = clips["fade"]
+    result = run(path, tmp_path)
+    assert len(result.shots) == 1
+    brightness = [p["brightness"] for p in result.timeline]
+    assert min(brightness) < 0.5 * max(brightness)
+
+
+def test_keyframes_show_the_face_and_decode_the_qr_code(clips, tmp_path):
+    path, _ = clips["face_qr"]
+    result = run(path, tmp_path, stride=2)
+    found = [keyframes.inspect(s.keyframe_path, str(tmp_path / f"t{s.index}.jpg")) for s in result.shots]
+    assert [f["faces"] for f in found] == [1, 0, 0]
+    assert [f["qr_texts"] for f in found] == [[], [QR_TEXT], []]
+    assert found[1]["colors"][0]["name"] == "white"
+    assert all((tmp_path / f"t{s.index}.jpg").read_bytes()[:2] == b"\xff\xd8" for s in result.shots)
+
+
+def test_motion_separates_a_static_shot_from_a_moving_one_and_frozen_pictures_are_found(tmp_path):
+    path = scenes.scenes_clip(tmp_path / "motion.mp4", [(60, lambda i: scenes.textured(1, 0)),
+                                                        (40, lambda i: scenes.textured(2, i * 4))])
+    result = run(path, tmp_path)
+    assert [s.start_frame for s in result.shots] == [0, 60]
+    assert result.shots[0].motion < 0.0003 < result.shots[1].motion
+    assert len(result.frozen) == 1
+    start, end = result.frozen[0]
+    assert start <= 0.1 and 2.2 <= end <= 2.5
+
+
+def test_black_frames_are_found(tmp_path):
+    import numpy as np
+
+    black = np.zeros((180, 320, 3), np.uint8)
+    path = scenes.scenes_clip(tmp_path / "black.mp4", [(25, lambda i: scenes.textured(1, i)), (25, lambda i: black),
+                                                       (25, lambda i: scenes.textured(2, i))])
+    result = run(path, tmp_path)
+    assert len(result.black) == 1
+    assert result.black[0][0] == pytest.approx(1.0, abs=0.1) and result.black[0][1] == pytest.approx(2.0, abs=0.1)
+
+
+# --- refusals: every malformed input has its code ------------------------------------------------
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run([media.require_ffmpeg(), "-v", "error", "-y", *args], check=True, timeout=120)
+
+
+def lavfi(path: Path, *codec: str, seconds: float = 2) -> Path:
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", "-t", str(seconds), *codec, str(path))
+    return path
+
+
+def code_of(path: Path, limits: vision.Limits = LIMITS, tmp_path: Path | None = None) -> str:
+    with pytest.raises(JobFailure) as caught:
+        meta = vision.probe(str(path), limits)
+        vision.decode_pass(str(path), meta, limits, str(path.parent / "out"))
+    return caught.value.code
+
+
+def test_zero_bytes_and_text_are_unreadable(tmp_path):
+    (tmp_path / "zero.mp4").write_bytes(b"")
+    (tmp_path / "text.mp4").write_text("this is not a video\n" * 50)
+    assert code_of(tmp_path / "zero.mp4") == "VIDEO_UNREADABLE"
+    assert code_of(tmp_path / "text.mp4") == "VIDEO_UNREADABLE"
+    assert code_of(tmp_path / "missing.mp4") == "VIDEO_UNREADABLE"
+
+
+def test_truncated_mp4s_are_unreadable(tmp_path):
+    whole = lavfi(tmp_path / "whole.mp4", "-c:v", "libx264", "-pix_fmt", "yuv420p")
+    front = lavfi(tmp_path / "front.mp4", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart")
+    (tmp_path / "no_index.mp4").write_bytes(whole.read_bytes()[: whole.stat().st_size // 3])
+    (tmp_path / "cut_short.mp4").write_bytes(front.read_bytes()[: front.stat().st_size // 3])
+    assert code_of(tmp_path / "no_index.mp4") == "VIDEO_UNREADABLE"  # the index (moov) is at the end: lost
+    assert code_of(tmp_path / "cut_short.mp4") == "VIDEO_UNREADABLE"  # opens, but ends after a third
+
+
+def test_codecs_outside_the_supported_list_are_refused(tmp_path):
+    assert code_of(lavfi(tmp_path / "lossless.mkv", "-c:v", "ffv1")) == "UNSUPPORTED_CODEC"
+    assert code_of(lavfi(tmp_path / "anim.gif", "-c:v", "gif", seconds=0.5)) == "UNSUPPORTED_CODEC"
+
+
+def test_zero_or_missing_fps_is_refused(tmp_path):
+    path = lavfi(tmp_path / "clip.mp4", "-c:v", "libx264", "-pix_fmt", "yuv420p")
+    data = bytearray(path.read_bytes())
+    at = data.find(b"mdhd")
+    data[at + 16:at + 20] = (0).to_bytes(4, "big")  # the track's time scale: no frame rate left
+    (tmp_path / "no_fps.mp4").write_bytes(bytes(data))
+    assert code_of(tmp_path / "no_fps.mp4") == "INVALID_FPS"
+
+
+def test_a_bare_stream_without_length_has_no_metadata(tmp_path):
+    path = lavfi(tmp_path / "bare.h264", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-f", "h264")
+    assert code_of(path) == "METADATA_EXTRACTION_FAILED"
+
+
+def test_limits_refuse_too_large_and_too_long(clips):
+    path, _ = clips["textured"]  # 320x180, 5 s, 125 frames
+    assert code_of(path, vision.Limits(3600, 320 * 179, 600_000)) == "VIDEO_TOO_LARGE"
+    assert code_of(path, vision.Limits(4.0, 3840 * 2160, 600_000)) == "VIDEO_TOO_LONG"
+    assert code_of(path, vision.Limits(3600, 3840 * 2160, 100)) == "VIDEO_TOO_LONG"
+    vision.probe(str(path), vision.Limits(5.0, 320 * 180, 125))  # exactly at the limits: accepted
