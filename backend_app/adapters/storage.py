@@ -13,6 +13,7 @@ so a job can fail with that code whatever went wrong.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import shutil
@@ -139,7 +140,7 @@ class Storage:
 # --- signed URLs for the local backend ---------------------------------------------------
 
 def _serializer(secret: str) -> URLSafeSerializer:
-    return URLSafeSerializer(secret, salt=_SIGN_SALT)
+    return URLSafeSerializer(secret, salt=_SIGN_SALT, signer_kwargs={"digest_method": hashlib.sha256})
 
 
 def sign_token(secret: str, claims: dict[str, Any], expires_s: int) -> str:
