@@ -116,8 +116,8 @@ def main() -> int:
             worker = [sys.executable, "-m", "watchfiles", "--filter", "python", "python worker.py",
                       "backend_app", "worker.py"]
         else:
-            web = [sys.executable, "-m", "gunicorn", "wsgi:app", "--bind", bind, "--workers", "2",
-                   "--threads", "8", "--worker-class", "gthread", "--timeout", "120", "--access-logfile", "-"]
+            # Workers, threads and timeouts live in gunicorn.conf.py (bench/api.py serves with it too).
+            web = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app", "--bind", bind]
             worker = [sys.executable, "worker.py"]
         procs.append(("worker", spawn("worker", worker, env)))
         procs.append(("web", spawn("web", web, env)))

@@ -7,7 +7,7 @@ import re
 import secrets
 from datetime import timedelta
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from flask_jwt_extended import create_access_token, create_refresh_token
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
@@ -80,6 +80,10 @@ def active_user(user_id: str) -> User:
     user = db.session.get(User, user_id)
     if user is None or user.disabled:
         raise Unauthorized("This account no longer exists or is disabled.", code="ACCOUNT_DISABLED")
+    if has_request_context():
+        # The session's identity map holds objects weakly: keeping one reference for the
+        # request lets a second lookup (canary hook, then the view's login check) skip the SQL.
+        g.setdefault("_active_users", {})[user_id] = user
     return user
 
 
@@ -87,6 +91,8 @@ def revoke(jti: str, expires_in: timedelta) -> None:
     """Put a token id on the Redis blocklist until the token would expire anyway."""
     seconds = max(int(expires_in.total_seconds()), 1)
     redis_store.conn.set(REVOKED_PREFIX + jti, "1", ex=seconds)
+    if has_request_context():
+        g.setdefault("_revocation_checks", {})[jti] = True
 
 
 def is_revoked(jti: str, token_type: str) -> bool:
@@ -95,11 +101,18 @@ def is_revoked(jti: str, token_type: str) -> bool:
     If Redis cannot be reached, refresh tokens are refused (fail closed) while short-lived
     access tokens are accepted, so a Redis blip does not sign everybody out.
     """
+    # Several hooks of one request may verify the same token (the canary decision, then the
+    # view's login check): ask Redis once per request and token.
+    memo = g.setdefault("_revocation_checks", {}) if has_request_context() else {}
+    if jti in memo:
+        return memo[jti]
     try:
-        return bool(redis_store.conn.exists(REVOKED_PREFIX + jti))
+        revoked = bool(redis_store.conn.exists(REVOKED_PREFIX + jti))
     except RedisError:
         log.warning("revocation list unreachable", extra={"token_type": token_type})
         return token_type == "refresh"
+    memo[jti] = revoked
+    return revoked
 
 
 def create_admin(email: str, password: str | None = None) -> tuple[User, str | None]:

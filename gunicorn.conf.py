@@ -1,0 +1,15 @@
+"""gunicorn settings for `make run` and bench/api.py (read automatically from the working dir).
+
+Threaded workers keep Server-Sent Events (chat, batch progress) from blocking a process.
+The Docker image passes its own flags on the command line, which take precedence.
+"""
+
+workers = 2
+threads = 8
+worker_class = "gthread"
+timeout = 120
+# No gunicorn access log: the app writes one structured JSON line per request (with its id).
+accesslog = None
+# The control socket (~/.gunicorn/gunicorn.ctl) is one path per user: several local instances
+# (make run, tests, bench) would fight over it, and nothing here uses it.
+control_socket_disable = True
