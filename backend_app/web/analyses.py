@@ -10,7 +10,7 @@ from ..adapters.storage import get_storage
 from ..auth import current_tenant
 from ..errors import is_htmx
 from ..models.job import COMPLETED, QUEUED, RUNNING
-from ..services import analyses
+from ..services import analyses, sessions
 from . import bp, fragment_or_page, page_login_required
 from .charts import line_chart, samples_from_report
 
@@ -23,12 +23,18 @@ def item_context(analysis) -> dict:
     return {"a": status, "polling": status["status"] in POLLING}
 
 
+def _session_name(analysis) -> str:
+    return sessions.get(current_tenant(), analysis.session_id).name
+
+
 @bp.get("/analyses/<analysis_id>/status")
 @page_login_required
 def analysis_status_page(analysis_id: str):
     """The status item: htmx polls this every second while the job runs; the page shows it alone."""
     analysis = analyses.get(current_tenant(), analysis_id)
-    return fragment_or_page("analyses/status.html", "partials/analyses/_item.html", **item_context(analysis))
+    page_only = {} if is_htmx() else {"session_name": _session_name(analysis)}  # polls skip the lookup
+    return fragment_or_page("analyses/status.html", "partials/analyses/_item.html", **item_context(analysis),
+                            **page_only)
 
 
 @bp.post("/analyses/<analysis_id>/retry")
@@ -61,9 +67,9 @@ def report_page(analysis_id: str):
     tenant = current_tenant()
     analysis = analyses.get(tenant, analysis_id)
     if analysis.job is None or analysis.job.status != COMPLETED:
-        return render_template("analyses/status.html", **item_context(analysis))
+        return render_template("analyses/status.html", **item_context(analysis), session_name=_session_name(analysis))
     report = analyses.report(tenant, analysis_id)
-    return render_template("analyses/report.html", analysis=analysis, report=report,
+    return render_template("analyses/report.html", analysis=analysis, report=report, session_name=_session_name(analysis),
                            meta=report.get("metadata") or analysis.video_metadata or {},
                            chart=line_chart(samples_from_report(report)), video_url=video_url(analysis))
 
