@@ -50,6 +50,8 @@ def selftest(wait: float) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from . import jobs_cli as _jobs_commands  # noqa: F401  (attaches jobs/data commands to the groups)
+
     app.cli.add_command(users_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(data_cli)

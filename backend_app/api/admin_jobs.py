@@ -9,8 +9,8 @@ from ..errors import ValidationError
 from ..jobs.enqueue import submit
 from ..models.job import STATUSES
 from ..services import jobs as jobs_service
-from ..validation import int_arg
-from . import bp, doc
+from ..validation import fields, int_arg, json_body
+from . import bp, doc, obj
 
 
 @bp.get("/admin/jobs")
@@ -39,3 +39,58 @@ def selftest():
 @admin_required
 def get_job(job_id: str):
     return jsonify(jobs_service.get_job(job_id).to_dict())
+
+
+def _optional_body() -> dict:
+    """A JSON object when one was sent; an empty POST means all defaults."""
+    return json_body() if request.content_length or request.is_json else {}
+
+
+@bp.post("/admin/jobs/<job_id>/retry")
+@doc("Retry a failed or canceled job (fresh attempts)", tag="admin", auth="admin",
+     responses={200: "Queued again", 404: "JOB_NOT_FOUND", 409: "JOB_NOT_RETRYABLE"})
+@admin_required
+def retry_job(job_id: str):
+    return jsonify(jobs_service.retry(jobs_service.get_job(job_id)).to_dict())
+
+
+@bp.post("/admin/jobs/retry-failed")
+@doc("Retry every failed job (empty the dead-letter list)", tag="admin", auth="admin")
+@admin_required
+def retry_failed():
+    rows = jobs_service.retry_failed()
+    return jsonify({"retried": len(rows), "jobs": [j.to_dict() for j in rows]})
+
+
+@bp.post("/admin/jobs/requeue-stale")
+@doc("Re-enqueue queued jobs older than max_age_minutes that no live RQ job will run", tag="admin",
+     auth="admin", body=obj(optional={"max_age_minutes": "number", "dry_run": "boolean"}),
+     responses={200: "What was (or would be) re-enqueued", 422: "VALIDATION_ERROR"})
+@admin_required
+def requeue_stale():
+    data = fields(_optional_body(), optional={"max_age_minutes": float, "dry_run": bool})
+    minutes = data.get("max_age_minutes", 10)
+    if minutes < 0:
+        raise ValidationError("max_age_minutes must be at least 0",
+                              details={"fields": {"max_age_minutes": "must be >= 0"}})
+    dry_run = data.get("dry_run", False)
+    found = jobs_service.requeue_stale(minutes, dry_run=dry_run)
+    return jsonify({"dry_run": dry_run, "max_age_minutes": minutes, "count": len(found), "jobs": found})
+
+
+@bp.post("/admin/jobs/reconcile")
+@doc("Run one reconciler pass now (stale queued, lost running, overdue jobs)", tag="admin", auth="admin",
+     body=obj(optional={"dry_run": "boolean"}))
+@admin_required
+def reconcile():
+    data = fields(_optional_body(), optional={"dry_run": bool})
+    return jsonify(jobs_service.reconcile_now(dry_run=data.get("dry_run", False)))
+
+
+@bp.get("/admin/jobs/diagnose")
+@doc("Workers, queues, stuck and failed jobs, each problem named, with a verdict", tag="admin", auth="admin")
+@admin_required
+def diagnose():
+    from ..services.job_diagnostics import diagnose as run
+
+    return jsonify(run())

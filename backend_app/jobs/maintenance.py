@@ -18,3 +18,11 @@ def selftest(job: Job, ctx: JobContext) -> dict:
         "python": platform.python_version(),
         "echo": (job.payload or {}).get("echo"),
     }
+
+
+def purge(job: Job, ctx: JobContext) -> dict:
+    """Delete data older than PURGE_RETENTION_H and orphaned temp files (hourly, from the scheduler)."""
+    from ..services import retention
+
+    ctx.progress("purging", 10)
+    return retention.purge(dry_run=bool((job.payload or {}).get("dry_run")))

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 from typing import Any, Callable
 
 from flask import current_app
-from rq import Worker
 from sqlalchemy import func, select, text
 
 from ..extensions import QUEUE_NAMES, db, get_queue, redis_store
 from ..models import Job
-from ..models.base import utcnow
 from ..models.job import FAILED, QUEUED, RUNNING
 from ..observability import QUEUE_DEPTH
 
@@ -43,15 +40,10 @@ def check_redis() -> dict[str, Any]:
 
 def check_workers() -> dict[str, Any]:
     """Workers whose RQ heartbeat is fresh; zero live workers is a problem."""
-    workers = Worker.all(connection=redis_store.conn)
-    now = utcnow()
-    alive = []
-    for worker in workers:
-        beat = worker.last_heartbeat
-        if beat is not None and beat.tzinfo is None:
-            beat = beat.replace(tzinfo=now.tzinfo)
-        if beat is not None and now - beat < timedelta(seconds=120):
-            alive.append({"name": worker.name, "queues": worker.queue_names(), "state": worker.get_state()})
+    from ..jobs.workers import live_workers  # an idle worker heartbeats only every WORKER_TTL_S - 15 s
+
+    alive = [{"name": w.name, "queues": w.queue_names(), "state": w.get_state()}
+             for w in live_workers(redis_store.conn)]
     return {"ok": bool(alive), "alive": len(alive), "workers": alive}
 
 
@@ -64,17 +56,27 @@ def check_queues() -> dict[str, Any]:
 
 
 def job_counts() -> dict[str, Any]:
-    """Failed and stale jobs, from the rows (the truth)."""
+    """Failed and stale jobs, from the rows (the truth); stale ones make the check fail.
+
+    Stale means what the reconciler acts on: queued longer than STALE_QUEUED_S, or running
+    without a heartbeat for JOB_LOST_AFTER_S. Failed jobs are the dead-letter list: counted by
+    code, but they do not make the system unhealthy.
+    """
+    from ..jobs.reconcile import silent_running, stale_queued
+
     settings = current_app.config["SETTINGS"]
-    now = utcnow()
-    stale_queued_before = now - timedelta(seconds=settings.stale_queued_s)
-    lost_before = now - timedelta(seconds=max(settings.job_heartbeat_s * 6, 60))
-    count = lambda *where: db.session.execute(select(func.count()).select_from(Job).where(*where)).scalar()  # noqa: E731
+    stale_q, stale_r = len(stale_queued(settings.stale_queued_s)), len(silent_running())
+    by_code = db.session.execute(select(Job.error_code, func.count()).where(Job.status == FAILED)
+                                 .group_by(Job.error_code)).all()
+    failed_by_code = {code or "UNKNOWN": n for code, n in by_code}
     return {
-        "ok": True,
-        "failed": count(Job.status == FAILED),
-        "stale_queued": count(Job.status == QUEUED, Job.created_at < stale_queued_before),
-        "stale_running": count(Job.status == RUNNING, Job.heartbeat_at < lost_before),
+        "ok": stale_q == 0 and stale_r == 0,
+        "failed": sum(failed_by_code.values()),
+        "failed_by_code": failed_by_code,
+        "stale_queued": stale_q,
+        "stale_running": stale_r,
+        "queued": db.session.execute(select(func.count()).select_from(Job).where(Job.status == QUEUED)).scalar(),
+        "running": db.session.execute(select(func.count()).select_from(Job).where(Job.status == RUNNING)).scalar(),
     }
 
 

@@ -36,34 +36,86 @@ def retry(job: Job) -> Job:
     job.status, job.stage, job.progress = QUEUED, None, 0
     job.error_code = job.error_message = None
     job.attempts = 0
+    job.queued_at = utcnow()
     job.started_at = job.finished_at = job.heartbeat_at = None
     db.session.commit()
     enqueue(job)
     return job
 
 
-def eta_s(job: Job | None) -> float | None:
-    """Seconds until the job should finish, from past durations of its kind scaled by size."""
-    if job is None or job.status not in (QUEUED, RUNNING):
-        return None
+def retry_failed(limit: int = 1000) -> list[Job]:
+    """Retry every failed job (the dead-letter list), oldest first."""
+    rows = db.session.execute(select(Job).where(Job.status == FAILED).order_by(Job.created_at)
+                              .limit(limit)).scalars().all()
+    return [retry(job) for job in rows]
+
+
+def requeue_stale(max_age_minutes: float, dry_run: bool = False) -> list[dict]:
+    """Queued jobs older than ``max_age_minutes`` that no live RQ job will run: enqueue them again."""
+    from ..jobs.reconcile import requeue_stale as requeue
+
+    return requeue(max_age_minutes * 60, dry_run=dry_run)
+
+
+def reconcile_now(dry_run: bool = False) -> dict:
+    """One reconciler pass on demand (the worker runs it every RECONCILE_INTERVAL_S)."""
+    from ..jobs.reconcile import reconcile
+
+    return reconcile(dry_run=dry_run)
+
+
+def debug_session(user_id: str | None = None, session_id: str | None = None, limit: int = 200) -> dict:
+    """Jobs of a user and/or session, plus jobs that belong to no user (admin debugging)."""
+    stmt = select(Job).order_by(Job.created_at.desc()).limit(limit)
+    if user_id:
+        stmt = stmt.where(Job.user_id == user_id)
+    if session_id:
+        stmt = stmt.where(Job.session_id == session_id)
+    orphans = select(Job).where(Job.user_id.is_(None)).order_by(Job.created_at.desc()).limit(limit)
+    return {"jobs": list(db.session.execute(stmt).scalars()) if (user_id or session_id) else [],
+            "jobs_without_user": list(db.session.execute(orphans).scalars())}
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def expected_duration_s(kind: str, size: float | None) -> float | None:
+    """Typical run time of a ``kind`` job of this size, from the last completed ones.
+
+    Jobs of a similar size (within a factor of two) speak first; otherwise the time per size
+    unit of all sized runs is scaled; otherwise the plain median run time is used.
+    """
     samples = db.session.execute(
         select(Job.started_at, Job.finished_at, Job.size_hint)
-        .where(Job.kind == job.kind, Job.status == COMPLETED, Job.started_at.is_not(None),
+        .where(Job.kind == kind, Job.status == COMPLETED, Job.started_at.is_not(None),
                Job.finished_at.is_not(None))
-        .order_by(Job.finished_at.desc()).limit(50)).all()
-    if not samples:
+        .order_by(Job.finished_at.desc()).limit(100)).all()
+    runs = [(max((f - s).total_seconds(), 0.0), z) for s, f, z in samples]
+    if not runs:
         return None
-    rates, plain = [], []
-    for started, finished, size in samples:
-        seconds = max((finished - started).total_seconds(), 0.0)
-        plain.append(seconds)
-        if size:
-            rates.append(seconds / size)
-    if job.size_hint and rates:
-        expected = sorted(rates)[len(rates) // 2] * job.size_hint
-    else:
-        expected = sorted(plain)[len(plain) // 2]
-    elapsed = (utcnow() - job.started_at).total_seconds() if job.status == RUNNING and job.started_at else 0.0
-    if job.status == RUNNING and job.progress:
-        expected = max(expected, elapsed / max(job.progress, 1) * 100)
+    if size:
+        similar = [d / z for d, z in runs if z and size / 2 <= z <= size * 2]
+        sized = similar if len(similar) >= 3 else [d / z for d, z in runs if z]
+        if sized:
+            return _median(sized) * size
+    return _median([d for d, _ in runs])
+
+
+def eta_s(job: Job | None) -> float | None:
+    """Seconds until the job should finish: past runs of its kind and size, corrected by its progress."""
+    if job is None or job.status not in (QUEUED, RUNNING):
+        return None
+    expected = expected_duration_s(job.kind, job.size_hint)
+    if job.status == QUEUED:
+        return round(expected, 1) if expected is not None else None
+    elapsed = (utcnow() - job.started_at).total_seconds() if job.started_at else 0.0
+    if job.progress and job.progress >= 5:
+        by_progress = elapsed / job.progress * 100
+        weight = job.progress / 100  # the further along, the more its own pace tells
+        expected = by_progress if expected is None else (1 - weight) * expected + weight * by_progress
+    if expected is None:
+        return None
     return round(max(expected - elapsed, 0.0), 1)

@@ -1,0 +1,126 @@
+"""`flask jobs …` and `flask data purge`: the original debug scripts, on the real services.
+
+Attached to the groups declared in cli.py when the CLI is registered.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from .cli import data_cli, jobs_cli
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def _job_line(job: dict[str, Any]) -> str:
+    extra = job.get("error_code") or job.get("enqueue_last_error") or job.get("rq_status") or ""
+    return (f"  {job['id']}  {job['kind']:<20} {job['status']:<9} attempts={job.get('attempts')} "
+            f"user={job.get('user_id') or '-'}  {extra}").rstrip()
+
+
+@jobs_cli.command("diagnose")
+@click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
+def diagnose(as_json: bool) -> None:
+    """Workers, queue depths, stuck jobs, enqueue errors, failures, and a verdict."""
+    from .services.job_diagnostics import diagnose as run
+
+    report = run()
+    if as_json:
+        _echo_json(report)
+    else:
+        workers = report.get("workers")
+        click.echo(f"workers alive: {len(workers) if workers is not None else 'unknown (Redis down)'}")
+        for worker in workers or []:
+            click.echo(f"  {worker['name']} {worker['host']}:{worker['pid']} {worker['state']} {worker['queues']}")
+        click.echo(f"queue depths: {report.get('queues', 'unknown (Redis down)')}")
+        click.echo(f"queued jobs in the database: {report['queued_total']}")
+        sections = (("queued jobs with no RQ job", "queued_without_rq_job"),
+                    ("running jobs without heartbeat", "running_without_heartbeat"),
+                    ("recent enqueue errors", "recent_enqueue_errors"))
+        for title, key in sections:
+            click.echo(f"{title}: {len(report[key])}")
+            for job in report[key]:
+                click.echo(_job_line(job))
+        click.echo(f"failed by code: {report['failed_by_code'] or 'none'}")
+        click.echo(f"periodic tasks: {report.get('periodic', 'unknown')}")
+        click.echo("problems:" if report["problems"] else "problems: none")
+        for problem in report["problems"]:
+            click.echo(f"  - {problem}")
+        click.echo(f"verdict: {report['verdict']}")
+    raise SystemExit(1 if report["problems"] and report["verdict"].startswith("DOWN") else 0)
+
+
+@jobs_cli.command("requeue-stale")
+@click.option("--max-age-minutes", type=float, required=True, help="Only queued jobs waiting longer than this.")
+@click.option("--dry-run", is_flag=True, help="Only list what would be re-enqueued.")
+def requeue_stale(max_age_minutes: float, dry_run: bool) -> None:
+    """Re-enqueue queued jobs that no live RQ job will run."""
+    from .services import jobs
+
+    found = jobs.requeue_stale(max_age_minutes, dry_run=dry_run)
+    verb = "would re-enqueue" if dry_run else "re-enqueued"
+    click.echo(f"{verb} {len(found)} job(s) queued for over {max_age_minutes:g} min with no live RQ job")
+    for job in found:
+        click.echo(_job_line(job) + ("" if dry_run or job.get("enqueued") else "  (enqueue failed: Redis?)"))
+
+
+@jobs_cli.command("debug-session")
+@click.option("--user-id", default=None)
+@click.option("--session-id", default=None)
+def debug_session(user_id: str | None, session_id: str | None) -> None:
+    """Jobs of a user and/or session, and jobs that belong to no user."""
+    from .services import jobs
+
+    found = jobs.debug_session(user_id, session_id)
+    if user_id or session_id:
+        click.echo(f"jobs for user={user_id or '*'} session={session_id or '*'}: {len(found['jobs'])}")
+        for job in found["jobs"]:
+            click.echo(_job_line(job.to_dict()) + f"  session={job.session_id or '-'}")
+    click.echo(f"jobs without a user: {len(found['jobs_without_user'])}")
+    for job in found["jobs_without_user"]:
+        click.echo(_job_line(job.to_dict()))
+
+
+@jobs_cli.command("retry-failed")
+def retry_failed() -> None:
+    """Retry every failed job (the dead-letter list)."""
+    from .services import jobs
+
+    rows = jobs.retry_failed()
+    click.echo(f"retried {len(rows)} failed job(s)")
+    for job in rows:
+        click.echo(_job_line(job.to_dict()))
+
+
+@jobs_cli.command("reconcile")
+@click.option("--dry-run", is_flag=True, help="Only report what would change.")
+def reconcile(dry_run: bool) -> None:
+    """One reconciler pass now: stale queued, lost running and overdue jobs."""
+    from .services import jobs
+
+    report = jobs.reconcile_now(dry_run=dry_run)
+    for key, title in (("requeued", "re-enqueued stale queued"), ("recovered", "recovered lost running"),
+                       ("timed_out", "failed past their time limit")):
+        click.echo(f"{title}: {len(report[key])}")
+        for job in report[key]:
+            click.echo(_job_line(job) + f"  -> {job['action']}")
+    for error in report["errors"]:
+        click.echo(f"error: {error}")
+    raise SystemExit(1 if report["errors"] else 0)
+
+
+@data_cli.command("purge")
+@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+def purge(dry_run: bool) -> None:
+    """Delete data older than PURGE_RETENTION_H, and orphaned temp files."""
+    from .services import retention
+
+    counts = retention.purge(dry_run=dry_run)
+    click.echo(("would delete" if dry_run else "deleted") + f" (older than {counts.pop('cutoff')}):")
+    for name, count in counts.items():
+        click.echo(f"  {name}: {count}")

@@ -1,0 +1,105 @@
+"""`flask jobs …` and `flask data purge` on real rows, Redis and (for diagnose) a real worker."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from backend_app.extensions import db, get_queue
+from backend_app.jobs.enqueue import create_job
+from backend_app.models import Job
+from backend_app.models.base import utcnow
+
+from ..factories import make_user
+
+pytestmark = pytest.mark.settings(job_lost_after_s=30, stale_queued_s=60)
+
+
+def _job(status: str, age_s: int = 0, user_id: str | None = None, **extra) -> Job:
+    job = create_job("selftest", user_id=user_id)
+    job.status = status
+    job.queued_at = job.created_at = utcnow() - timedelta(seconds=age_s)
+    for key, value in extra.items():
+        setattr(job, key, value)
+    db.session.commit()
+    return job
+
+
+def run(app, *args):
+    result = app.test_cli_runner().invoke(args=list(args))
+    return result
+
+
+def test_diagnose_names_each_problem(app):
+    stuck = _job("queued", age_s=600, enqueue_last_error="ConnectionError: Redis down", enqueue_attempts=3)
+    _job("running", age_s=600, attempts=1, worker_name="dead:1", started_at=utcnow() - timedelta(seconds=600),
+         heartbeat_at=utcnow() - timedelta(seconds=600))
+    _job("failed", error_code="VIDEO_UNREADABLE")
+    result = run(app, "jobs", "diagnose")
+    out = result.output
+    assert "no worker is alive" in out
+    assert "1 queued job(s) have no live RQ job" in out and stuck.id in out
+    assert "1 running job(s) stopped heartbeating" in out
+    assert "could not be handed to Redis: ConnectionError: Redis down" in out
+    assert "VIDEO_UNREADABLE x1" in out
+    assert "verdict: DOWN" in out and result.exit_code == 1
+
+
+@pytest.mark.sqlite_only
+def test_diagnose_all_clear_with_a_live_worker(app, worker):
+    from ..helpers import wait_until
+
+    # the worker's scheduler records a reconcile run within seconds of starting
+    wait_until(lambda: "periodic tasks: {'reconcile': {" in run(app, "jobs", "diagnose").output, timeout_s=30,
+               message="the reconciler to have run")
+    result = run(app, "jobs", "diagnose")
+    assert "workers alive: 1" in result.output and "problems: none" in result.output
+    assert "verdict: OK" in result.output and result.exit_code == 0
+
+
+def test_requeue_stale(app):
+    old = _job("queued", age_s=20 * 60)
+    _job("queued", age_s=60)
+    dry = run(app, "jobs", "requeue-stale", "--max-age-minutes", "10", "--dry-run")
+    assert "would re-enqueue 1 job(s)" in dry.output and old.id in dry.output
+    assert old.id not in get_queue("default").get_job_ids()
+    real = run(app, "jobs", "requeue-stale", "--max-age-minutes", "10")
+    assert "re-enqueued 1 job(s)" in real.output and old.id in get_queue("default").get_job_ids()
+
+
+def test_debug_session(app):
+    user = make_user()
+    from backend_app.services import sessions
+    from backend_app.tenancy import Tenant
+
+    session = sessions.create(Tenant(user.id), "project")
+    mine = _job("running", user_id=user.id, session_id=session.id)
+    orphan = _job("queued")
+    out = run(app, "jobs", "debug-session", "--user-id", user.id, "--session-id", session.id).output
+    assert f"jobs for user={user.id} session={session.id}: 1" in out and mine.id in out
+    assert "jobs without a user: 1" in out and orphan.id in out
+
+
+def test_retry_failed_and_reconcile(app):
+    failed = _job("failed", error_code="AI_PROVIDER_FAILED", attempts=3)
+    out = run(app, "jobs", "retry-failed").output
+    assert "retried 1 failed job(s)" in out and failed.id in get_queue("default").get_job_ids()
+    lost = _job("running", attempts=1, started_at=utcnow() - timedelta(seconds=90),
+                heartbeat_at=utcnow() - timedelta(seconds=90))
+    result = run(app, "jobs", "reconcile")
+    assert "recovered lost running: 1" in result.output and lost.id in result.output and result.exit_code == 0
+    db.session.expire_all()
+    assert db.session.get(Job, lost.id).status == "queued"
+
+
+@pytest.mark.settings(purge_retention_h=1)
+def test_data_purge(app):
+    old = _job("completed", finished_at=utcnow() - timedelta(hours=3)).id
+    new = _job("completed", finished_at=utcnow()).id
+    dry = run(app, "data", "purge", "--dry-run").output
+    assert "would delete" in dry and "jobs: 1" in dry
+    out = run(app, "data", "purge").output
+    assert "deleted" in out and "jobs: 1" in out
+    db.session.expire_all()
+    assert db.session.get(Job, old) is None and db.session.get(Job, new) is not None
