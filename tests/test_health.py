@@ -55,3 +55,23 @@ def test_request_id_is_echoed(client):
     r = client.get("/ping", headers={"X-Request-ID": "abc123"})
     assert r.headers["X-Request-ID"] == "abc123"
     assert len(client.get("/ping").headers["X-Request-ID"]) == 32
+
+
+@pytest.mark.settings(stale_queued_s=60, job_lost_after_s=30)
+def test_health_reports_stale_and_failed_jobs(client, app):
+    from datetime import timedelta
+
+    from backend_app.extensions import db
+    from backend_app.jobs.enqueue import create_job
+    from backend_app.models.base import utcnow
+
+    stuck = create_job("selftest", user_id=None)
+    stuck.queued_at = utcnow() - timedelta(minutes=5)
+    lost = create_job("selftest", user_id=None, status="running")
+    lost.heartbeat_at = utcnow() - timedelta(minutes=5)
+    failed = create_job("selftest", user_id=None, status="failed")
+    failed.error_code = "WORKER_LOST"
+    db.session.commit()
+    jobs = client.get("/health").get_json()["checks"]["jobs"]
+    assert (jobs["stale_queued"], jobs["stale_running"], jobs["failed"]) == (1, 1, 1)
+    assert jobs["failed_by_code"] == {"WORKER_LOST": 1} and jobs["ok"] is False
