@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from flask import g, redirect, url_for
+from flask import g, redirect, request, url_for
 
 from ..errors import AppError, Conflict, is_htmx
 from ..models.job import FAILED
-from ..services import accounts, health
+from ..services import accounts, health, job_diagnostics
 from ..services import jobs as jobs_service
 from . import bp, fragment_or_page, page_admin_required
 
 HEALTH_REFRESH_S = 5
+STALE_MINUTES = 10
 
 
 @bp.get("/admin/health")
@@ -25,8 +26,8 @@ def admin_health_page():
 
 def _jobs_page(message: str | None = None, error: str | None = None):
     failed = jobs_service.list_jobs(status=FAILED, limit=200)
-    return fragment_or_page("admin/jobs.html", "partials/admin/_jobs.html",
-                            failed=failed, message=message, error=error)
+    return fragment_or_page("admin/jobs.html", "partials/admin/_jobs.html", failed=failed,
+                            diagnosis=job_diagnostics.diagnose(), message=message, error=error)
 
 
 @bp.get("/admin/jobs")
@@ -54,16 +55,23 @@ def admin_retry_job_page(job_id: str):
 @bp.post("/admin/jobs/retry-all")
 @page_admin_required
 def admin_retry_all_page():
-    retried, errors = 0, []
-    for job in jobs_service.list_jobs(status=FAILED, limit=1000):
-        try:
-            jobs_service.retry(job)
-            retried += 1
-        except AppError as exc:
-            errors.append(f"{job.id}: {exc.message}")
+    retried = jobs_service.retry_failed()
     if not is_htmx():
         return redirect(url_for("web.admin_jobs_page"), code=303)
-    return _jobs_page(f"{retried} failed job(s) queued again.", "; ".join(errors) or None)
+    return _jobs_page(f"{len(retried)} failed job(s) queued again.")
+
+
+@bp.post("/admin/jobs/requeue-stale")
+@page_admin_required
+def admin_requeue_stale_page():
+    try:
+        minutes = float(request.form.get("max_age_minutes") or STALE_MINUTES)
+    except ValueError:
+        return _jobs_page(error="Give the age in minutes, e.g. 10.")
+    requeued = jobs_service.requeue_stale(minutes)
+    if not is_htmx():
+        return redirect(url_for("web.admin_jobs_page"), code=303)
+    return _jobs_page(f"{len(requeued)} stale queued job(s) older than {minutes:g} min enqueued again.")
 
 
 def _users_page(message: str | None = None, error: str | None = None):

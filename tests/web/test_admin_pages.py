@@ -90,3 +90,16 @@ def test_admin_cannot_disable_self(admin_page):
 
 def test_unknown_user_is_404(admin_page):
     assert admin_page.post("/admin/users/nope/promote").status_code == 404
+
+
+def test_jobs_page_diagnoses_and_requeues_stale(admin_page, redis_server):
+    body = text(admin_page.get("/admin/jobs"))
+    assert 'data-testid="diagnosis"' in body and "DOWN" in body  # no worker is running in this test
+    job = create_job("selftest", user_id=None, payload={}, status=QUEUED)
+    db.session.commit()
+    response = admin_page.post("/admin/jobs/requeue-stale", data={"max_age_minutes": "0"}, htmx=True)
+    assert response.status_code == 200 and "1 stale queued job(s)" in text(response)
+    db.session.expire_all()
+    assert db.session.get(Job, job.id).enqueued_at is not None
+    bad = admin_page.post("/admin/jobs/requeue-stale", data={"max_age_minutes": "soon"}, htmx=True)
+    assert "in minutes" in text(bad)
