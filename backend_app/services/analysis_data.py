@@ -2,26 +2,29 @@
 
 Registers with the areas that delete or export a user's data: a session's cleanup hook
 (objects, shot documents, analyses and their job rows), the account eraser (every object
-under ``users/<user_id>/``), the export (every such object as ``files/<key>``) and the
-``storage`` health check.
+under ``users/<user_id>/``), the export (every such object as ``files/<key>``), a retention
+purger for uploads that were started and never finished, and the ``storage`` health check.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Iterable, Iterator
 
-from sqlalchemy import delete, or_, select
+from flask import current_app
+from sqlalchemy import delete, select
 
 from ..adapters.storage import get_storage
 from ..extensions import db, redis_store
 from ..models import Analysis, Job, ShotDocument
+from ..models.base import utcnow
 from ..models.job import PENDING_UPLOAD, QUEUED, RUNNING
 from ..tenancy import Tenant, list_owned
-from . import health, ownership, sessions
+from . import health, ownership, retention, sessions
 
 log = logging.getLogger(__name__)
+ABANDONED_GRACE_S = 3600
 
 
 def user_prefix(user_id: str) -> str:
@@ -62,19 +65,21 @@ def purge_analysis(analysis: Analysis) -> int:
     return removed
 
 
-def purge_before(cutoff: datetime, abandoned_before: datetime | None = None) -> dict[str, int]:
-    """Retention: delete analyses created before ``cutoff`` (not while running or queued), and
-    uploads still waiting for their bytes since ``abandoned_before``. Commits; returns counts."""
-    old = select(Analysis).join(Job, Analysis.job_id == Job.id, isouter=True).where(
-        Analysis.created_at < cutoff, or_(Job.id.is_(None), Job.status.notin_((QUEUED, RUNNING))))
-    counts = {"analyses": 0, "storage_objects": 0}
-    targets = list(db.session.execute(old).scalars())
-    if abandoned_before is not None:
-        targets += db.session.execute(select(Analysis).join(Job, Analysis.job_id == Job.id).where(
-            Job.status == PENDING_UPLOAD, Analysis.created_at < abandoned_before)).scalars()
-    for analysis in {a.id: a for a in targets}.values():
-        counts["storage_objects"] += purge_analysis(analysis)
-        counts["analyses"] += 1
+def purge_abandoned_uploads(cutoff: datetime, dry_run: bool) -> dict[str, int]:
+    """Retention purger: uploads whose link expired an hour ago with no bytes completed.
+
+    ``cutoff`` (the retention age) is not what matters here: an upload nobody finished is
+    dead once its link has expired, so it goes then, with whatever partial object it left.
+    """
+    ttl = current_app.config["SETTINGS"].signed_url_ttl_s
+    stale = select(Analysis).join(Job, Analysis.job_id == Job.id).where(
+        Job.status == PENDING_UPLOAD, Analysis.created_at < utcnow() - timedelta(seconds=ttl + ABANDONED_GRACE_S))
+    targets = list(db.session.execute(stale).scalars())
+    counts = {"abandoned_uploads": len(targets), "abandoned_upload_objects": 0}
+    if dry_run:
+        return counts
+    for analysis in targets:
+        counts["abandoned_upload_objects"] += purge_analysis(analysis)
         db.session.commit()
     return counts
 
@@ -105,6 +110,8 @@ def _register() -> None:
         ownership.ERASERS.append(_erase_objects)
     if _export_objects not in ownership.FILE_EXPORTERS:
         ownership.FILE_EXPORTERS.append(_export_objects)
+    if purge_abandoned_uploads not in retention.PURGERS:
+        retention.PURGERS.append(purge_abandoned_uploads)
     health.EXTRA_CHECKS.setdefault("storage", _check_storage)
 
 

@@ -235,27 +235,26 @@ def test_health_reports_storage(client, backend):
 
 
 @pytest.mark.sqlite_only
-def test_retention_purges_old_finished_and_abandoned_analyses(client, owner, clip):
+def test_retention_removes_abandoned_uploads_but_not_fresh_or_queued_ones(app, client, owner, backend, clip):
     from datetime import timedelta
 
-    from backend_app.services.analysis_data import purge_before
+    from backend_app.services import retention
 
-    finished = _uploaded(client, owner, clip)
-    _complete_as_the_job_would(finished)
+    def started(size=10):
+        return client.post("/api/v1/uploads/init", headers=owner["headers"], json={
+            "filename": "a.mp4", "content_type": "video/mp4", "file_size": size,
+            "session_id": owner["session_id"]}).get_json()["analysis_id"]
+
+    abandoned, fresh = db.session.get(Analysis, started(len(clip))), started()
+    get_storage().put_bytes(abandoned.storage_key, clip[:100])  # a partial upload, never completed
     queued = _uploaded(client, owner, clip)
-    abandoned_id = client.post("/api/v1/uploads/init", headers=owner["headers"], json={
-        "filename": "a.mp4", "content_type": "video/mp4", "file_size": 10,
-        "session_id": owner["session_id"]}).get_json()["analysis_id"]
-    fresh = _uploaded(client, owner, clip)
-    _complete_as_the_job_would(fresh)
-    long_ago = utcnow() - timedelta(days=60)
-    for analysis_id in (finished.id, queued.id, abandoned_id):
-        db.session.get(Analysis, analysis_id).created_at = long_ago
+    long_ago = utcnow() - timedelta(seconds=app.config["SETTINGS"].signed_url_ttl_s + 3700)
+    abandoned.created_at = queued.created_at = long_ago
     db.session.commit()
 
-    counts = purge_before(utcnow() - timedelta(days=30), abandoned_before=utcnow() - timedelta(hours=2))
-    assert counts == {"analyses": 2, "storage_objects": 4}
+    assert retention.purge(dry_run=True)["abandoned_uploads"] == 1
+    counts = retention.purge()
+    assert counts["abandoned_uploads"] == 1 and counts["abandoned_upload_objects"] == 1
     db.session.expire_all()
-    remaining = {a.id for a in db.session.execute(select(Analysis)).scalars()}
-    assert remaining == {queued.id, fresh.id}  # queued work is never pulled from under a worker
-    assert _count(ShotDocument) == 2
+    assert {a.id for a in db.session.execute(select(Analysis)).scalars()} == {fresh, queued.id}
+    assert get_storage().size(queued.storage_key) == len(clip)
