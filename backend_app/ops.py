@@ -21,6 +21,15 @@ def health_report():
     return jsonify(report), (200 if healthy else 503)
 
 
+@bp.get("/health/analysis-pipeline")
+def analysis_pipeline():
+    """A tiny generated video through the real analysis pipeline (cached); 503 when it fails."""
+    from .services import pipeline_check  # imports cv2 only when asked
+
+    ok, report = pipeline_check.check()
+    return jsonify(report), (200 if ok else 503)
+
+
 @bp.get("/metrics")
 def metrics():
     try:

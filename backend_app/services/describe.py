@@ -1,0 +1,142 @@
+"""Words for what the analysis measured: per-shot labels and descriptions, and a summary.
+
+Two providers behind one function, ``describe``:
+
+- ``offline`` (default): deterministic text built only from the measured signals. It says what
+  was measured (brightness, motion, faces, QR payloads, colours) and nothing it cannot know.
+- ``openai``: the keyframes go as base64 JPEG images to ``OPENAI_VISION_MODEL`` through
+  adapters/llm.py (budget, Redis cache keyed by the content, retries with backoff, usage per
+  user). The JSON answer is validated; when the provider fails or answers badly the report
+  keeps the offline text and says so in ``ai.note`` and a warning.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema
+
+from ..errors import AppError
+
+log = logging.getLogger(__name__)
+PURPOSE = "video_description"
+ANSWER_SCHEMA = {
+    "type": "object",
+    "required": ["shots"],
+    "properties": {
+        "summary": {"type": "string", "maxLength": 2000},
+        "shots": {"type": "array", "items": {
+            "type": "object", "required": ["index", "description"],
+            "properties": {"index": {"type": "integer"}, "description": {"type": "string", "maxLength": 1000},
+                           "labels": {"type": "array", "items": {"type": "string", "maxLength": 60},
+                                      "maxItems": 12}}}},
+    },
+}
+
+
+@dataclass
+class Descriptions:
+    shots: dict[int, dict[str, Any]]  # index -> {"description", "labels"}
+    summary: str
+    ai: dict[str, Any]
+    warnings: list[dict[str, str]] = field(default_factory=list)
+
+
+def _level(value: float, steps: list[tuple[float, str]], default: str) -> str:
+    for limit, word in steps:
+        if value < limit:
+            return word
+    return default
+
+
+def signal_words(shot: dict) -> dict[str, str]:
+    """Brightness and motion in words, from the measured 0-1 values."""
+    return {
+        "light": _level(shot["brightness"], [(0.2, "dark"), (0.4, "dim"), (0.7, "well-lit")], "bright"),
+        "motion": _level(shot["motion"], [(0.002, "static"), (0.01, "mostly static"), (0.03, "moving")],
+                         "fast-moving"),
+    }
+
+
+def offline_labels(shot: dict) -> list[str]:
+    words = signal_words(shot)
+    labels = [words["light"], words["motion"]]
+    if shot.get("faces"):
+        labels.append("face" if shot["faces"] == 1 else "faces")
+    if shot.get("qr_texts"):
+        labels.append("qr code")
+    if shot.get("blurry"):
+        labels.append("blurry")
+    labels += [c["name"] for c in (shot.get("colors") or [])[:2]]
+    return list(dict.fromkeys(labels))
+
+
+def offline_description(shot: dict) -> str:
+    """E.g. "Dark, mostly static shot (2.0 s) with 1 face; mostly green and white; QR code reads '…'"."""
+    words = signal_words(shot)
+    length = shot["end_s"] - shot["start_s"]
+    text = f"{words['light'].capitalize()}, {words['motion']} shot ({length:.1f} s)"
+    faces = shot.get("faces") or 0
+    text += f" with {faces} face{'s' if faces != 1 else ''}" if faces else ", no face detected"
+    names = [c["name"] for c in (shot.get("colors") or [])[:2]]
+    if names:
+        text += "; mostly " + " and ".join(names)
+    for payload in (shot.get("qr_texts") or [])[:3]:
+        text += f"; QR code reads '{payload[:120]}'"
+    if shot.get("blurry"):
+        text += "; the picture is soft (low sharpness)"
+    return text + "."
+
+
+def offline_summary(shots: list[dict], duration_s: float) -> str:
+    faces = sum(1 for s in shots if s.get("faces"))
+    codes = sorted({t for s in shots for t in s.get("qr_texts") or []})
+    text = (f"{len(shots)} shot{'s' if len(shots) != 1 else ''} in {duration_s:.1f} s"
+            f"; faces seen in {faces} shot{'s' if faces != 1 else ''}")
+    if codes:
+        text += "; QR codes: " + ", ".join(f"'{c[:80]}'" for c in codes[:5])
+    return text + ". Descriptions are built from measured signals (offline provider)."
+
+
+def offline(shots: list[dict], duration_s: float, note: str = "descriptions built from measured signals") -> Descriptions:
+    return Descriptions(
+        shots={s["index"]: {"description": offline_description(s), "labels": offline_labels(s)} for s in shots},
+        summary=offline_summary(shots, duration_s),
+        ai={"provider": "offline", "model": None, "ok": True, "note": note})
+
+
+def describe(shots: list[dict], duration_s: float, *, provider: str, user_id: str | None,
+             keyframes: dict[int, bytes] | None = None, model: str | None = None, max_images: int = 6) -> Descriptions:
+    """Describe shots (dicts with the measured signals) with the given provider."""
+    base = offline(shots, duration_s)
+    if provider != "openai":
+        return base
+    from . import describe_openai
+
+    return describe_openai.describe(base, shots, keyframes or {}, user_id=user_id, model=model,
+                                    max_images=max_images)
+
+
+def validate_answer(text: str) -> dict:
+    """Parse and check the model's JSON; raises ValueError with the reason."""
+    try:
+        data = json.loads(text)
+        jsonschema.validate(data, ANSWER_SCHEMA)
+    except (json.JSONDecodeError, jsonschema.ValidationError) as exc:
+        raise ValueError(f"invalid answer: {str(exc).splitlines()[0][:200]}") from None
+    return data
+
+
+def image_part(jpeg: bytes) -> dict:
+    return {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64," + base64.b64encode(jpeg).decode(),
+                                               "detail": "low"}}
+
+
+def failure_note(exc: Exception) -> str:
+    if isinstance(exc, AppError):
+        return f"{exc.code}: {exc.message}"
+    return str(exc)[:300]

@@ -1,0 +1,49 @@
+"""One searchable text document per shot, written by the video job (chat searches them).
+
+A re-run replaces the analysis's rows (delete + insert in the caller's transaction), so the
+index never holds duplicates. The text carries everything a question might match: the
+description, labels, colour names, face count, QR payloads, brightness/motion words, warnings.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+
+from ..extensions import db
+from ..models import Analysis, ShotDocument
+from .describe import signal_words
+
+
+def shot_text(shot: dict, warnings: list[str]) -> str:
+    words = signal_words(shot)
+    parts = [shot.get("description") or ""]
+    if shot.get("labels"):
+        parts.append("Labels: " + ", ".join(shot["labels"]) + ".")
+    if shot.get("colors"):
+        parts.append("Colours: " + ", ".join(c["name"] for c in shot["colors"]) + ".")
+    faces = shot.get("faces") or 0
+    parts.append(f"Faces: {faces} ({'face' if faces == 1 else 'faces' if faces else 'no face'}).")
+    for payload in shot.get("qr_texts") or []:
+        parts.append(f"QR code: {payload}.")
+    parts.append(f"Brightness: {words['light']}. Motion: {words['motion']}.")
+    if warnings:
+        parts.append("Warnings: " + "; ".join(warnings) + ".")
+    return " ".join(p for p in parts if p)
+
+
+def shot_warnings(report: dict, index: int) -> list[str]:
+    """Warning codes that name this shot, in words."""
+    return [w["code"].replace("_", " ").lower() for w in report.get("warnings") or [] if index in (w.get("shots") or [])]
+
+
+def replace_for(analysis: Analysis, report: dict) -> int:
+    """Replace the analysis's shot documents with one per shot of ``report``; returns the count."""
+    db.session.execute(delete(ShotDocument).where(ShotDocument.analysis_id == analysis.id,
+                                                  ShotDocument.user_id == analysis.user_id))
+    for shot in report.get("shots") or []:
+        db.session.add(ShotDocument(
+            user_id=analysis.user_id, session_id=analysis.session_id, analysis_id=analysis.id,
+            shot_index=shot["index"], start_s=shot["start_s"], end_s=shot["end_s"],
+            title=f"{analysis.filename} — shot {shot['index']} ({shot['start_s']:.1f}–{shot['end_s']:.1f} s)"[:300],
+            text=shot_text(shot, shot_warnings(report, shot["index"])), keyframe_key=shot.get("keyframe_key")))
+    return len(report.get("shots") or [])

@@ -1,0 +1,117 @@
+"""The analysis pipeline in-process, on a local file: probe → decode → keyframes → describe → report.
+
+No storage, no queue, no database: the job (jobs/video.py) wraps it with fetching, storing and
+indexing; /health/analysis-pipeline runs it as it is on a tiny generated video.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..adapters import vision
+from ..adapters.vision import keyframes as kf
+from . import describe as describer
+from .video_report import build_report, shot_dicts
+
+StageFn = Callable[[str, float], None]  # (stage, percent of the whole job)
+
+
+@dataclass
+class PipelineOutput:
+    meta: vision.VideoMetadata
+    passed: vision.PassResult
+    shots: list[dict]  # measured + keyframe findings, before descriptions
+    thumbs: dict[int, str]  # shot index -> thumbnail JPEG path
+    contact_sheet: str | None
+    report: dict = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def limits_from(settings) -> vision.Limits:
+    return vision.Limits(max_duration_s=settings.max_video_duration_s, max_pixels=settings.max_video_pixels,
+                         max_frames=settings.max_video_frames)
+
+
+class _Clock:
+    def __init__(self, on_stage: StageFn | None):
+        self.on_stage, self.timings = on_stage, {}
+
+    def stage(self, name: str, percent: float):
+        if self.on_stage:
+            self.on_stage(name, percent)
+        started = time.perf_counter()
+        clock = self
+
+        class _Timer:
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                clock.timings[name] = round(time.perf_counter() - started, 4)
+                return False
+
+        return _Timer()
+
+
+def analyse_file(path: str, workdir: str, settings, *, on_stage: StageFn | None = None,
+                 on_progress: Callable[[float], None] | None = None) -> PipelineOutput:
+    """Probe, decode once and look at the keyframes of ``path``; files go under ``workdir``."""
+    clock = _Clock(on_stage)
+    limits = limits_from(settings)
+    with clock.stage("probe", 12):
+        meta = vision.probe(path, limits)
+    with clock.stage("decode", 15):
+        def progress(done: int, total: int) -> None:
+            if on_progress and total:
+                on_progress(min(1.0, done / total))
+        passed = vision.decode_pass(path, meta, limits, os.path.join(workdir, "frames"),
+                                    stride=settings.video_sample_stride, on_progress=progress)
+    with clock.stage("keyframes", 75):
+        shots, thumbs = inspect_keyframes(passed, meta, workdir)
+        sheet = make_contact_sheet(shots, thumbs, workdir)
+    return PipelineOutput(meta=meta, passed=passed, shots=shots, thumbs=thumbs, contact_sheet=sheet,
+                          timings=clock.timings)
+
+
+def inspect_keyframes(passed: vision.PassResult, meta: vision.VideoMetadata, workdir: str):
+    shots = shot_dicts(passed, meta.fps)
+    thumbs: dict[int, str] = {}
+    for shot, record in zip(shots, passed.shots):
+        if not record.keyframe_path:
+            continue
+        thumbs[shot["index"]] = os.path.join(workdir, f"thumb_{shot['index']}.jpg")
+        shot.update(kf.inspect(record.keyframe_path, thumbs[shot["index"]]))
+    return shots, thumbs
+
+
+def make_contact_sheet(shots: list[dict], thumbs: dict[int, str], workdir: str) -> str | None:
+    items = [(thumbs[s["index"]], f"#{s['index']}  {s['start_s']:.1f}s") for s in shots if s["index"] in thumbs]
+    data = kf.contact_sheet(items)
+    if data is None:
+        return None
+    path = os.path.join(workdir, "contact_sheet.jpg")
+    with open(path, "wb") as handle:
+        handle.write(data)
+    return path
+
+
+def describe_and_report(out: PipelineOutput, settings, *, user_id: str | None, on_stage: StageFn | None = None,
+                        keyframe_key: Callable[[int], str] | None = None) -> dict:
+    """Descriptions (offline or openai) and the report JSON; sets ``out.report``."""
+    clock = _Clock(on_stage)
+    with clock.stage("describe", 80):
+        keyframes = {}
+        if settings.effective_ai_provider == "openai":
+            keyframes = {i: open(p, "rb").read() for i, p in out.thumbs.items()}
+        words = describer.describe(out.shots, out.passed.frames / out.meta.fps,
+                                   provider=settings.effective_ai_provider, user_id=user_id, keyframes=keyframes,
+                                   model=settings.openai_vision_model, max_images=settings.video_ai_max_keyframes)
+    with clock.stage("report", 90):
+        out.timings.update(clock.timings)
+        out.report = build_report(out, words, keyframe_key=keyframe_key)
+    out.timings.update(clock.timings)
+    out.report["timings"] = dict(out.timings)
+    return out.report

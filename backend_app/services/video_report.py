@@ -1,0 +1,104 @@
+"""The report JSON of one analysis: metadata, shots, timeline, warnings, timings, summary, ai.
+
+Shape (see shared/DESIGN.md "API v1"): ``metadata {duration_s, fps, frame_count, width, height,
+codec, file_size, sha256, bitrate}``, ``shots [{index, start_s, end_s, keyframe_key, faces,
+qr_texts, colors, brightness, motion, sharpness, labels, description, …}]``, ``timeline``
+(bounded series of ``{t, brightness, motion, sharpness}``), ``warnings [{code, message}]``,
+``timings {stage: seconds}``, ``summary {description, counts…}``, ``ai {provider, model, ok, note}``.
+Brightness and motion are 0-1 (mean luma; mean absolute luma change per frame); sharpness is
+the variance of the Laplacian on a 160-pixel-wide picture (higher is sharper).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:  # the report is built in the worker; keep cv2 out of web imports
+    from ..adapters.vision import PassResult
+    from .describe import Descriptions
+    from .video_pipeline import PipelineOutput
+
+REPORT_VERSION = 1
+DARK, BLUR_SHARPNESS, BLUR_MIN_CONTRAST, SHAKY_JITTER = 0.2, 30.0, 0.04, 1.5
+
+
+def shot_dicts(passed: "PassResult", fps: float) -> list[dict]:
+    """The measured part of each shot, in report units."""
+    shots = []
+    for rec in passed.shots:
+        shots.append({
+            "index": rec.index, "start_s": round(rec.start_frame / fps, 3),
+            "end_s": round((rec.end_frame + 1) / fps, 3), "start_frame": rec.start_frame,
+            "end_frame": rec.end_frame, "brightness": round(rec.brightness, 4), "motion": round(rec.motion, 5),
+            "sharpness": round(rec.sharpness, 1), "contrast": round(rec.contrast, 4),
+            "shake": round(rec.jitter, 3), "flashes": rec.flashes,
+            "keyframe_t": round(rec.keyframe_frame / fps, 3) if rec.keyframe_frame is not None else None,
+            "blurry": rec.contrast >= BLUR_MIN_CONTRAST and rec.sharpness < BLUR_SHARPNESS,
+            "faces": 0, "face_boxes": [], "qr_texts": [], "colors": [],
+        })
+    return shots
+
+
+def _span_text(spans: list) -> str:
+    return ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in spans[:5]) + (" …" if len(spans) > 5 else "")
+
+
+def _shot_list(shots: list[dict]) -> str:
+    numbers = [str(s["index"]) for s in shots[:8]]
+    return ", ".join(numbers) + (" …" if len(shots) > 8 else "")
+
+
+def quality_warnings(shots: list[dict], passed: "PassResult") -> list[dict]:
+    """Too dark, blurry, shaky, black frames, frozen frames: one warning per kind."""
+    warnings = []
+    checks = [("TOO_DARK", lambda s: s["brightness"] < DARK, "too dark (mean brightness under 20%)"),
+              ("BLURRY", lambda s: s["blurry"], "blurry (low sharpness for the detail in the picture)"),
+              ("SHAKY", lambda s: s["shake"] > SHAKY_JITTER, "shaky (the picture jumps from frame to frame)")]
+    for code, test, words in checks:
+        hit = [s for s in shots if test(s)]
+        if hit:
+            warnings.append({"code": code, "message": f"Shot(s) {_shot_list(hit)} {'is' if len(hit) == 1 else 'are'} "
+                                                      f"{words}.", "shots": [s["index"] for s in hit]})
+    if passed.black:
+        warnings.append({"code": "BLACK_FRAMES", "message": f"Black frames at {_span_text(passed.black)}.",
+                         "spans": [list(s) for s in passed.black]})
+    if passed.frozen:
+        warnings.append({"code": "FROZEN_FRAMES", "message": f"Frozen picture at {_span_text(passed.frozen)}.",
+                         "spans": [list(s) for s in passed.frozen]})
+    return warnings
+
+
+def summary(shots: list[dict], words: "Descriptions", duration_s: float, warnings: list[dict]) -> dict:
+    colours = Counter()
+    for shot in shots:
+        for colour in shot["colors"]:
+            colours[colour["name"]] += colour["share"] * (shot["end_s"] - shot["start_s"])
+    return {
+        "description": words.summary, "shots": len(shots), "duration_s": round(duration_s, 3),
+        "shots_with_faces": sum(1 for s in shots if s["faces"]),
+        "qr_codes": sorted({t for s in shots for t in s["qr_texts"]}),
+        "dominant_colors": [name for name, _ in colours.most_common(3)],
+        "warnings": len(warnings),
+    }
+
+
+def build_report(out: "PipelineOutput", words: "Descriptions",
+                 keyframe_key: Callable[[int], str] | None = None) -> dict:
+    meta, passed = out.meta, out.passed
+    duration = round(passed.frames / meta.fps, 3)
+    shots = []
+    for shot in out.shots:
+        text = words.shots.get(shot["index"], {})
+        key = keyframe_key(shot["index"]) if keyframe_key and shot["index"] in out.thumbs else None
+        shots.append({**shot, "keyframe_key": key, "labels": text.get("labels", []),
+                      "description": text.get("description", "")})
+    warnings = quality_warnings(shots, passed) + list(words.warnings)
+    metadata = {**meta.to_dict(), "frame_count": passed.frames, "duration_s": duration,
+                "container_frame_count": meta.frame_count, "container_duration_s": meta.duration_s}
+    return {
+        "version": REPORT_VERSION, "metadata": metadata, "shots": shots, "timeline": passed.timeline,
+        "warnings": warnings, "timings": dict(out.timings), "summary": summary(shots, words, duration, warnings),
+        "ai": words.ai, "analysis": {"sample_stride": passed.stride, "samples": passed.samples,
+                                     "cut_frames": passed.cuts, "decode_s": passed.decode_s},
+    }
