@@ -85,6 +85,15 @@ def _scheduled_in_time(queue, job_id: str) -> bool:
     return overdue_s < current_app.config["SETTINGS"].stale_queued_s + 5
 
 
+def _executing(queue, job_id: str, connection: Redis) -> bool:
+    """An unexpired execution of the job in the queue's started registry (RQ's own bookkeeping)."""
+    now = utcnow().timestamp()
+    for entry, expires in connection.zrange(queue.started_job_registry.key, 0, -1, withscores=True):
+        if entry.decode().split(":", 1)[0] == job_id and (expires < 0 or expires > now):
+            return True
+    return False
+
+
 def rq_state(job_id: str, connection: Redis | None = None) -> dict[str, Any]:
     """What RQ knows about a row's job: its status and whether some worker will (still) run it."""
     connection = connection or redis_store.conn
@@ -96,11 +105,13 @@ def rq_state(job_id: str, connection: Redis | None = None) -> dict[str, Any]:
     if status == JobStatus.QUEUED:
         queue = get_queue(rq_job.origin, connection)
         live = connection.lpos(queue.key, job_id) is not None or \
-            connection.lpos(queue.intermediate_queue_key, job_id) is not None
+            connection.lpos(queue.intermediate_queue_key, job_id) is not None or \
+            _executing(queue, job_id, connection)  # popped by a worker, horse not started yet
     elif status == JobStatus.SCHEDULED:
         live = _scheduled_in_time(get_queue(rq_job.origin, connection), job_id)
     elif status == JobStatus.STARTED:
-        live = owner_alive(rq_job, connection)
+        live = owner_alive(rq_job, connection) if rq_job.worker_name else \
+            _executing(get_queue(rq_job.origin, connection), job_id, connection)
     else:
         live = status == JobStatus.DEFERRED
     return {"status": status.value if status else None, "live": live, "worker": rq_job.worker_name}
