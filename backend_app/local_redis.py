@@ -29,7 +29,9 @@ def start(port: int, data_dir: str | Path, *, persist: bool = True, timeout_s: f
     args = [executable(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir),
             "--save", "" if not persist else "60 1", "--appendonly", "yes" if persist else "no",
             "--daemonize", "no", "--loglevel", "warning", "--logfile", str(data_dir / "redis.log")]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Its own session: a terminal's Ctrl-C (SIGINT to the foreground group) must not stop Redis
+    # before the worker and web server that still use it; whoever started it stops it last.
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

@@ -94,7 +94,9 @@ def main() -> int:
         print(f"using Redis at {settings.redis_url}")
 
     def stop(*_args) -> None:
-        # Web first, then the worker (it finishes or abandons its job), Redis last.
+        # Web first, then the worker (it finishes or abandons its job), Redis last. A second
+        # Ctrl-C must not cut this short and leave processes behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         for name, proc in reversed(procs):
             if proc.poll() is not None:
                 continue
@@ -111,10 +113,10 @@ def main() -> int:
         generated = prepare(settings)
         bind = f"{settings.api_host}:{settings.api_port}"
         if args.dev:
-            web = [sys.executable, "-m", "flask", "--app", "wsgi:app", "run", "--debug", "--reload",
-                   "--host", settings.api_host, "--port", str(settings.api_port), "--extra-files", "templates"]
-            worker = [sys.executable, "-m", "watchfiles", "--filter", "python", "python worker.py",
-                      "backend_app", "worker.py"]
+            # scripts/devloop.py restarts each from a warm parent when code or templates change.
+            devloop = [sys.executable, str(ROOT / "scripts" / "devloop.py")]
+            web = [*devloop, "web", settings.api_host, str(settings.api_port)]
+            worker = [*devloop, "worker"]
         else:
             # Workers, threads and timeouts live in gunicorn.conf.py (bench/api.py serves with it too).
             web = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app", "--bind", bind]
@@ -135,7 +137,7 @@ def main() -> int:
             print("  password:    as created on first start (flask users create-admin to reset)")
         print("  Ctrl-C stops everything.")
         print("=" * 60 + "\n", flush=True)
-        while all(proc.poll() is None for name, proc in procs if name != "worker" or not args.dev):
+        while all(proc.poll() is None for _name, proc in procs):
             time.sleep(0.5)
         print("a process exited; stopping the rest", file=sys.stderr)
         return 1

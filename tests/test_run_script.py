@@ -1,0 +1,81 @@
+"""`make run` end to end: scripts/run.py starts Redis, worker and gunicorn; Ctrl-C stops them all."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+
+import psutil
+import pytest
+
+from backend_app import local_redis
+
+from .helpers import ROOT
+from .launch import descendants, launch
+
+
+def _run_env(tmp_path) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_", "SQLITE_"))}
+    env.update(DATA_DIR=str(tmp_path / "data"), API_HOST="127.0.0.1", API_PORT=str(local_redis.free_port()),
+               REDIS_URL=f"redis://127.0.0.1:{local_redis.free_port()}/0", APP_ENV="development",
+               ADMIN_EMAIL="owner@example.test", ADMIN_PASSWORD="", LOG_LEVEL="INFO", PYTHONUNBUFFERED="1")
+    return env
+
+
+def _get_json(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+@pytest.fixture
+def running(tmp_path):
+    env = _run_env(tmp_path)
+    started = launch([sys.executable, str(ROOT / "scripts" / "run.py")], env=env, cwd=ROOT)
+    yield started, env
+    started.kill_group()
+
+
+def test_make_run_serves_health_runs_a_job_and_stops_everything_on_ctrl_c(running):
+    started, env = running
+    base = f"http://127.0.0.1:{env['API_PORT']}"
+    started.wait_for_line(f"Framewise is running at {base}", timeout_s=120)
+    output = started.output()
+    assert "admin login: owner@example.test" in output
+    assert "password:" in output and "shown once" in output  # generated on first start, printed once
+
+    status, report = _get_json(base + "/health")
+    assert status == 200 and report["status"] == "healthy", report
+    assert report["checks"]["workers"]["alive"] == 1
+
+    selftest = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi:app", "jobs", "selftest", "--wait", "60"],
+                              env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert selftest.returncode == 0, selftest.stdout + selftest.stderr
+    row = json.loads(selftest.stdout[selftest.stdout.index("{"):])
+    assert row["status"] == "completed" and row["result"]["echo"] == "cli"
+
+    children = descendants(started.proc.pid)
+    names = " ".join(" ".join(p.cmdline()) for p in children)
+    assert "redis-server" in names and "worker.py" in names and "gunicorn" in names
+    os.killpg(started.proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: SIGINT to the foreground group
+    assert started.proc.wait(timeout=60) == 0, started.output()[-2000:]
+    gone, alive = psutil.wait_procs(children, timeout=15)
+    assert not alive, f"left running after Ctrl-C: {[' '.join(p.cmdline()) for p in alive]}"
+    assert not local_redis.port_in_use(int(env["API_PORT"]))
+
+    # A second start keeps the data: no new admin password, same database.
+    again = launch([sys.executable, str(ROOT / "scripts" / "run.py")], env=env, cwd=ROOT)
+    try:
+        again.wait_for_line(f"Framewise is running at {base}", timeout_s=120)
+        assert "shown once" not in again.output() and "as created on first start" in again.output()
+        assert _get_json(base + "/health")[0] == 200
+        os.killpg(again.proc.pid, signal.SIGINT)
+        assert again.proc.wait(timeout=60) == 0
+    finally:
+        again.kill_group()
