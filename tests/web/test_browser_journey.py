@@ -45,6 +45,52 @@ def upload_clip(page, clip) -> None:
     sent = page.get_attribute("#uploads", "data-last-sent-bytes")
     assert int(sent) == clip.stat().st_size  # the progress bar followed the real bytes sent
     screenshot(page, "04-uploaded")
+    page.locator("[data-analysis][data-status=completed]").wait_for(timeout=120_000)
+    screenshot(page, "05-completed")
+
+
+def upload_broken_file(page, path) -> None:
+    """A file that is not a video: the page says why, and the item shows the reason and a Retry button."""
+    path.write_bytes(b"this is not a video at all " * 100)
+    page.set_input_files("[data-testid=file-input]", str(path))
+    failed = page.locator(".upload-row.failed")
+    failed.wait_for(timeout=30_000)
+    assert "UNSUPPORTED_FORMAT" in failed.inner_text() or "not" in failed.inner_text()
+    page.reload()
+    item = page.locator("[data-analysis][data-status=failed]")
+    item.wait_for()
+    assert "UNSUPPORTED_FORMAT" in item.locator("[data-testid=failure]").inner_text()
+    assert "upload it again" in item.inner_text()
+    screenshot(page, "05b-failed-upload")
+
+
+def open_report(page) -> str:
+    page.click("[data-testid=open-report]")
+    page.locator("[data-testid=report-title]").wait_for()
+    keyframes = page.locator("[data-testid=keyframe]")
+    assert keyframes.count() >= 2  # the clip has a hard cut
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=keyframe]')]"
+                           ".every((img) => img.complete && img.naturalWidth > 0)")
+    page.locator("[data-seek]").nth(1).click()
+    page.wait_for_function("() => document.getElementById('player').currentTime >= 1")
+    screenshot(page, "06-report")
+    return page.url
+
+
+def chat_and_follow_citation(page) -> None:
+    page.get_by_role("navigation", name="breadcrumb").get_by_role("link", name="Browser journey").click()
+    page.click("[data-testid=chat-session]")
+    page.fill("[data-testid=chat-input]", "Which shot is mostly green?")
+    page.click("[data-testid=chat-send]")
+    answer = page.locator(".msg-assistant[data-done='1']")
+    answer.wait_for(timeout=30_000)
+    citation = answer.locator("[data-testid=citation]").first
+    assert "shot 1" in citation.inner_text()
+    screenshot(page, "06b-chat")
+    citation.click()
+    page.wait_for_url(re.compile(r"/analyses/[0-9a-f]+#shot-1$"))
+    page.wait_for_function("() => document.querySelector(':target')?.id === 'shot-1'")
+    assert page.locator("#shot-1").is_visible()
 
 
 def evaluate_requirement(page, base: str) -> None:
@@ -56,6 +102,26 @@ def evaluate_requirement(page, base: str) -> None:
     assert result.locator("[data-testid=highlighted] mark").count() >= 2
     assert "served by v1" in result.locator("[data-testid=variant]").inner_text()
     screenshot(page, "07-requirement")
+
+
+BATCH = """| id | requirementText | context |
+|----|-----------------|---------|
+| R1 | The system should respond quickly. | |
+| R2 | The exporter shall write the monthly report as PDF within 5 s. | |
+| R3 | It must be user-friendly and/or fast. | |
+"""
+
+
+def run_batch(page, base: str) -> None:
+    page.goto(f"{base}/requirements")
+    page.fill("[data-testid=batch-markdown]", BATCH)
+    page.click("[data-testid=batch-submit]")
+    page.locator("[data-testid=batch][data-status=completed]").wait_for(timeout=60_000)
+    rows = page.locator("#batch-rows tr")
+    assert rows.count() == 3
+    assert rows.nth(0).locator("td.text mark").count() >= 1  # highlighted from the streamed spans
+    assert rows.nth(0).locator("td.overall .score").inner_text().isdigit()
+    screenshot(page, "07b-requirements-batch")
 
 
 def log_in(page, base: str, email: str) -> None:
@@ -106,7 +172,11 @@ def test_journey(app, live_server, browser, start_worker, tmp_path):
     create_session(page, "Browser journey")
     screenshot(page, "03-session")
     upload_clip(page, make_clip(tmp_path / "journey.mp4", seconds=3, fps=10, size=(160, 90), cuts=[1.5]))
+    upload_broken_file(page, tmp_path / "broken.mp4")
+    report_url = open_report(page)
+    chat_and_follow_citation(page)
     evaluate_requirement(page, base)
+    run_batch(page, base)
 
     admin = make_user(role="admin", email="boss@example.test")
     admin_context = browser.new_context(viewport={"width": 1200, "height": 900})
@@ -120,4 +190,10 @@ def test_journey(app, live_server, browser, start_worker, tmp_path):
     phone_page = phone.new_page()
     log_in(phone_page, base, "journey@example.test")
     screenshot(phone_page, "11-phone-sessions")
+    for url, name in ((report_url, "11b-phone-report"), (f"{base}/requirements", "11c-phone-requirements"),
+                      (f"{base}/chat", "11d-phone-chat")):
+        phone_page.goto(url)
+        screenshot(phone_page, name)
+        overflow = phone_page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{name} scrolls sideways by {overflow}px on a phone"
     assert errors == [], errors
