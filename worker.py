@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
         from backend_app.jobs.workers import make_worker
 
         registry.load_modules(app.config["SETTINGS"].job_modules)
+        registry.preload()
         worker = make_worker(redis_store.conn)
         stop_periodic = schedule.install(app, worker)
         logging.getLogger("framewise.worker").info("worker starting", extra={"queues": list(QUEUE_NAMES)})

