@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any, Iterator
 
 import openai
@@ -67,8 +69,15 @@ def _settings():
 
 def client() -> openai.OpenAI:
     settings = _settings()
-    return openai.OpenAI(api_key=settings.openai_api_key or "not-set", base_url=settings.openai_base_url or None,
-                         timeout=settings.openai_timeout_s, max_retries=0)
+    return _client(settings.openai_api_key or "not-set", settings.openai_base_url or None,
+                   settings.openai_timeout_s, os.getpid())
+
+
+@lru_cache(maxsize=8)
+def _client(api_key: str, base_url: str | None, timeout_s: float, _pid: int) -> openai.OpenAI:
+    # Building a client loads the CA bundle (~0.2 s of CPU): build one per process and settings,
+    # and share it (it is thread-safe); the pid keeps a forked child off its parent's sockets.
+    return openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0)
 
 
 def month_start(now: datetime | None = None) -> datetime:

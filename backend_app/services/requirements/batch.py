@@ -18,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Iterator
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 
 from ...errors import ValidationError
 from ...extensions import db, redis_store
@@ -90,7 +90,7 @@ def run(job: Job, ctx) -> dict[str, Any]:
         pool = threads if parallel else _Inline()
         for start, outcomes in _chunks(rows, settings.batch_size, compute, pool):
             scores += _write_chunk(batch, rows, start, outcomes)
-            ctx.progress("evaluating", 100 * (start + len(outcomes)) / total)
+            ctx.progress("evaluating", 100 * (start + len(outcomes)) / total)  # commits the chunk
     batch.summary = {"mean_overall": round(sum(scores) / len(scores), 1) if scores else None,
                      "rows": total, "failed": batch.failed_rows, "v2_fallbacks": batch.v2_fallbacks}
     batch.finished_at = utcnow()
@@ -146,35 +146,43 @@ def _chunks(rows: list[Row], size: int, compute, pool) -> Iterator[tuple[int, li
 
 
 def _write_chunk(batch: RequirementBatch, rows: list[Row], start: int, outcomes: list) -> list[int]:
-    """Result rows of one chunk, usage of its LLM calls and the rewrites: one commit, this thread only."""
-    scores, rewrites = [], {}
+    """Result rows of one chunk, the usage of its LLM calls and its rewrites, from this thread only.
+
+    The rows go in as one multi-row INSERT; the caller's progress update commits them together
+    with the job's progress. Rewrites reach Redis first, so a reader never sees a row without it.
+    """
+    scores, rewrites, records, usages = [], {}, [], []
     for offset, outcome in enumerate(outcomes):
         index, row = start + offset, rows[start + offset]
-        result_row = RequirementResult(batch_id=batch.id, user_id=batch.user_id, session_id=batch.session_id,
-                                       row_index=index, row_key=row.key, line=row.line,
-                                       text_sha256=sha256(row.text))
+        record = {"id": new_id(), "batch_id": batch.id, "user_id": batch.user_id, "session_id": batch.session_id,
+                  "row_index": index, "row_key": row.key, "line": row.line, "text_sha256": sha256(row.text),
+                  "created_at": utcnow(), **_EMPTY}
         if isinstance(outcome, Exception):
-            result_row.status, result_row.error_code = "failed", getattr(outcome, "code", "EVALUATION_FAILED")
+            record.update(status="failed", error_code=getattr(outcome, "code", "EVALUATION_FAILED"))
             batch.failed_rows += 1
         else:
-            _fill(result_row, outcome.result)
+            record.update(_fields(outcome.result))
             scores.append(outcome.result["overall"])
             batch.v2_fallbacks += bool(outcome.result.get("fallback_code"))
             if "rewrite" in outcome.result:
-                rewrites[index] = outcome.result["rewrite"]
-            for usage in outcome.usages:
-                db.session.add(_usage_row(batch.user_id, usage))
+                rewrites[str(index)] = outcome.result["rewrite"]
+            usages += [_usage_row(batch.user_id, usage) for usage in outcome.usages]
             outcome.usages = []  # a duplicate row shares this outcome: its calls count once
-        db.session.add(result_row)
-        batch.done_rows += 1
-    db.session.commit()
+        records.append(record)
     if rewrites:
         key = _key(batch.id, "rewrites")
         pipe = redis_store.conn.pipeline()
-        pipe.hset(key, mapping={str(i): text for i, text in rewrites.items()})
+        pipe.hset(key, mapping=rewrites)
         pipe.expire(key, current_app.config["SETTINGS"].purge_retention_h * 3600)
         pipe.execute()
+    db.session.execute(insert(RequirementResult), records)
+    db.session.add_all(usages)
+    batch.done_rows += len(records)
     return scores
+
+
+_EMPTY = {"status": "ok", "language": None, "variant": None, "engine": None, "fallback_code": None, "overall": None,
+          "scores": None, "findings": None, "rewrite_sha256": None, "error_code": None}
 
 
 def _usage_row(user_id: str, usage):
@@ -184,11 +192,11 @@ def _usage_row(user_id: str, usage):
                        completion_tokens=usage.completion_tokens, cost_usd=usage.cost_usd, cached=usage.cached)
 
 
-def _fill(row: RequirementResult, res: dict[str, Any]) -> None:
-    row.status, row.language, row.variant, row.engine = "ok", res["language"], res["variant"], res["engine"]
-    row.fallback_code, row.overall, row.scores = res.get("fallback_code"), res["overall"], res["scores"]
-    row.findings = [storable(f) for f in res["findings"]]
-    row.rewrite_sha256 = sha256(res["rewrite"]) if "rewrite" in res else None
+def _fields(res: dict[str, Any]) -> dict[str, Any]:
+    return {"status": "ok", "language": res["language"], "variant": res["variant"], "engine": res["engine"],
+            "fallback_code": res.get("fallback_code"), "overall": res["overall"], "scores": res["scores"],
+            "findings": [storable(f) for f in res["findings"]],
+            "rewrite_sha256": sha256(res["rewrite"]) if "rewrite" in res else None}
 
 
 def rewrites(batch_id: str) -> dict[int, str]:

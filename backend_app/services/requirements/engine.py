@@ -20,6 +20,7 @@ from .rules import DETECTORS, RULES, SUPPRESSED_BY, Span, bounds, vague_category
 
 ENGINE_V1 = "rules-v1"
 _WORD = re.compile(r"[A-Za-zÄÖÜäöüß]+")
+_UMLAUT = re.compile(r"[äöüß]", re.IGNORECASE)
 
 
 def sha256(text: str) -> str:
@@ -32,7 +33,7 @@ def detect_language(text: str, context: dict | None = None) -> str:
     if wanted in ("de", "en"):
         return wanted
     words = [w.lower() for w in _WORD.findall(text)]
-    de = sum(w in lx.STOPWORDS["de"] for w in words) + 2 * bool(re.search(r"[äöüß]", text, re.I))
+    de = sum(w in lx.STOPWORDS["de"] for w in words) + 2 * bool(_UMLAUT.search(text))
     en = sum(w in lx.STOPWORDS["en"] for w in words)
     return "de" if de > en else "en"
 
@@ -137,5 +138,11 @@ def suggestions(res: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def storable(finding: dict[str, Any]) -> dict[str, Any]:
-    """A finding as it may be stored: spans and rule ids, never the requirement's words."""
-    return {k: finding[k] for k in ("rule_id", "rule", "criterion", "severity", "span", "message", "suggestion")}
+    """A finding as it may be stored: rule, severity and span, with the catalogue's own wording.
+
+    Never the requirement's words, and never model-written text (which may quote them).
+    """
+    rule = RULES[finding["rule_id"]]
+    return {"rule_id": finding["rule_id"], "rule": rule["name"], "criterion": rule["criterion"],
+            "severity": finding["severity"], "span": list(finding["span"]), "message": rule["message"],
+            "suggestion": rule["suggestion"]}
