@@ -240,3 +240,14 @@ def test_one_shot_over_the_size_limit_is_refused_before_reading(client, owner, c
     response = _multipart(client, owner, clip)
     assert response.status_code == 413 and _error(response) == "VIDEO_TOO_LARGE"
     assert _count(Analysis) == 0
+
+
+@pytest.mark.sqlite_only
+def test_one_shot_accepts_bodies_beyond_the_json_limit(app, client, owner):
+    import os
+
+    data = b"\x00\x00\x00\x18ftypisom" + os.urandom(app.config["SETTINGS"].max_json_bytes + 500_000)
+    response = _multipart(client, owner, data)
+    assert response.status_code == 202, response.get_json()
+    analysis = db.session.get(Analysis, response.get_json()["analysis_id"])
+    assert get_storage().size(analysis.storage_key) == len(data)
