@@ -95,6 +95,9 @@ def test_v2_invalid_json_is_retried_once_then_accepted(client, openai_app, fake_
     body = client.post("/api/v1/evaluations", headers=_v2_headers(client), json={"requirementText": TEXT}).get_json()
     assert body["variant"] == "v2" and len(fake_openai.requests) == 2
     assert "invalid" in fake_openai.requests[1]["messages"][-1]["content"]
+    from backend_app.services.flags import guard
+
+    assert guard.window_counts() == (1, 0)  # retried into a valid answer: not a v2 failure
 
 
 @pytest.mark.sqlite_only
@@ -111,6 +114,9 @@ def test_v2_invalid_twice_falls_back_to_v1_with_a_note(client, openai_app, fake_
     assert body["variant"] == "v1" and body["requested_variant"] == "v2" and body["engine"] == "rules-v1"
     assert body["fallback_code"] == "AI_INVALID_OUTPUT" and "v2 failed" in body["note"]
     assert {"R7", "R8"} <= {f["rule_id"] for f in body["findings"]}
+    from backend_app.services.flags import guard
+
+    assert guard.window_counts() == (1, 1)  # the canary guard counted the fallback as a v2 error
 
 
 @pytest.mark.sqlite_only
