@@ -6,25 +6,33 @@ expression itself ANDs the owner tokens (``u<user_id>0``, ``s<session_id>0``), a
 SQL filters ``shot_documents.user_id`` (and ``session_id``) before ranking — so a stale index
 entry can never surface another user's row. There is no function that searches without a
 :class:`~backend_app.tenancy.Tenant`.
+
+Ranking: PostgreSQL ``ts_rank`` (per row); SQLite BM25 over the tenant's own candidates
+(search_rank), because FTS5's built-in bm25() counts every term across all users' rows.
+Words: English is stemmed on both backends (porter / 'english'); German and other words are
+matched by their exact form (SQLite also folds diacritics: "über" finds "uber").
 """
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 from sqlalchemy import text
 
 from ..extensions import db
 from ..tenancy import Tenant
-from . import search_query
+from . import search_query, search_rank
 
 DEFAULT_LIMIT = 5
 MAX_LIMIT = 50
+# Most recent matching documents ranked per query (SQLite); bounds the cost for very large users.
+MAX_CANDIDATES = 1000
 
 
 @dataclass(frozen=True)
 class Hit:
-    """One matching shot, best first."""
+    """One matching shot, best first (``score``: higher is better)."""
 
     document_id: str
     analysis_id: str
@@ -70,17 +78,20 @@ def tsquery_text(terms: list[str]) -> str:
 
 _COLUMNS = ("d.id, d.analysis_id, d.session_id, d.shot_index, d.start_s, d.end_s, d.title, d.text, "
             "d.keyframe_key, a.filename")
-_SQLITE_SEARCH = (f"SELECT {_COLUMNS}, bm25(shot_fts, 0.0, 2.0, 1.0) AS score FROM shot_fts "
-                  "JOIN shot_documents d ON d.rowid = shot_fts.rowid "
-                  "LEFT JOIN analyses a ON a.id = d.analysis_id AND a.user_id = d.user_id "
-                  "WHERE shot_fts MATCH :match AND d.user_id = :user_id {session} "
-                  "ORDER BY score, d.start_s LIMIT :limit")
+# Candidates only: ranking happens in search_rank over the tenant's own statistics.
+_SQLITE_CANDIDATES = ("SELECT d.rowid AS rid, d.title, d.text FROM shot_fts "
+                      "JOIN shot_documents d ON d.rowid = shot_fts.rowid "
+                      "WHERE shot_fts MATCH :match AND d.user_id = :user_id {session} "
+                      "ORDER BY shot_fts.rowid DESC LIMIT :candidates")
+_SQLITE_ROWS = (f"SELECT d.rowid AS rid, {_COLUMNS} FROM shot_documents d "
+                "LEFT JOIN analyses a ON a.id = d.analysis_id AND a.user_id = d.user_id "
+                "WHERE d.user_id = :user_id AND d.rowid IN ({rowids})")
 _PG_VECTOR = "to_tsvector('english'::regconfig, d.title || ' ' || d.text)"
-_PG_SEARCH = (f"SELECT {_COLUMNS}, -ts_rank({_PG_VECTOR}, q.query) AS score "
+_PG_SEARCH = (f"SELECT {_COLUMNS}, ts_rank({_PG_VECTOR}, q.query) AS score "
               "FROM shot_documents d CROSS JOIN (SELECT to_tsquery('english'::regconfig, :tsquery) AS query) q "
               "LEFT JOIN analyses a ON a.id = d.analysis_id AND a.user_id = d.user_id "
               f"WHERE d.user_id = :user_id {{session}} AND {_PG_VECTOR} @@ q.query "
-              "ORDER BY score, d.start_s LIMIT :limit")
+              "ORDER BY score DESC, d.analysis_id, d.shot_index LIMIT :limit")
 
 
 def search(tenant: Tenant, question: str, limit: int = DEFAULT_LIMIT) -> list[Hit]:
@@ -95,12 +106,32 @@ def search(tenant: Tenant, question: str, limit: int = DEFAULT_LIMIT) -> list[Hi
     if tenant.session_id is not None:
         session, params["session_id"] = "AND d.session_id = :session_id", tenant.session_id
     if backend() == "postgresql":
-        sql, params["tsquery"] = _PG_SEARCH.format(session=session), tsquery_text(terms)
-    else:
-        sql, params["match"] = _SQLITE_SEARCH.format(session=session), fts5_expression(tenant, terms)
-    rows = db.session.execute(text(sql), params).all()
-    return [Hit(r.id, r.analysis_id, r.session_id, r.shot_index, r.start_s, r.end_s, r.title, r.text,
-                r.keyframe_key, r.filename, float(r.score)) for r in rows]
+        params["tsquery"] = tsquery_text(terms)
+        rows = db.session.execute(text(_PG_SEARCH.format(session=session)), params).all()
+        return [_hit(r, float(r.score)) for r in rows]
+    params.update(match=fts5_expression(tenant, terms), candidates=MAX_CANDIDATES)
+    rows = db.session.execute(text(_SQLITE_CANDIDATES.format(session=session)), params).all()
+    scores = search_rank.bm25_scores([(r.title, r.text) for r in rows], terms, _scope_size(tenant))
+    best = heapq.nlargest(params["limit"], range(len(rows)), key=scores.__getitem__)
+    if not best:
+        return []
+    rowids = [int(rows[i].rid) for i in best]
+    details = {r.rid: r for r in db.session.execute(text(_SQLITE_ROWS.format(
+        rowids=", ".join(map(str, rowids)))), {"user_id": tenant.user_id})}
+    return [_hit(details[rid], scores[i]) for rid, i in zip(rowids, best) if rid in details]
+
+
+def _hit(r, score: float) -> Hit:
+    return Hit(r.id, r.analysis_id, r.session_id, r.shot_index, r.start_s, r.end_s, r.title, r.text,
+               r.keyframe_key, r.filename, score)
+
+
+def _scope_size(tenant: Tenant) -> int:
+    sql = "SELECT count(*) FROM shot_documents WHERE user_id = :user_id"
+    params = {"user_id": tenant.user_id}
+    if tenant.session_id is not None:
+        sql, params["session_id"] = sql + " AND session_id = :session_id", tenant.session_id
+    return int(db.session.execute(text(sql), params).scalar())
 
 
 def indexed_count(tenant: Tenant | None) -> int:

@@ -31,6 +31,8 @@ ich du er sie es wir ihr mein dein sein kein keine nicht auch noch nur zeig zeig
 
 def fold(word: str) -> str:
     """Lower case without diacritics: how both backends compare words."""
+    if word.isascii():
+        return word.lower()
     decomposed = unicodedata.normalize("NFKD", word.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
