@@ -31,27 +31,35 @@ FILE_EXPORTERS: list[Callable[[str], Iterable[tuple[str, Iterator[bytes]]]]] = [
 ERASERS: list[Callable[[str], dict[str, int]]] = []
 
 
-def _cancel_open_jobs(user_id: str) -> dict[str, int]:
-    """Take the user's unfinished jobs off the queues so no worker touches them after erasure."""
-    from rq.exceptions import NoSuchJobError
+def _remove_rq_jobs(user_id: str) -> dict[str, int]:
+    """Take the user's jobs off the queues and out of Redis, finished ones too (their records
+    and results are the user's data): no worker touches them after erasure, nothing is left."""
+    from rq.command import send_stop_job_command
+    from rq.exceptions import InvalidJobOperation, NoSuchJobError
     from rq.job import Job as RQJob
 
     from ..extensions import redis_store
     from ..models import Job
     from ..models.job import FINISHED
 
-    canceled = 0
-    ids = db.session.execute(select(Job.id).where(Job.user_id == user_id, Job.status.notin_(FINISHED))).scalars()
-    for job_id in ids:
+    counts = {"queued_jobs": 0, "job_records": 0}
+    rows = db.session.execute(select(Job.id, Job.status).where(Job.user_id == user_id)).all()
+    for job_id, status in rows:
         try:
-            RQJob.fetch(job_id, connection=redis_store.conn).delete()
-            canceled += 1
+            rq_job = RQJob.fetch(job_id, connection=redis_store.conn)
         except NoSuchJobError:
-            pass
-    return {"queued_jobs": canceled}
+            continue
+        if rq_job.get_status() == "started":
+            try:
+                send_stop_job_command(redis_store.conn, job_id)
+            except InvalidJobOperation:
+                pass
+        rq_job.delete()
+        counts["queued_jobs" if status not in FINISHED else "job_records"] += 1
+    return counts
 
 
-ERASERS.append(_cancel_open_jobs)
+ERASERS.append(_remove_rq_jobs)
 
 
 def owned_condition(table: Table, user_id: str, _seen: frozenset = frozenset()):
