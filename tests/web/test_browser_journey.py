@@ -139,6 +139,10 @@ def admin_pages(page, base: str) -> None:
         page.goto(base + path)
         page.locator(marker).first.wait_for()
         screenshot(page, name)
+        if path == "/admin/health":  # the page refreshes itself: the section is swapped by its poll
+            page.evaluate("() => { document.getElementById('health').dataset.seen = '1'; }")
+            page.wait_for_function("() => { const h = document.getElementById('health');"
+                                   " return h && !h.dataset.seen; }", timeout=15_000)
 
 
 def canary_50_then_roll_back(page, base: str) -> None:
