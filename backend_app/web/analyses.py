@@ -69,7 +69,8 @@ def report_page(analysis_id: str):
     if analysis.job is None or analysis.job.status != COMPLETED:
         return render_template("analyses/status.html", **item_context(analysis), session_name=_session_name(analysis))
     report = analyses.report(tenant, analysis_id)
-    return render_template("analyses/report.html", analysis=analysis, report=report, session_name=_session_name(analysis),
+    return render_template("analyses/report.html", analysis=analysis, report=report,
+                           session_name=_session_name(analysis),
                            meta=report.get("metadata") or analysis.video_metadata or {},
                            chart=line_chart(samples_from_report(report)), video_url=video_url(analysis))
 

@@ -35,8 +35,8 @@ def account_export_page():
 @page_login_required
 def account_delete_page():
     if not g.user.check_password(request.form.get("password", "")):
-        return render_template("account/settings.html",
-                               error="The password is wrong; nothing was deleted. Type your current password to confirm."), 401
+        error = "The password is wrong; nothing was deleted. Type your current password to confirm."
+        return render_template("account/settings.html", error=error), 401
     ownership.erase_user(g.user.id)
     g.pop("new_access_token", None)
     response = make_response(redirect(url_for("web.login", deleted=1), code=303))

@@ -65,6 +65,7 @@ def test_account_delete_needs_the_password(page):
     assert page.post("/account/delete", data={"password": PASSWORD}, csrf=False).status_code == 403
     response = page.post("/account/delete", data={"password": PASSWORD})
     assert response.status_code == 303
+    assert "were deleted" in text(page.client.get(response.headers["Location"]))
     db.session.expire_all()
     assert db.session.get(User, user_id) is None
     assert page.get("/sessions").status_code == 302
