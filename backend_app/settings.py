@@ -107,7 +107,6 @@ class Settings:
     # --- chat ----------------------------------------------------------------------
     chat_top_k: int = field(default=5, metadata={"env": "CHAT_TOP_K"})
     chat_max_message_chars: int = field(default=2000, metadata={"env": "CHAT_MAX_MESSAGE_CHARS"})
-    chat_retention_days: int = field(default=90, metadata={"env": "CHAT_RETENTION_DAYS"})
 
     # --- requirements --------------------------------------------------------------
     batch_size: int = field(default=50, metadata={"env": "BATCH_SIZE"})
@@ -205,8 +204,8 @@ def validate(settings: Settings) -> None:
         problems.append("CANARY_PERCENT must be between 0 and 100")
     if settings.video_sample_stride < 1:
         problems.append("VIDEO_SAMPLE_STRIDE must be at least 1")
-    if not 1 <= settings.chat_top_k <= 50 or settings.chat_max_message_chars < 1 or settings.chat_retention_days < 0:
-        problems.append("CHAT_TOP_K must be 1 to 50, CHAT_MAX_MESSAGE_CHARS at least 1, CHAT_RETENTION_DAYS >= 0")
+    if not 1 <= settings.chat_top_k <= 50 or settings.chat_max_message_chars < 1:
+        problems.append("CHAT_TOP_K must be 1 to 50 and CHAT_MAX_MESSAGE_CHARS at least 1")
     if settings.max_parallel < 1 or settings.batch_size < 1:
         problems.append("MAX_PARALLEL and BATCH_SIZE must be at least 1")
     if settings.is_production:

@@ -16,19 +16,18 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime
 from typing import Iterator
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from ..adapters import llm
 from ..errors import AppError, Conflict, ValidationError
 from ..extensions import db
 from ..models import ChatMessage
-from ..models.base import utcnow
 from ..tenancy import Tenant
-from . import chat_answer, search, search_query, sessions
+from . import chat_answer, retention, search, search_query, sessions
 
 MODES = ("auto", "ai", "offline")
 PURPOSE = "chat"
@@ -196,12 +195,16 @@ def history(user_id: str, session_id: str | None, limit: int = 100) -> list[Chat
     return list(reversed(rows.scalars().all()))
 
 
-def purge_old_messages(now=None) -> dict[str, int]:
-    """Delete chat messages older than CHAT_RETENTION_DAYS (0 keeps them forever)."""
-    days = _settings().chat_retention_days
-    if days <= 0:
-        return {"chat_messages": 0}
-    cutoff = (now or utcnow()) - timedelta(days=days)
-    count = db.session.execute(delete(ChatMessage).where(ChatMessage.created_at < cutoff)).rowcount or 0
+def purge_messages(cutoff: datetime, dry_run: bool = False) -> dict[str, int]:
+    """Chat messages older than the retention cutoff (PURGE_RETENTION_H, like the analyses they cite)."""
+    old = ChatMessage.created_at < cutoff
+    if dry_run:
+        return {"chat_messages": int(db.session.execute(select(func.count()).select_from(ChatMessage)
+                                                        .where(old)).scalar())}
+    count = db.session.execute(delete(ChatMessage).where(old)).rowcount or 0
     db.session.commit()
     return {"chat_messages": count}
+
+
+if purge_messages not in retention.PURGERS:
+    retention.PURGERS.append(purge_messages)

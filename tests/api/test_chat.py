@@ -268,15 +268,17 @@ def test_retention_purges_old_messages_and_erasure_removes_the_thread(client, ap
     from datetime import timedelta
 
     from backend_app.models.base import utcnow
-    from backend_app.services import chat, ownership
+    from backend_app.services import ownership, retention
 
     user = make_user()
     h = auth_headers(client, user)
     client.post("/api/v1/chat", json={"message": "anything red"}, headers=h)
-    old = ChatMessage(user_id=user.id, role="user", content="old", created_at=utcnow() - timedelta(days=91))
-    db.session.add(old)
+    hours = app.config["SETTINGS"].purge_retention_h
+    db.session.add(ChatMessage(user_id=user.id, role="user", content="old",
+                               created_at=utcnow() - timedelta(hours=hours + 1)))
     db.session.commit()
-    assert chat.purge_old_messages() == {"chat_messages": 1}
+    assert retention.purge(dry_run=True)["chat_messages"] == 1
+    assert retention.purge()["chat_messages"] == 1
     assert ChatMessage.query.filter_by(user_id=user.id).count() == 2
     ownership.erase_user(user.id)
     assert ChatMessage.query.count() == 0
