@@ -6,6 +6,7 @@ import io
 import zipfile
 
 import pytest
+from flask import g
 
 from backend_app.extensions import db
 from backend_app.models import UsageRecord, User
@@ -65,6 +66,7 @@ def test_account_delete_needs_the_password(page):
     assert page.post("/account/delete", data={"password": PASSWORD}, csrf=False).status_code == 403
     response = page.post("/account/delete", data={"password": PASSWORD})
     assert response.status_code == 303
+    g.pop("user", None)  # test requests share the test's app context (and g); a real request starts clean
     assert "were deleted" in text(page.client.get(response.headers["Location"]))
     db.session.expire_all()
     assert db.session.get(User, user_id) is None
