@@ -65,6 +65,7 @@ class Settings:
     s3_region: str = field(default="us-east-1", metadata={"env": "S3_REGION"})
     s3_access_key_id: str = field(default="", metadata={"env": "S3_ACCESS_KEY_ID"})
     s3_secret_access_key: str = field(default="", metadata={"env": "S3_SECRET_ACCESS_KEY"})
+    s3_public_endpoint_url: str = field(default="", metadata={"env": "S3_PUBLIC_ENDPOINT_URL"})
 
     # --- jobs ----------------------------------------------------------------------
     enqueue_retries: int = field(default=3, metadata={"env": "ENQUEUE_RETRIES"})

@@ -311,7 +311,8 @@ def _build(settings) -> Storage:
 
 def _cache_key(settings) -> tuple:
     return (settings.storage_backend, settings.storage_root, settings.secret_key, settings.public_base_url,
-            settings.s3_endpoint_url, settings.s3_bucket, settings.s3_region, settings.s3_access_key_id)
+            settings.s3_endpoint_url, settings.s3_public_endpoint_url, settings.s3_bucket, settings.s3_region,
+            settings.s3_access_key_id)
 
 
 def get_storage() -> Storage:

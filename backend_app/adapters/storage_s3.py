@@ -31,15 +31,22 @@ class S3Storage(Storage):
 
     def __init__(self, settings):
         self.bucket = settings.s3_bucket
-        self.client = boto3.client(
-            "s3", endpoint_url=settings.s3_endpoint_url or None, region_name=settings.s3_region,
+        self.client = self._client(settings, settings.s3_endpoint_url)
+        public = settings.s3_public_endpoint_url
+        # Presigned URLs are signed for the host the client will use, so they need their own client.
+        self.signer = self._client(settings, public) if public and public != settings.s3_endpoint_url else self.client
+        if settings.app_env in ("development", "test"):
+            self._ensure_bucket(settings.s3_region)
+
+    @staticmethod
+    def _client(settings, endpoint_url: str):
+        return boto3.client(
+            "s3", endpoint_url=endpoint_url or None, region_name=settings.s3_region,
             aws_access_key_id=settings.s3_access_key_id or None,
             aws_secret_access_key=settings.s3_secret_access_key or None,
             config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
                           retries={"max_attempts": 3, "mode": "standard"},
                           connect_timeout=5, read_timeout=60))
-        if settings.app_env in ("development", "test"):
-            self._ensure_bucket(settings.s3_region)
 
     def _ensure_bucket(self, region: str) -> None:
         try:
@@ -178,14 +185,14 @@ class S3Storage(Storage):
         params = {"Bucket": self.bucket, "Key": validate_key(key), "ContentType": content_type}
         if size is not None:
             params["ContentLength"] = int(size)  # signed, so S3 refuses a body of another length
-        url = self.client.generate_presigned_url("put_object", Params=params, ExpiresIn=int(expires_s))
+        url = self.signer.generate_presigned_url("put_object", Params=params, ExpiresIn=int(expires_s))
         return url, {"Content-Type": content_type}
 
     def presign_get(self, key, expires_s, filename=None) -> str:
         params = {"Bucket": self.bucket, "Key": validate_key(key)}
         if filename:
             params["ResponseContentDisposition"] = content_disposition(filename)
-        return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=int(expires_s))
+        return self.signer.generate_presigned_url("get_object", Params=params, ExpiresIn=int(expires_s))
 
     def healthcheck(self) -> dict[str, Any]:
         self._call("head_bucket")

@@ -216,3 +216,13 @@ def test_development_bucket_is_created_and_allows_browser_uploads(app, s3_app):
     rules = storage.client.get_bucket_cors(Bucket=storage.bucket)["CORSRules"]
     assert "PUT" in rules[0]["AllowedMethods"]
     assert storage.healthcheck()["ok"] is True
+
+
+def test_presigned_urls_use_the_public_endpoint_when_set(app, s3_app):
+    app.config["SETTINGS"] = app.config["SETTINGS"].replace(s3_public_endpoint_url="http://files.example.test:9000")
+    storage = get_storage()
+    url, _ = storage.presign_put("users/u1/src", "video/mp4", 60, size=3)
+    assert url.startswith("http://files.example.test:9000/")
+    assert storage.presign_get("users/u1/src", 60).startswith("http://files.example.test:9000/")
+    storage.put_bytes("users/u1/src", b"abc")  # the app itself still talks to the internal endpoint
+    assert storage.size("users/u1/src") == 3
