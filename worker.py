@@ -1,7 +1,7 @@
 """RQ worker for Framewise: queues video, llm and default, with RQ's scheduler.
 
 Run `python worker.py` (or many of them, on many hosts). The worker builds the app once;
-every job runs inside its app context. Each worker also offers the periodic tasks
+every job runs inside its app context. Each worker also starts a small periodic process
 (reconciler, purge: backend_app/jobs/schedule.py); a Redis lock lets one of them run each.
 """
 
@@ -25,12 +25,12 @@ def main(argv: list[str] | None = None) -> int:
         registry.load_modules(app.config["SETTINGS"].job_modules)
         registry.preload()
         worker = make_worker(redis_store.conn)
-        stop_periodic = schedule.install(app, worker)
+        periodic = schedule.spawn()
         logging.getLogger("framewise.worker").info("worker starting", extra={"queues": list(QUEUE_NAMES)})
         try:
             worker.work(with_scheduler=True, burst=burst, logging_level=app.config["SETTINGS"].log_level)
         finally:
-            stop_periodic.set()
+            periodic.terminate()
     return 0
 
 

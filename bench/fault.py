@@ -94,8 +94,15 @@ class Cluster:
         self.log("  redis back (empty)")
 
     def stop(self) -> None:
+        import psutil
+
+        trees = {}
         for proc in self.procs:
             if proc is not None and proc.poll() is None:
+                try:
+                    trees[proc.pid] = psutil.Process(proc.pid).children(recursive=True)
+                except psutil.NoSuchProcess:
+                    pass
                 proc.terminate()
         for proc in self.procs:
             if proc is not None:
@@ -103,6 +110,11 @@ class Cluster:
                     proc.wait(timeout=20)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+        for child in (c for tree in trees.values() for c in tree):  # a horse outlives a killed worker
+            try:
+                child.kill()
+            except psutil.NoSuchProcess:
+                pass
         self.redis.terminate()
         self.redis.wait(timeout=10)
 

@@ -1,6 +1,6 @@
 """Periodic work every worker offers and exactly one does: the reconciler and the purge.
 
-One daemon thread per worker ticks once a second; a task runs when its interval has passed
+One small process per worker ticks once a second; a task runs when its interval has passed
 and this worker wins the task's Redis lock (SET NX with the interval as expiry), so with many
 workers on many hosts each task still runs once per interval, and keeps running when any one
 worker dies. RQ 3's ``rq cron`` scheduler was considered: it is a separate process with no
@@ -11,7 +11,10 @@ neither. The last run of each task (time, outcome) is kept in Redis for `flask j
 from __future__ import annotations
 
 import json
-import threading
+import os
+import signal
+import subprocess
+import sys
 import time
 from typing import Any, Callable
 
@@ -102,14 +105,35 @@ def last_runs() -> dict[str, Any]:
     return out
 
 
-def install(app: Flask, worker: Any = None) -> threading.Event:
-    """Start this worker's scheduler thread; set the returned event to stop it."""
-    stop = threading.Event()
+def spawn() -> subprocess.Popen:
+    """Start this worker's periodic process (see ``main``); worker.py stops it on exit."""
+    from ..settings import PROJECT_ROOT
 
-    def loop() -> None:
-        last_tick: dict[str, float] = {}
-        while not stop.wait(1.0):
-            run_due(app, last_tick, time.monotonic())
+    return subprocess.Popen([sys.executable, "-m", "backend_app.jobs.schedule", "--parent", str(os.getpid())],
+                            cwd=str(PROJECT_ROOT))
 
-    threading.Thread(target=loop, name="framewise-periodic", daemon=True).start()
-    return stop
+
+def main(argv: list[str] | None = None) -> int:
+    """The periodic process: one tick a second until its worker (``--parent``) is gone.
+
+    It is a process of its own, not a thread of the worker, because RQ forks a work horse from
+    the worker for every job: a fork taken while another thread holds a lock (SQLite's, a
+    cached property's RLock) leaves that lock held forever in the horse, which then hangs.
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    parent = int(argv[argv.index("--parent") + 1]) if "--parent" in argv else None
+    from .. import create_app
+    from . import registry
+
+    app = create_app()
+    registry.load_modules(app.config["SETTINGS"].job_modules)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    last_tick: dict[str, float] = {}
+    while parent is None or os.getppid() == parent:
+        run_due(app, last_tick, time.monotonic())
+        time.sleep(1.0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
