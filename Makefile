@@ -24,6 +24,9 @@ dev: install
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+demo: install
+	$(PY) -m flask --app wsgi:app demo seed
+
 bench: install
 	$(PY) bench/run_all.py
 

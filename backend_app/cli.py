@@ -58,3 +58,6 @@ def register_cli(app: Flask) -> None:
     from .flags_cli import flags_cli
 
     app.cli.add_command(flags_cli)
+    from .demo import demo_cli
+
+    app.cli.add_command(demo_cli)
