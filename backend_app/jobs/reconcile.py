@@ -23,6 +23,8 @@ from typing import Any
 
 from flask import current_app
 from redis.exceptions import RedisError
+from rq.command import send_stop_job_command
+from rq.exceptions import InvalidJobOperation
 from sqlalchemy import func, select
 
 from ..extensions import db, redis_store
@@ -62,13 +64,27 @@ def requeue_stale(older_than_s: float, *, now: datetime | None = None, dry_run: 
     done = []
     for job in stale_queued(older_than_s, now):
         rq = rq_state(job.id)
-        if rq["live"]:
+        if rq["live"] and not _hung_before_start(job, rq, now, dry_run):
             continue
         entry = _entry(job, "requeue", rq_status=rq["status"], enqueue_last_error=job.enqueue_last_error)
         if not dry_run:
             entry["enqueued"] = enqueue(job)
         done.append(entry)
     return done
+
+
+def _hung_before_start(job: Job, rq: dict[str, Any], now: datetime | None, dry_run: bool) -> bool:
+    """A live RQ execution whose horse never claimed the row (hung at start): stop it, run anew."""
+    started = rq.get("started_at")
+    lost_after = current_app.config["SETTINGS"].job_lost_after_s
+    if rq["status"] != "started" or started is None or ((now or utcnow()) - started).total_seconds() < lost_after:
+        return False
+    if not dry_run:
+        try:
+            send_stop_job_command(redis_store.conn, job.id)
+        except (RedisError, InvalidJobOperation):
+            pass  # the worker is gone or already done with it
+    return True
 
 
 def recover_lost(*, now: datetime | None = None, dry_run: bool = False) -> list[dict]:

@@ -100,7 +100,7 @@ def rq_state(job_id: str, connection: Redis | None = None) -> dict[str, Any]:
     try:
         rq_job = RQJob.fetch(job_id, connection=connection)
     except NoSuchJobError:
-        return {"status": None, "live": False}
+        return {"status": None, "live": False, "worker": None, "started_at": None}
     status = rq_job.get_status(refresh=False)
     if status == JobStatus.QUEUED:
         queue = get_queue(rq_job.origin, connection)
@@ -114,4 +114,5 @@ def rq_state(job_id: str, connection: Redis | None = None) -> dict[str, Any]:
             _executing(get_queue(rq_job.origin, connection), job_id, connection)
     else:
         live = status == JobStatus.DEFERRED
-    return {"status": status.value if status else None, "live": live, "worker": rq_job.worker_name}
+    return {"status": status.value if status else None, "live": live, "worker": rq_job.worker_name,
+            "started_at": _aware(rq_job.started_at)}
