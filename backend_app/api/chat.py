@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Iterator
 
 from flask import Response, jsonify, request, stream_with_context
@@ -11,6 +12,8 @@ from ..auth import current_user, login_required
 from ..services import chat
 from ..validation import fields, int_arg, json_body
 from . import bp, doc, obj
+
+log = logging.getLogger(__name__)
 
 CHAT_BODY = obj({"message": "string"}, {"session_id": "string", "mode": "string"})
 CHAT_ERRORS = {404: "SESSION_NOT_FOUND", 402: "BUDGET_EXCEEDED (mode=ai only)", 409: "AI_UNAVAILABLE (mode=ai)",
@@ -33,8 +36,14 @@ def ask():
 
 
 def _sse(events: Iterator[tuple[str, dict]]) -> Iterator[str]:
-    for event, data in events:
-        yield f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+    """Server-Sent Events; a failure after the headers went out still ends with an error event."""
+    try:
+        for event, data in events:
+            yield f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+    except Exception:  # the status line is sent: the error can only travel as an event
+        log.exception("chat stream failed")
+        error = {"code": "INTERNAL_ERROR", "message": "Something went wrong on our side; it has been logged."}
+        yield f"event: error\ndata: {json.dumps(error)}\n\n"
 
 
 @bp.post("/chat/stream")
