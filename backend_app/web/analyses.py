@@ -64,11 +64,12 @@ def video_url(analysis) -> str:
 @bp.get("/analyses/<analysis_id>")
 @page_login_required
 def report_page(analysis_id: str):
-    tenant = current_tenant()
-    analysis = analyses.get(tenant, analysis_id)
-    if analysis.job is None or analysis.job.status != COMPLETED:
+    analysis = analyses.get(current_tenant(), analysis_id)
+    if analysis.job is None or analysis.job.status != COMPLETED or not analysis.report:
         return render_template("analyses/status.html", **item_context(analysis), session_name=_session_name(analysis))
-    report = analyses.report(tenant, analysis_id)
+    # Read-only, so the stored report is rendered as it is (analyses.report() deep-copies it to add
+    # API links, which costs more than the whole page for a long video); images use page routes.
+    report = analysis.report
     return render_template("analyses/report.html", analysis=analysis, report=report,
                            session_name=_session_name(analysis),
                            meta=report.get("metadata") or analysis.video_metadata or {},

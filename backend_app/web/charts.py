@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 WIDTH, HEIGHT, PAD = 600, 160, 4
+MAX_POINTS = 300  # two pixels per point at the chart's width: more would not show
 
 
 @dataclass(frozen=True)
@@ -48,11 +49,29 @@ def samples_from_report(report: dict) -> list[dict]:
     return samples
 
 
+def downsample(rows: list[dict], series: tuple[str, ...], points: int) -> list[dict]:
+    """At most ``points`` samples: each bucket keeps its first time and each series' peak (cuts stay visible)."""
+    if len(rows) <= points:
+        return rows
+    size = len(rows) / points
+    out = []
+    for b in range(points):
+        bucket = rows[int(b * size):int((b + 1) * size)] or rows[-1:]
+        merged = {"t": bucket[0]["t"]}
+        for name in series:
+            values = [v for v in (_number(r.get(name)) for r in bucket) if v is not None]
+            merged[name] = max(values) if values else None
+        out.append(merged)
+    out[-1]["t"] = rows[-1]["t"]
+    return out
+
+
 def line_chart(samples: Iterable[dict], series: tuple[str, ...] = ("motion", "brightness")) -> Chart | None:
     """Scale each series to the chart box; None when there is nothing to draw."""
     rows = [s for s in samples if s.get("t") is not None]
     if not rows:
         return None
+    rows = downsample(rows, series, MAX_POINTS)
     duration = max(s["t"] for s in rows) or 1.0
     lines = []
     for name in series:

@@ -181,3 +181,14 @@ def test_delete_analysis(page):
     analysis = completed_analysis(page.user.id, session.id)
     assert page.post(f"/analyses/{analysis.id}/delete", htmx=True).status_code == 200
     assert page.get(f"/analyses/{analysis.id}").status_code == 404
+
+
+def test_chart_downsamples_long_timelines_and_keeps_peaks():
+    from backend_app.web.charts import MAX_POINTS, line_chart
+
+    samples = [{"t": i / 10, "motion": 5.0 if i == 1234 else 0.1, "brightness": 0.5} for i in range(5000)]
+    chart = line_chart(samples)
+    motion = next(line for line in chart.lines if line.name == "motion")
+    assert len(motion.points.split()) == MAX_POINTS and motion.peak == 5.0
+    assert chart.duration_s == 499.9
+    assert line_chart([]) is None and line_chart([{"t": 0, "motion": 1}]) is None
