@@ -192,3 +192,17 @@ def test_chart_downsamples_long_timelines_and_keeps_peaks():
     assert len(motion.points.split()) == MAX_POINTS and motion.peak == 5.0
     assert chart.duration_s == 499.9
     assert line_chart([]) is None and line_chart([{"t": 0, "motion": 1}]) is None
+
+
+def test_running_item_shows_an_eta_from_past_runs(page):
+    from datetime import timedelta
+
+    session = _session(page)
+    done = _analysis(page.user.id, session.id, COMPLETED)
+    done.job.started_at = utcnow() - timedelta(seconds=40)
+    done.job.finished_at = done.job.started_at + timedelta(seconds=20)
+    running = _analysis(page.user.id, session.id, "running", stage="keyframes", progress=50)
+    running.job.started_at = utcnow() - timedelta(seconds=5)
+    db.session.commit()
+    item = text(page.get(f"/analyses/{running.id}/status", htmx=True))
+    assert "keyframes · 50 %" in " ".join(item.split()) and "s left" in item
