@@ -247,4 +247,7 @@ def test_v2_batch_runs_llm_calls_in_parallel_and_falls_back_per_row(client, open
     assert len(fake_openai.requests) == 7
     assert UsageRecord.query.filter_by(purpose="requirements").count() == 7
     assert 2 <= peak[0] <= 3  # calls overlapped, never more than MAX_PARALLEL at a time
+    from backend_app.services.flags import guard
+
+    assert guard.window_counts() == (1 + 7, 1)  # the POST and every v2 row are samples; the fallback an error
     _scan_for_text(SENTENCES)

@@ -86,6 +86,8 @@ def test_v2_answers_in_the_same_shape(client, openai_app, fake_openai):
     sent = fake_openai.requests[0]
     assert sent["response_format"] == {"type": "json_object"} and TEXT in sent["messages"][1]["content"]
     assert UsageRecord.query.filter_by(purpose="requirements").count() == 1
+    again = client.post("/api/v1/evaluations", headers=_v2_headers(client), json={"requirementText": TEXT})
+    assert again.get_json()["findings"] == body["findings"] and len(fake_openai.requests) == 1  # same text: cached
 
 
 @pytest.mark.sqlite_only

@@ -91,6 +91,8 @@ def run(job: Job, ctx) -> dict[str, Any]:
         for start, outcomes in _chunks(rows, settings.batch_size, compute, pool):
             scores += _write_chunk(batch, rows, start, outcomes)
             ctx.progress("evaluating", 100 * (start + len(outcomes)) / total)  # commits the chunk
+            if parallel:
+                _feed_guard(outcomes)
     batch.summary = {"mean_overall": round(sum(scores) / len(scores), 1) if scores else None,
                      "rows": total, "failed": batch.failed_rows, "v2_fallbacks": batch.v2_fallbacks}
     batch.finished_at = utcnow()
@@ -98,6 +100,18 @@ def run(job: Job, ctx) -> dict[str, Any]:
     redis_store.conn.delete(_key(batch.id, "input"))
     log.info("requirements batch done", extra={"batch_id": batch.id, "rows": total})
     return {"batch_id": batch.id, **batch.summary}
+
+
+def _feed_guard(outcomes: list) -> None:
+    """Each v2 row is a canary sample, a fallback to v1 an error: a broken v2 rolls back from batches too
+    (``report_v2_failure`` only reaches the guard from a request)."""
+    from ..flags import guard
+
+    try:
+        for outcome in outcomes:
+            guard.record(isinstance(outcome, Exception) or outcome.v2_failed)
+    except Exception:  # the guard must never be why a batch fails
+        log.exception("canary guard could not record batch samples")
 
 
 def _computer(batch: RequirementBatch) -> Callable[[Row], single.Outcome | Exception]:
