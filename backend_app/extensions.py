@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context, request
 from flask_cors import CORS
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
@@ -28,7 +28,33 @@ naming = {
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=naming))
 migrate = Migrate()
-jwt = JWTManager()
+
+
+def request_memo(name: str) -> dict:
+    """A dict that lives exactly as long as the current request (``g`` can outlive one: tests
+    run many requests inside one app context)."""
+    return request.environ.setdefault(f"framewise.memo.{name}", {})
+
+
+class RequestScopedJWTManager(JWTManager):
+    """Decodes and verifies a given token once per request.
+
+    The canary hook and the view's login check both verify the request's token; the second
+    gets the first's verified claims (same token, same CSRF value) instead of decoding again.
+    Failures are not remembered: they raise again, as before.
+    """
+
+    def _decode_jwt_from_config(self, encoded_token: str, csrf_value=None, allow_expired: bool = False) -> dict:
+        if not has_request_context():
+            return super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
+        memo = request_memo("verified_jwts")
+        key = (encoded_token, csrf_value, allow_expired)
+        if key not in memo:
+            memo[key] = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
+        return dict(memo[key])
+
+
+jwt = RequestScopedJWTManager()
 cors = CORS()
 htmx = Htmx()  # request.htmx: truthy for htmx requests, with the HX-* headers parsed
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)

@@ -7,14 +7,14 @@ import re
 import secrets
 from datetime import timedelta
 
-from flask import current_app, g, has_request_context
+from flask import current_app, has_request_context
 from flask_jwt_extended import create_access_token, create_refresh_token
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict, NotFound, Unauthorized, ValidationError
-from ..extensions import db, redis_store
+from ..extensions import db, redis_store, request_memo
 from ..models import User
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ def active_user(user_id: str) -> User:
     if has_request_context():
         # The session's identity map holds objects weakly: keeping one reference for the
         # request lets a second lookup (canary hook, then the view's login check) skip the SQL.
-        g.setdefault("_active_users", {})[user_id] = user
+        request_memo("active_users")[user_id] = user
     return user
 
 
@@ -92,7 +92,7 @@ def revoke(jti: str, expires_in: timedelta) -> None:
     seconds = max(int(expires_in.total_seconds()), 1)
     redis_store.conn.set(REVOKED_PREFIX + jti, "1", ex=seconds)
     if has_request_context():
-        g.setdefault("_revocation_checks", {})[jti] = True
+        request_memo("revocation_checks")[jti] = True
 
 
 def is_revoked(jti: str, token_type: str) -> bool:
@@ -103,7 +103,7 @@ def is_revoked(jti: str, token_type: str) -> bool:
     """
     # Several hooks of one request may verify the same token (the canary decision, then the
     # view's login check): ask Redis once per request and token.
-    memo = g.setdefault("_revocation_checks", {}) if has_request_context() else {}
+    memo = request_memo("revocation_checks") if has_request_context() else {}
     if jti in memo:
         return memo[jti]
     try:
