@@ -8,7 +8,7 @@ from flask import Response, redirect, render_template, stream_with_context, url_
 
 from ..adapters.storage import get_storage
 from ..auth import current_tenant
-from ..errors import is_htmx
+from ..errors import NotFound, is_htmx
 from ..models.job import COMPLETED, QUEUED, RUNNING
 from ..services import analyses, sessions
 from . import bp, fragment_or_page, page_login_required
@@ -31,7 +31,12 @@ def _session_name(analysis) -> str:
 @page_login_required
 def analysis_status_page(analysis_id: str):
     """The status item: htmx polls this every second while the job runs; the page shows it alone."""
-    analysis = analyses.get(current_tenant(), analysis_id)
+    try:
+        analysis = analyses.get(current_tenant(), analysis_id)
+    except NotFound:
+        if is_htmx():  # deleted meanwhile (another tab): 286 tells htmx to stop polling; the item goes
+            return Response("", 286)
+        raise
     page_only = {} if is_htmx() else {"session_name": _session_name(analysis)}  # polls skip the lookup
     return fragment_or_page("analyses/status.html", "partials/analyses/_item.html", **item_context(analysis),
                             **page_only)

@@ -206,3 +206,12 @@ def test_running_item_shows_an_eta_from_past_runs(page):
     db.session.commit()
     item = text(page.get(f"/analyses/{running.id}/status", htmx=True))
     assert "keyframes · 50 %" in " ".join(item.split()) and "s left" in item
+
+
+def test_poll_of_a_deleted_item_stops_polling(page):
+    session = _session(page)
+    analysis = _analysis(page.user.id, session.id, "running", stage="decode", progress=10)
+    page.post(f"/analyses/{analysis.id}/delete", htmx=True)
+    response = page.get(f"/analyses/{analysis.id}/status", htmx=True)
+    assert response.status_code == 286 and text(response) == ""  # htmx's "stop polling" status
+    assert page.get(f"/analyses/{analysis.id}/status").status_code == 404
