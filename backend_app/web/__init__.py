@@ -1,4 +1,18 @@
-"""Server-rendered HTMX pages, one module per area; cookie JWT with CSRF."""
+"""Server-rendered HTMX pages, one module per area; cookie JWT with CSRF.
+
+Conventions every page module follows:
+- Views call the same services as the API (never the API over HTTP) with ``current_tenant()``;
+  another user's object is the 404 page.
+- One route serves the full page and, to htmx, only its fragment (``fragment_or_page``,
+  ``Vary: HX-Request``). A job's item polls its own URL every second while the job runs and
+  is rendered without the trigger once it is done (286 when it vanished).
+- Every unsafe request carries the CSRF value of the refresh cookie: forms as ``csrf_token``,
+  htmx and app.js as ``X-CSRF-TOKEN`` (from the ``csrf-token`` meta tag).
+- Streams (chat answers, batch progress) are page routes too, so cookie sign-in refreshes
+  work; app.js reads them (fetch + ReadableStream for chat, EventSource for batches).
+- Requirement text is never stored: pages highlight findings in the text of the same
+  request; a batch page opened later shows ids, scores and spans only.
+"""
 
 from __future__ import annotations
 
