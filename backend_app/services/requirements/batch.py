@@ -29,7 +29,7 @@ from ...models.base import new_id, utcnow
 from ...tenancy import Tenant
 from . import criteria as crit
 from . import single
-from .engine import sha256, storable
+from .engine import ENGINE_V1, sha256, storable
 from .llm_eval import PURPOSE
 from .markdown import Row, TableError, parse
 
@@ -209,7 +209,7 @@ def _usage_row(user_id: str, usage):
 def _fields(res: dict[str, Any]) -> dict[str, Any]:
     return {"status": "ok", "language": res["language"], "variant": res["variant"], "engine": res["engine"],
             "fallback_code": res.get("fallback_code"), "overall": res["overall"], "scores": res["scores"],
-            "findings": [storable(f) for f in res["findings"]],
+            "findings": [storable(f, ours=res["engine"] == ENGINE_V1) for f in res["findings"]],
             "rewrite_sha256": sha256(res["rewrite"]) if "rewrite" in res else None}
 
 

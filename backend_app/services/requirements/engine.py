@@ -137,12 +137,19 @@ def suggestions(res: dict[str, Any]) -> list[dict[str, Any]]:
              "replacement": f.get("replacement")} for f in res["findings"]]
 
 
-def storable(finding: dict[str, Any]) -> dict[str, Any]:
+def storable(finding: dict[str, Any], *, ours: bool = True) -> dict[str, Any]:
     """A finding as it may be stored: rule, severity and span, with the catalogue's own wording.
 
-    Never the requirement's words, and never model-written text (which may quote them).
+    Never the requirement's words, and never model-written text (which may quote them). The
+    rule engine's own replacement is kept as ``fix``, with the spanned words written as
+    ``{words}`` (e.g. "{words} <unit>"), so a stored suggestion stays concrete.
     """
     rule = RULES[finding["rule_id"]]
-    return {"rule_id": finding["rule_id"], "rule": rule["name"], "criterion": rule["criterion"],
-            "severity": finding["severity"], "span": list(finding["span"]), "message": rule["message"],
-            "suggestion": rule["suggestion"]}
+    stored = {"rule_id": finding["rule_id"], "rule": rule["name"], "criterion": rule["criterion"],
+              "severity": finding["severity"], "span": list(finding["span"]), "message": rule["message"],
+              "suggestion": rule["suggestion"]}
+    fix = finding.get("replacement")
+    if ours and fix is not None:
+        words = finding.get("words") or ""
+        stored["fix"] = fix.replace(words, "{words}") if words else fix
+    return stored

@@ -74,3 +74,7 @@ def test_stored_findings_never_carry_the_words():
         stored = engine.storable(f)
         assert "words" not in stored and "replacement" not in stored
         assert not any(w in str(stored) for w in ("schnell", "benutzerfreundlich", "soweit"))
+    fixes = [engine.storable(f)["fix"] for f in engine.findings_v1("The API shall answer within 5.", "en")]
+    assert fixes == ["{words} <unit>"]  # concrete, without the requirement's own words
+    llm_finding = {**engine.findings_v1("The API shall answer within 5.", "en")[0], "replacement": "5 ms"}
+    assert "fix" not in engine.storable(llm_finding, ours=False)
