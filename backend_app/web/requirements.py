@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from flask import g, render_template, request
 
+from ..auth import current_tenant
 from ..errors import AppError
+from ..models import RequirementBatch
 from ..services.requirements import criteria
 from ..services.requirements.rules import RULES
 from ..services.requirements.single import MAX_TEXT_CHARS, answer
+from ..tenancy import list_owned
 from ..variant import current_variant
 from . import bp, fragment_or_page, page_login_required
 from .highlight import score_class, segments
 
 MODES = {"evaluate": "Evaluate", "suggest": "Suggest fixes", "rewrite": "Rewrite"}
+RECENT_BATCHES = 10
 
 
 def page_context(**extra) -> dict:
@@ -20,10 +24,16 @@ def page_context(**extra) -> dict:
             "score_class": score_class, "variant": current_variant(), **extra}
 
 
+def recent_batches(limit: int = RECENT_BATCHES) -> list[RequirementBatch]:
+    """The signed-in user's latest batches, newest first."""
+    return list_owned(RequirementBatch, current_tenant(), order_by=RequirementBatch.created_at.desc(), limit=limit)
+
+
 @bp.get("/requirements")
 @page_login_required
 def requirements_page():
-    return render_template("requirements/index.html", **page_context(text="", mode="evaluate", chosen=[]))
+    return render_template("requirements/index.html", batches=recent_batches(),
+                           **page_context(text="", mode="evaluate", chosen=[]))
 
 
 @bp.post("/requirements/check")

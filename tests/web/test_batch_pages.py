@@ -36,6 +36,7 @@ def test_submit_holds_the_text_then_the_worker_fills_the_rows(page, worker):
     stream = page.get(f"/requirements/batches/{batch_id}/stream")
     events = text(stream)
     assert stream.mimetype == "text/event-stream" and "event: row" in events and "event: done" in events
+    assert f"/requirements/batches/{batch_id}" in text(page.get("/requirements"))  # listed for coming back
     csv = page.get(f"/requirements/batches/{batch_id}/export.csv")
     assert csv.status_code == 200 and "R1" in text(csv) and "attachment" in csv.headers["Content-Disposition"]
 
@@ -50,6 +51,7 @@ def test_bad_table_says_what_to_do(page):
 def test_other_users_batch_is_404(page, other_page, redis_server):
     body = text(page.post("/requirements/batches", data={"markdown": TABLE}))
     batch_id = _batch_id(body)
+    assert batch_id not in text(other_page.get("/requirements"))
     for url in (f"/requirements/batches/{batch_id}", f"/requirements/batches/{batch_id}/stream",
                 f"/requirements/batches/{batch_id}/export.json"):
         assert other_page.get(url).status_code == 404, url
