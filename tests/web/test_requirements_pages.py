@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from backend_app.models import RequirementResult
@@ -58,3 +60,19 @@ def test_full_page_post_without_htmx(page):
 
 def test_check_needs_csrf(page):
     assert page.post("/requirements/check", data={"requirementText": VAGUE}, csrf=False).status_code == 403
+
+
+def test_canary_user_is_served_by_v2_and_the_page_says_so(openai_app, fake_openai, page):
+    from backend_app.services import flags
+
+    text_sent = "The system shall be fast."
+    start = text_sent.index("fast")
+    fake_openai.responder = lambda req: json.dumps({"language": "en", "findings": [
+        {"rule_id": "R7", "criterion": "clarity", "severity": "high", "span": [start, start + 4],
+         "message": "Vague speed.", "suggestion": "Say how fast.", "replacement": "within 2 s"}]})
+    flags.set_flag("use_v2", enabled=True, rollout_percent=100, actor="test")
+    response = page.post("/requirements/check", data={"requirementText": text_sent}, htmx=True)
+    body = text(response)
+    assert response.headers["X-Variant"] == "v2"
+    assert "served by v2" in body and '<mark class="sev-high"' in body and ">fast</mark>" in body
+    assert len(fake_openai.requests) == 1
