@@ -271,7 +271,15 @@ document.addEventListener("click", (event) => {
         buffer = buffer.slice(cut + 2);
         const payload = event.data ? JSON.parse(event.data) : {};
         if (event.type === "token") text.textContent += payload.text;
-        else if (event.type === "done") { text.textContent = payload.answer; citations(form, answer, payload.citations); answer.dataset.done = "1"; }
+        else if (event.type === "done") {
+          text.textContent = payload.answer;
+          citations(form, answer, payload.citations);
+          const meta = document.createElement("p");
+          meta.className = "muted small-text";
+          meta.textContent = payload.provider + (payload.notice ? ` · fell back: ${payload.notice.message}` : "");
+          answer.append(meta);
+          answer.dataset.done = "1";
+        }
         else if (event.type === "error") { answer.insertAdjacentHTML("beforeend", '<p class="error-box"></p>'); answer.lastChild.textContent = payload.message; }
       }
     }
