@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -120,6 +121,14 @@ def run_batch(client, headers, markdown: str, rows: int, worker_pid: int) -> dic
                 RequirementResult.batch_id == batch_id).distinct()).scalars()})}
 
 
+def configure(tmp: Path, redis_port: int, fake_url: str, max_rows: int) -> None:
+    """Settings for this process and the worker it starts (settings come from the environment)."""
+    os.environ.update({"DATA_DIR": str(tmp / "data"), "SQLITE_PATH": str(tmp / "bench.db"), "DATABASE_URL": "",
+                       "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "APP_ENV": "development",
+                       "LOG_LEVEL": "WARNING", "AI_PROVIDER": "openai", "OPENAI_BASE_URL": fake_url,
+                       "OPENAI_API_KEY": "bench", "MAX_BATCH_ROWS": str(max_rows), "MONTHLY_BUDGET_USD": "1000"})
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1000)
@@ -132,10 +141,7 @@ def main() -> int:
     port = local_redis.free_port()
     redis_proc = local_redis.start(port, tmp / "redis", persist=False)
     fake_proc, fake_url = start_fake()
-    os.environ.update({"DATA_DIR": str(tmp / "data"), "SQLITE_PATH": str(tmp / "bench.db"), "DATABASE_URL": "",
-                       "REDIS_URL": f"redis://127.0.0.1:{port}/0", "APP_ENV": "development", "LOG_LEVEL": "WARNING",
-                       "AI_PROVIDER": "openai", "OPENAI_BASE_URL": fake_url, "OPENAI_API_KEY": "bench",
-                       "MAX_BATCH_ROWS": str(max(args.rows, args.v2_rows)), "MONTHLY_BUDGET_USD": "1000"})
+    configure(tmp, port, fake_url, max(args.rows, args.v2_rows))
     from flask_jwt_extended import create_access_token
     from flask_migrate import upgrade
 
@@ -165,6 +171,7 @@ def main() -> int:
         redis_proc.terminate()
         fake_proc.stdin.close()
         fake_proc.wait(timeout=30)
+        shutil.rmtree(tmp, ignore_errors=True)
     return report(args, settings, offline, v2)
 
 

@@ -53,6 +53,7 @@ def _cells(line: str) -> list[str]:
 
 
 def _header(lines: list[str]) -> tuple[int, list[str]]:
+    """The first line with a '|' is the header (prose and headings before it are skipped)."""
     for number, line in enumerate(lines, 1):
         if "|" in line:
             columns = [ALIASES.get(c.lower(), c.lower()) for c in _cells(line)]
@@ -61,8 +62,6 @@ def _header(lines: list[str]) -> tuple[int, list[str]]:
                 raise TableError("TABLE_HEADER_INVALID", "The header row must name the columns "
                                  f"'id | requirementText | context'; missing: {', '.join(missing)}.", number)
             return number, columns
-        if line.strip() and not line.lstrip().startswith("#"):
-            continue
     raise TableError("TABLE_NOT_FOUND", "No markdown table found: expected a header row "
                      "'| id | requirementText | context |' followed by '|---|---|---|'.", None)
 
