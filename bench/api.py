@@ -83,11 +83,23 @@ def serve(app_spec: str, cwd: Path, env: dict[str, str], log: Path) -> tuple[sub
             raise RuntimeError(f"gunicorn {app_spec} exited; see {log}")
         try:
             with urllib.request.urlopen(base + "/ping", timeout=2):
+                wait_idle(proc)  # one worker answering is not all of them having booted
                 return proc, base
         except OSError:
             time.sleep(0.2)
     proc.kill()
     raise RuntimeError(f"gunicorn {app_spec} did not answer within 60 s; see {log}")
+
+
+def wait_idle(proc: subprocess.Popen, timeout_s: float = 120.0) -> None:
+    """Wait until gunicorn's processes stop burning CPU (every worker has imported the app)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        before = cpu_seconds(proc)
+        time.sleep(1.0)
+        if cpu_seconds(proc) - before < 0.05:
+            return
+    raise RuntimeError("gunicorn did not settle")
 
 
 def _ms(value: str, unit: str) -> float:
