@@ -34,6 +34,7 @@ from backend_app import create_app  # noqa: E402
 from backend_app.extensions import db  # noqa: E402
 
 P95_TARGET_MS = 20.0
+BASELINE_QUERIES = 60
 COMMON = ["red", "car", "person", "street", "dark", "bright", "tree", "bicycle", "face", "kitchen", "sunset",
           "blurry", "crowd", "dog", "window", "table", "sky", "water", "building", "night"]
 SYLLABLES = ["ka", "lo", "mi", "ran", "tes", "vo", "pul", "dre", "sim", "gor", "nex", "ba", "tu", "fel", "zi"]
@@ -100,13 +101,15 @@ def existing_owners() -> list[tuple[str, list[str]]]:
     return sorted(owners.items())
 
 
-def timed(fn, cases) -> list[float]:
-    out = []
+def timed(fn, cases) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU milliseconds per call (CPU time shows the cost when the machine is shared)."""
+    wall, cpu = [], []
     for case in cases:
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn(*case)
-        out.append((time.perf_counter() - start) * 1000)
-    return out
+        wall.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
+    return wall, cpu
 
 
 def pct(values: list[float], q: float) -> float:
@@ -189,17 +192,21 @@ def main() -> int:
             timed(search, cases[:20])  # warm the page cache
             results = {"scoped search (owner tokens + user_id), all videos": timed(search, cases),
                        "scoped search, one session": timed(search, scoped_cases)}
-            results.update({name: timed(fn, cases) for name, fn in fns.items()})
+            few = cases[:BASELINE_QUERIES]  # the slow baselines: enough queries for a stable median
+            results.update({name: timed(fn, few) for name, fn in fns.items()})
             hits = sum(bool(search(*c)) for c in cases[:50])
-    main_p95 = pct(results["scoped search (owner tokens + user_id), all videos"], 0.95)
-    print(f"{'query':58s} {'p50 ms':>8s} {'p95 ms':>8s} {'p95 / scoped':>13s}")
-    for name, values in results.items():
-        p95 = pct(values, 0.95)
-        print(f"{name:58s} {statistics.median(values):8.2f} {p95:8.2f} {p95 / main_p95:13.2f}")
-    load = os.getloadavg()[0]
-    print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} while measuring")
-    print(f"queries with results: {hits}/50; target: scoped p95 < {P95_TARGET_MS:.0f} ms -> "
-          f"{'met' if main_p95 < P95_TARGET_MS else 'MISSED'}")
+            load = os.getloadavg()[0]
+    main_wall, main_cpu = results["scoped search (owner tokens + user_id), all videos"]
+    main_p95 = pct(main_wall, 0.95)
+    print(f"{'query':54s} {'n':>4s} {'p50 ms':>7s} {'p95 ms':>7s} {'cpu p50':>8s} {'cpu p95':>8s} {'p50 ratio':>9s}")
+    for name, (wall, cpu) in results.items():
+        print(f"{name:54s} {len(wall):4d} {statistics.median(wall):7.2f} {pct(wall, 0.95):7.2f} "
+              f"{statistics.median(cpu):8.2f} {pct(cpu, 0.95):8.2f} "
+              f"{statistics.median(wall) / statistics.median(main_wall):9.2f}")
+    print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} while measuring "
+          "(wall time includes waiting for a CPU; cpu columns are this process's own CPU time)")
+    verdict = "met" if main_p95 < P95_TARGET_MS else f"MISSED (cpu p95 {pct(main_cpu, 0.95):.2f} ms)"
+    print(f"queries with results: {hits}/50; target: scoped p95 < {P95_TARGET_MS:.0f} ms -> {verdict}")
     return 0 if main_p95 < P95_TARGET_MS else 1
 
 
