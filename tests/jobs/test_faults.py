@@ -148,3 +148,20 @@ def test_non_retryable_failure_fails_at_once(app, worker):
     assert (done.status, done.error_code, done.attempts) == ("failed", "VIDEO_UNREADABLE", 1)
     time.sleep(1.5)
     assert row(job.id).attempts == 1
+
+
+def test_rq_abandoned_job_cleanup_runs_our_failure_callback(app, start_worker, tmp_path):
+    # RQ's own recovery: its maintenance finds the dead worker's job in the StartedJobRegistry,
+    # calls the job's on_failure callback (ours: the row goes back to queued) and retries it.
+    from rq.registry import StartedJobRegistry
+
+    from backend_app.extensions import get_queue, redis_store
+
+    first = start_worker(1)[0]
+    job = submit("test_sleepy", user_id=None, payload={"seconds": 30, "marker_dir": str(tmp_path / "m")})
+    wait_until(lambda: row(job.id).status == "running" and row(job.id).progress > 0, message="job running")
+    kill_tree(first.pid)
+    StartedJobRegistry("default", connection=redis_store.conn).cleanup(timestamp=time.time() + 10 ** 6)
+    requeued = row(job.id)
+    assert (requeued.status, requeued.error_code, requeued.attempts) == ("queued", "WORKER_LOST", 1)
+    assert job.id in get_queue("default").scheduled_job_registry  # RQ's retry, after the backoff
