@@ -10,6 +10,7 @@ import numpy as np
 
 THUMB_MAX_SIDE = 640
 FACE_MAX_SIDE = 480
+QR_MAX_SIDE = 640
 TILE = (192, 108)
 SHEET_COLUMNS = 4
 SHEET_MAX_TILES = 48
@@ -55,7 +56,7 @@ def faces(image: np.ndarray) -> list[dict]:
                           interpolation=cv2.INTER_AREA)
     gray = cv2.equalizeHist(gray)
     height, width = gray.shape
-    found = _face_cascade().detectMultiScale(gray, scaleFactor=1.05, minNeighbors=4, minSize=(24, 24))
+    found = _face_cascade().detectMultiScale(gray, scaleFactor=1.08, minNeighbors=4, minSize=(24, 24))
     return [{"x": round(float(x) / width, 3), "y": round(float(y) / height, 3),
              "w": round(float(w) / width, 3), "h": round(float(h) / height, 3)}
             for x, y, w, h in (found if len(found) else [])]
@@ -63,6 +64,10 @@ def faces(image: np.ndarray) -> list[dict]:
 
 def qr_texts(image: np.ndarray) -> list[str]:
     """Decoded QR payloads (empty strings, i.e. found but unreadable codes, are dropped)."""
+    height, width = image.shape[:2]
+    if max(width, height) > QR_MAX_SIDE:  # codes under ~4% of the picture are not read; the rest still are
+        scale = QR_MAX_SIDE / max(width, height)
+        image = cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
     detector = cv2.QRCodeDetector()
     try:
         ok, texts, _points, _ = detector.detectAndDecodeMulti(image)

@@ -19,6 +19,7 @@ LOOKAHEAD = 2  # samples a decision waits for (flash suppression, peak test)
 MIN_THRESHOLD = 0.3
 WINDOW = 24  # recent in-shot distances that set the adaptive threshold
 SLOTS = 6  # keyframe candidates kept per shot, spread over its length
+REPLACE_GAIN = 1.02  # a candidate is replaced only by a clearly sharper frame (not by noise)
 
 
 def adaptive_threshold(recent: deque) -> float:
@@ -63,7 +64,7 @@ class Shot:
         self.count += 1
         if slot == len(self.slots):
             self.slots.append(sample)
-        elif sample.sharpness > self.slots[slot].sharpness:
+        elif sample.sharpness > self.slots[slot].sharpness * REPLACE_GAIN:
             self.slots[slot] = sample
         if len(self.slots) > SLOTS:  # halve the resolution: keep the sharper of each pair
             pairs = [self.slots[i:i + 2] for i in range(0, len(self.slots), 2)]
@@ -121,8 +122,9 @@ class ShotSplitter:
         if not sample.flash:
             self.ref = sample
         self.on_sample(sample)
-        if not self._maybe_candidate(sample):
-            sample.view = None  # drop the picture as soon as it cannot be a keyframe
+        if self._maybe_candidate(sample):
+            sample.keep_view()
+        sample.frame = None  # the full picture is never kept past the decision
 
     def _judge(self, sample: Sample) -> None:
         score = distance(self.ref, sample)

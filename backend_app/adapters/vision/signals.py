@@ -33,10 +33,20 @@ class Sample:
     contrast: float  # luma standard deviation, 0-1
     sharpness: float  # variance of the Laplacian of the analysis-size luma
     gray: np.ndarray = field(repr=False)
-    view: np.ndarray | None = field(default=None, repr=False)
+    half: np.ndarray = field(repr=False)  # float32 luma at half the analysis size, for the shift
+    frame: np.ndarray | None = field(default=None, repr=False)  # full picture, kept only until decided
+    view: np.ndarray | None = field(default=None, repr=False)  # keyframe-size picture of a candidate
     motion: float = 0.0  # mean absolute luma change per frame since the previous sample, 0-1
     shift: tuple[float, float] = (0.0, 0.0)  # global translation per frame (analysis pixels)
     flash: bool = False
+
+    def keep_view(self) -> None:
+        """Make the keyframe-size picture from the full frame (only candidates pay for this)."""
+        if self.view is None and self.frame is not None:
+            height, width = self.frame.shape[:2]
+            self.view = self.frame
+            if max(width, height) > KEY_MAX_SIDE:
+                self.view = cv2.resize(self.frame, scaled(width, height, KEY_MAX_SIDE), interpolation=cv2.INTER_AREA)
 
 
 def scaled(width: int, height: int, max_side: int) -> tuple[int, int]:
@@ -45,12 +55,9 @@ def scaled(width: int, height: int, max_side: int) -> tuple[int, int]:
 
 
 def measure(frame: np.ndarray, index: int, fps: float) -> Sample:
-    """Downscale once to the keyframe view, then to the analysis size, and measure."""
+    """Downscale once to the analysis size and measure; the full frame rides along until decided."""
     height, width = frame.shape[:2]
-    view = frame
-    if max(width, height) > KEY_MAX_SIDE:
-        view = cv2.resize(frame, scaled(width, height, KEY_MAX_SIDE), interpolation=cv2.INTER_AREA)
-    small = cv2.resize(view, (ANALYSIS_WIDTH, max(1, round(height * ANALYSIS_WIDTH / width))),
+    small = cv2.resize(frame, (ANALYSIS_WIDTH, max(1, round(height * ANALYSIS_WIDTH / width))),
                        interpolation=cv2.INTER_AREA)
     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
     thumb = cv2.resize(small, SIG_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
@@ -61,7 +68,8 @@ def measure(frame: np.ndarray, index: int, fps: float) -> Sample:
     return Sample(index=index, t=index / fps, sig=(centered / norm).ravel() if norm > 0 else centered.ravel(),
                   mean_bgr=thumb.reshape(-1, 3).mean(axis=0), flat=std < FLAT_STD,
                   brightness=float(mean[0][0]) / 255.0, contrast=float(dev[0][0]) / 255.0,
-                  sharpness=float(cv2.Laplacian(gray, cv2.CV_32F).var()), gray=gray, view=view)
+                  sharpness=float(cv2.Laplacian(gray, cv2.CV_32F).var()), gray=gray,
+                  half=cv2.pyrDown(gray).astype(np.float32), frame=frame)
 
 
 def distance(a: Sample, b: Sample) -> float:
@@ -79,5 +87,5 @@ def link(prev: Sample, cur: Sample) -> None:
     cur.motion = float(cv2.absdiff(prev.gray, cur.gray).mean()) / 255.0 / gap
     if cur.flat or prev.flat:
         return
-    (dx, dy), _ = cv2.phaseCorrelate(prev.gray.astype(np.float32), cur.gray.astype(np.float32))
-    cur.shift = (dx / gap, dy / gap)
+    (dx, dy), _ = cv2.phaseCorrelate(prev.half, cur.half)
+    cur.shift = (2 * dx / gap, 2 * dy / gap)  # in analysis-size pixels
