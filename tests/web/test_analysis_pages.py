@@ -144,7 +144,8 @@ def test_report_page_shows_everything(page):
     assert response.status_code == 200
     for expected in ("320×180", "h264", "Two red scenes.", "Audio track ignored", 'id="shot-1"',
                      "QR: https://example.test", "A red scene number 0.", "<polyline", 'data-seek="2.0"',
-                     f"/analyses/{analysis.id}/keyframes/1.jpg", "contact-sheet.jpg", "/api/v1/storage/"):
+                     f"/analyses/{analysis.id}/keyframes/1.jpg", "contact-sheet.jpg", "/api/v1/storage/",
+                     'data-testid="shot-strip"', 'href="#shot-1" data-seek="2.0"', "flex-basis: 50.0%"):
         assert expected in body, expected
     image = page.get(f"/analyses/{analysis.id}/keyframes/1.jpg")
     assert image.status_code == 200 and image.mimetype == "image/jpeg" and image.get_data()[:2] == b"\xff\xd8"
