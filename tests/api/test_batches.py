@@ -251,3 +251,21 @@ def test_v2_batch_runs_llm_calls_in_parallel_and_falls_back_per_row(client, open
 
     assert guard.window_counts() == (1 + 7, 1)  # the POST and every v2 row are samples; the fallback an error
     _scan_for_text(SENTENCES)
+
+
+@pytest.mark.sqlite_only
+def test_a_rerun_keeps_rows_an_earlier_attempt_stored(client, app, start_worker):
+    headers = {**auth_headers(client, make_user()), "Content-Type": "text/markdown"}
+    batch_id = client.post("/api/v1/batch/evaluate", data=_table(), headers=headers).get_json()["batch_id"]
+    batch = db.session.get(RequirementBatch, batch_id)
+    db.session.add(RequirementResult(batch_id=batch_id, user_id=batch.user_id, row_index=0, row_key="REQ-1", line=3,
+                                     text_sha256="0" * 64, status="ok", engine="earlier-attempt", overall=50))
+    db.session.commit()
+    start_worker(1)
+    batch = _wait_done(batch_id)
+    rows = db.session.execute(select(RequirementResult).where(RequirementResult.batch_id == batch_id)
+                              .order_by(RequirementResult.row_index)).scalars().all()
+    assert [r.row_index for r in rows] == list(range(len(SENTENCES)))
+    assert rows[0].engine == "earlier-attempt" and {r.engine for r in rows[1:]} == {"rules-v1"}
+    assert batch.done_rows == len(SENTENCES) and batch.summary["rows"] == len(SENTENCES)
+    assert batch.summary["mean_overall"] == round(sum(r.overall for r in rows) / len(rows), 1)

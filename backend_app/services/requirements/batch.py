@@ -5,7 +5,7 @@ under the batch id (``INPUT_TTL_S``); the job row's payload and the RQ job carry
 The worker reads the rows from Redis, evaluates them (v2: up to MAX_PARALLEL LLM calls at a
 time in a thread pool, chunk by chunk of BATCH_SIZE, the next chunk already running while
 the current one is written), and writes every result from its own thread, one commit per
-chunk. When the batch finishes its input is deleted; if the input is gone before the run
+chunk. A re-run (timeout, lost worker) keeps the rows already stored and does the rest. When the batch finishes its input is deleted; if the input is gone before the run
 (Redis flushed, TTL passed) the job fails with ``BATCH_INPUT_MISSING``. Rewritten sentences
 are text too: they stay in Redis for PURGE_RETENTION_H (only their SHA-256 is stored).
 """
@@ -18,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Iterator
 
 from flask import current_app
-from sqlalchemy import delete, insert, select
+from sqlalchemy import case, func, insert, select
 
 from ...errors import ValidationError
 from ...extensions import db, redis_store
@@ -74,32 +74,50 @@ def _load_input(batch_id: str) -> list[Row]:
 
 
 def run(job: Job, ctx) -> dict[str, Any]:
-    """The worker's unit of work for one batch (idempotent: a re-run replaces its own results)."""
+    """The worker's unit of work for one batch.
+
+    Safe to run again: rows already stored (by an attempt that timed out or whose worker died)
+    are kept, only the missing ones are evaluated, and the counters are recounted from the rows.
+    """
     batch = db.session.get(RequirementBatch, (job.payload or {}).get("batch_id"))
     if batch is None:
         raise JobFailure("BATCH_NOT_FOUND", "The batch row no longer exists.")
     rows = _load_input(batch.id)
-    db.session.execute(delete(RequirementResult).where(RequirementResult.batch_id == batch.id))
-    batch.done_rows = batch.failed_rows = batch.v2_fallbacks = 0
-    ctx.progress("evaluating", 0)
+    stored = set(db.session.execute(select(RequirementResult.row_index)
+                                    .where(RequirementResult.batch_id == batch.id)).scalars())
+    todo = [(index, row) for index, row in enumerate(rows) if index not in stored]
+    _recount(batch)
+    ctx.progress("evaluating", 100 * len(stored) / len(rows))
     settings = current_app.config["SETTINGS"]
     parallel = batch.variant == "v2" and settings.effective_ai_provider == "openai"
-    compute = _computer(batch)
-    total, scores = len(rows), []
     with ThreadPoolExecutor(max_workers=settings.max_parallel, thread_name_prefix="batch") as threads:
-        pool = threads if parallel else _Inline()
-        for start, outcomes in _chunks(rows, settings.batch_size, compute, pool):
-            scores += _write_chunk(batch, rows, start, outcomes)
-            ctx.progress("evaluating", 100 * (start + len(outcomes)) / total)  # commits the chunk
-            if parallel:
-                _feed_guard(outcomes)
-    batch.summary = {"mean_overall": round(sum(scores) / len(scores), 1) if scores else None,
-                     "rows": total, "failed": batch.failed_rows, "v2_fallbacks": batch.v2_fallbacks}
+        try:
+            for chunk, outcomes in _chunks(todo, settings.batch_size, _computer(batch),
+                                           threads if parallel else _Inline()):
+                _write_chunk(batch, chunk, outcomes)
+                ctx.progress("evaluating", 100 * batch.done_rows / len(rows))  # commits the chunk
+                if parallel:
+                    _feed_guard(outcomes)
+        except BaseException:
+            threads.shutdown(wait=False, cancel_futures=True)  # no LLM calls for a run that is over
+            raise
+    _recount(batch)
     batch.finished_at = utcnow()
     db.session.commit()
     redis_store.conn.delete(_key(batch.id, "input"))
-    log.info("requirements batch done", extra={"batch_id": batch.id, "rows": total})
+    log.info("requirements batch done", extra={"batch_id": batch.id, "rows": len(rows)})
     return {"batch_id": batch.id, **batch.summary}
+
+
+def _recount(batch: RequirementBatch) -> None:
+    """done/failed/fallback counters and the summary, from the stored rows."""
+    r = RequirementResult
+    done, failed, fallbacks, mean = db.session.execute(
+        select(func.count(), func.count(case((r.status == "failed", 1))), func.count(r.fallback_code),
+               func.avg(r.overall)).where(r.batch_id == batch.id)).one()
+    batch.done_rows, batch.failed_rows, batch.v2_fallbacks = done, failed, fallbacks
+    batch.summary = {"mean_overall": round(float(mean), 1) if mean is not None else None, "rows": done,
+                     "failed": failed, "v2_fallbacks": fallbacks}
 
 
 def _feed_guard(outcomes: list) -> None:
@@ -138,14 +156,14 @@ class _Inline:
         return future
 
 
-def _chunks(rows: list[Row], size: int, compute, pool) -> Iterator[tuple[int, list]]:
-    """Outcomes chunk by chunk, in row order, the next chunk submitted before this one is handed
-    back for writing (so the pool never idles at a chunk edge); identical rows are computed once."""
+def _chunks(todo: list[tuple[int, Row]], size: int, compute, pool) -> Iterator[tuple[list, list]]:
+    """(chunk, outcomes) in row order, the next chunk submitted before this one is handed back for
+    writing (so the pool never idles at a chunk edge); identical rows are computed once."""
     memo: dict[str, Future] = {}
 
     def start(chunk_start: int) -> list[Future]:
         handles = []
-        for row in rows[chunk_start:chunk_start + size]:
+        for _index, row in todo[chunk_start:chunk_start + size]:
             key = sha256(row.text) + json.dumps(row.context, sort_keys=True)
             if key not in memo:
                 memo[key] = pool.submit(compute, row)
@@ -153,31 +171,27 @@ def _chunks(rows: list[Row], size: int, compute, pool) -> Iterator[tuple[int, li
         return handles
 
     pending = start(0)
-    for chunk_start in range(0, len(rows), size):
-        upcoming = start(chunk_start + size) if chunk_start + size < len(rows) else []
-        yield chunk_start, [handle.result() for handle in pending]
+    for chunk_start in range(0, len(todo), size):
+        upcoming = start(chunk_start + size) if chunk_start + size < len(todo) else []
+        yield todo[chunk_start:chunk_start + size], [handle.result() for handle in pending]
         pending = upcoming
 
 
-def _write_chunk(batch: RequirementBatch, rows: list[Row], start: int, outcomes: list) -> list[int]:
+def _write_chunk(batch: RequirementBatch, chunk: list[tuple[int, Row]], outcomes: list) -> None:
     """Result rows of one chunk, the usage of its LLM calls and its rewrites, from this thread only.
 
     The rows go in as one multi-row INSERT; the caller's progress update commits them together
     with the job's progress. Rewrites reach Redis first, so a reader never sees a row without it.
     """
-    scores, rewrites, records, usages = [], {}, [], []
-    for offset, outcome in enumerate(outcomes):
-        index, row = start + offset, rows[start + offset]
+    rewrites, records, usages = {}, [], []
+    for (index, row), outcome in zip(chunk, outcomes):
         record = {"id": new_id(), "batch_id": batch.id, "user_id": batch.user_id, "session_id": batch.session_id,
                   "row_index": index, "row_key": row.key, "line": row.line, "text_sha256": sha256(row.text),
                   "created_at": utcnow(), **_EMPTY}
         if isinstance(outcome, Exception):
             record.update(status="failed", error_code=getattr(outcome, "code", "EVALUATION_FAILED"))
-            batch.failed_rows += 1
         else:
             record.update(_fields(outcome.result))
-            scores.append(outcome.result["overall"])
-            batch.v2_fallbacks += bool(outcome.result.get("fallback_code"))
             if "rewrite" in outcome.result:
                 rewrites[str(index)] = outcome.result["rewrite"]
             usages += [_usage_row(batch.user_id, usage) for usage in outcome.usages]
@@ -192,7 +206,6 @@ def _write_chunk(batch: RequirementBatch, rows: list[Row], start: int, outcomes:
     db.session.execute(insert(RequirementResult), records)
     db.session.add_all(usages)
     batch.done_rows += len(records)
-    return scores
 
 
 _EMPTY = {"status": "ok", "language": None, "variant": None, "engine": None, "fallback_code": None, "overall": None,
