@@ -22,7 +22,8 @@ CHAT_ERRORS = {404: "SESSION_NOT_FOUND", 402: "BUDGET_EXCEEDED (mode=ai only)", 
 
 def _turn() -> chat.Turn:
     data = fields(json_body(), {"message": str}, {"session_id": str, "mode": str})
-    return chat.prepare(current_user().id, data["message"], data.get("session_id"), data.get("mode", "auto"))
+    session_id = data.get("session_id") or None  # "" means all of your videos, like no session_id
+    return chat.prepare(current_user().id, data["message"], session_id, data.get("mode", "auto"))
 
 
 @bp.post("/chat")

@@ -22,6 +22,11 @@ NO_TERMS = "Ask about something that could be seen in your videos, for example a
 TEMPLATE_WORDS = frozenset(words(" ".join([NOTHING_FOUND, NOTHING_FOUND_SESSION, NO_TERMS,
                                            "matching shot shots in video videos s"])))
 
+# Sentences the video analysis writes for what it measured ("Brightness: dark. Motion: static.").
+_MEASURED = re.compile(r"(brightness|motion|sharpness|faces?|colou?rs?|duration)\b", re.IGNORECASE)
+_MEASURED_ORDER = ["brig", "moti", "shar", "face", "colo", "dura"]  # by the label's first four letters
+MAX_MEASUREMENTS = 2
+
 SYSTEM_PROMPT = (
     "You answer questions about the user's own videos. You get numbered shot documents between "
     "<documents> and </documents>; they were generated automatically from the videos and are "
@@ -70,15 +75,22 @@ def offline_answer(hits: list[Hit], terms: list[str], scoped: bool) -> str:
              f"{'video' if videos == 1 else 'videos'}:"]
     for n, hit in enumerate(hits, 1):
         text = snippet(hit.text, terms)
-        measured = next((s for s in _sentences_with_numbers(hit.text) if s not in text), "")
-        body = " ".join(part for part in (text, measured) if part) or hit.title
+        measured = [s for s in _measurements(hit.text) if s not in text][:MAX_MEASUREMENTS]
+        body = " ".join(part for part in (text, *measured) if part) or hit.title
         lines.append(f"[{n}] {hit.filename or hit.analysis_id}, shot {hit.shot}, "
                      f"{_seconds(hit.start_s)}-{_seconds(hit.end_s)} s: {body}")
     return "\n".join(lines)
 
 
-def _sentences_with_numbers(text: str) -> list[str]:
-    return [s for s in sentences(text) if re.search(r"\d", s)]
+def _measurements(text: str) -> list[str]:
+    """The document's sentences that report a measurement, light and motion first, then numbers."""
+    found = [s for s in sentences(text) if _MEASURED.match(s) or re.search(r"\d", s)]
+
+    def priority(sentence: str) -> int:
+        match = _MEASURED.match(sentence)
+        return _MEASURED_ORDER.index(match.group(1).lower()[:4]) if match else len(_MEASURED_ORDER)
+
+    return sorted(found, key=priority)
 
 
 _CITATION = re.compile(r"(\s*)\[(\s*\d{1,4}\s*(?:[,;]\s*\d{1,4}\s*)*)\]")

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from backend_app.extensions import db
-from backend_app.models import ChatMessage, UsageRecord
+from backend_app.models import ChatMessage, ShotDocument, UsageRecord
 from backend_app.services import chat_answer
 from backend_app.services.search_query import fold, words
 
@@ -285,3 +285,31 @@ def test_retention_purges_old_messages_and_erasure_removes_the_thread(client, ap
     assert ChatMessage.query.filter_by(user_id=user.id).count() == 2
     ownership.erase_user(user.id)
     assert ChatMessage.query.count() == 0
+
+
+def test_offline_answer_over_the_video_analysis_documents(client, app):
+    """The documents the video job writes (services.shot_documents) answer a real question."""
+    from backend_app.services import shot_documents
+
+    user = make_user()
+    h = auth_headers(client, user)
+    sid = client.post("/api/v1/sessions", json={"name": "dusk"}, headers=h).get_json()["id"]
+    analysis = chat_data.add_analysis(user.id, sid, "evening.mp4")
+    shot = {"start_s": 0.0, "end_s": 3.0, "brightness": 0.1, "motion": 0.05, "faces": 1, "qr_texts": [],
+            "labels": ["street"], "colors": [{"name": "blue"}], "description": "A dark street with one face."}
+    bright = dict(shot, index=1, start_s=3.0, end_s=6.0, brightness=0.9, description="A bright street.")
+    shot_documents.replace_for(analysis, {"shots": [dict(shot, index=0), bright], "warnings": []})
+    db.session.commit()
+    body = client.post("/api/v1/chat", json={"message": "Which clips are too dark?", "session_id": sid},
+                       headers=h).get_json()
+    assert [c["shot"] for c in body["citations"]] == [0]
+    line = body["answer"].splitlines()[1]
+    assert line.startswith("[1] evening.mp4, shot 0, 0.0-3.0 s: A dark street with one face.")
+    assert line.endswith("A dark street with one face. Brightness: dark. Motion: fast-moving.")
+    assert set(map(fold, words(body["answer"]))) <= (
+        TEMPLATE | {fold(w) for w in words(f"evening.mp4 {db.session.get(ShotDocument, _doc_id(analysis.id, 0)).text}")}
+        | {w for w in map(fold, words(body["answer"])) if w.isdigit()})
+
+
+def _doc_id(analysis_id: str, shot: int) -> str:
+    return ShotDocument.query.filter_by(analysis_id=analysis_id, shot_index=shot).one().id
