@@ -81,6 +81,7 @@ def test_edited_route_and_job_are_live_without_a_restart(dev):
     while _ping(base) != {"pong": "edited"} and time.monotonic() - edited_at < 60:
         time.sleep(0.1)
     took = time.monotonic() - edited_at
+    print(f"edited route live after {took:.2f} s")
     assert _ping(base) == {"pong": "edited"}, started.output()[-3000:]
     assert took < WEB_RELOAD_S, f"the edited route was live after {took:.1f} s"
 
