@@ -31,5 +31,6 @@ class ChatMessage(db.Model):
 
     def to_dict(self) -> dict:
         return {"id": self.id, "session_id": self.session_id, "role": self.role, "content": self.content,
-                "citations": self.citations or [], "provider": self.provider, "notice": self.notice,
+                "citations": self.citations or [], "provider": self.provider,
+                "notice": {"code": self.notice} if self.notice else None,  # same shape as the answer's notice
                 "created_at": iso(self.created_at)}

@@ -232,6 +232,8 @@ def test_budget_exceeded_falls_back_or_refuses(client, openai_app, fake_openai):
         assert r.status_code == 402 and r.get_json()["error"]["code"] == "BUDGET_EXCEEDED"
     assert fake_openai.requests == []
     assert client.get("/api/v1/usage", headers=h).get_json()["over_budget"] is True
+    thread = client.get("/api/v1/chat/history", headers=h).get_json()["messages"]
+    assert [m["notice"] for m in thread if m["role"] == "assistant"] == [{"code": "BUDGET_EXCEEDED"}] * 2
 
 
 def test_provider_failure_falls_back_or_reports(client, openai_app, fake_openai):
