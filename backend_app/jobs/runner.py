@@ -62,6 +62,7 @@ class JobContext:
     def __init__(self, job: Job):
         self.job = job
         self.attempt = job.attempts
+        self.worker = job.worker_name  # with the attempt, what identifies this run of the row
         self.stage = job.stage
         self.timings: dict[str, float] = dict(job.timings or {})
         self._stage_started = time.perf_counter()
@@ -75,7 +76,8 @@ class JobContext:
             self.stage = stage
         values = {"stage": stage, "progress": max(0, min(100, int(percent))), "heartbeat_at": utcnow(),
                   "timings": dict(self.timings)}
-        if not state.transition(self.job.id, statuses=(RUNNING,), expect_attempts=self.attempt, **values):
+        if not state.transition(self.job.id, statuses=(RUNNING,), expect_attempts=self.attempt,
+                                expect_worker=self.worker, **values):
             raise Superseded(self.job.id)
         for key, value in values.items():
             set_committed_value(self.job, key, value)
@@ -92,14 +94,14 @@ class JobContext:
 
     def start_heartbeat(self, interval_s: float) -> None:
         app = current_app._get_current_object()
-        job_id, attempt = self.job.id, self.attempt
+        job_id, attempt, worker = self.job.id, self.attempt, self.worker
 
         def beat() -> None:
             while not self._stop.wait(interval_s):
                 try:
                     with app.app_context():
                         db.session.query(Job).filter(Job.id == job_id, Job.status == RUNNING,
-                                                     Job.attempts == attempt).update(
+                                                     Job.attempts == attempt, Job.worker_name == worker).update(
                             {Job.heartbeat_at: utcnow()}, synchronize_session=False)
                         db.session.commit()
                 except Exception:  # a missed beat is harmless; the next one tries again
@@ -196,14 +198,18 @@ def _end(job: Job, ctx: JobContext, *, result: Any = None, failure: JobFailure |
     """Write the attempt's outcome, only if this run still owns the row."""
     timings = ctx.finish_timings()
     if failure is None:
-        if state.transition(job.id, statuses=(RUNNING,), expect_attempts=ctx.attempt, status=COMPLETED, stage="done",
-                            progress=100, result=result, finished_at=utcnow(), timings=timings):
+        if state.transition(job.id, statuses=(RUNNING,), expect_attempts=ctx.attempt, expect_worker=ctx.worker,
+                            status=COMPLETED, stage="done", progress=100, result=result, finished_at=utcnow(),
+                            timings=timings):
             JOBS.labels(job.kind, COMPLETED).inc()
             log.info("job completed", extra={"kind": job.kind, "timings": timings})
         else:
             log.warning("job finished but another run owns the row; result dropped")
         return result
-    state.transition(job.id, statuses=(RUNNING,), expect_attempts=ctx.attempt, timings=timings)
+    if not state.transition(job.id, statuses=(RUNNING,), expect_attempts=ctx.attempt, expect_worker=ctx.worker,
+                            timings=timings):
+        log.warning("job failed but another run owns the row; failure dropped", extra={"error_code": failure.code})
+        return None
     if failure.retryable and state.attempts_left(job):
         if state.mark_queued(job, failure.code, failure.message, attempts=ctx.attempt):
             raise failure  # RQ's Retry schedules the next attempt with backoff

@@ -27,11 +27,15 @@ JOB_TIMEOUT = "JOB_TIMEOUT"
 INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
-def transition(job_id: str, *, statuses: Iterable[str], expect_attempts: int | None = None, **values: Any) -> bool:
-    """Set ``values`` on the row if it is still in one of ``statuses`` (and at ``expect_attempts``)."""
+def transition(job_id: str, *, statuses: Iterable[str], expect_attempts: int | None = None,
+               expect_worker: str | None = None, **values: Any) -> bool:
+    """Set ``values`` on the row if it is still in one of ``statuses`` (and at ``expect_attempts``,
+    run by ``expect_worker``: a retried job starts again at attempt 1, its run has a new worker)."""
     query = db.session.query(Job).filter(Job.id == job_id, Job.status.in_(tuple(statuses)))
     if expect_attempts is not None:
         query = query.filter(Job.attempts == expect_attempts)
+    if expect_worker is not None:
+        query = query.filter(Job.worker_name == expect_worker)
     changed = query.update({getattr(Job, k): v for k, v in values.items()}, synchronize_session=False)
     db.session.commit()
     return changed == 1
