@@ -165,3 +165,17 @@ def test_rq_abandoned_job_cleanup_runs_our_failure_callback(app, start_worker, t
     requeued = row(job.id)
     assert (requeued.status, requeued.error_code, requeued.attempts) == ("queued", "WORKER_LOST", 1)
     assert job.id in get_queue("default").scheduled_job_registry  # RQ's retry, after the backoff
+
+
+def test_a_superseded_run_stops_and_writes_nothing(app, worker, tmp_path):
+    # The reconciler declared this run lost and a new run took the row: the old one must not
+    # finish it (no second completion, no outputs), it stops at its next progress report.
+    job = submit("test_sleepy", user_id=None, payload={"seconds": 3, "marker_dir": str(tmp_path / "m")})
+    running = wait_until(lambda: (r := row(job.id)).status == "running" and r.progress > 0 and r, message="running")
+    db.session.query(Job).filter(Job.id == job.id).update(
+        {Job.attempts: running.attempts + 1, Job.worker_name: "new-run:1"}, synchronize_session=False)
+    db.session.commit()
+    time.sleep(4)
+    after = row(job.id)
+    assert (after.status, after.worker_name, after.attempts) == ("running", "new-run:1", 2)
+    assert markers(tmp_path / "m", "done") == [] and worker.poll() is None
