@@ -33,11 +33,14 @@ def _input() -> tuple[str, str, dict]:
     request.max_content_length = max(settings.max_json_bytes, settings.max_batch_rows * BYTES_PER_ROW)
     options = {"session_id": request.args.get("session_id"),
                "criteriaKeys": [k for k in request.args.get("criteria", "").split(",") if k] or None}
-    if request.files:
-        upload = request.files.get("file") or next(iter(request.files.values()))
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         options["session_id"] = request.form.get("session_id") or options["session_id"]
-        return upload.read().decode("utf-8-sig", errors="replace"), "file", options
-    if request.is_json:
+        upload = request.files.get("file") or next(iter(request.files.values()), None)
+        if upload is not None:
+            return upload.read().decode("utf-8-sig", errors="replace"), "file", options
+        if request.form.get("markdown"):
+            return request.form["markdown"], "body", options
+    elif request.is_json:
         data = request.get_json(silent=True)
         if not isinstance(data, dict):
             raise ValidationError("The body must be a JSON object {markdown}.", code="MALFORMED_JSON")
