@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -183,11 +184,22 @@ def complete(messages: list[dict[str, Any]], *, user_id: str | None, purpose: st
     return result
 
 
+_WORD_PIECES = re.compile(r"\s*\S+|\s+$")  # a cached answer replayed in word-sized pieces
+
+
 def stream(messages: list[dict[str, Any]], *, user_id: str | None, purpose: str,
-           model: str | None = None) -> Iterator[str]:
-    """Stream a completion's text pieces; usage is recorded when the stream ends."""
+           model: str | None = None, use_cache: bool = True) -> Iterator[str]:
+    """Stream a completion's text pieces; usage is recorded when the stream ends.
+
+    Shares complete()'s cache: a cached answer is replayed word by word at no cost, and a
+    stream that finished fills the cache."""
     model = model or _settings().openai_model
     check_budget(user_id)
+    key = cache_key(model, messages, {"json": False})
+    if use_cache and (hit := _cache_get(key)):
+        record_usage(user_id, purpose, LLMResult(text=hit["text"], model=model, cached=True))
+        yield from _WORD_PIECES.findall(hit["text"])
+        return
     try:
         chunks = client().chat.completions.create(model=model, messages=messages, temperature=0, stream=True,
                                                   stream_options={"include_usage": True})
@@ -208,3 +220,5 @@ def stream(messages: list[dict[str, Any]], *, user_id: str | None, purpose: str,
     record_usage(user_id, purpose, LLMResult(text="", model=model, prompt_tokens=prompt_tokens,
                                              completion_tokens=completion_tokens,
                                              cost_usd=estimate_cost(model, prompt_tokens, completion_tokens)))
+    if use_cache and pieces:
+        _cache_set(key, {"text": "".join(pieces)})

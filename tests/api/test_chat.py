@@ -210,8 +210,13 @@ def test_openai_stream_end_to_end_with_a_bad_citation(client, openai_app, fake_o
     stored = db.session.get(ChatMessage, done["message_id"])
     assert stored.content == text and stored.session_id == sid and stored.citations == done["citations"]
     assert UsageRecord.query.filter_by(user_id=user.id, purpose="chat").count() == 1
+    again = sse_events(client.post("/api/v1/chat/stream", json={"message": "red car", "session_id": sid}, headers=h))
+    assert reassemble(again)[0] == text and len([e for e, _ in again if e == "token"]) > 3
+    whole = client.post("/api/v1/chat", json={"message": "red car", "session_id": sid}, headers=h).get_json()
+    assert whole["answer"] == text and len(fake_openai.requests) == 1  # both served from the Redis cache
+    assert UsageRecord.query.filter_by(user_id=user.id, purpose="chat", cached=True).count() == 2
     history = client.get("/api/v1/chat/history", query_string={"session_id": sid}, headers=h).get_json()
-    assert [m["role"] for m in history["messages"]] == ["user", "assistant"]
+    assert [m["role"] for m in history["messages"]] == ["user", "assistant"] * 3
     assert client.get("/api/v1/chat/history", headers=h).get_json()["messages"] == []
 
 
