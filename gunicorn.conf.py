@@ -13,3 +13,13 @@ accesslog = None
 # The control socket (~/.gunicorn/gunicorn.ctl) is one path per user: several local instances
 # (make run, tests, bench) would fight over it, and nothing here uses it.
 control_socket_disable = True
+
+
+def child_exit(_server, worker) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR (make run, Docker), drop a dead worker's live gauges."""
+    import os
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

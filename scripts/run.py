@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -76,6 +77,16 @@ def prepare(settings) -> str | None:
         return generated
 
 
+def web_env(env: dict[str, str], settings, dev: bool) -> dict[str, str]:
+    """gunicorn's workers share their Prometheus counters through files, so /metrics counts all."""
+    if dev or env.get("PROMETHEUS_MULTIPROC_DIR"):
+        return env
+    metrics_dir = Path(settings.data_dir) / "prometheus"
+    shutil.rmtree(metrics_dir, ignore_errors=True)  # counters start from zero with the server
+    metrics_dir.mkdir(parents=True)
+    return {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dev", action="store_true", help="reload web and worker on code changes")
@@ -122,7 +133,7 @@ def main() -> int:
             web = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app", "--bind", bind]
             worker = [sys.executable, "worker.py"]
         procs.append(("worker", spawn("worker", worker, env)))
-        procs.append(("web", spawn("web", web, env)))
+        procs.append(("web", spawn("web", web, web_env(env, settings, args.dev))))
         base = f"http://{bind}"
         if not wait_healthy(f"{base}/health"):
             print("Framewise did not become healthy within 60 s; see the logs above.", file=sys.stderr)

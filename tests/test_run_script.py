@@ -54,6 +54,14 @@ def test_make_run_serves_health_runs_a_job_and_stops_everything_on_ctrl_c(runnin
     assert status == 200 and report["status"] == "healthy", report
     assert report["checks"]["workers"]["alive"] == 1
 
+    # Two gunicorn workers, one /metrics: the counters are shared, whichever worker answers.
+    for _ in range(12):
+        assert _get_json(base + "/api/v1/simple-health")[0] == 200
+    metrics = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
+    counted = [line for line in metrics.splitlines()
+               if line.startswith("framewise_http_requests_total{") and 'endpoint="/api/v1/simple-health"' in line]
+    assert sum(float(line.rsplit(" ", 1)[1]) for line in counted) == 12, counted
+
     selftest = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi:app", "jobs", "selftest", "--wait", "60"],
                               env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert selftest.returncode == 0, selftest.stdout + selftest.stderr
