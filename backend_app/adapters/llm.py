@@ -200,11 +200,11 @@ def stream(messages: list[dict[str, Any]], *, user_id: str | None, purpose: str,
         record_usage(user_id, purpose, LLMResult(text=hit["text"], model=model, cached=True))
         yield from _WORD_PIECES.findall(hit["text"])
         return
+    prompt_tokens = completion_tokens = 0
+    pieces: list[str] = []
     try:
         chunks = client().chat.completions.create(model=model, messages=messages, temperature=0, stream=True,
                                                   stream_options={"include_usage": True})
-        prompt_tokens = completion_tokens = 0
-        pieces = []
         for chunk in chunks:
             if chunk.usage:
                 prompt_tokens, completion_tokens = chunk.usage.prompt_tokens, chunk.usage.completion_tokens
@@ -215,10 +215,15 @@ def stream(messages: list[dict[str, Any]], *, user_id: str | None, purpose: str,
                     yield piece
     except openai.OpenAIError as exc:
         raise LLMError(f"The AI provider failed while streaming: {type(exc).__name__}.") from exc
-    if not completion_tokens:
-        completion_tokens = max(1, len("".join(pieces)) // 4)  # provider sent no usage: estimate
-    record_usage(user_id, purpose, LLMResult(text="", model=model, prompt_tokens=prompt_tokens,
-                                             completion_tokens=completion_tokens,
-                                             cost_usd=estimate_cost(model, prompt_tokens, completion_tokens)))
+    finally:
+        # Also when the reader went away mid-stream (GeneratorExit): what was generated is paid for.
+        if pieces or completion_tokens:
+            if not completion_tokens:
+                completion_tokens = max(1, len("".join(pieces)) // 4)  # provider sent no usage: estimate
+            if not prompt_tokens:
+                prompt_tokens = max(1, len(json.dumps(messages)) // 4)
+            record_usage(user_id, purpose, LLMResult(text="", model=model, prompt_tokens=prompt_tokens,
+                                                     completion_tokens=completion_tokens,
+                                                     cost_usd=estimate_cost(model, prompt_tokens, completion_tokens)))
     if use_cache and pieces:
         _cache_set(key, {"text": "".join(pieces)})

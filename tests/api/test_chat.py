@@ -320,3 +320,15 @@ def test_offline_answer_over_the_video_analysis_documents(client, app):
 
 def _doc_id(analysis_id: str, shot: int) -> str:
     return ShotDocument.query.filter_by(analysis_id=analysis_id, shot_index=shot).one().id
+
+
+def test_a_reader_that_leaves_mid_stream_still_pays(openai_app, fake_openai):
+    from backend_app.adapters import llm
+
+    user = make_user()
+    fake_openai.responder = lambda req: "one two three four five six"
+    pieces = llm.stream([{"role": "user", "content": "count"}], user_id=user.id, purpose="chat")
+    assert next(pieces) == "one "
+    pieces.close()  # what a web server does when the client disconnects
+    record = UsageRecord.query.filter_by(user_id=user.id, purpose="chat").one()
+    assert record.completion_tokens > 0 and record.prompt_tokens > 0 and record.cost_usd > 0
