@@ -69,33 +69,54 @@ RULES: dict[str, dict] = {
 _B, _E = r"(?<![\w-])", r"(?![\w-])"
 
 
+def _lists(lang: str) -> dict[str, list[str]]:
+    return {"vague_time": lx.VAGUE[lang][lx.TIME], "vague_number": lx.VAGUE[lang][lx.NUMBER],
+            "vague_quality": lx.VAGUE[lang][lx.QUALITY], "escape": lx.ESCAPE[lang], "open": lx.OPEN_ENDED[lang],
+            "infinitive": lx.INFINITIVES[lang], "absolute": lx.ABSOLUTES[lang], "negative": lx.NEGATIVES[lang],
+            "pronoun": lx.PRONOUNS[lang], "combinator": lx.COMBINATORS[lang], "oblique": lx.OBLIQUE[lang],
+            "modal": lx.MODALS[lang], "weak_modal": lx.WEAK_MODALS[lang], "performance": lx.PERFORMANCE[lang],
+            "bound": lx.BOUNDS[lang]}
+
+
+def _key(words: str) -> str:
+    return " ".join(words.lower().split())
+
+
 @lru_cache(maxsize=None)
-def phrase_regex(phrases: tuple[str, ...]) -> re.Pattern:
-    """One case-insensitive pattern for whole phrases, longest first.
-
-    The word-boundary checks are factored out of the alternation so that the alternatives are
-    tried only where a word starts: this keeps the engine at well under a millisecond a sentence.
-    """
-    groups: dict[tuple[bool, bool], list[str]] = {}
-    for p in sorted(set(phrases), key=len, reverse=True):
-        body = r"\s+".join(re.escape(w) for w in p.split())
-        groups.setdefault((p[0].isalnum(), p[-1].isalnum()), []).append(body)
-    parts = [(_B if starts else "") + "(?:" + "|".join(bodies) + ")" + (_E if ends else "")
-             for (starts, ends), bodies in groups.items()]
-    return re.compile("|".join(parts), re.IGNORECASE)
-
-
-@lru_cache(maxsize=8192)
-def _find(phrases: tuple[str, ...], text: str) -> tuple[Span, ...]:
-    return tuple(m.span() for m in phrase_regex(phrases).finditer(text))
+def _union(lang: str) -> tuple[re.Pattern, dict[str, frozenset[str]]]:
+    """One pattern over every word list of a language, longest phrase first, and which lists own
+    each phrase. The word-start check is factored out of the alternation, so alternatives are only
+    tried where a word starts: one pass a sentence instead of one per list."""
+    owners: dict[str, set[str]] = {}
+    for category, phrases in _lists(lang).items():
+        for phrase in phrases:
+            owners.setdefault(_key(phrase), set()).add(category)
+    words, other = [], []
+    for phrase in sorted(owners, key=len, reverse=True):
+        body = r"\s+".join(re.escape(w) for w in phrase.split()) + (_E if phrase[-1].isalnum() else "")
+        (words if phrase[0].isalnum() else other).append(body)
+    pattern = _B + "(?:" + "|".join(words) + ")" + ("|" + "|".join(other) if other else "")
+    return re.compile(pattern, re.IGNORECASE), {k: frozenset(v) for k, v in owners.items()}
 
 
-def find(phrases: list[str] | tuple[str, ...], text: str) -> list[Span]:
-    return list(_find(tuple(phrases), text))
+@lru_cache(maxsize=4096)
+def scan(text: str, lang: str) -> dict[str, tuple[Span, ...]]:
+    """Every listed phrase in the text, by list (a phrase inside a longer one is not matched)."""
+    pattern, owners = _union(lang)
+    found: dict[str, list[Span]] = {}
+    for m in pattern.finditer(text):
+        for category in owners[_key(m.group())]:
+            found.setdefault(category, []).append(m.span())
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def hits(category: str, text: str, lang: str) -> list[Span]:
+    return list(scan(text, lang).get(category, ()))
 
 
 def vague(text: str, lang: str) -> list[Span]:
-    return find([w for words in lx.VAGUE[lang].values() for w in words], text)
+    return sorted(hits("vague_time", text, lang) + hits("vague_number", text, lang)
+                  + hits("vague_quality", text, lang))
 
 
 def vague_category(words: str, lang: str) -> str:
@@ -107,11 +128,11 @@ def vague_category(words: str, lang: str) -> str:
 
 
 def modals(text: str, lang: str) -> list[Span]:
-    return find(lx.MODALS[lang], text)
+    return hits("modal", text, lang)
 
 
 def weak_modals(text: str, lang: str) -> list[Span]:
-    return find(lx.WEAK_MODALS[lang], text)
+    return hits("weak_modal", text, lang)
 
 
 _EN_IRREGULAR = ("built done made given taken sent shown written kept held known found seen run read set put "
@@ -169,8 +190,7 @@ _UNIT_AFTER = re.compile(r"\s*([^\s\d,;:!?()]+)")
 
 
 def is_performance(text: str, lang: str) -> bool:
-    time_words = lx.VAGUE[lang][lx.TIME]
-    return bool(find(lx.PERFORMANCE[lang], text) or find(time_words, text))
+    return bool(hits("performance", text, lang) or hits("vague_time", text, lang))
 
 
 def _has_value(text: str) -> bool:
@@ -205,7 +225,7 @@ def missing_unit(text: str, lang: str) -> list[Span]:
 def not_measurable(text: str, lang: str) -> list[Span]:
     if _has_value(text):
         return []
-    cues = sorted(find(lx.PERFORMANCE[lang], text) + find(lx.VAGUE[lang][lx.TIME], text))
+    cues = sorted(hits("performance", text, lang) + hits("vague_time", text, lang))
     return cues[:1]
 
 
@@ -214,7 +234,7 @@ _RANGES = {lang: re.compile(pattern, re.IGNORECASE) for lang, pattern in lx.RANG
 
 
 def bounds(text: str, lang: str) -> list[Span]:
-    spans = find(lx.BOUNDS[lang], text)
+    spans = hits("bound", text, lang)
     spans += [m.span() for m in _RANGES[lang].finditer(text)]
     spans += [m.span() for m in _BOUND_SYMBOLS.finditer(text)]
     return spans
@@ -235,7 +255,7 @@ _OBLIQUE_WORDS = re.compile(r"(?<![\w/])([A-Za-zÄÖÜäöüß]{2,})/([A-Za-zÄ�
 
 
 def oblique(text: str, lang: str) -> list[Span]:
-    spans = find(lx.OBLIQUE[lang], text)
+    spans = hits("oblique", text, lang)
     for m in _OBLIQUE_WORDS.finditer(text):
         if m.group(2).lower() not in lx.UNITS and not any(s[0] <= m.start() < s[1] for s in spans):
             spans.append(m.span())
@@ -243,7 +263,7 @@ def oblique(text: str, lang: str) -> list[Span]:
 
 
 def combinators(text: str, lang: str) -> list[Span]:
-    return [(s, e) for s, e in find(lx.COMBINATORS[lang], text)
+    return [(s, e) for s, e in hits("combinator", text, lang)
             if text[max(0, s - 1):s] != "/" and text[e:e + 1] != "/"]
 
 
@@ -253,15 +273,15 @@ DETECTORS: dict[str, Callable[[str, str], list[Span]]] = {
     "R3": missing_subject,
     "R6": missing_unit,
     "R7": vague,
-    "R8": lambda t, lang: find(lx.ESCAPE[lang], t),
-    "R9": lambda t, lang: find(lx.OPEN_ENDED[lang], t),
-    "R10": lambda t, lang: find(lx.INFINITIVES[lang], t),
-    "R16": lambda t, lang: find(lx.NEGATIVES[lang], t),
+    "R8": lambda t, lang: hits("escape", t, lang),
+    "R9": lambda t, lang: hits("open", t, lang),
+    "R10": lambda t, lang: hits("infinitive", t, lang),
+    "R16": lambda t, lang: hits("negative", t, lang),
     "R17": oblique,
     "R18": multiple_modals,
     "R19": combinators,
-    "R24": lambda t, lang: find(lx.PRONOUNS[lang], t),
-    "R26": lambda t, lang: find(lx.ABSOLUTES[lang], t),
+    "R24": lambda t, lang: hits("pronoun", t, lang),
+    "R26": lambda t, lang: hits("absolute", t, lang),
     "R33": no_range,
     "R34": not_measurable,
 }
@@ -279,13 +299,9 @@ SUPPRESSED_BY: dict[str, set[str]] = {
 
 
 def warm_up() -> None:
-    """Compile every phrase pattern now: a worker compiles them once, before it forks per job."""
+    """Compile the patterns now: a worker compiles them once, before it forks per job."""
     for lang in ("en", "de"):
-        for phrases in (*lx.VAGUE[lang].values(), lx.ESCAPE[lang], lx.OPEN_ENDED[lang], lx.INFINITIVES[lang],
-                        lx.ABSOLUTES[lang], lx.NEGATIVES[lang], lx.PRONOUNS[lang], lx.COMBINATORS[lang],
-                        lx.OBLIQUE[lang], lx.MODALS[lang], lx.WEAK_MODALS[lang], lx.PERFORMANCE[lang],
-                        lx.BOUNDS[lang], [w for words in lx.VAGUE[lang].values() for w in words]):
-            phrase_regex(tuple(phrases))
+        _union(lang)
 
 
 warm_up()
