@@ -87,6 +87,47 @@ def web_env(env: dict[str, str], settings, dev: bool) -> dict[str, str]:
     return {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
 
 
+def commands(settings, dev: bool) -> tuple[list[str], list[str]]:
+    """The web and worker command lines."""
+    if dev:
+        # scripts/devloop.py restarts each from a warm parent when code or templates change.
+        devloop = [sys.executable, str(ROOT / "scripts" / "devloop.py")]
+        return [*devloop, "web", settings.api_host, str(settings.api_port)], [*devloop, "worker"]
+    # Workers, threads and timeouts live in gunicorn.conf.py (bench/api.py serves with it too).
+    bind = f"{settings.api_host}:{settings.api_port}"
+    web = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app", "--bind", bind]
+    return web, [sys.executable, "worker.py"]
+
+
+def banner(settings, generated: str | None) -> None:
+    print("\n" + "=" * 60)
+    print(f"  Framewise is running at http://{settings.api_host}:{settings.api_port}")
+    print(f"  admin login: {settings.admin_email}")
+    if generated:
+        print(f"  password:    {generated}   (shown once; set ADMIN_PASSWORD to choose)")
+    elif settings.admin_password:
+        print("  password:    the ADMIN_PASSWORD you set")
+    else:
+        print("  password:    as created on first start (flask users create-admin to reset)")
+    print("  Ctrl-C stops everything.")
+    print("=" * 60 + "\n", flush=True)
+
+
+def stop_all(procs: list[tuple[str, subprocess.Popen]]) -> None:
+    """Web first, then the worker (it finishes or abandons its job), Redis last."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave processes behind
+    for name, proc in reversed(procs):
+        if proc.poll() is not None:
+            continue
+        try:
+            proc.terminate() if name == "redis" else os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=15)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dev", action="store_true", help="reload web and worker on code changes")
@@ -104,50 +145,15 @@ def main() -> int:
     else:
         print(f"using Redis at {settings.redis_url}")
 
-    def stop(*_args) -> None:
-        # Web first, then the worker (it finishes or abandons its job), Redis last. A second
-        # Ctrl-C must not cut this short and leave processes behind.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        for name, proc in reversed(procs):
-            if proc.poll() is not None:
-                continue
-            try:
-                proc.terminate() if name == "redis" else os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=15)
-            except ProcessLookupError:
-                pass
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-    signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+    signal.signal(signal.SIGTERM, lambda *_: (stop_all(procs), sys.exit(0)))
     try:
         generated = prepare(settings)
-        bind = f"{settings.api_host}:{settings.api_port}"
-        if args.dev:
-            # scripts/devloop.py restarts each from a warm parent when code or templates change.
-            devloop = [sys.executable, str(ROOT / "scripts" / "devloop.py")]
-            web = [*devloop, "web", settings.api_host, str(settings.api_port)]
-            worker = [*devloop, "worker"]
-        else:
-            # Workers, threads and timeouts live in gunicorn.conf.py (bench/api.py serves with it too).
-            web = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app", "--bind", bind]
-            worker = [sys.executable, "worker.py"]
+        web, worker = commands(settings, args.dev)
         procs.append(("worker", spawn("worker", worker, env)))
         procs.append(("web", spawn("web", web, web_env(env, settings, args.dev))))
-        base = f"http://{bind}"
-        if not wait_healthy(f"{base}/health"):
+        if not wait_healthy(f"http://{settings.api_host}:{settings.api_port}/health"):
             print("Framewise did not become healthy within 60 s; see the logs above.", file=sys.stderr)
-        print("\n" + "=" * 60)
-        print(f"  Framewise is running at {base}")
-        print(f"  admin login: {settings.admin_email}")
-        if generated:
-            print(f"  password:    {generated}   (shown once; set ADMIN_PASSWORD to choose)")
-        elif settings.admin_password:
-            print("  password:    the ADMIN_PASSWORD you set")
-        else:
-            print("  password:    as created on first start (flask users create-admin to reset)")
-        print("  Ctrl-C stops everything.")
-        print("=" * 60 + "\n", flush=True)
+        banner(settings, generated)
         while all(proc.poll() is None for _name, proc in procs):
             time.sleep(0.5)
         print("a process exited; stopping the rest", file=sys.stderr)
@@ -156,7 +162,7 @@ def main() -> int:
         print("\nstopping…")
         return 0
     finally:
-        stop()
+        stop_all(procs)
 
 
 if __name__ == "__main__":
