@@ -216,14 +216,19 @@ def test_v2_batch_runs_llm_calls_in_parallel_and_falls_back_per_row(client, open
     import threading
     import time
 
-    lock, in_flight, peak = threading.Lock(), [0], [0]
+    cond, in_flight, peak, seen = threading.Condition(), [0], [0], [0]
 
     def responder(req):
-        with lock:
+        # Each call waits (up to 5 s) for a second one to arrive: a worker that made its calls one
+        # at a time would leave peak at 1; a slow machine only makes the wait longer.
+        with cond:
             in_flight[0] += 1
+            seen[0] += 1
             peak[0] = max(peak[0], in_flight[0])
-        time.sleep(0.2)
-        with lock:
+            cond.notify_all()
+            cond.wait_for(lambda: peak[0] >= 2 or seen[0] >= 7, timeout=5)
+        time.sleep(0.1)
+        with cond:
             in_flight[0] -= 1
         text = json.loads(req["messages"][1]["content"])["requirementText"]
         if "Münzen" in text:
