@@ -46,6 +46,7 @@ def diagnose(as_json: bool) -> None:
             click.echo(f"{title}: {len(report[key])}")
             for job in report[key]:
                 click.echo(_job_line(job))
+        click.echo(f"jobs enqueued only after retries (24 h): {report['enqueued_after_retries_24h']}")
         click.echo(f"failed by code: {report['failed_by_code'] or 'none'}")
         click.echo(f"periodic tasks: {report.get('periodic', 'unknown')}")
         click.echo("problems:" if report["problems"] else "problems: none")

@@ -86,6 +86,9 @@ def _row_facts(facts: dict[str, Any], problems: list[str], redis_ok: bool) -> No
     if errors:
         problems.append(f"{len(errors)} job(s) in the last 24 h could not be handed to Redis: "
                         f"{errors[0].enqueue_last_error}")
+    facts["enqueued_after_retries_24h"] = db.session.execute(  # Redis blinked, the seam or reconciler coped
+        select(func.count()).select_from(Job).where(Job.enqueue_attempts > 1, Job.enqueue_last_error.is_(None),
+                                                    Job.created_at >= since)).scalar()
     by_code = db.session.execute(select(Job.error_code, func.count()).where(Job.status == FAILED)
                                  .group_by(Job.error_code)).all()
     facts["failed_by_code"] = {code or "UNKNOWN": n for code, n in by_code}
