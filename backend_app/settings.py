@@ -203,6 +203,10 @@ def validate(settings: Settings) -> None:
         problems.append("AI_PROVIDER must be offline or openai")
     if not 0 <= settings.canary_percent <= 100:
         problems.append("CANARY_PERCENT must be between 0 and 100")
+    if settings.job_max_attempts < 1 or settings.job_heartbeat_s < 1:
+        problems.append("JOB_MAX_ATTEMPTS and JOB_HEARTBEAT_S must be at least 1")
+    if settings.job_lost_after_s <= settings.job_heartbeat_s:
+        problems.append("JOB_LOST_AFTER_S must be longer than JOB_HEARTBEAT_S (a few heartbeats)")
     if settings.video_sample_stride < 1:
         problems.append("VIDEO_SAMPLE_STRIDE must be at least 1")
     if not 1 <= settings.chat_top_k <= 50 or settings.chat_max_message_chars < 1:
