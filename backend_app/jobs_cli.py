@@ -18,7 +18,7 @@ def _echo_json(data: Any) -> None:
 
 
 def _job_line(job: dict[str, Any]) -> str:
-    extra = job.get("error_code") or job.get("enqueue_last_error") or job.get("rq_status") or ""
+    extra = job.get("error_code") or job.get("enqueue_last_error") or job.get("error") or job.get("rq_status") or ""
     return (f"  {job['id']}  {job['kind']:<20} {job['status']:<9} attempts={job.get('attempts')} "
             f"user={job.get('user_id') or '-'}  {extra}").rstrip()
 
