@@ -212,11 +212,12 @@ def main() -> int:
     strides = [int(x) for x in args.strides.split(",")]
     print(f"Video analysis bench — {platform.node()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, "
           f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, best of {reps}\n", flush=True)
-    results = [bench_size(size, seconds, reps, strides) for size in SIZES] if args.part != "rss" else []
-    if results:
-        print(HEADER)
-    for result in results:
-        print("\n".join(rows(result)), flush=True)
+    results = []
+    if args.part != "rss":
+        print(HEADER, flush=True)
+        for size in SIZES:
+            results.append(bench_size(size, seconds, reps, strides))
+            print("\n".join(rows(results[-1])), flush=True)
     if args.part == "speed":
         ok = targets_met(results, strides[0], 0.0)
         print(f"\nload average now {os.getloadavg()[0]:.1f}; speed targets at stride {strides[0]} "

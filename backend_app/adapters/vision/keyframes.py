@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 THUMB_MAX_SIDE = 640
-FACE_MAX_SIDE = 480
+FACE_MAX_SIDE = 400
 QR_MAX_SIDE = 640
 TILE = (192, 108)
 SHEET_COLUMNS = 4
@@ -56,7 +56,7 @@ def faces(image: np.ndarray) -> list[dict]:
                           interpolation=cv2.INTER_AREA)
     gray = cv2.equalizeHist(gray)
     height, width = gray.shape
-    found = _face_cascade().detectMultiScale(gray, scaleFactor=1.08, minNeighbors=4, minSize=(24, 24))
+    found = _face_cascade().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=4, minSize=(24, 24))
     return [{"x": round(float(x) / width, 3), "y": round(float(y) / height, 3),
              "w": round(float(w) / width, 3), "h": round(float(h) / height, 3)}
             for x, y, w, h in (found if len(found) else [])]
