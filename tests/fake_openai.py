@@ -32,6 +32,7 @@ class FakeOpenAI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # small writes would otherwise wait ~40 ms for an ACK
 
             def log_message(self, *_args):  # keep test output quiet
                 pass
