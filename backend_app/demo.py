@@ -95,8 +95,7 @@ def run_jobs(job_ids: list[str], wait_s: float) -> dict[str, str]:
     burst = None
     if not live_workers():
         click.echo("no worker is running: starting `worker.py --burst` to run the demo jobs")
-        burst = subprocess.Popen([sys.executable, str(PROJECT_ROOT / "worker.py"), "--burst"], cwd=PROJECT_ROOT,
-                                 env=dict(os.environ))
+        burst = subprocess.Popen([sys.executable, str(PROJECT_ROOT / "worker.py"), "--burst"], cwd=PROJECT_ROOT)
     deadline = time.monotonic() + wait_s
     try:
         while True:
@@ -106,7 +105,7 @@ def run_jobs(job_ids: list[str], wait_s: float) -> dict[str, str]:
                 return {job_id: row.status for job_id, row in rows.items()}
             if burst is not None and burst.poll() is not None:
                 burst = subprocess.Popen([sys.executable, str(PROJECT_ROOT / "worker.py"), "--burst"],
-                                         cwd=PROJECT_ROOT, env=dict(os.environ))  # jobs queued meanwhile
+                                         cwd=PROJECT_ROOT)  # jobs queued meanwhile
             time.sleep(0.5)
     finally:
         if burst is not None and burst.poll() is None:

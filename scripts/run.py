@@ -113,19 +113,33 @@ def banner(settings, generated: str | None) -> None:
     print("=" * 60 + "\n", flush=True)
 
 
-def stop_all(procs: list[tuple[str, subprocess.Popen]]) -> None:
-    """Web first, then the worker (it finishes or abandons its job), Redis last."""
+def stop_all(procs: list[tuple[str, subprocess.Popen]], grace_s: float = 20.0) -> None:
+    """Web and worker together (the worker finishes or abandons its job), then Redis."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave processes behind
-    for name, proc in reversed(procs):
-        if proc.poll() is not None:
-            continue
-        try:
-            proc.terminate() if name == "redis" else os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=15)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    apps = [proc for name, proc in procs if name != "redis" and proc.poll() is None]
+    for proc in apps:
+        _signal_group(proc, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    for proc in apps:
+        _wait_or_kill(proc, deadline - time.monotonic())
+    for proc in [proc for name, proc in procs if name == "redis" and proc.poll() is None]:
+        proc.terminate()
+        _wait_or_kill(proc, 10.0)
+
+
+def _wait_or_kill(proc: subprocess.Popen, timeout_s: float) -> None:
+    try:
+        proc.wait(timeout=max(0.1, timeout_s))
+    except subprocess.TimeoutExpired:
+        _signal_group(proc, signal.SIGKILL)  # its whole group: gunicorn's workers, RQ's horse
+        proc.wait(timeout=10)
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)  # every child was started as the leader of its own group
+    except ProcessLookupError:
+        pass
 
 
 def main() -> int:

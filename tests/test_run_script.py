@@ -72,7 +72,7 @@ def test_make_run_serves_health_runs_a_job_and_stops_everything_on_ctrl_c(runnin
     names = " ".join(" ".join(p.cmdline()) for p in children)
     assert "redis-server" in names and "worker.py" in names and "gunicorn" in names
     os.killpg(started.proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: SIGINT to the foreground group
-    assert started.proc.wait(timeout=60) == 0, started.output()[-2000:]
+    assert started.proc.wait(timeout=90) == 0, started.output()[-2000:]
     gone, alive = psutil.wait_procs(children, timeout=15)
     assert not alive, f"left running after Ctrl-C: {[' '.join(p.cmdline()) for p in alive]}"
     assert not local_redis.port_in_use(int(env["API_PORT"]))
@@ -84,6 +84,6 @@ def test_make_run_serves_health_runs_a_job_and_stops_everything_on_ctrl_c(runnin
         assert "shown once" not in again.output() and "as created on first start" in again.output()
         assert _get_json(base + "/health")[0] == 200
         os.killpg(again.proc.pid, signal.SIGINT)
-        assert again.proc.wait(timeout=60) == 0
+        assert again.proc.wait(timeout=90) == 0
     finally:
         again.kill_group()
