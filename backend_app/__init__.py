@@ -92,8 +92,10 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     limiter.init_app(app)
     # Only decorated limits exist (login, register); their decorator checks them when the view
     # runs. The limiter's own before_request hook would evaluate default limits on every
-    # request (there are none) and costs ~0.2 ms each, a third of a /ping: drop it.
-    app.before_request_funcs[None].remove(limiter._check_request_limit)
+    # request (there are none) and costs ~0.2 ms each, a third of a /ping: drop it while
+    # that stays true.
+    if not (limiter.limit_manager.default_limits or limiter.limit_manager.application_limits):
+        app.before_request_funcs[None].remove(limiter._check_request_limit)
     redis_store.init_app(app)
 
 
