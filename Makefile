@@ -1,6 +1,8 @@
 # Framewise: `make run` starts everything, `make test` runs the whole suite.
 PYTHON ?= python3
 VENV ?= .venv
+# Test processes (pytest-xdist): most tests wait on workers, Redis and PostgreSQL, so 3 beat 2 cores.
+TEST_PROCS ?= 3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
@@ -22,7 +24,7 @@ dev: install
 	$(PY) scripts/run.py --dev
 
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_PROCS) $(PYTEST_ARGS)
 
 demo: install
 	$(PY) -m flask --app wsgi:app demo seed
