@@ -5,7 +5,6 @@ Every function takes the tenant; another user's analysis is simply not found (40
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Iterator
 
 from ..adapters.storage import ObjectNotFound, get_storage
@@ -61,14 +60,21 @@ def report(tenant: Tenant, analysis_id: str) -> dict[str, Any]:
     _require_completed(analysis)
     if not analysis.report:
         raise NotFound("This analysis has no report.", code="REPORT_NOT_FOUND")
-    data = copy.deepcopy(analysis.report)
+    # Copy only the dicts that change: a deep copy of a long video's report costs more than
+    # rendering it. Nested values are shared with the stored report, so nothing here mutates them.
     base = f"{API_BASE}/{analysis.id}"
-    for shot in data.get("shots") or []:
-        key = shot.pop("keyframe_key", None)
-        shot["keyframe_url"] = f"{base}/keyframes/{shot.get('index')}" if key else None
+    data = dict(analysis.report)
+    if data.get("shots"):
+        data["shots"] = [_linked_shot(shot, base) for shot in data["shots"]]
     data["analysis_id"] = analysis.id
     data["contact_sheet_url"] = f"{base}/contact-sheet" if analysis.contact_sheet_key else None
     return data
+
+
+def _linked_shot(shot: dict[str, Any], base: str) -> dict[str, Any]:
+    linked = {name: value for name, value in shot.items() if name != "keyframe_key"}
+    linked["keyframe_url"] = f"{base}/keyframes/{shot.get('index')}" if shot.get("keyframe_key") else None
+    return linked
 
 
 def _keyframe_key(analysis: Analysis, index: int) -> str:

@@ -72,8 +72,8 @@ def report_page(analysis_id: str):
     analysis = analyses.get(current_tenant(), analysis_id)
     if analysis.job is None or analysis.job.status != COMPLETED or not analysis.report:
         return render_template("analyses/status.html", **item_context(analysis), session_name=_session_name(analysis))
-    # Read-only, so the stored report is rendered as it is (analyses.report() deep-copies it to add
-    # API links, which costs more than the whole page for a long video); images use page routes.
+    # Read-only, so the stored report is rendered as it is (analyses.report() copies every shot to
+    # add API links, which the page does not need); images use page routes.
     report = analysis.report
     return render_template("analyses/report.html", analysis=analysis, report=report,
                            session_name=_session_name(analysis),

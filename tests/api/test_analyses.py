@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import zipfile
 
@@ -15,7 +16,8 @@ from backend_app.adapters.storage import get_storage
 from backend_app.extensions import db, redis_store
 from backend_app.models import Analysis, Job, ShotDocument
 from backend_app.models.base import utcnow
-from backend_app.services import ownership
+from backend_app.services import analyses, ownership
+from backend_app.tenancy import Tenant
 
 from ..factories import auth_headers, make_user
 from ..media import make_clip
@@ -136,6 +138,23 @@ def test_report_waits_for_completion_then_links_images(client, owner, backend, c
     assert sheet.status_code == 200 and sheet.get_data()[:2] == b"\xff\xd8"
     missing = client.get(f"/api/v1/analyses/{analysis.id}/keyframes/7", headers=owner["headers"])
     assert missing.status_code == 404 and _error(missing) == "KEYFRAME_NOT_FOUND"
+
+
+@pytest.mark.sqlite_only
+def test_report_links_leave_the_stored_report_untouched(client, owner, clip):
+    analysis = _uploaded(client, owner, clip)
+    _complete_as_the_job_would(analysis)
+    analysis.report = {**analysis.report, "timeline": [{"t": 0.0, "motion": 0.1}]}
+    db.session.commit()
+    stored = copy.deepcopy(analysis.report)
+    report = analyses.report(Tenant(owner["user"].id), analysis.id)
+    assert all("keyframe_key" not in s and s["keyframe_url"] for s in report["shots"])
+    report["shots"][0]["start_s"] = 99.0
+    report["shots"].append({"index": 9})
+    report["summary"] = "changed"
+    assert analysis.report == stored and "analysis_id" not in analysis.report
+    db.session.expire_all()
+    assert db.session.get(Analysis, analysis.id).report == stored
 
 
 def test_every_route_hides_another_users_analysis(client, owner, clip):
