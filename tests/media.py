@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import pytest
@@ -53,15 +53,20 @@ def make_clip(path: str | Path, *, seconds: float, fps: int = 25, size: tuple[in
     cut_frames = sorted(int(round(c * fps)) for c in cuts)
     cmd = [ffmpeg, "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
            "-r", str(fps), "-i", "-", *CODECS[codec], "-r", str(fps), str(path)]
+    frames = (shot_frame(i, sum(1 for c in cut_frames if i >= c), width, height, fps) for i in range(total))
+    pipe_frames(cmd, frames)
+    return path
+
+
+def pipe_frames(cmd: list[str], frames: Iterable[np.ndarray]) -> None:
+    """Feed raw frames to an ffmpeg command reading stdin; raises with its error output if it fails."""
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        for index in range(total):
-            shot = sum(1 for c in cut_frames if index >= c)
-            proc.stdin.write(shot_frame(index, shot, width, height, fps).tobytes())
+        for frame in frames:
+            proc.stdin.write(np.ascontiguousarray(frame).tobytes())
     finally:
         proc.stdin.close()
         err = proc.stderr.read()
         proc.wait(timeout=120)
     if proc.returncode != 0:
         raise RuntimeError(f"ffmpeg failed: {err.decode(errors='replace')[-500:]}")
-    return path

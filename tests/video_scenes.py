@@ -6,14 +6,13 @@ skips when it is missing), so every clip is a real file with real compression.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Callable, Iterable
 
 import cv2
 import numpy as np
 
-from .media import require_ffmpeg
+from .media import pipe_frames, require_ffmpeg
 
 Frame = np.ndarray  # BGR uint8
 
@@ -25,16 +24,7 @@ def encode(path: str | Path, frames: Iterable[Frame], *, fps: int = 25, size: tu
     width, height = size
     cmd = [ffmpeg, "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}",
            "-r", str(fps), "-i", "-", *codec, str(path)]
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        for frame in frames:
-            proc.stdin.write(np.ascontiguousarray(frame).tobytes())
-    finally:
-        proc.stdin.close()
-        err = proc.stderr.read()
-        proc.wait(timeout=120)
-    if proc.returncode != 0:
-        raise RuntimeError(f"ffmpeg failed: {err.decode(errors='replace')[-500:]}")
+    pipe_frames(cmd, frames)
     return Path(path)
 
 

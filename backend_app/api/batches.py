@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Response, current_app, jsonify, request, stream_with_context
+from flask import Response, current_app, jsonify, request
 
 from ..auth import current_tenant, login_required
 from ..errors import ValidationError
@@ -12,7 +12,7 @@ from ..models import RequirementBatch
 from ..services import sessions
 from ..services.requirements import batch as batches
 from ..services.requirements.export import render_export
-from ..services.requirements.stream import events
+from ..services.requirements.stream import event_response
 from ..tenancy import get_owned
 from ..validation import int_arg
 from ..variant import current_variant
@@ -125,11 +125,7 @@ def get_batch(batch_id: str):
 @login_required
 def stream_batch(batch_id: str):
     batch = _owned(batch_id)
-    last = request.headers.get("Last-Event-ID", "")
-    after = int(last) if last.strip().lstrip("-").isdigit() else -1
-    response = Response(stream_with_context(events(batch.id, after=after)), mimetype="text/event-stream")
-    response.headers.update({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-    return response
+    return event_response(batch.id, request.headers.get("Last-Event-ID"))
 
 
 @bp.get("/batch/<batch_id>/export")

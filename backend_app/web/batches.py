@@ -7,7 +7,7 @@ response renders each row's text from the same request, and the live stream's fi
 
 from __future__ import annotations
 
-from flask import Response, current_app, render_template, request, stream_with_context
+from flask import Response, current_app, render_template, request
 
 from ..auth import current_tenant
 from ..errors import AppError, ValidationError
@@ -16,7 +16,7 @@ from ..services import sessions
 from ..services.requirements import batch as batches
 from ..services.requirements.export import render_export
 from ..services.requirements.markdown import TableError, parse
-from ..services.requirements.stream import events
+from ..services.requirements.stream import event_response
 from ..tenancy import get_owned
 from ..variant import current_variant
 from . import bp, page_login_required
@@ -85,11 +85,7 @@ def batch_view_page(batch_id: str):
 def batch_stream_page(batch_id: str):
     """The batch's Server-Sent Events (rows, progress, done) for the page's EventSource."""
     batch = _batch(batch_id)
-    last = request.headers.get("Last-Event-ID", "")
-    after = int(last) if last.strip().lstrip("-").isdigit() else -1
-    response = Response(stream_with_context(events(batch.id, after=after)), mimetype="text/event-stream")
-    response.headers.update({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-    return response
+    return event_response(batch.id, request.headers.get("Last-Event-ID"))
 
 
 @bp.get("/requirements/batches/<batch_id>/export.<fmt>")

@@ -11,7 +11,7 @@ import json
 import time
 from typing import Any, Iterator
 
-from flask import current_app
+from flask import Response, current_app, stream_with_context
 
 from ...extensions import db
 from ...models import RequirementBatch
@@ -20,6 +20,15 @@ from . import batch as batches
 
 POLL_S = 0.25
 KEEPALIVE_S = 15.0
+
+
+def event_response(batch_id: str, last_event_id: str | None) -> Response:
+    """The SSE response for a tenant-checked batch, resuming after the client's Last-Event-ID."""
+    last = (last_event_id or "").strip()
+    after = int(last) if last.lstrip("-").isdigit() else -1
+    response = Response(stream_with_context(events(batch_id, after=after)), mimetype="text/event-stream")
+    response.headers.update({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return response
 
 
 def sse(event: str, data: Any, event_id: int | None = None) -> str:
