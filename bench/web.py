@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -112,7 +113,10 @@ def main() -> int:
             user = accounts.register("bench@example.test", PASSWORD)
             ids = seed(user.id)
         client = app.test_client()
-        assert client.post("/login", data={"email": "bench@example.test", "password": PASSWORD}).status_code == 303
+        form = client.get("/login").get_data(as_text=True)  # the form's CSRF token goes with its cookie
+        token = re.search(r'name="csrf_token" value="([^"]*)"', form).group(1)
+        assert client.post("/login", data={"email": "bench@example.test", "password": PASSWORD,
+                                           "csrf_token": token}).status_code == 303
         pages = {"status poll (htmx fragment)": (f"/analyses/{ids['running']}/status", {"HX-Request": "true"}),
                  "session page (20 items)": (f"/sessions/{ids['session']}", None),
                  "report page (300 shots)": (f"/analyses/{ids['report']}", None),

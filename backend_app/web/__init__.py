@@ -7,7 +7,8 @@ Conventions every page module follows:
   ``Vary: HX-Request``). A job's item polls its own URL every second while the job runs and
   is rendered without the trigger once it is done (286 when it vanished).
 - Every unsafe request carries the CSRF value of the refresh cookie: forms as ``csrf_token``,
-  htmx and app.js as ``X-CSRF-TOKEN`` (from the ``csrf-token`` meta tag).
+  htmx and app.js as ``X-CSRF-TOKEN`` (from the ``csrf-token`` meta tag). Forms used before
+  sign-in (``pre_session_csrf``) carry a signed double-submit token the same way.
 - Streams (chat answers, batch progress) are page routes too, so cookie sign-in refreshes
   work; app.js reads them (fetch + ReadableStream for chat, EventSource for batches).
 - Requirement text is never stored: pages highlight findings in the text of the same
@@ -16,11 +17,14 @@ Conventions every page module follows:
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import re
+import secrets
 from functools import wraps
 from typing import Callable
 
-from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, g, make_response, redirect, render_template, request, url_for
 from flask_jwt_extended import create_access_token, decode_token, set_access_cookies
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import PyJWTError
@@ -30,6 +34,10 @@ from ..models.base import utcnow
 from ..services import accounts
 
 bp = Blueprint("web", __name__)
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+PRE_SESSION_COOKIE = "csrf_pre_session"
+_NONCE = re.compile(r"[A-Za-z0-9_-]{32,128}")
 
 
 def _claims(cookie: str) -> dict | None:
@@ -63,15 +71,55 @@ def load_page_user() -> bool:
         return False
     if access is None or access["sub"] != refresh["sub"]:
         g.new_access_token = create_access_token(identity=user.id, additional_claims={"role": user.role})
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        sent = request.headers.get("X-CSRF-TOKEN") or request.form.get("csrf_token")
-        if not sent or not hmac.compare_digest(sent, refresh.get("csrf", "")):
-            raise Forbidden("The form expired or came from another site; reload the page and try again.",
-                            code="CSRF_FAILED")
+    if request.method not in SAFE_METHODS:
+        _check_csrf(refresh.get("csrf", ""),
+                    "The form expired or came from another site; reload the page and try again.")
     g.user = user
     g.csrf_token = refresh.get("csrf", "")
     g.page_jwt = refresh
     return True
+
+
+def _check_csrf(expected: str, message: str) -> None:
+    """Raise CSRF_FAILED unless the request echoes ``expected`` (form field or X-CSRF-TOKEN)."""
+    sent = request.headers.get("X-CSRF-TOKEN") or request.form.get("csrf_token") or ""
+    # As bytes: compare_digest refuses non-ASCII str, and a forged token must be a 403, not a 500.
+    if not sent or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise Forbidden(message, code="CSRF_FAILED")
+
+
+def _signed_nonce(nonce: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, b"pre-session-csrf:" + nonce.encode(), hashlib.sha256).hexdigest()
+
+
+def pre_session_csrf(view: Callable) -> Callable:
+    """CSRF for forms used before sign-in (log in, sign up): a signed double-submit token.
+
+    Nobody is signed in, so there is no refresh token to echo. Rendering the form sets a random
+    nonce in an HttpOnly, SameSite=Lax cookie and puts its HMAC (keyed with SECRET_KEY) into the
+    page as ``csrf_token``; an unsafe request must bring both, so another site cannot sign a
+    visitor in to an account of its choosing (login CSRF).
+    """
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        nonce = request.cookies.get(PRE_SESSION_COOKIE, "")
+        if not _NONCE.fullmatch(nonce):
+            nonce = ""
+        if request.method not in SAFE_METHODS:
+            _check_csrf(_signed_nonce(nonce) if nonce else "",
+                        "This sign-in form expired or came from another site; reload the page and try again.")
+        fresh = secrets.token_urlsafe(32) if not nonce else None
+        g.csrf_token = _signed_nonce(nonce or fresh)
+        response = make_response(view(*args, **kwargs))
+        if fresh:
+            response.set_cookie(PRE_SESSION_COOKIE, fresh, httponly=True, samesite="Lax", path="/",
+                                secure=current_app.config["SETTINGS"].cookie_secure)
+        response.headers["Cache-Control"] = "no-store"  # the page's token belongs to this browser's cookie
+        return response
+
+    return wrapper
 
 
 def page_login_required(view: Callable) -> Callable:

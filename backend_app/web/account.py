@@ -10,7 +10,7 @@ from flask_jwt_extended import decode_token, set_access_cookies, set_refresh_coo
 from ..errors import AppError
 from ..extensions import limiter
 from ..services import accounts
-from . import bp, load_page_user
+from . import PRE_SESSION_COOKIE, bp, load_page_user, pre_session_csrf
 
 
 def _safe_next(target: str | None) -> str:
@@ -24,6 +24,7 @@ def _signed_in(user, target: str):
     response = redirect(_safe_next(target), code=303)
     set_access_cookies(response, tokens["access_token"])
     set_refresh_cookies(response, tokens["refresh_token"])
+    response.delete_cookie(PRE_SESSION_COOKIE, path="/")  # signed in: the refresh token's CSRF value takes over
     return response
 
 
@@ -40,6 +41,7 @@ def home():
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
+@pre_session_csrf
 def login():
     error = None
     email = request.form.get("email", "")
@@ -56,6 +58,7 @@ def login():
 
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
+@pre_session_csrf
 def register():
     error, field_errors = None, {}
     email = request.form.get("email", "")

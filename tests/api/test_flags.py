@@ -19,7 +19,7 @@ from backend_app.services import flags
 from backend_app.services.flags import bucketing
 from backend_app.variant import current_variant, report_v2_failure
 
-from ..factories import PASSWORD, auth_headers, make_user
+from ..factories import auth_headers, make_user, page_login
 from ..helpers import ROOT, env_for, wait_until
 
 # Test-only routes with a v2 code path (registered by the tests that need them, never shipped).
@@ -142,7 +142,7 @@ def test_every_response_carries_the_variant(client):
         assert _variant(response)[0] == "v2", response.request.path
     # Pages read the identity from the cookies the sign-in form sets.
     pages = client.application.test_client()
-    pages.post("/login", data={"email": user.email, "password": PASSWORD})
+    assert page_login(pages, user.email).status_code == 303
     assert _variant(pages.get("/sessions"))[0] == "v2"
     pages.set_cookie("access_token_cookie", "stale")  # unusable: the refresh cookie still says who it is
     assert _variant(pages.get("/ping"))[0] == "v2"

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from ..factories import PASSWORD, make_user
+from ..factories import make_user, page_login
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]*)"')
 
@@ -16,7 +16,7 @@ class PageClient:
 
     def __init__(self, client, user):
         self.client, self.user = client, user
-        response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+        response = page_login(client, user.email)
         assert response.status_code == 303, response.get_data(as_text=True)
         self.csrf = client.get_cookie("csrf_refresh_token").value
 

@@ -13,7 +13,7 @@ from backend_app.models import UsageRecord, User
 from backend_app.services import sessions
 from backend_app.tenancy import Tenant
 
-from ..factories import PASSWORD, make_user
+from ..factories import PASSWORD, form_csrf, make_user, page_login
 from .conftest import text
 
 pytestmark = pytest.mark.sqlite_only
@@ -29,15 +29,56 @@ def test_pages_redirect_to_login_when_signed_out(client):
 
 def test_login_form_error_says_what_to_do(client, app):
     user = make_user()
-    response = client.post("/login", data={"email": user.email, "password": "wrong password"})
+    response = page_login(client, user.email, "wrong password")
     assert response.status_code == 401 and "Email or password is wrong." in text(response)
 
 
 def test_register_shows_field_errors(client):
-    response = client.post("/register", data={"email": "not-an-email", "password": "short"})
+    response = client.post("/register", data={"email": "not-an-email", "password": "short",
+                                              "csrf_token": form_csrf(client, "/register")})
     body = text(response)
     assert response.status_code == 422
     assert "must be a valid email address" in body and "at least 8 characters" in body
+
+
+def _cookies(response) -> list[str]:
+    return response.headers.getlist("Set-Cookie")
+
+
+@pytest.mark.parametrize("path", ["/login", "/register"])
+def test_sign_in_forms_refuse_a_missing_or_foreign_csrf_token(app, path):
+    """Login CSRF: another site cannot post its own credentials through a visitor's browser."""
+    user = make_user()
+    fields = {"email": user.email if path == "/login" else "new-person@example.test", "password": PASSWORD}
+    browser, attacker = app.test_client(), app.test_client()
+    form = browser.get(path)
+    assert "HttpOnly" in form.headers["Set-Cookie"] and "SameSite=Lax" in form.headers["Set-Cookie"]
+    assert form.headers["Cache-Control"] == "no-store"
+    foreign = form_csrf(attacker, path)
+    for token in (None, "", foreign, "not-the-token", "caf\u00e9"):
+        data = fields if token is None else {**fields, "csrf_token": token}
+        response = browser.post(path, data=data)
+        assert response.status_code == 403 and b"CSRF_FAILED" in response.get_data(), token
+        assert "reload the page" in text(response) and not _cookies(response), token
+    cookieless = app.test_client()  # the right token but no cookie: a forged post cannot set one
+    assert cookieless.post(path, data={**fields, "csrf_token": foreign}).status_code == 403
+    htmx = browser.post(path, data=fields, headers={"HX-Request": "true", "X-CSRF-TOKEN": foreign})
+    assert htmx.status_code == 403 and b"CSRF_FAILED" in htmx.get_data()
+    assert browser.get_cookie("refresh_token_cookie") is None
+
+    response = browser.post(path, data=fields, headers={"X-CSRF-TOKEN": form_csrf(browser, path)})
+    assert response.status_code == 303 and browser.get_cookie("refresh_token_cookie") is not None
+    assert browser.get_cookie("csrf_pre_session") is None  # signed in: the refresh token's CSRF takes over
+
+
+def test_sign_in_form_token_stays_the_same_across_forms_and_retries(client):
+    """Two open forms (log in, sign up) and a re-rendered form after a wrong password all keep working."""
+    user = make_user()
+    first = form_csrf(client, "/login")
+    assert form_csrf(client, "/register") == first
+    retry = client.post("/login", data={"email": user.email, "password": "wrong password", "csrf_token": first})
+    assert retry.status_code == 401 and f'value="{first}"' in text(retry) and not _cookies(retry)
+    assert page_login(client, user.email).status_code == 303
 
 
 def test_logout_needs_csrf_and_then_signs_out(page):
