@@ -11,9 +11,15 @@ at typical delivery bitrates (1.5/5/10 Mbit/s), so the cut frames are known), it
 
 and prints the ratios (targets: analysis ≤ 1.3× decode, ≥ 2× faster than PySceneDetect), the
 cut accuracy against the known cuts, and the peak RSS of the analysis on a 10-minute 1080p
-clip (target < 300 MB; the 60 s runs show it is flat with length). Wall time is the best of
-``--reps`` runs; CPU time (user+system of the child, all threads) is shown beside it because
-the machine is shared. ``--quick``: 10 s clips, one run, the RSS on the 60 s 1080p clip.
+clip (target < 300 MB; the 60 s runs show it is flat with length).
+
+How the ratios are computed: each is a ratio of **wall (elapsed) times**, the time a user waits
+for; each wall time is the best of ``--reps`` runs (the machine is shared, so the best run is
+the one least disturbed). The targets are judged on these wall ratios. The same ratios on **CPU
+time** (user+system of the child, all threads, best of the runs) are printed in brackets: they
+show the work done, which the analysis spreads over both cores (a reader thread decodes while
+the main thread analyses and a second thread inspects keyframes), so they can be higher than the
+wall ratios. ``--quick``: 10 s clips, one run, the RSS on the 60 s 1080p clip.
 """
 
 from __future__ import annotations
@@ -182,8 +188,8 @@ def rows(result: dict) -> list[str]:
     return lines
 
 
-HEADER = ("| clip | length | stride | analysis wall (CPU) | grab-only decode | PySceneDetect | analysis ÷ decode | "
-          "PySceneDetect ÷ analysis | our cuts (±stride−1 frames) | PySceneDetect cuts (±1) | analysis peak RSS |\n"
+HEADER = ("| clip | length | stride | analysis wall (CPU) | grab-only decode wall (CPU) | PySceneDetect wall (CPU) | "
+          "analysis ÷ decode, wall (CPU) | PySceneDetect ÷ analysis, wall (CPU) | our cuts (±stride−1 frames) | PySceneDetect cuts (±1) | analysis peak RSS |\n"
           "|---|---|---|---|---|---|---|---|---|---|---|")
 
 
@@ -191,7 +197,7 @@ def targets_met(results: list[dict], stride: int, rss_mb: float) -> bool:
     ok = rss_mb < TARGET_RSS_MB
     for result in results:
         a, d, s = (result["best"][k] for k in (("analyse", stride), ("decode", 1), ("scenedetect", 1)))
-        ok &= a["cpu_s"] / d["cpu_s"] <= TARGET_DECODE_RATIO and s["cpu_s"] / a["cpu_s"] >= TARGET_SCENEDETECT_SPEEDUP
+        ok &= a["wall_s"] / d["wall_s"] <= TARGET_DECODE_RATIO and s["wall_s"] / a["wall_s"] >= TARGET_SCENEDETECT_SPEEDUP
     return ok
 
 
@@ -211,7 +217,9 @@ def main() -> int:
     reps = args.reps or reps
     strides = [int(x) for x in args.strides.split(",")]
     print(f"Video analysis bench — {platform.node()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, "
-          f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, best of {reps}\n", flush=True)
+          f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, best of {reps}\n"
+          f"Ratios are of wall (elapsed) times, each the best of {reps} runs, and the targets are judged on them; "
+          "the same ratios on CPU time (user+system, all threads) are in brackets.\n", flush=True)
     results = []
     if args.part != "rss":
         print(HEADER, flush=True)
@@ -221,7 +229,7 @@ def main() -> int:
     if args.part == "speed":
         ok = targets_met(results, strides[0], 0.0)
         print(f"\nload average now {os.getloadavg()[0]:.1f}; speed targets at stride {strides[0]} "
-              f"{'met' if ok else 'NOT met'} (judged on CPU time: the machine is shared)")
+              f"{'met' if ok else 'NOT met'} (judged on the wall-time ratios, best of {reps}; CPU-time ratios in brackets)")
         return 0 if ok else 1
     base, _ = clip((1920, 1080), 60)
     rss_clip = base if args.quick else long_clip(base, 10)
@@ -233,7 +241,7 @@ def main() -> int:
     ok = targets_met(results, strides[0], rss["maxrss_mb"])
     judged = "memory target" if args.part == "rss" else f"targets at stride {strides[0]}"
     print(f"\nload average now {os.getloadavg()[0]:.1f}; {judged} {'met' if ok else 'NOT met'}"
-          " (speed judged on CPU time: the machine is shared)")
+          f" (speed judged on the wall-time ratios, best of {reps}; CPU-time ratios in brackets)")
     return 0 if ok else 1
 
 

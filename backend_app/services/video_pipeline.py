@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -58,33 +59,44 @@ class _Clock:
 
 def analyse_file(path: str, workdir: str, settings, *, on_stage: StageFn | None = None,
                  on_progress: Callable[[float], None] | None = None) -> PipelineOutput:
-    """Probe, decode once and look at the keyframes of ``path``; files go under ``workdir``."""
+    """Probe, decode once and look at the keyframes of ``path``; files go under ``workdir``.
+
+    Each shot's keyframe is inspected (faces, QR, colours, thumbnail) on a second thread as soon
+    as the decode pass closes the shot, so that work overlaps decoding; the "keyframes" stage is
+    what is left of it after the pass, plus the contact sheet.
+    """
     clock = _Clock(on_stage)
     limits = limits_from(settings)
     with clock.stage("probe", 12):
         meta = vision.probe(path, limits)
-    with clock.stage("decode", 15):
-        def progress(done: int, total: int) -> None:
-            if on_progress and total:
-                on_progress(min(1.0, done / total))
-        passed = vision.decode_pass(path, meta, limits, os.path.join(workdir, "frames"),
-                                    stride=settings.video_sample_stride, on_progress=progress)
-    with clock.stage("keyframes", 75):
-        shots, thumbs = inspect_keyframes(passed, meta, workdir)
-        sheet = make_contact_sheet(shots, thumbs, workdir)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyframes")
+    inspections: dict[int, tuple[str, Future]] = {}
+
+    def inspect_soon(record: vision.ShotRecord) -> None:
+        if record.keyframe_path:
+            thumb = os.path.join(workdir, f"thumb_{record.index}.jpg")
+            inspections[record.index] = (thumb, pool.submit(kf.inspect, record.keyframe_path, thumb))
+
+    try:
+        with clock.stage("decode", 15):
+            def progress(done: int, total: int) -> None:
+                if on_progress and total:
+                    on_progress(min(1.0, done / total))
+            passed = vision.decode_pass(path, meta, limits, os.path.join(workdir, "frames"),
+                                        stride=settings.video_sample_stride, on_progress=progress,
+                                        on_shot=inspect_soon)
+        with clock.stage("keyframes", 75):
+            shots = shot_dicts(passed, meta.fps)
+            thumbs: dict[int, str] = {}
+            for shot in shots:
+                if shot["index"] in inspections:
+                    thumbs[shot["index"]], found = inspections[shot["index"]]
+                    shot.update(found.result())
+            sheet = make_contact_sheet(shots, thumbs, workdir)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return PipelineOutput(meta=meta, passed=passed, shots=shots, thumbs=thumbs, contact_sheet=sheet,
                           timings=clock.timings)
-
-
-def inspect_keyframes(passed: vision.PassResult, meta: vision.VideoMetadata, workdir: str):
-    shots = shot_dicts(passed, meta.fps)
-    thumbs: dict[int, str] = {}
-    for shot, record in zip(shots, passed.shots):
-        if not record.keyframe_path:
-            continue
-        thumbs[shot["index"]] = os.path.join(workdir, f"thumb_{shot['index']}.jpg")
-        shot.update(kf.inspect(record.keyframe_path, thumbs[shot["index"]]))
-    return shots, thumbs
 
 
 def make_contact_sheet(shots: list[dict], thumbs: dict[int, str], workdir: str) -> str | None:

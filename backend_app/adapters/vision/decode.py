@@ -1,15 +1,20 @@
 """The one streaming decode pass: every frame is decoded once, sampled frames are analysed.
 
 ``cap.grab()`` decodes every frame (the decoder needs them all); ``retrieve()`` (the colour
-conversion) runs only for the frames analysed, every ``stride``-th one. Memory stays flat with
-length: per shot only a few keyframe candidates are kept, finished shots leave as small
-records and a keyframe JPEG on disk, and the timeline is averaged into a bounded series.
+conversion) runs only for the frames analysed, every ``stride``-th one. A reader thread grabs,
+retrieves and reduces the frames (OpenCV releases the GIL for all three) while the calling
+thread measures them and splits shots, so on two cores decoding and analysis overlap; the queue
+between them is bounded, so memory stays flat. Per shot only a few keyframe candidates are kept,
+finished shots leave as small records and a keyframe JPEG on disk, and the timeline is averaged
+into a bounded series.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import queue
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -19,14 +24,16 @@ import cv2
 from ...jobs.errors import JobFailure
 from .probe import Limits, VideoMetadata, open_capture
 from .shots import Shot, ShotSplitter
-from .signals import Sample, link, measure
+from .signals import Sample, link, measure, reduce
 
 TIMELINE_POINTS = 240
 BLACK_BRIGHTNESS, BLACK_CONTRAST = 0.06, 0.03
 FROZEN_MOTION = 0.0015  # mean luma change per frame below which the picture is frozen
 KEYFRAME_QUALITY = 92
+QUEUE_FRAMES = 4  # reduced frames in flight between the reader thread and the analysis
 
 ProgressFn = Callable[[int, int], None]
+ShotFn = Callable[["ShotRecord"], None]
 
 
 @dataclass
@@ -118,8 +125,8 @@ class PassResult:
 class _Pass:
     """State of one pass; the public entry point is ``decode_pass``."""
 
-    def __init__(self, meta: VideoMetadata, stride: int, outdir: str):
-        self.meta, self.stride, self.outdir = meta, stride, outdir
+    def __init__(self, meta: VideoMetadata, stride: int, outdir: str, on_shot: ShotFn | None = None):
+        self.meta, self.stride, self.outdir, self.on_shot = meta, stride, outdir, on_shot
         expected = max(1, (meta.frame_count or int(meta.fps * 60)) // stride)
         self.timeline = Timeline(bucket=max(1, math.ceil(expected / TIMELINE_POINTS)))
         self.black = Runs(min_s=0.5)
@@ -145,9 +152,11 @@ class _Pass:
             contrast=shot.mean("contrast"), motion=shot.mean("motion"), sharpness=shot.mean("sharpness"),
             jitter=shot.mean("jitter"), flashes=shot.flashes, keyframe_path=path,
             keyframe_frame=key.index if key is not None else None))
+        if self.on_shot:
+            self.on_shot(self.records[-1])
 
-    def feed(self, frame, index: int) -> None:
-        sample = measure(frame, index, self.meta.fps)
+    def feed(self, view, small, index: int) -> None:
+        sample = measure(view, small, index, self.meta.fps)
         self.samples += 1
         if self.prev is not None:
             link(self.prev, sample)
@@ -156,27 +165,63 @@ class _Pass:
 
 
 def decode_pass(path: str, meta: VideoMetadata, limits: Limits, outdir: str, stride: int = 2,
-                on_progress: ProgressFn | None = None) -> PassResult:
-    """Decode ``path`` once; analyse every ``stride``-th frame; write one keyframe JPEG per shot."""
+                on_progress: ProgressFn | None = None, on_shot: ShotFn | None = None) -> PassResult:
+    """Decode ``path`` once; analyse every ``stride``-th frame; write one keyframe JPEG per shot.
+
+    ``on_shot`` gets each shot's record as soon as the shot is closed (its keyframe JPEG written),
+    while decoding goes on; the last shot's ``end_frame`` is settled only when the pass ends.
+    """
     os.makedirs(outdir, exist_ok=True)
-    state = _Pass(meta, max(1, stride), outdir)
+    state = _Pass(meta, max(1, stride), outdir, on_shot)
     cap = open_capture(path)
     started = time.perf_counter()
-    index = 0
+    frames: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES)
+    stop = threading.Event()
+    reader = threading.Thread(target=_read, args=(cap, state.stride, meta.fps, limits, frames, stop),
+                              name="video-reader", daemon=True)
+    reader.start()
+    reported = 0
     try:
-        while cap.grab():
-            if index % state.stride == 0:
-                ok, frame = cap.retrieve()
-                if ok and frame is not None:
-                    state.feed(frame, index)
-            index += 1
-            if index > limits.max_frames or index / meta.fps > limits.max_duration_s:
-                raise JobFailure("VIDEO_TOO_LONG", "The video is longer than the limit allows.")
-            if on_progress and index % 250 == 0:
+        while True:
+            item = frames.get()
+            if isinstance(item, BaseException):
+                raise item
+            if isinstance(item, int):  # the end: how many frames were decoded
+                total = item
+                break
+            index, view, small = item
+            state.feed(view, small, index)
+            if on_progress and index - reported >= 250:
+                reported = index
                 on_progress(index, meta.frame_count)
     finally:
+        stop.set()
+        while reader.is_alive():  # unblock a reader waiting on a full queue, then let it finish
+            try:
+                frames.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        reader.join()
         cap.release()
-    return _result(state, index, time.perf_counter() - started)
+    return _result(state, total, time.perf_counter() - started)
+
+
+def _read(cap, stride: int, fps: float, limits: Limits, out: queue.Queue, stop: threading.Event) -> None:
+    """Reader thread: grab every frame, retrieve and reduce every ``stride``-th; ends with the count."""
+    index = 0
+    try:
+        while not stop.is_set() and cap.grab():
+            if index % stride == 0:
+                ok, frame = cap.retrieve()
+                if ok and frame is not None:
+                    view, small = reduce(frame)
+                    out.put((index, view, small))
+            index += 1
+            if index > limits.max_frames or index / fps > limits.max_duration_s:
+                raise JobFailure("VIDEO_TOO_LONG", "The video is longer than the limit allows.")
+        out.put(index)
+    except BaseException as exc:  # handed to the analysing thread, which raises it
+        out.put(exc)
 
 
 def _result(state: _Pass, frames: int, elapsed: float) -> PassResult:

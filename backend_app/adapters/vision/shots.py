@@ -122,9 +122,8 @@ class ShotSplitter:
         if not sample.flash:
             self.ref = sample
         self.on_sample(sample)
-        if self._maybe_candidate(sample):
-            sample.keep_view()
-        sample.frame = None  # the full picture is never kept past the decision
+        if not self._maybe_candidate(sample):
+            sample.view = None  # only keyframe candidates keep a picture past the decision
 
     def _judge(self, sample: Sample) -> None:
         score = distance(self.ref, sample)

@@ -34,31 +34,31 @@ class Sample:
     sharpness: float  # variance of the Laplacian of the analysis-size luma
     gray: np.ndarray = field(repr=False)
     half: np.ndarray = field(repr=False)  # float32 luma at half the analysis size, for the shift
-    frame: np.ndarray | None = field(default=None, repr=False)  # full picture, kept only until decided
-    view: np.ndarray | None = field(default=None, repr=False)  # keyframe-size picture of a candidate
+    view: np.ndarray | None = field(default=None, repr=False)  # keyframe-size picture, kept while a candidate
     motion: float = 0.0  # mean absolute luma change per frame since the previous sample, 0-1
     shift: tuple[float, float] = (0.0, 0.0)  # global translation per frame (analysis pixels)
     flash: bool = False
 
-    def keep_view(self) -> None:
-        """Make the keyframe-size picture from the full frame (only candidates pay for this)."""
-        if self.view is None and self.frame is not None:
-            height, width = self.frame.shape[:2]
-            self.view = self.frame
-            if max(width, height) > KEY_MAX_SIDE:
-                self.view = cv2.resize(self.frame, scaled(width, height, KEY_MAX_SIDE), interpolation=cv2.INTER_AREA)
 
+def reduce(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(keyframe-size view, analysis-size image) of a decoded frame; the full frame is not kept.
 
-def scaled(width: int, height: int, max_side: int) -> tuple[int, int]:
-    scale = min(1.0, max_side / max(width, height))
-    return max(1, round(width * scale)), max(1, round(height * scale))
-
-
-def measure(frame: np.ndarray, index: int, fps: float) -> Sample:
-    """Downscale once to the analysis size and measure; the full frame rides along until decided."""
-    height, width = frame.shape[:2]
-    small = cv2.resize(frame, (ANALYSIS_WIDTH, max(1, round(height * ANALYSIS_WIDTH / width))),
+    A frame larger than the view is halved (OpenCV's fast 2x2-average path: ~1.2 ms for 1080p,
+    where one INTER_AREA resize of the full frame straight to 160 px costs ~3 ms); the analysis
+    image is made from the view, so a keyframe candidate costs no extra resize.
+    """
+    view = frame
+    while max(view.shape[:2]) > KEY_MAX_SIDE:
+        height, width = view.shape[:2]
+        view = cv2.resize(view, (max(1, width // 2), max(1, height // 2)), interpolation=cv2.INTER_AREA)
+    height, width = view.shape[:2]
+    small = cv2.resize(view, (ANALYSIS_WIDTH, max(1, round(height * ANALYSIS_WIDTH / width))),
                        interpolation=cv2.INTER_AREA)
+    return view, small
+
+
+def measure(view: np.ndarray, small: np.ndarray, index: int, fps: float) -> Sample:
+    """Measure one sampled frame from its reduced images (see ``reduce``)."""
     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
     thumb = cv2.resize(small, SIG_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
     centered = thumb - thumb.mean()
@@ -68,8 +68,8 @@ def measure(frame: np.ndarray, index: int, fps: float) -> Sample:
     return Sample(index=index, t=index / fps, sig=(centered / norm).ravel() if norm > 0 else centered.ravel(),
                   mean_bgr=thumb.reshape(-1, 3).mean(axis=0), flat=std < FLAT_STD,
                   brightness=float(mean[0][0]) / 255.0, contrast=float(dev[0][0]) / 255.0,
-                  sharpness=float(cv2.Laplacian(gray, cv2.CV_32F).var()), gray=gray,
-                  half=cv2.pyrDown(gray).astype(np.float32), frame=frame)
+                  sharpness=float(cv2.meanStdDev(cv2.Laplacian(gray, cv2.CV_32F))[1][0][0]) ** 2, gray=gray,
+                  half=cv2.pyrDown(gray).astype(np.float32), view=view)
 
 
 def distance(a: Sample, b: Sample) -> float:
@@ -84,7 +84,7 @@ def link(prev: Sample, cur: Sample) -> None:
     gap = max(1, cur.index - prev.index)
     if prev.gray.shape != cur.gray.shape:
         return
-    cur.motion = float(cv2.absdiff(prev.gray, cur.gray).mean()) / 255.0 / gap
+    cur.motion = cv2.norm(prev.gray, cur.gray, cv2.NORM_L1) / prev.gray.size / 255.0 / gap
     if cur.flat or prev.flat:
         return
     (dx, dy), _ = cv2.phaseCorrelate(prev.half, cur.half)
