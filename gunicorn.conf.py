@@ -23,3 +23,14 @@ def child_exit(_server, worker) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def on_starting(_server) -> None:
+    """Counters start from zero with the server: drop metric files a previous run left behind."""
+    import os
+    from pathlib import Path
+
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory and Path(directory).is_dir():
+        for leftover in Path(directory).glob("*.db"):
+            leftover.unlink(missing_ok=True)
