@@ -10,12 +10,12 @@ from flask_jwt_extended import get_jwt, get_jwt_identity, verify_jwt_in_request
 
 from .errors import AppError, Forbidden, Unauthorized
 from .extensions import jwt
-from .models import User
+from .models.user import SignedInUser
 from .services import accounts
 from .tenancy import Tenant
 
 
-def current_user() -> User:
+def current_user() -> SignedInUser:
     user = g.get("user")
     if user is None:
         raise Unauthorized()
@@ -26,7 +26,7 @@ def current_tenant(session_id: str | None = None) -> Tenant:
     return Tenant(current_user().id, session_id)
 
 
-def load_user(optional: bool = False, refresh: bool = False) -> User | None:
+def load_user(optional: bool = False, refresh: bool = False) -> SignedInUser | None:
     """Verify the request's token and load its still-enabled user into ``g.user``."""
     verify_jwt_in_request(optional=optional, refresh=refresh)
     identity = get_jwt_identity()

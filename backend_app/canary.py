@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .auth import load_user
 from .extensions import db
-from .models import User
+from .models.user import SignedInUser
 from .services import accounts, flags
 from .services.flags import guard
 from .variant import v2_failed
@@ -41,7 +41,7 @@ def _raw_tokens() -> list[str]:
     return [request.cookies.get(name, "") for name in ("access_token_cookie", "refresh_token_cookie")]
 
 
-def _verified_user(raw: str) -> User | None:
+def _verified_user(raw: str) -> SignedInUser | None:
     try:
         claims = decode_token(raw)
         if accounts.is_revoked(claims["jti"], claims.get("type", "access")):
@@ -54,7 +54,7 @@ def _verified_user(raw: str) -> User | None:
         return None
 
 
-def request_identity() -> User | None:
+def request_identity() -> SignedInUser | None:
     """The signed-in user behind the request's token, or None; never raises."""
     for raw in _raw_tokens():
         user = _verified_user(raw) if raw else None

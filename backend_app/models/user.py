@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy import Boolean, Float, String
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -35,6 +38,38 @@ class User(db.Model):
         return self.role == "admin"
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "email": self.email, "role": self.role,
-                "disabled": self.disabled, "created_at": iso(self.created_at),
-                "monthly_budget_usd": self.monthly_budget_usd}
+        return account_dict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedInUser:
+    """The account behind a request's token, as read once at the start of the request.
+
+    A read-only snapshot (one Core query, no ORM identity): views read it; changes to an
+    account go through ``services.accounts``, which load the ``User`` row themselves.
+    """
+
+    id: str
+    email: str
+    password_hash: str
+    role: str
+    disabled: bool
+    created_at: datetime
+    monthly_budget_usd: float | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def to_dict(self) -> dict:
+        return account_dict(self)
+
+
+def account_dict(user: User | SignedInUser) -> dict:
+    """An account as the API shows it (never the password hash)."""
+    return {"id": user.id, "email": user.email, "role": user.role,
+            "disabled": user.disabled, "created_at": iso(user.created_at),
+            "monthly_budget_usd": user.monthly_budget_usd}
