@@ -124,8 +124,11 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     jwt.init_app(app)
     register_jwt_callbacks(app)
-    cors.init_app(app, resources={r"/api/*": {"origins": settings.cors_origins}},
-                  supports_credentials=False, expose_headers=["X-Variant", "X-Variant-Reason", "X-Request-ID"])
+    if settings.cors_origins:
+        # Without configured origins (the default) no response carries CORS headers, which is
+        # what not installing flask-cors gives, minus its per-response resource matching.
+        cors.init_app(app, resources={r"/api/*": {"origins": settings.cors_origins}},
+                      supports_credentials=False, expose_headers=["X-Variant", "X-Variant-Reason", "X-Request-ID"])
     limiter.init_app(app)
     # Only decorated limits exist (login, register); their decorator checks them when the view
     # runs. The limiter's own before_request hook would evaluate default limits on every
@@ -162,9 +165,11 @@ def _register_errors(app: Flask) -> None:
 
 
 def _register_request_limits(app: Flask) -> None:
+    cap = app.config["SETTINGS"].max_json_bytes
+
     @app.before_request
     def _limit_body() -> None:
         # Only views that accept uploads read large bodies; everything else is capped.
         view = app.view_functions.get(request.endpoint or "")
         if not getattr(view, "_large_body", False):
-            request.max_content_length = app.config["SETTINGS"].max_json_bytes
+            request.max_content_length = cap

@@ -72,6 +72,7 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 QUEUE_DEPTH = Gauge("framewise_queue_depth", "Jobs waiting in each RQ queue", ["queue"], multiprocess_mode="max")
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 JOBS = Counter("framewise_jobs_total", "Jobs finished by kind and outcome", ["kind", "status"])
 
 
@@ -86,13 +87,25 @@ def init_app(app: Flask) -> None:
         g.request_id = rid
         g.request_id_token = request_id_var.set(rid)
 
+    # Labelled children by label values: prometheus_client validates and locks on every
+    # labels() call; the set of label combinations is small and fixed per process.
+    counters: dict[tuple[str, str, int, str], Any] = {}
+    histograms: dict[str, Any] = {}
+
     @app.after_request
     def _finish(response: Response) -> Response:
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
         endpoint = request.url_rule.rule if request.url_rule else "<unmatched>"
         variant = response.headers.get("X-Variant", "")
-        REQUESTS.labels(endpoint, request.method, str(response.status_code), variant).inc()
-        LATENCY.labels(endpoint).observe(elapsed)
+        # Any token is a valid HTTP method: label unknown ones together so that clients
+        # cannot grow the metric (and this cache) without bound.
+        method = request.method if request.method in _METHODS else "OTHER"
+        key = (endpoint, method, response.status_code, variant)
+        counter = counters.get(key) or counters.setdefault(
+            key, REQUESTS.labels(endpoint, method, str(response.status_code), variant))
+        counter.inc()
+        histogram = histograms.get(endpoint) or histograms.setdefault(endpoint, LATENCY.labels(endpoint))
+        histogram.observe(elapsed)
         response.headers["X-Request-ID"] = g.get("request_id", "")
         if endpoint not in {"/ping", "/metrics"}:
             access_log.info("request", extra={

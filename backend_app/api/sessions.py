@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from ..auth import current_tenant, login_required
+from ..models.session import session_dict
 from ..services import sessions
 from ..validation import fields, json_body
 from . import bp, doc, obj
@@ -22,7 +23,7 @@ def create_session():
 @doc("List your sessions", tag="sessions")
 @login_required
 def list_sessions():
-    return jsonify({"sessions": [s.to_dict() for s in sessions.list_for(current_tenant())]})
+    return jsonify({"sessions": [session_dict(s) for s in sessions.list_for(current_tenant())]})
 
 
 @bp.get("/sessions/<session_id>")

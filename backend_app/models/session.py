@@ -17,4 +17,9 @@ class Session(db.Model):
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "name": self.name, "created_at": iso(self.created_at)}
+        return session_dict(self)
+
+
+def session_dict(session) -> dict:
+    """A session as the API shows it, from the model or from a row with the same columns."""
+    return {"id": session.id, "name": session.name, "created_at": iso(session.created_at)}

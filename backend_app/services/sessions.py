@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import Row
+
 from ..errors import ValidationError
 from ..extensions import db
 from ..models import Session
-from ..tenancy import Tenant, get_owned, list_owned
+from ..tenancy import Tenant, get_owned, rows_owned
 
 MAX_NAME = 200
 
@@ -21,8 +23,12 @@ def create(tenant: Tenant, name: str) -> Session:
     return session
 
 
-def list_for(tenant: Tenant) -> list[Session]:
-    return list_owned(Session, tenant, order_by=Session.created_at.desc())
+def list_for(tenant: Tenant) -> list[Row]:
+    """The tenant's sessions, newest first, as read-only rows (id, name, created_at)."""
+    return rows_owned(Session, tenant, ("id", "name", "created_at"), order_by=_NEWEST_FIRST)
+
+
+_NEWEST_FIRST = Session.__table__.c.created_at.desc()
 
 
 def get(tenant: Tenant, session_id: str) -> Session:
