@@ -99,6 +99,7 @@ def build_report(out: "PipelineOutput", words: "Descriptions",
     return {
         "version": REPORT_VERSION, "metadata": metadata, "shots": shots, "timeline": passed.timeline,
         "warnings": warnings, "timings": dict(out.timings), "summary": summary(shots, words, duration, warnings),
-        "ai": words.ai, "analysis": {"sample_stride": passed.stride, "samples": passed.samples,
+        "ai": words.ai, "analysis": {"sample_stride": passed.stride, "frames_decoded": passed.decoded,
+                                     "samples": passed.samples,
                                      "cut_frames": passed.cuts, "decode_s": passed.decode_s},
     }

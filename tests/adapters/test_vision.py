@@ -74,6 +74,51 @@ def test_shot_boundaries_match_the_known_cuts_within_one_frame(clips, tmp_path, 
         assert result.cuts == truth  # every frame analysed: exact
 
 
+def test_sampling_skips_non_reference_frames_and_keeps_gaps_within_the_stride(clips, tmp_path):
+    path, truth = clips["textured"]
+    every = run(path, tmp_path / "1", stride=1)
+    assert every.decoded == every.samples == every.frames == 125
+    skipping = run(path, tmp_path / "2", stride=2)
+    assert skipping.decoded < 0.8 * skipping.frames  # x264's non-reference B frames are not decoded
+    assert skipping.samples <= skipping.decoded
+    assert skipping.frames == 125
+
+
+def test_b_frames_in_runs_turn_skipping_off_and_cuts_stay_within_one_frame(tmp_path):
+    """Without a B-pyramid three non-reference frames come in a row: wider than stride 2 allows."""
+    path = scenes.encode(tmp_path / "no_pyramid.mp4", (scenes.textured(sum(1 for c in (40, 77, 103) if i >= c), i)
+                                                        for i in range(125)),
+                         codec=("-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast", "-bf", "3",
+                                "-b_strategy", "0", "-x264-params", "b-pyramid=none:scenecut=0"))
+    result = run(path, tmp_path, stride=2)
+    assert matches(result.cuts, [40, 77, 103], tolerance=1) == (1.0, 1.0), result.cuts
+    assert result.decoded > 0.9 * result.frames
+
+
+PIXEL_FORMATS = {
+    "yuvj420p": ("avi", ("-c:v", "mjpeg", "-q:v", "3", "-pix_fmt", "yuvj420p")),
+    "full_range": ("mp4", ("-vf", "scale=out_range=full", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+                           "-color_range", "pc")),
+    **{fmt: ("mkv", ("-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", fmt))
+       for fmt in ("yuv422p", "yuv444p", "yuv420p10le", "nv12")},
+}
+
+
+@pytest.mark.parametrize("pix_fmt", list(PIXEL_FORMATS))
+def test_other_pixel_formats_give_the_same_cuts_and_brightness(clips, tmp_path, pix_fmt):
+    """Planes other than 8-bit limited-range 4:2:0 are converted, never misread."""
+    path, truth = clips["squares"]
+    ext, codec = PIXEL_FORMATS[pix_fmt]
+    frames = (media.shot_frame(i, sum(1 for c in truth if i >= c), 320, 180, FPS) for i in range(125))
+    other = scenes.encode(tmp_path / f"{pix_fmt}.{ext}", (frame[:, :, ::-1] for frame in frames), codec=codec)
+    reference = run(path, tmp_path / "ref", stride=2)
+    result = run(other, tmp_path / "out", stride=2)
+    assert matches(result.cuts, truth, tolerance=1) == (1.0, 1.0), result.cuts
+    for shot, ref in zip(result.shots, reference.shots):
+        assert shot.brightness == pytest.approx(ref.brightness, abs=0.02)
+        assert shot.contrast == pytest.approx(ref.contrast, abs=0.02)
+
+
 def test_shots_tile_the_video_and_have_one_keyframe_each(clips, tmp_path):
     path, truth = clips["textured"]
     result = run(path, tmp_path, stride=2)

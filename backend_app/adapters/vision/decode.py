@@ -1,12 +1,17 @@
-"""The one streaming decode pass: every frame is decoded once, sampled frames are analysed.
+"""The one streaming decode pass: frames are decoded once, in order; sampled frames are analysed.
 
-``cap.grab()`` decodes every frame (the decoder needs them all); ``retrieve()`` (the colour
-conversion) runs only for the frames analysed, every ``stride``-th one. A reader thread grabs,
-retrieves and reduces the frames (OpenCV releases the GIL for all three) while the calling
-thread measures them and splits shots, so on two cores decoding and analysis overlap; the queue
-between them is bounded, so memory stays flat. Per shot only a few keyframe candidates are kept,
-finished shots leave as small records and a keyframe JPEG on disk, and the timeline is averaged
-into a bounded series.
+``stride`` is the widest gap, in frames, between two analysed frames. With stride 1 every frame
+is decoded and analysed (cuts are exact). With stride >= 2 the decoder skips non-reference
+frames (frames.py: about half of an H.264 stream, at no decoding cost) and, of the frames it
+does decode, as few are analysed as keep every gap within ``stride``; a stream whose decoded
+frames come further apart than that makes the decoder decode everything from then on.
+
+A reader thread decodes (libavcodec releases the GIL) and makes each analysed frame's small
+image from its planes, while the calling thread measures it and splits shots, so on two cores
+decoding and analysis overlap; the queue between them is bounded, so memory stays flat. A
+sample keeps its decoded frame only while it is a keyframe candidate (a few per shot); the
+keyframe's picture is made from it when the shot closes. Finished shots leave as small records
+and a keyframe JPEG on disk, and the timeline is averaged into a bounded series.
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ from typing import Callable
 import cv2
 
 from ...jobs.errors import JobFailure
-from .probe import Limits, VideoMetadata, open_capture
+from .frames import FrameSource, halve_to, planes
+from .probe import Limits, VideoMetadata
 from .shots import Shot, ShotSplitter
-from .signals import Sample, link, measure, reduce
+from .signals import KEY_MAX_SIDE, Sample, analysis_image, link, measure
 
 TIMELINE_POINTS = 240
 BLACK_BRIGHTNESS, BLACK_CONTRAST = 0.06, 0.03
@@ -112,6 +118,7 @@ def _merge(points: list[dict]) -> dict:
 @dataclass
 class PassResult:
     frames: int
+    decoded: int  # frames the decoder decoded (the others were non-reference frames it skipped)
     samples: int
     stride: int
     shots: list[ShotRecord]
@@ -144,9 +151,10 @@ class _Pass:
     def finish_shot(self, shot: Shot) -> None:
         key = shot.keyframe()
         path = None
-        if key is not None and key.view is not None:
+        picture = key.picture() if key is not None else None
+        if picture is not None:
             path = os.path.join(self.outdir, f"keyframe_{shot.index}.jpg")
-            cv2.imwrite(path, key.view, [cv2.IMWRITE_JPEG_QUALITY, KEYFRAME_QUALITY])
+            cv2.imwrite(path, picture, [cv2.IMWRITE_JPEG_QUALITY, KEYFRAME_QUALITY])
         self.records.append(ShotRecord(
             index=shot.index, start_frame=shot.start, end_frame=shot.end, brightness=shot.mean("brightness"),
             contrast=shot.mean("contrast"), motion=shot.mean("motion"), sharpness=shot.mean("sharpness"),
@@ -155,8 +163,8 @@ class _Pass:
         if self.on_shot:
             self.on_shot(self.records[-1])
 
-    def feed(self, view, small, index: int) -> None:
-        sample = measure(view, small, index, self.meta.fps)
+    def feed(self, small, index: int, source) -> None:
+        sample = measure(small, index, self.meta.fps, source)
         self.samples += 1
         if self.prev is not None:
             link(self.prev, sample)
@@ -166,18 +174,18 @@ class _Pass:
 
 def decode_pass(path: str, meta: VideoMetadata, limits: Limits, outdir: str, stride: int = 2,
                 on_progress: ProgressFn | None = None, on_shot: ShotFn | None = None) -> PassResult:
-    """Decode ``path`` once; analyse every ``stride``-th frame; write one keyframe JPEG per shot.
+    """Decode ``path`` once; analyse frames at most ``stride`` apart; write one keyframe JPEG per shot.
 
     ``on_shot`` gets each shot's record as soon as the shot is closed (its keyframe JPEG written),
     while decoding goes on; the last shot's ``end_frame`` is settled only when the pass ends.
     """
     os.makedirs(outdir, exist_ok=True)
     state = _Pass(meta, max(1, stride), outdir, on_shot)
-    cap = open_capture(path)
+    source = FrameSource(path, skip=state.stride > 1)
     started = time.perf_counter()
     frames: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES)
     stop = threading.Event()
-    reader = threading.Thread(target=_read, args=(cap, state.stride, meta.fps, limits, frames, stop),
+    reader = threading.Thread(target=_read, args=(source, state.stride, meta.fps, limits, frames, stop),
                               name="video-reader", daemon=True)
     reader.start()
     reported = 0
@@ -186,11 +194,11 @@ def decode_pass(path: str, meta: VideoMetadata, limits: Limits, outdir: str, str
             item = frames.get()
             if isinstance(item, BaseException):
                 raise item
-            if isinstance(item, int):  # the end: how many frames were decoded
-                total = item
+            if isinstance(item, tuple) and len(item) == 2:  # the end: (frames in the video, frames decoded)
+                total, decoded = item
                 break
-            index, view, small = item
-            state.feed(view, small, index)
+            index, small, picture = item
+            state.feed(small, index, picture)
             if on_progress and index - reported >= 250:
                 reported = index
                 on_progress(index, meta.frame_count)
@@ -202,29 +210,49 @@ def decode_pass(path: str, meta: VideoMetadata, limits: Limits, outdir: str, str
             except queue.Empty:
                 pass
         reader.join()
-        cap.release()
-    return _result(state, total, time.perf_counter() - started)
+        source.close()
+    return _result(state, total, decoded, time.perf_counter() - started)
 
 
-def _read(cap, stride: int, fps: float, limits: Limits, out: queue.Queue, stop: threading.Event) -> None:
-    """Reader thread: grab every frame, retrieve and reduce every ``stride``-th; ends with the count."""
-    index = 0
+def _read(source: FrameSource, stride: int, fps: float, limits: Limits, out: queue.Queue,
+          stop: threading.Event) -> None:
+    """Reader thread: decode, pick the frames to analyse, make their small images; ends with the count.
+
+    A decoded frame is held (not converted) until the next one shows whether it is needed to keep
+    the gaps within ``stride``.
+    """
+    def send(index: int, frame) -> None:
+        y, u, v = planes(frame)
+        out.put((index, analysis_image(y, u, v), lambda: halve_to(y, u, v, KEY_MAX_SIDE)))
+
+    last = decoded = -1  # the last analysed and the last decoded frame index
+    held = None
     try:
-        while not stop.is_set() and cap.grab():
-            if index % stride == 0:
-                ok, frame = cap.retrieve()
-                if ok and frame is not None:
-                    view, small = reduce(frame)
-                    out.put((index, view, small))
-            index += 1
-            if index > limits.max_frames or index / fps > limits.max_duration_s:
+        for t, frame in source.frames():
+            if stop.is_set():
+                break
+            if source.packets > limits.max_frames or source.packets / fps > limits.max_duration_s:
                 raise JobFailure("VIDEO_TOO_LONG", "The video is longer than the limit allows.")
-        out.put(index)
+            index = round(t * fps) if math.isfinite(t) else decoded + 1
+            decoded = index = max(index, decoded + 1)
+            if last >= 0 and index - last > stride and held is not None:
+                send(*held)
+                last, held = held[0], None
+            if last >= 0 and index - last > stride:
+                source.stop_skipping()  # the stream skips more than the sampling allows
+            if last < 0 or index - last >= stride:
+                send(index, frame)
+                last = index
+            else:
+                held = (index, frame)
+        if held is not None and not stop.is_set():
+            send(*held)
+        out.put((max(source.packets, decoded + 1), source.decoded))
     except BaseException as exc:  # handed to the analysing thread, which raises it
         out.put(exc)
 
 
-def _result(state: _Pass, frames: int, elapsed: float) -> PassResult:
+def _result(state: _Pass, frames: int, decoded: int, elapsed: float) -> PassResult:
     if state.prev is None:
         raise JobFailure("VIDEO_UNREADABLE", "No frame of the video could be decoded.")
     if state.meta.frame_count and frames < state.meta.frame_count / 2:
@@ -236,7 +264,7 @@ def _result(state: _Pass, frames: int, elapsed: float) -> PassResult:
     state.frozen.close(end_t)
     if state.records:
         state.records[-1].end_frame = frames - 1
-    return PassResult(frames=frames, samples=state.samples,
+    return PassResult(frames=frames, decoded=decoded, samples=state.samples,
                       stride=state.stride, shots=state.records, cuts=state.splitter.cuts,
                       timeline=state.timeline.result(), black=state.black.spans, frozen=state.frozen.spans,
                       decode_s=round(elapsed, 4))

@@ -123,7 +123,7 @@ class ShotSplitter:
             self.ref = sample
         self.on_sample(sample)
         if not self._maybe_candidate(sample):
-            sample.view = None  # only keyframe candidates keep a picture past the decision
+            sample.forget()  # only keyframe candidates keep their frame past the decision
 
     def _judge(self, sample: Sample) -> None:
         score = distance(self.ref, sample)

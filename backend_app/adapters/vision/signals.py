@@ -10,9 +10,12 @@ distance is the change of mean colour.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import cv2
 import numpy as np
+
+from .frames import shrink
 
 SIG_SIZE = (16, 9)
 ANALYSIS_WIDTH = 160
@@ -34,31 +37,33 @@ class Sample:
     sharpness: float  # variance of the Laplacian of the analysis-size luma
     gray: np.ndarray = field(repr=False)
     half: np.ndarray = field(repr=False)  # float32 luma at half the analysis size, for the shift
-    view: np.ndarray | None = field(default=None, repr=False)  # keyframe-size picture, kept while a candidate
+    source: Callable[[], np.ndarray] | None = field(default=None, repr=False)  # makes the keyframe-size picture
+    view: np.ndarray | None = field(default=None, repr=False)  # that picture, once made
     motion: float = 0.0  # mean absolute luma change per frame since the previous sample, 0-1
     shift: tuple[float, float] = (0.0, 0.0)  # global translation per frame (analysis pixels)
     flash: bool = False
 
 
-def reduce(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(keyframe-size view, analysis-size image) of a decoded frame; the full frame is not kept.
+    def picture(self) -> np.ndarray | None:
+        """The keyframe-size BGR picture, made on first use (only keyframes need one)."""
+        if self.view is None and self.source is not None:
+            self.view, self.source = self.source(), None
+        return self.view
 
-    A frame larger than the view is halved (OpenCV's fast 2x2-average path: ~1.2 ms for 1080p,
-    where one INTER_AREA resize of the full frame straight to 160 px costs ~3 ms); the analysis
-    image is made from the view, so a keyframe candidate costs no extra resize.
-    """
-    view = frame
-    while max(view.shape[:2]) > KEY_MAX_SIDE:
-        height, width = view.shape[:2]
-        view = cv2.resize(view, (max(1, width // 2), max(1, height // 2)), interpolation=cv2.INTER_AREA)
-    height, width = view.shape[:2]
-    small = cv2.resize(view, (ANALYSIS_WIDTH, max(1, round(height * ANALYSIS_WIDTH / width))),
-                       interpolation=cv2.INTER_AREA)
-    return view, small
+    def forget(self) -> None:
+        """Drop the picture and what it is made from (the decoded frame): the sample is no candidate."""
+        self.view = self.source = None
 
 
-def measure(view: np.ndarray, small: np.ndarray, index: int, fps: float) -> Sample:
-    """Measure one sampled frame from its reduced images (see ``reduce``)."""
+def analysis_image(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The small BGR image the signals are measured on, straight from a frame's 4:2:0 planes."""
+    height, width = y.shape
+    small_height = max(2, round(height * ANALYSIS_WIDTH / width / 2) * 2)
+    return shrink(y, u, v, ANALYSIS_WIDTH, small_height)
+
+
+def measure(small: np.ndarray, index: int, fps: float, source: Callable[[], np.ndarray] | None = None) -> Sample:
+    """Measure one sampled frame from its analysis image; ``source`` makes its keyframe picture if asked."""
     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
     thumb = cv2.resize(small, SIG_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
     centered = thumb - thumb.mean()
@@ -69,7 +74,7 @@ def measure(view: np.ndarray, small: np.ndarray, index: int, fps: float) -> Samp
                   mean_bgr=thumb.reshape(-1, 3).mean(axis=0), flat=std < FLAT_STD,
                   brightness=float(mean[0][0]) / 255.0, contrast=float(dev[0][0]) / 255.0,
                   sharpness=float(cv2.meanStdDev(cv2.Laplacian(gray, cv2.CV_32F))[1][0][0]) ** 2, gray=gray,
-                  half=cv2.pyrDown(gray).astype(np.float32), view=view)
+                  half=cv2.pyrDown(gray).astype(np.float32), source=source)
 
 
 def distance(a: Sample, b: Sample) -> float:
