@@ -238,3 +238,13 @@ def test_limits_refuse_too_large_and_too_long(clips):
     assert code_of(path, vision.Limits(4.0, 3840 * 2160, 600_000)) == "VIDEO_TOO_LONG"
     assert code_of(path, vision.Limits(3600, 3840 * 2160, 100)) == "VIDEO_TOO_LONG"
     vision.probe(str(path), vision.Limits(5.0, 320 * 180, 125))  # exactly at the limits: accepted
+
+
+def test_a_small_qr_code_in_a_large_keyframe_is_read_and_a_picture_without_one_has_none():
+    import cv2
+    import numpy as np
+
+    view = np.full((540, 960, 3), 200, np.uint8)  # a 1080p frame's keyframe view; the code ~25% of its width
+    view[300:435, 600:840] = cv2.resize(scenes.draw_qr(QR_TEXT), (240, 135), interpolation=cv2.INTER_AREA)
+    assert keyframes.qr_texts(view) == [QR_TEXT]
+    assert keyframes.qr_texts(cv2.resize(scenes.textured(2, 0), (960, 540))) == []
