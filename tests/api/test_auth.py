@@ -92,3 +92,13 @@ def test_login_is_rate_limited(client):
     assert codes == [401, 401, 401, 429, 429]
     r = client.post("/api/v1/auth/login", json={"email": "a@b.test", "password": "wrong password"})
     assert r.get_json()["error"]["code"] == "RATE_LIMITED"
+
+
+@pytest.mark.settings(login_rate_limit="3 per minute")
+def test_rate_limit_headers_only_on_limited_views(client):
+    r = client.post("/api/v1/auth/login", json={"email": "a@b.test", "password": "wrong password"})
+    assert r.headers["X-RateLimit-Limit"] == "3" and r.headers["X-RateLimit-Remaining"] == "2"
+    assert "X-RateLimit-Limit" not in client.get("/ping").headers
+    # The limiter's per-request state does not leak into the next request on the same context.
+    assert client.post("/api/v1/auth/login", json={"email": "a@b.test", "password": "x" * 9}).headers[
+        "X-RateLimit-Remaining"] == "1"
