@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 from flask import Flask, current_app, has_request_context, request
 from flask_cors import CORS
 from flask_jwt_extended import JWTManager
@@ -48,6 +51,11 @@ class RequestScopedJWTManager(JWTManager):
     Failures are not remembered: they raise again, as before.
     """
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._verified_tokens: dict[tuple, dict] = {}
+        self._verified_lock = threading.Lock()
+
     def _decode_jwt_from_config(self, encoded_token: str, csrf_value=None, allow_expired: bool = False) -> dict:
         if not has_request_context():
             return super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
@@ -79,6 +87,8 @@ class RequestScopedJWTManager(JWTManager):
             "verify_sub": jwt_config.verify_sub,
         }
         try:
+            if not csrf_value and not allow_expired:
+                return self._verified_before(kwargs)
             return _decode_jwt(**kwargs, allow_expired=allow_expired)
         except pyjwt.ExpiredSignatureError as error:
             # As the stock method does: the expired-token callback receives header and claims.
@@ -87,6 +97,29 @@ class RequestScopedJWTManager(JWTManager):
             raise
 
 
+    def _verified_before(self, kwargs: dict) -> dict:
+        """Claims of a token this process has verified before, if it has not expired since.
+
+        A client sends the same access token with every request for its lifetime; PyJWT's
+        full verification costs ~0.2 ms. The key is the exact token text (signature included)
+        plus every verification setting, so a hit means these very bytes passed every check
+        under the same key; only the expiry moves with time, and it is checked on every use.
+        Revocation is not cached (the blocklist callback asks Redis each request).
+        """
+        key = tuple((name, tuple(value) if isinstance(value, list) else value)
+                    for name, value in sorted(kwargs.items()))
+        claims = self._verified_tokens.get(key)
+        if claims is not None and claims.get("exp", float("inf")) > time.time() - kwargs["leeway"]:
+            return dict(claims)
+        claims = _decode_jwt(**kwargs, allow_expired=False)  # raises as before when invalid or expired
+        with self._verified_lock:
+            if len(self._verified_tokens) >= VERIFIED_TOKENS_KEPT:
+                self._verified_tokens.pop(next(iter(self._verified_tokens)))  # oldest first
+            self._verified_tokens[key] = dict(claims)
+        return claims
+
+
+VERIFIED_TOKENS_KEPT = 4096  # per process; a token's claims are well under 1 kB
 jwt = RequestScopedJWTManager()
 cors = CORS()
 htmx = Htmx()  # request.htmx: truthy for htmx requests, with the HX-* headers parsed

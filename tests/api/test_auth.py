@@ -102,3 +102,46 @@ def test_rate_limit_headers_only_on_limited_views(client):
     # The limiter's per-request state does not leak into the next request on the same context.
     assert client.post("/api/v1/auth/login", json={"email": "a@b.test", "password": "x" * 9}).headers[
         "X-RateLimit-Remaining"] == "1"
+
+
+@pytest.mark.sqlite_only
+def test_a_token_verified_before_still_expires(client, app):
+    import time
+    from datetime import timedelta
+
+    from flask_jwt_extended import create_access_token
+
+    user = make_user()
+    token = create_access_token(identity=user.id, expires_delta=timedelta(seconds=1))
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 200  # verified, remembered
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
+    time.sleep(decode_token(token)["exp"] - time.time() + 0.05)
+    r = client.get("/api/v1/auth/me", headers=headers)
+    assert r.status_code == 401 and r.get_json()["error"]["code"] == "TOKEN_EXPIRED"
+
+
+@pytest.mark.sqlite_only
+def test_a_remembered_token_with_another_signature_is_refused(client):
+    user = make_user()
+    headers = auth_headers(client, user)
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
+    token = headers["Authorization"].split()[1]
+    head, payload, signature = token.split(".")
+    forged = f"{head}.{payload}.{signature[:-4]}{'AAAA' if signature[-4:] != 'AAAA' else 'BBBB'}"
+    r = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {forged}"})
+    assert r.status_code == 401 and r.get_json()["error"]["code"] == "TOKEN_INVALID"
+
+
+@pytest.mark.sqlite_only
+def test_a_token_remembered_by_one_app_means_nothing_to_an_app_with_another_key(client, app, tmp_path):
+    from backend_app import create_app
+
+    user = make_user()
+    headers = auth_headers(client, user)
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
+    other = create_app({**{k: v for k, v in app.config["SETTINGS"].__dict__.items()
+                           if k in ("sqlite_path", "redis_url", "data_dir")},
+                        "jwt_secret_key": "another key entirely, 32 bytes long!"})
+    r = other.test_client().get("/api/v1/auth/me", headers=headers)
+    assert r.status_code == 401 and r.get_json()["error"]["code"] == "TOKEN_INVALID"
