@@ -25,4 +25,6 @@ ENV APP_ENV=production DATA_DIR=/app/data PROMETHEUS_MULTIPROC_DIR=/tmp/promethe
 EXPOSE 8000
 # gunicorn.conf.py (as `make run`): threaded workers, so Server-Sent Events (chat, batch
 # progress) never block a process; no access log of its own (the app logs one JSON line per request).
+# Workers: 4 here, since a container may see the host's cores rather than its CPU quota; set
+# GUNICORN_CMD_ARGS="--workers N" to match the quota (about two per core).
 CMD ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app", "--bind", "0.0.0.0:8000", "--workers", "4"]
