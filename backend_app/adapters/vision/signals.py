@@ -9,6 +9,7 @@ distance is the change of mean colour.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -66,12 +67,16 @@ def measure(small: np.ndarray, index: int, fps: float, source: Callable[[], np.n
     """Measure one sampled frame from its analysis image; ``source`` makes its keyframe picture if asked."""
     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
     thumb = cv2.resize(small, SIG_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
-    centered = thumb - thumb.mean()
-    std = float(centered.std())
-    norm = float(np.linalg.norm(centered))
+    # Mean and spread over all values from the per-channel ones (one OpenCV call, not four numpy passes).
+    channel_means, channel_devs = cv2.meanStdDev(thumb)
+    channel_means, channel_devs = channel_means.ravel(), channel_devs.ravel()
+    mean_all = float(channel_means.mean())
+    std = math.sqrt(float(np.mean(channel_devs ** 2 + (channel_means - mean_all) ** 2)))
+    norm = std * math.sqrt(thumb.size)
+    centered = (thumb - mean_all).ravel()
     mean, dev = cv2.meanStdDev(gray)
-    return Sample(index=index, t=index / fps, sig=(centered / norm).ravel() if norm > 0 else centered.ravel(),
-                  mean_bgr=thumb.reshape(-1, 3).mean(axis=0), flat=std < FLAT_STD,
+    return Sample(index=index, t=index / fps, sig=centered / norm if norm > 0 else centered,
+                  mean_bgr=channel_means, flat=std < FLAT_STD,
                   brightness=float(mean[0][0]) / 255.0, contrast=float(dev[0][0]) / 255.0,
                   sharpness=float(cv2.meanStdDev(cv2.Laplacian(gray, cv2.CV_32F))[1][0][0]) ** 2, gray=gray,
                   half=cv2.pyrDown(gray).astype(np.float32), source=source)
