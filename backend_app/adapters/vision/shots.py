@@ -7,11 +7,10 @@ content within LOOKAHEAD samples is a flash, not a cut. A slow fade keeps every 
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
-
-import numpy as np
 
 from .signals import Sample, distance
 
@@ -23,10 +22,12 @@ REPLACE_GAIN = 1.02  # a candidate is replaced only by a clearly sharper frame (
 
 
 def adaptive_threshold(recent: deque) -> float:
-    if len(recent) < 4:
+    count = len(recent)
+    if count < 4:
         return MIN_THRESHOLD
-    values = np.fromiter(recent, dtype=np.float32)
-    return max(MIN_THRESHOLD, float(values.mean() + 4 * values.std()) + 0.1)
+    mean = sum(recent) / count  # plain Python: on <= WINDOW values numpy's per-call overhead is most of the cost
+    std = math.sqrt(sum((value - mean) ** 2 for value in recent) / count)
+    return max(MIN_THRESHOLD, mean + 4 * std + 0.1)
 
 
 @dataclass
@@ -55,8 +56,8 @@ class Shot:
         if self.count:  # the first sample's motion is the cut itself, not motion within the shot
             self.sums["motion"] += sample.motion
         if self._last_shift is not None:
-            self.sums["jitter"] += float(np.hypot(sample.shift[0] - self._last_shift[0],
-                                                  sample.shift[1] - self._last_shift[1]))
+            self.sums["jitter"] += math.hypot(sample.shift[0] - self._last_shift[0],
+                                              sample.shift[1] - self._last_shift[1])
             self.jitter_pairs += 1
         if self.count:  # the first sample's shift is measured across the cut
             self._last_shift = sample.shift
