@@ -119,6 +119,29 @@ def test_other_pixel_formats_give_the_same_cuts_and_brightness(clips, tmp_path, 
         assert shot.contrast == pytest.approx(ref.contrast, abs=0.02)
 
 
+CONTAINERS = {
+    "mpegts": ("ts", ("-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast", "-f", "mpegts")),
+    "avi_mpeg4_b_frames": ("avi", ("-c:v", "mpeg4", "-q:v", "4", "-bf", "2")),  # first pts 1, stream start 0
+    "mpeg2_b_frames": ("mpg", ("-c:v", "mpeg2video", "-q:v", "4", "-bf", "2")),  # B frames in runs of two
+    "webm_vp9": ("webm", ("-c:v", "libvpx-vp9", "-b:v", "500k", "-pix_fmt", "yuv420p")),
+    "mov_hevc": ("mov", ("-c:v", "libx265", "-pix_fmt", "yuv420p", "-preset", "ultrafast",
+                         "-x265-params", "log-level=error")),
+}
+
+
+@pytest.mark.parametrize("name", list(CONTAINERS))
+def test_frame_numbers_hold_across_containers_and_codecs(clips, tmp_path, name):
+    """Frame n is the n-th frame decoded, whatever timestamps the container starts at."""
+    _, truth = clips["squares"]
+    ext, codec = CONTAINERS[name]
+    frames = (media.shot_frame(i, sum(1 for c in truth if i >= c), 320, 180, FPS) for i in range(125))
+    path = scenes.encode(tmp_path / f"{name}.{ext}", (frame[:, :, ::-1] for frame in frames), codec=codec)
+    every = run(path, tmp_path / "1", stride=1)
+    assert every.cuts == truth and every.frames == 125
+    sampled = run(path, tmp_path / "2", stride=2)
+    assert matches(sampled.cuts, truth, tolerance=1) == (1.0, 1.0), sampled.cuts
+
+
 def test_shots_tile_the_video_and_have_one_keyframe_each(clips, tmp_path):
     path, truth = clips["textured"]
     result = run(path, tmp_path, stride=2)

@@ -53,8 +53,9 @@ class FrameSource:
         self.skipping = skip
         if skip:
             context.skip_frame = "NONREF"
-        start = self.stream.start_time
-        self.origin = float(start * self.stream.time_base) if start is not None else None
+        # Frame 0 is the first frame decoded, as VideoCapture counts: the stream's start time can
+        # be earlier (AVI with B frames gives the first frame pts 1 and the stream start 0).
+        self.origin: float | None = None
         self.packets = self.decoded = 0
 
     def stop_skipping(self) -> None:
