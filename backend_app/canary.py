@@ -75,22 +75,25 @@ def decide_request_variant() -> tuple[str, str]:
 def _decide() -> None:
     # Marked on the request, not on g: g belongs to the app context, which a test client
     # (or any caller with a pushed context) shares between requests.
-    if request.environ.get(_DECIDED):
+    environ = request.environ
+    if environ.get(_DECIDED):
         return
-    request.environ[_DECIDED] = True
-    g.v2_failed = False
+    environ[_DECIDED] = True
+    state = g._get_current_object()
+    state.v2_failed = False
     try:
-        g.variant, g.variant_reason = decide_request_variant()
+        state.variant, state.variant_reason = decide_request_variant()
     except Exception:  # the variant must never be why a request fails
         log.exception("variant decision failed; serving v1")
-        g.variant, g.variant_reason = "v1", "flag off"
+        state.variant, state.variant_reason = "v1", "flag off"
 
 
 def _stamp(response: Response) -> Response:
     _decide()  # when an earlier hook failed before ours ran
-    response.headers["X-Variant"] = g.variant
-    response.headers["X-Variant-Reason"] = g.variant_reason
-    if g.variant == "v2":
+    state = g._get_current_object()
+    response.headers["X-Variant"] = state.variant
+    response.headers["X-Variant-Reason"] = state.variant_reason
+    if state.variant == "v2":
         try:
             guard.record(response.status_code >= 500 or v2_failed())
         except Exception:

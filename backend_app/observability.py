@@ -8,7 +8,6 @@ import logging
 import os
 import sys
 import time
-import uuid
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -72,6 +71,7 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 QUEUE_DEPTH = Gauge("framewise_queue_depth", "Jobs waiting in each RQ queue", ["queue"], multiprocess_mode="max")
+_NOT_LOGGED = frozenset({"/ping", "/metrics"})  # probes and scrapes: counted, not logged
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 JOBS = Counter("framewise_jobs_total", "Jobs finished by kind and outcome", ["kind", "status"])
 
@@ -80,12 +80,15 @@ def init_app(app: Flask) -> None:
     """Attach request ids, access logs and request metrics to every request."""
     access_log = logging.getLogger("framewise.access")
 
+    # The hooks run on every request: each binds the request and g once (every access
+    # through Flask's context proxies is a lookup of its own).
     @app.before_request
     def _start() -> None:
-        g.started = time.perf_counter()
-        rid = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
-        g.request_id = rid
-        g.request_id_token = request_id_var.set(rid)
+        state = g._get_current_object()
+        state.started = time.perf_counter()
+        rid = request.headers.get("X-Request-ID", "")[:64] or os.urandom(16).hex()
+        state.request_id = rid
+        state.request_id_token = request_id_var.set(rid)
 
     # Labelled children by label values: prometheus_client validates and locks on every
     # labels() call; the set of label combinations is small and fixed per process.
@@ -94,22 +97,23 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _finish(response: Response) -> Response:
-        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        endpoint = request.url_rule.rule if request.url_rule else "<unmatched>"
+        state, req = g._get_current_object(), request._get_current_object()
+        elapsed = time.perf_counter() - getattr(state, "started", time.perf_counter())
+        endpoint = req.url_rule.rule if req.url_rule else "<unmatched>"
         variant = response.headers.get("X-Variant", "")
         # Any token is a valid HTTP method: label unknown ones together so that clients
         # cannot grow the metric (and this cache) without bound.
-        method = request.method if request.method in _METHODS else "OTHER"
-        key = (endpoint, method, response.status_code, variant)
-        counter = counters.get(key) or counters.setdefault(
-            key, REQUESTS.labels(endpoint, method, str(response.status_code), variant))
+        method = req.method if req.method in _METHODS else "OTHER"
+        status = response.status_code
+        key = (endpoint, method, status, variant)
+        counter = counters.get(key) or counters.setdefault(key, REQUESTS.labels(endpoint, method, str(status), variant))
         counter.inc()
         histogram = histograms.get(endpoint) or histograms.setdefault(endpoint, LATENCY.labels(endpoint))
         histogram.observe(elapsed)
-        response.headers["X-Request-ID"] = g.get("request_id", "")
-        if endpoint not in {"/ping", "/metrics"}:
+        response.headers["X-Request-ID"] = getattr(state, "request_id", "")
+        if endpoint not in _NOT_LOGGED:
             access_log.info("request", extra={
-                "method": request.method, "path": request.path, "status": response.status_code,
+                "method": req.method, "path": req.path, "status": status,
                 "ms": round(elapsed * 1000, 2), "variant": variant or None,
             })
         return response
