@@ -95,6 +95,12 @@ def test_b_frames_in_runs_turn_skipping_off_and_cuts_stay_within_one_frame(tmp_p
     assert result.decoded > 0.9 * result.frames
 
 
+def squares_encoded(truth, tmp_path, name: str, ext: str, codec: tuple[str, ...]):
+    """The "squares" clip (125 frames, cuts at ``truth``) encoded again with other ffmpeg options."""
+    frames = (media.shot_frame(i, sum(1 for c in truth if i >= c), 320, 180, FPS) for i in range(125))
+    return scenes.encode(tmp_path / f"{name}.{ext}", (frame[:, :, ::-1] for frame in frames), codec=codec)
+
+
 PIXEL_FORMATS = {
     "yuvj420p": ("avi", ("-c:v", "mjpeg", "-q:v", "3", "-pix_fmt", "yuvj420p")),
     "full_range": ("mp4", ("-vf", "scale=out_range=full", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
@@ -108,9 +114,7 @@ PIXEL_FORMATS = {
 def test_other_pixel_formats_give_the_same_cuts_and_brightness(clips, tmp_path, pix_fmt):
     """Planes other than 8-bit limited-range 4:2:0 are converted, never misread."""
     path, truth = clips["squares"]
-    ext, codec = PIXEL_FORMATS[pix_fmt]
-    frames = (media.shot_frame(i, sum(1 for c in truth if i >= c), 320, 180, FPS) for i in range(125))
-    other = scenes.encode(tmp_path / f"{pix_fmt}.{ext}", (frame[:, :, ::-1] for frame in frames), codec=codec)
+    other = squares_encoded(truth, tmp_path, pix_fmt, *PIXEL_FORMATS[pix_fmt])
     reference = run(path, tmp_path / "ref", stride=2)
     result = run(other, tmp_path / "out", stride=2)
     assert matches(result.cuts, truth, tolerance=1) == (1.0, 1.0), result.cuts
@@ -133,9 +137,7 @@ CONTAINERS = {
 def test_frame_numbers_hold_across_containers_and_codecs(clips, tmp_path, name):
     """Frame n is the n-th frame decoded, whatever timestamps the container starts at."""
     _, truth = clips["squares"]
-    ext, codec = CONTAINERS[name]
-    frames = (media.shot_frame(i, sum(1 for c in truth if i >= c), 320, 180, FPS) for i in range(125))
-    path = scenes.encode(tmp_path / f"{name}.{ext}", (frame[:, :, ::-1] for frame in frames), codec=codec)
+    path = squares_encoded(truth, tmp_path, name, *CONTAINERS[name])
     every = run(path, tmp_path / "1", stride=1)
     assert every.cuts == truth and every.frames == 125
     sampled = run(path, tmp_path / "2", stride=2)
