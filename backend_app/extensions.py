@@ -96,7 +96,6 @@ class RequestScopedJWTManager(JWTManager):
             error.jwt_data = _decode_jwt(**kwargs, allow_expired=True)  # type: ignore[attr-defined]
             raise
 
-
     def _verified_before(self, kwargs: dict) -> dict:
         """Claims of a token this process has verified before, if it has not expired since.
 

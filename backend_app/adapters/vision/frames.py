@@ -121,28 +121,26 @@ def shrink(y: np.ndarray, u: np.ndarray, v: np.ndarray, width: int, height: int)
     as one area resize, at a fraction of the cost (1080p luma to 160 px: halved twice, then 3x).
     Other sizes are halved while at least four times too large, then resized once.
     """
-    area = cv2.INTER_AREA
-
     def exact(h: int, w: int) -> bool:
         return w % (2 * width) == 0 and h % (2 * height) == 0 and h % 4 == 0 and w % 4 == 0
 
     while exact(*y.shape) or (y.shape[1] >= 4 * width and y.shape[0] >= 4 * height):
-        half_w, half_h = (y.shape[1] // 2) & ~1, (y.shape[0] // 2) & ~1
-        y = cv2.resize(y, (half_w, half_h), interpolation=area)
-        u = cv2.resize(u, (half_w // 2, half_h // 2), interpolation=area)
-        v = cv2.resize(v, (half_w // 2, half_h // 2), interpolation=area)
+        y, u, v = _resized(y, u, v, (y.shape[1] // 2) & ~1, (y.shape[0] // 2) & ~1)
     if y.shape != (height, width):
-        y = cv2.resize(y, (width, height), interpolation=area)
-        u = cv2.resize(u, (width // 2, height // 2), interpolation=area)
-        v = cv2.resize(v, (width // 2, height // 2), interpolation=area)
+        y, u, v = _resized(y, u, v, width, height)
     return bgr(y, u, v)
 
 
 def halve_to(y: np.ndarray, u: np.ndarray, v: np.ndarray, max_side: int) -> np.ndarray:
     """BGR at full size halved until its longer side is at most ``max_side`` (OpenCV's fast 2x path)."""
     while max(y.shape) > max_side and min(y.shape) >= 4:
-        height, width = (y.shape[0] // 2) & ~1, (y.shape[1] // 2) & ~1
-        y = cv2.resize(y, (width, height), interpolation=cv2.INTER_AREA)
-        u = cv2.resize(u, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
-        v = cv2.resize(v, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+        y, u, v = _resized(y, u, v, (y.shape[1] // 2) & ~1, (y.shape[0] // 2) & ~1)
     return bgr(y, u, v)
+
+
+def _resized(y: np.ndarray, u: np.ndarray, v: np.ndarray, width: int, height: int):
+    """The 4:2:0 planes area-resized to a ``width`` x ``height`` luma (even), chroma at half that."""
+    area = cv2.INTER_AREA
+    return (cv2.resize(y, (width, height), interpolation=area),
+            cv2.resize(u, (width // 2, height // 2), interpolation=area),
+            cv2.resize(v, (width // 2, height // 2), interpolation=area))
