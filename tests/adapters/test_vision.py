@@ -273,3 +273,32 @@ def test_a_small_qr_code_in_a_large_keyframe_is_read_and_a_picture_without_one_h
     view[300:435, 600:840] = cv2.resize(scenes.draw_qr(QR_TEXT), (240, 135), interpolation=cv2.INTER_AREA)
     assert keyframes.qr_texts(view) == [QR_TEXT]
     assert keyframes.qr_texts(cv2.resize(scenes.textured(2, 0), (960, 540))) == []
+
+
+def test_decoder_threads_keep_frames_in_flight_up_to_1080p_and_one_a_core_above(monkeypatch):
+    from backend_app.adapters.vision import frames
+
+    monkeypatch.setattr(frames.os, "cpu_count", lambda: 2)
+    assert frames.frame_threads(1920, 1080) == 8
+    assert frames.frame_threads(640, 360) == 8
+    assert frames.frame_threads(2560, 1440) == 4
+    assert frames.frame_threads(3840, 2160) == 2  # 4K frames: one thread a core, as many frames as before
+    monkeypatch.setattr(frames.os, "cpu_count", lambda: 32)
+    assert frames.frame_threads(3840, 2160) == 16
+    assert frames.frame_threads(1920, 1080) == 16
+
+
+def test_a_pass_limits_opencvs_thread_pool_only_while_it_runs(clips, tmp_path):
+    import cv2
+
+    before = cv2.getNumThreads()
+    seen = []
+    cv2.setNumThreads(3)
+    try:
+        meta = vision.probe(str(clips["textured"][0]), LIMITS)
+        vision.decode_pass(str(clips["textured"][0]), meta, LIMITS, str(tmp_path / "out"), stride=2,
+                           on_shot=lambda record: seen.append(cv2.getNumThreads()))
+        assert seen and set(seen) == {1}
+        assert cv2.getNumThreads() == 3
+    finally:
+        cv2.setNumThreads(before)

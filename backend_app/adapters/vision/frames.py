@@ -26,6 +26,10 @@ import numpy as np
 
 from ...jobs.errors import JobFailure
 
+# More decoder threads than cores keep more frames in flight, so decoding goes on while the pass's
+# own threads hold a core (2 cores, 1080p: 8 threads 5.4 s a pass against 6.9 s with 2); each
+# thread holds frames of its own, so how many is bounded by the frame size.
+FRAME_THREADS_MAX, FRAME_THREAD_PIXELS = 8, 8 * 1920 * 1080
 FAST_FORMAT = "yuv420p"  # 8-bit 4:2:0, limited range: the planes are read as they are
 MPEG_RANGE, JPEG_RANGE = 1, 2  # AVColorRange
 
@@ -49,7 +53,7 @@ class FrameSource:
         self.stream = self.container.streams.video[0]
         context = self.stream.codec_context
         context.thread_type = "AUTO"  # frame threads: FFmpeg's default (slice) is far slower here
-        context.thread_count = min(16, os.cpu_count() or 1)  # as many as OpenCV's decoder uses
+        context.thread_count = frame_threads(context.width, context.height)
         self.skipping = skip
         if skip:
             context.skip_frame = "NONREF"
@@ -85,6 +89,12 @@ class FrameSource:
 
     def close(self) -> None:
         self.container.close()
+
+
+def frame_threads(width: int, height: int) -> int:
+    """Decoder threads for frames of this size: at least one a core, up to FRAME_THREADS_MAX for frames up to 1080p."""
+    by_size = FRAME_THREAD_PIXELS // max(1, width * height)
+    return min(16, max(os.cpu_count() or 1, min(FRAME_THREADS_MAX, by_size)))
 
 
 def planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
