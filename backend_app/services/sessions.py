@@ -7,7 +7,7 @@ from sqlalchemy import Row
 from ..errors import ValidationError
 from ..extensions import db
 from ..models import Session
-from ..tenancy import Tenant, get_owned, rows_owned
+from ..tenancy import OwnedRows, Tenant, get_owned
 
 MAX_NAME = 200
 
@@ -25,10 +25,10 @@ def create(tenant: Tenant, name: str) -> Session:
 
 def list_for(tenant: Tenant) -> list[Row]:
     """The tenant's sessions, newest first, as read-only rows (id, name, created_at)."""
-    return rows_owned(Session, tenant, ("id", "name", "created_at"), order_by=_NEWEST_FIRST)
+    return _LISTING.read(tenant)
 
 
-_NEWEST_FIRST = Session.__table__.c.created_at.desc()
+_LISTING = OwnedRows(Session, ("id", "name", "created_at"), order_by=Session.__table__.c.created_at.desc())
 
 
 def get(tenant: Tenant, session_id: str) -> Session:

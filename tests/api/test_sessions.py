@@ -45,3 +45,28 @@ def test_tenant_helpers_require_a_tenant(app):
         scoped(Session, "user-id")
     with pytest.raises(ValueError):
         Tenant("")
+
+
+def test_prepared_listings_read_only_the_tenants_rows_and_session(app):
+    import pytest
+
+    from backend_app.extensions import db
+    from backend_app.models import Analysis
+    from backend_app.services import sessions
+    from backend_app.tenancy import OwnedRows, Tenant
+
+    alice, bob = make_user(), make_user()
+    first, second = (sessions.create(Tenant(alice.id), name) for name in ("first", "second"))
+    theirs = sessions.create(Tenant(bob.id), "bob's")
+    for owner, session, name in ((alice, first, "a1.mp4"), (alice, second, "a2.mp4"), (bob, theirs, "b.mp4")):
+        db.session.add(Analysis(user_id=owner.id, session_id=session.id, filename=name, content_type="video/mp4",
+                                declared_size=1, storage_key=f"k/{name}"))
+    db.session.commit()
+    listing = OwnedRows(Analysis, ("filename",), order_by=Analysis.__table__.c.filename)
+    assert [r.filename for r in listing.read(Tenant(alice.id))] == ["a1.mp4", "a2.mp4"]
+    assert [r.filename for r in listing.read(Tenant(alice.id, second.id))] == ["a2.mp4"]
+    assert listing.read(Tenant(alice.id, theirs.id)) == []  # another user's session is simply empty
+    assert [r.filename for r in listing.read(Tenant(bob.id))] == ["b.mp4"]
+    assert [r.name for r in sessions.list_for(Tenant(alice.id))] == ["second", "first"]
+    with pytest.raises(TypeError):
+        listing.read(alice.id)
