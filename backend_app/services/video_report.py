@@ -15,12 +15,13 @@ from collections import Counter
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:  # the report is built in the worker; keep cv2 out of web imports
-    from ..adapters.vision import PassResult
+    from ..adapters.vision import PassResult, VideoMetadata
     from .describe import Descriptions
     from .video_pipeline import PipelineOutput
 
 REPORT_VERSION = 1
 DARK, BLUR_SHARPNESS, BLUR_MIN_CONTRAST, SHAKY_JITTER = 0.2, 30.0, 0.04, 1.5
+INCOMPLETE_TOLERANCE_FRAMES, INCOMPLETE_TOLERANCE_SHARE = 2, 0.01
 
 
 def shot_dicts(passed: "PassResult", fps: float) -> list[dict]:
@@ -69,6 +70,24 @@ def quality_warnings(shots: list[dict], passed: "PassResult") -> list[dict]:
     return warnings
 
 
+def completeness_warning(meta: "VideoMetadata", passed: "PassResult") -> list[dict]:
+    """A warning when the decoded video ends well before what its container declares.
+
+    The pass refuses a file that ends before half its frames (VIDEO_UNREADABLE); past that the
+    report covers what was decoded and says so here, so a damaged tail is never silently missing.
+    Container frame counts can be a frame or two off, hence the tolerance.
+    """
+    declared = meta.frame_count or 0
+    missing = declared - passed.frames
+    if missing <= max(INCOMPLETE_TOLERANCE_FRAMES, declared * INCOMPLETE_TOLERANCE_SHARE):
+        return []
+    decoded_s, declared_s = passed.frames / meta.fps, declared / meta.fps
+    return [{"code": "VIDEO_INCOMPLETE",
+             "message": f"The video could be decoded up to {decoded_s:.1f} s of the {declared_s:.1f} s its file "
+                        "declares; the rest is damaged or missing, and this report covers what was decoded.",
+             "spans": [[round(decoded_s, 3), round(declared_s, 3)]]}]
+
+
 def summary(shots: list[dict], words: "Descriptions", duration_s: float, warnings: list[dict]) -> dict:
     colours = Counter()
     for shot in shots:
@@ -93,7 +112,7 @@ def build_report(out: "PipelineOutput", words: "Descriptions",
         key = keyframe_key(shot["index"]) if keyframe_key and shot["index"] in out.thumbs else None
         shots.append({**shot, "keyframe_key": key, "labels": text.get("labels", []),
                       "description": text.get("description", "")})
-    warnings = quality_warnings(shots, passed) + list(words.warnings)
+    warnings = completeness_warning(meta, passed) + quality_warnings(shots, passed) + list(words.warnings)
     metadata = {**meta.to_dict(), "frame_count": passed.frames, "duration_s": duration,
                 "container_frame_count": meta.frame_count, "container_duration_s": meta.duration_s}
     return {

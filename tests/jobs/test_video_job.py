@@ -121,6 +121,30 @@ def test_a_failure_leaves_no_temp_file_and_a_code(app, client, tmp_path):
     assert db.session.get(Analysis, analysis.id).report is None
 
 
+def test_a_video_damaged_after_half_completes_and_its_report_says_where_it_ends(app, client, tmp_path, face_qr_clip):
+    import subprocess
+
+    whole = tmp_path / "front.mp4"  # the index (moov) first, so a cut-off file still opens
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(face_qr_clip), "-c", "copy", "-movflags", "+faststart",
+                    str(whole)], check=True)
+    data = whole.read_bytes()
+    _, analysis = uploaded(client, data[: len(data) * 3 // 4], filename="cut.mp4")
+    run_job(analysis.job_id)
+    db.session.expire_all()
+    analysis = db.session.get(Analysis, analysis.id)
+    assert analysis.job.status == "completed"
+    report = analysis.report
+    assert 75 <= report["metadata"]["frame_count"] < 150 == report["metadata"]["container_frame_count"]
+    incomplete = [w for w in report["warnings"] if w["code"] == "VIDEO_INCOMPLETE"]
+    assert len(incomplete) == 1 and incomplete[0]["spans"] == [[report["metadata"]["duration_s"], 6.0]]
+    assert "of the 6.0 s" in incomplete[0]["message"]
+
+    whole_analysis = uploaded(client, data, filename="whole.mp4")[1]  # the same file, whole: no such warning
+    run_job(whole_analysis.job_id)
+    db.session.expire_all()
+    assert "VIDEO_INCOMPLETE" not in [w["code"] for w in db.session.get(Analysis, whole_analysis.id).report["warnings"]]
+
+
 @pytest.mark.sqlite_only
 def test_a_missing_source_object_fails_without_retry_or_temp_files(app, client, face_qr_clip):
     _, analysis = uploaded(client, face_qr_clip)
