@@ -10,7 +10,6 @@ from sqlalchemy import JSON, String, Text, select
 
 from backend_app.extensions import db, redis_store
 from backend_app.models import Job, RequirementBatch, RequirementResult, UsageRecord
-from backend_app.services.requirements.markdown import parse
 
 from ..factories import auth_headers, make_user
 from ..helpers import wait_until
