@@ -88,6 +88,17 @@ def completeness_warning(meta: "VideoMetadata", passed: "PassResult") -> list[di
              "spans": [[round(decoded_s, 3), round(declared_s, 3)]]}]
 
 
+def damage_warning(passed: "PassResult") -> list[dict]:
+    """A warning when the decoder passed over data it could not read (the rest was analysed)."""
+    if not passed.damaged_packets:
+        return []
+    where = f" at {_span_text(passed.damaged)}" if passed.damaged else ""
+    return [{"code": "DAMAGED_DATA",
+             "message": f"{passed.damaged_packets} frame(s) of the file could not be decoded{where} and were passed "
+                        "over; pictures right after them may show decoding errors.",
+             "spans": [list(span) for span in passed.damaged]}]
+
+
 def summary(shots: list[dict], words: "Descriptions", duration_s: float, warnings: list[dict]) -> dict:
     colours = Counter()
     for shot in shots:
@@ -112,7 +123,8 @@ def build_report(out: "PipelineOutput", words: "Descriptions",
         key = keyframe_key(shot["index"]) if keyframe_key and shot["index"] in out.thumbs else None
         shots.append({**shot, "keyframe_key": key, "labels": text.get("labels", []),
                       "description": text.get("description", "")})
-    warnings = completeness_warning(meta, passed) + quality_warnings(shots, passed) + list(words.warnings)
+    warnings = (completeness_warning(meta, passed) + damage_warning(passed) + quality_warnings(shots, passed)
+                + list(words.warnings))
     metadata = {**meta.to_dict(), "frame_count": passed.frames, "duration_s": duration,
                 "container_frame_count": meta.frame_count, "container_duration_s": meta.duration_s}
     return {

@@ -302,3 +302,42 @@ def test_a_pass_limits_opencvs_thread_pool_only_while_it_runs(clips, tmp_path):
         assert cv2.getNumThreads() == 3
     finally:
         cv2.setNumThreads(before)
+
+
+def damage(source: Path, target: Path, *, at: list[float], length: int = 3000) -> Path:
+    """A copy of ``source`` with ``length`` random bytes written at each share ``at`` of its size."""
+    import random
+
+    data = bytearray(source.read_bytes())
+    rng = random.Random(7)
+    for share in at:
+        start = int(len(data) * share)
+        data[start:start + length] = bytes(rng.randrange(256) for _ in range(length))
+    target.write_bytes(bytes(data))
+    return target
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_damaged_data_mid_file_is_passed_over_and_the_rest_analysed(clips, tmp_path, stride):
+    """Before, the first packet the decoder could not read ended the pass (and, before half, the job)."""
+    path, truth = clips["textured"]  # 125 frames at 25 fps, cuts at 30, 61, 95
+    whole = run(path, tmp_path / "whole", stride=stride)
+    result = run(damage(path, tmp_path / "damaged.mp4", at=[0.36, 0.7]), tmp_path / "damaged", stride=stride)
+    assert whole.damaged_packets == 0 and whole.damaged == []
+    assert result.damaged_packets >= 1 and result.damaged
+    assert all(0.0 <= a <= b <= 5.0 for a, b in result.damaged)
+    assert result.frames == whole.frames == 125 and result.shots[-1].end_frame == 124  # not cut short
+    assert result.samples > 0.6 * whole.samples
+    first_damage = result.damaged[0][0] * FPS
+    before = [c for c in truth if c < first_damage - 1]
+    assert before and all(any(abs(c - found) <= 1 for found in result.cuts) for c in before)
+
+
+def test_a_file_mostly_damaged_is_unreadable(clips, tmp_path):
+    path, _ = clips["textured"]
+    shares = [0.2 + 0.65 * k / 20 for k in range(21)]  # random bytes over most of the coded frames, not the first
+    ruined = damage(path, tmp_path / "ruined.mp4", at=shares, length=1500)
+    meta = vision.probe(str(ruined), LIMITS)
+    with pytest.raises(JobFailure) as caught:
+        vision.decode_pass(str(ruined), meta, LIMITS, str(tmp_path / "out"))
+    assert caught.value.code == "VIDEO_UNREADABLE" and "frames could not be decoded" in str(caught.value)

@@ -53,6 +53,14 @@ def test_quality_warnings_name_the_shots_and_spans():
     assert video_report.quality_warnings([shot(0)], SimpleNamespace(black=[], frozen=[])) == []
 
 
+def test_damaged_data_is_named_with_where_it_was_and_nothing_is_said_without_damage():
+    passed = SimpleNamespace(damaged_packets=6, damaged=[(2.92, 3.0), (4.16, 4.32)])
+    (warning,) = video_report.damage_warning(passed)
+    assert warning["code"] == "DAMAGED_DATA" and warning["spans"] == [[2.92, 3.0], [4.16, 4.32]]
+    assert warning["message"].startswith("6 frame(s)") and "2.9-3.0 s, 4.2-4.3 s" in warning["message"]
+    assert video_report.damage_warning(SimpleNamespace(damaged_packets=0, damaged=[])) == []
+
+
 def test_shot_document_text_carries_everything_chat_may_be_asked():
     report = {"warnings": [{"code": "TOO_DARK", "message": "…", "shots": [0]}]}
     data = shot(0, brightness=0.1, faces=1, qr_texts=["WIFI:S:cafe"], labels=["dark", "face"],

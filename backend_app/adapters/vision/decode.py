@@ -129,6 +129,17 @@ class PassResult:
     black: list[tuple[float, float]]
     frozen: list[tuple[float, float]]
     decode_s: float
+    damaged_packets: int = 0  # coded frames the decoder could not read (passed over)
+    damaged: list[tuple[float, float]] = field(default_factory=list)  # where they were, as (start_s, end_s)
+
+
+@dataclass
+class _End:
+    """What the reader hands on last: frames in the video, frames decoded, times of damaged packets."""
+
+    frames: int
+    decoded: int
+    damaged: list[float]
 
 
 class _Pass:
@@ -192,7 +203,7 @@ def decode_pass(path: str, meta: VideoMetadata, limits: Limits, outdir: str, str
     with _opencv_threads(1):
         reader.start()
         try:
-            total, decoded = _drain(state, frames, meta, on_progress)
+            end = _drain(state, frames, meta, on_progress)
         finally:
             stop.set()
             while reader.is_alive():  # unblock a reader waiting on a full queue, then let it finish
@@ -202,18 +213,18 @@ def decode_pass(path: str, meta: VideoMetadata, limits: Limits, outdir: str, str
                     pass
             reader.join()
             source.close()
-        return _result(state, total, decoded, time.perf_counter() - started)
+        return _result(state, end, time.perf_counter() - started)
 
 
 def _drain(state: _Pass, frames: queue.Queue, meta: VideoMetadata,
-           on_progress: ProgressFn | None) -> tuple[int, int]:
-    """Analyse what the reader hands on until its end: (frames in the video, frames decoded)."""
+           on_progress: ProgressFn | None) -> _End:
+    """Analyse what the reader hands on until its end."""
     reported = 0
     while True:
         item = frames.get()
         if isinstance(item, BaseException):
             raise item
-        if isinstance(item, tuple) and len(item) == 2:
+        if isinstance(item, _End):
             return item
         index, yuv, picture = item
         state.feed(analysis_image(*yuv), index, picture)
@@ -255,6 +266,8 @@ def _read(source: FrameSource, stride: int, fps: float, limits: Limits, out: que
             if source.packets > limits.max_frames or source.packets / fps > limits.max_duration_s:
                 raise JobFailure("VIDEO_TOO_LONG", "The video is longer than the limit allows.")
             index = round(t * fps) if math.isfinite(t) else decoded + 1
+            if source.damaged and index < decoded:
+                continue  # out of order after damaged data (the decoder lost its reordering): passed over
             decoded = index = max(index, decoded + 1)
             if last >= 0 and index - last > stride and held is not None:
                 send(*held)
@@ -268,14 +281,18 @@ def _read(source: FrameSource, stride: int, fps: float, limits: Limits, out: que
                 held = (index, frame)
         if held is not None and not stop.is_set():
             send(*held)
-        out.put((max(source.packets, decoded + 1), source.decoded))
+        out.put(_End(max(source.packets, decoded + 1), source.decoded, list(source.damaged)))
     except BaseException as exc:  # handed to the analysing thread, which raises it
         out.put(exc)
 
 
-def _result(state: _Pass, frames: int, decoded: int, elapsed: float) -> PassResult:
+def _result(state: _Pass, end: _End, elapsed: float) -> PassResult:
+    frames = end.frames
     if state.prev is None:
         raise JobFailure("VIDEO_UNREADABLE", "No frame of the video could be decoded.")
+    if len(end.damaged) > frames / 2:
+        raise JobFailure("VIDEO_UNREADABLE", f"{len(end.damaged)} of the video's {frames} frames could not be "
+                                             "decoded: the file is damaged.")
     if state.meta.frame_count and frames < state.meta.frame_count / 2:
         raise JobFailure("VIDEO_UNREADABLE", f"The video ends after {frames} of its {state.meta.frame_count} "
                                              "frames: the file is damaged or truncated.")
@@ -285,7 +302,18 @@ def _result(state: _Pass, frames: int, decoded: int, elapsed: float) -> PassResu
     state.frozen.close(end_t)
     if state.records:
         state.records[-1].end_frame = frames - 1
-    return PassResult(frames=frames, decoded=decoded, samples=state.samples,
+    return PassResult(frames=frames, decoded=end.decoded, samples=state.samples,
                       stride=state.stride, shots=state.records, cuts=state.splitter.cuts,
                       timeline=state.timeline.result(), black=state.black.spans, frozen=state.frozen.spans,
-                      decode_s=round(elapsed, 4))
+                      decode_s=round(elapsed, 4), damaged_packets=len(end.damaged), damaged=_spans(end.damaged))
+
+
+def _spans(times: list[float], join_s: float = 1.0) -> list[tuple[float, float]]:
+    """Times merged into (start, end) stretches; times less than ``join_s`` apart join one stretch."""
+    spans: list[list[float]] = []
+    for t in sorted(t for t in times if math.isfinite(t)):
+        if spans and t - spans[-1][1] < join_s:
+            spans[-1][1] = t
+        else:
+            spans.append([t, t])
+    return [(round(max(0.0, a), 3), round(max(0.0, b), 3)) for a, b in spans]

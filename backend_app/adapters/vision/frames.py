@@ -39,7 +39,7 @@ class FrameSource:
 
     ``skip`` starts the decoder dropping non-reference frames; ``stop_skipping()`` makes it
     decode every frame from then on. ``packets`` counts every coded frame read, decoded or not;
-    ``decoded`` the frames decoded.
+    ``decoded`` the frames decoded; ``damaged`` the times of packets that could not be decoded.
     """
 
     def __init__(self, path: str, skip: bool):
@@ -61,6 +61,7 @@ class FrameSource:
         # be earlier (AVI with B frames gives the first frame pts 1 and the stream start 0).
         self.origin: float | None = None
         self.packets = self.decoded = 0
+        self.damaged: list[float] = []  # times of packets the decoder could not read
 
     def stop_skipping(self) -> None:
         if self.skipping:
@@ -68,16 +69,32 @@ class FrameSource:
             self.skipping = False
 
     def frames(self) -> Iterator[tuple[float, av.VideoFrame]]:
-        """(seconds from the start of the stream, frame) in display order, until the end or damage."""
+        """(seconds from the start of the stream, frame) in display order, until the end.
+
+        A packet the decoder cannot read is passed over (its time kept in ``damaged``): the
+        decoder picks up again at the next frame it can decode, so a glitch in the middle of a
+        recording costs a few frames, not the rest of the video. Data the container cannot be
+        read past ends the stream; the pass checks the count.
+        """
         try:
             for packet in self.container.demux(self.stream):
                 if packet.size:
                     self.packets += 1
-                for frame in packet.decode():
+                try:
+                    frames = packet.decode()
+                except av.InvalidDataError:
+                    self.damaged.append(self._packet_time(packet))
+                    continue
+                for frame in frames:
                     self.decoded += 1
                     yield self._time(frame), frame
         except (av.FFmpegError, EOFError):
-            return  # damaged data ends the stream here, as with VideoCapture; the pass checks the count
+            return
+
+    def _packet_time(self, packet: av.Packet) -> float:
+        if packet.pts is None or packet.time_base is None:
+            return float("nan")
+        return float(packet.pts * packet.time_base) - (self.origin or 0.0)
 
     def _time(self, frame: av.VideoFrame) -> float:
         t = frame.time
