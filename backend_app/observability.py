@@ -72,6 +72,18 @@ LATENCY = Histogram(
 )
 QUEUE_DEPTH = Gauge("framewise_queue_depth", "Jobs waiting in each RQ queue", ["queue"], multiprocess_mode="max")
 _NOT_LOGGED = frozenset({"/ping", "/metrics"})  # probes and scrapes: counted, not logged
+_SECRET_ARGS = ("token",)  # path parts that are a permission (signed storage links): never logged
+
+
+def _loggable_path(req) -> str:
+    """The request path with secret path arguments replaced by their name: a signed link in a
+    log line would let whoever reads the logs use it until it expires."""
+    path = req.path
+    for name in _SECRET_ARGS:
+        value = (req.view_args or {}).get(name)
+        if value:
+            path = path.replace(str(value), f"<{name}>")
+    return path
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 JOBS = Counter("framewise_jobs_total", "Jobs finished by kind and outcome", ["kind", "status"])
 
@@ -113,7 +125,7 @@ def init_app(app: Flask) -> None:
         response.headers["X-Request-ID"] = getattr(state, "request_id", "")
         if endpoint not in _NOT_LOGGED:
             access_log.info("request", extra={
-                "method": req.method, "path": req.path, "status": status,
+                "method": req.method, "path": _loggable_path(req), "status": status,
                 "ms": round(elapsed * 1000, 2), "variant": variant or None,
             })
         return response

@@ -75,3 +75,28 @@ def test_health_reports_stale_and_failed_jobs(client, app):
     jobs = client.get("/health").get_json()["checks"]["jobs"]
     assert (jobs["stale_queued"], jobs["stale_running"], jobs["failed"]) == (1, 1, 1)
     assert jobs["failed_by_code"] == {"WORKER_LOST": 1} and jobs["ok"] is False
+
+
+def test_the_access_log_never_carries_a_signed_links_token(client):
+    import logging
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger, handler = logging.getLogger("framewise.access"), Keep(level=logging.INFO)
+    logger.addHandler(handler)
+    before = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        token = "eyJrIjoidXNlcnMvdTEvc3JjIn0.c2lnbmF0dXJlLXRoYXQtZ3JhbnRzLWFjY2Vzcw"
+        client.get(f"/api/v1/storage/{token}")
+        client.get("/api/v1/sessions")
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(before)
+    paths = [record.path for record in records]
+    assert paths == ["/api/v1/storage/<token>", "/api/v1/sessions"]
+    assert not any(token in record.getMessage() or token in str(vars(record)) for record in records)
