@@ -14,6 +14,7 @@ import tempfile
 import time
 
 from flask import current_app
+from sqlalchemy import select
 
 from ..adapters.storage import ObjectNotFound, get_storage
 from ..extensions import db
@@ -86,6 +87,7 @@ def analyse(job: Job, ctx: JobContext) -> dict:
     """Run the whole analysis of ``job.payload['analysis_id']``; returns a short result."""
     settings = current_app.config["SETTINGS"]
     analysis = _load(job)
+    analysis_id, prefix = analysis.id, analysis.prefix
     workdir = tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{job.id}-", dir=temp_root(settings))
     try:
         ctx.progress("fetch", 2)
@@ -103,8 +105,23 @@ def analyse(job: Job, ctx: JobContext) -> dict:
         _complete(analysis, report)
         return {"analysis_id": analysis.id, "shots": shots, "frames": report["metadata"]["frame_count"],
                 "warnings": len(report["warnings"])}
+    except BaseException:
+        _drop_outputs_if_deleted(analysis_id, prefix)
+        raise
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _drop_outputs_if_deleted(analysis_id: str, prefix: str) -> None:
+    """When the analysis was deleted while this run worked (its next progress write or its final
+    commit then fails), remove what the run stored after the delete had cleared the prefix."""
+    try:
+        db.session.rollback()
+        if db.session.scalar(select(Analysis.id).where(Analysis.id == analysis_id)) is None:
+            removed = get_storage().delete_prefix(prefix)
+            log.info("analysis deleted while its job ran; its late outputs removed", extra={"removed": removed})
+    except Exception:  # the database or storage is down: the run's own failure is what gets reported
+        log.warning("could not check whether the analysis still exists", exc_info=True)
 
 
 def _complete(analysis: Analysis, report: dict) -> None:

@@ -145,6 +145,32 @@ def test_a_video_damaged_after_half_completes_and_its_report_says_where_it_ends(
     assert "VIDEO_INCOMPLETE" not in [w["code"] for w in db.session.get(Analysis, whole_analysis.id).report["warnings"]]
 
 
+def test_an_analysis_deleted_while_its_job_runs_leaves_no_objects_behind(app, client, face_qr_clip, monkeypatch):
+    """The delete clears the storage prefix and the rows; a run that goes on writing keyframes
+    after that (the stop command not yet arrived) removes them when it finds the row gone."""
+    from backend_app.jobs import video
+    from backend_app.services import analyses
+    from backend_app.tenancy import Tenant
+
+    headers, analysis = uploaded(client, face_qr_clip)
+    analysis_id, job_id, prefix, owner = analysis.id, analysis.job_id, analysis.prefix, analysis.user_id
+    real_store = video.store_images
+
+    def delete_then_store(target, out):
+        analyses.delete(Tenant(owner), analysis_id)  # what DELETE /api/v1/analyses/<id> does
+        real_store(target, out)
+
+    monkeypatch.setattr(video, "store_images", delete_then_store)
+    run_job(job_id)
+    db.session.expire_all()
+    assert db.session.get(Analysis, analysis_id) is None and db.session.get(Job, job_id) is None
+    assert list(get_storage().list_keys(prefix)) == []
+    assert db.session.scalar(select(db.func.count()).select_from(ShotDocument)
+                             .where(ShotDocument.analysis_id == analysis_id)) == 0
+    assert leftover_temp_dirs(app) == []
+    assert client.get(f"/api/v1/analyses/{analysis_id}", headers=headers).status_code == 404
+
+
 @pytest.mark.sqlite_only
 def test_a_missing_source_object_fails_without_retry_or_temp_files(app, client, face_qr_clip):
     _, analysis = uploaded(client, face_qr_clip)
