@@ -221,3 +221,14 @@ def validate(settings: Settings) -> None:
     if problems:
         raise SettingsError("; ".join(problems))
 
+
+
+def quiet_native_logs() -> None:
+    """Default the environment variable OpenCV reads for the FFmpeg inside it to quiet.
+
+    OpenCV's FFmpeg writes its complaints about damaged or foreign files straight to stderr,
+    as plain text between the one-JSON-object-a-line logs; what it complains about reaches the
+    user as a coded failure or a report warning instead. OpenCV reads the variable at its first
+    VideoCapture; an operator who sets it (32 shows FFmpeg's messages) keeps theirs.
+    """
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET

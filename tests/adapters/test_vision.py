@@ -341,3 +341,29 @@ def test_a_file_mostly_damaged_is_unreadable(clips, tmp_path):
     with pytest.raises(JobFailure) as caught:
         vision.decode_pass(str(ruined), meta, LIMITS, str(tmp_path / "out"))
     assert caught.value.code == "VIDEO_UNREADABLE" and "frames could not be decoded" in str(caught.value)
+
+
+def test_damaged_and_foreign_files_write_nothing_to_stderr_between_the_json_logs(clips, tmp_path):
+    """OpenCV and its FFmpeg used to print their complaints as plain text on stderr."""
+    import sys
+
+    damaged = damage(clips["textured"][0], tmp_path / "damaged.mp4", at=[0.36, 0.7])
+    (tmp_path / "text.mp4").write_text("this is not a video\n" * 50)
+    script = (
+        "import sys\n"
+        "from backend_app.adapters import vision\n"
+        "from backend_app.jobs.errors import JobFailure\n"
+        "limits = vision.Limits(max_duration_s=3600, max_pixels=3840 * 2160, max_frames=600_000)\n"
+        "meta = vision.probe(sys.argv[1], limits)\n"
+        "print(vision.decode_pass(sys.argv[1], meta, limits, sys.argv[3]).damaged_packets)\n"
+        "try:\n"
+        "    vision.probe(sys.argv[2], limits)\n"
+        "except JobFailure as failure:\n"
+        "    print(failure.code)\n")
+    done = subprocess.run([sys.executable, "-c", script, str(damaged), str(tmp_path / "text.mp4"),
+                           str(tmp_path / "out")], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    damaged_count, code = done.stdout.split()
+    assert int(damaged_count) >= 1 and code == "VIDEO_UNREADABLE"
+    assert done.stderr == ""
