@@ -73,6 +73,8 @@ LATENCY = Histogram(
 QUEUE_DEPTH = Gauge("framewise_queue_depth", "Jobs waiting in each RQ queue", ["queue"], multiprocess_mode="max")
 _NOT_LOGGED = frozenset({"/ping", "/metrics"})  # probes and scrapes: counted, not logged
 _SECRET_ARGS = ("token",)  # path parts that are a permission (signed storage links): never logged
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+JOBS = Counter("framewise_jobs_total", "Jobs finished by kind and outcome", ["kind", "status"])
 
 
 def _loggable_path(req) -> str:
@@ -84,8 +86,6 @@ def _loggable_path(req) -> str:
         if value:
             path = path.replace(str(value), f"<{name}>")
     return path
-_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-JOBS = Counter("framewise_jobs_total", "Jobs finished by kind and outcome", ["kind", "status"])
 
 
 def init_app(app: Flask) -> None:

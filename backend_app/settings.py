@@ -222,7 +222,6 @@ def validate(settings: Settings) -> None:
         raise SettingsError("; ".join(problems))
 
 
-
 def quiet_native_logs() -> None:
     """Default the environment variable OpenCV reads for the FFmpeg inside it to quiet.
 
