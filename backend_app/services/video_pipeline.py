@@ -7,6 +7,7 @@ indexing; /health/analysis-pipeline runs it as it is on a tiny generated video.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from . import describe as describer
 from .video_report import build_report, shot_dicts
 
 StageFn = Callable[[str, float], None]  # (stage, percent of the whole job)
+KEYFRAMES_IN_FLIGHT = 4  # keyframe pictures (each at most 960 px, ~1.5 MB) waiting to be inspected
 
 
 @dataclass
@@ -61,30 +63,37 @@ def analyse_file(path: str, workdir: str, settings, *, on_stage: StageFn | None 
                  on_progress: Callable[[float], None] | None = None) -> PipelineOutput:
     """Probe, decode once and look at the keyframes of ``path``; files go under ``workdir``.
 
-    Each shot's keyframe is inspected (faces, QR, colours, thumbnail) on a second thread as soon
-    as the decode pass closes the shot, so that work overlaps decoding; the "keyframes" stage is
-    what is left of it after the pass, plus the contact sheet.
+    Each shot's keyframe picture is inspected (faces, QR, colours, thumbnail) on a second thread
+    as soon as the decode pass closes the shot, so that work overlaps decoding; the "keyframes"
+    stage is what is left of it after the pass, plus the contact sheet. The pictures go to the
+    inspecting thread in memory; at most KEYFRAMES_IN_FLIGHT wait for it (the pass waits for a
+    free place), so a video with many short shots does not pile them up.
     """
     clock = _Clock(on_stage)
     limits = limits_from(settings)
+    os.makedirs(workdir, exist_ok=True)
     with clock.stage("probe", 12):
         meta = vision.probe(path, limits)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyframes")
+    places = threading.BoundedSemaphore(KEYFRAMES_IN_FLIGHT)
     inspections: dict[int, tuple[str, Future]] = {}
 
-    def inspect_soon(record: vision.ShotRecord) -> None:
-        if record.keyframe_path:
-            thumb = os.path.join(workdir, f"thumb_{record.index}.jpg")
-            inspections[record.index] = (thumb, pool.submit(kf.inspect, record.keyframe_path, thumb))
+    def inspect_soon(record: vision.ShotRecord, picture) -> None:
+        if picture is None:
+            return
+        thumb = os.path.join(workdir, f"thumb_{record.index}.jpg")
+        places.acquire()
+        found = pool.submit(kf.inspect, picture, thumb)
+        found.add_done_callback(lambda _done: places.release())
+        inspections[record.index] = (thumb, found)
 
     try:
         with clock.stage("decode", 15):
             def progress(done: int, total: int) -> None:
                 if on_progress and total:
                     on_progress(min(1.0, done / total))
-            passed = vision.decode_pass(path, meta, limits, os.path.join(workdir, "frames"),
-                                        stride=settings.video_sample_stride, on_progress=progress,
-                                        on_shot=inspect_soon)
+            passed = vision.decode_pass(path, meta, limits, stride=settings.video_sample_stride,
+                                        on_progress=progress, on_shot=inspect_soon)
         with clock.stage("keyframes", 75):
             shots = shot_dicts(passed, meta.fps)
             thumbs: dict[int, str] = {}

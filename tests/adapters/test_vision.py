@@ -37,9 +37,11 @@ def clips(tmp_path_factory) -> dict[str, tuple[Path, list[int]]]:
     }
 
 
-def run(path: Path, tmp_path: Path, stride: int = 1) -> vision.PassResult:
+def run(path: Path, stride: int = 1, pictures: dict | None = None) -> vision.PassResult:
+    """One pass; each shot's keyframe picture goes into ``pictures`` (shot index -> BGR) if given."""
     meta = vision.probe(str(path), LIMITS)
-    return vision.decode_pass(str(path), meta, LIMITS, str(tmp_path / "out"), stride=stride)
+    keep = (lambda record, picture: pictures.__setitem__(record.index, picture)) if pictures is not None else None
+    return vision.decode_pass(str(path), meta, LIMITS, stride=stride, on_shot=keep)
 
 
 def test_probe_reads_the_real_metadata(clips):
@@ -66,7 +68,7 @@ def matches(found: list[int], truth: list[int], tolerance: int) -> tuple[float, 
 @pytest.mark.parametrize("name", ["textured", "squares", "flash", "double_flash", "fade", "face_qr"])
 def test_shot_boundaries_match_the_known_cuts_within_one_frame(clips, tmp_path, name, stride):
     path, truth = clips[name]
-    result = run(path, tmp_path, stride)
+    result = run(path, stride)
     assert matches(result.cuts, truth, tolerance=1) == (1.0, 1.0), (result.cuts, truth)
     assert len(result.shots) == len(truth) + 1
     assert result.frames == {"fade": 150, "face_qr": 150}.get(name, 125)
@@ -76,9 +78,9 @@ def test_shot_boundaries_match_the_known_cuts_within_one_frame(clips, tmp_path, 
 
 def test_sampling_skips_non_reference_frames_and_keeps_gaps_within_the_stride(clips, tmp_path):
     path, truth = clips["textured"]
-    every = run(path, tmp_path / "1", stride=1)
+    every = run(path, stride=1)
     assert every.decoded == every.samples == every.frames == 125
-    skipping = run(path, tmp_path / "2", stride=2)
+    skipping = run(path, stride=2)
     assert skipping.decoded < 0.8 * skipping.frames  # x264's non-reference B frames are not decoded
     assert skipping.samples <= skipping.decoded
     assert skipping.frames == 125
@@ -90,7 +92,7 @@ def test_b_frames_in_runs_turn_skipping_off_and_cuts_stay_within_one_frame(tmp_p
                                                         for i in range(125)),
                          codec=("-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast", "-bf", "3",
                                 "-b_strategy", "0", "-x264-params", "b-pyramid=none:scenecut=0"))
-    result = run(path, tmp_path, stride=2)
+    result = run(path, stride=2)
     assert matches(result.cuts, [40, 77, 103], tolerance=1) == (1.0, 1.0), result.cuts
     assert result.decoded > 0.9 * result.frames
 
@@ -115,8 +117,8 @@ def test_other_pixel_formats_give_the_same_cuts_and_brightness(clips, tmp_path, 
     """Planes other than 8-bit limited-range 4:2:0 are converted, never misread."""
     path, truth = clips["squares"]
     other = squares_encoded(truth, tmp_path, pix_fmt, *PIXEL_FORMATS[pix_fmt])
-    reference = run(path, tmp_path / "ref", stride=2)
-    result = run(other, tmp_path / "out", stride=2)
+    reference = run(path, stride=2)
+    result = run(other, stride=2)
     assert matches(result.cuts, truth, tolerance=1) == (1.0, 1.0), result.cuts
     for shot, ref in zip(result.shots, reference.shots):
         assert shot.brightness == pytest.approx(ref.brightness, abs=0.02)
@@ -138,34 +140,35 @@ def test_frame_numbers_hold_across_containers_and_codecs(clips, tmp_path, name):
     """Frame n is the n-th frame decoded, whatever timestamps the container starts at."""
     _, truth = clips["squares"]
     path = squares_encoded(truth, tmp_path, name, *CONTAINERS[name])
-    every = run(path, tmp_path / "1", stride=1)
+    every = run(path, stride=1)
     assert every.cuts == truth and every.frames == 125
-    sampled = run(path, tmp_path / "2", stride=2)
+    sampled = run(path, stride=2)
     assert matches(sampled.cuts, truth, tolerance=1) == (1.0, 1.0), sampled.cuts
 
 
 def test_shots_tile_the_video_and_have_one_keyframe_each(clips, tmp_path):
     path, truth = clips["textured"]
-    result = run(path, tmp_path, stride=2)
+    pictures: dict = {}
+    result = run(path, stride=2, pictures=pictures)
     starts = [s.start_frame for s in result.shots]
     assert starts == [0, *result.cuts]
     assert [s.end_frame + 1 for s in result.shots[:-1]] == result.cuts
     assert result.shots[-1].end_frame == result.frames - 1
     for shot in result.shots:
-        assert shot.keyframe_path and Path(shot.keyframe_path).exists()
+        assert pictures[shot.index].shape == (180, 320, 3)
         length = shot.end_frame - shot.start_frame + 1
         assert shot.start_frame + 0.25 * length - 2 <= shot.keyframe_frame <= shot.start_frame + 0.75 * length + 2
 
 
 def test_flash_frames_are_counted_not_cut(clips, tmp_path):
     path, _ = clips["flash"]
-    result = run(path, tmp_path)
+    result = run(path)
     assert sum(s.flashes for s in result.shots) == 2
 
 
 def test_a_slow_fade_is_one_shot_whose_brightness_follows_the_fade(clips, tmp_path):
     path, _ = clips["fade"]
-    result = run(path, tmp_path)
+    result = run(path)
     assert len(result.shots) == 1
     brightness = [p["brightness"] for p in result.timeline]
     assert min(brightness) < 0.5 * max(brightness)
@@ -173,8 +176,9 @@ def test_a_slow_fade_is_one_shot_whose_brightness_follows_the_fade(clips, tmp_pa
 
 def test_keyframes_show_the_face_and_decode_the_qr_code(clips, tmp_path):
     path, _ = clips["face_qr"]
-    result = run(path, tmp_path, stride=2)
-    found = [keyframes.inspect(s.keyframe_path, str(tmp_path / f"t{s.index}.jpg")) for s in result.shots]
+    pictures: dict = {}
+    result = run(path, stride=2, pictures=pictures)
+    found = [keyframes.inspect(pictures[s.index], str(tmp_path / f"t{s.index}.jpg")) for s in result.shots]
     assert [f["faces"] for f in found] == [1, 0, 0]
     assert [f["qr_texts"] for f in found] == [[], [QR_TEXT], []]
     assert found[1]["colors"][0]["name"] == "white"
@@ -184,7 +188,7 @@ def test_keyframes_show_the_face_and_decode_the_qr_code(clips, tmp_path):
 def test_motion_separates_a_static_shot_from_a_moving_one_and_frozen_pictures_are_found(tmp_path):
     path = scenes.scenes_clip(tmp_path / "motion.mp4", [(60, lambda i: scenes.textured(1, 0)),
                                                         (40, lambda i: scenes.textured(2, i * 4))])
-    result = run(path, tmp_path)
+    result = run(path)
     assert [s.start_frame for s in result.shots] == [0, 60]
     assert result.shots[0].motion < 0.0003 < result.shots[1].motion
     assert len(result.frozen) == 1
@@ -198,7 +202,7 @@ def test_black_frames_are_found(tmp_path):
     black = np.zeros((180, 320, 3), np.uint8)
     path = scenes.scenes_clip(tmp_path / "black.mp4", [(25, lambda i: scenes.textured(1, i)), (25, lambda i: black),
                                                        (25, lambda i: scenes.textured(2, i))])
-    result = run(path, tmp_path)
+    result = run(path)
     assert len(result.black) == 1
     assert result.black[0][0] == pytest.approx(1.0, abs=0.1) and result.black[0][1] == pytest.approx(2.0, abs=0.1)
 
@@ -217,7 +221,7 @@ def lavfi(path: Path, *codec: str, seconds: float = 2) -> Path:
 def code_of(path: Path, limits: vision.Limits = LIMITS, tmp_path: Path | None = None) -> str:
     with pytest.raises(JobFailure) as caught:
         meta = vision.probe(str(path), limits)
-        vision.decode_pass(str(path), meta, limits, str(path.parent / "out"))
+        vision.decode_pass(str(path), meta, limits)
     return caught.value.code
 
 
@@ -296,8 +300,8 @@ def test_a_pass_limits_opencvs_thread_pool_only_while_it_runs(clips, tmp_path):
     cv2.setNumThreads(3)
     try:
         meta = vision.probe(str(clips["textured"][0]), LIMITS)
-        vision.decode_pass(str(clips["textured"][0]), meta, LIMITS, str(tmp_path / "out"), stride=2,
-                           on_shot=lambda record: seen.append(cv2.getNumThreads()))
+        vision.decode_pass(str(clips["textured"][0]), meta, LIMITS, stride=2,
+                           on_shot=lambda record, picture: seen.append(cv2.getNumThreads()))
         assert seen and set(seen) == {1}
         assert cv2.getNumThreads() == 3
     finally:
@@ -321,8 +325,8 @@ def damage(source: Path, target: Path, *, at: list[float], length: int = 3000) -
 def test_damaged_data_mid_file_is_passed_over_and_the_rest_analysed(clips, tmp_path, stride):
     """Before, the first packet the decoder could not read ended the pass (and, before half, the job)."""
     path, truth = clips["textured"]  # 125 frames at 25 fps, cuts at 30, 61, 95
-    whole = run(path, tmp_path / "whole", stride=stride)
-    result = run(damage(path, tmp_path / "damaged.mp4", at=[0.36, 0.7]), tmp_path / "damaged", stride=stride)
+    whole = run(path, stride=stride)
+    result = run(damage(path, tmp_path / "damaged.mp4", at=[0.36, 0.7]), stride=stride)
     assert whole.damaged_packets == 0 and whole.damaged == []
     assert result.damaged_packets >= 1 and result.damaged
     assert all(0.0 <= a <= b <= 5.0 for a, b in result.damaged)
@@ -339,7 +343,7 @@ def test_a_file_mostly_damaged_is_unreadable(clips, tmp_path):
     ruined = damage(path, tmp_path / "ruined.mp4", at=shares, length=1500)
     meta = vision.probe(str(ruined), LIMITS)
     with pytest.raises(JobFailure) as caught:
-        vision.decode_pass(str(ruined), meta, LIMITS, str(tmp_path / "out"))
+        vision.decode_pass(str(ruined), meta, LIMITS)
     assert caught.value.code == "VIDEO_UNREADABLE" and "frames could not be decoded" in str(caught.value)
 
 
@@ -355,13 +359,13 @@ def test_damaged_and_foreign_files_write_nothing_to_stderr_between_the_json_logs
         "from backend_app.jobs.errors import JobFailure\n"
         "limits = vision.Limits(max_duration_s=3600, max_pixels=3840 * 2160, max_frames=600_000)\n"
         "meta = vision.probe(sys.argv[1], limits)\n"
-        "print(vision.decode_pass(sys.argv[1], meta, limits, sys.argv[3]).damaged_packets)\n"
+        "print(vision.decode_pass(sys.argv[1], meta, limits).damaged_packets)\n"
         "try:\n"
         "    vision.probe(sys.argv[2], limits)\n"
         "except JobFailure as failure:\n"
         "    print(failure.code)\n")
-    done = subprocess.run([sys.executable, "-c", script, str(damaged), str(tmp_path / "text.mp4"),
-                           str(tmp_path / "out")], capture_output=True, text=True, timeout=120,
+    done = subprocess.run([sys.executable, "-c", script, str(damaged), str(tmp_path / "text.mp4")],
+                          capture_output=True, text=True, timeout=120,
                           cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0, done.stderr
     damaged_count, code = done.stdout.split()

@@ -2,7 +2,7 @@
 
 - ``probe``: metadata and limits (codes VIDEO_UNREADABLE, UNSUPPORTED_CODEC, INVALID_FPS,
   VIDEO_TOO_LARGE, VIDEO_TOO_LONG, METADATA_EXTRACTION_FAILED).
-- ``decode``: the one streaming decode pass (shots, signals, one keyframe JPEG per shot).
+- ``decode``: the one streaming decode pass (shots, signals, one keyframe picture per shot).
 - ``frames``: the pass's decoder (PyAV: non-reference frames skipped, planes read directly).
 - ``keyframes``: faces, QR codes, dominant colours, thumbnails and the contact sheet.
 """

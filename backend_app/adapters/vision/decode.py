@@ -11,14 +11,13 @@ the frames to analyse, while the calling thread makes each one's small image, me
 splits shots: on two cores decoding and analysis overlap, and the decoder is never kept waiting
 by image work; the queue between them is bounded, so memory stays flat. A
 sample keeps its decoded frame only while it is a keyframe candidate (a few per shot); the
-keyframe's picture is made from it when the shot closes. Finished shots leave as small records
-and a keyframe JPEG on disk, and the timeline is averaged into a bounded series.
+keyframe's picture is made from it when the shot closes and handed, with the shot's small record,
+to ``on_shot``; the timeline is averaged into a bounded series.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import queue
 import threading
 import time
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import cv2
+import numpy as np
 
 from ...jobs.errors import JobFailure
 from .frames import FrameSource, halve_to, planes
@@ -37,11 +37,10 @@ from .signals import KEY_MAX_SIDE, Sample, analysis_image, link, measure
 TIMELINE_POINTS = 240
 BLACK_BRIGHTNESS, BLACK_CONTRAST = 0.06, 0.03
 FROZEN_MOTION = 0.0015  # mean luma change per frame below which the picture is frozen
-KEYFRAME_QUALITY = 92
 QUEUE_FRAMES = 4  # reduced frames in flight between the reader thread and the analysis
 
 ProgressFn = Callable[[int, int], None]
-ShotFn = Callable[["ShotRecord"], None]
+ShotFn = Callable[["ShotRecord", np.ndarray | None], None]
 
 
 @dataclass
@@ -55,8 +54,7 @@ class ShotRecord:
     sharpness: float
     jitter: float
     flashes: int
-    keyframe_path: str | None
-    keyframe_frame: int | None
+    keyframe_frame: int | None  # the frame whose picture went to ``on_shot`` (None: the shot had none)
 
 
 @dataclass
@@ -145,8 +143,8 @@ class _End:
 class _Pass:
     """State of one pass; the public entry point is ``decode_pass``."""
 
-    def __init__(self, meta: VideoMetadata, stride: int, outdir: str, on_shot: ShotFn | None = None):
-        self.meta, self.stride, self.outdir, self.on_shot = meta, stride, outdir, on_shot
+    def __init__(self, meta: VideoMetadata, stride: int, on_shot: ShotFn | None = None):
+        self.meta, self.stride, self.on_shot = meta, stride, on_shot
         expected = max(1, (meta.frame_count or int(meta.fps * 60)) // stride)
         self.timeline = Timeline(bucket=max(1, math.ceil(expected / TIMELINE_POINTS)))
         self.black = Runs(min_s=0.5)
@@ -163,18 +161,16 @@ class _Pass:
 
     def finish_shot(self, shot: Shot) -> None:
         key = shot.keyframe()
-        path = None
         picture = key.picture() if key is not None else None
-        if picture is not None:
-            path = os.path.join(self.outdir, f"keyframe_{shot.index}.jpg")
-            cv2.imwrite(path, picture, [cv2.IMWRITE_JPEG_QUALITY, KEYFRAME_QUALITY])
         self.records.append(ShotRecord(
             index=shot.index, start_frame=shot.start, end_frame=shot.end, brightness=shot.mean("brightness"),
             contrast=shot.mean("contrast"), motion=shot.mean("motion"), sharpness=shot.mean("sharpness"),
-            jitter=shot.mean("jitter"), flashes=shot.flashes, keyframe_path=path,
-            keyframe_frame=key.index if key is not None else None))
+            jitter=shot.mean("jitter"), flashes=shot.flashes,
+            keyframe_frame=key.index if picture is not None else None))
         if self.on_shot:
-            self.on_shot(self.records[-1])
+            self.on_shot(self.records[-1], picture)
+        if key is not None:
+            key.forget()
 
     def feed(self, small, index: int, source) -> None:
         sample = measure(small, index, self.meta.fps, source)
@@ -185,15 +181,15 @@ class _Pass:
         self.splitter.push(sample)
 
 
-def decode_pass(path: str, meta: VideoMetadata, limits: Limits, outdir: str, stride: int = 2,
+def decode_pass(path: str, meta: VideoMetadata, limits: Limits, stride: int = 2,
                 on_progress: ProgressFn | None = None, on_shot: ShotFn | None = None) -> PassResult:
-    """Decode ``path`` once; analyse frames at most ``stride`` apart; write one keyframe JPEG per shot.
+    """Decode ``path`` once; analyse frames at most ``stride`` apart; pick one keyframe per shot.
 
-    ``on_shot`` gets each shot's record as soon as the shot is closed (its keyframe JPEG written),
-    while decoding goes on; the last shot's ``end_frame`` is settled only when the pass ends.
+    ``on_shot`` gets each shot's record and its keyframe's BGR picture (at most KEY_MAX_SIDE
+    large; None if the shot has none) as soon as the shot is closed, while decoding goes on; the
+    pass keeps no picture after that. The last shot's ``end_frame`` is settled only when the pass ends.
     """
-    os.makedirs(outdir, exist_ok=True)
-    state = _Pass(meta, max(1, stride), outdir, on_shot)
+    state = _Pass(meta, max(1, stride), on_shot)
     source = FrameSource(path, skip=state.stride > 1)
     started = time.perf_counter()
     frames: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES)

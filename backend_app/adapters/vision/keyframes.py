@@ -160,9 +160,8 @@ def contact_sheet(items: list[tuple[str, str]]) -> bytes | None:
     return thumbnail_jpeg(sheet, max_side=4096, quality=80)
 
 
-def inspect(path: str, thumb_path: str) -> dict:
-    """Everything looked for on one keyframe; writes its thumbnail JPEG to ``thumb_path``."""
-    image = load(path)
+def inspect(image: np.ndarray, thumb_path: str) -> dict:
+    """Everything looked for on one keyframe's BGR picture; writes its thumbnail JPEG to ``thumb_path``."""
     found = faces(image)
     with open(thumb_path, "wb") as handle:
         handle.write(thumbnail_jpeg(image))

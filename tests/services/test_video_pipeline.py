@@ -1,0 +1,49 @@
+"""The in-process pipeline (probe → pass → keyframe inspection) on a real H.264 file."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from backend_app.adapters.vision import keyframes
+from backend_app.services import video_pipeline
+from backend_app.settings import load_settings
+from tests import media
+from tests import video_scenes as scenes
+
+
+def test_keyframe_pictures_wait_in_a_bounded_line_and_every_shot_is_inspected(tmp_path, monkeypatch):
+    """A video of many short shots, inspected slower than the pass closes them: the pass waits
+    for a place instead of piling pictures up, and no shot goes without its findings."""
+    media.require_ffmpeg()
+    cuts = list(range(10, 150, 10))
+    path = scenes.cut_clip(tmp_path / "many.mp4", cuts, 150)
+    lock, count = threading.Lock(), {"in_flight": 0, "most": 0, "inspected": 0}
+    real_inspect, real_pass = keyframes.inspect, video_pipeline.vision.decode_pass
+
+    def slow_inspect(picture, thumb_path):
+        time.sleep(0.05)
+        found = real_inspect(picture, thumb_path)
+        with lock:
+            count["in_flight"] -= 1
+            count["inspected"] += 1
+        return found
+
+    def counting_pass(*args, on_shot, **kwargs):
+        def handed(record, picture):
+            with lock:  # counted before it asks for a place: at most one more than the places
+                count["in_flight"] += picture is not None
+                count["most"] = max(count["most"], count["in_flight"])
+            on_shot(record, picture)
+        return real_pass(*args, on_shot=handed, **kwargs)
+
+    monkeypatch.setattr(keyframes, "inspect", slow_inspect)
+    monkeypatch.setattr(video_pipeline.vision, "decode_pass", counting_pass)
+    settings = load_settings({}, ai_provider="offline", data_dir=str(tmp_path / "data"), video_sample_stride=2)
+    out = video_pipeline.analyse_file(str(path), str(tmp_path / "work"), settings)
+
+    assert len(out.shots) == len(cuts) + 1
+    assert count["inspected"] == len(out.shots) and sorted(out.thumbs) == [s["index"] for s in out.shots]
+    assert all("faces" in shot and "colors" in shot for shot in out.shots)
+    assert count["most"] <= video_pipeline.KEYFRAMES_IN_FLIGHT + 1, count
+    assert out.contact_sheet is not None
