@@ -40,8 +40,9 @@ PRE_SESSION_COOKIE = "csrf_pre_session"
 _NONCE = re.compile(r"[A-Za-z0-9_-]{32,128}")
 
 
-def _claims(cookie: str) -> dict | None:
-    """The verified claims of a JWT cookie, or None when absent, invalid, expired or revoked."""
+def _claims(cookie: str, token_type: str) -> dict | None:
+    """The verified claims of a JWT cookie, or None when absent, invalid, expired, revoked or
+    not of ``token_type`` (an access token in the refresh cookie is no sign-in)."""
     raw = request.cookies.get(cookie)
     if not raw:
         return None
@@ -49,7 +50,7 @@ def _claims(cookie: str) -> dict | None:
         claims = decode_token(raw)
     except (PyJWTError, JWTExtendedException):
         return None
-    if accounts.is_revoked(claims["jti"], claims.get("type", "access")):
+    if claims.get("type") != token_type or accounts.is_revoked(claims["jti"], token_type):
         return None
     return claims
 
@@ -58,15 +59,17 @@ def load_page_user() -> bool:
     """Load ``g.user`` from the cookies; False when nobody is signed in.
 
     The access cookie lives 15 minutes; when it has expired, the refresh cookie mints a new
-    one. Unsafe requests must echo the refresh token's CSRF value (rendered into every page
+    one. The sign-in is the refresh token's: its user is the page's user, and an access cookie
+    of anybody else is ignored (replaced), so a copied access token never becomes a sign-in that
+    outlives it. Unsafe requests must echo the refresh token's CSRF value (rendered into every page
     and sent by htmx as X-CSRF-TOKEN): stable for the whole sign-in, so open forms never go stale.
     """
-    refresh = _claims("refresh_token_cookie")
+    refresh = _claims("refresh_token_cookie", "refresh")
     if refresh is None:
         return False
-    access = _claims("access_token_cookie")
+    access = _claims("access_token_cookie", "access")
     try:
-        user = accounts.active_user((access or refresh)["sub"])
+        user = accounts.active_user(refresh["sub"])
     except AppError:
         return False
     if access is None or access["sub"] != refresh["sub"]:

@@ -77,6 +77,8 @@ def logout():
     if load_page_user():
         access = decode_token(g.new_access_token) if g.get("new_access_token") else None
         for claims in filter(None, (g.get("page_jwt"), access, _access_claims())):
+            if claims["sub"] != g.user.id:
+                continue  # somebody else's token in the cookie: not this sign-in's to end
             ttl = current_app.config["JWT_REFRESH_TOKEN_EXPIRES" if claims["type"] == "refresh"
                                      else "JWT_ACCESS_TOKEN_EXPIRES"]
             accounts.revoke(claims["jti"], ttl)

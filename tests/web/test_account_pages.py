@@ -7,13 +7,14 @@ import zipfile
 
 import pytest
 from flask import g
+from flask_jwt_extended import decode_token
 
 from backend_app.extensions import db
 from backend_app.models import UsageRecord, User
 from backend_app.services import sessions
 from backend_app.tenancy import Tenant
 
-from ..factories import PASSWORD, form_csrf, make_user, page_login
+from ..factories import PASSWORD, form_csrf, login, make_user, page_login
 from .conftest import text
 
 pytestmark = pytest.mark.sqlite_only
@@ -86,6 +87,27 @@ def test_logout_needs_csrf_and_then_signs_out(page):
     assert page.get("/sessions").status_code == 200
     assert page.post("/logout").status_code == 303
     assert page.get("/sessions").status_code == 302
+
+
+def test_another_users_access_token_in_the_cookies_is_no_sign_in(app, page, other_page):
+    """A copied access token (15 minutes) must not become a page sign-in that outlives it: the
+    sign-in is the refresh cookie's, an access token in the refresh cookie is none, and another
+    user's access cookie is replaced by one for the refresh cookie's user, never renewed."""
+    sessions.create(Tenant(other_page.user.id), "Victim's private session")
+    stolen = login(app.test_client(), other_page.user.email)["access_token"]
+    page.client.set_cookie("access_token_cookie", stolen, path="/")
+    shown = page.get("/sessions")
+    assert shown.status_code == 200 and "Victim" not in text(shown)
+    minted = decode_token(page.client.get_cookie("access_token_cookie").value)
+    assert minted["sub"] == page.user.id
+    # A page write lands in the refresh cookie's account, not the access token's.
+    assert page.post("/sessions", data={"name": "written"}).status_code in (200, 303)
+    assert [s.name for s in sessions.list_for(Tenant(other_page.user.id))] == ["Victim's private session"]
+
+    anonymous = app.test_client()
+    anonymous.set_cookie("refresh_token_cookie", stolen, path="/")
+    assert anonymous.get("/sessions").status_code == 302
+    assert anonymous.get_cookie("access_token_cookie") is None
 
 
 def test_account_page_exports_a_zip_of_own_data(page, other_page):
