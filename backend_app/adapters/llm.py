@@ -115,8 +115,11 @@ def record_usage(user_id: str | None, purpose: str, result: LLMResult) -> None:
     db.session.commit()
 
 
-def cache_key(model: str, messages: list[dict[str, Any]], extra: dict[str, Any]) -> str:
-    blob = json.dumps({"model": model, "messages": messages, **extra}, sort_keys=True, ensure_ascii=False)
+def cache_key(model: str, messages: list[dict[str, Any]], extra: dict[str, Any], user_id: str | None) -> str:
+    """Per user: a hit tells its caller that the same call was made before (usage shows cached
+    calls, and a hit is faster), so one user's calls must never answer another's."""
+    blob = json.dumps({"model": model, "messages": messages, "user": user_id, **extra}, sort_keys=True,
+                      ensure_ascii=False)
     return CACHE_PREFIX + hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -148,7 +151,7 @@ def complete(messages: list[dict[str, Any]], *, user_id: str | None, purpose: st
     model = model or _settings().openai_model
     check_budget(user_id)
     extra = {"json": json_mode}
-    key = cache_key(model, messages, extra)
+    key = cache_key(model, messages, extra, user_id)
     if use_cache and (hit := _cache_get(key)):
         result = LLMResult(text=hit["text"], model=model, cached=True)
         if record:
@@ -195,7 +198,7 @@ def stream(messages: list[dict[str, Any]], *, user_id: str | None, purpose: str,
     stream that finished fills the cache."""
     model = model or _settings().openai_model
     check_budget(user_id)
-    key = cache_key(model, messages, {"json": False})
+    key = cache_key(model, messages, {"json": False}, user_id)
     if use_cache and (hit := _cache_get(key)):
         record_usage(user_id, purpose, LLMResult(text=hit["text"], model=model, cached=True))
         yield from _WORD_PIECES.findall(hit["text"])

@@ -21,6 +21,19 @@ def test_complete_records_usage_and_caches(openai_app, fake_openai):
     assert len(rows) == 2 and rows[0].prompt_tokens > 0 and sum(r.cost_usd for r in rows) == first.cost_usd > 0
 
 
+def test_one_users_cached_call_never_answers_another_user(openai_app, fake_openai):
+    """A hit shows in the usage as a cached call: shared, it would confirm another user's text."""
+    first_user, second_user = make_user(), make_user()
+    fake_openai.responder = lambda req: "an answer"
+    msgs = [{"role": "user", "content": "a confidential requirement"}]
+    assert not llm.complete(msgs, user_id=first_user.id, purpose="test").cached
+    assert not llm.complete(msgs, user_id=second_user.id, purpose="test").cached
+    assert len(fake_openai.requests) == 2
+    assert "".join(llm.stream(msgs, user_id=second_user.id, purpose="chat")) == "an answer"
+    assert len(fake_openai.requests) == 2  # the stream shares the second user's own cache entry
+    assert UsageRecord.query.filter_by(user_id=second_user.id, cached=True).count() == 1
+
+
 def test_stream_yields_pieces_and_records_usage(openai_app, fake_openai):
     user = make_user()
     fake_openai.responder = lambda req: "one two three"

@@ -78,7 +78,8 @@ def _v2_headers(client):
 @pytest.mark.sqlite_only
 def test_v2_answers_in_the_same_shape(client, openai_app, fake_openai):
     fake_openai.responder = lambda req: json.dumps(_v2_answer())
-    res = client.post("/api/v1/evaluations", headers=_v2_headers(client), json={"requirementText": TEXT})
+    headers = _v2_headers(client)
+    res = client.post("/api/v1/evaluations", headers=headers, json={"requirementText": TEXT})
     body = res.get_json()
     assert res.headers["X-Variant"] == "v2" and body["variant"] == "v2" and body["engine"].startswith("llm:")
     assert [(f["rule_id"], f["words"], f["rule"]) for f in body["findings"]] == [("R7", "fast", "Vague Terms")]
@@ -86,8 +87,10 @@ def test_v2_answers_in_the_same_shape(client, openai_app, fake_openai):
     sent = fake_openai.requests[0]
     assert sent["response_format"] == {"type": "json_object"} and TEXT in sent["messages"][1]["content"]
     assert UsageRecord.query.filter_by(purpose="requirements").count() == 1
-    again = client.post("/api/v1/evaluations", headers=_v2_headers(client), json={"requirementText": TEXT})
+    again = client.post("/api/v1/evaluations", headers=headers, json={"requirementText": TEXT})
     assert again.get_json()["findings"] == body["findings"] and len(fake_openai.requests) == 1  # same text: cached
+    client.post("/api/v1/evaluations", headers=_v2_headers(client), json={"requirementText": TEXT})
+    assert len(fake_openai.requests) == 2  # another user's same text: asked again (the cache is per user)
 
 
 @pytest.mark.sqlite_only
