@@ -13,6 +13,7 @@ from flask import current_app, request, send_file
 
 from ..adapters.storage import LocalStorage, ObjectNotFound, UploadTooLarge, get_storage, verify_token
 from ..errors import AppError, NotFound
+from ..services import uploads
 from . import bp, doc
 
 
@@ -31,10 +32,11 @@ def _claims(method: str) -> dict:
 @bp.put("/storage/<token>")
 @doc("Upload the bytes of a signed upload link (local storage)", tag="storage", auth="none",
      responses={201: "Stored", 403: "SIGNATURE_INVALID or SIGNATURE_EXPIRED", 411: "LENGTH_REQUIRED",
-                413: "UPLOAD_TOO_LARGE", 400: "UPLOAD_SIZE_MISMATCH"})
+                413: "UPLOAD_TOO_LARGE", 400: "UPLOAD_SIZE_MISMATCH", 409: "UPLOAD_CLOSED"})
 def signed_put(token: str):
     storage = _local()
     claims = _claims("PUT")
+    uploads.check_upload_open(claims["k"])
     declared = claims.get("n")
     length = request.content_length
     if declared is not None and length is not None and length > declared:

@@ -14,7 +14,7 @@ import logging
 from typing import IO, Any
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from ..adapters.storage import get_storage
 from ..errors import AppError
@@ -61,6 +61,22 @@ def init(tenant: Tenant, *, filename: str, content_type: str, file_size: int, se
     log.info("upload initiated", extra={"analysis_id": analysis.id, "file_size": file_size})
     return {"analysis_id": analysis.id, "upload_url": url, "method": "PUT", "headers": headers,
             "expires_in": expires_in}
+
+
+def check_upload_open(key: str) -> None:
+    """Refuse bytes for ``key`` unless its analysis still waits for them (``pending_upload``).
+
+    A signed upload link lives SIGNED_URL_TTL_S; without this, it could replace a completed
+    upload's checked bytes or write an object back after the analysis (or the account) was
+    deleted, where nothing would ever remove it. (S3's presigned links cannot be recalled:
+    there the worker checks the bytes it fetches anyway.)
+    """
+    waiting = db.session.execute(
+        select(Job.status).join(Analysis, Analysis.job_id == Job.id).where(Analysis.storage_key == key)
+    ).scalar_one_or_none()
+    if waiting != PENDING_UPLOAD:
+        raise AppError("This upload link is closed: the upload was completed, refused or deleted. "
+                       "Start a new upload.", code="UPLOAD_CLOSED", status=409)
 
 
 def _reject(analysis: Analysis, job: Job, refusal: AppError) -> None:

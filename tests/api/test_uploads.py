@@ -193,6 +193,27 @@ def test_tampered_upload_link_is_refused(client, owner, clip):
     assert response.status_code == 403 and _error(response) == "SIGNATURE_INVALID"
 
 
+@pytest.mark.sqlite_only
+def test_an_upload_link_writes_only_while_its_analysis_waits_for_the_bytes(app, client, owner, clip):
+    """Used again after complete it would replace checked bytes; after a delete it would leave
+    an object nothing refers to (and nothing purges)."""
+    ticket = init_upload(client, owner["headers"], owner["session_id"], size=len(clip)).get_json()
+    assert send(client, "PUT", ticket["upload_url"], data=clip, headers=ticket["headers"])[0] == 201
+    assert send(client, "PUT", ticket["upload_url"], data=clip, headers=ticket["headers"])[0] == 201  # still open
+    assert _complete(client, owner, ticket["analysis_id"]).status_code == 202
+    junk = b"X" * len(clip)
+    status, body, _ = send(client, "PUT", ticket["upload_url"], data=junk, headers=ticket["headers"])
+    assert status == 409 and b"UPLOAD_CLOSED" in body
+    key = db.session.get(Analysis, ticket["analysis_id"]).storage_key
+    assert get_storage().read_head(key, len(clip)) == clip
+
+    other = init_upload(client, owner["headers"], owner["session_id"], size=len(clip)).get_json()
+    other_key = db.session.get(Analysis, other["analysis_id"]).storage_key
+    assert client.delete(f"/api/v1/analyses/{other['analysis_id']}", headers=owner["headers"]).status_code == 204
+    status, _, _ = send(client, "PUT", other["upload_url"], data=clip, headers=other["headers"])
+    assert status == 409 and get_storage().size(other_key) is None
+
+
 # --- one-shot multipart -------------------------------------------------------------------
 
 def _multipart(client, owner, data: bytes, filename="clip.mp4", content_type="video/mp4", session_id=None):
