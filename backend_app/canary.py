@@ -8,8 +8,8 @@ missing, invalid, expired or revoked token is simply "no user" (v1). An admin ma
 ``X-Force-Variant: v1|v2`` to choose the variant of their own requests (ignored for
 everybody else). Responses served under v2 feed the guard (``services.flags.guard``).
 
-Also ``GET /api/runtime-config``: non-secret settings and flag states for any signed-in
-user (outside /api/v1 on purpose: it describes the deployment, not a resource).
+Also ``GET /api/runtime-config``: settings (every non-secret one for admins, the client-facing
+ones for others) and flag states for any signed-in user (outside /api/v1 on purpose: it describes the deployment, not a resource).
 """
 
 from __future__ import annotations
@@ -114,11 +114,12 @@ def init_app(app: Flask) -> None:
 
 @bp.get("/api/runtime-config")
 def runtime_config():
-    """Non-secret settings, flag states and the caller's variant (any signed-in user)."""
-    load_user()
+    """Settings (all non-secret ones for an admin, the client-facing ones for everybody else),
+    flag states and the caller's variant (any signed-in user)."""
+    user = load_user()
     settings = current_app.config["SETTINGS"]
     return jsonify({
-        "settings": settings.public_dict(),
+        "settings": settings.public_dict() if user.is_admin else settings.client_dict(),
         "flags": {key: {"enabled": v.enabled, "rollout_percent": v.rollout_percent}
                   for key, v in sorted(flags.snapshot().items())},
         "variant": {"variant": g.variant, "reason": g.variant_reason},

@@ -158,8 +158,22 @@ class Settings:
                   "s3_access_key_id", "admin_password", "database_url", "redis_url"}
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in hidden}
 
+    def client_dict(self) -> dict[str, Any]:
+        """What any signed-in user may read: the limits and behaviour a client works with.
+        Not where the deployment keeps its files, who its admin is or which endpoints it calls."""
+        return {name: getattr(self, name) for name in CLIENT_SETTINGS}
+
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)
+
+
+CLIENT_SETTINGS = (
+    "ai_provider", "access_token_minutes", "refresh_token_days", "max_json_bytes", "max_upload_bytes",
+    "upload_allowed_types", "max_video_duration_s", "max_video_pixels", "max_video_frames", "signed_url_ttl_s",
+    "video_sample_stride", "chat_max_message_chars", "chat_top_k", "batch_size", "max_batch_rows",
+    "monthly_budget_usd", "purge_retention_h", "canary_percent", "guard_error_rate", "guard_min_samples",
+    "guard_window_s",
+)
 
 
 def _parse(f: dataclasses.Field, raw: str) -> Any:

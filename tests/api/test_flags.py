@@ -186,6 +186,11 @@ def test_runtime_config_for_signed_in_users(client):
     assert body["variant"] == {"variant": "v1", "reason": "flag off"}
     assert body["settings"]["guard_error_rate"] == 0.2
     assert not {"secret_key", "jwt_secret_key", "openai_api_key", "database_url"} & set(body["settings"])
+    assert body["settings"]["max_upload_bytes"] > 0
+    assert not {"admin_email", "data_dir", "sqlite_path", "s3_endpoint_url", "openai_base_url"} & set(body["settings"])
+    admin_view = client.get("/api/runtime-config", headers=auth_headers(client, make_user("admin"))).get_json()
+    assert {"admin_email", "data_dir", "openai_base_url"} <= set(admin_view["settings"])
+    assert not {"secret_key", "openai_api_key", "database_url"} & set(admin_view["settings"])
 
 
 @pytest.mark.settings(guard_min_samples=10, guard_error_rate=0.2, guard_window_s=120)
