@@ -189,6 +189,8 @@ def _register_errors(app: Flask) -> None:
 
 
 def _register_request_limits(app: Flask) -> None:
+    from .validation import refuse_nul_in_url_and_form
+
     cap = app.config["SETTINGS"].max_json_bytes
 
     @app.before_request
@@ -197,3 +199,5 @@ def _register_request_limits(app: Flask) -> None:
         view = app.view_functions.get(request.endpoint or "")
         if not getattr(view, "_large_body", False):
             request.max_content_length = cap
+
+    app.before_request(refuse_nul_in_url_and_form)  # after the cap: it may read a form body

@@ -48,8 +48,12 @@ def scoped(model: type[M], tenant: Tenant, columns: tuple[str, ...] = ()) -> Sel
 
 
 def get_owned(model: type[M], tenant: Tenant, object_id: str, *, what: str | None = None) -> M:
-    """The tenant's object with this id, or NotFound (also when it belongs to someone else)."""
-    row = db.session.execute(scoped(model, tenant).where(model.id == object_id)).scalar_one_or_none()
+    """The tenant's object with this id, or NotFound (also when it belongs to someone else).
+
+    An id no object can have (a NUL in it, from a multipart form field: PostgreSQL refuses such
+    text) is not found without asking the database."""
+    row = None if "\x00" in object_id else db.session.execute(
+        scoped(model, tenant).where(model.id == object_id)).scalar_one_or_none()
     if row is None:
         label = what or model.__name__.lower()
         raise NotFound(f"No {label} with id {object_id!r}.", code=f"{label.upper()}_NOT_FOUND")

@@ -2,23 +2,90 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import request
 
-from .errors import BadRequest, ValidationError
+from .errors import BadRequest, NotFound, ValidationError
 
 _TYPE_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean", dict: "object", list: "array"}
 
 
-def json_body() -> dict[str, Any]:
-    """The request's JSON object, or a coded 400/415."""
+# A NUL (PostgreSQL text cannot hold one) or half of a UTF-16 surrogate pair (no UTF-8 exists for
+# it, so hashing, the database and Redis all fail on it): valid JSON escapes, never real text.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_MESSAGE = "contains a NUL character or an unpaired surrogate"
+
+
+def unstorable(value: Any) -> str | None:
+    """Where in ``value`` (parsed JSON) the first string that cannot be stored is, or None.
+
+    The path is dotted (``context.tags.2``); a key that cannot be stored is named by its parent.
+    """
+    pending: list[tuple[Any, str]] = [(value, "")]
+    while pending:
+        item, path = pending.pop()
+        if isinstance(item, str):
+            if _UNSTORABLE.search(item):
+                return path or "body"
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                if _UNSTORABLE.search(key):
+                    return path or "body"
+                pending.append((inner, f"{path}.{key}" if path else key))
+        elif isinstance(item, list):
+            pending.extend((inner, f"{path}.{n}" if path else str(n)) for n, inner in enumerate(item))
+    return None
+
+
+def check_storable(value: Any) -> None:
+    """A coded 422 naming the field when ``value`` holds a string that cannot be stored."""
+    where = unstorable(value)
+    if where is not None:
+        raise ValidationError(f"The field {where} {UNSTORABLE_MESSAGE}.", details={"fields": {where: UNSTORABLE_MESSAGE}})
+
+
+def refuse_nul_in_url_and_form() -> None:
+    """Before every view: a NUL in the path is no object's address (404); in a query parameter or
+    a plain form field it is a coded 422. (PostgreSQL fails on NUL in any text it is given;
+    JSON bodies are checked by ``json_value``. Multipart forms are left to their views, which
+    stream files.)"""
+    if "\x00" in request.path:
+        raise NotFound("No such page or object.")
+    sources = [("query parameter", request.args)]
+    if request.mimetype == "application/x-www-form-urlencoded":
+        sources.append(("form field", request.form))
+    for kind, values in sources:
+        for name, value in values.items(multi=True):
+            if "\x00" in name or "\x00" in value:
+                label = name.replace("\x00", "")
+                raise ValidationError(f"The {kind} {label} contains a NUL character.",
+                                      details={"fields": {label: "contains a NUL character"}})
+
+
+def json_value() -> Any:
+    """The request's JSON, whatever its type, or a coded 400/415/422.
+
+    Nesting too deep for the parser is malformed JSON (a 400), not a crash; strings that
+    cannot be stored are refused here once, for every view.
+    """
     if not request.is_json:
         raise BadRequest("Send a JSON object with Content-Type: application/json.",
                          code="UNSUPPORTED_MEDIA_TYPE", status=415)
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        data = None
     if data is None:
         raise BadRequest("The body is not valid JSON.", code="MALFORMED_JSON")
+    check_storable(data)
+    return data
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or a coded 400/415/422."""
+    data = json_value()
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object.", code="MALFORMED_JSON")
     return data

@@ -58,7 +58,10 @@ def logout():
     claims = get_jwt()
     accounts.revoke(claims["jti"], current_app.config["JWT_ACCESS_TOKEN_EXPIRES"])
     revoked = ["access"]
-    body = request.get_json(silent=True) if request.is_json else None
+    try:
+        body = request.get_json(silent=True) if request.is_json else None
+    except RecursionError:  # optional body: nested past the parser's depth is no body
+        body = None
     if isinstance(body, dict) and isinstance(body.get("refresh_token"), str):
         try:
             refresh_claims = decode_token(body["refresh_token"], allow_expired=True)

@@ -14,7 +14,7 @@ from ..services.requirements import batch as batches
 from ..services.requirements.export import render_export
 from ..services.requirements.stream import event_response
 from ..tenancy import get_owned
-from ..validation import int_arg
+from ..validation import fields, int_arg, json_value
 from ..variant import current_variant
 from . import bp, doc
 
@@ -41,10 +41,10 @@ def _input() -> tuple[str, str, dict]:
         if request.form.get("markdown"):
             return request.form["markdown"], "body", options
     elif request.is_json:
-        data = request.get_json(silent=True)
+        data = json_value()
         if not isinstance(data, dict):
             raise ValidationError("The body must be a JSON object {markdown}.", code="MALFORMED_JSON")
-        options.update({k: data[k] for k in ("session_id", "criteriaKeys") if data.get(k) is not None})
+        options.update(fields(data, optional={"session_id": str, "criteriaKeys": list}))
         if data.get("markdown"):
             return str(data["markdown"]), "json", options
     elif request.content_length:
@@ -61,10 +61,8 @@ def _submit(mode: str):
     tenant = current_tenant()
     if options["session_id"]:
         tenant = current_tenant(sessions.get(tenant, options["session_id"]).id)
-    keys = options["criteriaKeys"]
-    if keys is not None and not isinstance(keys, list):
-        raise ValidationError("criteriaKeys must be a list of strings.")
-    batch = batches.submit(tenant, mode, markdown, source=source, criteria_keys=keys, variant=current_variant())
+    batch = batches.submit(tenant, mode, markdown, source=source, criteria_keys=options["criteriaKeys"],
+                           variant=current_variant())
     body = {"batch_id": batch.id, "status": batch.to_dict()["status"], "mode": mode, "variant": batch.variant,
             "total_rows": batch.total_rows, "rejected": batch.rejected}
     return jsonify(body), 202, {"Location": f"/api/v1/batch/{batch.id}"}

@@ -179,6 +179,7 @@ def _run(job_id: str) -> dict[str, Any] | None:
         return _end(job, ctx, failure=failure)
     except (OperationalError, RedisError) as exc:  # the database or Redis blinked: worth another attempt
         db.session.rollback()
+        log.warning("job stopped: database or Redis unavailable", exc_info=True)
         return _end(job, ctx, failure=JobFailure("INFRASTRUCTURE_UNAVAILABLE", _describe(exc), retryable=True))
     except Exception as exc:  # an unexpected bug: fail the row with its reason, keep the trace in logs
         db.session.rollback()
@@ -191,7 +192,10 @@ def _run(job_id: str) -> dict[str, Any] | None:
 
 
 def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:2000]
+    """What the job's row (shown to its user) says about an unexpected exception: its kind, not
+    its text, which can hold SQL with its parameters or the database's address; the trace is
+    in the worker's log under the job id."""
+    return f"An unexpected {type(exc).__name__} stopped this attempt; the worker's log has the details under this job's id."
 
 
 def _end(job: Job, ctx: JobContext, *, result: Any = None, failure: JobFailure | None = None) -> Any:

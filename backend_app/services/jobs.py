@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db
 from ..models import Job
 from ..models.base import utcnow
@@ -50,9 +50,19 @@ def retry_failed(limit: int = 1000) -> list[Job]:
     return [retry(job) for job in rows]
 
 
+MAX_STALE_MINUTES = 366 * 24 * 60  # a year: older than that, no queued job is waiting for a look
+
+
 def requeue_stale(max_age_minutes: float, dry_run: bool = False) -> list[dict]:
-    """Queued jobs older than ``max_age_minutes`` that no live RQ job will run: enqueue them again."""
+    """Queued jobs older than ``max_age_minutes`` that no live RQ job will run: enqueue them again.
+
+    A coded 422 unless the age is a number from 0 to MAX_STALE_MINUTES (NaN, infinity and
+    ages before the calendar's start are refused, not a crash)."""
     from ..jobs.reconcile import requeue_stale as requeue
+
+    if not 0 <= max_age_minutes <= MAX_STALE_MINUTES:  # also False for NaN
+        raise ValidationError(f"max_age_minutes must be a number from 0 to {MAX_STALE_MINUTES} (a year).",
+                              details={"fields": {"max_age_minutes": f"must be from 0 to {MAX_STALE_MINUTES}"}})
 
     return requeue(max_age_minutes * 60, dry_run=dry_run)
 

@@ -66,9 +66,11 @@ def admin_retry_all_page():
 def admin_requeue_stale_page():
     try:
         minutes = float(request.form.get("max_age_minutes") or STALE_MINUTES)
+        requeued = jobs_service.requeue_stale(minutes)
     except ValueError:
         return _jobs_page(error="Give the age in minutes, e.g. 10.")
-    requeued = jobs_service.requeue_stale(minutes)
+    except AppError as refusal:
+        return _jobs_page(error=refusal.message)
     if not is_htmx():
         return redirect(url_for("web.admin_jobs_page"), code=303)
     return _jobs_page(f"{len(requeued)} stale queued job(s) older than {minutes:g} min enqueued again.")

@@ -8,15 +8,16 @@ from flask import jsonify, render_template, request, url_for
 from ..auth import current_tenant
 from ..errors import ValidationError
 from ..services import analyses, uploads
+from ..validation import json_body
 from . import bp, page_login_required
 from .analyses import item_context
 
 
 def _declared() -> dict:
-    data = request.get_json(silent=True) or request.form
+    data = json_body() if request.is_json else request.form
     try:
         size = int(data.get("file_size", ""))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValidationError("The browser did not say how big the file is; pick the file again.",
                               details={"fields": {"file_size": "must be a whole number of bytes"}}) from None
     return {"filename": str(data.get("filename") or ""), "content_type": str(data.get("content_type") or ""),

@@ -103,6 +103,9 @@ def test_batch_end_to_end_stream_exports_privacy_and_tenancy(client, app, worker
     assert [e["data"] for e in late if e["event"] == "row"] == rows
     resumed = _stream(client, batch_id, {**headers, "Last-Event-ID": "3"})
     assert [e["data"]["id"] for e in resumed if e["event"] == "row"] == ["REQ-5", "REQ-6"]
+    for odd in ("99999999999999999999999", "²", "-"):  # past the database's integers; a digit int() refuses
+        again = _stream(client, batch_id, {**headers, "Last-Event-ID": odd})
+        assert [e["data"] for e in again if e["event"] == "row"] == rows
 
     exported = client.get(f"/api/v1/batch/{batch_id}/export?format=csv", headers=headers)
     assert exported.status_code == 200 and "attachment" in exported.headers["Content-Disposition"]

@@ -77,3 +77,65 @@ def test_fuzzed_bodies_never_500(client):
             for body in junk:
                 r = client.open(concrete, method=method.upper(), data=body, headers=h, content_type="application/json")
                 assert r.status_code < 500, (method, path, body, r.get_data(as_text=True))
+
+
+UNSTORABLE = {  # JSON escapes that parse but no database, hash or Redis can take
+    "email": "\ud800@example.test", "password": "\ud800" * 12, "name": "a\u0000b", "requirementText": "\ud800",
+    "message": "hello \u0000", "session_id": "\u0000", "analysis_id": "\ud800", "filename": "a\u0000.mp4",
+    "refresh_token": "\ud800", "reason": "\u0000", "description": "\ud800", "criteriaKeys": [["clarity"]],
+    "markdown": "| id | requirementText |\n|---|---|\n| R\u00001 | The pump shall stop. |",
+    "context": {"\ud800": 1}, "content_type": "video/mp4", "file_size": 1e400,
+}
+
+
+def test_unstorable_text_deep_nesting_and_nul_in_urls_never_500(client):
+    """Every documented route, as an admin, on SQLite and PostgreSQL (which refuses NUL in text)."""
+    import json
+
+    from backend_app.api.openapi import build_spec
+
+    h = auth_headers(client, make_user("admin"))
+    bodies = [json.dumps(UNSTORABLE), "[" * 5000 + "]" * 5000, '{"a": ' + "[" * 5000 + "]" * 5000 + "}"]
+    routes = [(path, method) for path, ops in build_spec()["paths"].items() for method in ops]
+    ends_sign_in = {("/api/v1/auth/logout", "post"), ("/api/v1/me", "delete")}
+    for path, method in sorted(routes, key=lambda route: route in ends_sign_in):  # those two last
+        concrete = path.replace("{", "").replace("}", "")
+        if method != "get":
+            for body in bodies:
+                r = client.open(concrete, method=method.upper(), data=body, headers=h, content_type="application/json")
+                assert r.status_code < 500, (method, path, body[:40], r.get_data(as_text=True))
+            continue
+        r = client.get(concrete + "?session_id=%00&status=%00", headers=h)
+        assert r.status_code < 500, (path, r.get_data(as_text=True))
+        if "{" in path:
+            r = client.get(path.split("{")[0] + "%00", headers=h)
+            assert r.status_code == 404, (path, r.get_data(as_text=True))
+
+    h = auth_headers(client, make_user())
+    r = client.post("/api/v1/sessions", json={"name": "a\u0000b"}, headers=h)
+    assert_error(r, 422, "VALIDATION_ERROR")
+    assert r.get_json()["error"]["details"]["fields"] == {"name": "contains a NUL character or an unpaired surrogate"}
+    r = client.post("/api/v1/auth/login", data="[" * 5000 + "]" * 5000, content_type="application/json")
+    assert_error(r, 400, "MALFORMED_JSON")
+    assert_error(client.get("/api/v1/analyses?session_id=a%00b", headers=h), 422, "VALIDATION_ERROR")
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("minutes", ["NaN", "Infinity", "-Infinity", "1e400", "1e10", "-1"])
+def test_requeue_stale_refuses_ages_that_are_no_age(client, minutes):
+    h = auth_headers(client, make_user("admin"))
+    r = client.post("/api/v1/admin/jobs/requeue-stale", data=f'{{"max_age_minutes": {minutes}}}', headers=h,
+                    content_type="application/json")
+    assert_error(r, 422, "VALIDATION_ERROR")
+    assert "max_age_minutes" in r.get_json()["error"]["details"]["fields"]
+
+
+@pytest.mark.sqlite_only
+def test_batch_options_of_the_wrong_type_are_coded_422(client):
+    h = auth_headers(client, make_user())
+    table = "| id | requirementText |\n|---|---|\n| R1 | The pump shall stop. |"
+    for options, field in [({"criteriaKeys": [["clarity"]]}, "criteriaKeys"), ({"criteriaKeys": [None]}, "criteriaKeys"),
+                           ({"session_id": ["x"]}, "session_id"), ({"session_id": 10**30}, "session_id")]:
+        r = client.post("/api/v1/batch/evaluate", json={"markdown": table, **options}, headers=h)
+        assert_error(r, 422, "VALIDATION_ERROR")
+        assert field in r.get_json()["error"]["details"]["fields"]

@@ -61,6 +61,11 @@ def test_upload_init_refusal_says_why(page):
         "filename": "notes.txt", "content_type": "text/plain", "file_size": 10},
         headers={"X-CSRF-TOKEN": page.csrf, "HX-Request": "true"})
     assert response.status_code == 415 and "not a supported video type" in text(response)
+    for body in ("[1]", '"x"', '{"filename": "a.mp4", "content_type": "video/mp4", "file_size": 1e400}',
+                 '{"filename": "a\\u0000.mp4", "content_type": "video/mp4", "file_size": 10}'):
+        odd = page.client.post(f"/sessions/{session.id}/uploads", data=body, content_type="application/json",
+                               headers={"X-CSRF-TOKEN": page.csrf, "HX-Request": "true"})
+        assert odd.status_code in (400, 422), (body, odd.status_code)
     no_csrf = page.client.post(f"/sessions/{session.id}/uploads", json={
         "filename": "a.mp4", "content_type": "video/mp4", "file_size": 10})
     assert no_csrf.status_code == 403

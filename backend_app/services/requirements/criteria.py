@@ -68,6 +68,9 @@ def resolve(keys: list[str] | None) -> list[str]:
     """The requested criteria keys (all when none are given), or a coded 422 for unknown ones."""
     if not keys:
         return list(CRITERIA)
+    if not all(isinstance(k, str) for k in keys):
+        raise ValidationError("criteriaKeys must be a list of strings.",
+                              details={"fields": {"criteriaKeys": "must be a list of strings"}})
     unknown = [k for k in keys if k not in CRITERIA]
     if unknown:
         raise ValidationError("Unknown criteria keys.", code="UNKNOWN_CRITERIA",

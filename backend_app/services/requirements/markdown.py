@@ -2,7 +2,8 @@
 
 Structural problems (no table, a header without the required columns, no separator row) make
 the whole table unusable: ``TableError`` names the line. Row problems (wrong number of cells,
-broken context JSON, empty text or id, duplicate ids, rows past MAX_BATCH_ROWS) reject that
+broken context JSON, empty text or id, duplicate ids, a NUL or unpaired surrogate in the id
+or context, rows past MAX_BATCH_ROWS) reject that
 row only, with its line number; the good rows still run.
 """
 
@@ -12,6 +13,8 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from ...validation import UNSTORABLE_MESSAGE, unstorable
 
 REQUIRED = ("id", "requirementtext")
 ALIASES = {"requirement": "requirementtext", "text": "requirementtext", "requirement_text": "requirementtext"}
@@ -101,6 +104,8 @@ def _row(table: Table, seen: set, number: int, cells: list[str], columns: list[s
         return _reject(table, number, "ROW_ID_EMPTY", "The id cell is empty.")
     if len(key) > MAX_ID_CHARS:
         return _reject(table, number, "ROW_ID_TOO_LONG", f"The id is longer than {MAX_ID_CHARS} characters.")
+    if unstorable(key) is not None:
+        return _reject(table, number, "ROW_ID_INVALID", f"The id {UNSTORABLE_MESSAGE}.")
     if key in seen:
         return _reject(table, number, "ROW_ID_DUPLICATE", "This id was already used by an earlier row.", key)
     seen.add(key)
@@ -124,8 +129,13 @@ def _context(cell: str) -> tuple[dict[str, Any], str | None]:
         value = json.loads(cell)
     except json.JSONDecodeError as exc:
         return {}, f"The context cell is not valid JSON ({exc.msg} at column {exc.colno})."
+    except (ValueError, RecursionError):  # a number past Python's digit limit, nesting past the parser's
+        return {}, "The context cell is not valid JSON (a number too long or nesting too deep)."
     if not isinstance(value, dict):
         return {}, "The context cell must be a JSON object, e.g. {\"component\": \"login\"}."
+    where = unstorable(value)
+    if where is not None:
+        return {}, f"The context's {where} {UNSTORABLE_MESSAGE}."
     return value, None
 
 

@@ -8,6 +8,7 @@ The database is the source: a client that connects late (or reconnects with
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any, Iterator
 
@@ -19,13 +20,16 @@ from ...models.job import FINISHED
 from . import batch as batches
 
 POLL_S = 0.25
+_EVENT_ID = re.compile(r"-?[0-9]{1,9}")
 KEEPALIVE_S = 15.0
 
 
 def event_response(batch_id: str, last_event_id: str | None) -> Response:
     """The SSE response for a tenant-checked batch, resuming after the client's Last-Event-ID."""
     last = (last_event_id or "").strip()
-    after = int(last) if last.lstrip("-").isdigit() else -1
+    # Event ids are row numbers: anything else (not ASCII digits, or past any batch's size and
+    # the database's integers) starts from the beginning.
+    after = int(last) if _EVENT_ID.fullmatch(last) else -1
     response = Response(stream_with_context(events(batch_id, after=after)), mimetype="text/event-stream")
     response.headers.update({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     return response

@@ -66,3 +66,18 @@ def test_render_escapes_pipes_and_parses_back():
     md = render(["id", "requirementText"], [["X|1", "The a|b switch shall toggle."]])
     row = parse(md, max_rows=5).rows[0]
     assert (row.key, row.text) == ("X|1", "The a|b switch shall toggle.")
+
+
+def test_rows_that_cannot_be_stored_or_parsed_are_rejected_and_the_rest_run():
+    """A NUL in an id (PostgreSQL refuses it: the whole batch used to fail), an unpaired surrogate
+    in the context (Redis refused it) and context JSON Python's parser gives up on."""
+    md = ("| id | requirementText | context |\n|---|---|---|\n"
+          "| R\x001 | The pump shall stop. | |\n"
+          "| R2 | The pump shall stop. | {\"a\": \"\\ud800\"} |\n"
+          "| R3 | The pump shall stop. | {\"a\": " + "1" * 5000 + "} |\n"
+          "| R4 | The pump shall stop. | " + "[" * 3000 + "]" * 3000 + " |\n"
+          "| R5 | The pump shall stop. | {\"component\": \"pump\"} |")
+    table = parse(md, max_rows=100)
+    assert [r.key for r in table.rows] == ["R5"]
+    assert [(r["line"], r["code"]) for r in table.rejected] == [
+        (3, "ROW_ID_INVALID"), (4, "ROW_CONTEXT_INVALID"), (5, "ROW_CONTEXT_INVALID"), (6, "ROW_CONTEXT_INVALID")]
