@@ -61,9 +61,18 @@ def diagnose(as_json: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="Only list what would be re-enqueued.")
 def requeue_stale(max_age_minutes: float, dry_run: bool) -> None:
     """Re-enqueue queued jobs that no live RQ job will run."""
+    from redis.exceptions import RedisError
+
+    from .errors import AppError
     from .services import jobs
 
-    found = jobs.requeue_stale(max_age_minutes, dry_run=dry_run)
+    try:
+        found = jobs.requeue_stale(max_age_minutes, dry_run=dry_run)
+    except AppError as refusal:
+        raise click.BadParameter(refusal.message, param_hint="--max-age-minutes") from None
+    except RedisError as exc:
+        raise click.ClickException(f"redis unreachable ({type(exc).__name__}): nothing can be re-enqueued now; "
+                                   "the reconciler does it once Redis is back") from None
     verb = "would re-enqueue" if dry_run else "re-enqueued"
     click.echo(f"{verb} {len(found)} job(s) queued for over {max_age_minutes:g} min with no live RQ job")
     for job in found:

@@ -1,11 +1,13 @@
 """Periodic work every worker offers and exactly one does: the reconciler and the purge.
 
-One small process per worker ticks once a second; a task runs when its interval has passed
-and this worker wins the task's Redis lock (SET NX with the interval as expiry), so with many
-workers on many hosts each task still runs once per interval, and keeps running when any one
-worker dies. RQ 3's ``rq cron`` scheduler was considered: it is a separate process with no
-cluster-wide de-duplication, so every host running one would repeat each task; this needs
-neither. The last run of each task (time, outcome) is kept in Redis for `flask jobs diagnose`.
+One small process per worker ticks once a second and, from START_DELAY_S after it starts, asks
+for each task's Redis lock (SET NX with the interval as expiry): whoever wins runs the task. The
+cadence is the lock's, kept in Redis, not any process's clock, so with many workers on many hosts
+each task runs once per interval, keeps running when any one worker dies, and still runs when
+workers restart more often than its interval (a process-local "an interval since I started"
+would never come for the hourly purge on a fleet that deploys or reloads within the hour).
+RQ 3's ``rq cron`` scheduler was considered: it is a separate process with no cluster-wide
+de-duplication, so every host running one would repeat each task; this needs neither. The last run of each task (time, outcome) is kept in Redis for `flask jobs diagnose`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from ..models.base import iso, utcnow
 
 LOCK_KEY = "framewise:periodic:{}"
 LAST_RUN_KEY = "framewise:periodic:{}:last"
-FIRST_RUN_AFTER_S = {"reconcile": 2.0}  # a restarted worker reconciles almost at once; others wait an interval
+START_DELAY_S = 2.0  # a (re)started worker's first go at the locks: it reconciles almost at once
 
 Interval = Callable[[Any], float]  # settings -> seconds
 
@@ -58,17 +60,16 @@ PERIODIC: list[tuple[str, Interval, Callable[[Flask], Any]]] = [
 ]
 
 
-def run_due(app: Flask, last_tick: dict[str, float], now: float) -> None:
-    """Run every task whose interval has passed here and whose cluster-wide lock is free."""
+def run_due(app: Flask, started: dict[str, float], now: float) -> None:
+    """Run every task whose cluster-wide lock is free (the last run was an interval ago or more),
+    once this process is START_DELAY_S old (``started`` holds when it first ticked)."""
     from ..extensions import redis_store
 
     settings = app.config["SETTINGS"]
+    if now - started.setdefault("process", now) < START_DELAY_S:
+        return
     for name, interval_of, func in PERIODIC:
         interval = max(float(interval_of(settings)), 1.0)
-        first = min(FIRST_RUN_AFTER_S.get(name, interval), interval)
-        if now - last_tick.setdefault(name, now - interval + first) < interval:
-            continue
-        last_tick[name] = now
         with app.app_context():
             try:
                 if not redis_store.conn.set(LOCK_KEY.format(name), "1", nx=True, px=int(interval * 1000) - 100):
@@ -128,9 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app()
     registry.load_modules(app.config["SETTINGS"].job_modules)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    last_tick: dict[str, float] = {}
+    started: dict[str, float] = {}
     while parent is None or os.getppid() == parent:
-        run_due(app, last_tick, time.monotonic())
+        run_due(app, started, time.monotonic())
         time.sleep(1.0)
     return 0
 

@@ -7,6 +7,7 @@ OpenCV cannot read S3 keys), removed on every exit path.
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
 import shutil
@@ -32,6 +33,20 @@ def temp_root(settings) -> str:
     root = os.path.join(settings.data_dir, "tmp")
     os.makedirs(root, exist_ok=True)
     return root
+
+
+def remove_temp_of(job_id: str) -> list[str]:
+    """Remove what a run of this job left under ``DATA_DIR/tmp``; the names removed.
+
+    A run removes its own temp dir on every exit it lives to see; a work horse killed (stopped
+    because its analysis was deleted, out of memory, at the hard limit) does not, and the source
+    video would stay there until the hourly purge of old temp files. The worker calls this
+    when its horse has ended, however it ended."""
+    root = temp_root(current_app.config["SETTINGS"])
+    removed = sorted(glob.glob(os.path.join(glob.escape(root), f"{TEMP_PREFIX}{job_id}-*")))
+    for path in removed:
+        shutil.rmtree(path, ignore_errors=True)
+    return [os.path.basename(p) for p in removed]
 
 
 def _load(job: Job) -> Analysis:

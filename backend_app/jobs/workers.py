@@ -23,16 +23,45 @@ from ..models.base import utcnow
 WORKER_TTL_S = 60
 
 
-def make_worker(connection: Redis) -> Worker:
+class FramewiseWorker(Worker):
+    """RQ's worker, remembering whether its loop ended because it was asked to stop.
+
+    RQ's ``work()`` returns normally both after SIGTERM/SIGINT and after an exception it did not
+    expect (a Redis outage longer than one heartbeat while a job runs): worker.py starts a new
+    loop after the second, not after the first. A horse's temp files are removed when it ends.
+    """
+
+    stop_requested_by_signal = False
+
+    def request_stop(self, signum, frame):
+        self.stop_requested_by_signal = True
+        super().request_stop(signum, frame)
+
+    def monitor_work_horse(self, job, queue, execution):
+        """RQ's wait for the horse; then its temp files go, also when it was killed mid-run."""
+        try:
+            super().monitor_work_horse(job, queue, execution)
+        finally:
+            from .video import remove_temp_of
+
+            try:
+                left = remove_temp_of(job.id)
+                if left:
+                    self.log.info("removed a killed run's temp files", extra={"job_id": job.id, "removed": left})
+            except OSError:
+                self.log.warning("could not remove a run's temp files", exc_info=True)
+
+
+def make_worker(connection: Redis) -> FramewiseWorker:
     """The worker every `python worker.py` runs: all queues, fast heartbeats, our horse-killed hook."""
     from .runner import on_horse_killed
 
     settings = current_app.config["SETTINGS"]
     queues = [get_queue(name, connection) for name in QUEUE_NAMES]
     # maintenance (registry clean-up, taking over the scheduler of a dead worker) every minute
-    return Worker(queues, connection=connection, worker_ttl=WORKER_TTL_S, maintenance_interval=60,
-                  job_monitoring_interval=max(1, settings.job_heartbeat_s),
-                  work_horse_killed_handler=on_horse_killed)
+    return FramewiseWorker(queues, connection=connection, worker_ttl=WORKER_TTL_S, maintenance_interval=60,
+                           job_monitoring_interval=max(1, settings.job_heartbeat_s),
+                           work_horse_killed_handler=on_horse_killed)
 
 
 def _aware(value: datetime | None) -> datetime | None:

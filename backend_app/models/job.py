@@ -11,6 +11,7 @@ PENDING_UPLOAD, QUEUED, RUNNING, COMPLETED, FAILED, CANCELED = (
     "pending_upload", "queued", "running", "completed", "failed", "canceled")
 STATUSES = (PENDING_UPLOAD, QUEUED, RUNNING, COMPLETED, FAILED, CANCELED)
 FINISHED = (COMPLETED, FAILED, CANCELED)
+REFUSED_AT = "upload"  # the stage of a job whose upload was refused (and its file deleted)
 
 
 class Job(db.Model):
@@ -44,6 +45,11 @@ class Job(db.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED
+
+    @property
+    def retryable(self) -> bool:
+        """Failed or canceled, and not refused at upload (that file was deleted: nothing to run again)."""
+        return self.status in (FAILED, CANCELED) and self.stage != REFUSED_AT
 
     def to_dict(self) -> dict:
         return {

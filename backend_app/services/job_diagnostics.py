@@ -28,7 +28,7 @@ def _brief(job: Job, **extra: Any) -> dict[str, Any]:
 
 
 def _redis_facts(facts: dict[str, Any], problems: list[str]) -> bool:
-    from ..jobs.schedule import last_runs
+    from ..jobs.schedule import PERIODIC, last_runs
     from ..jobs.workers import live_workers
 
     try:
@@ -47,10 +47,12 @@ def _redis_facts(facts: dict[str, Any], problems: list[str]) -> bool:
     for name, depth in facts["queues"].items():
         if depth and name not in served:
             problems.append(f"queue {name} holds {depth} job(s) but no live worker listens to it")
-    interval = current_app.config["SETTINGS"].reconcile_interval_s
-    last = (facts["periodic"] or {}).get("reconcile")
-    if workers and (last is None or _age_s(last["at"]) > interval * 3):
-        problems.append(f"the reconciler has not run in the last {interval * 3} s")
+    settings = current_app.config["SETTINGS"]
+    for name, interval_of, _ in PERIODIC:  # the reconciler and the purge run on any live worker
+        late_after = max(float(interval_of(settings)), 1.0) * 3
+        last = (facts["periodic"] or {}).get(name)
+        if workers and (last is None or _age_s(last["at"]) > late_after):
+            problems.append(f"the periodic task {name} has not run in the last {late_after:g} s")
     return True
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db
 from ..models import Job
 from ..models.base import utcnow
-from ..models.job import CANCELED, COMPLETED, FAILED, QUEUED, RUNNING
+from ..models.job import CANCELED, COMPLETED, FAILED, QUEUED, REFUSED_AT, RUNNING
 
 
 def list_jobs(status: str | None = None, limit: int = 100) -> list[Job]:
@@ -27,27 +27,43 @@ def get_job(job_id: str) -> Job:
 
 
 def retry(job: Job) -> Job:
-    """Put a failed or canceled job back on its queue with a fresh set of attempts."""
+    """Put a failed or canceled job back on its queue with a fresh set of attempts.
+
+    Only one of two retries at once moves the row (compare-and-set on its status), so a second
+    click can neither enqueue it twice nor reset a run that has just started. A job refused at
+    upload is not retryable: its file was deleted, so the run could only fail another way.
+    """
     from ..jobs.enqueue import enqueue
 
-    if job.status not in (FAILED, CANCELED):
+    if job.status in (FAILED, CANCELED) and not job.retryable:
+        raise Conflict("This upload was refused and its file deleted: there is nothing to run again; "
+                       "upload the file again.", code="JOB_NOT_RETRYABLE", details={"status": job.status,
+                                                                                  "stage": job.stage})
+    moved = db.session.execute(
+        update(Job).where(Job.id == job.id, Job.status.in_((FAILED, CANCELED)))
+        .values(status=QUEUED, stage=None, progress=0, error_code=None, error_message=None, attempts=0,
+                queued_at=utcnow(), started_at=None, finished_at=None, heartbeat_at=None)).rowcount
+    db.session.commit()
+    db.session.refresh(job)
+    if not moved:
         raise Conflict(f"Only failed or canceled jobs can be retried; this one is {job.status}.",
                        code="JOB_NOT_RETRYABLE", details={"status": job.status})
-    job.status, job.stage, job.progress = QUEUED, None, 0
-    job.error_code = job.error_message = None
-    job.attempts = 0
-    job.queued_at = utcnow()
-    job.started_at = job.finished_at = job.heartbeat_at = None
-    db.session.commit()
     enqueue(job)
     return job
 
 
 def retry_failed(limit: int = 1000) -> list[Job]:
-    """Retry every failed job (the dead-letter list), oldest first."""
-    rows = db.session.execute(select(Job).where(Job.status == FAILED).order_by(Job.created_at)
+    """Retry every retryable failed job (the dead-letter list), oldest first."""
+    retryable = or_(Job.stage.is_(None), Job.stage != REFUSED_AT)
+    rows = db.session.execute(select(Job).where(Job.status == FAILED, retryable).order_by(Job.created_at)
                               .limit(limit)).scalars().all()
-    return [retry(job) for job in rows]
+    retried = []
+    for job in rows:
+        try:
+            retried.append(retry(job))
+        except Conflict:  # retried by someone else meanwhile
+            continue
+    return retried
 
 
 MAX_STALE_MINUTES = 366 * 24 * 60  # a year: older than that, no queued job is waiting for a look

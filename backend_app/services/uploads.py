@@ -23,7 +23,7 @@ from ..jobs.enqueue import create_job, enqueue
 from ..models import Analysis, Job
 from ..models.analysis import analysis_prefix
 from ..models.base import new_id, utcnow
-from ..models.job import FAILED, PENDING_UPLOAD, QUEUED
+from ..models.job import FAILED, PENDING_UPLOAD, QUEUED, REFUSED_AT
 from ..tenancy import Tenant
 from . import analyses, sessions, video_policy
 
@@ -82,7 +82,7 @@ def check_upload_open(key: str) -> None:
 def _reject(analysis: Analysis, job: Job, refusal: AppError) -> None:
     """Fail the job with the refusal's code and drop the unusable object."""
     job.status, job.error_code, job.error_message = FAILED, refusal.code, refusal.message
-    job.stage, job.finished_at = "upload", utcnow()
+    job.stage, job.finished_at = REFUSED_AT, utcnow()
     db.session.commit()
     get_storage().delete(analysis.storage_key)
     log.info("upload refused", extra={"analysis_id": analysis.id, "error_code": refusal.code})

@@ -59,6 +59,39 @@ def test_retry_all_failed(client, admin):
     assert client.get("/api/v1/admin/jobs?status=failed", headers=admin).get_json()["jobs"] == []
 
 
+def test_a_job_refused_at_upload_is_not_retried_and_retry_all_passes_it_by(client, admin):
+    """Its file was deleted when it was refused: a retry could only fail again, with a message
+    (STORAGE_DOWNLOAD_FAILED) that would tell its owner something untrue."""
+    refused = _job(code="UNSUPPORTED_FORMAT", stage="upload")
+    other = _job()
+    r = client.post(f"/api/v1/admin/jobs/{refused.id}/retry", headers=admin)
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "JOB_NOT_RETRYABLE"
+    assert client.post("/api/v1/admin/jobs/retry-failed", headers=admin).get_json()["retried"] == 1
+    db.session.expire_all()
+    assert (db.session.get(Job, refused.id).status, db.session.get(Job, other.id).status) == ("failed", "queued")
+    assert refused.id not in get_queue("default").get_job_ids()
+
+
+def test_a_retry_that_read_the_row_before_another_one_moved_it_changes_nothing(app):
+    """Two clicks at once: both read the row as failed; the first queued it and a worker has
+    started it. The second must not reset the running row (attempts 0, queued) and enqueue it again."""
+    from backend_app.errors import Conflict
+    from backend_app.services import jobs as jobs_service
+
+    failed = _job()
+    seen = db.session.get(Job, failed.id)
+    assert seen.status == "failed"  # what the second request read
+    db.session.expunge(seen)
+    with db.engine.begin() as other:  # meanwhile: retried by the first request, claimed by a worker
+        other.execute(db.update(Job).where(Job.id == failed.id).values(status="running", attempts=1))
+    with pytest.raises(Conflict) as refused:
+        jobs_service.retry(db.session.merge(seen, load=False))
+    assert refused.value.code == "JOB_NOT_RETRYABLE"
+    db.session.expire_all()
+    assert (db.session.get(Job, failed.id).status, db.session.get(Job, failed.id).attempts) == ("running", 1)
+    assert failed.id not in get_queue("default").get_job_ids()
+
+
 def test_requeue_stale_dry_run_then_for_real(client, admin):
     old = _job(status="queued", code=None, age_s=15 * 60, attempts=0)
     young = _job(status="queued", code=None, age_s=60, attempts=0)

@@ -68,6 +68,21 @@ def test_requeue_stale(app):
     assert "re-enqueued 1 job(s)" in real.output and old.id in get_queue("default").get_job_ids()
 
 
+def test_requeue_stale_says_what_is_wrong_instead_of_a_traceback(app):
+    from redis import Redis
+
+    from backend_app import local_redis
+
+    _job("queued", age_s=20 * 60)
+    refused = run(app, "jobs", "requeue-stale", "--max-age-minutes", "nan")
+    assert refused.exit_code == 2 and "from 0 to" in refused.output
+    app.extensions["redis"] = Redis.from_url(f"redis://127.0.0.1:{local_redis.free_port()}/0",
+                                             socket_connect_timeout=0.5)
+    down = run(app, "jobs", "requeue-stale", "--max-age-minutes", "10")
+    assert down.exit_code == 1 and "redis unreachable" in down.output, down.output
+    assert "Traceback" not in down.output
+
+
 def test_debug_session(app):
     user = make_user()
     from backend_app.services import sessions

@@ -79,6 +79,22 @@ def test_enqueue_fails_with_redis_down_then_reconciler_enqueues_it(app, dedicate
     assert len(markers(tmp_path / "m", "done")) == 1
 
 
+def test_a_busy_worker_outlives_a_redis_outage_and_serves_the_queues_again(app, dedicated_redis, start_worker,
+                                                                          tmp_path):
+    """Redis gone for longer than one heartbeat while a job runs ended RQ's loop, and with it the
+    worker process: nothing served the queues again until someone restarted it."""
+    first = start_worker(1)[0]
+    job = submit("test_sleepy", user_id=None, payload={"seconds": 6, "marker_dir": str(tmp_path / "m")})
+    wait_until(lambda: row(job.id).status == "running" and row(job.id).progress > 0, message="job running")
+    dedicated_redis["stop"]()
+    time.sleep(4)  # four heartbeats (JOB_HEARTBEAT_S=1)
+    dedicated_redis["start"]()  # empty: the running job's RQ state is gone too
+    assert finished(job.id).status == "completed"
+    later = submit("test_sleepy", user_id=None, payload={"seconds": 0.2, "marker_dir": str(tmp_path / "later")})
+    assert finished(later.id, timeout_s=90).status == "completed"
+    assert first.poll() is None, "the worker process ended with the outage"
+
+
 def test_worker_sigkilled_mid_job_is_recovered_and_completes_once(app, start_worker, tmp_path):
     first = start_worker(1)[0]
     job = submit("test_sleepy", user_id=None, payload={"seconds": 4, "marker_dir": str(tmp_path / "m")})

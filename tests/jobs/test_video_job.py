@@ -172,6 +172,40 @@ def test_an_analysis_deleted_while_its_job_runs_leaves_no_objects_behind(app, cl
 
 
 @pytest.mark.sqlite_only
+@pytest.mark.timeout(300)
+def test_a_run_stopped_by_a_delete_leaves_no_temp_files(app, client, worker, tmp_path):
+    """The delete stops the running horse (SIGKILL): its own clean-up never runs, and the user's
+    whole video stayed under DATA_DIR/tmp until the hourly purge. The worker removes it now."""
+    import subprocess
+
+    from rq.job import Job as RQJob
+
+    from backend_app.extensions import redis_store
+
+    from ..media import require_ffmpeg
+
+    path = tmp_path / "long.mp4"
+    subprocess.run([require_ffmpeg(), "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
+                    "-t", "30", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", str(path)],
+                   check=True, timeout=120)
+    headers, analysis = uploaded(client, path.read_bytes(), filename="long.mp4")
+    analysis_id, job_id = analysis.id, analysis.job_id
+
+    def stage() -> str | None:
+        db.session.expire_all()
+        job = db.session.get(Job, job_id)
+        return job.stage if job is not None else None
+
+    wait_until(lambda: stage() == "decode", timeout_s=60, interval_s=0.05, message="the run to be decoding")
+    assert leftover_temp_dirs(app), "the run should hold its temp dir while decoding"
+    assert client.delete(f"/api/v1/analyses/{analysis_id}", headers=headers).status_code == 204
+    wait_until(lambda: RQJob.fetch(job_id, connection=redis_store.conn).get_status() == "stopped", timeout_s=30,
+               message="the horse to be stopped mid-run")
+    wait_until(lambda: leftover_temp_dirs(app) == [], timeout_s=15, message="the temp dir to be removed")
+    assert worker.poll() is None
+
+
+@pytest.mark.sqlite_only
 def test_a_missing_source_object_fails_without_retry_or_temp_files(app, client, face_qr_clip):
     _, analysis = uploaded(client, face_qr_clip)
     get_storage().delete(analysis.storage_key)

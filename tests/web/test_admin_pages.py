@@ -54,6 +54,19 @@ def test_jobs_page_lists_failed_with_reason_and_retries_one(admin_page, redis_se
     assert db.session.get(Job, job.id).status == QUEUED
 
 
+def test_a_job_refused_at_upload_offers_no_retry(admin_page, redis_server):
+    refused = _failed_job(code="UNSUPPORTED_FORMAT")
+    refused.stage = "upload"
+    db.session.commit()
+    body = text(admin_page.get("/admin/jobs"))
+    assert f"/admin/jobs/{refused.id}/retry" not in body and "refused at upload" in body
+    assert 'data-testid="retry-all"' not in body  # nothing retryable on the list
+    response = admin_page.post(f"/admin/jobs/{refused.id}/retry", htmx=True)
+    assert "nothing to run again" in text(response)
+    db.session.expire_all()
+    assert db.session.get(Job, refused.id).status == "failed"
+
+
 def test_retry_all_requeues_every_failed_job(admin_page, redis_server):
     jobs = [_failed_job() for _ in range(3)]
     response = admin_page.post("/admin/jobs/retry-all")
