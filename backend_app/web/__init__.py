@@ -35,6 +35,15 @@ from ..services import accounts
 
 bp = Blueprint("web", __name__)
 
+
+@bp.after_request
+def _not_kept_by_the_browser(response: Response) -> Response:
+    """Pages are not stored: Back after a change (an upload, a chat answer) or after signing out
+    must ask again, not show the browser's old copy of someone's private page."""
+    if response.mimetype == "text/html" and "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 PRE_SESSION_COOKIE = "csrf_pre_session"
 _NONCE = re.compile(r"[A-Za-z0-9_-]{32,128}")

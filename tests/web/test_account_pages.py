@@ -84,7 +84,9 @@ def test_sign_in_form_token_stays_the_same_across_forms_and_retries(client):
 
 def test_logout_needs_csrf_and_then_signs_out(page):
     assert page.post("/logout", csrf=False).status_code == 403
-    assert page.get("/sessions").status_code == 200
+    signed_in = page.get("/sessions")
+    assert signed_in.status_code == 200
+    assert signed_in.headers["Cache-Control"] == "no-store"  # Back after logout asks again, shows nothing old
     assert page.post("/logout").status_code == 303
     assert page.get("/sessions").status_code == 302
 

@@ -48,6 +48,15 @@ def test_bad_table_says_what_to_do(page):
     assert "Paste a markdown table" in text(empty)
 
 
+def test_a_table_whose_every_row_is_refused_says_why_for_each_row(page):
+    table = "| id | requirementText | context |\n|---|---|---|\n| R1 | The pump shall stop. | plain words |\n"
+    response = page.post("/requirements/batches", data={"markdown": table, "mode": "evaluate"})
+    body = text(response)
+    assert response.status_code == 422 and 'data-error-code="BATCH_NO_VALID_ROWS"' in body
+    assert "Line 3 (R1): The context cell is not valid JSON" in body and "ROW_CONTEXT_INVALID" in body
+    assert "plain words" in body  # the pasted table is kept for fixing
+
+
 def test_other_users_batch_is_404(page, other_page, redis_server):
     body = text(page.post("/requirements/batches", data={"markdown": TABLE}))
     batch_id = _batch_id(body)

@@ -46,6 +46,16 @@ def test_rewrite_mode_shows_the_rewrite(page):
     assert 'data-testid="rewrite"' in body and "&lt;value&gt;" in body
 
 
+def test_suggest_mode_lists_a_fix_per_finding_which_evaluate_does_not(page):
+    suggested = text(page.post("/requirements/check", data={"requirementText": VAGUE, "mode": "suggest"}, htmx=True))
+    evaluated = text(page.post("/requirements/check", data={"requirementText": VAGUE, "mode": "evaluate"}, htmx=True))
+    assert 'data-testid="suggestions"' in suggested and 'data-testid="suggestions"' not in evaluated
+    assert suggested.count('<li data-rule="') == suggested.count('<tr data-rule="') > 0
+    fine = text(page.post("/requirements/check", htmx=True, data={
+        "requirementText": "The exporter shall write the monthly report as PDF within 5 s.", "mode": "suggest"}))
+    assert "Nothing to fix" in fine and "<li data-rule=" not in fine
+
+
 def test_empty_requirement_says_what_to_do(page):
     body = text(page.post("/requirements/check", data={"requirementText": "  "}, htmx=True))
     assert "requirementText must be a non-empty string." in body
