@@ -98,9 +98,24 @@ def render_error(error: AppError) -> Response:
         response.headers["HX-Retarget"] = request.headers.get("HX-Error-Target", "#flash")
         response.headers["HX-Reswap"] = "innerHTML"
     else:
+        _know_the_page_user()
         response = Response(render_template("errors/error.html", error=error))
     response.status_code = error.status
     return response
+
+
+def _know_the_page_user() -> None:
+    """An error page (a 404 no view answered) still shows the signed-in user's menu, not 'Log in'."""
+    from flask import g
+
+    if g.get("user") is not None or request.method not in ("GET", "HEAD"):
+        return
+    from .web import load_page_user
+
+    try:
+        load_page_user()
+    except Exception:  # the error page must render whatever the cookies hold
+        g.pop("user", None)
 
 
 def register_error_handlers(app: Flask) -> None:

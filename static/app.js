@@ -99,6 +99,17 @@ document.addEventListener("htmx:beforeSwap", (event) => {
   document.addEventListener("DOMContentLoaded", init);
 })();
 
+// Report opened at a shot (a chat citation links to #shot-N): the player is put at that shot's
+// first second, ready to play from there.
+document.addEventListener("DOMContentLoaded", () => {
+  const player = document.getElementById("player");
+  const match = /^#shot-(\d+)$/.exec(window.location.hash);
+  const link = match && document.querySelector(`#shot-${match[1]} [data-seek]`);
+  if (!player || !link) return;
+  const seek = () => { player.currentTime = parseFloat(link.dataset.seek); };
+  if (player.readyState >= 1) seek(); else player.addEventListener("loadedmetadata", seek, {once: true});
+});
+
 // Report: a keyframe click plays the video from that shot's first second.
 document.addEventListener("click", (event) => {
   const link = event.target.closest("[data-seek]");

@@ -111,7 +111,7 @@ def diagnose() -> dict[str, Any]:
     if not problems:
         facts["verdict"] = "OK: workers are alive, nothing is stuck and nothing has failed."
     elif not redis_ok or not facts.get("workers"):
-        facts["verdict"] = "DOWN: jobs cannot run right now; fix the first problem above."
+        facts["verdict"] = "DOWN: jobs cannot run right now; fix the first problem listed."
     else:
-        facts["verdict"] = f"ATTENTION: {len(problems)} problem(s) found; see the list above."
+        facts["verdict"] = f"ATTENTION: {len(problems)} problem(s) found; each is named in the list."
     return facts

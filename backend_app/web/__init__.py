@@ -79,7 +79,8 @@ def load_page_user() -> bool:
     access = _claims("access_token_cookie", "access")
     try:
         user = accounts.active_user(refresh["sub"])
-    except AppError:
+    except AppError as refusal:
+        g.sign_in_refused = refusal.code  # e.g. ACCOUNT_DISABLED: the login page says so
         return False
     if access is None or access["sub"] != refresh["sub"]:
         g.new_access_token = create_access_token(identity=user.id, additional_claims={"role": user.role})
@@ -138,11 +139,12 @@ def page_login_required(view: Callable) -> Callable:
     @wraps(view)
     def wrapper(*args, **kwargs):
         if not load_page_user():
+            why = {"reason": "disabled"} if g.get("sign_in_refused") == "ACCOUNT_DISABLED" else {}
             if is_htmx():
                 response = Response("", 401)
-                response.headers["HX-Redirect"] = url_for("web.login", next=request.full_path)
+                response.headers["HX-Redirect"] = url_for("web.login", next=request.full_path, **why)
                 return response
-            return redirect(url_for("web.login", next=request.full_path))
+            return redirect(url_for("web.login", next=request.full_path, **why))
         return view(*args, **kwargs)
 
     return wrapper

@@ -51,7 +51,9 @@ def login():
             return _signed_in(user, request.args.get("next") or request.form.get("next"))
         except AppError as exc:
             error = exc.message
-    status = 401 if error else 200
+    if error is None and request.args.get("reason") == "disabled":
+        error = "This account is disabled; ask an administrator to enable it again."
+    status = 401 if error and request.method == "POST" else 200
     return render_template("account/login.html", error=error, email=email,
                            next=request.args.get("next", "")), status
 

@@ -8,18 +8,19 @@ from ..errors import AppError, ValidationError, is_htmx
 from ..extensions import db
 from ..services import accounts, flags
 from ..services.flags import guard
-from ..variant import current_variant
 from . import bp, fragment_or_page, page_admin_required
 
 AUDIT_ROWS = 10
 
 
 def _flags_page(message: str | None = None, error: AppError | None = None, status: int = 200):
+    """The page after any change: the admin's own variant is decided again from the flags as
+    they are now (this request's was decided before the change)."""
     rows = [(flag, flags.audit_log(flag.key, limit=AUDIT_ROWS)) for flag in flags.list_flags()]
     my_bucket = {flag.key: flags.bucket(flag.key, g.user.id) for flag, _ in rows}
     emails = {user.id: user.email for user in accounts.list_users()}
     response = fragment_or_page("admin/flags.html", "partials/admin/_flags.html",
-                                rows=rows, my_bucket=my_bucket, emails=emails, my_variant=current_variant(),
+                                rows=rows, my_bucket=my_bucket, emails=emails, my_variant=flags.decide(g.user.id)[0],
                                 guard_status=guard.status(), message=message, error=error)
     response.status_code = status
     return response

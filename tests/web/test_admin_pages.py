@@ -92,8 +92,10 @@ def test_users_page_promotes_and_disables(admin_page, page):
     db.session.expire_all()
     user = db.session.get(User, page.user.id)
     assert user.role == "admin" and user.disabled
-    # the disabled account's cookies stop working
-    assert page.get("/sessions").status_code == 302
+    # the disabled account's cookies stop working, and the login page says why
+    refused = page.get("/sessions")
+    assert refused.status_code == 302 and "reason=disabled" in refused.headers["Location"]
+    assert "This account is disabled" in text(page.get(refused.headers["Location"]))
 
 
 def test_admin_cannot_disable_self(admin_page):

@@ -91,6 +91,9 @@ def chat_and_follow_citation(page) -> None:
     page.wait_for_url(re.compile(r"/analyses/[0-9a-f]+#shot-1$"))
     page.wait_for_function("() => document.querySelector(':target')?.id === 'shot-1'")
     assert page.locator("#shot-1").is_visible()
+    start = float(page.locator("#shot-1 [data-seek]").get_attribute("data-seek"))
+    assert start > 0  # the cited shot is not the first: the player really moved
+    page.wait_for_function(f"() => Math.abs(document.getElementById('player').currentTime - {start}) < 0.05")
 
 
 def evaluate_requirement(page, base: str) -> None:
@@ -170,7 +173,9 @@ def test_journey(app, live_server, browser, start_worker, tmp_path):
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     page = context.new_page()
     errors: list[str] = []
+    missing: list[str] = []  # anything the pages ask for that is not there (the favicon was)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("response", lambda response: response.status == 404 and missing.append(response.url))
 
     sign_up(page, base, "journey@example.test")
     create_session(page, "Browser journey")
@@ -201,3 +206,4 @@ def test_journey(app, live_server, browser, start_worker, tmp_path):
         overflow = phone_page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"{name} scrolls sideways by {overflow}px on a phone"
     assert errors == [], errors
+    assert missing == [], missing

@@ -16,6 +16,16 @@ def test_403_page_for_admin_pages(page):
     assert response.status_code == 403 and "Not allowed" in body and "ADMIN_REQUIRED" in body
 
 
+def test_a_page_nobody_serves_still_shows_the_signed_in_menu(page):
+    body = text(page.get("/no-such-page"))
+    assert "Log out" in body and 'href="/login"' not in body
+
+
+def test_a_page_nobody_serves_offers_sign_in_to_a_visitor(client):
+    body = text(client.get("/no-such-page"))
+    assert 'href="/login"' in body and "Log out" not in body
+
+
 def test_404_fragment_for_htmx_is_retargeted_to_the_flash_area(page):
     response = page.get("/sessions/nope", htmx=True)
     assert response.status_code == 404

@@ -20,11 +20,13 @@ def test_set_canary_then_roll_back_with_reason(admin_page):
     assert response.status_code == 200 and "use_v2 is on for 50 %" in text(response)
     flag = flags.get_flag("use_v2")
     assert flag.enabled and flag.rollout_percent == 50
+    on_for_all = admin_page.post("/admin/flags/use_v2", data={"enabled": "on", "rollout_percent": "100"}, htmx=True)
+    assert "you get v2 now" in text(on_for_all)  # this request was decided before the change: v1
     refused = admin_page.post("/admin/flags/use_v2/rollback", data={"reason": ""}, htmx=True)
     assert refused.status_code == 422 and "Say why you roll back" in text(refused)
     done = admin_page.post("/admin/flags/use_v2/rollback", data={"reason": "errors in v2"}, htmx=True)
     assert "rolled back" in text(done) and "errors in v2" in text(done)
-    assert 'data-testid="flag-state">off' in text(done)
+    assert 'data-testid="flag-state">off' in text(done) and "you get v1 now" in text(done)
     assert not flags.get_flag("use_v2").enabled
     actions = [a.action for a in flags.audit_log("use_v2")]
     assert actions[:2] == ["rollback", "update"]

@@ -58,7 +58,7 @@ def test_suggest_mode_lists_a_fix_per_finding_which_evaluate_does_not(page):
 
 def test_empty_requirement_says_what_to_do(page):
     body = text(page.post("/requirements/check", data={"requirementText": "  "}, htmx=True))
-    assert "requirementText must be a non-empty string." in body
+    assert "The requirement text is empty" in body and "requirementText" not in body.split("error-box", 1)[1]
 
 
 def test_full_page_post_without_htmx(page):

@@ -34,7 +34,8 @@ class Outcome:
 
 def check_text(text: Any) -> str:
     if not isinstance(text, str) or not text.strip():
-        raise ValidationError("requirementText must be a non-empty string.", code="REQUIREMENT_TEXT_EMPTY",
+        raise ValidationError("The requirement text is empty: write the requirement first.",
+                              code="REQUIREMENT_TEXT_EMPTY",
                               details={"fields": {"requirementText": "must not be empty"}})
     if len(text) > MAX_TEXT_CHARS:
         raise ValidationError(f"requirementText is longer than {MAX_TEXT_CHARS} characters.",
