@@ -33,6 +33,22 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     msg.className = "msg";
     msg.innerHTML = html;
     el.classList.add("failed");
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "secondary outline small dismiss";
+    close.textContent = "Dismiss";
+    close.dataset.testid = "dismiss-upload";
+    close.addEventListener("click", () => el.remove());
+    el.querySelector("header").append(close);
+  }
+
+  function list(html) {
+    const holder = document.createElement("div");
+    holder.innerHTML = html.trim();
+    const item = holder.firstElementChild;
+    document.getElementById("no-analyses")?.remove();
+    document.getElementById("analyses").prepend(item);
+    if (window.htmx) htmx.process(item);
   }
 
   async function post(url, body) {
@@ -73,16 +89,15 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     el.querySelector(".msg").textContent = "Uploaded; queuing the analysis…";
     const done = await post(ticket.complete_url);
     const html = await done.text();
+    if (done.headers.get("X-Analysis-Item") === "failed") {  // refused: listed with its reason
+      el.remove();
+      return list(html);
+    }
     if (!done.ok) return fail(el, html);
-    const holder = document.createElement("div");
-    holder.innerHTML = html.trim();
-    const item = holder.firstElementChild;
-    document.getElementById("no-analyses")?.remove();
-    document.getElementById("analyses").prepend(item);
     // What the progress events reported, kept where polling swaps will not erase it.
     document.getElementById("uploads").dataset.lastSentBytes = el.dataset.sent || "0";
     el.remove();
-    if (window.htmx) htmx.process(item);
+    list(html);
   }
 
   function init() {

@@ -6,7 +6,8 @@ from __future__ import annotations
 from flask import jsonify, render_template, request, url_for
 
 from ..auth import current_tenant
-from ..errors import ValidationError
+from ..errors import AppError, ValidationError
+from ..extensions import db
 from ..services import analyses, uploads
 from ..validation import json_body
 from . import bp, page_login_required
@@ -36,7 +37,19 @@ def upload_init_page(session_id: str):
 @bp.post("/analyses/<analysis_id>/complete")
 @page_login_required
 def upload_complete_page(analysis_id: str):
-    """The bytes are in storage: queue the analysis and return its self-polling item."""
+    """The bytes are in storage: queue the analysis and return its self-polling item.
+
+    A refused file (not a video, another size than declared…) fails its analysis: the answer is
+    then that failed item, with the refusal's status and ``X-Analysis-Item: failed``, so the
+    page lists it at once with its reason. An incomplete upload stays an error to fix (upload
+    again); it fails nothing."""
     tenant = current_tenant()
-    uploads.complete(tenant, analysis_id)
+    try:
+        uploads.complete(tenant, analysis_id)
+    except AppError as refusal:
+        if refusal.code == "UPLOAD_INCOMPLETE":
+            raise
+        db.session.expire_all()
+        item = render_template("partials/analyses/_item.html", **item_context(analyses.get(tenant, analysis_id)))
+        return item, refusal.status, {"X-Analysis-Item": "failed"}
     return render_template("partials/analyses/_item.html", **item_context(analyses.get(tenant, analysis_id)))

@@ -55,6 +55,20 @@ def test_upload_through_page_routes_queues_a_polling_item(page, tmp_path):
     assert "clip.mp4" in body and f'id="analysis-{analysis_id}"' in body
 
 
+def test_a_file_refused_at_complete_comes_back_as_its_failed_item(page, tmp_path):
+    session = _session(page)
+    data = b"this is not a video at all " * 100
+    ticket = page.client.post(f"/sessions/{session.id}/uploads", json={
+        "filename": "notes.mp4", "content_type": "video/mp4", "file_size": len(data)},
+        headers={"X-CSRF-TOKEN": page.csrf, "HX-Request": "true"}).get_json()
+    page.client.put(ticket["upload_url"].replace("http://localhost", ""), data=data, headers=ticket["headers"])
+    done = page.post(ticket["complete_url"], htmx=True)
+    assert done.status_code == 415 and done.headers["X-Analysis-Item"] == "failed"
+    body = text(done)
+    assert f'id="analysis-{ticket["analysis_id"]}"' in body and 'data-status="failed"' in body
+    assert "UNSUPPORTED_FORMAT" in body and "nothing to retry" in body
+
+
 def test_upload_init_refusal_says_why(page):
     session = _session(page)
     response = page.client.post(f"/sessions/{session.id}/uploads", json={

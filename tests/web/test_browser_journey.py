@@ -50,18 +50,24 @@ def upload_clip(page, clip) -> None:
 
 
 def upload_broken_file(page, path) -> None:
-    """A file that is not a video: the page says why, and the item shows the reason and a Retry button."""
+    """A file that is not a video is listed at once, failed, with the reason and no Retry; a file
+    refused before it is sent (empty) says why in a row the user can dismiss."""
     path.write_bytes(b"this is not a video at all " * 100)
     page.set_input_files("[data-testid=file-input]", str(path))
-    failed = page.locator(".upload-row.failed")
-    failed.wait_for(timeout=30_000)
-    assert "UNSUPPORTED_FORMAT" in failed.inner_text() or "not" in failed.inner_text()
-    page.reload()
     item = page.locator("[data-analysis][data-status=failed]")
-    item.wait_for()
+    item.wait_for(timeout=30_000)
     assert "UNSUPPORTED_FORMAT" in item.locator("[data-testid=failure]").inner_text()
     assert "upload it again" in item.inner_text()
+    assert page.locator(".upload-row").count() == 0
     screenshot(page, "05b-failed-upload")
+    empty = path.with_name("empty.mp4")
+    empty.write_bytes(b"")
+    page.set_input_files("[data-testid=file-input]", str(empty))
+    refused = page.locator(".upload-row.failed")
+    refused.wait_for(timeout=30_000)
+    assert "empty" in refused.inner_text().lower()
+    refused.locator("[data-testid=dismiss-upload]").click()
+    page.wait_for_function("() => !document.querySelector('.upload-row')")
 
 
 def open_report(page) -> str:
