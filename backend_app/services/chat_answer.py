@@ -22,9 +22,10 @@ NO_TERMS = "Ask about something that could be seen in your videos, for example a
 TEMPLATE_WORDS = frozenset(words(" ".join([NOTHING_FOUND, NOTHING_FOUND_SESSION, NO_TERMS,
                                            "matching shot shots in video videos s"])))
 
-# Sentences the video analysis writes for what it measured ("Brightness: dark. Motion: static.").
-_MEASURED = re.compile(r"(brightness|motion|sharpness|faces?|colou?rs?|duration)\b", re.IGNORECASE)
-_MEASURED_ORDER = ["brig", "moti", "shar", "face", "colo", "dura"]  # by the label's first four letters
+# Sentences shot_documents writes for what was measured, in the order an answer shows them:
+# light and motion ("Dark and static."), faces ("2 faces."), colours ("Mostly navy, white.").
+_MEASURED = [re.compile(r"(?:dark|dim|well-lit|bright) and ", re.IGNORECASE), re.compile(r"\d+ faces?\.$"),
+             re.compile(r"Mostly ")]
 MAX_MEASUREMENTS = 2
 
 SYSTEM_PROMPT = (
@@ -84,12 +85,10 @@ def offline_answer(hits: list[Hit], terms: list[str], scoped: bool) -> str:
 
 def _measurements(text: str) -> list[str]:
     """The document's sentences that report a measurement, light and motion first, then numbers."""
-    found = [s for s in sentences(text) if _MEASURED.match(s) or re.search(r"\d", s)]
-
     def priority(sentence: str) -> int:
-        match = _MEASURED.match(sentence)
-        return _MEASURED_ORDER.index(match.group(1).lower()[:4]) if match else len(_MEASURED_ORDER)
+        return next((n for n, pattern in enumerate(_MEASURED) if pattern.match(sentence)), len(_MEASURED))
 
+    found = [s for s in sentences(text) if priority(s) < len(_MEASURED) or re.search(r"\d", s)]
     return sorted(found, key=priority)
 
 

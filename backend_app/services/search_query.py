@@ -23,6 +23,7 @@ him his how i if in into is it its itself just me more most my no nor not now of
 out over own same she should show so some such tell than that the their them then there these they this those
 through to too under until up very was we were what when where which while who whom why will with would you
 your yours appear appears clip clips video videos shot shots find list give please any anything something
+shows showing shown mostly
 der die das den dem des ein eine einer eines einem einen und oder aber ist sind war waren wird werden wo wie
 was wer wann warum welche welcher welches im in ins am an auf aus bei mit nach von vor zu zum zur über unter
 ich du er sie es wir ihr mein dein sein kein keine nicht auch noch nur zeig zeige gibt es gib alle

@@ -2,7 +2,7 @@
 
 A re-run replaces the analysis's rows (delete + insert in the caller's transaction), so the
 index never holds duplicates. The text carries everything a question might match: the
-description, labels, colour names, face count, QR payloads, brightness/motion words, warnings.
+description, labels, colour names, faces, QR payloads, brightness/motion words, warnings.
 """
 
 from __future__ import annotations
@@ -15,17 +15,21 @@ from .describe import signal_words
 
 
 def shot_text(shot: dict, warnings: list[str]) -> str:
+    """The shot in plain words. No field labels ("Colours:", "Faces: 0", "Brightness:"): a word
+    written into every document matches every question that uses it ("which shot shows colour
+    bars?" listed every shot), so only words that tell shots apart are written."""
     words = signal_words(shot)
     parts = [shot.get("description") or ""]
     if shot.get("labels"):
-        parts.append("Labels: " + ", ".join(shot["labels"]) + ".")
+        parts.append("Seen: " + ", ".join(shot["labels"]) + ".")
     if shot.get("colors"):
-        parts.append("Colours: " + ", ".join(c["name"] for c in shot["colors"]) + ".")
+        parts.append("Mostly " + ", ".join(c["name"] for c in shot["colors"]) + ".")
     faces = shot.get("faces") or 0
-    parts.append(f"Faces: {faces} ({'face' if faces == 1 else 'faces' if faces else 'no face'}).")
+    if faces:
+        parts.append(f"{faces} face." if faces == 1 else f"{faces} faces.")
     for payload in shot.get("qr_texts") or []:
         parts.append(f"QR code: {payload}.")
-    parts.append(f"Brightness: {words['light']}. Motion: {words['motion']}.")
+    parts.append(f"{words['light'].capitalize()} and {words['motion']}.")
     if warnings:
         parts.append("Warnings: " + "; ".join(warnings) + ".")
     return " ".join(p for p in parts if p)

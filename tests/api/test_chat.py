@@ -314,11 +314,33 @@ def test_offline_answer_over_the_video_analysis_documents(client, app):
     assert [c["shot"] for c in body["citations"]] == [0]
     line = body["answer"].splitlines()[1]
     assert line.startswith("[1] evening.mp4, shot 0, 0.0-3.0 s: A dark street with one face.")
-    assert line.endswith("A dark street with one face. Brightness: dark. Motion: fast-moving.")
+    assert line.endswith("A dark street with one face. Dark and fast-moving. 1 face.")
     assert set(map(fold, words(body["answer"]))) <= (
         TEMPLATE | {fold(w) for w in words(f"evening.mp4 {db.session.get(ShotDocument, _doc_id(analysis.id, 0)).text}")}
         | {w for w in map(fold, words(body["answer"])) if w.isdigit()})
 
+
+
+def test_words_every_shot_document_has_match_no_shot_on_their_own(client):
+    """'Which shot shows colour bars?' listed every shot: each document said 'Colours: …', and
+    'shows' was no stop word. A question about something no shot has finds nothing."""
+    from backend_app.services import shot_documents
+
+    user = make_user()
+    h = auth_headers(client, user)
+    sid = client.post("/api/v1/sessions", json={"name": "walls"}, headers=h).get_json()["id"]
+    analysis = chat_data.add_analysis(user.id, sid, "walls.mp4")
+    shots = [{"index": i, "start_s": 2.0 * i, "end_s": 2.0 * i + 2, "brightness": b, "motion": 0.0, "faces": 0,
+              "qr_texts": [], "labels": [], "colors": [{"name": c}], "description": f"A {c} wall."}
+             for i, (b, c) in enumerate([(0.1, "black"), (0.5, "green"), (0.9, "white")])]
+    shot_documents.replace_for(analysis, {"shots": shots, "warnings": []})
+    db.session.commit()
+    nothing = client.post("/api/v1/chat", json={"message": "Which shot shows colour bars?", "session_id": sid},
+                          headers=h).get_json()
+    assert nothing["citations"] == [], nothing["answer"]
+    green = client.post("/api/v1/chat", json={"message": "Which shot shows green?", "session_id": sid},
+                        headers=h).get_json()
+    assert [c["shot"] for c in green["citations"]] == [1]
 
 def _doc_id(analysis_id: str, shot: int) -> str:
     return ShotDocument.query.filter_by(analysis_id=analysis_id, shot_index=shot).one().id

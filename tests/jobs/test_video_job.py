@@ -88,7 +88,7 @@ def test_a_real_worker_turns_the_clip_into_a_report_chat_can_search(app, client,
                               .order_by(ShotDocument.shot_index)).all()
     assert [d.shot_index for d in docs] == [0, 1, 2]
     assert all(d.user_id == analysis.user_id and d.session_id == analysis.session_id for d in docs)
-    assert QR_TEXT in docs[1].text and "face_qr.mp4" in docs[1].title and "Faces: 1" in docs[0].text
+    assert QR_TEXT in docs[1].text and "face_qr.mp4" in docs[1].title and "1 face." in docs[0].text
 
 
 @pytest.mark.sqlite_only
