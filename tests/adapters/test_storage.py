@@ -11,9 +11,23 @@ import pytest
 from backend_app.adapters.storage import (LocalStorage, ObjectNotFound, StorageError, UploadTooLarge, get_storage,
                                           sign_token, validate_key)
 
+from ..factories import make_user
 from ..uploading import send
 
 pytestmark = pytest.mark.sqlite_only  # the database is beside the point here
+
+
+def waiting_key() -> str:
+    """The source key of an analysis waiting for its bytes: the only key a signed upload link writes."""
+    from backend_app.extensions import db
+    from backend_app.models import Analysis
+    from backend_app.services import sessions, uploads
+    from backend_app.tenancy import Tenant
+
+    tenant = Tenant(make_user().id)
+    ticket = uploads.init(tenant, filename="clip.mp4", content_type="video/mp4", file_size=11,
+                          session_id=sessions.create(tenant, "uploads").id)
+    return db.session.get(Analysis, ticket["analysis_id"]).storage_key
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -96,11 +110,12 @@ def test_bad_keys_are_refused(storage, key):
 
 
 def test_presigned_put_then_get(storage, client):
-    url, headers = storage.presign_put("users/u1/src", "video/mp4", 60, size=11)
+    key = waiting_key()
+    url, headers = storage.presign_put(key, "video/mp4", 60, size=11)
     status, _, _ = send(client, "PUT", url, data=b"hello video", headers=headers)
     assert status in (200, 201)
-    assert storage.size("users/u1/src") == 11
-    status, body, response_headers = send(client, "GET", storage.presign_get("users/u1/src", 60, filename="clip.mp4"))
+    assert storage.size(key) == 11
+    status, body, response_headers = send(client, "GET", storage.presign_get(key, 60, filename="clip.mp4"))
     assert status == 200 and body == b"hello video"
     assert "clip.mp4" in response_headers["Content-Disposition"]
 
@@ -168,23 +183,25 @@ def test_a_download_link_is_not_an_upload_link(local, client):
 
 
 def test_upload_enforces_the_declared_size(local, client):
-    url, headers = local.presign_put("users/u1/src", "video/mp4", 60, size=5)
+    key = waiting_key()
+    url, headers = local.presign_put(key, "video/mp4", 60, size=5)
     response = client.put(_path(url), data=b"123456", headers=headers)
     assert response.status_code == 413
     assert response.get_json()["error"]["code"] == "UPLOAD_TOO_LARGE"
     response = client.put(_path(url), data=b"123", headers=headers)
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "UPLOAD_SIZE_MISMATCH"
-    assert local.size("users/u1/src") is None
+    assert local.size(key) is None
 
 
 def test_upload_over_the_json_body_limit_is_accepted(app, local, client):
     """The signed PUT is a large-body view: the 1 MB JSON cap does not apply to it."""
+    key = waiting_key()
     size = app.config["SETTINGS"].max_json_bytes + 1000
-    url, headers = local.presign_put("users/u1/src", "video/mp4", 60, size=size)
+    url, headers = local.presign_put(key, "video/mp4", 60, size=size)
     response = client.put(_path(url), data=b"z" * size, headers=headers)
     assert response.status_code == 201
-    assert local.size("users/u1/src") == size
+    assert local.size(key) == size
 
 
 def test_backend_follows_the_settings(app, s3_app):
@@ -204,10 +221,11 @@ def test_signed_download_supports_ranges_for_video_seeking(local, client):
 
 @pytest.mark.settings(max_upload_bytes=100)
 def test_upload_link_without_a_declared_size_is_capped_by_the_upload_limit(local, client):
-    url, headers = local.presign_put("users/u1/src", "video/mp4", 60)
+    key = waiting_key()
+    url, headers = local.presign_put(key, "video/mp4", 60)
     response = client.put(_path(url), data=b"x" * 101, headers=headers)
     assert response.status_code == 413
-    assert local.size("users/u1/src") is None
+    assert local.size(key) is None
     assert client.put(_path(url), data=b"x" * 100, headers=headers).status_code == 201
 
 

@@ -44,6 +44,8 @@ def test_check_highlights_findings_and_shows_variant(page):
 def test_rewrite_mode_shows_the_rewrite(page):
     body = text(page.post("/requirements/check", data={"requirementText": VAGUE, "mode": "rewrite"}, htmx=True))
     assert 'data-testid="rewrite"' in body and "&lt;value&gt;" in body
+    # "should" is left as it is (shall or may is the author's decision) and the page says so
+    assert 'data-testid="unresolved"' in body and "R1" in body.split('data-testid="unresolved"', 1)[1]
 
 
 def test_suggest_mode_lists_a_fix_per_finding_which_evaluate_does_not(page):
