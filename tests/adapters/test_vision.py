@@ -371,3 +371,16 @@ def test_damaged_and_foreign_files_write_nothing_to_stderr_between_the_json_logs
     damaged_count, code = done.stdout.split()
     assert int(damaged_count) >= 1 and code == "VIDEO_UNREADABLE"
     assert done.stderr == ""
+
+
+def test_colour_names_match_what_people_call_the_swatch():
+    """A browser review found #792bd6 named 'blue' and #a1f708 'yellow'."""
+    import numpy as np
+
+    def name(hex_colour: str) -> str:
+        r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+        return keyframes.colors(np.full((36, 64, 3), (b, g, r), np.uint8))[0]["name"]
+
+    assert {h: name(h) for h in ("#792bd6", "#a1f708", "#0000ff", "#1e90ff", "#800080", "#ffff00", "#000080")} == {
+        "#792bd6": "violet", "#a1f708": "lime", "#0000ff": "blue", "#1e90ff": "sky blue", "#800080": "purple",
+        "#ffff00": "yellow", "#000080": "navy"}
