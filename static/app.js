@@ -114,6 +114,13 @@ document.addEventListener("htmx:beforeSwap", (event) => {
   document.addEventListener("DOMContentLoaded", init);
 })();
 
+// A batch just submitted (a POST to /requirements/batches) shows its own address, so Reload opens
+// the batch instead of submitting the table again.
+document.addEventListener("DOMContentLoaded", () => {
+  const batch = document.querySelector("#batch[data-url]");
+  if (batch && window.location.pathname !== batch.dataset.url) history.replaceState(null, "", batch.dataset.url);
+});
+
 // Report opened at a shot (a chat citation links to #shot-N): the player is put at that shot's
 // first second, ready to play from there.
 document.addEventListener("DOMContentLoaded", () => {
@@ -206,7 +213,11 @@ document.addEventListener("click", (event) => {
 
   function follow() {
     const section = document.getElementById("batch");
-    if (!section || ["completed", "failed", "canceled"].includes(section.dataset.status)) return;
+    if (!section) return;
+    // A finished batch needs the stream only to highlight texts this page holds (the submission's
+    // own page, when the worker was done before the page was): it replays every row, then "done".
+    const finished = ["completed", "failed", "canceled"].includes(section.dataset.status);
+    if (finished && !section.querySelector("td.text[data-text]")) return;
     const source = new EventSource(section.dataset.streamUrl);
     source.addEventListener("row", (e) => row(section, JSON.parse(e.data)));
     source.addEventListener("progress", (e) => progress(section, JSON.parse(e.data)));

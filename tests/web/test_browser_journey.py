@@ -131,6 +131,11 @@ def run_batch(page, base: str) -> None:
     assert rows.nth(0).locator("td.text mark").count() >= 1  # highlighted from the streamed spans
     assert rows.nth(0).locator("td.overall .score").inner_text().isdigit()
     screenshot(page, "07b-requirements-batch")
+    batch_id = page.locator("[data-testid=batch]").get_attribute("data-batch")
+    assert page.url.endswith(f"/requirements/batches/{batch_id}")  # Reload opens it, submits nothing again
+    page.reload()
+    page.locator(f"[data-testid=batch][data-batch='{batch_id}']").wait_for()
+    assert page.locator("#batch-rows tr").count() == 3
 
 
 def log_in(page, base: str, email: str) -> None:
