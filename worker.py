@@ -7,8 +7,8 @@ every job runs inside its app context. Each worker also starts a small periodic 
 RQ's loop ends on an error it did not expect, such as Redis going away for longer than one
 heartbeat while a job runs. The process does not end with it: it waits for Redis (backing off
 up to RESTART_MAX_WAIT_S; a loop that fails again at once waits longer each time) and starts a
-new loop, so a Redis restart or failover does not leave
-the queues without workers. SIGTERM/SIGINT stop it as RQ does (warm, then cold).
+new loop, so a Redis restart or failover does not leave the queues without workers.
+SIGTERM/SIGINT stop it as RQ does (warm, then cold).
 """
 
 from __future__ import annotations
@@ -57,9 +57,8 @@ def serve(burst: bool, log_level: str) -> None:
             worker.work(with_scheduler=True, burst=burst, logging_level=log_level)
         except RedisError:  # RQ's clean-up after the error needs Redis too, and raises without it
             log.warning("the worker loop's clean-up could not reach Redis", exc_info=True)
-        else:
-            if burst or worker.stop_requested_by_signal:
-                return
+        if burst or worker.stop_requested_by_signal:
+            return
         log.error("the worker loop ended on an error; starting a new one once Redis answers")
         # A loop that keeps failing at once (not Redis: a bug) is restarted less and less often.
         pause = 1.0 if time.monotonic() - started > RESTART_MAX_WAIT_S else min(pause * 2, RESTART_MAX_WAIT_S)

@@ -9,7 +9,8 @@ missing, invalid, expired or revoked token is simply "no user" (v1). An admin ma
 everybody else). Responses served under v2 feed the guard (``services.flags.guard``).
 
 Also ``GET /api/runtime-config``: settings (every non-secret one for admins, the client-facing
-ones for others) and flag states for any signed-in user (outside /api/v1 on purpose: it describes the deployment, not a resource).
+ones for others) and flag states for any signed-in user (outside /api/v1 on purpose: it
+describes the deployment, not a resource).
 """
 
 from __future__ import annotations

@@ -43,7 +43,8 @@ def check_storable(value: Any) -> None:
     """A coded 422 naming the field when ``value`` holds a string that cannot be stored."""
     where = unstorable(value)
     if where is not None:
-        raise ValidationError(f"The field {where} {UNSTORABLE_MESSAGE}.", details={"fields": {where: UNSTORABLE_MESSAGE}})
+        raise ValidationError(f"The field {where} {UNSTORABLE_MESSAGE}.",
+                              details={"fields": {where: UNSTORABLE_MESSAGE}})
 
 
 def refuse_nul_in_url_and_form() -> None:

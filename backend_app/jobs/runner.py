@@ -195,7 +195,8 @@ def _describe(exc: BaseException) -> str:
     """What the job's row (shown to its user) says about an unexpected exception: its kind, not
     its text, which can hold SQL with its parameters or the database's address; the trace is
     in the worker's log under the job id."""
-    return f"An unexpected {type(exc).__name__} stopped this attempt; the worker's log has the details under this job's id."
+    return (f"An unexpected {type(exc).__name__} stopped this attempt; the worker's log has the details "
+            "under this job's id.")
 
 
 def _end(job: Job, ctx: JobContext, *, result: Any = None, failure: JobFailure | None = None) -> Any:

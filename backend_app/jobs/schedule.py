@@ -7,7 +7,8 @@ each task runs once per interval, keeps running when any one worker dies, and st
 workers restart more often than its interval (a process-local "an interval since I started"
 would never come for the hourly purge on a fleet that deploys or reloads within the hour).
 RQ 3's ``rq cron`` scheduler was considered: it is a separate process with no cluster-wide
-de-duplication, so every host running one would repeat each task; this needs neither. The last run of each task (time, outcome) is kept in Redis for `flask jobs diagnose`.
+de-duplication, so every host running one would repeat each task; this needs neither. The last
+run of each task (time, outcome) is kept in Redis for `flask jobs diagnose`.
 """
 
 from __future__ import annotations

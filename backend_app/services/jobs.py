@@ -37,8 +37,8 @@ def retry(job: Job) -> Job:
 
     if job.status in (FAILED, CANCELED) and not job.retryable:
         raise Conflict("This upload was refused and its file deleted: there is nothing to run again; "
-                       "upload the file again.", code="JOB_NOT_RETRYABLE", details={"status": job.status,
-                                                                                  "stage": job.stage})
+                       "upload the file again.", code="JOB_NOT_RETRYABLE",
+                       details={"status": job.status, "stage": job.stage})
     moved = db.session.execute(
         update(Job).where(Job.id == job.id, Job.status.in_((FAILED, CANCELED)))
         .values(status=QUEUED, stage=None, progress=0, error_code=None, error_message=None, attempts=0,
@@ -79,7 +79,6 @@ def requeue_stale(max_age_minutes: float, dry_run: bool = False) -> list[dict]:
     if not 0 <= max_age_minutes <= MAX_STALE_MINUTES:  # also False for NaN
         raise ValidationError(f"max_age_minutes must be a number from 0 to {MAX_STALE_MINUTES} (a year).",
                               details={"fields": {"max_age_minutes": f"must be from 0 to {MAX_STALE_MINUTES}"}})
-
     return requeue(max_age_minutes * 60, dry_run=dry_run)
 
 

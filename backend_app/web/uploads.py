@@ -8,7 +8,7 @@ from flask import jsonify, render_template, request, url_for
 from ..auth import current_tenant
 from ..errors import AppError, ValidationError
 from ..extensions import db
-from ..services import analyses, uploads
+from ..services import analyses, uploads, video_policy
 from ..validation import json_body
 from . import bp, page_login_required
 from .analyses import item_context
@@ -47,8 +47,8 @@ def upload_complete_page(analysis_id: str):
     try:
         uploads.complete(tenant, analysis_id)
     except AppError as refusal:
-        if refusal.code == "UPLOAD_INCOMPLETE":
-            raise
+        if refusal.code not in video_policy.STATUS_BY_CODE or refusal.code == "UPLOAD_INCOMPLETE":
+            raise  # not a refusal of the file (or one the user fixes by uploading again)
         db.session.expire_all()
         item = render_template("partials/analyses/_item.html", **item_context(analyses.get(tenant, analysis_id)))
         return item, refusal.status, {"X-Analysis-Item": "failed"}

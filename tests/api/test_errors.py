@@ -134,7 +134,8 @@ def test_requeue_stale_refuses_ages_that_are_no_age(client, minutes):
 def test_batch_options_of_the_wrong_type_are_coded_422(client):
     h = auth_headers(client, make_user())
     table = "| id | requirementText |\n|---|---|\n| R1 | The pump shall stop. |"
-    for options, field in [({"criteriaKeys": [["clarity"]]}, "criteriaKeys"), ({"criteriaKeys": [None]}, "criteriaKeys"),
+    for options, field in [({"criteriaKeys": [["clarity"]]}, "criteriaKeys"),
+                           ({"criteriaKeys": [None]}, "criteriaKeys"),
                            ({"session_id": ["x"]}, "session_id"), ({"session_id": 10**30}, "session_id")]:
         r = client.post("/api/v1/batch/evaluate", json={"markdown": table, **options}, headers=h)
         assert_error(r, 422, "VALIDATION_ERROR")
