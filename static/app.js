@@ -282,17 +282,20 @@ document.addEventListener("click", (event) => {
     const thread = document.getElementById("thread");
     const data = new FormData(form);
     const question = data.get("message");
-    form.querySelector("[name=message]").value = "";
-    bubble(thread, "user", question);
+    const input = form.querySelector("[name=message]");
+    input.value = "";
+    const asked = bubble(thread, "user", question);
     const answer = bubble(thread, "assistant", "");
     answer.classList.add("streaming");
     const text = answer.querySelector(".msg-text");
     const csrf = document.querySelector('meta[name="csrf-token"]').content;
     const response = await fetch(form.dataset.streamUrl, {method: "POST", body: new URLSearchParams(data),
       headers: {"X-CSRF-TOKEN": csrf, "HX-Request": "true"}, credentials: "same-origin"});
-    if (!response.ok) {
+    if (!response.ok) {  // refused (too long, empty…): say why, and give the question back to edit
       answer.classList.remove("streaming");
       answer.innerHTML = await response.text();
+      asked.classList.add("refused");
+      if (!input.value) input.value = question;
       return;
     }
     const reader = response.body.getReader();
