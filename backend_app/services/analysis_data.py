@@ -94,9 +94,14 @@ def _erase_objects(user_id: str) -> dict[str, int]:
 
 
 def _export_objects(user_id: str) -> Iterable[tuple[str, Iterator[bytes]]]:
+    """Every object under the user's prefix; an uploaded video under its own file name (the key
+    ends in ``source``), so the archive opens as the user's videos, not as extension-less blobs."""
     storage = get_storage()
+    names = dict(db.session.execute(select(Analysis.storage_key, Analysis.filename)
+                                    .where(Analysis.user_id == user_id)).all())
     for key in storage.list_keys(user_prefix(user_id)):
-        yield f"files/{key}", storage.iter_chunks(key)
+        name = f"{key.rsplit('/', 1)[0]}/{names[key]}" if names.get(key) else key
+        yield f"files/{name}", storage.iter_chunks(key)
 
 
 def _check_storage() -> dict:

@@ -102,7 +102,10 @@ def test_export_then_erase_after_uploads_chat_and_batch(app, client, worker, tmp
     archive = zipfile.ZipFile(io.BytesIO(response.get_data()))
     names = set(archive.namelist())
     exported = {n[len("files/"):]: hashlib.sha256(archive.read(n)).hexdigest() for n in names if n.startswith("files/")}
-    assert exported == my_objects  # every object, byte for byte, and no other
+    # every object, byte for byte, and no other; the uploaded video under its own name
+    assert exported == {(k[:-len("source")] + "clip.mp4" if k.endswith("/source") else k): v
+                        for k, v in my_objects.items()}
+    assert any(n.endswith("/clip.mp4") for n in exported)
     for table, condition in ownership.owned_tables(alice_id):
         rows = db.session.execute(select(text("count(*)")).select_from(table).where(condition)).scalar()
         lines = archive.read(f"tables/{table.name}.jsonl").decode().splitlines()
