@@ -95,9 +95,11 @@ def parse(markdown: str, *, max_rows: int) -> Table:
 
 def _row(table: Table, seen: set, number: int, cells: list[str], columns: list[str], max_rows: int) -> None:
     if len(cells) != len(columns):
+        # No row id: with cells missing or split, which cell is the id is unknown, and the first
+        # may well be requirement text (never stored). The line number names the row.
         return _reject(table, number, "ROW_COLUMN_COUNT",
                        f"Expected {len(columns)} cells ({' | '.join(columns)}), found {len(cells)}; "
-                       "escape a '|' inside a cell as '\\|'.", cells[0][:MAX_ID_CHARS] or None)
+                       "escape a '|' inside a cell as '\\|'.")
     values = dict(zip(columns, cells))
     key, text = values["id"], values["requirementtext"]
     if not key:

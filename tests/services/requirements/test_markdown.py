@@ -81,3 +81,18 @@ def test_rows_that_cannot_be_stored_or_parsed_are_rejected_and_the_rest_run():
     assert [r.key for r in table.rows] == ["R5"]
     assert [(r["line"], r["code"]) for r in table.rejected] == [
         (3, "ROW_ID_INVALID"), (4, "ROW_CONTEXT_INVALID"), (5, "ROW_CONTEXT_INVALID"), (6, "ROW_CONTEXT_INVALID")]
+
+
+def test_a_row_whose_cells_cannot_be_mapped_keeps_no_id_so_no_text_is_stored():
+    """A row that forgot its id, or whose text holds an unescaped '|', starts with requirement
+    text: it was kept as the rejected row's id and stored (batch row, exports, account export)."""
+    md = "\n".join([
+        "| id | requirementText | context |",
+        "|---|---|---|",
+        "| The Quibbleflux valve shall close quickly | {} |",
+        "| H1 | The Wobblemax heater shall warm | to 40 degC | {} |",
+    ])
+    table = parse(md, max_rows=100)
+    assert [(r["line"], r["code"], r["row_id"]) for r in table.rejected] == [
+        (3, "ROW_COLUMN_COUNT", None), (4, "ROW_COLUMN_COUNT", None)]
+    assert "Quibbleflux" not in repr(table.rejected) and "Wobblemax" not in repr(table.rejected)
