@@ -70,7 +70,10 @@ LATENCY = Histogram(
     "framewise_http_request_seconds", "HTTP request latency", ["endpoint"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-QUEUE_DEPTH = Gauge("framewise_queue_depth", "Jobs waiting in each RQ queue", ["queue"], multiprocess_mode="max")
+# "mostrecent": the value the last scrape measured, whichever process served it ("max" kept a dead
+# or older process's higher depth for ever under gunicorn)
+QUEUE_DEPTH = Gauge("framewise_queue_depth", "Jobs waiting in each RQ queue", ["queue"],
+                    multiprocess_mode="mostrecent")
 _NOT_LOGGED = frozenset({"/ping", "/metrics"})  # probes and scrapes: counted, not logged
 _SECRET_ARGS = ("token",)  # path parts that are a permission (signed storage links): never logged
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

@@ -227,6 +227,9 @@ def validate(settings: Settings) -> None:
         problems.append("CHAT_TOP_K must be 1 to 50 and CHAT_MAX_MESSAGE_CHARS at least 1")
     if settings.max_parallel < 1 or settings.batch_size < 1:
         problems.append("MAX_PARALLEL and BATCH_SIZE must be at least 1")
+    if not 0 < settings.guard_error_rate <= 1 or settings.guard_min_samples < 1 or settings.guard_window_s < 1:
+        problems.append("GUARD_ERROR_RATE must be above 0 and at most 1, GUARD_MIN_SAMPLES and GUARD_WINDOW_S "
+                        "at least 1 (otherwise the canary guard could never trip)")
     if settings.is_production:
         if settings.secret_key == DEFAULT_SECRET or len(settings.secret_key) < 32:
             problems.append("SECRET_KEY must be set to a strong value in production")

@@ -18,6 +18,9 @@ def test_bad_values_fail_fast_with_the_variable_name():
         load_settings({"CANARY_PERCENT": "150"})
     with pytest.raises(SettingsError, match="MOCK_MODE"):
         load_settings({"MOCK_MODE": "maybe"})
+    for name, value in (("GUARD_WINDOW_S", "0"), ("GUARD_ERROR_RATE", "5"), ("GUARD_MIN_SAMPLES", "-3")):
+        with pytest.raises(SettingsError, match="GUARD_ERROR_RATE"):  # a guard that could never trip
+            load_settings({name: value})
 
 
 def test_production_refuses_default_secrets():

@@ -179,6 +179,24 @@ def test_guard_rolls_back_past_the_threshold_only(app):
     assert guard.status() is None
 
 
+@pytest.mark.settings(guard_min_samples=20, guard_error_rate=0.2, guard_window_s=120)
+def test_guard_trips_when_successes_bring_an_erring_window_up_to_the_minimum(app):
+    """Errors first, then successes: the window reaches GUARD_MIN_SAMPLES at 40 % errors on a
+    success. The guard looked only after errors, so it stayed on until the next one."""
+    flags.set_flag("use_v2", enabled=True, rollout_percent=100, actor="t")
+    assert not any(guard.record(True) for _ in range(10))  # 10 samples: under the minimum
+    assert not any(guard.record(False) for _ in range(9))  # 19
+    assert guard.record(False) is True  # 20 samples, 10 errors
+    assert not flags.snapshot()["use_v2"].enabled
+
+
+@pytest.mark.settings(guard_min_samples=5, guard_error_rate=0.2, guard_window_s=60)
+def test_guard_without_errors_in_the_window_never_evaluates(app, monkeypatch):
+    flags.set_flag("use_v2", enabled=True, rollout_percent=100, actor="t")
+    monkeypatch.setattr(guard, "evaluate", lambda *a, **k: pytest.fail("evaluated without an error in the window"))
+    assert not any(guard.record(False) for _ in range(30))
+
+
 @pytest.mark.sqlite_only
 def test_rollback_reaches_a_running_rq_worker_within_one_second(app, start_worker, tmp_path):
     import time

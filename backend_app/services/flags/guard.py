@@ -43,16 +43,22 @@ def record(is_error: bool, flag_key: str = USE_V2) -> bool:
     settings = current_app.config["SETTINGS"]
     window = settings.guard_window_s
     key = _keys(flag_key, window, time.time())[-1]
+    recent_errors = f"{PREFIX}{flag_key}:recent-errors"
     try:
         pipe = redis_store.conn.pipeline(transaction=False)
         pipe.hincrby(key, "n", 1)
         if is_error:
             pipe.hincrby(key, "e", 1)
+            pipe.set(recent_errors, 1, ex=window)
         pipe.expire(key, window + 2 * _bucket_width(window))
-        pipe.execute()
+        pipe.get(recent_errors)
+        errors_in_window = pipe.execute()[-1]
     except RedisError:
         return False  # the guard is blind while Redis is down; serving goes on
-    return evaluate(flag_key) if is_error else False
+    # Judged after every sample while the window holds an error (a success can bring it up to
+    # GUARD_MIN_SAMPLES with the rate already over the line); without one it cannot trip, and
+    # the check costs no extra round trip.
+    return evaluate(flag_key) if errors_in_window else False
 
 
 def window_counts(flag_key: str = USE_V2) -> tuple[int, int]:
