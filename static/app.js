@@ -150,8 +150,11 @@ document.addEventListener("click", (event) => {
   const rank = {high: 3, medium: 2, low: 1};
 
   function highlight(cell, findings) {
-    const text = cell.dataset.text;
-    if (text == null) return;
+    if (cell.dataset.text == null) return;
+    // Spans count code points (Python's str), JavaScript strings UTF-16 units: slice code points,
+    // or an emoji before a finding shifts its mark by one.
+    const points = Array.from(cell.dataset.text);
+    const text = {length: points.length, slice: (s, e) => points.slice(s, e).join("")};
     const spans = findings.filter((f) => f.span && f.span[0] < f.span[1] && f.span[1] <= text.length);
     const cuts = [...new Set([0, text.length, ...spans.flatMap((f) => f.span)])].sort((a, b) => a - b);
     cell.textContent = "";

@@ -166,7 +166,10 @@ def complete(messages: list[dict[str, Any]], *, user_id: str | None, purpose: st
             response = client().chat.completions.create(**kwargs)
             break
         except RETRYABLE as exc:
-            log.warning("LLM call failed", extra={"attempt": attempt, "error": str(exc)[:300], "purpose": purpose})
+            # The exception's kind and status only: its text is the provider's body, which can echo
+            # the request (requirement text, which is never stored, logs included).
+            log.warning("LLM call failed", extra={"attempt": attempt, "error": type(exc).__name__,
+                                                  "status": getattr(exc, "status_code", None), "purpose": purpose})
             if attempt == attempts:
                 raise LLMError(f"The AI provider failed after {attempts} attempts: {type(exc).__name__}.") from exc
             time.sleep(delay)

@@ -42,13 +42,19 @@ def test_stream_yields_pieces_and_records_usage(openai_app, fake_openai):
     assert UsageRecord.query.filter_by(user_id=user.id, purpose="chat").one().completion_tokens > 0
 
 
-def test_server_errors_are_retried_then_reported(openai_app, fake_openai):
+def test_server_errors_are_retried_then_reported(openai_app, fake_openai, caplog):
     user = make_user()
-    fake_openai.responder = lambda req: {"status": 500, "body": {"error": {"message": "boom"}}}
+    # A provider whose error body echoes the request: its text must not reach the logs.
+    fake_openai.responder = lambda req: {"status": 500, "body": {"error": {
+        "message": "upstream error on " + req["messages"][0]["content"]}}}
     with pytest.raises(llm.LLMError) as err:
-        llm.complete([{"role": "user", "content": "x"}], user_id=user.id, purpose="t", attempts=2)
+        llm.complete([{"role": "user", "content": "The Fizzlecore shall log."}], user_id=user.id, purpose="t",
+                     attempts=2)
     assert err.value.code == "AI_PROVIDER_FAILED"
     assert len(fake_openai.requests) == 2
+    failures = [r for r in caplog.records if r.getMessage() == "LLM call failed"]
+    assert len(failures) == 2 and {(r.error, r.status) for r in failures} == {("InternalServerError", 500)}
+    assert not any("Fizzlecore" in str(vars(r)) for r in caplog.records)
 
 
 def test_budget_exceeded(openai_app, fake_openai):

@@ -119,7 +119,7 @@ def evaluate_requirement(page, base: str) -> None:
 
 BATCH = """| id | requirementText | context |
 |----|-----------------|---------|
-| R1 | The system should respond quickly. | |
+| R1 | The 😀 system should respond quickly. | |
 | R2 | The exporter shall write the monthly report as PDF within 5 s. | |
 | R3 | It must be user-friendly and/or fast. | |
 """
@@ -132,7 +132,10 @@ def run_batch(page, base: str) -> None:
     page.locator("[data-testid=batch][data-status=completed]").wait_for(timeout=60_000)
     rows = page.locator("#batch-rows tr")
     assert rows.count() == 3
-    assert rows.nth(0).locator("td.text mark").count() >= 1  # highlighted from the streamed spans
+    marks = rows.nth(0).locator("td.text mark")
+    assert marks.count() >= 1  # highlighted from the streamed spans
+    # spans count code points: the emoji before the finding does not shift the mark
+    assert "quickly" in [marks.nth(i).inner_text() for i in range(marks.count())]
     assert rows.nth(0).locator("td.overall .score").inner_text().isdigit()
     screenshot(page, "07b-requirements-batch")
     batch_id = page.locator("[data-testid=batch]").get_attribute("data-batch")
