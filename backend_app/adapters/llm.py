@@ -116,11 +116,26 @@ def record_usage(user_id: str | None, purpose: str, result: LLMResult) -> None:
 
 
 def cache_key(model: str, messages: list[dict[str, Any]], extra: dict[str, Any], user_id: str | None) -> str:
-    """Per user: a hit tells its caller that the same call was made before (usage shows cached
-    calls, and a hit is faster), so one user's calls must never answer another's."""
-    blob = json.dumps({"model": model, "messages": messages, "user": user_id, **extra}, sort_keys=True,
-                      ensure_ascii=False)
-    return CACHE_PREFIX + hashlib.sha256(blob.encode()).hexdigest()
+    """Per user, and named by the user: a hit tells its caller that the same call was made before
+    (usage shows cached calls, and a hit is faster), so one user's calls must never answer
+    another's; and erasing an account finds its entries (``forget_user``)."""
+    blob = json.dumps({"model": model, "messages": messages, **extra}, sort_keys=True, ensure_ascii=False)
+    return f"{CACHE_PREFIX}{user_id or '-'}:{hashlib.sha256(blob.encode()).hexdigest()}"
+
+
+def forget_user(user_id: str) -> int:
+    """Drop a user's cached answers (they can quote requirement text); how many were dropped."""
+    keys = list(redis_store.conn.scan_iter(match=f"{CACHE_PREFIX}{user_id}:*", count=500))
+    if keys:
+        redis_store.conn.delete(*keys)
+    return len(keys)
+
+
+def _cache_ttl_s() -> int:
+    """LLM_CACHE_TTL_S, but never longer than the retention: a cached answer outliving the data
+    it was about would keep what the purge removed."""
+    settings = _settings()
+    return max(1, min(settings.llm_cache_ttl_s, int(settings.purge_retention_h * 3600)))
 
 
 def _cache_get(key: str) -> dict | None:
@@ -133,7 +148,7 @@ def _cache_get(key: str) -> dict | None:
 
 def _cache_set(key: str, value: dict) -> None:
     try:
-        redis_store.conn.set(key, json.dumps(value), ex=_settings().llm_cache_ttl_s)
+        redis_store.conn.set(key, json.dumps(value), ex=_cache_ttl_s())
     except RedisError:
         log.warning("LLM cache unavailable")
 

@@ -59,7 +59,14 @@ def _remove_rq_jobs(user_id: str) -> dict[str, int]:
     return counts
 
 
-ERASERS.append(_remove_rq_jobs)
+def _forget_llm_answers(user_id: str) -> dict[str, int]:
+    """The user's cached model answers in Redis (they can quote requirement text)."""
+    from ..adapters import llm
+
+    return {"llm_cache_entries": llm.forget_user(user_id)}
+
+
+ERASERS.extend([_remove_rq_jobs, _forget_llm_answers])
 
 
 def owned_condition(table: Table, user_id: str, _seen: frozenset = frozenset()):

@@ -5,7 +5,7 @@ import pytest
 from backend_app.adapters import llm
 from backend_app.models import UsageRecord
 
-from ..factories import make_user
+from ..factories import PASSWORD, make_user
 
 
 def test_complete_records_usage_and_caches(openai_app, fake_openai):
@@ -32,6 +32,28 @@ def test_one_users_cached_call_never_answers_another_user(openai_app, fake_opena
     assert "".join(llm.stream(msgs, user_id=second_user.id, purpose="chat")) == "an answer"
     assert len(fake_openai.requests) == 2  # the stream shares the second user's own cache entry
     assert UsageRecord.query.filter_by(user_id=second_user.id, cached=True).count() == 1
+
+
+@pytest.mark.settings(purge_retention_h=2, llm_cache_ttl_s=86400)
+def test_cached_answers_live_no_longer_than_the_retention_and_go_with_the_account(openai_app, fake_openai, client):
+    """Found by a review: a cached rewrite quoting requirement text outlived both the retention
+    and the account's erasure by the cache's own 24 h."""
+    from backend_app.extensions import redis_store
+
+    from ..factories import auth_headers
+
+    user, other = make_user(), make_user()
+    user_id, other_id = user.id, other.id
+    fake_openai.responder = lambda req: "The Zorblax pump shall deliver 5 l/min."
+    llm.complete([{"role": "user", "content": "The Zorblax pump shall be fast."}], user_id=user.id, purpose="t")
+    llm.complete([{"role": "user", "content": "The Zorblax pump shall be fast."}], user_id=other.id, purpose="t")
+    (key,) = redis_store.conn.keys(f"{llm.CACHE_PREFIX}{user.id}:*")
+    assert 0 < redis_store.conn.ttl(key) <= 2 * 3600
+    response = client.delete("/api/v1/me", json={"password": PASSWORD},
+                             headers=auth_headers(client, user))
+    assert response.status_code == 200, response.get_json()
+    assert redis_store.conn.keys(f"{llm.CACHE_PREFIX}{user_id}:*") == []
+    assert len(redis_store.conn.keys(f"{llm.CACHE_PREFIX}{other_id}:*")) == 1  # nobody else's
 
 
 def test_stream_yields_pieces_and_records_usage(openai_app, fake_openai):
