@@ -40,11 +40,11 @@ ESCAPE = {
            "where practical", "where practicable", "if practicable", "if necessary", "where necessary",
            "as appropriate", "as required", "as needed", "if needed", "to the extent possible",
            "to the extent practical", "if feasible", "where feasible", "where applicable", "if applicable",
-           "when convenient", "ideally", "preferably", "if time permits"],
+           "when convenient", "ideally", "preferably", "if time permits", "as possible"],
     "de": ["soweit möglich", "sofern möglich", "wenn möglich", "falls möglich", "nach Möglichkeit",
            "möglichst", "falls nötig", "falls notwendig", "falls erforderlich", "bei Bedarf", "wenn praktikabel",
            "sofern sinnvoll", "wenn sinnvoll", "gegebenenfalls", "ggf.", "idealerweise", "vorzugsweise",
-           "im Rahmen der Möglichkeiten"],
+           "im Rahmen der Möglichkeiten", "wie möglich"],
 }
 
 OPEN_ENDED = {

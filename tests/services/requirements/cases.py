@@ -30,6 +30,7 @@ CASES: list[tuple[str, set[str], set[str]]] = [
     ("The system shall respond to user input.", {"R34"}, {"R6", "R33"}),
     ("The platform shall serve between 100 and 200 requests per second.", set(), {"R6", "R19", "R33", "R34"}),
     ("The application shall provide adequate logging as appropriate.", {"R7", "R8"}, {"R1"}),
+    ("The valve shall be as tight as possible.", {"R8"}, {"R1"}),  # any "as <adjective> as possible"
     ("The importer shall process several files quickly.", {"R7", "R34"}, {"R1", "R2"}),
     ("The vehicle shall stop within 40 m from a speed of 50 km/h on dry asphalt.", set(),
      {"R6", "R7", "R17", "R33", "R34"}),
@@ -58,6 +59,7 @@ CASES: list[tuple[str, set[str], set[str]]] = [
     ("Die Schnittstelle muss 500 gleichzeitige Sitzungen mit einer Latenz von 50 bedienen.", {"R6"}, {"R34"}),
     ("Das System muss auf Benutzereingaben reagieren.", {"R34"}, {"R6", "R33"}),
     ("Bei Bedarf muss das Modul einige Protokolle zeitnah archivieren.", {"R8", "R7", "R34"}, {"R1"}),
+    ("Das Ventil muss so dicht wie möglich schließen.", {"R8"}, set()),
     ("Die Plattform muss zwischen 100 und 200 Anfragen pro Sekunde verarbeiten.", set(),
      {"R6", "R19", "R33", "R34"}),
     ("Das Fahrzeug muss aus 50 km/h innerhalb von 40 m zum Stillstand kommen.", set(),
