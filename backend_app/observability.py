@@ -77,7 +77,9 @@ QUEUE_DEPTH = Gauge("framewise_queue_depth", "Jobs waiting in each RQ queue", ["
 _NOT_LOGGED = frozenset({"/ping", "/metrics"})  # probes and scrapes: counted, not logged
 _SECRET_ARGS = ("token",)  # path parts that are a permission (signed storage links): never logged
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-JOBS = Counter("framewise_jobs_total", "Jobs finished by kind and outcome", ["kind", "status"])
+# Set from the job rows at scrape time (the rows are the truth): a counter bumped where a job ends
+# lived in RQ's work horse, whose samples die with it (workers keep no shared metrics directory).
+JOBS = Gauge("framewise_jobs", "Job rows by kind and status", ["kind", "status"], multiprocess_mode="mostrecent")
 
 
 def _loggable_path(req) -> str:

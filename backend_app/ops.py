@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
+from .extensions import db
 from .observability import metrics_response
 from .services import health
 
@@ -36,4 +37,8 @@ def metrics():
         health.check_queues()  # refresh the queue-depth gauge at scrape time
     except Exception:
         pass  # Redis down: the gauge keeps its last value; /health says why
+    try:
+        health.count_job_rows()
+    except Exception:
+        db.session.rollback()  # the database down: the gauge keeps its last values; /health says why
     return metrics_response()

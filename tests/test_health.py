@@ -51,6 +51,21 @@ def test_metrics_exposes_requests_latency_and_queue_depth(client):
     assert 'framewise_queue_depth{queue="video"}' in text
 
 
+@pytest.mark.sqlite_only
+def test_metrics_count_jobs_by_kind_and_status_from_the_rows(client):
+    """The counter was bumped inside RQ's work horse and died with it: a worker's finished jobs
+    never showed. The gauge is read from the job rows at scrape time."""
+    from backend_app.extensions import db
+    from backend_app.jobs.enqueue import create_job
+
+    for status in ("completed", "completed", "failed"):
+        create_job("selftest", user_id=None, status=status)
+    db.session.commit()
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'framewise_jobs{kind="selftest",status="completed"} 2.0' in text
+    assert 'framewise_jobs{kind="selftest",status="failed"} 1.0' in text
+
+
 def test_request_id_is_echoed(client):
     r = client.get("/ping", headers={"X-Request-ID": "abc123"})
     assert r.headers["X-Request-ID"] == "abc123"

@@ -29,7 +29,7 @@ from ..extensions import db
 from ..models import Job
 from ..models.base import utcnow
 from ..models.job import COMPLETED, QUEUED, RUNNING
-from ..observability import JOBS, job_id_var
+from ..observability import job_id_var
 from . import registry, state
 from .errors import JobFailure
 
@@ -206,7 +206,6 @@ def _end(job: Job, ctx: JobContext, *, result: Any = None, failure: JobFailure |
         if state.transition(job.id, statuses=(RUNNING,), expect_attempts=ctx.attempt, expect_worker=ctx.worker,
                             status=COMPLETED, stage="done", progress=100, result=result, finished_at=utcnow(),
                             timings=timings):
-            JOBS.labels(job.kind, COMPLETED).inc()
             log.info("job completed", extra={"kind": job.kind, "timings": timings})
         else:
             log.warning("job finished but another run owns the row; result dropped")

@@ -18,7 +18,6 @@ from ..extensions import db
 from ..models import Job
 from ..models.base import utcnow
 from ..models.job import FAILED, QUEUED, RUNNING
-from ..observability import JOBS
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,6 @@ def mark_failed(job: Job, code: str, message: str, *, statuses: Iterable[str] = 
     ok = transition(job.id, statuses=statuses, expect_attempts=attempts, status=FAILED, error_code=code,
                     error_message=(message or code)[:2000], finished_at=utcnow())
     if ok:
-        JOBS.labels(job.kind, FAILED).inc()
         log.warning("job failed", extra={"job_id": job.id, "kind": job.kind, "error_code": code, "error": message})
     return ok
 

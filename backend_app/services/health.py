@@ -55,6 +55,15 @@ def check_queues() -> dict[str, Any]:
     return {"ok": True, "depth": depths}
 
 
+def count_job_rows() -> None:
+    """Refresh the framewise_jobs gauge from the job rows (called at scrape time)."""
+    from ..observability import JOBS
+
+    for kind, status, count in db.session.execute(
+            select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)).all():
+        JOBS.labels(kind, status).set(count)
+
+
 def job_counts() -> dict[str, Any]:
     """Failed and stale jobs, from the rows (the truth); stale ones make the check fail.
 
