@@ -128,6 +128,26 @@ def test_changes_are_audited_with_before_after_and_reason(app):
     assert (flag.enabled, flag.updated_by) == (False, "admin-2")
 
 
+def test_a_change_whose_redis_bump_was_lost_reaches_a_process_within_a_second(app, monkeypatch):
+    """A rollback made while Redis was down bumps no token, and Redis comes back with the old
+    one: a process that did not look during the outage kept its flags for up to 30 s."""
+    import time
+
+    from backend_app.services.flags import changes, state
+
+    from ..helpers import wait_until
+
+    flags.set_flag("use_v2", enabled=True, rollout_percent=100, actor="t")
+    user = _user_with_bucket(lambda b: True)
+    assert flags.decide(user)[0] == "v2"  # this process's cache holds the flag on
+    monkeypatch.setattr(changes, "publish_change", lambda: None)  # the bump (and this process's own notice) lost
+    started = time.monotonic()
+    flags.rollback("use_v2", actor="t", reason="while Redis was down")
+    wait_until(lambda: flags.decide(user) == ("v1", "rolled back"), timeout_s=5, interval_s=0.05,
+               message="the rollback to be seen without a version bump")
+    assert time.monotonic() - started < state.DB_POLL_S + 0.5
+
+
 @pytest.mark.sqlite_only
 def test_when_redis_blips_a_process_keeps_its_state_and_follows_the_table(app, tmp_path):
     import time

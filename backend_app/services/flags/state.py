@@ -6,7 +6,10 @@ only when it changed, so a change or a rollback reaches every gunicorn worker an
 RQ worker in well under a second without a restart. If Redis cannot be reached the
 process keeps its last known state and polls the table directly (at most once a second)
 until Redis answers again; if the database is unreachable too, the last known state
-stands. A full re-read every ``MAX_AGE_S`` guards against a lost version bump.
+stands. A bump can also be lost without this process noticing (the change was made while
+Redis was down, and Redis came back with the old token before this process looked): so once
+a second it also asks the database for its own version, the newest audit row's id (every
+change writes one), and re-reads when that moved. A full re-read every ``MAX_AGE_S`` stays.
 
 The first load seeds ``use_v2`` from FEATURE_FLAG_USE_V2 / CANARY_PERCENT when the row
 does not exist yet (audited as "seed"); after that the table is the only truth.
@@ -24,7 +27,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from redis.exceptions import RedisError
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ...extensions import db, redis_store
@@ -37,7 +40,8 @@ USE_V2 = "use_v2"
 VERSION_KEY = "framewise:flags:version"
 POLL_S = 0.2          # how often a process asks Redis whether anything changed
 REDIS_DOWN_POLL_S = 1.0  # while Redis is unreachable: how often to read the table directly
-MAX_AGE_S = 30.0      # re-read regardless, in case a version bump was lost
+DB_POLL_S = 1.0       # how often a process compares the database's own version (newest audit id)
+MAX_AGE_S = 30.0      # re-read regardless
 
 
 @dataclass(frozen=True)
@@ -67,8 +71,10 @@ class FlagCache:
     def __init__(self) -> None:
         self.flags: dict[str, FlagView] = {}
         self.version: Any = None
+        self.audit_version: Any = None
         self.loaded_at = 0.0
         self.next_check = 0.0
+        self.next_db_check = 0.0
         self.failing = False
         self._lock = threading.Lock()
 
@@ -90,9 +96,14 @@ class FlagCache:
             version = _UNREACHABLE
             self.next_check = now + REDIS_DOWN_POLL_S
         stale = now - self.loaded_at > MAX_AGE_S
-        if version is _UNREACHABLE or version != self.version or stale or not self.loaded_at:
+        moved = False
+        if now >= self.next_db_check:
+            self.next_db_check = now + DB_POLL_S
+            moved = _audit_version() not in (self.audit_version, _UNREACHABLE)
+        if version is _UNREACHABLE or version != self.version or stale or moved or not self.loaded_at:
+            audit_version = _audit_version()
             if self._reload(app):
-                self.version, self.loaded_at = version, now
+                self.version, self.loaded_at, self.audit_version = version, now, audit_version
 
     def _reload(self, app: Flask) -> bool:
         try:
@@ -108,6 +119,15 @@ class FlagCache:
     def invalidate(self) -> None:
         self.next_check = 0.0
         self.version = _UNREACHABLE
+
+
+def _audit_version() -> Any:
+    """The database's flags version: the newest audit row's id (every change writes one)."""
+    try:
+        with db.engine.connect() as conn:
+            return conn.execute(select(func.max(FlagAudit.id))).scalar()
+    except SQLAlchemyError:
+        return _UNREACHABLE
 
 
 def cache(app: Flask | None = None) -> FlagCache:
@@ -165,4 +185,4 @@ def publish_change() -> None:
             return
         except RedisError:
             time.sleep(0.05 * (attempt + 1))
-    log.warning("could not publish a flag change to Redis; other processes pick it up within %ss", MAX_AGE_S)
+    log.warning("could not publish a flag change to Redis; other processes pick it up within %ss", DB_POLL_S)
