@@ -238,7 +238,7 @@ def test_export_streams_stored_files_and_erasure_removes_them(client, owner, bac
     images = _complete_as_the_job_would(analysis)
     user_id = owner["user"].id
     archive = zipfile.ZipFile(io.BytesIO(b"".join(ownership.export_stream(user_id))))
-    assert archive.read(f"files/{analysis.storage_key}") == clip
+    assert archive.read(f"files/{analysis.prefix}{analysis.filename}") == clip  # the video under its own name
     assert archive.read(f"files/{analysis.prefix}keyframes/1.jpg") == images[1]
 
     removed = ownership.erase_user(user_id)

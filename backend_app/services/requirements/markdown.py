@@ -95,11 +95,9 @@ def parse(markdown: str, *, max_rows: int) -> Table:
 
 def _row(table: Table, seen: set, number: int, cells: list[str], columns: list[str], max_rows: int) -> None:
     if len(cells) != len(columns):
-        # No row id: with cells missing or split, which cell is the id is unknown, and the first
-        # may well be requirement text (never stored). The line number names the row.
         return _reject(table, number, "ROW_COLUMN_COUNT",
                        f"Expected {len(columns)} cells ({' | '.join(columns)}), found {len(cells)}; "
-                       "escape a '|' inside a cell as '\\|'.")
+                       "escape a '|' inside a cell as '\\|'.", _likely_id(cells, columns))
     values = dict(zip(columns, cells))
     key, text = values["id"], values["requirementtext"]
     if not key:
@@ -122,6 +120,17 @@ def _row(table: Table, seen: set, number: int, cells: list[str], columns: list[s
         return _reject(table, number, "ROW_LIMIT_EXCEEDED", f"A batch takes at most {max_rows} rows "
                        "(MAX_BATCH_ROWS); this row was not run.", key)
     table.rows.append(Row(number, key, text, context))
+
+
+def _likely_id(cells: list[str], columns: list[str]) -> str | None:
+    """The id of a row whose cells do not line up with the header, if it can only be one.
+
+    With cells missing or split, the cell under "id" may be requirement text (a row that forgot
+    its id), and requirement text is never stored: it is kept only when it has no whitespace,
+    as ids do and sentences do not; otherwise the line number names the row."""
+    position = columns.index("id")
+    cell = cells[position] if position < len(cells) else ""
+    return cell if cell and len(cell) <= MAX_ID_CHARS and not any(c.isspace() for c in cell) else None
 
 
 def _context(cell: str) -> tuple[dict[str, Any], str | None]:

@@ -94,5 +94,9 @@ def test_a_row_whose_cells_cannot_be_mapped_keeps_no_id_so_no_text_is_stored():
     ])
     table = parse(md, max_rows=100)
     assert [(r["line"], r["code"], r["row_id"]) for r in table.rejected] == [
-        (3, "ROW_COLUMN_COUNT", None), (4, "ROW_COLUMN_COUNT", None)]
-    assert "Quibbleflux" not in repr(table.rejected) and "Wobblemax" not in repr(table.rejected)
+        (3, "ROW_COLUMN_COUNT", None), (4, "ROW_COLUMN_COUNT", "H1")]  # an id-like cell under "id" stays
+    reordered = parse("| requirementText | id | context |\n|---|---|---|\n"
+                      "| The Wobblemax heater shall warm | to 40 degC | H1 | {} |", max_rows=100)
+    assert [(r["code"], r["row_id"]) for r in reordered.rejected] == [("ROW_COLUMN_COUNT", None)]
+    for rejected in (table.rejected, reordered.rejected):
+        assert "Quibbleflux" not in repr(rejected) and "Wobblemax" not in repr(rejected) and "degC" not in repr(rejected)
