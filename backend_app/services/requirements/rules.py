@@ -185,7 +185,8 @@ def missing_subject(text: str, lang: str) -> list[Span]:
     return [first.span(1)] if first.group(1).lower() in all_modals else []
 
 
-_NUMBER = re.compile(r"(?<![\w.,/])\d+(?:[.,]\d+)?(?![\d/])")
+# A number, not an ordinal ("the 95th percentile" counts nothing that needs a unit).
+_NUMBER = re.compile(r"(?<![\w.,/])\d+(?:[.,]\d+)?(?![\d/])(?!(?:st|nd|rd|th)\b)")
 _UNIT_AFTER = re.compile(r"\s*([^\s\d,;:!?()]+)")
 
 
@@ -203,12 +204,16 @@ _RANGE_TAIL = re.compile(r"\s*(?:and|und|to|bis|-|–)\s*\d+(?:[.,]\d+)?", re.IG
 def _unit_after(text: str, end: int) -> Span | None:
     tail = _RANGE_TAIL.match(text, end)  # "10 and 20 users": the unit after the range counts for both
     m = _UNIT_AFTER.match(text, tail.end() if tail else end)
-    if not m:
-        return None
-    raw = m.group(1).rstrip(".")
-    token = raw.lower()
-    if token in lx.UNITS or token.split("/")[0] in lx.UNITS or token.startswith("%"):
-        return m.start(1), m.start(1) + len(raw)
+    for _ in range(2):  # the unit, or one word describing it first ("100 concurrent users")
+        if not m:
+            return None
+        raw = m.group(1).rstrip(".")
+        token = raw.lower()
+        if token in lx.UNITS or token.split("/")[0] in lx.UNITS or token.startswith("%"):
+            return m.start(1), m.start(1) + len(raw)
+        if raw != m.group(1):
+            return None  # the sentence ended
+        m = _UNIT_AFTER.match(text, m.end())
     return None
 
 

@@ -31,6 +31,10 @@ CASES: list[tuple[str, set[str], set[str]]] = [
     ("The platform shall serve between 100 and 200 requests per second.", set(), {"R6", "R19", "R33", "R34"}),
     ("The application shall provide adequate logging as appropriate.", {"R7", "R8"}, {"R1"}),
     ("The valve shall be as tight as possible.", {"R8"}, {"R1"}),  # any "as <adjective> as possible"
+    # an ordinal needs no unit, and a unit may follow one describing word
+    ("The system shall respond to a login request within 2 seconds at the 95th percentile under a load of "
+     "100 concurrent users.", set(), {"R6", "R7", "R34"}),
+    ("The system shall respond within 5.", {"R6"}, set()),
     ("The importer shall process several files quickly.", {"R7", "R34"}, {"R1", "R2"}),
     ("The vehicle shall stop within 40 m from a speed of 50 km/h on dry asphalt.", set(),
      {"R6", "R7", "R17", "R33", "R34"}),
