@@ -82,14 +82,16 @@ def load_page_user() -> bool:
     except AppError as refusal:
         g.sign_in_refused = refusal.code  # e.g. ACCOUNT_DISABLED: the login page says so
         return False
-    if access is None or access["sub"] != refresh["sub"]:
+    if access is not None and access["sub"] != refresh["sub"]:
+        access = None  # somebody else's: ignored, and replaced below
+    if access is None:
         g.new_access_token = create_access_token(identity=user.id, additional_claims={"role": user.role})
     if request.method not in SAFE_METHODS:
         _check_csrf(refresh.get("csrf", ""),
                     "The form expired or came from another site; reload the page and try again.")
     g.user = user
     g.csrf_token = refresh.get("csrf", "")
-    g.page_jwt = refresh
+    g.page_jwt, g.page_access_jwt = refresh, access  # this sign-in's own tokens (logout revokes them)
     return True
 
 
