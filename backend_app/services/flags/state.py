@@ -96,12 +96,14 @@ class FlagCache:
             version = _UNREACHABLE
             self.next_check = now + REDIS_DOWN_POLL_S
         stale = now - self.loaded_at > MAX_AGE_S
-        moved = False
+        audit_version, moved = None, False
         if now >= self.next_db_check:
             self.next_db_check = now + DB_POLL_S
-            moved = _audit_version() not in (self.audit_version, _UNREACHABLE)
-        if version is _UNREACHABLE or version != self.version or stale or moved or not self.loaded_at:
             audit_version = _audit_version()
+            moved = audit_version not in (self.audit_version, _UNREACHABLE)
+        if version is _UNREACHABLE or version != self.version or stale or moved or not self.loaded_at:
+            if audit_version is None:  # not asked this round: read before the flags, so a later change shows
+                audit_version = _audit_version()
             if self._reload(app):
                 self.version, self.loaded_at, self.audit_version = version, now, audit_version
 
