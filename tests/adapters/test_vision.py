@@ -185,6 +185,33 @@ def test_keyframes_show_the_face_and_decode_the_qr_code(clips, tmp_path):
     assert all((tmp_path / f"t{s.index}.jpg").read_bytes()[:2] == b"\xff\xd8" for s in result.shots)
 
 
+@pytest.mark.parametrize("turn", [90, -90, 180])
+def test_a_phone_video_stored_turned_gives_upright_keyframes(tmp_path, turn):
+    """Phones store portrait video as landscape frames and a display matrix; keyframes are turned
+    as players show them (and as the probe's size says), so the face is upright and is found."""
+    import cv2
+
+    display = (180, 320) if turn != 180 else (320, 180)
+    stored_turn = {90: cv2.ROTATE_90_CLOCKWISE, -90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180}[turn]
+    stored_size = (display[1], display[0]) if turn != 180 else display
+    plain = scenes.encode(tmp_path / "stored.mp4", (cv2.rotate(scenes.draw_face(display, dx=i % 3), stored_turn)
+                                                     for i in range(40)), size=stored_size)
+    path = tmp_path / "phone.mp4"
+    subprocess.run([media.require_ffmpeg(), "-v", "error", "-y", "-i", str(plain), "-c", "copy",
+                    "-metadata:s:v:0", f"rotate={turn}", str(path)], check=True)
+    meta = vision.probe(str(path), LIMITS)
+    assert (meta.width, meta.height) == display
+    pictures: dict = {}
+    result = run(path, stride=2, pictures=pictures)
+    picture = pictures[result.shots[0].index]
+    assert picture.shape[:2] == (display[1], display[0])
+    shown = cv2.VideoCapture(str(path))  # OpenCV turns frames as the display matrix says
+    ok, first = shown.read()
+    shown.release()
+    assert ok and float(abs(picture.astype(int) - first.astype(int)).mean()) < 8
+    assert keyframes.inspect(picture, str(tmp_path / "t.jpg"))["faces"] == 1
+
+
 def test_motion_separates_a_static_shot_from_a_moving_one_and_frozen_pictures_are_found(tmp_path):
     path = scenes.scenes_clip(tmp_path / "motion.mp4", [(60, lambda i: scenes.textured(1, 0)),
                                                         (40, lambda i: scenes.textured(2, i * 4))])

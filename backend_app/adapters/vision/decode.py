@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from ...jobs.errors import JobFailure
-from .frames import FrameSource, halve_to, planes
+from .frames import FrameSource, halve_to, planes, upright
 from .probe import Limits, VideoMetadata
 from .shots import Shot, ShotSplitter
 from .signals import KEY_MAX_SIDE, Sample, analysis_image, link, measure
@@ -251,7 +251,8 @@ def _read(source: FrameSource, stride: int, fps: float, limits: Limits, out: que
     """
     def send(index: int, frame) -> None:
         y, u, v = planes(frame)
-        out.put((index, (y, u, v), lambda: halve_to(y, u, v, KEY_MAX_SIDE)))
+        rotation = frame.rotation  # the picture is turned upright; the signals do not depend on it
+        out.put((index, (y, u, v), lambda: upright(halve_to(y, u, v, KEY_MAX_SIDE), rotation)))
 
     last = decoded = -1  # the last analysed and the last decoded frame index
     held = None

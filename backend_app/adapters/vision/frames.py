@@ -172,6 +172,16 @@ def halve_to(y: np.ndarray, u: np.ndarray, v: np.ndarray, max_side: int) -> np.n
     return bgr(y, u, v)
 
 
+def upright(image: np.ndarray, rotation: float) -> np.ndarray:
+    """``image`` turned as the frame's display matrix says (PyAV's ``frame.rotation``: degrees
+    counter-clockwise), so a phone's portrait video gives portrait pictures, as players and
+    OpenCV's probe (which reports the turned size) show it. Only quarter turns are applied."""
+    turn = round((rotation or 0) / 90) % 4
+    if turn == 0:
+        return image
+    return cv2.rotate(image, (cv2.ROTATE_90_COUNTERCLOCKWISE, cv2.ROTATE_180, cv2.ROTATE_90_CLOCKWISE)[turn - 1])
+
+
 def _resized(y: np.ndarray, u: np.ndarray, v: np.ndarray, width: int, height: int):
     """The 4:2:0 planes area-resized to a ``width`` x ``height`` luma (even), chroma at half that."""
     area = cv2.INTER_AREA
