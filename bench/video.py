@@ -95,8 +95,11 @@ def child_analyse(stride: int):
     import tempfile
 
     sys.path.insert(0, str(ROOT))
+    from backend_app.jobs import registry
     from backend_app.services.video_pipeline import analyse_file, describe_and_report
     from backend_app.settings import load_settings
+
+    registry.preload()  # as worker.py does before its work horses fork
 
     settings = load_settings({}, ai_provider="offline", mock_mode=True, data_dir=str(CACHE / "data"),
                              video_sample_stride=stride)
@@ -137,7 +140,7 @@ def child_scenedetect(_stride: int):
 
 
 def run_child(kind: str, path: str, stride: int) -> None:
-    """Import first, then time only the work (imports are the same cost in a long-lived worker)."""
+    """Set up first, as a long-lived worker has (imports, preloaded handlers), then time only the work."""
     work = {"analyse": child_analyse, "decode": child_decode, "scenedetect": child_scenedetect}[kind](stride)
     started, cpu = time.perf_counter(), time.process_time()
     extra = work(path)

@@ -42,12 +42,19 @@ def load_modules(names: list[str]) -> None:
 
 
 def preload() -> None:
-    """Import every handler once in the worker, so each forked work horse starts warm (cv2 etc.)."""
+    """Import every handler once in the worker, so each forked work horse starts warm (cv2 etc.).
+
+    A handler's module may define ``warm()``, called once here, to load what its runs read
+    (models, classifier files) into the parent, shared copy-on-write by every horse.
+    """
     for kind in KINDS.values():
         try:
             kind.load()
         except ImportError:  # a kind whose module is not built yet fails when it runs, not here
-            pass
+            continue
+        warm = getattr(import_module(kind.handler.split(":")[0]), "warm", None)
+        if callable(warm):
+            warm()
 
 
 def get(name: str) -> JobKind:

@@ -283,3 +283,16 @@ def test_health_analysis_pipeline_answers_503_when_the_pipeline_fails(app, clien
     response = client.get("/health/analysis-pipeline")
     assert response.status_code == 503
     assert response.get_json()["ok"] is False and "VIDEO_TOO_LARGE" in response.get_json()["error"]
+
+
+def test_the_worker_loads_the_face_cascade_before_its_horses_fork():
+    """worker.py's preload warms what video jobs read, so no forked horse parses the cascade again."""
+    import subprocess
+    import sys
+
+    script = ("from backend_app.adapters.vision import keyframes as k; from backend_app.jobs import registry;"
+              "before = k.face_cascade.cache_info().currsize; registry.preload();"
+              "print(before, k.face_cascade.cache_info().currsize)")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.split() == ["0", "1"]

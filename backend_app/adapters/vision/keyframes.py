@@ -26,7 +26,7 @@ NAMED = {
 
 
 @lru_cache(maxsize=1)
-def _face_cascade() -> cv2.CascadeClassifier:
+def face_cascade() -> cv2.CascadeClassifier:
     cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
     if cascade.empty():
         raise RuntimeError("OpenCV's frontal-face cascade is missing from this installation")
@@ -56,7 +56,7 @@ def faces(image: np.ndarray) -> list[dict]:
                           interpolation=cv2.INTER_AREA)
     gray = cv2.equalizeHist(gray)
     height, width = gray.shape
-    found = _face_cascade().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=4, minSize=(24, 24))
+    found = face_cascade().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=4, minSize=(24, 24))
     return [{"x": round(float(x) / width, 3), "y": round(float(y) / height, 3),
              "w": round(float(w) / width, 3), "h": round(float(h) / height, 3)}
             for x, y, w, h in (found if len(found) else [])]
