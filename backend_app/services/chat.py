@@ -25,7 +25,8 @@ from sqlalchemy import delete, func, select
 from ..adapters import llm
 from ..errors import AppError, Conflict, ValidationError
 from ..extensions import db
-from ..models import ChatMessage
+from ..models import Analysis, ChatMessage, Job
+from ..models.job import QUEUED, RUNNING
 from ..tenancy import Tenant
 from . import chat_answer, retention, search, search_query, sessions
 
@@ -45,6 +46,8 @@ class Turn:
     provider: str
     notice: dict | None = None
     citations: list[dict] = field(default_factory=list)
+    indexed: int = 1  # shots in the scope's index (counted only when nothing matched)
+    analysing: int = 0  # the scope's videos still queued or running (counted only when nothing matched)
 
 
 def _settings():
@@ -99,17 +102,29 @@ def prepare(user_id: str, message: str, session_id: str | None = None, mode: str
     question = clean_message(message)
     provider, notice = _provider(tenant, mode)
     hits = search.search(tenant, question, limit=_settings().chat_top_k)
+    turn = Turn(tenant, question, mode, search_query.terms(question), hits, provider, notice)
     if not hits:
-        provider = "offline"  # nothing to ground an AI answer on: say so without a paid call
+        turn.provider = "offline"  # nothing to ground an AI answer on: say so without a paid call
+        turn.indexed, turn.analysing = search.indexed_count(tenant), _analysing(tenant)
     db.session.add(ChatMessage(user_id=tenant.user_id, session_id=tenant.session_id, role="user", content=question))
     db.session.commit()
-    return Turn(tenant, question, mode, search_query.terms(question), hits, provider, notice)
+    return turn
+
+
+def _analysing(tenant: Tenant) -> int:
+    """The scope's videos whose analysis is queued or running."""
+    query = (select(func.count()).select_from(Analysis).join(Job, Job.id == Analysis.job_id)
+             .where(Analysis.user_id == tenant.user_id, Job.status.in_((QUEUED, RUNNING))))
+    if tenant.session_id is not None:
+        query = query.where(Analysis.session_id == tenant.session_id)
+    return int(db.session.execute(query).scalar())
 
 
 def _offline(turn: Turn) -> str:
     turn.provider = "offline"
     turn.citations = [chat_answer.citation(h, turn.terms) for h in turn.hits]
-    return chat_answer.offline_answer(turn.hits, turn.terms, scoped=turn.tenant.session_id is not None)
+    return chat_answer.offline_answer(turn.hits, turn.terms, scoped=turn.tenant.session_id is not None,
+                                      limit=_settings().chat_top_k, indexed=turn.indexed, analysing=turn.analysing)
 
 
 def _fallback(turn: Turn, error: AppError) -> str:

@@ -18,9 +18,14 @@ from .search_query import sentences, snippet, words
 NOTHING_FOUND = "No shots in your videos match that question."
 NOTHING_FOUND_SESSION = "No shots in this session's videos match that question."
 NO_TERMS = "Ask about something that could be seen in your videos, for example a colour, an object or a place."
+NO_VIDEOS = "You have no analysed videos yet: upload one, and ask again when its report is ready."
+NO_VIDEOS_SESSION = "This session has no analysed videos yet: upload one, and ask again when its report is ready."
+STILL_ANALYSING = "{count} still being analysed: ask again when {pronoun} report{s} ready."
 # Every word an offline answer may contain besides the documents' own words, numbers and filenames.
-TEMPLATE_WORDS = frozenset(words(" ".join([NOTHING_FOUND, NOTHING_FOUND_SESSION, NO_TERMS,
-                                           "matching shot shots in video videos s"])))
+TEMPLATE_WORDS = frozenset(words(" ".join([
+    NOTHING_FOUND, NOTHING_FOUND_SESSION, NO_TERMS, NO_VIDEOS, NO_VIDEOS_SESSION,
+    "matching shot shots in video videos s the best more is are still being analysed ask again when its their "
+    "report reports ready"])))
 
 # Sentences shot_documents writes for what was measured, in the order an answer shows them:
 # light and motion ("Dark and static."), faces ("2 faces."), colours ("Mostly navy, white.").
@@ -65,15 +70,30 @@ def _seconds(value: float) -> str:
     return f"{value:.1f}"
 
 
-def offline_answer(hits: list[Hit], terms: list[str], scoped: bool) -> str:
-    """An extractive answer: which videos, which seconds, and the documents' own sentences."""
+def offline_answer(hits: list[Hit], terms: list[str], scoped: bool, *, limit: int | None = None,
+                   indexed: int = 1, analysing: int = 0) -> str:
+    """An extractive answer: which videos, which seconds, and the documents' own sentences.
+
+    ``limit`` is how many hits were asked for: a full list is "the N best-matching" (more may
+    match). With no hits, ``indexed`` (shots in the scope's index) and ``analysing`` (the scope's
+    videos still queued or running) tell "nothing matches" from "nothing to search yet".
+    """
     if not terms:
         return NO_TERMS
     if not hits:
-        return NOTHING_FOUND_SESSION if scoped else NOTHING_FOUND
+        if indexed:
+            text = NOTHING_FOUND_SESSION if scoped else NOTHING_FOUND
+        elif not analysing:
+            return NO_VIDEOS_SESSION if scoped else NO_VIDEOS
+        else:
+            text = ""
+        return " ".join(p for p in (text, still_analysing(analysing, more=bool(indexed))) if p)
     videos = len({h.analysis_id for h in hits})
-    lines = [f"{len(hits)} matching {'shot' if len(hits) == 1 else 'shots'} in {videos} "
-             f"{'video' if videos == 1 else 'videos'}:"]
+    what = f"{'video' if videos == 1 else 'videos'}:"
+    if limit is not None and len(hits) >= limit > 1:
+        lines = [f"The {len(hits)} best-matching shots in {videos} {what}"]
+    else:
+        lines = [f"{len(hits)} matching {'shot' if len(hits) == 1 else 'shots'} in {videos} {what}"]
     for n, hit in enumerate(hits, 1):
         text = snippet(hit.text, terms)
         measured = [s for s in _measurements(hit.text) if s not in text][:MAX_MEASUREMENTS]
@@ -81,6 +101,16 @@ def offline_answer(hits: list[Hit], terms: list[str], scoped: bool) -> str:
         lines.append(f"[{n}] {hit.filename or hit.analysis_id}, shot {hit.shot}, "
                      f"{_seconds(hit.start_s)}-{_seconds(hit.end_s)} s: {body}")
     return "\n".join(lines)
+
+
+def still_analysing(count: int, more: bool) -> str:
+    """E.g. "2 more videos are still being analysed: ask again when their reports are ready." ("" for 0)."""
+    if count <= 0:
+        return ""
+    noun = ("video is" if count == 1 else "videos are")
+    head = f"{count} more {noun}" if more else f"{count} {noun}"
+    return STILL_ANALYSING.format(count=head, pronoun="its" if count == 1 else "their",
+                                  s=" is" if count == 1 else "s are")
 
 
 def _measurements(text: str) -> list[str]:

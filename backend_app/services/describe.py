@@ -81,7 +81,8 @@ def offline_description(shot: dict) -> str:
     length = shot["end_s"] - shot["start_s"]
     text = f"{words['light'].capitalize()}, {words['motion']} shot ({length:.1f} s)"
     faces = shot.get("faces") or 0
-    text += f" with {faces} face{'s' if faces != 1 else ''}" if faces else ", no face detected"
+    if faces:  # no "no face detected": in the chat index it made every shot match "faces"
+        text += f" with {faces} face{'s' if faces != 1 else ''}"
     names = [c["name"] for c in (shot.get("colors") or [])[:2]]
     if names:
         text += "; mostly " + " and ".join(names)

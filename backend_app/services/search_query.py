@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-MAX_TERMS = 12
+MAX_TERMS = 24  # a long, polite question keeps the words at its end (12 lost "… the QR code appears?")
 MAX_TERM_CHARS = 40
 _WORD = re.compile(r"[^\W_]+")
 # A sentence ends at . ! ? ; followed by a space or the end ("0.31" stays whole).

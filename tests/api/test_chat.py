@@ -262,7 +262,7 @@ def test_openai_is_not_called_when_nothing_matches(client, openai_app, fake_open
     user = make_user()
     h = auth_headers(client, user)
     body = client.post("/api/v1/chat", json={"message": "red car"}, headers=h).get_json()
-    assert body["answer"] == chat_answer.NOTHING_FOUND and body["citations"] == []
+    assert body["answer"] == chat_answer.NO_VIDEOS and body["citations"] == []
     assert fake_openai.requests == []
 
 
@@ -341,6 +341,76 @@ def test_words_every_shot_document_has_match_no_shot_on_their_own(client):
     green = client.post("/api/v1/chat", json={"message": "Which shot shows green?", "session_id": sid},
                         headers=h).get_json()
     assert [c["shot"] for c in green["citations"]] == [1]
+
+def test_a_question_about_faces_finds_the_shots_with_faces_only(client):
+    """Offline descriptions said "no face detected" of every faceless shot, so "Are there faces?"
+    listed them all, and "5 matching shots" was the top-k limit, not a count."""
+    from backend_app.services import describe, shot_documents
+
+    user = make_user()
+    h = auth_headers(client, user)
+    sid = client.post("/api/v1/sessions", json={"name": "people"}, headers=h).get_json()["id"]
+    analysis = chat_data.add_analysis(user.id, sid, "people.mp4")
+    shots = [{"index": i, "start_s": 2.0 * i, "end_s": 2.0 * i + 2, "brightness": 0.5, "motion": 0.0,
+              "faces": int(i == 2), "qr_texts": [], "colors": [{"name": "green"}]} for i in range(7)]
+    for item in shots:
+        item.update(description=describe.offline_description(item), labels=describe.offline_labels(item))
+    shot_documents.replace_for(analysis, {"shots": shots, "warnings": []})
+    db.session.commit()
+    body = client.post("/api/v1/chat", json={"message": "Are there faces?"}, headers=h).get_json()
+    assert [c["shot"] for c in body["citations"]] == [2], body["answer"]
+    assert body["answer"].startswith("1 matching shot in 1 video:")
+    full = client.post("/api/v1/chat", json={"message": "green"}, headers=h).get_json()
+    assert len(full["citations"]) == client.application.config['SETTINGS'].chat_top_k < len(shots)
+    assert full["answer"].startswith(f"The {client.application.config['SETTINGS'].chat_top_k} best-matching shots in 1 video:")
+
+
+def test_a_long_question_keeps_the_words_at_its_end(client):
+    from backend_app.services import shot_documents
+
+    user = make_user()
+    h = auth_headers(client, user)
+    sid = client.post("/api/v1/sessions", json={"name": "menu"}, headers=h).get_json()["id"]
+    analysis = chat_data.add_analysis(user.id, sid, "menu.mp4")
+    shot_documents.replace_for(analysis, {"shots": [
+        {"index": 0, "start_s": 0.0, "end_s": 3.0, "brightness": 0.5, "motion": 0.0, "faces": 0, "colors": [],
+         "qr_texts": ["https://menu.test"], "labels": ["qr code"], "description": "A menu card."}], "warnings": []})
+    db.session.commit()
+    question = ("Good morning, I would really appreciate it if you could kindly look through my recent holiday "
+                "recordings carefully and let me know, as precisely as you possibly can, at which second the "
+                "QR code appears?")
+    body = client.post("/api/v1/chat", json={"message": question}, headers=h).get_json()
+    assert [c["shot"] for c in body["citations"]] == [0], body["answer"]
+
+
+def test_no_videos_yet_and_videos_still_analysing_are_not_called_no_match(client):
+    from backend_app.models import Job
+    from backend_app.services import shot_documents
+
+    user = make_user()
+    h = auth_headers(client, user)
+    sid = client.post("/api/v1/sessions", json={"name": "new"}, headers=h).get_json()["id"]
+    ask = lambda scope=None: client.post(  # noqa: E731
+        "/api/v1/chat", json={"message": "red car", **({"session_id": scope} if scope else {})}, headers=h).get_json()
+    assert ask()["answer"] == chat_answer.NO_VIDEOS
+    assert ask(sid)["answer"] == chat_answer.NO_VIDEOS_SESSION
+    running = chat_data.add_analysis(user.id, sid, "long.mp4")
+    job = Job(kind="video_analysis", queue="video", status="running", user_id=user.id, session_id=sid)
+    db.session.add(job)
+    db.session.flush()
+    running.job_id = job.id
+    db.session.commit()
+    assert ask(sid)["answer"] == "1 video is still being analysed: ask again when its report is ready."
+    done = chat_data.add_analysis(user.id, sid, "done.mp4")
+    shot_documents.replace_for(done, {"shots": [
+        {"index": 0, "start_s": 0.0, "end_s": 3.0, "brightness": 0.5, "motion": 0.0, "faces": 0, "colors": [],
+         "qr_texts": [], "labels": [], "description": "A blue boat."}], "warnings": []})
+    db.session.commit()
+    assert ask(sid)["answer"] == (chat_answer.NOTHING_FOUND_SESSION + " 1 more video is still being analysed: "
+                                  "ask again when its report is ready.")
+    for answer in (ask()["answer"], ask(sid)["answer"]):
+        assert {fold(w) for w in words(answer)} <= TEMPLATE | {"1"}
+
 
 def _doc_id(analysis_id: str, shot: int) -> str:
     return ShotDocument.query.filter_by(analysis_id=analysis_id, shot_index=shot).one().id

@@ -21,8 +21,7 @@ def test_offline_description_says_what_was_measured_and_nothing_else():
                                                      {"name": "white", "hex": "#ffffff", "share": 0.3}]))
     assert text == ("Dark, mostly static shot (2.5 s) with 1 face; mostly green and white; "
                     "QR code reads 'https://x.test/a'.")
-    assert describe.offline_description(shot(brightness=0.8, motion=0.05)) == \
-        "Bright, fast-moving shot (2.5 s), no face detected."
+    assert describe.offline_description(shot(brightness=0.8, motion=0.05)) == "Bright, fast-moving shot (2.5 s)."
     assert describe.offline_labels(shot(faces=2, blurry=True)) == ["well-lit", "static", "faces", "blurry"]
 
 
