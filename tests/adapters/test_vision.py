@@ -220,7 +220,35 @@ def test_motion_separates_a_static_shot_from_a_moving_one_and_frozen_pictures_ar
     assert result.shots[0].motion < 0.0003 < result.shots[1].motion
     assert len(result.frozen) == 1
     start, end = result.frozen[0]
-    assert start <= 0.1 and 2.2 <= end <= 2.5
+    assert start == 0.0 and 2.2 <= end <= 2.5
+
+
+def test_a_small_thing_moving_slowly_is_no_frozen_picture(tmp_path):
+    """A ball rolling 1 px a frame over a still background changes little of the picture on
+    average, but it moves: only a picture with (almost) no changed pixels is frozen."""
+    import cv2
+
+    def ball(i):
+        frame = scenes.textured(1, 0)
+        cv2.circle(frame, (60 + i, 90), 14, (0, 0, 255), -1)
+        return frame
+
+    path = scenes.scenes_clip(tmp_path / "ball.mp4", [(100, ball)])
+    result = run(path)
+    assert result.frozen == [] and len(result.shots) == 1
+
+
+def test_a_plain_coloured_shot_is_not_shaky(tmp_path):
+    """A plain red picture has no structure: its 'shift' was phase correlation of coding noise
+    (~30 px a frame), so the report called the shot shaky."""
+    import numpy as np
+
+    red = np.full((180, 320, 3), (0, 0, 220), np.uint8)
+    path = scenes.scenes_clip(tmp_path / "red.mp4", [(40, lambda i: scenes.textured(1, 0)), (40, lambda i: red),
+                                                     (40, lambda i: scenes.textured(2, 0))])
+    result = run(path, stride=2)
+    assert [s.start_frame for s in result.shots] == [0, 40, 80]
+    assert max(s.jitter for s in result.shots) < 0.5, [s.jitter for s in result.shots]
 
 
 def test_black_frames_are_found(tmp_path):

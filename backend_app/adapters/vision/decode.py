@@ -32,11 +32,12 @@ from ...jobs.errors import JobFailure
 from .frames import FrameSource, halve_to, planes, upright
 from .probe import Limits, VideoMetadata
 from .shots import Shot, ShotSplitter
-from .signals import KEY_MAX_SIDE, Sample, analysis_image, link, measure
+from .signals import KEY_MAX_SIDE, Sample, analysis_image, changed_share, link, measure
 
 TIMELINE_POINTS = 240
 BLACK_BRIGHTNESS, BLACK_CONTRAST = 0.06, 0.03
-FROZEN_MOTION = 0.0015  # mean luma change per frame below which the picture is frozen
+FROZEN_MOTION = 0.0015  # mean luma change per frame below which the picture is frozen …
+FROZEN_CHANGED = 0.002  # … and no more than this share of its pixels changed since the stretch began
 QUEUE_FRAMES = 4  # reduced frames in flight between the reader thread and the analysis
 
 ProgressFn = Callable[[int, int], None]
@@ -66,9 +67,10 @@ class Runs:
     _start: float | None = None
     _last: float = 0.0
 
-    def feed(self, t: float, on: bool) -> None:
+    def feed(self, t: float, on: bool, since: float | None = None) -> None:
+        """The condition at ``t``; ``since``: when a stretch starting here began (default ``t``)."""
         if on and self._start is None:
-            self._start = t
+            self._start = t if since is None else since
         elif not on and self._start is not None:
             self._end(self._last)
         self._last = t
@@ -151,13 +153,23 @@ class _Pass:
         self.frozen = Runs(min_s=2.0)
         self.records: list[ShotRecord] = []
         self.prev: Sample | None = None
+        self.last_t: float | None = None  # the time of the sample on_sample saw last
+        self.still: np.ndarray | None = None  # the luma a frozen stretch is compared with
         self.samples = 0
         self.splitter = ShotSplitter(on_shot=self.finish_shot, on_sample=self.on_sample)
 
     def on_sample(self, sample: Sample) -> None:
         self.timeline.feed(sample)
         self.black.feed(sample.t, sample.brightness < BLACK_BRIGHTNESS and sample.contrast < BLACK_CONTRAST)
-        self.frozen.feed(sample.t, sample.index > 0 and sample.motion < FROZEN_MOTION)
+        # Frozen: hardly a change from the previous sample, and almost no pixel changed since the
+        # stretch began (a small thing moving slowly changes little from one sample to the next).
+        frozen = (self.still is not None and sample.motion < FROZEN_MOTION
+                  and changed_share(self.still, sample.gray) < FROZEN_CHANGED)
+        if not frozen:
+            self.still = sample.gray  # the picture a stretch starting after this sample must keep
+        # A frozen sample shows the previous one's picture: the stretch starts there.
+        self.frozen.feed(sample.t, frozen, since=self.last_t)
+        self.last_t = sample.t
 
     def finish_shot(self, shot: Shot) -> None:
         key = shot.keyframe()

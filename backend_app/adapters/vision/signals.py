@@ -20,7 +20,8 @@ from .frames import shrink
 
 SIG_SIZE = (16, 9)
 ANALYSIS_WIDTH = 160
-FLAT_STD = 3.0  # below this (0-255 levels) a frame has no structure to correlate
+FLAT_STD = 3.0  # below this spread of every channel (0-255 levels) a frame has no structure to correlate
+CHANGE_LEVEL = 16  # a luma change (0-255) larger than coding noise: the pixel changed
 KEY_MAX_SIDE = 960  # keyframe candidates are kept at most this large
 
 
@@ -76,7 +77,7 @@ def measure(small: np.ndarray, index: int, fps: float, source: Callable[[], np.n
     centered = (thumb - mean_all).ravel()
     mean, dev = cv2.meanStdDev(gray)
     return Sample(index=index, t=index / fps, sig=centered / norm if norm > 0 else centered,
-                  mean_bgr=channel_means, flat=std < FLAT_STD,
+                  mean_bgr=channel_means, flat=float(channel_devs.max()) < FLAT_STD,
                   brightness=float(mean[0][0]) / 255.0, contrast=float(dev[0][0]) / 255.0,
                   sharpness=float(cv2.meanStdDev(cv2.Laplacian(gray, cv2.CV_32F))[1][0][0]) ** 2, gray=gray,
                   half=cv2.pyrDown(gray).astype(np.float32), source=source)
@@ -87,6 +88,14 @@ def distance(a: Sample, b: Sample) -> float:
     if a.flat or b.flat:
         return float(min(1.0, np.linalg.norm(a.mean_bgr - b.mean_bgr) / 64.0))
     return float(min(1.0, max(0.0, 1.0 - float(np.dot(a.sig, b.sig)))))
+
+
+def changed_share(before: np.ndarray, after: np.ndarray) -> float:
+    """The share of pixels whose luma changed by more than CHANGE_LEVEL (1.0 for pictures of other sizes)."""
+    if before.shape != after.shape:
+        return 1.0
+    diff = cv2.absdiff(before, after)
+    return cv2.countNonZero(cv2.threshold(diff, CHANGE_LEVEL, 255, cv2.THRESH_BINARY)[1]) / diff.size
 
 
 def link(prev: Sample, cur: Sample) -> None:
