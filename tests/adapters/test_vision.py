@@ -76,6 +76,23 @@ def test_shot_boundaries_match_the_known_cuts_within_one_frame(clips, tmp_path, 
         assert result.cuts == truth  # every frame analysed: exact
 
 
+def test_a_held_frame_is_never_analysed_after_a_later_one(tmp_path):
+    """With B-frames skipped, a decoded frame held back for the stride was sent later, after a
+    newer one, when a gap opened: cuts came out [125, 185, 184] and a third shot ran backwards."""
+    path = tmp_path / "stale.mp4"
+    subprocess.run([media.require_ffmpeg(), "-v", "error", "-y",
+                    "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25,trim=end_frame=125",
+                    "-f", "lavfi", "-i", "smptebars=size=320x240:rate=25,trim=end_frame=60",
+                    "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25,trim=end_frame=15",
+                    "-filter_complex", "[0][1][2]concat=n=3:v=1[v]", "-map", "[v]", "-c:v", "libx264",
+                    "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", "50", str(path)], check=True)
+    result = run(path, stride=2)
+    assert matches(result.cuts, [125, 185], tolerance=1) == (1.0, 1.0), result.cuts
+    assert [(s.start_frame, s.end_frame) for s in result.shots] == [(0, result.cuts[0] - 1),
+                                                                    (result.cuts[0], result.cuts[1] - 1),
+                                                                    (result.cuts[1], 199)]
+
+
 def test_sampling_skips_non_reference_frames_and_keeps_gaps_within_the_stride(clips, tmp_path):
     path, truth = clips["textured"]
     every = run(path, stride=1)

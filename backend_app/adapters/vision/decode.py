@@ -285,7 +285,7 @@ def _read(source: FrameSource, stride: int, fps: float, limits: Limits, out: que
                 source.stop_skipping()  # the stream skips more than the sampling allows
             if last < 0 or index - last >= stride:
                 send(index, frame)
-                last = index
+                last, held = index, None  # a frame held before this one is never sent after it
             else:
                 held = (index, frame)
         if held is not None and not stop.is_set():
