@@ -92,7 +92,7 @@ class Settings:
     pipeline_check_ttl_s: int = field(default=300, metadata={"env": "PIPELINE_CHECK_TTL_S"})
     upload_allowed_types: list[str] = field(default_factory=lambda: [
         "video/mp4", "video/quicktime", "video/x-m4v", "video/webm", "video/x-matroska", "video/x-msvideo",
-        "video/avi", "video/mp2t", "video/mpeg"], metadata={"env": "UPLOAD_ALLOWED_TYPES"})
+        "video/avi", "video/mp2t", "video/mpeg", "video/3gpp"], metadata={"env": "UPLOAD_ALLOWED_TYPES"})
 
     # --- AI ------------------------------------------------------------------------
     ai_provider: str = field(default="offline", metadata={"env": "AI_PROVIDER"})

@@ -29,8 +29,17 @@ STATUS_BY_CODE = {
 }
 mimetypes.add_type("video/mp2t", ".ts")
 mimetypes.add_type("video/mp2t", ".m2ts")
+mimetypes.add_type("video/mp2t", ".mts")  # camcorders (AVCHD); Python guesses model/vnd.mts
 mimetypes.add_type("video/x-matroska", ".mkv")
 mimetypes.add_type("video/webm", ".webm")
+mimetypes.add_type("video/3gpp", ".3gp")  # Python guesses audio/3gpp
+# Other names clients send for the same formats (Windows browsers, the registered Matroska type).
+ALIASES = {
+    "video/vnd.dlna.mpeg-tts": "video/mp2t",
+    "model/vnd.mts": "video/mp2t",
+    "video/matroska": "video/x-matroska",
+    "audio/3gpp": "video/3gpp",
+}
 
 
 def refusal(code: str, message: str, **details) -> AppError:
@@ -46,11 +55,12 @@ def clean_filename(name: str) -> str:
 
 
 def normalize_content_type(content_type: str | None, filename: str) -> str:
-    """Lower-cased type without parameters; a generic type is guessed from the file name."""
+    """Lower-cased type without parameters, other names of a format by its usual one; a generic
+    type is guessed from the file name."""
     value = (content_type or "").split(";")[0].strip().lower()
     if value in GUESSABLE:
         value = (mimetypes.guess_type(filename)[0] or value or "application/octet-stream").lower()
-    return value
+    return ALIASES.get(value, value)
 
 
 def check_declared(filename: str, content_type: str | None, file_size: int) -> str:

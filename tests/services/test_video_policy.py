@@ -64,3 +64,9 @@ def test_names_and_types():
     assert normalize_content_type("Video/MP4; codecs=avc1", "x") == "video/mp4"
     assert normalize_content_type("application/octet-stream", "x.webm") == "video/webm"
     assert normalize_content_type("", "x.ts") == "video/mp2t"
+    # Other names of the same formats: Windows browsers, the registered Matroska type, camcorder files.
+    assert normalize_content_type("video/vnd.dlna.mpeg-tts", "clip.mts") == "video/mp2t"
+    assert normalize_content_type("application/octet-stream", "00001.MTS") == "video/mp2t"
+    assert normalize_content_type("video/matroska", "x.mkv") == "video/x-matroska"
+    assert normalize_content_type("", "phone.3gp") == "video/3gpp"
+    assert normalize_content_type("audio/3gpp", "phone.3gp") == "video/3gpp"
