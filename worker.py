@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 
 from backend_app import create_app
 from backend_app.extensions import QUEUE_NAMES, redis_store
+from backend_app.settings import SettingsError
 
 RESTART_MAX_WAIT_S = 30.0
 log = logging.getLogger("framewise.worker")
@@ -30,7 +31,11 @@ log = logging.getLogger("framewise.worker")
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     burst = "--burst" in argv
-    app = create_app()
+    try:
+        app = create_app()
+    except SettingsError as exc:
+        print(f"Framewise worker cannot start: {exc}", file=sys.stderr)
+        return 2
     with app.app_context():
         from backend_app.jobs import registry, schedule
 

@@ -7,6 +7,7 @@ This module is the only reader of ``os.environ``. Each field documents itself in
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -206,9 +207,53 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     return settings
 
 
+# Numbers that may be 0 (off, none, no wait); every other number must be above 0. None is negative,
+# infinite or NaN: PURGE_RETENTION_H=0 or -1 would purge every analysis at the next purge.
+MAY_BE_ZERO = {"llm_cache_ttl_s", "monthly_budget_usd", "enqueue_retries", "enqueue_backoff_s",
+               "job_retry_backoff_s", "video_ai_max_keyframes", "pipeline_check_ttl_s", "canary_percent"}
+LOG_LEVELS = {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}
+
+
+def _number_problems(settings: Settings) -> list[str]:
+    problems = []
+    for f in fields(Settings):
+        value = getattr(settings, f.name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        name = f.metadata["env"]
+        if not math.isfinite(value):
+            problems.append(f"{name} must be a finite number")
+        elif f.name in MAY_BE_ZERO and value < 0:
+            problems.append(f"{name} must be 0 or more")
+        elif f.name not in MAY_BE_ZERO and value <= 0:
+            problems.append(f"{name} must be above 0")
+    if settings.api_port > 65535:
+        problems.append("API_PORT must be a TCP port (1 to 65535)")
+    return problems
+
+
+def _text_problems(settings: Settings) -> list[str]:
+    from limits import parse_many
+
+    problems = []
+    if settings.log_level.upper() not in LOG_LEVELS:
+        problems.append("LOG_LEVEL must be one of " + ", ".join(sorted(LOG_LEVELS)))
+    try:
+        parse_many(settings.login_rate_limit)
+    except ValueError:
+        problems.append(f"LOGIN_RATE_LIMIT is not a rate such as '10 per minute': {settings.login_rate_limit!r} "
+                        "(a rate that cannot be read would turn the login limit off)")
+    scheme = settings.database_url.split(":", 1)[0].split("+", 1)[0].lower()
+    if settings.database_url and scheme not in {"sqlite", "postgresql", "postgres"}:
+        problems.append("DATABASE_URL must be a sqlite:// or postgresql:// URL (or empty for SQLITE_PATH)")
+    if settings.redis_url.split("://", 1)[0].lower() not in {"redis", "rediss", "unix"}:
+        problems.append("REDIS_URL must be a redis://, rediss:// or unix:// URL")
+    return problems
+
+
 def validate(settings: Settings) -> None:
     """Fail fast on values the app cannot run with."""
-    problems = []
+    problems = _number_problems(settings) + _text_problems(settings)
     if settings.app_env not in {"development", "production", "test"}:
         problems.append("APP_ENV must be development, production or test")
     if settings.storage_backend not in {"local", "s3"}:

@@ -28,7 +28,7 @@ from dotenv import load_dotenv  # noqa: E402
 load_dotenv(ROOT / ".env")
 
 from backend_app import create_app, local_redis  # noqa: E402
-from backend_app.settings import load_settings  # noqa: E402
+from backend_app.settings import SettingsError, load_settings  # noqa: E402
 
 COLORS = {"web": "\033[36m", "worker": "\033[35m", "redis": "\033[33m"}
 
@@ -49,9 +49,12 @@ def spawn(name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
     return proc
 
 
-def wait_healthy(url: str, timeout_s: float = 60.0) -> bool:
+def wait_healthy(url: str, procs: list[tuple[str, subprocess.Popen]], timeout_s: float = 60.0) -> bool:
+    """Whether ``url`` answers 200 before the time is up; False as soon as one of ``procs`` exits."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        if any(proc.poll() is not None for _name, proc in procs):
+            return False
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
@@ -147,7 +150,15 @@ def main() -> int:
     parser.add_argument("--dev", action="store_true", help="reload web and worker on code changes")
     args = parser.parse_args()
 
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"Framewise cannot start: {exc}", file=sys.stderr)
+        return 2
+    if local_redis.port_in_use(settings.api_port):
+        print(f"Framewise cannot start: port {settings.api_port} is already in use (another Framewise? "
+              "set API_PORT to a free port).", file=sys.stderr)
+        return 1
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
     procs: list[tuple[str, subprocess.Popen]] = []
@@ -157,7 +168,8 @@ def main() -> int:
         print(f"starting embedded Redis on port {redis_url.port or 6379}")
         procs.append(("redis", local_redis.start(redis_url.port or 6379, Path(settings.data_dir) / "redis")))
     else:
-        print(f"using Redis at {settings.redis_url}")
+        print(f"using the Redis already at {settings.redis_url}: if another Framewise checkout started it, "
+              "the two share their queues and take each other's jobs; set REDIS_URL to another port for this one")
 
     signal.signal(signal.SIGTERM, lambda *_: (stop_all(procs), sys.exit(0)))
     try:
@@ -165,8 +177,12 @@ def main() -> int:
         web, worker = commands(settings, args.dev)
         procs.append(("worker", spawn("worker", worker, env)))
         procs.append(("web", spawn("web", web, web_env(env, settings, args.dev))))
-        if not wait_healthy(f"http://{settings.api_host}:{settings.api_port}/health"):
-            print("Framewise did not become healthy within 60 s; see the logs above.", file=sys.stderr)
+        if not wait_healthy(f"http://{settings.api_host}:{settings.api_port}/health", procs):
+            print("Framewise did not become healthy (a process exited, or 60 s passed); see the logs above.",
+                  file=sys.stderr)
+            if generated:  # the admin was created: its password must not be lost with this start
+                print(f"The admin {settings.admin_email} was created with the password {generated}", file=sys.stderr)
+            return 1
         banner(settings, generated)
         while all(proc.poll() is None for _name, proc in procs):
             time.sleep(0.5)

@@ -87,3 +87,26 @@ def test_make_run_serves_health_runs_a_job_and_stops_everything_on_ctrl_c(runnin
         assert again.proc.wait(timeout=90) == 0
     finally:
         again.kill_group()
+
+
+def test_a_taken_port_or_a_bad_setting_stops_make_run_with_one_line_and_no_banner(tmp_path):
+    """A second `make run` on a taken port printed the banner (the other instance answered its
+    health check) and then lost its gunicorn; a bad setting printed a traceback."""
+    import socket
+
+    env = _run_env(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", int(env["API_PORT"])))
+        taken.listen()
+        out = subprocess.run([sys.executable, str(ROOT / "scripts" / "run.py")], env=env, cwd=ROOT,
+                             capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1
+    assert f"port {env['API_PORT']} is already in use" in out.stderr
+    from urllib.parse import urlparse
+
+    assert "Framewise is running" not in out.stdout
+    assert not local_redis.port_in_use(urlparse(env["REDIS_URL"]).port)  # nothing was started
+    bad = subprocess.run([sys.executable, str(ROOT / "scripts" / "run.py")], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120, env={**env, "PURGE_RETENTION_H": "0"})
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip() == "Framewise cannot start: PURGE_RETENTION_H must be above 0"
