@@ -64,6 +64,14 @@ def test_metrics_count_jobs_by_kind_and_status_from_the_rows(client):
     text = client.get("/metrics").get_data(as_text=True)
     assert 'framewise_jobs{kind="selftest",status="completed"} 2.0' in text
     assert 'framewise_jobs{kind="selftest",status="failed"} 1.0' in text
+    # A pair whose rows are gone reads 0, not its last count (an alert on failed jobs must clear).
+    from backend_app.models import Job
+
+    Job.query.filter_by(kind="selftest", status="failed").delete()
+    db.session.commit()
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'framewise_jobs{kind="selftest",status="failed"} 0.0' in text
+    assert 'framewise_jobs{kind="video_analysis",status="queued"} 0.0' in text
 
 
 def test_request_id_is_echoed(client):

@@ -56,11 +56,20 @@ def check_queues() -> dict[str, Any]:
 
 
 def count_job_rows() -> None:
-    """Refresh the framewise_jobs gauge from the job rows (called at scrape time)."""
+    """Refresh the framewise_jobs gauge from the job rows (called at scrape time).
+
+    Every registered kind has every status, 0 when no row has it: a pair that drops to no rows
+    (a purge, the last failed job retried) reads 0, not its last count, so alerts on it clear.
+    """
+    from ..jobs.registry import KINDS
+    from ..models.job import STATUSES
     from ..observability import JOBS
 
+    counts = {(kind, status): 0 for kind in KINDS for status in STATUSES}
     for kind, status, count in db.session.execute(
             select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)).all():
+        counts[(kind, status)] = count
+    for (kind, status), count in counts.items():
         JOBS.labels(kind, status).set(count)
 
 
