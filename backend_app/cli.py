@@ -20,10 +20,14 @@ data_cli = AppGroup("data", help="Data retention.")
 @click.option("--email", required=True)
 @click.option("--password", default=None, help="Omit to generate one (printed once).")
 def create_admin(email: str, password: str | None) -> None:
-    """Create an admin account, or promote an existing one."""
+    """Create an admin account, or promote an existing one (--password also sets its password)."""
+    from .errors import AppError
     from .services import accounts
 
-    user, generated = accounts.create_admin(email, password)
+    try:
+        user, generated = accounts.create_admin(email, password)
+    except AppError as exc:
+        raise click.ClickException(exc.message) from None
     click.echo(f"admin: {user.email}")
     if generated:
         click.echo(f"password: {generated}")

@@ -111,7 +111,8 @@ def banner(settings, generated: str | None) -> None:
     elif settings.admin_password:
         print("  password:    the ADMIN_PASSWORD you set")
     else:
-        print("  password:    as created on first start (flask users create-admin to reset)")
+        print("  password:    as created on first start (to set a new one: "
+              "flask --app wsgi:app users create-admin --email E --password P)")
     print("  Ctrl-C stops everything.")
     print("=" * 60 + "\n", flush=True)
 

@@ -118,3 +118,12 @@ def test_data_purge(app):
     assert "deleted" in out and "jobs: 1" in out
     db.session.expire_all()
     assert db.session.get(Job, old) is None and db.session.get(Job, new) is not None
+
+
+def test_create_admin_says_what_is_wrong_with_a_password_instead_of_a_traceback(app):
+    result = app.test_cli_runner().invoke(args=["users", "create-admin", "--email", "root@example.test",
+                                                "--password", "x"])
+    assert result.exit_code == 1 and result.exception.__class__ is SystemExit
+    assert result.output.startswith("Error: ") and "Traceback" not in result.output
+    made = app.test_cli_runner().invoke(args=["users", "create-admin", "--email", "root@example.test"])
+    assert made.exit_code == 0 and "password: " in made.output
