@@ -77,6 +77,8 @@ def completeness_warning(meta: "VideoMetadata", passed: "PassResult") -> list[di
     report covers what was decoded and says so here, so a damaged tail is never silently missing.
     Container frame counts can be a frame or two off, hence the tolerance.
     """
+    if not meta.length_known:  # an estimate from the container (audio may run on): nothing to hold against
+        return []
     declared = meta.frame_count or 0
     missing = declared - passed.frames
     if missing <= max(INCOMPLETE_TOLERANCE_FRAMES, declared * INCOMPLETE_TOLERANCE_SHARE):

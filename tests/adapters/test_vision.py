@@ -456,3 +456,69 @@ def test_colour_names_match_what_people_call_the_swatch():
     assert {h: name(h) for h in ("#792bd6", "#a1f708", "#0000ff", "#1e90ff", "#800080", "#ffff00", "#000080")} == {
         "#792bd6": "violet", "#a1f708": "lime", "#0000ff": "blue", "#1e90ff": "sky blue", "#800080": "purple",
         "#ffff00": "yellow", "#000080": "navy"}
+
+
+def _report(path: Path, tmp_path: Path) -> dict:
+    """The whole analysis of ``path`` as the job makes it (offline describer), its report."""
+    from backend_app.services.video_pipeline import analyse_file, describe_and_report
+    from backend_app.settings import load_settings
+
+    settings = load_settings({}, ai_provider="offline", mock_mode=True, data_dir=str(tmp_path / "data"))
+    work = tmp_path / f"work-{path.stem}"
+    work.mkdir()
+    return describe_and_report(analyse_file(str(path), str(work), settings), settings, user_id=None)
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run([media.require_ffmpeg(), "-v", "error", "-y", *args], check=True)
+
+
+H264 = ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"]
+
+
+def test_lengths_come_from_the_video_stream_not_the_container(tmp_path):
+    """A trimmed MP4 (edit list) counted its cut-away frames; an MKV whose audio runs on was
+    'incomplete' (or refused under half); a browser's WebM without a duration was refused."""
+    six = tmp_path / "six.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=3", "-f", "lavfi", "-i",
+            "smptebars=size=320x240:rate=25:duration=3", "-filter_complex", "[0][1]concat=n=2:v=1[v]",
+            "-map", "[v]", *H264, "-g", "50", str(six))
+    trimmed = tmp_path / "trimmed.mp4"
+    _ffmpeg("-ss", "1.5", "-i", str(six), "-c", "copy", str(trimmed))
+    report = _report(trimmed, tmp_path)
+    assert report["metadata"]["frame_count"] == 112 and report["metadata"]["duration_s"] == pytest.approx(4.48)
+    assert "VIDEO_INCOMPLETE" not in [w["code"] for w in report["warnings"]]
+    assert matches(report["analysis"]["cut_frames"], [37], tolerance=1) == (1.0, 1.0)
+
+    long_audio = tmp_path / "long_audio.mkv"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=3", "-f", "lavfi", "-i",
+            "sine=duration=7", *H264, "-c:a", "libopus", str(long_audio))
+    report = _report(long_audio, tmp_path)
+    assert (report["metadata"]["frame_count"], report["metadata"]["duration_s"]) == (75, 3.0)
+    assert "VIDEO_INCOMPLETE" not in [w["code"] for w in report["warnings"]]
+
+    live = tmp_path / "live.webm"  # written to a pipe, as MediaRecorder does: no duration anywhere
+    with open(live, "wb") as handle:
+        subprocess.run([media.require_ffmpeg(), "-v", "error", "-f", "lavfi", "-i",
+                        "testsrc=size=320x240:rate=30:duration=3", "-c:v", "libvpx", "-deadline", "realtime",
+                        "-cpu-used", "8", "-f", "webm", "-"], stdout=handle, check=True)
+    assert vision.probe(str(live), LIMITS).length_known is False
+    report = _report(live, tmp_path)
+    assert (report["metadata"]["frame_count"], report["metadata"]["duration_s"]) == (90, 3.0)
+
+
+def test_a_variable_frame_rate_keeps_its_times(tmp_path):
+    """Joined 25 and 50 fps parts: frame numbers were pushed on past the nominal rate, so the
+    report said 4.7 s and 174 frames for 4 s and 150; now times hold and the cut is at 2 s."""
+    parts = []
+    for rate, source in ((25, "testsrc"), (50, "smptebars")):
+        part = tmp_path / f"p{rate}.mp4"
+        _ffmpeg("-f", "lavfi", "-i", f"{source}=size=320x240:rate={rate}:duration=2", *H264, str(part))
+        parts.append(part)
+    listing = tmp_path / "parts.txt"
+    listing.write_text("".join(f"file '{p}'\n" for p in parts))
+    joined = tmp_path / "vfr.mp4"
+    _ffmpeg("-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", str(joined))
+    report = _report(joined, tmp_path)
+    assert report["metadata"]["duration_s"] == pytest.approx(4.0, abs=0.1)
+    assert len(report["shots"]) == 2 and report["shots"][1]["start_s"] == pytest.approx(2.0, abs=0.1)

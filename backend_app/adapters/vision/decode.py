@@ -274,10 +274,14 @@ def _read(source: FrameSource, stride: int, fps: float, limits: Limits, out: que
                 break
             if source.packets > limits.max_frames or source.packets / fps > limits.max_duration_s:
                 raise JobFailure("VIDEO_TOO_LONG", "The video is longer than the limit allows.")
+            # Frame numbers are times at the nominal rate, so they stay times when the rate varies
+            # (screen recordings, joined clips): a frame in the slot of an earlier one (a faster
+            # stretch, a rate a little off, out of order after damaged data) is not analysed, and
+            # the pass counts it all the same.
             index = round(t * fps) if math.isfinite(t) else decoded + 1
-            if source.damaged and index < decoded:
-                continue  # out of order after damaged data (the decoder lost its reordering): passed over
-            decoded = index = max(index, decoded + 1)
+            if index <= decoded:
+                continue
+            decoded = index
             if last >= 0 and index - last > stride and held is not None:
                 send(*held)
                 last, held = held[0], None
@@ -302,7 +306,7 @@ def _result(state: _Pass, end: _End, elapsed: float) -> PassResult:
     if len(end.damaged) > frames / 2:
         raise JobFailure("VIDEO_UNREADABLE", f"{len(end.damaged)} of the video's {frames} frames could not be "
                                              "decoded: the file is damaged.")
-    if state.meta.frame_count and frames < state.meta.frame_count / 2:
+    if state.meta.length_known and frames < state.meta.frame_count / 2:
         raise JobFailure("VIDEO_UNREADABLE", f"The video ends after {frames} of its {state.meta.frame_count} "
                                              "frames: the file is damaged or truncated.")
     state.splitter.finish()

@@ -85,7 +85,7 @@ class FrameSource:
         """
         try:
             for packet in self.container.demux(self.stream):
-                if packet.size:
+                if packet.size and not packet.is_discard:  # discarded: cut by an edit list, never shown
                     self.packets += 1
                 try:
                     frames = packet.decode()

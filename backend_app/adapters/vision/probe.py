@@ -1,4 +1,12 @@
-"""Probe a video file: what the container says, checked against the limits before decoding."""
+"""Probe a video file: what the container says, checked against the limits before decoding.
+
+OpenCV decides whether the file is a video we take (opens, codec, frame rate, first frame). Its
+frame count is the container's duration times the rate, which is too long when the audio runs on
+(MKV/WebM) or an edit list trims the start (MP4 cut without re-encoding); the video stream's own
+duration, read with PyAV, gives the count where the container has one. Where neither has one
+(a browser's MediaRecorder WebM) the length is unknown: the pass enforces the limits as it reads,
+and its count is the truth. ``length_known`` says whether the count may be held against the pass.
+"""
 
 from __future__ import annotations
 
@@ -32,9 +40,10 @@ class VideoMetadata:
     height: int
     codec: str
     fourcc: str
-    bitrate: int  # bits per second over the whole file
+    bitrate: int  # bits per second over the whole file (0 when the length is unknown)
     file_size: int
     sha256: str
+    length_known: bool = True  # False: frame_count and duration_s are estimates (or 0), not the stream's own
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -97,10 +106,16 @@ def read_metadata(cap: cv2.VideoCapture, path: str) -> VideoMetadata:
     if codec is None:
         raise JobFailure("UNSUPPORTED_CODEC", f"The video codec {fourcc or 'unknown'!r} is not supported; "
                                               "use H.264, HEVC, MPEG-4, VP8/VP9, AV1 or MJPEG.")
-    if not frames >= 1:  # e.g. a bare elementary stream: no container, no length to check limits against
+    stream_s, contained = stream_length(path)
+    if stream_s:
+        frame_count, known = max(1, round(stream_s * fps)), True
+    elif frames >= 1:
+        frame_count, known = int(frames), False  # from the container's duration: an upper bound
+    elif contained:
+        frame_count, known = 0, False  # no length anywhere (a live WebM): the pass counts
+    else:  # a bare elementary stream: no container, no timing to trust
         raise JobFailure("METADATA_EXTRACTION_FAILED", "The file reports neither a frame count nor a duration "
                                                        "(not in a container such as MP4, MKV or MOV).")
-    frame_count = int(frames)
     duration = frame_count / fps
     try:
         size, digest = os.path.getsize(path), sha256_of(path)
@@ -108,7 +123,28 @@ def read_metadata(cap: cv2.VideoCapture, path: str) -> VideoMetadata:
         raise JobFailure("METADATA_EXTRACTION_FAILED", f"Reading the file failed: {exc}") from None
     return VideoMetadata(duration_s=round(duration, 3), fps=round(fps, 3), frame_count=frame_count,
                          width=int(width), height=int(height), codec=codec, fourcc=fourcc,
-                         bitrate=int(size * 8 / duration), file_size=size, sha256=digest)
+                         bitrate=int(size * 8 / duration) if duration else 0, file_size=size, sha256=digest,
+                         length_known=known)
+
+
+# FFmpeg demuxers of bare elementary streams: no container, so no timing of their own.
+BARE_STREAMS = {"h264", "hevc", "m4v", "mpegvideo", "mjpeg", "av1", "obu", "ivf"}
+
+
+def stream_length(path: str) -> tuple[float | None, bool]:
+    """(the first video stream's own duration in seconds, or None; whether the file is in a container)."""
+    import av
+
+    try:
+        with av.open(path) as container:
+            contained = not set(container.format.name.split(",")) & BARE_STREAMS
+            streams = container.streams.video
+            if not streams or streams[0].duration is None or streams[0].time_base is None:
+                return None, contained
+            seconds = float(streams[0].duration * streams[0].time_base)
+            return (seconds if math.isfinite(seconds) and seconds > 0 else None), contained
+    except (av.FFmpegError, OSError, ValueError):
+        return None, False
 
 
 def validate(meta: VideoMetadata, limits: Limits) -> None:
