@@ -522,3 +522,27 @@ def test_a_variable_frame_rate_keeps_its_times(tmp_path):
     report = _report(joined, tmp_path)
     assert report["metadata"]["duration_s"] == pytest.approx(4.0, abs=0.1)
     assert len(report["shots"]) == 2 and report["shots"][1]["start_s"] == pytest.approx(2.0, abs=0.1)
+
+
+def test_hd_keyframes_keep_their_colours(tmp_path):
+    """HD video is coded with BT.709; converting it with SD's BT.601 made bars' green (0,186,0)
+    come out (13,221,5), and dominant colours wrong. The picture now matches FFmpeg's own
+    conversion of the same frame."""
+    import av
+
+    path = tmp_path / "hd709.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "smptebars=size=1280x720:rate=25:duration=1", "-vf",
+            "scale=out_color_matrix=bt709", *H264, "-colorspace", "bt709", str(path))
+    pictures: dict = {}
+    run(path, stride=2, pictures=pictures)
+    picture = pictures[0]
+    with av.open(str(path)) as container:
+        reference = next(container.decode(video=0)).to_ndarray(format="bgr24")
+    reference = cv2_resize(reference, picture.shape[1], picture.shape[0])
+    assert float(abs(picture.astype(int) - reference.astype(int)).mean()) < 3
+
+
+def cv2_resize(image, width: int, height: int):
+    import cv2
+
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)

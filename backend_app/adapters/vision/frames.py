@@ -139,12 +139,42 @@ def _plane(plane) -> np.ndarray:
     return np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:plane.height, :plane.width]
 
 
-def bgr(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """BGR from 4:2:0 planes (BT.601, limited range: what OpenCV's own decode path gives)."""
+# Luma weights (Kr, Kb) of the YUV matrices, by FFmpeg's AVColorSpace number.
+MATRICES = {"bt601": (0.299, 0.114), "bt709": (0.2126, 0.0722), "bt2020": (0.2627, 0.0593)}
+_SPACES = {1: "bt709", 5: "bt601", 6: "bt601", 9: "bt2020", 10: "bt2020"}
+
+
+def colour_matrix(frame: av.VideoFrame) -> str:
+    """The YUV matrix a frame was coded with; unflagged video as players take it (HD BT.709, SD BT.601)."""
+    return _SPACES.get(frame.colorspace) or ("bt709" if frame.height >= 720 else "bt601")
+
+
+def bgr(y: np.ndarray, u: np.ndarray, v: np.ndarray, matrix: str = "bt601") -> np.ndarray:
+    """BGR from limited-range 4:2:0 planes: BT.601 by OpenCV's own conversion (what its decode path
+    gives), other matrices (HD's BT.709, BT.2020) from their coefficients, so colours stay true."""
+    if matrix != "bt601":
+        return _bgr_with(y, u, v, *MATRICES[matrix])
     height, width = y.shape
     packed = np.concatenate((np.ascontiguousarray(y).ravel(), np.ascontiguousarray(u).ravel(),
                              np.ascontiguousarray(v).ravel()))
     return cv2.cvtColor(packed.reshape(height * 3 // 2, width), cv2.COLOR_YUV2BGR_I420)
+
+
+def _bgr_with(y: np.ndarray, u: np.ndarray, v: np.ndarray, kr: float, kb: float) -> np.ndarray:
+    height, width = y.shape
+    kg = 1.0 - kr - kb
+    size = (width, height)
+    yuv = cv2.merge([y, cv2.resize(u, size, interpolation=cv2.INTER_LINEAR),
+                     cv2.resize(v, size, interpolation=cv2.INTER_LINEAR)]).astype(np.float32)
+    ys, cs = 255.0 / 219.0, 255.0 / 224.0  # limited range: Y 16-235, U/V 16-240 around 128
+    rows = {  # [Y, U, V] weights per output channel, then the offset
+        "b": (ys, 2 * (1 - kb) * cs, 0.0),
+        "g": (ys, -2 * kb * (1 - kb) / kg * cs, -2 * kr * (1 - kr) / kg * cs),
+        "r": (ys, 0.0, 2 * (1 - kr) * cs),
+    }
+    matrix = np.array([[*w, -16 * w[0] - 128 * (w[1] + w[2])] for w in (rows["b"], rows["g"], rows["r"])],
+                      np.float32)
+    return np.clip(cv2.transform(yuv, matrix), 0, 255).astype(np.uint8)
 
 
 def shrink(y: np.ndarray, u: np.ndarray, v: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -165,11 +195,11 @@ def shrink(y: np.ndarray, u: np.ndarray, v: np.ndarray, width: int, height: int)
     return bgr(y, u, v)
 
 
-def halve_to(y: np.ndarray, u: np.ndarray, v: np.ndarray, max_side: int) -> np.ndarray:
+def halve_to(y: np.ndarray, u: np.ndarray, v: np.ndarray, max_side: int, matrix: str = "bt601") -> np.ndarray:
     """BGR at full size halved until its longer side is at most ``max_side`` (OpenCV's fast 2x path)."""
     while max(y.shape) > max_side and min(y.shape) >= 4:
         y, u, v = _resized(y, u, v, (y.shape[1] // 2) & ~1, (y.shape[0] // 2) & ~1)
-    return bgr(y, u, v)
+    return bgr(y, u, v, matrix)
 
 
 def upright(image: np.ndarray, rotation: float) -> np.ndarray:
