@@ -546,3 +546,14 @@ def cv2_resize(image, width: int, height: int):
     import cv2
 
     return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+
+
+def test_keyframes_of_non_square_pixels_are_shown_as_displayed(tmp_path):
+    """720x576 stored with 64:45 pixels shows as 16:9; the keyframe was 5:4, faces squashed."""
+    path = tmp_path / "anamorphic.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=1024x576:rate=25:duration=1", "-vf", "scale=720:576,setsar=64/45",
+            *H264, str(path))
+    pictures: dict = {}
+    run(path, stride=2, pictures=pictures)
+    height, width = pictures[0].shape[:2]
+    assert width / height == pytest.approx(16 / 9, rel=0.01)

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from ...jobs.errors import JobFailure
-from .frames import FrameSource, colour_matrix, halve_to, planes, upright
+from .frames import FrameSource, colour_matrix, halve_to, planes, square_pixels, upright
 from .probe import Limits, VideoMetadata
 from .shots import Shot, ShotSplitter
 from .signals import KEY_MAX_SIDE, Sample, analysis_image, changed_share, link, measure
@@ -265,7 +265,10 @@ def _read(source: FrameSource, stride: int, fps: float, limits: Limits, out: que
         y, u, v = planes(frame)
         rotation = frame.rotation  # the picture is turned upright; the signals do not depend on it
         matrix = colour_matrix(frame)  # keyframe colours as coded (HD is BT.709); the signals use BT.601
-        out.put((index, (y, u, v), lambda: upright(halve_to(y, u, v, KEY_MAX_SIDE, matrix), rotation)))
+        out.put((index, (y, u, v),
+                 lambda: upright(square_pixels(halve_to(y, u, v, KEY_MAX_SIDE, matrix), aspect), rotation)))
+
+    aspect = source.pixel_aspect
 
     last = decoded = -1  # the last analysed and the last decoded frame index
     held = None

@@ -23,6 +23,7 @@ OpenCV still decides whether a file is a video we take (probe.py) and does all i
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Iterator
 
@@ -61,6 +62,8 @@ class FrameSource:
         context.thread_type = "AUTO"  # frame threads: FFmpeg's default (slice) is far slower here
         context.thread_count = frame_threads(context.width, context.height)
         context.options = {"skip_loop_filter": "all"}
+        sar = self.stream.sample_aspect_ratio
+        self.pixel_aspect = float(sar) if sar else 1.0  # width:height of one stored pixel (anamorphic DV, DVD: not 1)
         self.skipping = skip
         if skip:
             context.skip_frame = "NONREF"
@@ -210,6 +213,17 @@ def upright(image: np.ndarray, rotation: float) -> np.ndarray:
     if turn == 0:
         return image
     return cv2.rotate(image, (cv2.ROTATE_90_COUNTERCLOCKWISE, cv2.ROTATE_180, cv2.ROTATE_90_CLOCKWISE)[turn - 1])
+
+
+def square_pixels(image: np.ndarray, pixel_aspect: float) -> np.ndarray:
+    """``image`` as shown when its stored pixels are not square: the longer way is kept, the
+    other shrunk (720x576 at 64:45 shows as 1024x576: the picture becomes 720x405)."""
+    if not math.isfinite(pixel_aspect) or pixel_aspect <= 0 or abs(pixel_aspect - 1.0) < 0.01:
+        return image
+    height, width = image.shape[:2]
+    size = (width, max(1, round(height / pixel_aspect))) if pixel_aspect > 1 else \
+        (max(1, round(width * pixel_aspect)), height)
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def _resized(y: np.ndarray, u: np.ndarray, v: np.ndarray, width: int, height: int):
