@@ -557,3 +557,17 @@ def test_keyframes_of_non_square_pixels_are_shown_as_displayed(tmp_path):
     run(path, stride=2, pictures=pictures)
     height, width = pictures[0].shape[:2]
     assert width / height == pytest.approx(16 / 9, rel=0.01)
+
+
+def test_a_timelapse_at_one_frame_a_second_keeps_its_black_stretch_and_cuts(tmp_path):
+    """At 1 fps a stride of 2 skipped whole seconds: the 2 s black stretch was one sample, a
+    span of 0 s, so neither the warning nor its shot were found."""
+    path = tmp_path / "timelapse.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x240:rate=1:duration=3", "-f", "lavfi", "-i",
+            "color=c=black:size=320x240:rate=1:duration=2", "-f", "lavfi", "-i",
+            "smptebars=size=320x240:rate=1:duration=3", "-filter_complex", "[0][1][2]concat=n=3:v=1[v]",
+            "-map", "[v]", *H264, str(path))
+    result = run(path, stride=2)
+    assert result.stride == 1
+    assert result.black == [(3.0, 5.0)]
+    assert result.cuts == [3, 5]

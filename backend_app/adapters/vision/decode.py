@@ -38,6 +38,7 @@ TIMELINE_POINTS = 240
 BLACK_BRIGHTNESS, BLACK_CONTRAST = 0.06, 0.03
 FROZEN_MOTION = 0.0015  # mean luma change per frame below which the picture is frozen …
 FROZEN_CHANGED = 0.002  # … and no more than this share of its pixels changed since the stretch began
+MAX_GAP_S = 0.1  # however wide the stride, analysed frames are at most this far apart (1 fps timelapses: every frame)
 QUEUE_FRAMES = 4  # reduced frames in flight between the reader thread and the analysis
 
 ProgressFn = Callable[[int, int], None]
@@ -65,15 +66,13 @@ class Runs:
     min_s: float
     spans: list = field(default_factory=list)
     _start: float | None = None
-    _last: float = 0.0
 
     def feed(self, t: float, on: bool, since: float | None = None) -> None:
         """The condition at ``t``; ``since``: when a stretch starting here began (default ``t``)."""
         if on and self._start is None:
             self._start = t if since is None else since
         elif not on and self._start is not None:
-            self._end(self._last)
-        self._last = t
+            self._end(t)  # it lasted until this sample showed otherwise (a 1 fps black second is 1 s, not 0)
 
     def close(self, t: float) -> None:
         if self._start is not None:
@@ -201,7 +200,7 @@ def decode_pass(path: str, meta: VideoMetadata, limits: Limits, stride: int = 2,
     large; None if the shot has none) as soon as the shot is closed, while decoding goes on; the
     pass keeps no picture after that. The last shot's ``end_frame`` is settled only when the pass ends.
     """
-    state = _Pass(meta, max(1, stride), on_shot)
+    state = _Pass(meta, max(1, min(stride, int(meta.fps * MAX_GAP_S))), on_shot)
     source = FrameSource(path, skip=state.stride > 1)
     started = time.perf_counter()
     frames: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES)
