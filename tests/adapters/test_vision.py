@@ -571,3 +571,25 @@ def test_a_timelapse_at_one_frame_a_second_keeps_its_black_stretch_and_cuts(tmp_
     assert result.stride == 1
     assert result.black == [(3.0, 5.0)]
     assert result.cuts == [3, 5]
+
+
+def test_cover_art_is_no_video_and_a_one_frame_track_before_the_video_is_passed_by(tmp_path):
+    import cv2
+
+    cover = tmp_path / "cover.png"
+    cv2.imwrite(str(cover), scenes.textured(1, 0))
+    song = tmp_path / "song.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "sine=duration=2", "-i", str(cover), "-map", "0", "-map", "1", "-c:a", "aac",
+            "-c:v", "png", "-disposition:v", "attached_pic", str(song))
+    with pytest.raises(JobFailure) as refused:
+        vision.probe(str(song), LIMITS)
+    assert refused.value.code == "VIDEO_UNREADABLE" and "cover art" in refused.value.message
+
+    clip = media.make_clip(tmp_path / "clip.mp4", seconds=4, cuts=[2.0])
+    still = tmp_path / "still.mp4"
+    _ffmpeg("-loop", "1", "-i", str(cover), "-frames:v", "1", *H264, str(still))
+    both = tmp_path / "both.mkv"  # a one-frame track first, the recording second
+    _ffmpeg("-i", str(still), "-i", str(clip), "-map", "0:v", "-map", "1:v", "-c", "copy",
+            "-disposition:v:1", "default", "-disposition:v:0", "0", str(both))
+    result = run(both, stride=2)
+    assert result.frames == 100 and matches(result.cuts, [50], tolerance=1) == (1.0, 1.0)

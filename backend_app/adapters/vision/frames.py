@@ -54,10 +54,12 @@ class FrameSource:
             self.container = av.open(path)
         except (av.FFmpegError, OSError, ValueError) as exc:
             raise JobFailure("VIDEO_UNREADABLE", f"The video could not be opened for decoding: {exc}") from None
-        if not self.container.streams.video:
+        from .probe import video_stream
+
+        self.stream = video_stream(self.container)
+        if self.stream is None:
             self.container.close()
             raise JobFailure("VIDEO_UNREADABLE", "The file has no video stream.")
-        self.stream = self.container.streams.video[0]
         context = self.stream.codec_context
         context.thread_type = "AUTO"  # frame threads: FFmpeg's default (slice) is far slower here
         context.thread_count = frame_threads(context.width, context.height)

@@ -92,6 +92,10 @@ def _number(cap: cv2.VideoCapture, prop: int) -> float:
 
 def read_metadata(cap: cv2.VideoCapture, path: str) -> VideoMetadata:
     """Metadata from an open capture; METADATA_EXTRACTION_FAILED / INVALID_FPS / UNSUPPORTED_CODEC."""
+    stream_s, contained, pictures_only = stream_length(path)
+    if pictures_only:
+        raise JobFailure("VIDEO_UNREADABLE", "The file has no video, only a still picture (such as an "
+                                             "audio file's cover art).")
     try:
         width, height = _number(cap, cv2.CAP_PROP_FRAME_WIDTH), _number(cap, cv2.CAP_PROP_FRAME_HEIGHT)
         fps, frames = _number(cap, cv2.CAP_PROP_FPS), _number(cap, cv2.CAP_PROP_FRAME_COUNT)
@@ -106,7 +110,6 @@ def read_metadata(cap: cv2.VideoCapture, path: str) -> VideoMetadata:
     if codec is None:
         raise JobFailure("UNSUPPORTED_CODEC", f"The video codec {fourcc or 'unknown'!r} is not supported; "
                                               "use H.264, HEVC, MPEG-4, VP8/VP9, AV1 or MJPEG.")
-    stream_s, contained = stream_length(path)
     if stream_s:
         frame_count, known = max(1, round(stream_s * fps)), True
     elif frames >= 1:
@@ -131,20 +134,34 @@ def read_metadata(cap: cv2.VideoCapture, path: str) -> VideoMetadata:
 BARE_STREAMS = {"h264", "hevc", "m4v", "mpegvideo", "mjpeg", "av1", "obu", "ivf"}
 
 
-def stream_length(path: str) -> tuple[float | None, bool]:
-    """(the first video stream's own duration in seconds, or None; whether the file is in a container)."""
+def stream_length(path: str) -> tuple[float | None, bool, bool]:
+    """(the video stream's own duration in seconds, or None; whether the file is in a container;
+    whether its only "video" is still pictures such as cover art)."""
     import av
 
     try:
         with av.open(path) as container:
             contained = not set(container.format.name.split(",")) & BARE_STREAMS
             streams = container.streams.video
-            if not streams or streams[0].duration is None or streams[0].time_base is None:
-                return None, contained
-            seconds = float(streams[0].duration * streams[0].time_base)
-            return (seconds if math.isfinite(seconds) and seconds > 0 else None), contained
+            moving = [s for s in streams if not s.disposition & av.stream.Disposition.attached_pic]
+            stream = video_stream(container)
+            if stream is None or stream.duration is None or stream.time_base is None:
+                return None, contained, bool(streams) and not moving
+            seconds = float(stream.duration * stream.time_base)
+            return (seconds if math.isfinite(seconds) and seconds > 0 else None), contained, False
     except (av.FFmpegError, OSError, ValueError):
-        return None, False
+        return None, False, False
+
+
+def video_stream(container):
+    """The stream FFmpeg (and OpenCV) take as the video: the best one that is no attached picture."""
+    import av
+
+    moving = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
+    if not moving:
+        return None
+    best = container.streams.best("video")
+    return best if best in moving else moving[0]
 
 
 def validate(meta: VideoMetadata, limits: Limits) -> None:
