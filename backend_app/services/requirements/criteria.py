@@ -55,10 +55,12 @@ CRITERIA: dict[str, dict] = {
 
 # Points a finding takes off every criterion that draws on its rule.
 PENALTIES = {"high": 30, "medium": 15, "low": 5}
+HIGH_CAP = 79  # the highest overall score a requirement with a high-severity finding gets
 
 SCORING = {
     "formula": ("score(criterion) = max(0, 100 - sum(penalty[severity] for each finding whose rule the "
-                "criterion draws on)); overall = round(mean of the requested criteria's scores)"),
+                "criterion draws on)); overall = round(mean of the requested criteria's scores), at most "
+                f"{HIGH_CAP} when any of their findings is high-severity (never in the 80+ 'good' band)"),
     "penalties": PENALTIES,
     "range": [0, 100],
 }
@@ -91,6 +93,10 @@ def score(findings: list[dict], keys: list[str]) -> tuple[dict[str, int], int]:
         lost = sum(PENALTIES[f["severity"]] for f in findings if f["rule_id"] in drawn)
         scores[key] = max(0, 100 - lost)
     overall = round(sum(scores.values()) / len(scores)) if scores else 100
+    drawn = rules_for(keys)
+    if any(f["severity"] == "high" for f in findings if f["rule_id"] in drawn):
+        # The mean of eight criteria hid it: "The data is stored." (no modal verb) scored 87, "good".
+        overall = min(overall, HIGH_CAP)
     return scores, overall
 
 
