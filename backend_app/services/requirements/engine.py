@@ -53,6 +53,14 @@ def raw_findings(text: str, lang: str) -> dict[str, list[Span]]:
     return out
 
 
+# The binding modal verb for each weak one (German by number: "sollten" -> "müssen").
+STRONG_FOR_WEAK = {
+    "en": {w: "shall" for w in ("should", "may", "might", "could", "can", "would")},
+    "de": {"sollte": "muss", "kann": "muss", "könnte": "muss", "dürfte": "muss", "möchte": "muss",
+           "sollten": "müssen", "können": "müssen", "könnten": "müssen"},
+}
+
+
 def replacement(rule_id: str, words: str, lang: str) -> str | None:
     """The concrete text a finding's words could be replaced with (placeholders in <…>), or None."""
     de = lang == "de"
@@ -75,6 +83,8 @@ def replacement(rule_id: str, words: str, lang: str) -> str | None:
         return "<und|oder>" if de else "<and|or>"
     if rule_id == "R24":
         return "<Bezugswort>" if de else "<referent>"
+    if rule_id == "R1" and low in STRONG_FOR_WEAK[lang]:  # a weak modal: the binding one in its place
+        return STRONG_FOR_WEAK[lang][low]
     if rule_id == "R26":
         if low.startswith("100"):
             return "<Wert> %" if de else "<value> %"

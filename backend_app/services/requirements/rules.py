@@ -163,6 +163,17 @@ def multiple_modals(text: str, lang: str) -> list[Span]:
     return found[1:]
 
 
+# "It shall be possible to …", "Es muss möglich sein, …": "it"/"es" stands for the clause that
+# follows, not for something named earlier, so there is no referent to ask for.
+_DUMMY_SUBJECT = {
+    "en": re.compile(r"it\s+(?:shall|must|will|should|may|is|has to)\s+(?:not\s+)?(?:be\s+)?"
+                     r"(?:possible|required|necessary|ensured|guaranteed|mandatory|forbidden|prohibited)\b",
+                     re.IGNORECASE),
+    "de": re.compile(r"es\s+(?:muss|soll|darf|wird|sollte|ist)\s+(?:nicht\s+)?"
+                     r"(?:möglich|erforderlich|notwendig|sichergestellt|gewährleistet|verboten)\b", re.IGNORECASE),
+}
+
+
 def missing_modal(text: str, lang: str) -> list[Span]:
     if modals(text, lang):
         return []
@@ -285,7 +296,7 @@ DETECTORS: dict[str, Callable[[str, str], list[Span]]] = {
     "R17": oblique,
     "R18": multiple_modals,
     "R19": combinators,
-    "R24": lambda t, lang: hits("pronoun", t, lang),
+    "R24": lambda t, lang: [h for h in hits("pronoun", t, lang) if not _DUMMY_SUBJECT[lang].match(t, h[0])],
     "R26": lambda t, lang: hits("absolute", t, lang),
     "R33": no_range,
     "R34": not_measurable,

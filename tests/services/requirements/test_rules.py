@@ -90,3 +90,27 @@ def test_one_high_severity_finding_keeps_a_requirement_out_of_the_good_band(text
     res = engine.evaluate_v1(text, None, list(crit.CRITERIA))
     assert any(f["severity"] == "high" for f in res["findings"]), res["findings"]
     assert res["overall"] <= crit.HIGH_CAP < 80
+
+
+@pytest.mark.parametrize("text, lang, expected", [
+    ("The system should export reports.", "en", "The system shall export reports."),
+    ("Das System sollte die Daten sichern.", "de", "Das System muss die Daten sichern."),
+    ("Die Benutzer können Berichte exportieren.", "de", "Die Benutzer müssen Berichte exportieren."),
+])
+def test_the_rewrite_puts_the_binding_modal_in_place_of_a_weak_one(text, lang, expected):
+    from backend_app.services.requirements.rewrite import rewrite_v1
+
+    assert rewrite_v1(text, lang)["rewrite"] == expected
+
+
+@pytest.mark.parametrize("text", ["It shall be possible to export reports as PDF.",
+                                  "Es muss möglich sein, Berichte als PDF zu exportieren."])
+def test_a_dummy_it_is_no_pronoun_without_a_referent(text):
+    res = engine.evaluate_v1(text, None, list(crit.CRITERIA))
+    assert "R24" not in [f["rule_id"] for f in res["findings"]]
+
+
+def test_a_real_pronoun_is_still_asked_about():
+    res = engine.evaluate_v1("The server shall log the error and it shall notify the operator.", None,
+                             list(crit.CRITERIA))
+    assert "R24" in [f["rule_id"] for f in res["findings"]]
