@@ -111,7 +111,10 @@ def expected_duration_s(kind: str, size: float | None) -> float | None:
     """Typical run time of a ``kind`` job of this size, from the last completed ones.
 
     Jobs of a similar size (within a factor of two) speak first; otherwise the time per size
-    unit of all sized runs is scaled; otherwise the plain median run time is used.
+    unit of all sized runs is scaled, but only within a factor of two of the sizes seen (small
+    files are mostly fixed cost: scaled to a file 50 times larger they promised 70 minutes for a
+    40-second job), and beyond that there is no estimate (a running job's own pace gives one);
+    unsized jobs take the plain median run time.
     """
     samples = db.session.execute(
         select(Job.started_at, Job.finished_at, Job.size_hint)
@@ -123,9 +126,13 @@ def expected_duration_s(kind: str, size: float | None) -> float | None:
         return None
     if size:
         similar = [d / z for d, z in runs if z and size / 2 <= z <= size * 2]
-        sized = similar if len(similar) >= 3 else [d / z for d, z in runs if z]
-        if sized:
-            return _median(sized) * size
+        sizes = [z for _, z in runs if z]
+        if len(similar) >= 3:
+            return _median(similar) * size
+        if sizes and min(sizes) / 2 <= size <= max(sizes) * 2:
+            return _median([d / z for d, z in runs if z]) * size
+        if sizes:
+            return None
     return _median([d for d, _ in runs])
 
 

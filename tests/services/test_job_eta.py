@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from backend_app.extensions import db
 from backend_app.jobs.enqueue import create_job
 from backend_app.models.base import utcnow
@@ -25,6 +27,8 @@ def test_expected_duration_prefers_similar_sizes(app):
     assert expected_duration_s("video_analysis", 10) == 12.0  # 1.2 s per unit among similar sizes (all: 1.1)
     assert expected_duration_s("requirements_batch", None) == 99
     assert expected_duration_s("purge", None) is None
+    assert expected_duration_s("video_analysis", 1500) == pytest.approx(1650.0)  # within 2x of the sizes seen: scaled
+    assert expected_duration_s("video_analysis", 50_000) is None  # far beyond them: no wild guess
 
 
 def test_eta_for_queued_and_running_jobs(app):
