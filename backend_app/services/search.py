@@ -86,6 +86,10 @@ _SQLITE_CANDIDATES = ("SELECT d.rowid AS rid, d.title, d.text FROM shot_fts "
 _SQLITE_ROWS = (f"SELECT d.rowid AS rid, {_COLUMNS} FROM shot_documents d "
                 "LEFT JOIN analyses a ON a.id = d.analysis_id AND a.user_id = d.user_id "
                 "WHERE d.user_id = :user_id AND d.rowid IN ({rowids})")
+_NUMBERED = (f"SELECT {_COLUMNS} FROM shot_documents d "
+             "LEFT JOIN analyses a ON a.id = d.analysis_id AND a.user_id = d.user_id "
+             "WHERE d.user_id = :user_id {session} AND d.shot_index = :shot "
+             "ORDER BY a.created_at DESC, d.analysis_id LIMIT :limit")
 _PG_VECTOR = "to_tsvector('english'::regconfig, d.title || ' ' || d.text)"
 _PG_SEARCH = (f"SELECT {_COLUMNS}, ts_rank({_PG_VECTOR}, q.query) AS score "
               "FROM shot_documents d CROSS JOIN (SELECT to_tsquery('english'::regconfig, :tsquery) AS query) q "
@@ -105,6 +109,11 @@ def search(tenant: Tenant, question: str, limit: int = DEFAULT_LIMIT) -> list[Hi
     session = ""
     if tenant.session_id is not None:
         session, params["session_id"] = "AND d.session_id = :session_id", tenant.session_id
+    number = search_query.shot_number(question)
+    if number is not None:  # "what is in shot 2?": that shot of each video, newest first
+        params["shot"] = number
+        rows = db.session.execute(text(_NUMBERED.format(session=session)), params).all()
+        return [_hit(r, 1.0) for r in rows]
     if backend() == "postgresql":
         params["tsquery"] = tsquery_text(terms)
         rows = db.session.execute(text(_PG_SEARCH.format(session=session)), params).all()

@@ -43,11 +43,28 @@ def words(text: str) -> list[str]:
     return _WORD.findall(unicodedata.normalize("NFKC", text or ""))
 
 
+# Superlatives of what shot documents say ("Dark and static.", "blurry"): the documents carry the
+# plain word, which neither stemmer reaches from the superlative.
+SUPERLATIVES = {"darkest": "dark", "dimmest": "dim", "brightest": "bright", "fastest": "fast",
+                "slowest": "static", "stillest": "static", "calmest": "static", "blurriest": "blurry",
+                "sharpest": "sharp", "dunkelste": "dark", "dunkelsten": "dark", "hellste": "bright",
+                "hellsten": "bright", "schnellste": "fast", "schnellsten": "fast"}
+_SHOT_NUMBER = re.compile(r"\b(?:shot|scene|szene|einstellung)\s*(?:no\.?|nr\.?|number|#)?\s*(\d{1,5})\b",
+                          re.IGNORECASE)
+
+
+def shot_number(question: str) -> int | None:
+    """N when the question names "shot N" ("What is in shot 2?", "Szene 3"), else None."""
+    found = _SHOT_NUMBER.search(question or "")
+    return int(found.group(1)) if found else None
+
+
 def terms(question: str) -> list[str]:
     """The distinct, lower-cased content words of a question (at most MAX_TERMS)."""
     seen: list[str] = []
     for word in words(question):
         term = word.casefold()[:MAX_TERM_CHARS]
+        term = SUPERLATIVES.get(fold(term), term)
         if term in STOP_WORDS or fold(term) in STOP_WORDS or term in seen:
             continue
         if len(term) < 2 and not term.isdigit():

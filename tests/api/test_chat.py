@@ -412,6 +412,28 @@ def test_no_videos_yet_and_videos_still_analysing_are_not_called_no_match(client
         assert {fold(w) for w in words(answer)} <= TEMPLATE | {"1"}
 
 
+def test_shot_numbers_and_superlatives_are_understood(client):
+    """"What is in shot 2?" matched every "2.0 s" in the documents; "Which shot is darkest?" matched
+    nothing, because the documents say "Dark"."""
+    from backend_app.services import describe, shot_documents
+
+    user = make_user()
+    h = auth_headers(client, user)
+    sid = client.post("/api/v1/sessions", json={"name": "evening"}, headers=h).get_json()["id"]
+    for name in ("first.mp4", "second.mp4"):
+        analysis = chat_data.add_analysis(user.id, sid, name)
+        shots = [{"index": i, "start_s": 2.0 * i, "end_s": 2.0 * i + 2, "brightness": b, "motion": 0.0, "faces": 0,
+                  "qr_texts": [], "colors": [{"name": "gray"}]} for i, b in enumerate([0.5, 0.1, 0.9, 0.5])]
+        for item in shots:
+            item.update(description=describe.offline_description(item), labels=describe.offline_labels(item))
+        shot_documents.replace_for(analysis, {"shots": shots, "warnings": []})
+    db.session.commit()
+    numbered = client.post("/api/v1/chat", json={"message": "What is in shot 2?"}, headers=h).get_json()
+    assert sorted((c["filename"], c["shot"]) for c in numbered["citations"]) == [("first.mp4", 2), ("second.mp4", 2)]
+    darkest = client.post("/api/v1/chat", json={"message": "Which shot is darkest?"}, headers=h).get_json()
+    assert {c["shot"] for c in darkest["citations"]} == {1}, darkest["answer"]
+
+
 def _doc_id(analysis_id: str, shot: int) -> str:
     return ShotDocument.query.filter_by(analysis_id=analysis_id, shot_index=shot).one().id
 
