@@ -18,6 +18,18 @@ worker_class = "gthread"
 timeout = 120
 # No gunicorn access log: the app writes one structured JSON line per request (with its id).
 accesslog = None
+# gunicorn's own lines ("Booting worker", "Connection in use") as the app's: one JSON object a line.
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "backend_app.observability.JsonFormatter"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
+        "gunicorn.access": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
+    },
+    "root": {"level": "INFO", "handlers": ["stderr"]},
+}
 # The control socket (~/.gunicorn/gunicorn.ctl) is one path per user: several local instances
 # (make run, tests, bench) would fight over it, and nothing here uses it.
 control_socket_disable = True

@@ -76,6 +76,11 @@ def test_make_run_serves_health_runs_a_job_and_stops_everything_on_ctrl_c(runnin
     gone, alive = psutil.wait_procs(children, timeout=15)
     assert not alive, f"left running after Ctrl-C: {[' '.join(p.cmdline()) for p in alive]}"
     assert not local_redis.port_in_use(int(env["API_PORT"]))
+    # Every line the web server wrote, gunicorn's own included, is one JSON object.
+    web_lines = [line.split(" | ", 1)[1] for line in started.output().splitlines() if line.startswith("   web | ")]
+    assert any('"logger": "gunicorn.error"' in line for line in web_lines), web_lines[:5]
+    for line in web_lines:
+        assert isinstance(json.loads(line), dict), line
 
     # A second start keeps the data: no new admin password, same database.
     again = launch([sys.executable, str(ROOT / "scripts" / "run.py")], env=env, cwd=ROOT)
