@@ -114,8 +114,11 @@ def reconcile(dry_run: bool) -> None:
     from .services import jobs
 
     report = jobs.reconcile_now(dry_run=dry_run)
-    for key, title in (("requeued", "re-enqueued stale queued"), ("recovered", "recovered lost running"),
-                       ("timed_out", "failed past their time limit")):
+    titles = ((("requeued", "would re-enqueue stale queued"), ("recovered", "would recover lost running"),
+               ("timed_out", "would fail past their time limit")) if dry_run else
+              (("requeued", "re-enqueued stale queued"), ("recovered", "recovered lost running"),
+               ("timed_out", "failed past their time limit")))
+    for key, title in titles:
         click.echo(f"{title}: {len(report[key])}")
         for job in report[key]:
             click.echo(_job_line(job) + f"  -> {job['action']}")

@@ -102,6 +102,10 @@ def test_retry_failed_and_reconcile(app):
     assert "retried 1 failed job(s)" in out and failed.id in get_queue("default").get_job_ids()
     lost = _job("running", attempts=1, started_at=utcnow() - timedelta(seconds=90),
                 heartbeat_at=utcnow() - timedelta(seconds=90))
+    dry = run(app, "jobs", "reconcile", "--dry-run")
+    assert "would recover lost running: 1" in dry.output and "recovered lost" not in dry.output
+    db.session.expire_all()
+    assert db.session.get(Job, lost.id).status == "running"
     result = run(app, "jobs", "reconcile")
     assert "recovered lost running: 1" in result.output and lost.id in result.output and result.exit_code == 0
     db.session.expire_all()
