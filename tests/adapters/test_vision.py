@@ -456,6 +456,9 @@ def test_colour_names_match_what_people_call_the_swatch():
     assert {h: name(h) for h in ("#792bd6", "#a1f708", "#0000ff", "#1e90ff", "#800080", "#ffff00", "#000080")} == {
         "#792bd6": "violet", "#a1f708": "lime", "#0000ff": "blue", "#1e90ff": "sky blue", "#800080": "purple",
         "#ffff00": "yellow", "#000080": "navy"}
+    # A review of real footage: mid blues were called purple.
+    assert {h: name(h) for h in ("#2040a0", "#3060a0", "#3f51b5", "#673ab7")} == {
+        "#2040a0": "blue", "#3060a0": "blue", "#3f51b5": "blue", "#673ab7": "purple"}
 
 
 def _report(path: Path, tmp_path: Path) -> dict:

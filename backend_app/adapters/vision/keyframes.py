@@ -33,10 +33,15 @@ def face_cascade() -> cv2.CascadeClassifier:
     return cascade
 
 
+# More swatches for names whose range one swatch does not cover: the mid blues (#2040a0, #3f51b5)
+# were nearer purple than the saturated blue or the dark navy.
+MORE = [("blue", (160, 64, 32))]
+
+
 @lru_cache(maxsize=1)
 def _named_lab() -> tuple[list[str], np.ndarray]:
-    names = list(NAMED)
-    bgr = np.array([[NAMED[n] for n in names]], dtype=np.uint8)
+    names = list(NAMED) + [name for name, _ in MORE]
+    bgr = np.array([[*NAMED.values(), *(swatch for _, swatch in MORE)]], dtype=np.uint8)
     return names, cv2.cvtColor(bgr, cv2.COLOR_BGR2LAB)[0].astype(np.float32)
 
 
