@@ -8,6 +8,7 @@ response renders each row's text from the same request, and the live stream's fi
 from __future__ import annotations
 
 from flask import Response, current_app, render_template, request
+from redis.exceptions import RedisError
 
 from ..auth import current_tenant
 from ..errors import AppError, ValidationError
@@ -48,9 +49,13 @@ def _batch(batch_id: str) -> RequirementBatch:
 
 def batch_page(batch: RequirementBatch, texts: dict[int, str], status: int = 200):
     done = {r.row_index: r for r in batches.results(batch, limit=1000)}
+    try:  # rewrites are held in Redis for the retention period (the export has them too)
+        rewrites = batches.rewrites(batch.id) if done else {}
+    except RedisError:
+        rewrites = {}
     return render_template("requirements/batch.html", batch=batch, status=batch.to_dict(), done=done,
                            indexes=sorted(set(texts) | set(done)), texts=texts, score_class=score_class,
-                           formats=EXPORT_FORMATS), status
+                           rewrites=rewrites, formats=EXPORT_FORMATS), status
 
 
 @bp.post("/requirements/batches")

@@ -68,3 +68,17 @@ def test_other_users_batch_is_404(page, other_page, redis_server):
 
 def test_submit_needs_csrf(page):
     assert page.post("/requirements/batches", data={"markdown": TABLE}, csrf=False).status_code == 403
+
+
+def test_a_rewrite_batch_shows_its_rewrites_after_a_reload(page, worker):
+    """The rewrites came only with the live rows; a reload of the finished page lost them, though
+    the export still had them (held in Redis for the retention period)."""
+    body = text(page.post("/requirements/batches", data={"markdown": TABLE, "mode": "rewrite"}))
+    batch_id = _batch_id(body)
+
+    def finished():
+        page_body = text(page.get(f"/requirements/batches/{batch_id}"))
+        return page_body if 'data-status="completed"' in page_body else None
+
+    later = wait_until(finished, timeout_s=60, message="the batch to complete")
+    assert 'data-testid="row-rewrite">→ The system shall respond' in later
