@@ -138,6 +138,11 @@ def run_batch(page, base: str) -> None:
     assert "quickly" in [marks.nth(i).inner_text() for i in range(marks.count())]
     assert rows.nth(0).locator("td.overall .score").inner_text().isdigit()
     screenshot(page, "07b-requirements-batch")
+    # Every criterion column is on screen at this width (the findings column was 150 px off).
+    table = page.locator("table.batch-rows")
+    assert table.evaluate("t => t.scrollWidth <= t.parentElement.clientWidth + 1"), table.evaluate(
+        "t => [t.scrollWidth, t.parentElement.clientWidth]")
+    assert page.locator("table.batch-rows th.crit").first.inner_text() == "clarity"
     batch_id = page.locator("[data-testid=batch]").get_attribute("data-batch")
     assert page.url.endswith(f"/requirements/batches/{batch_id}")  # Reload opens it, submits nothing again
     page.reload()
