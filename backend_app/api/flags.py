@@ -53,7 +53,7 @@ def get_flag(key: str):
 
 @bp.put("/flags/<key>")
 @doc("Create or change a flag (audited); unchanged values write no audit entry", tag="flags", auth="admin",
-     body=obj({"enabled": "boolean", "rollout_percent": "integer"}, {"description": "string", "reason": "string"}),
+     body=obj({"enabled": "boolean"}, {"rollout_percent": "integer", "description": "string", "reason": "string"}),
      responses={200: "OK", 403: "ADMIN_REQUIRED", 422: "FLAG_INVALID"})
 @admin_required
 def put_flag(key: str):

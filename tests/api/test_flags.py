@@ -84,6 +84,11 @@ def test_admin_changes_rolls_back_and_reads_the_audit(client):
         (admin.id, "rollback", "p95 doubled"), (admin.id, "update", "start the canary"),
         ("seed", "seed", audit[-1]["reason"])]
     assert audit[0]["before"]["enabled"] is True and audit[0]["after"]["enabled"] is False
+    # Turned back on without a percentage, it keeps its own: the same canary as before the rollback.
+    on = client.put("/api/v1/flags/use_v2", headers=headers, json={"enabled": True, "reason": "fixed"})
+    assert on.status_code == 200 and (on.get_json()["enabled"], on.get_json()["rollout_percent"]) == (True, 25)
+    new = client.put("/api/v1/flags/brand_new", headers=headers, json={"enabled": True})
+    assert new.status_code == 422 and "rollout_percent" in new.get_json()["error"]["details"]["fields"]
 
 
 @pytest.mark.sqlite_only
@@ -94,7 +99,6 @@ def test_admin_changes_rolls_back_and_reads_the_audit(client):
     ({"enabled": True, "rollout_percent": 12.5}, "rollout_percent"),
     ({"enabled": "yes", "rollout_percent": 50}, "enabled"),
     ({"rollout_percent": 50}, "enabled"),
-    ({"enabled": True}, "rollout_percent"),
     ({"enabled": True, "rollout_percent": 5, "reason": "x" * 501}, "reason"),
 ])
 def test_invalid_changes_are_refused_with_a_code(client, body, field):

@@ -81,10 +81,16 @@ def _apply(session: Session, flag: Flag, changes: dict[str, Any], *, actor: str,
     return audit
 
 
-def set_flag(key: str, *, enabled: bool, rollout_percent: int, actor: str,
+def set_flag(key: str, *, enabled: bool, rollout_percent: int | None, actor: str,
              description: str | None = None, reason: str | None = None) -> tuple[Flag, bool]:
-    """Create or change a flag; returns (flag, changed). Unchanged values write no audit row."""
+    """Create or change a flag; returns (flag, changed). Unchanged values write no audit row.
+
+    Without ``rollout_percent`` an existing flag keeps its own: turning it back on after a
+    rollback restores the same canary percentage. A new flag needs one.
+    """
     _check_key(key)
+    if rollout_percent is None and (existing := db.session.get(Flag, key)) is not None:
+        rollout_percent = existing.rollout_percent
     validate_change(enabled, rollout_percent, description, reason)
     snapshot()
     flag = db.session.get(Flag, key) or Flag(key=key, description="", enabled=False, rollout_percent=0)
