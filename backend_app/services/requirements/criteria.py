@@ -39,12 +39,12 @@ CRITERIA: dict[str, dict] = {
     "unambiguity": {
         "name": "Unambiguity",
         "description": "No word that readers can resolve differently: vague terms, pronouns, and/or, open lists, negations.",
-        "rules": ["R7", "R24", "R17", "R9", "R16"],
+        "rules": ["R7", "R24", "R17", "R9", "R16", "R32"],
     },
     "feasibility": {
         "name": "Feasibility",
         "description": "It can be built and verified: no absolutes such as 'always' or '100 %', no unbounded lists.",
-        "rules": ["R26", "R9", "R33"],
+        "rules": ["R26", "R9", "R33", "R32"],
     },
     "conformity": {
         "name": "Conformity",

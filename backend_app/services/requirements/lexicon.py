@@ -83,6 +83,11 @@ PRONOUNS = {
            "seinen", "seinem", "seiner", "dessen", "deren"],
 }
 
+# Universal quantifiers over a set the requirement does not define ("all browsers", "any file"):
+# INCOSE R32 asks for "each" over a defined set instead.
+UNIVERSALS = {"en": ["all", "any", "both"],
+              "de": ["alle", "allen", "aller", "sämtliche", "sämtlichen", "beliebige", "beliebigen", "beide", "beiden"]}
+
 COMBINATORS = {"en": ["and", "or", "but", "unless", "whereas", "as well as", "both"],
                "de": ["und", "oder", "sowie", "bzw.", "beziehungsweise", "aber", "sowohl"]}
 OBLIQUE = {"en": ["and/or", "or/and"], "de": ["und/oder", "oder/und"]}
@@ -105,6 +110,9 @@ UNITS = ["ms", "millisecond", "milliseconds", "s", "sec", "secs", "second", "sec
          "requests", "request", "sessions", "connections", "transactions", "rows", "records", "items", "files", "b", "kb", "mb", "gb", "tb",
          "kib", "mib", "gib", "bit/s", "kbit/s", "mbit/s", "gbit/s", "fps", "hz", "khz", "mhz", "ghz", "px",
          "°c", "kg", "g", "m", "cm", "mm", "km", "km/h", "l", "ml", "v", "w", "kw", "a", "dpi", "sekunde", "sekunden",
+         "bar", "mbar", "pa", "kpa", "mpa", "psi", "k", "°f", "n", "nm", "kn", "db", "mw", "kwh", "wh", "ma", "mv",
+         "kv", "t", "µm", "m/s", "m²", "m³", "rpm", "lux", "cd", "mol", "grad", "volt", "watt", "ampere", "meter",
+         "metres", "meters", "kilogram", "kilograms", "degrees", "liters", "litres",
          "millisekunden", "minute", "minuten", "stunde", "stunden", "tag", "tage", "tagen", "prozent",
          "nutzer", "benutzer", "anfragen", "anfrage", "sitzungen", "verbindungen", "datensätze", "dateien", "zeilen", "<unit>", "<einheit>"]
 BOUNDS = {"en": ["within", "at most", "at least", "no more than", "no less than", "not more than",

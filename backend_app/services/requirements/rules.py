@@ -58,6 +58,10 @@ RULES: dict[str, dict] = {
     "R26": {"name": "Absolutes", "criterion": "feasibility", "severity": "medium",
             "message": "An absolute ('always', '100 %') that cannot be achieved or proven.",
             "suggestion": "State a measurable target with a tolerance, e.g. '99.9 % of requests per month'."},
+    "R32": {"name": "Universal Qualification", "criterion": "feasibility", "severity": "medium",
+            "message": "'all', 'any' or 'both' over a set the requirement does not define: what is covered cannot be "
+                       "verified.",
+            "suggestion": "Name the set ('each browser listed in <reference>'), and use 'each' for its members."},
     "R33": {"name": "Range of Values", "criterion": "measurability", "severity": "low",
             "message": "A performance value without a bound or tolerance.",
             "suggestion": "Say whether it is a maximum, a minimum or a range: 'within', 'at most', 'at least', '±'."},
@@ -75,7 +79,7 @@ def _lists(lang: str) -> dict[str, list[str]]:
             "infinitive": lx.INFINITIVES[lang], "absolute": lx.ABSOLUTES[lang], "negative": lx.NEGATIVES[lang],
             "pronoun": lx.PRONOUNS[lang], "combinator": lx.COMBINATORS[lang], "oblique": lx.OBLIQUE[lang],
             "modal": lx.MODALS[lang], "weak_modal": lx.WEAK_MODALS[lang], "performance": lx.PERFORMANCE[lang],
-            "bound": lx.BOUNDS[lang]}
+            "bound": lx.BOUNDS[lang], "universal": lx.UNIVERSALS[lang]}
 
 
 def _key(words: str) -> str:
@@ -228,8 +232,15 @@ def _unit_after(text: str, end: int) -> Span | None:
     return None
 
 
-_BOUNDED_NUMBER = re.compile(r"\b(?:within|at most|at least|up to|no more than|innerhalb von|höchstens|mindestens|"
-                            r"bis zu|spätestens nach)\s+\d", re.IGNORECASE)
+_BOUNDED_NUMBER = re.compile(
+    r"\b(?:within|at most|at least|up to|no more than|no less than|more than|less than|greater than|lower than|"
+    r"exceed(?:s|ing)?|maximum(?: of)?|minimum(?: of)?|below|above|innerhalb von|höchstens|mindestens|bis zu|"
+    r"spätestens nach|maximal|minimal|mehr als|weniger als|unter|über|"
+    # a quantity named by its measure: "a pressure of 10", "eine Temperatur von 80"
+    r"(?:pressure|temperature|speed|weight|mass|length|height|width|depth|distance|voltage|current|power|"
+    r"frequency|duration|capacity|volume|load|rate|Druck|Temperatur|Geschwindigkeit|Gewicht|Länge|Höhe|Breite|"
+    r"Entfernung|Spannung|Strom|Leistung|Frequenz|Dauer|Kapazität|Volumen|Last) (?:of|von))\s+\d",
+    re.IGNORECASE)
 
 
 def missing_unit(text: str, lang: str) -> list[Span]:
@@ -298,6 +309,7 @@ DETECTORS: dict[str, Callable[[str, str], list[Span]]] = {
     "R19": combinators,
     "R24": lambda t, lang: [h for h in hits("pronoun", t, lang) if not _DUMMY_SUBJECT[lang].match(t, h[0])],
     "R26": lambda t, lang: hits("absolute", t, lang),
+    "R32": lambda t, lang: hits("universal", t, lang),
     "R33": no_range,
     "R34": not_measurable,
 }

@@ -114,3 +114,22 @@ def test_a_real_pronoun_is_still_asked_about():
     res = engine.evaluate_v1("The server shall log the error and it shall notify the operator.", None,
                              list(crit.CRITERIA))
     assert "R24" in [f["rule_id"] for f in res["findings"]]
+
+
+@pytest.mark.parametrize("text, rule, words", [
+    ("The pump shall not exceed a pressure of 10.", "R6", "10"),  # a quantity named by its measure needs a unit
+    ("Die Pumpe darf einen Druck von 10 nicht überschreiten.", "R6", "10"),
+    ("The tank shall hold more than 200.", "R6", "200"),
+    ("The system shall support all browsers.", "R32", "all"),  # a set the requirement does not define
+    ("Das System muss alle Browser unterstützen.", "R32", "alle"),
+])
+def test_numbers_without_units_and_undefined_sets_are_found(text, rule, words):
+    res = engine.evaluate_v1(text, None, list(crit.CRITERIA))
+    assert (rule, words) in [(f["rule_id"], f["words"]) for f in res["findings"]], res["findings"]
+
+
+@pytest.mark.parametrize("text", ["The pump shall not exceed a pressure of 10 bar.",
+                                  "The system shall log each failed login."])
+def test_a_unit_or_each_over_a_set_is_enough(text):
+    res = engine.evaluate_v1(text, None, list(crit.CRITERIA))
+    assert not {"R6", "R32"} & {f["rule_id"] for f in res["findings"]}
