@@ -49,6 +49,14 @@ SUPERLATIVES = {"darkest": "dark", "dimmest": "dim", "brightest": "bright", "fas
                 "slowest": "static", "stillest": "static", "calmest": "static", "blurriest": "blurry",
                 "sharpest": "sharp", "dunkelste": "dark", "dunkelsten": "dark", "hellste": "bright",
                 "hellsten": "bright", "schnellste": "fast", "schnellsten": "fast"}
+# German words for what the (English) shot documents name: faces, colours, light, motion, sharpness.
+GERMAN = {"gesicht": "face", "gesichter": "faces", "person": "face", "personen": "faces", "menschen": "faces",
+          "rot": "red", "rote": "red", "roten": "red", "grun": "green", "grune": "green", "grunen": "green",
+          "blau": "blue", "blaue": "blue", "gelb": "yellow", "gelbe": "yellow", "weiss": "white", "weisse": "white",
+          "schwarz": "black", "schwarze": "black", "grau": "gray", "graue": "gray", "orange": "orange",
+          "lila": "purple", "violett": "violet", "rosa": "pink", "braun": "brown", "dunkel": "dark", "dunkle": "dark",
+          "hell": "bright", "helle": "bright", "bewegung": "moving", "bewegt": "moving", "schnell": "fast",
+          "unscharf": "blurry", "verwackelt": "shaky", "eingefroren": "frozen"}
 _SHOT_NUMBER = re.compile(r"\b(?:shot|scene|szene|einstellung)\s*(?:no\.?|nr\.?|number|#)?\s*(\d{1,5})\b",
                           re.IGNORECASE)
 
@@ -64,7 +72,7 @@ def terms(question: str) -> list[str]:
     seen: list[str] = []
     for word in words(question):
         term = word.casefold()[:MAX_TERM_CHARS]
-        term = SUPERLATIVES.get(fold(term), term)
+        term = SUPERLATIVES.get(fold(term)) or GERMAN.get(fold(term)) or term
         if term in STOP_WORDS or fold(term) in STOP_WORDS or term in seen:
             continue
         if len(term) < 2 and not term.isdigit():

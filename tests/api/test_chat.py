@@ -432,6 +432,8 @@ def test_shot_numbers_and_superlatives_are_understood(client):
     assert sorted((c["filename"], c["shot"]) for c in numbered["citations"]) == [("first.mp4", 2), ("second.mp4", 2)]
     darkest = client.post("/api/v1/chat", json={"message": "Which shot is darkest?"}, headers=h).get_json()
     assert {c["shot"] for c in darkest["citations"]} == {1}, darkest["answer"]
+    dunkel = client.post("/api/v1/chat", json={"message": "Welche Szene ist dunkel?"}, headers=h).get_json()
+    assert {c["shot"] for c in dunkel["citations"]} == {1}, dunkel["answer"]  # German words find English documents
 
 
 def _doc_id(analysis_id: str, shot: int) -> str:
