@@ -596,3 +596,16 @@ def test_cover_art_is_no_video_and_a_one_frame_track_before_the_video_is_passed_
             "-disposition:v:1", "default", "-disposition:v:0", "0", str(both))
     result = run(both, stride=2)
     assert result.frames == 100 and matches(result.cuts, [50], tolerance=1) == (1.0, 1.0)
+
+
+def test_a_shot_growing_out_of_a_plain_colour_is_one_shot(tmp_path):
+    """Game of life from a plain blue: its first frames are plain colour whose mean moves fast.
+    Taking a plain colour for a flat picture cut there (the bench's 720p clip found a cut at 152
+    after the one at 150)."""
+    path = tmp_path / "life.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=1280x720:rate=30:duration=1", "-f", "lavfi", "-i",
+            "life=size=1280x720:rate=30:mold=10:ratio=0.2:death_color=#1e3c78:life_color=#e6c83c",
+            "-filter_complex", "[1]trim=duration=1[l];[0][l]concat=n=2:v=1,noise=alls=4:allf=t[v]", "-map", "[v]",
+            *H264, str(path))
+    for stride in (1, 2):
+        assert run(path, stride=stride).cuts == [30]

@@ -33,7 +33,8 @@ class Sample:
     t: float
     sig: np.ndarray
     mean_bgr: np.ndarray
-    flat: bool
+    flat: bool  # no spread over all values: nothing for the signature to correlate (cuts use the mean colour)
+    plain: bool  # no spread within any channel: a plain colour, nothing for the shift to lock onto
     brightness: float  # mean luma, 0-1
     contrast: float  # luma standard deviation, 0-1
     sharpness: float  # variance of the Laplacian of the analysis-size luma
@@ -77,7 +78,7 @@ def measure(small: np.ndarray, index: int, fps: float, source: Callable[[], np.n
     centered = (thumb - mean_all).ravel()
     mean, dev = cv2.meanStdDev(gray)
     return Sample(index=index, t=index / fps, sig=centered / norm if norm > 0 else centered,
-                  mean_bgr=channel_means, flat=float(channel_devs.max()) < FLAT_STD,
+                  mean_bgr=channel_means, flat=std < FLAT_STD, plain=float(channel_devs.max()) < FLAT_STD,
                   brightness=float(mean[0][0]) / 255.0, contrast=float(dev[0][0]) / 255.0,
                   sharpness=float(cv2.meanStdDev(cv2.Laplacian(gray, cv2.CV_32F))[1][0][0]) ** 2, gray=gray,
                   half=cv2.pyrDown(gray).astype(np.float32), source=source)
@@ -104,7 +105,7 @@ def link(prev: Sample, cur: Sample) -> None:
     if prev.gray.shape != cur.gray.shape:
         return
     cur.motion = cv2.norm(prev.gray, cur.gray, cv2.NORM_L1) / prev.gray.size / 255.0 / gap
-    if cur.flat or prev.flat:
-        return
+    if cur.plain or prev.plain:  # a plain red picture is no flat one to the signature, but has no texture:
+        return                   # phase correlation of its coding noise gave shifts of ~30 px ("shaky")
     (dx, dy), _ = cv2.phaseCorrelate(prev.half, cur.half)
     cur.shift = (2 * dx / gap, 2 * dy / gap)  # in analysis-size pixels
