@@ -351,13 +351,14 @@ def test_a_small_qr_code_in_a_large_keyframe_is_read_and_a_picture_without_one_h
     assert keyframes.qr_texts(cv2.resize(scenes.textured(2, 0), (960, 540))) == []
 
 
-def test_decoder_threads_keep_frames_in_flight_up_to_1080p_and_one_a_core_above(monkeypatch):
+def test_decoder_threads_keep_frames_in_flight_by_frame_size_and_one_a_core_above(monkeypatch):
     from backend_app.adapters.vision import frames
 
     monkeypatch.setattr(frames.os, "cpu_count", lambda: 2)
-    assert frames.frame_threads(1920, 1080) == 8
+    assert frames.frame_threads(1920, 1080) == 6
+    assert frames.frame_threads(1280, 720) == 8
     assert frames.frame_threads(640, 360) == 8
-    assert frames.frame_threads(2560, 1440) == 4
+    assert frames.frame_threads(2560, 1440) == 3
     assert frames.frame_threads(3840, 2160) == 2  # 4K frames: one thread a core, as many frames as before
     monkeypatch.setattr(frames.os, "cpu_count", lambda: 32)
     assert frames.frame_threads(3840, 2160) == 16
