@@ -95,11 +95,17 @@ def child_analyse(stride: int):
     import tempfile
 
     sys.path.insert(0, str(ROOT))
+    from backend_app import create_app
     from backend_app.jobs import registry
     from backend_app.services.video_pipeline import analyse_file, describe_and_report
     from backend_app.settings import load_settings
 
-    registry.preload()  # as worker.py does before its work horses fork
+    # As worker.py starts before its work horses fork: the app built, every handler preloaded, so
+    # the peak RSS is a horse's (those pages are in it too), not the analysis's alone.
+    app = create_app({"data_dir": str(CACHE / "data"), "sqlite_path": str(CACHE / "data" / "bench.db"),
+                      "database_url": ""})
+    with app.app_context():
+        registry.preload()
 
     settings = load_settings({}, ai_provider="offline", mock_mode=True, data_dir=str(CACHE / "data"),
                              video_sample_stride=stride)

@@ -15,9 +15,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-import openai
 from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
@@ -26,6 +25,9 @@ from ..errors import AppError
 from ..extensions import db, redis_store
 from ..models import UsageRecord, User
 from ..models.base import utcnow
+
+if TYPE_CHECKING:
+    import openai
 
 log = logging.getLogger(__name__)
 CACHE_PREFIX = "framewise:llm:"
@@ -78,7 +80,17 @@ def client() -> openai.OpenAI:
 def _client(api_key: str, base_url: str | None, timeout_s: float, _pid: int) -> openai.OpenAI:
     # Building a client loads the CA bundle (~0.2 s of CPU): build one per process and settings,
     # and share it (it is thread-safe); the pid keeps a forked child off its parent's sockets.
+    import openai
+
     return openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0)
+
+
+def _sdk():
+    """The openai package, imported on first use: with the offline provider no process loads it
+    (~25 MB with pydantic, in every gunicorn worker and every video job's horse)."""
+    import openai
+
+    return openai
 
 
 def month_start(now: datetime | None = None) -> datetime:
@@ -153,7 +165,9 @@ def _cache_set(key: str, value: dict) -> None:
         log.warning("LLM cache unavailable")
 
 
-RETRYABLE = (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError, openai.InternalServerError)
+def _retryable() -> tuple[type[Exception], ...]:
+    sdk = _sdk()
+    return sdk.APIConnectionError, sdk.APITimeoutError, sdk.RateLimitError, sdk.InternalServerError
 
 
 def complete(messages: list[dict[str, Any]], *, user_id: str | None, purpose: str, model: str | None = None,
@@ -176,11 +190,12 @@ def complete(messages: list[dict[str, Any]], *, user_id: str | None, purpose: st
     if json_mode:
         kwargs["response_format"] = {"type": "json_object"}
     delay = 0.5
+    sdk, retryable = _sdk(), _retryable()
     for attempt in range(1, attempts + 1):
         try:
             response = client().chat.completions.create(**kwargs)
             break
-        except RETRYABLE as exc:
+        except retryable as exc:
             # The exception's kind and status only: its text is the provider's body, which can echo
             # the request (requirement text, which is never stored, logs included).
             log.warning("LLM call failed", extra={"attempt": attempt, "error": type(exc).__name__,
@@ -189,7 +204,7 @@ def complete(messages: list[dict[str, Any]], *, user_id: str | None, purpose: st
                 raise LLMError(f"The AI provider failed after {attempts} attempts: {type(exc).__name__}.") from exc
             time.sleep(delay)
             delay *= 2
-        except openai.OpenAIError as exc:
+        except sdk.OpenAIError as exc:
             raise LLMError(f"The AI provider refused the request: {type(exc).__name__}.") from exc
     choice = response.choices[0] if response.choices else None
     text = (choice.message.content or "") if choice else ""
@@ -223,6 +238,7 @@ def stream(messages: list[dict[str, Any]], *, user_id: str | None, purpose: str,
         return
     prompt_tokens = completion_tokens = 0
     pieces: list[str] = []
+    sdk = _sdk()
     try:
         chunks = client().chat.completions.create(model=model, messages=messages, temperature=0, stream=True,
                                                   stream_options={"include_usage": True})
@@ -234,7 +250,7 @@ def stream(messages: list[dict[str, Any]], *, user_id: str | None, purpose: str,
                 if piece:
                     pieces.append(piece)
                     yield piece
-    except openai.OpenAIError as exc:
+    except sdk.OpenAIError as exc:
         raise LLMError(f"The AI provider failed while streaming: {type(exc).__name__}.") from exc
     finally:
         # Also when the reader went away mid-stream (GeneratorExit): what was generated is paid for.

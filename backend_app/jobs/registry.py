@@ -16,10 +16,6 @@ class JobKind:
     handler: str  # "module:function", imported lazily so the web process never loads cv2
     timeout_setting: str | None = None  # a Settings field holding the hard limit in seconds
     default_timeout_s: int = 300
-    # Imported by the worker before its horses fork (a warm start for every job). The LLM stack
-    # (openai, pydantic: ~25 MB) is not: every video horse would carry it, and a batch job that
-    # runs for seconds to minutes can afford the ~1 s import in its own horse.
-    preload: bool = True
 
     def timeout_s(self) -> int:
         if self.timeout_setting:
@@ -49,11 +45,11 @@ def preload() -> None:
     """Import every handler once in the worker, so each forked work horse starts warm (cv2 etc.).
 
     A handler's module may define ``warm()``, called once here, to load what its runs read
-    (models, classifier files) into the parent, shared copy-on-write by every horse.
+    (models, classifier files) into the parent, shared copy-on-write by every horse. The openai
+    SDK is not among them: adapters.llm imports it on first use, so it is in no process that
+    does not call a model (~25 MB with pydantic, in every gunicorn worker and video horse).
     """
     for kind in KINDS.values():
-        if not kind.preload:
-            continue
         try:
             kind.load()
         except ImportError:  # a kind whose module is not built yet fails when it runs, not here
@@ -74,6 +70,5 @@ def get(name: str) -> JobKind:
 # the handler (which may pull in cv2). Handlers live in one module per job family.
 register(JobKind("selftest", "default", "backend_app.jobs.maintenance:selftest", default_timeout_s=60))
 register(JobKind("video_analysis", "video", "backend_app.jobs.video:analyse", "video_job_timeout_s"))
-register(JobKind("requirements_batch", "llm", "backend_app.jobs.requirements:run_batch", "llm_job_timeout_s",
-                 preload=False))
+register(JobKind("requirements_batch", "llm", "backend_app.jobs.requirements:run_batch", "llm_job_timeout_s"))
 register(JobKind("purge", "default", "backend_app.jobs.maintenance:purge", default_timeout_s=600))

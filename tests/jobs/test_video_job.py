@@ -287,7 +287,7 @@ def test_health_analysis_pipeline_answers_503_when_the_pipeline_fails(app, clien
 
 def test_the_worker_loads_the_face_cascade_before_its_horses_fork():
     """worker.py's preload warms what video jobs read, so no forked horse parses the cascade again;
-    the LLM stack is left to the horses of LLM jobs."""
+    the openai SDK is imported only where a model is called (adapters.llm, on first use)."""
     import subprocess
     import sys
 
