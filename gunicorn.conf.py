@@ -5,6 +5,7 @@ The Docker image passes its own flags on the command line, which take precedence
 """
 
 import os
+import sys
 
 # Two processes per core, capped: Python threads share one interpreter lock, so a second
 # process per core keeps the cores busy while a request waits on SQLite, Redis or the
@@ -19,6 +20,10 @@ timeout = 120
 # No gunicorn access log: the app writes one structured JSON line per request (with its id).
 accesslog = None
 # gunicorn's own lines ("Booting worker", "Connection in use") as the app's: one JSON object a line.
+# The formatter is the app's, importable whatever the working directory (bench/api.py serves its
+# bare baseline app from a temp directory with this file).
+if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
