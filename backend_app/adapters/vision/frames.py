@@ -36,7 +36,7 @@ from ...jobs.errors import JobFailure
 # More decoder threads than cores keep more frames in flight, so decoding goes on while the pass's
 # own threads hold a core (2 cores, 1080p: 5.4-5.7 s a pass with 8 threads, 6.4-6.8 s with 2); each
 # thread holds frames of its own (~8 MB at 1080p), so how many is bounded by the frame size: six at
-# 1080p keep a worker's horse under 300 MB (327 MB with eight, its LLM-free preload included).
+# 1080p keep a work horse on a 10-minute 1080p clip under 300 MB (297 MB; eight: ~16 MB more).
 FRAME_THREADS_MAX, FRAME_THREAD_PIXELS = 8, 6 * 1920 * 1080
 FAST_FORMAT = "yuv420p"  # 8-bit 4:2:0, limited range: the planes are read as they are
 MPEG_RANGE, JPEG_RANGE = 1, 2  # AVColorRange
