@@ -14,6 +14,7 @@ from backend_app import local_redis
 from backend_app.extensions import db
 from backend_app.jobs.enqueue import submit
 from backend_app.models import Job
+from backend_app.models.base import utcnow
 
 from ..helpers import wait_until
 from . import kinds  # noqa: F401  (registers the test-only kinds in this process)
@@ -195,7 +196,14 @@ def test_a_superseded_run_stops_and_writes_nothing(app, worker, tmp_path):
     db.session.query(Job).filter(Job.id == job.id).update(
         {Job.attempts: running.attempts + 1, Job.worker_name: "new-run:1"}, synchronize_session=False)
     db.session.commit()
-    time.sleep(4)
+    # The new run is alive: it beats, as a real one does; without that the reconciler (lost after
+    # 3 s, every 2 s) took the silent row back within the 4 s, depending on its phase.
+    deadline = time.monotonic() + 4
+    while time.monotonic() < deadline:
+        db.session.query(Job).filter(Job.id == job.id, Job.worker_name == "new-run:1").update(
+            {Job.heartbeat_at: utcnow()}, synchronize_session=False)
+        db.session.commit()
+        time.sleep(0.5)
     after = row(job.id)
     assert (after.status, after.worker_name, after.attempts) == ("running", "new-run:1", 2)
     assert markers(tmp_path / "m", "done") == [] and worker.poll() is None
