@@ -47,3 +47,34 @@ def test_sqlite_runs_in_wal_mode_with_busy_timeout(app):
     with db.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+
+
+def test_shot_documents_lose_no_face_detected_and_faces_match_only_faces(db_backend, request, tmp_path,
+                                                                          redis_server):
+    from backend_app.models import Session
+    from backend_app.services import search
+    from backend_app.tenancy import Tenant
+
+    from . import chat_data
+    from .factories import make_user
+
+    app = _fresh_app(db_backend, request, tmp_path, redis_server)
+    directory = str(ROOT / "migrations")
+    with app.app_context():
+        upgrade(directory=directory, revision="0006")
+        user = make_user()
+        session = Session(user_id=user.id, name="old")
+        db.session.add(session)
+        db.session.flush()
+        session_id = session.id
+        analysis = chat_data.add_analysis(user.id, session_id, "old.mp4")
+        chat_data.add_document(user.id, session_id, analysis.id, 0, "old.mp4 — shot 0",
+                               "Bright, static shot (2.0 s), no face detected. Bright and static.")
+        chat_data.add_document(user.id, session_id, analysis.id, 1, "old.mp4 — shot 1",
+                               "Bright, static shot (2.0 s) with 1 face. 1 face.")
+        db.session.commit()
+        assert len(search.search(Tenant(user.id), "faces")) == 2
+        upgrade(directory=directory)
+        assert [hit.shot for hit in search.search(Tenant(user.id), "faces")] == [1]
+        db.session.remove()
+        db.engine.dispose()
