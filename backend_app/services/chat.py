@@ -46,8 +46,16 @@ class Turn:
     provider: str
     notice: dict | None = None
     citations: list[dict] = field(default_factory=list)
+    previous: str | None = None  # the question this one follows up (it was searched with it)
     indexed: int = 1  # shots in the scope's index (counted only when nothing matched)
     analysing: int = 0  # the scope's videos still queued or running (counted only when nothing matched)
+
+    @property
+    def prompt_question(self) -> str:
+        """The question as the model reads it: a follow-up with the question it follows."""
+        if self.previous:
+            return f"{self.question}\n(This follows up the earlier question: {self.previous})"
+        return self.question
 
 
 def _settings():
@@ -101,14 +109,38 @@ def prepare(user_id: str, message: str, session_id: str | None = None, mode: str
     tenant = tenant_for(user_id, session_id)
     question = clean_message(message)
     provider, notice = _provider(tenant, mode)
-    hits = search.search(tenant, question, limit=_settings().chat_top_k)
-    turn = Turn(tenant, question, mode, search_query.terms(question), hits, provider, notice)
+    asked, previous = question, None
+    if follow_up(question) and (previous := _previous_question(tenant)):
+        asked = f"{question} {previous}"  # "and when does it end?" is read with what "it" was
+    hits = search.search(tenant, asked, limit=_settings().chat_top_k)
+    turn = Turn(tenant, question, mode, search_query.terms(asked), hits, provider, notice, previous=previous)
     if not hits:
         turn.provider = "offline"  # nothing to ground an AI answer on: say so without a paid call
         turn.indexed, turn.analysing = search.indexed_count(tenant), _analysing(tenant)
     db.session.add(ChatMessage(user_id=tenant.user_id, session_id=tenant.session_id, role="user", content=question))
     db.session.commit()
     return turn
+
+
+_OPENER = re.compile(r"^\s*(?:and|also|what about|how about|und|auch|was ist mit)\b", re.IGNORECASE)
+_BACK_REFERENCE = re.compile(r"\b(?:it|its|that|this|they|them|there|es|das|dort|dann)\b", re.IGNORECASE)
+
+
+def follow_up(question: str) -> bool:
+    """A question that leans on the one before: it opens with "and …"/"what about …", or points
+    back ("it", "there") with at most two words of its own to search for."""
+    own = search_query.terms(question)
+    return bool(_OPENER.match(question)) and len(own) <= 3 or (bool(_BACK_REFERENCE.search(question))
+                                                               and len(own) <= 2)
+
+
+def _previous_question(tenant: Tenant) -> str | None:
+    """The user's last question in this thread (same user, same scope), if any."""
+    scope = (ChatMessage.session_id == tenant.session_id if tenant.session_id
+             else ChatMessage.session_id.is_(None))
+    return db.session.execute(
+        select(ChatMessage.content).where(ChatMessage.user_id == tenant.user_id, scope, ChatMessage.role == "user")
+        .order_by(ChatMessage.created_at.desc(), ChatMessage.id.desc()).limit(1)).scalar()
 
 
 def _analysing(tenant: Tenant) -> int:
@@ -156,7 +188,7 @@ def answer(turn: Turn) -> dict:
     """The whole answer at once."""
     if turn.provider == "openai":
         try:
-            reply = llm.complete(chat_answer.build_messages(turn.question, turn.hits),
+            reply = llm.complete(chat_answer.build_messages(turn.prompt_question, turn.hits),
                                  user_id=turn.tenant.user_id, purpose=PURPOSE)
             text, order = chat_answer.clean_citations(reply.text, len(turn.hits))
             _cite(turn, order)
@@ -192,7 +224,7 @@ def answer_stream(turn: Turn) -> Iterator[tuple[str, dict]]:
 def _ai_pieces(turn: Turn) -> Iterator[str]:
     """The model's streamed text with citations checked as they pass; sets the turn's citations."""
     flt = chat_answer.CitationFilter(len(turn.hits))
-    for piece in llm.stream(chat_answer.build_messages(turn.question, turn.hits),
+    for piece in llm.stream(chat_answer.build_messages(turn.prompt_question, turn.hits),
                             user_id=turn.tenant.user_id, purpose=PURPOSE):
         if released := flt.feed(piece):
             yield released

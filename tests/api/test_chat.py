@@ -436,6 +436,42 @@ def test_shot_numbers_and_superlatives_are_understood(client):
     assert {c["shot"] for c in dunkel["citations"]} == {1}, dunkel["answer"]  # German words find English documents
 
 
+def test_a_follow_up_is_read_with_the_question_before_it_in_the_same_thread(client):
+    """"And when does it end?" has nothing of its own to search for: it is searched with the
+    previous question of the same thread; a new question is not, nor is another thread's."""
+    user = make_user()
+    h = auth_headers(client, user)
+    street = client.post("/api/v1/sessions", json={"name": "street"}, headers=h).get_json()["id"]
+    other = client.post("/api/v1/sessions", json={"name": "other"}, headers=h).get_json()["id"]
+    analysis = chat_data.add_analysis(user.id, street, "corner.mp4")
+    chat_data.add_document(user.id, street, analysis.id, 3, "Shot 3", "A red car turns left at the corner.",
+                           start_s=12.0)
+    chat_data.add_document(user.id, street, analysis.id, 4, "Shot 4", "A blue bus waits.", start_s=14.5)
+    db.session.commit()
+    ask = lambda text, sid=street: client.post(  # noqa: E731
+        "/api/v1/chat", json={"message": text, "session_id": sid}, headers=h).get_json()
+    assert [c["shot"] for c in ask("Where is the red car?")["citations"]] == [3]
+    assert [c["shot"] for c in ask("And when does it end?")["citations"]] == [3]
+    assert ask("purple elephant")["citations"] == []  # a question of its own: no carry-over
+    ask("Where is the red car?", other)
+    assert ask("And when does it end?", other)["citations"] == []  # that thread has no such shot
+
+
+def test_an_ai_follow_up_tells_the_model_what_it_follows(client, openai_app, fake_openai):
+    user = make_user()
+    h = auth_headers(client, user)
+    sid = client.post("/api/v1/sessions", json={"name": "street"}, headers=h).get_json()["id"]
+    analysis = chat_data.add_analysis(user.id, sid, "corner.mp4")
+    chat_data.add_document(user.id, sid, analysis.id, 3, "Shot 3", "A red car turns left.", start_s=12.0)
+    db.session.commit()
+    fake_openai.responder = lambda req: "It is at 12 s [1]."
+    client.post("/api/v1/chat", json={"message": "Where is the red car?", "session_id": sid}, headers=h)
+    client.post("/api/v1/chat", json={"message": "and when does it end?", "session_id": sid}, headers=h)
+    last = fake_openai.requests[-1]["messages"][-1]["content"]
+    assert last.endswith("Question: and when does it end?\n(This follows up the earlier question: "
+                         "Where is the red car?)")
+
+
 def _doc_id(analysis_id: str, shot: int) -> str:
     return ShotDocument.query.filter_by(analysis_id=analysis_id, shot_index=shot).one().id
 
