@@ -260,18 +260,12 @@ def validate(settings: Settings) -> None:
         problems.append("STORAGE_BACKEND must be local or s3")
     if settings.effective_ai_provider not in {"offline", "openai"}:
         problems.append("AI_PROVIDER must be offline or openai")
-    if not 0 <= settings.canary_percent <= 100:
+    if settings.canary_percent > 100:
         problems.append("CANARY_PERCENT must be between 0 and 100")
-    if settings.job_max_attempts < 1 or settings.job_heartbeat_s < 1:
-        problems.append("JOB_MAX_ATTEMPTS and JOB_HEARTBEAT_S must be at least 1")
     if settings.job_lost_after_s <= settings.job_heartbeat_s:
         problems.append("JOB_LOST_AFTER_S must be longer than JOB_HEARTBEAT_S (a few heartbeats)")
-    if settings.video_sample_stride < 1:
-        problems.append("VIDEO_SAMPLE_STRIDE must be at least 1")
-    if not 1 <= settings.chat_top_k <= 50 or settings.chat_max_message_chars < 1:
-        problems.append("CHAT_TOP_K must be 1 to 50 and CHAT_MAX_MESSAGE_CHARS at least 1")
-    if settings.max_parallel < 1 or settings.batch_size < 1:
-        problems.append("MAX_PARALLEL and BATCH_SIZE must be at least 1")
+    if settings.chat_top_k > 50:
+        problems.append("CHAT_TOP_K must be at most 50")
     if not 0 < settings.guard_error_rate <= 1 or settings.guard_min_samples < 1 or settings.guard_window_s < 1:
         problems.append("GUARD_ERROR_RATE must be above 0 and at most 1, GUARD_MIN_SAMPLES and GUARD_WINDOW_S "
                         "at least 1 (otherwise the canary guard could never trip)")
