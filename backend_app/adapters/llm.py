@@ -85,14 +85,6 @@ def _client(api_key: str, base_url: str | None, timeout_s: float, _pid: int) -> 
     return openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0)
 
 
-def _sdk():
-    """The openai package, imported on first use: with the offline provider no process loads it
-    (~25 MB with pydantic, in every gunicorn worker and every video job's horse)."""
-    import openai
-
-    return openai
-
-
 def month_start(now: datetime | None = None) -> datetime:
     now = now or utcnow()
     return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0, tzinfo=timezone.utc)
@@ -165,11 +157,6 @@ def _cache_set(key: str, value: dict) -> None:
         log.warning("LLM cache unavailable")
 
 
-def _retryable() -> tuple[type[Exception], ...]:
-    sdk = _sdk()
-    return sdk.APIConnectionError, sdk.APITimeoutError, sdk.RateLimitError, sdk.InternalServerError
-
-
 def complete(messages: list[dict[str, Any]], *, user_id: str | None, purpose: str, model: str | None = None,
              json_mode: bool = False, attempts: int = 3, use_cache: bool = True, record: bool = True) -> LLMResult:
     """One chat completion: budget check, cache, retries with backoff on transient errors, usage.
@@ -190,7 +177,10 @@ def complete(messages: list[dict[str, Any]], *, user_id: str | None, purpose: st
     if json_mode:
         kwargs["response_format"] = {"type": "json_object"}
     delay = 0.5
-    sdk, retryable = _sdk(), _retryable()
+    import openai  # on first use: with the offline provider no process loads it (~25 MB with pydantic)
+
+    retryable = (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError,
+                 openai.InternalServerError)
     for attempt in range(1, attempts + 1):
         try:
             response = client().chat.completions.create(**kwargs)
@@ -204,7 +194,7 @@ def complete(messages: list[dict[str, Any]], *, user_id: str | None, purpose: st
                 raise LLMError(f"The AI provider failed after {attempts} attempts: {type(exc).__name__}.") from exc
             time.sleep(delay)
             delay *= 2
-        except sdk.OpenAIError as exc:
+        except openai.OpenAIError as exc:
             raise LLMError(f"The AI provider refused the request: {type(exc).__name__}.") from exc
     choice = response.choices[0] if response.choices else None
     text = (choice.message.content or "") if choice else ""
@@ -238,7 +228,8 @@ def stream(messages: list[dict[str, Any]], *, user_id: str | None, purpose: str,
         return
     prompt_tokens = completion_tokens = 0
     pieces: list[str] = []
-    sdk = _sdk()
+    import openai
+
     try:
         chunks = client().chat.completions.create(model=model, messages=messages, temperature=0, stream=True,
                                                   stream_options={"include_usage": True})
@@ -250,7 +241,7 @@ def stream(messages: list[dict[str, Any]], *, user_id: str | None, purpose: str,
                 if piece:
                     pieces.append(piece)
                     yield piece
-    except sdk.OpenAIError as exc:
+    except openai.OpenAIError as exc:
         raise LLMError(f"The AI provider failed while streaming: {type(exc).__name__}.") from exc
     finally:
         # Also when the reader went away mid-stream (GeneratorExit): what was generated is paid for.

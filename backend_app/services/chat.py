@@ -136,11 +136,15 @@ def follow_up(question: str) -> bool:
 
 def _previous_question(tenant: Tenant) -> str | None:
     """The user's last question in this thread (same user, same scope), if any."""
-    scope = (ChatMessage.session_id == tenant.session_id if tenant.session_id
-             else ChatMessage.session_id.is_(None))
-    return db.session.execute(
-        select(ChatMessage.content).where(ChatMessage.user_id == tenant.user_id, scope, ChatMessage.role == "user")
-        .order_by(ChatMessage.created_at.desc(), ChatMessage.id.desc()).limit(1)).scalar()
+    return db.session.execute(_newest_first(tenant, ChatMessage.content).where(ChatMessage.role == "user")
+                              .limit(1)).scalar()
+
+
+def _newest_first(tenant: Tenant, *columns):
+    """The tenant's thread (its user, its session or "all my videos"), newest message first."""
+    scope = ChatMessage.session_id == tenant.session_id if tenant.session_id else ChatMessage.session_id.is_(None)
+    return (select(*columns).where(ChatMessage.user_id == tenant.user_id, scope)
+            .order_by(ChatMessage.created_at.desc(), ChatMessage.id.desc()))
 
 
 def _analysing(tenant: Tenant) -> int:
@@ -235,10 +239,7 @@ def _ai_pieces(turn: Turn) -> Iterator[str]:
 
 def history(user_id: str, session_id: str | None, limit: int = 100) -> list[ChatMessage]:
     """The user's thread for that scope (None: "all my videos"), oldest first, the last ``limit``."""
-    tenant = tenant_for(user_id, session_id)
-    scope = ChatMessage.session_id == tenant.session_id if tenant.session_id else ChatMessage.session_id.is_(None)
-    rows = db.session.execute(select(ChatMessage).where(ChatMessage.user_id == tenant.user_id, scope)
-                              .order_by(ChatMessage.created_at.desc(), ChatMessage.id.desc()).limit(limit))
+    rows = db.session.execute(_newest_first(tenant_for(user_id, session_id), ChatMessage).limit(limit))
     return list(reversed(rows.scalars().all()))
 
 

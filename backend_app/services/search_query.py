@@ -57,6 +57,7 @@ GERMAN = {"gesicht": "face", "gesichter": "faces", "person": "face", "personen":
           "lila": "purple", "violett": "violet", "rosa": "pink", "braun": "brown", "dunkel": "dark", "dunkle": "dark",
           "hell": "bright", "helle": "bright", "bewegung": "moving", "bewegt": "moving", "schnell": "fast",
           "unscharf": "blurry", "verwackelt": "shaky", "eingefroren": "frozen"}
+DOCUMENT_WORDS = {**SUPERLATIVES, **GERMAN}  # a question's word -> the word shot documents use
 _SHOT_NUMBER = re.compile(r"\b(?:shot|scene|szene|einstellung)\s*(?:no\.?|nr\.?|number|#)?\s*(\d{1,5})\b",
                           re.IGNORECASE)
 
@@ -72,8 +73,9 @@ def terms(question: str) -> list[str]:
     seen: list[str] = []
     for word in words(question):
         term = word.casefold()[:MAX_TERM_CHARS]
-        term = SUPERLATIVES.get(fold(term)) or GERMAN.get(fold(term)) or term
-        if term in STOP_WORDS or fold(term) in STOP_WORDS or term in seen:
+        folded = fold(term)
+        term = DOCUMENT_WORDS.get(folded, term)
+        if term in STOP_WORDS or folded in STOP_WORDS or term in seen:
             continue
         if len(term) < 2 and not term.isdigit():
             continue

@@ -142,11 +142,11 @@ def stream_length(path: str) -> tuple[float | None, bool, bool]:
     try:
         with av.open(path) as container:
             contained = not set(container.format.name.split(",")) & BARE_STREAMS
-            streams = container.streams.video
-            moving = [s for s in streams if not s.disposition & av.stream.Disposition.attached_pic]
             stream = video_stream(container)
-            if stream is None or stream.duration is None or stream.time_base is None:
-                return None, contained, bool(streams) and not moving
+            if stream is None:  # no video stream, or only attached pictures
+                return None, contained, bool(container.streams.video)
+            if stream.duration is None or stream.time_base is None:
+                return None, contained, False
             seconds = float(stream.duration * stream.time_base)
             return (seconds if math.isfinite(seconds) and seconds > 0 else None), contained, False
     except (av.FFmpegError, OSError, ValueError):

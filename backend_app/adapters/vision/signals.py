@@ -20,7 +20,7 @@ from .frames import shrink
 
 SIG_SIZE = (16, 9)
 ANALYSIS_WIDTH = 160
-FLAT_STD = 3.0  # below this spread of every channel (0-255 levels) a frame has no structure to correlate
+FLAT_STD = 3.0  # a spread (0-255 levels) below which a frame is flat (all values) or plain (each channel)
 CHANGE_LEVEL = 16  # a luma change (0-255) larger than coding noise: the pixel changed
 KEY_MAX_SIDE = 960  # keyframe candidates are kept at most this large
 

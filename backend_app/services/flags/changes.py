@@ -89,12 +89,13 @@ def set_flag(key: str, *, enabled: bool, rollout_percent: int | None, actor: str
     rollback restores the same canary percentage. A new flag needs one.
     """
     _check_key(key)
-    if rollout_percent is None and (existing := db.session.get(Flag, key)) is not None:
-        rollout_percent = existing.rollout_percent
-    validate_change(enabled, rollout_percent, description, reason)
     snapshot()
-    flag = db.session.get(Flag, key) or Flag(key=key, description="", enabled=False, rollout_percent=0)
-    if flag not in db.session:
+    flag = db.session.get(Flag, key)
+    if rollout_percent is None and flag is not None:
+        rollout_percent = flag.rollout_percent
+    validate_change(enabled, rollout_percent, description, reason)
+    if flag is None:
+        flag = Flag(key=key, description="", enabled=False, rollout_percent=0)
         db.session.add(flag)
     changes: dict[str, Any] = {"enabled": enabled, "rollout_percent": rollout_percent}
     if description is not None:
