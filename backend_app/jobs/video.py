@@ -30,8 +30,8 @@ TEMP_PREFIX = "video-"
 
 
 def warm() -> None:
-    """Load the face cascade (a 0.9 MB XML, ~20 ms to parse) before horses fork, not in each job."""
-    video_pipeline.kf.face_cascade()
+    """Load what keyframe inspection reads before horses fork, not in each job (keyframes.warm)."""
+    video_pipeline.kf.warm()
 
 
 def temp_root(settings) -> str:

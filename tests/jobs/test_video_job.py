@@ -285,15 +285,16 @@ def test_health_analysis_pipeline_answers_503_when_the_pipeline_fails(app, clien
     assert response.get_json()["ok"] is False and "VIDEO_TOO_LARGE" in response.get_json()["error"]
 
 
-def test_the_worker_loads_the_face_cascade_before_its_horses_fork():
-    """worker.py's preload warms what video jobs read, so no forked horse parses the cascade again;
-    the openai SDK is imported only where a model is called (adapters.llm, on first use)."""
+def test_the_worker_loads_the_face_cascade_and_colour_tables_before_its_horses_fork():
+    """worker.py's preload warms what video jobs read, so no forked horse parses the cascade or
+    builds OpenCV's Lab tables again (the named colours' conversion builds them); the openai SDK is
+    imported only where a model is called (adapters.llm, on first use)."""
     import subprocess
     import sys
 
     script = ("from backend_app.adapters.vision import keyframes as k; from backend_app.jobs import registry;"
-              "before = k.face_cascade.cache_info().currsize; registry.preload(); import sys;"
-              "print(before, k.face_cascade.cache_info().currsize, 'openai' in sys.modules)")
+              "loaded = lambda: (k.face_cascade.cache_info().currsize, k._named_lab.cache_info().currsize);"
+              "before = loaded(); registry.preload(); import sys; print(*before, *loaded(), 'openai' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])
-    assert out.stdout.split() == ["0", "1", "False"]  # the LLM stack stays out of video horses
+    assert out.stdout.split() == ["0", "0", "1", "1", "False"]  # the LLM stack stays out of video horses
