@@ -298,3 +298,36 @@ def test_the_worker_loads_the_face_cascade_and_colour_tables_before_its_horses_f
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.split() == ["0", "0", "1", "1", "False"]  # the LLM stack stays out of video horses
+
+
+HORSE_AFTER_PRELOAD = """
+import os, signal, time
+import cv2, numpy
+from backend_app.jobs import registry
+
+registry.preload()
+pid = os.fork()
+if pid == 0:  # a work horse: the pass sets OpenCV's pool size, then the pool splits a resize
+    cv2.setNumThreads(1)
+    cv2.setNumThreads(2)
+    cv2.resize(numpy.zeros((1080, 1920), numpy.uint8), (960, 540))
+    os._exit(0)
+deadline = time.monotonic() + 30
+while os.waitpid(pid, os.WNOHANG) == (0, 0):
+    if time.monotonic() > deadline:
+        os.kill(pid, signal.SIGKILL)
+        print("hung")
+        break
+    time.sleep(0.05)
+"""
+
+
+def test_a_horse_forked_after_the_preload_can_use_opencvs_thread_pool():
+    """The preload built OpenCV's Lab tables with the pool running: every horse then hung for
+    good in the pass's first setNumThreads (it waited on the parent's pool threads)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", HORSE_AFTER_PRELOAD], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2], timeout=60)
+    assert "hung" not in out.stdout

@@ -21,15 +21,13 @@ import math
 import queue
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable
 
-import cv2
 import numpy as np
 
 from ...jobs.errors import JobFailure
-from .frames import FrameSource, colour_matrix, halve_to, planes, square_pixels, upright
+from .frames import FrameSource, colour_matrix, halve_to, opencv_threads, planes, square_pixels, upright
 from .probe import Limits, VideoMetadata
 from .shots import Shot, ShotSplitter
 from .signals import KEY_MAX_SIDE, Sample, analysis_image, changed_share, link, measure
@@ -207,7 +205,7 @@ def decode_pass(path: str, meta: VideoMetadata, limits: Limits, stride: int = 2,
     stop = threading.Event()
     reader = threading.Thread(target=_read, args=(source, state.stride, meta.fps, limits, frames, stop),
                               name="video-reader", daemon=True)
-    with _opencv_threads(1):
+    with opencv_threads(1):
         reader.start()
         try:
             end = _drain(state, frames, meta, on_progress)
@@ -238,19 +236,6 @@ def _drain(state: _Pass, frames: queue.Queue, meta: VideoMetadata,
         if on_progress and index - reported >= 250:
             reported = index
             on_progress(index, meta.frame_count)
-
-
-@contextmanager
-def _opencv_threads(count: int):
-    """OpenCV's own thread pool limited while the pass runs: the decoder's threads and the pass's
-    already keep every core busy, and splitting small images over more threads only adds
-    hand-over work (about 0.2 CPU-seconds of 10 on a 1080p minute, 2 cores)."""
-    before = cv2.getNumThreads()
-    cv2.setNumThreads(count)
-    try:
-        yield
-    finally:
-        cv2.setNumThreads(before)
 
 
 def _read(source: FrameSource, stride: int, fps: float, limits: Limits, out: queue.Queue,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import os
+from contextlib import contextmanager
 from typing import Iterator
 
 import av
@@ -125,6 +126,24 @@ def frame_threads(width: int, height: int) -> int:
     """Decoder threads for frames of this size: at least one a core, up to FRAME_THREADS_MAX for frames up to 1080p."""
     by_size = FRAME_THREAD_PIXELS // max(1, width * height)
     return min(16, max(os.cpu_count() or 1, min(FRAME_THREADS_MAX, by_size)))
+
+
+@contextmanager
+def opencv_threads(count: int):
+    """OpenCV's own thread pool limited to ``count`` threads inside the block.
+
+    The analysis pass runs at 1: the decoder's threads and the pass's already keep every core
+    busy, and splitting small images over more threads only adds hand-over work (about 0.2
+    CPU-seconds of 10 on a 1080p minute, 2 cores). The worker's warm-up runs at 1 too, so no
+    pool thread exists when it forks its horses: a horse would wait forever on the parent's
+    threads, which are not in it, the first time it changed the pool's size.
+    """
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(count)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
 
 
 def planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

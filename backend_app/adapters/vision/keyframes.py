@@ -8,6 +8,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from .frames import opencv_threads
+
 THUMB_MAX_SIDE = 640
 FACE_MAX_SIDE = 240  # Haar's cost grows with the area; faces under ~10% of the picture width are not looked for
 QR_MAX_SIDE = 640
@@ -48,9 +50,11 @@ def _named_lab() -> tuple[list[str], np.ndarray]:
 def warm() -> None:
     """Load what the first inspection would otherwise pay for in every job: the face cascade
     (a 0.9 MB XML, ~20 ms to parse) and OpenCV's Lab conversion tables (built on first use,
-    ~100 ms), which the colour names are matched in."""
-    face_cascade()
-    _named_lab()
+    ~100 ms), which the colour names are matched in. OpenCV's thread pool is not started by it
+    (frames.opencv_threads: the worker forks its horses after this)."""
+    with opencv_threads(1):
+        face_cascade()
+        _named_lab()
 
 
 def load(path: str) -> np.ndarray:
