@@ -357,12 +357,28 @@ def test_decoder_threads_keep_frames_in_flight_by_frame_size_and_one_a_core_abov
     monkeypatch.setattr(frames.os, "cpu_count", lambda: 2)
     assert frames.frame_threads(1920, 1080) == 6
     assert frames.frame_threads(1280, 720) == 8
-    assert frames.frame_threads(640, 360) == 8
     assert frames.frame_threads(2560, 1440) == 3
     assert frames.frame_threads(3840, 2160) == 2  # 4K frames: one thread a core, as many frames as before
+    assert frames.frame_threads(640, 360) == 1  # SD: a core is left to the analysis
+    assert frames.frame_threads(640, 480) == 1
+    monkeypatch.setattr(frames.os, "cpu_count", lambda: 1)
+    assert frames.frame_threads(640, 360) == 1
+    monkeypatch.setattr(frames.os, "cpu_count", lambda: 4)
+    assert frames.frame_threads(640, 360) == 3
     monkeypatch.setattr(frames.os, "cpu_count", lambda: 32)
     assert frames.frame_threads(3840, 2160) == 16
     assert frames.frame_threads(1920, 1080) == 16
+    assert frames.frame_threads(640, 360) == 8
+
+
+def test_frames_waiting_for_the_analysis_are_bounded_by_their_bytes():
+    from backend_app.adapters.vision import decode
+
+    assert decode.queue_frames(1920, 1080) == 4  # what a 10-minute 1080p pass's memory was measured with
+    assert decode.queue_frames(3840, 2160) == 4  # never fewer
+    assert decode.queue_frames(1280, 720) == 9
+    assert decode.queue_frames(640, 360) == 32  # at most 32, ~11 MB
+    assert decode.queue_frames(1, 1) == 32
 
 
 def test_a_pass_limits_opencvs_thread_pool_only_while_it_runs(clips, tmp_path):
@@ -405,9 +421,10 @@ def test_damaged_data_mid_file_is_passed_over_and_the_rest_analysed(clips, tmp_p
     assert all(0.0 <= a <= b <= 5.0 for a, b in result.damaged)
     assert result.frames == whole.frames == 125 and result.shots[-1].end_frame == 124  # not cut short
     assert result.samples > 0.6 * whole.samples
-    first_damage = result.damaged[0][0] * FPS
-    before = [c for c in truth if c < first_damage - 1]
-    assert before and all(any(abs(c - found) <= 1 for found in result.cuts) for c in before)
+    # Cuts clear of the damage are found as in the whole file. (Damage is dated by the packet the
+    # decoder refused: one decoding thread dates it exactly, frame threads a few frames late.)
+    clear = [c for c in truth if all(not a * FPS - 1 <= c <= b * FPS + 1 for a, b in result.damaged)]
+    assert clear and all(any(abs(c - found) <= 1 for found in result.cuts) for c in clear)
 
 
 def test_a_file_mostly_damaged_is_unreadable(clips, tmp_path):
