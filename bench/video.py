@@ -140,7 +140,7 @@ def child_scenedetect(_stride: int):
 
     def work(path: str) -> dict:
         scenes = detect(path, ContentDetector())
-        return {"cuts": [start.get_frames() for start, _end in scenes[1:]]}
+        return {"cuts": [start.frame_num for start, _end in scenes[1:]]}
 
     return work
 
