@@ -16,8 +16,10 @@ Real Redis (backend_app.local_redis) and a migrated temp SQLite; exit status 1 w
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -64,7 +66,7 @@ def seed(user_id: str) -> dict[str, str]:
 
 
 def long_report() -> dict:
-    shots = [{"index": i, "start_s": i * 2.0, "end_s": i * 2.0 + 2.0, "keyframe_key": None, "faces": i % 3,
+    shots = [{"index": i, "start_s": i * 2.0, "end_s": i * 2.0 + 2.0, "keyframe_key": f"k/keyframes/{i}.jpg", "faces": i % 3,
               "qr_texts": [], "colors": [{"name": "red", "hex": "#c03030", "share": 0.5}], "brightness": 0.4,
               "motion": 0.01, "sharpness": 80.0, "labels": ["dim", "static"], "description": f"Shot {i}, dim."}
              for i in range(300)]
@@ -113,6 +115,8 @@ def main() -> int:
             user = accounts.register("bench@example.test", PASSWORD)
             ids = seed(user.id)
         client = app.test_client()
+        gc.collect()  # as gunicorn.conf.py's post_worker_init does in every web worker
+        gc.freeze()
         form = client.get("/login").get_data(as_text=True)  # the form's CSRF token goes with its cookie
         token = re.search(r'name="csrf_token" value="([^"]*)"', form).group(1)
         assert client.post("/login", data={"email": "bench@example.test", "password": PASSWORD,
@@ -126,6 +130,8 @@ def main() -> int:
             results[name] = measure(client, url, args.requests, headers)
     finally:
         redis_proc.terminate()
+        redis_proc.wait(timeout=10)
+        shutil.rmtree(tmp, ignore_errors=True)
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"{'page':<30} {'median ms':>10} {'p95 ms':>8} {'CPU ms':>8} {'target':>8}")
     failed = False

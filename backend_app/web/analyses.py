@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
+from typing import Callable
 
 from flask import Response, redirect, render_template, stream_with_context, url_for
 
@@ -76,9 +78,28 @@ def report_page(analysis_id: str):
     # add API links, which the page does not need); images use page routes.
     report = analysis.report
     return render_template("analyses/report.html", analysis=analysis, report=report,
+                           shots=page_shots(report), keyframe_url=keyframe_urls(analysis.id),
                            session_name=_session_name(analysis),
                            meta=report.get("metadata") or analysis.video_metadata or {},
                            chart=line_chart(samples_from_report(report)), video_url=video_url(analysis))
+
+
+def page_shots(report: dict) -> list[SimpleNamespace]:
+    """The report's shots (and their colours) as attribute objects: Jinja reads ``shot.x`` as an
+    attribute first and a key only after that fails, and 300 shots' failed attribute lookups were
+    a fifth of the page's time. The stored report is not changed."""
+    def shot(fields: dict) -> SimpleNamespace:
+        colours = [SimpleNamespace(**c) for c in fields.get("colors") or () if isinstance(c, dict)]
+        return SimpleNamespace(**{**fields, "colors": colours})
+
+    return [shot(s) for s in report.get("shots") or () if isinstance(s, dict)]
+
+
+def keyframe_urls(analysis_id: str) -> Callable[[int], str]:
+    """Each shot's keyframe image URL from one url_for (one a shot, twice on the page, was a third
+    of a 300-shot report page's time)."""
+    head = url_for("web.keyframe_image", analysis_id=analysis_id, index=0).removesuffix("0.jpg")
+    return lambda index: f"{head}{int(index)}.jpg"
 
 
 def _image(chunks_and_size) -> Response:

@@ -136,7 +136,9 @@ def completed_analysis(user_id, session_id) -> Analysis:
     for index, (start, end) in enumerate([(0.0, 2.0), (2.0, 4.0)]):
         key = f"{analysis.prefix}keyframes/{index}.jpg"
         storage.put_bytes(key, _jpeg((200, 40 * index, 40)), "image/jpeg")
-        shots.append({"index": index, "start_s": start, "end_s": end, "keyframe_key": key, "faces": [],
+        shots.append({"index": index, "start_s": start, "end_s": end, "keyframe_key": key,
+                      "faces": [{"x": 0.4, "y": 0.2, "w": 0.2, "h": 0.3}] if index else [],
+                      "colors": [{"name": "red", "hex": "#c83228", "share": 0.6}, "legacy text"] if index else [],
                       "qr_texts": ["https://example.test"] if index else [], "brightness": 100.0 + index,
                       "motion": 3.5 * (index + 1), "sharpness": 80.0, "labels": ["outdoor"],
                       "description": f"A red scene number {index}."})
@@ -164,8 +166,11 @@ def test_report_page_shows_everything(page):
     for expected in ("320×180", "h264", "Two red scenes.", "Audio track ignored", 'id="shot-1"',
                      "QR: https://example.test", "A red scene number 0.", "<polyline", 'data-seek="2.0"',
                      f"/analyses/{analysis.id}/keyframes/1.jpg", "contact-sheet.jpg", "/api/v1/storage/",
-                     'data-testid="shot-strip"', 'href="#shot-1" data-seek="2.0"', "flex-basis: 50.0%"):
+                     'data-testid="shot-strip"', 'href="#shot-1" data-seek="2.0"', "flex-basis: 50.0%",
+                     f"background-image: url('/analyses/{analysis.id}/keyframes/1.jpg')", "1 face(s)",
+                     'style="background: #c83228" title="red 60 %"'):
         assert expected in body, expected
+    assert body.count('class="swatch"') == 1 and "legacy text" not in body  # what is no colour is left out
     image = page.get(f"/analyses/{analysis.id}/keyframes/1.jpg")
     assert image.status_code == 200 and image.mimetype == "image/jpeg" and image.get_data()[:2] == b"\xff\xd8"
     assert page.get(f"/analyses/{analysis.id}/contact-sheet.jpg").status_code == 200
