@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         from backend_app.jobs import registry, schedule
 
         registry.load_modules(app.config["SETTINGS"].job_modules)
-        registry.preload()
+        registry.preload(app.config["SETTINGS"])
         periodic = schedule.spawn()
         try:
             serve(burst, app.config["SETTINGS"].log_level)

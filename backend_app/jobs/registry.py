@@ -41,14 +41,19 @@ def load_modules(names: list[str]) -> None:
         import_module(name)
 
 
-def preload() -> None:
+def preload(settings=None) -> None:
     """Import every handler once in the worker, so each forked work horse starts warm (cv2 etc.).
 
     A handler's module may define ``warm()``, called once here, to load what its runs read
     (models, classifier files) into the parent, shared copy-on-write by every horse. The openai
-    SDK is not among them: adapters.llm imports it on first use, so it is in no process that
-    does not call a model (~25 MB with pydantic, in every gunicorn worker and video horse).
+    SDK (~25 MB with pydantic, ~0.75 s to import) is loaded only when ``settings`` say a model
+    is called (AI_PROVIDER=openai): with the offline provider no process loads it, and with a
+    model every LLM job would otherwise import it again in its horse.
     """
+    if settings is not None and settings.effective_ai_provider == "openai":
+        from ..adapters import llm
+
+        llm.warm()
     for kind in KINDS.values():
         try:
             kind.load()

@@ -300,6 +300,20 @@ def test_the_worker_loads_the_face_cascade_and_colour_tables_before_its_horses_f
     assert out.stdout.split() == ["0", "0", "1", "1", "False"]  # the LLM stack stays out of video horses
 
 
+@pytest.mark.parametrize("provider", ["offline", "openai"])
+def test_the_worker_imports_the_openai_sdk_before_the_fork_only_when_a_model_is_called(provider):
+    """With a model, every LLM job's horse imported the SDK again (~0.75 s of CPU a job)."""
+    import subprocess
+    import sys
+
+    script = ("import sys; from backend_app.jobs import registry; from backend_app.settings import load_settings;"
+              f"registry.preload(load_settings({{}}, ai_provider={provider!r}, openai_api_key='test'));"
+              "print('openai' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.split() == [str(provider == "openai")]
+
+
 HORSE_AFTER_PRELOAD = """
 import os, signal, time
 import cv2, numpy
