@@ -63,7 +63,7 @@ def analyse_file(path: str, workdir: str, settings, *, on_stage: StageFn | None 
                  on_progress: Callable[[float], None] | None = None) -> PipelineOutput:
     """Probe, decode once and look at the keyframes of ``path``; files go under ``workdir``.
 
-    Each shot's keyframe picture is inspected (faces, QR, colours, thumbnail) on a second thread
+    Each shot's keyframe picture is inspected (faces, QR, colours, thumbnail, sheet tile) on a second thread
     as soon as the decode pass closes the shot, so that work overlaps decoding; the "keyframes"
     stage is what is left of it after the pass, plus the contact sheet. The pictures go to the
     inspecting thread in memory; at most KEYFRAMES_IN_FLIGHT wait for it (the pass waits for a
@@ -78,12 +78,15 @@ def analyse_file(path: str, workdir: str, settings, *, on_stage: StageFn | None 
     places = threading.BoundedSemaphore(KEYFRAMES_IN_FLIGHT)
     inspections: dict[int, tuple[str, Future]] = {}
 
+    def inspect(picture, thumb: str) -> tuple[dict, bytes]:
+        return kf.inspect(picture, thumb), kf.tile_jpeg(picture)
+
     def inspect_soon(record: vision.ShotRecord, picture) -> None:
         if picture is None:
             return
         thumb = os.path.join(workdir, f"thumb_{record.index}.jpg")
         places.acquire()
-        found = pool.submit(kf.inspect, picture, thumb)
+        found = pool.submit(inspect, picture, thumb)
         found.add_done_callback(lambda _done: places.release())
         inspections[record.index] = (thumb, found)
 
@@ -97,19 +100,21 @@ def analyse_file(path: str, workdir: str, settings, *, on_stage: StageFn | None 
         with clock.stage("keyframes", 75):
             shots = shot_dicts(passed, meta.fps)
             thumbs: dict[int, str] = {}
+            tiles: dict[int, bytes] = {}
             for shot in shots:
                 if shot["index"] in inspections:
                     thumbs[shot["index"]], found = inspections[shot["index"]]
-                    shot.update(found.result())
-            sheet = make_contact_sheet(shots, thumbs, workdir)
+                    findings, tiles[shot["index"]] = found.result()
+                    shot.update(findings)
+            sheet = make_contact_sheet(shots, tiles, workdir)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return PipelineOutput(meta=meta, passed=passed, shots=shots, thumbs=thumbs, contact_sheet=sheet,
                           timings=clock.timings)
 
 
-def make_contact_sheet(shots: list[dict], thumbs: dict[int, str], workdir: str) -> str | None:
-    items = [(thumbs[s["index"]], f"#{s['index']}  {s['start_s']:.1f}s") for s in shots if s["index"] in thumbs]
+def make_contact_sheet(shots: list[dict], tiles: dict[int, bytes], workdir: str) -> str | None:
+    items = [(tiles[s["index"]], f"#{s['index']}  {s['start_s']:.1f}s") for s in shots if s["index"] in tiles]
     data = kf.contact_sheet(items)
     if data is None:
         return None

@@ -627,3 +627,29 @@ def test_a_shot_growing_out_of_a_plain_colour_is_one_shot(tmp_path):
             *H264, str(path))
     for stride in (1, 2):
         assert run(path, stride=stride).cuts == [30]
+
+
+def test_the_contact_sheet_puts_each_keyframe_tile_in_its_place_with_its_caption():
+    import cv2
+    import numpy as np
+
+    colours = [(40, 40, 200), (40, 200, 40), (200, 40, 40), (200, 200, 200), (0, 200, 240)]
+    pictures = [np.full((360, 640, 3), c, np.uint8) for c in colours]
+    pictures[4] = np.full((640, 360, 3), colours[4], np.uint8)  # portrait: letterboxed on black
+    tiles = [keyframes.tile_jpeg(p) for p in pictures]
+    sheet = cv2.imdecode(np.frombuffer(keyframes.contact_sheet([(t, f"#{n}") for n, t in enumerate(tiles)]),
+                                       np.uint8), cv2.IMREAD_COLOR)
+    width, height = keyframes.TILE
+    assert sheet.shape[:2] == (2 * height + 3 * 4, 4 * width + 5 * 4)  # 4 columns, 2 rows, 4 px gaps
+    for n, colour in enumerate(colours):
+        row, column = divmod(n, 4)
+        y, x = 4 + row * (height + 4), 4 + column * (width + 4)
+        centre = sheet[y + height // 3, x + width // 2].astype(int)
+        assert np.abs(centre - colour).max() < 12, (n, centre)
+        bar = sheet[y + height - 16:y + height, x:x + width]
+        assert bar.min() < 20 and bar.max() > 200  # the caption: white text on a black bar
+    portrait_edge = sheet[4 + height + 4 + height // 3, 4 + 2]
+    assert portrait_edge.max() < 20
+    with pytest.raises(ValueError):
+        keyframes.contact_sheet([(keyframes.thumbnail_jpeg(pictures[0]), "#0")])  # not a tile
+    assert keyframes.contact_sheet([]) is None

@@ -57,13 +57,6 @@ def warm() -> None:
         _named_lab()
 
 
-def load(path: str) -> np.ndarray:
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"could not read keyframe {path}")
-    return image
-
-
 def faces(image: np.ndarray) -> list[dict]:
     """Frontal faces as boxes relative to the image (0-1)."""
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
@@ -148,20 +141,30 @@ def thumbnail_jpeg(image: np.ndarray, max_side: int = THUMB_MAX_SIDE, quality: i
     return data.tobytes()
 
 
-def _tile(image: np.ndarray, caption: str) -> np.ndarray:
+def tile_jpeg(image: np.ndarray) -> bytes:
+    """The picture fitted into a contact-sheet tile (on black, no caption yet), JPEG-encoded: made
+    while the keyframe is in memory, on the inspecting thread, so the sheet is put together at
+    the end without reading the thumbnails back (~40 ms of a job, after its decode pass)."""
     tile = np.zeros((TILE[1], TILE[0], 3), np.uint8)
     height, width = image.shape[:2]
     scale = min(TILE[0] / width, TILE[1] / height)
     w, h = max(1, int(width * scale)), max(1, int(height * scale))
     x, y = (TILE[0] - w) // 2, (TILE[1] - h) // 2
     tile[y:y + h, x:x + w] = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
-    cv2.rectangle(tile, (0, TILE[1] - 16), (TILE[0], TILE[1]), (0, 0, 0), -1)
-    cv2.putText(tile, caption, (4, TILE[1] - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
-    return tile
+    return thumbnail_jpeg(tile, quality=90)
 
 
-def contact_sheet(items: list[tuple[str, str]]) -> bytes | None:
-    """A grid of keyframes (path, caption); at most SHEET_MAX_TILES, evenly chosen; JPEG bytes."""
+def _captioned(tile: bytes, caption: str) -> np.ndarray:
+    image = cv2.imdecode(np.frombuffer(tile, np.uint8), cv2.IMREAD_COLOR)
+    if image is None or image.shape[:2] != (TILE[1], TILE[0]):
+        raise ValueError("not a contact-sheet tile")
+    cv2.rectangle(image, (0, TILE[1] - 16), (TILE[0], TILE[1]), (0, 0, 0), -1)
+    cv2.putText(image, caption, (4, TILE[1] - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
+    return image
+
+
+def contact_sheet(items: list[tuple[bytes, str]]) -> bytes | None:
+    """A grid of keyframe tiles (tile_jpeg, caption); at most SHEET_MAX_TILES, evenly chosen; JPEG bytes."""
     if not items:
         return None
     if len(items) > SHEET_MAX_TILES:
@@ -170,10 +173,10 @@ def contact_sheet(items: list[tuple[str, str]]) -> bytes | None:
     columns = min(SHEET_COLUMNS, len(items))
     rows = math.ceil(len(items) / columns)
     sheet = np.full((rows * TILE[1] + (rows + 1) * 4, columns * TILE[0] + (columns + 1) * 4, 3), 24, np.uint8)
-    for n, (path, caption) in enumerate(items):
+    for n, (tile, caption) in enumerate(items):
         r, c = divmod(n, columns)
         y, x = 4 + r * (TILE[1] + 4), 4 + c * (TILE[0] + 4)
-        sheet[y:y + TILE[1], x:x + TILE[0]] = _tile(load(path), caption)
+        sheet[y:y + TILE[1], x:x + TILE[0]] = _captioned(tile, caption)
     return thumbnail_jpeg(sheet, max_side=4096, quality=80)
 
 
