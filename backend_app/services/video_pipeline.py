@@ -20,6 +20,10 @@ from .video_report import build_report, shot_dicts
 
 StageFn = Callable[[str, float], None]  # (stage, percent of the whole job)
 KEYFRAMES_IN_FLIGHT = 4  # keyframe pictures (each at most 960 px, ~1.5 MB) waiting to be inspected
+# The inspecting thread's nice value above the job's: decoding is the pass's critical path and
+# inspection has time until the pass ends, so when both want a core the decoder gets it (2 cores,
+# 360p minute: 1.12 -> 1.05 s a job, median of 8; 720p and 1080p ~1 % less).
+INSPECT_NICENESS = 5
 
 
 @dataclass
@@ -74,7 +78,7 @@ def analyse_file(path: str, workdir: str, settings, *, on_stage: StageFn | None 
     os.makedirs(workdir, exist_ok=True)
     with clock.stage("probe", 12):
         meta = vision.probe(path, limits)
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyframes")
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyframes", initializer=_yield_to_decoding)
     places = threading.BoundedSemaphore(KEYFRAMES_IN_FLIGHT)
     inspections: dict[int, tuple[str, Future]] = {}
 
@@ -111,6 +115,16 @@ def analyse_file(path: str, workdir: str, settings, *, on_stage: StageFn | None 
         pool.shutdown(wait=True, cancel_futures=True)
     return PipelineOutput(meta=meta, passed=passed, shots=shots, thumbs=thumbs, contact_sheet=sheet,
                           timings=clock.timings)
+
+
+def _yield_to_decoding() -> None:
+    """Lower the calling thread's priority by INSPECT_NICENESS (Linux keeps a nice value per
+    thread; the pool's thread ends with the job). Where that is not possible it runs as it is."""
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + INSPECT_NICENESS))
+    except (AttributeError, OSError):
+        pass
 
 
 def make_contact_sheet(shots: list[dict], tiles: dict[int, bytes], workdir: str) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -47,3 +48,24 @@ def test_keyframe_pictures_wait_in_a_bounded_line_and_every_shot_is_inspected(tm
     assert all("faces" in shot and "colors" in shot for shot in out.shots)
     assert count["most"] <= video_pipeline.KEYFRAMES_IN_FLIGHT + 1, count
     assert out.contact_sheet is not None
+
+
+def test_keyframes_are_inspected_on_a_thread_that_yields_the_core_to_decoding(tmp_path, monkeypatch):
+    media.require_ffmpeg()
+    path = scenes.cut_clip(tmp_path / "two.mp4", [20], 40)
+    real_inspect = keyframes.inspect
+    seen = []
+
+    def recording_inspect(picture, thumb_path):
+        seen.append((threading.get_ident(), os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+        return real_inspect(picture, thumb_path)
+
+    monkeypatch.setattr(keyframes, "inspect", recording_inspect)
+    settings = load_settings({}, ai_provider="offline", data_dir=str(tmp_path / "data"), video_sample_stride=2)
+    job_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    out = video_pipeline.analyse_file(str(path), str(tmp_path / "work"), settings)
+
+    assert len(seen) == len(out.shots) == 2
+    assert {ident for ident, _ in seen} != {threading.get_ident()}  # not the job's own thread
+    assert {nice for _, nice in seen} == {min(19, job_nice + video_pipeline.INSPECT_NICENESS)}
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == job_nice  # the job's thread is as it was
