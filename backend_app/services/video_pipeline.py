@@ -7,6 +7,7 @@ indexing; /health/analysis-pipeline runs it as it is on a tiny generated video.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -119,7 +120,10 @@ def analyse_file(path: str, workdir: str, settings, *, on_stage: StageFn | None 
 
 def _yield_to_decoding() -> None:
     """Lower the calling thread's priority by INSPECT_NICENESS (Linux keeps a nice value per
-    thread; the pool's thread ends with the job). Where that is not possible it runs as it is."""
+    thread, set through its thread id; the pool's thread ends with the job). Elsewhere a thread
+    id is no process id, so nothing is changed."""
+    if not sys.platform.startswith("linux"):
+        return
     try:
         tid = threading.get_native_id()
         os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + INSPECT_NICENESS))

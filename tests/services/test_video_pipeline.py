@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
+
+import pytest
 
 from backend_app.adapters.vision import keyframes
 from backend_app.services import video_pipeline
@@ -50,6 +53,7 @@ def test_keyframe_pictures_wait_in_a_bounded_line_and_every_shot_is_inspected(tm
     assert out.contact_sheet is not None
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
 def test_keyframes_are_inspected_on_a_thread_that_yields_the_core_to_decoding(tmp_path, monkeypatch):
     media.require_ffmpeg()
     path = scenes.cut_clip(tmp_path / "two.mp4", [20], 40)
