@@ -68,11 +68,11 @@ def analyse_file(path: str, workdir: str, settings, *, on_stage: StageFn | None 
                  on_progress: Callable[[float], None] | None = None) -> PipelineOutput:
     """Probe, decode once and look at the keyframes of ``path``; files go under ``workdir``.
 
-    Each shot's keyframe picture is inspected (faces, QR, colours, thumbnail, sheet tile) on a second thread
-    as soon as the decode pass closes the shot, so that work overlaps decoding; the "keyframes"
-    stage is what is left of it after the pass, plus the contact sheet. The pictures go to the
-    inspecting thread in memory; at most KEYFRAMES_IN_FLIGHT wait for it (the pass waits for a
-    free place), so a video with many short shots does not pile them up.
+    Each shot's keyframe picture is inspected (faces, QR, colours, thumbnail, contact-sheet tile)
+    on a second thread as soon as the decode pass closes the shot, so that work overlaps decoding;
+    the "keyframes" stage is what is left of it after the pass, plus the contact sheet. The
+    pictures go to the inspecting thread in memory; at most KEYFRAMES_IN_FLIGHT wait for it (the
+    pass waits for a free place), so a video with many short shots does not pile them up.
     """
     clock = _Clock(on_stage)
     limits = limits_from(settings)
