@@ -115,3 +115,23 @@ def test_a_taken_port_or_a_bad_setting_stops_make_run_with_one_line_and_no_banne
                          text=True, timeout=120, env={**env, "PURGE_RETENTION_H": "0"})
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.strip() == "Framewise cannot start: PURGE_RETENTION_H must be above 0"
+
+
+@pytest.mark.parametrize("provider", ["offline", "openai"])
+def test_each_web_worker_imports_the_openai_sdk_at_start_only_when_a_model_is_called(tmp_path, provider):
+    """gunicorn's post_worker_init hook (gunicorn.conf.py), run as gunicorn runs it: after the
+    worker has loaded wsgi:app."""
+    script = f"""
+import importlib.util, sys, types
+spec = importlib.util.spec_from_file_location("gunicorn_conf", {str(ROOT / "gunicorn.conf.py")!r})
+conf = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(conf)
+from backend_app import create_app
+app = create_app({{"ai_provider": {provider!r}, "openai_api_key": "test", "data_dir": {str(tmp_path)!r},
+                  "sqlite_path": {str(tmp_path / "x.db")!r}, "database_url": ""}})
+before = "openai" in sys.modules
+conf.post_worker_init(types.SimpleNamespace(wsgi=app))
+print(before, "openai" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.split() == ["False", str(provider == "openai")]
