@@ -70,9 +70,9 @@ def post_worker_init(worker) -> None:
     import gc
 
     settings = getattr(worker.wsgi, "config", {}).get("SETTINGS")  # bench/api.py's bare app has none
-    if settings is not None and settings.effective_ai_provider == "openai":
+    if settings is not None:
         from backend_app.adapters import llm
 
-        llm.warm()
+        llm.warm(settings)
     gc.collect()
     gc.freeze()

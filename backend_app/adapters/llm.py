@@ -71,10 +71,12 @@ def _settings():
     return current_app.config["SETTINGS"]
 
 
-def warm() -> None:
-    """Import the openai SDK now: ~0.75 s of CPU, which a worker whose provider calls a model pays
-    once before its horses fork instead of once in every job that calls it."""
-    import_module("openai")
+def warm(settings) -> None:
+    """Import the openai SDK now when ``settings`` call a model (AI_PROVIDER=openai): ~0.75 s of
+    CPU that a process starting up pays once, instead of its first answer (a web worker) or every
+    job (a worker's forked horses). With the offline provider nothing loads it (~25 MB)."""
+    if settings.effective_ai_provider == "openai":
+        import_module("openai")
 
 
 def client() -> openai.OpenAI:

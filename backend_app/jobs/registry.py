@@ -50,10 +50,10 @@ def preload(settings=None) -> None:
     is called (AI_PROVIDER=openai): with the offline provider no process loads it, and with a
     model every LLM job would otherwise import it again in its horse.
     """
-    if settings is not None and settings.effective_ai_provider == "openai":
+    if settings is not None:
         from ..adapters import llm
 
-        llm.warm()
+        llm.warm(settings)
     for kind in KINDS.values():
         try:
             kind.load()
