@@ -7,6 +7,8 @@ The Docker image passes its own flags on the command line, which take precedence
 import os
 import sys
 
+from gunicorn.glogging import Logger
+
 # Two processes per core, capped: Python threads share one interpreter lock, so a second
 # process per core keeps the cores busy while a request waits on SQLite, Redis or the
 # client (bench/api.py: 2 workers x 8 threads served an authenticated list at 200 req/s
@@ -18,6 +20,9 @@ threads = 4
 worker_class = "gthread"
 timeout = 120
 # No gunicorn access log: the app writes one structured JSON line per request (with its id).
+# Setting `accesslog = None` is not enough: any logging config (logconfig_dict below) switches
+# gunicorn's access log on, which repeated every request's line and cost each request the work
+# of building it. The logger class below never writes it.
 accesslog = None
 # gunicorn's own lines ("Booting worker", "Connection in use") as the app's: one JSON object a line.
 # The formatter is the app's, importable whatever the working directory (bench/api.py serves its
@@ -35,6 +40,16 @@ logconfig_dict = {
     },
     "root": {"level": "INFO", "handlers": ["stderr"]},
 }
+
+
+class AppLogger(Logger):
+    """gunicorn's logger, minus its access log (the app writes its own, see above)."""
+
+    def access(self, resp, req, environ, request_time) -> None:
+        return None
+
+
+logger_class = AppLogger
 # The control socket (~/.gunicorn/gunicorn.ctl) is one path per user: several local instances
 # (make run, tests, bench) would fight over it, and nothing here uses it.
 control_socket_disable = True
