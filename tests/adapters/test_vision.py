@@ -479,6 +479,29 @@ def test_colour_names_match_what_people_call_the_swatch():
         "#2040a0": "blue", "#3060a0": "blue", "#3f51b5": "blue", "#673ab7": "purple"}
 
 
+def test_colour_bars_are_named_as_the_bars_they_are_not_as_their_mixtures():
+    """Clustering first named six colour bars "violet and orange" (blue with magenta, red with
+    yellow) and lost the green: every named colour must be one the picture shows."""
+    import numpy as np
+
+    bars = {"red": (0, 0, 255), "green": (0, 200, 0), "yellow": (0, 255, 255), "blue": (255, 0, 0),
+            "magenta": (255, 0, 255), "cyan": (255, 255, 0)}
+    picture = np.zeros((360, 640, 3), np.uint8)
+    for n, bgr in enumerate(bars.values()):
+        picture[:, n * 640 // 6:(n + 1) * 640 // 6] = bgr
+    found = keyframes.colors(picture)
+    assert sorted(c["name"] for c in found) == sorted(bars)
+    for colour in found:
+        assert abs(colour["share"] - 1 / 6) < 0.03, found
+        wanted = "#%02x%02x%02x" % tuple(reversed(bars[colour["name"]]))
+        assert all(abs(int(colour["hex"][i:i + 2], 16) - int(wanted[i:i + 2], 16)) <= 24 for i in (1, 3, 5)), found
+    # Two colours with a thin stripe: the stripe (under 5 %) is not a dominant colour.
+    picture[:] = (0, 0, 255)
+    picture[:, 320:] = (255, 0, 0)
+    picture[:10] = (0, 200, 0)
+    assert sorted(c["name"] for c in keyframes.colors(picture)) == ["blue", "red"]
+
+
 def _report(path: Path, tmp_path: Path) -> dict:
     """The whole analysis of ``path`` as the job makes it (offline describer), its report."""
     from backend_app.services.video_pipeline import analyse_file, describe_and_report

@@ -16,6 +16,7 @@ QR_MAX_SIDE = 640
 TILE = (192, 108)
 SHEET_COLUMNS = 4
 SHEET_MAX_TILES = 48
+MAX_COLOURS = 6
 # Named colours for dominant-colour labels (BGR); the nearest in Lab wins.
 NAMED = {
     "black": (20, 20, 20), "white": (245, 245, 245), "gray": (128, 128, 128), "silver": (192, 192, 192),
@@ -105,24 +106,30 @@ def _read_qr(gray: np.ndarray) -> tuple[list[str], bool]:
     return [t for t in texts if t], any(not t for t in texts)
 
 
-def colors(image: np.ndarray, k: int = 4) -> list[dict]:
-    """Dominant colours by k-means on a small thumbnail: name, hex and share of the picture."""
+def colors(image: np.ndarray, most: int = MAX_COLOURS) -> list[dict]:
+    """The named colours covering at least 5 % of the picture, largest share first (at most
+    ``most``): name, share, and hex (the mean of the pixels given that name).
+
+    Every pixel of a small copy is named (the nearest swatch in Lab) and the names counted.
+    Clustering the pixels first (k-means) reported mixtures no pixel has: colour bars came out
+    "violet and orange" (blue with magenta, red with yellow), and their green was lost.
+    """
     small = cv2.resize(image, (64, 36), interpolation=cv2.INTER_AREA)
-    pixels = small.reshape(-1, 3).astype(np.float32)
-    cv2.setRNGSeed(0)  # the same keyframe always gives the same colours
-    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 1.0)
-    _, labels, centers = cv2.kmeans(pixels, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
-    counts = np.bincount(labels.ravel(), minlength=k)
     names, named_lab = _named_lab()
-    lab = cv2.cvtColor(centers.astype(np.uint8)[None], cv2.COLOR_BGR2LAB)[0].astype(np.float32)
+    lab = cv2.cvtColor(small, cv2.COLOR_BGR2LAB).reshape(-1, 3).astype(np.float32)
+    # Nearest swatch: |p - s|^2 = |p|^2 - 2 p.s + |s|^2, and |p|^2 is the same for every swatch.
+    nearest = np.argmin((named_lab * named_lab).sum(axis=1) - 2 * lab @ named_lab.T, axis=1)
+    pixels = small.reshape(-1, 3).astype(np.float64)
+    counts = np.bincount(nearest, minlength=len(names))
+    sums = np.stack([np.bincount(nearest, weights=pixels[:, c], minlength=len(names)) for c in range(3)], axis=1)
     merged: dict[str, dict] = {}
-    for center, center_lab, count in zip(centers, lab, counts):
-        name = names[int(np.argmin(np.linalg.norm(named_lab - center_lab, axis=1)))]
-        share = float(count) / len(labels)
-        entry = merged.setdefault(name, {"name": name, "hex": _hex(center), "share": 0.0})
-        entry["share"] += share
-    ranked = sorted(merged.values(), key=lambda c: -c["share"])
-    return [{**c, "share": round(c["share"], 3)} for c in ranked if c["share"] >= 0.05]
+    for index in np.flatnonzero(counts):
+        entry = merged.setdefault(names[index], {"name": names[index], "count": 0, "sum": np.zeros(3)})
+        entry["count"] += int(counts[index])  # a name with two swatches (blue) counts once
+        entry["sum"] += sums[index]
+    ranked = sorted(merged.values(), key=lambda c: -c["count"])
+    return [{"name": c["name"], "hex": _hex(c["sum"] / c["count"]), "share": round(c["count"] / len(nearest), 3)}
+            for c in ranked if c["count"] / len(nearest) >= 0.05][:most]
 
 
 def _hex(bgr: np.ndarray) -> str:
