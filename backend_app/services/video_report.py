@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Callable
 
+from ..wording import counted
+
 if TYPE_CHECKING:  # the report is built in the worker; keep cv2 out of web imports
     from ..adapters.vision import PassResult, VideoMetadata
     from .describe import Descriptions
@@ -59,7 +61,8 @@ def quality_warnings(shots: list[dict], passed: "PassResult") -> list[dict]:
     for code, test, words in checks:
         hit = [s for s in shots if test(s)]
         if hit:
-            warnings.append({"code": code, "message": f"Shot(s) {_shot_list(hit)} {'is' if len(hit) == 1 else 'are'} "
+            warnings.append({"code": code, "message": f"{'Shot' if len(hit) == 1 else 'Shots'} {_shot_list(hit)} "
+                                                      f"{'is' if len(hit) == 1 else 'are'} "
                                                       f"{words}.", "shots": [s["index"] for s in hit]})
     if passed.black:
         warnings.append({"code": "BLACK_FRAMES", "message": f"Black frames at {_span_text(passed.black)}.",
@@ -96,7 +99,7 @@ def damage_warning(passed: "PassResult") -> list[dict]:
         return []
     where = f" at {_span_text(passed.damaged)}" if passed.damaged else ""
     return [{"code": "DAMAGED_DATA",
-             "message": f"{passed.damaged_packets} frame(s) of the file could not be decoded{where} and were passed "
+             "message": f"{counted(passed.damaged_packets, 'frame')} of the file could not be decoded{where} and were passed "
                         "over; pictures right after them may show decoding errors.",
              "spans": [list(span) for span in passed.damaged]}]
 

@@ -32,6 +32,7 @@ from jwt.exceptions import PyJWTError
 from ..errors import AppError, Forbidden, is_htmx
 from ..models.base import utcnow
 from ..services import accounts
+from ..wording import counted
 
 bp = Blueprint("web", __name__)
 
@@ -197,6 +198,9 @@ def nav_links(user, admin_only: bool = False) -> list[tuple[str, str]]:
     """The user's top-level links; ``admin_only`` picks the admin menu's entries."""
     return [(endpoint, label) for endpoint, label, admin in NAV
             if admin == admin_only and (user.is_admin or not admin)]
+
+
+bp.add_app_template_filter(counted)
 
 
 @bp.app_context_processor

@@ -49,6 +49,9 @@ def test_quality_warnings_name_the_shots_and_spans():
     assert set(warnings) == {"TOO_DARK", "BLURRY", "SHAKY", "BLACK_FRAMES", "FROZEN_FRAMES"}
     assert warnings["TOO_DARK"]["shots"] == [0] and warnings["SHAKY"]["shots"] == [2]
     assert "1.0-2.0 s" in warnings["BLACK_FRAMES"]["message"]
+    assert warnings["BLURRY"]["message"].startswith("Shot 1 is blurry")
+    two = video_report.quality_warnings([shot(0, blurry=True), shot(1, blurry=True)], SimpleNamespace(black=[], frozen=[]))
+    assert two[0]["message"].startswith("Shots 0, 1 are blurry")
     assert video_report.quality_warnings([shot(0)], SimpleNamespace(black=[], frozen=[])) == []
 
 
@@ -56,7 +59,7 @@ def test_damaged_data_is_named_with_where_it_was_and_nothing_is_said_without_dam
     passed = SimpleNamespace(damaged_packets=6, damaged=[(2.92, 3.0), (4.16, 4.32)])
     (warning,) = video_report.damage_warning(passed)
     assert warning["code"] == "DAMAGED_DATA" and warning["spans"] == [[2.92, 3.0], [4.16, 4.32]]
-    assert warning["message"].startswith("6 frame(s)") and "2.9-3.0 s, 4.2-4.3 s" in warning["message"]
+    assert warning["message"].startswith("6 frames of the file") and "2.9-3.0 s, 4.2-4.3 s" in warning["message"]
     assert video_report.damage_warning(SimpleNamespace(damaged_packets=0, damaged=[])) == []
 
 

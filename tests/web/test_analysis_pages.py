@@ -163,11 +163,11 @@ def test_report_page_shows_everything(page):
     response = page.get(f"/analyses/{analysis.id}")
     body = text(response)
     assert response.status_code == 200
-    for expected in ("320×180", "h264", "Two red scenes.", "Audio track ignored", 'id="shot-1"',
+    for expected in ("320×180", "h264", "2 shots in", "Two red scenes.", "Audio track ignored", 'id="shot-1"',
                      "QR: https://example.test", "A red scene number 0.", "<polyline", 'data-seek="2.0"',
                      f"/analyses/{analysis.id}/keyframes/1.jpg", "contact-sheet.jpg", "/api/v1/storage/",
                      'data-testid="shot-strip"', 'href="#shot-1" data-seek="2.0"', "flex-basis: 50.0%",
-                     f"background-image: url('/analyses/{analysis.id}/keyframes/1.jpg')", "1 face(s)",
+                     f"background-image: url('/analyses/{analysis.id}/keyframes/1.jpg')", "1 face<",
                      'style="background: #c83228" title="red 60 %"'):
         assert expected in body, expected
     assert body.count('class="swatch"') == 1 and "legacy text" not in body  # what is no colour is left out
