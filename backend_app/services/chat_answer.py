@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from .search import Hit
-from .search_query import sentences, snippet, words
+from .search_query import STOP_WORDS, fold, sentences, snippet, words
 
 NOTHING_FOUND = "No shots in your videos match that question."
 NOTHING_FOUND_SESSION = "No shots in this session's videos match that question."
@@ -96,7 +96,12 @@ def offline_answer(hits: list[Hit], terms: list[str], scoped: bool, *, limit: in
         lines = [f"{len(hits)} matching {'shot' if len(hits) == 1 else 'shots'} in {videos} {what}"]
     for n, hit in enumerate(hits, 1):
         text = snippet(hit.text, terms)
-        measured = [s for s in _measurements(hit.text) if s not in text][:MAX_MEASUREMENTS]
+        said, measured = _content_words(text), []
+        for sentence in _measurements(hit.text):
+            new = _content_words(sentence) - said
+            if new and len(measured) < MAX_MEASUREMENTS:
+                measured.append(sentence)
+                said |= new
         body = " ".join(part for part in (text, *measured) if part) or hit.title
         lines.append(f"[{n}] {hit.filename or hit.analysis_id}, shot {hit.shot}, "
                      f"{_seconds(hit.start_s)}-{_seconds(hit.end_s)} s: {body}")
@@ -111,6 +116,13 @@ def still_analysing(count: int, more: bool) -> str:
     head = f"{count} more {noun}" if more else f"{count} {noun}"
     return STILL_ANALYSING.format(count=head, pronoun="its" if count == 1 else "their",
                                   s=" is" if count == 1 else "s are")
+
+
+def _content_words(text: str) -> set[str]:
+    """What a sentence says, for telling whether another already said it ("Mostly red." after
+    "mostly red.", "Dim and static." after "Dim, static shot (3.0 s);"). Numbers, one-letter
+    words and "shot" do not count: the answer's line already gives the shot and its seconds."""
+    return {w for w in map(fold, words(text)) if len(w) > 1 and not w.isdigit() and w != "shot"} - STOP_WORDS
 
 
 def _measurements(text: str) -> list[str]:

@@ -135,6 +135,26 @@ def test_offline_answer_cites_seconds_and_measurements(client, app):
     assert nothing.get_json()["citations"] == []
 
 
+def test_offline_answer_does_not_repeat_what_its_snippet_said(client, app):
+    """A review: "shot 1, 4.0-7.0 s: mostly red. Dim and static. Mostly red." and "Dim, static
+    shot (3.0 s); Dim and static. …": a measurement already in the snippet is not said again."""
+    user = make_user()
+    h = auth_headers(client, user)
+    sid = client.post("/api/v1/sessions", json={"name": "bars"}, headers=h).get_json()["id"]
+    analysis = chat_data.add_analysis(user.id, sid, "bars.mp4")
+    chat_data.add_document(user.id, sid, analysis.id, 1, "bars.mp4 — shot 1",
+                           "Dim, static shot (3.0 s); mostly red. Seen: dim, static, red. Mostly red. Dim and static.",
+                           start_s=4.0)
+    db.session.commit()
+
+    def answer(question: str) -> str:
+        body = client.post("/api/v1/chat", json={"message": question, "session_id": sid}, headers=h).get_json()
+        return body["answer"].split("s: ", 1)[1]
+
+    assert answer("Which shot is red?") == "mostly red. Dim and static."
+    assert answer("What is in shot 1?") == "Dim, static shot (3.0 s); Mostly red."
+
+
 def test_hostile_messages_are_answered(client, app):
     corpus = chat_data.build(seed=2, users=1, sessions=1, analyses=1, shots=2)
     h = auth_headers(client, corpus.users[0])
@@ -314,7 +334,8 @@ def test_offline_answer_over_the_video_analysis_documents(client, app):
     assert [c["shot"] for c in body["citations"]] == [0]
     line = body["answer"].splitlines()[1]
     assert line.startswith("[1] evening.mp4, shot 0, 0.0-3.0 s: A dark street with one face.")
-    assert line.endswith("A dark street with one face. Dark and fast-moving. 1 face.")
+    # "1 face." is not said again after "with one face": the next measurement takes its place.
+    assert line.endswith("A dark street with one face. Dark and fast-moving. Mostly blue.")
     assert set(map(fold, words(body["answer"]))) <= (
         TEMPLATE | {fold(w) for w in words(f"evening.mp4 {db.session.get(ShotDocument, _doc_id(analysis.id, 0)).text}")}
         | {w for w in map(fold, words(body["answer"])) if w.isdigit()})
