@@ -47,6 +47,7 @@ class Turn:
     notice: dict | None = None
     citations: list[dict] = field(default_factory=list)
     previous: str | None = None  # the question this one follows up (it was searched with it)
+    edge: str | None = None  # "the one before" the first shot: said instead of "nothing matches"
     indexed: int = 1  # shots in the scope's index (counted only when nothing matched)
     analysing: int = 0  # the scope's videos still queued or running (counted only when nothing matched)
 
@@ -112,8 +113,17 @@ def prepare(user_id: str, message: str, session_id: str | None = None, mode: str
     asked, previous = question, None
     if follow_up(question) and (previous := _previous_question(tenant)):
         asked = f"{question} {previous}"  # "and when does it end?" is read with what "it" was
-    hits = search.search(tenant, asked, limit=_settings().chat_top_k)
-    turn = Turn(tenant, question, mode, search_query.terms(asked), hits, provider, notice, previous=previous)
+    step, edge = search_query.relative_step(question), None
+    if step and (current := _last_cited_shot(tenant)):  # "and the one before?": that shot's neighbour
+        neighbour = search.shot(tenant, current.analysis_id, current.shot + step)
+        hits = [neighbour] if neighbour else []
+        if neighbour is None:
+            edge = chat_answer.no_neighbour(current.filename, current.shot, step)
+        previous = previous or _previous_question(tenant)
+        asked = question
+    else:
+        hits = search.search(tenant, asked, limit=_settings().chat_top_k)
+    turn = Turn(tenant, question, mode, search_query.terms(asked), hits, provider, notice, previous=previous, edge=edge)
     if not hits:
         turn.provider = "offline"  # nothing to ground an AI answer on: say so without a paid call
         turn.indexed, turn.analysing = search.indexed_count(tenant), _analysing(tenant)
@@ -140,6 +150,17 @@ def _previous_question(tenant: Tenant) -> str | None:
                               .limit(1)).scalar()
 
 
+def _last_cited_shot(tenant: Tenant) -> search.Hit | None:
+    """The shot first cited by the thread's last answer (what "the one before" counts from), if it
+    is still in the tenant's scope."""
+    citations = db.session.execute(_newest_first(tenant, ChatMessage.citations)
+                                   .where(ChatMessage.role == "assistant").limit(1)).scalar()
+    first = (citations or [None])[0]
+    if isinstance(first, dict) and isinstance(first.get("analysis_id"), str) and isinstance(first.get("shot"), int):
+        return search.shot(tenant, first["analysis_id"], first["shot"])
+    return None
+
+
 def _newest_first(tenant: Tenant, *columns):
     """The tenant's thread (its user, its session or "all my videos"), newest message first."""
     scope = ChatMessage.session_id == tenant.session_id if tenant.session_id else ChatMessage.session_id.is_(None)
@@ -158,6 +179,8 @@ def _analysing(tenant: Tenant) -> int:
 
 def _offline(turn: Turn) -> str:
     turn.provider = "offline"
+    if turn.edge and not turn.hits:
+        return turn.edge
     turn.citations = [chat_answer.citation(h, turn.terms) for h in turn.hits]
     return chat_answer.offline_answer(turn.hits, turn.terms, scoped=turn.tenant.session_id is not None,
                                       limit=_settings().chat_top_k, indexed=turn.indexed, analysing=turn.analysing)

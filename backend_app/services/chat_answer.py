@@ -78,7 +78,7 @@ def offline_answer(hits: list[Hit], terms: list[str], scoped: bool, *, limit: in
     match). With no hits, ``indexed`` (shots in the scope's index) and ``analysing`` (the scope's
     videos still queued or running) tell "nothing matches" from "nothing to search yet".
     """
-    if not terms:
+    if not terms and not hits:
         return NO_TERMS
     if not hits:
         if indexed:
@@ -106,6 +106,12 @@ def offline_answer(hits: list[Hit], terms: list[str], scoped: bool, *, limit: in
         lines.append(f"[{n}] {hit.filename or hit.analysis_id}, shot {hit.shot}, "
                      f"{_seconds(hit.start_s)}-{_seconds(hit.end_s)} s: {body}")
     return "\n".join(lines)
+
+
+def no_neighbour(filename: str | None, shot: int, step: int) -> str:
+    """E.g. "Shot 0 is the first shot of street.mp4: there is none before it."."""
+    return (f"Shot {shot} is the {'first' if step < 0 else 'last'} shot of {filename or 'that video'}: "
+            f"there is none {'before' if step < 0 else 'after'} it.")
 
 
 def still_analysing(count: int, more: bool) -> str:

@@ -90,6 +90,9 @@ _NUMBERED = (f"SELECT {_COLUMNS} FROM shot_documents d "
              "LEFT JOIN analyses a ON a.id = d.analysis_id AND a.user_id = d.user_id "
              "WHERE d.user_id = :user_id {session} AND d.shot_index = :shot "
              "ORDER BY a.created_at DESC, d.analysis_id LIMIT :limit")
+_NEIGHBOUR = (f"SELECT {_COLUMNS} FROM shot_documents d "
+              "LEFT JOIN analyses a ON a.id = d.analysis_id AND a.user_id = d.user_id "
+              "WHERE d.user_id = :user_id {session} AND d.analysis_id = :analysis_id AND d.shot_index = :shot")
 _PG_VECTOR = "to_tsvector('english'::regconfig, d.title || ' ' || d.text)"
 _PG_SEARCH = (f"SELECT {_COLUMNS}, ts_rank({_PG_VECTOR}, q.query) AS score "
               "FROM shot_documents d CROSS JOIN (SELECT to_tsquery('english'::regconfig, :tsquery) AS query) q "
@@ -128,6 +131,18 @@ def search(tenant: Tenant, question: str, limit: int = DEFAULT_LIMIT) -> list[Hi
     details = {r.rid: r for r in db.session.execute(text(_SQLITE_ROWS.format(
         rowids=", ".join(map(str, rowids)))), {"user_id": tenant.user_id})}
     return [_hit(details[rid], scores[i]) for rid, i in zip(rowids, best) if rid in details]
+
+
+def shot(tenant: Tenant, analysis_id: str, index: int) -> Hit | None:
+    """Shot ``index`` of one of the tenant's analyses (None when there is no such shot in scope)."""
+    if not isinstance(tenant, Tenant):
+        raise TypeError("shot() needs a Tenant")
+    params = {"user_id": tenant.user_id, "analysis_id": analysis_id, "shot": index}
+    session = ""
+    if tenant.session_id is not None:
+        session, params["session_id"] = "AND d.session_id = :session_id", tenant.session_id
+    row = db.session.execute(text(_NEIGHBOUR.format(session=session)), params).first()
+    return _hit(row, 1.0) if row is not None else None
 
 
 def _hit(r, score: float) -> Hit:

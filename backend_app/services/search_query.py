@@ -68,6 +68,26 @@ def shot_number(question: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
+# "And the one before?", "what comes next?", "und danach?": the shot before or after the one the
+# thread last talked about. Only when the question asks nothing else (every other word is one of
+# these or a stop word): "what happens before the red car?" is a search like any other.
+_STEPS = {**dict.fromkeys(("before", "previous", "prior", "earlier", "preceding", "davor", "vorher", "vorige",
+                           "vorigen", "vorherige", "vorherigen"), -1),
+          **dict.fromkeys(("after", "next", "following", "afterwards", "later", "danach", "nachher", "nachste",
+                           "nachsten", "folgende", "folgenden"), 1)}
+_STEP_FILLER = frozenset("one shot shots scene scenes clip comes come came happens happened happen shows show seen see "
+                         "szene einstellung kommt passiert zeigt man".split())
+
+
+def relative_step(question: str) -> int | None:
+    """-1 or +1 when the question asks only for the shot before or after the last one talked about."""
+    folded = [fold(word) for word in words(question)]
+    steps = {_STEPS[w] for w in folded if w in _STEPS}
+    if len(steps) != 1 or any(w not in _STEPS and w not in _STEP_FILLER and w not in STOP_WORDS for w in folded):
+        return None
+    return steps.pop()
+
+
 def terms(question: str) -> list[str]:
     """The distinct, lower-cased content words of a question (at most MAX_TERMS)."""
     seen: list[str] = []

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from backend_app.extensions import db
-from backend_app.models import ChatMessage, ShotDocument, UsageRecord
+from backend_app.models import Analysis, ChatMessage, ShotDocument, UsageRecord
 from backend_app.services import chat_answer
 from backend_app.services.search_query import fold, words
 
@@ -153,6 +153,51 @@ def test_offline_answer_does_not_repeat_what_its_snippet_said(client, app):
 
     assert answer("Which shot is red?") == "mostly red. Dim and static."
     assert answer("What is in shot 1?") == "Dim, static shot (3.0 s); Mostly red."
+
+
+def test_the_one_before_and_the_next_follow_the_shot_last_cited(client, app):
+    """A review: "and the one before?" after "What is in shot 2?" answered shot 2 again."""
+    user = make_user()
+    h = auth_headers(client, user)
+    sid = client.post("/api/v1/sessions", json={"name": "walk"}, headers=h).get_json()["id"]
+    analysis = chat_data.add_analysis(user.id, sid, "walk.mp4")
+    for n, what in enumerate(("A green park.", "A red door.", "A blue car.")):
+        chat_data.add_document(user.id, sid, analysis.id, n, f"walk.mp4 — shot {n}", what, start_s=n * 2.5)
+    db.session.commit()
+
+    def ask(question: str) -> dict:
+        return client.post("/api/v1/chat", json={"message": question, "session_id": sid}, headers=h).get_json()
+
+    assert [c["shot"] for c in ask("What is in shot 1?")["citations"]] == [1]
+    before = ask("and the one before?")
+    assert [c["shot"] for c in before["citations"]] == [0] and "A green park." in before["answer"]
+    edge = ask("und davor?")
+    assert edge["citations"] == [] and edge["answer"] == "Shot 0 is the first shot of walk.mp4: there is none before it."
+    # The edge answer cites nothing, so "next" has nothing to count from: an ordinary search.
+    assert ask("What is in shot 2?")["citations"][0]["shot"] == 2
+    assert ask("what comes next?")["answer"] == "Shot 2 is the last shot of walk.mp4: there is none after it."
+    ask("the red door")
+    after = ask("Show me the next scene")
+    assert [c["shot"] for c in after["citations"]] == [2] and "A blue car." in after["answer"]
+    # A question of its own is searched as such, whatever its direction word.
+    assert [c["shot"] for c in ask("what happens before the blue car?")["citations"]] == [2]
+
+
+def test_the_one_before_never_reaches_another_users_video(client, app):
+    """Counting from a citation that names someone else's analysis finds nothing of theirs."""
+    corpus = chat_data.build(seed=3, users=2, sessions=1, analyses=1, shots=3)
+    alice, bob = corpus.users
+    alices_doc = ShotDocument.query.filter_by(user_id=alice.id, shot_index=1).first()
+    bobs_session = next(iter(corpus.docs[bob.id]))
+    db.session.add(ChatMessage(user_id=bob.id, session_id=bobs_session, role="assistant", content="…",
+                               citations=[{"analysis_id": alices_doc.analysis_id, "shot": 1}]))
+    db.session.commit()
+    body = client.post("/api/v1/chat", json={"message": "and the one before?", "session_id": bobs_session},
+                       headers=auth_headers(client, bob)).get_json()
+    alices_files = {a.filename for a in Analysis.query.filter_by(user_id=alice.id)}
+    bobs_files = {a.filename for a in Analysis.query.filter_by(user_id=bob.id)}
+    assert all(c["analysis_id"] != alices_doc.analysis_id for c in body["citations"])
+    assert not any(name in body["answer"] for name in alices_files - bobs_files), body["answer"]
 
 
 def test_hostile_messages_are_answered(client, app):

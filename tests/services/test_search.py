@@ -7,7 +7,7 @@ from sqlalchemy import delete, text
 
 from backend_app.extensions import db
 from backend_app.models import ShotDocument
-from backend_app.services import index_status, search, sessions
+from backend_app.services import index_status, search, search_query, sessions
 from backend_app.services.search_query import snippet, terms
 from backend_app.tenancy import Tenant
 
@@ -157,3 +157,12 @@ def test_terms_and_snippets_are_plain_words_from_the_text():
     assert snippet(body, ["cars"]) == "A red car passes the bakery."
     long = "word " * 100
     assert snippet(long, ["word"]).endswith("…") and len(snippet(long, ["word"])) <= 222
+
+
+@pytest.mark.parametrize("question, step", [
+    ("and the one before?", -1), ("the previous shot", -1), ("und davor?", -1), ("What came earlier?", -1),
+    ("what comes next?", 1), ("Show me the next scene", 1), ("und die nächste Szene?", 1), ("after that?", 1),
+    ("what happens before the red car?", None), ("shot 3 after", None), ("before and after", None),
+    ("next", 1), ("the red one", None)])
+def test_a_question_asking_only_for_the_shot_before_or_after_is_a_step(question, step):
+    assert search_query.relative_step(question) == step
