@@ -19,7 +19,9 @@ VAGUE = {
                   "sufficient", "sufficiently", "reasonable", "reasonably", "flexible", "robust", "intuitive",
                   "seamless", "seamlessly", "state-of-the-art", "modern", "normal", "typical", "significant",
                   "good", "better", "best", "optimal", "optimally", "acceptable", "nice", "clean", "secure",
-                  "reliable", "convenient", "smooth", "smoothly", "powerful", "scalable"],
+                  "securely", "safe", "safely", "reliable", "reliably", "convenient", "conveniently", "smooth",
+                  "smoothly", "powerful", "scalable", "proper", "properly", "effective", "effectively",
+                  "relevant", "intuitively", "flexibly", "robustly"],
     },
     "de": {
         TIME: ["schnell", "schnelle", "schneller", "zügig", "zeitnah", "unverzüglich", "sofort", "umgehend",
@@ -31,7 +33,8 @@ VAGUE = {
                   "angemessen", "angemessene", "ausreichend", "ausreichende", "geeignet", "geeignete",
                   "effizient", "effiziente", "flexibel", "flexible", "robust", "robuste", "modern", "moderne",
                   "übersichtlich", "komfortabel", "ordnungsgemäß", "gut", "gute", "besser", "optimal",
-                  "zuverlässig", "sicher", "sichere", "reibungslos", "skalierbar"],
+                  "zuverlässig", "sicher", "sichere", "reibungslos", "skalierbar", "ordentlich", "sinnvoll",
+                  "effektiv", "relevant", "relevante"],
     },
 }
 
