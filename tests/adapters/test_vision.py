@@ -628,6 +628,12 @@ def test_cover_art_is_no_video_and_a_one_frame_track_before_the_video_is_passed_
     with pytest.raises(JobFailure) as refused:
         vision.probe(str(song), LIMITS)
     assert refused.value.code == "VIDEO_UNREADABLE" and "cover art" in refused.value.message
+    # Audio alone (a review uploaded one): said as such, not "not a video, or truncated".
+    voice = tmp_path / "voice.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "sine=duration=2", "-c:a", "aac", str(voice))
+    with pytest.raises(JobFailure) as refused:
+        vision.probe(str(voice), LIMITS)
+    assert refused.value.code == "VIDEO_UNREADABLE" and refused.value.message == "The file has sound but no picture."
 
     clip = media.make_clip(tmp_path / "clip.mp4", seconds=4, cuts=[2.0])
     still = tmp_path / "still.mp4"

@@ -80,9 +80,21 @@ def open_capture(path: str) -> cv2.VideoCapture:
         raise JobFailure("VIDEO_UNREADABLE", f"OpenCV could not open the file: {exc}") from None
     if not cap.isOpened():
         cap.release()
-        raise JobFailure("VIDEO_UNREADABLE", "OpenCV could not open the file as a video "
-                                             "(not a video, or truncated before its index).")
+        raise JobFailure("VIDEO_UNREADABLE", _why_not_a_video(path))
     return cap
+
+
+def _why_not_a_video(path: str) -> str:
+    """What to tell about a file OpenCV cannot open: sound alone is said as such."""
+    import av
+
+    try:
+        with av.open(path) as container:
+            if video_stream(container) is None and container.streams.audio:
+                return "The file has sound but no picture."
+    except (av.FFmpegError, OSError, ValueError):
+        pass
+    return "OpenCV could not open the file as a video (not a video, or truncated before its index)."
 
 
 def _number(cap: cv2.VideoCapture, prop: int) -> float:
