@@ -57,7 +57,8 @@ GERMAN = {"gesicht": "face", "gesichter": "faces", "person": "face", "personen":
           "lila": "purple", "violett": "violet", "rosa": "pink", "braun": "brown", "dunkel": "dark", "dunkle": "dark",
           "hell": "bright", "helle": "bright", "bewegung": "moving", "bewegt": "moving", "schnell": "fast",
           "unscharf": "blurry", "verwackelt": "shaky", "eingefroren": "frozen"}
-DOCUMENT_WORDS = {**SUPERLATIVES, **GERMAN}  # a question's word -> the word shot documents use
+SPELLINGS = {"grey": "gray", "greys": "gray", "greyish": "gray", "colour": "color", "colours": "colors"}
+DOCUMENT_WORDS = {**SUPERLATIVES, **GERMAN, **SPELLINGS}  # a question's word -> the word shot documents use
 _SHOT_NUMBER = re.compile(r"\b(?:shot|scene|szene|einstellung)\s*(?:no\.?|nr\.?|number|#)?\s*(\d{1,5})\b",
                           re.IGNORECASE)
 

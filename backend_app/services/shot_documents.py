@@ -23,7 +23,7 @@ def shot_text(shot: dict, warnings: list[str]) -> str:
     if shot.get("labels"):
         parts.append("Seen: " + ", ".join(shot["labels"]) + ".")
     if shot.get("colors"):
-        parts.append("Mostly " + ", ".join(c["name"] for c in shot["colors"]) + ".")
+        parts.append("Mostly " + ", ".join(_colour_words(c["name"]) for c in shot["colors"]) + ".")
     faces = shot.get("faces") or 0
     if faces:
         parts.append(f"{faces} face." if faces == 1 else f"{faces} faces.")
@@ -33,6 +33,16 @@ def shot_text(shot: dict, warnings: list[str]) -> str:
     if warnings:
         parts.append("Warnings: " + "; ".join(warnings) + ".")
     return " ".join(p for p in parts if p)
+
+
+# Colour names whose everyday word they do not contain: "which shot is green?" must find a lime
+# (#00ff00) one. "dark green", "sky blue" and "dark red" carry theirs already.
+COLOUR_FAMILIES = {"lime": "green", "navy": "blue", "violet": "purple", "silver": "gray"}
+
+
+def _colour_words(name: str) -> str:
+    family = COLOUR_FAMILIES.get(name)
+    return f"{name} ({family})" if family else name
 
 
 def shot_warnings(report: dict, index: int) -> list[str]:

@@ -387,6 +387,29 @@ def test_offline_answer_over_the_video_analysis_documents(client, app):
 
 
 
+def test_everyday_colour_words_find_the_named_shades(client):
+    """"Which shot is green?" found no shot of colour bars: their pure green is named lime."""
+    from backend_app.services import shot_documents
+
+    user = make_user()
+    h = auth_headers(client, user)
+    sid = client.post("/api/v1/sessions", json={"name": "bars"}, headers=h).get_json()["id"]
+    analysis = chat_data.add_analysis(user.id, sid, "bars.mp4")
+    base = {"brightness": 0.5, "motion": 0.0, "faces": 0, "qr_texts": [], "labels": [], "description": ""}
+    shots = [dict(base, index=n, start_s=n * 2.0, end_s=n * 2.0 + 2, colors=[{"name": name}])
+             for n, name in enumerate(("lime", "silver", "navy", "red"))]
+    shot_documents.replace_for(analysis, {"shots": shots, "warnings": []})
+    db.session.commit()
+
+    def cited(question: str) -> list[int]:
+        body = client.post("/api/v1/chat", json={"message": question, "session_id": sid}, headers=h).get_json()
+        return [c["shot"] for c in body["citations"]]
+
+    assert cited("Which shot is green?") == [0]
+    assert cited("anything grey?") == [1]
+    assert cited("a blue shot") == [2]
+
+
 def test_words_every_shot_document_has_match_no_shot_on_their_own(client):
     """'Which shot shows colour bars?' listed every shot: each document said 'Colours: …', and
     'shows' was no stop word. A question about something no shot has finds nothing."""

@@ -68,7 +68,7 @@ def test_shot_document_text_carries_everything_chat_may_be_asked():
     data = shot(0, brightness=0.1, faces=1, qr_texts=["WIFI:S:cafe"], labels=["dark", "face"],
                 description="Dark shot with 1 face.", colors=[{"name": "navy", "hex": "#000080", "share": 0.7}])
     text = shot_documents.shot_text(data, shot_documents.shot_warnings(report, 0))
-    for needle in ("Dark shot with 1 face.", "Seen: dark, face.", "Mostly navy.", "1 face.",
+    for needle in ("Dark shot with 1 face.", "Seen: dark, face.", "Mostly navy (blue).", "1 face.",
                    "QR code: WIFI:S:cafe.", "Dark and static.", "Warnings: too dark."):
         assert needle in text
     # No field label is written into every document (it would match every question that uses it).
