@@ -99,8 +99,8 @@ def damage_warning(passed: "PassResult") -> list[dict]:
         return []
     where = f" at {_span_text(passed.damaged)}" if passed.damaged else ""
     return [{"code": "DAMAGED_DATA",
-             "message": f"{counted(passed.damaged_packets, 'frame')} of the file could not be decoded{where} and were passed "
-                        "over; pictures right after them may show decoding errors.",
+             "message": f"{counted(passed.damaged_packets, 'frame')} of the file could not be decoded{where} and "
+                        "were passed over; pictures right after them may show decoding errors.",
              "spans": [list(span) for span in passed.damaged]}]
 
 

@@ -172,7 +172,8 @@ def test_the_one_before_and_the_next_follow_the_shot_last_cited(client, app):
     before = ask("and the one before?")
     assert [c["shot"] for c in before["citations"]] == [0] and "A green park." in before["answer"]
     edge = ask("und davor?")
-    assert edge["citations"] == [] and edge["answer"] == "Shot 0 is the first shot of walk.mp4: there is none before it."
+    assert edge["citations"] == []
+    assert edge["answer"] == "Shot 0 is the first shot of walk.mp4: there is none before it."
     # The edge answer cites nothing, so "next" has nothing to count from: an ordinary search.
     assert ask("What is in shot 2?")["citations"][0]["shot"] == 2
     assert ask("what comes next?")["answer"] == "Shot 2 is the last shot of walk.mp4: there is none after it."

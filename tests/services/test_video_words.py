@@ -50,7 +50,8 @@ def test_quality_warnings_name_the_shots_and_spans():
     assert warnings["TOO_DARK"]["shots"] == [0] and warnings["SHAKY"]["shots"] == [2]
     assert "1.0-2.0 s" in warnings["BLACK_FRAMES"]["message"]
     assert warnings["BLURRY"]["message"].startswith("Shot 1 is blurry")
-    two = video_report.quality_warnings([shot(0, blurry=True), shot(1, blurry=True)], SimpleNamespace(black=[], frozen=[]))
+    none = SimpleNamespace(black=[], frozen=[])
+    two = video_report.quality_warnings([shot(0, blurry=True), shot(1, blurry=True)], none)
     assert two[0]["message"].startswith("Shots 0, 1 are blurry")
     assert video_report.quality_warnings([shot(0)], SimpleNamespace(black=[], frozen=[])) == []
 
