@@ -157,6 +157,26 @@ def completed_analysis(user_id, session_id) -> Analysis:
     return analysis
 
 
+def test_a_strip_of_many_short_shots_shows_colours_not_hundreds_of_pictures(page):
+    """A 600-shot video's strip asked for 600 keyframes (14 s to load) and showed only white borders."""
+    import re
+
+    session = _session(page)
+    analysis = completed_analysis(page.user.id, session.id)
+    long_shot = {**analysis.report["shots"][0], "start_s": 0.0, "end_s": 10.0}
+    slivers = [{**analysis.report["shots"][1], "index": n, "start_s": 10 + (n - 1) * 0.1, "end_s": 10 + n * 0.1,
+                "colors": [{"name": "red", "hex": f"#{n:02x}0000", "share": 1.0}]} for n in range(1, 101)]
+    analysis.report = {**analysis.report, "metadata": {**analysis.report["metadata"], "duration_s": 20.0},
+                       "shots": [long_shot, *slivers]}
+    db.session.commit()
+    body = text(page.get(f"/analyses/{analysis.id}"))
+    strip = body[body.index('data-testid="shot-strip"'):body.index("</div>", body.index('data-testid="shot-strip"'))]
+    assert re.findall(r"background-image: url\('([^']+)'\)", strip) == [f"/analyses/{analysis.id}/keyframes/0.jpg"]
+    assert strip.count("background-color: #") == 100 and "background-color: #640000" in strip
+    assert strip.count('class="wide"') == 1 and strip.count("<span>") == 1
+    assert strip.count('role="listitem"') == 101  # every shot is still there to click
+
+
 def test_report_page_shows_everything(page):
     session = _session(page)
     analysis = completed_analysis(page.user.id, session.id)
