@@ -17,6 +17,7 @@ from ..errors import Conflict, NotFound, Unauthorized, ValidationError
 from ..extensions import db, redis_store, request_memo
 from ..models import User
 from ..models.user import SignedInUser
+from .passwords import weak_password
 
 log = logging.getLogger(__name__)
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -36,6 +37,8 @@ def _check_credentials_shape(email: str, password: str) -> None:
         errors["password"] = f"must be at least {MIN_PASSWORD} characters"
     elif len(password) > 1024:
         errors["password"] = "must be at most 1024 characters"
+    elif problem := weak_password(password, email):
+        errors["password"] = problem
     if errors:
         raise ValidationError("Some fields are missing or invalid.", details={"fields": errors})
 

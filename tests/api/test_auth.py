@@ -1,6 +1,9 @@
 import pytest
 from flask_jwt_extended import decode_token
 
+from backend_app.errors import ValidationError
+from backend_app.services import accounts
+
 from ..factories import PASSWORD, auth_headers, login, make_user
 
 
@@ -32,6 +35,21 @@ def test_register_validation(client):
     assert r.status_code == 422
     fields = r.get_json()["error"]["details"]["fields"]
     assert set(fields) == {"email", "password"}
+
+
+@pytest.mark.parametrize("password, why", [
+    ("password", "most common"), ("Password123", "most common"), ("sunshine!", "most common"),
+    ("12345678", "run of"), ("QWERTYUIOP", "run of"), ("87654321", "run of"), ("aaaaaaaaaaaa", "one or two"),
+    ("abababab", "one or two"), ("mallory@example.test", "email address")])
+def test_common_and_guessable_passwords_are_refused(client, password, why):
+    """A review registered with "password" and "aaaaaaaaaaaa" (NIST SP 800-63B asks to refuse them)."""
+    r = client.post("/api/v1/auth/register", json={"email": "mallory@example.test", "password": password})
+    assert r.status_code == 422, r.get_json()
+    assert why in r.get_json()["error"]["details"]["fields"]["password"]
+    with pytest.raises(ValidationError):
+        accounts.create_admin("mallory@example.test", password)
+    ok = client.post("/api/v1/auth/register", json={"email": "mallory@example.test", "password": "mallory's words"})
+    assert ok.status_code == 201
 
 
 def test_wrong_password_is_uniform_401(client):
