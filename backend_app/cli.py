@@ -27,7 +27,7 @@ def create_admin(email: str, password: str | None) -> None:
     try:
         user, generated = accounts.create_admin(email, password)
     except AppError as exc:
-        raise click.ClickException(exc.message) from None
+        raise click.ClickException(exc.explained({"email": "--email", "password": "--password"})) from None
     click.echo(f"admin: {user.email}")
     if generated:
         click.echo(f"password: {generated}")

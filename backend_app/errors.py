@@ -33,6 +33,13 @@ class AppError(Exception):
     def to_dict(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message, "details": self.details}}
 
+    def explained(self, names: dict[str, str] | None = None) -> str:
+        """The message with each field's problem, for a terminal ("… password: is too common").
+        ``names`` renames fields (to the environment variable that set them, say)."""
+        fields = self.details.get("fields") if isinstance(self.details.get("fields"), dict) else {}
+        problems = [f"{(names or {}).get(name, name)} {problem}" for name, problem in fields.items()]
+        return " ".join([self.message, *problems]) if problems else self.message
+
 
 class ValidationError(AppError):
     status, code, message = 422, "VALIDATION_ERROR", "Some fields are missing or invalid."

@@ -28,6 +28,7 @@ from dotenv import load_dotenv  # noqa: E402
 load_dotenv(ROOT / ".env")
 
 from backend_app import create_app, local_redis  # noqa: E402
+from backend_app.errors import AppError  # noqa: E402
 from backend_app.settings import SettingsError, load_settings  # noqa: E402
 
 COLORS = {"web": "\033[36m", "worker": "\033[35m", "redis": "\033[33m"}
@@ -174,7 +175,12 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, lambda *_: (stop_all(procs), sys.exit(0)))
     try:
-        generated = prepare(settings)
+        try:
+            generated = prepare(settings)
+        except AppError as exc:  # ADMIN_EMAIL / ADMIN_PASSWORD refused: say which, no traceback
+            print(f"Framewise cannot start: {exc.explained({'email': 'ADMIN_EMAIL', 'password': 'ADMIN_PASSWORD'})}",
+                  file=sys.stderr)
+            return 2
         web, worker = commands(settings, args.dev)
         procs.append(("worker", spawn("worker", worker, env)))
         procs.append(("web", spawn("web", web, web_env(env, settings, args.dev))))

@@ -121,6 +121,12 @@ def test_a_taken_port_or_a_bad_setting_stops_make_run_with_one_line_and_no_banne
                          text=True, timeout=120, env={**env, "PURGE_RETENTION_H": "0"})
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.strip() == "Framewise cannot start: PURGE_RETENTION_H must be above 0"
+    weak = subprocess.run([sys.executable, str(ROOT / "scripts" / "run.py")], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, env={**env, "ADMIN_PASSWORD": "admin1234"})
+    assert weak.returncode == 2 and "Traceback" not in weak.stderr, weak.stderr[-2000:]
+    assert weak.stderr.strip().endswith("Framewise cannot start: Some fields are missing or invalid. "
+                                        "ADMIN_PASSWORD is one of the most common passwords; choose another")
+    assert not local_redis.port_in_use(urlparse(env["REDIS_URL"]).port)  # the embedded Redis was stopped
 
 
 @pytest.mark.parametrize("provider", ["offline", "openai"])

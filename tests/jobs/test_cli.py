@@ -130,5 +130,9 @@ def test_create_admin_says_what_is_wrong_with_a_password_instead_of_a_traceback(
                                                 "--password", "x"])
     assert result.exit_code == 1 and result.exception.__class__ is SystemExit
     assert result.output.startswith("Error: ") and "Traceback" not in result.output
+    assert "--password must be at least 8 characters" in result.output  # which option, and what is wrong
+    common = app.test_cli_runner().invoke(args=["users", "create-admin", "--email", "root@example.test",
+                                                "--password", "password123"])
+    assert common.exit_code == 1 and "--password is one of the most common passwords" in common.output
     made = app.test_cli_runner().invoke(args=["users", "create-admin", "--email", "root@example.test"])
     assert made.exit_code == 0 and "password: " in made.output
