@@ -21,9 +21,15 @@ NO_TERMS = "Ask about something that could be seen in your videos, for example a
 NO_VIDEOS = "You have no analysed videos yet: upload one, and ask again when its report is ready."
 NO_VIDEOS_SESSION = "This session has no analysed videos yet: upload one, and ask again when its report is ready."
 STILL_ANALYSING = "{count} still being analysed: ask again when {pronoun} report{s} ready."
+NOT_DETECTED = "No {subject} were detected in your videos."
+NOT_DETECTED_SESSION = "No {subject} were detected in this session's videos."
+# A question about only one thing the analysis looks for ("Are there any faces?"): when no shot
+# has it, the answer says so in those words rather than "no shots match".
+_SUBJECTS = {"face": "faces", "faces": "faces", "qr": "QR codes", "code": "QR codes", "codes": "QR codes"}
 # Every word an offline answer may contain besides the documents' own words, numbers and filenames.
 TEMPLATE_WORDS = frozenset(words(" ".join([
-    NOTHING_FOUND, NOTHING_FOUND_SESSION, NO_TERMS, NO_VIDEOS, NO_VIDEOS_SESSION,
+    NOTHING_FOUND, NOTHING_FOUND_SESSION, NO_TERMS, NO_VIDEOS, NO_VIDEOS_SESSION, NOT_DETECTED_SESSION,
+    *_SUBJECTS.values(),
     "matching shot shots in video videos s the best more is are still being analysed ask again when its their "
     "report reports ready"])))
 
@@ -81,7 +87,9 @@ def offline_answer(hits: list[Hit], terms: list[str], scoped: bool, *, limit: in
     if not terms and not hits:
         return NO_TERMS
     if not hits:
-        if indexed:
+        if indexed and (subject := _only_subject(terms)):
+            text = (NOT_DETECTED_SESSION if scoped else NOT_DETECTED).format(subject=subject)
+        elif indexed:
             text = NOTHING_FOUND_SESSION if scoped else NOTHING_FOUND
         elif not analysing:
             return NO_VIDEOS_SESSION if scoped else NO_VIDEOS
@@ -106,6 +114,12 @@ def offline_answer(hits: list[Hit], terms: list[str], scoped: bool, *, limit: in
         lines.append(f"[{n}] {hit.filename or hit.analysis_id}, shot {hit.shot}, "
                      f"{_seconds(hit.start_s)}-{_seconds(hit.end_s)} s: {body}")
     return "\n".join(lines)
+
+
+def _only_subject(terms: list[str]) -> str | None:
+    """"faces" or "QR codes" when every term asks about that, else None."""
+    subjects = {_SUBJECTS.get(term) for term in terms}
+    return subjects.pop() if len(subjects) == 1 and None not in subjects else None
 
 
 def no_neighbour(filename: str | None, shot: int, step: int) -> str:

@@ -57,8 +57,10 @@ GERMAN = {"gesicht": "face", "gesichter": "faces", "person": "face", "personen":
           "lila": "purple", "violett": "violet", "rosa": "pink", "braun": "brown", "dunkel": "dark", "dunkle": "dark",
           "hell": "bright", "helle": "bright", "bewegung": "moving", "bewegt": "moving", "schnell": "fast",
           "unscharf": "blurry", "verwackelt": "shaky", "eingefroren": "frozen"}
+# Who a face belongs to: the documents say "1 face." / "3 faces.".
+PEOPLE = {"people": "faces", "persons": "faces", "humans": "faces", "human": "face", "someone": "face"}
 SPELLINGS = {"grey": "gray", "greys": "gray", "greyish": "gray", "colour": "color", "colours": "colors"}
-DOCUMENT_WORDS = {**SUPERLATIVES, **GERMAN, **SPELLINGS}  # a question's word -> the word shot documents use
+DOCUMENT_WORDS = {**SUPERLATIVES, **GERMAN, **PEOPLE, **SPELLINGS}  # a question's word -> the word shot documents use
 _SHOT_NUMBER = re.compile(r"\b(?:shot|scene|szene|einstellung)\s*(?:no\.?|nr\.?|number|#)?\s*(\d{1,5})\b",
                           re.IGNORECASE)
 

@@ -411,6 +411,32 @@ def test_everyday_colour_words_find_the_named_shades(client):
     assert cited("a blue shot") == [2]
 
 
+def test_a_question_about_faces_or_codes_none_has_is_answered_in_its_words(client):
+    """"Are there any faces?" answered "No shots in this session's videos match that question."."""
+    from backend_app.services import shot_documents
+
+    user = make_user()
+    h = auth_headers(client, user)
+    sid = client.post("/api/v1/sessions", json={"name": "walls"}, headers=h).get_json()["id"]
+    analysis = chat_data.add_analysis(user.id, sid, "walls.mp4")
+    wall = {"index": 0, "start_s": 0.0, "end_s": 2.0, "brightness": 0.5, "motion": 0.0, "faces": 0, "qr_texts": [],
+            "labels": [], "colors": [{"name": "red"}], "description": "A red wall."}
+    shot_documents.replace_for(analysis, {"shots": [wall], "warnings": []})
+    db.session.commit()
+
+    def answer(question: str, session: str | None = sid) -> dict:
+        return client.post("/api/v1/chat", json={"message": question, "session_id": session}, headers=h).get_json()
+
+    assert answer("Are there any faces?")["answer"] == "No faces were detected in this session's videos."
+    assert answer("any people?")["answer"] == "No faces were detected in this session's videos."
+    assert answer("Is there a QR code?", None)["answer"] == "No QR codes were detected in your videos."
+    assert answer("red faces?")["answer"].startswith("1 matching shot")  # not only about faces: a search
+    shot_documents.replace_for(analysis, {"shots": [dict(wall, faces=2)], "warnings": []})
+    db.session.commit()
+    found = answer("any people?")
+    assert [c["shot"] for c in found["citations"]] == [0] and "2 faces." in found["answer"]
+
+
 def test_words_every_shot_document_has_match_no_shot_on_their_own(client):
     """'Which shot shows colour bars?' listed every shot: each document said 'Colours: …', and
     'shows' was no stop word. A question about something no shot has finds nothing."""
