@@ -32,7 +32,7 @@ from jwt.exceptions import PyJWTError
 from ..errors import AppError, Forbidden, is_htmx
 from ..models.base import utcnow
 from ..services import accounts
-from ..wording import counted
+from ..wording import counted, duration
 
 bp = Blueprint("web", __name__)
 
@@ -201,6 +201,7 @@ def nav_links(user, admin_only: bool = False) -> list[tuple[str, str]]:
 
 
 bp.add_app_template_filter(counted)
+bp.add_app_template_filter(duration)
 
 
 @bp.app_context_processor

@@ -105,9 +105,11 @@ def test_item_stops_polling_when_done_and_failed_shows_reason_and_retry(page, re
     item = text(page.get(f"/analyses/{running.id}/status", htmx=True))
     assert 'hx-trigger="every 1s"' in item and "decode" in item and "40 %" in item and "<html" not in item
     running.job.status = COMPLETED
+    running.video_metadata = {"duration_s": 605.2, "width": 1920, "height": 1080, "codec": "h264"}
     db.session.commit()
     done = page.get(f"/analyses/{running.id}/status", htmx=True)
     assert "hx-trigger" not in text(done) and "Open report" in text(done)
+    assert "10:05 · 1920×1080 · h264" in text(done)  # a ten-minute video's length as a clock shows it
     assert done.headers["Vary"] == "HX-Request"
     assert "<html" in text(page.get(f"/analyses/{running.id}/status"))
 
@@ -183,7 +185,7 @@ def test_report_page_shows_everything(page):
     response = page.get(f"/analyses/{analysis.id}")
     body = text(response)
     assert response.status_code == 200
-    for expected in ("320×180", "h264", "2 shots in", "Two red scenes.", "Audio track ignored", 'id="shot-1"',
+    for expected in ("320×180", "h264", "2 shots in 4.0 s", "Two red scenes.", "Audio track ignored", 'id="shot-1"',
                      "QR: https://example.test", "A red scene number 0.", "<polyline", 'data-seek="2.0"',
                      f"/analyses/{analysis.id}/keyframes/1.jpg", "contact-sheet.jpg", "/api/v1/storage/",
                      'data-testid="shot-strip"', 'href="#shot-1" data-seek="2.0"', "flex-basis: 50.0%",
