@@ -88,12 +88,18 @@ def _split_compound(text: str, lang: str) -> str:
     return ". ".join(out) + "."
 
 
+_SAME_PLACEHOLDERS = re.compile(r"(<[^<>]+>)(?:,? (?:and|or|und|oder|sowie) \1)+")
+
+
 def _tidy(text: str) -> str:
     text = re.sub(r"\s+", " ", text).strip()
     text = re.sub(r"\s+([,.;:!?])", r"\1", text)
     text = re.sub(r",\s*([.;])", r"\1", text)
     text = re.sub(r"([,.;])\1+", r"\1", text)
     text = re.sub(r"^[,;:\s]+", "", text)
+    # Two vague words side by side become one placeholder: "properly and reliably" asks for one
+    # criterion, not "<measurable criterion> and <measurable criterion>".
+    text = _SAME_PLACEHOLDERS.sub(r"\1", text)
     if text and not text.endswith((".", "!", "?")):
         text += "."
     return text[:1].upper() + text[1:]

@@ -15,6 +15,13 @@ def test_vague_terms_become_placeholders_and_escape_clauses_go():
     assert {"R7", "R8"} <= {c["rule_id"] for c in out["changes"]}
 
 
+def test_two_vague_words_side_by_side_leave_one_placeholder():
+    assert _rewrite("The controller shall handle sensor faults properly and reliably.")["rewrite"] == \
+        "The controller shall handle sensor faults <measurable criterion>."
+    assert _rewrite("Der Server muss Fehler ordentlich und sinnvoll protokollieren.")["rewrite"] == \
+        "Der Server muss Fehler <messbares Kriterium> protokollieren."
+
+
 def test_compound_requirements_are_split_one_modal_per_sentence():
     out = _rewrite("The controller shall log every fault and shall notify the operator.")
     assert out["rewrite"] == "The controller shall log every fault. The controller shall notify the operator."
