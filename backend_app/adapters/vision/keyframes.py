@@ -42,10 +42,12 @@ MORE = [("blue", (160, 64, 32))]
 
 
 @lru_cache(maxsize=1)
-def _named_lab() -> tuple[list[str], np.ndarray]:
-    names = list(NAMED) + [name for name, _ in MORE]
+def _named_lab() -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(the colour names, every swatch in Lab, the index of each swatch's name)."""
+    names = list(NAMED)
     bgr = np.array([[*NAMED.values(), *(swatch for _, swatch in MORE)]], dtype=np.uint8)
-    return names, cv2.cvtColor(bgr, cv2.COLOR_BGR2LAB)[0].astype(np.float32)
+    name_of = np.array([*range(len(names)), *(names.index(name) for name, _ in MORE)])
+    return names, cv2.cvtColor(bgr, cv2.COLOR_BGR2LAB)[0].astype(np.float32), name_of
 
 
 def warm() -> None:
@@ -115,21 +117,16 @@ def colors(image: np.ndarray, most: int = MAX_COLOURS) -> list[dict]:
     "violet and orange" (blue with magenta, red with yellow), and their green was lost.
     """
     small = cv2.resize(image, (64, 36), interpolation=cv2.INTER_AREA)
-    names, named_lab = _named_lab()
+    names, named_lab, name_of = _named_lab()
     lab = cv2.cvtColor(small, cv2.COLOR_BGR2LAB).reshape(-1, 3).astype(np.float32)
     # Nearest swatch: |p - s|^2 = |p|^2 - 2 p.s + |s|^2, and |p|^2 is the same for every swatch.
-    nearest = np.argmin((named_lab * named_lab).sum(axis=1) - 2 * lab @ named_lab.T, axis=1)
+    named = name_of[np.argmin((named_lab * named_lab).sum(axis=1) - 2 * lab @ named_lab.T, axis=1)]
     pixels = small.reshape(-1, 3).astype(np.float64)
-    counts = np.bincount(nearest, minlength=len(names))
-    sums = np.stack([np.bincount(nearest, weights=pixels[:, c], minlength=len(names)) for c in range(3)], axis=1)
-    merged: dict[str, dict] = {}
-    for index in np.flatnonzero(counts):
-        entry = merged.setdefault(names[index], {"name": names[index], "count": 0, "sum": np.zeros(3)})
-        entry["count"] += int(counts[index])  # a name with two swatches (blue) counts once
-        entry["sum"] += sums[index]
-    ranked = sorted(merged.values(), key=lambda c: -c["count"])
-    return [{"name": c["name"], "hex": _hex(c["sum"] / c["count"]), "share": round(c["count"] / len(nearest), 3)}
-            for c in ranked if c["count"] / len(nearest) >= 0.05][:most]
+    counts = np.bincount(named, minlength=len(names))
+    sums = np.stack([np.bincount(named, weights=pixels[:, c], minlength=len(names)) for c in range(3)], axis=1)
+    shares = counts / len(named)
+    ranked = sorted(np.flatnonzero(shares >= 0.05), key=lambda i: -counts[i])[:most]
+    return [{"name": names[i], "hex": _hex(sums[i] / counts[i]), "share": round(float(shares[i]), 3)} for i in ranked]
 
 
 def _hex(bgr: np.ndarray) -> str:
