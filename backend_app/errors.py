@@ -34,7 +34,7 @@ class AppError(Exception):
         return {"error": {"code": self.code, "message": self.message, "details": self.details}}
 
     def explained(self, names: dict[str, str] | None = None) -> str:
-        """The message with each field's problem, for a terminal ("… password: is too common").
+        """The message with each field's problem, for a terminal ("… password must be at least 8 characters").
         ``names`` renames fields (to the environment variable that set them, say)."""
         fields = self.details.get("fields") if isinstance(self.details.get("fields"), dict) else {}
         problems = [f"{(names or {}).get(name, name)} {problem}" for name, problem in fields.items()]

@@ -110,18 +110,17 @@ def prepare(user_id: str, message: str, session_id: str | None = None, mode: str
     tenant = tenant_for(user_id, session_id)
     question = clean_message(message)
     provider, notice = _provider(tenant, mode)
-    asked, previous = question, None
-    if follow_up(question) and (previous := _previous_question(tenant)):
-        asked = f"{question} {previous}"  # "and when does it end?" is read with what "it" was
-    step, edge = search_query.relative_step(question), None
+    asked, previous, edge = question, None, None
+    step = search_query.relative_step(question)
     if step and (current := _last_cited_shot(tenant)):  # "and the one before?": that shot's neighbour
         neighbour = search.shot(tenant, current.analysis_id, current.shot + step)
         hits = [neighbour] if neighbour else []
         if neighbour is None:
             edge = chat_answer.no_neighbour(current.filename, current.shot, step)
-        previous = previous or _previous_question(tenant)
-        asked = question
+        previous = _previous_question(tenant)
     else:
+        if follow_up(question) and (previous := _previous_question(tenant)):
+            asked = f"{question} {previous}"  # "and when does it end?" is read with what "it" was
         hits = search.search(tenant, asked, limit=_settings().chat_top_k)
     turn = Turn(tenant, question, mode, search_query.terms(asked), hits, provider, notice, previous=previous, edge=edge)
     if not hits:

@@ -108,10 +108,7 @@ def search(tenant: Tenant, question: str, limit: int = DEFAULT_LIMIT) -> list[Hi
     terms = search_query.terms(question)
     if not terms:
         return []
-    params = {"user_id": tenant.user_id, "limit": max(1, min(limit, MAX_LIMIT))}
-    session = ""
-    if tenant.session_id is not None:
-        session, params["session_id"] = "AND d.session_id = :session_id", tenant.session_id
+    session, params = _owned_by(tenant, limit=max(1, min(limit, MAX_LIMIT)))
     number = search_query.shot_number(question)
     if number is not None:  # "what is in shot 2?": that shot of each video, newest first
         params["shot"] = number
@@ -137,12 +134,18 @@ def shot(tenant: Tenant, analysis_id: str, index: int) -> Hit | None:
     """Shot ``index`` of one of the tenant's analyses (None when there is no such shot in scope)."""
     if not isinstance(tenant, Tenant):
         raise TypeError("shot() needs a Tenant")
-    params = {"user_id": tenant.user_id, "analysis_id": analysis_id, "shot": index}
-    session = ""
-    if tenant.session_id is not None:
-        session, params["session_id"] = "AND d.session_id = :session_id", tenant.session_id
+    session, params = _owned_by(tenant, analysis_id=analysis_id, shot=index)
     row = db.session.execute(text(_NEIGHBOUR.format(session=session)), params).first()
     return _hit(row, 1.0) if row is not None else None
+
+
+def _owned_by(tenant: Tenant, **params) -> tuple[str, dict]:
+    """The ``{session}`` clause and parameters that keep a query on ``d`` in the tenant's scope."""
+    params["user_id"] = tenant.user_id
+    if tenant.session_id is None:
+        return "", params
+    params["session_id"] = tenant.session_id
+    return "AND d.session_id = :session_id", params
 
 
 def _hit(r, score: float) -> Hit:
