@@ -74,8 +74,10 @@ def serve(burst: bool, log_level: str) -> None:
 def _wait_for_redis(pause: float) -> bool:
     """Wait ``pause``, then back off until Redis answers (True), or until a stop signal (False)."""
     stopping: list[int] = []
-    handlers = {sig: signal.signal(sig, lambda signum, _frame: stopping.append(signum))
-                for sig in (signal.SIGTERM, signal.SIGINT)}
+    handlers = {
+        sig: signal.signal(sig, lambda signum, _frame: stopping.append(signum))
+        for sig in (signal.SIGTERM, signal.SIGINT)
+    }
     try:
         delay = pause
         while True:
@@ -89,8 +91,9 @@ def _wait_for_redis(pause: float) -> bool:
                 return True
             except RedisError:
                 delay = min(delay * 2, RESTART_MAX_WAIT_S)
-                log.warning("redis unreachable; the worker loop starts again when it answers",
-                            extra={"retry_in_s": delay})
+                log.warning(
+                    "redis unreachable; the worker loop starts again when it answers", extra={"retry_in_s": delay}
+                )
     finally:
         for sig, handler in handlers.items():
             signal.signal(sig, handler)

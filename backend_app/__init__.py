@@ -55,8 +55,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     setting_names = set(Settings.__dataclass_fields__)
     settings = load_settings(**{k: overrides.pop(k) for k in list(overrides) if k in setting_names})
 
-    app = FramewiseFlask(__name__, template_folder=str(PROJECT_ROOT / "templates"),
-                static_folder=str(PROJECT_ROOT / "static"))
+    app = FramewiseFlask(
+        __name__, template_folder=str(PROJECT_ROOT / "templates"), static_folder=str(PROJECT_ROOT / "static")
+    )
     _configure(app, settings)
     app.config.update(overrides)
 
@@ -80,7 +81,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 def _configure(app: Flask, settings: Settings) -> None:
     if settings.sqlalchemy_url.startswith("sqlite:///"):
-        Path(settings.sqlalchemy_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        Path(settings.sqlalchemy_url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     app.config.update(
         SETTINGS=settings,
         SECRET_KEY=settings.secret_key,
@@ -127,8 +128,12 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     if settings.cors_origins:
         # Without configured origins (the default) no response carries CORS headers, which is
         # what not installing flask-cors gives, minus its per-response resource matching.
-        cors.init_app(app, resources={r"/api/*": {"origins": settings.cors_origins}},
-                      supports_credentials=False, expose_headers=["X-Variant", "X-Variant-Reason", "X-Request-ID"])
+        cors.init_app(
+            app,
+            resources={r"/api/*": {"origins": settings.cors_origins}},
+            supports_credentials=False,
+            expose_headers=["X-Variant", "X-Variant-Reason", "X-Request-ID"],
+        )
     limiter.init_app(app)
     # Only decorated limits exist (login, register); their decorator checks them when the view
     # runs. The limiter's own before_request hook would evaluate default limits on every
@@ -184,8 +189,9 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(RedisError)
     def _redis_down(_error: RedisError):
-        return render_error(ServiceUnavailable("The queue service is unavailable; try again shortly.",
-                                               code="REDIS_UNAVAILABLE"))
+        return render_error(
+            ServiceUnavailable("The queue service is unavailable; try again shortly.", code="REDIS_UNAVAILABLE")
+        )
 
 
 def _register_request_limits(app: Flask) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Callable
 
 from flask import Flask, g
 from flask_jwt_extended import get_jwt, get_jwt_identity, verify_jwt_in_request

@@ -119,10 +119,14 @@ def runtime_config():
     flag states and the caller's variant (any signed-in user)."""
     user = load_user()
     settings = current_app.config["SETTINGS"]
-    return jsonify({
-        "settings": settings.public_dict() if user.is_admin else settings.client_dict(),
-        "flags": {key: {"enabled": v.enabled, "rollout_percent": v.rollout_percent}
-                  for key, v in sorted(flags.snapshot().items())},
-        "variant": {"variant": g.variant, "reason": g.variant_reason},
-        "guard": guard.status(),
-    })
+    return jsonify(
+        {
+            "settings": settings.public_dict() if user.is_admin else settings.client_dict(),
+            "flags": {
+                key: {"enabled": v.enabled, "rollout_percent": v.rollout_percent}
+                for key, v in sorted(flags.snapshot().items())
+            },
+            "variant": {"variant": g.variant, "reason": g.variant_reason},
+            "guard": guard.status(),
+        }
+    )

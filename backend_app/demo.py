@@ -16,9 +16,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import urlparse
 
 import click
@@ -57,7 +57,9 @@ def demo_user(email: str, password: str | None):
     from .services import accounts
 
     password = password or secrets.token_urlsafe(9)
-    existing = db.session.execute(select(User).where(User.email == accounts.normalize_email(email))).scalar_one_or_none()
+    existing = db.session.execute(
+        select(User).where(User.email == accounts.normalize_email(email))
+    ).scalar_one_or_none()
     if existing is None:
         return accounts.register(email, password), password
     if existing.is_admin:
@@ -104,8 +106,9 @@ def run_jobs(job_ids: list[str], wait_s: float) -> dict[str, str]:
             if all(row.is_finished for row in rows.values()) or time.monotonic() > deadline:
                 return {job_id: row.status for job_id, row in rows.items()}
             if burst is not None and burst.poll() is not None:
-                burst = subprocess.Popen([sys.executable, str(PROJECT_ROOT / "worker.py"), "--burst"],
-                                         cwd=PROJECT_ROOT)  # jobs queued meanwhile
+                burst = subprocess.Popen(
+                    [sys.executable, str(PROJECT_ROOT / "worker.py"), "--burst"], cwd=PROJECT_ROOT
+                )  # jobs queued meanwhile
             time.sleep(0.5)
     finally:
         if burst is not None and burst.poll() is None:
@@ -128,8 +131,13 @@ def upload_sample(tenant) -> str | None:
         path = os.path.join(tmp, "demo-street.mp4")
         write_demo_clip(path)
         with open(path, "rb") as stream:
-            analysis = uploads.one_shot(tenant, session_id=tenant.session_id, filename="demo-street.mp4",
-                                        content_type="video/mp4", stream=stream)
+            analysis = uploads.one_shot(
+                tenant,
+                session_id=tenant.session_id,
+                filename="demo-street.mp4",
+                content_type="video/mp4",
+                stream=stream,
+            )
     click.echo(f"uploaded demo-street.mp4 (analysis {analysis.id})")
     return analysis.job_id
 

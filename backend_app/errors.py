@@ -22,8 +22,14 @@ class AppError(Exception):
     code = "BAD_REQUEST"
     message = "The request could not be processed."
 
-    def __init__(self, message: str | None = None, *, code: str | None = None,
-                 status: int | None = None, details: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        details: dict[str, Any] | None = None,
+    ):
         super().__init__(message or self.message)
         self.message = message or self.message
         self.code = code or self.code
@@ -79,16 +85,29 @@ class ServiceUnavailable(AppError):
 
 # Codes for HTTP errors raised by Flask/Werkzeug itself.
 _HTTP_CODES = {
-    400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED", 406: "NOT_ACCEPTABLE", 409: "CONFLICT", 411: "LENGTH_REQUIRED",
-    413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE", 422: "VALIDATION_ERROR",
-    429: "RATE_LIMITED", 500: "INTERNAL_ERROR", 503: "SERVICE_UNAVAILABLE",
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    409: "CONFLICT",
+    411: "LENGTH_REQUIRED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "VALIDATION_ERROR",
+    429: "RATE_LIMITED",
+    500: "INTERNAL_ERROR",
+    503: "SERVICE_UNAVAILABLE",
 }
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path in {"/health", "/ping", "/metrics"} \
+    return (
+        request.path.startswith("/api/")
+        or request.path in {"/health", "/ping", "/metrics"}
         or request.path.startswith("/health/")
+    )
 
 
 def is_htmx() -> bool:
@@ -150,5 +169,6 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         log.exception("unhandled error", extra={"path": request.path})
-        return render_error(AppError("Something went wrong on our side; it has been logged.",
-                                     code="INTERNAL_ERROR", status=500))
+        return render_error(
+            AppError("Something went wrong on our side; it has been logged.", code="INTERNAL_ERROR", status=500)
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+import jwt as pyjwt
 from flask import Flask, current_app, has_request_context, request
 from flask_cors import CORS
 from flask_jwt_extended import JWTManager
@@ -16,7 +17,6 @@ from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from htmx_flask import Htmx
-import jwt as pyjwt
 from redis import Redis
 from rq import Queue
 from sqlalchemy import MetaData, event
@@ -105,8 +105,9 @@ class RequestScopedJWTManager(JWTManager):
         under the same key; only the expiry moves with time, and it is checked on every use.
         Revocation is not cached (the blocklist callback asks Redis each request).
         """
-        key = tuple((name, tuple(value) if isinstance(value, list) else value)
-                    for name, value in sorted(kwargs.items()))
+        key = tuple(
+            (name, tuple(value) if isinstance(value, list) else value) for name, value in sorted(kwargs.items())
+        )
         claims = self._verified_tokens.get(key)
         if claims is not None and claims.get("exp", float("inf")) > time.time() - kwargs["leeway"]:
             return dict(claims)

@@ -13,8 +13,7 @@ flags_cli = AppGroup("flags", help="Feature flags and the canary.")
 
 
 def _fail(error: AppError) -> None:
-    click.echo(f"{error.code}: {error.message} {json.dumps(error.details) if error.details else ''}".rstrip(),
-               err=True)
+    click.echo(f"{error.code}: {error.message} {json.dumps(error.details) if error.details else ''}".rstrip(), err=True)
     raise SystemExit(1)
 
 
@@ -26,8 +25,10 @@ def list_cmd() -> None:
 
     for flag in flags.list_flags():
         state = "on " if flag.enabled else "off"
-        click.echo(f"{flag.key:24} {state} {flag.rollout_percent:3d}%  by {flag.updated_by or '-'} "
-                   f"at {flag.to_dict()['updated_at']}  {flag.description}")
+        click.echo(
+            f"{flag.key:24} {state} {flag.rollout_percent:3d}%  by {flag.updated_by or '-'} "
+            f"at {flag.to_dict()['updated_at']}  {flag.description}"
+        )
     tripped = guard.status()
     if tripped:
         click.echo(f"GUARD TRIPPED at {tripped['tripped_at']}: {tripped['reason']}")
@@ -45,8 +46,9 @@ def set_cmd(key: str, enabled: bool, rollout_percent: int, description: str | No
     from .services import flags
 
     try:
-        flag, changed = flags.set_flag(key, enabled=enabled, rollout_percent=rollout_percent,
-                                       description=description, reason=reason, actor=actor)
+        flag, changed = flags.set_flag(
+            key, enabled=enabled, rollout_percent=rollout_percent, description=description, reason=reason, actor=actor
+        )
     except AppError as exc:
         _fail(exc)
     click.echo(json.dumps({**flag.to_dict(), "changed": changed}))

@@ -19,8 +19,10 @@ def _echo_json(data: Any) -> None:
 
 def _job_line(job: dict[str, Any]) -> str:
     extra = job.get("error_code") or job.get("enqueue_last_error") or job.get("error") or job.get("rq_status") or ""
-    return (f"  {job['id']}  {job['kind']:<20} {job['status']:<9} attempts={job.get('attempts')} "
-            f"user={job.get('user_id') or '-'}  {extra}").rstrip()
+    return (
+        f"  {job['id']}  {job['kind']:<20} {job['status']:<9} attempts={job.get('attempts')} "
+        f"user={job.get('user_id') or '-'}  {extra}"
+    ).rstrip()
 
 
 @jobs_cli.command("diagnose")
@@ -39,9 +41,11 @@ def diagnose(as_json: bool) -> None:
             click.echo(f"  {worker['name']} {worker['host']}:{worker['pid']} {worker['state']} {worker['queues']}")
         click.echo(f"queue depths: {report.get('queues', 'unknown (Redis down)')}")
         click.echo(f"queued jobs in the database: {report['queued_total']}")
-        sections = (("queued jobs with no RQ job", "queued_without_rq_job"),
-                    ("running jobs without heartbeat", "running_without_heartbeat"),
-                    ("recent enqueue errors", "recent_enqueue_errors"))
+        sections = (
+            ("queued jobs with no RQ job", "queued_without_rq_job"),
+            ("running jobs without heartbeat", "running_without_heartbeat"),
+            ("recent enqueue errors", "recent_enqueue_errors"),
+        )
         for title, key in sections:
             click.echo(f"{title}: {len(report[key])}")
             for job in report[key]:
@@ -71,8 +75,10 @@ def requeue_stale(max_age_minutes: float, dry_run: bool) -> None:
     except AppError as refusal:
         raise click.BadParameter(refusal.message, param_hint="--max-age-minutes") from None
     except RedisError as exc:
-        raise click.ClickException(f"redis unreachable ({type(exc).__name__}): nothing can be re-enqueued now; "
-                                   "the reconciler does it once Redis is back") from None
+        raise click.ClickException(
+            f"redis unreachable ({type(exc).__name__}): nothing can be re-enqueued now; "
+            "the reconciler does it once Redis is back"
+        ) from None
     verb = "would re-enqueue" if dry_run else "re-enqueued"
     click.echo(f"{verb} {len(found)} job(s) queued for over {max_age_minutes:g} min with no live RQ job")
     for job in found:
@@ -114,10 +120,19 @@ def reconcile(dry_run: bool) -> None:
     from .services import jobs
 
     report = jobs.reconcile_now(dry_run=dry_run)
-    titles = ((("requeued", "would re-enqueue stale queued"), ("recovered", "would recover lost running"),
-               ("timed_out", "would fail past their time limit")) if dry_run else
-              (("requeued", "re-enqueued stale queued"), ("recovered", "recovered lost running"),
-               ("timed_out", "failed past their time limit")))
+    titles = (
+        (
+            ("requeued", "would re-enqueue stale queued"),
+            ("recovered", "would recover lost running"),
+            ("timed_out", "would fail past their time limit"),
+        )
+        if dry_run
+        else (
+            ("requeued", "re-enqueued stale queued"),
+            ("recovered", "recovered lost running"),
+            ("timed_out", "failed past their time limit"),
+        )
+    )
     for key, title in titles:
         click.echo(f"{title}: {len(report[key])}")
         for job in report[key]:

@@ -26,9 +26,25 @@ def start(port: int, data_dir: str | Path, *, persist: bool = True, timeout_s: f
     """Start redis-server on 127.0.0.1:port and wait until it answers PING."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    args = [executable(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir),
-            "--save", "" if not persist else "60 1", "--appendonly", "yes" if persist else "no",
-            "--daemonize", "no", "--loglevel", "warning", "--logfile", str(data_dir / "redis.log")]
+    args = [
+        executable(),
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(data_dir),
+        "--save",
+        "" if not persist else "60 1",
+        "--appendonly",
+        "yes" if persist else "no",
+        "--daemonize",
+        "no",
+        "--loglevel",
+        "warning",
+        "--logfile",
+        str(data_dir / "redis.log"),
+    ]
     # Its own session: a terminal's Ctrl-C (SIGINT to the foreground group) must not stop Redis
     # before the worker and web server that still use it; whoever started it stops it last.
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

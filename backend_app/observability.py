@@ -24,8 +24,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
@@ -67,13 +66,14 @@ def _registry() -> CollectorRegistry | None:
 
 REQUESTS = Counter("framewise_http_requests_total", "HTTP requests", ["endpoint", "method", "status", "variant"])
 LATENCY = Histogram(
-    "framewise_http_request_seconds", "HTTP request latency", ["endpoint"],
+    "framewise_http_request_seconds",
+    "HTTP request latency",
+    ["endpoint"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 # "mostrecent": the value the last scrape measured, whichever process served it ("max" kept a dead
 # or older process's higher depth for ever under gunicorn)
-QUEUE_DEPTH = Gauge("framewise_queue_depth", "Jobs waiting in each RQ queue", ["queue"],
-                    multiprocess_mode="mostrecent")
+QUEUE_DEPTH = Gauge("framewise_queue_depth", "Jobs waiting in each RQ queue", ["queue"], multiprocess_mode="mostrecent")
 _NOT_LOGGED = frozenset({"/ping", "/metrics"})  # probes and scrapes: counted, not logged
 _SECRET_ARGS = ("token",)  # path parts that are a permission (signed storage links): never logged
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -129,10 +129,16 @@ def init_app(app: Flask) -> None:
         histogram.observe(elapsed)
         response.headers["X-Request-ID"] = getattr(state, "request_id", "")
         if endpoint not in _NOT_LOGGED:
-            access_log.info("request", extra={
-                "method": req.method, "path": _loggable_path(req), "status": status,
-                "ms": round(elapsed * 1000, 2), "variant": variant or None,
-            })
+            access_log.info(
+                "request",
+                extra={
+                    "method": req.method,
+                    "path": _loggable_path(req),
+                    "status": status,
+                    "ms": round(elapsed * 1000, 2),
+                    "variant": variant or None,
+                },
+            )
         return response
 
     @app.teardown_request

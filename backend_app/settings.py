@@ -9,9 +9,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 DEFAULT_SECRET = "dev-insecure-default-secret-change-me-in-production"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -91,9 +92,21 @@ class Settings:
     video_sample_stride: int = field(default=2, metadata={"env": "VIDEO_SAMPLE_STRIDE"})
     video_ai_max_keyframes: int = field(default=6, metadata={"env": "VIDEO_AI_MAX_KEYFRAMES"})
     pipeline_check_ttl_s: int = field(default=300, metadata={"env": "PIPELINE_CHECK_TTL_S"})
-    upload_allowed_types: list[str] = field(default_factory=lambda: [
-        "video/mp4", "video/quicktime", "video/x-m4v", "video/webm", "video/x-matroska", "video/x-msvideo",
-        "video/avi", "video/mp2t", "video/mpeg", "video/3gpp"], metadata={"env": "UPLOAD_ALLOWED_TYPES"})
+    upload_allowed_types: list[str] = field(
+        default_factory=lambda: [
+            "video/mp4",
+            "video/quicktime",
+            "video/x-m4v",
+            "video/webm",
+            "video/x-matroska",
+            "video/x-msvideo",
+            "video/avi",
+            "video/mp2t",
+            "video/mpeg",
+            "video/3gpp",
+        ],
+        metadata={"env": "UPLOAD_ALLOWED_TYPES"},
+    )
 
     # --- AI ------------------------------------------------------------------------
     ai_provider: str = field(default="offline", metadata={"env": "AI_PROVIDER"})
@@ -142,9 +155,9 @@ class Settings:
         if self.database_url:
             url = self.database_url
             if url.startswith("postgres://"):
-                url = "postgresql://" + url[len("postgres://"):]
+                url = "postgresql://" + url[len("postgres://") :]
             if url.startswith("postgresql://"):
-                url = "postgresql+psycopg://" + url[len("postgresql://"):]
+                url = "postgresql+psycopg://" + url[len("postgresql://") :]
             return url
         path = self.sqlite_path or str(Path(self.data_dir) / "framewise.db")
         return f"sqlite:///{path}"
@@ -155,8 +168,16 @@ class Settings:
 
     def public_dict(self) -> dict[str, Any]:
         """Settings that are safe to show an admin (no secrets)."""
-        hidden = {"secret_key", "jwt_secret_key", "openai_api_key", "s3_secret_access_key",
-                  "s3_access_key_id", "admin_password", "database_url", "redis_url"}
+        hidden = {
+            "secret_key",
+            "jwt_secret_key",
+            "openai_api_key",
+            "s3_secret_access_key",
+            "s3_access_key_id",
+            "admin_password",
+            "database_url",
+            "redis_url",
+        }
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in hidden}
 
     def client_dict(self) -> dict[str, Any]:
@@ -164,15 +185,31 @@ class Settings:
         Not where the deployment keeps its files, who its admin is or which endpoints it calls."""
         return {name: getattr(self, name) for name in CLIENT_SETTINGS}
 
-    def replace(self, **changes: Any) -> "Settings":
+    def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
 
 CLIENT_SETTINGS = (
-    "ai_provider", "access_token_minutes", "refresh_token_days", "max_json_bytes", "max_upload_bytes",
-    "upload_allowed_types", "max_video_duration_s", "max_video_pixels", "max_video_frames", "signed_url_ttl_s",
-    "video_sample_stride", "chat_max_message_chars", "chat_top_k", "batch_size", "max_batch_rows",
-    "monthly_budget_usd", "purge_retention_h", "canary_percent", "guard_error_rate", "guard_min_samples",
+    "ai_provider",
+    "access_token_minutes",
+    "refresh_token_days",
+    "max_json_bytes",
+    "max_upload_bytes",
+    "upload_allowed_types",
+    "max_video_duration_s",
+    "max_video_pixels",
+    "max_video_frames",
+    "signed_url_ttl_s",
+    "video_sample_stride",
+    "chat_max_message_chars",
+    "chat_top_k",
+    "batch_size",
+    "max_batch_rows",
+    "monthly_budget_usd",
+    "purge_retention_h",
+    "canary_percent",
+    "guard_error_rate",
+    "guard_min_samples",
     "guard_window_s",
 )
 
@@ -209,8 +246,16 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
 
 # Numbers that may be 0 (off, none, no wait); every other number must be above 0. None is negative,
 # infinite or NaN: PURGE_RETENTION_H=0 or -1 would purge every analysis at the next purge.
-MAY_BE_ZERO = {"llm_cache_ttl_s", "monthly_budget_usd", "enqueue_retries", "enqueue_backoff_s",
-               "job_retry_backoff_s", "video_ai_max_keyframes", "pipeline_check_ttl_s", "canary_percent"}
+MAY_BE_ZERO = {
+    "llm_cache_ttl_s",
+    "monthly_budget_usd",
+    "enqueue_retries",
+    "enqueue_backoff_s",
+    "job_retry_backoff_s",
+    "video_ai_max_keyframes",
+    "pipeline_check_ttl_s",
+    "canary_percent",
+}
 LOG_LEVELS = {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}
 
 
@@ -241,8 +286,10 @@ def _text_problems(settings: Settings) -> list[str]:
     try:
         parse_many(settings.login_rate_limit)
     except ValueError:
-        problems.append(f"LOGIN_RATE_LIMIT is not a rate such as '10 per minute': {settings.login_rate_limit!r} "
-                        "(a rate that cannot be read would turn the login limit off)")
+        problems.append(
+            f"LOGIN_RATE_LIMIT is not a rate such as '10 per minute': {settings.login_rate_limit!r} "
+            "(a rate that cannot be read would turn the login limit off)"
+        )
     scheme = settings.database_url.split(":", 1)[0].split("+", 1)[0].lower()
     if settings.database_url and scheme not in {"sqlite", "postgresql", "postgres"}:
         problems.append("DATABASE_URL must be a sqlite:// or postgresql:// URL (or empty for SQLITE_PATH)")
@@ -267,8 +314,10 @@ def validate(settings: Settings) -> None:
     if settings.chat_top_k > 50:
         problems.append("CHAT_TOP_K must be at most 50")
     if not 0 < settings.guard_error_rate <= 1 or settings.guard_min_samples < 1 or settings.guard_window_s < 1:
-        problems.append("GUARD_ERROR_RATE must be above 0 and at most 1, GUARD_MIN_SAMPLES and GUARD_WINDOW_S "
-                        "at least 1 (otherwise the canary guard could never trip)")
+        problems.append(
+            "GUARD_ERROR_RATE must be above 0 and at most 1, GUARD_MIN_SAMPLES and GUARD_WINDOW_S "
+            "at least 1 (otherwise the canary guard could never trip)"
+        )
     if settings.is_production:
         if settings.secret_key == DEFAULT_SECRET or len(settings.secret_key) < 32:
             problems.append("SECRET_KEY must be set to a strong value in production")

@@ -28,7 +28,7 @@ class Tenant:
         if not self.user_id:
             raise ValueError("a tenant needs a user id")
 
-    def in_session(self, session_id: str | None) -> "Tenant":
+    def in_session(self, session_id: str | None) -> Tenant:
         return Tenant(self.user_id, session_id)
 
 
@@ -52,8 +52,11 @@ def get_owned(model: type[M], tenant: Tenant, object_id: str, *, what: str | Non
 
     An id no object can have (a NUL in it, from a multipart form field: PostgreSQL refuses such
     text) is not found without asking the database."""
-    row = None if "\x00" in object_id else db.session.execute(
-        scoped(model, tenant).where(model.id == object_id)).scalar_one_or_none()
+    row = (
+        None
+        if "\x00" in object_id
+        else db.session.execute(scoped(model, tenant).where(model.id == object_id)).scalar_one_or_none()
+    )
     if row is None:
         label = what or model.__name__.lower()
         raise NotFound(f"No {label} with id {object_id!r}.", code=f"{label.upper()}_NOT_FOUND")
@@ -77,16 +80,20 @@ class OwnedRows:
         table = model.__table__.c
         owned = select(*(table[name] for name in columns)).where(table.user_id == bindparam("user_id"))
         self._by_user = _listing(owned, (), order_by, limit)
-        self._by_session = (_listing(owned.where(table.session_id == bindparam("session_id")), (), order_by, limit)
-                            if "session_id" in table else None)
+        self._by_session = (
+            _listing(owned.where(table.session_id == bindparam("session_id")), (), order_by, limit)
+            if "session_id" in table
+            else None
+        )
 
     def read(self, tenant: Tenant) -> list[Row]:
         """The tenant's rows (and session's, when the tenant is narrowed to one)."""
         if not isinstance(tenant, Tenant):
             raise TypeError("OwnedRows.read() needs a Tenant")
         if tenant.session_id is not None and self._by_session is not None:
-            return list(db.session.execute(self._by_session,
-                                           {"user_id": tenant.user_id, "session_id": tenant.session_id}))
+            return list(
+                db.session.execute(self._by_session, {"user_id": tenant.user_id, "session_id": tenant.session_id})
+            )
         return list(db.session.execute(self._by_user, {"user_id": tenant.user_id}))
 
 

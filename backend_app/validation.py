@@ -43,8 +43,9 @@ def check_storable(value: Any) -> None:
     """A coded 422 naming the field when ``value`` holds a string that cannot be stored."""
     where = unstorable(value)
     if where is not None:
-        raise ValidationError(f"The field {where} {UNSTORABLE_MESSAGE}.",
-                              details={"fields": {where: UNSTORABLE_MESSAGE}})
+        raise ValidationError(
+            f"The field {where} {UNSTORABLE_MESSAGE}.", details={"fields": {where: UNSTORABLE_MESSAGE}}
+        )
 
 
 def refuse_nul_in_url_and_form() -> None:
@@ -61,8 +62,10 @@ def refuse_nul_in_url_and_form() -> None:
         for name, value in values.items(multi=True):
             if "\x00" in name or "\x00" in value:
                 label = name.replace("\x00", "")
-                raise ValidationError(f"The {kind} {label} contains a NUL character.",
-                                      details={"fields": {label: "contains a NUL character"}})
+                raise ValidationError(
+                    f"The {kind} {label} contains a NUL character.",
+                    details={"fields": {label: "contains a NUL character"}},
+                )
 
 
 def json_value() -> Any:
@@ -72,8 +75,9 @@ def json_value() -> Any:
     cannot be stored are refused here once, for every view.
     """
     if not request.is_json:
-        raise BadRequest("Send a JSON object with Content-Type: application/json.",
-                         code="UNSUPPORTED_MEDIA_TYPE", status=415)
+        raise BadRequest(
+            "Send a JSON object with Content-Type: application/json.", code="UNSUPPORTED_MEDIA_TYPE", status=415
+        )
     try:
         data = request.get_json(silent=True)
     except RecursionError:
@@ -100,8 +104,9 @@ def _type_ok(value: Any, kind: type) -> bool:
     return isinstance(value, kind)
 
 
-def fields(data: dict[str, Any], required: dict[str, type] | None = None,
-           optional: dict[str, type] | None = None) -> dict[str, Any]:
+def fields(
+    data: dict[str, Any], required: dict[str, type] | None = None, optional: dict[str, type] | None = None
+) -> dict[str, Any]:
     """Pick typed fields from ``data``; every missing or mistyped field is reported at once."""
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
@@ -133,9 +138,12 @@ def int_arg(name: str, default: int, *, low: int = 0, high: int = 10_000) -> int
     try:
         value = int(raw)
     except ValueError:
-        raise ValidationError(f"Query parameter {name} must be an integer.",
-                              details={"fields": {name: "must be an integer"}}) from None
+        raise ValidationError(
+            f"Query parameter {name} must be an integer.", details={"fields": {name: "must be an integer"}}
+        ) from None
     if not low <= value <= high:
-        raise ValidationError(f"Query parameter {name} must be between {low} and {high}.",
-                              details={"fields": {name: f"must be between {low} and {high}"}})
+        raise ValidationError(
+            f"Query parameter {name} must be between {low} and {high}.",
+            details={"fields": {name: f"must be between {low} and {high}"}},
+        )
     return value

@@ -33,7 +33,7 @@ from backend_app import local_redis  # noqa: E402
 
 RATIO_TARGET = 0.7
 P99_TARGET_MS = 50.0
-BARE_APP = textwrap.dedent('''
+BARE_APP = textwrap.dedent("""
     from flask import Flask, jsonify
 
     app = Flask(__name__)
@@ -42,15 +42,22 @@ BARE_APP = textwrap.dedent('''
     @app.get("/ping")
     def ping():
         return jsonify({"pong": True})
-''')
+""")
 
 
 def prepare_database(tmp: Path, redis_url: str) -> tuple[dict[str, str], str]:
     """Migrate a temp SQLite file, create a user with a few sessions; returns (env, token)."""
-    env = {**os.environ, "DATA_DIR": str(tmp / "data"), "SQLITE_PATH": str(tmp / "bench.db"),
-           "REDIS_URL": redis_url, "APP_ENV": "development", "ACCESS_TOKEN_MINUTES": "120",
-           "DATABASE_URL": "", "PYTHONUNBUFFERED": "1"}
-    script = textwrap.dedent('''
+    env = {
+        **os.environ,
+        "DATA_DIR": str(tmp / "data"),
+        "SQLITE_PATH": str(tmp / "bench.db"),
+        "REDIS_URL": redis_url,
+        "APP_ENV": "development",
+        "ACCESS_TOKEN_MINUTES": "120",
+        "DATABASE_URL": "",
+        "PYTHONUNBUFFERED": "1",
+    }
+    script = textwrap.dedent("""
         from flask_migrate import upgrade
         from flask_jwt_extended import create_access_token
         from backend_app import create_app
@@ -63,17 +70,26 @@ def prepare_database(tmp: Path, redis_url: str) -> tuple[dict[str, str], str]:
             for n in range(5):
                 sessions.create(Tenant(user.id), f"bench session {n}")
             print(create_access_token(identity=user.id, additional_claims={"role": user.role}))
-    ''')
-    out = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, check=True,
-                         capture_output=True, text=True, timeout=120)
+    """)
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=ROOT, check=True, capture_output=True, text=True, timeout=120
+    )
     return env, out.stdout.strip().splitlines()[-1]
 
 
 def serve(app_spec: str, cwd: Path, env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
     """Start gunicorn with the project's settings on a free port; wait until /ping answers."""
     port = local_redis.free_port()
-    args = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), app_spec,
-            "--bind", f"127.0.0.1:{port}"]
+    args = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        str(ROOT / "gunicorn.conf.py"),
+        app_spec,
+        "--bind",
+        f"127.0.0.1:{port}",
+    ]
     handle = log.open("wb")
     proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
@@ -115,8 +131,13 @@ def load_wrk(url: str, headers: dict[str, str], duration: float, connections: in
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:.*", out)
-    return {"rps": rps, "p50": pct["50"], "p99": pct["99"],
-            "errors": int(non2xx.group(1)) if non2xx else 0, "socket_errors": errors.group(0) if errors else ""}
+    return {
+        "rps": rps,
+        "p50": pct["50"],
+        "p99": pct["99"],
+        "errors": int(non2xx.group(1)) if non2xx else 0,
+        "socket_errors": errors.group(0) if errors else "",
+    }
 
 
 def load_python(url: str, headers: dict[str, str], duration: float, connections: int) -> dict:
@@ -153,8 +174,13 @@ def load_python(url: str, headers: dict[str, str], duration: float, connections:
     flat = sorted(x for lst in latencies for x in lst)
     if not flat:
         raise RuntimeError(f"no request to {url} succeeded")
-    return {"rps": len(flat) / elapsed, "p50": flat[len(flat) // 2] * 1000,
-            "p99": flat[min(len(flat) - 1, int(len(flat) * 0.99))] * 1000, "errors": sum(errors), "socket_errors": ""}
+    return {
+        "rps": len(flat) / elapsed,
+        "p50": flat[len(flat) // 2] * 1000,
+        "p99": flat[min(len(flat) - 1, int(len(flat) * 0.99))] * 1000,
+        "errors": sum(errors),
+        "socket_errors": "",
+    }
 
 
 def cpu_seconds(proc: subprocess.Popen) -> float:
@@ -172,8 +198,9 @@ def cpu_seconds(proc: subprocess.Popen) -> float:
     return total
 
 
-def measure(load, server: subprocess.Popen, url: str, headers: dict[str, str], duration: float,
-            connections: int) -> dict:
+def measure(
+    load, server: subprocess.Popen, url: str, headers: dict[str, str], duration: float, connections: int
+) -> dict:
     """Throughput and latency under load, plus server CPU per request (robust on a busy machine)."""
     load(url, headers, min(2.0, duration), connections)  # warm-up: imports, pools, caches
     before = cpu_seconds(server)
@@ -201,8 +228,11 @@ def main(argv: list[str] | None = None) -> int:
 
     use_wrk = shutil.which("wrk") is not None and not args.python_load
     load = load_wrk if use_wrk else load_python
-    generator = ("wrk (2 threads)" if use_wrk else
-                 "Python threads with keep-alive connections (wrk not found: apt-get install wrk for a lighter one)")
+    generator = (
+        "wrk (2 threads)"
+        if use_wrk
+        else "Python threads with keep-alive connections (wrk not found: apt-get install wrk for a lighter one)"
+    )
     tmp = Path(tempfile.mkdtemp(prefix="fw-bench-api-"))
     procs: list[subprocess.Popen] = []
     try:
@@ -217,12 +247,19 @@ def main(argv: list[str] | None = None) -> int:
         with urllib.request.urlopen(urllib.request.Request(real_url + "/api/v1/sessions", headers=auth)) as r:
             assert r.status == 200 and r.read().count(b'"id"') == 5, "the sessions endpoint did not answer as expected"
 
-        targets = [("bare Flask  GET /ping", bare, bare_url + "/ping", {}),
-                   ("Framewise  GET /ping", real, real_url + "/ping", {}),
-                   ("Framewise  GET /api/v1/sessions (JWT)", real, real_url + "/api/v1/sessions", auth)]
+        targets = [
+            ("bare Flask  GET /ping", bare, bare_url + "/ping", {}),
+            ("Framewise  GET /ping", real, real_url + "/ping", {}),
+            ("Framewise  GET /api/v1/sessions (JWT)", real, real_url + "/api/v1/sessions", auth),
+        ]
         # Rounds interleave the targets so a neighbour's burst of CPU does not fall on one of them.
-        runs = [[measure(load, server, url, headers, args.duration, args.connections)
-                 for _label, server, url, headers in targets] for _round in range(args.rounds)]
+        runs = [
+            [
+                measure(load, server, url, headers, args.duration, args.connections)
+                for _label, server, url, headers in targets
+            ]
+            for _round in range(args.rounds)
+        ]
         rows = [(label, median_of([run[i] for run in runs])) for i, (label, *_rest) in enumerate(targets)]
         return report(rows, generator, args)
     finally:
@@ -238,23 +275,29 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(rows, generator: str, args) -> int:
-    print(f"API benchmark: {args.connections} connections, {args.rounds} x {args.duration:g} s per target "
-          f"(medians), gunicorn per gunicorn.conf.py, {os.cpu_count()} CPU cores; load: {generator}")
+    print(
+        f"API benchmark: {args.connections} connections, {args.rounds} x {args.duration:g} s per target "
+        f"(medians), gunicorn per gunicorn.conf.py, {os.cpu_count()} CPU cores; load: {generator}"
+    )
     print(f"{'target':<40} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6} {'CPU ms/req':>10} {'errors':>6}")
     base = rows[0][1]
     missed = []
     for label, r in rows:
         ratio = r["rps"] / base["rps"]
-        print(f"{label:<40} {r['rps']:>7.0f} {r['p50']:>7.2f} {r['p99']:>7.2f} {ratio:>6.2f} {r['cpu_ms']:>10.2f} "
-              f"{r['errors']:>6}" + (f"  {r['socket_errors']}" if r["socket_errors"] else ""))
+        print(
+            f"{label:<40} {r['rps']:>7.0f} {r['p50']:>7.2f} {r['p99']:>7.2f} {ratio:>6.2f} {r['cpu_ms']:>10.2f} "
+            f"{r['errors']:>6}" + (f"  {r['socket_errors']}" if r["socket_errors"] else "")
+        )
         if r is not base and ratio < RATIO_TARGET:
             missed.append(f"{label}: ratio {ratio:.2f} < {RATIO_TARGET}")
         if r is not base and r["p99"] >= P99_TARGET_MS:
             missed.append(f"{label}: p99 {r['p99']:.1f} ms >= {P99_TARGET_MS:g} ms")
         if r["errors"]:
             missed.append(f"{label}: {r['errors']} failed requests")
-    print("CPU ms/req: server CPU time (master + workers) per request served; steadier than req/s when "
-          "other processes compete for the cores.")
+    print(
+        "CPU ms/req: server CPU time (master + workers) per request served; steadier than req/s when "
+        "other processes compete for the cores."
+    )
     print("targets met" if not missed else "targets MISSED: " + "; ".join(missed))
     return 1 if missed else 0
 

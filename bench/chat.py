@@ -35,8 +35,28 @@ from backend_app.extensions import db  # noqa: E402
 
 P95_TARGET_MS = 20.0
 BASELINE_QUERIES = 60
-COMMON = ["red", "car", "person", "street", "dark", "bright", "tree", "bicycle", "face", "kitchen", "sunset",
-          "blurry", "crowd", "dog", "window", "table", "sky", "water", "building", "night"]
+COMMON = [
+    "red",
+    "car",
+    "person",
+    "street",
+    "dark",
+    "bright",
+    "tree",
+    "bicycle",
+    "face",
+    "kitchen",
+    "sunset",
+    "blurry",
+    "crowd",
+    "dog",
+    "window",
+    "table",
+    "sky",
+    "water",
+    "building",
+    "night",
+]
 SYLLABLES = ["ka", "lo", "mi", "ran", "tes", "vo", "pul", "dre", "sim", "gor", "nex", "ba", "tu", "fel", "zi"]
 
 
@@ -64,24 +84,51 @@ def populate(users: int, shots_per_user: int, rng: random.Random, vocab: list[st
     per_analysis = 10
     for u in range(users):
         uid = new_id()
-        user_rows.append({"id": uid, "email": f"bench{u}@example.test", "password_hash": "x", "role": "user",
-                          "disabled": False, "created_at": now})
+        user_rows.append(
+            {
+                "id": uid,
+                "email": f"bench{u}@example.test",
+                "password_hash": "x",
+                "role": "user",
+                "disabled": False,
+                "created_at": now,
+            }
+        )
         sessions = [new_id(), new_id()]
         owners.append((uid, sessions))
         for s in sessions:
             session_rows.append({"id": s, "user_id": uid, "name": "bench", "created_at": now})
         for a in range(shots_per_user // per_analysis):
             aid, sid = new_id(), sessions[a % 2]
-            analysis_rows.append({"id": aid, "user_id": uid, "session_id": sid, "filename": f"clip{a}.mp4",
-                                  "content_type": "video/mp4", "declared_size": 1, "storage_key": "x",
-                                  "created_at": now})
+            analysis_rows.append(
+                {
+                    "id": aid,
+                    "user_id": uid,
+                    "session_id": sid,
+                    "filename": f"clip{a}.mp4",
+                    "content_type": "video/mp4",
+                    "declared_size": 1,
+                    "storage_key": "x",
+                    "created_at": now,
+                }
+            )
             for k in range(per_analysis):
                 body = " ".join(zipf_words(rng, vocab, 25))
-                doc_rows.append({"id": new_id(), "user_id": uid, "session_id": sid, "analysis_id": aid,
-                                 "shot_index": k, "start_s": 2.0 * k, "end_s": 2.0 * k + 2.0,
-                                 "title": " ".join(zipf_words(rng, vocab, 3)),
-                                 "text": f"{body}. Brightness 0.{rng.randint(10, 99)}, motion 0.{rng.randint(0, 99)}.",
-                                 "keyframe_key": None, "created_at": now})
+                doc_rows.append(
+                    {
+                        "id": new_id(),
+                        "user_id": uid,
+                        "session_id": sid,
+                        "analysis_id": aid,
+                        "shot_index": k,
+                        "start_s": 2.0 * k,
+                        "end_s": 2.0 * k + 2.0,
+                        "title": " ".join(zipf_words(rng, vocab, 3)),
+                        "text": f"{body}. Brightness 0.{rng.randint(10, 99)}, motion 0.{rng.randint(0, 99)}.",
+                        "keyframe_key": None,
+                        "created_at": now,
+                    }
+                )
     from backend_app.models import Analysis, Session, ShotDocument, User
 
     with db.engine.begin() as conn:
@@ -89,7 +136,7 @@ def populate(users: int, shots_per_user: int, rng: random.Random, vocab: list[st
         conn.execute(Session.__table__.insert(), session_rows)
         conn.execute(Analysis.__table__.insert(), analysis_rows)
         for start in range(0, len(doc_rows), 10_000):
-            conn.execute(ShotDocument.__table__.insert(), doc_rows[start:start + 10_000])
+            conn.execute(ShotDocument.__table__.insert(), doc_rows[start : start + 10_000])
     return owners
 
 
@@ -122,33 +169,50 @@ def baselines():
 
     def unscoped(_tenant, question):
         match = "{title text} : (" + " OR ".join(f'"{t}"' for t in search_query.terms(question)) + ")"
-        db.session.execute(text("SELECT rowid, bm25(shot_fts, 0.0, 2.0, 1.0) AS s FROM shot_fts "
-                                "WHERE shot_fts MATCH :m ORDER BY s LIMIT 5"), {"m": match}).all()
+        db.session.execute(
+            text(
+                "SELECT rowid, bm25(shot_fts, 0.0, 2.0, 1.0) AS s FROM shot_fts "
+                "WHERE shot_fts MATCH :m ORDER BY s LIMIT 5"
+            ),
+            {"m": match},
+        ).all()
 
     def post_filter(tenant, question):
         match = "{title text} : (" + " OR ".join(f'"{t}"' for t in search_query.terms(question)) + ")"
-        db.session.execute(text("SELECT d.id, bm25(shot_fts, 0.0, 2.0, 1.0) AS s FROM shot_fts "
-                                "JOIN shot_documents d ON d.rowid = shot_fts.rowid "
-                                "WHERE shot_fts MATCH :m AND d.user_id = :u ORDER BY s LIMIT 5"),
-                           {"m": match, "u": tenant.user_id}).all()
+        db.session.execute(
+            text(
+                "SELECT d.id, bm25(shot_fts, 0.0, 2.0, 1.0) AS s FROM shot_fts "
+                "JOIN shot_documents d ON d.rowid = shot_fts.rowid "
+                "WHERE shot_fts MATCH :m AND d.user_id = :u ORDER BY s LIMIT 5"
+            ),
+            {"m": match, "u": tenant.user_id},
+        ).all()
 
     def builtin_bm25(tenant, question):
-        db.session.execute(text("SELECT d.id, bm25(shot_fts, 0.0, 2.0, 1.0) AS s FROM shot_fts "
-                                "JOIN shot_documents d ON d.rowid = shot_fts.rowid "
-                                "WHERE shot_fts MATCH :m AND d.user_id = :u ORDER BY s LIMIT 5"),
-                           {"m": search.fts5_expression(tenant, search_query.terms(question)),
-                            "u": tenant.user_id}).all()
+        db.session.execute(
+            text(
+                "SELECT d.id, bm25(shot_fts, 0.0, 2.0, 1.0) AS s FROM shot_fts "
+                "JOIN shot_documents d ON d.rowid = shot_fts.rowid "
+                "WHERE shot_fts MATCH :m AND d.user_id = :u ORDER BY s LIMIT 5"
+            ),
+            {"m": search.fts5_expression(tenant, search_query.terms(question)), "u": tenant.user_id},
+        ).all()
 
     def like_scan(tenant, question):
         terms = search_query.terms(question)
         where = " OR ".join(f"(d.title LIKE :t{i} OR d.text LIKE :t{i})" for i in range(len(terms)))
         params = {f"t{i}": f"%{t}%" for i, t in enumerate(terms)} | {"u": tenant.user_id}
-        db.session.execute(text(f"SELECT d.id FROM shot_documents d WHERE d.user_id = :u AND ({where}) LIMIT 5"),
-                           params).all()
+        db.session.execute(
+            text(f"SELECT d.id FROM shot_documents d WHERE d.user_id = :u AND ({where}) LIMIT 5"), params
+        ).all()
 
-    return {"unscoped FTS (no user filter)": unscoped, "post-filter (terms MATCH, user_id in join)": post_filter,
-            "owner tokens + FTS5 built-in bm25()": builtin_bm25,
-            "LIKE scan of the user's rows (no ranking)": like_scan, "_search": search.search}
+    return {
+        "unscoped FTS (no user filter)": unscoped,
+        "post-filter (terms MATCH, user_id in join)": post_filter,
+        "owner tokens + FTS5 built-in bm25()": builtin_bm25,
+        "LIKE scan of the user's rows (no ranking)": like_scan,
+        "_search": search.search,
+    }
 
 
 def main() -> int:
@@ -179,8 +243,10 @@ def main() -> int:
             load_s = time.perf_counter() - started
             shots = db.session.execute(text("SELECT count(*) FROM shot_documents")).scalar()
             indexed = db.session.execute(text("SELECT count(*) FROM shot_fts")).scalar()
-            print(f"data: {shots} shots ({indexed} indexed by triggers) across {len(owners)} users, "
-                  f"{'reused' if reuse else 'inserted'} in {load_s:.1f}s")
+            print(
+                f"data: {shots} shots ({indexed} indexed by triggers) across {len(owners)} users, "
+                f"{'reused' if reuse else 'inserted'} in {load_s:.1f}s"
+            )
             cases, scoped_cases = [], []
             for _ in range(args.queries):
                 uid, sessions = rng.choice(owners)
@@ -190,8 +256,10 @@ def main() -> int:
             fns = baselines()
             search = fns.pop("_search")
             timed(search, cases[:20])  # warm the page cache
-            results = {"scoped search (owner tokens + user_id), all videos": timed(search, cases),
-                       "scoped search, one session": timed(search, scoped_cases)}
+            results = {
+                "scoped search (owner tokens + user_id), all videos": timed(search, cases),
+                "scoped search, one session": timed(search, scoped_cases),
+            }
             few = cases[:BASELINE_QUERIES]  # the slow baselines: enough queries for a stable median
             results.update({name: timed(fn, few) for name, fn in fns.items()})
             hits = sum(bool(search(*c)) for c in cases[:50])
@@ -200,11 +268,15 @@ def main() -> int:
     main_p95 = pct(main_wall, 0.95)
     print(f"{'query':54s} {'n':>4s} {'p50 ms':>7s} {'p95 ms':>7s} {'cpu p50':>8s} {'cpu p95':>8s} {'p50 ratio':>9s}")
     for name, (wall, cpu) in results.items():
-        print(f"{name:54s} {len(wall):4d} {statistics.median(wall):7.2f} {pct(wall, 0.95):7.2f} "
-              f"{statistics.median(cpu):8.2f} {pct(cpu, 0.95):8.2f} "
-              f"{statistics.median(wall) / statistics.median(main_wall):9.2f}")
-    print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} while measuring "
-          "(wall time includes waiting for a CPU; cpu columns are this process's own CPU time)")
+        print(
+            f"{name:54s} {len(wall):4d} {statistics.median(wall):7.2f} {pct(wall, 0.95):7.2f} "
+            f"{statistics.median(cpu):8.2f} {pct(cpu, 0.95):8.2f} "
+            f"{statistics.median(wall) / statistics.median(main_wall):9.2f}"
+        )
+    print(
+        f"machine: {os.cpu_count()} CPUs, load average {load:.1f} while measuring "
+        "(wall time includes waiting for a CPU; cpu columns are this process's own CPU time)"
+    )
     verdict = "met" if main_p95 < P95_TARGET_MS else f"MISSED (cpu p95 {pct(main_cpu, 0.95):.2f} ms)"
     print(f"queries with results: {hits}/50; target: scoped p95 < {P95_TARGET_MS:.0f} ms -> {verdict}")
     return 0 if main_p95 < P95_TARGET_MS else 1

@@ -29,8 +29,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-FAST = dict(job_heartbeat_s=1, job_lost_after_s=5, stale_queued_s=3, reconcile_interval_s=2,
-            job_retry_backoff_s=1, job_max_attempts=4, enqueue_retries=2, enqueue_backoff_s=0.05)
+FAST = dict(
+    job_heartbeat_s=1,
+    job_lost_after_s=5,
+    stale_queued_s=3,
+    reconcile_interval_s=2,
+    job_retry_backoff_s=1,
+    job_max_attempts=4,
+    enqueue_retries=2,
+    enqueue_backoff_s=0.05,
+)
 
 
 class Cluster:
@@ -50,8 +58,14 @@ class Cluster:
 
     def start_worker(self, slot: int) -> None:
         logfile = open(self.workdir / f"worker-{slot}.log", "ab")
-        self.procs[slot] = subprocess.Popen([sys.executable, str(ROOT / "worker.py")], env=self.env, cwd=ROOT,
-                                            stdout=logfile, stderr=logfile, start_new_session=True)
+        self.procs[slot] = subprocess.Popen(
+            [sys.executable, str(ROOT / "worker.py")],
+            env=self.env,
+            cwd=ROOT,
+            stdout=logfile,
+            stderr=logfile,
+            start_new_session=True,
+        )
 
     def supervise(self) -> None:
         """Restart any worker that is gone (killed, or crashed while Redis was down)."""
@@ -119,8 +133,17 @@ class Cluster:
         self.redis.wait(timeout=10)
 
 
-def _chaos(cluster: Cluster, stop: threading.Event, outage_at: threading.Event, calm_from: list[float], *,
-           kills: int | None, kill_every: tuple[float, float], outage_s: float, rng: random.Random) -> None:
+def _chaos(
+    cluster: Cluster,
+    stop: threading.Event,
+    outage_at: threading.Event,
+    calm_from: list[float],
+    *,
+    kills: int | None,
+    kill_every: tuple[float, float],
+    outage_s: float,
+    rng: random.Random,
+) -> None:
     """Supervise workers; SIGKILL one at random moments until ``calm_from``; stop Redis once when told."""
     next_kill = time.monotonic() + rng.uniform(*kill_every)
     outage_done = outage_s <= 0
@@ -143,17 +166,23 @@ def _upload(client, headers, session_id: str, data: bytes) -> tuple[str | None, 
 
     for attempt in range(1, 31):
         try:
-            ticket = client.post("/api/v1/uploads/init", headers=headers, json={
-                "filename": "clip.mp4", "content_type": "video/mp4", "file_size": len(data),
-                "session_id": session_id})
+            ticket = client.post(
+                "/api/v1/uploads/init",
+                headers=headers,
+                json={
+                    "filename": "clip.mp4",
+                    "content_type": "video/mp4",
+                    "file_size": len(data),
+                    "session_id": session_id,
+                },
+            )
             if ticket.status_code >= 500:
                 raise RuntimeError(ticket.status_code)
             ticket = ticket.get_json()
             status, _, _ = send(client, ticket["method"], ticket["upload_url"], data=data, headers=ticket["headers"])
             if status >= 500:
                 raise RuntimeError(status)
-            done = client.post("/api/v1/uploads/complete", json={"analysis_id": ticket["analysis_id"]},
-                               headers=headers)
+            done = client.post("/api/v1/uploads/complete", json={"analysis_id": ticket["analysis_id"]}, headers=headers)
             if done.status_code != 202:
                 raise RuntimeError(done.status_code)
             return ticket["analysis_id"], attempt - 1
@@ -187,16 +216,21 @@ def _verify(app, analysis_ids: list[str]) -> dict:
                     violations.append(f"{analysis_id}: failed without a code")
             elif job.status == "completed":
                 shots = len((analysis.report or {}).get("shots", []))
-                docs = db.session.execute(select(func.count()).select_from(ShotDocument)
-                                          .where(ShotDocument.analysis_id == analysis_id)).scalar()
+                docs = db.session.execute(
+                    select(func.count()).select_from(ShotDocument).where(ShotDocument.analysis_id == analysis_id)
+                ).scalar()
                 frames = len(list(get_storage().list_keys(f"{analysis.prefix}keyframes/")))
                 if not shots or docs != shots or frames != shots:
                     violations.append(f"{analysis_id}: {shots} shots, {docs} shot documents, {frames} keyframes")
             else:
                 violations.append(f"{analysis_id}: left {job.status}")
         attempts = Counter(db.session.execute(select(Job.attempts).where(Job.kind == "video_analysis")).scalars())
-    return {"statuses": dict(statuses), "failed_by_code": dict(codes), "attempts": dict(sorted(attempts.items())),
-            "violations": violations}
+    return {
+        "statuses": dict(statuses),
+        "failed_by_code": dict(codes),
+        "attempts": dict(sorted(attempts.items())),
+        "violations": violations,
+    }
 
 
 def _prepare(cluster: Cluster, workdir: Path):
@@ -206,9 +240,17 @@ def _prepare(cluster: Cluster, workdir: Path):
     from backend_app.extensions import db
     from tests.helpers import env_for
 
-    app = create_app({"app_env": "test", "sqlite_path": str(workdir / "fault.db"), "data_dir": str(workdir / "data"),
-                      "redis_url": cluster.redis_url, "log_level": "WARNING", "login_rate_limit": "100000 per minute",
-                      **FAST})
+    app = create_app(
+        {
+            "app_env": "test",
+            "sqlite_path": str(workdir / "fault.db"),
+            "data_dir": str(workdir / "data"),
+            "redis_url": cluster.redis_url,
+            "log_level": "WARNING",
+            "login_rate_limit": "100000 per minute",
+            **FAST,
+        }
+    )
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
         db.engine.dispose()
@@ -216,9 +258,18 @@ def _prepare(cluster: Cluster, workdir: Path):
     return app
 
 
-def run(uploads: int = 200, workers: int = 3, kills: int | None = None, kill_every: tuple[float, float] = (3.0, 8.0),
-        outage_s: float = 10.0, seed: int = 4, timeout_s: float = 1800.0, log=print, keep: bool = False,
-        chaos_after_uploads_s: float = 60.0) -> dict:
+def run(
+    uploads: int = 200,
+    workers: int = 3,
+    kills: int | None = None,
+    kill_every: tuple[float, float] = (3.0, 8.0),
+    outage_s: float = 10.0,
+    seed: int = 4,
+    timeout_s: float = 1800.0,
+    log=print,
+    keep: bool = False,
+    chaos_after_uploads_s: float = 60.0,
+) -> dict:
     """Run the fault scenario; returns counts and the list of violations (empty = passed)."""
     from tests.factories import auth_headers, make_user
     from tests.media import make_clip
@@ -236,8 +287,12 @@ def run(uploads: int = 200, workers: int = 3, kills: int | None = None, kill_eve
         with app.app_context():
             headers = auth_headers(client, make_user())
             session_id = make_session(client, headers, "fault")
-        chaos = threading.Thread(target=_chaos, args=(cluster, stop, outage_at, calm_from), daemon=True,
-                                 kwargs=dict(kills=kills, kill_every=kill_every, outage_s=outage_s, rng=rng))
+        chaos = threading.Thread(
+            target=_chaos,
+            args=(cluster, stop, outage_at, calm_from),
+            daemon=True,
+            kwargs=dict(kills=kills, kill_every=kill_every, outage_s=outage_s, rng=rng),
+        )
         chaos.start()
         ids, client_retries = [], 0
         with app.app_context():
@@ -256,9 +311,16 @@ def run(uploads: int = 200, workers: int = 3, kills: int | None = None, kill_eve
         stop.set()
         chaos.join(timeout=outage_s + 30)
         result = _verify(app, ids)
-        result.update(uploads=uploads, accepted=len(ids), client_retries=client_retries, kills=cluster.kills,
-                      worker_restarts=cluster.restarts, redis_outage_s=outage_s, all_finished=finished,
-                      seconds=round(time.monotonic() - started, 1))
+        result.update(
+            uploads=uploads,
+            accepted=len(ids),
+            client_retries=client_retries,
+            kills=cluster.kills,
+            worker_restarts=cluster.restarts,
+            redis_outage_s=outage_s,
+            all_finished=finished,
+            seconds=round(time.monotonic() - started, 1),
+        )
         if len(ids) != uploads:
             result["violations"].append(f"{uploads - len(ids)} upload(s) never accepted by the API")
         return result
@@ -281,8 +343,11 @@ def _wait_all(app, ids: list[str], deadline: float) -> bool:
         while time.monotonic() < deadline:
             db.session.expire_all()
             open_jobs = db.session.execute(
-                select(func.count()).select_from(Analysis).join(Job, Analysis.job_id == Job.id)
-                .where(Analysis.id.in_(ids), Job.status.in_(("queued", "running", "pending_upload")))).scalar()
+                select(func.count())
+                .select_from(Analysis)
+                .join(Job, Analysis.job_id == Job.id)
+                .where(Analysis.id.in_(ids), Job.status.in_(("queued", "running", "pending_upload")))
+            ).scalar()
             if open_jobs == 0:
                 return True
             db.session.remove()
@@ -297,24 +362,42 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outage-s", type=float, default=10.0, help="how long Redis is down (once)")
     parser.add_argument("--kill-min-s", type=float, default=3.0)
     parser.add_argument("--kill-max-s", type=float, default=8.0)
-    parser.add_argument("--chaos-after-uploads-s", type=float, default=60.0,
-                        help="keep killing workers this long after the last upload, then let the queue drain")
+    parser.add_argument(
+        "--chaos-after-uploads-s",
+        type=float,
+        default=60.0,
+        help="keep killing workers this long after the last upload, then let the queue drain",
+    )
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--keep", action="store_true", help="keep the run's directory (logs, database)")
     args = parser.parse_args(argv)
-    print(f"fault run: {args.uploads} uploads, {args.workers} workers, SIGKILL every "
-          f"{args.kill_min_s:g}-{args.kill_max_s:g} s, Redis down {args.outage_s:g} s once", flush=True)
-    result = run(uploads=args.uploads, workers=args.workers, kill_every=(args.kill_min_s, args.kill_max_s),
-                 outage_s=args.outage_s, seed=args.seed, keep=args.keep, log=lambda m: print(m, flush=True),
-                 chaos_after_uploads_s=args.chaos_after_uploads_s)
+    print(
+        f"fault run: {args.uploads} uploads, {args.workers} workers, SIGKILL every "
+        f"{args.kill_min_s:g}-{args.kill_max_s:g} s, Redis down {args.outage_s:g} s once",
+        flush=True,
+    )
+    result = run(
+        uploads=args.uploads,
+        workers=args.workers,
+        kill_every=(args.kill_min_s, args.kill_max_s),
+        outage_s=args.outage_s,
+        seed=args.seed,
+        keep=args.keep,
+        log=lambda m: print(m, flush=True),
+        chaos_after_uploads_s=args.chaos_after_uploads_s,
+    )
     statuses = result["statuses"]
     print(f"uploads accepted: {result['accepted']}/{result['uploads']} (client retries: {result['client_retries']})")
-    print(f"completed: {statuses.get('completed', 0)}  failed: {statuses.get('failed', 0)} "
-          f"{result['failed_by_code']}  queued: {statuses.get('queued', 0)}  "
-          f"running: {statuses.get('running', 0)}  lost: {statuses.get('lost', 0)}")
+    print(
+        f"completed: {statuses.get('completed', 0)}  failed: {statuses.get('failed', 0)} "
+        f"{result['failed_by_code']}  queued: {statuses.get('queued', 0)}  "
+        f"running: {statuses.get('running', 0)}  lost: {statuses.get('lost', 0)}"
+    )
     print(f"attempts per job: {result['attempts']}")
-    print(f"worker SIGKILLs: {result['kills']}  worker restarts: {result['worker_restarts']}  "
-          f"redis outage: {result['redis_outage_s']:g} s  wall time: {result['seconds']} s")
+    print(
+        f"worker SIGKILLs: {result['kills']}  worker restarts: {result['worker_restarts']}  "
+        f"redis outage: {result['redis_outage_s']:g} s  wall time: {result['seconds']} s"
+    )
     for violation in result["violations"][:20]:
         print(f"VIOLATION: {violation}")
     print("PASS" if not result["violations"] else f"FAIL: {len(result['violations'])} violation(s)")

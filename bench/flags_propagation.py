@@ -33,9 +33,16 @@ TARGET_S = 1.0
 
 def prepare(tmp: Path, redis_url: str) -> tuple[dict[str, str], str, str]:
     """Migrate a temp SQLite file, create a user and an admin; returns (env, user token, admin token)."""
-    env = {**os.environ, "DATA_DIR": str(tmp / "data"), "SQLITE_PATH": str(tmp / "bench.db"),
-           "REDIS_URL": redis_url, "APP_ENV": "development", "ACCESS_TOKEN_MINUTES": "120",
-           "DATABASE_URL": "", "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DATA_DIR": str(tmp / "data"),
+        "SQLITE_PATH": str(tmp / "bench.db"),
+        "REDIS_URL": redis_url,
+        "APP_ENV": "development",
+        "ACCESS_TOKEN_MINUTES": "120",
+        "DATABASE_URL": "",
+        "LOG_LEVEL": "WARNING",
+    }
     os.environ.update(env)
     from flask_migrate import upgrade
 
@@ -61,18 +68,21 @@ def hammer(url: str, token: str, stop_at: float, samples: list) -> None:
 
 def trial(base: str, user: str, admin: str, threads: int) -> tuple[float, int]:
     auth = {"Authorization": f"Bearer {admin}"}
-    requests.put(f"{base}/api/v1/flags/use_v2", headers=auth, json={"enabled": True, "rollout_percent": 100},
-                 timeout=10).raise_for_status()
+    requests.put(
+        f"{base}/api/v1/flags/use_v2", headers=auth, json={"enabled": True, "rollout_percent": 100}, timeout=10
+    ).raise_for_status()
     time.sleep(1.0)
     samples: list = []
     stop_at = time.monotonic() + 2.5
-    pool = [threading.Thread(target=hammer, args=(f"{base}/api/v1/auth/me", user, stop_at, samples))
-            for _ in range(threads)]
+    pool = [
+        threading.Thread(target=hammer, args=(f"{base}/api/v1/auth/me", user, stop_at, samples)) for _ in range(threads)
+    ]
     for thread in pool:
         thread.start()
     time.sleep(0.5)
-    requests.post(f"{base}/api/v1/flags/use_v2/rollback", headers=auth, json={"reason": "bench"},
-                  timeout=10).raise_for_status()
+    requests.post(
+        f"{base}/api/v1/flags/use_v2/rollback", headers=auth, json={"reason": "bench"}, timeout=10
+    ).raise_for_status()
     returned = time.monotonic()
     for thread in pool:
         thread.join()
@@ -93,10 +103,28 @@ def main() -> int:
     try:
         env, user, admin = prepare(tmp, f"redis://127.0.0.1:{port}/0")
         web_port = local_redis.free_port()
-        gunicorn = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(args.workers),
-                                     "--threads", "4", "--worker-class", "gthread", "--access-logfile", "/dev/null",
-                                     "--bind", f"127.0.0.1:{web_port}", "wsgi:app"], cwd=ROOT, env=env,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        gunicorn = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                str(args.workers),
+                "--threads",
+                "4",
+                "--worker-class",
+                "gthread",
+                "--access-logfile",
+                "/dev/null",
+                "--bind",
+                f"127.0.0.1:{web_port}",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         base = f"http://127.0.0.1:{web_port}"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -112,10 +140,14 @@ def main() -> int:
             gunicorn.wait(timeout=30)
         redis_proc.terminate()
     lags = [lag for lag, _ in results]
-    print(f"gunicorn workers={args.workers}, client threads={args.threads}, trials={args.trials}, "
-          f"requests per trial={statistics.median(n for _, n in results):.0f}")
-    print(f"last v2 request started after the rollback returned: median {statistics.median(lags) * 1000:.0f} ms, "
-          f"max {max(lags) * 1000:.0f} ms (target < {TARGET_S * 1000:.0f} ms)")
+    print(
+        f"gunicorn workers={args.workers}, client threads={args.threads}, trials={args.trials}, "
+        f"requests per trial={statistics.median(n for _, n in results):.0f}"
+    )
+    print(
+        f"last v2 request started after the rollback returned: median {statistics.median(lags) * 1000:.0f} ms, "
+        f"max {max(lags) * 1000:.0f} ms (target < {TARGET_S * 1000:.0f} ms)"
+    )
     return 0 if max(lags) < TARGET_S else 1
 
 

@@ -48,15 +48,28 @@ TEMPLATES = [
 
 def table(rows: int, tag: str) -> str:
     lines = ["| id | requirementText | context |", "|---|---|---|"]
-    lines += [f"| {tag}-{i} | {TEMPLATES[i % len(TEMPLATES)].format(n=f'{tag}{i}')} | "
-              f"{{\"component\": \"c{i % 7}\"}} |" for i in range(rows)]
+    lines += [
+        f'| {tag}-{i} | {TEMPLATES[i % len(TEMPLATES)].format(n=f"{tag}{i}")} | {{"component": "c{i % 7}"}} |'
+        for i in range(rows)
+    ]
     return "\n".join(lines) + "\n"
 
 
 def v2_answer(request: dict) -> str:
     text = json.loads(request["messages"][-1 if len(request["messages"]) == 2 else 1]["content"])["requirementText"]
-    return json.dumps({"findings": [{"rule_id": "R7", "severity": "medium", "span": [0, min(3, len(text))],
-                                     "message": "m", "suggestion": "s"}]})
+    return json.dumps(
+        {
+            "findings": [
+                {
+                    "rule_id": "R7",
+                    "severity": "medium",
+                    "span": [0, min(3, len(text))],
+                    "message": "m",
+                    "suggestion": "s",
+                }
+            ]
+        }
+    )
 
 
 def serve_fake() -> int:
@@ -72,8 +85,9 @@ def serve_fake() -> int:
 
 
 def start_fake() -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, __file__, "--serve-fake"], cwd=ROOT, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve-fake"], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     return proc, proc.stdout.readline().strip()
 
 
@@ -101,8 +115,9 @@ def run_batch(client, headers, markdown: str, rows: int, worker_pid: int) -> dic
     batch_id = res.get_json()["batch_id"]
     while True:
         db.session.rollback()
-        stored = db.session.execute(select(func.count()).select_from(RequirementResult)
-                                    .where(RequirementResult.batch_id == batch_id)).scalar()
+        stored = db.session.execute(
+            select(func.count()).select_from(RequirementResult).where(RequirementResult.batch_id == batch_id)
+        ).scalar()
         batch = db.session.get(RequirementBatch, batch_id, populate_existing=True)
         if stored == rows and batch.job.status == "completed":
             break
@@ -115,18 +130,39 @@ def run_batch(client, headers, markdown: str, rows: int, worker_pid: int) -> dic
     time.sleep(0.5)  # the worker reaps its work horse, whose CPU time then shows in its children's
     job = batch.job
     worker_s = (job.finished_at - job.started_at).total_seconds()
-    return {"total_s": done - began, "post_s": posted - began, "worker_s": worker_s,
-            "worker_cpu_s": cpu_s(worker_pid) - cpu_before,
-            "engines": sorted({r for r in db.session.execute(select(RequirementResult.engine).where(
-                RequirementResult.batch_id == batch_id).distinct()).scalars()})}
+    return {
+        "total_s": done - began,
+        "post_s": posted - began,
+        "worker_s": worker_s,
+        "worker_cpu_s": cpu_s(worker_pid) - cpu_before,
+        "engines": sorted(
+            {
+                r
+                for r in db.session.execute(
+                    select(RequirementResult.engine).where(RequirementResult.batch_id == batch_id).distinct()
+                ).scalars()
+            }
+        ),
+    }
 
 
 def configure(tmp: Path, redis_port: int, fake_url: str, max_rows: int) -> None:
     """Settings for this process and the worker it starts (settings come from the environment)."""
-    os.environ.update({"DATA_DIR": str(tmp / "data"), "SQLITE_PATH": str(tmp / "bench.db"), "DATABASE_URL": "",
-                       "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "APP_ENV": "development",
-                       "LOG_LEVEL": "WARNING", "AI_PROVIDER": "openai", "OPENAI_BASE_URL": fake_url,
-                       "OPENAI_API_KEY": "bench", "MAX_BATCH_ROWS": str(max_rows), "MONTHLY_BUDGET_USD": "1000"})
+    os.environ.update(
+        {
+            "DATA_DIR": str(tmp / "data"),
+            "SQLITE_PATH": str(tmp / "bench.db"),
+            "DATABASE_URL": "",
+            "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+            "APP_ENV": "development",
+            "LOG_LEVEL": "WARNING",
+            "AI_PROVIDER": "openai",
+            "OPENAI_BASE_URL": fake_url,
+            "OPENAI_API_KEY": "bench",
+            "MAX_BATCH_ROWS": str(max_rows),
+            "MONTHLY_BUDGET_USD": "1000",
+        }
+    )
 
 
 def main() -> int:
@@ -156,14 +192,21 @@ def main() -> int:
             upgrade(directory=str(ROOT / "migrations"))
             admin, _ = accounts.create_admin("bench@example.test", "bench password 1")
             token = create_access_token(identity=admin.id, additional_claims={"role": admin.role})
-            worker = subprocess.Popen([sys.executable, str(ROOT / "worker.py")], cwd=ROOT, env=dict(os.environ),
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            worker = subprocess.Popen(
+                [sys.executable, str(ROOT / "worker.py")],
+                cwd=ROOT,
+                env=dict(os.environ),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
             client = app.test_client()
             headers = {"Authorization": f"Bearer {token}"}
             run_batch(client, headers, table(20, "warm"), 20, worker.pid)  # the worker is up and warm
             offline = run_batch(client, headers, table(args.rows, "v1"), args.rows, worker.pid)
-            v2 = run_batch(client, {**headers, "X-Force-Variant": "v2"}, table(args.v2_rows, "v2"), args.v2_rows,
-                           worker.pid)
+            v2 = run_batch(
+                client, {**headers, "X-Force-Variant": "v2"}, table(args.v2_rows, "v2"), args.v2_rows, worker.pid
+            )
     finally:
         if worker is not None:
             worker.terminate()
@@ -181,15 +224,19 @@ def report(args, settings, offline: dict, v2: dict) -> int:
     ok_offline, ok_v2 = offline["total_s"] < OFFLINE_TARGET_S, rate >= RATIO_TARGET * ideal
     load = os.getloadavg()[0]
     print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} (targets assume a machine that is not saturated)")
-    print(f"offline v1: {args.rows} rows POST -> worker -> stored in {offline['total_s']:.2f} s "
-          f"(POST {offline['post_s'] * 1000:.0f} ms, job {offline['worker_s']:.2f} s using {offline['worker_cpu_s']:.2f} s CPU, "
-          f"engines {offline['engines']}) "
-          f"target < {OFFLINE_TARGET_S:.0f} s: {'OK' if ok_offline else 'MISSED'}")
-    print(f"v2 (LLM answers after {DELAY_S * 1000:.0f} ms, MAX_PARALLEL={settings.max_parallel}, "
-          f"BATCH_SIZE={settings.batch_size}): {args.v2_rows} rows in {v2['total_s']:.2f} s = "
-          f"{rate:.2f} rows/s end to end ({worker_rate:.2f} rows/s inside the job); ideal {ideal:.2f} rows/s; "
-          f"ratio {rate / ideal:.3f} (job {worker_rate / ideal:.3f}, {v2['worker_cpu_s']:.2f} s CPU); target >= {RATIO_TARGET}: "
-          f"{'OK' if ok_v2 else 'MISSED'}; engines {v2['engines']}")
+    print(
+        f"offline v1: {args.rows} rows POST -> worker -> stored in {offline['total_s']:.2f} s "
+        f"(POST {offline['post_s'] * 1000:.0f} ms, job {offline['worker_s']:.2f} s using {offline['worker_cpu_s']:.2f} s CPU, "
+        f"engines {offline['engines']}) "
+        f"target < {OFFLINE_TARGET_S:.0f} s: {'OK' if ok_offline else 'MISSED'}"
+    )
+    print(
+        f"v2 (LLM answers after {DELAY_S * 1000:.0f} ms, MAX_PARALLEL={settings.max_parallel}, "
+        f"BATCH_SIZE={settings.batch_size}): {args.v2_rows} rows in {v2['total_s']:.2f} s = "
+        f"{rate:.2f} rows/s end to end ({worker_rate:.2f} rows/s inside the job); ideal {ideal:.2f} rows/s; "
+        f"ratio {rate / ideal:.3f} (job {worker_rate / ideal:.3f}, {v2['worker_cpu_s']:.2f} s CPU); target >= {RATIO_TARGET}: "
+        f"{'OK' if ok_v2 else 'MISSED'}; engines {v2['engines']}"
+    )
     return 0 if ok_offline and ok_v2 else 1
 
 

@@ -62,16 +62,21 @@ def _body(path: Path):
 
 def direct(base: str, headers: dict, session_id: str, path: Path) -> float:
     size = path.stat().st_size
-    ticket = requests.post(f"{base}/api/v1/uploads/init", headers=headers, timeout=30, json={
-        "filename": "bench.mp4", "content_type": "video/mp4", "file_size": size, "session_id": session_id})
+    ticket = requests.post(
+        f"{base}/api/v1/uploads/init",
+        headers=headers,
+        timeout=30,
+        json={"filename": "bench.mp4", "content_type": "video/mp4", "file_size": size, "session_id": session_id},
+    )
     ticket.raise_for_status()
     ticket = ticket.json()
     started = time.perf_counter()
     with path.open("rb") as handle:  # a file object: requests streams it with its Content-Length
         put = requests.put(ticket["upload_url"], data=handle, headers=ticket["headers"], timeout=600)
     put.raise_for_status()
-    done = requests.post(f"{base}/api/v1/uploads/complete", headers=headers, timeout=60,
-                         json={"analysis_id": ticket["analysis_id"]})
+    done = requests.post(
+        f"{base}/api/v1/uploads/complete", headers=headers, timeout=60, json={"analysis_id": ticket["analysis_id"]}
+    )
     done.raise_for_status()
     return time.perf_counter() - started
 
@@ -79,8 +84,13 @@ def direct(base: str, headers: dict, session_id: str, path: Path) -> float:
 def one_shot(base: str, headers: dict, session_id: str, path: Path) -> float:
     started = time.perf_counter()
     with path.open("rb") as handle:
-        response = requests.post(f"{base}/api/v1/uploads", headers=headers, timeout=600,
-                                 data={"session_id": session_id}, files={"file": ("bench.mp4", handle, "video/mp4")})
+        response = requests.post(
+            f"{base}/api/v1/uploads",
+            headers=headers,
+            timeout=600,
+            data={"session_id": session_id},
+            files={"file": ("bench.mp4", handle, "video/mp4")},
+        )
     response.raise_for_status()
     return time.perf_counter() - started
 

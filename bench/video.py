@@ -34,7 +34,7 @@ import resource
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,9 +70,31 @@ def clip(size: tuple[int, int], seconds: int) -> tuple[Path, list[int]]:
     chain += "".join(f"[v{k}]" for k in range(shots)) + f"concat=n={shots}:v=1[cat];[cat]noise=alls=4:allf=t[out]"
     tmp = path.with_suffix(".part.mp4")
     print(f"  making {path.name} …", flush=True)
-    subprocess.run(args + ["-filter_complex", chain, "-map", "[out]", "-c:v", "libx264", "-preset", "veryfast",
-                           "-crf", "23", "-maxrate", MAXRATE[h], "-bufsize", MAXRATE[h], "-pix_fmt", "yuv420p",
-                           "-r", str(FPS), str(tmp)], check=True)
+    subprocess.run(
+        args
+        + [
+            "-filter_complex",
+            chain,
+            "-map",
+            "[out]",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "23",
+            "-maxrate",
+            MAXRATE[h],
+            "-bufsize",
+            MAXRATE[h],
+            "-pix_fmt",
+            "yuv420p",
+            "-r",
+            str(FPS),
+            str(tmp),
+        ],
+        check=True,
+    )
     tmp.rename(path)
     return path, cuts
 
@@ -84,12 +106,15 @@ def long_clip(base: Path, times: int) -> Path:
         listing = CACHE / "concat.txt"
         listing.write_text("".join(f"file '{base.name}'\n" for _ in range(times)))
         print(f"  making {path.name} …", flush=True)
-        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing),
-                        "-c", "copy", str(path)], check=True)
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", str(path)],
+            check=True,
+        )
     return path
 
 
 # --- child side: one measurement per process --------------------------------------------------
+
 
 def child_analyse(stride: int):
     import tempfile
@@ -102,21 +127,28 @@ def child_analyse(stride: int):
 
     # As worker.py starts before its work horses fork: the app built, every handler preloaded, so
     # the peak RSS is a horse's (those pages are in it too), not the analysis's alone.
-    app = create_app({"data_dir": str(CACHE / "data"), "sqlite_path": str(CACHE / "data" / "bench.db"),
-                      "database_url": ""})
+    app = create_app(
+        {"data_dir": str(CACHE / "data"), "sqlite_path": str(CACHE / "data" / "bench.db"), "database_url": ""}
+    )
     with app.app_context():
         registry.preload()
 
-    settings = load_settings({}, ai_provider="offline", mock_mode=True, data_dir=str(CACHE / "data"),
-                             video_sample_stride=stride)
+    settings = load_settings(
+        {}, ai_provider="offline", mock_mode=True, data_dir=str(CACHE / "data"), video_sample_stride=stride
+    )
 
     def work(path: str) -> dict:
         with tempfile.TemporaryDirectory(prefix="bench-video-") as workdir:
             out = analyse_file(path, workdir, settings)
             report = describe_and_report(out, settings, user_id=None)
-        return {"cuts": report["analysis"]["cut_frames"], "frames": report["metadata"]["frame_count"],
-                "decoded": report["analysis"]["frames_decoded"], "samples": report["analysis"]["samples"],
-                "stride": stride, "timings": report["timings"]}
+        return {
+            "cuts": report["analysis"]["cut_frames"],
+            "frames": report["metadata"]["frame_count"],
+            "decoded": report["analysis"]["frames_decoded"],
+            "samples": report["analysis"]["samples"],
+            "stride": stride,
+            "timings": report["timings"],
+        }
 
     return work
 
@@ -151,19 +183,33 @@ def run_child(kind: str, path: str, stride: int) -> None:
     started, cpu = time.perf_counter(), time.process_time()
     extra = work(path)
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    print(json.dumps({"wall_s": time.perf_counter() - started, "cpu_s": time.process_time() - cpu,
-                      "maxrss_mb": usage.ru_maxrss / 1024, **extra}))
+    print(
+        json.dumps(
+            {
+                "wall_s": time.perf_counter() - started,
+                "cpu_s": time.process_time() - cpu,
+                "maxrss_mb": usage.ru_maxrss / 1024,
+                **extra,
+            }
+        )
+    )
 
 
 def measure(kind: str, path: Path, stride: int = 2) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", kind, str(path), str(stride)], capture_output=True,
-                         text=True, cwd=ROOT, check=False)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(path), str(stride)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"{kind} failed on {path.name}: {out.stderr[-1500:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 # --- parent side ------------------------------------------------------------------------------
+
 
 def accuracy(found: list[int], truth: list[int], tolerance: int) -> str:
     hit = sum(1 for t in truth if any(abs(f - t) <= tolerance for f in found))
@@ -180,8 +226,15 @@ def bench_size(size: tuple[int, int], seconds: int, reps: int, strides: list[int
     for _ in range(reps):
         for kind, stride in kinds:  # interleaved, so load changes hit all of them alike
             runs[(kind, stride)].append(measure(kind, path, stride))
-    best = {k: {**v[0], "wall_s": min(r["wall_s"] for r in v), "cpu_s": min(r["cpu_s"] for r in v),
-                "maxrss_mb": max(r["maxrss_mb"] for r in v)} for k, v in runs.items()}
+    best = {
+        k: {
+            **v[0],
+            "wall_s": min(r["wall_s"] for r in v),
+            "cpu_s": min(r["cpu_s"] for r in v),
+            "maxrss_mb": max(r["maxrss_mb"] for r in v),
+        }
+        for k, v in runs.items()
+    }
     return {"size": f"{size[0]}x{size[1]}", "seconds": seconds, "best": best, "truth": truth, "strides": strides}
 
 
@@ -197,13 +250,16 @@ def rows(result: dict) -> list[str]:
             f"**{s['wall_s'] / a['wall_s']:.2f}×** ({s['cpu_s'] / a['cpu_s']:.2f}×) | "
             f"{accuracy(a['cuts'], result['truth'], max(1, stride - 1))} | "
             f"{accuracy(s['cuts'], result['truth'], 1)} | {a['maxrss_mb']:.0f} MB | "
-            f"{a['decoded']} / {a['samples']} of {a['frames']} |")
+            f"{a['decoded']} / {a['samples']} of {a['frames']} |"
+        )
     return lines
 
 
-HEADER = ("| clip | length | stride | analysis wall (CPU) | grab-only decode wall (CPU) | PySceneDetect wall (CPU) | "
-          "analysis ÷ decode, wall (CPU) | PySceneDetect ÷ analysis, wall (CPU) | our cuts (±stride−1 frames) | PySceneDetect cuts (±1) | analysis peak RSS |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|")
+HEADER = (
+    "| clip | length | stride | analysis wall (CPU) | grab-only decode wall (CPU) | PySceneDetect wall (CPU) | "
+    "analysis ÷ decode, wall (CPU) | PySceneDetect ÷ analysis, wall (CPU) | our cuts (±stride−1 frames) | PySceneDetect cuts (±1) | analysis peak RSS |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|"
+)
 
 
 def targets_met(results: list[dict], stride: int, rss_mb: float) -> bool:
@@ -212,8 +268,10 @@ def targets_met(results: list[dict], stride: int, rss_mb: float) -> bool:
         a, d, s = (result["best"][k] for k in (("analyse", stride), ("decode", 1), ("scenedetect", 1)))
         decode_ok = a["wall_s"] / d["wall_s"] <= TARGET_DECODE_RATIO
         speedup_ok = s["wall_s"] / a["wall_s"] >= TARGET_SCENEDETECT_SPEEDUP
-        print(f"  {result['size']}: ≤ {TARGET_DECODE_RATIO}× decode {'met' if decode_ok else 'missed'}, "
-              f"≥ {TARGET_SCENEDETECT_SPEEDUP}× faster than PySceneDetect {'met' if speedup_ok else 'missed'}")
+        print(
+            f"  {result['size']}: ≤ {TARGET_DECODE_RATIO}× decode {'met' if decode_ok else 'missed'}, "
+            f"≥ {TARGET_SCENEDETECT_SPEEDUP}× faster than PySceneDetect {'met' if speedup_ok else 'missed'}"
+        )
         ok &= decode_ok and speedup_ok
     return ok
 
@@ -223,8 +281,12 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="10 s clips, one run, RSS on the 60 s 1080p clip")
     parser.add_argument("--reps", type=int, default=None, help="runs per measurement (best is kept)")
     parser.add_argument("--strides", default="2,3", help="VIDEO_SAMPLE_STRIDE values to time (first = judged)")
-    parser.add_argument("--part", choices=["all", "speed", "rss"], default="all",
-                        help="run only the timing table or only the peak-RSS measurement")
+    parser.add_argument(
+        "--part",
+        choices=["all", "speed", "rss"],
+        default="all",
+        help="run only the timing table or only the peak-RSS measurement",
+    )
     parser.add_argument("--child", nargs=3, metavar=("KIND", "PATH", "STRIDE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -233,10 +295,13 @@ def main() -> int:
     seconds, reps = (10, 1) if args.quick else (60, 3)
     reps = args.reps or reps
     strides = [int(x) for x in args.strides.split(",")]
-    print(f"Video analysis bench — {platform.node()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, "
-          f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, best of {reps}\n"
-          f"Ratios are of wall (elapsed) times, each the best of {reps} runs, and the targets are judged on them; "
-          "the same ratios on CPU time (user+system, all threads) are in brackets.\n", flush=True)
+    print(
+        f"Video analysis bench — {platform.node()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, best of {reps}\n"
+        f"Ratios are of wall (elapsed) times, each the best of {reps} runs, and the targets are judged on them; "
+        "the same ratios on CPU time (user+system, all threads) are in brackets.\n",
+        flush=True,
+    )
     results = []
     if args.part != "rss":
         print(HEADER, flush=True)
@@ -245,20 +310,26 @@ def main() -> int:
             print("\n".join(rows(results[-1])), flush=True)
     if args.part == "speed":
         ok = targets_met(results, strides[0], 0.0)
-        print(f"\nload average now {os.getloadavg()[0]:.1f}; speed targets at stride {strides[0]} "
-              f"{'met' if ok else 'NOT met'} (judged on the wall-time ratios, best of {reps}; CPU-time ratios in brackets)")
+        print(
+            f"\nload average now {os.getloadavg()[0]:.1f}; speed targets at stride {strides[0]} "
+            f"{'met' if ok else 'NOT met'} (judged on the wall-time ratios, best of {reps}; CPU-time ratios in brackets)"
+        )
         return 0 if ok else 1
     base, _ = clip((1920, 1080), 60)
     rss_clip = base if args.quick else long_clip(base, 10)
     rss = measure("analyse", rss_clip, strides[0])
     minutes = rss["frames"] / FPS / 60
-    print(f"\nPeak RSS of the analysis (stride {strides[0]}) on {rss_clip.name} ({minutes:.0f} min 1080p, "
-          f"{rss['frames']} frames): {rss['maxrss_mb']:.0f} MB (target < {TARGET_RSS_MB} MB); wall {rss['wall_s']:.0f} s, "
-          f"CPU {rss['cpu_s']:.0f} s, stages { {k: round(v, 1) for k, v in rss['timings'].items()} }")
+    print(
+        f"\nPeak RSS of the analysis (stride {strides[0]}) on {rss_clip.name} ({minutes:.0f} min 1080p, "
+        f"{rss['frames']} frames): {rss['maxrss_mb']:.0f} MB (target < {TARGET_RSS_MB} MB); wall {rss['wall_s']:.0f} s, "
+        f"CPU {rss['cpu_s']:.0f} s, stages { {k: round(v, 1) for k, v in rss['timings'].items()} }"
+    )
     ok = targets_met(results, strides[0], rss["maxrss_mb"])
     judged = "memory target" if args.part == "rss" else f"targets at stride {strides[0]}"
-    print(f"\nload average now {os.getloadavg()[0]:.1f}; {judged} {'met' if ok else 'NOT met'}"
-          f" (speed judged on the wall-time ratios, best of {reps}; CPU-time ratios in brackets)")
+    print(
+        f"\nload average now {os.getloadavg()[0]:.1f}; {judged} {'met' if ok else 'NOT met'}"
+        f" (speed judged on the wall-time ratios, best of {reps}; CPU-time ratios in brackets)"
+    )
     return 0 if ok else 1
 
 

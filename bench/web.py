@@ -32,8 +32,13 @@ sys.path.insert(0, str(ROOT))
 from backend_app import local_redis  # noqa: E402
 
 PASSWORD = "bench password 1"
-CPU_TARGETS_MS = {"status poll (htmx fragment)": 10, "session page (20 items)": 40, "report page (300 shots)": 80,
-                  "chat page": 20, "requirements page": 20}
+CPU_TARGETS_MS = {
+    "status poll (htmx fragment)": 10,
+    "session page (20 items)": 40,
+    "report page (300 shots)": 80,
+    "chat page": 20,
+    "requirements page": 20,
+}
 
 
 def seed(user_id: str) -> dict[str, str]:
@@ -47,14 +52,30 @@ def seed(user_id: str) -> dict[str, str]:
     session = sessions.create(Tenant(user_id), "Bench")
     ids = []
     for n in range(20):
-        job = Job(kind="video_analysis", queue="video", status="running" if n == 0 else "completed",
-                  stage="decode", progress=40, user_id=user_id, session_id=session.id, payload={}, timings={})
+        job = Job(
+            kind="video_analysis",
+            queue="video",
+            status="running" if n == 0 else "completed",
+            stage="decode",
+            progress=40,
+            user_id=user_id,
+            session_id=session.id,
+            payload={},
+            timings={},
+        )
         db.session.add(job)
         db.session.flush()
-        analysis = Analysis(user_id=user_id, session_id=session.id, job_id=job.id, filename=f"clip{n}.mp4",
-                            content_type="video/mp4", declared_size=10_000_000, storage_key=f"k{n}",
-                            completed_at=utcnow(), video_metadata={"duration_s": 600.0, "width": 1920,
-                                                                   "height": 1080, "codec": "h264"})
+        analysis = Analysis(
+            user_id=user_id,
+            session_id=session.id,
+            job_id=job.id,
+            filename=f"clip{n}.mp4",
+            content_type="video/mp4",
+            declared_size=10_000_000,
+            storage_key=f"k{n}",
+            completed_at=utcnow(),
+            video_metadata={"duration_s": 600.0, "width": 1920, "height": 1080, "codec": "h264"},
+        )
         db.session.add(analysis)
         db.session.flush()
         analysis.storage_key = f"{analysis.prefix}source"
@@ -66,16 +87,44 @@ def seed(user_id: str) -> dict[str, str]:
 
 
 def long_report() -> dict:
-    shots = [{"index": i, "start_s": i * 2.0, "end_s": i * 2.0 + 2.0, "keyframe_key": f"k/keyframes/{i}.jpg", "faces": i % 3,
-              "qr_texts": [], "colors": [{"name": "red", "hex": "#c03030", "share": 0.5}], "brightness": 0.4,
-              "motion": 0.01, "sharpness": 80.0, "labels": ["dim", "static"], "description": f"Shot {i}, dim."}
-             for i in range(300)]
-    timeline = [{"t": i * 0.3, "brightness": 0.3 + (i % 10) / 50, "motion": (i % 7) / 100, "sharpness": 50.0}
-                for i in range(2000)]
-    return {"metadata": {"duration_s": 600.0, "fps": 25.0, "frame_count": 15000, "width": 1920, "height": 1080,
-                         "codec": "h264", "file_size": 10_000_000, "sha256": "ab" * 32},
-            "shots": shots, "timeline": timeline, "warnings": [], "timings": {"decode": 12.0},
-            "summary": {"description": "A long video.", "shots": 300}}
+    shots = [
+        {
+            "index": i,
+            "start_s": i * 2.0,
+            "end_s": i * 2.0 + 2.0,
+            "keyframe_key": f"k/keyframes/{i}.jpg",
+            "faces": i % 3,
+            "qr_texts": [],
+            "colors": [{"name": "red", "hex": "#c03030", "share": 0.5}],
+            "brightness": 0.4,
+            "motion": 0.01,
+            "sharpness": 80.0,
+            "labels": ["dim", "static"],
+            "description": f"Shot {i}, dim.",
+        }
+        for i in range(300)
+    ]
+    timeline = [
+        {"t": i * 0.3, "brightness": 0.3 + (i % 10) / 50, "motion": (i % 7) / 100, "sharpness": 50.0}
+        for i in range(2000)
+    ]
+    return {
+        "metadata": {
+            "duration_s": 600.0,
+            "fps": 25.0,
+            "frame_count": 15000,
+            "width": 1920,
+            "height": 1080,
+            "codec": "h264",
+            "file_size": 10_000_000,
+            "sha256": "ab" * 32,
+        },
+        "shots": shots,
+        "timeline": timeline,
+        "warnings": [],
+        "timings": {"decode": 12.0},
+        "summary": {"description": "A long video.", "shots": 300},
+    }
 
 
 def measure(client, url: str, count: int, headers: dict | None = None) -> tuple[float, float, float]:
@@ -100,8 +149,16 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="fw-bench-web-"))
     port = local_redis.free_port()
     redis_proc = local_redis.start(port, tmp / "redis", persist=False)
-    os.environ.update({"DATA_DIR": str(tmp / "data"), "SQLITE_PATH": str(tmp / "bench.db"), "DATABASE_URL": "",
-                       "REDIS_URL": f"redis://127.0.0.1:{port}/0", "APP_ENV": "development", "LOG_LEVEL": "WARNING"})
+    os.environ.update(
+        {
+            "DATA_DIR": str(tmp / "data"),
+            "SQLITE_PATH": str(tmp / "bench.db"),
+            "DATABASE_URL": "",
+            "REDIS_URL": f"redis://127.0.0.1:{port}/0",
+            "APP_ENV": "development",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
     from flask_migrate import upgrade
 
     from backend_app import create_app
@@ -119,12 +176,19 @@ def main() -> int:
         gc.freeze()
         form = client.get("/login").get_data(as_text=True)  # the form's CSRF token goes with its cookie
         token = re.search(r'name="csrf_token" value="([^"]*)"', form).group(1)
-        assert client.post("/login", data={"email": "bench@example.test", "password": PASSWORD,
-                                           "csrf_token": token}).status_code == 303
-        pages = {"status poll (htmx fragment)": (f"/analyses/{ids['running']}/status", {"HX-Request": "true"}),
-                 "session page (20 items)": (f"/sessions/{ids['session']}", None),
-                 "report page (300 shots)": (f"/analyses/{ids['report']}", None),
-                 "chat page": ("/chat", None), "requirements page": ("/requirements", None)}
+        assert (
+            client.post(
+                "/login", data={"email": "bench@example.test", "password": PASSWORD, "csrf_token": token}
+            ).status_code
+            == 303
+        )
+        pages = {
+            "status poll (htmx fragment)": (f"/analyses/{ids['running']}/status", {"HX-Request": "true"}),
+            "session page (20 items)": (f"/sessions/{ids['session']}", None),
+            "report page (300 shots)": (f"/analyses/{ids['report']}", None),
+            "chat page": ("/chat", None),
+            "requirements page": ("/requirements", None),
+        }
         for name, (url, headers) in pages.items():
             measure(client, url, 5, headers)  # warm templates and caches
             results[name] = measure(client, url, args.requests, headers)
@@ -138,8 +202,10 @@ def main() -> int:
     for name, (median, p95, cpu) in results.items():
         ok = cpu < CPU_TARGETS_MS[name]
         failed |= not ok
-        print(f"{name:<30} {median:10.1f} {p95:8.1f} {cpu:8.1f} {'< ' + str(CPU_TARGETS_MS[name]):>8} "
-              f"{'ok' if ok else 'MISSED'}")
+        print(
+            f"{name:<30} {median:10.1f} {p95:8.1f} {cpu:8.1f} {'< ' + str(CPU_TARGETS_MS[name]):>8} "
+            f"{'ok' if ok else 'MISSED'}"
+        )
     return 1 if failed else 0
 
 

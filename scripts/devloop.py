@@ -56,8 +56,11 @@ def third_party_modules(role: str) -> list[str]:
             __import__("wsgi" if role == "web" else "worker")
         except Exception:
             pass  # a broken edit: the real child will report it
-        names = {name.split(".")[0] for name, module in list(sys.modules.items())
-                 if getattr(module, "__file__", None) and "-packages" in (module.__file__ or "")}
+        names = {
+            name.split(".")[0]
+            for name, module in list(sys.modules.items())
+            if getattr(module, "__file__", None) and "-packages" in (module.__file__ or "")
+        }
         os.write(write, "\n".join(sorted(names - set(OURS))).encode())
         os._exit(0)
     os.close(write)

@@ -44,8 +44,9 @@ def pipe_output(name: str, proc: subprocess.Popen) -> None:
 
 
 def spawn(name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True
+    )
     threading.Thread(target=pipe_output, args=(name, proc), daemon=True).start()
     return proc
 
@@ -112,8 +113,10 @@ def banner(settings, generated: str | None) -> None:
     elif settings.admin_password:
         print("  password:    the ADMIN_PASSWORD you set")
     else:
-        print("  password:    as created on first start (to set a new one: "
-              "flask --app wsgi:app users create-admin --email E --password P)")
+        print(
+            "  password:    as created on first start (to set a new one: "
+            "flask --app wsgi:app users create-admin --email E --password P)"
+        )
     print("  Ctrl-C stops everything.")
     print("=" * 60 + "\n", flush=True)
 
@@ -158,8 +161,11 @@ def main() -> int:
         print(f"Framewise cannot start: {exc}", file=sys.stderr)
         return 2
     if local_redis.port_in_use(settings.api_port):
-        print(f"Framewise cannot start: port {settings.api_port} is already in use (another Framewise? "
-              "set API_PORT to a free port).", file=sys.stderr)
+        print(
+            f"Framewise cannot start: port {settings.api_port} is already in use (another Framewise? "
+            "set API_PORT to a free port).",
+            file=sys.stderr,
+        )
         return 1
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
@@ -170,23 +176,29 @@ def main() -> int:
         print(f"starting embedded Redis on port {redis_url.port or 6379}")
         procs.append(("redis", local_redis.start(redis_url.port or 6379, Path(settings.data_dir) / "redis")))
     else:
-        print(f"using the Redis already at {settings.redis_url}: if another Framewise checkout started it, "
-              "the two share their queues and take each other's jobs; set REDIS_URL to another port for this one")
+        print(
+            f"using the Redis already at {settings.redis_url}: if another Framewise checkout started it, "
+            "the two share their queues and take each other's jobs; set REDIS_URL to another port for this one"
+        )
 
     signal.signal(signal.SIGTERM, lambda *_: (stop_all(procs), sys.exit(0)))
     try:
         try:
             generated = prepare(settings)
         except AppError as exc:  # ADMIN_EMAIL / ADMIN_PASSWORD refused: say which, no traceback
-            print(f"Framewise cannot start: {exc.explained({'email': 'ADMIN_EMAIL', 'password': 'ADMIN_PASSWORD'})}",
-                  file=sys.stderr)
+            print(
+                f"Framewise cannot start: {exc.explained({'email': 'ADMIN_EMAIL', 'password': 'ADMIN_PASSWORD'})}",
+                file=sys.stderr,
+            )
             return 2
         web, worker = commands(settings, args.dev)
         procs.append(("worker", spawn("worker", worker, env)))
         procs.append(("web", spawn("web", web, web_env(env, settings, args.dev))))
         if not wait_healthy(f"http://{settings.api_host}:{settings.api_port}/health", procs):
-            print("Framewise did not become healthy (a process exited, or 60 s passed); see the logs above.",
-                  file=sys.stderr)
+            print(
+                "Framewise did not become healthy (a process exited, or 60 s passed); see the logs above.",
+                file=sys.stderr,
+            )
             if generated:  # the admin was created: its password must not be lost with this start
                 print(f"The admin {settings.admin_email} was created with the password {generated}", file=sys.stderr)
             return 1

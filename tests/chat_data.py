@@ -15,8 +15,23 @@ from backend_app.models import Analysis, Session, ShotDocument
 
 from .factories import make_user
 
-SHARED = ["red", "car", "dark", "bright", "person", "street", "tree", "bicycle", "face", "kitchen",
-          "sunset", "motion", "blurry", "Straße", "Fahrrad"]
+SHARED = [
+    "red",
+    "car",
+    "dark",
+    "bright",
+    "person",
+    "street",
+    "tree",
+    "bicycle",
+    "face",
+    "kitchen",
+    "sunset",
+    "motion",
+    "blurry",
+    "Straße",
+    "Fahrrad",
+]
 SYLLABLES = ["zor", "blat", "quim", "vex", "drul", "mip", "taz", "gorn", "plex", "wub", "yak", "frin"]
 
 
@@ -51,18 +66,33 @@ def marker_word(rng: random.Random, taken: set[str]) -> str:
             return word
 
 
-def add_document(user_id: str, session_id: str, analysis_id: str, shot: int, title: str, body: str,
-                 start_s: float = 0.0) -> ShotDocument:
-    doc = ShotDocument(user_id=user_id, session_id=session_id, analysis_id=analysis_id, shot_index=shot,
-                       start_s=start_s, end_s=start_s + 2.5, title=title, text=body,
-                       keyframe_key=f"users/{user_id}/analyses/{analysis_id}/keyframes/{shot}.jpg")
+def add_document(
+    user_id: str, session_id: str, analysis_id: str, shot: int, title: str, body: str, start_s: float = 0.0
+) -> ShotDocument:
+    doc = ShotDocument(
+        user_id=user_id,
+        session_id=session_id,
+        analysis_id=analysis_id,
+        shot_index=shot,
+        start_s=start_s,
+        end_s=start_s + 2.5,
+        title=title,
+        text=body,
+        keyframe_key=f"users/{user_id}/analyses/{analysis_id}/keyframes/{shot}.jpg",
+    )
     db.session.add(doc)
     return doc
 
 
 def add_analysis(user_id: str, session_id: str, filename: str) -> Analysis:
-    analysis = Analysis(user_id=user_id, session_id=session_id, filename=filename, content_type="video/mp4",
-                        declared_size=1000, storage_key="pending")
+    analysis = Analysis(
+        user_id=user_id,
+        session_id=session_id,
+        filename=filename,
+        content_type="video/mp4",
+        declared_size=1000,
+        storage_key="pending",
+    )
     db.session.add(analysis)
     db.session.flush()
     return analysis
@@ -89,8 +119,10 @@ def build(seed: int = 7, users: int = 3, sessions: int = 2, analyses: int = 2, s
                 for k in range(shots):
                     shared = rng.sample(SHARED, 3)
                     title = f"Shot {k + 1}: {shared[0]} {marker}"
-                    body = (f"A {shared[0]} {shared[1]} near the {shared[2]}. Brightness {rng.randint(10, 99)}, "
-                            f"motion {rng.randint(0, 9)}. Marker {marker} seen.")
+                    body = (
+                        f"A {shared[0]} {shared[1]} near the {shared[2]}. Brightness {rng.randint(10, 99)}, "
+                        f"motion {rng.randint(0, 9)}. Marker {marker} seen."
+                    )
                     doc = add_document(user.id, session.id, analysis.id, k, title, body, start_s=2.5 * k)
                     db.session.flush()
                     corpus.docs[user.id][session.id].append(doc.id)
@@ -99,10 +131,39 @@ def build(seed: int = 7, users: int = 3, sessions: int = 2, analyses: int = 2, s
     return corpus
 
 
-HOSTILE = ['"', '""', "'", "NEAR(car red)", "car*", "-car", "car -red", "AND OR NOT", "(((", ")", "^car",
-           "title:car", "{title text}: car", "scope : u", "\\", "%", "_", "'; DROP TABLE users; --",
-           "😀 car 🚗", "Straße über Fahrräder", "中文 车", "a" * 5000, "\x00car", "NEAR/2", "*", ":", "''||'",
-           "car:* & !red", "<->", "' | '", "u0 s0"]
+HOSTILE = [
+    '"',
+    '""',
+    "'",
+    "NEAR(car red)",
+    "car*",
+    "-car",
+    "car -red",
+    "AND OR NOT",
+    "(((",
+    ")",
+    "^car",
+    "title:car",
+    "{title text}: car",
+    "scope : u",
+    "\\",
+    "%",
+    "_",
+    "'; DROP TABLE users; --",
+    "😀 car 🚗",
+    "Straße über Fahrräder",
+    "中文 车",
+    "a" * 5000,
+    "\x00car",
+    "NEAR/2",
+    "*",
+    ":",
+    "''||'",
+    "car:* & !red",
+    "<->",
+    "' | '",
+    "u0 s0",
+]
 
 
 def random_query(rng: random.Random, corpus: Corpus) -> str:

@@ -53,8 +53,9 @@ def redis_server(tmp_path_factory):
 def sqlite_template(tmp_path_factory, redis_server):
     """A migrated SQLite file, copied for each test (migrating once keeps the suite fast)."""
     path = tmp_path_factory.mktemp("sqlite") / "template.db"
-    app = create_app({**BASE_SETTINGS, "sqlite_path": str(path), "redis_url": redis_server["url"],
-                      "data_dir": str(path.parent)})
+    app = create_app(
+        {**BASE_SETTINGS, "sqlite_path": str(path), "redis_url": redis_server["url"], "data_dir": str(path.parent)}
+    )
     with app.app_context():
         from flask_migrate import upgrade
 
@@ -127,9 +128,17 @@ def start_worker(app):
 
     def start(count: int = 1, extra_env: dict | None = None, wait: bool = True) -> list[subprocess.Popen]:
         env = {**os.environ, **env_for(app), **(extra_env or {})}
-        new = [subprocess.Popen([sys.executable, str(ROOT / "worker.py")], env=env, cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-               for _ in range(count)]
+        new = [
+            subprocess.Popen(
+                [sys.executable, str(ROOT / "worker.py")],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+            for _ in range(count)
+        ]
         procs.extend(new)
         if wait:
             wait_for_workers(app, len([p for p in procs if p.poll() is None]))
@@ -176,28 +185,32 @@ def fake_openai():
 def openai_app(app, fake_openai):
     """The app switched to the openai provider, pointed at the local protocol server."""
     app.config["SETTINGS"] = app.config["SETTINGS"].replace(
-        ai_provider="openai", openai_base_url=fake_openai.base_url, openai_api_key="test-key")
+        ai_provider="openai", openai_base_url=fake_openai.base_url, openai_api_key="test-key"
+    )
     return app
 
 
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory):
     """A local S3-compatible server (moto_server) on a free port, shared by the whole run."""
-    import socket
     import urllib.request
 
     port = local_redis.free_port()
     log = tmp_path_factory.mktemp("moto") / "moto.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and proc.poll() is None:
         try:
             urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
             break
-        except (OSError, socket.timeout):
+        except (TimeoutError, OSError):
             time.sleep(0.2)
     else:
         proc.kill()
@@ -216,6 +229,11 @@ def s3_app(app, s3_server):
     import uuid
 
     app.config["SETTINGS"] = app.config["SETTINGS"].replace(
-        storage_backend="s3", s3_endpoint_url=s3_server["endpoint_url"], s3_bucket=f"fw-{uuid.uuid4().hex[:12]}",
-        s3_region="us-east-1", s3_access_key_id="test", s3_secret_access_key="test")
+        storage_backend="s3",
+        s3_endpoint_url=s3_server["endpoint_url"],
+        s3_bucket=f"fw-{uuid.uuid4().hex[:12]}",
+        s3_region="us-east-1",
+        s3_access_key_id="test",
+        s3_secret_access_key="test",
+    )
     return app

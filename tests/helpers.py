@@ -60,8 +60,11 @@ class _Postgres:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
 
     def stop(self) -> None:
-        subprocess.run([*self.run_as, str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "stop"],
-                       capture_output=True, timeout=60)
+        subprocess.run(
+            [*self.run_as, str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "stop"],
+            capture_output=True,
+            timeout=60,
+        )
         shutil.rmtree(self.datadir.parent, ignore_errors=True)
 
 
@@ -97,12 +100,30 @@ def _start_postgres():
         port = sock.getsockname()[1]
     user_flag = ["-U", "postgres"]
     try:
-        subprocess.run([*run_as, str(bindir / "initdb"), "-D", str(datadir), "-A", "trust", *user_flag,
-                        "--no-sync", "-E", "UTF8"], check=True, capture_output=True, timeout=120)
-        subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(datadir), "-w", "-l", str(base / "pg.log"),
-                        "-o", f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
-                              f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
-                        "start"], check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [*run_as, str(bindir / "initdb"), "-D", str(datadir), "-A", "trust", *user_flag, "--no-sync", "-E", "UTF8"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        subprocess.run(
+            [
+                *run_as,
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(datadir),
+                "-w",
+                "-l",
+                str(base / "pg.log"),
+                "-o",
+                f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
+                f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
         detail = getattr(exc, "stderr", b"") or b""
         return f"could not start PostgreSQL ({getpass.getuser()}): {detail.decode(errors='replace')[:300]}"
@@ -118,6 +139,6 @@ def truncate_all(db) -> None:
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
 
 
-class postgres:  # noqa: N801  (a namespace)
+class postgres:
     start = staticmethod(_start_postgres)
     truncate_all = staticmethod(truncate_all)

@@ -50,8 +50,11 @@ class Launched:
     def kill_group(self) -> None:
         """Kill the process and every descendant it was seen with (test teardown)."""
         self._remember_children()
-        for child in [psutil.Process(self.proc.pid), *self._seen.values()] if self.proc.poll() is None \
-                else list(self._seen.values()):
+        for child in (
+            [psutil.Process(self.proc.pid), *self._seen.values()]
+            if self.proc.poll() is None
+            else list(self._seen.values())
+        ):
             try:
                 if child.is_running():  # psutil checks the pid was not reused since
                     child.kill()
@@ -71,6 +74,7 @@ def descendants(pid: int) -> list[psutil.Process]:
 
 
 def launch(args: list[str], env: dict[str, str], cwd: Path) -> Launched:
-    proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        args, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
     return Launched(proc)

@@ -8,14 +8,22 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import pytest
 
-PALETTE = [(200, 40, 40), (40, 160, 60), (40, 70, 200), (220, 200, 40), (150, 40, 170), (30, 180, 190),
-           (240, 130, 30), (90, 90, 90)]
+PALETTE = [
+    (200, 40, 40),
+    (40, 160, 60),
+    (40, 70, 200),
+    (220, 200, 40),
+    (150, 40, 170),
+    (30, 180, 190),
+    (240, 130, 30),
+    (90, 90, 90),
+]
 CODECS = {
     "h264": ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast", "-g", "50"],
     "mpeg4": ["-c:v", "mpeg4", "-q:v", "4"],
@@ -39,20 +47,45 @@ def shot_frame(index: int, shot: int, width: int, height: int, fps: float) -> np
     side = max(8, min(width, height) // 4)
     x = int((index * 4) % max(1, width - side))
     y = (height - side) // 2
-    frame[y:y + side, x:x + side] = (255 - np.array(PALETTE[shot % len(PALETTE)])).astype(np.uint8)
+    frame[y : y + side, x : x + side] = (255 - np.array(PALETTE[shot % len(PALETTE)])).astype(np.uint8)
     return frame
 
 
-def make_clip(path: str | Path, *, seconds: float, fps: int = 25, size: tuple[int, int] = (320, 180),
-              cuts: Sequence[float] = (), codec: str = "h264") -> Path:
+def make_clip(
+    path: str | Path,
+    *,
+    seconds: float,
+    fps: int = 25,
+    size: tuple[int, int] = (320, 180),
+    cuts: Sequence[float] = (),
+    codec: str = "h264",
+) -> Path:
     """Write a clip of ``seconds`` with hard cuts at the given times (seconds); returns its path."""
     ffmpeg = require_ffmpeg()
     path = Path(path)
     width, height = size
     total = int(round(seconds * fps))
     cut_frames = sorted(int(round(c * fps)) for c in cuts)
-    cmd = [ffmpeg, "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
-           "-r", str(fps), "-i", "-", *CODECS[codec], "-r", str(fps), str(path)]
+    cmd = [
+        ffmpeg,
+        "-v",
+        "error",
+        "-y",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-s",
+        f"{width}x{height}",
+        "-r",
+        str(fps),
+        "-i",
+        "-",
+        *CODECS[codec],
+        "-r",
+        str(fps),
+        str(path),
+    ]
     frames = (shot_frame(i, sum(1 for c in cut_frames if i >= c), width, height, fps) for i in range(total))
     pipe_frames(cmd, frames)
     return path

@@ -21,8 +21,14 @@ pytestmark = [pytest.mark.sqlite_only, pytest.mark.timeout(600)]
 
 
 def _seed(app, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi:app", "demo", "seed", *args],
-                          env={**os.environ, **env_for(app)}, cwd=ROOT, capture_output=True, text=True, timeout=500)
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi:app", "demo", "seed", *args],
+        env={**os.environ, **env_for(app)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=500,
+    )
 
 
 def test_demo_seed_creates_a_user_with_an_analysed_video_a_batch_and_chat(app, client):

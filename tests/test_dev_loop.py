@@ -49,10 +49,16 @@ def _ping(base: str) -> dict | None:
 
 
 def _selftest(env, cwd) -> dict:
-    out = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi:app", "jobs", "selftest", "--wait", "30"],
-                         env=env, cwd=cwd, capture_output=True, text=True, timeout=90)
+    out = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi:app", "jobs", "selftest", "--wait", "30"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
-    return json.loads(out.stdout[out.stdout.index("{"):])["result"]
+    return json.loads(out.stdout[out.stdout.index("{") :])["result"]
 
 
 @pytest.fixture
@@ -61,9 +67,15 @@ def dev(tmp_path):
     app_dir.mkdir()
     _copy_repo(app_dir)
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_", "SQLITE_"))}
-    env.update(DATA_DIR=str(tmp_path / "data"), API_PORT=str(local_redis.free_port()), API_HOST="127.0.0.1",
-               REDIS_URL=f"redis://127.0.0.1:{local_redis.free_port()}/0", APP_ENV="development",
-               ADMIN_PASSWORD="dev loop password", PYTHONUNBUFFERED="1")
+    env.update(
+        DATA_DIR=str(tmp_path / "data"),
+        API_PORT=str(local_redis.free_port()),
+        API_HOST="127.0.0.1",
+        REDIS_URL=f"redis://127.0.0.1:{local_redis.free_port()}/0",
+        APP_ENV="development",
+        ADMIN_PASSWORD="dev loop password",
+        PYTHONUNBUFFERED="1",
+    )
     started = launch([sys.executable, str(app_dir / "scripts" / "run.py"), "--dev"], env=env, cwd=app_dir)
     yield started, env, app_dir
     started.kill_group()
@@ -85,8 +97,11 @@ def test_edited_route_and_job_are_live_without_a_restart(dev):
     assert _ping(base) == {"pong": "edited"}, started.output()[-3000:]
     assert took < WEB_RELOAD_S, f"the edited route was live after {took:.1f} s"
 
-    _edit(app_dir / "backend_app" / "jobs" / "maintenance.py", '"echo": (job.payload or {}).get("echo"),',
-          '"echo": (job.payload or {}).get("echo"), "edited": True,')
+    _edit(
+        app_dir / "backend_app" / "jobs" / "maintenance.py",
+        '"echo": (job.payload or {}).get("echo"),',
+        '"echo": (job.payload or {}).get("echo"), "edited": True,',
+    )
     # watchfiles stops the old worker (it may still take one job) and starts a new one.
     deadline = time.monotonic() + 90
     while (result := _selftest(env, app_dir)).get("edited") is not True and time.monotonic() < deadline:

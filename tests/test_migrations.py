@@ -49,8 +49,7 @@ def test_sqlite_runs_in_wal_mode_with_busy_timeout(app):
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 5000
 
 
-def test_shot_documents_lose_no_face_detected_and_faces_match_only_faces(db_backend, request, tmp_path,
-                                                                          redis_server):
+def test_shot_documents_lose_no_face_detected_and_faces_match_only_faces(db_backend, request, tmp_path, redis_server):
     from backend_app.models import Session
     from backend_app.services import search
     from backend_app.tenancy import Tenant
@@ -68,10 +67,17 @@ def test_shot_documents_lose_no_face_detected_and_faces_match_only_faces(db_back
         db.session.flush()
         session_id = session.id
         analysis = chat_data.add_analysis(user.id, session_id, "old.mp4")
-        chat_data.add_document(user.id, session_id, analysis.id, 0, "old.mp4 — shot 0",
-                               "Bright, static shot (2.0 s), no face detected. Bright and static.")
-        chat_data.add_document(user.id, session_id, analysis.id, 1, "old.mp4 — shot 1",
-                               "Bright, static shot (2.0 s) with 1 face. 1 face.")
+        chat_data.add_document(
+            user.id,
+            session_id,
+            analysis.id,
+            0,
+            "old.mp4 — shot 0",
+            "Bright, static shot (2.0 s), no face detected. Bright and static.",
+        )
+        chat_data.add_document(
+            user.id, session_id, analysis.id, 1, "old.mp4 — shot 1", "Bright, static shot (2.0 s) with 1 face. 1 face."
+        )
         db.session.commit()
         assert len(search.search(Tenant(user.id), "faces")) == 2
         upgrade(directory=directory)

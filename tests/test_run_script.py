@@ -20,9 +20,17 @@ from .launch import descendants, launch
 
 def _run_env(tmp_path) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_", "SQLITE_"))}
-    env.update(DATA_DIR=str(tmp_path / "data"), API_HOST="127.0.0.1", API_PORT=str(local_redis.free_port()),
-               REDIS_URL=f"redis://127.0.0.1:{local_redis.free_port()}/0", APP_ENV="development",
-               ADMIN_EMAIL="owner@example.test", ADMIN_PASSWORD="", LOG_LEVEL="INFO", PYTHONUNBUFFERED="1")
+    env.update(
+        DATA_DIR=str(tmp_path / "data"),
+        API_HOST="127.0.0.1",
+        API_PORT=str(local_redis.free_port()),
+        REDIS_URL=f"redis://127.0.0.1:{local_redis.free_port()}/0",
+        APP_ENV="development",
+        ADMIN_EMAIL="owner@example.test",
+        ADMIN_PASSWORD="",
+        LOG_LEVEL="INFO",
+        PYTHONUNBUFFERED="1",
+    )
     return env
 
 
@@ -58,14 +66,23 @@ def test_make_run_serves_health_runs_a_job_and_stops_everything_on_ctrl_c(runnin
     for _ in range(12):
         assert _get_json(base + "/api/v1/simple-health")[0] == 200
     metrics = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
-    counted = [line for line in metrics.splitlines()
-               if line.startswith("framewise_http_requests_total{") and 'endpoint="/api/v1/simple-health"' in line]
+    counted = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith("framewise_http_requests_total{") and 'endpoint="/api/v1/simple-health"' in line
+    ]
     assert sum(float(line.rsplit(" ", 1)[1]) for line in counted) == 12, counted
 
-    selftest = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi:app", "jobs", "selftest", "--wait", "60"],
-                              env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    selftest = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi:app", "jobs", "selftest", "--wait", "60"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert selftest.returncode == 0, selftest.stdout + selftest.stderr
-    row = json.loads(selftest.stdout[selftest.stdout.index("{"):])
+    row = json.loads(selftest.stdout[selftest.stdout.index("{") :])
     assert row["status"] == "completed" and row["result"]["echo"] == "cli"
 
     children = descendants(started.proc.pid)
@@ -85,8 +102,10 @@ def test_make_run_serves_health_runs_a_job_and_stops_everything_on_ctrl_c(runnin
     # One access line per request, the app's (with its request id): gunicorn's own access log
     # (which any logging config switches on) would repeat each one.
     assert not [r for r in records if r.get("logger") == "gunicorn.access"], web_lines[-3:]
-    assert len([r for r in records if r.get("logger") == "framewise.access"
-                and r.get("path") == "/api/v1/simple-health"]) == 12
+    assert (
+        len([r for r in records if r.get("logger") == "framewise.access" and r.get("path") == "/api/v1/simple-health"])
+        == 12
+    )
 
     # A second start keeps the data: no new admin password, same database.
     again = launch([sys.executable, str(ROOT / "scripts" / "run.py")], env=env, cwd=ROOT)
@@ -109,23 +128,43 @@ def test_a_taken_port_or_a_bad_setting_stops_make_run_with_one_line_and_no_banne
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", int(env["API_PORT"])))
         taken.listen()
-        out = subprocess.run([sys.executable, str(ROOT / "scripts" / "run.py")], env=env, cwd=ROOT,
-                             capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "run.py")],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert out.returncode == 1
     assert f"port {env['API_PORT']} is already in use" in out.stderr
     from urllib.parse import urlparse
 
     assert "Framewise is running" not in out.stdout
     assert not local_redis.port_in_use(urlparse(env["REDIS_URL"]).port)  # nothing was started
-    bad = subprocess.run([sys.executable, str(ROOT / "scripts" / "run.py")], cwd=ROOT, capture_output=True,
-                         text=True, timeout=120, env={**env, "PURGE_RETENTION_H": "0"})
+    bad = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "run.py")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, "PURGE_RETENTION_H": "0"},
+    )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.strip() == "Framewise cannot start: PURGE_RETENTION_H must be above 0"
-    weak = subprocess.run([sys.executable, str(ROOT / "scripts" / "run.py")], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120, env={**env, "ADMIN_PASSWORD": "admin1234"})
+    weak = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "run.py")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, "ADMIN_PASSWORD": "admin1234"},
+    )
     assert weak.returncode == 2 and "Traceback" not in weak.stderr, weak.stderr[-2000:]
-    assert weak.stderr.strip().endswith("Framewise cannot start: Some fields are missing or invalid. "
-                                        "ADMIN_PASSWORD is one of the most common passwords; choose another")
+    assert weak.stderr.strip().endswith(
+        "Framewise cannot start: Some fields are missing or invalid. "
+        "ADMIN_PASSWORD is one of the most common passwords; choose another"
+    )
     assert not local_redis.port_in_use(urlparse(env["REDIS_URL"]).port)  # the embedded Redis was stopped
 
 

@@ -4,8 +4,16 @@ from backend_app.settings import SettingsError, load_settings
 
 
 def test_defaults_and_original_names():
-    s = load_settings({"API_PORT": "9000", "MOCK_MODE": "true", "AI_PROVIDER": "openai", "CANARY_PERCENT": "25",
-                       "FEATURE_FLAG_USE_V2": "yes", "CORS_ORIGINS": "http://a.test, http://b.test"})
+    s = load_settings(
+        {
+            "API_PORT": "9000",
+            "MOCK_MODE": "true",
+            "AI_PROVIDER": "openai",
+            "CANARY_PERCENT": "25",
+            "FEATURE_FLAG_USE_V2": "yes",
+            "CORS_ORIGINS": "http://a.test, http://b.test",
+        }
+    )
     assert s.api_port == 9000 and s.effective_ai_provider == "offline"
     assert s.canary_percent == 25 and s.feature_flag_use_v2 is True
     assert s.cors_origins == ["http://a.test", "http://b.test"]
@@ -52,30 +60,44 @@ def test_only_settings_reads_the_environment():
     from pathlib import Path
 
     pkg = Path(__file__).resolve().parent.parent / "backend_app"
-    offenders = [str(p) for p in pkg.rglob("*.py") if p.name != "settings.py"
-                 and re.search(r"os\.environ|os\.getenv", p.read_text())
-                 and "PROMETHEUS_MULTIPROC_DIR" not in p.read_text()]
+    offenders = [
+        str(p)
+        for p in pkg.rglob("*.py")
+        if p.name != "settings.py"
+        and re.search(r"os\.environ|os\.getenv", p.read_text())
+        and "PROMETHEUS_MULTIPROC_DIR" not in p.read_text()
+    ]
     assert offenders == []
 
 
-@pytest.mark.parametrize("env, message", [
-    ({"PURGE_RETENTION_H": "0"}, "PURGE_RETENTION_H must be above 0"),  # would purge every analysis
-    ({"PURGE_RETENTION_H": "-1"}, "PURGE_RETENTION_H must be above 0"),
-    ({"ACCESS_TOKEN_MINUTES": "0"}, "ACCESS_TOKEN_MINUTES must be above 0"),
-    ({"MAX_VIDEO_DURATION_S": "nan"}, "MAX_VIDEO_DURATION_S must be a finite number"),
-    ({"MONTHLY_BUDGET_USD": "-5"}, "MONTHLY_BUDGET_USD must be 0 or more"),
-    ({"API_PORT": "99999"}, "API_PORT must be a TCP port"),
-    ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of"),
-    ({"LOGIN_RATE_LIMIT": "10/minut"}, "LOGIN_RATE_LIMIT is not a rate"),  # would turn the limit off
-    ({"DATABASE_URL": "mysql://db/x"}, "DATABASE_URL must be"),
-    ({"REDIS_URL": "notaurl"}, "REDIS_URL must be"),
-])
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"PURGE_RETENTION_H": "0"}, "PURGE_RETENTION_H must be above 0"),  # would purge every analysis
+        ({"PURGE_RETENTION_H": "-1"}, "PURGE_RETENTION_H must be above 0"),
+        ({"ACCESS_TOKEN_MINUTES": "0"}, "ACCESS_TOKEN_MINUTES must be above 0"),
+        ({"MAX_VIDEO_DURATION_S": "nan"}, "MAX_VIDEO_DURATION_S must be a finite number"),
+        ({"MONTHLY_BUDGET_USD": "-5"}, "MONTHLY_BUDGET_USD must be 0 or more"),
+        ({"API_PORT": "99999"}, "API_PORT must be a TCP port"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of"),
+        ({"LOGIN_RATE_LIMIT": "10/minut"}, "LOGIN_RATE_LIMIT is not a rate"),  # would turn the limit off
+        ({"DATABASE_URL": "mysql://db/x"}, "DATABASE_URL must be"),
+        ({"REDIS_URL": "notaurl"}, "REDIS_URL must be"),
+    ],
+)
 def test_values_the_app_cannot_run_with_are_refused_by_name(env, message):
     with pytest.raises(SettingsError, match=message):
         load_settings(env)
 
 
 def test_zero_where_zero_means_off_and_other_rate_forms_are_taken():
-    settings = load_settings({"MONTHLY_BUDGET_USD": "0", "LLM_CACHE_TTL_S": "0", "CANARY_PERCENT": "0",
-                              "LOGIN_RATE_LIMIT": "5/minute;100/day", "LOG_LEVEL": "debug"})
+    settings = load_settings(
+        {
+            "MONTHLY_BUDGET_USD": "0",
+            "LLM_CACHE_TTL_S": "0",
+            "CANARY_PERCENT": "0",
+            "LOGIN_RATE_LIMIT": "5/minute;100/day",
+            "LOG_LEVEL": "debug",
+        }
+    )
     assert settings.monthly_budget_usd == 0 and settings.login_rate_limit == "5/minute;100/day"

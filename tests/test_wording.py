@@ -11,5 +11,11 @@ def test_a_count_takes_the_singular_only_for_one():
 
 def test_a_duration_reads_as_seconds_under_a_minute_and_as_a_clock_above():
     assert [duration(s) for s in (0.04, 4.0, 59.94, 60.0, 125.4, 3725.0)] == [
-        "0.04 s", "4.0 s", "59.9 s", "1:00", "2:05", "1:02:05"]
+        "0.04 s",
+        "4.0 s",
+        "59.9 s",
+        "1:00",
+        "2:05",
+        "1:02:05",
+    ]
     assert duration(None) == "—"

@@ -27,14 +27,25 @@ def make_session(client, headers, name: str = "uploads") -> str:
     return response.get_json()["id"]
 
 
-def init_upload(client, headers, session_id: str, *, size: int, filename: str = "clip.mp4",
-                content_type: str = "video/mp4"):
-    return client.post("/api/v1/uploads/init", headers=headers, json={
-        "filename": filename, "content_type": content_type, "file_size": size, "session_id": session_id})
+def init_upload(
+    client, headers, session_id: str, *, size: int, filename: str = "clip.mp4", content_type: str = "video/mp4"
+):
+    return client.post(
+        "/api/v1/uploads/init",
+        headers=headers,
+        json={"filename": filename, "content_type": content_type, "file_size": size, "session_id": session_id},
+    )
 
 
-def upload_video(client, headers, session_id: str, data: bytes | str | Path, *, filename: str = "clip.mp4",
-                 content_type: str = "video/mp4") -> dict:
+def upload_video(
+    client,
+    headers,
+    session_id: str,
+    data: bytes | str | Path,
+    *,
+    filename: str = "clip.mp4",
+    content_type: str = "video/mp4",
+) -> dict:
     """init → PUT → complete; returns the complete response's JSON (asserting each step worked)."""
     if not isinstance(data, bytes):
         data = Path(data).read_bytes()

@@ -6,8 +6,8 @@ skips when it is missing), so every clip is a real file with real compression.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import cv2
 import numpy as np
@@ -17,13 +17,35 @@ from .media import pipe_frames, require_ffmpeg
 Frame = np.ndarray  # BGR uint8
 
 
-def encode(path: str | Path, frames: Iterable[Frame], *, fps: int = 25, size: tuple[int, int] = (320, 180),
-           codec: tuple[str, ...] = ("-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast")) -> Path:
+def encode(
+    path: str | Path,
+    frames: Iterable[Frame],
+    *,
+    fps: int = 25,
+    size: tuple[int, int] = (320, 180),
+    codec: tuple[str, ...] = ("-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast"),
+) -> Path:
     """Pipe BGR frames to ffmpeg; returns the path."""
     ffmpeg = require_ffmpeg()
     width, height = size
-    cmd = [ffmpeg, "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}",
-           "-r", str(fps), "-i", "-", *codec, str(path)]
+    cmd = [
+        ffmpeg,
+        "-v",
+        "error",
+        "-y",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "bgr24",
+        "-s",
+        f"{width}x{height}",
+        "-r",
+        str(fps),
+        "-i",
+        "-",
+        *codec,
+        str(path),
+    ]
     pipe_frames(cmd, frames)
     return Path(path)
 
@@ -43,8 +65,15 @@ def textured(shot: int, index: int, size: tuple[int, int] = (320, 180)) -> Frame
     return frame
 
 
-def cut_clip(path, cut_frames: list[int], total: int, *, flash_frames: Iterable[int] = (), fps: int = 25,
-             size: tuple[int, int] = (320, 180)) -> Path:
+def cut_clip(
+    path,
+    cut_frames: list[int],
+    total: int,
+    *,
+    flash_frames: Iterable[int] = (),
+    fps: int = 25,
+    size: tuple[int, int] = (320, 180),
+) -> Path:
     """Textured shots that change at ``cut_frames``; frames in ``flash_frames`` are blown-out white."""
     flashes = set(flash_frames)
 
@@ -58,9 +87,9 @@ def cut_clip(path, cut_frames: list[int], total: int, *, flash_frames: Iterable[
     return encode(path, frames(), fps=fps, size=size)
 
 
-def fade_clip(path, total: int = 125, *, fps: int = 25, size: tuple[int, int] = (320, 180),
-              low: float = 0.1) -> Path:
+def fade_clip(path, total: int = 125, *, fps: int = 25, size: tuple[int, int] = (320, 180), low: float = 0.1) -> Path:
     """One shot whose brightness falls slowly to ``low`` and comes back (no cut)."""
+
     def frames():
         for i in range(total):
             phase = abs(1 - 2 * i / (total - 1))  # 1 → 0 → 1
@@ -95,13 +124,15 @@ def draw_qr(text: str, size: tuple[int, int] = (320, 180)) -> Frame:
     code = cv2.resize(code, (side, side), interpolation=cv2.INTER_NEAREST)
     img = np.full((height, width, 3), 255, np.uint8)
     x, y = (width - side) // 2, (height - side) // 2
-    img[y:y + side, x:x + side] = cv2.cvtColor(code, cv2.COLOR_GRAY2BGR)
+    img[y : y + side, x : x + side] = cv2.cvtColor(code, cv2.COLOR_GRAY2BGR)
     return img
 
 
-def scenes_clip(path, scenes: list[tuple[int, Callable[[int], Frame]]], *, fps: int = 25,
-                size: tuple[int, int] = (320, 180)) -> Path:
+def scenes_clip(
+    path, scenes: list[tuple[int, Callable[[int], Frame]]], *, fps: int = 25, size: tuple[int, int] = (320, 180)
+) -> Path:
     """Concatenate scenes given as (frame count, frame function of the frame index)."""
+
     def frames():
         index = 0
         for count, draw in scenes:

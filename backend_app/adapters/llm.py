@@ -12,11 +12,12 @@ import logging
 import os
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import import_module
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from redis.exceptions import RedisError
@@ -81,8 +82,9 @@ def warm(settings) -> None:
 
 def client() -> openai.OpenAI:
     settings = _settings()
-    return _client(settings.openai_api_key or "not-set", settings.openai_base_url or None,
-                   settings.openai_timeout_s, os.getpid())
+    return _client(
+        settings.openai_api_key or "not-set", settings.openai_base_url or None, settings.openai_timeout_s, os.getpid()
+    )
 
 
 @lru_cache(maxsize=8)
@@ -96,13 +98,17 @@ def _client(api_key: str, base_url: str | None, timeout_s: float, _pid: int) -> 
 
 def month_start(now: datetime | None = None) -> datetime:
     now = now or utcnow()
-    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0, tzinfo=timezone.utc)
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0, tzinfo=UTC)
 
 
 def spent_this_month(user_id: str) -> float:
-    return float(db.session.execute(
-        select(func.coalesce(func.sum(UsageRecord.cost_usd), 0.0))
-        .where(UsageRecord.user_id == user_id, UsageRecord.created_at >= month_start())).scalar())
+    return float(
+        db.session.execute(
+            select(func.coalesce(func.sum(UsageRecord.cost_usd), 0.0)).where(
+                UsageRecord.user_id == user_id, UsageRecord.created_at >= month_start()
+            )
+        ).scalar()
+    )
 
 
 def budget_for(user_id: str) -> float:
@@ -122,9 +128,17 @@ def check_budget(user_id: str | None) -> None:
 
 
 def record_usage(user_id: str | None, purpose: str, result: LLMResult) -> None:
-    db.session.add(UsageRecord(user_id=user_id, purpose=purpose, model=result.model,
-                               prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
-                               cost_usd=result.cost_usd, cached=result.cached))
+    db.session.add(
+        UsageRecord(
+            user_id=user_id,
+            purpose=purpose,
+            model=result.model,
+            prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens,
+            cost_usd=result.cost_usd,
+            cached=result.cached,
+        )
+    )
     db.session.commit()
 
 
@@ -166,8 +180,17 @@ def _cache_set(key: str, value: dict) -> None:
         log.warning("LLM cache unavailable")
 
 
-def complete(messages: list[dict[str, Any]], *, user_id: str | None, purpose: str, model: str | None = None,
-             json_mode: bool = False, attempts: int = 3, use_cache: bool = True, record: bool = True) -> LLMResult:
+def complete(
+    messages: list[dict[str, Any]],
+    *,
+    user_id: str | None,
+    purpose: str,
+    model: str | None = None,
+    json_mode: bool = False,
+    attempts: int = 3,
+    use_cache: bool = True,
+    record: bool = True,
+) -> LLMResult:
     """One chat completion: budget check, cache, retries with backoff on transient errors, usage.
 
     ``record=False`` leaves the usage row to the caller (``record_usage``): a batch calls from a
@@ -188,8 +211,7 @@ def complete(messages: list[dict[str, Any]], *, user_id: str | None, purpose: st
     delay = 0.5
     import openai  # on first use: with the offline provider no process loads it (~25 MB with pydantic)
 
-    retryable = (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError,
-                 openai.InternalServerError)
+    retryable = (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError, openai.InternalServerError)
     for attempt in range(1, attempts + 1):
         try:
             response = client().chat.completions.create(**kwargs)
@@ -197,8 +219,15 @@ def complete(messages: list[dict[str, Any]], *, user_id: str | None, purpose: st
         except retryable as exc:
             # The exception's kind and status only: its text is the provider's body, which can echo
             # the request (requirement text, which is never stored, logs included).
-            log.warning("LLM call failed", extra={"attempt": attempt, "error": type(exc).__name__,
-                                                  "status": getattr(exc, "status_code", None), "purpose": purpose})
+            log.warning(
+                "LLM call failed",
+                extra={
+                    "attempt": attempt,
+                    "error": type(exc).__name__,
+                    "status": getattr(exc, "status_code", None),
+                    "purpose": purpose,
+                },
+            )
             if attempt == attempts:
                 raise LLMError(f"The AI provider failed after {attempts} attempts: {type(exc).__name__}.") from exc
             time.sleep(delay)
@@ -210,8 +239,13 @@ def complete(messages: list[dict[str, Any]], *, user_id: str | None, purpose: st
     usage = response.usage
     prompt_tokens = usage.prompt_tokens if usage else 0
     completion_tokens = usage.completion_tokens if usage else 0
-    result = LLMResult(text=text, model=model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-                       cost_usd=estimate_cost(model, prompt_tokens, completion_tokens))
+    result = LLMResult(
+        text=text,
+        model=model,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        cost_usd=estimate_cost(model, prompt_tokens, completion_tokens),
+    )
     if record:
         record_usage(user_id, purpose, result)
     if use_cache and text:
@@ -222,8 +256,14 @@ def complete(messages: list[dict[str, Any]], *, user_id: str | None, purpose: st
 _WORD_PIECES = re.compile(r"\s*\S+|\s+$")  # a cached answer replayed in word-sized pieces
 
 
-def stream(messages: list[dict[str, Any]], *, user_id: str | None, purpose: str,
-           model: str | None = None, use_cache: bool = True) -> Iterator[str]:
+def stream(
+    messages: list[dict[str, Any]],
+    *,
+    user_id: str | None,
+    purpose: str,
+    model: str | None = None,
+    use_cache: bool = True,
+) -> Iterator[str]:
     """Stream a completion's text pieces; usage is recorded when the stream ends.
 
     Shares complete()'s cache: a cached answer is replayed word by word at no cost, and a
@@ -240,8 +280,9 @@ def stream(messages: list[dict[str, Any]], *, user_id: str | None, purpose: str,
     import openai
 
     try:
-        chunks = client().chat.completions.create(model=model, messages=messages, temperature=0, stream=True,
-                                                  stream_options={"include_usage": True})
+        chunks = client().chat.completions.create(
+            model=model, messages=messages, temperature=0, stream=True, stream_options={"include_usage": True}
+        )
         for chunk in chunks:
             if chunk.usage:
                 prompt_tokens, completion_tokens = chunk.usage.prompt_tokens, chunk.usage.completion_tokens
@@ -259,8 +300,16 @@ def stream(messages: list[dict[str, Any]], *, user_id: str | None, purpose: str,
                 completion_tokens = max(1, len("".join(pieces)) // 4)  # provider sent no usage: estimate
             if not prompt_tokens:
                 prompt_tokens = max(1, len(json.dumps(messages)) // 4)
-            record_usage(user_id, purpose, LLMResult(text="", model=model, prompt_tokens=prompt_tokens,
-                                                     completion_tokens=completion_tokens,
-                                                     cost_usd=estimate_cost(model, prompt_tokens, completion_tokens)))
+            record_usage(
+                user_id,
+                purpose,
+                LLMResult(
+                    text="",
+                    model=model,
+                    prompt_tokens=prompt_tokens,
+                    completion_tokens=completion_tokens,
+                    cost_usd=estimate_cost(model, prompt_tokens, completion_tokens),
+                ),
+            )
     if use_cache and pieces:
         _cache_set(key, {"text": "".join(pieces)})

@@ -19,8 +19,9 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 from urllib.parse import quote
 
 from flask import current_app, has_request_context, request
@@ -97,8 +98,9 @@ class Storage:
     def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
         raise NotImplementedError
 
-    def put_stream(self, key: str, stream: IO[bytes], content_type: str | None = None,
-                   max_bytes: int | None = None) -> int:
+    def put_stream(
+        self, key: str, stream: IO[bytes], content_type: str | None = None, max_bytes: int | None = None
+    ) -> int:
         """Copy a readable stream to ``key`` without holding it in memory; returns bytes written."""
         raise NotImplementedError
 
@@ -126,8 +128,9 @@ class Storage:
     def list_keys(self, prefix: str) -> Iterator[str]:
         raise NotImplementedError
 
-    def presign_put(self, key: str, content_type: str, expires_s: int,
-                    size: int | None = None) -> tuple[str, dict[str, str]]:
+    def presign_put(
+        self, key: str, content_type: str, expires_s: int, size: int | None = None
+    ) -> tuple[str, dict[str, str]]:
         raise NotImplementedError
 
     def presign_get(self, key: str, expires_s: int, filename: str | None = None) -> str:
@@ -138,6 +141,7 @@ class Storage:
 
 
 # --- signed URLs for the local backend ---------------------------------------------------
+
 
 def _serializer(secret: str) -> URLSafeSerializer:
     return URLSafeSerializer(secret, salt=_SIGN_SALT, signer_kwargs={"digest_method": hashlib.sha256})
@@ -231,8 +235,9 @@ class LocalStorage(Storage):
         try:
             source = self._existing(key)
         except ObjectNotFound:
-            raise ObjectNotFound("The source file is missing from storage.", code="STORAGE_DOWNLOAD_FAILED",
-                                 details={"key": key}) from None
+            raise ObjectNotFound(
+                "The source file is missing from storage.", code="STORAGE_DOWNLOAD_FAILED", details={"key": key}
+            ) from None
         fd, tmp = tempfile.mkstemp(dir=Path(path).parent, prefix=".dl-")
         try:
             with os.fdopen(fd, "wb") as handle, open(source, "rb") as src:
@@ -310,9 +315,17 @@ def _build(settings) -> Storage:
 
 
 def _cache_key(settings) -> tuple:
-    return (settings.storage_backend, settings.storage_root, settings.secret_key, settings.public_base_url,
-            settings.s3_endpoint_url, settings.s3_public_endpoint_url, settings.s3_bucket, settings.s3_region,
-            settings.s3_access_key_id)
+    return (
+        settings.storage_backend,
+        settings.storage_root,
+        settings.secret_key,
+        settings.public_base_url,
+        settings.s3_endpoint_url,
+        settings.s3_public_endpoint_url,
+        settings.s3_bucket,
+        settings.s3_region,
+        settings.s3_access_key_id,
+    )
 
 
 def get_storage() -> Storage:

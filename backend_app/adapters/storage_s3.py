@@ -7,16 +7,26 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .storage import (DEFAULT_CHUNK, ObjectNotFound, Storage, StorageError, UploadTooLarge, _CountingReader,
-                      content_disposition, validate_key, validate_prefix)
+from .storage import (
+    DEFAULT_CHUNK,
+    ObjectNotFound,
+    Storage,
+    StorageError,
+    UploadTooLarge,
+    _CountingReader,
+    content_disposition,
+    validate_key,
+    validate_prefix,
+)
 
 _MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
 _TRANSFER = TransferConfig(multipart_threshold=64 << 20, multipart_chunksize=16 << 20, max_concurrency=4)
@@ -41,12 +51,19 @@ class S3Storage(Storage):
     @staticmethod
     def _client(settings, endpoint_url: str):
         return boto3.client(
-            "s3", endpoint_url=endpoint_url or None, region_name=settings.s3_region,
+            "s3",
+            endpoint_url=endpoint_url or None,
+            region_name=settings.s3_region,
             aws_access_key_id=settings.s3_access_key_id or None,
             aws_secret_access_key=settings.s3_secret_access_key or None,
-            config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
-                          retries={"max_attempts": 3, "mode": "standard"},
-                          connect_timeout=5, read_timeout=60))
+            config=Config(
+                signature_version="s3v4",
+                s3={"addressing_style": "path"},
+                retries={"max_attempts": 3, "mode": "standard"},
+                connect_timeout=5,
+                read_timeout=60,
+            ),
+        )
 
     def _ensure_bucket(self, region: str) -> None:
         try:
@@ -61,9 +78,20 @@ class S3Storage(Storage):
         try:
             self.client.create_bucket(Bucket=self.bucket, **extra)
             # Browsers PUT straight to presigned URLs, so a bucket made here allows that (development only).
-            self.client.put_bucket_cors(Bucket=self.bucket, CORSConfiguration={"CORSRules": [{
-                "AllowedMethods": ["PUT", "GET", "HEAD"], "AllowedOrigins": ["*"], "AllowedHeaders": ["*"],
-                "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3600}]})
+            self.client.put_bucket_cors(
+                Bucket=self.bucket,
+                CORSConfiguration={
+                    "CORSRules": [
+                        {
+                            "AllowedMethods": ["PUT", "GET", "HEAD"],
+                            "AllowedOrigins": ["*"],
+                            "AllowedHeaders": ["*"],
+                            "ExposeHeaders": ["ETag"],
+                            "MaxAgeSeconds": 3600,
+                        }
+                    ]
+                },
+            )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
                 raise StorageError(f"Cannot create bucket {self.bucket!r}: {exc}") from exc
@@ -85,8 +113,9 @@ class S3Storage(Storage):
 
     def put_file(self, key, path, content_type=None) -> None:
         try:
-            self.client.upload_file(str(path), self.bucket, validate_key(key),
-                                    ExtraArgs=self._extra(content_type), Config=_TRANSFER)
+            self.client.upload_file(
+                str(path), self.bucket, validate_key(key), ExtraArgs=self._extra(content_type), Config=_TRANSFER
+            )
         except (ClientError, BotoCoreError) as exc:
             raise StorageError(f"S3 upload failed: {exc}") from exc
 
@@ -96,8 +125,9 @@ class S3Storage(Storage):
     def put_stream(self, key, stream, content_type=None, max_bytes=None) -> int:
         reader = _CountingReader(stream, max_bytes)
         try:
-            self.client.upload_fileobj(reader, self.bucket, validate_key(key),
-                                       ExtraArgs=self._extra(content_type), Config=_TRANSFER)
+            self.client.upload_fileobj(
+                reader, self.bucket, validate_key(key), ExtraArgs=self._extra(content_type), Config=_TRANSFER
+            )
         except UploadTooLarge:
             raise
         except (ClientError, BotoCoreError) as exc:
@@ -113,8 +143,9 @@ class S3Storage(Storage):
         except ClientError as exc:
             Path(tmp).unlink(missing_ok=True)
             cls = ObjectNotFound if _missing(exc) else StorageError
-            raise cls(f"Could not download the stored file: {exc}", code="STORAGE_DOWNLOAD_FAILED",
-                      details={"key": key}) from None
+            raise cls(
+                f"Could not download the stored file: {exc}", code="STORAGE_DOWNLOAD_FAILED", details={"key": key}
+            ) from None
         except (BotoCoreError, OSError) as exc:
             Path(tmp).unlink(missing_ok=True)
             raise StorageError(f"Could not download the stored file: {exc}", code="STORAGE_DOWNLOAD_FAILED") from exc

@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
-def doc(summary: str, *, tag: str, body: dict[str, Any] | None = None, responses: dict[int, str] | None = None,
-        auth: str = "user", params: dict[str, str] | None = None) -> Callable:
+def doc(
+    summary: str,
+    *,
+    tag: str,
+    body: dict[str, Any] | None = None,
+    responses: dict[int, str] | None = None,
+    auth: str = "user",
+    params: dict[str, str] | None = None,
+) -> Callable:
     """Describe a view for the OpenAPI document (summary, request body schema, responses)."""
 
     def decorate(view: Callable) -> Callable:
-        view._openapi = {"summary": summary, "tag": tag, "body": body, "auth": auth,
-                         "responses": responses or {200: "OK"}, "params": params or {}}
+        view._openapi = {
+            "summary": summary,
+            "tag": tag,
+            "body": body,
+            "auth": auth,
+            "responses": responses or {200: "OK"},
+            "params": params or {},
+        }
         return view
 
     return decorate

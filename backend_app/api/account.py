@@ -12,8 +12,11 @@ from . import bp, doc, obj
 
 
 @bp.get("/me/export")
-@doc("Download everything you own as a zip (streamed)", tag="account",
-     responses={200: "application/zip: manifest.json, tables/*.jsonl, files/…"})
+@doc(
+    "Download everything you own as a zip (streamed)",
+    tag="account",
+    responses={200: "application/zip: manifest.json, tables/*.jsonl, files/…"},
+)
 @login_required
 def export_me():
     user = current_user()
@@ -24,8 +27,12 @@ def export_me():
 
 
 @bp.delete("/me")
-@doc("Delete your account and everything it owns (password confirmation)", tag="account",
-     body=obj({"password": "string"}), responses={200: "What was removed", 401: "WRONG_PASSWORD"})
+@doc(
+    "Delete your account and everything it owns (password confirmation)",
+    tag="account",
+    body=obj({"password": "string"}),
+    responses={200: "What was removed", 401: "WRONG_PASSWORD"},
+)
 @login_required
 def delete_me():
     data = fields(json_body(), {"password": str})
@@ -36,8 +43,12 @@ def delete_me():
 
 
 @bp.delete("/admin/users/<user_id>")
-@doc("Delete a user and everything they own", tag="admin", auth="admin",
-     responses={200: "What was removed", 404: "USER_NOT_FOUND", 409: "CANNOT_DELETE_SELF"})
+@doc(
+    "Delete a user and everything they own",
+    tag="admin",
+    auth="admin",
+    responses={200: "What was removed", 404: "USER_NOT_FOUND", 409: "CANNOT_DELETE_SELF"},
+)
 @admin_required
 def admin_delete_user(user_id: str):
     if user_id == current_user().id:

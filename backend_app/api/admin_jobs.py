@@ -14,14 +14,19 @@ from . import bp, doc, obj
 
 
 @bp.get("/admin/jobs")
-@doc("Jobs by status (status=failed is the dead-letter list)", tag="admin", auth="admin",
-     params={"status": "filter by status", "limit": "max rows (default 100)"})
+@doc(
+    "Jobs by status (status=failed is the dead-letter list)",
+    tag="admin",
+    auth="admin",
+    params={"status": "filter by status", "limit": "max rows (default 100)"},
+)
 @admin_required
 def list_jobs():
     status = request.args.get("status") or None
     if status is not None and status not in STATUSES:
-        raise ValidationError(f"status must be one of {', '.join(STATUSES)}",
-                              details={"fields": {"status": "unknown status"}})
+        raise ValidationError(
+            f"status must be one of {', '.join(STATUSES)}", details={"fields": {"status": "unknown status"}}
+        )
     rows = jobs_service.list_jobs(status=status, limit=int_arg("limit", 100, low=1, high=1000))
     return jsonify({"jobs": [j.to_dict() for j in rows]})
 
@@ -47,8 +52,12 @@ def _optional_body() -> dict:
 
 
 @bp.post("/admin/jobs/<job_id>/retry")
-@doc("Retry a failed or canceled job (fresh attempts)", tag="admin", auth="admin",
-     responses={200: "Queued again", 404: "JOB_NOT_FOUND", 409: "JOB_NOT_RETRYABLE"})
+@doc(
+    "Retry a failed or canceled job (fresh attempts)",
+    tag="admin",
+    auth="admin",
+    responses={200: "Queued again", 404: "JOB_NOT_FOUND", 409: "JOB_NOT_RETRYABLE"},
+)
 @admin_required
 def retry_job(job_id: str):
     return jsonify(jobs_service.retry(jobs_service.get_job(job_id)).to_dict())
@@ -63,9 +72,13 @@ def retry_failed():
 
 
 @bp.post("/admin/jobs/requeue-stale")
-@doc("Re-enqueue queued jobs older than max_age_minutes that no live RQ job will run", tag="admin",
-     auth="admin", body=obj(optional={"max_age_minutes": "number", "dry_run": "boolean"}),
-     responses={200: "What was (or would be) re-enqueued", 422: "VALIDATION_ERROR"})
+@doc(
+    "Re-enqueue queued jobs older than max_age_minutes that no live RQ job will run",
+    tag="admin",
+    auth="admin",
+    body=obj(optional={"max_age_minutes": "number", "dry_run": "boolean"}),
+    responses={200: "What was (or would be) re-enqueued", 422: "VALIDATION_ERROR"},
+)
 @admin_required
 def requeue_stale():
     data = fields(_optional_body(), optional={"max_age_minutes": float, "dry_run": bool})
@@ -76,8 +89,12 @@ def requeue_stale():
 
 
 @bp.post("/admin/jobs/reconcile")
-@doc("Run one reconciler pass now (stale queued, lost running, overdue jobs)", tag="admin", auth="admin",
-     body=obj(optional={"dry_run": "boolean"}))
+@doc(
+    "Run one reconciler pass now (stale queued, lost running, overdue jobs)",
+    tag="admin",
+    auth="admin",
+    body=obj(optional={"dry_run": "boolean"}),
+)
 @admin_required
 def reconcile():
     data = fields(_optional_body(), optional={"dry_run": bool})

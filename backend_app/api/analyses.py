@@ -21,19 +21,27 @@ def _image(chunks, size: int | None) -> Response:
 
 
 @bp.get("/analyses")
-@doc("List your analyses", tag="analyses",
-     params={"session_id": "only this session", "status": "only this job status", "limit": "at most this many"},
-     responses={200: "OK", 404: "SESSION_NOT_FOUND", 422: "VALIDATION_ERROR"})
+@doc(
+    "List your analyses",
+    tag="analyses",
+    params={"session_id": "only this session", "status": "only this job status", "limit": "at most this many"},
+    responses={200: "OK", 404: "SESSION_NOT_FOUND", 422: "VALIDATION_ERROR"},
+)
 @login_required
 def list_analyses():
-    found = analyses.list_for(current_tenant(), session_id=request.args.get("session_id") or None,
-                              status=request.args.get("status") or None, limit=int_arg("limit", 100, low=1, high=500))
+    found = analyses.list_for(
+        current_tenant(),
+        session_id=request.args.get("session_id") or None,
+        status=request.args.get("status") or None,
+        limit=int_arg("limit", 100, low=1, high=500),
+    )
     return jsonify({"analyses": [analyses.status_dict(a) for a in found]})
 
 
 @bp.get("/analyses/<analysis_id>")
-@doc("Status of one analysis (status, stage, progress, eta_s, error)", tag="analyses",
-     responses={200: "OK", **NOT_FOUND})
+@doc(
+    "Status of one analysis (status, stage, progress, eta_s, error)", tag="analyses", responses={200: "OK", **NOT_FOUND}
+)
 @login_required
 def get_analysis(analysis_id: str):
     return jsonify(analyses.status_dict(analyses.get(current_tenant(), analysis_id)))
@@ -54,16 +62,22 @@ def get_keyframe(analysis_id: str, index: int):
 
 
 @bp.get("/analyses/<analysis_id>/contact-sheet")
-@doc("The contact sheet of all keyframes (JPEG)", tag="analyses",
-     responses={200: "image/jpeg", 404: "CONTACT_SHEET_NOT_FOUND"})
+@doc(
+    "The contact sheet of all keyframes (JPEG)",
+    tag="analyses",
+    responses={200: "image/jpeg", 404: "CONTACT_SHEET_NOT_FOUND"},
+)
 @login_required
 def get_contact_sheet(analysis_id: str):
     return _image(*analyses.contact_sheet(current_tenant(), analysis_id))
 
 
 @bp.post("/analyses/<analysis_id>/retry")
-@doc("Retry a failed analysis", tag="analyses",
-     responses={202: "Queued", 409: "JOB_NOT_RETRYABLE or SOURCE_MISSING", **NOT_FOUND})
+@doc(
+    "Retry a failed analysis",
+    tag="analyses",
+    responses={202: "Queued", 409: "JOB_NOT_RETRYABLE or SOURCE_MISSING", **NOT_FOUND},
+)
 @login_required
 def retry_analysis(analysis_id: str):
     return jsonify(analyses.status_dict(analyses.retry(current_tenant(), analysis_id))), 202

@@ -20,8 +20,13 @@ def _login_limit() -> str:
 
 @bp.post("/auth/register")
 @limiter.limit(_login_limit)
-@doc("Create an account", tag="auth", body=CREDENTIALS, auth="none",
-     responses={201: "Created", 409: "EMAIL_TAKEN", 422: "VALIDATION_ERROR"})
+@doc(
+    "Create an account",
+    tag="auth",
+    body=CREDENTIALS,
+    auth="none",
+    responses={201: "Created", 409: "EMAIL_TAKEN", 422: "VALIDATION_ERROR"},
+)
 def register():
     data = fields(json_body(), {"email": str, "password": str})
     user = accounts.register(data["email"], data["password"])
@@ -30,8 +35,13 @@ def register():
 
 @bp.post("/auth/login")
 @limiter.limit(_login_limit)
-@doc("Sign in; returns access and refresh tokens", tag="auth", body=CREDENTIALS, auth="none",
-     responses={200: "Tokens", 401: "INVALID_CREDENTIALS", 429: "RATE_LIMITED"})
+@doc(
+    "Sign in; returns access and refresh tokens",
+    tag="auth",
+    body=CREDENTIALS,
+    auth="none",
+    responses={200: "Tokens", 401: "INVALID_CREDENTIALS", 429: "RATE_LIMITED"},
+)
 def login():
     data = fields(json_body(), {"email": str, "password": str})
     user = accounts.authenticate(data["email"], data["password"])
@@ -39,8 +49,12 @@ def login():
 
 
 @bp.post("/auth/refresh")
-@doc("Exchange a refresh token for a new access token", tag="auth", auth="refresh",
-     responses={200: "New access token", 401: "TOKEN_INVALID / TOKEN_REVOKED"})
+@doc(
+    "Exchange a refresh token for a new access token",
+    tag="auth",
+    auth="refresh",
+    responses={200: "New access token", 401: "TOKEN_INVALID / TOKEN_REVOKED"},
+)
 def refresh():
     user = load_user(refresh=True)
     tokens = accounts.issue_tokens(user)
@@ -48,8 +62,12 @@ def refresh():
 
 
 @bp.post("/auth/logout")
-@doc("Revoke the presented token (send the refresh token too, in the body, to revoke both)", tag="auth",
-     body=obj(optional={"refresh_token": "string"}), responses={200: "Revoked"})
+@doc(
+    "Revoke the presented token (send the refresh token too, in the body, to revoke both)",
+    tag="auth",
+    body=obj(optional={"refresh_token": "string"}),
+    responses={200: "Revoked"},
+)
 @login_required
 def logout():
     from flask import request

@@ -18,12 +18,20 @@ from ..validation import fields, int_arg, json_value
 from ..variant import current_variant
 from . import bp, doc
 
-BATCH_BODY = {"type": "object", "properties": {"markdown": {"type": "string"}, "session_id": {"type": "string"},
-                                               "criteriaKeys": {"type": "array", "items": {"type": "string"}}}}
-SUBMIT_RESPONSES = {202: "Accepted: {batch_id, status, total_rows, rejected}",
-                    422: "TABLE_NOT_FOUND, TABLE_HEADER_INVALID, TABLE_SEPARATOR_MISSING, TABLE_EMPTY, "
-                         "BATCH_NO_VALID_ROWS, BATCH_INPUT_MISSING, UNKNOWN_CRITERIA",
-                    413: "PAYLOAD_TOO_LARGE"}
+BATCH_BODY = {
+    "type": "object",
+    "properties": {
+        "markdown": {"type": "string"},
+        "session_id": {"type": "string"},
+        "criteriaKeys": {"type": "array", "items": {"type": "string"}},
+    },
+}
+SUBMIT_RESPONSES = {
+    202: "Accepted: {batch_id, status, total_rows, rejected}",
+    422: "TABLE_NOT_FOUND, TABLE_HEADER_INVALID, TABLE_SEPARATOR_MISSING, TABLE_EMPTY, "
+    "BATCH_NO_VALID_ROWS, BATCH_INPUT_MISSING, UNKNOWN_CRITERIA",
+    413: "PAYLOAD_TOO_LARGE",
+}
 BYTES_PER_ROW = 2048
 
 
@@ -31,8 +39,10 @@ def _input() -> tuple[str, str, dict]:
     """(markdown, source, options) from a markdown body, JSON {markdown}, a file, or REQUIREMENTS_MD_PATH."""
     settings = current_app.config["SETTINGS"]
     request.max_content_length = max(settings.max_json_bytes, settings.max_batch_rows * BYTES_PER_ROW)
-    options = {"session_id": request.args.get("session_id"),
-               "criteriaKeys": [k for k in request.args.get("criteria", "").split(",") if k] or None}
+    options = {
+        "session_id": request.args.get("session_id"),
+        "criteriaKeys": [k for k in request.args.get("criteria", "").split(",") if k] or None,
+    }
     if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         options["session_id"] = request.form.get("session_id") or options["session_id"]
         upload = request.files.get("file") or next(iter(request.files.values()), None)
@@ -51,8 +61,11 @@ def _input() -> tuple[str, str, dict]:
         return request.get_data(as_text=True), "body", options
     path = settings.requirements_md_path
     if not path or not Path(path).is_file():
-        raise ValidationError("Send a markdown table (text/markdown body, JSON {markdown} or a file upload); "
-                              "REQUIREMENTS_MD_PATH names no readable file.", code="BATCH_INPUT_MISSING")
+        raise ValidationError(
+            "Send a markdown table (text/markdown body, JSON {markdown} or a file upload); "
+            "REQUIREMENTS_MD_PATH names no readable file.",
+            code="BATCH_INPUT_MISSING",
+        )
     return Path(path).read_text(encoding="utf-8-sig"), "default_path", options
 
 
@@ -61,10 +74,17 @@ def _submit(mode: str):
     tenant = current_tenant()
     if options["session_id"]:
         tenant = current_tenant(sessions.get(tenant, options["session_id"]).id)
-    batch = batches.submit(tenant, mode, markdown, source=source, criteria_keys=options["criteriaKeys"],
-                           variant=current_variant())
-    body = {"batch_id": batch.id, "status": batch.to_dict()["status"], "mode": mode, "variant": batch.variant,
-            "total_rows": batch.total_rows, "rejected": batch.rejected}
+    batch = batches.submit(
+        tenant, mode, markdown, source=source, criteria_keys=options["criteriaKeys"], variant=current_variant()
+    )
+    body = {
+        "batch_id": batch.id,
+        "status": batch.to_dict()["status"],
+        "mode": mode,
+        "variant": batch.variant,
+        "total_rows": batch.total_rows,
+        "rejected": batch.rejected,
+    }
     return jsonify(body), 202, {"Location": f"/api/v1/batch/{batch.id}"}
 
 
@@ -74,8 +94,13 @@ def _large(view):
 
 
 @bp.post("/batch/evaluate")
-@doc("Evaluate a markdown table of requirements in the background", tag="requirements", body=BATCH_BODY,
-     responses=SUBMIT_RESPONSES, params={"session_id": "a session of yours", "criteria": "comma-separated keys"})
+@doc(
+    "Evaluate a markdown table of requirements in the background",
+    tag="requirements",
+    body=BATCH_BODY,
+    responses=SUBMIT_RESPONSES,
+    params={"session_id": "a session of yours", "criteria": "comma-separated keys"},
+)
 @_large
 @login_required
 def batch_evaluate():
@@ -83,9 +108,13 @@ def batch_evaluate():
 
 
 @bp.post("/batch/suggest")
-@doc("Suggest fixes for a markdown table of requirements in the background", tag="requirements",
-     body=BATCH_BODY, responses=SUBMIT_RESPONSES,
-     params={"session_id": "a session of yours", "criteria": "comma-separated keys"})
+@doc(
+    "Suggest fixes for a markdown table of requirements in the background",
+    tag="requirements",
+    body=BATCH_BODY,
+    responses=SUBMIT_RESPONSES,
+    params={"session_id": "a session of yours", "criteria": "comma-separated keys"},
+)
 @_large
 @login_required
 def batch_suggest():
@@ -93,8 +122,13 @@ def batch_suggest():
 
 
 @bp.post("/batch/rewrite")
-@doc("Rewrite a markdown table of requirements in the background", tag="requirements", body=BATCH_BODY,
-     responses=SUBMIT_RESPONSES, params={"session_id": "a session of yours", "criteria": "comma-separated keys"})
+@doc(
+    "Rewrite a markdown table of requirements in the background",
+    tag="requirements",
+    body=BATCH_BODY,
+    responses=SUBMIT_RESPONSES,
+    params={"session_id": "a session of yours", "criteria": "comma-separated keys"},
+)
 @_large
 @login_required
 def batch_rewrite():
@@ -106,8 +140,12 @@ def _owned(batch_id: str) -> RequirementBatch:
 
 
 @bp.get("/batch/<batch_id>")
-@doc("A batch: status, progress, counts and a page of results", tag="requirements",
-     responses={200: "OK", 404: "BATCH_NOT_FOUND"}, params={"offset": "first row index", "limit": "rows (max 1000)"})
+@doc(
+    "A batch: status, progress, counts and a page of results",
+    tag="requirements",
+    responses={200: "OK", 404: "BATCH_NOT_FOUND"},
+    params={"offset": "first row index", "limit": "rows (max 1000)"},
+)
 @login_required
 def get_batch(batch_id: str):
     batch = _owned(batch_id)
@@ -118,8 +156,11 @@ def get_batch(batch_id: str):
 
 
 @bp.get("/batch/<batch_id>/stream")
-@doc("Server-Sent Events: rows as they finish, progress, then done", tag="requirements",
-     responses={200: "text/event-stream", 404: "BATCH_NOT_FOUND"})
+@doc(
+    "Server-Sent Events: rows as they finish, progress, then done",
+    tag="requirements",
+    responses={200: "text/event-stream", 404: "BATCH_NOT_FOUND"},
+)
 @login_required
 def stream_batch(batch_id: str):
     batch = _owned(batch_id)
@@ -127,8 +168,12 @@ def stream_batch(batch_id: str):
 
 
 @bp.get("/batch/<batch_id>/export")
-@doc("Export a batch's results", tag="requirements", params={"format": "csv, json or md"},
-     responses={200: "The export file", 404: "BATCH_NOT_FOUND", 422: "EXPORT_FORMAT_INVALID"})
+@doc(
+    "Export a batch's results",
+    tag="requirements",
+    params={"format": "csv, json or md"},
+    responses={200: "The export file", 404: "BATCH_NOT_FOUND", 422: "EXPORT_FORMAT_INVALID"},
+)
 @login_required
 def export_batch(batch_id: str):
     batch = _owned(batch_id)

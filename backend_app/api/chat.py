@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Iterator
+from collections.abc import Iterator
 
 from flask import Response, jsonify, request, stream_with_context
 
@@ -16,8 +16,13 @@ from . import bp, doc, obj
 log = logging.getLogger(__name__)
 
 CHAT_BODY = obj({"message": "string"}, {"session_id": "string", "mode": "string"})
-CHAT_ERRORS = {404: "SESSION_NOT_FOUND", 402: "BUDGET_EXCEEDED (mode=ai only)", 409: "AI_UNAVAILABLE (mode=ai)",
-               422: "VALIDATION_ERROR", 502: "AI_PROVIDER_FAILED (mode=ai)"}
+CHAT_ERRORS = {
+    404: "SESSION_NOT_FOUND",
+    402: "BUDGET_EXCEEDED (mode=ai only)",
+    409: "AI_UNAVAILABLE (mode=ai)",
+    422: "VALIDATION_ERROR",
+    502: "AI_PROVIDER_FAILED (mode=ai)",
+}
 
 
 def _turn() -> chat.Turn:
@@ -27,10 +32,16 @@ def _turn() -> chat.Turn:
 
 
 @bp.post("/chat")
-@doc("Ask about your videos (all of them, or one session): an answer with citations to shots",
-     tag="chat", body=CHAT_BODY,
-     responses={200: "{answer, citations[{analysis_id, shot, start_s, end_s, snippet, keyframe_url, filename}], "
-                     "provider, notice, message_id}", **CHAT_ERRORS})
+@doc(
+    "Ask about your videos (all of them, or one session): an answer with citations to shots",
+    tag="chat",
+    body=CHAT_BODY,
+    responses={
+        200: "{answer, citations[{analysis_id, shot, start_s, end_s, snippet, keyframe_url, filename}], "
+        "provider, notice, message_id}",
+        **CHAT_ERRORS,
+    },
+)
 @login_required
 def ask():
     return jsonify(chat.answer(_turn()))
@@ -48,9 +59,13 @@ def _sse(events: Iterator[tuple[str, dict]]) -> Iterator[str]:
 
 
 @bp.post("/chat/stream")
-@doc("Ask about your videos, answer streamed as Server-Sent Events: token events, then done "
-     "{answer, citations, provider, notice, message_id} (or an error event)",
-     tag="chat", body=CHAT_BODY, responses={200: "text/event-stream", **CHAT_ERRORS})
+@doc(
+    "Ask about your videos, answer streamed as Server-Sent Events: token events, then done "
+    "{answer, citations, provider, notice, message_id} (or an error event)",
+    tag="chat",
+    body=CHAT_BODY,
+    responses={200: "text/event-stream", **CHAT_ERRORS},
+)
 @login_required
 def ask_stream():
     turn = _turn()  # validation, 404s and 402s happen here, before the stream starts
@@ -61,9 +76,12 @@ def ask_stream():
 
 
 @bp.get("/chat/history")
-@doc("Your chat thread for one session (session_id) or for all your videos (no session_id)", tag="chat",
-     params={"session_id": "a session id, or empty for the all-videos thread", "limit": "last N messages (1-500)"},
-     responses={200: "{session_id, messages}", 404: "SESSION_NOT_FOUND"})
+@doc(
+    "Your chat thread for one session (session_id) or for all your videos (no session_id)",
+    tag="chat",
+    params={"session_id": "a session id, or empty for the all-videos thread", "limit": "last N messages (1-500)"},
+    responses={200: "{session_id, messages}", 404: "SESSION_NOT_FOUND"},
+)
 @login_required
 def chat_history():
     session_id = request.args.get("session_id") or None

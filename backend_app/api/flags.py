@@ -30,15 +30,24 @@ def _guard_dict() -> dict:
     except RedisError:
         samples = errors = None
     tripped = guard.status()
-    return {"tripped": tripped is not None, "tripped_at": tripped and tripped["tripped_at"],
-            "reason": tripped and tripped["reason"], "error_rate": settings.guard_error_rate,
-            "min_samples": settings.guard_min_samples, "window_s": settings.guard_window_s,
-            "window": {"samples": samples, "errors": errors}}
+    return {
+        "tripped": tripped is not None,
+        "tripped_at": tripped and tripped["tripped_at"],
+        "reason": tripped and tripped["reason"],
+        "error_rate": settings.guard_error_rate,
+        "min_samples": settings.guard_min_samples,
+        "window_s": settings.guard_window_s,
+        "window": {"samples": samples, "errors": errors},
+    }
 
 
 @bp.get("/flags")
-@doc("Every flag, and the canary guard's state (tripped_at and reason when it rolled use_v2 back)",
-     tag="flags", auth="admin", responses={200: "OK", 403: "ADMIN_REQUIRED"})
+@doc(
+    "Every flag, and the canary guard's state (tripped_at and reason when it rolled use_v2 back)",
+    tag="flags",
+    auth="admin",
+    responses={200: "OK", 403: "ADMIN_REQUIRED"},
+)
 @admin_required
 def list_flags():
     return jsonify({"flags": [_flag_dict(f) for f in flags.list_flags()], "guard": _guard_dict()})
@@ -52,22 +61,35 @@ def get_flag(key: str):
 
 
 @bp.put("/flags/<key>")
-@doc("Create or change a flag (audited); unchanged values write no audit entry", tag="flags", auth="admin",
-     body=obj({"enabled": "boolean"}, {"rollout_percent": "integer", "description": "string", "reason": "string"}),
-     responses={200: "OK", 403: "ADMIN_REQUIRED", 422: "FLAG_INVALID"})
+@doc(
+    "Create or change a flag (audited); unchanged values write no audit entry",
+    tag="flags",
+    auth="admin",
+    body=obj({"enabled": "boolean"}, {"rollout_percent": "integer", "description": "string", "reason": "string"}),
+    responses={200: "OK", 403: "ADMIN_REQUIRED", 422: "FLAG_INVALID"},
+)
 @admin_required
 def put_flag(key: str):
     data = json_body()
-    flag, changed = flags.set_flag(key, enabled=data.get("enabled"), rollout_percent=data.get("rollout_percent"),
-                                   description=data.get("description"), reason=data.get("reason"),
-                                   actor=current_user().id)
+    flag, changed = flags.set_flag(
+        key,
+        enabled=data.get("enabled"),
+        rollout_percent=data.get("rollout_percent"),
+        description=data.get("description"),
+        reason=data.get("reason"),
+        actor=current_user().id,
+    )
     return jsonify({**_flag_dict(flag), "changed": changed})
 
 
 @bp.post("/flags/<key>/rollback")
-@doc("Turn the flag off in one step, with a reason (audited); reaches every process within a second",
-     tag="flags", auth="admin", body=obj({"reason": "string"}),
-     responses={200: "OK", 403: "ADMIN_REQUIRED", 404: "FLAG_NOT_FOUND", 422: "FLAG_INVALID"})
+@doc(
+    "Turn the flag off in one step, with a reason (audited); reaches every process within a second",
+    tag="flags",
+    auth="admin",
+    body=obj({"reason": "string"}),
+    responses={200: "OK", 403: "ADMIN_REQUIRED", 404: "FLAG_NOT_FOUND", 422: "FLAG_INVALID"},
+)
 @admin_required
 def rollback_flag(key: str):
     data = json_body()
@@ -76,8 +98,13 @@ def rollback_flag(key: str):
 
 
 @bp.get("/flags/<key>/audit")
-@doc("The flag's audit trail, newest first", tag="flags", auth="admin",
-     params={"limit": "max entries (default 100)"}, responses=FLAG_RESPONSES)
+@doc(
+    "The flag's audit trail, newest first",
+    tag="flags",
+    auth="admin",
+    params={"limit": "max entries (default 100)"},
+    responses=FLAG_RESPONSES,
+)
 @admin_required
 def flag_audit(key: str):
     rows = flags.audit_log(key, limit=int_arg("limit", 100, low=1, high=1000))

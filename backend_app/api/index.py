@@ -10,8 +10,7 @@ from . import bp, doc
 
 
 @bp.get("/index/health")
-@doc("Search index health: backend, documents, index entries, in sync (your scope; admins: whole index)",
-     tag="chat")
+@doc("Search index health: backend, documents, index entries, in sync (your scope; admins: whole index)", tag="chat")
 @login_required
 def index_health():
     tenant = None if current_user().is_admin else current_tenant()
@@ -26,8 +25,12 @@ def index_stats():
 
 
 @bp.post("/index/rebuild")
-@doc("Re-create every index entry from the shot documents", tag="admin", auth="admin",
-     responses={200: "{indexed, health}"})
+@doc(
+    "Re-create every index entry from the shot documents",
+    tag="admin",
+    auth="admin",
+    responses={200: "{indexed, health}"},
+)
 @admin_required
 def index_rebuild():
     return jsonify({"indexed": search.rebuild(), "health": index_status.health(None)})

@@ -12,8 +12,13 @@ _PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["error"],
-    "properties": {"error": {"type": "object", "required": ["code", "message", "details"], "properties": {
-        "code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}}}},
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}},
+        }
+    },
 }
 
 
@@ -40,23 +45,32 @@ def build_spec() -> dict:
             op["summary"] = meta["summary"]
             op["tags"] = [meta["tag"]]
             op["responses"] = {str(code): {"description": text} for code, text in meta["responses"].items()}
-            op["responses"]["default"] = {"description": "Error", "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            op["responses"]["default"] = {
+                "description": "Error",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }
             if meta["auth"] == "none":
                 op["security"] = []
             if meta["body"] is not None:
                 op["requestBody"] = {"required": True, "content": {"application/json": {"schema": meta["body"]}}}
-            params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                      for name in _PARAM.findall(rule.rule)]
-            params += [{"name": name, "in": "query", "required": False, "description": text, "schema": {"type": "string"}}
-                       for name, text in meta["params"].items()]
+            params = [
+                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                for name in _PARAM.findall(rule.rule)
+            ]
+            params += [
+                {"name": name, "in": "query", "required": False, "description": text, "schema": {"type": "string"}}
+                for name, text in meta["params"].items()
+            ]
             if params:
                 op["parameters"] = params
         paths.setdefault(path, {})[method.lower()] = op
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Framewise API", "version": "1.0.0",
-                 "description": "Videos and requirements, analysed by background workers."},
+        "info": {
+            "title": "Framewise API",
+            "version": "1.0.0",
+            "description": "Videos and requirements, analysed by background workers.",
+        },
         "servers": [{"url": "/"}],
         "paths": dict(sorted(paths.items())),
         "components": {

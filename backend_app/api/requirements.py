@@ -13,20 +13,30 @@ from ..variant import current_variant
 from . import bp, doc
 
 REQUIREMENT_BODY = {
-    "type": "object", "required": ["requirementText"],
-    "properties": {"requirementText": {"type": "string"}, "context": {"type": "object"},
-                   "criteriaKeys": {"type": "array", "items": {"type": "string"}}},
+    "type": "object",
+    "required": ["requirementText"],
+    "properties": {
+        "requirementText": {"type": "string"},
+        "context": {"type": "object"},
+        "criteriaKeys": {"type": "array", "items": {"type": "string"}},
+    },
 }
 ERRORS = {422: "VALIDATION_ERROR, REQUIREMENT_TEXT_EMPTY, REQUIREMENT_TEXT_TOO_LONG, UNKNOWN_CRITERIA"}
 
 
 @bp.get("/criteria")
-@doc("Quality criteria, each with its description and the INCOSE rules it draws on", tag="requirements",
-     auth="none")
+@doc("Quality criteria, each with its description and the INCOSE rules it draws on", tag="requirements", auth="none")
 def list_criteria():
-    return jsonify({"criteria": criteria.catalogue(RULES), "scoring": criteria.SCORING,
-                    "rules": [{"id": rid, "name": r["name"], "criterion": r["criterion"], "severity": r["severity"]}
-                              for rid, r in RULES.items()]})
+    return jsonify(
+        {
+            "criteria": criteria.catalogue(RULES),
+            "scoring": criteria.SCORING,
+            "rules": [
+                {"id": rid, "name": r["name"], "criterion": r["criterion"], "severity": r["severity"]}
+                for rid, r in RULES.items()
+            ],
+        }
+    )
 
 
 def _answer(mode: str):
@@ -34,24 +44,33 @@ def _answer(mode: str):
 
 
 @bp.post("/evaluations")
-@doc("Evaluate one requirement: findings with spans and rules, scores per criterion", tag="requirements",
-     body=REQUIREMENT_BODY, responses={200: "OK", **ERRORS})
+@doc(
+    "Evaluate one requirement: findings with spans and rules, scores per criterion",
+    tag="requirements",
+    body=REQUIREMENT_BODY,
+    responses={200: "OK", **ERRORS},
+)
 @login_required
 def create_evaluation():
     return _answer("evaluate")
 
 
 @bp.post("/suggestions")
-@doc("Concrete fixes for each finding of one requirement", tag="requirements", body=REQUIREMENT_BODY,
-     responses={200: "OK", **ERRORS})
+@doc(
+    "Concrete fixes for each finding of one requirement",
+    tag="requirements",
+    body=REQUIREMENT_BODY,
+    responses={200: "OK", **ERRORS},
+)
 @login_required
 def create_suggestions():
     return _answer("suggest")
 
 
 @bp.post("/rewrites")
-@doc("An improved version of one requirement", tag="requirements", body=REQUIREMENT_BODY,
-     responses={200: "OK", **ERRORS})
+@doc(
+    "An improved version of one requirement", tag="requirements", body=REQUIREMENT_BODY, responses={200: "OK", **ERRORS}
+)
 @login_required
 def create_rewrite():
     return _answer("rewrite")

@@ -12,7 +12,12 @@ from . import bp, doc, obj
 
 
 @bp.post("/sessions")
-@doc("Create a session", tag="sessions", body=obj({"name": "string"}), responses={201: "Created", 422: "VALIDATION_ERROR"})
+@doc(
+    "Create a session",
+    tag="sessions",
+    body=obj({"name": "string"}),
+    responses={201: "Created", 422: "VALIDATION_ERROR"},
+)
 @login_required
 def create_session():
     data = fields(json_body(), {"name": str})

@@ -30,9 +30,19 @@ def _claims(method: str) -> dict:
 
 
 @bp.put("/storage/<token>")
-@doc("Upload the bytes of a signed upload link (local storage)", tag="storage", auth="none",
-     responses={201: "Stored", 403: "SIGNATURE_INVALID or SIGNATURE_EXPIRED", 411: "LENGTH_REQUIRED",
-                413: "UPLOAD_TOO_LARGE", 400: "UPLOAD_SIZE_MISMATCH", 409: "UPLOAD_CLOSED"})
+@doc(
+    "Upload the bytes of a signed upload link (local storage)",
+    tag="storage",
+    auth="none",
+    responses={
+        201: "Stored",
+        403: "SIGNATURE_INVALID or SIGNATURE_EXPIRED",
+        411: "LENGTH_REQUIRED",
+        413: "UPLOAD_TOO_LARGE",
+        400: "UPLOAD_SIZE_MISMATCH",
+        409: "UPLOAD_CLOSED",
+    },
+)
 def signed_put(token: str):
     storage = _local()
     claims = _claims("PUT")
@@ -47,8 +57,12 @@ def signed_put(token: str):
     written = storage.put_stream(claims["k"], request.stream, claims.get("t"), max_bytes=limit)
     if declared is not None and written != declared:
         storage.delete(claims["k"])
-        raise AppError(f"Received {written} bytes; the upload declared {declared}.", code="UPLOAD_SIZE_MISMATCH",
-                       status=400, details={"declared": declared, "received": written})
+        raise AppError(
+            f"Received {written} bytes; the upload declared {declared}.",
+            code="UPLOAD_SIZE_MISMATCH",
+            status=400,
+            details={"declared": declared, "received": written},
+        )
     return "", 201
 
 
@@ -56,9 +70,17 @@ signed_put._large_body = True
 
 
 @bp.get("/storage/<token>")
-@doc("Download a file through a signed link (local storage; supports Range)", tag="storage", auth="none",
-     responses={200: "The file", 206: "Part of the file", 403: "SIGNATURE_INVALID or SIGNATURE_EXPIRED",
-                404: "OBJECT_NOT_FOUND"})
+@doc(
+    "Download a file through a signed link (local storage; supports Range)",
+    tag="storage",
+    auth="none",
+    responses={
+        200: "The file",
+        206: "Part of the file",
+        403: "SIGNATURE_INVALID or SIGNATURE_EXPIRED",
+        404: "OBJECT_NOT_FOUND",
+    },
+)
 def signed_get(token: str):
     storage = _local()
     claims = _claims("GET")
@@ -67,7 +89,14 @@ def signed_get(token: str):
     if not path.is_file():
         raise ObjectNotFound(details={"key": key})
     mimetype = mimetypes.guess_type(filename or key)[0] or "application/octet-stream"
-    response = send_file(path, mimetype=mimetype, as_attachment=bool(filename), download_name=filename or None,
-                         conditional=True, etag=True, max_age=0)
+    response = send_file(
+        path,
+        mimetype=mimetype,
+        as_attachment=bool(filename),
+        download_name=filename or None,
+        conditional=True,
+        etag=True,
+        max_age=0,
+    )
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -18,10 +18,18 @@ def _accepted(analysis):
 
 
 @bp.post("/uploads/init")
-@doc("Declare an upload; returns where to PUT the bytes", tag="uploads",
-     body=obj({"filename": "string", "content_type": "string", "file_size": "integer", "session_id": "string"}),
-     responses={201: "Created: {analysis_id, upload_url, method, headers, expires_in}", 404: "SESSION_NOT_FOUND",
-                413: "VIDEO_TOO_LARGE", 415: "UNSUPPORTED_FORMAT", 422: "EMPTY_FILE or VALIDATION_ERROR"})
+@doc(
+    "Declare an upload; returns where to PUT the bytes",
+    tag="uploads",
+    body=obj({"filename": "string", "content_type": "string", "file_size": "integer", "session_id": "string"}),
+    responses={
+        201: "Created: {analysis_id, upload_url, method, headers, expires_in}",
+        404: "SESSION_NOT_FOUND",
+        413: "VIDEO_TOO_LARGE",
+        415: "UNSUPPORTED_FORMAT",
+        422: "EMPTY_FILE or VALIDATION_ERROR",
+    },
+)
 @login_required
 def init_upload():
     data = fields(json_body(), {"filename": str, "content_type": str, "file_size": int, "session_id": str})
@@ -29,10 +37,18 @@ def init_upload():
 
 
 @bp.post("/uploads/complete")
-@doc("Finish an upload: check the stored file and queue its analysis", tag="uploads",
-     body=obj({"analysis_id": "string"}),
-     responses={202: "Queued: {analysis_id, status}", 404: "ANALYSIS_NOT_FOUND", 409: "UPLOAD_INCOMPLETE",
-                415: "UNSUPPORTED_FORMAT", 422: "EMPTY_FILE or UPLOAD_SIZE_MISMATCH"})
+@doc(
+    "Finish an upload: check the stored file and queue its analysis",
+    tag="uploads",
+    body=obj({"analysis_id": "string"}),
+    responses={
+        202: "Queued: {analysis_id, status}",
+        404: "ANALYSIS_NOT_FOUND",
+        409: "UPLOAD_INCOMPLETE",
+        415: "UNSUPPORTED_FORMAT",
+        422: "EMPTY_FILE or UPLOAD_SIZE_MISMATCH",
+    },
+)
 @login_required
 def complete_upload():
     data = fields(json_body(), {"analysis_id": str})
@@ -47,26 +63,42 @@ def upload_status(analysis_id: str):
 
 
 @bp.post("/uploads")
-@doc("Upload a video in one multipart request (fields: file, session_id)", tag="uploads",
-     body={"type": "object", "properties": {"file": {"type": "string", "format": "binary"},
-                                            "session_id": {"type": "string"}},
-           "required": ["file", "session_id"]},
-     responses={202: "Queued: {analysis_id, status}", 404: "SESSION_NOT_FOUND", 413: "VIDEO_TOO_LARGE",
-                415: "UNSUPPORTED_FORMAT", 422: "EMPTY_FILE or VALIDATION_ERROR"})
+@doc(
+    "Upload a video in one multipart request (fields: file, session_id)",
+    tag="uploads",
+    body={
+        "type": "object",
+        "properties": {"file": {"type": "string", "format": "binary"}, "session_id": {"type": "string"}},
+        "required": ["file", "session_id"],
+    },
+    responses={
+        202: "Queued: {analysis_id, status}",
+        404: "SESSION_NOT_FOUND",
+        413: "VIDEO_TOO_LARGE",
+        415: "UNSUPPORTED_FORMAT",
+        422: "EMPTY_FILE or VALIDATION_ERROR",
+    },
+)
 @login_required
 def upload_file():
     limit = current_app.config["SETTINGS"].max_upload_bytes
     if request.content_length is not None and request.content_length > limit + MULTIPART_SLACK:
-        raise video_policy.refusal("VIDEO_TOO_LARGE", f"The file is larger than the {limit} bytes allowed.",
-                                   limit=limit)
+        raise video_policy.refusal(
+            "VIDEO_TOO_LARGE", f"The file is larger than the {limit} bytes allowed.", limit=limit
+        )
     request.max_content_length = limit + MULTIPART_SLACK
     upload = request.files.get("file")
     session_id = request.form.get("session_id", "").strip()
     if upload is None or not session_id:
         missing = {name: "is required" for name, value in (("file", upload), ("session_id", session_id)) if not value}
         raise ValidationError("Send multipart/form-data with a file and a session_id.", details={"fields": missing})
-    analysis = uploads.one_shot(current_tenant(), session_id=session_id, filename=upload.filename or "",
-                                content_type=upload.mimetype, stream=upload.stream)
+    analysis = uploads.one_shot(
+        current_tenant(),
+        session_id=session_id,
+        filename=upload.filename or "",
+        content_type=upload.mimetype,
+        stream=upload.stream,
+    )
     return _accepted(analysis)
 
 

@@ -10,8 +10,11 @@ from . import bp, doc
 
 
 @bp.get("/usage")
-@doc("Your AI usage this month by purpose (calls, tokens, estimated cost) against your monthly budget",
-     tag="account", responses={200: "{month, budget_usd, spent_usd, remaining_usd, over_budget, by_purpose[]}"})
+@doc(
+    "Your AI usage this month by purpose (calls, tokens, estimated cost) against your monthly budget",
+    tag="account",
+    responses={200: "{month, budget_usd, spent_usd, remaining_usd, over_budget, by_purpose[]}"},
+)
 @login_required
 def my_usage():
     return jsonify(usage.month_summary(current_user().id))

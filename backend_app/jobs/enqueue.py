@@ -27,14 +27,29 @@ RUNNER = "backend_app.jobs.runner.run_job"
 ON_FAILURE = "backend_app.jobs.runner.on_rq_failure"
 
 
-def create_job(kind: str, *, user_id: str | None, session_id: str | None = None,
-               payload: dict[str, Any] | None = None, status: str = QUEUED,
-               size_hint: float | None = None, job_id: str | None = None) -> Job:
+def create_job(
+    kind: str,
+    *,
+    user_id: str | None,
+    session_id: str | None = None,
+    payload: dict[str, Any] | None = None,
+    status: str = QUEUED,
+    size_hint: float | None = None,
+    job_id: str | None = None,
+) -> Job:
     """Add a job row to the session (the caller's transaction commits it)."""
     spec = registry.get(kind)
-    job = Job(kind=kind, queue=spec.queue, status=status, user_id=user_id, session_id=session_id,
-              payload=payload or {}, size_hint=size_hint, timings={},
-              queued_at=utcnow() if status == QUEUED else None)
+    job = Job(
+        kind=kind,
+        queue=spec.queue,
+        status=status,
+        user_id=user_id,
+        session_id=session_id,
+        payload=payload or {},
+        size_hint=size_hint,
+        timings={},
+        queued_at=utcnow() if status == QUEUED else None,
+    )
     if job_id:
         job.id = job_id
     db.session.add(job)
@@ -55,7 +70,7 @@ def retry_policy(settings) -> Retry | None:
     if retries < 1:
         return None
     base = max(settings.job_retry_backoff_s, 0)
-    return Retry(max=retries, interval=[base * 2 ** i for i in range(retries)])
+    return Retry(max=retries, interval=[base * 2**i for i in range(retries)])
 
 
 def rq_enqueue(job: Job, connection=None) -> None:
@@ -71,9 +86,15 @@ def rq_enqueue(job: Job, connection=None) -> None:
     except NoSuchJobError:
         pass
     get_queue(spec.queue, connection).enqueue_call(
-        func=RUNNER, args=(job.id,), job_id=job.id, timeout=spec.timeout_s(),
-        result_ttl=3600, failure_ttl=7 * 86400, description=f"{job.kind} {job.id}",
-        retry=retry_policy(current_app.config["SETTINGS"]), on_failure=Callback(ON_FAILURE),
+        func=RUNNER,
+        args=(job.id,),
+        job_id=job.id,
+        timeout=spec.timeout_s(),
+        result_ttl=3600,
+        failure_ttl=7 * 86400,
+        description=f"{job.kind} {job.id}",
+        retry=retry_policy(current_app.config["SETTINGS"]),
+        on_failure=Callback(ON_FAILURE),
     )
 
 

@@ -40,16 +40,22 @@ TIMEOUT_GRACE_S = 120  # RQ itself kills a horse 60 s after its limit; give it t
 
 
 def _entry(job: Job, action: str, **extra: Any) -> dict[str, Any]:
-    return {"id": job.id, "kind": job.kind, "status": job.status, "attempts": job.attempts,
-            "user_id": job.user_id, "action": action, **extra}
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "attempts": job.attempts,
+        "user_id": job.user_id,
+        "action": action,
+        **extra,
+    }
 
 
 def stale_queued(older_than_s: float, now: datetime | None = None) -> list[Job]:
     """Queued rows whose staleness clock is older than ``older_than_s`` (RQ not consulted)."""
     cutoff = (now or utcnow()) - timedelta(seconds=older_than_s)
     clock = func.coalesce(Job.queued_at, Job.created_at)
-    return list(db.session.execute(
-        select(Job).where(Job.status == QUEUED, clock < cutoff).order_by(clock)).scalars())
+    return list(db.session.execute(select(Job).where(Job.status == QUEUED, clock < cutoff).order_by(clock)).scalars())
 
 
 def silent_running(now: datetime | None = None) -> list[Job]:
@@ -121,8 +127,13 @@ def fail_overdue(*, now: datetime | None = None, dry_run: bool = False) -> list[
             continue
         done.append(_entry(job, "fail", limit_s=limit))
         if not dry_run:
-            state.mark_failed(job, state.JOB_TIMEOUT, f"still running after the hard time limit of {limit} s",
-                              statuses=(RUNNING,), attempts=job.attempts)
+            state.mark_failed(
+                job,
+                state.JOB_TIMEOUT,
+                f"still running after the hard time limit of {limit} s",
+                statuses=(RUNNING,),
+                attempts=job.attempts,
+            )
     return done
 
 
@@ -135,9 +146,11 @@ def reconcile(now: datetime | None = None, dry_run: bool = False) -> dict[str, A
     except RedisError as exc:
         report["errors"].append(f"redis unreachable ({type(exc).__name__}); nothing can be enqueued now")
         return report
-    steps = (("timed_out", lambda: fail_overdue(now=now, dry_run=dry_run)),
-             ("recovered", lambda: recover_lost(now=now, dry_run=dry_run)),
-             ("requeued", lambda: requeue_stale(settings.stale_queued_s, now=now, dry_run=dry_run)))
+    steps = (
+        ("timed_out", lambda: fail_overdue(now=now, dry_run=dry_run)),
+        ("recovered", lambda: recover_lost(now=now, dry_run=dry_run)),
+        ("requeued", lambda: requeue_stale(settings.stale_queued_s, now=now, dry_run=dry_run)),
+    )
     for key, step in steps:
         try:
             report[key] = step()
@@ -146,9 +159,16 @@ def reconcile(now: datetime | None = None, dry_run: bool = False) -> dict[str, A
             report["errors"].append(f"{key}: redis failed mid-pass ({type(exc).__name__}: {exc})")
     changed = sum(len(report[k]) for k in ("requeued", "recovered", "timed_out"))
     if changed or report["errors"]:
-        log.warning("reconcile pass", extra={"requeued": len(report["requeued"]), "recovered": len(report["recovered"]),
-                                             "timed_out": len(report["timed_out"]), "errors": report["errors"],
-                                             "dry_run": dry_run})
+        log.warning(
+            "reconcile pass",
+            extra={
+                "requeued": len(report["requeued"]),
+                "recovered": len(report["recovered"]),
+                "timed_out": len(report["timed_out"]),
+                "errors": report["errors"],
+                "dry_run": dry_run,
+            },
+        )
     return report
 
 

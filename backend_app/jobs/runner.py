@@ -15,8 +15,9 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from flask import current_app, has_app_context
 from redis.exceptions import RedisError
@@ -74,10 +75,15 @@ class JobContext:
         if stage != self.stage:
             self._close_stage()
             self.stage = stage
-        values = {"stage": stage, "progress": max(0, min(100, int(percent))), "heartbeat_at": utcnow(),
-                  "timings": dict(self.timings)}
-        if not state.transition(self.job.id, statuses=(RUNNING,), expect_attempts=self.attempt,
-                                expect_worker=self.worker, **values):
+        values = {
+            "stage": stage,
+            "progress": max(0, min(100, int(percent))),
+            "heartbeat_at": utcnow(),
+            "timings": dict(self.timings),
+        }
+        if not state.transition(
+            self.job.id, statuses=(RUNNING,), expect_attempts=self.attempt, expect_worker=self.worker, **values
+        ):
             raise Superseded(self.job.id)
         for key, value in values.items():
             set_committed_value(self.job, key, value)
@@ -100,9 +106,9 @@ class JobContext:
             while not self._stop.wait(interval_s):
                 try:
                     with app.app_context():
-                        db.session.query(Job).filter(Job.id == job_id, Job.status == RUNNING,
-                                                     Job.attempts == attempt, Job.worker_name == worker).update(
-                            {Job.heartbeat_at: utcnow()}, synchronize_session=False)
+                        db.session.query(Job).filter(
+                            Job.id == job_id, Job.status == RUNNING, Job.attempts == attempt, Job.worker_name == worker
+                        ).update({Job.heartbeat_at: utcnow()}, synchronize_session=False)
                         db.session.commit()
                 except Exception:  # a missed beat is harmless; the next one tries again
                     log.warning("heartbeat failed", extra={"job_id": job_id})
@@ -137,16 +143,29 @@ def _claim(job_id: str) -> Job | None:
         log.info("job is not runnable; skipping", extra={"status": job.status})
         return None
     settings = current_app.config["SETTINGS"]
-    if job.status == RUNNING and job.heartbeat_at and \
-            (utcnow() - job.heartbeat_at).total_seconds() < settings.job_lost_after_s:
+    if (
+        job.status == RUNNING
+        and job.heartbeat_at
+        and (utcnow() - job.heartbeat_at).total_seconds() < settings.job_lost_after_s
+    ):
         log.warning("job is running elsewhere with a live heartbeat; skipping", extra={"worker": job.worker_name})
         return None
     attempt = (job.attempts or 0) + 1
     now = utcnow()
-    claimed = state.transition(job_id, statuses=(job.status,), expect_attempts=job.attempts, status=RUNNING,
-                               stage="starting", progress=0, attempts=attempt, started_at=now, heartbeat_at=now,
-                               error_code=None, error_message=None,
-                               worker_name=f"{socket.gethostname()}:{os.getpid()}")
+    claimed = state.transition(
+        job_id,
+        statuses=(job.status,),
+        expect_attempts=job.attempts,
+        status=RUNNING,
+        stage="starting",
+        progress=0,
+        attempts=attempt,
+        started_at=now,
+        heartbeat_at=now,
+        error_code=None,
+        error_message=None,
+        worker_name=f"{socket.gethostname()}:{os.getpid()}",
+    )
     if not claimed:
         log.info("another run claimed the job first; skipping")
         return None
@@ -195,23 +214,35 @@ def _describe(exc: BaseException) -> str:
     """What the job's row (shown to its user) says about an unexpected exception: its kind, not
     its text, which can hold SQL with its parameters or the database's address; the trace is
     in the worker's log under the job id."""
-    return (f"An unexpected {type(exc).__name__} stopped this attempt; the worker's log has the details "
-            "under this job's id.")
+    return (
+        f"An unexpected {type(exc).__name__} stopped this attempt; the worker's log has the details "
+        "under this job's id."
+    )
 
 
 def _end(job: Job, ctx: JobContext, *, result: Any = None, failure: JobFailure | None = None) -> Any:
     """Write the attempt's outcome, only if this run still owns the row."""
     timings = ctx.finish_timings()
     if failure is None:
-        if state.transition(job.id, statuses=(RUNNING,), expect_attempts=ctx.attempt, expect_worker=ctx.worker,
-                            status=COMPLETED, stage="done", progress=100, result=result, finished_at=utcnow(),
-                            timings=timings):
+        if state.transition(
+            job.id,
+            statuses=(RUNNING,),
+            expect_attempts=ctx.attempt,
+            expect_worker=ctx.worker,
+            status=COMPLETED,
+            stage="done",
+            progress=100,
+            result=result,
+            finished_at=utcnow(),
+            timings=timings,
+        ):
             log.info("job completed", extra={"kind": job.kind, "timings": timings})
         else:
             log.warning("job finished but another run owns the row; result dropped")
         return result
-    if not state.transition(job.id, statuses=(RUNNING,), expect_attempts=ctx.attempt, expect_worker=ctx.worker,
-                            timings=timings):
+    if not state.transition(
+        job.id, statuses=(RUNNING,), expect_attempts=ctx.attempt, expect_worker=ctx.worker, timings=timings
+    ):
         log.warning("job failed but another run owns the row; failure dropped", extra={"error_code": failure.code})
         return None
     if failure.retryable and state.attempts_left(job):

@@ -19,7 +19,8 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import Flask
 from redis.exceptions import RedisError
@@ -90,8 +91,11 @@ def _record(name: str, status: str, outcome: Any) -> None:
     from ..extensions import redis_store
 
     try:
-        redis_store.conn.set(LAST_RUN_KEY.format(name), json.dumps(
-            {"at": iso(utcnow()), "status": status, "outcome": outcome}, default=str), ex=7 * 86400)
+        redis_store.conn.set(
+            LAST_RUN_KEY.format(name),
+            json.dumps({"at": iso(utcnow()), "status": status, "outcome": outcome}, default=str),
+            ex=7 * 86400,
+        )
     except RedisError:
         pass
 
@@ -111,8 +115,9 @@ def spawn() -> subprocess.Popen:
     """Start this worker's periodic process (see ``main``); worker.py stops it on exit."""
     from ..settings import PROJECT_ROOT
 
-    return subprocess.Popen([sys.executable, "-m", "backend_app.jobs.schedule", "--parent", str(os.getpid())],
-                            cwd=str(PROJECT_ROOT))
+    return subprocess.Popen(
+        [sys.executable, "-m", "backend_app.jobs.schedule", "--parent", str(os.getpid())], cwd=str(PROJECT_ROOT)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

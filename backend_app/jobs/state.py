@@ -10,7 +10,8 @@ exactly once" hold when a lost job is re-run while its old run turns out to be a
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from flask import current_app
 
@@ -26,8 +27,14 @@ JOB_TIMEOUT = "JOB_TIMEOUT"
 INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
-def transition(job_id: str, *, statuses: Iterable[str], expect_attempts: int | None = None,
-               expect_worker: str | None = None, **values: Any) -> bool:
+def transition(
+    job_id: str,
+    *,
+    statuses: Iterable[str],
+    expect_attempts: int | None = None,
+    expect_worker: str | None = None,
+    **values: Any,
+) -> bool:
     """Set ``values`` on the row if it is still in one of ``statuses`` (and at ``expect_attempts``,
     run by ``expect_worker``: a retried job starts again at attempt 1, its run has a new worker)."""
     query = db.session.query(Job).filter(Job.id == job_id, Job.status.in_(tuple(statuses)))
@@ -40,22 +47,44 @@ def transition(job_id: str, *, statuses: Iterable[str], expect_attempts: int | N
     return changed == 1
 
 
-def mark_failed(job: Job, code: str, message: str, *, statuses: Iterable[str] = (QUEUED, RUNNING),
-                attempts: int | None = None) -> bool:
+def mark_failed(
+    job: Job, code: str, message: str, *, statuses: Iterable[str] = (QUEUED, RUNNING), attempts: int | None = None
+) -> bool:
     """Fail the row with a stable code (it lands in the dead-letter list)."""
-    ok = transition(job.id, statuses=statuses, expect_attempts=attempts, status=FAILED, error_code=code,
-                    error_message=(message or code)[:2000], finished_at=utcnow())
+    ok = transition(
+        job.id,
+        statuses=statuses,
+        expect_attempts=attempts,
+        status=FAILED,
+        error_code=code,
+        error_message=(message or code)[:2000],
+        finished_at=utcnow(),
+    )
     if ok:
         log.warning("job failed", extra={"job_id": job.id, "kind": job.kind, "error_code": code, "error": message})
     return ok
 
 
-def mark_queued(job: Job, code: str | None, message: str | None, *, statuses: Iterable[str] = (RUNNING,),
-                attempts: int | None = None) -> bool:
+def mark_queued(
+    job: Job,
+    code: str | None,
+    message: str | None,
+    *,
+    statuses: Iterable[str] = (RUNNING,),
+    attempts: int | None = None,
+) -> bool:
     """Put the row back to ``queued`` keeping the last error; its attempt stays counted."""
-    ok = transition(job.id, statuses=statuses, expect_attempts=attempts, status=QUEUED, stage=None,
-                    error_code=code, error_message=(message or "")[:2000] or None, queued_at=utcnow(),
-                    heartbeat_at=None)
+    ok = transition(
+        job.id,
+        statuses=statuses,
+        expect_attempts=attempts,
+        status=QUEUED,
+        stage=None,
+        error_code=code,
+        error_message=(message or "")[:2000] or None,
+        queued_at=utcnow(),
+        heartbeat_at=None,
+    )
     if ok:
         log.warning("job back to queued", extra={"job_id": job.id, "kind": job.kind, "error_code": code})
     return ok

@@ -114,17 +114,27 @@ def analyse(job: Job, ctx: JobContext) -> dict:
         started = time.perf_counter()
         source = fetch(analysis, workdir)
         fetch_s = round(time.perf_counter() - started, 4)
-        out = video_pipeline.analyse_file(source, workdir, settings, on_stage=ctx.progress,
-                                          on_progress=_throttled(ctx, 15, 75))
+        out = video_pipeline.analyse_file(
+            source, workdir, settings, on_stage=ctx.progress, on_progress=_throttled(ctx, 15, 75)
+        )
         store_images(analysis, out)
         out.timings = {"fetch": fetch_s, **out.timings}
-        report = video_pipeline.describe_and_report(out, settings, user_id=analysis.user_id, on_stage=ctx.progress,
-                                                    keyframe_key=lambda i: keyframe_key(analysis, i))
+        report = video_pipeline.describe_and_report(
+            out,
+            settings,
+            user_id=analysis.user_id,
+            on_stage=ctx.progress,
+            keyframe_key=lambda i: keyframe_key(analysis, i),
+        )
         ctx.progress("index", 95)
         shots = shot_documents.replace_for(analysis, report)
         _complete(analysis, report)
-        return {"analysis_id": analysis.id, "shots": shots, "frames": report["metadata"]["frame_count"],
-                "warnings": len(report["warnings"])}
+        return {
+            "analysis_id": analysis.id,
+            "shots": shots,
+            "frames": report["metadata"]["frame_count"],
+            "warnings": len(report["warnings"]),
+        }
     except BaseException:
         _drop_outputs_if_deleted(analysis_id, prefix)
         raise

@@ -59,9 +59,14 @@ def make_worker(connection: Redis) -> FramewiseWorker:
     settings = current_app.config["SETTINGS"]
     queues = [get_queue(name, connection) for name in QUEUE_NAMES]
     # maintenance (registry clean-up, taking over the scheduler of a dead worker) every minute
-    return FramewiseWorker(queues, connection=connection, worker_ttl=WORKER_TTL_S, maintenance_interval=60,
-                           job_monitoring_interval=max(1, settings.job_heartbeat_s),
-                           work_horse_killed_handler=on_horse_killed)
+    return FramewiseWorker(
+        queues,
+        connection=connection,
+        worker_ttl=WORKER_TTL_S,
+        maintenance_interval=60,
+        job_monitoring_interval=max(1, settings.job_heartbeat_s),
+        work_horse_killed_handler=on_horse_killed,
+    )
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -100,8 +105,7 @@ def owner_alive(rq_job: RQJob, connection: Redis | None = None) -> bool:
     if worker is None or rq_job.id not in current_job_ids(worker):
         return False
     beat = _aware(worker.last_heartbeat)
-    return beat is not None and \
-        (utcnow() - beat).total_seconds() < current_app.config["SETTINGS"].job_lost_after_s
+    return beat is not None and (utcnow() - beat).total_seconds() < current_app.config["SETTINGS"].job_lost_after_s
 
 
 def _scheduled_in_time(queue, job_id: str) -> bool:
@@ -133,15 +137,24 @@ def rq_state(job_id: str, connection: Redis | None = None) -> dict[str, Any]:
     status = rq_job.get_status(refresh=False)
     if status == JobStatus.QUEUED:
         queue = get_queue(rq_job.origin, connection)
-        live = connection.lpos(queue.key, job_id) is not None or \
-            connection.lpos(queue.intermediate_queue_key, job_id) is not None or \
-            _executing(queue, job_id, connection)  # popped by a worker, horse not started yet
+        live = (
+            connection.lpos(queue.key, job_id) is not None
+            or connection.lpos(queue.intermediate_queue_key, job_id) is not None
+            or _executing(queue, job_id, connection)
+        )  # popped by a worker, horse not started yet
     elif status == JobStatus.SCHEDULED:
         live = _scheduled_in_time(get_queue(rq_job.origin, connection), job_id)
     elif status == JobStatus.STARTED:
-        live = owner_alive(rq_job, connection) if rq_job.worker_name else \
-            _executing(get_queue(rq_job.origin, connection), job_id, connection)
+        live = (
+            owner_alive(rq_job, connection)
+            if rq_job.worker_name
+            else _executing(get_queue(rq_job.origin, connection), job_id, connection)
+        )
     else:
         live = status == JobStatus.DEFERRED
-    return {"status": status.value if status else None, "live": live, "worker": rq_job.worker_name,
-            "started_at": _aware(rq_job.started_at)}
+    return {
+        "status": status.value if status else None,
+        "live": live,
+        "worker": rq_job.worker_name,
+        "started_at": _aware(rq_job.started_at),
+    }

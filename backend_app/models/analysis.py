@@ -46,14 +46,20 @@ class Analysis(db.Model):
     def to_dict(self) -> dict:
         job = self.job
         return {
-            "id": self.id, "analysis_id": self.id, "session_id": self.session_id,
-            "filename": self.filename, "content_type": self.content_type,
+            "id": self.id,
+            "analysis_id": self.id,
+            "session_id": self.session_id,
+            "filename": self.filename,
+            "content_type": self.content_type,
             "file_size": self.file_size if self.file_size is not None else self.declared_size,
-            "sha256": self.sha256, "metadata": self.video_metadata,
+            "sha256": self.sha256,
+            "metadata": self.video_metadata,
             "status": job.status if job else "pending_upload",
-            "stage": job.stage if job else None, "progress": job.progress if job else 0,
+            "stage": job.stage if job else None,
+            "progress": job.progress if job else 0,
             "error_code": job.error_code if job else None,
             "error_message": job.error_message if job else None,
             "attempts": job.attempts if job else 0,
-            "created_at": iso(self.created_at), "completed_at": iso(self.completed_at),
+            "created_at": iso(self.created_at),
+            "completed_at": iso(self.completed_at),
         }

@@ -30,7 +30,13 @@ class ChatMessage(db.Model):
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow, index=True)
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "session_id": self.session_id, "role": self.role, "content": self.content,
-                "citations": self.citations or [], "provider": self.provider,
-                "notice": {"code": self.notice} if self.notice else None,  # same shape as the answer's notice
-                "created_at": iso(self.created_at)}
+        return {
+            "id": self.id,
+            "session_id": self.session_id,
+            "role": self.role,
+            "content": self.content,
+            "citations": self.citations or [],
+            "provider": self.provider,
+            "notice": {"code": self.notice} if self.notice else None,  # same shape as the answer's notice
+            "created_at": iso(self.created_at),
+        }

@@ -29,5 +29,11 @@ class ShotDocument(db.Model):
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
 
     def to_dict(self) -> dict:
-        return {"analysis_id": self.analysis_id, "shot": self.shot_index, "start_s": self.start_s,
-                "end_s": self.end_s, "title": self.title, "text": self.text}
+        return {
+            "analysis_id": self.analysis_id,
+            "shot": self.shot_index,
+            "start_s": self.start_s,
+            "end_s": self.end_s,
+            "title": self.title,
+            "text": self.text,
+        }

@@ -14,8 +14,7 @@ ACTIONS = ("seed", "update", "rollback", "guard")
 
 class Flag(db.Model):
     __tablename__ = "flags"
-    __table_args__ = (CheckConstraint("rollout_percent >= 0 AND rollout_percent <= 100",
-                                      name="rollout_percent_range"),)
+    __table_args__ = (CheckConstraint("rollout_percent >= 0 AND rollout_percent <= 100", name="rollout_percent_range"),)
 
     key = db.Column(String(64), primary_key=True)
     description = db.Column(String(500), nullable=False, default="")
@@ -27,13 +26,17 @@ class Flag(db.Model):
 
     def state(self) -> dict:
         """The part of a flag an audit row snapshots."""
-        return {"enabled": self.enabled, "rollout_percent": self.rollout_percent,
-                "description": self.description}
+        return {"enabled": self.enabled, "rollout_percent": self.rollout_percent, "description": self.description}
 
     def to_dict(self) -> dict:
-        return {"key": self.key, "description": self.description, "enabled": self.enabled,
-                "rollout_percent": self.rollout_percent, "updated_by": self.updated_by,
-                "updated_at": iso(self.updated_at)}
+        return {
+            "key": self.key,
+            "description": self.description,
+            "enabled": self.enabled,
+            "rollout_percent": self.rollout_percent,
+            "updated_by": self.updated_by,
+            "updated_at": iso(self.updated_at),
+        }
 
 
 class FlagAudit(db.Model):
@@ -50,5 +53,13 @@ class FlagAudit(db.Model):
     reason = db.Column(String(500), nullable=False, default="")
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "flag_key": self.flag_key, "actor": self.actor, "action": self.action,
-                "at": iso(self.at), "before": self.before, "after": self.after, "reason": self.reason}
+        return {
+            "id": self.id,
+            "flag_key": self.flag_key,
+            "actor": self.actor,
+            "action": self.action,
+            "at": iso(self.at),
+            "before": self.before,
+            "after": self.after,
+            "reason": self.reason,
+        }

@@ -8,7 +8,13 @@ from ..extensions import db
 from .base import UTCDateTime, id_column, iso, utcnow
 
 PENDING_UPLOAD, QUEUED, RUNNING, COMPLETED, FAILED, CANCELED = (
-    "pending_upload", "queued", "running", "completed", "failed", "canceled")
+    "pending_upload",
+    "queued",
+    "running",
+    "completed",
+    "failed",
+    "canceled",
+)
 STATUSES = (PENDING_UPLOAD, QUEUED, RUNNING, COMPLETED, FAILED, CANCELED)
 FINISHED = (COMPLETED, FAILED, CANCELED)
 REFUSED_AT = "upload"  # the stage of a job whose upload was refused (and its file deleted)
@@ -53,14 +59,25 @@ class Job(db.Model):
 
     def to_dict(self) -> dict:
         return {
-            "id": self.id, "kind": self.kind, "queue": self.queue, "status": self.status,
-            "stage": self.stage, "progress": self.progress, "attempts": self.attempts,
-            "enqueue_attempts": self.enqueue_attempts, "enqueue_last_error": self.enqueue_last_error,
-            "error_code": self.error_code, "error_message": self.error_message,
-            "timings": self.timings or {}, "result": self.result,
-            "user_id": self.user_id, "session_id": self.session_id,
-            "created_at": iso(self.created_at), "enqueued_at": iso(self.enqueued_at),
+            "id": self.id,
+            "kind": self.kind,
+            "queue": self.queue,
+            "status": self.status,
+            "stage": self.stage,
+            "progress": self.progress,
+            "attempts": self.attempts,
+            "enqueue_attempts": self.enqueue_attempts,
+            "enqueue_last_error": self.enqueue_last_error,
+            "error_code": self.error_code,
+            "error_message": self.error_message,
+            "timings": self.timings or {},
+            "result": self.result,
+            "user_id": self.user_id,
+            "session_id": self.session_id,
+            "created_at": iso(self.created_at),
+            "enqueued_at": iso(self.enqueued_at),
             "queued_at": iso(self.queued_at),
-            "started_at": iso(self.started_at), "finished_at": iso(self.finished_at),
+            "started_at": iso(self.started_at),
+            "finished_at": iso(self.finished_at),
             "heartbeat_at": iso(self.heartbeat_at),
         }

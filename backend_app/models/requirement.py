@@ -38,16 +38,27 @@ class RequirementBatch(db.Model):
     def to_dict(self) -> dict:
         job = self.job
         return {
-            "id": self.id, "batch_id": self.id, "session_id": self.session_id, "mode": self.mode,
-            "variant": self.variant, "criteria": self.criteria_keys, "source": self.source,
-            "status": job.status if job else "failed", "stage": job.stage if job else None,
+            "id": self.id,
+            "batch_id": self.id,
+            "session_id": self.session_id,
+            "mode": self.mode,
+            "variant": self.variant,
+            "criteria": self.criteria_keys,
+            "source": self.source,
+            "status": job.status if job else "failed",
+            "stage": job.stage if job else None,
             "progress": job.progress if job else 0,
             "error_code": job.error_code if job else "JOB_MISSING",
             "error_message": job.error_message if job else None,
-            "total_rows": self.total_rows, "done_rows": self.done_rows, "failed_rows": self.failed_rows,
-            "v2_fallbacks": self.v2_fallbacks, "rejected_rows": len(self.rejected or []),
-            "rejected": self.rejected or [], "summary": self.summary,
-            "created_at": iso(self.created_at), "finished_at": iso(self.finished_at),
+            "total_rows": self.total_rows,
+            "done_rows": self.done_rows,
+            "failed_rows": self.failed_rows,
+            "v2_fallbacks": self.v2_fallbacks,
+            "rejected_rows": len(self.rejected or []),
+            "rejected": self.rejected or [],
+            "summary": self.summary,
+            "created_at": iso(self.created_at),
+            "finished_at": iso(self.finished_at),
         }
 
 
@@ -56,8 +67,9 @@ class RequirementResult(db.Model):
     __table_args__ = (UniqueConstraint("batch_id", "row_index"),)
 
     id = id_column()
-    batch_id = db.Column(String(32), ForeignKey("requirement_batches.id", ondelete="CASCADE"), nullable=False,
-                         index=True)
+    batch_id = db.Column(
+        String(32), ForeignKey("requirement_batches.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     user_id = db.Column(String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
     session_id = db.Column(String(32), ForeignKey("sessions.id", ondelete="CASCADE"), nullable=True, index=True)
     row_index = db.Column(Integer, nullable=False)
@@ -78,8 +90,18 @@ class RequirementResult(db.Model):
 
     def to_dict(self) -> dict:
         return {
-            "row_index": self.row_index, "id": self.row_key, "line": self.line, "text_sha256": self.text_sha256,
-            "status": self.status, "language": self.language, "variant": self.variant, "engine": self.engine,
-            "fallback_code": self.fallback_code, "overall": self.overall, "scores": self.scores,
-            "findings": self.findings or [], "rewrite_sha256": self.rewrite_sha256, "error_code": self.error_code,
+            "row_index": self.row_index,
+            "id": self.row_key,
+            "line": self.line,
+            "text_sha256": self.text_sha256,
+            "status": self.status,
+            "language": self.language,
+            "variant": self.variant,
+            "engine": self.engine,
+            "fallback_code": self.fallback_code,
+            "overall": self.overall,
+            "scores": self.scores,
+            "findings": self.findings or [],
+            "rewrite_sha256": self.rewrite_sha256,
+            "error_code": self.error_code,
         }

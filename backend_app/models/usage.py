@@ -22,6 +22,12 @@ class UsageRecord(db.Model):
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow, index=True)
 
     def to_dict(self) -> dict:
-        return {"purpose": self.purpose, "model": self.model, "prompt_tokens": self.prompt_tokens,
-                "completion_tokens": self.completion_tokens, "cost_usd": round(self.cost_usd, 6),
-                "cached": self.cached, "created_at": iso(self.created_at)}
+        return {
+            "purpose": self.purpose,
+            "model": self.model,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "cost_usd": round(self.cost_usd, 6),
+            "cached": self.cached,
+            "created_at": iso(self.created_at),
+        }

@@ -70,6 +70,11 @@ class SignedInUser:
 
 def account_dict(user: User | SignedInUser) -> dict:
     """An account as the API shows it (never the password hash)."""
-    return {"id": user.id, "email": user.email, "role": user.role,
-            "disabled": user.disabled, "created_at": iso(user.created_at),
-            "monthly_budget_usd": user.monthly_budget_usd}
+    return {
+        "id": user.id,
+        "email": user.email,
+        "role": user.role,
+        "disabled": user.disabled,
+        "created_at": iso(user.created_at),
+        "monthly_budget_usd": user.monthly_budget_usd,
+    }

@@ -97,7 +97,8 @@ def active_user(user_id: str) -> SignedInUser:
 
 # Every authenticated request reads its account: a Core select costs a third of an ORM get.
 _ACCOUNT_BY_ID = select(*(User.__table__.c[name] for name in SignedInUser.__dataclass_fields__)).where(
-    User.__table__.c.id == bindparam("user_id"))
+    User.__table__.c.id == bindparam("user_id")
+)
 
 
 def revoke(jti: str, expires_in: timedelta) -> None:

@@ -5,7 +5,8 @@ Every function takes the tenant; another user's analysis is simply not found (40
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from ..adapters.storage import ObjectNotFound, get_storage
 from ..errors import Conflict, NotFound, ValidationError
@@ -31,8 +32,9 @@ def status_dict(analysis: Analysis) -> dict[str, Any]:
     return data
 
 
-def list_for(tenant: Tenant, session_id: str | None = None, status: str | None = None,
-             limit: int = 100) -> list[Analysis]:
+def list_for(
+    tenant: Tenant, session_id: str | None = None, status: str | None = None, limit: int = 100
+) -> list[Analysis]:
     """The tenant's analyses, newest first, optionally in one session and with one status."""
     criteria = []
     if session_id:
@@ -40,18 +42,23 @@ def list_for(tenant: Tenant, session_id: str | None = None, status: str | None =
         criteria.append(Analysis.session_id == session_id)
     if status:
         if status not in STATUSES:
-            raise ValidationError(f"status must be one of {', '.join(STATUSES)}.",
-                                  details={"fields": {"status": "unknown status"}})
-        criteria.append(Analysis.job_id.in_(db.select(Job.id).where(Job.status == status,
-                                                                    Job.user_id == tenant.user_id)))
+            raise ValidationError(
+                f"status must be one of {', '.join(STATUSES)}.", details={"fields": {"status": "unknown status"}}
+            )
+        criteria.append(
+            Analysis.job_id.in_(db.select(Job.id).where(Job.status == status, Job.user_id == tenant.user_id))
+        )
     return list_owned(Analysis, tenant, *criteria, order_by=Analysis.created_at.desc(), limit=limit)
 
 
 def _require_completed(analysis: Analysis) -> None:
     status = analysis.job.status if analysis.job else None
     if status != COMPLETED:
-        raise Conflict("The analysis is not finished yet.", code="ANALYSIS_NOT_READY",
-                       details={"status": status, "progress": analysis.job.progress if analysis.job else 0})
+        raise Conflict(
+            "The analysis is not finished yet.",
+            code="ANALYSIS_NOT_READY",
+            details={"status": status, "progress": analysis.job.progress if analysis.job else 0},
+        )
 
 
 def report(tenant: Tenant, analysis_id: str) -> dict[str, Any]:
@@ -91,8 +98,7 @@ def _object(analysis: Analysis, key: str, what: str) -> tuple[Iterator[bytes], i
     try:
         return storage.iter_chunks(key), storage.size(key)
     except ObjectNotFound:
-        raise NotFound(f"No {what} for this analysis.",
-                       code=f"{what.upper().replace(' ', '_')}_NOT_FOUND") from None
+        raise NotFound(f"No {what} for this analysis.", code=f"{what.upper().replace(' ', '_')}_NOT_FOUND") from None
 
 
 def keyframe(tenant: Tenant, analysis_id: str, index: int) -> tuple[Iterator[bytes], int | None]:

@@ -9,8 +9,8 @@ purger for uploads that were started and never finished, and the ``storage`` hea
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import Iterable, Iterator
 
 from flask import current_app
 from sqlalchemy import delete, select
@@ -55,8 +55,9 @@ def purge_analysis(analysis: Analysis) -> int:
     """Remove an analysis's objects, shot documents, row and job row (the caller commits)."""
     cancel_rq_job(analysis.job)
     removed = get_storage().delete_prefix(analysis.prefix)
-    db.session.execute(delete(ShotDocument).where(ShotDocument.analysis_id == analysis.id,
-                                                  ShotDocument.user_id == analysis.user_id))
+    db.session.execute(
+        delete(ShotDocument).where(ShotDocument.analysis_id == analysis.id, ShotDocument.user_id == analysis.user_id)
+    )
     job = analysis.job
     db.session.delete(analysis)
     if job is not None:
@@ -72,8 +73,13 @@ def purge_abandoned_uploads(cutoff: datetime, dry_run: bool) -> dict[str, int]:
     dead once its link has expired, so it goes then, with whatever partial object it left.
     """
     ttl = current_app.config["SETTINGS"].signed_url_ttl_s
-    stale = select(Analysis).join(Job, Analysis.job_id == Job.id).where(
-        Job.status == PENDING_UPLOAD, Analysis.created_at < utcnow() - timedelta(seconds=ttl + ABANDONED_GRACE_S))
+    stale = (
+        select(Analysis)
+        .join(Job, Analysis.job_id == Job.id)
+        .where(
+            Job.status == PENDING_UPLOAD, Analysis.created_at < utcnow() - timedelta(seconds=ttl + ABANDONED_GRACE_S)
+        )
+    )
     targets = list(db.session.execute(stale).scalars())
     counts = {"abandoned_uploads": len(targets), "abandoned_upload_objects": 0}
     if dry_run:
@@ -97,8 +103,9 @@ def _export_objects(user_id: str) -> Iterable[tuple[str, Iterator[bytes]]]:
     """Every object under the user's prefix; an uploaded video under its own file name (the key
     ends in ``source``), so the archive opens as the user's videos, not as extension-less blobs."""
     storage = get_storage()
-    names = dict(db.session.execute(select(Analysis.storage_key, Analysis.filename)
-                                    .where(Analysis.user_id == user_id)).all())
+    names = dict(
+        db.session.execute(select(Analysis.storage_key, Analysis.filename).where(Analysis.user_id == user_id)).all()
+    )
     for key in storage.list_keys(user_prefix(user_id)):
         name = f"{key.rsplit('/', 1)[0]}/{names[key]}" if names.get(key) else key
         yield f"files/{name}", storage.iter_chunks(key)

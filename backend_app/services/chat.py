@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterator
 
 from flask import current_app
 from sqlalchemy import delete, func, select
@@ -68,8 +68,10 @@ def clean_message(message: str) -> str:
     text = "".join(c for c in message if c in "\n\t" or unicodedata.category(c)[0] != "C").strip()
     limit = _settings().chat_max_message_chars
     if not text or len(text) > limit:
-        raise ValidationError(f"A message needs 1 to {limit} characters.",
-                              details={"fields": {"message": f"must be 1 to {limit} characters"}})
+        raise ValidationError(
+            f"A message needs 1 to {limit} characters.",
+            details={"fields": {"message": f"must be 1 to {limit} characters"}},
+        )
     return text
 
 
@@ -93,8 +95,7 @@ def _provider(tenant: Tenant, mode: str) -> tuple[str, dict | None]:
         return "offline", None
     if _settings().effective_ai_provider != "openai":
         if mode == "ai":
-            raise Conflict("AI answers are not configured here; offline answers are available.",
-                           code="AI_UNAVAILABLE")
+            raise Conflict("AI answers are not configured here; offline answers are available.", code="AI_UNAVAILABLE")
         return "offline", None
     try:
         llm.check_budget(tenant.user_id)
@@ -139,21 +140,22 @@ def follow_up(question: str) -> bool:
     """A question that leans on the one before: it opens with "and …"/"what about …", or points
     back ("it", "there") with at most two words of its own to search for."""
     own = search_query.terms(question)
-    return bool(_OPENER.match(question)) and len(own) <= 3 or (bool(_BACK_REFERENCE.search(question))
-                                                               and len(own) <= 2)
+    return bool(_OPENER.match(question)) and len(own) <= 3 or (bool(_BACK_REFERENCE.search(question)) and len(own) <= 2)
 
 
 def _previous_question(tenant: Tenant) -> str | None:
     """The user's last question in this thread (same user, same scope), if any."""
-    return db.session.execute(_newest_first(tenant, ChatMessage.content).where(ChatMessage.role == "user")
-                              .limit(1)).scalar()
+    return db.session.execute(
+        _newest_first(tenant, ChatMessage.content).where(ChatMessage.role == "user").limit(1)
+    ).scalar()
 
 
 def _last_cited_shot(tenant: Tenant) -> search.Hit | None:
     """The shot first cited by the thread's last answer (what "the one before" counts from), if it
     is still in the tenant's scope."""
-    citations = db.session.execute(_newest_first(tenant, ChatMessage.citations)
-                                   .where(ChatMessage.role == "assistant").limit(1)).scalar()
+    citations = db.session.execute(
+        _newest_first(tenant, ChatMessage.citations).where(ChatMessage.role == "assistant").limit(1)
+    ).scalar()
     first = (citations or [None])[0]
     if isinstance(first, dict) and isinstance(first.get("analysis_id"), str) and isinstance(first.get("shot"), int):
         return search.shot(tenant, first["analysis_id"], first["shot"])
@@ -163,14 +165,21 @@ def _last_cited_shot(tenant: Tenant) -> search.Hit | None:
 def _newest_first(tenant: Tenant, *columns):
     """The tenant's thread (its user, its session or "all my videos"), newest message first."""
     scope = ChatMessage.session_id == tenant.session_id if tenant.session_id else ChatMessage.session_id.is_(None)
-    return (select(*columns).where(ChatMessage.user_id == tenant.user_id, scope)
-            .order_by(ChatMessage.created_at.desc(), ChatMessage.id.desc()))
+    return (
+        select(*columns)
+        .where(ChatMessage.user_id == tenant.user_id, scope)
+        .order_by(ChatMessage.created_at.desc(), ChatMessage.id.desc())
+    )
 
 
 def _analysing(tenant: Tenant) -> int:
     """The scope's videos whose analysis is queued or running."""
-    query = (select(func.count()).select_from(Analysis).join(Job, Job.id == Analysis.job_id)
-             .where(Analysis.user_id == tenant.user_id, Job.status.in_((QUEUED, RUNNING))))
+    query = (
+        select(func.count())
+        .select_from(Analysis)
+        .join(Job, Job.id == Analysis.job_id)
+        .where(Analysis.user_id == tenant.user_id, Job.status.in_((QUEUED, RUNNING)))
+    )
     if tenant.session_id is not None:
         query = query.where(Analysis.session_id == tenant.session_id)
     return int(db.session.execute(query).scalar())
@@ -181,8 +190,14 @@ def _offline(turn: Turn) -> str:
     if turn.edge and not turn.hits:
         return turn.edge
     turn.citations = [chat_answer.citation(h, turn.terms) for h in turn.hits]
-    return chat_answer.offline_answer(turn.hits, turn.terms, scoped=turn.tenant.session_id is not None,
-                                      limit=_settings().chat_top_k, indexed=turn.indexed, analysing=turn.analysing)
+    return chat_answer.offline_answer(
+        turn.hits,
+        turn.terms,
+        scoped=turn.tenant.session_id is not None,
+        limit=_settings().chat_top_k,
+        indexed=turn.indexed,
+        analysing=turn.analysing,
+    )
 
 
 def _fallback(turn: Turn, error: AppError) -> str:
@@ -197,25 +212,40 @@ def _cite(turn: Turn, order: list[int]) -> None:
 
 
 def _store_answer(turn: Turn, answer: str) -> ChatMessage:
-    message = ChatMessage(user_id=turn.tenant.user_id, session_id=turn.tenant.session_id, role="assistant",
-                          content=answer, citations=turn.citations, provider=turn.provider,
-                          notice=turn.notice["code"] if turn.notice else None)
+    message = ChatMessage(
+        user_id=turn.tenant.user_id,
+        session_id=turn.tenant.session_id,
+        role="assistant",
+        content=answer,
+        citations=turn.citations,
+        provider=turn.provider,
+        notice=turn.notice["code"] if turn.notice else None,
+    )
     db.session.add(message)
     db.session.commit()
     return message
 
 
 def result(turn: Turn, answer: str, message: ChatMessage) -> dict:
-    return {"answer": answer, "citations": turn.citations, "provider": turn.provider, "notice": turn.notice,
-            "message_id": message.id, "session_id": turn.tenant.session_id}
+    return {
+        "answer": answer,
+        "citations": turn.citations,
+        "provider": turn.provider,
+        "notice": turn.notice,
+        "message_id": message.id,
+        "session_id": turn.tenant.session_id,
+    }
 
 
 def answer(turn: Turn) -> dict:
     """The whole answer at once."""
     if turn.provider == "openai":
         try:
-            reply = llm.complete(chat_answer.build_messages(turn.prompt_question, turn.hits),
-                                 user_id=turn.tenant.user_id, purpose=PURPOSE)
+            reply = llm.complete(
+                chat_answer.build_messages(turn.prompt_question, turn.hits),
+                user_id=turn.tenant.user_id,
+                purpose=PURPOSE,
+            )
             text, order = chat_answer.clean_citations(reply.text, len(turn.hits))
             _cite(turn, order)
         except (llm.LLMError, llm.BudgetExceeded) as exc:
@@ -250,8 +280,9 @@ def answer_stream(turn: Turn) -> Iterator[tuple[str, dict]]:
 def _ai_pieces(turn: Turn) -> Iterator[str]:
     """The model's streamed text with citations checked as they pass; sets the turn's citations."""
     flt = chat_answer.CitationFilter(len(turn.hits))
-    for piece in llm.stream(chat_answer.build_messages(turn.prompt_question, turn.hits),
-                            user_id=turn.tenant.user_id, purpose=PURPOSE):
+    for piece in llm.stream(
+        chat_answer.build_messages(turn.prompt_question, turn.hits), user_id=turn.tenant.user_id, purpose=PURPOSE
+    ):
         if released := flt.feed(piece):
             yield released
     if rest := flt.flush():
@@ -269,8 +300,9 @@ def purge_messages(cutoff: datetime, dry_run: bool = False) -> dict[str, int]:
     """Chat messages older than the retention cutoff (PURGE_RETENTION_H, like the analyses they cite)."""
     old = ChatMessage.created_at < cutoff
     if dry_run:
-        return {"chat_messages": int(db.session.execute(select(func.count()).select_from(ChatMessage)
-                                                        .where(old)).scalar())}
+        return {
+            "chat_messages": int(db.session.execute(select(func.count()).select_from(ChatMessage).where(old)).scalar())
+        }
     count = db.session.execute(delete(ChatMessage).where(old)).rowcount or 0
     db.session.commit()
     return {"chat_messages": count}

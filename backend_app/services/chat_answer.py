@@ -27,16 +27,31 @@ NOT_DETECTED_SESSION = "No {subject} were detected in this session's videos."
 # has it, the answer says so in those words rather than "no shots match".
 _SUBJECTS = {"face": "faces", "faces": "faces", "qr": "QR codes", "code": "QR codes", "codes": "QR codes"}
 # Every word an offline answer may contain besides the documents' own words, numbers and filenames.
-TEMPLATE_WORDS = frozenset(words(" ".join([
-    NOTHING_FOUND, NOTHING_FOUND_SESSION, NO_TERMS, NO_VIDEOS, NO_VIDEOS_SESSION, NOT_DETECTED_SESSION,
-    *_SUBJECTS.values(),
-    "matching shot shots in video videos s the best more is are still being analysed ask again when its their "
-    "report reports ready"])))
+TEMPLATE_WORDS = frozenset(
+    words(
+        " ".join(
+            [
+                NOTHING_FOUND,
+                NOTHING_FOUND_SESSION,
+                NO_TERMS,
+                NO_VIDEOS,
+                NO_VIDEOS_SESSION,
+                NOT_DETECTED_SESSION,
+                *_SUBJECTS.values(),
+                "matching shot shots in video videos s the best more is are still being analysed ask again when its their "
+                "report reports ready",
+            ]
+        )
+    )
+)
 
 # Sentences shot_documents writes for what was measured, in the order an answer shows them:
 # light and motion ("Dark and static."), faces ("2 faces."), colours ("Mostly navy, white.").
-_MEASURED = [re.compile(r"(?:dark|dim|well-lit|bright) and ", re.IGNORECASE), re.compile(r"\d+ faces?\.$"),
-             re.compile(r"Mostly ")]
+_MEASURED = [
+    re.compile(r"(?:dark|dim|well-lit|bright) and ", re.IGNORECASE),
+    re.compile(r"\d+ faces?\.$"),
+    re.compile(r"Mostly "),
+]
 MAX_MEASUREMENTS = 2
 
 SYSTEM_PROMPT = (
@@ -58,26 +73,38 @@ def build_messages(question: str, hits: list[Hit]) -> list[dict[str, str]]:
     """The chat messages for the LLM: instructions, then the fenced documents and the question."""
     blocks = []
     for n, hit in enumerate(hits, 1):
-        blocks.append(f"[{n}] video: {_fence(hit.filename or hit.analysis_id)} | shot {hit.shot} | "
-                      f"{hit.start_s:.1f}-{hit.end_s:.1f} s\ntitle: {_fence(hit.title)}\ntext: {_fence(hit.text)}")
+        blocks.append(
+            f"[{n}] video: {_fence(hit.filename or hit.analysis_id)} | shot {hit.shot} | "
+            f"{hit.start_s:.1f}-{hit.end_s:.1f} s\ntitle: {_fence(hit.title)}\ntext: {_fence(hit.text)}"
+        )
     context = "<documents>\n" + "\n\n".join(blocks) + "\n</documents>"
-    return [{"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": f"{context}\n\nQuestion: {question}"}]
+    return [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": f"{context}\n\nQuestion: {question}"},
+    ]
 
 
 def citation(hit: Hit, terms: list[str]) -> dict:
     """The client-facing citation of one shot."""
-    return {"analysis_id": hit.analysis_id, "shot": hit.shot, "start_s": hit.start_s, "end_s": hit.end_s,
-            "snippet": snippet(hit.text, terms) or snippet(hit.title, terms), "keyframe_url": hit.keyframe_url,
-            "filename": hit.filename, "session_id": hit.session_id}
+    return {
+        "analysis_id": hit.analysis_id,
+        "shot": hit.shot,
+        "start_s": hit.start_s,
+        "end_s": hit.end_s,
+        "snippet": snippet(hit.text, terms) or snippet(hit.title, terms),
+        "keyframe_url": hit.keyframe_url,
+        "filename": hit.filename,
+        "session_id": hit.session_id,
+    }
 
 
 def _seconds(value: float) -> str:
     return f"{value:.1f}"
 
 
-def offline_answer(hits: list[Hit], terms: list[str], scoped: bool, *, limit: int | None = None,
-                   indexed: int = 1, analysing: int = 0) -> str:
+def offline_answer(
+    hits: list[Hit], terms: list[str], scoped: bool, *, limit: int | None = None, indexed: int = 1, analysing: int = 0
+) -> str:
     """An extractive answer: which videos, which seconds, and the documents' own sentences.
 
     ``limit`` is how many hits were asked for: a full list is "the N best-matching" (more may
@@ -111,31 +138,36 @@ def offline_answer(hits: list[Hit], terms: list[str], scoped: bool, *, limit: in
                 measured.append(sentence)
                 said |= new
         body = " ".join(part for part in (text, *measured) if part) or hit.title
-        lines.append(f"[{n}] {hit.filename or hit.analysis_id}, shot {hit.shot}, "
-                     f"{_seconds(hit.start_s)}-{_seconds(hit.end_s)} s: {body}")
+        lines.append(
+            f"[{n}] {hit.filename or hit.analysis_id}, shot {hit.shot}, "
+            f"{_seconds(hit.start_s)}-{_seconds(hit.end_s)} s: {body}"
+        )
     return "\n".join(lines)
 
 
 def _only_subject(terms: list[str]) -> str | None:
-    """"faces" or "QR codes" when every term asks about that, else None."""
+    """ "faces" or "QR codes" when every term asks about that, else None."""
     subjects = {_SUBJECTS.get(term) for term in terms}
     return subjects.pop() if len(subjects) == 1 and None not in subjects else None
 
 
 def no_neighbour(filename: str | None, shot: int, step: int) -> str:
     """E.g. "Shot 0 is the first shot of street.mp4: there is none before it."."""
-    return (f"Shot {shot} is the {'first' if step < 0 else 'last'} shot of {filename or 'that video'}: "
-            f"there is none {'before' if step < 0 else 'after'} it.")
+    return (
+        f"Shot {shot} is the {'first' if step < 0 else 'last'} shot of {filename or 'that video'}: "
+        f"there is none {'before' if step < 0 else 'after'} it."
+    )
 
 
 def still_analysing(count: int, more: bool) -> str:
     """E.g. "2 more videos are still being analysed: ask again when their reports are ready." ("" for 0)."""
     if count <= 0:
         return ""
-    noun = ("video is" if count == 1 else "videos are")
+    noun = "video is" if count == 1 else "videos are"
     head = f"{count} more {noun}" if more else f"{count} {noun}"
-    return STILL_ANALYSING.format(count=head, pronoun="its" if count == 1 else "their",
-                                  s=" is" if count == 1 else "s are")
+    return STILL_ANALYSING.format(
+        count=head, pronoun="its" if count == 1 else "their", s=" is" if count == 1 else "s are"
+    )
 
 
 def _content_words(text: str) -> set[str]:
@@ -147,6 +179,7 @@ def _content_words(text: str) -> set[str]:
 
 def _measurements(text: str) -> list[str]:
     """The document's sentences that report a measurement, light and motion first, then numbers."""
+
     def priority(sentence: str) -> int:
         return next((n for n, pattern in enumerate(_MEASURED) if pattern.match(sentence)), len(_MEASURED))
 
@@ -191,21 +224,21 @@ class CitationFilter:
             if start == -1:
                 body = self._pending.rstrip()  # trailing space may belong to a dropped citation
                 released.append(body)
-                self._pending = self._pending[len(body):]
+                self._pending = self._pending[len(body) :]
                 break
             end = self._pending.find("]", start)
             if end == -1:
                 tail = self._pending[start:]
                 if len(tail) > _MAX_HELD or not _MAYBE_CITATION.fullmatch(tail):
-                    released.append(self._pending[:start + 1])
-                    self._pending = self._pending[start + 1:]
+                    released.append(self._pending[: start + 1])
+                    self._pending = self._pending[start + 1 :]
                     continue
                 body = self._pending[:start].rstrip()
                 released.append(body)
-                self._pending = self._pending[len(body):]
+                self._pending = self._pending[len(body) :]
                 break
-            released.append(self._clean(self._pending[:end + 1]))
-            self._pending = self._pending[end + 1:]
+            released.append(self._clean(self._pending[: end + 1]))
+            self._pending = self._pending[end + 1 :]
         return "".join(released)
 
     def flush(self) -> str:

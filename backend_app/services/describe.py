@@ -29,11 +29,18 @@ ANSWER_SCHEMA = {
     "required": ["shots"],
     "properties": {
         "summary": {"type": "string", "maxLength": 2000},
-        "shots": {"type": "array", "items": {
-            "type": "object", "required": ["index", "description"],
-            "properties": {"index": {"type": "integer"}, "description": {"type": "string", "maxLength": 1000},
-                           "labels": {"type": "array", "items": {"type": "string", "maxLength": 60},
-                                      "maxItems": 12}}}},
+        "shots": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["index", "description"],
+                "properties": {
+                    "index": {"type": "integer"},
+                    "description": {"type": "string", "maxLength": 1000},
+                    "labels": {"type": "array", "items": {"type": "string", "maxLength": 60}, "maxItems": 12},
+                },
+            },
+        },
     },
 }
 
@@ -57,8 +64,7 @@ def signal_words(shot: dict) -> dict[str, str]:
     """Brightness and motion in words, from the measured 0-1 values."""
     return {
         "light": _level(shot["brightness"], [(0.2, "dark"), (0.4, "dim"), (0.7, "well-lit")], "bright"),
-        "motion": _level(shot["motion"], [(0.002, "static"), (0.01, "mostly static"), (0.03, "moving")],
-                         "fast-moving"),
+        "motion": _level(shot["motion"], [(0.002, "static"), (0.01, "mostly static"), (0.03, "moving")], "fast-moving"),
     }
 
 
@@ -96,30 +102,42 @@ def offline_description(shot: dict) -> str:
 def offline_summary(shots: list[dict], duration_s: float) -> str:
     faces = sum(1 for s in shots if s.get("faces"))
     codes = sorted({t for s in shots for t in s.get("qr_texts") or []})
-    text = (f"{len(shots)} shot{'s' if len(shots) != 1 else ''} in {duration_s:.1f} s"
-            f"; faces seen in {faces} shot{'s' if faces != 1 else ''}")
+    text = (
+        f"{len(shots)} shot{'s' if len(shots) != 1 else ''} in {duration_s:.1f} s"
+        f"; faces seen in {faces} shot{'s' if faces != 1 else ''}"
+    )
     if codes:
         text += "; QR codes: " + ", ".join(f"'{c[:80]}'" for c in codes[:5])
     return text + ". Descriptions are built from measured signals (offline provider)."
 
 
-def offline(shots: list[dict], duration_s: float, note: str = "descriptions built from measured signals") -> Descriptions:
+def offline(
+    shots: list[dict], duration_s: float, note: str = "descriptions built from measured signals"
+) -> Descriptions:
     return Descriptions(
         shots={s["index"]: {"description": offline_description(s), "labels": offline_labels(s)} for s in shots},
         summary=offline_summary(shots, duration_s),
-        ai={"provider": "offline", "model": None, "ok": True, "note": note})
+        ai={"provider": "offline", "model": None, "ok": True, "note": note},
+    )
 
 
-def describe(shots: list[dict], duration_s: float, *, provider: str, user_id: str | None,
-             keyframes: dict[int, bytes] | None = None, model: str | None = None, max_images: int = 6) -> Descriptions:
+def describe(
+    shots: list[dict],
+    duration_s: float,
+    *,
+    provider: str,
+    user_id: str | None,
+    keyframes: dict[int, bytes] | None = None,
+    model: str | None = None,
+    max_images: int = 6,
+) -> Descriptions:
     """Describe shots (dicts with the measured signals) with the given provider."""
     base = offline(shots, duration_s)
     if provider != "openai":
         return base
     from . import describe_openai
 
-    return describe_openai.describe(base, shots, keyframes or {}, user_id=user_id, model=model,
-                                    max_images=max_images)
+    return describe_openai.describe(base, shots, keyframes or {}, user_id=user_id, model=model, max_images=max_images)
 
 
 def validate_answer(text: str) -> dict:
@@ -133,8 +151,10 @@ def validate_answer(text: str) -> dict:
 
 
 def image_part(jpeg: bytes) -> dict:
-    return {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64," + base64.b64encode(jpeg).decode(),
-                                               "detail": "low"}}
+    return {
+        "type": "image_url",
+        "image_url": {"url": "data:image/jpeg;base64," + base64.b64encode(jpeg).decode(), "detail": "low"},
+    }
 
 
 def failure_note(exc: Exception) -> str:

@@ -16,8 +16,8 @@ from .describe import Descriptions, failure_note, image_part, validate_answer
 log = logging.getLogger(__name__)
 INSTRUCTIONS = (
     "You describe shots of a video for a searchable report. For each keyframe image you get its shot "
-    "index and the signals measured on it. Answer JSON only: {\"summary\": str, \"shots\": [{\"index\": int, "
-    "\"description\": str (one or two plain sentences about what is visible), \"labels\": [str] "
+    'index and the signals measured on it. Answer JSON only: {"summary": str, "shots": [{"index": int, '
+    '"description": str (one or two plain sentences about what is visible), "labels": [str] '
     "(up to 8 short lower-case nouns)}]}. Describe only what is visible; do not guess names or places."
 )
 ANSWER_ATTEMPTS = 2  # a malformed answer is asked again once (transport errors retry inside llm.complete)
@@ -35,8 +35,10 @@ def pick(shots: list[dict], keyframes: dict[int, bytes], limit: int) -> list[dic
 def messages_for(chosen: list[dict], keyframes: dict[int, bytes]) -> list[dict]:
     content: list[dict] = [{"type": "text", "text": INSTRUCTIONS}]
     for shot in chosen:
-        facts = (f"Shot {shot['index']}: {shot['start_s']:.1f}-{shot['end_s']:.1f} s, faces={shot.get('faces', 0)}, "
-                 f"qr={shot.get('qr_texts') or []}, colours={[c['name'] for c in shot.get('colors') or []]}")
+        facts = (
+            f"Shot {shot['index']}: {shot['start_s']:.1f}-{shot['end_s']:.1f} s, faces={shot.get('faces', 0)}, "
+            f"qr={shot.get('qr_texts') or []}, colours={[c['name'] for c in shot.get('colors') or []]}"
+        )
         content += [{"type": "text", "text": facts}, image_part(keyframes[shot["index"]])]
     return [{"role": "user", "content": content}]
 
@@ -45,8 +47,9 @@ def ask(messages: list[dict], *, user_id: str | None, model: str) -> tuple[dict,
     """One validated answer; a malformed one is asked again (uncached) with a short backoff."""
     error: Exception | None = None
     for attempt in range(ANSWER_ATTEMPTS):
-        result = llm.complete(messages, user_id=user_id, purpose="video_description", model=model,
-                              json_mode=True, use_cache=attempt == 0)
+        result = llm.complete(
+            messages, user_id=user_id, purpose="video_description", model=model, json_mode=True, use_cache=attempt == 0
+        )
         try:
             return validate_answer(result.text), result
         except ValueError as exc:
@@ -56,8 +59,15 @@ def ask(messages: list[dict], *, user_id: str | None, model: str) -> tuple[dict,
     raise error  # type: ignore[misc]
 
 
-def describe(base: Descriptions, shots: list[dict], keyframes: dict[int, bytes], *, user_id: str | None,
-             model: str | None, max_images: int) -> Descriptions:
+def describe(
+    base: Descriptions,
+    shots: list[dict],
+    keyframes: dict[int, bytes],
+    *,
+    user_id: str | None,
+    model: str | None,
+    max_images: int,
+) -> Descriptions:
     model = model or current_app.config["SETTINGS"].openai_vision_model
     chosen = pick(shots, keyframes, max_images)
     if not chosen:
@@ -76,12 +86,18 @@ def describe(base: Descriptions, shots: list[dict], keyframes: dict[int, bytes],
         if item["index"] in wanted and item["index"] in base.shots:
             offline_labels = base.shots[item["index"]]["labels"]
             labels = [str(x).strip().lower() for x in item.get("labels") or [] if str(x).strip()]
-            base.shots[item["index"]] = {"description": item["description"].strip(),
-                                         "labels": list(dict.fromkeys(labels + offline_labels))}
+            base.shots[item["index"]] = {
+                "description": item["description"].strip(),
+                "labels": list(dict.fromkeys(labels + offline_labels)),
+            }
             described += 1
     if answer.get("summary"):
         base.summary = answer["summary"].strip()
-    base.ai = {"provider": "openai", "model": model, "ok": described > 0, "cached": result.cached,
-               "note": f"{described} of {len(shots)} shots described by the vision model; "
-                       "the others from measured signals"}
+    base.ai = {
+        "provider": "openai",
+        "model": model,
+        "ok": described > 0,
+        "cached": result.cached,
+        "note": f"{described} of {len(shots)} shots described by the vision model; the others from measured signals",
+    }
     return base

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select, text
@@ -42,8 +43,9 @@ def check_workers() -> dict[str, Any]:
     """Workers whose RQ heartbeat is fresh; zero live workers is a problem."""
     from ..jobs.workers import live_workers  # an idle worker heartbeats only every WORKER_TTL_S - 15 s
 
-    alive = [{"name": w.name, "queues": w.queue_names(), "state": w.get_state()}
-             for w in live_workers(redis_store.conn)]
+    alive = [
+        {"name": w.name, "queues": w.queue_names(), "state": w.get_state()} for w in live_workers(redis_store.conn)
+    ]
     return {"ok": bool(alive), "alive": len(alive), "workers": alive}
 
 
@@ -67,7 +69,8 @@ def count_job_rows() -> None:
 
     counts = {(kind, status): 0 for kind in KINDS for status in STATUSES}
     for kind, status, count in db.session.execute(
-            select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)).all():
+        select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)
+    ).all():
         counts[(kind, status)] = count
     for (kind, status), count in counts.items():
         JOBS.labels(kind, status).set(count)
@@ -84,8 +87,9 @@ def job_counts() -> dict[str, Any]:
 
     settings = current_app.config["SETTINGS"]
     stale_q, stale_r = len(stale_queued(settings.stale_queued_s)), len(silent_running())
-    by_code = db.session.execute(select(Job.error_code, func.count()).where(Job.status == FAILED)
-                                 .group_by(Job.error_code)).all()
+    by_code = db.session.execute(
+        select(Job.error_code, func.count()).where(Job.status == FAILED).group_by(Job.error_code)
+    ).all()
     failed_by_code = {code or "UNKNOWN": n for code, n in by_code}
     return {
         "ok": stale_q == 0 and stale_r == 0,

@@ -25,10 +25,12 @@ def _orphans() -> dict[str, int]:
     """Documents missing from the FTS5 index, and index entries with no document (SQLite)."""
     if search.backend() == "postgresql":
         return {"missing": 0, "stale": 0}
-    missing = db.session.execute(text(
-        "SELECT count(*) FROM shot_documents WHERE rowid NOT IN (SELECT rowid FROM shot_fts)")).scalar()
-    stale = db.session.execute(text(
-        "SELECT count(*) FROM shot_fts WHERE rowid NOT IN (SELECT rowid FROM shot_documents)")).scalar()
+    missing = db.session.execute(
+        text("SELECT count(*) FROM shot_documents WHERE rowid NOT IN (SELECT rowid FROM shot_fts)")
+    ).scalar()
+    stale = db.session.execute(
+        text("SELECT count(*) FROM shot_fts WHERE rowid NOT IN (SELECT rowid FROM shot_documents)")
+    ).scalar()
     return {"missing": int(missing), "stale": int(stale)}
 
 
@@ -37,8 +39,13 @@ def health(tenant: Tenant | None) -> dict:
     ready = search.index_ready()
     documents = _shot_count(tenant)
     indexed = search.indexed_count(tenant) if ready else 0
-    result = {"backend": BACKEND_NAMES[search.backend()], "scope": "global" if tenant is None else "user",
-              "ready": ready, "documents": documents, "indexed": indexed}
+    result = {
+        "backend": BACKEND_NAMES[search.backend()],
+        "scope": "global" if tenant is None else "user",
+        "ready": ready,
+        "documents": documents,
+        "indexed": indexed,
+    }
     if tenant is None and ready:
         result.update(_orphans())
         result["in_sync"] = documents == indexed and result["missing"] == 0 and result["stale"] == 0
@@ -48,8 +55,9 @@ def health(tenant: Tenant | None) -> dict:
 
 
 def _counts_by_session(model, tenant: Tenant) -> dict[str, int]:
-    rows = db.session.execute(select(model.session_id, func.count()).where(model.user_id == tenant.user_id)
-                              .group_by(model.session_id)).all()
+    rows = db.session.execute(
+        select(model.session_id, func.count()).where(model.user_id == tenant.user_id).group_by(model.session_id)
+    ).all()
     return {session_id: int(count) for session_id, count in rows}
 
 
@@ -57,11 +65,23 @@ def stats(tenant: Tenant) -> dict:
     """The user's own analyses, shots and index entries, in total and per session."""
     analyses = _counts_by_session(Analysis, tenant)
     shots = _counts_by_session(ShotDocument, tenant)
-    sessions = db.session.execute(select(Session.id, Session.name).where(Session.user_id == tenant.user_id)
-                                  .order_by(Session.created_at)).all()
-    per_session = [{"session_id": sid, "name": name, "analyses": analyses.get(sid, 0), "shots": shots.get(sid, 0),
-                    "documents": search.indexed_count(tenant.in_session(sid))} for sid, name in sessions]
-    return {"backend": BACKEND_NAMES[search.backend()],
-            "analyses": sum(analyses.values()), "shots": sum(shots.values()),
-            "documents": search.indexed_count(Tenant(tenant.user_id)),
-            "sessions": per_session}
+    sessions = db.session.execute(
+        select(Session.id, Session.name).where(Session.user_id == tenant.user_id).order_by(Session.created_at)
+    ).all()
+    per_session = [
+        {
+            "session_id": sid,
+            "name": name,
+            "analyses": analyses.get(sid, 0),
+            "shots": shots.get(sid, 0),
+            "documents": search.indexed_count(tenant.in_session(sid)),
+        }
+        for sid, name in sessions
+    ]
+    return {
+        "backend": BACKEND_NAMES[search.backend()],
+        "analyses": sum(analyses.values()),
+        "shots": sum(shots.values()),
+        "documents": search.indexed_count(Tenant(tenant.user_id)),
+        "sessions": per_session,
+    }

@@ -23,8 +23,15 @@ RECENT = timedelta(hours=24)
 
 
 def _brief(job: Job, **extra: Any) -> dict[str, Any]:
-    return {"id": job.id, "kind": job.kind, "status": job.status, "user_id": job.user_id,
-            "attempts": job.attempts, "created_at": iso(job.created_at), **extra}
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "user_id": job.user_id,
+        "attempts": job.attempts,
+        "created_at": iso(job.created_at),
+        **extra,
+    }
 
 
 def _redis_facts(facts: dict[str, Any], problems: list[str]) -> bool:
@@ -37,8 +44,10 @@ def _redis_facts(facts: dict[str, Any], problems: list[str]) -> bool:
         problems.append(f"Redis is unreachable ({type(exc).__name__}): nothing can be queued or run")
         return False
     workers = live_workers()
-    facts["workers"] = [{"name": w.name, "host": w.hostname, "pid": w.pid, "state": w.get_state(),
-                         "queues": w.queue_names()} for w in workers]
+    facts["workers"] = [
+        {"name": w.name, "host": w.hostname, "pid": w.pid, "state": w.get_state(), "queues": w.queue_names()}
+        for w in workers
+    ]
     facts["queues"] = {name: get_queue(name).count for name in QUEUE_NAMES}
     facts["periodic"] = last_runs()
     if not workers:
@@ -78,27 +87,42 @@ def _row_facts(facts: dict[str, Any], problems: list[str], redis_ok: bool) -> No
     silent = [_brief(job, worker=job.worker_name, heartbeat_at=iso(job.heartbeat_at)) for job in silent_running()]
     facts["running_without_heartbeat"] = silent
     if silent:
-        problems.append(f"{len(silent)} running job(s) stopped heartbeating for over "
-                        f"{settings.job_lost_after_s} s (worker lost?)")
+        problems.append(
+            f"{len(silent)} running job(s) stopped heartbeating for over {settings.job_lost_after_s} s (worker lost?)"
+        )
     since = utcnow() - RECENT
-    errors = db.session.execute(select(Job).where(Job.enqueue_last_error.is_not(None), Job.created_at >= since)
-                                .order_by(Job.created_at.desc()).limit(20)).scalars().all()
-    facts["recent_enqueue_errors"] = [_brief(j, enqueue_attempts=j.enqueue_attempts, error=j.enqueue_last_error)
-                                      for j in errors]
+    errors = (
+        db.session.execute(
+            select(Job)
+            .where(Job.enqueue_last_error.is_not(None), Job.created_at >= since)
+            .order_by(Job.created_at.desc())
+            .limit(20)
+        )
+        .scalars()
+        .all()
+    )
+    facts["recent_enqueue_errors"] = [
+        _brief(j, enqueue_attempts=j.enqueue_attempts, error=j.enqueue_last_error) for j in errors
+    ]
     if errors:
-        problems.append(f"{len(errors)} job(s) in the last 24 h could not be handed to Redis: "
-                        f"{errors[0].enqueue_last_error}")
+        problems.append(
+            f"{len(errors)} job(s) in the last 24 h could not be handed to Redis: {errors[0].enqueue_last_error}"
+        )
     facts["enqueued_after_retries_24h"] = db.session.execute(  # Redis blinked, the seam or reconciler coped
-        select(func.count()).select_from(Job).where(Job.enqueue_attempts > 1, Job.enqueue_last_error.is_(None),
-                                                    Job.created_at >= since)).scalar()
-    by_code = db.session.execute(select(Job.error_code, func.count()).where(Job.status == FAILED)
-                                 .group_by(Job.error_code)).all()
+        select(func.count())
+        .select_from(Job)
+        .where(Job.enqueue_attempts > 1, Job.enqueue_last_error.is_(None), Job.created_at >= since)
+    ).scalar()
+    by_code = db.session.execute(
+        select(Job.error_code, func.count()).where(Job.status == FAILED).group_by(Job.error_code)
+    ).all()
     facts["failed_by_code"] = {code or "UNKNOWN": n for code, n in by_code}
     if facts["failed_by_code"]:
         listed = ", ".join(f"{code} x{n}" for code, n in sorted(facts["failed_by_code"].items()))
         problems.append(f"{sum(facts['failed_by_code'].values())} failed job(s) in the dead-letter list: {listed}")
     facts["queued_total"] = db.session.execute(
-        select(func.count()).select_from(Job).where(Job.status == QUEUED)).scalar()
+        select(func.count()).select_from(Job).where(Job.status == QUEUED)
+    ).scalar()
 
 
 def diagnose() -> dict[str, Any]:

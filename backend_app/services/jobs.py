@@ -36,18 +36,35 @@ def retry(job: Job) -> Job:
     from ..jobs.enqueue import enqueue
 
     if job.status in (FAILED, CANCELED) and not job.retryable:
-        raise Conflict("This upload was refused and its file deleted: there is nothing to run again; "
-                       "upload the file again.", code="JOB_NOT_RETRYABLE",
-                       details={"status": job.status, "stage": job.stage})
+        raise Conflict(
+            "This upload was refused and its file deleted: there is nothing to run again; upload the file again.",
+            code="JOB_NOT_RETRYABLE",
+            details={"status": job.status, "stage": job.stage},
+        )
     moved = db.session.execute(
-        update(Job).where(Job.id == job.id, Job.status.in_((FAILED, CANCELED)))
-        .values(status=QUEUED, stage=None, progress=0, error_code=None, error_message=None, attempts=0,
-                queued_at=utcnow(), started_at=None, finished_at=None, heartbeat_at=None)).rowcount
+        update(Job)
+        .where(Job.id == job.id, Job.status.in_((FAILED, CANCELED)))
+        .values(
+            status=QUEUED,
+            stage=None,
+            progress=0,
+            error_code=None,
+            error_message=None,
+            attempts=0,
+            queued_at=utcnow(),
+            started_at=None,
+            finished_at=None,
+            heartbeat_at=None,
+        )
+    ).rowcount
     db.session.commit()
     db.session.refresh(job)
     if not moved:
-        raise Conflict(f"Only failed or canceled jobs can be retried; this one is {job.status}.",
-                       code="JOB_NOT_RETRYABLE", details={"status": job.status})
+        raise Conflict(
+            f"Only failed or canceled jobs can be retried; this one is {job.status}.",
+            code="JOB_NOT_RETRYABLE",
+            details={"status": job.status},
+        )
     enqueue(job)
     return job
 
@@ -55,8 +72,11 @@ def retry(job: Job) -> Job:
 def retry_failed(limit: int = 1000) -> list[Job]:
     """Retry every retryable failed job (the dead-letter list), oldest first."""
     retryable = or_(Job.stage.is_(None), Job.stage != REFUSED_AT)
-    rows = db.session.execute(select(Job).where(Job.status == FAILED, retryable).order_by(Job.created_at)
-                              .limit(limit)).scalars().all()
+    rows = (
+        db.session.execute(select(Job).where(Job.status == FAILED, retryable).order_by(Job.created_at).limit(limit))
+        .scalars()
+        .all()
+    )
     retried = []
     for job in rows:
         try:
@@ -77,8 +97,10 @@ def requeue_stale(max_age_minutes: float, dry_run: bool = False) -> list[dict]:
     from ..jobs.reconcile import requeue_stale as requeue
 
     if not 0 <= max_age_minutes <= MAX_STALE_MINUTES:  # also False for NaN
-        raise ValidationError(f"max_age_minutes must be a number from 0 to {MAX_STALE_MINUTES} (a year).",
-                              details={"fields": {"max_age_minutes": f"must be from 0 to {MAX_STALE_MINUTES}"}})
+        raise ValidationError(
+            f"max_age_minutes must be a number from 0 to {MAX_STALE_MINUTES} (a year).",
+            details={"fields": {"max_age_minutes": f"must be from 0 to {MAX_STALE_MINUTES}"}},
+        )
     return requeue(max_age_minutes * 60, dry_run=dry_run)
 
 
@@ -97,8 +119,10 @@ def debug_session(user_id: str | None = None, session_id: str | None = None, lim
     if session_id:
         stmt = stmt.where(Job.session_id == session_id)
     orphans = select(Job).where(Job.user_id.is_(None)).order_by(Job.created_at.desc()).limit(limit)
-    return {"jobs": list(db.session.execute(stmt).scalars()) if (user_id or session_id) else [],
-            "jobs_without_user": list(db.session.execute(orphans).scalars())}
+    return {
+        "jobs": list(db.session.execute(stmt).scalars()) if (user_id or session_id) else [],
+        "jobs_without_user": list(db.session.execute(orphans).scalars()),
+    }
 
 
 def _median(values: list[float]) -> float:
@@ -118,9 +142,10 @@ def expected_duration_s(kind: str, size: float | None) -> float | None:
     """
     samples = db.session.execute(
         select(Job.started_at, Job.finished_at, Job.size_hint)
-        .where(Job.kind == kind, Job.status == COMPLETED, Job.started_at.is_not(None),
-               Job.finished_at.is_not(None))
-        .order_by(Job.finished_at.desc()).limit(100)).all()
+        .where(Job.kind == kind, Job.status == COMPLETED, Job.started_at.is_not(None), Job.finished_at.is_not(None))
+        .order_by(Job.finished_at.desc())
+        .limit(100)
+    ).all()
     runs = [(max((f - s).total_seconds(), 0.0), z) for s, f, z in samples]
     if not runs:
         return None

@@ -11,8 +11,9 @@ import io
 import json
 import logging
 import zipfile
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Table, delete, select
 
@@ -141,7 +142,7 @@ def stream_zip(entries: Iterable[tuple[str, Iterator[bytes]]]) -> Iterator[bytes
     """Zip ``(path, chunks)`` entries into a byte stream without holding any entry in memory."""
     sink = _Sink()
     archive = zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)
-    stamp = datetime.now(timezone.utc).timetuple()[:6]
+    stamp = datetime.now(UTC).timetuple()[:6]
     for name, chunks in entries:
         info = zipfile.ZipInfo(name, date_time=stamp)
         info.compress_type = zipfile.ZIP_DEFLATED
@@ -159,9 +160,12 @@ def stream_zip(entries: Iterable[tuple[str, Iterator[bytes]]]) -> Iterator[bytes
 def export_entries(user_id: str) -> Iterator[tuple[str, Iterator[bytes]]]:
     """The zip's entries: a manifest, one JSON-lines file per owned table, then stored files."""
     user = _require_user(user_id)
-    manifest = {"user": user.to_dict(), "exported_at": datetime.now(timezone.utc).isoformat(),
-                "format": "one JSON object per line in tables/<table>.jsonl; stored files under files/",
-                "tables": [t.name for t, _ in owned_tables(user_id)]}
+    manifest = {
+        "user": user.to_dict(),
+        "exported_at": datetime.now(UTC).isoformat(),
+        "format": "one JSON object per line in tables/<table>.jsonl; stored files under files/",
+        "tables": [t.name for t, _ in owned_tables(user_id)],
+    }
     yield "manifest.json", iter([json.dumps(manifest, indent=2).encode()])
     for table, condition in owned_tables(user_id):
         yield f"tables/{table.name}.jsonl", _table_lines(table, condition)

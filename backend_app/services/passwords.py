@@ -9,7 +9,8 @@ rule, so their variants need no entries.
 
 from __future__ import annotations
 
-COMMON = frozenset("""
+COMMON = frozenset(
+    """
 password password1 password12 password123 passw0rd p@ssw0rd p@ssword iloveyou iloveyou1 sunshine sunshine1
 princess princess1 football football1 baseball baseball1 welcome1 welcome123 abc12345 abcd1234 qwerty123
 qwertz123 1q2w3e4r 1q2w3e4r5t q1w2e3r4 q1w2e3r4t5 1qaz2wsx zaq12wsx trustno1 superman starwars whatever
@@ -19,7 +20,8 @@ admin1234 administrator changeme changeme1 changeme123 secret123 test1234 test12
 default1 freedom1 michael1 jordan23 liverpool chelsea1 arsenal1 samsung1 pokemon1 minecraft blink182
 a1b2c3d4 aa123456 zxcvbnm1 lovely123 babygirl1 passwort passwort1 passwort123 hallo123 geheim123
 schalke04 qwertzui
-""".split())
+""".split()
+)
 
 _RUNS = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "qwertyuiopasdfghjklzxcvbnm", "qwertzuiopasdfghjklyxcvbnm")
 

@@ -54,11 +54,22 @@ def run_pipeline_once(settings) -> dict[str, Any]:
     found_qr = expected["qr_text"] in report["summary"]["qr_codes"]
     cuts = report["analysis"]["cut_frames"]
     ok = cuts == expected["cut_frames"] and found_qr and report["metadata"]["frame_count"] == expected["frames"]
-    return {"ok": ok, "stages": report["timings"], "total_s": round(time.perf_counter() - started, 4),
-            "expected": {"cut_frames": expected["cut_frames"], "qr_text": expected["qr_text"],
-                         "frames": expected["frames"]},
-            "found": {"cut_frames": cuts, "qr_found": found_qr, "frames": report["metadata"]["frame_count"],
-                      "shots": len(report["shots"])}}
+    return {
+        "ok": ok,
+        "stages": report["timings"],
+        "total_s": round(time.perf_counter() - started, 4),
+        "expected": {
+            "cut_frames": expected["cut_frames"],
+            "qr_text": expected["qr_text"],
+            "frames": expected["frames"],
+        },
+        "found": {
+            "cut_frames": cuts,
+            "qr_found": found_qr,
+            "frames": report["metadata"]["frame_count"],
+            "shots": len(report["shots"]),
+        },
+    }
 
 
 def check(force: bool = False) -> tuple[bool, dict[str, Any]]:

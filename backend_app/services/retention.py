@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable
 
 from flask import current_app
 from sqlalchemy import delete, func, select
@@ -41,14 +41,22 @@ def _storage():
 
 def purge_analyses(cutoff: datetime, dry_run: bool) -> dict[str, int]:
     """Analyses created before ``cutoff`` whose job is over: objects, shot documents, rows."""
-    old = (select(Analysis).outerjoin(Job, Analysis.job_id == Job.id)
-           .where(Analysis.created_at < cutoff, (Job.id.is_(None)) | (Job.status.in_(FINISHED))))
+    old = (
+        select(Analysis)
+        .outerjoin(Job, Analysis.job_id == Job.id)
+        .where(Analysis.created_at < cutoff, (Job.id.is_(None)) | (Job.status.in_(FINISHED)))
+    )
     counts = {"analyses": 0, "shot_documents": 0, "storage_objects": 0}
     if dry_run:
         ids = [a.id for a in db.session.execute(old).scalars()]
         counts["analyses"] = len(ids)
-        counts["shot_documents"] = db.session.execute(select(func.count()).select_from(ShotDocument)
-                                                      .where(ShotDocument.analysis_id.in_(ids))).scalar() if ids else 0
+        counts["shot_documents"] = (
+            db.session.execute(
+                select(func.count()).select_from(ShotDocument).where(ShotDocument.analysis_id.in_(ids))
+            ).scalar()
+            if ids
+            else 0
+        )
         return counts
     storage = _storage()
     while batch := db.session.execute(old.limit(BATCH)).scalars().all():
@@ -56,8 +64,9 @@ def purge_analyses(cutoff: datetime, dry_run: bool) -> dict[str, int]:
         if storage is not None:
             for analysis in batch:
                 counts["storage_objects"] += storage.delete_prefix(analysis.prefix)
-        counts["shot_documents"] += db.session.execute(
-            delete(ShotDocument).where(ShotDocument.analysis_id.in_(ids))).rowcount or 0
+        counts["shot_documents"] += (
+            db.session.execute(delete(ShotDocument).where(ShotDocument.analysis_id.in_(ids))).rowcount or 0
+        )
         counts["analyses"] += db.session.execute(delete(Analysis).where(Analysis.id.in_(ids))).rowcount or 0
         db.session.commit()
     return counts
@@ -66,8 +75,11 @@ def purge_analyses(cutoff: datetime, dry_run: bool) -> dict[str, int]:
 def purge_jobs(cutoff: datetime, dry_run: bool) -> dict[str, int]:
     """Finished job rows older than ``cutoff`` that no kept analysis refers to."""
     referenced = select(Analysis.job_id).where(Analysis.job_id.is_not(None))
-    where = (Job.status.in_(FINISHED), func.coalesce(Job.finished_at, Job.created_at) < cutoff,
-             Job.id.not_in(referenced))
+    where = (
+        Job.status.in_(FINISHED),
+        func.coalesce(Job.finished_at, Job.created_at) < cutoff,
+        Job.id.not_in(referenced),
+    )
     if dry_run:
         return {"jobs": db.session.execute(select(func.count()).select_from(Job).where(*where)).scalar()}
     deleted = db.session.execute(delete(Job).where(*where).execution_options(synchronize_session=False)).rowcount

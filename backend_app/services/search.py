@@ -76,29 +76,40 @@ def tsquery_text(terms: list[str]) -> str:
     return " | ".join("'" + term.replace("'", "''").replace("\\", "") + "'" for term in terms)
 
 
-_COLUMNS = ("d.id, d.analysis_id, d.session_id, d.shot_index, d.start_s, d.end_s, d.title, d.text, "
-            "d.keyframe_key, a.filename")
+_COLUMNS = (
+    "d.id, d.analysis_id, d.session_id, d.shot_index, d.start_s, d.end_s, d.title, d.text, d.keyframe_key, a.filename"
+)
 # Candidates only: ranking happens in search_rank over the tenant's own statistics.
-_SQLITE_CANDIDATES = ("SELECT d.rowid AS rid, d.title, d.text FROM shot_fts "
-                      "JOIN shot_documents d ON d.rowid = shot_fts.rowid "
-                      "WHERE shot_fts MATCH :match AND d.user_id = :user_id {session} "
-                      "ORDER BY shot_fts.rowid DESC LIMIT :candidates")
-_SQLITE_ROWS = (f"SELECT d.rowid AS rid, {_COLUMNS} FROM shot_documents d "
-                "LEFT JOIN analyses a ON a.id = d.analysis_id AND a.user_id = d.user_id "
-                "WHERE d.user_id = :user_id AND d.rowid IN ({rowids})")
-_NUMBERED = (f"SELECT {_COLUMNS} FROM shot_documents d "
-             "LEFT JOIN analyses a ON a.id = d.analysis_id AND a.user_id = d.user_id "
-             "WHERE d.user_id = :user_id {session} AND d.shot_index = :shot "
-             "ORDER BY a.created_at DESC, d.analysis_id LIMIT :limit")
-_NEIGHBOUR = (f"SELECT {_COLUMNS} FROM shot_documents d "
-              "LEFT JOIN analyses a ON a.id = d.analysis_id AND a.user_id = d.user_id "
-              "WHERE d.user_id = :user_id {session} AND d.analysis_id = :analysis_id AND d.shot_index = :shot")
+_SQLITE_CANDIDATES = (
+    "SELECT d.rowid AS rid, d.title, d.text FROM shot_fts "
+    "JOIN shot_documents d ON d.rowid = shot_fts.rowid "
+    "WHERE shot_fts MATCH :match AND d.user_id = :user_id {session} "
+    "ORDER BY shot_fts.rowid DESC LIMIT :candidates"
+)
+_SQLITE_ROWS = (
+    f"SELECT d.rowid AS rid, {_COLUMNS} FROM shot_documents d "
+    "LEFT JOIN analyses a ON a.id = d.analysis_id AND a.user_id = d.user_id "
+    "WHERE d.user_id = :user_id AND d.rowid IN ({rowids})"
+)
+_NUMBERED = (
+    f"SELECT {_COLUMNS} FROM shot_documents d "
+    "LEFT JOIN analyses a ON a.id = d.analysis_id AND a.user_id = d.user_id "
+    "WHERE d.user_id = :user_id {session} AND d.shot_index = :shot "
+    "ORDER BY a.created_at DESC, d.analysis_id LIMIT :limit"
+)
+_NEIGHBOUR = (
+    f"SELECT {_COLUMNS} FROM shot_documents d "
+    "LEFT JOIN analyses a ON a.id = d.analysis_id AND a.user_id = d.user_id "
+    "WHERE d.user_id = :user_id {session} AND d.analysis_id = :analysis_id AND d.shot_index = :shot"
+)
 _PG_VECTOR = "to_tsvector('english'::regconfig, d.title || ' ' || d.text)"
-_PG_SEARCH = (f"SELECT {_COLUMNS}, ts_rank({_PG_VECTOR}, q.query) AS score "
-              "FROM shot_documents d CROSS JOIN (SELECT to_tsquery('english'::regconfig, :tsquery) AS query) q "
-              "LEFT JOIN analyses a ON a.id = d.analysis_id AND a.user_id = d.user_id "
-              f"WHERE d.user_id = :user_id {{session}} AND {_PG_VECTOR} @@ q.query "
-              "ORDER BY score DESC, d.analysis_id, d.shot_index LIMIT :limit")
+_PG_SEARCH = (
+    f"SELECT {_COLUMNS}, ts_rank({_PG_VECTOR}, q.query) AS score "
+    "FROM shot_documents d CROSS JOIN (SELECT to_tsquery('english'::regconfig, :tsquery) AS query) q "
+    "LEFT JOIN analyses a ON a.id = d.analysis_id AND a.user_id = d.user_id "
+    f"WHERE d.user_id = :user_id {{session}} AND {_PG_VECTOR} @@ q.query "
+    "ORDER BY score DESC, d.analysis_id, d.shot_index LIMIT :limit"
+)
 
 
 def search(tenant: Tenant, question: str, limit: int = DEFAULT_LIMIT) -> list[Hit]:
@@ -125,8 +136,12 @@ def search(tenant: Tenant, question: str, limit: int = DEFAULT_LIMIT) -> list[Hi
     if not best:
         return []
     rowids = [int(rows[i].rid) for i in best]
-    details = {r.rid: r for r in db.session.execute(text(_SQLITE_ROWS.format(
-        rowids=", ".join(map(str, rowids)))), {"user_id": tenant.user_id})}
+    details = {
+        r.rid: r
+        for r in db.session.execute(
+            text(_SQLITE_ROWS.format(rowids=", ".join(map(str, rowids)))), {"user_id": tenant.user_id}
+        )
+    }
     return [_hit(details[rid], scores[i]) for rid, i in zip(rowids, best) if rid in details]
 
 
@@ -149,8 +164,19 @@ def _owned_by(tenant: Tenant, **params) -> tuple[str, dict]:
 
 
 def _hit(r, score: float) -> Hit:
-    return Hit(r.id, r.analysis_id, r.session_id, r.shot_index, r.start_s, r.end_s, r.title, r.text,
-               r.keyframe_key, r.filename, score)
+    return Hit(
+        r.id,
+        r.analysis_id,
+        r.session_id,
+        r.shot_index,
+        r.start_s,
+        r.end_s,
+        r.title,
+        r.text,
+        r.keyframe_key,
+        r.filename,
+        score,
+    )
 
 
 def _scope_size(tenant: Tenant) -> int:
@@ -182,11 +208,15 @@ def indexed_count(tenant: Tenant | None) -> int:
 def index_ready() -> bool:
     """Does the index object exist (and, on PostgreSQL, is it valid)?"""
     if backend() == "postgresql":
-        return bool(db.session.execute(text(
-            "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-            "WHERE c.relname = 'ix_shot_documents_search'")).scalar())
-    return db.session.execute(text(
-        "SELECT count(*) FROM sqlite_master WHERE name = 'shot_fts'")).scalar() == 1
+        return bool(
+            db.session.execute(
+                text(
+                    "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                    "WHERE c.relname = 'ix_shot_documents_search'"
+                )
+            ).scalar()
+        )
+    return db.session.execute(text("SELECT count(*) FROM sqlite_master WHERE name = 'shot_fts'")).scalar() == 1
 
 
 def rebuild() -> int:
@@ -195,8 +225,11 @@ def rebuild() -> int:
         db.session.execute(text("REINDEX INDEX ix_shot_documents_search"))
     else:
         db.session.execute(text("INSERT INTO shot_fts(shot_fts) VALUES ('delete-all')"))
-        db.session.execute(text(
-            "INSERT INTO shot_fts(rowid, scope, title, text) SELECT rowid, "
-            "'u' || user_id || '0 s' || session_id || '0', title, text FROM shot_documents"))
+        db.session.execute(
+            text(
+                "INSERT INTO shot_fts(rowid, scope, title, text) SELECT rowid, "
+                "'u' || user_id || '0 s' || session_id || '0', title, text FROM shot_documents"
+            )
+        )
     db.session.commit()
     return indexed_count(None)

@@ -16,7 +16,8 @@ _WORD = re.compile(r"[^\W_]+")
 # A sentence ends at . ! ? ; followed by a space or the end ("0.31" stays whole).
 _SENTENCE = re.compile(r"(?:[^.!?;\n]|[.!?;](?=[^\s.!?;]))+[.!?;]*")
 
-STOP_WORDS = frozenset("""
+STOP_WORDS = frozenset(
+    """
 a about above after again all also am an and any are as at be because been before being below between both
 but by can could did do does doing down during each few for from further had has have having he her here hers
 him his how i if in into is it its itself just me more most my no nor not now of off on once only or other our
@@ -27,7 +28,8 @@ shows showing shown mostly
 der die das den dem des ein eine einer eines einem einen und oder aber ist sind war waren wird werden wo wie
 was wer wann warum welche welcher welches im in ins am an auf aus bei mit nach von vor zu zum zur über unter
 ich du er sie es wir ihr mein dein sein kein keine nicht auch noch nur zeig zeige gibt es gib alle
-""".split())
+""".split()
+)
 
 
 def fold(word: str) -> str:
@@ -45,24 +47,69 @@ def words(text: str) -> list[str]:
 
 # Superlatives of what shot documents say ("Dark and static.", "blurry"): the documents carry the
 # plain word, which neither stemmer reaches from the superlative.
-SUPERLATIVES = {"darkest": "dark", "dimmest": "dim", "brightest": "bright", "fastest": "fast",
-                "slowest": "static", "stillest": "static", "calmest": "static", "blurriest": "blurry",
-                "sharpest": "sharp", "dunkelste": "dark", "dunkelsten": "dark", "hellste": "bright",
-                "hellsten": "bright", "schnellste": "fast", "schnellsten": "fast"}
+SUPERLATIVES = {
+    "darkest": "dark",
+    "dimmest": "dim",
+    "brightest": "bright",
+    "fastest": "fast",
+    "slowest": "static",
+    "stillest": "static",
+    "calmest": "static",
+    "blurriest": "blurry",
+    "sharpest": "sharp",
+    "dunkelste": "dark",
+    "dunkelsten": "dark",
+    "hellste": "bright",
+    "hellsten": "bright",
+    "schnellste": "fast",
+    "schnellsten": "fast",
+}
 # German words for what the (English) shot documents name: faces, colours, light, motion, sharpness.
-GERMAN = {"gesicht": "face", "gesichter": "faces", "person": "face", "personen": "faces", "menschen": "faces",
-          "rot": "red", "rote": "red", "roten": "red", "grun": "green", "grune": "green", "grunen": "green",
-          "blau": "blue", "blaue": "blue", "gelb": "yellow", "gelbe": "yellow", "weiss": "white", "weisse": "white",
-          "schwarz": "black", "schwarze": "black", "grau": "gray", "graue": "gray", "orange": "orange",
-          "lila": "purple", "violett": "violet", "rosa": "pink", "braun": "brown", "dunkel": "dark", "dunkle": "dark",
-          "hell": "bright", "helle": "bright", "bewegung": "moving", "bewegt": "moving", "schnell": "fast",
-          "unscharf": "blurry", "verwackelt": "shaky", "eingefroren": "frozen"}
+GERMAN = {
+    "gesicht": "face",
+    "gesichter": "faces",
+    "person": "face",
+    "personen": "faces",
+    "menschen": "faces",
+    "rot": "red",
+    "rote": "red",
+    "roten": "red",
+    "grun": "green",
+    "grune": "green",
+    "grunen": "green",
+    "blau": "blue",
+    "blaue": "blue",
+    "gelb": "yellow",
+    "gelbe": "yellow",
+    "weiss": "white",
+    "weisse": "white",
+    "schwarz": "black",
+    "schwarze": "black",
+    "grau": "gray",
+    "graue": "gray",
+    "orange": "orange",
+    "lila": "purple",
+    "violett": "violet",
+    "rosa": "pink",
+    "braun": "brown",
+    "dunkel": "dark",
+    "dunkle": "dark",
+    "hell": "bright",
+    "helle": "bright",
+    "bewegung": "moving",
+    "bewegt": "moving",
+    "schnell": "fast",
+    "unscharf": "blurry",
+    "verwackelt": "shaky",
+    "eingefroren": "frozen",
+}
 # Who a face belongs to: the documents say "1 face." / "3 faces.".
 PEOPLE = {"people": "faces", "persons": "faces", "humans": "faces", "human": "face", "someone": "face"}
 SPELLINGS = {"grey": "gray", "greys": "gray", "greyish": "gray", "colour": "color", "colours": "colors"}
 DOCUMENT_WORDS = {**SUPERLATIVES, **GERMAN, **PEOPLE, **SPELLINGS}  # a question's word -> the word shot documents use
-_SHOT_NUMBER = re.compile(r"\b(?:shot|scene|szene|einstellung)\s*(?:no\.?|nr\.?|number|#)?\s*(\d{1,5})\b",
-                          re.IGNORECASE)
+_SHOT_NUMBER = re.compile(
+    r"\b(?:shot|scene|szene|einstellung)\s*(?:no\.?|nr\.?|number|#)?\s*(\d{1,5})\b", re.IGNORECASE
+)
 
 
 def shot_number(question: str) -> int | None:
@@ -74,12 +121,44 @@ def shot_number(question: str) -> int | None:
 # "And the one before?", "what comes next?", "und danach?": the shot before or after the one the
 # thread last talked about. Only when the question asks nothing else (every other word is one of
 # these or a stop word): "what happens before the red car?" is a search like any other.
-_STEPS = {**dict.fromkeys(("before", "previous", "prior", "earlier", "preceding", "davor", "vorher", "vorige",
-                           "vorigen", "vorherige", "vorherigen"), -1),
-          **dict.fromkeys(("after", "next", "following", "afterwards", "later", "danach", "nachher", "nachste",
-                           "nachsten", "folgende", "folgenden"), 1)}
-_STEP_FILLER = frozenset("one shot shots scene scenes clip comes come came happens happened happen shows show seen see "
-                         "szene einstellung kommt passiert zeigt man".split())
+_STEPS = {
+    **dict.fromkeys(
+        (
+            "before",
+            "previous",
+            "prior",
+            "earlier",
+            "preceding",
+            "davor",
+            "vorher",
+            "vorige",
+            "vorigen",
+            "vorherige",
+            "vorherigen",
+        ),
+        -1,
+    ),
+    **dict.fromkeys(
+        (
+            "after",
+            "next",
+            "following",
+            "afterwards",
+            "later",
+            "danach",
+            "nachher",
+            "nachste",
+            "nachsten",
+            "folgende",
+            "folgenden",
+        ),
+        1,
+    ),
+}
+_STEP_FILLER = frozenset(
+    "one shot shots scene scenes clip comes come came happens happened happen shows show seen see "
+    "szene einstellung kommt passiert zeigt man".split()
+)
 
 
 def relative_step(question: str) -> int | None:

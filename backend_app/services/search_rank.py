@@ -11,7 +11,7 @@ candidate, so that is the scope's df). Title matches count double, as in the ind
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 from .search_query import fold
 

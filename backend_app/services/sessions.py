@@ -15,8 +15,10 @@ MAX_NAME = 200
 def create(tenant: Tenant, name: str) -> Session:
     name = name.strip()
     if not name or len(name) > MAX_NAME:
-        raise ValidationError(f"A session name needs 1 to {MAX_NAME} characters.",
-                              details={"fields": {"name": f"must be 1 to {MAX_NAME} characters"}})
+        raise ValidationError(
+            f"A session name needs 1 to {MAX_NAME} characters.",
+            details={"fields": {"name": f"must be 1 to {MAX_NAME} characters"}},
+        )
     session = Session(user_id=tenant.user_id, name=name)
     db.session.add(session)
     db.session.commit()

@@ -47,17 +47,28 @@ def _colour_words(name: str) -> str:
 
 def shot_warnings(report: dict, index: int) -> list[str]:
     """Warning codes that name this shot, in words."""
-    return [w["code"].replace("_", " ").lower() for w in report.get("warnings") or [] if index in (w.get("shots") or [])]
+    return [
+        w["code"].replace("_", " ").lower() for w in report.get("warnings") or [] if index in (w.get("shots") or [])
+    ]
 
 
 def replace_for(analysis: Analysis, report: dict) -> int:
     """Replace the analysis's shot documents with one per shot of ``report``; returns the count."""
-    db.session.execute(delete(ShotDocument).where(ShotDocument.analysis_id == analysis.id,
-                                                  ShotDocument.user_id == analysis.user_id))
+    db.session.execute(
+        delete(ShotDocument).where(ShotDocument.analysis_id == analysis.id, ShotDocument.user_id == analysis.user_id)
+    )
     for shot in report.get("shots") or []:
-        db.session.add(ShotDocument(
-            user_id=analysis.user_id, session_id=analysis.session_id, analysis_id=analysis.id,
-            shot_index=shot["index"], start_s=shot["start_s"], end_s=shot["end_s"],
-            title=f"{analysis.filename} — shot {shot['index']} ({shot['start_s']:.1f}–{shot['end_s']:.1f} s)"[:300],
-            text=shot_text(shot, shot_warnings(report, shot["index"])), keyframe_key=shot.get("keyframe_key")))
+        db.session.add(
+            ShotDocument(
+                user_id=analysis.user_id,
+                session_id=analysis.session_id,
+                analysis_id=analysis.id,
+                shot_index=shot["index"],
+                start_s=shot["start_s"],
+                end_s=shot["end_s"],
+                title=f"{analysis.filename} — shot {shot['index']} ({shot['start_s']:.1f}–{shot['end_s']:.1f} s)"[:300],
+                text=shot_text(shot, shot_warnings(report, shot["index"])),
+                keyframe_key=shot.get("keyframe_key"),
+            )
+        )
     return len(report.get("shots") or [])

@@ -35,16 +35,30 @@ def _source_key(user_id: str, analysis_id: str) -> str:
     return f"{analysis_prefix(user_id, analysis_id)}source"
 
 
-def _create(tenant: Tenant, session_id: str, filename: str, content_type: str, size: int,
-            analysis_id: str | None = None) -> Analysis:
+def _create(
+    tenant: Tenant, session_id: str, filename: str, content_type: str, size: int, analysis_id: str | None = None
+) -> Analysis:
     """Add the Analysis row and its ``pending_upload`` job row, and commit them."""
     analysis_id = analysis_id or new_id()
-    job = create_job("video_analysis", user_id=tenant.user_id, session_id=session_id,
-                     payload={"analysis_id": analysis_id}, status=PENDING_UPLOAD,
-                     size_hint=round(size / MB, 3), job_id=new_id())
-    analysis = Analysis(id=analysis_id, user_id=tenant.user_id, session_id=session_id, job_id=job.id,
-                        filename=filename, content_type=content_type, declared_size=size,
-                        storage_key=_source_key(tenant.user_id, analysis_id))
+    job = create_job(
+        "video_analysis",
+        user_id=tenant.user_id,
+        session_id=session_id,
+        payload={"analysis_id": analysis_id},
+        status=PENDING_UPLOAD,
+        size_hint=round(size / MB, 3),
+        job_id=new_id(),
+    )
+    analysis = Analysis(
+        id=analysis_id,
+        user_id=tenant.user_id,
+        session_id=session_id,
+        job_id=job.id,
+        filename=filename,
+        content_type=content_type,
+        declared_size=size,
+        storage_key=_source_key(tenant.user_id, analysis_id),
+    )
     db.session.add(analysis)
     db.session.commit()
     return analysis
@@ -59,8 +73,13 @@ def init(tenant: Tenant, *, filename: str, content_type: str, file_size: int, se
     expires_in = current_app.config["SETTINGS"].signed_url_ttl_s
     url, headers = get_storage().presign_put(analysis.storage_key, content_type, expires_in, size=file_size)
     log.info("upload initiated", extra={"analysis_id": analysis.id, "file_size": file_size})
-    return {"analysis_id": analysis.id, "upload_url": url, "method": "PUT", "headers": headers,
-            "expires_in": expires_in}
+    return {
+        "analysis_id": analysis.id,
+        "upload_url": url,
+        "method": "PUT",
+        "headers": headers,
+        "expires_in": expires_in,
+    }
 
 
 def check_upload_open(key: str) -> None:
@@ -75,8 +94,11 @@ def check_upload_open(key: str) -> None:
         select(Job.status).join(Analysis, Analysis.job_id == Job.id).where(Analysis.storage_key == key)
     ).scalar_one_or_none()
     if waiting != PENDING_UPLOAD:
-        raise AppError("This upload link is closed: the upload was completed, refused or deleted. "
-                       "Start a new upload.", code="UPLOAD_CLOSED", status=409)
+        raise AppError(
+            "This upload link is closed: the upload was completed, refused or deleted. Start a new upload.",
+            code="UPLOAD_CLOSED",
+            status=409,
+        )
 
 
 def _reject(analysis: Analysis, job: Job, refusal: AppError) -> None:
@@ -109,8 +131,9 @@ def complete(tenant: Tenant, analysis_id: str) -> Analysis:
         raise
     analysis.file_size = size
     # Only one of two concurrent completes moves the row on, so the job is enqueued once.
-    claimed = db.session.execute(update(Job).where(Job.id == job.id, Job.status == PENDING_UPLOAD)
-                                 .values(status=QUEUED)).rowcount
+    claimed = db.session.execute(
+        update(Job).where(Job.id == job.id, Job.status == PENDING_UPLOAD).values(status=QUEUED)
+    ).rowcount
     db.session.commit()
     db.session.refresh(job)
     if claimed:
@@ -126,8 +149,9 @@ def _stream_size(stream: IO[bytes]) -> int:
     return size
 
 
-def one_shot(tenant: Tenant, *, session_id: str, filename: str, content_type: str | None,
-             stream: IO[bytes]) -> Analysis:
+def one_shot(
+    tenant: Tenant, *, session_id: str, filename: str, content_type: str | None, stream: IO[bytes]
+) -> Analysis:
     """A whole file in one request: check it, stream it to storage, create and queue the analysis."""
     session = sessions.get(tenant, session_id)
     filename = video_policy.clean_filename(filename)

@@ -10,9 +10,9 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ..adapters import vision
 from ..adapters.vision import keyframes as kf
@@ -39,8 +39,11 @@ class PipelineOutput:
 
 
 def limits_from(settings) -> vision.Limits:
-    return vision.Limits(max_duration_s=settings.max_video_duration_s, max_pixels=settings.max_video_pixels,
-                         max_frames=settings.max_video_frames)
+    return vision.Limits(
+        max_duration_s=settings.max_video_duration_s,
+        max_pixels=settings.max_video_pixels,
+        max_frames=settings.max_video_frames,
+    )
 
 
 class _Clock:
@@ -64,8 +67,14 @@ class _Clock:
         return _Timer()
 
 
-def analyse_file(path: str, workdir: str, settings, *, on_stage: StageFn | None = None,
-                 on_progress: Callable[[float], None] | None = None) -> PipelineOutput:
+def analyse_file(
+    path: str,
+    workdir: str,
+    settings,
+    *,
+    on_stage: StageFn | None = None,
+    on_progress: Callable[[float], None] | None = None,
+) -> PipelineOutput:
     """Probe, decode once and look at the keyframes of ``path``; files go under ``workdir``.
 
     Each shot's keyframe picture is inspected (faces, QR, colours, thumbnail, contact-sheet tile)
@@ -97,11 +106,14 @@ def analyse_file(path: str, workdir: str, settings, *, on_stage: StageFn | None 
 
     try:
         with clock.stage("decode", 15):
+
             def progress(done: int, total: int) -> None:
                 if on_progress and total:
                     on_progress(min(1.0, done / total))
-            passed = vision.decode_pass(path, meta, limits, stride=settings.video_sample_stride,
-                                        on_progress=progress, on_shot=inspect_soon)
+
+            passed = vision.decode_pass(
+                path, meta, limits, stride=settings.video_sample_stride, on_progress=progress, on_shot=inspect_soon
+            )
         with clock.stage("keyframes", 75):
             shots = shot_dicts(passed, meta.fps)
             thumbs: dict[int, str] = {}
@@ -114,8 +126,9 @@ def analyse_file(path: str, workdir: str, settings, *, on_stage: StageFn | None 
             sheet = make_contact_sheet(shots, tiles, workdir)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    return PipelineOutput(meta=meta, passed=passed, shots=shots, thumbs=thumbs, contact_sheet=sheet,
-                          timings=clock.timings)
+    return PipelineOutput(
+        meta=meta, passed=passed, shots=shots, thumbs=thumbs, contact_sheet=sheet, timings=clock.timings
+    )
 
 
 def _yield_to_decoding() -> None:
@@ -142,17 +155,29 @@ def make_contact_sheet(shots: list[dict], tiles: dict[int, bytes], workdir: str)
     return path
 
 
-def describe_and_report(out: PipelineOutput, settings, *, user_id: str | None, on_stage: StageFn | None = None,
-                        keyframe_key: Callable[[int], str] | None = None) -> dict:
+def describe_and_report(
+    out: PipelineOutput,
+    settings,
+    *,
+    user_id: str | None,
+    on_stage: StageFn | None = None,
+    keyframe_key: Callable[[int], str] | None = None,
+) -> dict:
     """Descriptions (offline or openai) and the report JSON; sets ``out.report``."""
     clock = _Clock(on_stage)
     with clock.stage("describe", 80):
         keyframes = {}
         if settings.effective_ai_provider == "openai":
             keyframes = {i: open(p, "rb").read() for i, p in out.thumbs.items()}
-        words = describer.describe(out.shots, out.passed.frames / out.meta.fps,
-                                   provider=settings.effective_ai_provider, user_id=user_id, keyframes=keyframes,
-                                   model=settings.openai_vision_model, max_images=settings.video_ai_max_keyframes)
+        words = describer.describe(
+            out.shots,
+            out.passed.frames / out.meta.fps,
+            provider=settings.effective_ai_provider,
+            user_id=user_id,
+            keyframes=keyframes,
+            model=settings.openai_vision_model,
+            max_images=settings.video_ai_max_keyframes,
+        )
     with clock.stage("report", 90):
         out.timings.update(clock.timings)
         out.report = build_report(out, words, keyframe_key=keyframe_key)

@@ -67,17 +67,30 @@ def check_declared(filename: str, content_type: str | None, file_size: int) -> s
     """Check what the client declares; returns the content type to store."""
     settings = current_app.config["SETTINGS"]
     if file_size < 0:
-        raise AppError("file_size must not be negative.", code="VALIDATION_ERROR", status=422,
-                       details={"fields": {"file_size": "must be 0 or more"}})
+        raise AppError(
+            "file_size must not be negative.",
+            code="VALIDATION_ERROR",
+            status=422,
+            details={"fields": {"file_size": "must be 0 or more"}},
+        )
     if file_size == 0:
         raise refusal("EMPTY_FILE", "The file is empty.")
     if file_size > settings.max_upload_bytes:
-        raise refusal("VIDEO_TOO_LARGE", f"The file is larger than the {settings.max_upload_bytes} bytes allowed.",
-                      file_size=file_size, limit=settings.max_upload_bytes)
+        raise refusal(
+            "VIDEO_TOO_LARGE",
+            f"The file is larger than the {settings.max_upload_bytes} bytes allowed.",
+            file_size=file_size,
+            limit=settings.max_upload_bytes,
+        )
     value = normalize_content_type(content_type, filename)
     if value not in settings.upload_allowed_types:
-        raise refusal("UNSUPPORTED_FORMAT", f"{value!r} is not a supported video type.", reason="content_type",
-                      content_type=value, allowed=list(settings.upload_allowed_types))
+        raise refusal(
+            "UNSUPPORTED_FORMAT",
+            f"{value!r} is not a supported video type.",
+            reason="content_type",
+            content_type=value,
+            allowed=list(settings.upload_allowed_types),
+        )
     return value
 
 
@@ -107,18 +120,33 @@ def _packets(head: bytes, offset: int, size: int) -> bool:
 def check_stored(declared: int, size: int | None, head: bytes) -> str:
     """Check the stored object against the declaration; returns its container name."""
     if size is None:
-        raise refusal("UPLOAD_INCOMPLETE", "No file has been uploaded yet; PUT the bytes to upload_url first.",
-                      declared=declared, received=0)
+        raise refusal(
+            "UPLOAD_INCOMPLETE",
+            "No file has been uploaded yet; PUT the bytes to upload_url first.",
+            declared=declared,
+            received=0,
+        )
     if size == 0:
         raise refusal("EMPTY_FILE", "The uploaded file is empty.")
     if size < declared:
-        raise refusal("UPLOAD_INCOMPLETE", f"Only {size} of {declared} bytes arrived; upload the file again.",
-                      declared=declared, received=size)
+        raise refusal(
+            "UPLOAD_INCOMPLETE",
+            f"Only {size} of {declared} bytes arrived; upload the file again.",
+            declared=declared,
+            received=size,
+        )
     if size > declared:
-        raise refusal("UPLOAD_SIZE_MISMATCH", f"{size} bytes arrived but {declared} were declared.",
-                      declared=declared, received=size)
+        raise refusal(
+            "UPLOAD_SIZE_MISMATCH",
+            f"{size} bytes arrived but {declared} were declared.",
+            declared=declared,
+            received=size,
+        )
     container = sniff(head)
     if container is None:
-        raise refusal("UNSUPPORTED_FORMAT", "The file is not a video in a supported format "
-                      "(MP4/MOV, WebM/MKV, AVI, MPEG-TS).", reason="magic_bytes")
+        raise refusal(
+            "UNSUPPORTED_FORMAT",
+            "The file is not a video in a supported format (MP4/MOV, WebM/MKV, AVI, MPEG-TS).",
+            reason="magic_bytes",
+        )
     return container

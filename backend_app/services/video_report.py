@@ -12,7 +12,8 @@ the variance of the Laplacian on a 160-pixel-wide picture (higher is sharper).
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..wording import counted
 
@@ -26,20 +27,31 @@ DARK, BLUR_SHARPNESS, BLUR_MIN_CONTRAST, SHAKY_JITTER = 0.2, 30.0, 0.04, 1.5
 INCOMPLETE_TOLERANCE_FRAMES, INCOMPLETE_TOLERANCE_SHARE = 2, 0.01
 
 
-def shot_dicts(passed: "PassResult", fps: float) -> list[dict]:
+def shot_dicts(passed: PassResult, fps: float) -> list[dict]:
     """The measured part of each shot, in report units."""
     shots = []
     for rec in passed.shots:
-        shots.append({
-            "index": rec.index, "start_s": round(rec.start_frame / fps, 3),
-            "end_s": round((rec.end_frame + 1) / fps, 3), "start_frame": rec.start_frame,
-            "end_frame": rec.end_frame, "brightness": round(rec.brightness, 4), "motion": round(rec.motion, 5),
-            "sharpness": round(rec.sharpness, 1), "contrast": round(rec.contrast, 4),
-            "shake": round(rec.jitter, 3), "flashes": rec.flashes,
-            "keyframe_t": round(rec.keyframe_frame / fps, 3) if rec.keyframe_frame is not None else None,
-            "blurry": rec.contrast >= BLUR_MIN_CONTRAST and rec.sharpness < BLUR_SHARPNESS,
-            "faces": 0, "face_boxes": [], "qr_texts": [], "colors": [],
-        })
+        shots.append(
+            {
+                "index": rec.index,
+                "start_s": round(rec.start_frame / fps, 3),
+                "end_s": round((rec.end_frame + 1) / fps, 3),
+                "start_frame": rec.start_frame,
+                "end_frame": rec.end_frame,
+                "brightness": round(rec.brightness, 4),
+                "motion": round(rec.motion, 5),
+                "sharpness": round(rec.sharpness, 1),
+                "contrast": round(rec.contrast, 4),
+                "shake": round(rec.jitter, 3),
+                "flashes": rec.flashes,
+                "keyframe_t": round(rec.keyframe_frame / fps, 3) if rec.keyframe_frame is not None else None,
+                "blurry": rec.contrast >= BLUR_MIN_CONTRAST and rec.sharpness < BLUR_SHARPNESS,
+                "faces": 0,
+                "face_boxes": [],
+                "qr_texts": [],
+                "colors": [],
+            }
+        )
     return shots
 
 
@@ -52,28 +64,46 @@ def _shot_list(shots: list[dict]) -> str:
     return ", ".join(numbers) + (" …" if len(shots) > 8 else "")
 
 
-def quality_warnings(shots: list[dict], passed: "PassResult") -> list[dict]:
+def quality_warnings(shots: list[dict], passed: PassResult) -> list[dict]:
     """Too dark, blurry, shaky, black frames, frozen frames: one warning per kind."""
     warnings = []
-    checks = [("TOO_DARK", lambda s: s["brightness"] < DARK, "too dark (mean brightness under 20%)"),
-              ("BLURRY", lambda s: s["blurry"], "blurry (low sharpness for the detail in the picture)"),
-              ("SHAKY", lambda s: s["shake"] > SHAKY_JITTER, "shaky (the picture jumps from frame to frame)")]
+    checks = [
+        ("TOO_DARK", lambda s: s["brightness"] < DARK, "too dark (mean brightness under 20%)"),
+        ("BLURRY", lambda s: s["blurry"], "blurry (low sharpness for the detail in the picture)"),
+        ("SHAKY", lambda s: s["shake"] > SHAKY_JITTER, "shaky (the picture jumps from frame to frame)"),
+    ]
     for code, test, words in checks:
         hit = [s for s in shots if test(s)]
         if hit:
-            warnings.append({"code": code, "message": f"{'Shot' if len(hit) == 1 else 'Shots'} {_shot_list(hit)} "
-                                                      f"{'is' if len(hit) == 1 else 'are'} "
-                                                      f"{words}.", "shots": [s["index"] for s in hit]})
+            warnings.append(
+                {
+                    "code": code,
+                    "message": f"{'Shot' if len(hit) == 1 else 'Shots'} {_shot_list(hit)} "
+                    f"{'is' if len(hit) == 1 else 'are'} "
+                    f"{words}.",
+                    "shots": [s["index"] for s in hit],
+                }
+            )
     if passed.black:
-        warnings.append({"code": "BLACK_FRAMES", "message": f"Black frames at {_span_text(passed.black)}.",
-                         "spans": [list(s) for s in passed.black]})
+        warnings.append(
+            {
+                "code": "BLACK_FRAMES",
+                "message": f"Black frames at {_span_text(passed.black)}.",
+                "spans": [list(s) for s in passed.black],
+            }
+        )
     if passed.frozen:
-        warnings.append({"code": "FROZEN_FRAMES", "message": f"Frozen picture at {_span_text(passed.frozen)}.",
-                         "spans": [list(s) for s in passed.frozen]})
+        warnings.append(
+            {
+                "code": "FROZEN_FRAMES",
+                "message": f"Frozen picture at {_span_text(passed.frozen)}.",
+                "spans": [list(s) for s in passed.frozen],
+            }
+        )
     return warnings
 
 
-def completeness_warning(meta: "VideoMetadata", passed: "PassResult") -> list[dict]:
+def completeness_warning(meta: VideoMetadata, passed: PassResult) -> list[dict]:
     """A warning when the decoded video ends well before what its container declares.
 
     The pass refuses a file that ends before half its frames (VIDEO_UNREADABLE); past that the
@@ -87,30 +117,40 @@ def completeness_warning(meta: "VideoMetadata", passed: "PassResult") -> list[di
     if missing <= max(INCOMPLETE_TOLERANCE_FRAMES, declared * INCOMPLETE_TOLERANCE_SHARE):
         return []
     decoded_s, declared_s = passed.frames / meta.fps, declared / meta.fps
-    return [{"code": "VIDEO_INCOMPLETE",
-             "message": f"The video could be decoded up to {decoded_s:.1f} s of the {declared_s:.1f} s its file "
-                        "declares; the rest is damaged or missing, and this report covers what was decoded.",
-             "spans": [[round(decoded_s, 3), round(declared_s, 3)]]}]
+    return [
+        {
+            "code": "VIDEO_INCOMPLETE",
+            "message": f"The video could be decoded up to {decoded_s:.1f} s of the {declared_s:.1f} s its file "
+            "declares; the rest is damaged or missing, and this report covers what was decoded.",
+            "spans": [[round(decoded_s, 3), round(declared_s, 3)]],
+        }
+    ]
 
 
-def damage_warning(passed: "PassResult") -> list[dict]:
+def damage_warning(passed: PassResult) -> list[dict]:
     """A warning when the decoder passed over data it could not read (the rest was analysed)."""
     if not passed.damaged_packets:
         return []
     where = f" at {_span_text(passed.damaged)}" if passed.damaged else ""
-    return [{"code": "DAMAGED_DATA",
-             "message": f"{counted(passed.damaged_packets, 'frame')} of the file could not be decoded{where} and "
-                        "were passed over; pictures right after them may show decoding errors.",
-             "spans": [list(span) for span in passed.damaged]}]
+    return [
+        {
+            "code": "DAMAGED_DATA",
+            "message": f"{counted(passed.damaged_packets, 'frame')} of the file could not be decoded{where} and "
+            "were passed over; pictures right after them may show decoding errors.",
+            "spans": [list(span) for span in passed.damaged],
+        }
+    ]
 
 
-def summary(shots: list[dict], words: "Descriptions", duration_s: float, warnings: list[dict]) -> dict:
+def summary(shots: list[dict], words: Descriptions, duration_s: float, warnings: list[dict]) -> dict:
     colours = Counter()
     for shot in shots:
         for colour in shot["colors"]:
             colours[colour["name"]] += colour["share"] * (shot["end_s"] - shot["start_s"])
     return {
-        "description": words.summary, "shots": len(shots), "duration_s": round(duration_s, 3),
+        "description": words.summary,
+        "shots": len(shots),
+        "duration_s": round(duration_s, 3),
         "shots_with_faces": sum(1 for s in shots if s["faces"]),
         "qr_codes": sorted({t for s in shots for t in s["qr_texts"]}),
         "dominant_colors": [name for name, _ in colours.most_common(3)],
@@ -118,24 +158,43 @@ def summary(shots: list[dict], words: "Descriptions", duration_s: float, warning
     }
 
 
-def build_report(out: "PipelineOutput", words: "Descriptions",
-                 keyframe_key: Callable[[int], str] | None = None) -> dict:
+def build_report(out: PipelineOutput, words: Descriptions, keyframe_key: Callable[[int], str] | None = None) -> dict:
     meta, passed = out.meta, out.passed
     duration = round(passed.frames / meta.fps, 3)
     shots = []
     for shot in out.shots:
         text = words.shots.get(shot["index"], {})
         key = keyframe_key(shot["index"]) if keyframe_key and shot["index"] in out.thumbs else None
-        shots.append({**shot, "keyframe_key": key, "labels": text.get("labels", []),
-                      "description": text.get("description", "")})
-    warnings = (completeness_warning(meta, passed) + damage_warning(passed) + quality_warnings(shots, passed)
-                + list(words.warnings))
-    metadata = {**meta.to_dict(), "frame_count": passed.frames, "duration_s": duration,
-                "container_frame_count": meta.frame_count, "container_duration_s": meta.duration_s}
+        shots.append(
+            {**shot, "keyframe_key": key, "labels": text.get("labels", []), "description": text.get("description", "")}
+        )
+    warnings = (
+        completeness_warning(meta, passed)
+        + damage_warning(passed)
+        + quality_warnings(shots, passed)
+        + list(words.warnings)
+    )
+    metadata = {
+        **meta.to_dict(),
+        "frame_count": passed.frames,
+        "duration_s": duration,
+        "container_frame_count": meta.frame_count,
+        "container_duration_s": meta.duration_s,
+    }
     return {
-        "version": REPORT_VERSION, "metadata": metadata, "shots": shots, "timeline": passed.timeline,
-        "warnings": warnings, "timings": dict(out.timings), "summary": summary(shots, words, duration, warnings),
-        "ai": words.ai, "analysis": {"sample_stride": passed.stride, "frames_decoded": passed.decoded,
-                                     "samples": passed.samples,
-                                     "cut_frames": passed.cuts, "decode_s": passed.decode_s},
+        "version": REPORT_VERSION,
+        "metadata": metadata,
+        "shots": shots,
+        "timeline": passed.timeline,
+        "warnings": warnings,
+        "timings": dict(out.timings),
+        "summary": summary(shots, words, duration, warnings),
+        "ai": words.ai,
+        "analysis": {
+            "sample_stride": passed.stride,
+            "frames_decoded": passed.decoded,
+            "samples": passed.samples,
+            "cut_frames": passed.cuts,
+            "decode_s": passed.decode_s,
+        },
     }

@@ -21,8 +21,8 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from functools import wraps
-from typing import Callable
 
 from flask import Blueprint, Response, current_app, g, make_response, redirect, render_template, request, url_for
 from flask_jwt_extended import create_access_token, decode_token, set_access_cookies
@@ -44,6 +44,7 @@ def _not_kept_by_the_browser(response: Response) -> Response:
     if response.mimetype == "text/html" and "Cache-Control" not in response.headers:
         response.headers["Cache-Control"] = "no-store"
     return response
+
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 PRE_SESSION_COOKIE = "csrf_pre_session"
@@ -88,8 +89,9 @@ def load_page_user() -> bool:
     if access is None:
         g.new_access_token = create_access_token(identity=user.id, additional_claims={"role": user.role})
     if request.method not in SAFE_METHODS:
-        _check_csrf(refresh.get("csrf", ""),
-                    "The form expired or came from another site; reload the page and try again.")
+        _check_csrf(
+            refresh.get("csrf", ""), "The form expired or came from another site; reload the page and try again."
+        )
     g.user = user
     g.csrf_token = refresh.get("csrf", "")
     g.page_jwt, g.page_access_jwt = refresh, access  # this sign-in's own tokens (logout revokes them)
@@ -124,14 +126,22 @@ def pre_session_csrf(view: Callable) -> Callable:
         if not _NONCE.fullmatch(nonce):
             nonce = ""
         if request.method not in SAFE_METHODS:
-            _check_csrf(_signed_nonce(nonce) if nonce else "",
-                        "This sign-in form expired or came from another site; reload the page and try again.")
+            _check_csrf(
+                _signed_nonce(nonce) if nonce else "",
+                "This sign-in form expired or came from another site; reload the page and try again.",
+            )
         fresh = secrets.token_urlsafe(32) if not nonce else None
         g.csrf_token = _signed_nonce(nonce or fresh)
         response = make_response(view(*args, **kwargs))
         if fresh:
-            response.set_cookie(PRE_SESSION_COOKIE, fresh, httponly=True, samesite="Lax", path="/",
-                                secure=current_app.config["SETTINGS"].cookie_secure)
+            response.set_cookie(
+                PRE_SESSION_COOKIE,
+                fresh,
+                httponly=True,
+                samesite="Lax",
+                path="/",
+                secure=current_app.config["SETTINGS"].cookie_secure,
+            )
         response.headers["Cache-Control"] = "no-store"  # the page's token belongs to this browser's cookie
         return response
 
@@ -196,8 +206,7 @@ NAV: list[tuple[str, str, bool]] = [
 
 def nav_links(user, admin_only: bool = False) -> list[tuple[str, str]]:
     """The user's top-level links; ``admin_only`` picks the admin menu's entries."""
-    return [(endpoint, label) for endpoint, label, admin in NAV
-            if admin == admin_only and (user.is_admin or not admin)]
+    return [(endpoint, label) for endpoint, label, admin in NAV if admin == admin_only and (user.is_admin or not admin)]
 
 
 bp.add_app_template_filter(counted)
@@ -206,8 +215,13 @@ bp.add_app_template_filter(duration)
 
 @bp.app_context_processor
 def _template_globals() -> dict:
-    return {"current_user": g.get("user"), "csrf_token": g.get("csrf_token", ""), "nav_links": nav_links,
-            "now_utc": lambda: utcnow().strftime("%H:%M:%S UTC"), "guard_banner": guard_banner}
+    return {
+        "current_user": g.get("user"),
+        "csrf_token": g.get("csrf_token", ""),
+        "nav_links": nav_links,
+        "now_utc": lambda: utcnow().strftime("%H:%M:%S UTC"),
+        "guard_banner": guard_banner,
+    }
 
 
 def guard_banner() -> dict | None:

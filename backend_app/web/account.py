@@ -54,8 +54,7 @@ def login():
     if error is None and request.args.get("reason") == "disabled":
         error = "This account is disabled; ask an administrator to enable it again."
     status = 401 if error and request.method == "POST" else 200
-    return render_template("account/login.html", error=error, email=email,
-                           next=request.args.get("next", "")), status
+    return render_template("account/login.html", error=error, email=email, next=request.args.get("next", "")), status
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -79,11 +78,11 @@ def logout():
     if load_page_user():
         minted = decode_token(g.new_access_token) if g.get("new_access_token") else None
         for claims in filter(None, (g.page_jwt, g.page_access_jwt, minted)):
-            ttl = current_app.config["JWT_REFRESH_TOKEN_EXPIRES" if claims["type"] == "refresh"
-                                     else "JWT_ACCESS_TOKEN_EXPIRES"]
+            ttl = current_app.config[
+                "JWT_REFRESH_TOKEN_EXPIRES" if claims["type"] == "refresh" else "JWT_ACCESS_TOKEN_EXPIRES"
+            ]
             accounts.revoke(claims["jti"], ttl)
     g.pop("new_access_token", None)
     response = make_response(redirect(url_for("web.login"), code=303))
     unset_jwt_cookies(response)
     return response
-

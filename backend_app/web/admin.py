@@ -18,16 +18,23 @@ STALE_MINUTES = 10
 @page_admin_required
 def admin_health_page():
     healthy, report = health.full_report()
-    response = fragment_or_page("admin/health.html", "partials/admin/_health.html",
-                                healthy=healthy, report=report, refresh_s=HEALTH_REFRESH_S)
+    response = fragment_or_page(
+        "admin/health.html", "partials/admin/_health.html", healthy=healthy, report=report, refresh_s=HEALTH_REFRESH_S
+    )
     response.status_code = 200  # the page itself worked; the report says what is degraded
     return response
 
 
 def _jobs_page(message: str | None = None, error: str | None = None):
     failed = jobs_service.list_jobs(status=FAILED, limit=200)
-    return fragment_or_page("admin/jobs.html", "partials/admin/_jobs.html", failed=failed,
-                            diagnosis=job_diagnostics.diagnose(), message=message, error=error)
+    return fragment_or_page(
+        "admin/jobs.html",
+        "partials/admin/_jobs.html",
+        failed=failed,
+        diagnosis=job_diagnostics.diagnose(),
+        message=message,
+        error=error,
+    )
 
 
 @bp.get("/admin/jobs")
@@ -77,8 +84,9 @@ def admin_requeue_stale_page():
 
 
 def _users_page(message: str | None = None, error: str | None = None):
-    return fragment_or_page("admin/users.html", "partials/admin/_users.html",
-                            users=accounts.list_users(), message=message, error=error)
+    return fragment_or_page(
+        "admin/users.html", "partials/admin/_users.html", users=accounts.list_users(), message=message, error=error
+    )
 
 
 @bp.get("/admin/users")
@@ -88,8 +96,10 @@ def admin_users_page():
 
 
 USER_ACTIONS = {
-    "promote": {"role": "admin"}, "demote": {"role": "user"},
-    "disable": {"disabled": True}, "enable": {"disabled": False},
+    "promote": {"role": "admin"},
+    "demote": {"role": "user"},
+    "disable": {"disabled": True},
+    "enable": {"disabled": False},
 }
 
 
@@ -98,11 +108,11 @@ USER_ACTIONS = {
 def admin_user_action_page(user_id: str, action: str):
     change = USER_ACTIONS.get(action)
     if change is None:
-        raise AppError(f"Unknown action {action!r}; use one of {', '.join(USER_ACTIONS)}.",
-                       code="UNKNOWN_ACTION", status=404)
+        raise AppError(
+            f"Unknown action {action!r}; use one of {', '.join(USER_ACTIONS)}.", code="UNKNOWN_ACTION", status=404
+        )
     if user_id == g.user.id and action in ("demote", "disable"):
-        raise Conflict("You cannot demote or disable your own account; ask another admin.",
-                       code="CANNOT_CHANGE_SELF")
+        raise Conflict("You cannot demote or disable your own account; ask another admin.", code="CANNOT_CHANGE_SELF")
     user = accounts.set_role_or_disabled(user_id, **change)
     if not is_htmx():
         return redirect(url_for("web.admin_users_page"), code=303)

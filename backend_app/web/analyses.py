@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Callable
 
 from flask import Response, redirect, render_template, stream_with_context, url_for
 
@@ -40,8 +40,9 @@ def analysis_status_page(analysis_id: str):
             return Response("", 286)
         raise
     page_only = {} if is_htmx() else {"session_name": _session_name(analysis)}  # polls skip the lookup
-    return fragment_or_page("analyses/status.html", "partials/analyses/_item.html", **item_context(analysis),
-                            **page_only)
+    return fragment_or_page(
+        "analyses/status.html", "partials/analyses/_item.html", **item_context(analysis), **page_only
+    )
 
 
 @bp.post("/analyses/<analysis_id>/retry")
@@ -77,17 +78,24 @@ def report_page(analysis_id: str):
     # Read-only, so the stored report is rendered as it is (analyses.report() copies every shot to
     # add API links, which the page does not need); images use page routes.
     report = analysis.report
-    return render_template("analyses/report.html", analysis=analysis, report=report,
-                           shots=page_shots(report), keyframe_url=keyframe_urls(analysis.id),
-                           session_name=_session_name(analysis),
-                           meta=report.get("metadata") or analysis.video_metadata or {},
-                           chart=line_chart(samples_from_report(report)), video_url=video_url(analysis))
+    return render_template(
+        "analyses/report.html",
+        analysis=analysis,
+        report=report,
+        shots=page_shots(report),
+        keyframe_url=keyframe_urls(analysis.id),
+        session_name=_session_name(analysis),
+        meta=report.get("metadata") or analysis.video_metadata or {},
+        chart=line_chart(samples_from_report(report)),
+        video_url=video_url(analysis),
+    )
 
 
 def page_shots(report: dict) -> list[SimpleNamespace]:
     """The report's shots (and their colours) as attribute objects: Jinja reads ``shot.x`` as an
     attribute first and a key only after that fails, and 300 shots' failed attribute lookups were
     a fifth of the page's time. The stored report is not changed."""
+
     def shot(fields: dict) -> SimpleNamespace:
         colours = [SimpleNamespace(**c) for c in fields.get("colors") or () if isinstance(c, dict)]
         return SimpleNamespace(**{**fields, "colors": colours})

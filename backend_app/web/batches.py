@@ -53,9 +53,17 @@ def batch_page(batch: RequirementBatch, texts: dict[int, str], status: int = 200
         rewrites = batches.rewrites(batch.id) if done else {}
     except RedisError:
         rewrites = {}
-    return render_template("requirements/batch.html", batch=batch, status=batch.to_dict(), done=done,
-                           indexes=sorted(set(texts) | set(done)), texts=texts, score_class=score_class,
-                           rewrites=rewrites, formats=EXPORT_FORMATS), status
+    return render_template(
+        "requirements/batch.html",
+        batch=batch,
+        status=batch.to_dict(),
+        done=done,
+        indexes=sorted(set(texts) | set(done)),
+        texts=texts,
+        score_class=score_class,
+        rewrites=rewrites,
+        formats=EXPORT_FORMATS,
+    ), status
 
 
 @bp.post("/requirements/batches")
@@ -69,10 +77,18 @@ def batch_submit_page():
         tenant = current_tenant(sessions.get(tenant, request.form["session_id"]).id)
     try:
         if not markdown.strip():
-            raise ValidationError("Paste a markdown table or choose a .md file: | id | requirementText | context |",
-                                  code="BATCH_INPUT_MISSING")
-        batch = batches.submit(tenant, mode, markdown, source="file" if request.files.get("file") else "body",
-                               criteria_keys=request.form.getlist("criteria") or None, variant=current_variant())
+            raise ValidationError(
+                "Paste a markdown table or choose a .md file: | id | requirementText | context |",
+                code="BATCH_INPUT_MISSING",
+            )
+        batch = batches.submit(
+            tenant,
+            mode,
+            markdown,
+            source="file" if request.files.get("file") else "body",
+            criteria_keys=request.form.getlist("criteria") or None,
+            variant=current_variant(),
+        )
     except AppError as exc:
         context = page_context(text="", mode="evaluate", chosen=[], batch_error=exc, markdown=markdown, batch_mode=mode)
         return render_template("requirements/index.html", **context), exc.status
@@ -97,5 +113,8 @@ def batch_stream_page(batch_id: str):
 @page_login_required
 def batch_export_page(batch_id: str, fmt: str):
     body, content_type = render_export(_batch(batch_id), fmt)
-    return Response(body, content_type=content_type,
-                    headers={"Content-Disposition": f'attachment; filename="requirements-{batch_id}.{fmt}"'})
+    return Response(
+        body,
+        content_type=content_type,
+        headers={"Content-Disposition": f'attachment; filename="requirements-{batch_id}.{fmt}"'},
+    )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 WIDTH, HEIGHT, PAD = 600, 160, 4
 MAX_POINTS = 300  # two pixels per point at the chart's width: more would not show
@@ -38,8 +39,10 @@ def samples_from_report(report: dict) -> list[dict]:
     timeline = report.get("timeline")
     if isinstance(timeline, dict):  # column form: {"t": [...], "motion": [...], ...}
         times = timeline.get("t") or timeline.get("time_s") or []
-        timeline = [{"t": t, **{k: v[i] for k, v in timeline.items() if isinstance(v, list) and i < len(v)}}
-                    for i, t in enumerate(times)]
+        timeline = [
+            {"t": t, **{k: v[i] for k, v in timeline.items() if isinstance(v, list) and i < len(v)}}
+            for i, t in enumerate(times)
+        ]
     if isinstance(timeline, list) and timeline:
         return [{"t": _number(s.get("t", s.get("time_s"))), **s} for s in timeline if isinstance(s, dict)]
     samples = []
@@ -56,7 +59,7 @@ def downsample(rows: list[dict], series: tuple[str, ...], points: int) -> list[d
     size = len(rows) / points
     out = []
     for b in range(points):
-        bucket = rows[int(b * size):int((b + 1) * size)] or rows[-1:]
+        bucket = rows[int(b * size) : int((b + 1) * size)] or rows[-1:]
         merged = {"t": bucket[0]["t"]}
         for name in series:
             values = [v for v in (_number(r.get(name)) for r in bucket) if v is not None]
@@ -80,8 +83,10 @@ def line_chart(samples: Iterable[dict], series: tuple[str, ...] = ("motion", "br
         if len(values) < 2:
             continue
         peak = max(v for _, v in values) or 1.0
-        points = " ".join(f"{PAD + t / duration * (WIDTH - 2 * PAD):.1f},"
-                          f"{HEIGHT - PAD - v / peak * (HEIGHT - 2 * PAD):.1f}" for t, v in values)
+        points = " ".join(
+            f"{PAD + t / duration * (WIDTH - 2 * PAD):.1f},{HEIGHT - PAD - v / peak * (HEIGHT - 2 * PAD):.1f}"
+            for t, v in values
+        )
         lines.append(Line(name, points, round(peak, 3)))
     if not lines:
         return None

@@ -4,7 +4,7 @@ to the report at that shot. Without JavaScript the form posts and the page shows
 from __future__ import annotations
 
 import json
-from typing import Iterator
+from collections.abc import Iterator
 
 from flask import Response, g, redirect, render_template, request, stream_with_context, url_for
 
@@ -22,8 +22,9 @@ def _scope() -> str | None:
 def chat_page():
     session_id = _scope()
     thread = chat.history(g.user.id, session_id)  # a foreign session is a 404 here
-    return render_template("chat/chat.html", thread=thread, session_id=session_id,
-                           sessions=sessions.list_for(current_tenant()))
+    return render_template(
+        "chat/chat.html", thread=thread, session_id=session_id, sessions=sessions.list_for(current_tenant())
+    )
 
 
 @bp.post("/chat")

@@ -19,9 +19,17 @@ def _flags_page(message: str | None = None, error: AppError | None = None, statu
     rows = [(flag, flags.audit_log(flag.key, limit=AUDIT_ROWS)) for flag in flags.list_flags()]
     my_bucket = {flag.key: flags.bucket(flag.key, g.user.id) for flag, _ in rows}
     emails = {user.id: user.email for user in accounts.list_users()}
-    response = fragment_or_page("admin/flags.html", "partials/admin/_flags.html",
-                                rows=rows, my_bucket=my_bucket, emails=emails, my_variant=flags.decide(g.user.id)[0],
-                                guard_status=guard.status(), message=message, error=error)
+    response = fragment_or_page(
+        "admin/flags.html",
+        "partials/admin/_flags.html",
+        rows=rows,
+        my_bucket=my_bucket,
+        emails=emails,
+        my_variant=flags.decide(g.user.id)[0],
+        guard_status=guard.status(),
+        message=message,
+        error=error,
+    )
     response.status_code = status
     return response
 
@@ -30,8 +38,11 @@ def _percent(raw: str | None) -> int:
     try:
         return int(raw or "")
     except ValueError:
-        raise ValidationError("The canary share must be a whole number from 0 to 100.",
-                              code="FLAG_INVALID", details={"fields": {"rollout_percent": "must be 0-100"}}) from None
+        raise ValidationError(
+            "The canary share must be a whole number from 0 to 100.",
+            code="FLAG_INVALID",
+            details={"fields": {"rollout_percent": "must be 0-100"}},
+        ) from None
 
 
 @bp.get("/admin/flags")
@@ -44,9 +55,13 @@ def admin_flags_page():
 @page_admin_required
 def admin_set_flag_page(key: str):
     try:
-        flag, changed = flags.set_flag(key, enabled=request.form.get("enabled") in ("on", "true", "1"),
-                                       rollout_percent=_percent(request.form.get("rollout_percent")),
-                                       actor=g.user.id, reason=request.form.get("reason") or None)
+        flag, changed = flags.set_flag(
+            key,
+            enabled=request.form.get("enabled") in ("on", "true", "1"),
+            rollout_percent=_percent(request.form.get("rollout_percent")),
+            actor=g.user.id,
+            reason=request.form.get("reason") or None,
+        )
     except ValidationError as exc:
         return _flags_page(error=exc, status=422)
     if not is_htmx():

@@ -28,8 +28,11 @@ def segments(text: str, findings: list[dict]) -> list[Segment]:
     out: list[Segment] = []
     for start, end in zip(cuts, cuts[1:]):
         covering = [n for s, e, n in spans if s <= start and end <= e]
-        worst = max((findings[n].get("severity", "low") for n in covering),
-                    key=lambda sev: SEVERITY_ORDER.get(sev, 0), default=None)
+        worst = max(
+            (findings[n].get("severity", "low") for n in covering),
+            key=lambda sev: SEVERITY_ORDER.get(sev, 0),
+            default=None,
+        )
         out.append(Segment(text[start:end], covering, worst))
     return out
 

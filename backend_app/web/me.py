@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from flask import (Response, current_app, g, make_response, redirect, render_template, request,
-                   stream_with_context, url_for)
+from flask import (
+    Response,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_jwt_extended import unset_jwt_cookies
 
 from ..auth import current_tenant
@@ -55,5 +64,10 @@ def usage_page():
     summary = usage.month_summary(g.user.id)
     budget = summary["budget_usd"]
     percent = min(100.0, summary["spent_usd"] / budget * 100) if budget > 0 else 100.0
-    return render_template("usage/usage.html", usage=summary, percent=round(percent, 1), records=latest_calls(),
-                           provider=current_app.config["SETTINGS"].effective_ai_provider)
+    return render_template(
+        "usage/usage.html",
+        usage=summary,
+        percent=round(percent, 1),
+        records=latest_calls(),
+        provider=current_app.config["SETTINGS"].effective_ai_provider,
+    )

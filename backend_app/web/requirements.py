@@ -20,8 +20,14 @@ RECENT_BATCHES = 10
 
 
 def page_context(**extra) -> dict:
-    return {"catalogue": criteria.catalogue(RULES), "modes": MODES, "max_chars": MAX_TEXT_CHARS,
-            "score_class": score_class, "variant": current_variant(), **extra}
+    return {
+        "catalogue": criteria.catalogue(RULES),
+        "modes": MODES,
+        "max_chars": MAX_TEXT_CHARS,
+        "score_class": score_class,
+        "variant": current_variant(),
+        **extra,
+    }
 
 
 def recent_batches(limit: int = RECENT_BATCHES) -> list[RequirementBatch]:
@@ -32,8 +38,9 @@ def recent_batches(limit: int = RECENT_BATCHES) -> list[RequirementBatch]:
 @bp.get("/requirements")
 @page_login_required
 def requirements_page():
-    return render_template("requirements/index.html", batches=recent_batches(),
-                           **page_context(text="", mode="evaluate", chosen=[]))
+    return render_template(
+        "requirements/index.html", batches=recent_batches(), **page_context(text="", mode="evaluate", chosen=[])
+    )
 
 
 @bp.post("/requirements/check")
@@ -45,12 +52,22 @@ def requirement_check_page():
     mode = mode if mode in MODES else "evaluate"
     result, error = None, None
     try:
-        result = answer({"requirementText": text, "criteriaKeys": chosen or None}, mode,
-                        variant=current_variant(), user_id=g.user.id)
+        result = answer(
+            {"requirementText": text, "criteriaKeys": chosen or None},
+            mode,
+            variant=current_variant(),
+            user_id=g.user.id,
+        )
     except AppError as exc:
         error = exc
-    context = page_context(text=text, mode=mode, chosen=chosen, result=result, error=error,
-                           segments=segments(text, result["findings"]) if result else [])
+    context = page_context(
+        text=text,
+        mode=mode,
+        chosen=chosen,
+        result=result,
+        error=error,
+        segments=segments(text, result["findings"]) if result else [],
+    )
     response = fragment_or_page("requirements/index.html", "partials/requirements/_result.html", **context)
     if error is not None:
         response.status_code = 200 if request.headers.get("HX-Request") else error.status

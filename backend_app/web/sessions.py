@@ -14,8 +14,9 @@ from .analyses import item_context
 @bp.get("/sessions")
 @page_login_required
 def sessions_page():
-    return fragment_or_page("sessions/list.html", "partials/sessions/_list.html",
-                            sessions=sessions.list_for(current_tenant()), error=None)
+    return fragment_or_page(
+        "sessions/list.html", "partials/sessions/_list.html", sessions=sessions.list_for(current_tenant()), error=None
+    )
 
 
 @bp.post("/sessions")
@@ -28,8 +29,9 @@ def create_session_page():
         error = exc.message
     if not is_htmx() and not error:
         return redirect(url_for("web.sessions_page"), code=303)
-    return fragment_or_page("sessions/list.html", "partials/sessions/_list.html",
-                            sessions=sessions.list_for(current_tenant()), error=error)
+    return fragment_or_page(
+        "sessions/list.html", "partials/sessions/_list.html", sessions=sessions.list_for(current_tenant()), error=error
+    )
 
 
 @bp.post("/sessions/<session_id>/delete")
@@ -37,8 +39,12 @@ def create_session_page():
 def delete_session_page(session_id: str):
     sessions.delete(current_tenant(), session_id)
     if is_htmx():
-        return fragment_or_page("sessions/list.html", "partials/sessions/_list.html",
-                                sessions=sessions.list_for(current_tenant()), error=None)
+        return fragment_or_page(
+            "sessions/list.html",
+            "partials/sessions/_list.html",
+            sessions=sessions.list_for(current_tenant()),
+            error=None,
+        )
     return redirect(url_for("web.sessions_page"), code=303)
 
 
@@ -49,5 +55,10 @@ def session_page(session_id: str):
     session = sessions.get(tenant, session_id)
     items = [item_context(a) for a in analyses.list_for(tenant, session_id=session.id)]
     accept = ",".join(current_app.config["SETTINGS"].upload_allowed_types)
-    return render_template("sessions/detail.html", session=session, items=items, accept=accept,
-                           max_upload_bytes=current_app.config["SETTINGS"].max_upload_bytes)
+    return render_template(
+        "sessions/detail.html",
+        session=session,
+        items=items,
+        accept=accept,
+        max_upload_bytes=current_app.config["SETTINGS"].max_upload_bytes,
+    )

@@ -19,10 +19,15 @@ def _declared() -> dict:
     try:
         size = int(data.get("file_size", ""))
     except (TypeError, ValueError, OverflowError):
-        raise ValidationError("The browser did not say how big the file is; pick the file again.",
-                              details={"fields": {"file_size": "must be a whole number of bytes"}}) from None
-    return {"filename": str(data.get("filename") or ""), "content_type": str(data.get("content_type") or ""),
-            "file_size": size}
+        raise ValidationError(
+            "The browser did not say how big the file is; pick the file again.",
+            details={"fields": {"file_size": "must be a whole number of bytes"}},
+        ) from None
+    return {
+        "filename": str(data.get("filename") or ""),
+        "content_type": str(data.get("content_type") or ""),
+        "file_size": size,
+    }
 
 
 @bp.post("/sessions/<session_id>/uploads")

@@ -49,8 +49,7 @@ def test_cached_answers_live_no_longer_than_the_retention_and_go_with_the_accoun
     llm.complete([{"role": "user", "content": "The Zorblax pump shall be fast."}], user_id=other.id, purpose="t")
     (key,) = redis_store.conn.keys(f"{llm.CACHE_PREFIX}{user.id}:*")
     assert 0 < redis_store.conn.ttl(key) <= 2 * 3600
-    response = client.delete("/api/v1/me", json={"password": PASSWORD},
-                             headers=auth_headers(client, user))
+    response = client.delete("/api/v1/me", json={"password": PASSWORD}, headers=auth_headers(client, user))
     assert response.status_code == 200, response.get_json()
     assert redis_store.conn.keys(f"{llm.CACHE_PREFIX}{user_id}:*") == []
     assert len(redis_store.conn.keys(f"{llm.CACHE_PREFIX}{other_id}:*")) == 1  # nobody else's
@@ -67,11 +66,14 @@ def test_stream_yields_pieces_and_records_usage(openai_app, fake_openai):
 def test_server_errors_are_retried_then_reported(openai_app, fake_openai, caplog):
     user = make_user()
     # A provider whose error body echoes the request: its text must not reach the logs.
-    fake_openai.responder = lambda req: {"status": 500, "body": {"error": {
-        "message": "upstream error on " + req["messages"][0]["content"]}}}
+    fake_openai.responder = lambda req: {
+        "status": 500,
+        "body": {"error": {"message": "upstream error on " + req["messages"][0]["content"]}},
+    }
     with pytest.raises(llm.LLMError) as err:
-        llm.complete([{"role": "user", "content": "The Fizzlecore shall log."}], user_id=user.id, purpose="t",
-                     attempts=2)
+        llm.complete(
+            [{"role": "user", "content": "The Fizzlecore shall log."}], user_id=user.id, purpose="t", attempts=2
+        )
     assert err.value.code == "AI_PROVIDER_FAILED"
     assert len(fake_openai.requests) == 2
     failures = [r for r in caplog.records if r.getMessage() == "LLM call failed"]

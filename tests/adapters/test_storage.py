@@ -8,8 +8,15 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from backend_app.adapters.storage import (LocalStorage, ObjectNotFound, StorageError, UploadTooLarge, get_storage,
-                                          sign_token, validate_key)
+from backend_app.adapters.storage import (
+    LocalStorage,
+    ObjectNotFound,
+    StorageError,
+    UploadTooLarge,
+    get_storage,
+    sign_token,
+    validate_key,
+)
 
 from ..factories import make_user
 from ..uploading import send
@@ -25,8 +32,13 @@ def waiting_key() -> str:
     from backend_app.tenancy import Tenant
 
     tenant = Tenant(make_user().id)
-    ticket = uploads.init(tenant, filename="clip.mp4", content_type="video/mp4", file_size=11,
-                          session_id=sessions.create(tenant, "uploads").id)
+    ticket = uploads.init(
+        tenant,
+        filename="clip.mp4",
+        content_type="video/mp4",
+        file_size=11,
+        session_id=sessions.create(tenant, "uploads").id,
+    )
     return db.session.get(Analysis, ticket["analysis_id"]).storage_key
 
 
@@ -54,8 +66,11 @@ def test_round_trip_of_bytes_files_and_streams(storage, tmp_path):
     out = tmp_path / "out.bin"
     storage.download_to("users/u1/a/two.bin", out)
     assert out.read_bytes() == source.read_bytes()
-    assert sorted(storage.list_keys("users/u1/")) == ["users/u1/a/one.jpg", "users/u1/a/three.bin",
-                                                      "users/u1/a/two.bin"]
+    assert sorted(storage.list_keys("users/u1/")) == [
+        "users/u1/a/one.jpg",
+        "users/u1/a/three.bin",
+        "users/u1/a/two.bin",
+    ]
 
 
 def test_overwrite_replaces_the_object(storage):
@@ -102,8 +117,9 @@ def test_stream_larger_than_its_limit_is_refused_and_not_stored(storage):
     assert storage.size("users/u1/big") is None
 
 
-@pytest.mark.parametrize("key", ["", "/etc/passwd", "users/../../x", "users/./x", "users//x", "users/.tmp-x",
-                                 "users\\x", "users/x/"])
+@pytest.mark.parametrize(
+    "key", ["", "/etc/passwd", "users/../../x", "users/./x", "users//x", "users/.tmp-x", "users\\x", "users/x/"]
+)
 def test_bad_keys_are_refused(storage, key):
     with pytest.raises(ValueError):
         storage.put_bytes(key, b"x")
@@ -121,6 +137,7 @@ def test_presigned_put_then_get(storage, client):
 
 
 # --- the local backend's own signed links ------------------------------------------------
+
 
 @pytest.fixture
 def local(app):

@@ -30,10 +30,17 @@ def clips(tmp_path_factory) -> dict[str, tuple[Path, list[int]]]:
         "flash": (scenes.cut_clip(d / "flash.mp4", [70], 125, flash_frames=[25, 100]), [70]),
         "double_flash": (scenes.cut_clip(d / "flash2.mp4", [50], 125, flash_frames=[20, 21, 90, 91]), [50]),
         "fade": (scenes.fade_clip(d / "fade.mp4", 150), []),
-        "face_qr": (scenes.scenes_clip(d / "face_qr.mp4", [
-            (50, lambda i: scenes.draw_face(dx=i % 3)),
-            (50, lambda i: scenes.draw_qr(QR_TEXT)),
-            (50, lambda i: scenes.textured(5, i))]), [50, 100]),
+        "face_qr": (
+            scenes.scenes_clip(
+                d / "face_qr.mp4",
+                [
+                    (50, lambda i: scenes.draw_face(dx=i % 3)),
+                    (50, lambda i: scenes.draw_qr(QR_TEXT)),
+                    (50, lambda i: scenes.textured(5, i)),
+                ],
+            ),
+            [50, 100],
+        ),
     }
 
 
@@ -80,17 +87,47 @@ def test_a_held_frame_is_never_analysed_after_a_later_one(tmp_path):
     """With B-frames skipped, a decoded frame held back for the stride was sent later, after a
     newer one, when a gap opened: cuts came out [125, 185, 184] and a third shot ran backwards."""
     path = tmp_path / "stale.mp4"
-    subprocess.run([media.require_ffmpeg(), "-v", "error", "-y",
-                    "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25,trim=end_frame=125",
-                    "-f", "lavfi", "-i", "smptebars=size=320x240:rate=25,trim=end_frame=60",
-                    "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25,trim=end_frame=15",
-                    "-filter_complex", "[0][1][2]concat=n=3:v=1[v]", "-map", "[v]", "-c:v", "libx264",
-                    "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", "50", str(path)], check=True)
+    subprocess.run(
+        [
+            media.require_ffmpeg(),
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=25,trim=end_frame=125",
+            "-f",
+            "lavfi",
+            "-i",
+            "smptebars=size=320x240:rate=25,trim=end_frame=60",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=25,trim=end_frame=15",
+            "-filter_complex",
+            "[0][1][2]concat=n=3:v=1[v]",
+            "-map",
+            "[v]",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-pix_fmt",
+            "yuv420p",
+            "-g",
+            "50",
+            str(path),
+        ],
+        check=True,
+    )
     result = run(path, stride=2)
     assert matches(result.cuts, [125, 185], tolerance=1) == (1.0, 1.0), result.cuts
-    assert [(s.start_frame, s.end_frame) for s in result.shots] == [(0, result.cuts[0] - 1),
-                                                                    (result.cuts[0], result.cuts[1] - 1),
-                                                                    (result.cuts[1], 199)]
+    assert [(s.start_frame, s.end_frame) for s in result.shots] == [
+        (0, result.cuts[0] - 1),
+        (result.cuts[0], result.cuts[1] - 1),
+        (result.cuts[1], 199),
+    ]
 
 
 def test_sampling_skips_non_reference_frames_and_keeps_gaps_within_the_stride(clips, tmp_path):
@@ -105,10 +142,24 @@ def test_sampling_skips_non_reference_frames_and_keeps_gaps_within_the_stride(cl
 
 def test_b_frames_in_runs_turn_skipping_off_and_cuts_stay_within_one_frame(tmp_path):
     """Without a B-pyramid three non-reference frames come in a row: wider than stride 2 allows."""
-    path = scenes.encode(tmp_path / "no_pyramid.mp4", (scenes.textured(sum(1 for c in (40, 77, 103) if i >= c), i)
-                                                        for i in range(125)),
-                         codec=("-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast", "-bf", "3",
-                                "-b_strategy", "0", "-x264-params", "b-pyramid=none:scenecut=0"))
+    path = scenes.encode(
+        tmp_path / "no_pyramid.mp4",
+        (scenes.textured(sum(1 for c in (40, 77, 103) if i >= c), i) for i in range(125)),
+        codec=(
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-preset",
+            "veryfast",
+            "-bf",
+            "3",
+            "-b_strategy",
+            "0",
+            "-x264-params",
+            "b-pyramid=none:scenecut=0",
+        ),
+    )
     result = run(path, stride=2)
     assert matches(result.cuts, [40, 77, 103], tolerance=1) == (1.0, 1.0), result.cuts
     assert result.decoded > 0.9 * result.frames
@@ -122,10 +173,25 @@ def squares_encoded(truth, tmp_path, name: str, ext: str, codec: tuple[str, ...]
 
 PIXEL_FORMATS = {
     "yuvj420p": ("avi", ("-c:v", "mjpeg", "-q:v", "3", "-pix_fmt", "yuvj420p")),
-    "full_range": ("mp4", ("-vf", "scale=out_range=full", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
-                           "-color_range", "pc")),
-    **{fmt: ("mkv", ("-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", fmt))
-       for fmt in ("yuv422p", "yuv444p", "yuv420p10le", "nv12")},
+    "full_range": (
+        "mp4",
+        (
+            "-vf",
+            "scale=out_range=full",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-pix_fmt",
+            "yuv420p",
+            "-color_range",
+            "pc",
+        ),
+    ),
+    **{
+        fmt: ("mkv", ("-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", fmt))
+        for fmt in ("yuv422p", "yuv444p", "yuv420p10le", "nv12")
+    },
 }
 
 
@@ -147,8 +213,10 @@ CONTAINERS = {
     "avi_mpeg4_b_frames": ("avi", ("-c:v", "mpeg4", "-q:v", "4", "-bf", "2")),  # first pts 1, stream start 0
     "mpeg2_b_frames": ("mpg", ("-c:v", "mpeg2video", "-q:v", "4", "-bf", "2")),  # B frames in runs of two
     "webm_vp9": ("webm", ("-c:v", "libvpx-vp9", "-b:v", "500k", "-pix_fmt", "yuv420p")),
-    "mov_hevc": ("mov", ("-c:v", "libx265", "-pix_fmt", "yuv420p", "-preset", "ultrafast",
-                         "-x265-params", "log-level=error")),
+    "mov_hevc": (
+        "mov",
+        ("-c:v", "libx265", "-pix_fmt", "yuv420p", "-preset", "ultrafast", "-x265-params", "log-level=error"),
+    ),
 }
 
 
@@ -211,11 +279,28 @@ def test_a_phone_video_stored_turned_gives_upright_keyframes(tmp_path, turn):
     display = (180, 320) if turn != 180 else (320, 180)
     stored_turn = {90: cv2.ROTATE_90_CLOCKWISE, -90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180}[turn]
     stored_size = (display[1], display[0]) if turn != 180 else display
-    plain = scenes.encode(tmp_path / "stored.mp4", (cv2.rotate(scenes.draw_face(display, dx=i % 3), stored_turn)
-                                                     for i in range(40)), size=stored_size)
+    plain = scenes.encode(
+        tmp_path / "stored.mp4",
+        (cv2.rotate(scenes.draw_face(display, dx=i % 3), stored_turn) for i in range(40)),
+        size=stored_size,
+    )
     path = tmp_path / "phone.mp4"
-    subprocess.run([media.require_ffmpeg(), "-v", "error", "-y", "-i", str(plain), "-c", "copy",
-                    "-metadata:s:v:0", f"rotate={turn}", str(path)], check=True)
+    subprocess.run(
+        [
+            media.require_ffmpeg(),
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(plain),
+            "-c",
+            "copy",
+            "-metadata:s:v:0",
+            f"rotate={turn}",
+            str(path),
+        ],
+        check=True,
+    )
     meta = vision.probe(str(path), LIMITS)
     assert (meta.width, meta.height) == display
     pictures: dict = {}
@@ -230,8 +315,9 @@ def test_a_phone_video_stored_turned_gives_upright_keyframes(tmp_path, turn):
 
 
 def test_motion_separates_a_static_shot_from_a_moving_one_and_frozen_pictures_are_found(tmp_path):
-    path = scenes.scenes_clip(tmp_path / "motion.mp4", [(60, lambda i: scenes.textured(1, 0)),
-                                                        (40, lambda i: scenes.textured(2, i * 4))])
+    path = scenes.scenes_clip(
+        tmp_path / "motion.mp4", [(60, lambda i: scenes.textured(1, 0)), (40, lambda i: scenes.textured(2, i * 4))]
+    )
     result = run(path)
     assert [s.start_frame for s in result.shots] == [0, 60]
     assert result.shots[0].motion < 0.0003 < result.shots[1].motion
@@ -261,8 +347,10 @@ def test_a_plain_coloured_shot_is_not_shaky(tmp_path):
     import numpy as np
 
     red = np.full((180, 320, 3), (0, 0, 220), np.uint8)
-    path = scenes.scenes_clip(tmp_path / "red.mp4", [(40, lambda i: scenes.textured(1, 0)), (40, lambda i: red),
-                                                     (40, lambda i: scenes.textured(2, 0))])
+    path = scenes.scenes_clip(
+        tmp_path / "red.mp4",
+        [(40, lambda i: scenes.textured(1, 0)), (40, lambda i: red), (40, lambda i: scenes.textured(2, 0))],
+    )
     result = run(path, stride=2)
     assert [s.start_frame for s in result.shots] == [0, 40, 80]
     assert max(s.jitter for s in result.shots) < 0.5, [s.jitter for s in result.shots]
@@ -272,14 +360,17 @@ def test_black_frames_are_found(tmp_path):
     import numpy as np
 
     black = np.zeros((180, 320, 3), np.uint8)
-    path = scenes.scenes_clip(tmp_path / "black.mp4", [(25, lambda i: scenes.textured(1, i)), (25, lambda i: black),
-                                                       (25, lambda i: scenes.textured(2, i))])
+    path = scenes.scenes_clip(
+        tmp_path / "black.mp4",
+        [(25, lambda i: scenes.textured(1, i)), (25, lambda i: black), (25, lambda i: scenes.textured(2, i))],
+    )
     result = run(path)
     assert len(result.black) == 1
     assert result.black[0][0] == pytest.approx(1.0, abs=0.1) and result.black[0][1] == pytest.approx(2.0, abs=0.1)
 
 
 # --- refusals: every malformed input has its code ------------------------------------------------
+
 
 def ffmpeg(*args: str) -> None:
     subprocess.run([media.require_ffmpeg(), "-v", "error", "-y", *args], check=True, timeout=120)
@@ -323,7 +414,7 @@ def test_zero_or_missing_fps_is_refused(tmp_path):
     path = lavfi(tmp_path / "clip.mp4", "-c:v", "libx264", "-pix_fmt", "yuv420p")
     data = bytearray(path.read_bytes())
     at = data.find(b"mdhd")
-    data[at + 16:at + 20] = (0).to_bytes(4, "big")  # the track's time scale: no frame rate left
+    data[at + 16 : at + 20] = (0).to_bytes(4, "big")  # the track's time scale: no frame rate left
     (tmp_path / "no_fps.mp4").write_bytes(bytes(data))
     assert code_of(tmp_path / "no_fps.mp4") == "INVALID_FPS"
 
@@ -389,8 +480,13 @@ def test_a_pass_limits_opencvs_thread_pool_only_while_it_runs(clips, tmp_path):
     cv2.setNumThreads(3)
     try:
         meta = vision.probe(str(clips["textured"][0]), LIMITS)
-        vision.decode_pass(str(clips["textured"][0]), meta, LIMITS, stride=2,
-                           on_shot=lambda record, picture: seen.append(cv2.getNumThreads()))
+        vision.decode_pass(
+            str(clips["textured"][0]),
+            meta,
+            LIMITS,
+            stride=2,
+            on_shot=lambda record, picture: seen.append(cv2.getNumThreads()),
+        )
         assert seen and set(seen) == {1}
         assert cv2.getNumThreads() == 3
     finally:
@@ -405,7 +501,7 @@ def damage(source: Path, target: Path, *, at: list[float], length: int = 3000) -
     rng = random.Random(7)
     for share in at:
         start = int(len(data) * share)
-        data[start:start + length] = bytes(rng.randrange(256) for _ in range(length))
+        data[start : start + length] = bytes(rng.randrange(256) for _ in range(length))
     target.write_bytes(bytes(data))
     return target
 
@@ -453,10 +549,15 @@ def test_damaged_and_foreign_files_write_nothing_to_stderr_between_the_json_logs
         "try:\n"
         "    vision.probe(sys.argv[2], limits)\n"
         "except JobFailure as failure:\n"
-        "    print(failure.code)\n")
-    done = subprocess.run([sys.executable, "-c", script, str(damaged), str(tmp_path / "text.mp4")],
-                          capture_output=True, text=True, timeout=120,
-                          cwd=Path(__file__).resolve().parents[2])
+        "    print(failure.code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(damaged), str(tmp_path / "text.mp4")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert done.returncode == 0, done.stderr
     damaged_count, code = done.stdout.split()
     assert int(damaged_count) >= 1 and code == "VIDEO_UNREADABLE"
@@ -468,15 +569,25 @@ def test_colour_names_match_what_people_call_the_swatch():
     import numpy as np
 
     def name(hex_colour: str) -> str:
-        r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+        r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
         return keyframes.colors(np.full((36, 64, 3), (b, g, r), np.uint8))[0]["name"]
 
     assert {h: name(h) for h in ("#792bd6", "#a1f708", "#0000ff", "#1e90ff", "#800080", "#ffff00", "#000080")} == {
-        "#792bd6": "violet", "#a1f708": "lime", "#0000ff": "blue", "#1e90ff": "sky blue", "#800080": "purple",
-        "#ffff00": "yellow", "#000080": "navy"}
+        "#792bd6": "violet",
+        "#a1f708": "lime",
+        "#0000ff": "blue",
+        "#1e90ff": "sky blue",
+        "#800080": "purple",
+        "#ffff00": "yellow",
+        "#000080": "navy",
+    }
     # A review of real footage: mid blues were called purple.
     assert {h: name(h) for h in ("#2040a0", "#3060a0", "#3f51b5", "#673ab7")} == {
-        "#2040a0": "blue", "#3060a0": "blue", "#3f51b5": "blue", "#673ab7": "purple"}
+        "#2040a0": "blue",
+        "#3060a0": "blue",
+        "#3f51b5": "blue",
+        "#673ab7": "purple",
+    }
 
 
 def test_colour_bars_are_named_as_the_bars_they_are_not_as_their_mixtures():
@@ -484,17 +595,23 @@ def test_colour_bars_are_named_as_the_bars_they_are_not_as_their_mixtures():
     yellow) and lost the green: every named colour must be one the picture shows."""
     import numpy as np
 
-    bars = {"red": (0, 0, 255), "green": (0, 200, 0), "yellow": (0, 255, 255), "blue": (255, 0, 0),
-            "magenta": (255, 0, 255), "cyan": (255, 255, 0)}
+    bars = {
+        "red": (0, 0, 255),
+        "green": (0, 200, 0),
+        "yellow": (0, 255, 255),
+        "blue": (255, 0, 0),
+        "magenta": (255, 0, 255),
+        "cyan": (255, 255, 0),
+    }
     picture = np.zeros((360, 640, 3), np.uint8)
     for n, bgr in enumerate(bars.values()):
-        picture[:, n * 640 // 6:(n + 1) * 640 // 6] = bgr
+        picture[:, n * 640 // 6 : (n + 1) * 640 // 6] = bgr
     found = keyframes.colors(picture)
     assert sorted(c["name"] for c in found) == sorted(bars)
     for colour in found:
         assert abs(colour["share"] - 1 / 6) < 0.03, found
-        wanted = "#%02x%02x%02x" % tuple(reversed(bars[colour["name"]]))
-        assert all(abs(int(colour["hex"][i:i + 2], 16) - int(wanted[i:i + 2], 16)) <= 24 for i in (1, 3, 5)), found
+        wanted = "#{:02x}{:02x}{:02x}".format(*tuple(reversed(bars[colour["name"]])))
+        assert all(abs(int(colour["hex"][i : i + 2], 16) - int(wanted[i : i + 2], 16)) <= 24 for i in (1, 3, 5)), found
     # Two colours with a thin stripe: the stripe (under 5 %) is not a dominant colour.
     picture[:] = (0, 0, 255)
     picture[:, 320:] = (255, 0, 0)
@@ -524,9 +641,24 @@ def test_lengths_come_from_the_video_stream_not_the_container(tmp_path):
     """A trimmed MP4 (edit list) counted its cut-away frames; an MKV whose audio runs on was
     'incomplete' (or refused under half); a browser's WebM without a duration was refused."""
     six = tmp_path / "six.mp4"
-    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=3", "-f", "lavfi", "-i",
-            "smptebars=size=320x240:rate=25:duration=3", "-filter_complex", "[0][1]concat=n=2:v=1[v]",
-            "-map", "[v]", *H264, "-g", "50", str(six))
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=320x240:rate=25:duration=3",
+        "-f",
+        "lavfi",
+        "-i",
+        "smptebars=size=320x240:rate=25:duration=3",
+        "-filter_complex",
+        "[0][1]concat=n=2:v=1[v]",
+        "-map",
+        "[v]",
+        *H264,
+        "-g",
+        "50",
+        str(six),
+    )
     trimmed = tmp_path / "trimmed.mp4"
     _ffmpeg("-ss", "1.5", "-i", str(six), "-c", "copy", str(trimmed))
     report = _report(trimmed, tmp_path)
@@ -535,17 +667,48 @@ def test_lengths_come_from_the_video_stream_not_the_container(tmp_path):
     assert matches(report["analysis"]["cut_frames"], [37], tolerance=1) == (1.0, 1.0)
 
     long_audio = tmp_path / "long_audio.mkv"
-    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=3", "-f", "lavfi", "-i",
-            "sine=duration=7", *H264, "-c:a", "libopus", str(long_audio))
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=320x240:rate=25:duration=3",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=duration=7",
+        *H264,
+        "-c:a",
+        "libopus",
+        str(long_audio),
+    )
     report = _report(long_audio, tmp_path)
     assert (report["metadata"]["frame_count"], report["metadata"]["duration_s"]) == (75, 3.0)
     assert "VIDEO_INCOMPLETE" not in [w["code"] for w in report["warnings"]]
 
     live = tmp_path / "live.webm"  # written to a pipe, as MediaRecorder does: no duration anywhere
     with open(live, "wb") as handle:
-        subprocess.run([media.require_ffmpeg(), "-v", "error", "-f", "lavfi", "-i",
-                        "testsrc=size=320x240:rate=30:duration=3", "-c:v", "libvpx", "-deadline", "realtime",
-                        "-cpu-used", "8", "-f", "webm", "-"], stdout=handle, check=True)
+        subprocess.run(
+            [
+                media.require_ffmpeg(),
+                "-v",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc=size=320x240:rate=30:duration=3",
+                "-c:v",
+                "libvpx",
+                "-deadline",
+                "realtime",
+                "-cpu-used",
+                "8",
+                "-f",
+                "webm",
+                "-",
+            ],
+            stdout=handle,
+            check=True,
+        )
     assert vision.probe(str(live), LIMITS).length_known is False
     report = _report(live, tmp_path)
     assert (report["metadata"]["frame_count"], report["metadata"]["duration_s"]) == (90, 3.0)
@@ -575,8 +738,18 @@ def test_hd_keyframes_keep_their_colours(tmp_path):
     import av
 
     path = tmp_path / "hd709.mp4"
-    _ffmpeg("-f", "lavfi", "-i", "smptebars=size=1280x720:rate=25:duration=1", "-vf",
-            "scale=out_color_matrix=bt709", *H264, "-colorspace", "bt709", str(path))
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "smptebars=size=1280x720:rate=25:duration=1",
+        "-vf",
+        "scale=out_color_matrix=bt709",
+        *H264,
+        "-colorspace",
+        "bt709",
+        str(path),
+    )
     pictures: dict = {}
     run(path, stride=2, pictures=pictures)
     picture = pictures[0]
@@ -595,8 +768,16 @@ def cv2_resize(image, width: int, height: int):
 def test_keyframes_of_non_square_pixels_are_shown_as_displayed(tmp_path):
     """720x576 stored with 64:45 pixels shows as 16:9; the keyframe was 5:4, faces squashed."""
     path = tmp_path / "anamorphic.mp4"
-    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=1024x576:rate=25:duration=1", "-vf", "scale=720:576,setsar=64/45",
-            *H264, str(path))
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=1024x576:rate=25:duration=1",
+        "-vf",
+        "scale=720:576,setsar=64/45",
+        *H264,
+        str(path),
+    )
     pictures: dict = {}
     run(path, stride=2, pictures=pictures)
     height, width = pictures[0].shape[:2]
@@ -607,10 +788,26 @@ def test_a_timelapse_at_one_frame_a_second_keeps_its_black_stretch_and_cuts(tmp_
     """At 1 fps a stride of 2 skipped whole seconds: the 2 s black stretch was one sample, a
     span of 0 s, so neither the warning nor its shot were found."""
     path = tmp_path / "timelapse.mp4"
-    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x240:rate=1:duration=3", "-f", "lavfi", "-i",
-            "color=c=black:size=320x240:rate=1:duration=2", "-f", "lavfi", "-i",
-            "smptebars=size=320x240:rate=1:duration=3", "-filter_complex", "[0][1][2]concat=n=3:v=1[v]",
-            "-map", "[v]", *H264, str(path))
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=320x240:rate=1:duration=3",
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=black:size=320x240:rate=1:duration=2",
+        "-f",
+        "lavfi",
+        "-i",
+        "smptebars=size=320x240:rate=1:duration=3",
+        "-filter_complex",
+        "[0][1][2]concat=n=3:v=1[v]",
+        "-map",
+        "[v]",
+        *H264,
+        str(path),
+    )
     result = run(path, stride=2)
     assert result.stride == 1
     assert result.black == [(3.0, 5.0)]
@@ -623,8 +820,25 @@ def test_cover_art_is_no_video_and_a_one_frame_track_before_the_video_is_passed_
     cover = tmp_path / "cover.png"
     cv2.imwrite(str(cover), scenes.textured(1, 0))
     song = tmp_path / "song.mp4"
-    _ffmpeg("-f", "lavfi", "-i", "sine=duration=2", "-i", str(cover), "-map", "0", "-map", "1", "-c:a", "aac",
-            "-c:v", "png", "-disposition:v", "attached_pic", str(song))
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=duration=2",
+        "-i",
+        str(cover),
+        "-map",
+        "0",
+        "-map",
+        "1",
+        "-c:a",
+        "aac",
+        "-c:v",
+        "png",
+        "-disposition:v",
+        "attached_pic",
+        str(song),
+    )
     with pytest.raises(JobFailure) as refused:
         vision.probe(str(song), LIMITS)
     assert refused.value.code == "VIDEO_UNREADABLE" and "cover art" in refused.value.message
@@ -639,8 +853,23 @@ def test_cover_art_is_no_video_and_a_one_frame_track_before_the_video_is_passed_
     still = tmp_path / "still.mp4"
     _ffmpeg("-loop", "1", "-i", str(cover), "-frames:v", "1", *H264, str(still))
     both = tmp_path / "both.mkv"  # a one-frame track first, the recording second
-    _ffmpeg("-i", str(still), "-i", str(clip), "-map", "0:v", "-map", "1:v", "-c", "copy",
-            "-disposition:v:1", "default", "-disposition:v:0", "0", str(both))
+    _ffmpeg(
+        "-i",
+        str(still),
+        "-i",
+        str(clip),
+        "-map",
+        "0:v",
+        "-map",
+        "1:v",
+        "-c",
+        "copy",
+        "-disposition:v:1",
+        "default",
+        "-disposition:v:0",
+        "0",
+        str(both),
+    )
     result = run(both, stride=2)
     assert result.frames == 100 and matches(result.cuts, [50], tolerance=1) == (1.0, 1.0)
 
@@ -650,10 +879,22 @@ def test_a_shot_growing_out_of_a_plain_colour_is_one_shot(tmp_path):
     Taking a plain colour for a flat picture cut there (the bench's 720p clip found a cut at 152
     after the one at 150)."""
     path = tmp_path / "life.mp4"
-    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=1280x720:rate=30:duration=1", "-f", "lavfi", "-i",
-            "life=size=1280x720:rate=30:mold=10:ratio=0.2:death_color=#1e3c78:life_color=#e6c83c",
-            "-filter_complex", "[1]trim=duration=1[l];[0][l]concat=n=2:v=1,noise=alls=4:allf=t[v]", "-map", "[v]",
-            *H264, str(path))
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=1280x720:rate=30:duration=1",
+        "-f",
+        "lavfi",
+        "-i",
+        "life=size=1280x720:rate=30:mold=10:ratio=0.2:death_color=#1e3c78:life_color=#e6c83c",
+        "-filter_complex",
+        "[1]trim=duration=1[l];[0][l]concat=n=2:v=1,noise=alls=4:allf=t[v]",
+        "-map",
+        "[v]",
+        *H264,
+        str(path),
+    )
     for stride in (1, 2):
         assert run(path, stride=stride).cuts == [30]
 
@@ -666,8 +907,9 @@ def test_the_contact_sheet_puts_each_keyframe_tile_in_its_place_with_its_caption
     pictures = [np.full((360, 640, 3), c, np.uint8) for c in colours]
     pictures[4] = np.full((640, 360, 3), colours[4], np.uint8)  # portrait: letterboxed on black
     tiles = [keyframes.tile_jpeg(p) for p in pictures]
-    sheet = cv2.imdecode(np.frombuffer(keyframes.contact_sheet([(t, f"#{n}") for n, t in enumerate(tiles)]),
-                                       np.uint8), cv2.IMREAD_COLOR)
+    sheet = cv2.imdecode(
+        np.frombuffer(keyframes.contact_sheet([(t, f"#{n}") for n, t in enumerate(tiles)]), np.uint8), cv2.IMREAD_COLOR
+    )
     width, height = keyframes.TILE
     assert sheet.shape[:2] == (2 * height + 3 * 4, 4 * width + 5 * 4)  # 4 columns, 2 rows, 4 px gaps
     for n, colour in enumerate(colours):
@@ -675,7 +917,7 @@ def test_the_contact_sheet_puts_each_keyframe_tile_in_its_place_with_its_caption
         y, x = 4 + row * (height + 4), 4 + column * (width + 4)
         centre = sheet[y + height // 3, x + width // 2].astype(int)
         assert np.abs(centre - colour).max() < 12, (n, centre)
-        bar = sheet[y + height - 16:y + height, x:x + width]
+        bar = sheet[y + height - 16 : y + height, x : x + width]
         assert bar.min() < 20 and bar.max() > 200  # the caption: white text on a black bar
     portrait_edge = sheet[4 + height + 4 + height // 3, 4 + 2]
     assert portrait_edge.max() < 20

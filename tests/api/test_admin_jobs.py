@@ -107,8 +107,14 @@ def test_requeue_stale_dry_run_then_for_real(client, admin):
 
 @pytest.mark.settings(job_lost_after_s=30)
 def test_reconcile_and_diagnose(client, admin):
-    lost = _job(status="running", code=None, attempts=1, worker_name="h:1",
-                started_at=utcnow() - timedelta(seconds=100), heartbeat_at=utcnow() - timedelta(seconds=100))
+    lost = _job(
+        status="running",
+        code=None,
+        attempts=1,
+        worker_name="h:1",
+        started_at=utcnow() - timedelta(seconds=100),
+        heartbeat_at=utcnow() - timedelta(seconds=100),
+    )
     report = client.post("/api/v1/admin/jobs/reconcile", json={"dry_run": True}, headers=admin).get_json()
     assert [e["id"] for e in report["recovered"]] == [lost.id] and report["dry_run"] is True
     diag = client.get("/api/v1/admin/jobs/diagnose", headers=admin).get_json()

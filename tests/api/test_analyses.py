@@ -63,8 +63,17 @@ def _complete_as_the_job_would(analysis: Analysis) -> dict[int, bytes]:
         images[index] = _jpeg((40 * index, 100, 200))
         storage.put_bytes(key, images[index], "image/jpeg")
         shots.append({"index": index, "start_s": index * 0.5, "end_s": index * 0.5 + 0.5, "keyframe_key": key})
-        db.session.add(ShotDocument(user_id=analysis.user_id, session_id=analysis.session_id, analysis_id=analysis.id,
-                                    shot_index=index, start_s=index * 0.5, end_s=index * 0.5 + 0.5, text=f"shot {index}"))
+        db.session.add(
+            ShotDocument(
+                user_id=analysis.user_id,
+                session_id=analysis.session_id,
+                analysis_id=analysis.id,
+                shot_index=index,
+                start_s=index * 0.5,
+                end_s=index * 0.5 + 0.5,
+                text=f"shot {index}",
+            )
+        )
     storage.put_bytes(f"{analysis.prefix}contact_sheet.jpg", _jpeg((0, 0, 0)), "image/jpeg")
     analysis.contact_sheet_key = f"{analysis.prefix}contact_sheet.jpg"
     analysis.report = {"metadata": {"duration_s": 1.0}, "shots": shots, "warnings": [], "timings": {}, "summary": "x"}
@@ -127,7 +136,9 @@ def test_report_waits_for_completion_then_links_images(client, owner, backend, c
     images = _complete_as_the_job_would(analysis)
     report = client.get(f"/api/v1/analyses/{analysis.id}/report", headers=owner["headers"]).get_json()
     assert [s["keyframe_url"] for s in report["shots"]] == [
-        f"/api/v1/analyses/{analysis.id}/keyframes/0", f"/api/v1/analyses/{analysis.id}/keyframes/1"]
+        f"/api/v1/analyses/{analysis.id}/keyframes/0",
+        f"/api/v1/analyses/{analysis.id}/keyframes/1",
+    ]
     assert all("keyframe_key" not in s for s in report["shots"])
     assert report["contact_sheet_url"] == f"/api/v1/analyses/{analysis.id}/contact-sheet"
     for shot in report["shots"]:
@@ -162,9 +173,15 @@ def test_every_route_hides_another_users_analysis(client, owner, clip):
     _complete_as_the_job_would(analysis)
     stranger = auth_headers(client, make_user())
     base = f"/api/v1/analyses/{analysis.id}"
-    for method, url in [("GET", base), ("GET", f"{base}/report"), ("GET", f"{base}/keyframes/0"),
-                        ("GET", f"{base}/contact-sheet"), ("POST", f"{base}/retry"), ("DELETE", base),
-                        ("GET", f"/api/v1/uploads/status/{analysis.id}")]:
+    for method, url in [
+        ("GET", base),
+        ("GET", f"{base}/report"),
+        ("GET", f"{base}/keyframes/0"),
+        ("GET", f"{base}/contact-sheet"),
+        ("POST", f"{base}/retry"),
+        ("DELETE", base),
+        ("GET", f"/api/v1/uploads/status/{analysis.id}"),
+    ]:
         response = client.open(url, method=method, headers=stranger)
         assert response.status_code == 404, (method, url)
         assert _error(response) == "ANALYSIS_NOT_FOUND"
@@ -260,9 +277,16 @@ def test_retention_removes_abandoned_uploads_but_not_fresh_or_queued_ones(app, c
     from backend_app.services import retention
 
     def started(size=10):
-        return client.post("/api/v1/uploads/init", headers=owner["headers"], json={
-            "filename": "a.mp4", "content_type": "video/mp4", "file_size": size,
-            "session_id": owner["session_id"]}).get_json()["analysis_id"]
+        return client.post(
+            "/api/v1/uploads/init",
+            headers=owner["headers"],
+            json={
+                "filename": "a.mp4",
+                "content_type": "video/mp4",
+                "file_size": size,
+                "session_id": owner["session_id"],
+            },
+        ).get_json()["analysis_id"]
 
     abandoned, fresh = db.session.get(Analysis, started(len(clip))), started()
     get_storage().put_bytes(abandoned.storage_key, clip[:100])  # a partial upload, never completed

@@ -37,10 +37,20 @@ def test_register_validation(client):
     assert set(fields) == {"email", "password"}
 
 
-@pytest.mark.parametrize("password, why", [
-    ("password", "most common"), ("Password123", "most common"), ("sunshine!", "most common"),
-    ("12345678", "run of"), ("QWERTYUIOP", "run of"), ("87654321", "run of"), ("aaaaaaaaaaaa", "one or two"),
-    ("abababab", "one or two"), ("mallory@example.test", "email address")])
+@pytest.mark.parametrize(
+    "password, why",
+    [
+        ("password", "most common"),
+        ("Password123", "most common"),
+        ("sunshine!", "most common"),
+        ("12345678", "run of"),
+        ("QWERTYUIOP", "run of"),
+        ("87654321", "run of"),
+        ("aaaaaaaaaaaa", "one or two"),
+        ("abababab", "one or two"),
+        ("mallory@example.test", "email address"),
+    ],
+)
 def test_common_and_guessable_passwords_are_refused(client, password, why):
     """A review registered with "password" and "aaaaaaaaaaaa" (NIST SP 800-63B asks to refuse them)."""
     r = client.post("/api/v1/auth/register", json={"email": "mallory@example.test", "password": password})
@@ -105,8 +115,10 @@ def test_disabled_user_is_refused(client, app):
 
 @pytest.mark.settings(login_rate_limit="3 per minute")
 def test_login_is_rate_limited(client):
-    codes = [client.post("/api/v1/auth/login", json={"email": "a@b.test", "password": "wrong password"}).status_code
-             for _ in range(5)]
+    codes = [
+        client.post("/api/v1/auth/login", json={"email": "a@b.test", "password": "wrong password"}).status_code
+        for _ in range(5)
+    ]
     assert codes == [401, 401, 401, 429, 429]
     r = client.post("/api/v1/auth/login", json={"email": "a@b.test", "password": "wrong password"})
     assert r.get_json()["error"]["code"] == "RATE_LIMITED"
@@ -118,8 +130,12 @@ def test_rate_limit_headers_only_on_limited_views(client):
     assert r.headers["X-RateLimit-Limit"] == "3" and r.headers["X-RateLimit-Remaining"] == "2"
     assert "X-RateLimit-Limit" not in client.get("/ping").headers
     # The limiter's per-request state does not leak into the next request on the same context.
-    assert client.post("/api/v1/auth/login", json={"email": "a@b.test", "password": "x" * 9}).headers[
-        "X-RateLimit-Remaining"] == "1"
+    assert (
+        client.post("/api/v1/auth/login", json={"email": "a@b.test", "password": "x" * 9}).headers[
+            "X-RateLimit-Remaining"
+        ]
+        == "1"
+    )
 
 
 @pytest.mark.sqlite_only
@@ -158,8 +174,15 @@ def test_a_token_remembered_by_one_app_means_nothing_to_an_app_with_another_key(
     user = make_user()
     headers = auth_headers(client, user)
     assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
-    other = create_app({**{k: v for k, v in app.config["SETTINGS"].__dict__.items()
-                           if k in ("sqlite_path", "redis_url", "data_dir")},
-                        "jwt_secret_key": "another key entirely, 32 bytes long!"})
+    other = create_app(
+        {
+            **{
+                k: v
+                for k, v in app.config["SETTINGS"].__dict__.items()
+                if k in ("sqlite_path", "redis_url", "data_dir")
+            },
+            "jwt_secret_key": "another key entirely, 32 bytes long!",
+        }
+    )
     r = other.test_client().get("/api/v1/auth/me", headers=headers)
     assert r.status_code == 401 and r.get_json()["error"]["code"] == "TOKEN_INVALID"

@@ -25,7 +25,7 @@ SENTENCES = [
 
 
 def _table(sentences=SENTENCES, extra_rows=()):
-    rows = [f"| REQ-{i} | {text} | {{\"component\": \"c{i}\"}} |" for i, text in enumerate(sentences, 1)]
+    rows = [f'| REQ-{i} | {text} | {{"component": "c{i}"}} |' for i, text in enumerate(sentences, 1)]
     return "\n".join(["| id | requirementText | context |", "|---|---|---|", *rows, *extra_rows]) + "\n"
 
 
@@ -46,17 +46,18 @@ def _stream(client, batch_id, headers):
 
 def _scan_for_text(sentences):
     """Every text/JSON column of every table, and (SQLite) the raw database files."""
-    needles = {s[i:i + 16] for s in sentences for i in range(0, len(s) - 16, 4)}
+    needles = {s[i : i + 16] for s in sentences for i in range(0, len(s) - 16, 4)}
     for table in db.metadata.sorted_tables:
         columns = [c for c in table.columns if isinstance(c.type, (String, Text, JSON))]
         for row in db.session.execute(select(*columns)).all():
-            blob = " ".join(json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v
-                            for v in row if v is not None)
+            blob = " ".join(
+                json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v for v in row if v is not None
+            )
             found = [n for n in needles if n in blob]
             assert not found, f"requirement text in table {table.name}: {found[:3]}"
     url = str(db.engine.url)
     if url.startswith("sqlite:///"):
-        path = Path(url[len("sqlite:///"):])
+        path = Path(url[len("sqlite:///") :])
         raw = b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
         assert not [n for n in needles if n.encode() in raw], "requirement text in the SQLite files"
 
@@ -66,6 +67,7 @@ def _wait_done(batch_id, timeout_s=60):
         db.session.rollback()
         batch = db.session.get(RequirementBatch, batch_id, populate_existing=True)
         return batch.job.status in ("completed", "failed") and batch
+
     return wait_until(done, timeout_s=timeout_s, message="batch to finish")
 
 
@@ -111,7 +113,7 @@ def test_batch_end_to_end_stream_exports_privacy_and_tenancy(client, app, worker
     assert exported.status_code == 200 and "attachment" in exported.headers["Content-Disposition"]
     table = list(csv.DictReader(io.StringIO(exported.get_data(as_text=True))))
     assert [t["id"] for t in table] == [r["id"] for r in rows] + ["BAD-1", "REQ-1"]
-    assert [int(t["overall"]) for t in table[:len(rows)]] == [r["overall"] for r in rows]
+    assert [int(t["overall"]) for t in table[: len(rows)]] == [r["overall"] for r in rows]
     assert table[-1]["status"] == "rejected" and table[-1]["error_code"] == "ROW_ID_DUPLICATE"
     as_json = client.get(f"/api/v1/batch/{batch_id}/export?format=json", headers=headers).get_json()
     assert as_json["results"] == rows and len(as_json["rejected"]) == 2
@@ -134,14 +136,18 @@ def test_batch_end_to_end_stream_exports_privacy_and_tenancy(client, app, worker
 @pytest.mark.sqlite_only
 def test_rewrite_batch_from_json_and_file_and_default_path(client, app, worker, tmp_path):
     headers = auth_headers(client, make_user())
-    res = client.post("/api/v1/batch/rewrite", headers=headers,
-                      json={"markdown": _table(SENTENCES[2:3]), "criteriaKeys": ["singularity", "clarity"]})
+    res = client.post(
+        "/api/v1/batch/rewrite",
+        headers=headers,
+        json={"markdown": _table(SENTENCES[2:3]), "criteriaKeys": ["singularity", "clarity"]},
+    )
     assert res.status_code == 202
     batch = _wait_done(res.get_json()["batch_id"])
     assert batch.job.status == "completed" and batch.criteria_keys == ["singularity", "clarity"]
     export = client.get(f"/api/v1/batch/{batch.id}/export?format=json", headers=headers).get_json()
-    assert export["results"][0]["rewrite"] == ("The harbour crane shall hoist containers. "
-                                               "The harbour crane shall report the load weight.")
+    assert export["results"][0]["rewrite"] == (
+        "The harbour crane shall hoist containers. The harbour crane shall report the load weight."
+    )
     assert set(export["results"][0]["scores"]) == {"singularity", "clarity"}
     _scan_for_text(SENTENCES[2:3] + [export["results"][0]["rewrite"]])
 
@@ -153,19 +159,30 @@ def test_rewrite_batch_from_json_and_file_and_default_path(client, app, worker, 
     default.write_text(_table(SENTENCES[3:4]), encoding="utf-8")
     app.config["SETTINGS"] = app.config["SETTINGS"].replace(requirements_md_path=str(default))
     res = client.post("/api/v1/batch/evaluate", headers=headers)
-    assert res.status_code == 202 and db.session.get(RequirementBatch, res.get_json()["batch_id"]).source == "default_path"
+    assert (
+        res.status_code == 202 and db.session.get(RequirementBatch, res.get_json()["batch_id"]).source == "default_path"
+    )
 
 
 @pytest.mark.sqlite_only
-@pytest.mark.parametrize("body,code", [
-    ("no table here", "TABLE_NOT_FOUND"),
-    ("| key | text |\n|---|---|\n| 1 | x |", "TABLE_HEADER_INVALID"),
-    ("| id | requirementText |\n| 1 | The pump shall stop. |", "TABLE_SEPARATOR_MISSING"),
-    ("| id | requirementText | context |\n|---|---|---|\n| 1 | The pump shall stop. | {oops |", "BATCH_NO_VALID_ROWS"),
-])
+@pytest.mark.parametrize(
+    "body,code",
+    [
+        ("no table here", "TABLE_NOT_FOUND"),
+        ("| key | text |\n|---|---|\n| 1 | x |", "TABLE_HEADER_INVALID"),
+        ("| id | requirementText |\n| 1 | The pump shall stop. |", "TABLE_SEPARATOR_MISSING"),
+        (
+            "| id | requirementText | context |\n|---|---|---|\n| 1 | The pump shall stop. | {oops |",
+            "BATCH_NO_VALID_ROWS",
+        ),
+    ],
+)
 def test_bad_tables_are_coded_422_with_the_line(client, body, code):
-    res = client.post("/api/v1/batch/evaluate", data=body, headers={
-        **auth_headers(client, make_user()), "Content-Type": "text/markdown"})
+    res = client.post(
+        "/api/v1/batch/evaluate",
+        data=body,
+        headers={**auth_headers(client, make_user()), "Content-Type": "text/markdown"},
+    )
     error = res.get_json()["error"]
     assert res.status_code == 422 and error["code"] == code
     if code == "BATCH_NO_VALID_ROWS":
@@ -177,8 +194,11 @@ def test_bad_tables_are_coded_422_with_the_line(client, body, code):
 @pytest.mark.sqlite_only
 @pytest.mark.settings(max_batch_rows=3)
 def test_rows_over_max_batch_rows_are_rejected_and_the_rest_run(client):
-    res = client.post("/api/v1/batch/evaluate", data=_table(), headers={
-        **auth_headers(client, make_user()), "Content-Type": "text/markdown"})
+    res = client.post(
+        "/api/v1/batch/evaluate",
+        data=_table(),
+        headers={**auth_headers(client, make_user()), "Content-Type": "text/markdown"},
+    )
     body = res.get_json()
     assert res.status_code == 202 and body["total_rows"] == 3
     assert [r["code"] for r in body["rejected"]] == ["ROW_LIMIT_EXCEEDED"] * 3
@@ -196,8 +216,11 @@ def test_another_users_session_is_not_found(client):
     from backend_app.tenancy import Tenant
 
     theirs = sessions.create(Tenant(make_user().id), "theirs")
-    res = client.post(f"/api/v1/batch/evaluate?session_id={theirs.id}", data=_table(),
-                      headers={**auth_headers(client, make_user()), "Content-Type": "text/markdown"})
+    res = client.post(
+        f"/api/v1/batch/evaluate?session_id={theirs.id}",
+        data=_table(),
+        headers={**auth_headers(client, make_user()), "Content-Type": "text/markdown"},
+    )
     assert res.status_code == 404
 
 
@@ -235,8 +258,9 @@ def test_v2_batch_runs_llm_calls_in_parallel_and_falls_back_per_row(client, open
         text = json.loads(req["messages"][1]["content"])["requirementText"]
         if "Münzen" in text:
             return "not json"
-        return json.dumps({"findings": [{"rule_id": "R7", "severity": "high", "span": [0, 3],
-                                         "message": "m", "suggestion": "s"}]})
+        return json.dumps(
+            {"findings": [{"rule_id": "R7", "severity": "high", "span": [0, 3], "message": "m", "suggestion": "s"}]}
+        )
 
     fake_openai.responder = responder
     openai_app.config["SETTINGS"] = openai_app.config["SETTINGS"].replace(max_parallel=3, batch_size=4)
@@ -265,13 +289,31 @@ def test_a_rerun_keeps_rows_an_earlier_attempt_stored(client, app, start_worker)
     headers = {**auth_headers(client, make_user()), "Content-Type": "text/markdown"}
     batch_id = client.post("/api/v1/batch/evaluate", data=_table(), headers=headers).get_json()["batch_id"]
     batch = db.session.get(RequirementBatch, batch_id)
-    db.session.add(RequirementResult(batch_id=batch_id, user_id=batch.user_id, row_index=0, row_key="REQ-1", line=3,
-                                     text_sha256="0" * 64, status="ok", engine="earlier-attempt", overall=50))
+    db.session.add(
+        RequirementResult(
+            batch_id=batch_id,
+            user_id=batch.user_id,
+            row_index=0,
+            row_key="REQ-1",
+            line=3,
+            text_sha256="0" * 64,
+            status="ok",
+            engine="earlier-attempt",
+            overall=50,
+        )
+    )
     db.session.commit()
     start_worker(1)
     batch = _wait_done(batch_id)
-    rows = db.session.execute(select(RequirementResult).where(RequirementResult.batch_id == batch_id)
-                              .order_by(RequirementResult.row_index)).scalars().all()
+    rows = (
+        db.session.execute(
+            select(RequirementResult)
+            .where(RequirementResult.batch_id == batch_id)
+            .order_by(RequirementResult.row_index)
+        )
+        .scalars()
+        .all()
+    )
     assert [r.row_index for r in rows] == list(range(len(SENTENCES)))
     assert rows[0].engine == "earlier-attempt" and {r.engine for r in rows[1:]} == {"rules-v1"}
     assert batch.done_rows == len(SENTENCES) and batch.summary["rows"] == len(SENTENCES)

@@ -66,8 +66,18 @@ def test_fuzzed_bodies_never_500(client):
 
     h = auth_headers(client, make_user())
     rng = random.Random(7)
-    junk = [b"", b"null", b"{", b"[]", b'{"a": 1}', b'"str"', b"\xff\xfe", b'{"name": null}',
-            b'{"email": {}, "password": []}', bytes(rng.randrange(256) for _ in range(64))]
+    junk = [
+        b"",
+        b"null",
+        b"{",
+        b"[]",
+        b'{"a": 1}',
+        b'"str"',
+        b"\xff\xfe",
+        b'{"name": null}',
+        b'{"email": {}, "password": []}',
+        bytes(rng.randrange(256) for _ in range(64)),
+    ]
     spec = build_spec()
     for path, ops in spec["paths"].items():
         concrete = path.replace("{", "").replace("}", "")
@@ -80,11 +90,22 @@ def test_fuzzed_bodies_never_500(client):
 
 
 UNSTORABLE = {  # JSON escapes that parse but no database, hash or Redis can take
-    "email": "\ud800@example.test", "password": "\ud800" * 12, "name": "a\u0000b", "requirementText": "\ud800",
-    "message": "hello \u0000", "session_id": "\u0000", "analysis_id": "\ud800", "filename": "a\u0000.mp4",
-    "refresh_token": "\ud800", "reason": "\u0000", "description": "\ud800", "criteriaKeys": [["clarity"]],
+    "email": "\ud800@example.test",
+    "password": "\ud800" * 12,
+    "name": "a\u0000b",
+    "requirementText": "\ud800",
+    "message": "hello \u0000",
+    "session_id": "\u0000",
+    "analysis_id": "\ud800",
+    "filename": "a\u0000.mp4",
+    "refresh_token": "\ud800",
+    "reason": "\u0000",
+    "description": "\ud800",
+    "criteriaKeys": [["clarity"]],
     "markdown": "| id | requirementText |\n|---|---|\n| R\u00001 | The pump shall stop. |",
-    "context": {"\ud800": 1}, "content_type": "video/mp4", "file_size": 1e400,
+    "context": {"\ud800": 1},
+    "content_type": "video/mp4",
+    "file_size": 1e400,
 }
 
 
@@ -124,8 +145,12 @@ def test_unstorable_text_deep_nesting_and_nul_in_urls_never_500(client):
 @pytest.mark.parametrize("minutes", ["NaN", "Infinity", "-Infinity", "1e400", "1e10", "-1"])
 def test_requeue_stale_refuses_ages_that_are_no_age(client, minutes):
     h = auth_headers(client, make_user("admin"))
-    r = client.post("/api/v1/admin/jobs/requeue-stale", data=f'{{"max_age_minutes": {minutes}}}', headers=h,
-                    content_type="application/json")
+    r = client.post(
+        "/api/v1/admin/jobs/requeue-stale",
+        data=f'{{"max_age_minutes": {minutes}}}',
+        headers=h,
+        content_type="application/json",
+    )
     assert_error(r, 422, "VALIDATION_ERROR")
     assert "max_age_minutes" in r.get_json()["error"]["details"]["fields"]
 
@@ -134,9 +159,12 @@ def test_requeue_stale_refuses_ages_that_are_no_age(client, minutes):
 def test_batch_options_of_the_wrong_type_are_coded_422(client):
     h = auth_headers(client, make_user())
     table = "| id | requirementText |\n|---|---|\n| R1 | The pump shall stop. |"
-    for options, field in [({"criteriaKeys": [["clarity"]]}, "criteriaKeys"),
-                           ({"criteriaKeys": [None]}, "criteriaKeys"),
-                           ({"session_id": ["x"]}, "session_id"), ({"session_id": 10**30}, "session_id")]:
+    for options, field in [
+        ({"criteriaKeys": [["clarity"]]}, "criteriaKeys"),
+        ({"criteriaKeys": [None]}, "criteriaKeys"),
+        ({"session_id": ["x"]}, "session_id"),
+        ({"session_id": 10**30}, "session_id"),
+    ]:
         r = client.post("/api/v1/batch/evaluate", json={"markdown": table, **options}, headers=h)
         assert_error(r, 422, "VALIDATION_ERROR")
         assert field in r.get_json()["error"]["details"]["fields"]

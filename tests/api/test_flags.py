@@ -49,10 +49,13 @@ def test_flags_are_admin_only(client):
     user = make_user()
     headers = auth_headers(client, user)
     assert client.get("/api/v1/flags").status_code == 401
-    for method, url, body in [("get", "/api/v1/flags", None), ("get", "/api/v1/flags/use_v2", None),
-                              ("put", "/api/v1/flags/use_v2", {"enabled": True, "rollout_percent": 100}),
-                              ("post", "/api/v1/flags/use_v2/rollback", {"reason": "x"}),
-                              ("get", "/api/v1/flags/use_v2/audit", None)]:
+    for method, url, body in [
+        ("get", "/api/v1/flags", None),
+        ("get", "/api/v1/flags/use_v2", None),
+        ("put", "/api/v1/flags/use_v2", {"enabled": True, "rollout_percent": 100}),
+        ("post", "/api/v1/flags/use_v2/rollback", {"reason": "x"}),
+        ("get", "/api/v1/flags/use_v2/audit", None),
+    ]:
         response = getattr(client, method)(url, json=body, headers=headers)
         assert response.status_code == 403, (method, url)
         assert response.get_json()["error"]["code"] == "ADMIN_REQUIRED"
@@ -64,14 +67,27 @@ def test_admin_changes_rolls_back_and_reads_the_audit(client):
     listed = client.get("/api/v1/flags", headers=headers).get_json()
     assert [f["key"] for f in listed["flags"]] == ["use_v2"]
     assert listed["guard"]["tripped"] is False and listed["guard"]["window"] == {"samples": 0, "errors": 0}
-    put = client.put("/api/v1/flags/use_v2", headers=headers,
-                     json={"enabled": True, "rollout_percent": 25, "reason": "start the canary"})
+    put = client.put(
+        "/api/v1/flags/use_v2",
+        headers=headers,
+        json={"enabled": True, "rollout_percent": 25, "reason": "start the canary"},
+    )
     assert put.status_code == 200
     assert put.get_json() | {"updated_at": None} == {
-        "key": "use_v2", "enabled": True, "rollout_percent": 25, "updated_by": admin.id, "changed": True,
-        "rolled_back": False, "description": put.get_json()["description"], "updated_at": None}
-    created = client.put("/api/v1/flags/new_chat", headers=headers,
-                         json={"enabled": False, "rollout_percent": 0, "description": "new chat engine"})
+        "key": "use_v2",
+        "enabled": True,
+        "rollout_percent": 25,
+        "updated_by": admin.id,
+        "changed": True,
+        "rolled_back": False,
+        "description": put.get_json()["description"],
+        "updated_at": None,
+    }
+    created = client.put(
+        "/api/v1/flags/new_chat",
+        headers=headers,
+        json={"enabled": False, "rollout_percent": 0, "description": "new chat engine"},
+    )
     assert created.status_code == 200 and created.get_json()["description"] == "new chat engine"
     back = client.post("/api/v1/flags/use_v2/rollback", headers=headers, json={"reason": "p95 doubled"})
     assert back.status_code == 200
@@ -81,8 +97,10 @@ def test_admin_changes_rolls_back_and_reads_the_audit(client):
     assert again.get_json()["changed"] is False
     audit = client.get("/api/v1/flags/use_v2/audit", headers=headers).get_json()["audit"]
     assert [(a["actor"], a["action"], a["reason"]) for a in audit] == [
-        (admin.id, "rollback", "p95 doubled"), (admin.id, "update", "start the canary"),
-        ("seed", "seed", audit[-1]["reason"])]
+        (admin.id, "rollback", "p95 doubled"),
+        (admin.id, "update", "start the canary"),
+        ("seed", "seed", audit[-1]["reason"]),
+    ]
     assert audit[0]["before"]["enabled"] is True and audit[0]["after"]["enabled"] is False
     # Turned back on without a percentage, it keeps its own: the same canary as before the rollback.
     on = client.put("/api/v1/flags/use_v2", headers=headers, json={"enabled": True, "reason": "fixed"})
@@ -92,15 +110,18 @@ def test_admin_changes_rolls_back_and_reads_the_audit(client):
 
 
 @pytest.mark.sqlite_only
-@pytest.mark.parametrize("body,field", [
-    ({"enabled": True, "rollout_percent": 101}, "rollout_percent"),
-    ({"enabled": True, "rollout_percent": -1}, "rollout_percent"),
-    ({"enabled": True, "rollout_percent": "50"}, "rollout_percent"),
-    ({"enabled": True, "rollout_percent": 12.5}, "rollout_percent"),
-    ({"enabled": "yes", "rollout_percent": 50}, "enabled"),
-    ({"rollout_percent": 50}, "enabled"),
-    ({"enabled": True, "rollout_percent": 5, "reason": "x" * 501}, "reason"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"enabled": True, "rollout_percent": 101}, "rollout_percent"),
+        ({"enabled": True, "rollout_percent": -1}, "rollout_percent"),
+        ({"enabled": True, "rollout_percent": "50"}, "rollout_percent"),
+        ({"enabled": True, "rollout_percent": 12.5}, "rollout_percent"),
+        ({"enabled": "yes", "rollout_percent": 50}, "enabled"),
+        ({"rollout_percent": 50}, "enabled"),
+        ({"enabled": True, "rollout_percent": 5, "reason": "x" * 501}, "reason"),
+    ],
+)
 def test_invalid_changes_are_refused_with_a_code(client, body, field):
     _, headers = _admin(client)
     response = client.put("/api/v1/flags/use_v2", headers=headers, json=body)
@@ -112,8 +133,12 @@ def test_invalid_changes_are_refused_with_a_code(client, body, field):
 @pytest.mark.sqlite_only
 def test_other_mistakes_are_coded(client):
     _, headers = _admin(client)
-    assert client.put("/api/v1/flags/Bad Key!", headers=headers,
-                      json={"enabled": True, "rollout_percent": 1}).get_json()["error"]["code"] == "FLAG_KEY_INVALID"
+    assert (
+        client.put("/api/v1/flags/Bad Key!", headers=headers, json={"enabled": True, "rollout_percent": 1}).get_json()[
+            "error"
+        ]["code"]
+        == "FLAG_KEY_INVALID"
+    )
     assert client.put("/api/v1/flags/use_v2", headers=headers, data="x").status_code == 415
     missing = client.post("/api/v1/flags/nope/rollback", headers=headers, json={"reason": "x"})
     assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "FLAG_NOT_FOUND"
@@ -133,15 +158,25 @@ def test_every_response_carries_the_variant(client):
     headers = auth_headers(client, user)
     n = bucketing.bucket("use_v2", user.id)
     assert _variant(client.get("/api/v1/auth/me", headers=headers)) == ("v2", f"in canary (bucket {n} <= 100)")
-    anonymous = [client.get("/ping"), client.get("/health"), client.get("/metrics"), client.get("/nowhere"),
-                 client.delete("/ping"), client.get("/api/v1/auth/me"), client.get("/login"),
-                 client.post("/api/v1/auth/login", data="{", content_type="application/json"),
-                 client.get("/ping", headers={"Authorization": "Bearer not-a-token"}),
-                 client.get("/api/v1/auth/me", headers={"Authorization": "Bearer not-a-token"})]
+    anonymous = [
+        client.get("/ping"),
+        client.get("/health"),
+        client.get("/metrics"),
+        client.get("/nowhere"),
+        client.delete("/ping"),
+        client.get("/api/v1/auth/me"),
+        client.get("/login"),
+        client.post("/api/v1/auth/login", data="{", content_type="application/json"),
+        client.get("/ping", headers={"Authorization": "Bearer not-a-token"}),
+        client.get("/api/v1/auth/me", headers={"Authorization": "Bearer not-a-token"}),
+    ]
     for response in anonymous:
         assert _variant(response) == ("v1", "no user"), response.request.path
-    signed_in = [client.get("/api/v1/nowhere", headers=headers), client.get("/ping", headers=headers),
-                 client.put("/api/v1/flags/use_v2", headers=headers, json={})]
+    signed_in = [
+        client.get("/api/v1/nowhere", headers=headers),
+        client.get("/ping", headers=headers),
+        client.put("/api/v1/flags/use_v2", headers=headers, json={}),
+    ]
     for response in signed_in:
         assert _variant(response)[0] == "v2", response.request.path
     # Pages read the identity from the cookies the sign-in form sets.
@@ -171,13 +206,17 @@ def test_variant_is_counted_per_route_and_status(client):
 def test_admins_may_force_their_own_variant_and_nobody_else(client):
     _, admin_headers = _admin(client)
     user_headers = auth_headers(client, make_user())
-    assert _variant(client.get("/ping", headers={**admin_headers, "X-Force-Variant": "v2"})) == \
-        ("v2", "forced by admin")
+    assert _variant(client.get("/ping", headers={**admin_headers, "X-Force-Variant": "v2"})) == (
+        "v2",
+        "forced by admin",
+    )
     assert _variant(client.get("/ping", headers={**user_headers, "X-Force-Variant": "v2"})) == ("v1", "flag off")
     assert _variant(client.get("/ping", headers={"X-Force-Variant": "v2"})) == ("v1", "no user")
     flags.set_flag("use_v2", enabled=True, rollout_percent=100, actor="t")
-    assert _variant(client.get("/ping", headers={**admin_headers, "X-Force-Variant": "v1"})) == \
-        ("v1", "forced by admin")
+    assert _variant(client.get("/ping", headers={**admin_headers, "X-Force-Variant": "v1"})) == (
+        "v1",
+        "forced by admin",
+    )
     assert _variant(client.get("/ping", headers={**user_headers, "X-Force-Variant": "v1"}))[0] == "v2"
 
 
@@ -213,7 +252,12 @@ def test_guard_rolls_back_on_v2_server_errors(app, client):
     assert listed["flags"][0]["enabled"] is False and listed["guard"]["tripped"] is True
     assert "6/26" in listed["guard"]["reason"] and listed["guard"]["tripped_at"]
     audit = flags.audit_log("use_v2")[0]
-    assert (audit.actor, audit.action, audit.before["enabled"], audit.after["enabled"]) == ("guard", "guard", True, False)
+    assert (audit.actor, audit.action, audit.before["enabled"], audit.after["enabled"]) == (
+        "guard",
+        "guard",
+        True,
+        False,
+    )
     assert 'framewise_flag_changes_total{action="guard",flag="use_v2"}' in client.get("/metrics").get_data(as_text=True)
 
 
@@ -245,19 +289,39 @@ def test_cli_lists_sets_and_rolls_back(app):
 
 # --- propagation across gunicorn workers ---------------------------------------------------
 
+
 def _start_gunicorn(app, port: int) -> subprocess.Popen:
     env = {**os.environ, **env_for(app), "LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "3", "--threads", "4",
-                             "--worker-class", "gthread", "--bind", f"127.0.0.1:{port}",
-                             "--access-logfile", "/dev/null", "wsgi:app"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            "3",
+            "--threads",
+            "4",
+            "--worker-class",
+            "gthread",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--access-logfile",
+            "/dev/null",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
     def up() -> bool:
         try:
             return requests.get(f"http://127.0.0.1:{port}/ping", timeout=1).status_code == 200
         except requests.RequestException:
             return proc.poll() is not None  # exited: fail below rather than wait
+
     wait_until(up, timeout_s=60, message="gunicorn to serve /ping")
     assert proc.poll() is None, "gunicorn exited"
     return proc
@@ -270,8 +334,14 @@ def _hammer(url: str, headers: dict, stop_at: float, samples: list, max_requests
             if started >= stop_at:
                 return
             response = session.get(url, headers=headers, timeout=10)
-            samples.append((started, response.status_code, response.headers.get("X-Variant"),
-                            response.headers.get("X-Variant-Reason")))
+            samples.append(
+                (
+                    started,
+                    response.status_code,
+                    response.headers.get("X-Variant"),
+                    response.headers.get("X-Variant-Reason"),
+                )
+            )
 
 
 @pytest.mark.sqlite_only
@@ -287,14 +357,20 @@ def test_rollback_reaches_every_gunicorn_worker_within_one_second(app, client):
         assert {r.headers["X-Variant"] for r in warm} == {"v2"}
         samples: list = []
         stop_at = time.monotonic() + 3.5
-        threads = [threading.Thread(target=_hammer, args=(f"{base}/api/v1/auth/me", user_headers, stop_at, samples))
-                   for _ in range(6)]
+        threads = [
+            threading.Thread(target=_hammer, args=(f"{base}/api/v1/auth/me", user_headers, stop_at, samples))
+            for _ in range(6)
+        ]
         for thread in threads:
             thread.start()
         time.sleep(0.8)
         sent_at = time.monotonic()
-        rolled = requests.post(f"{base}/api/v1/flags/use_v2/rollback", headers=admin_headers,
-                               json={"reason": "propagation test"}, timeout=10)
+        rolled = requests.post(
+            f"{base}/api/v1/flags/use_v2/rollback",
+            headers=admin_headers,
+            json={"reason": "propagation test"},
+            timeout=10,
+        )
         rolled_at = time.monotonic()
         assert rolled.status_code == 200 and rolled.json()["changed"] is True
         for thread in threads:
@@ -306,5 +382,6 @@ def test_rollback_reaches_every_gunicorn_worker_within_one_second(app, client):
     assert any(variant == "v2" for started, _, variant, _ in samples if started < sent_at)
     late = [s for s in samples if s[0] > rolled_at + 1.0]
     assert len(late) >= 20, f"only {len(late)} requests after the one-second mark"
-    assert all((variant, reason) == ("v1", "rolled back") for _, _, variant, reason in late), \
-        [s for s in late if s[2] != "v1"][:5]
+    assert all((variant, reason) == ("v1", "rolled back") for _, _, variant, reason in late), [
+        s for s in late if s[2] != "v1"
+    ][:5]

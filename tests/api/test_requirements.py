@@ -13,17 +13,37 @@ TEXT = "The system shall be fast and user-friendly where possible."
 
 def _v2_answer(text=TEXT, **extra):
     start = text.index("fast")
-    return {"language": "en", "findings": [
-        {"rule_id": "R7", "criterion": "clarity", "severity": "high", "span": [start, start + 4],
-         "message": "Vague speed.", "suggestion": "Say how fast.", "replacement": "within 2 s"}], **extra}
+    return {
+        "language": "en",
+        "findings": [
+            {
+                "rule_id": "R7",
+                "criterion": "clarity",
+                "severity": "high",
+                "span": [start, start + 4],
+                "message": "Vague speed.",
+                "suggestion": "Say how fast.",
+                "replacement": "within 2 s",
+            }
+        ],
+        **extra,
+    }
 
 
 @pytest.mark.sqlite_only
 def test_criteria_lists_every_criterion_with_rules(client):
     body = client.get("/api/v1/criteria").get_json()
     keys = {c["key"] for c in body["criteria"]}
-    assert {"clarity", "testability", "measurability", "singularity", "completeness", "unambiguity",
-            "feasibility", "conformity"} <= keys
+    assert {
+        "clarity",
+        "testability",
+        "measurability",
+        "singularity",
+        "completeness",
+        "unambiguity",
+        "feasibility",
+        "conformity",
+    } <= keys
     for c in body["criteria"]:
         assert c["description"] and c["rules"] and all(r["id"].startswith("R") and r["name"] for r in c["rules"])
     assert "formula" in body["scoring"]
@@ -31,15 +51,18 @@ def test_criteria_lists_every_criterion_with_rules(client):
 
 def test_evaluation_v1(client, app):
     headers = auth_headers(client, make_user())
-    res = client.post("/api/v1/evaluations", headers=headers,
-                      json={"requirementText": TEXT, "context": {}, "criteriaKeys": ["clarity", "testability"]})
+    res = client.post(
+        "/api/v1/evaluations",
+        headers=headers,
+        json={"requirementText": TEXT, "context": {}, "criteriaKeys": ["clarity", "testability"]},
+    )
     body = res.get_json()
     assert res.status_code == 200 and res.headers["X-Variant"] == "v1"
     assert body["variant"] == "v1" and body["engine"] == "rules-v1" and body["language"] == "en"
     assert set(body["scores"]) == {"clarity", "testability"} and body["overall"] < 50
     assert {"R7", "R8", "R34"} <= {f["rule_id"] for f in body["findings"]}
     fast = next(f for f in body["findings"] if f["rule_id"] == "R7")
-    assert TEXT[fast["span"][0]:fast["span"][1]] == fast["words"] == "fast"
+    assert TEXT[fast["span"][0] : fast["span"][1]] == fast["words"] == "fast"
 
 
 @pytest.mark.sqlite_only
@@ -48,19 +71,25 @@ def test_suggestions_and_rewrites(client):
     body = client.post("/api/v1/suggestions", headers=headers, json={"requirementText": TEXT}).get_json()
     assert body["mode"] == "suggest" and len(body["suggestions"]) == len(body["findings"])
     assert any(s["replacement"] == "within <value> <unit>" for s in body["suggestions"])
-    body = client.post("/api/v1/rewrites", headers=headers,
-                       json={"requirementText": "Der Benutzer muss in der Lage sein, Berichte zu exportieren."}).get_json()
+    body = client.post(
+        "/api/v1/rewrites",
+        headers=headers,
+        json={"requirementText": "Der Benutzer muss in der Lage sein, Berichte zu exportieren."},
+    ).get_json()
     assert body["rewrite"] == "Der Benutzer muss Berichte exportieren." and body["rewrite_overall"] > body["overall"]
 
 
 @pytest.mark.sqlite_only
-@pytest.mark.parametrize("payload,code", [
-    ({"requirementText": "  "}, "REQUIREMENT_TEXT_EMPTY"),
-    ({}, "REQUIREMENT_TEXT_EMPTY"),
-    ({"requirementText": "x" * 5001}, "REQUIREMENT_TEXT_TOO_LONG"),
-    ({"requirementText": "The pump shall stop.", "criteriaKeys": ["beauty"]}, "UNKNOWN_CRITERIA"),
-    ({"requirementText": "The pump shall stop.", "context": "nope"}, "VALIDATION_ERROR"),
-])
+@pytest.mark.parametrize(
+    "payload,code",
+    [
+        ({"requirementText": "  "}, "REQUIREMENT_TEXT_EMPTY"),
+        ({}, "REQUIREMENT_TEXT_EMPTY"),
+        ({"requirementText": "x" * 5001}, "REQUIREMENT_TEXT_TOO_LONG"),
+        ({"requirementText": "The pump shall stop.", "criteriaKeys": ["beauty"]}, "UNKNOWN_CRITERIA"),
+        ({"requirementText": "The pump shall stop.", "context": "nope"}, "VALIDATION_ERROR"),
+    ],
+)
 def test_bad_input_is_a_coded_422(client, payload, code):
     res = client.post("/api/v1/evaluations", headers=auth_headers(client, make_user()), json=payload)
     assert res.status_code == 422 and res.get_json()["error"]["code"] == code
@@ -106,11 +135,18 @@ def test_v2_invalid_json_is_retried_once_then_accepted(client, openai_app, fake_
 
 
 @pytest.mark.sqlite_only
-@pytest.mark.parametrize("bad", [
-    "not json at all",
-    json.dumps({"findings": [{"rule_id": "R99", "severity": "high", "span": [0, 3], "message": "m", "suggestion": "s"}]}),
-    json.dumps({"findings": [{"rule_id": "R7", "severity": "high", "span": [0, 999], "message": "m", "suggestion": "s"}]}),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "not json at all",
+        json.dumps(
+            {"findings": [{"rule_id": "R99", "severity": "high", "span": [0, 3], "message": "m", "suggestion": "s"}]}
+        ),
+        json.dumps(
+            {"findings": [{"rule_id": "R7", "severity": "high", "span": [0, 999], "message": "m", "suggestion": "s"}]}
+        ),
+    ],
+)
 def test_v2_invalid_twice_falls_back_to_v1_with_a_note(client, openai_app, fake_openai, bad):
     fake_openai.responder = lambda req: bad
     res = client.post("/api/v1/evaluations", headers=_v2_headers(client), json={"requirementText": TEXT})

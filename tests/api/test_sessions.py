@@ -59,8 +59,16 @@ def test_prepared_listings_read_only_the_tenants_rows_and_session(app):
     first, second = (sessions.create(Tenant(alice.id), name) for name in ("first", "second"))
     theirs = sessions.create(Tenant(bob.id), "bob's")
     for owner, session, name in ((alice, first, "a1.mp4"), (alice, second, "a2.mp4"), (bob, theirs, "b.mp4")):
-        db.session.add(Analysis(user_id=owner.id, session_id=session.id, filename=name, content_type="video/mp4",
-                                declared_size=1, storage_key=f"k/{name}"))
+        db.session.add(
+            Analysis(
+                user_id=owner.id,
+                session_id=session.id,
+                filename=name,
+                content_type="video/mp4",
+                declared_size=1,
+                storage_key=f"k/{name}",
+            )
+        )
     db.session.commit()
     listing = OwnedRows(Analysis, ("filename",), order_by=Analysis.__table__.c.filename)
     assert [r.filename for r in listing.read(Tenant(alice.id))] == ["a1.mp4", "a2.mp4"]

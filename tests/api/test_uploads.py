@@ -91,19 +91,27 @@ def test_upload_flow_on_both_databases(client, owner, clip):
 
 
 @pytest.mark.sqlite_only
-@pytest.mark.parametrize("body, code, status", [
-    ({"file_size": 0}, "EMPTY_FILE", 422),
-    ({"file_size": 10**12}, "VIDEO_TOO_LARGE", 413),
-    ({"content_type": "text/plain"}, "UNSUPPORTED_FORMAT", 415),
-    ({"content_type": "application/octet-stream", "filename": "notes.txt"}, "UNSUPPORTED_FORMAT", 415),
-    ({"file_size": -5}, "VALIDATION_ERROR", 422),
-    ({"file_size": "12"}, "VALIDATION_ERROR", 422),
-    ({"filename": None}, "VALIDATION_ERROR", 422),
-    ({"session_id": "0" * 32}, "SESSION_NOT_FOUND", 404),
-])
+@pytest.mark.parametrize(
+    "body, code, status",
+    [
+        ({"file_size": 0}, "EMPTY_FILE", 422),
+        ({"file_size": 10**12}, "VIDEO_TOO_LARGE", 413),
+        ({"content_type": "text/plain"}, "UNSUPPORTED_FORMAT", 415),
+        ({"content_type": "application/octet-stream", "filename": "notes.txt"}, "UNSUPPORTED_FORMAT", 415),
+        ({"file_size": -5}, "VALIDATION_ERROR", 422),
+        ({"file_size": "12"}, "VALIDATION_ERROR", 422),
+        ({"filename": None}, "VALIDATION_ERROR", 422),
+        ({"session_id": "0" * 32}, "SESSION_NOT_FOUND", 404),
+    ],
+)
 def test_init_refuses_bad_declarations(client, owner, body, code, status):
-    payload = {"filename": "clip.mp4", "content_type": "video/mp4", "file_size": 1000,
-               "session_id": owner["session_id"], **body}
+    payload = {
+        "filename": "clip.mp4",
+        "content_type": "video/mp4",
+        "file_size": 1000,
+        "session_id": owner["session_id"],
+        **body,
+    }
     response = client.post("/api/v1/uploads/init", json=payload, headers=owner["headers"])
     assert response.status_code == status, response.get_json()
     assert _error(response) == code
@@ -112,8 +120,14 @@ def test_init_refuses_bad_declarations(client, owner, body, code, status):
 
 @pytest.mark.sqlite_only
 def test_generic_type_is_guessed_from_the_name_and_path_parts_are_dropped(client, owner):
-    response = init_upload(client, owner["headers"], owner["session_id"], size=100,
-                           filename="../../etc/holiday.mkv", content_type="application/octet-stream")
+    response = init_upload(
+        client,
+        owner["headers"],
+        owner["session_id"],
+        size=100,
+        filename="../../etc/holiday.mkv",
+        content_type="application/octet-stream",
+    )
     assert response.status_code == 201
     analysis = db.session.get(Analysis, response.get_json()["analysis_id"])
     assert analysis.content_type == "video/x-matroska" and analysis.filename == "holiday.mkv"
@@ -165,11 +179,14 @@ def _stored_then_completed(client, owner, data: bytes, declared: int):
 
 
 @pytest.mark.sqlite_only
-@pytest.mark.parametrize("data, declared, code, status", [
-    (TEXT, len(TEXT), "UNSUPPORTED_FORMAT", 415),
-    (b"", 1000, "EMPTY_FILE", 422),
-    (b"\x00\x00\x00\x18ftypisom" + b"\x00" * 100, 50, "UPLOAD_SIZE_MISMATCH", 422),
-])
+@pytest.mark.parametrize(
+    "data, declared, code, status",
+    [
+        (TEXT, len(TEXT), "UNSUPPORTED_FORMAT", 415),
+        (b"", 1000, "EMPTY_FILE", 422),
+        (b"\x00\x00\x00\x18ftypisom" + b"\x00" * 100, 50, "UPLOAD_SIZE_MISMATCH", 422),
+    ],
+)
 def test_bad_stored_files_fail_the_job_with_their_code(app, client, owner, backend, data, declared, code, status):
     analysis, response = _stored_then_completed(client, owner, data, declared)
     assert response.status_code == status and _error(response) == code
@@ -216,6 +233,7 @@ def test_an_upload_link_writes_only_while_its_analysis_waits_for_the_bytes(app, 
 
 # --- one-shot multipart -------------------------------------------------------------------
 
+
 def _multipart(client, owner, data: bytes, filename="clip.mp4", content_type="video/mp4", session_id=None):
     form = {"session_id": session_id or owner["session_id"], "file": (io.BytesIO(data), filename, content_type)}
     return client.post("/api/v1/uploads", data=form, headers=owner["headers"], content_type="multipart/form-data")
@@ -233,11 +251,14 @@ def test_one_shot_upload_is_stored_and_queued(app, client, owner, backend, clip)
 
 
 @pytest.mark.sqlite_only
-@pytest.mark.parametrize("data, filename, content_type, code, status", [
-    (TEXT, "clip.mp4", "video/mp4", "UNSUPPORTED_FORMAT", 415),
-    (b"", "clip.mp4", "video/mp4", "EMPTY_FILE", 422),
-    (b"\x00\x00\x00\x18ftypisom" + b"\x00" * 100, "clip.txt", "text/plain", "UNSUPPORTED_FORMAT", 415),
-])
+@pytest.mark.parametrize(
+    "data, filename, content_type, code, status",
+    [
+        (TEXT, "clip.mp4", "video/mp4", "UNSUPPORTED_FORMAT", 415),
+        (b"", "clip.mp4", "video/mp4", "EMPTY_FILE", 422),
+        (b"\x00\x00\x00\x18ftypisom" + b"\x00" * 100, "clip.txt", "text/plain", "UNSUPPORTED_FORMAT", 415),
+    ],
+)
 def test_one_shot_refusals_leave_nothing_behind(app, client, owner, data, filename, content_type, code, status):
     response = _multipart(client, owner, data, filename, content_type)
     assert response.status_code == status and _error(response) == code
@@ -247,8 +268,12 @@ def test_one_shot_refusals_leave_nothing_behind(app, client, owner, data, filena
 
 @pytest.mark.sqlite_only
 def test_one_shot_needs_a_file_and_an_owned_session(client, owner, clip):
-    response = client.post("/api/v1/uploads", data={"session_id": owner["session_id"]}, headers=owner["headers"],
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/api/v1/uploads",
+        data={"session_id": owner["session_id"]},
+        headers=owner["headers"],
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 422 and "file" in response.get_json()["error"]["details"]["fields"]
     stranger = {"headers": auth_headers(client, make_user()), "session_id": owner["session_id"]}
     response = _multipart(client, stranger, clip)

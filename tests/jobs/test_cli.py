@@ -34,8 +34,14 @@ def run(app, *args):
 
 def test_diagnose_names_each_problem(app):
     stuck = _job("queued", age_s=600, enqueue_last_error="ConnectionError: Redis down", enqueue_attempts=3)
-    _job("running", age_s=600, attempts=1, worker_name="dead:1", started_at=utcnow() - timedelta(seconds=600),
-         heartbeat_at=utcnow() - timedelta(seconds=600))
+    _job(
+        "running",
+        age_s=600,
+        attempts=1,
+        worker_name="dead:1",
+        started_at=utcnow() - timedelta(seconds=600),
+        heartbeat_at=utcnow() - timedelta(seconds=600),
+    )
     _job("failed", error_code="VIDEO_UNREADABLE")
     result = run(app, "jobs", "diagnose")
     out = result.output
@@ -77,8 +83,9 @@ def test_requeue_stale_says_what_is_wrong_instead_of_a_traceback(app):
     _job("queued", age_s=20 * 60)
     refused = run(app, "jobs", "requeue-stale", "--max-age-minutes", "nan")
     assert refused.exit_code == 2 and "from 0 to" in refused.output
-    app.extensions["redis"] = Redis.from_url(f"redis://127.0.0.1:{local_redis.free_port()}/0",
-                                             socket_connect_timeout=0.5)
+    app.extensions["redis"] = Redis.from_url(
+        f"redis://127.0.0.1:{local_redis.free_port()}/0", socket_connect_timeout=0.5
+    )
     down = run(app, "jobs", "requeue-stale", "--max-age-minutes", "10")
     assert down.exit_code == 1 and "redis unreachable" in down.output, down.output
     assert "Traceback" not in down.output
@@ -101,8 +108,12 @@ def test_retry_failed_and_reconcile(app):
     failed = _job("failed", error_code="AI_PROVIDER_FAILED", attempts=3)
     out = run(app, "jobs", "retry-failed").output
     assert "retried 1 failed job(s)" in out and failed.id in get_queue("default").get_job_ids()
-    lost = _job("running", attempts=1, started_at=utcnow() - timedelta(seconds=90),
-                heartbeat_at=utcnow() - timedelta(seconds=90))
+    lost = _job(
+        "running",
+        attempts=1,
+        started_at=utcnow() - timedelta(seconds=90),
+        heartbeat_at=utcnow() - timedelta(seconds=90),
+    )
     dry = run(app, "jobs", "reconcile", "--dry-run")
     assert "would recover lost running: 1" in dry.output and "recovered lost" not in dry.output
     db.session.expire_all()
@@ -126,13 +137,15 @@ def test_data_purge(app):
 
 
 def test_create_admin_says_what_is_wrong_with_a_password_instead_of_a_traceback(app):
-    result = app.test_cli_runner().invoke(args=["users", "create-admin", "--email", "root@example.test",
-                                                "--password", "x"])
+    result = app.test_cli_runner().invoke(
+        args=["users", "create-admin", "--email", "root@example.test", "--password", "x"]
+    )
     assert result.exit_code == 1 and result.exception.__class__ is SystemExit
     assert result.output.startswith("Error: ") and "Traceback" not in result.output
     assert "--password must be at least 8 characters" in result.output  # which option, and what is wrong
-    common = app.test_cli_runner().invoke(args=["users", "create-admin", "--email", "root@example.test",
-                                                "--password", "password123"])
+    common = app.test_cli_runner().invoke(
+        args=["users", "create-admin", "--email", "root@example.test", "--password", "password123"]
+    )
     assert common.exit_code == 1 and "--password is one of the most common passwords" in common.output
     made = app.test_cli_runner().invoke(args=["users", "create-admin", "--email", "root@example.test"])
     assert made.exit_code == 0 and "password: " in made.output

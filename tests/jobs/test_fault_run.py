@@ -17,8 +17,9 @@ pytestmark = pytest.mark.timeout(600)
 
 def test_uploads_survive_worker_kills_and_a_redis_outage():
     lines: list[str] = []
-    result = fault.run(uploads=12, workers=2, kills=1, kill_every=(2.0, 4.0), outage_s=2.0, seed=7,
-                       timeout_s=400, log=lines.append)
+    result = fault.run(
+        uploads=12, workers=2, kills=1, kill_every=(2.0, 4.0), outage_s=2.0, seed=7, timeout_s=400, log=lines.append
+    )
     assert result["violations"] == [], (result, lines)
     assert result["all_finished"] and result["accepted"] == 12
     assert sum(result["statuses"].get(s, 0) for s in ("completed", "failed")) == 12

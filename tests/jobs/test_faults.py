@@ -20,8 +20,15 @@ from ..helpers import wait_until
 from . import kinds  # noqa: F401  (registers the test-only kinds in this process)
 from .procs import children, kill_horse, kill_tree
 
-FAST = dict(job_heartbeat_s=1, job_lost_after_s=3, stale_queued_s=1, reconcile_interval_s=2,
-            job_retry_backoff_s=1, job_max_attempts=3, job_modules=["tests.jobs.kinds"])
+FAST = dict(
+    job_heartbeat_s=1,
+    job_lost_after_s=3,
+    stale_queued_s=1,
+    reconcile_interval_s=2,
+    job_retry_backoff_s=1,
+    job_max_attempts=3,
+    job_modules=["tests.jobs.kinds"],
+)
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.settings(**FAST)]
 
 
@@ -31,8 +38,9 @@ def row(job_id: str) -> Job:
 
 
 def finished(job_id: str, timeout_s: float = 60) -> Job:
-    return wait_until(lambda: (r := row(job_id)).is_finished and r, timeout_s=timeout_s,
-                      message=f"job {job_id} to finish")
+    return wait_until(
+        lambda: (r := row(job_id)).is_finished and r, timeout_s=timeout_s, message=f"job {job_id} to finish"
+    )
 
 
 def markers(directory: Path, what: str) -> list[Path]:
@@ -80,8 +88,9 @@ def test_enqueue_fails_with_redis_down_then_reconciler_enqueues_it(app, dedicate
     assert len(markers(tmp_path / "m", "done")) == 1
 
 
-def test_a_busy_worker_outlives_a_redis_outage_and_serves_the_queues_again(app, dedicated_redis, start_worker,
-                                                                          tmp_path):
+def test_a_busy_worker_outlives_a_redis_outage_and_serves_the_queues_again(
+    app, dedicated_redis, start_worker, tmp_path
+):
     """Redis gone for longer than one heartbeat while a job runs ended RQ's loop, and with it the
     worker process: nothing served the queues again until someone restarted it."""
     first = start_worker(1)[0]
@@ -113,8 +122,7 @@ def test_worker_sigkilled_mid_job_is_recovered_and_completes_once(app, start_wor
 
 def test_work_horse_killed_is_requeued_by_its_worker_and_retried(app, worker, tmp_path):
     job = submit("test_sleepy", user_id=None, payload={"seconds": 3, "marker_dir": str(tmp_path / "m")})
-    running = wait_until(lambda: (r := row(job.id)).status == "running" and r.progress > 0 and r,
-                         message="job running")
+    running = wait_until(lambda: (r := row(job.id)).status == "running" and r.progress > 0 and r, message="job running")
     assert kill_horse(running) != worker.pid
     done = finished(job.id)
     assert done.status == "completed", done.to_dict()
@@ -143,8 +151,12 @@ def test_horse_killed_at_the_limit_from_outside_fails_with_job_timeout(app, work
 
 def test_retryable_failure_is_retried_with_backoff_then_fails(app, worker, tmp_path):
     job = submit("test_flaky", user_id=None, payload={"marker_dir": str(tmp_path / "m")})
-    between = wait_until(lambda: (r := row(job.id)).status == "queued" and r.attempts == 1 and r, timeout_s=30,
-                         interval_s=0.05, message="row queued between attempts")
+    between = wait_until(
+        lambda: (r := row(job.id)).status == "queued" and r.attempts == 1 and r,
+        timeout_s=30,
+        interval_s=0.05,
+        message="row queued between attempts",
+    )
     assert between.error_code == "AI_PROVIDER_FAILED"
     done = finished(job.id)
     assert (done.status, done.error_code, done.attempts) == ("failed", "AI_PROVIDER_FAILED", 3), done.to_dict()
@@ -182,7 +194,7 @@ def test_rq_abandoned_job_cleanup_runs_our_failure_callback(app, start_worker, t
     job = submit("test_sleepy", user_id=None, payload={"seconds": 30, "marker_dir": str(tmp_path / "m")})
     wait_until(lambda: row(job.id).status == "running" and row(job.id).progress > 0, message="job running")
     kill_tree(first.pid)
-    StartedJobRegistry("default", connection=redis_store.conn).cleanup(timestamp=time.time() + 10 ** 6)
+    StartedJobRegistry("default", connection=redis_store.conn).cleanup(timestamp=time.time() + 10**6)
     requeued = row(job.id)
     assert (requeued.status, requeued.error_code, requeued.attempts) == ("queued", "WORKER_LOST", 1)
     assert job.id in get_queue("default").scheduled_job_registry  # RQ's retry, after the backoff
@@ -194,14 +206,16 @@ def test_a_superseded_run_stops_and_writes_nothing(app, worker, tmp_path):
     job = submit("test_sleepy", user_id=None, payload={"seconds": 3, "marker_dir": str(tmp_path / "m")})
     running = wait_until(lambda: (r := row(job.id)).status == "running" and r.progress > 0 and r, message="running")
     db.session.query(Job).filter(Job.id == job.id).update(
-        {Job.attempts: running.attempts + 1, Job.worker_name: "new-run:1"}, synchronize_session=False)
+        {Job.attempts: running.attempts + 1, Job.worker_name: "new-run:1"}, synchronize_session=False
+    )
     db.session.commit()
     # The new run is alive: it beats, as a real one does; without that the reconciler (lost after
     # 3 s, every 2 s) took the silent row back within the 4 s, depending on its phase.
     deadline = time.monotonic() + 4
     while time.monotonic() < deadline:
         db.session.query(Job).filter(Job.id == job.id, Job.worker_name == "new-run:1").update(
-            {Job.heartbeat_at: utcnow()}, synchronize_session=False)
+            {Job.heartbeat_at: utcnow()}, synchronize_session=False
+        )
         db.session.commit()
         time.sleep(0.5)
     after = row(job.id)

@@ -58,8 +58,12 @@ def test_periodic_process_exits_with_its_worker(app, worker):
 
     from ..helpers import wait_until
 
-    periodic = wait_until(lambda: [c for c in psutil.Process(worker.pid).children()
-                                   if "backend_app.jobs.schedule" in " ".join(c.cmdline())], message="periodic process")
+    periodic = wait_until(
+        lambda: [
+            c for c in psutil.Process(worker.pid).children() if "backend_app.jobs.schedule" in " ".join(c.cmdline())
+        ],
+        message="periodic process",
+    )
     worker.kill()
     worker.wait()
     psutil.wait_procs(periodic, timeout=40)  # it notices within a second once started up

@@ -28,9 +28,14 @@ STAGES = {"fetch", "probe", "decode", "keyframes", "describe", "report", "index"
 def face_qr_clip(tmp_path_factory) -> Path:
     """6 s, 320x180, H.264: a face (0-2 s), a QR code (2-4 s), a textured shot (4-6 s)."""
     path = tmp_path_factory.mktemp("video-job") / "face_qr.mp4"
-    return scenes.scenes_clip(path, [(50, lambda i: scenes.draw_face(dx=i % 3)),
-                                     (50, lambda i: scenes.draw_qr(QR_TEXT)),
-                                     (50, lambda i: scenes.textured(5, i))])
+    return scenes.scenes_clip(
+        path,
+        [
+            (50, lambda i: scenes.draw_face(dx=i % 3)),
+            (50, lambda i: scenes.draw_qr(QR_TEXT)),
+            (50, lambda i: scenes.textured(5, i)),
+        ],
+    )
 
 
 def uploaded(client, data, filename: str = "face_qr.mp4") -> tuple[dict, Analysis]:
@@ -84,8 +89,9 @@ def test_a_real_worker_turns_the_clip_into_a_report_chat_can_search(app, client,
     keys = sorted(storage.list_keys(f"{analysis.prefix}keyframes/"))
     assert keys == [f"{analysis.prefix}keyframes/{n}.jpg" for n in range(3)]
     assert analysis.contact_sheet_key and storage.exists(analysis.contact_sheet_key)
-    docs = db.session.scalars(select(ShotDocument).where(ShotDocument.analysis_id == analysis.id)
-                              .order_by(ShotDocument.shot_index)).all()
+    docs = db.session.scalars(
+        select(ShotDocument).where(ShotDocument.analysis_id == analysis.id).order_by(ShotDocument.shot_index)
+    ).all()
     assert [d.shot_index for d in docs] == [0, 1, 2]
     assert all(d.user_id == analysis.user_id and d.session_id == analysis.session_id for d in docs)
     assert QR_TEXT in docs[1].text and "face_qr.mp4" in docs[1].title and "1 face." in docs[0].text
@@ -105,8 +111,9 @@ def test_a_rerun_replaces_its_outputs_instead_of_adding_to_them(app, client, fac
     assert again.job.status == "completed"
     assert again.report["shots"] == first["shots"]
     assert len(list(storage.list_keys(f"{analysis.prefix}keyframes/"))) == 3
-    count = db.session.scalar(select(db.func.count()).select_from(ShotDocument)
-                              .where(ShotDocument.analysis_id == analysis.id))
+    count = db.session.scalar(
+        select(db.func.count()).select_from(ShotDocument).where(ShotDocument.analysis_id == analysis.id)
+    )
     assert count == 3
 
 
@@ -125,8 +132,10 @@ def test_a_video_damaged_after_half_completes_and_its_report_says_where_it_ends(
     import subprocess
 
     whole = tmp_path / "front.mp4"  # the index (moov) first, so a cut-off file still opens
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(face_qr_clip), "-c", "copy", "-movflags", "+faststart",
-                    str(whole)], check=True)
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-i", str(face_qr_clip), "-c", "copy", "-movflags", "+faststart", str(whole)],
+        check=True,
+    )
     data = whole.read_bytes()
     _, analysis = uploaded(client, data[: len(data) * 3 // 4], filename="cut.mp4")
     run_job(analysis.job_id)
@@ -165,8 +174,12 @@ def test_an_analysis_deleted_while_its_job_runs_leaves_no_objects_behind(app, cl
     db.session.expire_all()
     assert db.session.get(Analysis, analysis_id) is None and db.session.get(Job, job_id) is None
     assert list(get_storage().list_keys(prefix)) == []
-    assert db.session.scalar(select(db.func.count()).select_from(ShotDocument)
-                             .where(ShotDocument.analysis_id == analysis_id)) == 0
+    assert (
+        db.session.scalar(
+            select(db.func.count()).select_from(ShotDocument).where(ShotDocument.analysis_id == analysis_id)
+        )
+        == 0
+    )
     assert leftover_temp_dirs(app) == []
     assert client.get(f"/api/v1/analyses/{analysis_id}", headers=headers).status_code == 404
 
@@ -185,9 +198,28 @@ def test_a_run_stopped_by_a_delete_leaves_no_temp_files(app, client, worker, tmp
     from ..media import require_ffmpeg
 
     path = tmp_path / "long.mp4"
-    subprocess.run([require_ffmpeg(), "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
-                    "-t", "30", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", str(path)],
-                   check=True, timeout=120)
+    subprocess.run(
+        [
+            require_ffmpeg(),
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1280x720:rate=30",
+            "-t",
+            "30",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-pix_fmt",
+            "yuv420p",
+            str(path),
+        ],
+        check=True,
+        timeout=120,
+    )
     headers, analysis = uploaded(client, path.read_bytes(), filename="long.mp4")
     analysis_id, job_id = analysis.id, analysis.job_id
 
@@ -199,8 +231,11 @@ def test_a_run_stopped_by_a_delete_leaves_no_temp_files(app, client, worker, tmp
     wait_until(lambda: stage() == "decode", timeout_s=60, interval_s=0.05, message="the run to be decoding")
     assert leftover_temp_dirs(app), "the run should hold its temp dir while decoding"
     assert client.delete(f"/api/v1/analyses/{analysis_id}", headers=headers).status_code == 204
-    wait_until(lambda: RQJob.fetch(job_id, connection=redis_store.conn).get_status() == "stopped", timeout_s=30,
-               message="the horse to be stopped mid-run")
+    wait_until(
+        lambda: RQJob.fetch(job_id, connection=redis_store.conn).get_status() == "stopped",
+        timeout_s=30,
+        message="the horse to be stopped mid-run",
+    )
     wait_until(lambda: leftover_temp_dirs(app) == [], timeout_s=15, message="the temp dir to be removed")
     assert worker.poll() is None
 
@@ -219,13 +254,22 @@ def test_a_missing_source_object_fails_without_retry_or_temp_files(app, client, 
 def vision_answer(request: dict) -> str:
     """The local OpenAI-protocol server's vision model: one description per image it was sent."""
     content = request["messages"][0]["content"]
-    shots = [int(part["text"].split(":")[0].split()[1]) for part in content
-             if part["type"] == "text" and part["text"].startswith("Shot ")]
-    assert sum(1 for part in content if part["type"] == "image_url"
-               and part["image_url"]["url"].startswith("data:image/jpeg;base64,")) == len(shots)
-    return json.dumps({"summary": "A face, a menu QR code and a striped wall.",
-                       "shots": [{"index": i, "description": f"model text {i}", "labels": ["Model Label"]}
-                                 for i in shots]})
+    shots = [
+        int(part["text"].split(":")[0].split()[1])
+        for part in content
+        if part["type"] == "text" and part["text"].startswith("Shot ")
+    ]
+    assert sum(
+        1
+        for part in content
+        if part["type"] == "image_url" and part["image_url"]["url"].startswith("data:image/jpeg;base64,")
+    ) == len(shots)
+    return json.dumps(
+        {
+            "summary": "A face, a menu QR code and a striped wall.",
+            "shots": [{"index": i, "description": f"model text {i}", "labels": ["Model Label"]} for i in shots],
+        }
+    )
 
 
 @pytest.mark.sqlite_only
@@ -251,8 +295,9 @@ def test_openai_describes_keyframes_records_usage_and_is_cached(openai_app, fake
 
 @pytest.mark.sqlite_only
 @pytest.mark.parametrize("answer, calls", [({"status": 500}, 3), ("this is not JSON", 2)])
-def test_openai_failure_is_retried_then_the_report_completes_without_ai_text(openai_app, fake_openai, client,
-                                                                           face_qr_clip, answer, calls):
+def test_openai_failure_is_retried_then_the_report_completes_without_ai_text(
+    openai_app, fake_openai, client, face_qr_clip, answer, calls
+):
     fake_openai.responder = lambda request: answer
     _, analysis = uploaded(client, face_qr_clip)
     run_job(analysis.job_id)
@@ -292,11 +337,18 @@ def test_the_worker_loads_the_face_cascade_and_colour_tables_before_its_horses_f
     import subprocess
     import sys
 
-    script = ("from backend_app.adapters.vision import keyframes as k; from backend_app.jobs import registry;"
-              "loaded = lambda: (k.face_cascade.cache_info().currsize, k._named_lab.cache_info().currsize);"
-              "before = loaded(); registry.preload(); import sys; print(*before, *loaded(), 'openai' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[2])
+    script = (
+        "from backend_app.adapters.vision import keyframes as k; from backend_app.jobs import registry;"
+        "loaded = lambda: (k.face_cascade.cache_info().currsize, k._named_lab.cache_info().currsize);"
+        "before = loaded(); registry.preload(); import sys; print(*before, *loaded(), 'openai' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert out.stdout.split() == ["0", "0", "1", "1", "False"]  # the LLM stack stays out of video horses
 
 
@@ -306,11 +358,18 @@ def test_the_worker_imports_the_openai_sdk_before_the_fork_only_when_a_model_is_
     import subprocess
     import sys
 
-    script = ("import sys; from backend_app.jobs import registry; from backend_app.settings import load_settings;"
-              f"registry.preload(load_settings({{}}, ai_provider={provider!r}, openai_api_key='test'));"
-              "print('openai' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[2])
+    script = (
+        "import sys; from backend_app.jobs import registry; from backend_app.settings import load_settings;"
+        f"registry.preload(load_settings({{}}, ai_provider={provider!r}, openai_api_key='test'));"
+        "print('openai' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert out.stdout.split() == [str(provider == "openai")]
 
 
@@ -346,6 +405,12 @@ def test_a_horse_forked_after_the_preload_can_use_opencvs_thread_pool():
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-c", HORSE_AFTER_PRELOAD], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[2], timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", HORSE_AFTER_PRELOAD],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=60,
+    )
     assert out.stdout.split() == ["exit", "0"]  # the horse finished, and did not fail

@@ -45,9 +45,25 @@ def _fill(user_id: str, total_mb: int, parts: int = 4) -> int:
 def served(app, tmp_path):
     port = local_redis.free_port()
     env = {**os.environ, **env_for(app), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app",
-                             "--bind", f"127.0.0.1:{port}", "--workers", "1"], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=open(tmp_path / "web.log", "wb"), start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            str(ROOT / "gunicorn.conf.py"),
+            "wsgi:app",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "web.log", "wb"),
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
 
     def up():

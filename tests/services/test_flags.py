@@ -44,8 +44,9 @@ def test_unleash_client_specification(feature, case):
 def test_conformance_files_cover_both_strategies_and_stickiness():
     cases = _conformance_cases()
     assert len(cases) >= 15
-    strategies = {(s["name"], (s.get("parameters") or {}).get("stickiness"))
-                  for p in cases for s in p.values[0]["strategies"]}
+    strategies = {
+        (s["name"], (s.get("parameters") or {}).get("stickiness")) for p in cases for s in p.values[0]["strategies"]
+    }
     assert {("gradualRolloutUserId", None), ("flexibleRollout", "default"), ("flexibleRollout", "userId")} <= strategies
 
 
@@ -81,10 +82,17 @@ def test_use_v2_is_seeded_from_the_environment_on_first_start_only(app, redis_se
     assert [(a.actor, a.action, a.after["rollout_percent"]) for a in audits] == [("seed", "seed", 30)]
     flags.set_flag("use_v2", enabled=True, rollout_percent=5, actor="someone")
     # A restart with other environment values does not overwrite the stored flag.
-    restarted = create_app({
-        "app_env": "test", "redis_url": redis_server["url"], "data_dir": str(tmp_path / "d2"),
-        "database_url": app.config["SETTINGS"].database_url, "sqlite_path": app.config["SETTINGS"].sqlite_path,
-        "feature_flag_use_v2": False, "canary_percent": 90})
+    restarted = create_app(
+        {
+            "app_env": "test",
+            "redis_url": redis_server["url"],
+            "data_dir": str(tmp_path / "d2"),
+            "database_url": app.config["SETTINGS"].database_url,
+            "sqlite_path": app.config["SETTINGS"].sqlite_path,
+            "feature_flag_use_v2": False,
+            "canary_percent": 90,
+        }
+    )
     with restarted.app_context():
         again = read_flags(restarted)["use_v2"]
         db.engine.dispose()
@@ -143,8 +151,12 @@ def test_a_change_whose_redis_bump_was_lost_reaches_a_process_within_a_second(ap
     monkeypatch.setattr(changes, "publish_change", lambda: None)  # the bump (and this process's own notice) lost
     started = time.monotonic()
     flags.rollback("use_v2", actor="t", reason="while Redis was down")
-    wait_until(lambda: flags.decide(user) == ("v1", "rolled back"), timeout_s=5, interval_s=0.05,
-               message="the rollback to be seen without a version bump")
+    wait_until(
+        lambda: flags.decide(user) == ("v1", "rolled back"),
+        timeout_s=5,
+        interval_s=0.05,
+        message="the rollback to be seen without a version bump",
+    )
     assert time.monotonic() - started < state.DB_POLL_S + 0.5
 
 
@@ -160,8 +172,15 @@ def test_when_redis_blips_a_process_keeps_its_state_and_follows_the_table(app, t
     user = _user_with_bucket(lambda b: True)
     port = local_redis.free_port()
     own_redis = local_redis.start(port, tmp_path / "own-redis", persist=False)
-    other = create_app({"app_env": "test", "log_level": "ERROR", "sqlite_path": app.config["SETTINGS"].sqlite_path,
-                        "data_dir": str(tmp_path / "other"), "redis_url": f"redis://127.0.0.1:{port}/0"})
+    other = create_app(
+        {
+            "app_env": "test",
+            "log_level": "ERROR",
+            "sqlite_path": app.config["SETTINGS"].sqlite_path,
+            "data_dir": str(tmp_path / "other"),
+            "redis_url": f"redis://127.0.0.1:{port}/0",
+        }
+    )
     try:
         with other.app_context():
             assert flags.decide(user)[0] == "v2"
@@ -173,8 +192,11 @@ def test_when_redis_blips_a_process_keeps_its_state_and_follows_the_table(app, t
             assert other.test_client().get("/ping").headers["X-Variant"] == "v1"
         flags.rollback("use_v2", actor="t", reason="while the other process's Redis is down")
         with other.app_context():
-            wait_until(lambda: flags.decide(user) == ("v1", "rolled back"), timeout_s=5,
-                       message="the process without Redis to read the change from the table")
+            wait_until(
+                lambda: flags.decide(user) == ("v1", "rolled back"),
+                timeout_s=5,
+                message="the process without Redis to read the change from the table",
+            )
             db.engine.dispose()
     finally:
         if own_redis.poll() is None:
@@ -189,7 +211,7 @@ def test_guard_rolls_back_past_the_threshold_only(app):
     assert guard.record(True) is False  # 1/9: below the minimum sample count anyway
     assert guard.record(True) is False  # 2/10 = 20%: not above the threshold
     assert flags.snapshot()["use_v2"].enabled
-    assert guard.record(True) is True   # 3/11 > 20%
+    assert guard.record(True) is True  # 3/11 > 20%
     view = flags.snapshot()["use_v2"]
     assert (view.enabled, view.rollout_percent, view.last_actor, view.last_action) == (False, 50, "guard", "guard")
     assert "3/11" in view.last_reason and "20.0%" in view.last_reason
@@ -224,15 +246,16 @@ def test_rollback_reaches_a_running_rq_worker_within_one_second(app, start_worke
     from backend_app.jobs.enqueue import submit
     from backend_app.models import Job
 
-    from . import flag_kinds  # noqa: F401  (registers test_flag_probe here too)
     from ..helpers import wait_until
+    from . import flag_kinds  # noqa: F401  (registers test_flag_probe here too)
 
     flags.set_flag("use_v2", enabled=True, rollout_percent=100, actor="t")
     start_worker(1, extra_env={"JOB_MODULES": "tests.services.flag_kinds"})
     out = tmp_path / "probe.txt"
     job = submit("test_flag_probe", user_id=None, payload={"out": str(out), "seconds": 3.5})
-    wait_until(lambda: out.exists() and len(out.read_text().splitlines()) >= 5, timeout_s=60,
-               message="the probe job to start")
+    wait_until(
+        lambda: out.exists() and len(out.read_text().splitlines()) >= 5, timeout_s=60, message="the probe job to start"
+    )
     flags.rollback("use_v2", actor="t", reason="worker propagation test")
     rolled_at = time.time()
 

@@ -27,9 +27,11 @@ from ..uploading import make_session, upload_video
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.timeout(600)]
 
-TABLE = ("| id | requirementText | context |\n|---|---|---|\n"
-         "| REQ-1 | The pump shall start within 2 seconds of the command. | {} |\n"
-         "| REQ-2 | The system should be fast and user friendly etc. | {} |\n")
+TABLE = (
+    "| id | requirementText | context |\n|---|---|---|\n"
+    "| REQ-1 | The pump shall start within 2 seconds of the command. | {} |\n"
+    "| REQ-2 | The system should be fast and user friendly etc. | {} |\n"
+)
 
 
 def _finished(client, headers, path: str, done=("completed", "failed", "canceled")) -> dict:
@@ -49,11 +51,15 @@ def _populate(client, user, clip) -> dict:
     analysis_id = upload_video(client, headers, session_id, clip)["analysis_id"]
     status = _finished(client, headers, f"/api/v1/analyses/{analysis_id}")
     assert status["status"] == "completed", status
-    chat = client.post("/api/v1/chat", json={"message": "What happens in the clip?", "session_id": session_id},
-                       headers=headers)
+    chat = client.post(
+        "/api/v1/chat", json={"message": "What happens in the clip?", "session_id": session_id}, headers=headers
+    )
     assert chat.status_code == 200, chat.get_json()
-    batch = client.post(f"/api/v1/batch/evaluate?session_id={session_id}", data=TABLE,
-                        headers={**headers, "Content-Type": "text/markdown"})
+    batch = client.post(
+        f"/api/v1/batch/evaluate?session_id={session_id}",
+        data=TABLE,
+        headers={**headers, "Content-Type": "text/markdown"},
+    )
     assert batch.status_code == 202, batch.get_json()
     batch_id = batch.get_json()["batch_id"]
     done = _finished(client, headers, f"/api/v1/batch/{batch_id}")
@@ -76,14 +82,17 @@ def _index_entries(user_id: str) -> int:
     if search.backend() != "sqlite":
         return 0
     token = search.scope_tokens(Tenant(user_id))[0]
-    return db.session.execute(text("SELECT count(*) FROM shot_fts WHERE shot_fts MATCH :q"),
-                              {"q": f'scope : "{token}"'}).scalar()
+    return db.session.execute(
+        text("SELECT count(*) FROM shot_fts WHERE shot_fts MATCH :q"), {"q": f'scope : "{token}"'}
+    ).scalar()
 
 
 def _objects(user_id: str) -> dict[str, str]:
     storage = get_storage()
-    return {key: hashlib.sha256(b"".join(storage.iter_chunks(key))).hexdigest()
-            for key in storage.list_keys(f"users/{user_id}/")}
+    return {
+        key: hashlib.sha256(b"".join(storage.iter_chunks(key))).hexdigest()
+        for key in storage.list_keys(f"users/{user_id}/")
+    }
 
 
 def test_export_then_erase_after_uploads_chat_and_batch(app, client, worker, tmp_path):
@@ -101,17 +110,27 @@ def test_export_then_erase_after_uploads_chat_and_batch(app, client, worker, tmp
     assert response.status_code == 200 and response.is_streamed
     archive = zipfile.ZipFile(io.BytesIO(response.get_data()))
     names = set(archive.namelist())
-    exported = {n[len("files/"):]: hashlib.sha256(archive.read(n)).hexdigest() for n in names if n.startswith("files/")}
+    exported = {
+        n[len("files/") :]: hashlib.sha256(archive.read(n)).hexdigest() for n in names if n.startswith("files/")
+    }
     # every object, byte for byte, and no other; the uploaded video under its own name
-    assert exported == {(k[:-len("source")] + "clip.mp4" if k.endswith("/source") else k): v
-                        for k, v in my_objects.items()}
+    assert exported == {
+        (k[: -len("source")] + "clip.mp4" if k.endswith("/source") else k): v for k, v in my_objects.items()
+    }
     assert any(n.endswith("/clip.mp4") for n in exported)
     for table, condition in ownership.owned_tables(alice_id):
         rows = db.session.execute(select(text("count(*)")).select_from(table).where(condition)).scalar()
         lines = archive.read(f"tables/{table.name}.jsonl").decode().splitlines()
         assert len(lines) == rows, table.name
-    for expected in ("analyses", "chat_messages", "requirement_batches", "requirement_results", "shot_documents",
-                     "jobs", "sessions"):
+    for expected in (
+        "analyses",
+        "chat_messages",
+        "requirement_batches",
+        "requirement_results",
+        "shot_documents",
+        "jobs",
+        "sessions",
+    ):
         assert archive.read(f"tables/{expected}.jsonl").strip(), f"nothing exported from {expected}"
     everything = b"".join(archive.read(n) for n in names)
     for foreign in (bob_id, theirs["session"], theirs["analysis"], theirs["batch"]):
@@ -137,8 +156,11 @@ def test_export_then_erase_after_uploads_chat_and_batch(app, client, worker, tmp
     from rq.job import Job as RQJob
 
     assert not [j for j in job_ids if RQJob.exists(j, connection=redis_store.conn)]
-    leftovers = [key for key in redis_store.conn.scan_iter(count=1000)
-                 if any(v.encode() in key for v in (alice_id, *job_ids, mine["analysis"], mine["batch"]))]
+    leftovers = [
+        key
+        for key in redis_store.conn.scan_iter(count=1000)
+        if any(v.encode() in key for v in (alice_id, *job_ids, mine["analysis"], mine["batch"]))
+    ]
     assert leftovers == []
     assert client.get("/api/v1/auth/me", headers=mine["headers"]).status_code == 401
 
@@ -147,5 +169,6 @@ def test_export_then_erase_after_uploads_chat_and_batch(app, client, worker, tmp
     assert _index_entries(bob_id) == their_index
     assert client.get(f"/api/v1/analyses/{theirs['analysis']}/report", headers=theirs["headers"]).status_code == 200
     assert client.get(f"/api/v1/batch/{theirs['batch']}", headers=theirs["headers"]).status_code == 200
-    assert client.get("/api/v1/chat/history", query_string={"session_id": theirs["session"]},
-                      headers=theirs["headers"]).get_json()
+    assert client.get(
+        "/api/v1/chat/history", query_string={"session_id": theirs["session"]}, headers=theirs["headers"]
+    ).get_json()

@@ -18,8 +18,18 @@ from ..factories import PASSWORD, auth_headers, make_user
 def _populate(user, label: str) -> dict:
     tenant = Tenant(user.id)
     session = sessions.create(tenant, f"{label} session")
-    db.session.add(ShotDocument(user_id=user.id, session_id=session.id, analysis_id=f"{label:0>32}"[:32],
-                                shot_index=0, start_s=0.0, end_s=1.5, title=f"{label} clip", text=f"{label} red car"))
+    db.session.add(
+        ShotDocument(
+            user_id=user.id,
+            session_id=session.id,
+            analysis_id=f"{label:0>32}"[:32],
+            shot_index=0,
+            start_s=0.0,
+            end_s=1.5,
+            title=f"{label} clip",
+            text=f"{label} red car",
+        )
+    )
     db.session.add(UsageRecord(user_id=user.id, purpose="chat", model="m", prompt_tokens=3, completion_tokens=4))
     db.session.commit()
     job = submit("selftest", user_id=user.id, session_id=session.id, payload={"echo": label})
@@ -43,8 +53,14 @@ def test_export_zip_holds_own_rows_only(client):
     assert response.status_code == 200 and response.mimetype == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(response.get_data()))
     names = set(archive.namelist())
-    assert {"manifest.json", "tables/users.jsonl", "tables/sessions.jsonl", "tables/jobs.jsonl",
-            "tables/shot_documents.jsonl", "tables/usage_records.jsonl"} <= names
+    assert {
+        "manifest.json",
+        "tables/users.jsonl",
+        "tables/sessions.jsonl",
+        "tables/jobs.jsonl",
+        "tables/shot_documents.jsonl",
+        "tables/usage_records.jsonl",
+    } <= names
     blob = b"".join(archive.read(n) for n in names).decode()
     assert bob.id not in blob and theirs["session"] not in blob and "bob red car" not in blob
     assert mine["session"] in blob and mine["job"] in blob and "alice red car" in blob
@@ -89,7 +105,9 @@ def test_admin_can_erase_a_user_but_not_themselves(client):
     r = client.delete(f"/api/v1/admin/users/{victim_id}", headers=h)
     assert r.status_code == 200 and r.get_json()["removed"]["rows.users"] == 1
     assert client.delete(f"/api/v1/admin/users/{victim_id}", headers=h).status_code == 404
-    assert client.delete(f"/api/v1/admin/users/{admin.id}", headers=auth_headers(client, make_user())).status_code == 403
+    assert (
+        client.delete(f"/api/v1/admin/users/{admin.id}", headers=auth_headers(client, make_user())).status_code == 403
+    )
 
 
 def test_owned_tables_are_derived_from_the_schema(app):

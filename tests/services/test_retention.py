@@ -27,14 +27,31 @@ def _analysis(user, session, *, age_h: float, job_status: str = "completed") -> 
     db.session.flush()
     created = utcnow() - timedelta(hours=age_h)
     job.created_at = job.finished_at = created
-    analysis = Analysis(user_id=user.id, session_id=session.id, job_id=job.id, filename="a.mp4",
-                        content_type="video/mp4", declared_size=10, storage_key="x", created_at=created)
+    analysis = Analysis(
+        user_id=user.id,
+        session_id=session.id,
+        job_id=job.id,
+        filename="a.mp4",
+        content_type="video/mp4",
+        declared_size=10,
+        storage_key="x",
+        created_at=created,
+    )
     db.session.add(analysis)
     db.session.flush()
     analysis.storage_key = f"{analysis.prefix}source.mp4"
     for index in range(2):
-        db.session.add(ShotDocument(user_id=user.id, session_id=session.id, analysis_id=analysis.id,
-                                    shot_index=index, start_s=index, end_s=index + 1, text="shot"))
+        db.session.add(
+            ShotDocument(
+                user_id=user.id,
+                session_id=session.id,
+                analysis_id=analysis.id,
+                shot_index=index,
+                start_s=index,
+                end_s=index + 1,
+                text="shot",
+            )
+        )
     db.session.commit()
     get_storage().put_bytes(analysis.storage_key, b"video")
     get_storage().put_bytes(f"{analysis.prefix}keyframes/0.jpg", b"jpg")

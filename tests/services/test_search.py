@@ -159,10 +159,23 @@ def test_terms_and_snippets_are_plain_words_from_the_text():
     assert snippet(long, ["word"]).endswith("…") and len(snippet(long, ["word"])) <= 222
 
 
-@pytest.mark.parametrize("question, step", [
-    ("and the one before?", -1), ("the previous shot", -1), ("und davor?", -1), ("What came earlier?", -1),
-    ("what comes next?", 1), ("Show me the next scene", 1), ("und die nächste Szene?", 1), ("after that?", 1),
-    ("what happens before the red car?", None), ("shot 3 after", None), ("before and after", None),
-    ("next", 1), ("the red one", None)])
+@pytest.mark.parametrize(
+    "question, step",
+    [
+        ("and the one before?", -1),
+        ("the previous shot", -1),
+        ("und davor?", -1),
+        ("What came earlier?", -1),
+        ("what comes next?", 1),
+        ("Show me the next scene", 1),
+        ("und die nächste Szene?", 1),
+        ("after that?", 1),
+        ("what happens before the red car?", None),
+        ("shot 3 after", None),
+        ("before and after", None),
+        ("next", 1),
+        ("the red one", None),
+    ],
+)
 def test_a_question_asking_only_for_the_shot_before_or_after_is_a_step(question, step):
     assert search_query.relative_step(question) == step

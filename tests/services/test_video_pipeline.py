@@ -39,6 +39,7 @@ def test_keyframe_pictures_wait_in_a_bounded_line_and_every_shot_is_inspected(tm
                 count["in_flight"] += picture is not None
                 count["most"] = max(count["most"], count["in_flight"])
             on_shot(record, picture)
+
         return real_pass(*args, on_shot=handed, **kwargs)
 
     monkeypatch.setattr(keyframes, "inspect", slow_inspect)

@@ -21,17 +21,28 @@ def clips(tmp_path_factory):
     made = {"mp4": source}
     for suffix in ("mov", "mkv", "ts"):
         target = folder / f"clip.{suffix}"
-        subprocess.run([require_ffmpeg(), "-v", "error", "-y", "-i", str(source), "-c", "copy", str(target)],
-                       check=True, timeout=60)
+        subprocess.run(
+            [require_ffmpeg(), "-v", "error", "-y", "-i", str(source), "-c", "copy", str(target)],
+            check=True,
+            timeout=60,
+        )
         made[suffix] = target
     made["webm"] = make_clip(folder / "clip.webm", seconds=1, codec="vp8")
     made["avi"] = make_clip(folder / "clip.avi", seconds=1, codec="mjpeg")
     return made
 
 
-@pytest.mark.parametrize("suffix, container", [
-    ("mp4", "mp4"), ("mov", "quicktime"), ("mkv", "matroska"), ("webm", "webm"), ("avi", "avi"), ("ts", "mpegts"),
-])
+@pytest.mark.parametrize(
+    "suffix, container",
+    [
+        ("mp4", "mp4"),
+        ("mov", "quicktime"),
+        ("mkv", "matroska"),
+        ("webm", "webm"),
+        ("avi", "avi"),
+        ("ts", "mpegts"),
+    ],
+)
 def test_real_containers_are_recognised(clips, suffix, container):
     assert sniff(clips[suffix].read_bytes()[:HEAD_BYTES]) == container
 
@@ -39,18 +50,27 @@ def test_real_containers_are_recognised(clips, suffix, container):
 def test_non_videos_are_not(tmp_path):
     ok, png = cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))
     assert ok
-    for data in (b"", b"hello world\n" * 100, png.tobytes(), b"%PDF-1.7\n" + b"x" * 500, b"RIFF\x00\x00\x00\x00WAVEfmt ",
-                 b"G" + b"\x00" * 100):
+    for data in (
+        b"",
+        b"hello world\n" * 100,
+        png.tobytes(),
+        b"%PDF-1.7\n" + b"x" * 500,
+        b"RIFF\x00\x00\x00\x00WAVEfmt ",
+        b"G" + b"\x00" * 100,
+    ):
         assert sniff(data[:HEAD_BYTES]) is None
 
 
-@pytest.mark.parametrize("size, head, code", [
-    (None, b"", "UPLOAD_INCOMPLETE"),
-    (0, b"", "EMPTY_FILE"),
-    (50, b"\x00\x00\x00\x18ftypisom", "UPLOAD_INCOMPLETE"),
-    (150, b"\x00\x00\x00\x18ftypisom", "UPLOAD_SIZE_MISMATCH"),
-    (100, b"just text", "UNSUPPORTED_FORMAT"),
-])
+@pytest.mark.parametrize(
+    "size, head, code",
+    [
+        (None, b"", "UPLOAD_INCOMPLETE"),
+        (0, b"", "EMPTY_FILE"),
+        (50, b"\x00\x00\x00\x18ftypisom", "UPLOAD_INCOMPLETE"),
+        (150, b"\x00\x00\x00\x18ftypisom", "UPLOAD_SIZE_MISMATCH"),
+        (100, b"just text", "UNSUPPORTED_FORMAT"),
+    ],
+)
 def test_stored_file_refusals(size, head, code):
     with pytest.raises(AppError) as caught:
         check_stored(100, size, head)

@@ -10,33 +10,62 @@ from backend_app.services import describe, shot_documents, video_report
 
 
 def shot(index=0, **signals) -> dict:
-    base = {"index": index, "start_s": 0.0, "end_s": 2.5, "brightness": 0.5, "motion": 0.0, "sharpness": 500.0,
-            "contrast": 0.2, "shake": 0.1, "blurry": False, "faces": 0, "qr_texts": [], "colors": []}
+    base = {
+        "index": index,
+        "start_s": 0.0,
+        "end_s": 2.5,
+        "brightness": 0.5,
+        "motion": 0.0,
+        "sharpness": 500.0,
+        "contrast": 0.2,
+        "shake": 0.1,
+        "blurry": False,
+        "faces": 0,
+        "qr_texts": [],
+        "colors": [],
+    }
     return {**base, **signals}
 
 
 def test_offline_description_says_what_was_measured_and_nothing_else():
-    text = describe.offline_description(shot(brightness=0.1, motion=0.005, faces=1, qr_texts=["https://x.test/a"],
-                                             colors=[{"name": "green", "hex": "#00ff00", "share": 0.6},
-                                                     {"name": "white", "hex": "#ffffff", "share": 0.3}]))
-    assert text == ("Dark, mostly static shot (2.5 s) with 1 face; mostly green and white; "
-                    "QR code reads 'https://x.test/a'.")
+    text = describe.offline_description(
+        shot(
+            brightness=0.1,
+            motion=0.005,
+            faces=1,
+            qr_texts=["https://x.test/a"],
+            colors=[
+                {"name": "green", "hex": "#00ff00", "share": 0.6},
+                {"name": "white", "hex": "#ffffff", "share": 0.3},
+            ],
+        )
+    )
+    assert text == (
+        "Dark, mostly static shot (2.5 s) with 1 face; mostly green and white; QR code reads 'https://x.test/a'."
+    )
     assert describe.offline_description(shot(brightness=0.8, motion=0.05)) == "Bright, fast-moving shot (2.5 s)."
     assert describe.offline_labels(shot(faces=2, blurry=True)) == ["well-lit", "static", "faces", "blurry"]
 
 
 def test_offline_provider_is_deterministic_and_honest_about_itself():
     shots = [shot(0), shot(1, faces=1)]
-    first, second = describe.describe(shots, 5.0, provider="offline", user_id=None), \
-        describe.describe(shots, 5.0, provider="offline", user_id=None)
+    first, second = (
+        describe.describe(shots, 5.0, provider="offline", user_id=None),
+        describe.describe(shots, 5.0, provider="offline", user_id=None),
+    )
     assert first.shots == second.shots and first.summary == second.summary
-    assert first.ai == {"provider": "offline", "model": None, "ok": True,
-                        "note": "descriptions built from measured signals"}
+    assert first.ai == {
+        "provider": "offline",
+        "model": None,
+        "ok": True,
+        "note": "descriptions built from measured signals",
+    }
     assert "faces seen in 1 shot" in first.summary and "offline provider" in first.summary
 
 
-@pytest.mark.parametrize("bad", ["not json", "{}", '{"shots": [{"index": "one", "description": "x"}]}',
-                                 '{"shots": [{"index": 0}]}'])
+@pytest.mark.parametrize(
+    "bad", ["not json", "{}", '{"shots": [{"index": "one", "description": "x"}]}', '{"shots": [{"index": 0}]}']
+)
 def test_a_malformed_vision_answer_is_rejected(bad):
     with pytest.raises(ValueError):
         describe.validate_answer(bad)
@@ -66,11 +95,25 @@ def test_damaged_data_is_named_with_where_it_was_and_nothing_is_said_without_dam
 
 def test_shot_document_text_carries_everything_chat_may_be_asked():
     report = {"warnings": [{"code": "TOO_DARK", "message": "…", "shots": [0]}]}
-    data = shot(0, brightness=0.1, faces=1, qr_texts=["WIFI:S:cafe"], labels=["dark", "face"],
-                description="Dark shot with 1 face.", colors=[{"name": "navy", "hex": "#000080", "share": 0.7}])
+    data = shot(
+        0,
+        brightness=0.1,
+        faces=1,
+        qr_texts=["WIFI:S:cafe"],
+        labels=["dark", "face"],
+        description="Dark shot with 1 face.",
+        colors=[{"name": "navy", "hex": "#000080", "share": 0.7}],
+    )
     text = shot_documents.shot_text(data, shot_documents.shot_warnings(report, 0))
-    for needle in ("Dark shot with 1 face.", "Seen: dark, face.", "Mostly navy (blue).", "1 face.",
-                   "QR code: WIFI:S:cafe.", "Dark and static.", "Warnings: too dark."):
+    for needle in (
+        "Dark shot with 1 face.",
+        "Seen: dark, face.",
+        "Mostly navy (blue).",
+        "1 face.",
+        "QR code: WIFI:S:cafe.",
+        "Dark and static.",
+        "Warnings: too dark.",
+    ):
         assert needle in text
     # No field label is written into every document (it would match every question that uses it).
     faceless = shot_documents.shot_text(shot(1, brightness=0.5, description="A wall."), [])

@@ -35,8 +35,9 @@ def test_login_form_error_says_what_to_do(client, app):
 
 
 def test_register_shows_field_errors(client):
-    response = client.post("/register", data={"email": "not-an-email", "password": "short",
-                                              "csrf_token": form_csrf(client, "/register")})
+    response = client.post(
+        "/register", data={"email": "not-an-email", "password": "short", "csrf_token": form_csrf(client, "/register")}
+    )
     body = text(response)
     assert response.status_code == 422
     assert "must be a valid email address" in body and "at least 8 characters" in body
@@ -140,10 +141,26 @@ def test_account_delete_needs_the_password(page):
 
 def test_usage_page_empty_then_with_calls(page, other_page):
     assert "No AI calls yet" in text(page.get("/usage"))
-    db.session.add(UsageRecord(user_id=page.user.id, purpose="chat", model="gpt-test", prompt_tokens=120,
-                               completion_tokens=30, cost_usd=0.25))
-    db.session.add(UsageRecord(user_id=other_page.user.id, purpose="vision", model="other-model",
-                               prompt_tokens=1, completion_tokens=1, cost_usd=1.0))
+    db.session.add(
+        UsageRecord(
+            user_id=page.user.id,
+            purpose="chat",
+            model="gpt-test",
+            prompt_tokens=120,
+            completion_tokens=30,
+            cost_usd=0.25,
+        )
+    )
+    db.session.add(
+        UsageRecord(
+            user_id=other_page.user.id,
+            purpose="vision",
+            model="other-model",
+            prompt_tokens=1,
+            completion_tokens=1,
+            cost_usd=1.0,
+        )
+    )
     db.session.commit()
     body = text(page.get("/usage"))
     assert "gpt-test" in body and "$0.2500 of $10.00" in body

@@ -27,9 +27,11 @@ def _session(page, name="Shoot"):
 def _upload(page, session, path) -> str:
     """Drive the page's upload routes the way app.js does: init, PUT to the signed URL, complete."""
     data = path.read_bytes()
-    ticket = page.client.post(f"/sessions/{session.id}/uploads", json={
-        "filename": path.name, "content_type": "video/mp4", "file_size": len(data)},
-        headers={"X-CSRF-TOKEN": page.csrf, "HX-Request": "true"})
+    ticket = page.client.post(
+        f"/sessions/{session.id}/uploads",
+        json={"filename": path.name, "content_type": "video/mp4", "file_size": len(data)},
+        headers={"X-CSRF-TOKEN": page.csrf, "HX-Request": "true"},
+    )
     assert ticket.status_code == 201, text(ticket)
     ticket = ticket.get_json()
     put = page.client.put(ticket["upload_url"].replace("http://localhost", ""), data=data, headers=ticket["headers"])
@@ -58,9 +60,11 @@ def test_upload_through_page_routes_queues_a_polling_item(page, tmp_path):
 def test_a_file_refused_at_complete_comes_back_as_its_failed_item(page, tmp_path):
     session = _session(page)
     data = b"this is not a video at all " * 100
-    ticket = page.client.post(f"/sessions/{session.id}/uploads", json={
-        "filename": "notes.mp4", "content_type": "video/mp4", "file_size": len(data)},
-        headers={"X-CSRF-TOKEN": page.csrf, "HX-Request": "true"}).get_json()
+    ticket = page.client.post(
+        f"/sessions/{session.id}/uploads",
+        json={"filename": "notes.mp4", "content_type": "video/mp4", "file_size": len(data)},
+        headers={"X-CSRF-TOKEN": page.csrf, "HX-Request": "true"},
+    ).get_json()
     page.client.put(ticket["upload_url"].replace("http://localhost", ""), data=data, headers=ticket["headers"])
     done = page.post(ticket["complete_url"], htmx=True)
     assert done.status_code == 415 and done.headers["X-Analysis-Item"] == "failed"
@@ -71,27 +75,53 @@ def test_a_file_refused_at_complete_comes_back_as_its_failed_item(page, tmp_path
 
 def test_upload_init_refusal_says_why(page):
     session = _session(page)
-    response = page.client.post(f"/sessions/{session.id}/uploads", json={
-        "filename": "notes.txt", "content_type": "text/plain", "file_size": 10},
-        headers={"X-CSRF-TOKEN": page.csrf, "HX-Request": "true"})
+    response = page.client.post(
+        f"/sessions/{session.id}/uploads",
+        json={"filename": "notes.txt", "content_type": "text/plain", "file_size": 10},
+        headers={"X-CSRF-TOKEN": page.csrf, "HX-Request": "true"},
+    )
     assert response.status_code == 415 and "not a supported video type" in text(response)
-    for body in ("[1]", '"x"', '{"filename": "a.mp4", "content_type": "video/mp4", "file_size": 1e400}',
-                 '{"filename": "a\\u0000.mp4", "content_type": "video/mp4", "file_size": 10}'):
-        odd = page.client.post(f"/sessions/{session.id}/uploads", data=body, content_type="application/json",
-                               headers={"X-CSRF-TOKEN": page.csrf, "HX-Request": "true"})
+    for body in (
+        "[1]",
+        '"x"',
+        '{"filename": "a.mp4", "content_type": "video/mp4", "file_size": 1e400}',
+        '{"filename": "a\\u0000.mp4", "content_type": "video/mp4", "file_size": 10}',
+    ):
+        odd = page.client.post(
+            f"/sessions/{session.id}/uploads",
+            data=body,
+            content_type="application/json",
+            headers={"X-CSRF-TOKEN": page.csrf, "HX-Request": "true"},
+        )
         assert odd.status_code in (400, 422), (body, odd.status_code)
-    no_csrf = page.client.post(f"/sessions/{session.id}/uploads", json={
-        "filename": "a.mp4", "content_type": "video/mp4", "file_size": 10})
+    no_csrf = page.client.post(
+        f"/sessions/{session.id}/uploads", json={"filename": "a.mp4", "content_type": "video/mp4", "file_size": 10}
+    )
     assert no_csrf.status_code == 403
 
 
 def _analysis(user_id, session_id, status, **job_fields) -> Analysis:
-    job = Job(kind="video_analysis", queue="video", status=status, user_id=user_id, session_id=session_id,
-              payload={}, timings={}, **job_fields)
+    job = Job(
+        kind="video_analysis",
+        queue="video",
+        status=status,
+        user_id=user_id,
+        session_id=session_id,
+        payload={},
+        timings={},
+        **job_fields,
+    )
     db.session.add(job)
     db.session.flush()
-    analysis = Analysis(user_id=user_id, session_id=session_id, job_id=job.id, filename="beach.mp4",
-                        content_type="video/mp4", declared_size=1000, storage_key="x")
+    analysis = Analysis(
+        user_id=user_id,
+        session_id=session_id,
+        job_id=job.id,
+        filename="beach.mp4",
+        content_type="video/mp4",
+        declared_size=1000,
+        storage_key="x",
+    )
     db.session.add(analysis)
     db.session.flush()
     analysis.storage_key = f"{analysis.prefix}source"
@@ -113,8 +143,9 @@ def test_item_stops_polling_when_done_and_failed_shows_reason_and_retry(page, re
     assert done.headers["Vary"] == "HX-Request"
     assert "<html" in text(page.get(f"/analyses/{running.id}/status"))
 
-    failed = _analysis(page.user.id, session.id, FAILED, error_code="VIDEO_UNREADABLE",
-                       error_message="OpenCV cannot read this file.")
+    failed = _analysis(
+        page.user.id, session.id, FAILED, error_code="VIDEO_UNREADABLE", error_message="OpenCV cannot read this file."
+    )
     get_storage().put_bytes(failed.storage_key, b"video bytes")
     item = text(page.get(f"/analyses/{failed.id}/status", htmx=True))
     assert "VIDEO_UNREADABLE" in item and "OpenCV cannot read" in item and 'data-testid="retry"' in item
@@ -138,19 +169,39 @@ def completed_analysis(user_id, session_id) -> Analysis:
     for index, (start, end) in enumerate([(0.0, 2.0), (2.0, 4.0)]):
         key = f"{analysis.prefix}keyframes/{index}.jpg"
         storage.put_bytes(key, _jpeg((200, 40 * index, 40)), "image/jpeg")
-        shots.append({"index": index, "start_s": start, "end_s": end, "keyframe_key": key,
-                      "faces": [{"x": 0.4, "y": 0.2, "w": 0.2, "h": 0.3}] if index else [],
-                      "colors": [{"name": "red", "hex": "#c83228", "share": 0.6}, "legacy text"] if index else [],
-                      "qr_texts": ["https://example.test"] if index else [], "brightness": 100.0 + index,
-                      "motion": 3.5 * (index + 1), "sharpness": 80.0, "labels": ["outdoor"],
-                      "description": f"A red scene number {index}."})
+        shots.append(
+            {
+                "index": index,
+                "start_s": start,
+                "end_s": end,
+                "keyframe_key": key,
+                "faces": [{"x": 0.4, "y": 0.2, "w": 0.2, "h": 0.3}] if index else [],
+                "colors": [{"name": "red", "hex": "#c83228", "share": 0.6}, "legacy text"] if index else [],
+                "qr_texts": ["https://example.test"] if index else [],
+                "brightness": 100.0 + index,
+                "motion": 3.5 * (index + 1),
+                "sharpness": 80.0,
+                "labels": ["outdoor"],
+                "description": f"A red scene number {index}.",
+            }
+        )
     storage.put_bytes(f"{analysis.prefix}contact_sheet.jpg", _jpeg((10, 10, 10)), "image/jpeg")
     storage.put_bytes(analysis.storage_key, b"not really a video", "video/mp4")
     analysis.contact_sheet_key = f"{analysis.prefix}contact_sheet.jpg"
     analysis.report = {
-        "metadata": {"duration_s": 4.0, "fps": 25.0, "frame_count": 100, "width": 320, "height": 180,
-                     "codec": "h264", "file_size": 1000, "sha256": "ab" * 32},
-        "shots": shots, "warnings": ["Audio track ignored"], "timings": {"decode": 0.5},
+        "metadata": {
+            "duration_s": 4.0,
+            "fps": 25.0,
+            "frame_count": 100,
+            "width": 320,
+            "height": 180,
+            "codec": "h264",
+            "file_size": 1000,
+            "sha256": "ab" * 32,
+        },
+        "shots": shots,
+        "warnings": ["Audio track ignored"],
+        "timings": {"decode": 0.5},
         "summary": "Two red scenes.",
         "timeline": [{"t": t / 2, "motion": t % 3, "brightness": 100 + t} for t in range(9)],
     }
@@ -166,13 +217,24 @@ def test_a_strip_of_many_short_shots_shows_colours_not_hundreds_of_pictures(page
     session = _session(page)
     analysis = completed_analysis(page.user.id, session.id)
     long_shot = {**analysis.report["shots"][0], "start_s": 0.0, "end_s": 10.0}
-    slivers = [{**analysis.report["shots"][1], "index": n, "start_s": 10 + (n - 1) * 0.1, "end_s": 10 + n * 0.1,
-                "colors": [{"name": "red", "hex": f"#{n:02x}0000", "share": 1.0}]} for n in range(1, 101)]
-    analysis.report = {**analysis.report, "metadata": {**analysis.report["metadata"], "duration_s": 20.0},
-                       "shots": [long_shot, *slivers]}
+    slivers = [
+        {
+            **analysis.report["shots"][1],
+            "index": n,
+            "start_s": 10 + (n - 1) * 0.1,
+            "end_s": 10 + n * 0.1,
+            "colors": [{"name": "red", "hex": f"#{n:02x}0000", "share": 1.0}],
+        }
+        for n in range(1, 101)
+    ]
+    analysis.report = {
+        **analysis.report,
+        "metadata": {**analysis.report["metadata"], "duration_s": 20.0},
+        "shots": [long_shot, *slivers],
+    }
     db.session.commit()
     body = text(page.get(f"/analyses/{analysis.id}"))
-    strip = body[body.index('data-testid="shot-strip"'):body.index("</div>", body.index('data-testid="shot-strip"'))]
+    strip = body[body.index('data-testid="shot-strip"') : body.index("</div>", body.index('data-testid="shot-strip"'))]
     assert re.findall(r"background-image: url\('([^']+)'\)", strip) == [f"/analyses/{analysis.id}/keyframes/0.jpg"]
     assert strip.count("background-color: #") == 100 and "background-color: #640000" in strip
     assert strip.count('class="wide"') == 1 and strip.count("<span>") == 1
@@ -185,12 +247,27 @@ def test_report_page_shows_everything(page):
     response = page.get(f"/analyses/{analysis.id}")
     body = text(response)
     assert response.status_code == 200
-    for expected in ("320×180", "h264", "2 shots in 4.0 s", "Two red scenes.", "Audio track ignored", 'id="shot-1"',
-                     "QR: https://example.test", "A red scene number 0.", "<polyline", 'data-seek="2.0"',
-                     f"/analyses/{analysis.id}/keyframes/1.jpg", "contact-sheet.jpg", "/api/v1/storage/",
-                     'data-testid="shot-strip"', 'href="#shot-1" data-seek="2.0"', "flex-basis: 50.0%",
-                     f"background-image: url('/analyses/{analysis.id}/keyframes/1.jpg')", "1 face<",
-                     'style="background: #c83228" title="red 60 %"'):
+    for expected in (
+        "320×180",
+        "h264",
+        "2 shots in 4.0 s",
+        "Two red scenes.",
+        "Audio track ignored",
+        'id="shot-1"',
+        "QR: https://example.test",
+        "A red scene number 0.",
+        "<polyline",
+        'data-seek="2.0"',
+        f"/analyses/{analysis.id}/keyframes/1.jpg",
+        "contact-sheet.jpg",
+        "/api/v1/storage/",
+        'data-testid="shot-strip"',
+        'href="#shot-1" data-seek="2.0"',
+        "flex-basis: 50.0%",
+        f"background-image: url('/analyses/{analysis.id}/keyframes/1.jpg')",
+        "1 face<",
+        'style="background: #c83228" title="red 60 %"',
+    ):
         assert expected in body, expected
     assert body.count('class="swatch"') == 1 and "legacy text" not in body  # what is no colour is left out
     image = page.get(f"/analyses/{analysis.id}/keyframes/1.jpg")
@@ -211,16 +288,26 @@ def test_unfinished_report_shows_the_live_item(page):
 def test_other_users_analysis_is_404_everywhere(page, other_page):
     session = _session(page)
     analysis = completed_analysis(page.user.id, session.id)
-    for url in (f"/analyses/{analysis.id}", f"/analyses/{analysis.id}/status", f"/analyses/{analysis.id}/report.json",
-                f"/analyses/{analysis.id}/keyframes/0.jpg", f"/analyses/{analysis.id}/contact-sheet.jpg"):
+    for url in (
+        f"/analyses/{analysis.id}",
+        f"/analyses/{analysis.id}/status",
+        f"/analyses/{analysis.id}/report.json",
+        f"/analyses/{analysis.id}/keyframes/0.jpg",
+        f"/analyses/{analysis.id}/contact-sheet.jpg",
+    ):
         response = other_page.get(url)
         assert response.status_code == 404, url
         assert "beach.mp4" not in text(response)
     assert other_page.post(f"/analyses/{analysis.id}/retry").status_code == 404
     assert other_page.post(f"/analyses/{analysis.id}/delete").status_code == 404
-    assert other_page.client.post(f"/sessions/{session.id}/uploads", json={
-        "filename": "a.mp4", "content_type": "video/mp4", "file_size": 10},
-        headers={"X-CSRF-TOKEN": other_page.csrf}).status_code == 404
+    assert (
+        other_page.client.post(
+            f"/sessions/{session.id}/uploads",
+            json={"filename": "a.mp4", "content_type": "video/mp4", "file_size": 10},
+            headers={"X-CSRF-TOKEN": other_page.csrf},
+        ).status_code
+        == 404
+    )
 
 
 def test_delete_analysis(page):

@@ -61,8 +61,11 @@ def test_other_users_batch_is_404(page, other_page, redis_server):
     body = text(page.post("/requirements/batches", data={"markdown": TABLE}))
     batch_id = _batch_id(body)
     assert batch_id not in text(other_page.get("/requirements"))
-    for url in (f"/requirements/batches/{batch_id}", f"/requirements/batches/{batch_id}/stream",
-                f"/requirements/batches/{batch_id}/export.json"):
+    for url in (
+        f"/requirements/batches/{batch_id}",
+        f"/requirements/batches/{batch_id}/stream",
+        f"/requirements/batches/{batch_id}/export.json",
+    ):
         assert other_page.get(url).status_code == 404, url
 
 

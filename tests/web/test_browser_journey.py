@@ -75,8 +75,10 @@ def open_report(page) -> str:
     page.locator("[data-testid=report-title]").wait_for()
     keyframes = page.locator("[data-testid=keyframe]")
     assert keyframes.count() >= 2  # the clip has a hard cut
-    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=keyframe]')]"
-                           ".every((img) => img.complete && img.naturalWidth > 0)")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=keyframe]')]"
+        ".every((img) => img.complete && img.naturalWidth > 0)"
+    )
     page.locator("[data-seek]").nth(1).click()
     page.wait_for_function("() => document.getElementById('player').currentTime >= 1")
     screenshot(page, "06-report")
@@ -141,7 +143,8 @@ def run_batch(page, base: str) -> None:
     # Every criterion column is on screen at this width (the findings column was 150 px off).
     table = page.locator("table.batch-rows")
     assert table.evaluate("t => t.scrollWidth <= t.parentElement.clientWidth + 1"), table.evaluate(
-        "t => [t.scrollWidth, t.parentElement.clientWidth]")
+        "t => [t.scrollWidth, t.parentElement.clientWidth]"
+    )
     assert page.locator("table.batch-rows th.crit").first.inner_text() == "clarity"
     batch_id = page.locator("[data-testid=batch]").get_attribute("data-batch")
     assert page.url.endswith(f"/requirements/batches/{batch_id}")  # Reload opens it, submits nothing again
@@ -159,16 +162,19 @@ def log_in(page, base: str, email: str) -> None:
 
 
 def admin_pages(page, base: str) -> None:
-    for path, name, marker in (("/admin/health", "08-admin-health", "[data-check=database]"),
-                               ("/admin/jobs", "09-admin-jobs", "h1"),
-                               ("/admin/users", "10-admin-users", "[data-user]")):
+    for path, name, marker in (
+        ("/admin/health", "08-admin-health", "[data-check=database]"),
+        ("/admin/jobs", "09-admin-jobs", "h1"),
+        ("/admin/users", "10-admin-users", "[data-user]"),
+    ):
         page.goto(base + path)
         page.locator(marker).first.wait_for()
         screenshot(page, name)
         if path == "/admin/health":  # the page refreshes itself: the section is swapped by its poll
             page.evaluate("() => { document.getElementById('health').dataset.seen = '1'; }")
-            page.wait_for_function("() => { const h = document.getElementById('health');"
-                                   " return h && !h.dataset.seen; }", timeout=15_000)
+            page.wait_for_function(
+                "() => { const h = document.getElementById('health'); return h && !h.dataset.seen; }", timeout=15_000
+            )
 
 
 def canary_50_then_roll_back(page, base: str) -> None:
@@ -222,8 +228,11 @@ def test_journey(app, live_server, browser, start_worker, tmp_path):
     phone_page = phone.new_page()
     log_in(phone_page, base, "journey@example.test")
     screenshot(phone_page, "11-phone-sessions")
-    for url, name in ((report_url, "11b-phone-report"), (f"{base}/requirements", "11c-phone-requirements"),
-                      (f"{base}/chat", "11d-phone-chat")):
+    for url, name in (
+        (report_url, "11b-phone-report"),
+        (f"{base}/requirements", "11c-phone-requirements"),
+        (f"{base}/chat", "11d-phone-chat"),
+    ):
         phone_page.goto(url)
         screenshot(phone_page, name)
         overflow = phone_page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")

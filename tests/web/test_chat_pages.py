@@ -18,14 +18,30 @@ pytestmark = pytest.mark.sqlite_only
 
 def _video_with_shots(user_id: str, name: str = "Holiday") -> tuple:
     session = sessions.create(Tenant(user_id), name)
-    analysis = Analysis(user_id=user_id, session_id=session.id, filename="beach.mp4", content_type="video/mp4",
-                        declared_size=1000, storage_key="pending")
+    analysis = Analysis(
+        user_id=user_id,
+        session_id=session.id,
+        filename="beach.mp4",
+        content_type="video/mp4",
+        declared_size=1000,
+        storage_key="pending",
+    )
     db.session.add(analysis)
     db.session.flush()
     for shot, words in enumerate(["a bright red umbrella on the sand", "dark waves at night"]):
-        db.session.add(ShotDocument(user_id=user_id, session_id=session.id, analysis_id=analysis.id, shot_index=shot,
-                                    start_s=shot * 2.0, end_s=shot * 2.0 + 2.0, title=f"Shot {shot}", text=words,
-                                    keyframe_key=f"{analysis.prefix}keyframes/{shot}.jpg"))
+        db.session.add(
+            ShotDocument(
+                user_id=user_id,
+                session_id=session.id,
+                analysis_id=analysis.id,
+                shot_index=shot,
+                start_s=shot * 2.0,
+                end_s=shot * 2.0 + 2.0,
+                title=f"Shot {shot}",
+                text=words,
+                keyframe_key=f"{analysis.prefix}keyframes/{shot}.jpg",
+            )
+        )
     db.session.commit()
     return session, analysis
 

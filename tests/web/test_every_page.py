@@ -62,8 +62,11 @@ def test_every_page_for_owner_and_for_a_user_without_data(app, page, other_page,
 
 
 def test_admin_pages_render_with_and_without_data(app, admin_page, page, redis_server):
-    empty = [u for e, u in _page_urls(app, {"session_id": "x", "analysis_id": "x", "batch_id": "x", "index": 0,
-                                             "fmt": "csv"}) if e.startswith("web.admin_")]
+    empty = [
+        u
+        for e, u in _page_urls(app, {"session_id": "x", "analysis_id": "x", "batch_id": "x", "index": 0, "fmt": "csv"})
+        if e.startswith("web.admin_")
+    ]
     for url in empty:
         assert admin_page.get(url).status_code == 200, url
     _owner_data(page, app)
@@ -74,8 +77,17 @@ def test_admin_pages_render_with_and_without_data(app, admin_page, page, redis_s
 
 def test_every_form_refuses_a_request_without_the_csrf_token(app, admin_page):
     """Each POST of a page checks the token before the view runs (login/register: the pre-sign-in token)."""
-    fake = {"session_id": "s", "analysis_id": "a", "batch_id": "b", "job_id": "j", "key": "use_v2", "user_id": "u",
-            "action": "promote", "index": 0, "fmt": "csv"}
+    fake = {
+        "session_id": "s",
+        "analysis_id": "a",
+        "batch_id": "b",
+        "job_id": "j",
+        "key": "use_v2",
+        "user_id": "u",
+        "action": "promote",
+        "index": 0,
+        "fmt": "csv",
+    }
     checked = 0
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("web.") or "POST" not in rule.methods:

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from backend_app.models import RequirementResult
 from backend_app.extensions import db
+from backend_app.models import RequirementResult
 from backend_app.web.highlight import score_class, segments
 
 from .conftest import text
@@ -21,7 +21,12 @@ def test_segments_split_at_every_finding_boundary():
     parts = segments("abcdefghijklmnop", findings)
     assert "".join(p.text for p in parts) == "abcdefghijklmnop"
     assert [(p.text, p.findings, p.severity) for p in parts] == [
-        ("abcd", [], None), ("efgh", [0], "low"), ("ij", [0, 1], "high"), ("klmn", [1], "high"), ("op", [], None)]
+        ("abcd", [], None),
+        ("efgh", [0], "low"),
+        ("ij", [0, 1], "high"),
+        ("klmn", [1], "high"),
+        ("op", [], None),
+    ]
     bands = [score_class(s) for s in (95, 80, 60, 10, None)]
     assert bands == ["score-good", "score-good", "score-mid", "score-bad", ""]
 
@@ -53,8 +58,16 @@ def test_suggest_mode_lists_a_fix_per_finding_which_evaluate_does_not(page):
     evaluated = text(page.post("/requirements/check", data={"requirementText": VAGUE, "mode": "evaluate"}, htmx=True))
     assert 'data-testid="suggestions"' in suggested and 'data-testid="suggestions"' not in evaluated
     assert suggested.count('<li data-rule="') == suggested.count('<tr data-rule="') > 0
-    fine = text(page.post("/requirements/check", htmx=True, data={
-        "requirementText": "The exporter shall write the monthly report as PDF within 5 s.", "mode": "suggest"}))
+    fine = text(
+        page.post(
+            "/requirements/check",
+            htmx=True,
+            data={
+                "requirementText": "The exporter shall write the monthly report as PDF within 5 s.",
+                "mode": "suggest",
+            },
+        )
+    )
     assert "Nothing to fix" in fine and "<li data-rule=" not in fine
 
 
@@ -79,9 +92,22 @@ def test_canary_user_is_served_by_v2_and_the_page_says_so(openai_app, fake_opena
 
     text_sent = "The system shall be fast."
     start = text_sent.index("fast")
-    fake_openai.responder = lambda req: json.dumps({"language": "en", "findings": [
-        {"rule_id": "R7", "criterion": "clarity", "severity": "high", "span": [start, start + 4],
-         "message": "Vague speed.", "suggestion": "Say how fast.", "replacement": "within 2 s"}]})
+    fake_openai.responder = lambda req: json.dumps(
+        {
+            "language": "en",
+            "findings": [
+                {
+                    "rule_id": "R7",
+                    "criterion": "clarity",
+                    "severity": "high",
+                    "span": [start, start + 4],
+                    "message": "Vague speed.",
+                    "suggestion": "Say how fast.",
+                    "replacement": "within 2 s",
+                }
+            ],
+        }
+    )
     flags.set_flag("use_v2", enabled=True, rollout_percent=100, actor="test")
     response = page.post("/requirements/check", data={"requirementText": text_sent}, htmx=True)
     body = text(response)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from backend_app.models import Session
 from backend_app.extensions import db
+from backend_app.models import Session
 
 from .conftest import text
 

@@ -21,8 +21,8 @@ import math
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -99,13 +99,14 @@ class Timeline:
         if len(self._acc) >= self.bucket:
             self._flush()
         if len(self.points) >= 2 * TIMELINE_POINTS:
-            self.points = [_merge(self.points[i:i + 2]) for i in range(0, len(self.points), 2)]
+            self.points = [_merge(self.points[i : i + 2]) for i in range(0, len(self.points), 2)]
             self.bucket *= 2
 
     def _flush(self) -> None:
         if self._acc:
-            self.points.append(_merge([{"t": a[0], "brightness": a[1], "motion": a[2], "sharpness": a[3]}
-                                       for a in self._acc]))
+            self.points.append(
+                _merge([{"t": a[0], "brightness": a[1], "motion": a[2], "sharpness": a[3]} for a in self._acc])
+            )
             self._acc = []
 
     def result(self) -> list[dict]:
@@ -164,8 +165,11 @@ class _Pass:
         self.black.feed(sample.t, sample.brightness < BLACK_BRIGHTNESS and sample.contrast < BLACK_CONTRAST)
         # Frozen: hardly a change from the previous sample, and almost no pixel changed since the
         # stretch began (a small thing moving slowly changes little from one sample to the next).
-        frozen = (self.still is not None and sample.motion < FROZEN_MOTION
-                  and changed_share(self.still, sample.gray) < FROZEN_CHANGED)
+        frozen = (
+            self.still is not None
+            and sample.motion < FROZEN_MOTION
+            and changed_share(self.still, sample.gray) < FROZEN_CHANGED
+        )
         if not frozen:
             self.still = sample.gray  # the picture a stretch starting after this sample must keep
         # A frozen sample shows the previous one's picture: the stretch starts there.
@@ -175,11 +179,20 @@ class _Pass:
     def finish_shot(self, shot: Shot) -> None:
         key = shot.keyframe()
         picture = key.picture() if key is not None else None
-        self.records.append(ShotRecord(
-            index=shot.index, start_frame=shot.start, end_frame=shot.end, brightness=shot.mean("brightness"),
-            contrast=shot.mean("contrast"), motion=shot.mean("motion"), sharpness=shot.mean("sharpness"),
-            jitter=shot.mean("jitter"), flashes=shot.flashes,
-            keyframe_frame=key.index if picture is not None else None))
+        self.records.append(
+            ShotRecord(
+                index=shot.index,
+                start_frame=shot.start,
+                end_frame=shot.end,
+                brightness=shot.mean("brightness"),
+                contrast=shot.mean("contrast"),
+                motion=shot.mean("motion"),
+                sharpness=shot.mean("sharpness"),
+                jitter=shot.mean("jitter"),
+                flashes=shot.flashes,
+                keyframe_frame=key.index if picture is not None else None,
+            )
+        )
         if self.on_shot:
             self.on_shot(self.records[-1], picture)
         if key is not None:
@@ -194,8 +207,14 @@ class _Pass:
         self.splitter.push(sample)
 
 
-def decode_pass(path: str, meta: VideoMetadata, limits: Limits, stride: int = 2,
-                on_progress: ProgressFn | None = None, on_shot: ShotFn | None = None) -> PassResult:
+def decode_pass(
+    path: str,
+    meta: VideoMetadata,
+    limits: Limits,
+    stride: int = 2,
+    on_progress: ProgressFn | None = None,
+    on_shot: ShotFn | None = None,
+) -> PassResult:
     """Decode ``path`` once; analyse frames at most ``stride`` apart; pick one keyframe per shot.
 
     ``on_shot`` gets each shot's record and its keyframe's BGR picture (at most KEY_MAX_SIDE
@@ -207,8 +226,9 @@ def decode_pass(path: str, meta: VideoMetadata, limits: Limits, stride: int = 2,
     started = time.perf_counter()
     frames: queue.Queue = queue.Queue(maxsize=queue_frames(meta.width, meta.height))
     stop = threading.Event()
-    reader = threading.Thread(target=_read, args=(source, state.stride, meta.fps, limits, frames, stop),
-                              name="video-reader", daemon=True)
+    reader = threading.Thread(
+        target=_read, args=(source, state.stride, meta.fps, limits, frames, stop), name="video-reader", daemon=True
+    )
     with opencv_threads(1):
         reader.start()
         try:
@@ -230,8 +250,7 @@ def queue_frames(width: int, height: int) -> int:
     return max(4, min(QUEUE_FRAMES_MAX, QUEUE_BYTES // max(1, width * height * 3 // 2)))
 
 
-def _drain(state: _Pass, frames: queue.Queue, meta: VideoMetadata,
-           on_progress: ProgressFn | None) -> _End:
+def _drain(state: _Pass, frames: queue.Queue, meta: VideoMetadata, on_progress: ProgressFn | None) -> _End:
     """Analyse what the reader hands on until its end."""
     reported = 0
     while True:
@@ -247,19 +266,26 @@ def _drain(state: _Pass, frames: queue.Queue, meta: VideoMetadata,
             on_progress(index, meta.frame_count)
 
 
-def _read(source: FrameSource, stride: int, fps: float, limits: Limits, out: queue.Queue,
-          stop: threading.Event) -> None:
+def _read(
+    source: FrameSource, stride: int, fps: float, limits: Limits, out: queue.Queue, stop: threading.Event
+) -> None:
     """Reader thread: decode, pick the frames to analyse, hand on their planes; ends with the count.
 
     A decoded frame is held (not converted) until the next one shows whether it is needed to keep
     the gaps within ``stride``.
     """
+
     def send(index: int, frame) -> None:
         y, u, v = planes(frame)
         rotation = frame.rotation  # the picture is turned upright; the signals do not depend on it
         matrix = colour_matrix(frame)  # keyframe colours as coded (HD is BT.709); the signals use BT.601
-        out.put((index, (y, u, v),
-                 lambda: upright(square_pixels(halve_to(y, u, v, KEY_MAX_SIDE, matrix), aspect), rotation)))
+        out.put(
+            (
+                index,
+                (y, u, v),
+                lambda: upright(square_pixels(halve_to(y, u, v, KEY_MAX_SIDE, matrix), aspect), rotation),
+            )
+        )
 
     aspect = source.pixel_aspect
 
@@ -301,21 +327,35 @@ def _result(state: _Pass, end: _End, elapsed: float) -> PassResult:
     if state.prev is None:
         raise JobFailure("VIDEO_UNREADABLE", "No frame of the video could be decoded.")
     if len(end.damaged) > frames / 2:
-        raise JobFailure("VIDEO_UNREADABLE", f"{len(end.damaged)} of the video's {frames} frames could not be "
-                                             "decoded: the file is damaged.")
+        raise JobFailure(
+            "VIDEO_UNREADABLE",
+            f"{len(end.damaged)} of the video's {frames} frames could not be decoded: the file is damaged.",
+        )
     if state.meta.length_known and frames < state.meta.frame_count / 2:
-        raise JobFailure("VIDEO_UNREADABLE", f"The video ends after {frames} of its {state.meta.frame_count} "
-                                             "frames: the file is damaged or truncated.")
+        raise JobFailure(
+            "VIDEO_UNREADABLE",
+            f"The video ends after {frames} of its {state.meta.frame_count} frames: the file is damaged or truncated.",
+        )
     state.splitter.finish()
     end_t = frames / state.meta.fps
     state.black.close(end_t)
     state.frozen.close(end_t)
     if state.records:
         state.records[-1].end_frame = frames - 1
-    return PassResult(frames=frames, decoded=end.decoded, samples=state.samples,
-                      stride=state.stride, shots=state.records, cuts=state.splitter.cuts,
-                      timeline=state.timeline.result(), black=state.black.spans, frozen=state.frozen.spans,
-                      decode_s=round(elapsed, 4), damaged_packets=len(end.damaged), damaged=_spans(end.damaged))
+    return PassResult(
+        frames=frames,
+        decoded=end.decoded,
+        samples=state.samples,
+        stride=state.stride,
+        shots=state.records,
+        cuts=state.splitter.cuts,
+        timeline=state.timeline.result(),
+        black=state.black.spans,
+        frozen=state.frozen.spans,
+        decode_s=round(elapsed, 4),
+        damaged_packets=len(end.damaged),
+        damaged=_spans(end.damaged),
+    )
 
 
 def _spans(times: list[float], join_s: float = 1.0) -> list[tuple[float, float]]:

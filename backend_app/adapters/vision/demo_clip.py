@@ -10,8 +10,9 @@ DEMO_QR = "https://framewise.local/demo"
 SCENES = [((150, 90, 30), "STREET"), ((40, 40, 40), "NIGHT"), ((235, 235, 235), "QR CODE"), ((30, 140, 60), "PARK")]
 
 
-def write_demo_clip(path: str, *, fps: int = 12, seconds_per_shot: float = 2.0,
-                    size: tuple[int, int] = (320, 180)) -> dict:
+def write_demo_clip(
+    path: str, *, fps: int = 12, seconds_per_shot: float = 2.0, size: tuple[int, int] = (320, 180)
+) -> dict:
     """Four shots (a moving car on a street, a dark shot, a QR code, a park); returns what is in it."""
     width, height = size
     per_shot = int(fps * seconds_per_shot)
@@ -27,7 +28,7 @@ def write_demo_clip(path: str, *, fps: int = 12, seconds_per_shot: float = 2.0,
                 frame = np.full((height, width, 3), colour, np.uint8)
                 if caption == "QR CODE":
                     x0 = (width - side) // 2
-                    frame[15:15 + side, x0:x0 + side] = qr
+                    frame[15 : 15 + side, x0 : x0 + side] = qr
                 else:
                     x = (8 * i + 40 * shot) % (width - 60)
                     cv2.rectangle(frame, (x, height - 70), (x + 60, height - 40), (30, 30, 200), -1)  # a red car

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import av
 import cv2
@@ -165,11 +165,11 @@ def planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         frame = frame.reformat(format=FAST_FORMAT, src_color_range=source_range, dst_color_range=MPEG_RANGE)
     width, height = frame.width & ~1, frame.height & ~1
     y, u, v = (_plane(p) for p in frame.planes[:3])
-    return y[:height, :width], u[:height // 2, :width // 2], v[:height // 2, :width // 2]
+    return y[:height, :width], u[: height // 2, : width // 2], v[: height // 2, : width // 2]
 
 
 def _plane(plane) -> np.ndarray:
-    return np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:plane.height, :plane.width]
+    return np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[: plane.height, : plane.width]
 
 
 # Luma weights (Kr, Kb) of the YUV matrices, by FFmpeg's AVColorSpace number.
@@ -188,8 +188,9 @@ def bgr(y: np.ndarray, u: np.ndarray, v: np.ndarray, matrix: str = "bt601") -> n
     if matrix != "bt601":
         return _bgr_with(y, u, v, *MATRICES[matrix])
     height, width = y.shape
-    packed = np.concatenate((np.ascontiguousarray(y).ravel(), np.ascontiguousarray(u).ravel(),
-                             np.ascontiguousarray(v).ravel()))
+    packed = np.concatenate(
+        (np.ascontiguousarray(y).ravel(), np.ascontiguousarray(u).ravel(), np.ascontiguousarray(v).ravel())
+    )
     return cv2.cvtColor(packed.reshape(height * 3 // 2, width), cv2.COLOR_YUV2BGR_I420)
 
 
@@ -197,16 +198,16 @@ def _bgr_with(y: np.ndarray, u: np.ndarray, v: np.ndarray, kr: float, kb: float)
     height, width = y.shape
     kg = 1.0 - kr - kb
     size = (width, height)
-    yuv = cv2.merge([y, cv2.resize(u, size, interpolation=cv2.INTER_LINEAR),
-                     cv2.resize(v, size, interpolation=cv2.INTER_LINEAR)]).astype(np.float32)
+    yuv = cv2.merge(
+        [y, cv2.resize(u, size, interpolation=cv2.INTER_LINEAR), cv2.resize(v, size, interpolation=cv2.INTER_LINEAR)]
+    ).astype(np.float32)
     ys, cs = 255.0 / 219.0, 255.0 / 224.0  # limited range: Y 16-235, U/V 16-240 around 128
     rows = {  # [Y, U, V] weights per output channel, then the offset
         "b": (ys, 2 * (1 - kb) * cs, 0.0),
         "g": (ys, -2 * kb * (1 - kb) / kg * cs, -2 * kr * (1 - kr) / kg * cs),
         "r": (ys, 0.0, 2 * (1 - kr) * cs),
     }
-    matrix = np.array([[*w, -16 * w[0] - 128 * (w[1] + w[2])] for w in (rows["b"], rows["g"], rows["r"])],
-                      np.float32)
+    matrix = np.array([[*w, -16 * w[0] - 128 * (w[1] + w[2])] for w in (rows["b"], rows["g"], rows["r"])], np.float32)
     return np.clip(cv2.transform(yuv, matrix), 0, 255).astype(np.uint8)
 
 
@@ -218,6 +219,7 @@ def shrink(y: np.ndarray, u: np.ndarray, v: np.ndarray, width: int, height: int)
     as one area resize, at a fraction of the cost (1080p luma to 160 px: halved twice, then 3x).
     Other sizes are halved while at least four times too large, then resized once.
     """
+
     def exact(h: int, w: int) -> bool:
         return w % (2 * width) == 0 and h % (2 * height) == 0 and h % 4 == 0 and w % 4 == 0
 
@@ -251,14 +253,19 @@ def square_pixels(image: np.ndarray, pixel_aspect: float) -> np.ndarray:
     if not math.isfinite(pixel_aspect) or pixel_aspect <= 0 or abs(pixel_aspect - 1.0) < 0.01:
         return image
     height, width = image.shape[:2]
-    size = (width, max(1, round(height / pixel_aspect))) if pixel_aspect > 1 else \
-        (max(1, round(width * pixel_aspect)), height)
+    size = (
+        (width, max(1, round(height / pixel_aspect)))
+        if pixel_aspect > 1
+        else (max(1, round(width * pixel_aspect)), height)
+    )
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def _resized(y: np.ndarray, u: np.ndarray, v: np.ndarray, width: int, height: int):
     """The 4:2:0 planes area-resized to a ``width`` x ``height`` luma (even), chroma at half that."""
     area = cv2.INTER_AREA
-    return (cv2.resize(y, (width, height), interpolation=area),
-            cv2.resize(u, (width // 2, height // 2), interpolation=area),
-            cv2.resize(v, (width // 2, height // 2), interpolation=area))
+    return (
+        cv2.resize(y, (width, height), interpolation=area),
+        cv2.resize(u, (width // 2, height // 2), interpolation=area),
+        cv2.resize(v, (width // 2, height // 2), interpolation=area),
+    )

@@ -19,12 +19,30 @@ SHEET_MAX_TILES = 48
 MAX_COLOURS = 6
 # Named colours for dominant-colour labels (BGR); the nearest in Lab wins.
 NAMED = {
-    "black": (20, 20, 20), "white": (245, 245, 245), "gray": (128, 128, 128), "silver": (192, 192, 192),
-    "red": (40, 40, 210), "dark red": (20, 20, 120), "orange": (30, 140, 245), "yellow": (40, 220, 235),
-    "olive": (30, 128, 128), "green": (50, 170, 50), "dark green": (30, 90, 30), "teal": (128, 128, 0),
-    "cyan": (220, 210, 40), "blue": (230, 60, 20), "sky blue": (255, 150, 40), "navy": (110, 30, 20),
-    "purple": (140, 40, 130), "violet": (214, 43, 121), "lime": (20, 240, 160), "magenta": (200, 60, 210),
-    "pink": (190, 170, 250), "brown": (40, 80, 130), "beige": (180, 210, 230), "skin": (150, 175, 215),
+    "black": (20, 20, 20),
+    "white": (245, 245, 245),
+    "gray": (128, 128, 128),
+    "silver": (192, 192, 192),
+    "red": (40, 40, 210),
+    "dark red": (20, 20, 120),
+    "orange": (30, 140, 245),
+    "yellow": (40, 220, 235),
+    "olive": (30, 128, 128),
+    "green": (50, 170, 50),
+    "dark green": (30, 90, 30),
+    "teal": (128, 128, 0),
+    "cyan": (220, 210, 40),
+    "blue": (230, 60, 20),
+    "sky blue": (255, 150, 40),
+    "navy": (110, 30, 20),
+    "purple": (140, 40, 130),
+    "violet": (214, 43, 121),
+    "lime": (20, 240, 160),
+    "magenta": (200, 60, 210),
+    "pink": (190, 170, 250),
+    "brown": (40, 80, 130),
+    "beige": (180, 210, 230),
+    "skin": (150, 175, 215),
 }
 
 
@@ -65,14 +83,21 @@ def faces(image: np.ndarray) -> list[dict]:
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     if max(gray.shape) > FACE_MAX_SIDE:
         scale = FACE_MAX_SIDE / max(gray.shape)
-        gray = cv2.resize(gray, (round(gray.shape[1] * scale), round(gray.shape[0] * scale)),
-                          interpolation=cv2.INTER_AREA)
+        gray = cv2.resize(
+            gray, (round(gray.shape[1] * scale), round(gray.shape[0] * scale)), interpolation=cv2.INTER_AREA
+        )
     gray = cv2.equalizeHist(gray)
     height, width = gray.shape
     found = face_cascade().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=4, minSize=(24, 24))
-    return [{"x": round(float(x) / width, 3), "y": round(float(y) / height, 3),
-             "w": round(float(w) / width, 3), "h": round(float(h) / height, 3)}
-            for x, y, w, h in (found if len(found) else [])]
+    return [
+        {
+            "x": round(float(x) / width, 3),
+            "y": round(float(y) / height, 3),
+            "w": round(float(w) / width, 3),
+            "h": round(float(h) / height, 3),
+        }
+        for x, y, w, h in (found if len(found) else [])
+    ]
 
 
 def qr_texts(image: np.ndarray) -> list[str]:
@@ -154,7 +179,7 @@ def tile_jpeg(image: np.ndarray) -> bytes:
     scale = min(TILE[0] / width, TILE[1] / height)
     w, h = max(1, int(width * scale)), max(1, int(height * scale))
     x, y = (TILE[0] - w) // 2, (TILE[1] - h) // 2
-    tile[y:y + h, x:x + w] = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+    tile[y : y + h, x : x + w] = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
     return thumbnail_jpeg(tile, quality=90)
 
 
@@ -180,7 +205,7 @@ def contact_sheet(items: list[tuple[bytes, str]]) -> bytes | None:
     for n, (tile, caption) in enumerate(items):
         r, c = divmod(n, columns)
         y, x = 4 + r * (TILE[1] + 4), 4 + c * (TILE[0] + 4)
-        sheet[y:y + TILE[1], x:x + TILE[0]] = _captioned(tile, caption)
+        sheet[y : y + TILE[1], x : x + TILE[0]] = _captioned(tile, caption)
     return thumbnail_jpeg(sheet, max_side=4096, quality=80)
 
 

@@ -21,11 +21,27 @@ from ...jobs.errors import JobFailure
 
 # Codecs we analyse (FourCC as OpenCV reports it, lower-cased) -> the name in the report.
 CODECS = {
-    "avc1": "h264", "h264": "h264", "x264": "h264", "avc3": "h264",
-    "hev1": "hevc", "hvc1": "hevc", "hevc": "hevc", "h265": "hevc",
-    "mp4v": "mpeg4", "fmp4": "mpeg4", "xvid": "mpeg4", "divx": "mpeg4", "dx50": "mpeg4",
-    "vp80": "vp8", "vp09": "vp9", "vp90": "vp9", "av01": "av1",
-    "mjpg": "mjpeg", "mpg1": "mpeg1", "mpg2": "mpeg2", "mpeg": "mpeg2",
+    "avc1": "h264",
+    "h264": "h264",
+    "x264": "h264",
+    "avc3": "h264",
+    "hev1": "hevc",
+    "hvc1": "hevc",
+    "hevc": "hevc",
+    "h265": "hevc",
+    "mp4v": "mpeg4",
+    "fmp4": "mpeg4",
+    "xvid": "mpeg4",
+    "divx": "mpeg4",
+    "dx50": "mpeg4",
+    "vp80": "vp8",
+    "vp09": "vp9",
+    "vp90": "vp9",
+    "av01": "av1",
+    "mjpg": "mjpeg",
+    "mpg1": "mpeg1",
+    "mpg2": "mpeg2",
+    "mpeg": "mpeg2",
 }
 MIN_FPS, MAX_FPS = 0.1, 1000.0  # outside this a container's frame rate is not a frame rate
 HASH_CHUNK = 1 << 20
@@ -106,8 +122,9 @@ def read_metadata(cap: cv2.VideoCapture, path: str) -> VideoMetadata:
     """Metadata from an open capture; METADATA_EXTRACTION_FAILED / INVALID_FPS / UNSUPPORTED_CODEC."""
     stream_s, contained, pictures_only = stream_length(path)
     if pictures_only:
-        raise JobFailure("VIDEO_UNREADABLE", "The file has no video, only a still picture (such as an "
-                                             "audio file's cover art).")
+        raise JobFailure(
+            "VIDEO_UNREADABLE", "The file has no video, only a still picture (such as an audio file's cover art)."
+        )
     try:
         width, height = _number(cap, cv2.CAP_PROP_FRAME_WIDTH), _number(cap, cv2.CAP_PROP_FRAME_HEIGHT)
         fps, frames = _number(cap, cv2.CAP_PROP_FPS), _number(cap, cv2.CAP_PROP_FRAME_COUNT)
@@ -120,8 +137,11 @@ def read_metadata(cap: cv2.VideoCapture, path: str) -> VideoMetadata:
         raise JobFailure("INVALID_FPS", f"The video reports an unusable frame rate ({fps:g} fps).")
     codec = CODECS.get(fourcc)
     if codec is None:
-        raise JobFailure("UNSUPPORTED_CODEC", f"The video codec {fourcc or 'unknown'!r} is not supported; "
-                                              "use H.264, HEVC, MPEG-4, VP8/VP9, AV1 or MJPEG.")
+        raise JobFailure(
+            "UNSUPPORTED_CODEC",
+            f"The video codec {fourcc or 'unknown'!r} is not supported; "
+            "use H.264, HEVC, MPEG-4, VP8/VP9, AV1 or MJPEG.",
+        )
     if stream_s:
         frame_count, known = max(1, round(stream_s * fps)), True
     elif frames >= 1:
@@ -129,17 +149,28 @@ def read_metadata(cap: cv2.VideoCapture, path: str) -> VideoMetadata:
     elif contained:
         frame_count, known = 0, False  # no length anywhere (a live WebM): the pass counts
     else:  # a bare elementary stream: no container, no timing to trust
-        raise JobFailure("METADATA_EXTRACTION_FAILED", "The file reports neither a frame count nor a duration "
-                                                       "(not in a container such as MP4, MKV or MOV).")
+        raise JobFailure(
+            "METADATA_EXTRACTION_FAILED",
+            "The file reports neither a frame count nor a duration (not in a container such as MP4, MKV or MOV).",
+        )
     duration = frame_count / fps
     try:
         size, digest = os.path.getsize(path), sha256_of(path)
     except OSError as exc:
         raise JobFailure("METADATA_EXTRACTION_FAILED", f"Reading the file failed: {exc}") from None
-    return VideoMetadata(duration_s=round(duration, 3), fps=round(fps, 3), frame_count=frame_count,
-                         width=int(width), height=int(height), codec=codec, fourcc=fourcc,
-                         bitrate=int(size * 8 / duration) if duration else 0, file_size=size, sha256=digest,
-                         length_known=known)
+    return VideoMetadata(
+        duration_s=round(duration, 3),
+        fps=round(fps, 3),
+        frame_count=frame_count,
+        width=int(width),
+        height=int(height),
+        codec=codec,
+        fourcc=fourcc,
+        bitrate=int(size * 8 / duration) if duration else 0,
+        file_size=size,
+        sha256=digest,
+        length_known=known,
+    )
 
 
 # FFmpeg demuxers of bare elementary streams: no container, so no timing of their own.
@@ -179,14 +210,17 @@ def video_stream(container):
 def validate(meta: VideoMetadata, limits: Limits) -> None:
     """Refuse what is over the limits: VIDEO_TOO_LARGE (dimensions), VIDEO_TOO_LONG (duration/frames)."""
     if meta.width * meta.height > limits.max_pixels or max(meta.width, meta.height) > 16384:
-        raise JobFailure("VIDEO_TOO_LARGE", f"{meta.width}x{meta.height} is over the "
-                                            f"{limits.max_pixels}-pixel limit per frame.")
+        raise JobFailure(
+            "VIDEO_TOO_LARGE", f"{meta.width}x{meta.height} is over the {limits.max_pixels}-pixel limit per frame."
+        )
     if meta.duration_s > limits.max_duration_s:
-        raise JobFailure("VIDEO_TOO_LONG", f"The video lasts {meta.duration_s:.1f} s; "
-                                           f"the limit is {limits.max_duration_s:g} s.")
+        raise JobFailure(
+            "VIDEO_TOO_LONG", f"The video lasts {meta.duration_s:.1f} s; the limit is {limits.max_duration_s:g} s."
+        )
     if meta.frame_count > limits.max_frames:
-        raise JobFailure("VIDEO_TOO_LONG", f"The video has {meta.frame_count} frames; "
-                                           f"the limit is {limits.max_frames}.")
+        raise JobFailure(
+            "VIDEO_TOO_LONG", f"The video has {meta.frame_count} frames; the limit is {limits.max_frames}."
+        )
 
 
 def probe(path: str, limits: Limits | None = None) -> VideoMetadata:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from .signals import Sample, distance
 
@@ -38,8 +38,9 @@ class Shot:
     start: int
     end: int = -1
     count: int = 0
-    sums: dict = field(default_factory=lambda: {"brightness": 0.0, "motion": 0.0, "sharpness": 0.0,
-                                                "contrast": 0.0, "jitter": 0.0})
+    sums: dict = field(
+        default_factory=lambda: {"brightness": 0.0, "motion": 0.0, "sharpness": 0.0, "contrast": 0.0, "jitter": 0.0}
+    )
     flashes: int = 0
     jitter_pairs: int = 0
     slot_width: int = 1
@@ -56,8 +57,9 @@ class Shot:
         if self.count:  # the first sample's motion is the cut itself, not motion within the shot
             self.sums["motion"] += sample.motion
         if self._last_shift is not None:
-            self.sums["jitter"] += math.hypot(sample.shift[0] - self._last_shift[0],
-                                              sample.shift[1] - self._last_shift[1])
+            self.sums["jitter"] += math.hypot(
+                sample.shift[0] - self._last_shift[0], sample.shift[1] - self._last_shift[1]
+            )
             self.jitter_pairs += 1
         if self.count:  # the first sample's shift is measured across the cut
             self._last_shift = sample.shift
@@ -68,7 +70,7 @@ class Shot:
         elif sample.sharpness > self.slots[slot].sharpness * REPLACE_GAIN:
             self.slots[slot] = sample
         if len(self.slots) > SLOTS:  # halve the resolution: keep the sharper of each pair
-            pairs = [self.slots[i:i + 2] for i in range(0, len(self.slots), 2)]
+            pairs = [self.slots[i : i + 2] for i in range(0, len(self.slots), 2)]
             self.slots = [max(pair, key=lambda s: s.sharpness) for pair in pairs]
             self.slot_width *= 2
 

@@ -10,8 +10,8 @@ distance is the change of mean colour.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -46,7 +46,6 @@ class Sample:
     shift: tuple[float, float] = (0.0, 0.0)  # global translation per frame (analysis pixels)
     flash: bool = False
 
-
     def picture(self) -> np.ndarray | None:
         """The keyframe-size BGR picture, made on first use (only keyframes need one)."""
         if self.view is None and self.source is not None:
@@ -79,11 +78,20 @@ def measure(small: np.ndarray, index: int, fps: float, source: Callable[[], np.n
     norm = std * math.sqrt(thumb.size)
     centered = (thumb - mean_all).ravel()
     mean, dev = cv2.meanStdDev(gray)
-    return Sample(index=index, t=index / fps, sig=centered / norm if norm > 0 else centered,
-                  mean_bgr=channel_means, flat=std < FLAT_STD, plain=max(devs) < FLAT_STD,
-                  brightness=float(mean[0][0]) / 255.0, contrast=float(dev[0][0]) / 255.0,
-                  sharpness=float(cv2.meanStdDev(cv2.Laplacian(gray, cv2.CV_16S))[1][0][0]) ** 2, gray=gray,
-                  half=cv2.pyrDown(gray).astype(np.float32), source=source)
+    return Sample(
+        index=index,
+        t=index / fps,
+        sig=centered / norm if norm > 0 else centered,
+        mean_bgr=channel_means,
+        flat=std < FLAT_STD,
+        plain=max(devs) < FLAT_STD,
+        brightness=float(mean[0][0]) / 255.0,
+        contrast=float(dev[0][0]) / 255.0,
+        sharpness=float(cv2.meanStdDev(cv2.Laplacian(gray, cv2.CV_16S))[1][0][0]) ** 2,
+        gray=gray,
+        half=cv2.pyrDown(gray).astype(np.float32),
+        source=source,
+    )
 
 
 def distance(a: Sample, b: Sample) -> float:
@@ -108,6 +116,6 @@ def link(prev: Sample, cur: Sample) -> None:
         return
     cur.motion = cv2.norm(prev.gray, cur.gray, cv2.NORM_L1) / prev.gray.size / 255.0 / gap
     if cur.plain or prev.plain:  # a plain red picture is no flat one to the signature, but has no texture:
-        return                   # phase correlation of its coding noise gave shifts of ~30 px ("shaky")
+        return  # phase correlation of its coding noise gave shifts of ~30 px ("shaky")
     (dx, dy), _ = cv2.phaseCorrelate(prev.half, cur.half)
     cur.shift = (2 * dx / gap, 2 * dy / gap)  # in analysis-size pixels

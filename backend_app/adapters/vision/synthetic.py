@@ -27,7 +27,7 @@ def write_check_clip(path: str, *, fps: int = 10, seconds: float = 2.0, size: tu
                 cv2.rectangle(frame, (x, 20), (x + 24, height - 20), (40, 200, 240), -1)
             else:
                 x0 = (width - side) // 2
-                frame[4:4 + side, x0:x0 + side] = qr
+                frame[4 : 4 + side, x0 : x0 + side] = qr
             writer.write(frame)
     finally:
         writer.release()

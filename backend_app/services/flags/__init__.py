@@ -13,8 +13,19 @@ from .bucketing import bucket
 from .changes import audit_log, get_flag, list_flags, rollback, set_flag
 from .state import USE_V2, FlagView, snapshot
 
-__all__ = ["USE_V2", "FlagView", "audit_log", "bucket", "decide", "get_flag", "is_enabled_for",
-           "list_flags", "rollback", "set_flag", "snapshot"]
+__all__ = [
+    "USE_V2",
+    "FlagView",
+    "audit_log",
+    "bucket",
+    "decide",
+    "get_flag",
+    "is_enabled_for",
+    "list_flags",
+    "rollback",
+    "set_flag",
+    "snapshot",
+]
 
 
 def decide(user_id: str | None, flag_key: str = USE_V2) -> tuple[str, str]:

@@ -14,7 +14,8 @@ percentage only adds users, lowering it only removes them.
 from __future__ import annotations
 
 import random
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import mmh3
 
@@ -66,8 +67,9 @@ def strategy_enabled(strategy: Mapping[str, Any], context: Mapping[str, Any], fe
         user_id = context.get("userId")
         if not user_id:
             return False
-        return in_rollout(_percent(params.get("percentage")),
-                          normalized_value(str(user_id), str(params.get("groupId", ""))))
+        return in_rollout(
+            _percent(params.get("percentage")), normalized_value(str(user_id), str(params.get("groupId", "")))
+        )
     if name == "flexibleRollout":
         value = _sticky_value(str(params.get("stickiness") or "default"), context)
         if value is None:

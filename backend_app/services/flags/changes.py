@@ -20,24 +20,32 @@ from .state import publish_change, snapshot
 log = logging.getLogger(__name__)
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 MAX_REASON = 500
-FLAG_CHANGES = Counter("framewise_flag_changes_total", "Flag changes by flag and action (update, rollback, guard)",
-                       ["flag", "action"])
+FLAG_CHANGES = Counter(
+    "framewise_flag_changes_total", "Flag changes by flag and action (update, rollback, guard)", ["flag", "action"]
+)
 
 
 def _check_key(key: str) -> None:
     if not KEY_RE.match(key):
-        raise ValidationError("A flag key is 1-64 lower-case letters, digits, '_', '.' or '-'.",
-                              code="FLAG_KEY_INVALID", details={"fields": {"key": "invalid"}})
+        raise ValidationError(
+            "A flag key is 1-64 lower-case letters, digits, '_', '.' or '-'.",
+            code="FLAG_KEY_INVALID",
+            details={"fields": {"key": "invalid"}},
+        )
 
 
 def validate_change(enabled: Any, rollout_percent: Any, description: Any = None, reason: Any = None) -> None:
     """Reject anything but a boolean, an integer 0..100 and short strings, naming each bad field."""
-    errors = {name: "is required" for name, value in (("enabled", enabled), ("rollout_percent", rollout_percent))
-              if value is None}
+    errors = {
+        name: "is required"
+        for name, value in (("enabled", enabled), ("rollout_percent", rollout_percent))
+        if value is None
+    }
     if enabled is not None and not isinstance(enabled, bool):
         errors["enabled"] = "must be true or false"
-    if rollout_percent is not None and (isinstance(rollout_percent, bool) or not isinstance(rollout_percent, int)
-                                        or not 0 <= rollout_percent <= 100):
+    if rollout_percent is not None and (
+        isinstance(rollout_percent, bool) or not isinstance(rollout_percent, int) or not 0 <= rollout_percent <= 100
+    ):
         errors["rollout_percent"] = "must be an integer from 0 to 100"
     for name, value in (("description", description), ("reason", reason)):
         if value is not None and (not isinstance(value, str) or len(value) > MAX_REASON):
@@ -66,8 +74,9 @@ def audit_log(key: str, limit: int = 100) -> list[FlagAudit]:
     return list(db.session.execute(query).scalars())
 
 
-def _apply(session: Session, flag: Flag, changes: dict[str, Any], *, actor: str, action: str,
-           reason: str) -> FlagAudit | None:
+def _apply(
+    session: Session, flag: Flag, changes: dict[str, Any], *, actor: str, action: str, reason: str
+) -> FlagAudit | None:
     before = flag.state() if flag.updated_at else None
     for name, value in changes.items():
         setattr(flag, name, value)
@@ -75,14 +84,28 @@ def _apply(session: Session, flag: Flag, changes: dict[str, Any], *, actor: str,
     if before == after:
         return None
     flag.updated_by, flag.updated_at = actor, utcnow()
-    audit = FlagAudit(flag_key=flag.key, actor=actor, action=action, at=flag.updated_at,
-                      before=before, after=after, reason=reason[:MAX_REASON])
+    audit = FlagAudit(
+        flag_key=flag.key,
+        actor=actor,
+        action=action,
+        at=flag.updated_at,
+        before=before,
+        after=after,
+        reason=reason[:MAX_REASON],
+    )
     session.add(audit)
     return audit
 
 
-def set_flag(key: str, *, enabled: bool, rollout_percent: int | None, actor: str,
-             description: str | None = None, reason: str | None = None) -> tuple[Flag, bool]:
+def set_flag(
+    key: str,
+    *,
+    enabled: bool,
+    rollout_percent: int | None,
+    actor: str,
+    description: str | None = None,
+    reason: str | None = None,
+) -> tuple[Flag, bool]:
     """Create or change a flag; returns (flag, changed). Unchanged values write no audit row.
 
     Without ``rollout_percent`` an existing flag keeps its own: turning it back on after a
@@ -114,8 +137,11 @@ def set_flag(key: str, *, enabled: bool, rollout_percent: int | None, actor: str
 def rollback(key: str, *, actor: str, reason: str, action: str = "rollback") -> tuple[Flag, bool]:
     """Turn a flag off in one step (the rollout percentage is kept for when it is turned on again)."""
     if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON:
-        raise ValidationError("Say why you roll back (1-500 characters).", code="FLAG_INVALID",
-                              details={"fields": {"reason": "is required"}})
+        raise ValidationError(
+            "Say why you roll back (1-500 characters).",
+            code="FLAG_INVALID",
+            details={"fields": {"reason": "is required"}},
+        )
     # A session of its own: the guard calls this at the end of somebody else's request.
     with Session(db.engine, expire_on_commit=False) as session:
         flag = session.get(Flag, key, with_for_update=True)
@@ -134,6 +160,14 @@ def rollback(key: str, *, actor: str, reason: str, action: str = "rollback") -> 
 def _changed(flag: Flag, audit: FlagAudit) -> None:
     publish_change()
     FLAG_CHANGES.labels(flag.key, audit.action).inc()
-    log.warning("flag changed", extra={"flag": flag.key, "actor": audit.actor, "action": audit.action,
-                                       "enabled": flag.enabled, "rollout_percent": flag.rollout_percent,
-                                       "reason": audit.reason})
+    log.warning(
+        "flag changed",
+        extra={
+            "flag": flag.key,
+            "actor": audit.actor,
+            "action": audit.action,
+            "enabled": flag.enabled,
+            "rollout_percent": flag.rollout_percent,
+            "reason": audit.reason,
+        },
+    )

@@ -103,9 +103,11 @@ def evaluate(flag_key: str = USE_V2) -> bool:
         return False
     from .changes import rollback
 
-    reason = (f"guard: v2 error rate {errors}/{samples} = {errors / samples:.1%} over the last "
-              f"{settings.guard_window_s}s exceeded {settings.guard_error_rate:.1%} "
-              f"(minimum {settings.guard_min_samples} samples)")
+    reason = (
+        f"guard: v2 error rate {errors}/{samples} = {errors / samples:.1%} over the last "
+        f"{settings.guard_window_s}s exceeded {settings.guard_error_rate:.1%} "
+        f"(minimum {settings.guard_min_samples} samples)"
+    )
     _, changed = rollback(flag_key, actor="guard", reason=reason, action="guard")
     reset(flag_key)
     if changed:
@@ -118,5 +120,8 @@ def status(flag_key: str = USE_V2) -> dict | None:
     view = snapshot().get(flag_key)
     if view is None or view.enabled or view.last_action != "guard":
         return None
-    return {"flag": flag_key, "tripped_at": view.last_at.isoformat().replace("+00:00", "Z") if view.last_at else None,
-            "reason": view.last_reason}
+    return {
+        "flag": flag_key,
+        "tripped_at": view.last_at.isoformat().replace("+00:00", "Z") if view.last_at else None,
+        "reason": view.last_reason,
+    }

@@ -38,10 +38,10 @@ log = logging.getLogger(__name__)
 
 USE_V2 = "use_v2"
 VERSION_KEY = "framewise:flags:version"
-POLL_S = 0.2          # how often a process asks Redis whether anything changed
+POLL_S = 0.2  # how often a process asks Redis whether anything changed
 REDIS_DOWN_POLL_S = 1.0  # while Redis is unreachable: how often to read the table directly
-DB_POLL_S = 1.0       # how often a process compares the database's own version (newest audit id)
-MAX_AGE_S = 30.0      # re-read regardless
+DB_POLL_S = 1.0  # how often a process compares the database's own version (newest audit id)
+MAX_AGE_S = 30.0  # re-read regardless
 
 
 @dataclass(frozen=True)
@@ -153,26 +153,45 @@ def read_flags(app: Flask) -> dict[str, FlagView]:
             rows = conn.execute(select(Flag.key, Flag.enabled, Flag.rollout_percent, Flag.description)).all()
         views = {}
         for row in rows:
-            last = conn.execute(select(FlagAudit.action, FlagAudit.actor, FlagAudit.reason, FlagAudit.at)
-                                .where(FlagAudit.flag_key == row.key)
-                                .order_by(FlagAudit.id.desc()).limit(1)).first()
-            views[row.key] = FlagView(row.key, bool(row.enabled), int(row.rollout_percent), row.description or "",
-                                      *(tuple(last) if last else (None, None, "", None)))
+            last = conn.execute(
+                select(FlagAudit.action, FlagAudit.actor, FlagAudit.reason, FlagAudit.at)
+                .where(FlagAudit.flag_key == row.key)
+                .order_by(FlagAudit.id.desc())
+                .limit(1)
+            ).first()
+            views[row.key] = FlagView(
+                row.key,
+                bool(row.enabled),
+                int(row.rollout_percent),
+                row.description or "",
+                *(tuple(last) if last else (None, None, "", None)),
+            )
         return views
 
 
 def _seed(app: Flask) -> None:
     """Create ``use_v2`` from the environment on first start only; a concurrent seeder wins harmlessly."""
     settings = app.config["SETTINGS"]
-    state = {"enabled": settings.feature_flag_use_v2, "rollout_percent": settings.canary_percent,
-             "description": "Route the canary share of users to the v2 code paths."}
+    state = {
+        "enabled": settings.feature_flag_use_v2,
+        "rollout_percent": settings.canary_percent,
+        "description": "Route the canary share of users to the v2 code paths.",
+    }
     now = utcnow()
     try:
         with db.engine.begin() as conn:
             conn.execute(insert(Flag).values(key=USE_V2, updated_by="seed", updated_at=now, **state))
-            conn.execute(insert(FlagAudit).values(
-                flag_key=USE_V2, actor="seed", action="seed", at=now, before=None, after=state,
-                reason="seeded from FEATURE_FLAG_USE_V2 and CANARY_PERCENT on first start"))
+            conn.execute(
+                insert(FlagAudit).values(
+                    flag_key=USE_V2,
+                    actor="seed",
+                    action="seed",
+                    at=now,
+                    before=None,
+                    after=state,
+                    reason="seeded from FEATURE_FLAG_USE_V2 and CANARY_PERCENT on first start",
+                )
+            )
     except IntegrityError:
         return
     log.info("flag seeded", extra={"flag": USE_V2, **state})

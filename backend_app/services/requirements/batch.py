@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import case, func, insert, select
@@ -42,8 +43,9 @@ def _key(batch_id: str, part: str) -> str:
     return KEY.format(id=batch_id, part=part)
 
 
-def submit(tenant: Tenant, mode: str, markdown: str, *, source: str, criteria_keys: list[str] | None,
-           variant: str) -> RequirementBatch:
+def submit(
+    tenant: Tenant, mode: str, markdown: str, *, source: str, criteria_keys: list[str] | None, variant: str
+) -> RequirementBatch:
     """Parse the table, park its rows in Redis, commit the batch and its job row, enqueue."""
     settings = current_app.config["SETTINGS"]
     try:
@@ -52,24 +54,46 @@ def submit(tenant: Tenant, mode: str, markdown: str, *, source: str, criteria_ke
         raise ValidationError(exc.message, code=exc.code, details={"line": exc.line}) from None
     keys = crit.resolve(criteria_keys)
     if not table.rows:
-        raise ValidationError("No row of the table can run; every row was rejected.", code="BATCH_NO_VALID_ROWS",
-                              details={"rejected": table.rejected})
+        raise ValidationError(
+            "No row of the table can run; every row was rejected.",
+            code="BATCH_NO_VALID_ROWS",
+            details={"rejected": table.rejected},
+        )
     batch_id, job_id = new_id(), new_id()
     rows = [{"line": r.line, "key": r.key, "text": r.text, "context": r.context} for r in table.rows]
     redis_store.conn.set(_key(batch_id, "input"), json.dumps(rows, ensure_ascii=False), ex=INPUT_TTL_S)
-    db.session.add(RequirementBatch(id=batch_id, user_id=tenant.user_id, session_id=tenant.session_id,
-                                    job_id=job_id, mode=mode, variant=variant, criteria_keys=keys, source=source,
-                                    total_rows=len(rows), rejected=table.rejected))
-    enqueue.submit("requirements_batch", user_id=tenant.user_id, session_id=tenant.session_id,
-                   payload={"batch_id": batch_id}, size_hint=float(len(rows)), job_id=job_id)
+    db.session.add(
+        RequirementBatch(
+            id=batch_id,
+            user_id=tenant.user_id,
+            session_id=tenant.session_id,
+            job_id=job_id,
+            mode=mode,
+            variant=variant,
+            criteria_keys=keys,
+            source=source,
+            total_rows=len(rows),
+            rejected=table.rejected,
+        )
+    )
+    enqueue.submit(
+        "requirements_batch",
+        user_id=tenant.user_id,
+        session_id=tenant.session_id,
+        payload={"batch_id": batch_id},
+        size_hint=float(len(rows)),
+        job_id=job_id,
+    )
     return db.session.get(RequirementBatch, batch_id)
 
 
 def _load_input(batch_id: str) -> list[Row]:
     raw = redis_store.conn.get(_key(batch_id, "input"))
     if raw is None:
-        raise JobFailure("BATCH_INPUT_MISSING", "The batch's rows are no longer in Redis (expired or flushed); "
-                         "submit the table again.")
+        raise JobFailure(
+            "BATCH_INPUT_MISSING",
+            "The batch's rows are no longer in Redis (expired or flushed); submit the table again.",
+        )
     return [Row(r["line"], r["key"], r["text"], r["context"]) for r in json.loads(raw)]
 
 
@@ -83,8 +107,9 @@ def run(job: Job, ctx) -> dict[str, Any]:
     if batch is None:
         raise JobFailure("BATCH_NOT_FOUND", "The batch row no longer exists.")
     rows = _load_input(batch.id)
-    stored = set(db.session.execute(select(RequirementResult.row_index)
-                                    .where(RequirementResult.batch_id == batch.id)).scalars())
+    stored = set(
+        db.session.execute(select(RequirementResult.row_index).where(RequirementResult.batch_id == batch.id)).scalars()
+    )
     todo = [(index, row) for index, row in enumerate(rows) if index not in stored]
     _recount(batch)
     ctx.progress("evaluating", 100 * len(stored) / len(rows))
@@ -92,8 +117,9 @@ def run(job: Job, ctx) -> dict[str, Any]:
     parallel = batch.variant == "v2" and settings.effective_ai_provider == "openai"
     with ThreadPoolExecutor(max_workers=settings.max_parallel, thread_name_prefix="batch") as threads:
         try:
-            for chunk, outcomes in _chunks(todo, settings.batch_size, _computer(batch),
-                                           threads if parallel else _Inline()):
+            for chunk, outcomes in _chunks(
+                todo, settings.batch_size, _computer(batch), threads if parallel else _Inline()
+            ):
                 _write_chunk(batch, chunk, outcomes)
                 ctx.progress("evaluating", 100 * batch.done_rows / len(rows))  # commits the chunk
                 if parallel:
@@ -113,11 +139,17 @@ def _recount(batch: RequirementBatch) -> None:
     """done/failed/fallback counters and the summary, from the stored rows."""
     r = RequirementResult
     done, failed, fallbacks, mean = db.session.execute(
-        select(func.count(), func.count(case((r.status == "failed", 1))), func.count(r.fallback_code),
-               func.avg(r.overall)).where(r.batch_id == batch.id)).one()
+        select(
+            func.count(), func.count(case((r.status == "failed", 1))), func.count(r.fallback_code), func.avg(r.overall)
+        ).where(r.batch_id == batch.id)
+    ).one()
     batch.done_rows, batch.failed_rows, batch.v2_fallbacks = done, failed, fallbacks
-    batch.summary = {"mean_overall": round(float(mean), 1) if mean is not None else None, "rows": done,
-                     "failed": failed, "v2_fallbacks": fallbacks}
+    batch.summary = {
+        "mean_overall": round(float(mean), 1) if mean is not None else None,
+        "rows": done,
+        "failed": failed,
+        "v2_fallbacks": fallbacks,
+    }
 
 
 def _feed_guard(outcomes: list) -> None:
@@ -163,7 +195,7 @@ def _chunks(todo: list[tuple[int, Row]], size: int, compute, pool) -> Iterator[t
 
     def start(chunk_start: int) -> list[Future]:
         handles = []
-        for _index, row in todo[chunk_start:chunk_start + size]:
+        for _index, row in todo[chunk_start : chunk_start + size]:
             key = sha256(row.text) + json.dumps(row.context, sort_keys=True)
             if key not in memo:
                 memo[key] = pool.submit(compute, row)
@@ -173,7 +205,7 @@ def _chunks(todo: list[tuple[int, Row]], size: int, compute, pool) -> Iterator[t
     pending = start(0)
     for chunk_start in range(0, len(todo), size):
         upcoming = start(chunk_start + size) if chunk_start + size < len(todo) else []
-        yield todo[chunk_start:chunk_start + size], [handle.result() for handle in pending]
+        yield todo[chunk_start : chunk_start + size], [handle.result() for handle in pending]
         pending = upcoming
 
 
@@ -185,9 +217,18 @@ def _write_chunk(batch: RequirementBatch, chunk: list[tuple[int, Row]], outcomes
     """
     rewrites, records, usages = {}, [], []
     for (index, row), outcome in zip(chunk, outcomes):
-        record = {"id": new_id(), "batch_id": batch.id, "user_id": batch.user_id, "session_id": batch.session_id,
-                  "row_index": index, "row_key": row.key, "line": row.line, "text_sha256": sha256(row.text),
-                  "created_at": utcnow(), **_EMPTY}
+        record = {
+            "id": new_id(),
+            "batch_id": batch.id,
+            "user_id": batch.user_id,
+            "session_id": batch.session_id,
+            "row_index": index,
+            "row_key": row.key,
+            "line": row.line,
+            "text_sha256": sha256(row.text),
+            "created_at": utcnow(),
+            **_EMPTY,
+        }
         if isinstance(outcome, Exception):
             record.update(status="failed", error_code=getattr(outcome, "code", "EVALUATION_FAILED"))
         else:
@@ -208,22 +249,46 @@ def _write_chunk(batch: RequirementBatch, chunk: list[tuple[int, Row]], outcomes
     batch.done_rows += len(records)
 
 
-_EMPTY = {"status": "ok", "language": None, "variant": None, "engine": None, "fallback_code": None, "overall": None,
-          "scores": None, "findings": None, "rewrite_sha256": None, "error_code": None}
+_EMPTY = {
+    "status": "ok",
+    "language": None,
+    "variant": None,
+    "engine": None,
+    "fallback_code": None,
+    "overall": None,
+    "scores": None,
+    "findings": None,
+    "rewrite_sha256": None,
+    "error_code": None,
+}
 
 
 def _usage_row(user_id: str, usage):
     from ...models import UsageRecord
 
-    return UsageRecord(user_id=user_id, purpose=PURPOSE, model=usage.model, prompt_tokens=usage.prompt_tokens,
-                       completion_tokens=usage.completion_tokens, cost_usd=usage.cost_usd, cached=usage.cached)
+    return UsageRecord(
+        user_id=user_id,
+        purpose=PURPOSE,
+        model=usage.model,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        cost_usd=usage.cost_usd,
+        cached=usage.cached,
+    )
 
 
 def _fields(res: dict[str, Any]) -> dict[str, Any]:
-    return {"status": "ok", "language": res["language"], "variant": res["variant"], "engine": res["engine"],
-            "fallback_code": res.get("fallback_code"), "overall": res["overall"], "scores": res["scores"],
-            "findings": [storable(f, ours=res["engine"] == ENGINE_V1) for f in res["findings"]],
-            "rewrite_sha256": sha256(res["rewrite"]) if "rewrite" in res else None}
+    return {
+        "status": "ok",
+        "language": res["language"],
+        "variant": res["variant"],
+        "engine": res["engine"],
+        "fallback_code": res.get("fallback_code"),
+        "overall": res["overall"],
+        "scores": res["scores"],
+        "findings": [storable(f, ours=res["engine"] == ENGINE_V1) for f in res["findings"]],
+        "rewrite_sha256": sha256(res["rewrite"]) if "rewrite" in res else None,
+    }
 
 
 def rewrites(batch_id: str) -> dict[int, str]:
@@ -233,10 +298,15 @@ def rewrites(batch_id: str) -> dict[int, str]:
 
 
 def results(batch: RequirementBatch, *, after: int = -1, limit: int | None = None) -> list[RequirementResult]:
-    stmt = (select(RequirementResult).where(RequirementResult.batch_id == batch.id,
-                                            RequirementResult.user_id == batch.user_id,
-                                            RequirementResult.row_index > after)
-            .order_by(RequirementResult.row_index))
+    stmt = (
+        select(RequirementResult)
+        .where(
+            RequirementResult.batch_id == batch.id,
+            RequirementResult.user_id == batch.user_id,
+            RequirementResult.row_index > after,
+        )
+        .order_by(RequirementResult.row_index)
+    )
     if limit is not None:
         stmt = stmt.limit(limit)
     return list(db.session.execute(stmt).scalars())
@@ -244,4 +314,3 @@ def results(batch: RequirementBatch, *, after: int = -1, limit: int | None = Non
 
 def purge_input(batch_id: str) -> None:
     redis_store.conn.delete(_key(batch_id, "input"), _key(batch_id, "rewrites"))
-

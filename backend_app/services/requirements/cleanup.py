@@ -24,21 +24,30 @@ CHUNK = 200
 
 def purge_requirements(cutoff: datetime, dry_run: bool) -> dict[str, int]:
     """Finished batches created before ``cutoff``, their results and their Redis keys."""
-    old = (select(RequirementBatch.id).outerjoin(Job, RequirementBatch.job_id == Job.id)
-           .where(RequirementBatch.created_at < cutoff, or_(Job.id.is_(None), Job.status.in_(FINISHED))))
+    old = (
+        select(RequirementBatch.id)
+        .outerjoin(Job, RequirementBatch.job_id == Job.id)
+        .where(RequirementBatch.created_at < cutoff, or_(Job.id.is_(None), Job.status.in_(FINISHED)))
+    )
     counts = {"requirement_batches": 0, "requirement_results": 0}
     if dry_run:
         ids = list(db.session.execute(old).scalars())
         counts["requirement_batches"] = len(ids)
-        counts["requirement_results"] = db.session.execute(
-            select(func.count()).select_from(RequirementResult).where(RequirementResult.batch_id.in_(ids))
-        ).scalar() if ids else 0
+        counts["requirement_results"] = (
+            db.session.execute(
+                select(func.count()).select_from(RequirementResult).where(RequirementResult.batch_id.in_(ids))
+            ).scalar()
+            if ids
+            else 0
+        )
         return counts
     while ids := list(db.session.execute(old.limit(CHUNK)).scalars()):
-        counts["requirement_results"] += db.session.execute(
-            delete(RequirementResult).where(RequirementResult.batch_id.in_(ids))).rowcount or 0
-        counts["requirement_batches"] += db.session.execute(
-            delete(RequirementBatch).where(RequirementBatch.id.in_(ids))).rowcount or 0
+        counts["requirement_results"] += (
+            db.session.execute(delete(RequirementResult).where(RequirementResult.batch_id.in_(ids))).rowcount or 0
+        )
+        counts["requirement_batches"] += (
+            db.session.execute(delete(RequirementBatch).where(RequirementBatch.id.in_(ids))).rowcount or 0
+        )
         db.session.commit()
         for batch_id in ids:
             purge_input(batch_id)

@@ -58,9 +58,11 @@ PENALTIES = {"high": 30, "medium": 15, "low": 5}
 HIGH_CAP = 79  # the highest overall score a requirement with a high-severity finding gets
 
 SCORING = {
-    "formula": ("score(criterion) = max(0, 100 - sum(penalty[severity] for each finding whose rule the "
-                "criterion draws on)); overall = round(mean of the requested criteria's scores), at most "
-                f"{HIGH_CAP} when any of their findings is high-severity (never in the 80+ 'good' band)"),
+    "formula": (
+        "score(criterion) = max(0, 100 - sum(penalty[severity] for each finding whose rule the "
+        "criterion draws on)); overall = round(mean of the requested criteria's scores), at most "
+        f"{HIGH_CAP} when any of their findings is high-severity (never in the 80+ 'good' band)"
+    ),
     "penalties": PENALTIES,
     "range": [0, 100],
 }
@@ -71,12 +73,14 @@ def resolve(keys: list[str] | None) -> list[str]:
     if not keys:
         return list(CRITERIA)
     if not all(isinstance(k, str) for k in keys):
-        raise ValidationError("criteriaKeys must be a list of strings.",
-                              details={"fields": {"criteriaKeys": "must be a list of strings"}})
+        raise ValidationError(
+            "criteriaKeys must be a list of strings.", details={"fields": {"criteriaKeys": "must be a list of strings"}}
+        )
     unknown = [k for k in keys if k not in CRITERIA]
     if unknown:
-        raise ValidationError("Unknown criteria keys.", code="UNKNOWN_CRITERIA",
-                              details={"unknown": unknown, "known": list(CRITERIA)})
+        raise ValidationError(
+            "Unknown criteria keys.", code="UNKNOWN_CRITERIA", details={"unknown": unknown, "known": list(CRITERIA)}
+        )
     return list(dict.fromkeys(keys))
 
 
@@ -102,6 +106,12 @@ def score(findings: list[dict], keys: list[str]) -> tuple[dict[str, int], int]:
 
 def catalogue(rules: dict[str, dict]) -> list[dict]:
     """The criteria as the API lists them, with each rule's id and name."""
-    return [{"key": key, "name": c["name"], "description": c["description"],
-             "rules": [{"id": r, "name": rules[r]["name"]} for r in c["rules"]]}
-            for key, c in CRITERIA.items()]
+    return [
+        {
+            "key": key,
+            "name": c["name"],
+            "description": c["description"],
+            "rules": [{"id": r, "name": rules[r]["name"]} for r in c["rules"]],
+        }
+        for key, c in CRITERIA.items()
+    ]

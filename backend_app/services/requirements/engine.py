@@ -56,8 +56,16 @@ def raw_findings(text: str, lang: str) -> dict[str, list[Span]]:
 # The binding modal verb for each weak one (German by number: "sollten" -> "müssen").
 STRONG_FOR_WEAK = {
     "en": {w: "shall" for w in ("should", "may", "might", "could", "can", "would")},
-    "de": {"sollte": "muss", "kann": "muss", "könnte": "muss", "dürfte": "muss", "möchte": "muss",
-           "sollten": "müssen", "können": "müssen", "könnten": "müssen"},
+    "de": {
+        "sollte": "muss",
+        "kann": "muss",
+        "könnte": "muss",
+        "dürfte": "muss",
+        "möchte": "muss",
+        "sollten": "müssen",
+        "können": "müssen",
+        "könnten": "müssen",
+    },
 }
 
 
@@ -67,15 +75,28 @@ def replacement(rule_id: str, words: str, lang: str) -> str | None:
     low = " ".join(words.lower().split())
     if rule_id == "R7":
         category = vague_category(words, lang)
-        return {lx.TIME: "innerhalb von <Wert> <Einheit>" if de else "within <value> <unit>",
-                lx.NUMBER: "<Anzahl>" if de else "<number>",
-                lx.QUALITY: "<messbares Kriterium>" if de else "<measurable criterion>"}[category]
+        return {
+            lx.TIME: "innerhalb von <Wert> <Einheit>" if de else "within <value> <unit>",
+            lx.NUMBER: "<Anzahl>" if de else "<number>",
+            lx.QUALITY: "<messbares Kriterium>" if de else "<measurable criterion>",
+        }[category]
     if rule_id == "R8":
         return ""
     if rule_id == "R9":
-        closed = {"such as", "e.g.", "for example", "for instance", "including but not limited to",
-                  "including, but not limited to", "z.b.", "z. b.", "zum beispiel", "beispielsweise",
-                  "einschließlich, aber nicht beschränkt auf", "einschließlich aber nicht beschränkt auf"}
+        closed = {
+            "such as",
+            "e.g.",
+            "for example",
+            "for instance",
+            "including but not limited to",
+            "including, but not limited to",
+            "z.b.",
+            "z. b.",
+            "zum beispiel",
+            "beispielsweise",
+            "einschließlich, aber nicht beschränkt auf",
+            "einschließlich aber nicht beschränkt auf",
+        }
         return ("nämlich" if de else "namely") if low in closed else ""
     if rule_id == "R10":
         return "" if low in ("be able to", "have the ability to", "have the capability to", "be enabled to") else None
@@ -97,23 +118,42 @@ def replacement(rule_id: str, words: str, lang: str) -> str | None:
         return f"{'<höchstens|mindestens>' if de else '<at most|at least>'} {words}"
     if rule_id == "R34" and vague_category(words, lang) != lx.TIME:
         if de:
-            return f"innerhalb von <Wert> <Einheit> {words}" if low.startswith("reagier") else f"{words} von <Wert> <Einheit>"
+            return (
+                f"innerhalb von <Wert> <Einheit> {words}"
+                if low.startswith("reagier")
+                else f"{words} von <Wert> <Einheit>"
+            )
         return f"{words} within <value> <unit>" if low.startswith("respond") else f"{words} of <value> <unit>"
     return None
 
 
-def make_finding(rule_id: str, span: Span, text: str, lang: str, *, severity: str | None = None,
-                 message: str | None = None, suggestion: str | None = None) -> dict[str, Any]:
+def make_finding(
+    rule_id: str,
+    span: Span,
+    text: str,
+    lang: str,
+    *,
+    severity: str | None = None,
+    message: str | None = None,
+    suggestion: str | None = None,
+) -> dict[str, Any]:
     """A finding in the one shape v1 and v2 share."""
     rule = RULES[rule_id]
-    words = text[span[0]:span[1]]
+    words = text[span[0] : span[1]]
     if rule_id == "R1" and span != (len(text) - len(text.lstrip()), len(text.rstrip())):
         severity = severity or "medium"
         message = message or "Only a weak modal verb ('should', 'may', 'kann'): the obligation is unclear."
-    return {"rule_id": rule_id, "rule": rule["name"], "criterion": rule["criterion"],
-            "severity": severity or rule["severity"], "span": [span[0], span[1]], "words": words,
-            "message": message or rule["message"], "suggestion": suggestion or rule["suggestion"],
-            "replacement": replacement(rule_id, words, lang)}
+    return {
+        "rule_id": rule_id,
+        "rule": rule["name"],
+        "criterion": rule["criterion"],
+        "severity": severity or rule["severity"],
+        "span": [span[0], span[1]],
+        "words": words,
+        "message": message or rule["message"],
+        "suggestion": suggestion or rule["suggestion"],
+        "replacement": replacement(rule_id, words, lang),
+    }
 
 
 def findings_v1(text: str, lang: str) -> list[dict[str, Any]]:
@@ -122,29 +162,65 @@ def findings_v1(text: str, lang: str) -> list[dict[str, Any]]:
     return sorted(found, key=lambda f: (f["span"][0], f["span"][1], int(f["rule_id"][1:])))
 
 
-def result(text: str, lang: str, findings: list[dict], keys: list[str], *, variant: str, engine: str,
-           note: str | None = None, requested_variant: str | None = None) -> dict[str, Any]:
+def result(
+    text: str,
+    lang: str,
+    findings: list[dict],
+    keys: list[str],
+    *,
+    variant: str,
+    engine: str,
+    note: str | None = None,
+    requested_variant: str | None = None,
+) -> dict[str, Any]:
     """The evaluation result: findings limited to the requested criteria, scores and how they were computed."""
     wanted = crit.rules_for(keys)
     findings = [f for f in findings if f["rule_id"] in wanted]
     scores, overall = crit.score(findings, keys)
-    return {"variant": variant, "requested_variant": requested_variant or variant, "engine": engine,
-            "note": note, "language": lang, "text_sha256": sha256(text), "criteria": keys,
-            "scores": scores, "overall": overall, "findings": findings, "scoring": crit.SCORING}
+    return {
+        "variant": variant,
+        "requested_variant": requested_variant or variant,
+        "engine": engine,
+        "note": note,
+        "language": lang,
+        "text_sha256": sha256(text),
+        "criteria": keys,
+        "scores": scores,
+        "overall": overall,
+        "findings": findings,
+        "scoring": crit.SCORING,
+    }
 
 
-def evaluate_v1(text: str, context: dict | None, keys: list[str], *, requested_variant: str = "v1",
-                note: str | None = None) -> dict[str, Any]:
+def evaluate_v1(
+    text: str, context: dict | None, keys: list[str], *, requested_variant: str = "v1", note: str | None = None
+) -> dict[str, Any]:
     """Evaluate one requirement with the rule engine."""
     lang = detect_language(text, context)
-    return result(text, lang, findings_v1(text, lang), keys, variant="v1", engine=ENGINE_V1, note=note,
-                  requested_variant=requested_variant)
+    return result(
+        text,
+        lang,
+        findings_v1(text, lang),
+        keys,
+        variant="v1",
+        engine=ENGINE_V1,
+        note=note,
+        requested_variant=requested_variant,
+    )
 
 
 def suggestions(res: dict[str, Any]) -> list[dict[str, Any]]:
     """Concrete fixes, one per finding: what to change, where, and (when there is one) the new text."""
-    return [{"rule_id": f["rule_id"], "span": f["span"], "words": f["words"], "suggestion": f["suggestion"],
-             "replacement": f.get("replacement")} for f in res["findings"]]
+    return [
+        {
+            "rule_id": f["rule_id"],
+            "span": f["span"],
+            "words": f["words"],
+            "suggestion": f["suggestion"],
+            "replacement": f.get("replacement"),
+        }
+        for f in res["findings"]
+    ]
 
 
 def storable(finding: dict[str, Any], *, ours: bool = True) -> dict[str, Any]:
@@ -155,9 +231,15 @@ def storable(finding: dict[str, Any], *, ours: bool = True) -> dict[str, Any]:
     ``{words}`` (e.g. "{words} <unit>"), so a stored suggestion stays concrete.
     """
     rule = RULES[finding["rule_id"]]
-    stored = {"rule_id": finding["rule_id"], "rule": rule["name"], "criterion": rule["criterion"],
-              "severity": finding["severity"], "span": list(finding["span"]), "message": rule["message"],
-              "suggestion": rule["suggestion"]}
+    stored = {
+        "rule_id": finding["rule_id"],
+        "rule": rule["name"],
+        "criterion": rule["criterion"],
+        "severity": finding["severity"],
+        "span": list(finding["span"]),
+        "message": rule["message"],
+        "suggestion": rule["suggestion"],
+    }
     fix = finding.get("replacement")
     if ours and fix is not None:
         words = finding.get("words") or ""

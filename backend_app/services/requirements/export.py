@@ -26,22 +26,55 @@ def _findings_cell(findings: list[dict]) -> str:
 def table(batch: RequirementBatch) -> tuple[list[str], list[list[Any]]]:
     """Header and rows: accepted rows in order, then rejected rows."""
     keys = list(batch.criteria_keys)
-    header = ["id", "line", "status", "overall", *keys, "findings", "variant", "engine", "fallback_code",
-              "error_code", "text_sha256"]
+    header = [
+        "id",
+        "line",
+        "status",
+        "overall",
+        *keys,
+        "findings",
+        "variant",
+        "engine",
+        "fallback_code",
+        "error_code",
+        "text_sha256",
+    ]
     rewrites = batches.rewrites(batch.id) if batch.mode == "rewrite" else {}
     if batch.mode == "rewrite":
         header.append("rewrite")
     rows = []
     for r in batches.results(batch):
         scores = r.scores or {}
-        row = [r.row_key, r.line, r.status, r.overall, *[scores.get(k) for k in keys], _findings_cell(r.findings or []),
-               r.variant, r.engine, r.fallback_code, r.error_code, r.text_sha256]
+        row = [
+            r.row_key,
+            r.line,
+            r.status,
+            r.overall,
+            *[scores.get(k) for k in keys],
+            _findings_cell(r.findings or []),
+            r.variant,
+            r.engine,
+            r.fallback_code,
+            r.error_code,
+            r.text_sha256,
+        ]
         if batch.mode == "rewrite":
             row.append(rewrites.get(r.row_index))
         rows.append(row)
     for rej in batch.rejected or []:
-        row = [rej.get("row_id"), rej["line"], "rejected", None, *[None] * len(keys), "", None, None, None,
-               rej["code"], None]
+        row = [
+            rej.get("row_id"),
+            rej["line"],
+            "rejected",
+            None,
+            *[None] * len(keys),
+            "",
+            None,
+            None,
+            None,
+            rej["code"],
+            None,
+        ]
         rows.append(row + ([None] if batch.mode == "rewrite" else []))
     return header, rows
 
@@ -54,15 +87,19 @@ def as_json(batch: RequirementBatch) -> str:
         if batch.mode == "rewrite":
             item["rewrite"] = rewrites.get(r.row_index)
         items.append(item)
-    return json.dumps({"batch": batch.to_dict(), "results": items, "rejected": batch.rejected or []},
-                      ensure_ascii=False, indent=1)
+    return json.dumps(
+        {"batch": batch.to_dict(), "results": items, "rejected": batch.rejected or []}, ensure_ascii=False, indent=1
+    )
 
 
 def render_export(batch: RequirementBatch, fmt: str) -> tuple[str, str]:
     """(body, content type) of the export in ``fmt``."""
     if fmt not in FORMATS:
-        raise ValidationError("format must be csv, json or md.", code="EXPORT_FORMAT_INVALID",
-                              details={"fields": {"format": "must be one of csv, json, md"}})
+        raise ValidationError(
+            "format must be csv, json or md.",
+            code="EXPORT_FORMAT_INVALID",
+            details={"fields": {"format": "must be one of csv, json, md"}},
+        )
     if fmt == "json":
         return as_json(batch), FORMATS[fmt]
     header, rows = table(batch)

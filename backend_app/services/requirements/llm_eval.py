@@ -9,7 +9,7 @@ back to v1 with a note. Scores are computed from the findings by the same formul
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import jsonschema
@@ -47,16 +47,21 @@ FINDING_SCHEMA = {
 
 
 def answer_schema(mode: str) -> dict[str, Any]:
-    schema = {"type": "object", "required": ["findings"],
-              "properties": {"language": {"enum": ["en", "de"]},
-                             "findings": {"type": "array", "maxItems": 100, "items": FINDING_SCHEMA},
-                             "rewrite": {"type": "string", "minLength": 1, "maxLength": 5000}}}
+    schema = {
+        "type": "object",
+        "required": ["findings"],
+        "properties": {
+            "language": {"enum": ["en", "de"]},
+            "findings": {"type": "array", "maxItems": 100, "items": FINDING_SCHEMA},
+            "rewrite": {"type": "string", "minLength": 1, "maxLength": 5000},
+        },
+    }
     if mode == "rewrite":
         schema["required"] = ["findings", "rewrite"]
     return schema
 
 
-@lru_cache(maxsize=None)
+@cache
 def validator(mode: str) -> jsonschema.Draft202012Validator:
     """A compiled validator per mode: checking the schema itself on every answer costs ~0.1 s."""
     schema = answer_schema(mode)
@@ -72,11 +77,19 @@ def messages(text: str, context: dict | None, keys: list[str], mode: str) -> lis
         "a severity (high, medium, low), the character span [start, end) of the offending words in the "
         "requirement text exactly as given (0-based, end exclusive), a short message and a concrete "
         "suggestion; give 'replacement' when a direct text replacement fixes it. "
-        + ("Also give 'rewrite': the improved requirement, one modal verb per sentence, placeholders in "
-           "<angle brackets> for values you do not know. " if mode == "rewrite" else "")
+        + (
+            "Also give 'rewrite': the improved requirement, one modal verb per sentence, placeholders in "
+            "<angle brackets> for values you do not know. "
+            if mode == "rewrite"
+            else ""
+        )
         + "Answer with one JSON object only, matching this JSON Schema: "
-        + json.dumps(answer_schema(mode)) + " Rules: " + json.dumps(rules, ensure_ascii=False)
-        + " Criteria asked for: " + json.dumps(keys))
+        + json.dumps(answer_schema(mode))
+        + " Rules: "
+        + json.dumps(rules, ensure_ascii=False)
+        + " Criteria asked for: "
+        + json.dumps(keys)
+    )
     user = json.dumps({"requirementText": text, "context": context or {}}, ensure_ascii=False)
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
@@ -98,13 +111,14 @@ def parse(raw: str, text: str, mode: str) -> dict[str, Any]:
     return data
 
 
-def evaluate_v2(text: str, context: dict | None, keys: list[str], mode: str, *, user_id: str | None,
-                record: bool = True) -> tuple[dict[str, Any], list[llm.LLMResult]]:
+def evaluate_v2(
+    text: str, context: dict | None, keys: list[str], mode: str, *, user_id: str | None, record: bool = True
+) -> tuple[dict[str, Any], list[llm.LLMResult]]:
     """Ask the LLM (retrying an invalid answer once); the result in the v1 shape, plus the calls made."""
     msgs = messages(text, context, keys, mode)
     usages: list[llm.LLMResult] = []
     problem = ""
-    for attempt in (1, 2):
+    for _attempt in (1, 2):
         try:
             answer = llm.complete(msgs, user_id=user_id, purpose=PURPOSE, json_mode=True, record=record)
         except llm.BudgetExceeded as exc:
@@ -117,9 +131,14 @@ def evaluate_v2(text: str, context: dict | None, keys: list[str], mode: str, *, 
             break
         except ValueError as exc:
             problem = str(exc)
-            msgs = msgs + [{"role": "assistant", "content": answer.text[:4000]},
-                           {"role": "user", "content": f"That answer was invalid ({problem}). "
-                                                       "Answer again with one JSON object matching the schema."}]
+            msgs = msgs + [
+                {"role": "assistant", "content": answer.text[:4000]},
+                {
+                    "role": "user",
+                    "content": f"That answer was invalid ({problem}). "
+                    "Answer again with one JSON object matching the schema.",
+                },
+            ]
     else:
         raise V2Failure("AI_INVALID_OUTPUT", f"The model's answer was invalid twice: {problem}", usages)
     return to_result(text, context, keys, mode, data, model=usages[-1].model), usages
@@ -129,8 +148,15 @@ def to_result(text: str, context: dict | None, keys: list[str], mode: str, data:
     lang = data.get("language") or detect_language(text, context)
     findings = []
     for f in data["findings"]:
-        finding = make_finding(f["rule_id"], (f["span"][0], f["span"][1]), text, lang, severity=f["severity"],
-                               message=f["message"], suggestion=f["suggestion"])
+        finding = make_finding(
+            f["rule_id"],
+            (f["span"][0], f["span"][1]),
+            text,
+            lang,
+            severity=f["severity"],
+            message=f["message"],
+            suggestion=f["suggestion"],
+        )
         if "replacement" in f:
             finding["replacement"] = f["replacement"]
         findings.append(finding)

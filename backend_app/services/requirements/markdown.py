@@ -62,11 +62,19 @@ def _header(lines: list[str]) -> tuple[int, list[str]]:
             columns = [ALIASES.get(c.lower(), c.lower()) for c in _cells(line)]
             missing = [c for c in REQUIRED if c not in columns]
             if missing:
-                raise TableError("TABLE_HEADER_INVALID", "The header row must name the columns "
-                                 f"'id | requirementText | context'; missing: {', '.join(missing)}.", number)
+                raise TableError(
+                    "TABLE_HEADER_INVALID",
+                    "The header row must name the columns "
+                    f"'id | requirementText | context'; missing: {', '.join(missing)}.",
+                    number,
+                )
             return number, columns
-    raise TableError("TABLE_NOT_FOUND", "No markdown table found: expected a header row "
-                     "'| id | requirementText | context |' followed by '|---|---|---|'.", None)
+    raise TableError(
+        "TABLE_NOT_FOUND",
+        "No markdown table found: expected a header row "
+        "'| id | requirementText | context |' followed by '|---|---|---|'.",
+        None,
+    )
 
 
 def _reject(table: Table, line: int, code: str, message: str, key: str | None = None) -> None:
@@ -78,8 +86,11 @@ def parse(markdown: str, *, max_rows: int) -> Table:
     lines = markdown.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     header_line, columns = _header(lines)
     if header_line >= len(lines) or not _SEPARATOR.match(lines[header_line].strip()):
-        raise TableError("TABLE_SEPARATOR_MISSING", "The header row must be followed by a separator row "
-                         "such as '|---|---|---|'.", header_line + 1)
+        raise TableError(
+            "TABLE_SEPARATOR_MISSING",
+            "The header row must be followed by a separator row such as '|---|---|---|'.",
+            header_line + 1,
+        )
     table, seen = Table(), set()
     for number in range(header_line + 2, len(lines) + 1):
         raw = lines[number - 1]
@@ -95,9 +106,14 @@ def parse(markdown: str, *, max_rows: int) -> Table:
 
 def _row(table: Table, seen: set, number: int, cells: list[str], columns: list[str], max_rows: int) -> None:
     if len(cells) != len(columns):
-        return _reject(table, number, "ROW_COLUMN_COUNT",
-                       f"Expected {len(columns)} cells ({' | '.join(columns)}), found {len(cells)}; "
-                       "escape a '|' inside a cell as '\\|'.", _likely_id(cells, columns))
+        return _reject(
+            table,
+            number,
+            "ROW_COLUMN_COUNT",
+            f"Expected {len(columns)} cells ({' | '.join(columns)}), found {len(cells)}; "
+            "escape a '|' inside a cell as '\\|'.",
+            _likely_id(cells, columns),
+        )
     values = dict(zip(columns, cells))
     key, text = values["id"], values["requirementtext"]
     if not key:
@@ -117,8 +133,13 @@ def _row(table: Table, seen: set, number: int, cells: list[str], columns: list[s
     if problem:
         return _reject(table, number, "ROW_CONTEXT_INVALID", problem, key)
     if len(table.rows) >= max_rows:
-        return _reject(table, number, "ROW_LIMIT_EXCEEDED", f"A batch takes at most {max_rows} rows "
-                       "(MAX_BATCH_ROWS); this row was not run.", key)
+        return _reject(
+            table,
+            number,
+            "ROW_LIMIT_EXCEEDED",
+            f"A batch takes at most {max_rows} rows (MAX_BATCH_ROWS); this row was not run.",
+            key,
+        )
     table.rows.append(Row(number, key, text, context))
 
 
@@ -143,7 +164,7 @@ def _context(cell: str) -> tuple[dict[str, Any], str | None]:
     except (ValueError, RecursionError):  # a number past Python's digit limit, nesting past the parser's
         return {}, "The context cell is not valid JSON (a number too long or nesting too deep)."
     if not isinstance(value, dict):
-        return {}, "The context cell must be a JSON object, e.g. {\"component\": \"login\"}."
+        return {}, 'The context cell must be a JSON object, e.g. {"component": "login"}.'
     where = unstorable(value)
     if where is not None:
         return {}, f"The context's {where} {UNSTORABLE_MESSAGE}."
@@ -152,6 +173,7 @@ def _context(cell: str) -> tuple[dict[str, Any], str | None]:
 
 def render(header: list[str], rows: list[list[Any]]) -> str:
     """A markdown table (cells with '|' escaped), used by the export."""
+
     def cell(value: Any) -> str:
         return str("" if value is None else value).replace("|", "\\|").replace("\n", " ")
 

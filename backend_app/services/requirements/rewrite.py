@@ -16,8 +16,9 @@ from . import lexicon as lx
 from .engine import findings_v1
 from .rules import Span, modals, weak_modals
 
-_DE_LAGE = re.compile(r"\b(in der Lage sein|fähig sein|imstande sein|im Stande sein),?\s+(.+?)\s+zu\s+(\w+)",
-                      re.IGNORECASE)
+_DE_LAGE = re.compile(
+    r"\b(in der Lage sein|fähig sein|imstande sein|im Stande sein),?\s+(.+?)\s+zu\s+(\w+)", re.IGNORECASE
+)
 
 
 def _apply(text: str, edits: list[tuple[Span, str]]) -> str:
@@ -46,8 +47,11 @@ def _choose_edits(findings: list[dict]) -> tuple[list[tuple[Span, str]], list[di
 
 
 _JOIN = re.compile(r",?\s*\b(?:and|or|und|oder|sowie|but|aber)\b\s*|[,;]\s*", re.IGNORECASE)
-_DE_FRONT_MODAL = re.compile(r"^(muss|müssen|soll|sollen|darf|dürfen|wird|sollte|kann)\s+"
-                             r"((?:der|die|das|ein|eine|jede[rs]?)\s+\S+)", re.IGNORECASE)
+_DE_FRONT_MODAL = re.compile(
+    r"^(muss|müssen|soll|sollen|darf|dürfen|wird|sollte|kann)\s+"
+    r"((?:der|die|das|ein|eine|jede[rs]?)\s+\S+)",
+    re.IGNORECASE,
+)
 
 
 def _split_compound(text: str, lang: str) -> str:
@@ -55,7 +59,7 @@ def _split_compound(text: str, lang: str) -> str:
     found = sorted(modals(text, lang) + weak_modals(text, lang))
     if len(found) < 2:
         return text
-    first_subject = text[:found[0][0]].strip()
+    first_subject = text[: found[0][0]].strip()
     sentences, clause_start = [], 0
     for i in range(1, len(found) + 1):
         if i == len(found):
@@ -65,8 +69,8 @@ def _split_compound(text: str, lang: str) -> str:
         joins = list(_JOIN.finditer(text, previous_end, modal_start))
         if not joins:
             continue
-        sentences.append(text[clause_start:joins[-1].start()].strip())
-        subject = text[joins[-1].end():modal_start].strip()
+        sentences.append(text[clause_start : joins[-1].start()].strip())
+        subject = text[joins[-1].end() : modal_start].strip()
         if subject:
             clause_start = joins[-1].end()
         else:
@@ -116,8 +120,12 @@ def rewrite_v1(text: str, lang: str, findings: list[dict] | None = None) -> dict
     new = _split_compound(_tidy(new), lang)
     new = _tidy(new)
     fixed = {c["rule_id"] for c in changes} | {"R18"}
-    unresolved = sorted({f["rule_id"] for f in findings} - fixed - {"R10"} if lang == "de" else
-                        {f["rule_id"] for f in findings} - fixed, key=lambda r: int(r[1:]))
+    unresolved = sorted(
+        {f["rule_id"] for f in findings} - fixed - {"R10"}
+        if lang == "de"
+        else {f["rule_id"] for f in findings} - fixed,
+        key=lambda r: int(r[1:]),
+    )
     return {"rewrite": new, "changes": changes, "unresolved": unresolved}
 
 

@@ -8,85 +8,165 @@ its language and returns character spans ``(start, end)`` (end exclusive).
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from typing import Callable
+from collections.abc import Callable
+from functools import cache, lru_cache
 
 from . import lexicon as lx
 
 Span = tuple[int, int]
 
 RULES: dict[str, dict] = {
-    "R1": {"name": "Structured Statements", "criterion": "conformity", "severity": "high",
-           "message": "No binding modal verb: it is unclear whether this is a requirement at all.",
-           "suggestion": "Write it as '<subject> shall <verb> <object>' (German: '<Subjekt> muss <Objekt> <Verb>')."},
-    "R2": {"name": "Active Voice", "criterion": "clarity", "severity": "medium",
-           "message": "Passive voice without an agent: who performs the action is not stated.",
-           "suggestion": "Name the actor and use the active voice, e.g. '<actor> shall <verb> <object>'."},
-    "R3": {"name": "Appropriate Subject-Verb", "criterion": "completeness", "severity": "high",
-           "message": "The sentence has no subject before its modal verb.",
-           "suggestion": "Start with the entity responsible, e.g. 'The <system> shall …'."},
-    "R6": {"name": "Common Units of Measure", "criterion": "measurability", "severity": "medium",
-           "message": "A performance figure has no unit.",
-           "suggestion": "Give the unit right after the number, e.g. '2 s', '500 ms', '100 requests per second'."},
-    "R7": {"name": "Vague Terms", "criterion": "clarity", "severity": "high",
-           "message": "A vague term that cannot be verified.",
-           "suggestion": "Replace it with a measurable criterion: a value, a unit and a bound."},
-    "R8": {"name": "Escape Clauses", "criterion": "testability", "severity": "high",
-           "message": "An escape clause makes the requirement optional.",
-           "suggestion": "Delete the clause; if there are real exceptions, state them as explicit conditions."},
-    "R9": {"name": "Open-Ended Clauses", "criterion": "completeness", "severity": "medium",
-           "message": "An open-ended list: what is included cannot be verified.",
-           "suggestion": "List every item explicitly, or reference a defined, closed list."},
-    "R10": {"name": "Superfluous Infinitives", "criterion": "clarity", "severity": "low",
-            "message": "A superfluous infinitive ('be able to') weakens what is required.",
-            "suggestion": "State the capability directly: 'shall <verb>' instead of 'shall be able to <verb>'."},
-    "R16": {"name": "Use of \"Not\"", "criterion": "unambiguity", "severity": "low",
-            "message": "A negative statement: what is not done cannot be tested exhaustively.",
-            "suggestion": "Say what the system shall do instead, as a positive, testable statement."},
-    "R17": {"name": "Use of Oblique Symbol", "criterion": "singularity", "severity": "medium",
-            "message": "An oblique symbol ('and/or', 'x/y') leaves the reader to choose.",
-            "suggestion": "Decide: 'and' or 'or', or write two requirements."},
-    "R18": {"name": "Single Thought Sentence", "criterion": "singularity", "severity": "high",
-            "message": "More than one requirement in one sentence (several modal verbs).",
-            "suggestion": "Split it: one sentence, one subject, one modal verb, one requirement."},
-    "R19": {"name": "Combinators", "criterion": "singularity", "severity": "low",
-            "message": "A combinator joins several things that may need separate requirements.",
-            "suggestion": "Check whether each part needs its own requirement; split if they can be verified separately."},
-    "R24": {"name": "Pronouns", "criterion": "unambiguity", "severity": "medium",
-            "message": "A pronoun whose referent the reader has to guess.",
-            "suggestion": "Repeat the noun the pronoun stands for."},
-    "R26": {"name": "Absolutes", "criterion": "feasibility", "severity": "medium",
-            "message": "An absolute ('always', '100 %') that cannot be achieved or proven.",
-            "suggestion": "State a measurable target with a tolerance, e.g. '99.9 % of requests per month'."},
-    "R32": {"name": "Universal Qualification", "criterion": "feasibility", "severity": "medium",
-            "message": "'all', 'any' or 'both' over a set the requirement does not define: what is covered cannot be "
-                       "verified.",
-            "suggestion": "Name the set ('each browser listed in <reference>'), and use 'each' for its members."},
-    "R33": {"name": "Range of Values", "criterion": "measurability", "severity": "low",
-            "message": "A performance value without a bound or tolerance.",
-            "suggestion": "Say whether it is a maximum, a minimum or a range: 'within', 'at most', 'at least', '±'."},
-    "R34": {"name": "Measurable Performance", "criterion": "measurability", "severity": "high",
-            "message": "A performance statement without a measurable value.",
-            "suggestion": "Add a number, a unit and a bound, e.g. 'within 2 s for 95 % of requests'."},
+    "R1": {
+        "name": "Structured Statements",
+        "criterion": "conformity",
+        "severity": "high",
+        "message": "No binding modal verb: it is unclear whether this is a requirement at all.",
+        "suggestion": "Write it as '<subject> shall <verb> <object>' (German: '<Subjekt> muss <Objekt> <Verb>').",
+    },
+    "R2": {
+        "name": "Active Voice",
+        "criterion": "clarity",
+        "severity": "medium",
+        "message": "Passive voice without an agent: who performs the action is not stated.",
+        "suggestion": "Name the actor and use the active voice, e.g. '<actor> shall <verb> <object>'.",
+    },
+    "R3": {
+        "name": "Appropriate Subject-Verb",
+        "criterion": "completeness",
+        "severity": "high",
+        "message": "The sentence has no subject before its modal verb.",
+        "suggestion": "Start with the entity responsible, e.g. 'The <system> shall …'.",
+    },
+    "R6": {
+        "name": "Common Units of Measure",
+        "criterion": "measurability",
+        "severity": "medium",
+        "message": "A performance figure has no unit.",
+        "suggestion": "Give the unit right after the number, e.g. '2 s', '500 ms', '100 requests per second'.",
+    },
+    "R7": {
+        "name": "Vague Terms",
+        "criterion": "clarity",
+        "severity": "high",
+        "message": "A vague term that cannot be verified.",
+        "suggestion": "Replace it with a measurable criterion: a value, a unit and a bound.",
+    },
+    "R8": {
+        "name": "Escape Clauses",
+        "criterion": "testability",
+        "severity": "high",
+        "message": "An escape clause makes the requirement optional.",
+        "suggestion": "Delete the clause; if there are real exceptions, state them as explicit conditions.",
+    },
+    "R9": {
+        "name": "Open-Ended Clauses",
+        "criterion": "completeness",
+        "severity": "medium",
+        "message": "An open-ended list: what is included cannot be verified.",
+        "suggestion": "List every item explicitly, or reference a defined, closed list.",
+    },
+    "R10": {
+        "name": "Superfluous Infinitives",
+        "criterion": "clarity",
+        "severity": "low",
+        "message": "A superfluous infinitive ('be able to') weakens what is required.",
+        "suggestion": "State the capability directly: 'shall <verb>' instead of 'shall be able to <verb>'.",
+    },
+    "R16": {
+        "name": 'Use of "Not"',
+        "criterion": "unambiguity",
+        "severity": "low",
+        "message": "A negative statement: what is not done cannot be tested exhaustively.",
+        "suggestion": "Say what the system shall do instead, as a positive, testable statement.",
+    },
+    "R17": {
+        "name": "Use of Oblique Symbol",
+        "criterion": "singularity",
+        "severity": "medium",
+        "message": "An oblique symbol ('and/or', 'x/y') leaves the reader to choose.",
+        "suggestion": "Decide: 'and' or 'or', or write two requirements.",
+    },
+    "R18": {
+        "name": "Single Thought Sentence",
+        "criterion": "singularity",
+        "severity": "high",
+        "message": "More than one requirement in one sentence (several modal verbs).",
+        "suggestion": "Split it: one sentence, one subject, one modal verb, one requirement.",
+    },
+    "R19": {
+        "name": "Combinators",
+        "criterion": "singularity",
+        "severity": "low",
+        "message": "A combinator joins several things that may need separate requirements.",
+        "suggestion": "Check whether each part needs its own requirement; split if they can be verified separately.",
+    },
+    "R24": {
+        "name": "Pronouns",
+        "criterion": "unambiguity",
+        "severity": "medium",
+        "message": "A pronoun whose referent the reader has to guess.",
+        "suggestion": "Repeat the noun the pronoun stands for.",
+    },
+    "R26": {
+        "name": "Absolutes",
+        "criterion": "feasibility",
+        "severity": "medium",
+        "message": "An absolute ('always', '100 %') that cannot be achieved or proven.",
+        "suggestion": "State a measurable target with a tolerance, e.g. '99.9 % of requests per month'.",
+    },
+    "R32": {
+        "name": "Universal Qualification",
+        "criterion": "feasibility",
+        "severity": "medium",
+        "message": "'all', 'any' or 'both' over a set the requirement does not define: what is covered cannot be "
+        "verified.",
+        "suggestion": "Name the set ('each browser listed in <reference>'), and use 'each' for its members.",
+    },
+    "R33": {
+        "name": "Range of Values",
+        "criterion": "measurability",
+        "severity": "low",
+        "message": "A performance value without a bound or tolerance.",
+        "suggestion": "Say whether it is a maximum, a minimum or a range: 'within', 'at most', 'at least', '±'.",
+    },
+    "R34": {
+        "name": "Measurable Performance",
+        "criterion": "measurability",
+        "severity": "high",
+        "message": "A performance statement without a measurable value.",
+        "suggestion": "Add a number, a unit and a bound, e.g. 'within 2 s for 95 % of requests'.",
+    },
 }
 
 _B, _E = r"(?<![\w-])", r"(?![\w-])"
 
 
 def _lists(lang: str) -> dict[str, list[str]]:
-    return {"vague_time": lx.VAGUE[lang][lx.TIME], "vague_number": lx.VAGUE[lang][lx.NUMBER],
-            "vague_quality": lx.VAGUE[lang][lx.QUALITY], "escape": lx.ESCAPE[lang], "open": lx.OPEN_ENDED[lang],
-            "infinitive": lx.INFINITIVES[lang], "absolute": lx.ABSOLUTES[lang], "negative": lx.NEGATIVES[lang],
-            "pronoun": lx.PRONOUNS[lang], "combinator": lx.COMBINATORS[lang], "oblique": lx.OBLIQUE[lang],
-            "modal": lx.MODALS[lang], "weak_modal": lx.WEAK_MODALS[lang], "performance": lx.PERFORMANCE[lang],
-            "bound": lx.BOUNDS[lang], "universal": lx.UNIVERSALS[lang]}
+    return {
+        "vague_time": lx.VAGUE[lang][lx.TIME],
+        "vague_number": lx.VAGUE[lang][lx.NUMBER],
+        "vague_quality": lx.VAGUE[lang][lx.QUALITY],
+        "escape": lx.ESCAPE[lang],
+        "open": lx.OPEN_ENDED[lang],
+        "infinitive": lx.INFINITIVES[lang],
+        "absolute": lx.ABSOLUTES[lang],
+        "negative": lx.NEGATIVES[lang],
+        "pronoun": lx.PRONOUNS[lang],
+        "combinator": lx.COMBINATORS[lang],
+        "oblique": lx.OBLIQUE[lang],
+        "modal": lx.MODALS[lang],
+        "weak_modal": lx.WEAK_MODALS[lang],
+        "performance": lx.PERFORMANCE[lang],
+        "bound": lx.BOUNDS[lang],
+        "universal": lx.UNIVERSALS[lang],
+    }
 
 
 def _key(words: str) -> str:
     return " ".join(words.lower().split())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _union(lang: str) -> tuple[re.Pattern, dict[str, frozenset[str]]]:
     """One pattern over every word list of a language, longest phrase first, and which lists own
     each phrase. The word-start check is factored out of the alternation, so alternatives are only
@@ -119,8 +199,7 @@ def hits(category: str, text: str, lang: str) -> list[Span]:
 
 
 def vague(text: str, lang: str) -> list[Span]:
-    return sorted(hits("vague_time", text, lang) + hits("vague_number", text, lang)
-                  + hits("vague_quality", text, lang))
+    return sorted(hits("vague_time", text, lang) + hits("vague_number", text, lang) + hits("vague_quality", text, lang))
 
 
 def vague_category(words: str, lang: str) -> str:
@@ -139,17 +218,22 @@ def weak_modals(text: str, lang: str) -> list[Span]:
     return hits("weak_modal", text, lang)
 
 
-_EN_IRREGULAR = ("built done made given taken sent shown written kept held known found seen run read set put "
-                 "hidden chosen drawn driven broken frozen sold told paid laid bound brought bought caught "
-                 "taught thought left lost met spent understood forgotten withdrawn overwritten rewritten").split()
-_EN_PASSIVE = re.compile(r"\b(?:is|are|be|been|being|was|were)\s+(?:\w+ly\s+)?(\w+ed|"
-                         + "|".join(_EN_IRREGULAR) + r")\b", re.IGNORECASE)
+_EN_IRREGULAR = (
+    "built done made given taken sent shown written kept held known found seen run read set put "
+    "hidden chosen drawn driven broken frozen sold told paid laid bound brought bought caught "
+    "taught thought left lost met spent understood forgotten withdrawn overwritten rewritten"
+).split()
+_EN_PASSIVE = re.compile(
+    r"\b(?:is|are|be|been|being|was|were)\s+(?:\w+ly\s+)?(\w+ed|" + "|".join(_EN_IRREGULAR) + r")\b", re.IGNORECASE
+)
 _DE_PART = r"(?:ge\w+(?:t|en)|\w+iert|\w+ge\w+(?:t|en)|(?:ver|be|er|ent|zer|über)\w+(?:t|en))"
 _DE_PASSIVE = re.compile(rf"\b({_DE_PART})\s+(?:werden|wird|worden)\b", re.IGNORECASE)
 _DE_PART_T = r"(?:ge\w+t|\w+iert|\w+ge\w+t|(?:ver|be|er|ent|zer|über)\w+t)"
 _DE_PASSIVE_END = re.compile(rf"\b(?:wird|werden)\b[^.,;]*?\s({_DE_PART_T})\s*[.!]?\s*$", re.IGNORECASE)
-_AGENT = {"en": re.compile(r"\bby\s+(?:the\b|an?\b|each\b|every\b|its\b|[A-Z<])"),
-          "de": re.compile(r"\b(?:von|vom|durch)\s+(?:de[mnrs]\b|die\b|das\b|eine[mnrs]?\b|ein\b|[A-ZÄÖÜ<])")}
+_AGENT = {
+    "en": re.compile(r"\bby\s+(?:the\b|an?\b|each\b|every\b|its\b|[A-Z<])"),
+    "de": re.compile(r"\b(?:von|vom|durch)\s+(?:de[mnrs]\b|die\b|das\b|eine[mnrs]?\b|ein\b|[A-ZÄÖÜ<])"),
+}
 
 
 def passive(text: str, lang: str) -> list[Span]:
@@ -170,11 +254,16 @@ def multiple_modals(text: str, lang: str) -> list[Span]:
 # "It shall be possible to …", "Es muss möglich sein, …": "it"/"es" stands for the clause that
 # follows, not for something named earlier, so there is no referent to ask for.
 _DUMMY_SUBJECT = {
-    "en": re.compile(r"it\s+(?:shall|must|will|should|may|is|has to)\s+(?:not\s+)?(?:be\s+)?"
-                     r"(?:possible|required|necessary|ensured|guaranteed|mandatory|forbidden|prohibited)\b",
-                     re.IGNORECASE),
-    "de": re.compile(r"es\s+(?:muss|soll|darf|wird|sollte|ist)\s+(?:nicht\s+)?"
-                     r"(?:möglich|erforderlich|notwendig|sichergestellt|gewährleistet|verboten)\b", re.IGNORECASE),
+    "en": re.compile(
+        r"it\s+(?:shall|must|will|should|may|is|has to)\s+(?:not\s+)?(?:be\s+)?"
+        r"(?:possible|required|necessary|ensured|guaranteed|mandatory|forbidden|prohibited)\b",
+        re.IGNORECASE,
+    ),
+    "de": re.compile(
+        r"es\s+(?:muss|soll|darf|wird|sollte|ist)\s+(?:nicht\s+)?"
+        r"(?:möglich|erforderlich|notwendig|sichergestellt|gewährleistet|verboten)\b",
+        re.IGNORECASE,
+    ),
 }
 
 
@@ -240,7 +329,8 @@ _BOUNDED_NUMBER = re.compile(
     r"(?:pressure|temperature|speed|weight|mass|length|height|width|depth|distance|voltage|current|power|"
     r"frequency|duration|capacity|volume|load|rate|Druck|Temperatur|Geschwindigkeit|Gewicht|Länge|Höhe|Breite|"
     r"Entfernung|Spannung|Strom|Leistung|Frequenz|Dauer|Kapazität|Volumen|Last) (?:of|von))\s+\d",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 def missing_unit(text: str, lang: str) -> list[Span]:
@@ -290,8 +380,9 @@ def oblique(text: str, lang: str) -> list[Span]:
 
 
 def combinators(text: str, lang: str) -> list[Span]:
-    return [(s, e) for s, e in hits("combinator", text, lang)
-            if text[max(0, s - 1):s] != "/" and text[e:e + 1] != "/"]
+    return [
+        (s, e) for s, e in hits("combinator", text, lang) if text[max(0, s - 1) : s] != "/" and text[e : e + 1] != "/"
+    ]
 
 
 DETECTORS: dict[str, Callable[[str, str], list[Span]]] = {

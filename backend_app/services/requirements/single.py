@@ -34,17 +34,30 @@ class Outcome:
 
 def check_text(text: Any) -> str:
     if not isinstance(text, str) or not text.strip():
-        raise ValidationError("The requirement text is empty: write the requirement first.",
-                              code="REQUIREMENT_TEXT_EMPTY",
-                              details={"fields": {"requirementText": "must not be empty"}})
+        raise ValidationError(
+            "The requirement text is empty: write the requirement first.",
+            code="REQUIREMENT_TEXT_EMPTY",
+            details={"fields": {"requirementText": "must not be empty"}},
+        )
     if len(text) > MAX_TEXT_CHARS:
-        raise ValidationError(f"requirementText is longer than {MAX_TEXT_CHARS} characters.",
-                              code="REQUIREMENT_TEXT_TOO_LONG", details={"max_chars": MAX_TEXT_CHARS})
+        raise ValidationError(
+            f"requirementText is longer than {MAX_TEXT_CHARS} characters.",
+            code="REQUIREMENT_TEXT_TOO_LONG",
+            details={"max_chars": MAX_TEXT_CHARS},
+        )
     return text
 
 
-def run(text: str, context: dict | None, keys: list[str], mode: str, *, variant: str,
-        user_id: str | None, record: bool = True) -> Outcome:
+def run(
+    text: str,
+    context: dict | None,
+    keys: list[str],
+    mode: str,
+    *,
+    variant: str,
+    user_id: str | None,
+    record: bool = True,
+) -> Outcome:
     """The answer for one requirement (no request context needed: batches call this from threads)."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}")
@@ -74,8 +87,11 @@ def _finish(res: dict[str, Any], text: str, mode: str) -> dict[str, Any]:
             res.update(rewrite_v1(text, res["language"], res["findings"]))
         res["placeholders"] = placeholders(res["rewrite"])
         lang = {"language": res["language"]}
-        after = [evaluate_v1(s.strip() + ".", lang, res["criteria"])["overall"]
-                 for s in res["rewrite"].split(". ") if s.strip(" .")]
+        after = [
+            evaluate_v1(s.strip() + ".", lang, res["criteria"])["overall"]
+            for s in res["rewrite"].split(". ")
+            if s.strip(" .")
+        ]
         res["rewrite_overall"] = min(after) if after else None
     return res
 
@@ -88,8 +104,9 @@ def answer(data: dict[str, Any], mode: str, *, variant: str, user_id: str) -> di
         raise ValidationError("context must be a JSON object.", details={"fields": {"context": "must be an object"}})
     keys = data.get("criteriaKeys")
     if keys is not None and (not isinstance(keys, list) or not all(isinstance(k, str) for k in keys)):
-        raise ValidationError("criteriaKeys must be a list of strings.",
-                              details={"fields": {"criteriaKeys": "must be a list of strings"}})
+        raise ValidationError(
+            "criteriaKeys must be a list of strings.", details={"fields": {"criteriaKeys": "must be a list of strings"}}
+        )
     outcome = run(text, context, crit.resolve(keys), mode, variant=variant, user_id=user_id)
     if outcome.v2_failed:
         report_v2_failure()

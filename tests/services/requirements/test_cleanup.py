@@ -19,8 +19,18 @@ TABLE = "| id | requirementText |\n|---|---|\n| A | The pump shall stop within 2
 def _submit(tenant):
     batch = batches.submit(tenant, "rewrite", TABLE, source="body", criteria_keys=None, variant="v1")
     redis_store.conn.hset(f"framewise:reqbatch:{batch.id}:rewrites", "0", "rewritten")
-    db.session.add(RequirementResult(batch_id=batch.id, user_id=tenant.user_id, session_id=tenant.session_id,
-                                     row_index=0, row_key="A", line=3, text_sha256="0" * 64, status="ok"))
+    db.session.add(
+        RequirementResult(
+            batch_id=batch.id,
+            user_id=tenant.user_id,
+            session_id=tenant.session_id,
+            row_index=0,
+            row_key="A",
+            line=3,
+            text_sha256="0" * 64,
+            status="ok",
+        )
+    )
     db.session.commit()
     return batch.id, batch.job_id
 

@@ -16,23 +16,30 @@ def test_vague_terms_become_placeholders_and_escape_clauses_go():
 
 
 def test_two_vague_words_side_by_side_leave_one_placeholder():
-    assert _rewrite("The controller shall handle sensor faults properly and reliably.")["rewrite"] == \
-        "The controller shall handle sensor faults <measurable criterion>."
-    assert _rewrite("Der Server muss Fehler ordentlich und sinnvoll protokollieren.")["rewrite"] == \
-        "Der Server muss Fehler <messbares Kriterium> protokollieren."
+    assert (
+        _rewrite("The controller shall handle sensor faults properly and reliably.")["rewrite"]
+        == "The controller shall handle sensor faults <measurable criterion>."
+    )
+    assert (
+        _rewrite("Der Server muss Fehler ordentlich und sinnvoll protokollieren.")["rewrite"]
+        == "Der Server muss Fehler <messbares Kriterium> protokollieren."
+    )
 
 
 def test_compound_requirements_are_split_one_modal_per_sentence():
     out = _rewrite("The controller shall log every fault and shall notify the operator.")
     assert out["rewrite"] == "The controller shall log every fault. The controller shall notify the operator."
     out = _rewrite("Die Steuerung muss jeden Fehler protokollieren und muss den Bediener benachrichtigen.")
-    assert out["rewrite"] == ("Die Steuerung muss jeden Fehler protokollieren. "
-                              "Die Steuerung muss den Bediener benachrichtigen.")
+    assert out["rewrite"] == (
+        "Die Steuerung muss jeden Fehler protokollieren. Die Steuerung muss den Bediener benachrichtigen."
+    )
 
 
 def test_german_superfluous_infinitive_and_front_escape_clause():
-    assert _rewrite("Der Benutzer muss in der Lage sein, Berichte zu exportieren.")["rewrite"] == \
-        "Der Benutzer muss Berichte exportieren."
+    assert (
+        _rewrite("Der Benutzer muss in der Lage sein, Berichte zu exportieren.")["rewrite"]
+        == "Der Benutzer muss Berichte exportieren."
+    )
     out = _rewrite("Bei Bedarf muss das Modul die Protokolle archivieren.")
     assert out["rewrite"] == "Das Modul muss die Protokolle archivieren."
 

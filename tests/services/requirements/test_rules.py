@@ -66,8 +66,16 @@ def test_criteria_keys_limit_findings_and_scores():
 def test_every_criterion_draws_on_known_rules_and_every_rule_is_used():
     used = {r for c in crit.CRITERIA.values() for r in c["rules"]}
     assert used <= set(RULES) and set(RULES) <= used
-    assert {"clarity", "testability", "measurability", "singularity", "completeness", "unambiguity",
-            "feasibility", "conformity"} <= set(crit.CRITERIA)
+    assert {
+        "clarity",
+        "testability",
+        "measurability",
+        "singularity",
+        "completeness",
+        "unambiguity",
+        "feasibility",
+        "conformity",
+    } <= set(crit.CRITERIA)
 
 
 def test_stored_findings_never_carry_the_words():
@@ -82,8 +90,9 @@ def test_stored_findings_never_carry_the_words():
     assert "fix" not in engine.storable(llm_finding, ours=False)
 
 
-@pytest.mark.parametrize("text", ["The data is stored.",
-                                  "The system shall store the data and the administrator shall back it up daily."])
+@pytest.mark.parametrize(
+    "text", ["The data is stored.", "The system shall store the data and the administrator shall back it up daily."]
+)
 def test_one_high_severity_finding_keeps_a_requirement_out_of_the_good_band(text):
     """The mean of eight criteria gave these 87 and 92: green, for a requirement with no modal
     verb, or two requirements in one."""
@@ -92,44 +101,53 @@ def test_one_high_severity_finding_keeps_a_requirement_out_of_the_good_band(text
     assert res["overall"] <= crit.HIGH_CAP < 80
 
 
-@pytest.mark.parametrize("text, lang, expected", [
-    ("The system should export reports.", "en", "The system shall export reports."),
-    ("Das System sollte die Daten sichern.", "de", "Das System muss die Daten sichern."),
-    ("Die Benutzer können Berichte exportieren.", "de", "Die Benutzer müssen Berichte exportieren."),
-])
+@pytest.mark.parametrize(
+    "text, lang, expected",
+    [
+        ("The system should export reports.", "en", "The system shall export reports."),
+        ("Das System sollte die Daten sichern.", "de", "Das System muss die Daten sichern."),
+        ("Die Benutzer können Berichte exportieren.", "de", "Die Benutzer müssen Berichte exportieren."),
+    ],
+)
 def test_the_rewrite_puts_the_binding_modal_in_place_of_a_weak_one(text, lang, expected):
     from backend_app.services.requirements.rewrite import rewrite_v1
 
     assert rewrite_v1(text, lang)["rewrite"] == expected
 
 
-@pytest.mark.parametrize("text", ["It shall be possible to export reports as PDF.",
-                                  "Es muss möglich sein, Berichte als PDF zu exportieren."])
+@pytest.mark.parametrize(
+    "text", ["It shall be possible to export reports as PDF.", "Es muss möglich sein, Berichte als PDF zu exportieren."]
+)
 def test_a_dummy_it_is_no_pronoun_without_a_referent(text):
     res = engine.evaluate_v1(text, None, list(crit.CRITERIA))
     assert "R24" not in [f["rule_id"] for f in res["findings"]]
 
 
 def test_a_real_pronoun_is_still_asked_about():
-    res = engine.evaluate_v1("The server shall log the error and it shall notify the operator.", None,
-                             list(crit.CRITERIA))
+    res = engine.evaluate_v1(
+        "The server shall log the error and it shall notify the operator.", None, list(crit.CRITERIA)
+    )
     assert "R24" in [f["rule_id"] for f in res["findings"]]
 
 
-@pytest.mark.parametrize("text, rule, words", [
-    ("The pump shall not exceed a pressure of 10.", "R6", "10"),  # a quantity named by its measure needs a unit
-    ("Die Pumpe darf einen Druck von 10 nicht überschreiten.", "R6", "10"),
-    ("The tank shall hold more than 200.", "R6", "200"),
-    ("The system shall support all browsers.", "R32", "all"),  # a set the requirement does not define
-    ("Das System muss alle Browser unterstützen.", "R32", "alle"),
-])
+@pytest.mark.parametrize(
+    "text, rule, words",
+    [
+        ("The pump shall not exceed a pressure of 10.", "R6", "10"),  # a quantity named by its measure needs a unit
+        ("Die Pumpe darf einen Druck von 10 nicht überschreiten.", "R6", "10"),
+        ("The tank shall hold more than 200.", "R6", "200"),
+        ("The system shall support all browsers.", "R32", "all"),  # a set the requirement does not define
+        ("Das System muss alle Browser unterstützen.", "R32", "alle"),
+    ],
+)
 def test_numbers_without_units_and_undefined_sets_are_found(text, rule, words):
     res = engine.evaluate_v1(text, None, list(crit.CRITERIA))
     assert (rule, words) in [(f["rule_id"], f["words"]) for f in res["findings"]], res["findings"]
 
 
-@pytest.mark.parametrize("text", ["The pump shall not exceed a pressure of 10 bar.",
-                                  "The system shall log each failed login."])
+@pytest.mark.parametrize(
+    "text", ["The pump shall not exceed a pressure of 10 bar.", "The system shall log each failed login."]
+)
 def test_a_unit_or_each_over_a_set_is_enough(text):
     res = engine.evaluate_v1(text, None, list(crit.CRITERIA))
     assert not {"R6", "R32"} & {f["rule_id"] for f in res["findings"]}
