@@ -10,7 +10,7 @@ from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from redis.exceptions import RedisError
 
-from .settings import PROJECT_ROOT, Settings, load_settings
+from backend_app.settings import PROJECT_ROOT, Settings, load_settings
 
 
 class FramewiseFlask(Flask):
@@ -61,7 +61,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _configure(app, settings)
     app.config.update(overrides)
 
-    from . import observability
+    from backend_app import observability
 
     observability.configure_logging(settings.log_level)
     _init_extensions(app, settings)
@@ -69,11 +69,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _register_errors(app)
     _register_request_limits(app)
     observability.init_app(app)
-    from . import canary
+    from backend_app import canary
 
     canary.init_app(app)  # after observability: the variant header is set before metrics read it
 
-    from .cli import register_cli
+    from backend_app.cli import register_cli
 
     register_cli(app)
     return app
@@ -116,9 +116,9 @@ def _engine_options(settings: Settings) -> dict[str, Any]:
 
 
 def _init_extensions(app: Flask, settings: Settings) -> None:
-    from . import models  # noqa: F401  (registers every table with the metadata)
-    from .auth import register_jwt_callbacks
-    from .extensions import cors, db, htmx, jwt, limiter, migrate, redis_store
+    from backend_app import models  # noqa: F401  (registers every table with the metadata)
+    from backend_app.auth import register_jwt_callbacks
+    from backend_app.extensions import cors, db, htmx, jwt, limiter, migrate, redis_store
 
     htmx.init_app(app)
     db.init_app(app)
@@ -169,11 +169,11 @@ def _limiter_hooks_only_where_limited(app: Flask, limiter) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .api import bp as api_bp
-    from .api import register_modules
-    from .ops import bp as ops_bp
-    from .web import bp as web_bp
-    from .web import register_modules as register_pages
+    from backend_app.api import bp as api_bp
+    from backend_app.api import register_modules
+    from backend_app.ops import bp as ops_bp
+    from backend_app.web import bp as web_bp
+    from backend_app.web import register_modules as register_pages
 
     register_modules()
     register_pages()
@@ -183,7 +183,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_errors(app: Flask) -> None:
-    from .errors import ServiceUnavailable, register_error_handlers, render_error
+    from backend_app.errors import ServiceUnavailable, register_error_handlers, render_error
 
     register_error_handlers(app)
 
@@ -195,7 +195,7 @@ def _register_errors(app: Flask) -> None:
 
 
 def _register_request_limits(app: Flask) -> None:
-    from .validation import refuse_nul_in_url_and_form
+    from backend_app.validation import refuse_nul_in_url_and_form
 
     cap = app.config["SETTINGS"].max_json_bytes
 

@@ -8,11 +8,11 @@ from functools import wraps
 from flask import Flask, g
 from flask_jwt_extended import get_jwt, get_jwt_identity, verify_jwt_in_request
 
-from .errors import AppError, Forbidden, Unauthorized
-from .extensions import jwt
-from .models.user import SignedInUser
-from .services import accounts
-from .tenancy import Tenant
+from backend_app.errors import AppError, Forbidden, Unauthorized
+from backend_app.extensions import jwt
+from backend_app.models.user import SignedInUser
+from backend_app.services import accounts
+from backend_app.tenancy import Tenant
 
 
 def current_user() -> SignedInUser:
@@ -59,7 +59,7 @@ def admin_required(view: Callable) -> Callable:
 
 def register_jwt_callbacks(app: Flask) -> None:
     """Make flask-jwt-extended's failures speak the one error shape."""
-    from .errors import render_error
+    from backend_app.errors import render_error
 
     def fail(code: str, message: str, status: int = 401):
         return render_error(AppError(message, code=code, status=status))

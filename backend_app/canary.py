@@ -21,12 +21,12 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask_jwt_extended import decode_token
 from sqlalchemy.exc import SQLAlchemyError
 
-from .auth import load_user
-from .extensions import db
-from .models.user import SignedInUser
-from .services import accounts, flags
-from .services.flags import guard
-from .variant import v2_failed
+from backend_app.auth import load_user
+from backend_app.extensions import db
+from backend_app.models.user import SignedInUser
+from backend_app.services import accounts, flags
+from backend_app.services.flags import guard
+from backend_app.variant import v2_failed
 
 log = logging.getLogger(__name__)
 bp = Blueprint("canary", __name__)

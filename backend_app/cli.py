@@ -9,7 +9,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from .extensions import db
+from backend_app.extensions import db
 
 users_cli = AppGroup("users", help="Manage accounts.")
 jobs_cli = AppGroup("jobs", help="Inspect and repair background jobs.")
@@ -21,8 +21,8 @@ data_cli = AppGroup("data", help="Data retention.")
 @click.option("--password", default=None, help="Omit to generate one (printed once).")
 def create_admin(email: str, password: str | None) -> None:
     """Create an admin account, or promote an existing one (--password also sets its password)."""
-    from .errors import AppError
-    from .services import accounts
+    from backend_app.errors import AppError
+    from backend_app.services import accounts
 
     try:
         user, generated = accounts.create_admin(email, password)
@@ -37,8 +37,8 @@ def create_admin(email: str, password: str | None) -> None:
 @click.option("--wait", default=30.0, help="Seconds to wait for a worker to run it.")
 def selftest(wait: float) -> None:
     """Send a self-test job through Redis to a worker and wait for the answer."""
-    from .jobs.enqueue import submit
-    from .models import Job
+    from backend_app.jobs.enqueue import submit
+    from backend_app.models import Job
 
     job = submit("selftest", user_id=None, payload={"echo": "cli"})
     deadline = time.monotonic() + wait
@@ -54,14 +54,14 @@ def selftest(wait: float) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from . import jobs_cli as _jobs_commands  # noqa: F401  (attaches jobs/data commands to the groups)
+    from backend_app import jobs_cli as _jobs_commands  # noqa: F401  (attaches jobs/data commands to the groups)
 
     app.cli.add_command(users_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(data_cli)
-    from .flags_cli import flags_cli
+    from backend_app.flags_cli import flags_cli
 
     app.cli.add_command(flags_cli)
-    from .demo import demo_cli
+    from backend_app.demo import demo_cli
 
     app.cli.add_command(demo_cli)

@@ -26,8 +26,8 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from .extensions import db, redis_store
-from .settings import PROJECT_ROOT
+from backend_app.extensions import db, redis_store
+from backend_app.settings import PROJECT_ROOT
 
 demo_cli = AppGroup("demo", help="Demo data for a first look.")
 
@@ -52,9 +52,9 @@ def _note(text: str) -> None:
 
 def demo_user(email: str, password: str | None):
     """The demo account (created, or its password reset: it is a demo); returns (user, password)."""
-    from .errors import Conflict
-    from .models import User
-    from .services import accounts
+    from backend_app.errors import Conflict
+    from backend_app.models import User
+    from backend_app.services import accounts
 
     password = password or secrets.token_urlsafe(9)
     existing = db.session.execute(
@@ -72,7 +72,7 @@ def demo_user(email: str, password: str | None):
 @contextmanager
 def redis_available() -> Iterator[None]:
     """Make sure the configured Redis answers, starting an embedded one for a local URL if needed."""
-    from . import local_redis
+    from backend_app import local_redis
 
     settings = current_app.config["SETTINGS"]
     url = urlparse(settings.redis_url)
@@ -91,8 +91,8 @@ def redis_available() -> Iterator[None]:
 
 def run_jobs(job_ids: list[str], wait_s: float) -> dict[str, str]:
     """Wait for the jobs: by live workers, or by a real burst worker started here."""
-    from .jobs.workers import live_workers
-    from .models import Job
+    from backend_app.jobs.workers import live_workers
+    from backend_app.models import Job
 
     burst = None
     if not live_workers():
@@ -124,8 +124,8 @@ def upload_sample(tenant) -> str | None:
     if not (_has("backend_app.services.uploads") and _has("backend_app.jobs.video")):
         _note("video: the uploads service or the video job is not installed; skipped")
         return None
-    from .adapters.vision.demo_clip import write_demo_clip
-    from .services import uploads
+    from backend_app.adapters.vision.demo_clip import write_demo_clip
+    from backend_app.services import uploads
 
     with tempfile.TemporaryDirectory(prefix="framewise-demo-") as tmp:
         path = os.path.join(tmp, "demo-street.mp4")
@@ -146,7 +146,7 @@ def submit_batch(tenant) -> str | None:
     if not _has("backend_app.services.requirements.batch"):
         _note("requirements: the requirements service is not installed; skipped")
         return None
-    from .services.requirements import batch
+    from backend_app.services.requirements import batch
 
     submitted = batch.submit(tenant, "evaluate", REQUIREMENTS, source="demo", criteria_keys=None, variant="v1")
     click.echo(f"submitted a requirements batch of {submitted.total_rows} rows (batch {submitted.id})")
@@ -157,7 +157,7 @@ def ask_questions(tenant) -> None:
     if not _has("backend_app.services.chat"):
         _note("chat: the chat service is not installed; skipped")
         return
-    from .services import chat
+    from backend_app.services import chat
 
     for question in QUESTIONS:
         reply = chat.answer(chat.prepare(tenant.user_id, question, tenant.session_id))
@@ -170,8 +170,8 @@ def ask_questions(tenant) -> None:
 @click.option("--wait", "wait_s", default=300.0, show_default=True, help="Seconds to wait for the demo jobs.")
 def seed(email: str, password: str | None, wait_s: float) -> None:
     """Create the demo user with a session, an analysed video, a requirements batch and chat."""
-    from .services import sessions
-    from .tenancy import Tenant
+    from backend_app.services import sessions
+    from backend_app.tenancy import Tenant
 
     user, password = demo_user(email, password)
     session = sessions.create(Tenant(user.id), SESSION_NAME)

@@ -136,7 +136,7 @@ def _know_the_page_user() -> None:
 
     if g.get("user") is not None or request.method not in ("GET", "HEAD"):
         return
-    from .web import load_page_user
+    from backend_app.web import load_page_user
 
     try:
         load_page_user()

@@ -7,7 +7,7 @@ import json
 import click
 from flask.cli import AppGroup
 
-from .errors import AppError
+from backend_app.errors import AppError
 
 flags_cli = AppGroup("flags", help="Feature flags and the canary.")
 
@@ -20,8 +20,8 @@ def _fail(error: AppError) -> None:
 @flags_cli.command("list")
 def list_cmd() -> None:
     """Every flag with its state and the guard's state."""
-    from .services import flags
-    from .services.flags import guard
+    from backend_app.services import flags
+    from backend_app.services.flags import guard
 
     for flag in flags.list_flags():
         state = "on " if flag.enabled else "off"
@@ -43,7 +43,7 @@ def list_cmd() -> None:
 @click.option("--actor", default="cli", help="Who (kept in the audit trail).")
 def set_cmd(key: str, enabled: bool, rollout_percent: int, description: str | None, reason: str, actor: str) -> None:
     """Create or change a flag, e.g. `flask flags set use_v2 --enabled --percent 10`."""
-    from .services import flags
+    from backend_app.services import flags
 
     try:
         flag, changed = flags.set_flag(
@@ -60,7 +60,7 @@ def set_cmd(key: str, enabled: bool, rollout_percent: int, description: str | No
 @click.option("--actor", default="cli")
 def rollback_cmd(key: str, reason: str, actor: str) -> None:
     """Turn a flag off now; every process follows within a second."""
-    from .services import flags
+    from backend_app.services import flags
 
     try:
         flag, changed = flags.rollback(key, actor=actor, reason=reason)
@@ -74,7 +74,7 @@ def rollback_cmd(key: str, reason: str, actor: str) -> None:
 @click.option("--limit", default=20, type=click.IntRange(1, 1000))
 def audit_cmd(key: str, limit: int) -> None:
     """The flag's audit trail, newest first (one JSON object a line)."""
-    from .services import flags
+    from backend_app.services import flags
 
     try:
         rows = flags.audit_log(key, limit=limit)

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from .cli import data_cli, jobs_cli
+from backend_app.cli import data_cli, jobs_cli
 
 
 def _echo_json(data: Any) -> None:
@@ -29,7 +29,7 @@ def _job_line(job: dict[str, Any]) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
 def diagnose(as_json: bool) -> None:
     """Workers, queue depths, stuck jobs, enqueue errors, failures, and a verdict."""
-    from .services.job_diagnostics import diagnose as run
+    from backend_app.services.job_diagnostics import diagnose as run
 
     report = run()
     if as_json:
@@ -67,8 +67,8 @@ def requeue_stale(max_age_minutes: float, dry_run: bool) -> None:
     """Re-enqueue queued jobs that no live RQ job will run."""
     from redis.exceptions import RedisError
 
-    from .errors import AppError
-    from .services import jobs
+    from backend_app.errors import AppError
+    from backend_app.services import jobs
 
     try:
         found = jobs.requeue_stale(max_age_minutes, dry_run=dry_run)
@@ -90,7 +90,7 @@ def requeue_stale(max_age_minutes: float, dry_run: bool) -> None:
 @click.option("--session-id", default=None)
 def debug_session(user_id: str | None, session_id: str | None) -> None:
     """Jobs of a user and/or session, and jobs that belong to no user."""
-    from .services import jobs
+    from backend_app.services import jobs
 
     found = jobs.debug_session(user_id, session_id)
     if user_id or session_id:
@@ -105,7 +105,7 @@ def debug_session(user_id: str | None, session_id: str | None) -> None:
 @jobs_cli.command("retry-failed")
 def retry_failed() -> None:
     """Retry every failed job (the dead-letter list)."""
-    from .services import jobs
+    from backend_app.services import jobs
 
     rows = jobs.retry_failed()
     click.echo(f"retried {len(rows)} failed job(s)")
@@ -117,7 +117,7 @@ def retry_failed() -> None:
 @click.option("--dry-run", is_flag=True, help="Only report what would change.")
 def reconcile(dry_run: bool) -> None:
     """One reconciler pass now: stale queued, lost running and overdue jobs."""
-    from .services import jobs
+    from backend_app.services import jobs
 
     report = jobs.reconcile_now(dry_run=dry_run)
     titles = (
@@ -146,7 +146,7 @@ def reconcile(dry_run: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
 def purge(dry_run: bool) -> None:
     """Delete data older than PURGE_RETENTION_H, and orphaned temp files."""
-    from .services import retention
+    from backend_app.services import retention
 
     counts = retention.purge(dry_run=dry_run)
     click.echo(("would delete" if dry_run else "deleted") + f" (older than {counts.pop('cutoff')}):")

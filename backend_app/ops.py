@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from .extensions import db
-from .observability import metrics_response
-from .services import health
+from backend_app.extensions import db
+from backend_app.observability import metrics_response
+from backend_app.services import health
 
 bp = Blueprint("ops", __name__)
 
@@ -25,7 +25,7 @@ def health_report():
 @bp.get("/health/analysis-pipeline")
 def analysis_pipeline():
     """A tiny generated video through the real analysis pipeline (cached); 503 when it fails."""
-    from .services import pipeline_check  # imports cv2 only when asked
+    from backend_app.services import pipeline_check  # imports cv2 only when asked
 
     ok, report = pipeline_check.check()
     return jsonify(report), (200 if ok else 503)

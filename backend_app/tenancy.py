@@ -11,8 +11,8 @@ from typing import TypeVar
 
 from sqlalchemy import Row, Select, bindparam, select
 
-from .errors import NotFound
-from .extensions import db
+from backend_app.errors import NotFound
+from backend_app.extensions import db
 
 M = TypeVar("M")
 

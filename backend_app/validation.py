@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import request
 
-from .errors import BadRequest, NotFound, ValidationError
+from backend_app.errors import BadRequest, NotFound, ValidationError
 
 _TYPE_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean", dict: "object", list: "array"}
 

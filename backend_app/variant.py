@@ -37,7 +37,7 @@ def effective_variant(stored: str) -> str:
     """
     if stored != "v2":
         return "v1"
-    from .services.flags import USE_V2, snapshot
+    from backend_app.services.flags import USE_V2, snapshot
 
     view = snapshot().get(USE_V2)
     return "v2" if view is not None and view.enabled else "v1"

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 
 from backend_app.extensions import db
 from backend_app.models import Analysis, Session, ShotDocument
-
-from .factories import make_user
+from tests.factories import make_user
 
 SHARED = [
     "red",

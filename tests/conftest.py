@@ -18,8 +18,7 @@ from rq import Worker
 
 from backend_app import create_app, local_redis
 from backend_app.extensions import db
-
-from .helpers import ROOT, env_for, postgres
+from tests.helpers import ROOT, env_for, postgres
 
 BASE_SETTINGS = {
     "app_env": "test",
@@ -175,7 +174,7 @@ def worker(start_worker):
 @pytest.fixture
 def fake_openai():
     """A local Chat Completions server; set ``fake_openai.responder`` in the test."""
-    from .fake_openai import FakeOpenAI
+    from tests.fake_openai import FakeOpenAI
 
     with FakeOpenAI() as server:
         yield server

@@ -13,9 +13,8 @@ from sqlalchemy import select
 from backend_app.demo import QUESTIONS, SESSION_NAME
 from backend_app.extensions import db
 from backend_app.models import Analysis, Session, User
-
-from .factories import login
-from .helpers import ROOT, env_for
+from tests.factories import login
+from tests.helpers import ROOT, env_for
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.timeout(600)]
 

@@ -17,9 +17,8 @@ import urllib.request
 import pytest
 
 from backend_app import local_redis
-
-from .helpers import ROOT
-from .launch import launch
+from tests.helpers import ROOT
+from tests.launch import launch
 
 COPY = ["backend_app", "templates", "static", "migrations", "scripts", "worker.py", "wsgi.py", "gunicorn.conf.py"]
 WEB_RELOAD_S = 5.0  # issue 9: a change is live within five seconds

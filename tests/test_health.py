@@ -1,6 +1,6 @@
 import pytest
 
-from .factories import auth_headers, make_user
+from tests.factories import auth_headers, make_user
 
 
 def test_ping(client):

@@ -9,8 +9,7 @@ from sqlalchemy import inspect
 from backend_app import create_app
 from backend_app.extensions import db
 from backend_app.migration_filter import include_object
-
-from .helpers import ROOT
+from tests.helpers import ROOT
 
 
 def _fresh_app(db_backend, request, tmp_path, redis_server):
@@ -53,9 +52,8 @@ def test_shot_documents_lose_no_face_detected_and_faces_match_only_faces(db_back
     from backend_app.models import Session
     from backend_app.services import search
     from backend_app.tenancy import Tenant
-
-    from . import chat_data
-    from .factories import make_user
+    from tests import chat_data
+    from tests.factories import make_user
 
     app = _fresh_app(db_backend, request, tmp_path, redis_server)
     directory = str(ROOT / "migrations")

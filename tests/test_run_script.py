@@ -13,9 +13,8 @@ import psutil
 import pytest
 
 from backend_app import local_redis
-
-from .helpers import ROOT
-from .launch import descendants, launch
+from tests.helpers import ROOT
+from tests.launch import descendants, launch
 
 
 def _run_env(tmp_path) -> dict[str, str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .media import pipe_frames, require_ffmpeg
+from tests.media import pipe_frames, require_ffmpeg
 
 Frame = np.ndarray  # BGR uint8
 

@@ -23,10 +23,10 @@ from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
-from ..errors import AppError
-from ..extensions import db, redis_store
-from ..models import UsageRecord, User
-from ..models.base import utcnow
+from backend_app.errors import AppError
+from backend_app.extensions import db, redis_store
+from backend_app.models import UsageRecord, User
+from backend_app.models.base import utcnow
 
 if TYPE_CHECKING:
     import openai

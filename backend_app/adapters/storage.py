@@ -27,7 +27,7 @@ from urllib.parse import quote
 from flask import current_app, has_request_context, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from ..errors import AppError
+from backend_app.errors import AppError
 
 DEFAULT_CHUNK = 1 << 20
 MAX_KEY_LENGTH = 1024
@@ -308,7 +308,7 @@ class LocalStorage(Storage):
 
 def _build(settings) -> Storage:
     if settings.storage_backend == "s3":
-        from .storage_s3 import S3Storage
+        from backend_app.adapters.storage_s3 import S3Storage
 
         return S3Storage(settings)
     return LocalStorage(settings.storage_root, settings.secret_key, settings)

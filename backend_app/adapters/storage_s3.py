@@ -16,7 +16,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .storage import (
+from backend_app.adapters.storage import (
     DEFAULT_CHUNK,
     ObjectNotFound,
     Storage,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Response, jsonify, stream_with_context
 
-from ..auth import admin_required, current_user, login_required
-from ..errors import Conflict, Unauthorized
-from ..services import ownership
-from ..validation import fields, json_body
-from . import bp, doc, obj
+from backend_app.api import bp, doc, obj
+from backend_app.auth import admin_required, current_user, login_required
+from backend_app.errors import Conflict, Unauthorized
+from backend_app.services import ownership
+from backend_app.validation import fields, json_body
 
 
 @bp.get("/me/export")

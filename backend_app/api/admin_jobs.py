@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from ..auth import admin_required
-from ..errors import ValidationError
-from ..jobs.enqueue import submit
-from ..models.job import STATUSES
-from ..services import jobs as jobs_service
-from ..validation import fields, int_arg, json_body
-from . import bp, doc, obj
+from backend_app.api import bp, doc, obj
+from backend_app.auth import admin_required
+from backend_app.errors import ValidationError
+from backend_app.jobs.enqueue import submit
+from backend_app.models.job import STATUSES
+from backend_app.services import jobs as jobs_service
+from backend_app.validation import fields, int_arg, json_body
 
 
 @bp.get("/admin/jobs")
@@ -105,6 +105,6 @@ def reconcile():
 @doc("Workers, queues, stuck and failed jobs, each problem named, with a verdict", tag="admin", auth="admin")
 @admin_required
 def diagnose():
-    from ..services.job_diagnostics import diagnose as run
+    from backend_app.services.job_diagnostics import diagnose as run
 
     return jsonify(run())

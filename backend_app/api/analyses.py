@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Response, jsonify, request, stream_with_context
 
-from ..auth import current_tenant, login_required
-from ..services import analyses
-from ..validation import int_arg
-from . import bp, doc
+from backend_app.api import bp, doc
+from backend_app.auth import current_tenant, login_required
+from backend_app.services import analyses
+from backend_app.validation import int_arg
 
 NOT_FOUND = {404: "ANALYSIS_NOT_FOUND"}
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import current_app, jsonify
 from flask_jwt_extended import get_jwt
 
-from ..auth import current_user, load_user, login_required
-from ..extensions import limiter
-from ..services import accounts
-from ..validation import fields, json_body
-from . import bp, doc, obj
+from backend_app.api import bp, doc, obj
+from backend_app.auth import current_user, load_user, login_required
+from backend_app.extensions import limiter
+from backend_app.services import accounts
+from backend_app.validation import fields, json_body
 
 CREDENTIALS = obj({"email": "string", "password": "string"})
 

@@ -6,17 +6,17 @@ from pathlib import Path
 
 from flask import Response, current_app, jsonify, request
 
-from ..auth import current_tenant, login_required
-from ..errors import ValidationError
-from ..models import RequirementBatch
-from ..services import sessions
-from ..services.requirements import batch as batches
-from ..services.requirements.export import render_export
-from ..services.requirements.stream import event_response
-from ..tenancy import get_owned
-from ..validation import fields, int_arg, json_value
-from ..variant import current_variant
-from . import bp, doc
+from backend_app.api import bp, doc
+from backend_app.auth import current_tenant, login_required
+from backend_app.errors import ValidationError
+from backend_app.models import RequirementBatch
+from backend_app.services import sessions
+from backend_app.services.requirements import batch as batches
+from backend_app.services.requirements.export import render_export
+from backend_app.services.requirements.stream import event_response
+from backend_app.tenancy import get_owned
+from backend_app.validation import fields, int_arg, json_value
+from backend_app.variant import current_variant
 
 BATCH_BODY = {
     "type": "object",

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 from flask import Response, jsonify, request, stream_with_context
 
-from ..auth import current_user, login_required
-from ..services import chat
-from ..validation import fields, int_arg, json_body
-from . import bp, doc, obj
+from backend_app.api import bp, doc, obj
+from backend_app.auth import current_user, login_required
+from backend_app.services import chat
+from backend_app.validation import fields, int_arg, json_body
 
 log = logging.getLogger(__name__)
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from flask import current_app, jsonify
 from redis.exceptions import RedisError
 
-from ..auth import admin_required, current_user
-from ..services import flags
-from ..services.flags import guard
-from ..validation import int_arg, json_body
-from . import bp, doc, obj
+from backend_app.api import bp, doc, obj
+from backend_app.auth import admin_required, current_user
+from backend_app.services import flags
+from backend_app.services.flags import guard
+from backend_app.validation import int_arg, json_body
 
 FLAG_RESPONSES = {200: "OK", 403: "ADMIN_REQUIRED", 404: "FLAG_NOT_FOUND"}
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from ..services import health
-from . import bp, doc
+from backend_app.api import bp, doc
+from backend_app.services import health
 
 
 @bp.get("/simple-health")

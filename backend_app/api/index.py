@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from ..auth import admin_required, current_tenant, current_user, login_required
-from ..services import index_status, search
-from . import bp, doc
+from backend_app.api import bp, doc
+from backend_app.auth import admin_required, current_tenant, current_user, login_required
+from backend_app.services import index_status, search
 
 
 @bp.get("/index/health")

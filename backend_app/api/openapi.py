@@ -6,7 +6,7 @@ import re
 
 from flask import current_app, jsonify
 
-from . import bp, doc
+from backend_app.api import bp, doc
 
 _PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 ERROR_SCHEMA = {

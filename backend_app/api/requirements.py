@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from ..auth import current_user, login_required
-from ..services.requirements import criteria
-from ..services.requirements.rules import RULES
-from ..services.requirements.single import answer
-from ..validation import json_body
-from ..variant import current_variant
-from . import bp, doc
+from backend_app.api import bp, doc
+from backend_app.auth import current_user, login_required
+from backend_app.services.requirements import criteria
+from backend_app.services.requirements.rules import RULES
+from backend_app.services.requirements.single import answer
+from backend_app.validation import json_body
+from backend_app.variant import current_variant
 
 REQUIREMENT_BODY = {
     "type": "object",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from ..auth import current_tenant, login_required
-from ..models.session import session_dict
-from ..services import sessions
-from ..validation import fields, json_body
-from . import bp, doc, obj
+from backend_app.api import bp, doc, obj
+from backend_app.auth import current_tenant, login_required
+from backend_app.models.session import session_dict
+from backend_app.services import sessions
+from backend_app.validation import fields, json_body
 
 
 @bp.post("/sessions")

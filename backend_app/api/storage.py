@@ -11,10 +11,10 @@ import mimetypes
 
 from flask import current_app, request, send_file
 
-from ..adapters.storage import LocalStorage, ObjectNotFound, UploadTooLarge, get_storage, verify_token
-from ..errors import AppError, NotFound
-from ..services import uploads
-from . import bp, doc
+from backend_app.adapters.storage import LocalStorage, ObjectNotFound, UploadTooLarge, get_storage, verify_token
+from backend_app.api import bp, doc
+from backend_app.errors import AppError, NotFound
+from backend_app.services import uploads
 
 
 def _local() -> LocalStorage:

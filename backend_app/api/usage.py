@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from ..auth import current_user, login_required
-from ..services import usage
-from . import bp, doc
+from backend_app.api import bp, doc
+from backend_app.auth import current_user, login_required
+from backend_app.services import usage
 
 
 @bp.get("/usage")

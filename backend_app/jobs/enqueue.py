@@ -16,11 +16,11 @@ from rq import Callback, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job as RQJob
 
-from ..extensions import db, get_queue, redis_store
-from ..models import Job
-from ..models.base import utcnow
-from ..models.job import QUEUED
-from . import registry
+from backend_app.extensions import db, get_queue, redis_store
+from backend_app.jobs import registry
+from backend_app.models import Job
+from backend_app.models.base import utcnow
+from backend_app.models.job import QUEUED
 
 log = logging.getLogger(__name__)
 RUNNER = "backend_app.jobs.runner.run_job"

@@ -6,8 +6,8 @@ import os
 import platform
 import socket
 
-from ..models import Job
-from .runner import JobContext
+from backend_app.jobs.runner import JobContext
+from backend_app.models import Job
 
 
 def selftest(job: Job, ctx: JobContext) -> dict:
@@ -22,7 +22,7 @@ def selftest(job: Job, ctx: JobContext) -> dict:
 
 def purge(job: Job, ctx: JobContext) -> dict:
     """Delete data older than PURGE_RETENTION_H and orphaned temp files (hourly, from the scheduler)."""
-    from ..services import retention
+    from backend_app.services import retention
 
     ctx.progress("purging", 10)
     return retention.purge(dry_run=bool((job.payload or {}).get("dry_run")))

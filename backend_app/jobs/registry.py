@@ -51,7 +51,7 @@ def preload(settings=None) -> None:
     model every LLM job would otherwise import it again in its horse.
     """
     if settings is not None:
-        from ..adapters import llm
+        from backend_app.adapters import llm
 
         llm.warm(settings)
     for kind in KINDS.values():

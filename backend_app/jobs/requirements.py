@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..models import Job
-from ..services.requirements import batch
-from .runner import JobContext
+from backend_app.jobs.runner import JobContext
+from backend_app.models import Job
+from backend_app.services.requirements import batch
 
 
 def run_batch(job: Job, ctx: JobContext) -> dict:

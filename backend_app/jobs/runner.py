@@ -26,13 +26,13 @@ from rq.timeouts import JobTimeoutException
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..extensions import db
-from ..models import Job
-from ..models.base import utcnow
-from ..models.job import COMPLETED, QUEUED, RUNNING
-from ..observability import job_id_var
-from . import registry, state
-from .errors import JobFailure
+from backend_app.extensions import db
+from backend_app.jobs import registry, state
+from backend_app.jobs.errors import JobFailure
+from backend_app.models import Job
+from backend_app.models.base import utcnow
+from backend_app.models.job import COMPLETED, QUEUED, RUNNING
+from backend_app.observability import job_id_var
 
 log = logging.getLogger(__name__)
 _app = None
@@ -50,7 +50,7 @@ def app_context() -> Iterator[None]:
         yield
         return
     if _app is None:
-        from .. import create_app
+        from backend_app import create_app
 
         _app = create_app()
     with _app.app_context():

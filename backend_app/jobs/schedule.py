@@ -25,7 +25,7 @@ from typing import Any
 from flask import Flask
 from redis.exceptions import RedisError
 
-from ..models.base import iso, utcnow
+from backend_app.models.base import iso, utcnow
 
 LOCK_KEY = "framewise:periodic:{}"
 LAST_RUN_KEY = "framewise:periodic:{}:last"
@@ -35,7 +35,7 @@ Interval = Callable[[Any], float]  # settings -> seconds
 
 
 def _reconcile(app: Flask) -> dict[str, Any]:
-    from .reconcile import reconcile, summary
+    from backend_app.jobs.reconcile import reconcile, summary
 
     return summary(reconcile())
 
@@ -44,10 +44,10 @@ def _enqueue_purge(app: Flask) -> dict[str, Any]:
     """Submit the purge job unless one is already waiting or running."""
     from sqlalchemy import select
 
-    from ..extensions import db
-    from ..models import Job
-    from ..models.job import QUEUED, RUNNING
-    from .enqueue import submit
+    from backend_app.extensions import db
+    from backend_app.jobs.enqueue import submit
+    from backend_app.models import Job
+    from backend_app.models.job import QUEUED, RUNNING
 
     pending = db.session.execute(select(Job.id).where(Job.kind == "purge", Job.status.in_((QUEUED, RUNNING)))).first()
     if pending:
@@ -65,7 +65,7 @@ PERIODIC: list[tuple[str, Interval, Callable[[Flask], Any]]] = [
 def run_due(app: Flask, started: dict[str, float], now: float) -> None:
     """Run every task whose cluster-wide lock is free (the last run was an interval ago or more),
     once this process is START_DELAY_S old (``started`` holds when it first ticked)."""
-    from ..extensions import redis_store
+    from backend_app.extensions import redis_store
 
     settings = app.config["SETTINGS"]
     if now - started.setdefault("process", now) < START_DELAY_S:
@@ -88,7 +88,7 @@ def run_due(app: Flask, started: dict[str, float], now: float) -> None:
 
 
 def _record(name: str, status: str, outcome: Any) -> None:
-    from ..extensions import redis_store
+    from backend_app.extensions import redis_store
 
     try:
         redis_store.conn.set(
@@ -102,7 +102,7 @@ def _record(name: str, status: str, outcome: Any) -> None:
 
 def last_runs() -> dict[str, Any]:
     """The last recorded run of each periodic task (None when it never ran)."""
-    from ..extensions import redis_store
+    from backend_app.extensions import redis_store
 
     out = {}
     for name, _, _ in PERIODIC:
@@ -113,7 +113,7 @@ def last_runs() -> dict[str, Any]:
 
 def spawn() -> subprocess.Popen:
     """Start this worker's periodic process (see ``main``); worker.py stops it on exit."""
-    from ..settings import PROJECT_ROOT
+    from backend_app.settings import PROJECT_ROOT
 
     return subprocess.Popen(
         [sys.executable, "-m", "backend_app.jobs.schedule", "--parent", str(os.getpid())], cwd=str(PROJECT_ROOT)
@@ -129,8 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     """
     argv = sys.argv[1:] if argv is None else argv
     parent = int(argv[argv.index("--parent") + 1]) if "--parent" in argv else None
-    from .. import create_app
-    from . import registry
+    from backend_app import create_app
+    from backend_app.jobs import registry
 
     app = create_app()
     registry.load_modules(app.config["SETTINGS"].job_modules)

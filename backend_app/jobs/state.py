@@ -15,10 +15,10 @@ from typing import Any
 
 from flask import current_app
 
-from ..extensions import db
-from ..models import Job
-from ..models.base import utcnow
-from ..models.job import FAILED, QUEUED, RUNNING
+from backend_app.extensions import db
+from backend_app.models import Job
+from backend_app.models.base import utcnow
+from backend_app.models.job import FAILED, QUEUED, RUNNING
 
 log = logging.getLogger(__name__)
 

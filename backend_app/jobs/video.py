@@ -17,13 +17,13 @@ import time
 from flask import current_app
 from sqlalchemy import select
 
-from ..adapters.storage import ObjectNotFound, get_storage
-from ..extensions import db
-from ..models import Analysis, Job
-from ..models.base import utcnow
-from ..services import shot_documents, video_pipeline
-from .errors import JobFailure, RetryableFailure
-from .runner import JobContext
+from backend_app.adapters.storage import ObjectNotFound, get_storage
+from backend_app.extensions import db
+from backend_app.jobs.errors import JobFailure, RetryableFailure
+from backend_app.jobs.runner import JobContext
+from backend_app.models import Analysis, Job
+from backend_app.models.base import utcnow
+from backend_app.services import shot_documents, video_pipeline
 
 log = logging.getLogger(__name__)
 TEMP_PREFIX = "video-"

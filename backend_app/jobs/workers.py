@@ -17,8 +17,8 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job as RQJob
 from rq.job import JobStatus
 
-from ..extensions import QUEUE_NAMES, get_queue, redis_store
-from ..models.base import utcnow
+from backend_app.extensions import QUEUE_NAMES, get_queue, redis_store
+from backend_app.models.base import utcnow
 
 WORKER_TTL_S = 60
 
@@ -42,7 +42,7 @@ class FramewiseWorker(Worker):
         try:
             super().monitor_work_horse(job, queue, execution)
         finally:
-            from .video import remove_temp_of
+            from backend_app.jobs.video import remove_temp_of
 
             try:
                 left = remove_temp_of(job.id)
@@ -54,7 +54,7 @@ class FramewiseWorker(Worker):
 
 def make_worker(connection: Redis) -> FramewiseWorker:
     """The worker every `python worker.py` runs: all queues, fast heartbeats, our horse-killed hook."""
-    from .runner import on_horse_killed
+    from backend_app.jobs.runner import on_horse_killed
 
     settings = current_app.config["SETTINGS"]
     queues = [get_queue(name, connection) for name in QUEUE_NAMES]

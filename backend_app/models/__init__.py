@@ -1,14 +1,14 @@
 """Models, one module per aggregate. Importing this package registers every table."""
 
-from .analysis import Analysis
-from .chat import ChatMessage
-from .document import ShotDocument
-from .flag import Flag, FlagAudit
-from .job import Job
-from .requirement import RequirementBatch, RequirementResult
-from .session import Session
-from .usage import UsageRecord
-from .user import User
+from backend_app.models.analysis import Analysis
+from backend_app.models.chat import ChatMessage
+from backend_app.models.document import ShotDocument
+from backend_app.models.flag import Flag, FlagAudit
+from backend_app.models.job import Job
+from backend_app.models.requirement import RequirementBatch, RequirementResult
+from backend_app.models.session import Session
+from backend_app.models.usage import UsageRecord
+from backend_app.models.user import User
 
 __all__ = ["Analysis", "Job", "Session", "ShotDocument", "UsageRecord", "User"]
 __all__ += ["Flag", "FlagAudit"]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, String, TypeDecorator
 
-from ..extensions import db
+from backend_app.extensions import db
 
 
 def utcnow() -> datetime:

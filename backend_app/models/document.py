@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
 
-from ..extensions import db
-from .base import UTCDateTime, id_column, utcnow
+from backend_app.extensions import db
+from backend_app.models.base import UTCDateTime, id_column, utcnow
 
 
 class ShotDocument(db.Model):

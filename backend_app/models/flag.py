@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Boolean, CheckConstraint, Integer, String
 
-from ..extensions import db
-from .base import UTCDateTime, iso, utcnow
+from backend_app.extensions import db
+from backend_app.models.base import UTCDateTime, iso, utcnow
 
 # What an audit row records: a change through the API/CLI, a one-step rollback, the
 # automatic guard's rollback, or the first-start seed from FEATURE_FLAG_USE_V2/CANARY_PERCENT.

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
 
-from ..extensions import db
-from .base import UTCDateTime, id_column, iso, utcnow
+from backend_app.extensions import db
+from backend_app.models.base import UTCDateTime, id_column, iso, utcnow
 
 
 class RequirementBatch(db.Model):

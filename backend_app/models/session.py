@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import ForeignKey, String
 
-from ..extensions import db
-from .base import UTCDateTime, id_column, iso, utcnow
+from backend_app.extensions import db
+from backend_app.models.base import UTCDateTime, id_column, iso, utcnow
 
 
 class Session(db.Model):

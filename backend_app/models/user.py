@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, Float, String
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..extensions import db
-from .base import UTCDateTime, id_column, iso, utcnow
+from backend_app.extensions import db
+from backend_app.models.base import UTCDateTime, id_column, iso, utcnow
 
 ROLES = ("user", "admin")
 

@@ -13,11 +13,11 @@ from redis.exceptions import RedisError
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import Conflict, NotFound, Unauthorized, ValidationError
-from ..extensions import db, redis_store, request_memo
-from ..models import User
-from ..models.user import SignedInUser
-from .passwords import weak_password
+from backend_app.errors import Conflict, NotFound, Unauthorized, ValidationError
+from backend_app.extensions import db, redis_store, request_memo
+from backend_app.models import User
+from backend_app.models.user import SignedInUser
+from backend_app.services.passwords import weak_password
 
 log = logging.getLogger(__name__)
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -8,14 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..adapters.storage import ObjectNotFound, get_storage
-from ..errors import Conflict, NotFound, ValidationError
-from ..extensions import db
-from ..models import Analysis, Job
-from ..models.job import CANCELED, COMPLETED, FAILED, STATUSES
-from ..tenancy import Tenant, get_owned, list_owned
-from . import jobs, sessions
-from .analysis_data import purge_analysis
+from backend_app.adapters.storage import ObjectNotFound, get_storage
+from backend_app.errors import Conflict, NotFound, ValidationError
+from backend_app.extensions import db
+from backend_app.models import Analysis, Job
+from backend_app.models.job import CANCELED, COMPLETED, FAILED, STATUSES
+from backend_app.services import jobs, sessions
+from backend_app.services.analysis_data import purge_analysis
+from backend_app.tenancy import Tenant, get_owned, list_owned
 
 API_BASE = "/api/v1/analyses"
 

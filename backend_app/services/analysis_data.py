@@ -15,13 +15,13 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, select
 
-from ..adapters.storage import get_storage
-from ..extensions import db, redis_store
-from ..models import Analysis, Job, ShotDocument
-from ..models.base import utcnow
-from ..models.job import PENDING_UPLOAD, QUEUED, RUNNING
-from ..tenancy import Tenant, list_owned
-from . import health, ownership, retention, sessions
+from backend_app.adapters.storage import get_storage
+from backend_app.extensions import db, redis_store
+from backend_app.models import Analysis, Job, ShotDocument
+from backend_app.models.base import utcnow
+from backend_app.models.job import PENDING_UPLOAD, QUEUED, RUNNING
+from backend_app.services import health, ownership, retention, sessions
+from backend_app.tenancy import Tenant, list_owned
 
 log = logging.getLogger(__name__)
 ABANDONED_GRACE_S = 3600

@@ -22,13 +22,13 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import delete, func, select
 
-from ..adapters import llm
-from ..errors import AppError, Conflict, ValidationError
-from ..extensions import db
-from ..models import Analysis, ChatMessage, Job
-from ..models.job import QUEUED, RUNNING
-from ..tenancy import Tenant
-from . import chat_answer, retention, search, search_query, sessions
+from backend_app.adapters import llm
+from backend_app.errors import AppError, Conflict, ValidationError
+from backend_app.extensions import db
+from backend_app.models import Analysis, ChatMessage, Job
+from backend_app.models.job import QUEUED, RUNNING
+from backend_app.services import chat_answer, retention, search, search_query, sessions
+from backend_app.tenancy import Tenant
 
 MODES = ("auto", "ai", "offline")
 PURPOSE = "chat"

@@ -9,10 +9,10 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select, text
 
-from ..extensions import QUEUE_NAMES, db, get_queue, redis_store
-from ..models import Job
-from ..models.job import FAILED, QUEUED, RUNNING
-from ..observability import QUEUE_DEPTH
+from backend_app.extensions import QUEUE_NAMES, db, get_queue, redis_store
+from backend_app.models import Job
+from backend_app.models.job import FAILED, QUEUED, RUNNING
+from backend_app.observability import QUEUE_DEPTH
 
 # Other areas add checks here (storage, search index): name -> callable returning a dict
 # with at least {"ok": bool}. A check that raises is reported as down with its error.
@@ -41,7 +41,7 @@ def check_redis() -> dict[str, Any]:
 
 def check_workers() -> dict[str, Any]:
     """Workers whose RQ heartbeat is fresh; zero live workers is a problem."""
-    from ..jobs.workers import live_workers  # an idle worker heartbeats only every WORKER_TTL_S - 15 s
+    from backend_app.jobs.workers import live_workers  # an idle worker heartbeats only every WORKER_TTL_S - 15 s
 
     alive = [
         {"name": w.name, "queues": w.queue_names(), "state": w.get_state()} for w in live_workers(redis_store.conn)
@@ -63,9 +63,9 @@ def count_job_rows() -> None:
     Every registered kind has every status, 0 when no row has it: a pair that drops to no rows
     (a purge, the last failed job retried) reads 0, not its last count, so alerts on it clear.
     """
-    from ..jobs.registry import KINDS
-    from ..models.job import STATUSES
-    from ..observability import JOBS
+    from backend_app.jobs.registry import KINDS
+    from backend_app.models.job import STATUSES
+    from backend_app.observability import JOBS
 
     counts = {(kind, status): 0 for kind in KINDS for status in STATUSES}
     for kind, status, count in db.session.execute(
@@ -83,7 +83,7 @@ def job_counts() -> dict[str, Any]:
     without a heartbeat for JOB_LOST_AFTER_S. Failed jobs are the dead-letter list: counted by
     code, but they do not make the system unhealthy.
     """
-    from ..jobs.reconcile import silent_running, stale_queued
+    from backend_app.jobs.reconcile import silent_running, stale_queued
 
     settings = current_app.config["SETTINGS"]
     stale_q, stale_r = len(stale_queued(settings.stale_queued_s)), len(silent_running())

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, text
 
-from ..extensions import db
-from ..models import Analysis, Session, ShotDocument
-from ..tenancy import Tenant
-from . import search
+from backend_app.extensions import db
+from backend_app.models import Analysis, Session, ShotDocument
+from backend_app.services import search
+from backend_app.tenancy import Tenant
 
 BACKEND_NAMES = {"sqlite": "sqlite-fts5", "postgresql": "postgresql-fts"}
 

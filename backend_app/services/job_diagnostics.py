@@ -14,10 +14,10 @@ from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
-from ..extensions import QUEUE_NAMES, db, get_queue, redis_store
-from ..models import Job
-from ..models.base import iso, utcnow
-from ..models.job import FAILED, QUEUED
+from backend_app.extensions import QUEUE_NAMES, db, get_queue, redis_store
+from backend_app.models import Job
+from backend_app.models.base import iso, utcnow
+from backend_app.models.job import FAILED, QUEUED
 
 RECENT = timedelta(hours=24)
 
@@ -35,8 +35,8 @@ def _brief(job: Job, **extra: Any) -> dict[str, Any]:
 
 
 def _redis_facts(facts: dict[str, Any], problems: list[str]) -> bool:
-    from ..jobs.schedule import PERIODIC, last_runs
-    from ..jobs.workers import live_workers
+    from backend_app.jobs.schedule import PERIODIC, last_runs
+    from backend_app.jobs.workers import live_workers
 
     try:
         redis_store.conn.ping()
@@ -72,8 +72,8 @@ def _age_s(stamp: str) -> float:
 
 
 def _row_facts(facts: dict[str, Any], problems: list[str], redis_ok: bool) -> None:
-    from ..jobs.reconcile import silent_running, stale_queued
-    from ..jobs.workers import rq_state
+    from backend_app.jobs.reconcile import silent_running, stale_queued
+    from backend_app.jobs.workers import rq_state
 
     settings = current_app.config["SETTINGS"]
     queued = []

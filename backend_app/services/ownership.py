@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlalchemy import Table, delete, select
 
-from ..errors import NotFound
-from ..extensions import db
-from ..models import User
+from backend_app.errors import NotFound
+from backend_app.extensions import db
+from backend_app.models import User
 
 log = logging.getLogger(__name__)
 SECRET_COLUMNS = {("users", "password_hash")}
@@ -39,9 +39,9 @@ def _remove_rq_jobs(user_id: str) -> dict[str, int]:
     from rq.exceptions import InvalidJobOperation, NoSuchJobError
     from rq.job import Job as RQJob
 
-    from ..extensions import redis_store
-    from ..models import Job
-    from ..models.job import FINISHED
+    from backend_app.extensions import redis_store
+    from backend_app.models import Job
+    from backend_app.models.job import FINISHED
 
     counts = {"queued_jobs": 0, "job_records": 0}
     rows = db.session.execute(select(Job.id, Job.status).where(Job.user_id == user_id)).all()
@@ -62,7 +62,7 @@ def _remove_rq_jobs(user_id: str) -> dict[str, int]:
 
 def _forget_llm_answers(user_id: str) -> dict[str, int]:
     """The user's cached model answers in Redis (they can quote requirement text)."""
-    from ..adapters import llm
+    from backend_app.adapters import llm
 
     return {"llm_cache_entries": llm.forget_user(user_id)}
 

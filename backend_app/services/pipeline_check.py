@@ -16,9 +16,9 @@ from typing import Any
 from flask import current_app
 from redis.exceptions import RedisError
 
-from ..extensions import redis_store
-from ..jobs.errors import JobFailure
-from ..models.base import iso, utcnow
+from backend_app.extensions import redis_store
+from backend_app.jobs.errors import JobFailure
+from backend_app.models.base import iso, utcnow
 
 log = logging.getLogger(__name__)
 CACHE_KEY = "framewise:health:analysis-pipeline"
@@ -41,9 +41,9 @@ def _store(result: dict, ttl_s: int) -> None:
 
 def run_pipeline_once(settings) -> dict[str, Any]:
     """Generate the clip, run every stage, compare with what the clip contains."""
-    from ..adapters.vision.synthetic import write_check_clip
-    from ..jobs.video import temp_root
-    from .video_pipeline import analyse_file, describe_and_report
+    from backend_app.adapters.vision.synthetic import write_check_clip
+    from backend_app.jobs.video import temp_root
+    from backend_app.services.video_pipeline import analyse_file, describe_and_report
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="pipeline-check-", dir=temp_root(settings)) as workdir:

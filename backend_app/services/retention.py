@@ -18,10 +18,10 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import delete, func, select
 
-from ..extensions import db
-from ..models import Analysis, Job, ShotDocument
-from ..models.base import iso, utcnow
-from ..models.job import FINISHED
+from backend_app.extensions import db
+from backend_app.models import Analysis, Job, ShotDocument
+from backend_app.models.base import iso, utcnow
+from backend_app.models.job import FINISHED
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ MIN_TMP_AGE_S = 3600
 
 def _storage():
     try:
-        from ..adapters.storage import get_storage
+        from backend_app.adapters.storage import get_storage
     except ImportError:  # storage not configured in this build: database rows only
         return None
     return get_storage()
@@ -89,7 +89,7 @@ def purge_jobs(cutoff: datetime, dry_run: bool) -> dict[str, int]:
 
 def purge_tmp(dry_run: bool, now_ts: float | None = None) -> dict[str, int]:
     """Files under DATA_DIR/tmp older than any job could still be using them."""
-    from ..jobs.registry import KINDS
+    from backend_app.jobs.registry import KINDS
 
     root = Path(current_app.config["SETTINGS"].data_dir) / "tmp"
     longest = max([MIN_TMP_AGE_S] + [kind.timeout_s() + 120 for kind in KINDS.values()])

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 
-from ..extensions import db
-from ..tenancy import Tenant
-from . import search_query, search_rank
+from backend_app.extensions import db
+from backend_app.services import search_query, search_rank
+from backend_app.tenancy import Tenant
 
 DEFAULT_LIMIT = 5
 MAX_LIMIT = 50

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import Row
 
-from ..errors import ValidationError
-from ..extensions import db
-from ..models import Session
-from ..tenancy import OwnedRows, Tenant, get_owned
+from backend_app.errors import ValidationError
+from backend_app.extensions import db
+from backend_app.models import Session
+from backend_app.tenancy import OwnedRows, Tenant, get_owned
 
 MAX_NAME = 200
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from sqlalchemy import delete
 
-from ..extensions import db
-from ..models import Analysis, ShotDocument
-from .describe import signal_words
+from backend_app.extensions import db
+from backend_app.models import Analysis, ShotDocument
+from backend_app.services.describe import signal_words
 
 
 def shot_text(shot: dict, warnings: list[str]) -> str:

@@ -16,16 +16,16 @@ from typing import IO, Any
 from flask import current_app
 from sqlalchemy import select, update
 
-from ..adapters.storage import get_storage
-from ..errors import AppError
-from ..extensions import db
-from ..jobs.enqueue import create_job, enqueue
-from ..models import Analysis, Job
-from ..models.analysis import analysis_prefix
-from ..models.base import new_id, utcnow
-from ..models.job import FAILED, PENDING_UPLOAD, QUEUED, REFUSED_AT
-from ..tenancy import Tenant
-from . import analyses, sessions, video_policy
+from backend_app.adapters.storage import get_storage
+from backend_app.errors import AppError
+from backend_app.extensions import db
+from backend_app.jobs.enqueue import create_job, enqueue
+from backend_app.models import Analysis, Job
+from backend_app.models.analysis import analysis_prefix
+from backend_app.models.base import new_id, utcnow
+from backend_app.models.job import FAILED, PENDING_UPLOAD, QUEUED, REFUSED_AT
+from backend_app.services import analyses, sessions, video_policy
+from backend_app.tenancy import Tenant
 
 log = logging.getLogger(__name__)
 MB = 1024 * 1024

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import case, func, select
 
-from ..adapters import llm
-from ..extensions import db
-from ..models import UsageRecord
+from backend_app.adapters import llm
+from backend_app.extensions import db
+from backend_app.models import UsageRecord
 
 
 def month_summary(user_id: str) -> dict:

@@ -12,7 +12,7 @@ import re
 
 from flask import current_app
 
-from ..errors import AppError
+from backend_app.errors import AppError
 
 HEAD_BYTES = 1024  # enough for every signature below, including three MPEG-TS packets
 GUESSABLE = {"", "application/octet-stream", "binary/octet-stream"}

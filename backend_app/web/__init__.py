@@ -29,10 +29,10 @@ from flask_jwt_extended import create_access_token, decode_token, set_access_coo
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import PyJWTError
 
-from ..errors import AppError, Forbidden, is_htmx
-from ..models.base import utcnow
-from ..services import accounts
-from ..wording import counted, duration
+from backend_app.errors import AppError, Forbidden, is_htmx
+from backend_app.models.base import utcnow
+from backend_app.services import accounts
+from backend_app.wording import counted, duration
 
 bp = Blueprint("web", __name__)
 
@@ -226,7 +226,7 @@ def _template_globals() -> dict:
 
 def guard_banner() -> dict | None:
     """The canary guard's rollback, shown to admins on every page until the flag is on again."""
-    from ..services.flags import guard
+    from backend_app.services.flags import guard
 
     try:
         return guard.status()

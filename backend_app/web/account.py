@@ -7,10 +7,10 @@ from urllib.parse import urlparse
 from flask import current_app, g, make_response, redirect, render_template, request, url_for
 from flask_jwt_extended import decode_token, set_access_cookies, set_refresh_cookies, unset_jwt_cookies
 
-from ..errors import AppError
-from ..extensions import limiter
-from ..services import accounts
-from . import PRE_SESSION_COOKIE, bp, load_page_user, pre_session_csrf
+from backend_app.errors import AppError
+from backend_app.extensions import limiter
+from backend_app.services import accounts
+from backend_app.web import PRE_SESSION_COOKIE, bp, load_page_user, pre_session_csrf
 
 
 def _safe_next(target: str | None) -> str:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import g, redirect, request, url_for
 
-from ..errors import AppError, Conflict, is_htmx
-from ..models.job import FAILED
-from ..services import accounts, health, job_diagnostics
-from ..services import jobs as jobs_service
-from . import bp, fragment_or_page, page_admin_required
+from backend_app.errors import AppError, Conflict, is_htmx
+from backend_app.models.job import FAILED
+from backend_app.services import accounts, health, job_diagnostics
+from backend_app.services import jobs as jobs_service
+from backend_app.web import bp, fragment_or_page, page_admin_required
 
 HEALTH_REFRESH_S = 5
 STALE_MINUTES = 10

@@ -8,13 +8,13 @@ from types import SimpleNamespace
 
 from flask import Response, redirect, render_template, stream_with_context, url_for
 
-from ..adapters.storage import get_storage
-from ..auth import current_tenant
-from ..errors import NotFound, is_htmx
-from ..models.job import COMPLETED, QUEUED, RUNNING
-from ..services import analyses, sessions
-from . import bp, fragment_or_page, page_login_required
-from .charts import line_chart, samples_from_report
+from backend_app.adapters.storage import get_storage
+from backend_app.auth import current_tenant
+from backend_app.errors import NotFound, is_htmx
+from backend_app.models.job import COMPLETED, QUEUED, RUNNING
+from backend_app.services import analyses, sessions
+from backend_app.web import bp, fragment_or_page, page_login_required
+from backend_app.web.charts import line_chart, samples_from_report
 
 POLLING = (QUEUED, RUNNING)
 VIDEO_LINK_S = 3600

@@ -10,19 +10,19 @@ from __future__ import annotations
 from flask import Response, current_app, render_template, request
 from redis.exceptions import RedisError
 
-from ..auth import current_tenant
-from ..errors import AppError, ValidationError
-from ..models import RequirementBatch
-from ..services import sessions
-from ..services.requirements import batch as batches
-from ..services.requirements.export import render_export
-from ..services.requirements.markdown import TableError, parse
-from ..services.requirements.stream import event_response
-from ..tenancy import get_owned
-from ..variant import current_variant
-from . import bp, page_login_required
-from .highlight import score_class
-from .requirements import MODES, page_context
+from backend_app.auth import current_tenant
+from backend_app.errors import AppError, ValidationError
+from backend_app.models import RequirementBatch
+from backend_app.services import sessions
+from backend_app.services.requirements import batch as batches
+from backend_app.services.requirements.export import render_export
+from backend_app.services.requirements.markdown import TableError, parse
+from backend_app.services.requirements.stream import event_response
+from backend_app.tenancy import get_owned
+from backend_app.variant import current_variant
+from backend_app.web import bp, page_login_required
+from backend_app.web.highlight import score_class
+from backend_app.web.requirements import MODES, page_context
 
 EXPORT_FORMATS = ("csv", "json", "md")
 

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 from flask import Response, g, redirect, render_template, request, stream_with_context, url_for
 
-from ..auth import current_tenant
-from ..services import chat, sessions
-from . import bp, page_login_required
+from backend_app.auth import current_tenant
+from backend_app.services import chat, sessions
+from backend_app.web import bp, page_login_required
 
 
 def _scope() -> str | None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import g, redirect, request, url_for
 
-from ..errors import AppError, ValidationError, is_htmx
-from ..extensions import db
-from ..services import accounts, flags
-from ..services.flags import guard
-from . import bp, fragment_or_page, page_admin_required
+from backend_app.errors import AppError, ValidationError, is_htmx
+from backend_app.extensions import db
+from backend_app.services import accounts, flags
+from backend_app.services.flags import guard
+from backend_app.web import bp, fragment_or_page, page_admin_required
 
 AUDIT_ROWS = 10
 

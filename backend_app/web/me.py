@@ -15,11 +15,11 @@ from flask import (
 )
 from flask_jwt_extended import unset_jwt_cookies
 
-from ..auth import current_tenant
-from ..models import UsageRecord
-from ..services import ownership, usage
-from ..tenancy import list_owned
-from . import bp, page_login_required
+from backend_app.auth import current_tenant
+from backend_app.models import UsageRecord
+from backend_app.services import ownership, usage
+from backend_app.tenancy import list_owned
+from backend_app.web import bp, page_login_required
 
 USAGE_ROWS = 100
 

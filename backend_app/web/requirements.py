@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from flask import g, render_template, request
 
-from ..auth import current_tenant
-from ..errors import AppError
-from ..models import RequirementBatch
-from ..services.requirements import criteria
-from ..services.requirements.rules import RULES
-from ..services.requirements.single import MAX_TEXT_CHARS, answer
-from ..tenancy import list_owned
-from ..variant import current_variant
-from . import bp, fragment_or_page, page_login_required
-from .highlight import score_class, segments
+from backend_app.auth import current_tenant
+from backend_app.errors import AppError
+from backend_app.models import RequirementBatch
+from backend_app.services.requirements import criteria
+from backend_app.services.requirements.rules import RULES
+from backend_app.services.requirements.single import MAX_TEXT_CHARS, answer
+from backend_app.tenancy import list_owned
+from backend_app.variant import current_variant
+from backend_app.web import bp, fragment_or_page, page_login_required
+from backend_app.web.highlight import score_class, segments
 
 MODES = {"evaluate": "Evaluate", "suggest": "Suggest fixes", "rewrite": "Rewrite"}
 RECENT_BATCHES = 10

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import current_app, redirect, render_template, request, url_for
 
-from ..auth import current_tenant
-from ..errors import AppError, is_htmx
-from ..services import analyses, sessions
-from . import bp, fragment_or_page, page_login_required
-from .analyses import item_context
+from backend_app.auth import current_tenant
+from backend_app.errors import AppError, is_htmx
+from backend_app.services import analyses, sessions
+from backend_app.web import bp, fragment_or_page, page_login_required
+from backend_app.web.analyses import item_context
 
 
 @bp.get("/sessions")

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from flask import jsonify, render_template, request, url_for
 
-from ..auth import current_tenant
-from ..errors import AppError, ValidationError
-from ..extensions import db
-from ..services import analyses, uploads, video_policy
-from ..validation import json_body
-from . import bp, page_login_required
-from .analyses import item_context
+from backend_app.auth import current_tenant
+from backend_app.errors import AppError, ValidationError
+from backend_app.extensions import db
+from backend_app.services import analyses, uploads, video_policy
+from backend_app.validation import json_body
+from backend_app.web import bp, page_login_required
+from backend_app.web.analyses import item_context
 
 
 def _declared() -> dict:

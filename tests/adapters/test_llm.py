@@ -4,8 +4,7 @@ import pytest
 
 from backend_app.adapters import llm
 from backend_app.models import UsageRecord
-
-from ..factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_user
 
 
 def test_complete_records_usage_and_caches(openai_app, fake_openai):
@@ -39,8 +38,7 @@ def test_cached_answers_live_no_longer_than_the_retention_and_go_with_the_accoun
     """Found by a review: a cached rewrite quoting requirement text outlived both the retention
     and the account's erasure by the cache's own 24 h."""
     from backend_app.extensions import redis_store
-
-    from ..factories import auth_headers
+    from tests.factories import auth_headers
 
     user, other = make_user(), make_user()
     user_id, other_id = user.id, other.id

@@ -17,9 +17,8 @@ from backend_app.adapters.storage import (
     sign_token,
     validate_key,
 )
-
-from ..factories import make_user
-from ..uploading import send
+from tests.factories import make_user
+from tests.uploading import send
 
 pytestmark = pytest.mark.sqlite_only  # the database is beside the point here
 

@@ -10,8 +10,7 @@ from backend_app.extensions import db, get_queue
 from backend_app.jobs.enqueue import create_job
 from backend_app.models import Job
 from backend_app.models.base import utcnow
-
-from ..factories import auth_headers, make_user
+from tests.factories import auth_headers, make_user
 
 
 @pytest.fixture

@@ -18,10 +18,9 @@ from backend_app.models import Analysis, Job, ShotDocument
 from backend_app.models.base import utcnow
 from backend_app.services import analyses, ownership
 from backend_app.tenancy import Tenant
-
-from ..factories import auth_headers, make_user
-from ..media import make_clip
-from ..uploading import make_session, upload_video
+from tests.factories import auth_headers, make_user
+from tests.media import make_clip
+from tests.uploading import make_session, upload_video
 
 
 @pytest.fixture(params=["local", "s3"])

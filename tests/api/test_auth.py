@@ -3,8 +3,7 @@ from flask_jwt_extended import decode_token
 
 from backend_app.errors import ValidationError
 from backend_app.services import accounts
-
-from ..factories import PASSWORD, auth_headers, login, make_user
+from tests.factories import PASSWORD, auth_headers, login, make_user
 
 
 def test_register_login_me(client):

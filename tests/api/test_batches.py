@@ -10,9 +10,8 @@ from sqlalchemy import JSON, String, Text, select
 
 from backend_app.extensions import db, redis_store
 from backend_app.models import Job, RequirementBatch, RequirementResult, UsageRecord
-
-from ..factories import auth_headers, make_user
-from ..helpers import wait_until
+from tests.factories import auth_headers, make_user
+from tests.helpers import wait_until
 
 SENTENCES = [
     "The turbine controller shall be quick and intuitive where practical.",

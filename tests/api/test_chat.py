@@ -9,9 +9,8 @@ from backend_app.extensions import db
 from backend_app.models import Analysis, ChatMessage, ShotDocument, UsageRecord
 from backend_app.services import chat_answer
 from backend_app.services.search_query import fold, words
-
-from .. import chat_data
-from ..factories import auth_headers, make_user
+from tests import chat_data
+from tests.factories import auth_headers, make_user
 
 TEMPLATE = {fold(w) for w in chat_answer.TEMPLATE_WORDS}
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ..factories import auth_headers, make_user
+from tests.factories import auth_headers, make_user
 
 
 def assert_error(response, status: int, code: str | None = None):

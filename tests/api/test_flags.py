@@ -18,9 +18,8 @@ from backend_app.local_redis import free_port
 from backend_app.services import flags
 from backend_app.services.flags import bucketing
 from backend_app.variant import current_variant, report_v2_failure
-
-from ..factories import auth_headers, make_user, page_login
-from ..helpers import ROOT, env_for, wait_until
+from tests.factories import auth_headers, make_user, page_login
+from tests.helpers import ROOT, env_for, wait_until
 
 # Test-only routes with a v2 code path (registered by the tests that need them, never shipped).
 canary_probe = Blueprint("canary_probe", __name__)

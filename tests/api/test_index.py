@@ -1,7 +1,7 @@
 """Index health and stats over HTTP: users see their own scope, admins the whole index."""
 
-from .. import chat_data
-from ..factories import auth_headers, make_user
+from tests import chat_data
+from tests.factories import auth_headers, make_user
 
 
 def test_health_scope_and_rebuild_are_admin_only(client, app):

@@ -5,8 +5,7 @@ import json
 import pytest
 
 from backend_app.models import UsageRecord
-
-from ..factories import auth_headers, make_user
+from tests.factories import auth_headers, make_user
 
 TEXT = "The system shall be fast and user-friendly where possible."
 

@@ -1,4 +1,4 @@
-from ..factories import auth_headers, make_user
+from tests.factories import auth_headers, make_user
 
 
 def test_crud_own_sessions(client):

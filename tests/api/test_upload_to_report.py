@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from ..factories import auth_headers, make_user
-from ..helpers import wait_until
-from ..media import make_clip
-from ..uploading import make_session, upload_video
+from tests.factories import auth_headers, make_user
+from tests.helpers import wait_until
+from tests.media import make_clip
+from tests.uploading import make_session, upload_video
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.timeout(300)]
 

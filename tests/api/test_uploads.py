@@ -12,10 +12,9 @@ from sqlalchemy import func, select
 from backend_app.adapters.storage import get_storage
 from backend_app.extensions import db, redis_store
 from backend_app.models import Analysis, Job
-
-from ..factories import auth_headers, make_user
-from ..media import make_clip
-from ..uploading import init_upload, make_session, send, upload_video
+from tests.factories import auth_headers, make_user
+from tests.media import make_clip
+from tests.uploading import init_upload, make_session, send, upload_video
 
 TEXT = b"This is a plain text file that someone renamed to clip.mp4.\n" * 20
 

@@ -11,8 +11,7 @@ from backend_app.jobs.enqueue import create_job
 from backend_app.jobs.schedule import last_runs
 from backend_app.models import Job
 from backend_app.models.base import utcnow
-
-from ..factories import make_user
+from tests.factories import make_user
 
 pytestmark = pytest.mark.settings(job_lost_after_s=30, stale_queued_s=60)
 
@@ -55,7 +54,7 @@ def test_diagnose_names_each_problem(app):
 
 @pytest.mark.sqlite_only
 def test_diagnose_all_clear_with_a_live_worker(app, worker):
-    from ..helpers import wait_until
+    from tests.helpers import wait_until
 
     # the worker's periodic process runs each task within seconds of starting, one after the other:
     # waiting for the reconciler only raced the purge, recorded a moment later

@@ -5,8 +5,7 @@ from rq.job import Job as RQJob
 from backend_app.extensions import db, redis_store
 from backend_app.jobs.enqueue import create_job, enqueue, submit
 from backend_app.models import Job
-
-from ..helpers import wait_until
+from tests.helpers import wait_until
 
 
 def test_row_committed_then_enqueued_with_same_id(app):

@@ -15,10 +15,9 @@ from backend_app.extensions import db
 from backend_app.jobs.enqueue import submit
 from backend_app.models import Job
 from backend_app.models.base import utcnow
-
-from ..helpers import wait_until
-from . import kinds  # noqa: F401  (registers the test-only kinds in this process)
-from .procs import children, kill_horse, kill_tree
+from tests.helpers import wait_until
+from tests.jobs import kinds  # noqa: F401  (registers the test-only kinds in this process)
+from tests.jobs.procs import children, kill_horse, kill_tree
 
 FAST = dict(
     job_heartbeat_s=1,

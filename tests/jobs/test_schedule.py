@@ -56,7 +56,7 @@ def test_the_purge_runs_on_a_fleet_that_restarts_more_often_than_its_interval(ap
 def test_periodic_process_exits_with_its_worker(app, worker):
     import psutil
 
-    from ..helpers import wait_until
+    from tests.helpers import wait_until
 
     periodic = wait_until(
         lambda: [

@@ -13,11 +13,10 @@ from backend_app.adapters.storage import get_storage
 from backend_app.extensions import db
 from backend_app.jobs.runner import run_job
 from backend_app.models import Analysis, Job, ShotDocument, UsageRecord
-
-from .. import video_scenes as scenes
-from ..factories import auth_headers, make_user
-from ..helpers import wait_until
-from ..uploading import make_session, upload_video
+from tests import video_scenes as scenes
+from tests.factories import auth_headers, make_user
+from tests.helpers import wait_until
+from tests.uploading import make_session, upload_video
 
 QR_TEXT = "https://framewise.test/menu?table=7"
 CUTS = [50, 100]  # frames, at 25 fps
@@ -194,8 +193,7 @@ def test_a_run_stopped_by_a_delete_leaves_no_temp_files(app, client, worker, tmp
     from rq.job import Job as RQJob
 
     from backend_app.extensions import redis_store
-
-    from ..media import require_ffmpeg
+    from tests.media import require_ffmpeg
 
     path = tmp_path / "long.mp4"
     subprocess.run(

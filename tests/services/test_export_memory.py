@@ -18,9 +18,8 @@ import requests
 
 from backend_app import local_redis
 from backend_app.adapters.storage import get_storage
-
-from ..factories import auth_headers, make_user
-from ..helpers import ROOT, env_for, wait_until
+from tests.factories import auth_headers, make_user
+from tests.helpers import ROOT, env_for, wait_until
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.timeout(600)]
 

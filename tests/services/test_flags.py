@@ -13,8 +13,7 @@ from backend_app.models import Flag, FlagAudit
 from backend_app.services import flags
 from backend_app.services.flags import bucketing, guard
 from backend_app.services.flags.state import read_flags
-
-from ..helpers import ROOT
+from tests.helpers import ROOT
 
 CONFORMANCE = ROOT.parent / "shared" / "conformance" / "unleash"
 STRATEGIES = {"gradualRolloutUserId", "flexibleRollout"}
@@ -142,8 +141,7 @@ def test_a_change_whose_redis_bump_was_lost_reaches_a_process_within_a_second(ap
     import time
 
     from backend_app.services.flags import changes, state
-
-    from ..helpers import wait_until
+    from tests.helpers import wait_until
 
     flags.set_flag("use_v2", enabled=True, rollout_percent=100, actor="t")
     user = _user_with_bucket(lambda b: True)
@@ -165,8 +163,7 @@ def test_when_redis_blips_a_process_keeps_its_state_and_follows_the_table(app, t
     import time
 
     from backend_app import local_redis
-
-    from ..helpers import wait_until
+    from tests.helpers import wait_until
 
     flags.set_flag("use_v2", enabled=True, rollout_percent=100, actor="t")
     user = _user_with_bucket(lambda b: True)
@@ -245,9 +242,8 @@ def test_rollback_reaches_a_running_rq_worker_within_one_second(app, start_worke
 
     from backend_app.jobs.enqueue import submit
     from backend_app.models import Job
-
-    from ..helpers import wait_until
-    from . import flag_kinds  # noqa: F401  (registers test_flag_probe here too)
+    from tests.helpers import wait_until
+    from tests.services import flag_kinds  # noqa: F401  (registers test_flag_probe here too)
 
     flags.set_flag("use_v2", enabled=True, rollout_percent=100, actor="t")
     start_worker(1, extra_env={"JOB_MODULES": "tests.services.flag_kinds"})

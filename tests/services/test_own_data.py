@@ -19,11 +19,10 @@ from backend_app.extensions import db, redis_store
 from backend_app.models import Job
 from backend_app.services import ownership, search
 from backend_app.tenancy import Tenant
-
-from ..factories import PASSWORD, auth_headers, make_user
-from ..helpers import wait_until
-from ..media import make_clip
-from ..uploading import make_session, upload_video
+from tests.factories import PASSWORD, auth_headers, make_user
+from tests.helpers import wait_until
+from tests.media import make_clip
+from tests.uploading import make_session, upload_video
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.timeout(600)]
 

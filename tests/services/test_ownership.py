@@ -11,8 +11,7 @@ from backend_app.jobs.enqueue import submit
 from backend_app.models import ShotDocument, UsageRecord
 from backend_app.services import ownership, sessions
 from backend_app.tenancy import Tenant
-
-from ..factories import PASSWORD, auth_headers, make_user
+from tests.factories import PASSWORD, auth_headers, make_user
 
 
 def _populate(user, label: str) -> dict:

@@ -16,8 +16,7 @@ from backend_app.models import Analysis, Job, ShotDocument
 from backend_app.models.base import utcnow
 from backend_app.services import retention, sessions
 from backend_app.tenancy import Tenant
-
-from ..factories import make_user
+from tests.factories import make_user
 
 pytestmark = pytest.mark.settings(purge_retention_h=24)
 
@@ -110,8 +109,7 @@ def test_orphaned_temp_files_are_removed(app):
 @pytest.mark.sqlite_only
 def test_purge_job_runs_on_a_worker(app, worker):
     from backend_app.jobs.enqueue import submit
-
-    from ..helpers import wait_until
+    from tests.helpers import wait_until
 
     job = submit("purge", user_id=None)
 

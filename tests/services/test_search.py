@@ -10,8 +10,7 @@ from backend_app.models import ShotDocument
 from backend_app.services import index_status, search, search_query, sessions
 from backend_app.services.search_query import snippet, terms
 from backend_app.tenancy import Tenant
-
-from .. import chat_data
+from tests import chat_data
 
 
 def test_isolation_matrix(app):

@@ -10,8 +10,7 @@ import pytest
 
 from backend_app.errors import AppError
 from backend_app.services.video_policy import HEAD_BYTES, check_stored, clean_filename, normalize_content_type, sniff
-
-from ..media import make_clip, require_ffmpeg
+from tests.media import make_clip, require_ffmpeg
 
 
 @pytest.fixture(scope="module")

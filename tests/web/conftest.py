@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from ..factories import make_user, page_login
+from tests.factories import make_user, page_login
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]*)"')
 
@@ -52,4 +52,4 @@ def text(response) -> str:
     return response.get_data(as_text=True)
 
 
-from .live import browser, live_server  # noqa: E402,F401  (fixtures for the browser tests)
+from tests.web.live import browser, live_server  # noqa: E402,F401  (fixtures for the browser tests)

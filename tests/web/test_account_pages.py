@@ -13,9 +13,8 @@ from backend_app.extensions import db
 from backend_app.models import UsageRecord, User
 from backend_app.services import sessions
 from backend_app.tenancy import Tenant
-
-from ..factories import PASSWORD, form_csrf, login, make_user, page_login
-from .conftest import text
+from tests.factories import PASSWORD, form_csrf, login, make_user, page_login
+from tests.web.conftest import text
 
 pytestmark = pytest.mark.sqlite_only
 

@@ -8,8 +8,7 @@ from backend_app.extensions import db
 from backend_app.jobs.enqueue import create_job
 from backend_app.models import Job, User
 from backend_app.models.job import FAILED, QUEUED
-
-from .conftest import text
+from tests.web.conftest import text
 
 pytestmark = pytest.mark.sqlite_only
 ADMIN_PAGES = ["/admin/health", "/admin/jobs", "/admin/users"]

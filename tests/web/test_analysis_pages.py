@@ -13,9 +13,8 @@ from backend_app.models.base import utcnow
 from backend_app.models.job import COMPLETED, FAILED, QUEUED
 from backend_app.services import sessions
 from backend_app.tenancy import Tenant
-
-from ..media import make_clip
-from .conftest import text
+from tests.media import make_clip
+from tests.web.conftest import text
 
 pytestmark = pytest.mark.sqlite_only
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ..helpers import wait_until
-from .conftest import text
+from tests.helpers import wait_until
+from tests.web.conftest import text
 
 pytestmark = pytest.mark.sqlite_only
 TABLE = """| id | requirementText | context |

@@ -12,9 +12,9 @@ import re
 
 import pytest
 
-from ..factories import PASSWORD, make_user
-from ..media import make_clip
-from .live import screenshot
+from tests.factories import PASSWORD, make_user
+from tests.media import make_clip
+from tests.web.live import screenshot
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.timeout(300)]
 

@@ -10,8 +10,7 @@ from backend_app.extensions import db
 from backend_app.models import Analysis, ShotDocument
 from backend_app.services import sessions
 from backend_app.tenancy import Tenant
-
-from .conftest import text
+from tests.web.conftest import text
 
 pytestmark = pytest.mark.sqlite_only
 

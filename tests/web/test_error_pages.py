@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ..factories import make_user
-from .conftest import PageClient, text
+from tests.factories import make_user
+from tests.web.conftest import PageClient, text
 
 pytestmark = pytest.mark.sqlite_only
 

@@ -13,10 +13,9 @@ from backend_app.extensions import db
 from backend_app.models import ChatMessage, UsageRecord
 from backend_app.services import sessions
 from backend_app.tenancy import Tenant
-
-from .conftest import text
-from .test_analysis_pages import completed_analysis
-from .test_batch_pages import TABLE, _batch_id
+from tests.web.conftest import text
+from tests.web.test_analysis_pages import completed_analysis
+from tests.web.test_batch_pages import TABLE, _batch_id
 
 pytestmark = pytest.mark.sqlite_only
 LIVE_STREAMS = {"web.batch_stream_page"}  # follows a running batch: covered in test_batch_pages

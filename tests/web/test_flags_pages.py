@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backend_app.services import flags
-
-from .conftest import text
+from tests.web.conftest import text
 
 
 def test_flags_page_is_admin_only(page):

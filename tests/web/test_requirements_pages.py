@@ -9,8 +9,7 @@ import pytest
 from backend_app.extensions import db
 from backend_app.models import RequirementResult
 from backend_app.web.highlight import score_class, segments
-
-from .conftest import text
+from tests.web.conftest import text
 
 pytestmark = pytest.mark.sqlite_only
 VAGUE = "The system should respond quickly and be user-friendly."

@@ -6,8 +6,7 @@ import pytest
 
 from backend_app.extensions import db
 from backend_app.models import Session
-
-from .conftest import text
+from tests.web.conftest import text
 
 
 def test_empty_state_then_create_and_list(page):

@@ -9,14 +9,14 @@
 
 import cv2
 
-from ...settings import quiet_native_logs
+from backend_app.settings import quiet_native_logs
 
 # OpenCV's warnings and the FFmpeg inside it (settings.quiet_native_logs) stay off stderr,
 # where they were plain text between the JSON logs.
 quiet_native_logs()
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
-from .decode import PassResult, ShotRecord, decode_pass  # noqa: E402
-from .probe import Limits, VideoMetadata, probe, validate  # noqa: E402
+from backend_app.adapters.vision.decode import PassResult, ShotRecord, decode_pass  # noqa: E402
+from backend_app.adapters.vision.probe import Limits, VideoMetadata, probe, validate  # noqa: E402
 
 __all__ = ["Limits", "PassResult", "ShotRecord", "VideoMetadata", "decode_pass", "probe", "validate"]

@@ -26,11 +26,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...jobs.errors import JobFailure
-from .frames import FrameSource, colour_matrix, halve_to, opencv_threads, planes, square_pixels, upright
-from .probe import Limits, VideoMetadata
-from .shots import Shot, ShotSplitter
-from .signals import KEY_MAX_SIDE, Sample, analysis_image, changed_share, link, measure
+from backend_app.adapters.vision.frames import (
+    FrameSource,
+    colour_matrix,
+    halve_to,
+    opencv_threads,
+    planes,
+    square_pixels,
+    upright,
+)
+from backend_app.adapters.vision.probe import Limits, VideoMetadata
+from backend_app.adapters.vision.shots import Shot, ShotSplitter
+from backend_app.adapters.vision.signals import KEY_MAX_SIDE, Sample, analysis_image, changed_share, link, measure
+from backend_app.jobs.errors import JobFailure
 
 TIMELINE_POINTS = 240
 BLACK_BRIGHTNESS, BLACK_CONTRAST = 0.06, 0.03

@@ -8,7 +8,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from .frames import opencv_threads
+from backend_app.adapters.vision.frames import opencv_threads
 
 THUMB_MAX_SIDE = 640
 FACE_MAX_SIDE = 240  # Haar's cost grows with the area; faces under ~10% of the picture width are not looked for

@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .signals import Sample, distance
+from backend_app.adapters.vision.signals import Sample, distance
 
 LOOKAHEAD = 2  # samples a decision waits for (flash suppression, peak test)
 MIN_THRESHOLD = 0.3

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from .frames import shrink
+from backend_app.adapters.vision.frames import shrink
 
 SIG_SIZE = (16, 9)
 ANALYSIS_WIDTH = 160

@@ -9,9 +9,9 @@ cached view, refreshed through a Redis version token), ``changes`` (audited writ
 
 from __future__ import annotations
 
-from .bucketing import bucket
-from .changes import audit_log, get_flag, list_flags, rollback, set_flag
-from .state import USE_V2, FlagView, snapshot
+from backend_app.services.flags.bucketing import bucket
+from backend_app.services.flags.changes import audit_log, get_flag, list_flags, rollback, set_flag
+from backend_app.services.flags.state import USE_V2, FlagView, snapshot
 
 __all__ = [
     "USE_V2",

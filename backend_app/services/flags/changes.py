@@ -11,11 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from ...errors import NotFound, ValidationError
-from ...extensions import db
-from ...models import Flag, FlagAudit
-from ...models.base import utcnow
-from .state import publish_change, snapshot
+from backend_app.errors import NotFound, ValidationError
+from backend_app.extensions import db
+from backend_app.models import Flag, FlagAudit
+from backend_app.models.base import utcnow
+from backend_app.services.flags.state import publish_change, snapshot
 
 log = logging.getLogger(__name__)
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -127,7 +127,7 @@ def set_flag(
     db.session.commit()
     if audit is not None:
         if flag.enabled and not (audit.before or {}).get("enabled"):
-            from .guard import reset
+            from backend_app.services.flags.guard import reset
 
             reset(flag.key)  # turned on again: the guard starts from a clean window
         _changed(flag, audit)

@@ -19,8 +19,8 @@ import time
 from flask import current_app
 from redis.exceptions import RedisError
 
-from ...extensions import redis_store
-from .state import USE_V2, snapshot
+from backend_app.extensions import redis_store
+from backend_app.services.flags.state import USE_V2, snapshot
 
 log = logging.getLogger(__name__)
 PREFIX = "framewise:guard:"
@@ -101,7 +101,7 @@ def evaluate(flag_key: str = USE_V2) -> bool:
             return False
     except RedisError:
         return False
-    from .changes import rollback
+    from backend_app.services.flags.changes import rollback
 
     reason = (
         f"guard: v2 error rate {errors}/{samples} = {errors / samples:.1%} over the last "

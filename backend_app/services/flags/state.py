@@ -30,9 +30,9 @@ from redis.exceptions import RedisError
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from ...extensions import db, redis_store
-from ...models import Flag, FlagAudit
-from ...models.base import utcnow
+from backend_app.extensions import db, redis_store
+from backend_app.models import Flag, FlagAudit
+from backend_app.models.base import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -3,4 +3,4 @@
 Importing the package registers the area's retention purger and cleanup hooks.
 """
 
-from . import cleanup  # noqa: F401  (registers the purger, the session cleanup and the eraser)
+from backend_app.services.requirements import cleanup  # noqa: F401  (registers the purger, the session cleanup and the eraser)

@@ -21,18 +21,18 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import case, func, insert, select
 
-from ...errors import ValidationError
-from ...extensions import db, redis_store
-from ...jobs import enqueue
-from ...jobs.errors import JobFailure
-from ...models import Job, RequirementBatch, RequirementResult
-from ...models.base import new_id, utcnow
-from ...tenancy import Tenant
-from . import criteria as crit
-from . import single
-from .engine import ENGINE_V1, sha256, storable
-from .llm_eval import PURPOSE
-from .markdown import Row, TableError, parse
+from backend_app.errors import ValidationError
+from backend_app.extensions import db, redis_store
+from backend_app.jobs import enqueue
+from backend_app.jobs.errors import JobFailure
+from backend_app.models import Job, RequirementBatch, RequirementResult
+from backend_app.models.base import new_id, utcnow
+from backend_app.services.requirements import criteria as crit
+from backend_app.services.requirements import single
+from backend_app.services.requirements.engine import ENGINE_V1, sha256, storable
+from backend_app.services.requirements.llm_eval import PURPOSE
+from backend_app.services.requirements.markdown import Row, TableError, parse
+from backend_app.tenancy import Tenant
 
 log = logging.getLogger(__name__)
 INPUT_TTL_S = 86_400
@@ -155,7 +155,7 @@ def _recount(batch: RequirementBatch) -> None:
 def _feed_guard(outcomes: list) -> None:
     """Each v2 row is a canary sample, a fallback to v1 an error: a broken v2 rolls back from batches too
     (``report_v2_failure`` only reaches the guard from a request)."""
-    from ..flags import guard
+    from backend_app.services.flags import guard
 
     try:
         for outcome in outcomes:
@@ -264,7 +264,7 @@ _EMPTY = {
 
 
 def _usage_row(user_id: str, usage):
-    from ...models import UsageRecord
+    from backend_app.models import UsageRecord
 
     return UsageRecord(
         user_id=user_id,

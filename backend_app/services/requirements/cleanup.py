@@ -12,12 +12,12 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select
 
-from ...extensions import db
-from ...models import Job, RequirementBatch, RequirementResult
-from ...models.job import FINISHED
-from ...tenancy import Tenant, scoped
-from .. import ownership, retention, sessions
-from .batch import purge_input
+from backend_app.extensions import db
+from backend_app.models import Job, RequirementBatch, RequirementResult
+from backend_app.models.job import FINISHED
+from backend_app.services import ownership, retention, sessions
+from backend_app.services.requirements.batch import purge_input
+from backend_app.tenancy import Tenant, scoped
 
 CHUNK = 200
 

@@ -8,7 +8,7 @@ finding of every rule listed under it.
 
 from __future__ import annotations
 
-from ...errors import ValidationError
+from backend_app.errors import ValidationError
 
 CRITERIA: dict[str, dict] = {
     "clarity": {

@@ -14,9 +14,9 @@ import hashlib
 import re
 from typing import Any
 
-from . import criteria as crit
-from . import lexicon as lx
-from .rules import DETECTORS, RULES, SUPPRESSED_BY, Span, bounds, vague_category
+from backend_app.services.requirements import criteria as crit
+from backend_app.services.requirements import lexicon as lx
+from backend_app.services.requirements.rules import DETECTORS, RULES, SUPPRESSED_BY, Span, bounds, vague_category
 
 ENGINE_V1 = "rules-v1"
 _WORD = re.compile(r"[A-Za-zÄÖÜäöüß]+")

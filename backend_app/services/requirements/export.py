@@ -11,10 +11,10 @@ import io
 import json
 from typing import Any
 
-from ...errors import ValidationError
-from ...models import RequirementBatch
-from . import batch as batches
-from .markdown import render
+from backend_app.errors import ValidationError
+from backend_app.models import RequirementBatch
+from backend_app.services.requirements import batch as batches
+from backend_app.services.requirements.markdown import render
 
 FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json", "md": "text/markdown; charset=utf-8"}
 

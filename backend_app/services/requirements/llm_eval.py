@@ -14,10 +14,10 @@ from typing import Any
 
 import jsonschema
 
-from ...adapters import llm
-from . import criteria as crit
-from .engine import detect_language, make_finding, result
-from .rules import RULES
+from backend_app.adapters import llm
+from backend_app.services.requirements import criteria as crit
+from backend_app.services.requirements.engine import detect_language, make_finding, result
+from backend_app.services.requirements.rules import RULES
 
 PURPOSE = "requirements"
 MODES = ("evaluate", "suggest", "rewrite")

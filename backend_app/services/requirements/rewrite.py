@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import lexicon as lx
-from .engine import findings_v1
-from .rules import Span, modals, weak_modals
+from backend_app.services.requirements import lexicon as lx
+from backend_app.services.requirements.engine import findings_v1
+from backend_app.services.requirements.rules import Span, modals, weak_modals
 
 _DE_LAGE = re.compile(
     r"\b(in der Lage sein|fähig sein|imstande sein|im Stande sein),?\s+(.+?)\s+zu\s+(\w+)", re.IGNORECASE

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from functools import cache, lru_cache
 
-from . import lexicon as lx
+from backend_app.services.requirements import lexicon as lx
 
 Span = tuple[int, int]
 

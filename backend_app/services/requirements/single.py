@@ -12,13 +12,13 @@ from typing import Any
 
 from flask import current_app
 
-from ...adapters import llm
-from ...errors import ValidationError
-from ...variant import report_v2_failure
-from . import criteria as crit
-from .engine import evaluate_v1, suggestions
-from .llm_eval import MODES, V2Failure, evaluate_v2
-from .rewrite import placeholders, rewrite_v1
+from backend_app.adapters import llm
+from backend_app.errors import ValidationError
+from backend_app.services.requirements import criteria as crit
+from backend_app.services.requirements.engine import evaluate_v1, suggestions
+from backend_app.services.requirements.llm_eval import MODES, V2Failure, evaluate_v2
+from backend_app.services.requirements.rewrite import placeholders, rewrite_v1
+from backend_app.variant import report_v2_failure
 
 MAX_TEXT_CHARS = 5000
 

@@ -15,10 +15,10 @@ from typing import Any
 
 from flask import Response, current_app, stream_with_context
 
-from ...extensions import db
-from ...models import RequirementBatch
-from ...models.job import FINISHED
-from . import batch as batches
+from backend_app.extensions import db
+from backend_app.models import RequirementBatch
+from backend_app.models.job import FINISHED
+from backend_app.services.requirements import batch as batches
 
 POLL_S = 0.25
 _EVENT_ID = re.compile(r"-?[0-9]{1,9}")

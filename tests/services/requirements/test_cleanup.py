@@ -10,8 +10,7 @@ from backend_app.models.base import utcnow
 from backend_app.services import ownership, retention, sessions
 from backend_app.services.requirements import batch as batches
 from backend_app.tenancy import Tenant
-
-from ...factories import make_user
+from tests.factories import make_user
 
 TABLE = "| id | requirementText |\n|---|---|\n| A | The pump shall stop within 2 s. |\n"
 

@@ -5,8 +5,7 @@ import pytest
 from backend_app.services.requirements import criteria as crit
 from backend_app.services.requirements import engine
 from backend_app.services.requirements.rules import RULES
-
-from .cases import CASES
+from tests.services.requirements.cases import CASES
 
 
 def test_the_table_is_big_enough_and_bilingual():
