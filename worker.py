@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Framewise worker cannot start: {exc}", file=sys.stderr)
         return 2
     with app.app_context():
-        from backend_app.jobs import registry, schedule
+        from backend_app.jobs import schedule
+        from backend_app.queue import kinds as registry
 
         registry.load_modules(app.config["SETTINGS"].job_modules)
         registry.preload(app.config["SETTINGS"])

@@ -171,7 +171,7 @@ def _limiter_hooks_only_where_limited(app: Flask, limiter) -> None:
 def _register_blueprints(app: Flask) -> None:
     from backend_app.api import bp as api_bp
     from backend_app.api import register_modules
-    from backend_app.ops import bp as ops_bp
+    from backend_app.api.ops import bp as ops_bp
     from backend_app.web import bp as web_bp
     from backend_app.web import register_modules as register_pages
 

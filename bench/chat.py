@@ -4,7 +4,7 @@
 One command: `.venv/bin/python bench/chat.py [--users 1000] [--shots-per-user 100] [--queries 300]`.
 Builds a migrated temp SQLite database (the real migrations, so the real FTS5 table and
 triggers), bulk-inserts users, sessions, analyses and shot documents with executemany, then
-times ``backend_app.services.search.search`` (the code chat uses, through SQLAlchemy) for
+times ``backend_app.services.chat.search.search`` (the code chat uses, through SQLAlchemy) for
 random users and queries: all-videos scope and one-session scope. Baselines measured in the
 same run on the same data and queries:
 - unscoped FTS: the same MATCH without any user filter (what a global index answers);
@@ -165,7 +165,8 @@ def pct(values: list[float], q: float) -> float:
 
 
 def baselines():
-    from backend_app.services import search, search_query
+    from backend_app.services.chat import query as search_query
+    from backend_app.services.chat import search
 
     def unscoped(_tenant, question):
         match = "{title text} : (" + " OR ".join(f'"{t}"' for t in search_query.terms(question)) + ")"

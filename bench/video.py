@@ -121,8 +121,8 @@ def child_analyse(stride: int):
 
     sys.path.insert(0, str(ROOT))
     from backend_app import create_app
-    from backend_app.jobs import registry
-    from backend_app.services.video_pipeline import analyse_file, describe_and_report
+    from backend_app.queue import kinds as registry
+    from backend_app.services.video.pipeline import analyse_file, describe_and_report
     from backend_app.settings import load_settings
 
     # As worker.py starts before its work horses fork: the app built, every handler preloaded, so

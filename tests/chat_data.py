@@ -45,7 +45,7 @@ class Corpus:
 
     def words_of(self, user_id: str, session_id: str | None = None) -> set[str]:
         """Every word (folded) of the user's (session's) documents and filenames."""
-        from backend_app.services.search_query import fold, words
+        from backend_app.services.chat.query import fold, words
 
         out: set[str] = set()
         for doc_user, doc_session, body, filename in self.owner.values():

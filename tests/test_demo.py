@@ -10,7 +10,7 @@ import sys
 import pytest
 from sqlalchemy import select
 
-from backend_app.demo import QUESTIONS, SESSION_NAME
+from backend_app.cli.demo import QUESTIONS, SESSION_NAME
 from backend_app.extensions import db
 from backend_app.models import Analysis, Session, User
 from tests.factories import login

@@ -87,7 +87,7 @@ def test_edited_route_and_job_are_live_without_a_restart(dev):
     assert _ping(base) == {"pong": True}
     assert "edited" not in _selftest(env, app_dir)
 
-    _edit(app_dir / "backend_app" / "ops.py", 'jsonify({"pong": True})', 'jsonify({"pong": "edited"})')
+    _edit(app_dir / "backend_app" / "api" / "ops.py", 'jsonify({"pong": True})', 'jsonify({"pong": "edited"})')
     edited_at = time.monotonic()
     while _ping(base) != {"pong": "edited"} and time.monotonic() - edited_at < 60:
         time.sleep(0.1)

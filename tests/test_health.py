@@ -56,7 +56,7 @@ def test_metrics_count_jobs_by_kind_and_status_from_the_rows(client):
     """The counter was bumped inside RQ's work horse and died with it: a worker's finished jobs
     never showed. The gauge is read from the job rows at scrape time."""
     from backend_app.extensions import db
-    from backend_app.jobs.enqueue import create_job
+    from backend_app.queue.enqueue import create_job
 
     for status in ("completed", "completed", "failed"):
         create_job("selftest", user_id=None, status=status)
@@ -85,8 +85,8 @@ def test_health_reports_stale_and_failed_jobs(client, app):
     from datetime import timedelta
 
     from backend_app.extensions import db
-    from backend_app.jobs.enqueue import create_job
     from backend_app.models.base import utcnow
+    from backend_app.queue.enqueue import create_job
 
     stuck = create_job("selftest", user_id=None)
     stuck.queued_at = utcnow() - timedelta(minutes=5)

@@ -50,7 +50,7 @@ def test_sqlite_runs_in_wal_mode_with_busy_timeout(app):
 
 def test_shot_documents_lose_no_face_detected_and_faces_match_only_faces(db_backend, request, tmp_path, redis_server):
     from backend_app.models import Session
-    from backend_app.services import search
+    from backend_app.services.chat import search
     from backend_app.tenancy import Tenant
     from tests import chat_data
     from tests.factories import make_user

@@ -7,8 +7,8 @@ from flask import jsonify, request
 from backend_app.api import bp, doc, obj
 from backend_app.auth import admin_required
 from backend_app.errors import ValidationError
-from backend_app.jobs.enqueue import submit
 from backend_app.models.job import STATUSES
+from backend_app.queue.enqueue import submit
 from backend_app.services import jobs as jobs_service
 from backend_app.validation import fields, int_arg, json_body
 

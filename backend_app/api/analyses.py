@@ -6,7 +6,7 @@ from flask import Response, jsonify, request, stream_with_context
 
 from backend_app.api import bp, doc
 from backend_app.auth import current_tenant, login_required
-from backend_app.services import analyses
+from backend_app.services.video import analyses
 from backend_app.validation import int_arg
 
 NOT_FOUND = {404: "ANALYSIS_NOT_FOUND"}

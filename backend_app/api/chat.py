@@ -10,7 +10,7 @@ from flask import Response, jsonify, request, stream_with_context
 
 from backend_app.api import bp, doc, obj
 from backend_app.auth import current_user, login_required
-from backend_app.services import chat
+from backend_app.services.chat import conversation as chat
 from backend_app.validation import fields, int_arg, json_body
 
 log = logging.getLogger(__name__)

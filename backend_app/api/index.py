@@ -6,7 +6,7 @@ from flask import jsonify
 
 from backend_app.api import bp, doc
 from backend_app.auth import admin_required, current_tenant, current_user, login_required
-from backend_app.services import index_status, search
+from backend_app.services.chat import index_status, search
 
 
 @bp.get("/index/health")

@@ -14,7 +14,7 @@ from flask import current_app, request, send_file
 from backend_app.adapters.storage import LocalStorage, ObjectNotFound, UploadTooLarge, get_storage, verify_token
 from backend_app.api import bp, doc
 from backend_app.errors import AppError, NotFound
-from backend_app.services import uploads
+from backend_app.services.video import uploads
 
 
 def _local() -> LocalStorage:

@@ -7,7 +7,8 @@ from flask import current_app, jsonify, request
 from backend_app.api import bp, doc, obj
 from backend_app.auth import current_tenant, login_required
 from backend_app.errors import ValidationError
-from backend_app.services import analyses, uploads, video_policy
+from backend_app.services.video import analyses, uploads
+from backend_app.services.video import policy as video_policy
 from backend_app.validation import fields, json_body
 
 MULTIPART_SLACK = 1 << 20  # room for the form's boundaries and other fields

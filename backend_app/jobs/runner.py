@@ -27,12 +27,13 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from backend_app.extensions import db
-from backend_app.jobs import registry, state
-from backend_app.jobs.errors import JobFailure
 from backend_app.models import Job
 from backend_app.models.base import utcnow
 from backend_app.models.job import COMPLETED, QUEUED, RUNNING
 from backend_app.observability import job_id_var
+from backend_app.queue import kinds as registry
+from backend_app.queue import state
+from backend_app.queue.errors import JobFailure
 
 log = logging.getLogger(__name__)
 _app = None

@@ -35,7 +35,7 @@ Interval = Callable[[Any], float]  # settings -> seconds
 
 
 def _reconcile(app: Flask) -> dict[str, Any]:
-    from backend_app.jobs.reconcile import reconcile, summary
+    from backend_app.queue.reconcile import reconcile, summary
 
     return summary(reconcile())
 
@@ -45,9 +45,9 @@ def _enqueue_purge(app: Flask) -> dict[str, Any]:
     from sqlalchemy import select
 
     from backend_app.extensions import db
-    from backend_app.jobs.enqueue import submit
     from backend_app.models import Job
     from backend_app.models.job import QUEUED, RUNNING
+    from backend_app.queue.enqueue import submit
 
     pending = db.session.execute(select(Job.id).where(Job.kind == "purge", Job.status.in_((QUEUED, RUNNING)))).first()
     if pending:
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parent = int(argv[argv.index("--parent") + 1]) if "--parent" in argv else None
     from backend_app import create_app
-    from backend_app.jobs import registry
+    from backend_app.queue import kinds as registry
 
     app = create_app()
     registry.load_modules(app.config["SETTINGS"].job_modules)

@@ -19,11 +19,12 @@ from sqlalchemy import select
 
 from backend_app.adapters.storage import ObjectNotFound, get_storage
 from backend_app.extensions import db
-from backend_app.jobs.errors import JobFailure, RetryableFailure
 from backend_app.jobs.runner import JobContext
 from backend_app.models import Analysis, Job
 from backend_app.models.base import utcnow
-from backend_app.services import shot_documents, video_pipeline
+from backend_app.queue.errors import JobFailure, RetryableFailure
+from backend_app.services.chat import shot_documents
+from backend_app.services.video import pipeline as video_pipeline
 
 log = logging.getLogger(__name__)
 TEMP_PREFIX = "video-"

@@ -63,9 +63,9 @@ def count_job_rows() -> None:
     Every registered kind has every status, 0 when no row has it: a pair that drops to no rows
     (a purge, the last failed job retried) reads 0, not its last count, so alerts on it clear.
     """
-    from backend_app.jobs.registry import KINDS
     from backend_app.models.job import STATUSES
     from backend_app.observability import JOBS
+    from backend_app.queue.kinds import KINDS
 
     counts = {(kind, status): 0 for kind in KINDS for status in STATUSES}
     for kind, status, count in db.session.execute(
@@ -83,7 +83,7 @@ def job_counts() -> dict[str, Any]:
     without a heartbeat for JOB_LOST_AFTER_S. Failed jobs are the dead-letter list: counted by
     code, but they do not make the system unhealthy.
     """
-    from backend_app.jobs.reconcile import silent_running, stale_queued
+    from backend_app.queue.reconcile import silent_running, stale_queued
 
     settings = current_app.config["SETTINGS"]
     stale_q, stale_r = len(stale_queued(settings.stale_queued_s)), len(silent_running())

@@ -72,8 +72,8 @@ def _age_s(stamp: str) -> float:
 
 
 def _row_facts(facts: dict[str, Any], problems: list[str], redis_ok: bool) -> None:
-    from backend_app.jobs.reconcile import silent_running, stale_queued
     from backend_app.jobs.workers import rq_state
+    from backend_app.queue.reconcile import silent_running, stale_queued
 
     settings = current_app.config["SETTINGS"]
     queued = []

@@ -33,7 +33,7 @@ def retry(job: Job) -> Job:
     click can neither enqueue it twice nor reset a run that has just started. A job refused at
     upload is not retryable: its file was deleted, so the run could only fail another way.
     """
-    from backend_app.jobs.enqueue import enqueue
+    from backend_app.queue.enqueue import enqueue
 
     if job.status in (FAILED, CANCELED) and not job.retryable:
         raise Conflict(
@@ -94,7 +94,7 @@ def requeue_stale(max_age_minutes: float, dry_run: bool = False) -> list[dict]:
 
     A coded 422 unless the age is a number from 0 to MAX_STALE_MINUTES (NaN, infinity and
     ages before the calendar's start are refused, not a crash)."""
-    from backend_app.jobs.reconcile import requeue_stale as requeue
+    from backend_app.queue.reconcile import requeue_stale as requeue
 
     if not 0 <= max_age_minutes <= MAX_STALE_MINUTES:  # also False for NaN
         raise ValidationError(
@@ -106,7 +106,7 @@ def requeue_stale(max_age_minutes: float, dry_run: bool = False) -> list[dict]:
 
 def reconcile_now(dry_run: bool = False) -> dict:
     """One reconciler pass on demand (the worker runs it every RECONCILE_INTERVAL_S)."""
-    from backend_app.jobs.reconcile import reconcile
+    from backend_app.queue.reconcile import reconcile
 
     return reconcile(dry_run=dry_run)
 

@@ -89,7 +89,7 @@ def purge_jobs(cutoff: datetime, dry_run: bool) -> dict[str, int]:
 
 def purge_tmp(dry_run: bool, now_ts: float | None = None) -> dict[str, int]:
     """Files under DATA_DIR/tmp older than any job could still be using them."""
-    from backend_app.jobs.registry import KINDS
+    from backend_app.queue.kinds import KINDS
 
     root = Path(current_app.config["SETTINGS"].data_dir) / "tmp"
     longest = max([MIN_TMP_AGE_S] + [kind.timeout_s() + 120 for kind in KINDS.values()])

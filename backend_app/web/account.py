@@ -1,88 +1,73 @@
-"""Sign up, sign in, sign out."""
+"""The signed-in user's own pages: account (export, delete) and LLM usage against the budget."""
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
+from flask import (
+    Response,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_jwt_extended import unset_jwt_cookies
 
-from flask import current_app, g, make_response, redirect, render_template, request, url_for
-from flask_jwt_extended import decode_token, set_access_cookies, set_refresh_cookies, unset_jwt_cookies
+from backend_app.auth import current_tenant
+from backend_app.models import UsageRecord
+from backend_app.services import ownership, usage
+from backend_app.tenancy import list_owned
+from backend_app.web import bp, page_login_required
 
-from backend_app.errors import AppError
-from backend_app.extensions import limiter
-from backend_app.services import accounts
-from backend_app.web import PRE_SESSION_COOKIE, bp, load_page_user, pre_session_csrf
-
-
-def _safe_next(target: str | None) -> str:
-    if target and urlparse(target).netloc == "" and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("web.sessions_page")
+USAGE_ROWS = 100
 
 
-def _signed_in(user, target: str):
-    tokens = accounts.issue_tokens(user)
-    response = redirect(_safe_next(target), code=303)
-    set_access_cookies(response, tokens["access_token"])
-    set_refresh_cookies(response, tokens["refresh_token"])
-    response.delete_cookie(PRE_SESSION_COOKIE, path="/")  # signed in: the refresh token's CSRF value takes over
+@bp.get("/account")
+@page_login_required
+def account_page():
+    return render_template("account/settings.html", error=None)
+
+
+@bp.get("/account/export")
+@page_login_required
+def account_export_page():
+    """The same streamed zip as GET /api/v1/me/export, for a cookie-signed-in browser."""
+    response = Response(stream_with_context(ownership.export_stream(g.user.id)), mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="framewise-export-{g.user.id}.zip"'
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def _login_limit() -> str:
-    return current_app.config["SETTINGS"].login_rate_limit
-
-
-@bp.get("/")
-def home():
-    if load_page_user():
-        return redirect(url_for("web.sessions_page"))
-    return redirect(url_for("web.login"))
-
-
-@bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-@pre_session_csrf
-def login():
-    error = None
-    email = request.form.get("email", "")
-    if request.method == "POST":
-        try:
-            user = accounts.authenticate(email, request.form.get("password", ""))
-            return _signed_in(user, request.args.get("next") or request.form.get("next"))
-        except AppError as exc:
-            error = exc.message
-    if error is None and request.args.get("reason") == "disabled":
-        error = "This account is disabled; ask an administrator to enable it again."
-    status = 401 if error and request.method == "POST" else 200
-    return render_template("account/login.html", error=error, email=email, next=request.args.get("next", "")), status
-
-
-@bp.route("/register", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-@pre_session_csrf
-def register():
-    error, field_errors = None, {}
-    email = request.form.get("email", "")
-    if request.method == "POST":
-        try:
-            user = accounts.register(email, request.form.get("password", ""))
-            return _signed_in(user, None)
-        except AppError as exc:
-            error, field_errors = exc.message, exc.details.get("fields", {})
-    status = 422 if error else 200
-    return render_template("account/register.html", error=error, field_errors=field_errors, email=email), status
-
-
-@bp.post("/logout")
-def logout():
-    if load_page_user():
-        minted = decode_token(g.new_access_token) if g.get("new_access_token") else None
-        for claims in filter(None, (g.page_jwt, g.page_access_jwt, minted)):
-            ttl = current_app.config[
-                "JWT_REFRESH_TOKEN_EXPIRES" if claims["type"] == "refresh" else "JWT_ACCESS_TOKEN_EXPIRES"
-            ]
-            accounts.revoke(claims["jti"], ttl)
+@bp.post("/account/delete")
+@page_login_required
+def account_delete_page():
+    if not g.user.check_password(request.form.get("password", "")):
+        error = "The password is wrong; nothing was deleted. Type your current password to confirm."
+        return render_template("account/settings.html", error=error), 401
+    ownership.erase_user(g.user.id)
     g.pop("new_access_token", None)
-    response = make_response(redirect(url_for("web.login"), code=303))
+    response = make_response(redirect(url_for("web.login", deleted=1), code=303))
     unset_jwt_cookies(response)
     return response
+
+
+def latest_calls(limit: int = USAGE_ROWS) -> list[UsageRecord]:
+    """The signed-in user's latest LLM calls, newest first."""
+    return list_owned(UsageRecord, current_tenant(), order_by=UsageRecord.created_at.desc(), limit=limit)
+
+
+@bp.get("/usage")
+@page_login_required
+def usage_page():
+    summary = usage.month_summary(g.user.id)
+    budget = summary["budget_usd"]
+    percent = min(100.0, summary["spent_usd"] / budget * 100) if budget > 0 else 100.0
+    return render_template(
+        "usage/usage.html",
+        usage=summary,
+        percent=round(percent, 1),
+        records=latest_calls(),
+        provider=current_app.config["SETTINGS"].effective_ai_provider,
+    )

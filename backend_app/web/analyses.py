@@ -12,7 +12,8 @@ from backend_app.adapters.storage import get_storage
 from backend_app.auth import current_tenant
 from backend_app.errors import NotFound, is_htmx
 from backend_app.models.job import COMPLETED, QUEUED, RUNNING
-from backend_app.services import analyses, sessions
+from backend_app.services import sessions
+from backend_app.services.video import analyses
 from backend_app.web import bp, fragment_or_page, page_login_required
 from backend_app.web.charts import line_chart, samples_from_report
 

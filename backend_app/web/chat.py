@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from flask import Response, g, redirect, render_template, request, stream_with_context, url_for
 
 from backend_app.auth import current_tenant
-from backend_app.services import chat, sessions
+from backend_app.services import sessions
+from backend_app.services.chat import conversation as chat
 from backend_app.web import bp, page_login_required
 
 

@@ -6,7 +6,8 @@ from flask import current_app, redirect, render_template, request, url_for
 
 from backend_app.auth import current_tenant
 from backend_app.errors import AppError, is_htmx
-from backend_app.services import analyses, sessions
+from backend_app.services import sessions
+from backend_app.services.video import analyses
 from backend_app.web import bp, fragment_or_page, page_login_required
 from backend_app.web.analyses import item_context
 

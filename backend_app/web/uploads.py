@@ -8,7 +8,8 @@ from flask import jsonify, render_template, request, url_for
 from backend_app.auth import current_tenant
 from backend_app.errors import AppError, ValidationError
 from backend_app.extensions import db
-from backend_app.services import analyses, uploads, video_policy
+from backend_app.services.video import analyses, uploads
+from backend_app.services.video import policy as video_policy
 from backend_app.validation import json_body
 from backend_app.web import bp, page_login_required
 from backend_app.web.analyses import item_context

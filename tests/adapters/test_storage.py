@@ -27,7 +27,8 @@ def waiting_key() -> str:
     """The source key of an analysis waiting for its bytes: the only key a signed upload link writes."""
     from backend_app.extensions import db
     from backend_app.models import Analysis
-    from backend_app.services import sessions, uploads
+    from backend_app.services import sessions
+    from backend_app.services.video import uploads
     from backend_app.tenancy import Tenant
 
     tenant = Tenant(make_user().id)

@@ -10,7 +10,7 @@ import pytest
 
 from backend_app.adapters import vision
 from backend_app.adapters.vision import keyframes
-from backend_app.jobs.errors import JobFailure
+from backend_app.queue.errors import JobFailure
 from tests import media
 from tests import video_scenes as scenes
 
@@ -542,7 +542,7 @@ def test_damaged_and_foreign_files_write_nothing_to_stderr_between_the_json_logs
     script = (
         "import sys\n"
         "from backend_app.adapters import vision\n"
-        "from backend_app.jobs.errors import JobFailure\n"
+        "from backend_app.queue.errors import JobFailure\n"
         "limits = vision.Limits(max_duration_s=3600, max_pixels=3840 * 2160, max_frames=600_000)\n"
         "meta = vision.probe(sys.argv[1], limits)\n"
         "print(vision.decode_pass(sys.argv[1], meta, limits).damaged_packets)\n"
@@ -621,7 +621,7 @@ def test_colour_bars_are_named_as_the_bars_they_are_not_as_their_mixtures():
 
 def _report(path: Path, tmp_path: Path) -> dict:
     """The whole analysis of ``path`` as the job makes it (offline describer), its report."""
-    from backend_app.services.video_pipeline import analyse_file, describe_and_report
+    from backend_app.services.video.pipeline import analyse_file, describe_and_report
     from backend_app.settings import load_settings
 
     settings = load_settings({}, ai_provider="offline", mock_mode=True, data_dir=str(tmp_path / "data"))

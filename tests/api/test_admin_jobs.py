@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 
 from backend_app.extensions import db, get_queue
-from backend_app.jobs.enqueue import create_job
 from backend_app.models import Job
 from backend_app.models.base import utcnow
+from backend_app.queue.enqueue import create_job
 from tests.factories import auth_headers, make_user
 
 

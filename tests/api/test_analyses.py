@@ -16,7 +16,8 @@ from backend_app.adapters.storage import get_storage
 from backend_app.extensions import db, redis_store
 from backend_app.models import Analysis, Job, ShotDocument
 from backend_app.models.base import utcnow
-from backend_app.services import analyses, ownership
+from backend_app.services import ownership
+from backend_app.services.video import analyses
 from backend_app.tenancy import Tenant
 from tests.factories import auth_headers, make_user
 from tests.media import make_clip

@@ -7,8 +7,8 @@ import pytest
 
 from backend_app.extensions import db
 from backend_app.models import Analysis, ChatMessage, ShotDocument, UsageRecord
-from backend_app.services import chat_answer
-from backend_app.services.search_query import fold, words
+from backend_app.services.chat import answer as chat_answer
+from backend_app.services.chat.query import fold, words
 from tests import chat_data
 from tests.factories import auth_headers, make_user
 
@@ -99,7 +99,7 @@ def test_isolation_matrix_answers_history_and_stats(client, app):
 
 
 def chat_data_clean(query: str) -> str:
-    from backend_app.services.chat import clean_message
+    from backend_app.services.chat.conversation import clean_message
 
     return clean_message(query)
 
@@ -405,7 +405,7 @@ def test_retention_purges_old_messages_and_erasure_removes_the_thread(client, ap
 
 def test_offline_answer_over_the_video_analysis_documents(client, app):
     """The documents the video job writes (services.shot_documents) answer a real question."""
-    from backend_app.services import shot_documents
+    from backend_app.services.chat import shot_documents
 
     user = make_user()
     h = auth_headers(client, user)
@@ -442,7 +442,7 @@ def test_offline_answer_over_the_video_analysis_documents(client, app):
 
 def test_everyday_colour_words_find_the_named_shades(client):
     """ "Which shot is green?" found no shot of colour bars: their pure green is named lime."""
-    from backend_app.services import shot_documents
+    from backend_app.services.chat import shot_documents
 
     user = make_user()
     h = auth_headers(client, user)
@@ -467,7 +467,7 @@ def test_everyday_colour_words_find_the_named_shades(client):
 
 def test_a_question_about_faces_or_codes_none_has_is_answered_in_its_words(client):
     """ "Are there any faces?" answered "No shots in this session's videos match that question."."""
-    from backend_app.services import shot_documents
+    from backend_app.services.chat import shot_documents
 
     user = make_user()
     h = auth_headers(client, user)
@@ -504,7 +504,7 @@ def test_a_question_about_faces_or_codes_none_has_is_answered_in_its_words(clien
 def test_words_every_shot_document_has_match_no_shot_on_their_own(client):
     """'Which shot shows colour bars?' listed every shot: each document said 'Colours: …', and
     'shows' was no stop word. A question about something no shot has finds nothing."""
-    from backend_app.services import shot_documents
+    from backend_app.services.chat import shot_documents
 
     user = make_user()
     h = auth_headers(client, user)
@@ -540,7 +540,8 @@ def test_words_every_shot_document_has_match_no_shot_on_their_own(client):
 def test_a_question_about_faces_finds_the_shots_with_faces_only(client):
     """Offline descriptions said "no face detected" of every faceless shot, so "Are there faces?"
     listed them all, and "5 matching shots" was the top-k limit, not a count."""
-    from backend_app.services import describe, shot_documents
+    from backend_app.services.chat import shot_documents
+    from backend_app.services.video import describe
 
     user = make_user()
     h = auth_headers(client, user)
@@ -574,7 +575,7 @@ def test_a_question_about_faces_finds_the_shots_with_faces_only(client):
 
 
 def test_a_long_question_keeps_the_words_at_its_end(client):
-    from backend_app.services import shot_documents
+    from backend_app.services.chat import shot_documents
 
     user = make_user()
     h = auth_headers(client, user)
@@ -612,7 +613,7 @@ def test_a_long_question_keeps_the_words_at_its_end(client):
 
 def test_no_videos_yet_and_videos_still_analysing_are_not_called_no_match(client):
     from backend_app.models import Job
-    from backend_app.services import shot_documents
+    from backend_app.services.chat import shot_documents
 
     user = make_user()
     h = auth_headers(client, user)
@@ -661,7 +662,8 @@ def test_no_videos_yet_and_videos_still_analysing_are_not_called_no_match(client
 def test_shot_numbers_and_superlatives_are_understood(client):
     """ "What is in shot 2?" matched every "2.0 s" in the documents; "Which shot is darkest?" matched
     nothing, because the documents say "Dark"."""
-    from backend_app.services import describe, shot_documents
+    from backend_app.services.chat import shot_documents
+    from backend_app.services.video import describe
 
     user = make_user()
     h = auth_headers(client, user)

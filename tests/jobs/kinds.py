@@ -13,8 +13,8 @@ import signal
 import time
 from pathlib import Path
 
-from backend_app.jobs.errors import JobFailure, RetryableFailure
-from backend_app.jobs.registry import JobKind, register
+from backend_app.queue.errors import JobFailure, RetryableFailure
+from backend_app.queue.kinds import JobKind, register
 
 register(JobKind("test_sleepy", "default", "tests.jobs.kinds:sleepy", default_timeout_s=30))
 register(JobKind("test_hang", "default", "tests.jobs.kinds:sleepy", default_timeout_s=2))

@@ -3,8 +3,8 @@
 from rq.job import Job as RQJob
 
 from backend_app.extensions import db, redis_store
-from backend_app.jobs.enqueue import create_job, enqueue, submit
 from backend_app.models import Job
+from backend_app.queue.enqueue import create_job, enqueue, submit
 from tests.helpers import wait_until
 
 

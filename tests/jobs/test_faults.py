@@ -12,9 +12,9 @@ from redis import Redis
 
 from backend_app import local_redis
 from backend_app.extensions import db
-from backend_app.jobs.enqueue import submit
 from backend_app.models import Job
 from backend_app.models.base import utcnow
+from backend_app.queue.enqueue import submit
 from tests.helpers import wait_until
 from tests.jobs import kinds  # noqa: F401  (registers the test-only kinds in this process)
 from tests.jobs.procs import children, kill_horse, kill_tree

@@ -8,10 +8,10 @@ import pytest
 from rq.job import Job as RQJob
 
 from backend_app.extensions import db, get_queue, redis_store
-from backend_app.jobs.enqueue import create_job, submit
-from backend_app.jobs.reconcile import reconcile
 from backend_app.models import Job
 from backend_app.models.base import utcnow
+from backend_app.queue.enqueue import create_job, submit
+from backend_app.queue.reconcile import reconcile
 
 pytestmark = pytest.mark.settings(stale_queued_s=60, job_lost_after_s=30, job_max_attempts=3)
 

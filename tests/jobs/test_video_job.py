@@ -157,7 +157,7 @@ def test_an_analysis_deleted_while_its_job_runs_leaves_no_objects_behind(app, cl
     """The delete clears the storage prefix and the rows; a run that goes on writing keyframes
     after that (the stop command not yet arrived) removes them when it finds the row gone."""
     from backend_app.jobs import video
-    from backend_app.services import analyses
+    from backend_app.services.video import analyses
     from backend_app.tenancy import Tenant
 
     headers, analysis = uploaded(client, face_qr_clip)
@@ -336,7 +336,7 @@ def test_the_worker_loads_the_face_cascade_and_colour_tables_before_its_horses_f
     import sys
 
     script = (
-        "from backend_app.adapters.vision import keyframes as k; from backend_app.jobs import registry;"
+        "from backend_app.adapters.vision import keyframes as k; from backend_app.queue import kinds as registry;"
         "loaded = lambda: (k.face_cascade.cache_info().currsize, k._named_lab.cache_info().currsize);"
         "before = loaded(); registry.preload(); import sys; print(*before, *loaded(), 'openai' in sys.modules)"
     )
@@ -357,7 +357,7 @@ def test_the_worker_imports_the_openai_sdk_before_the_fork_only_when_a_model_is_
     import sys
 
     script = (
-        "import sys; from backend_app.jobs import registry; from backend_app.settings import load_settings;"
+        "import sys; from backend_app.queue import kinds as registry; from backend_app.settings import load_settings;"
         f"registry.preload(load_settings({{}}, ai_provider={provider!r}, openai_api_key='test'));"
         "print('openai' in sys.modules)"
     )
@@ -374,7 +374,7 @@ def test_the_worker_imports_the_openai_sdk_before_the_fork_only_when_a_model_is_
 HORSE_AFTER_PRELOAD = """
 import os, signal, time
 import cv2, numpy
-from backend_app.jobs import registry
+from backend_app.queue import kinds as registry
 
 registry.preload()
 pid = os.fork()

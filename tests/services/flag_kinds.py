@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from backend_app.jobs.registry import JobKind, register
+from backend_app.queue.kinds import JobKind, register
 from backend_app.variant import effective_variant
 
 register(JobKind("test_flag_probe", "default", "tests.services.flag_kinds:probe", default_timeout_s=60))

@@ -240,8 +240,8 @@ def test_guard_without_errors_in_the_window_never_evaluates(app, monkeypatch):
 def test_rollback_reaches_a_running_rq_worker_within_one_second(app, start_worker, tmp_path):
     import time
 
-    from backend_app.jobs.enqueue import submit
     from backend_app.models import Job
+    from backend_app.queue.enqueue import submit
     from tests.helpers import wait_until
     from tests.services import flag_kinds  # noqa: F401  (registers test_flag_probe here too)
 

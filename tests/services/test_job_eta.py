@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from backend_app.extensions import db
-from backend_app.jobs.enqueue import create_job
 from backend_app.models.base import utcnow
+from backend_app.queue.enqueue import create_job
 from backend_app.services.jobs import eta_s, expected_duration_s
 
 

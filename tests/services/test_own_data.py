@@ -17,7 +17,8 @@ from sqlalchemy import select, text
 from backend_app.adapters.storage import get_storage
 from backend_app.extensions import db, redis_store
 from backend_app.models import Job
-from backend_app.services import ownership, search
+from backend_app.services import ownership
+from backend_app.services.chat import search
 from backend_app.tenancy import Tenant
 from tests.factories import PASSWORD, auth_headers, make_user
 from tests.helpers import wait_until

@@ -7,8 +7,8 @@ import zipfile
 from sqlalchemy import select, text
 
 from backend_app.extensions import db
-from backend_app.jobs.enqueue import submit
 from backend_app.models import ShotDocument, UsageRecord
+from backend_app.queue.enqueue import submit
 from backend_app.services import ownership, sessions
 from backend_app.tenancy import Tenant
 from tests.factories import PASSWORD, auth_headers, make_user

@@ -11,9 +11,9 @@ import pytest
 
 from backend_app.adapters.storage import get_storage
 from backend_app.extensions import db
-from backend_app.jobs.enqueue import create_job
 from backend_app.models import Analysis, Job, ShotDocument
 from backend_app.models.base import utcnow
+from backend_app.queue.enqueue import create_job
 from backend_app.services import retention, sessions
 from backend_app.tenancy import Tenant
 from tests.factories import make_user
@@ -108,7 +108,7 @@ def test_orphaned_temp_files_are_removed(app):
 
 @pytest.mark.sqlite_only
 def test_purge_job_runs_on_a_worker(app, worker):
-    from backend_app.jobs.enqueue import submit
+    from backend_app.queue.enqueue import submit
     from tests.helpers import wait_until
 
     job = submit("purge", user_id=None)

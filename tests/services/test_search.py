@@ -7,8 +7,10 @@ from sqlalchemy import delete, text
 
 from backend_app.extensions import db
 from backend_app.models import ShotDocument
-from backend_app.services import index_status, search, search_query, sessions
-from backend_app.services.search_query import snippet, terms
+from backend_app.services import sessions
+from backend_app.services.chat import index_status, search
+from backend_app.services.chat import query as search_query
+from backend_app.services.chat.query import snippet, terms
 from backend_app.tenancy import Tenant
 from tests import chat_data
 

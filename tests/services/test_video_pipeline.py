@@ -10,7 +10,7 @@ import time
 import pytest
 
 from backend_app.adapters.vision import keyframes
-from backend_app.services import video_pipeline
+from backend_app.services.video import pipeline as video_pipeline
 from backend_app.settings import load_settings
 from tests import media
 from tests import video_scenes as scenes

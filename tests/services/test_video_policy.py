@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from backend_app.errors import AppError
-from backend_app.services.video_policy import HEAD_BYTES, check_stored, clean_filename, normalize_content_type, sniff
+from backend_app.services.video.policy import HEAD_BYTES, check_stored, clean_filename, normalize_content_type, sniff
 from tests.media import make_clip, require_ffmpeg
 
 

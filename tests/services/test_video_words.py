@@ -6,7 +6,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from backend_app.services import describe, shot_documents, video_report
+from backend_app.services.chat import shot_documents
+from backend_app.services.video import describe
+from backend_app.services.video import report as video_report
 
 
 def shot(index=0, **signals) -> dict:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from backend_app.extensions import db
-from backend_app.jobs.enqueue import create_job
 from backend_app.models import Job, User
 from backend_app.models.job import FAILED, QUEUED
+from backend_app.queue.enqueue import create_job
 from tests.web.conftest import text
 
 pytestmark = pytest.mark.sqlite_only

@@ -38,7 +38,7 @@ from backend_app.adapters.vision.frames import (
 from backend_app.adapters.vision.probe import Limits, VideoMetadata
 from backend_app.adapters.vision.shots import Shot, ShotSplitter
 from backend_app.adapters.vision.signals import KEY_MAX_SIDE, Sample, analysis_image, changed_share, link, measure
-from backend_app.jobs.errors import JobFailure
+from backend_app.queue.errors import JobFailure
 
 TIMELINE_POINTS = 240
 BLACK_BRIGHTNESS, BLACK_CONTRAST = 0.06, 0.03

@@ -32,7 +32,7 @@ import av
 import cv2
 import numpy as np
 
-from backend_app.jobs.errors import JobFailure
+from backend_app.queue.errors import JobFailure
 
 # More decoder threads than cores keep more frames in flight, so decoding goes on while the pass's
 # own threads hold a core (2 cores, 1080p: 5.4-5.7 s a pass with 8 threads, 6.4-6.8 s with 2); each

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 
 import cv2
 
-from backend_app.jobs.errors import JobFailure
+from backend_app.queue.errors import JobFailure
 
 # Codecs we analyse (FourCC as OpenCV reports it, lower-cased) -> the name in the report.
 CODECS = {

@@ -23,10 +23,10 @@ from sqlalchemy import case, func, insert, select
 
 from backend_app.errors import ValidationError
 from backend_app.extensions import db, redis_store
-from backend_app.jobs import enqueue
-from backend_app.jobs.errors import JobFailure
 from backend_app.models import Job, RequirementBatch, RequirementResult
 from backend_app.models.base import new_id, utcnow
+from backend_app.queue import enqueue
+from backend_app.queue.errors import JobFailure
 from backend_app.services.requirements import criteria as crit
 from backend_app.services.requirements import single
 from backend_app.services.requirements.engine import ENGINE_V1, sha256, storable

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from backend_app.services.search_query import fold
+from backend_app.services.chat.query import fold
 
 K1, B, TITLE_WEIGHT = 1.2, 0.75, 2.0
 

@@ -11,7 +11,7 @@ from sqlalchemy import delete
 
 from backend_app.extensions import db
 from backend_app.models import Analysis, ShotDocument
-from backend_app.services.describe import signal_words
+from backend_app.services.video.describe import signal_words
 
 
 def shot_text(shot: dict, warnings: list[str]) -> str:

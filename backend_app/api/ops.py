@@ -25,7 +25,7 @@ def health_report():
 @bp.get("/health/analysis-pipeline")
 def analysis_pipeline():
     """A tiny generated video through the real analysis pipeline (cached); 503 when it fails."""
-    from backend_app.services import pipeline_check  # imports cv2 only when asked
+    from backend_app.services.video import pipeline_check  # imports cv2 only when asked
 
     ok, report = pipeline_check.check()
     return jsonify(report), (200 if ok else 503)

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 
 from backend_app.extensions import db
-from backend_app.services import search_query, search_rank
+from backend_app.services.chat import query as search_query
+from backend_app.services.chat import rank as search_rank
 from backend_app.tenancy import Tenant
 
 DEFAULT_LIMIT = 5

@@ -14,7 +14,7 @@ from backend_app.extensions import db
 from backend_app.models import Analysis, Job
 from backend_app.models.job import CANCELED, COMPLETED, FAILED, STATUSES
 from backend_app.services import jobs, sessions
-from backend_app.services.analysis_data import purge_analysis
+from backend_app.services.video.data import purge_analysis
 from backend_app.tenancy import Tenant, get_owned, list_owned
 
 API_BASE = "/api/v1/analyses"

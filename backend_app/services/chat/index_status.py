@@ -6,7 +6,7 @@ from sqlalchemy import func, select, text
 
 from backend_app.extensions import db
 from backend_app.models import Analysis, Session, ShotDocument
-from backend_app.services import search
+from backend_app.services.chat import search
 from backend_app.tenancy import Tenant
 
 BACKEND_NAMES = {"sqlite": "sqlite-fts5", "postgresql": "postgresql-fts"}

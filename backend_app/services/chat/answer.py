@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from backend_app.services.search import Hit
-from backend_app.services.search_query import STOP_WORDS, fold, sentences, snippet, words
+from backend_app.services.chat.query import STOP_WORDS, fold, sentences, snippet, words
+from backend_app.services.chat.search import Hit
 
 NOTHING_FOUND = "No shots in your videos match that question."
 NOTHING_FOUND_SESSION = "No shots in this session's videos match that question."

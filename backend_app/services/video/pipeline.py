@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 from backend_app.adapters import vision
 from backend_app.adapters.vision import keyframes as kf
-from backend_app.services import describe as describer
-from backend_app.services.video_report import build_report, shot_dicts
+from backend_app.services.video import describe as describer
+from backend_app.services.video.report import build_report, shot_dicts
 
 StageFn = Callable[[str, float], None]  # (stage, percent of the whole job)
 KEYFRAMES_IN_FLIGHT = 4  # keyframe pictures (each at most 960 px, ~1.5 MB) waiting to be inspected

@@ -11,7 +11,7 @@ import time
 from flask import current_app
 
 from backend_app.adapters import llm
-from backend_app.services.describe import Descriptions, failure_note, image_part, validate_answer
+from backend_app.services.video.describe import Descriptions, failure_note, image_part, validate_answer
 
 log = logging.getLogger(__name__)
 INSTRUCTIONS = (

@@ -121,11 +121,11 @@ def run_jobs(job_ids: list[str], wait_s: float) -> dict[str, str]:
 
 def upload_sample(tenant) -> str | None:
     """Generate the sample video and upload it through the uploads service; returns its job id."""
-    if not (_has("backend_app.services.uploads") and _has("backend_app.jobs.video")):
+    if not (_has("backend_app.services.video.uploads") and _has("backend_app.jobs.video")):
         _note("video: the uploads service or the video job is not installed; skipped")
         return None
     from backend_app.adapters.vision.demo_clip import write_demo_clip
-    from backend_app.services import uploads
+    from backend_app.services.video import uploads
 
     with tempfile.TemporaryDirectory(prefix="framewise-demo-") as tmp:
         path = os.path.join(tmp, "demo-street.mp4")
@@ -154,10 +154,10 @@ def submit_batch(tenant) -> str | None:
 
 
 def ask_questions(tenant) -> None:
-    if not _has("backend_app.services.chat"):
+    if not _has("backend_app.services.chat.conversation"):
         _note("chat: the chat service is not installed; skipped")
         return
-    from backend_app.services import chat
+    from backend_app.services.chat import conversation as chat
 
     for question in QUESTIONS:
         reply = chat.answer(chat.prepare(tenant.user_id, question, tenant.session_id))

@@ -135,7 +135,7 @@ def describe(
     base = offline(shots, duration_s)
     if provider != "openai":
         return base
-    from backend_app.services import describe_openai
+    from backend_app.services.video import describe_openai
 
     return describe_openai.describe(base, shots, keyframes or {}, user_id=user_id, model=model, max_images=max_images)
 

@@ -17,10 +17,10 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job as RQJob
 
 from backend_app.extensions import db, get_queue, redis_store
-from backend_app.jobs import registry
 from backend_app.models import Job
 from backend_app.models.base import utcnow
 from backend_app.models.job import QUEUED
+from backend_app.queue import kinds as registry
 
 log = logging.getLogger(__name__)
 RUNNER = "backend_app.jobs.runner.run_job"

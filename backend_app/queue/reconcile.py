@@ -28,12 +28,13 @@ from rq.exceptions import InvalidJobOperation
 from sqlalchemy import func, select
 
 from backend_app.extensions import db, redis_store
-from backend_app.jobs import registry, state
-from backend_app.jobs.enqueue import enqueue
 from backend_app.jobs.workers import rq_state
 from backend_app.models import Job
 from backend_app.models.base import utcnow
 from backend_app.models.job import QUEUED, RUNNING
+from backend_app.queue import kinds as registry
+from backend_app.queue import state
+from backend_app.queue.enqueue import enqueue
 
 log = logging.getLogger(__name__)
 TIMEOUT_GRACE_S = 120  # RQ itself kills a horse 60 s after its limit; give it that chance first

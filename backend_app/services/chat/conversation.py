@@ -27,7 +27,10 @@ from backend_app.errors import AppError, Conflict, ValidationError
 from backend_app.extensions import db
 from backend_app.models import Analysis, ChatMessage, Job
 from backend_app.models.job import QUEUED, RUNNING
-from backend_app.services import chat_answer, retention, search, search_query, sessions
+from backend_app.services import retention, sessions
+from backend_app.services.chat import answer as chat_answer
+from backend_app.services.chat import query as search_query
+from backend_app.services.chat import search
 from backend_app.tenancy import Tenant
 
 MODES = ("auto", "ai", "offline")

@@ -37,8 +37,8 @@ def create_admin(email: str, password: str | None) -> None:
 @click.option("--wait", default=30.0, help="Seconds to wait for a worker to run it.")
 def selftest(wait: float) -> None:
     """Send a self-test job through Redis to a worker and wait for the answer."""
-    from backend_app.jobs.enqueue import submit
     from backend_app.models import Job
+    from backend_app.queue.enqueue import submit
 
     job = submit("selftest", user_id=None, payload={"echo": "cli"})
     deadline = time.monotonic() + wait
@@ -54,14 +54,14 @@ def selftest(wait: float) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from backend_app import jobs_cli as _jobs_commands  # noqa: F401  (attaches jobs/data commands to the groups)
+    from backend_app.cli import jobs as _jobs_commands  # noqa: F401  (attaches jobs/data commands to the groups)
 
     app.cli.add_command(users_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(data_cli)
-    from backend_app.flags_cli import flags_cli
+    from backend_app.cli.flags import flags_cli
 
     app.cli.add_command(flags_cli)
-    from backend_app.demo import demo_cli
+    from backend_app.cli.demo import demo_cli
 
     app.cli.add_command(demo_cli)

@@ -19,12 +19,14 @@ from sqlalchemy import select, update
 from backend_app.adapters.storage import get_storage
 from backend_app.errors import AppError
 from backend_app.extensions import db
-from backend_app.jobs.enqueue import create_job, enqueue
 from backend_app.models import Analysis, Job
 from backend_app.models.analysis import analysis_prefix
 from backend_app.models.base import new_id, utcnow
 from backend_app.models.job import FAILED, PENDING_UPLOAD, QUEUED, REFUSED_AT
-from backend_app.services import analyses, sessions, video_policy
+from backend_app.queue.enqueue import create_job, enqueue
+from backend_app.services import sessions
+from backend_app.services.video import analyses
+from backend_app.services.video import policy as video_policy
 from backend_app.tenancy import Tenant
 
 log = logging.getLogger(__name__)

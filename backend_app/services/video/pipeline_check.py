@@ -17,8 +17,8 @@ from flask import current_app
 from redis.exceptions import RedisError
 
 from backend_app.extensions import redis_store
-from backend_app.jobs.errors import JobFailure
 from backend_app.models.base import iso, utcnow
+from backend_app.queue.errors import JobFailure
 
 log = logging.getLogger(__name__)
 CACHE_KEY = "framewise:health:analysis-pipeline"
@@ -43,7 +43,7 @@ def run_pipeline_once(settings) -> dict[str, Any]:
     """Generate the clip, run every stage, compare with what the clip contains."""
     from backend_app.adapters.vision.synthetic import write_check_clip
     from backend_app.jobs.video import temp_root
-    from backend_app.services.video_pipeline import analyse_file, describe_and_report
+    from backend_app.services.video.pipeline import analyse_file, describe_and_report
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="pipeline-check-", dir=temp_root(settings)) as workdir:
