@@ -1,7 +1,7 @@
 """The analysis pipeline in-process, on a local file: probe → decode → keyframes → describe → report.
 
-No storage, no queue, no database: the job (jobs/video.py) wraps it with fetching, storing and
-indexing; /health/analysis-pipeline runs it as it is on a tiny generated video.
+No storage, no queue, no database: the use case (services/video/analyse.py) wraps it with
+fetching, storing and indexing; /health/analysis-pipeline runs it as it is on a tiny generated video.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 from backend_app.adapters import vision
 from backend_app.adapters.vision import keyframes as kf
 from backend_app.services.video import describe as describer
+from backend_app.services.video.output import PipelineOutput
 from backend_app.services.video.report import build_report, shot_dicts
 
 StageFn = Callable[[str, float], None]  # (stage, percent of the whole job)
@@ -27,15 +27,9 @@ KEYFRAMES_IN_FLIGHT = 4  # keyframe pictures (each at most 960 px, ~1.5 MB) wait
 INSPECT_NICENESS = 5
 
 
-@dataclass
-class PipelineOutput:
-    meta: vision.VideoMetadata
-    passed: vision.PassResult
-    shots: list[dict]  # measured + keyframe findings, before descriptions
-    thumbs: dict[int, str]  # shot index -> thumbnail JPEG path
-    contact_sheet: str | None
-    report: dict = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
+def warm() -> None:
+    """Load what keyframe inspection reads (keyframes.warm), once, before a worker's horses fork."""
+    kf.warm()
 
 
 def limits_from(settings) -> vision.Limits:

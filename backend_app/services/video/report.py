@@ -20,7 +20,7 @@ from backend_app.wording import counted
 if TYPE_CHECKING:  # the report is built in the worker; keep cv2 out of web imports
     from backend_app.adapters.vision import PassResult, VideoMetadata
     from backend_app.services.video.describe import Descriptions
-    from backend_app.services.video.pipeline import PipelineOutput
+    from backend_app.services.video.output import PipelineOutput
 
 REPORT_VERSION = 1
 DARK, BLUR_SHARPNESS, BLUR_MIN_CONTRAST, SHAKY_JITTER = 0.2, 30.0, 0.04, 1.5
