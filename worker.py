@@ -22,27 +22,35 @@ from redis.exceptions import RedisError
 
 from backend_app import create_app
 from backend_app.extensions import QUEUE_NAMES, redis_store
+from backend_app.jobs import runner, schedule
+from backend_app.jobs.workers import make_worker, preload
+from backend_app.queue import kinds as registry
 from backend_app.settings import SettingsError
 
 RESTART_MAX_WAIT_S = 30.0
+FACTORY = "backend_app:create_app"  # what the periodic process builds its app with (jobs/schedule.py)
 log = logging.getLogger("framewise.worker")
+
+
+def build_app():
+    """The worker's app: the same factory as the web's, so the same hooks, kinds and settings."""
+    app = create_app()
+    runner.bind(app)
+    return app
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     burst = "--burst" in argv
     try:
-        app = create_app()
+        app = build_app()
     except SettingsError as exc:
         print(f"Framewise worker cannot start: {exc}", file=sys.stderr)
         return 2
     with app.app_context():
-        from backend_app.jobs import schedule
-        from backend_app.queue import kinds as registry
-
         registry.load_modules(app.config["SETTINGS"].job_modules)
-        registry.preload(app.config["SETTINGS"])
-        periodic = schedule.spawn()
+        preload(app.config["SETTINGS"])
+        periodic = schedule.spawn(FACTORY)
         try:
             serve(burst, app.config["SETTINGS"].log_level)
         finally:
@@ -52,8 +60,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve(burst: bool, log_level: str) -> None:
     """RQ's work loop, started again after it ends on an error, until a signal or the burst ends it."""
-    from backend_app.jobs.workers import make_worker
-
     pause = 1.0
     while True:
         worker = make_worker(redis_store.conn)

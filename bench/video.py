@@ -121,7 +121,7 @@ def child_analyse(stride: int):
 
     sys.path.insert(0, str(ROOT))
     from backend_app import create_app
-    from backend_app.queue import kinds as registry
+    from backend_app.jobs.workers import preload
     from backend_app.services.video.pipeline import analyse_file, describe_and_report
     from backend_app.settings import load_settings
 
@@ -131,7 +131,7 @@ def child_analyse(stride: int):
         {"data_dir": str(CACHE / "data"), "sqlite_path": str(CACHE / "data" / "bench.db"), "database_url": ""}
     )
     with app.app_context():
-        registry.preload()
+        preload()
 
     settings = load_settings(
         {}, ai_provider="offline", mock_mode=True, data_dir=str(CACHE / "data"), video_sample_stride=stride

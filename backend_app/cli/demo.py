@@ -91,8 +91,8 @@ def redis_available() -> Iterator[None]:
 
 def run_jobs(job_ids: list[str], wait_s: float) -> dict[str, str]:
     """Wait for the jobs: by live workers, or by a real burst worker started here."""
-    from backend_app.jobs.workers import live_workers
     from backend_app.models import Job
+    from backend_app.queue.workers import live_workers
 
     burst = None
     if not live_workers():

@@ -1,1 +1,1 @@
-"""Background work: the enqueue seam, the runner and one module per job kind."""
+"""The worker side: the runner, the RQ worker, the periodic process and one thin module per job family."""

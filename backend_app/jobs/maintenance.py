@@ -8,6 +8,7 @@ import socket
 
 from backend_app.jobs.runner import JobContext
 from backend_app.models import Job
+from backend_app.services import retention
 
 
 def selftest(job: Job, ctx: JobContext) -> dict:
@@ -22,7 +23,5 @@ def selftest(job: Job, ctx: JobContext) -> dict:
 
 def purge(job: Job, ctx: JobContext) -> dict:
     """Delete data older than PURGE_RETENTION_H and orphaned temp files (hourly, from the scheduler)."""
-    from backend_app.services import retention
-
     ctx.progress("purging", 10)
     return retention.purge(dry_run=bool((job.payload or {}).get("dry_run")))

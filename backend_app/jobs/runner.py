@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import current_app, has_app_context
+from flask import Flask, current_app, has_app_context
 from redis.exceptions import RedisError
 from rq.exceptions import AbandonedJobError
 from rq.timeouts import JobTimeoutException
@@ -36,24 +36,30 @@ from backend_app.queue import state
 from backend_app.queue.errors import JobFailure
 
 log = logging.getLogger(__name__)
-_app = None
+_app: Flask | None = None
 
 
 class Superseded(Exception):
     """Another run owns the row now (this one was declared lost); stop without writing."""
 
 
+def bind(app: Flask) -> None:
+    """The app jobs run in when RQ calls in without an app context (worker.py binds the one it built)."""
+    global _app
+    _app = app
+
+
 @contextmanager
 def app_context() -> Iterator[None]:
-    """The worker's app context (worker.py pushes one; a bare `rq worker` gets one here)."""
-    global _app
+    """The worker's app context: the one worker.py pushed (its horses inherit it), or the bound app.
+
+    Jobs are run by `python worker.py`, which builds the app and binds it here; the runner never
+    builds one itself (the app factory sits above this layer). A bare `rq worker` has none."""
     if has_app_context():
         yield
         return
     if _app is None:
-        from backend_app import create_app
-
-        _app = create_app()
+        raise RuntimeError("no Framewise app to run the job in: start workers with `python worker.py`")
     with _app.app_context():
         yield
 

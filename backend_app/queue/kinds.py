@@ -41,29 +41,6 @@ def load_modules(names: list[str]) -> None:
         import_module(name)
 
 
-def preload(settings=None) -> None:
-    """Import every handler once in the worker, so each forked work horse starts warm (cv2 etc.).
-
-    A handler's module may define ``warm()``, called once here, to load what its runs read
-    (models, classifier files) into the parent, shared copy-on-write by every horse. The openai
-    SDK (~25 MB with pydantic, ~0.75 s to import) is loaded only when ``settings`` say a model
-    is called (AI_PROVIDER=openai): with the offline provider no process loads it, and with a
-    model every LLM job would otherwise import it again in its horse.
-    """
-    if settings is not None:
-        from backend_app.adapters import llm
-
-        llm.warm(settings)
-    for kind in KINDS.values():
-        try:
-            kind.load()
-        except ImportError:  # a kind whose module is not built yet fails when it runs, not here
-            continue
-        warm = getattr(import_module(kind.handler.split(":")[0]), "warm", None)
-        if callable(warm):
-            warm()
-
-
 def get(name: str) -> JobKind:
     try:
         return KINDS[name]

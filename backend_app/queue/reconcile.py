@@ -10,9 +10,10 @@ Rules (the row is the truth, RQ carries the work):
 * ``running`` rows past their kind's hard time limit plus a grace period fail with JOB_TIMEOUT
   (RQ kills such a work horse itself; this catches the case where nothing was left to do it).
 
-Runs in the worker every RECONCILE_INTERVAL_S (jobs/schedule.py), from `flask jobs reconcile`
-and from `POST /api/v1/admin/jobs/reconcile`. Every change is a compare-and-set on the row,
-so two reconcilers, or a reconciler and a late worker, never both act on one job.
+Runs in the worker every RECONCILE_INTERVAL_S (queue/periodic.py, run by jobs/schedule.py), from
+`flask jobs reconcile` and from `POST /api/v1/admin/jobs/reconcile`. Every change is a
+compare-and-set on the row, so two reconcilers, or a reconciler and a late worker, never both
+act on one job.
 """
 
 from __future__ import annotations
@@ -28,13 +29,13 @@ from rq.exceptions import InvalidJobOperation
 from sqlalchemy import func, select
 
 from backend_app.extensions import db, redis_store
-from backend_app.jobs.workers import rq_state
 from backend_app.models import Job
 from backend_app.models.base import utcnow
 from backend_app.models.job import QUEUED, RUNNING
 from backend_app.queue import kinds as registry
 from backend_app.queue import state
 from backend_app.queue.enqueue import enqueue
+from backend_app.queue.workers import rq_state
 
 log = logging.getLogger(__name__)
 TIMEOUT_GRACE_S = 120  # RQ itself kills a horse 60 s after its limit; give it that chance first

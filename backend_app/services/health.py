@@ -11,8 +11,11 @@ from sqlalchemy import func, select, text
 
 from backend_app.extensions import QUEUE_NAMES, db, get_queue, redis_store
 from backend_app.models import Job
-from backend_app.models.job import FAILED, QUEUED, RUNNING
-from backend_app.observability import QUEUE_DEPTH
+from backend_app.models.job import FAILED, QUEUED, RUNNING, STATUSES
+from backend_app.observability import JOBS, QUEUE_DEPTH
+from backend_app.queue.kinds import KINDS
+from backend_app.queue.reconcile import silent_running, stale_queued
+from backend_app.queue.workers import live_workers
 
 # Other areas add checks here (storage, search index): name -> callable returning a dict
 # with at least {"ok": bool}. A check that raises is reported as down with its error.
@@ -40,9 +43,7 @@ def check_redis() -> dict[str, Any]:
 
 
 def check_workers() -> dict[str, Any]:
-    """Workers whose RQ heartbeat is fresh; zero live workers is a problem."""
-    from backend_app.jobs.workers import live_workers  # an idle worker heartbeats only every WORKER_TTL_S - 15 s
-
+    """Workers whose RQ heartbeat is fresh (an idle worker beats every WORKER_TTL_S - 15 s); none is a problem."""
     alive = [
         {"name": w.name, "queues": w.queue_names(), "state": w.get_state()} for w in live_workers(redis_store.conn)
     ]
@@ -63,10 +64,6 @@ def count_job_rows() -> None:
     Every registered kind has every status, 0 when no row has it: a pair that drops to no rows
     (a purge, the last failed job retried) reads 0, not its last count, so alerts on it clear.
     """
-    from backend_app.models.job import STATUSES
-    from backend_app.observability import JOBS
-    from backend_app.queue.kinds import KINDS
-
     counts = {(kind, status): 0 for kind in KINDS for status in STATUSES}
     for kind, status, count in db.session.execute(
         select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)
@@ -83,8 +80,6 @@ def job_counts() -> dict[str, Any]:
     without a heartbeat for JOB_LOST_AFTER_S. Failed jobs are the dead-letter list: counted by
     code, but they do not make the system unhealthy.
     """
-    from backend_app.queue.reconcile import silent_running, stale_queued
-
     settings = current_app.config["SETTINGS"]
     stale_q, stale_r = len(stale_queued(settings.stale_queued_s)), len(silent_running())
     by_code = db.session.execute(

@@ -1,13 +1,13 @@
 """`flask jobs diagnose`: everything that can keep a job from finishing, each problem named.
 
-Builds on the same facts as the reconciler (jobs/reconcile.py) but only reads: workers alive,
+Builds on the same facts as the reconciler (queue/reconcile.py) but only reads: workers alive,
 queue depths, queued rows that no RQ job will run, running rows without a heartbeat, recent
 enqueue errors, failed jobs by code, and when the periodic tasks last ran.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -18,6 +18,9 @@ from backend_app.extensions import QUEUE_NAMES, db, get_queue, redis_store
 from backend_app.models import Job
 from backend_app.models.base import iso, utcnow
 from backend_app.models.job import FAILED, QUEUED
+from backend_app.queue.periodic import PERIODIC, last_runs
+from backend_app.queue.reconcile import silent_running, stale_queued
+from backend_app.queue.workers import live_workers, rq_state
 
 RECENT = timedelta(hours=24)
 
@@ -35,9 +38,6 @@ def _brief(job: Job, **extra: Any) -> dict[str, Any]:
 
 
 def _redis_facts(facts: dict[str, Any], problems: list[str]) -> bool:
-    from backend_app.jobs.schedule import PERIODIC, last_runs
-    from backend_app.jobs.workers import live_workers
-
     try:
         redis_store.conn.ping()
     except RedisError as exc:
@@ -66,15 +66,10 @@ def _redis_facts(facts: dict[str, Any], problems: list[str]) -> bool:
 
 
 def _age_s(stamp: str) -> float:
-    from datetime import datetime
-
     return (utcnow() - datetime.fromisoformat(stamp.replace("Z", "+00:00"))).total_seconds()
 
 
 def _row_facts(facts: dict[str, Any], problems: list[str], redis_ok: bool) -> None:
-    from backend_app.jobs.workers import rq_state
-    from backend_app.queue.reconcile import silent_running, stale_queued
-
     settings = current_app.config["SETTINGS"]
     queued = []
     for job in stale_queued(settings.stale_queued_s):

@@ -9,6 +9,8 @@ from backend_app.extensions import db
 from backend_app.models import Job
 from backend_app.models.base import utcnow
 from backend_app.models.job import CANCELED, COMPLETED, FAILED, QUEUED, REFUSED_AT, RUNNING
+from backend_app.queue import reconcile as reconciler
+from backend_app.queue.enqueue import enqueue
 
 
 def list_jobs(status: str | None = None, limit: int = 100) -> list[Job]:
@@ -33,8 +35,6 @@ def retry(job: Job) -> Job:
     click can neither enqueue it twice nor reset a run that has just started. A job refused at
     upload is not retryable: its file was deleted, so the run could only fail another way.
     """
-    from backend_app.queue.enqueue import enqueue
-
     if job.status in (FAILED, CANCELED) and not job.retryable:
         raise Conflict(
             "This upload was refused and its file deleted: there is nothing to run again; upload the file again.",
@@ -94,21 +94,17 @@ def requeue_stale(max_age_minutes: float, dry_run: bool = False) -> list[dict]:
 
     A coded 422 unless the age is a number from 0 to MAX_STALE_MINUTES (NaN, infinity and
     ages before the calendar's start are refused, not a crash)."""
-    from backend_app.queue.reconcile import requeue_stale as requeue
-
     if not 0 <= max_age_minutes <= MAX_STALE_MINUTES:  # also False for NaN
         raise ValidationError(
             f"max_age_minutes must be a number from 0 to {MAX_STALE_MINUTES} (a year).",
             details={"fields": {"max_age_minutes": f"must be from 0 to {MAX_STALE_MINUTES}"}},
         )
-    return requeue(max_age_minutes * 60, dry_run=dry_run)
+    return reconciler.requeue_stale(max_age_minutes * 60, dry_run=dry_run)
 
 
 def reconcile_now(dry_run: bool = False) -> dict:
     """One reconciler pass on demand (the worker runs it every RECONCILE_INTERVAL_S)."""
-    from backend_app.queue.reconcile import reconcile
-
-    return reconcile(dry_run=dry_run)
+    return reconciler.reconcile(dry_run=dry_run)
 
 
 def debug_session(user_id: str | None = None, session_id: str | None = None, limit: int = 200) -> dict:

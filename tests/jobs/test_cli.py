@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 
 from backend_app.extensions import db, get_queue
-from backend_app.jobs.schedule import last_runs
 from backend_app.models import Job
 from backend_app.models.base import utcnow
 from backend_app.queue.enqueue import create_job
+from backend_app.queue.periodic import last_runs
 from tests.factories import make_user
 
 pytestmark = pytest.mark.settings(job_lost_after_s=30, stale_queued_s=60)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from backend_app.extensions import db, redis_store
 from backend_app.jobs import schedule
 from backend_app.models import Job
+from backend_app.queue import periodic
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.settings(reconcile_interval_s=30, purge_interval_s=60)]
 
@@ -22,25 +23,25 @@ def test_tasks_run_once_per_interval_across_workers(app):
     worker_a, worker_b = {}, {}
     schedule.run_due(app, worker_a, 1000.0)  # both workers start: nothing yet
     schedule.run_due(app, worker_b, 1000.0)
-    assert schedule.last_runs() == {"reconcile": None, "purge": None}
+    assert periodic.last_runs() == {"reconcile": None, "purge": None}
 
     schedule.run_due(app, worker_a, 1002.5)  # ~2 s after start: both tasks run, neither ran before
     schedule.run_due(app, worker_b, 1002.6)  # the other worker loses both locks
-    last = schedule.last_runs()
+    last = periodic.last_runs()
     assert last["reconcile"]["status"] == "ok" and last["purge"]["status"] == "ok"
     assert len(_purge_jobs()) == 1
-    assert 25_000 < redis_store.conn.pttl(schedule.LOCK_KEY.format("reconcile")) <= 30_000
-    assert 55_000 < redis_store.conn.pttl(schedule.LOCK_KEY.format("purge")) <= 60_000
+    assert 25_000 < redis_store.conn.pttl(periodic.LOCK_KEY.format("reconcile")) <= 30_000
+    assert 55_000 < redis_store.conn.pttl(periodic.LOCK_KEY.format("purge")) <= 60_000
 
     restarted = {}  # a worker restarted within the interval: the cadence is Redis's, nothing runs early
     schedule.run_due(app, restarted, 2000.0)
     schedule.run_due(app, restarted, 2003.0)
-    assert schedule.last_runs() == last
+    assert periodic.last_runs() == last
 
-    redis_store.conn.delete(schedule.LOCK_KEY.format("purge"))  # the purge interval has passed
+    redis_store.conn.delete(periodic.LOCK_KEY.format("purge"))  # the purge interval has passed
     schedule.run_due(app, restarted, 2004.0)  # the first purge job is still queued: no second one
-    assert len(_purge_jobs()) == 1 and schedule.last_runs()["reconcile"] == last["reconcile"]
-    assert "still pending" in schedule.last_runs()["purge"]["outcome"]["skipped"]
+    assert len(_purge_jobs()) == 1 and periodic.last_runs()["reconcile"] == last["reconcile"]
+    assert "still pending" in periodic.last_runs()["purge"]["outcome"]["skipped"]
 
 
 def test_the_purge_runs_on_a_fleet_that_restarts_more_often_than_its_interval(app):
@@ -50,7 +51,7 @@ def test_the_purge_runs_on_a_fleet_that_restarts_more_often_than_its_interval(ap
         process = {}
         for second in range(15):
             schedule.run_due(app, process, 5000.0 + start + second)
-    assert len(_purge_jobs()) == 1 and schedule.last_runs()["purge"]["status"] == "ok"
+    assert len(_purge_jobs()) == 1 and periodic.last_runs()["purge"]["status"] == "ok"
 
 
 def test_periodic_process_exits_with_its_worker(app, worker):

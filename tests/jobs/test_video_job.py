@@ -156,19 +156,18 @@ def test_a_video_damaged_after_half_completes_and_its_report_says_where_it_ends(
 def test_an_analysis_deleted_while_its_job_runs_leaves_no_objects_behind(app, client, face_qr_clip, monkeypatch):
     """The delete clears the storage prefix and the rows; a run that goes on writing keyframes
     after that (the stop command not yet arrived) removes them when it finds the row gone."""
-    from backend_app.jobs import video
-    from backend_app.services.video import analyses
+    from backend_app.services.video import analyse, analyses
     from backend_app.tenancy import Tenant
 
     headers, analysis = uploaded(client, face_qr_clip)
     analysis_id, job_id, prefix, owner = analysis.id, analysis.job_id, analysis.prefix, analysis.user_id
-    real_store = video.store_images
+    real_store = analyse.store_images
 
     def delete_then_store(target, out):
         analyses.delete(Tenant(owner), analysis_id)  # what DELETE /api/v1/analyses/<id> does
         real_store(target, out)
 
-    monkeypatch.setattr(video, "store_images", delete_then_store)
+    monkeypatch.setattr(analyse, "store_images", delete_then_store)
     run_job(job_id)
     db.session.expire_all()
     assert db.session.get(Analysis, analysis_id) is None and db.session.get(Job, job_id) is None
@@ -336,9 +335,9 @@ def test_the_worker_loads_the_face_cascade_and_colour_tables_before_its_horses_f
     import sys
 
     script = (
-        "from backend_app.adapters.vision import keyframes as k; from backend_app.queue import kinds as registry;"
+        "from backend_app.adapters.vision import keyframes as k; from backend_app.jobs.workers import preload;"
         "loaded = lambda: (k.face_cascade.cache_info().currsize, k._named_lab.cache_info().currsize);"
-        "before = loaded(); registry.preload(); import sys; print(*before, *loaded(), 'openai' in sys.modules)"
+        "before = loaded(); preload(); import sys; print(*before, *loaded(), 'openai' in sys.modules)"
     )
     out = subprocess.run(
         [sys.executable, "-c", script],
@@ -357,8 +356,8 @@ def test_the_worker_imports_the_openai_sdk_before_the_fork_only_when_a_model_is_
     import sys
 
     script = (
-        "import sys; from backend_app.queue import kinds as registry; from backend_app.settings import load_settings;"
-        f"registry.preload(load_settings({{}}, ai_provider={provider!r}, openai_api_key='test'));"
+        "import sys; from backend_app.jobs.workers import preload; from backend_app.settings import load_settings;"
+        f"preload(load_settings({{}}, ai_provider={provider!r}, openai_api_key='test'));"
         "print('openai' in sys.modules)"
     )
     out = subprocess.run(
@@ -374,9 +373,9 @@ def test_the_worker_imports_the_openai_sdk_before_the_fork_only_when_a_model_is_
 HORSE_AFTER_PRELOAD = """
 import os, signal, time
 import cv2, numpy
-from backend_app.queue import kinds as registry
+from backend_app.jobs.workers import preload
 
-registry.preload()
+preload()
 pid = os.fork()
 if pid == 0:  # a work horse: the pass sets OpenCV's pool size, then the pool splits a resize
     cv2.setNumThreads(1)

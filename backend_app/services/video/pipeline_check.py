@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 from backend_app.extensions import redis_store
 from backend_app.models.base import iso, utcnow
 from backend_app.queue.errors import JobFailure
+from backend_app.services.video.workdir import temp_root
 
 log = logging.getLogger(__name__)
 CACHE_KEY = "framewise:health:analysis-pipeline"
@@ -42,7 +43,6 @@ def _store(result: dict, ttl_s: int) -> None:
 def run_pipeline_once(settings) -> dict[str, Any]:
     """Generate the clip, run every stage, compare with what the clip contains."""
     from backend_app.adapters.vision.synthetic import write_check_clip
-    from backend_app.jobs.video import temp_root
     from backend_app.services.video.pipeline import analyse_file, describe_and_report
 
     started = time.perf_counter()
