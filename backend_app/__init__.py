@@ -65,6 +65,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     observability.configure_logging(settings.log_level)
     _init_extensions(app, settings)
+    from backend_app.services import lifecycle
+
+    lifecycle.init_app(app)  # every feature's purge, erase, export, session clean-up and health hooks
     _register_blueprints(app)
     _register_errors(app)
     _register_request_limits(app)

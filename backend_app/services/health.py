@@ -1,4 +1,9 @@
-"""Health checks: what /health reports and what `flask jobs diagnose` builds on."""
+"""Health checks: what /health reports and what `flask jobs diagnose` builds on.
+
+The checks are hooks (``services/hooks.py``): the core ones are registered here, features add
+their own (``storage``, from ``services/video/hooks.py``). A check that raises is reported as
+down with its error.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import func, select, text
 
 from backend_app.extensions import QUEUE_NAMES, db, get_queue, redis_store
@@ -16,10 +21,10 @@ from backend_app.observability import JOBS, QUEUE_DEPTH
 from backend_app.queue.kinds import KINDS
 from backend_app.queue.reconcile import silent_running, stale_queued
 from backend_app.queue.workers import live_workers
+from backend_app.services import hooks
+from backend_app.services.hooks import HealthCheck
 
-# Other areas add checks here (storage, search index): name -> callable returning a dict
-# with at least {"ok": bool}. A check that raises is reported as down with its error.
-EXTRA_CHECKS: dict[str, Callable[[], dict[str, Any]]] = {}
+REDIS_DOWN = {"ok": False, "error": "redis unreachable"}
 
 
 def _timed(check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -97,21 +102,28 @@ def job_counts() -> dict[str, Any]:
     }
 
 
+def init_app(app: Flask) -> None:
+    """The core checks, first in /health: database, Redis, workers and queues (when Redis
+    answers), job rows (when the database does)."""
+    hooks.of(app).health.extend(
+        [
+            HealthCheck("database", check_database),
+            HealthCheck("redis", check_redis),
+            HealthCheck("workers", check_workers, needs="redis", unmet=REDIS_DOWN),
+            HealthCheck("queues", check_queues, needs="redis", unmet=REDIS_DOWN),
+            HealthCheck("jobs", job_counts, needs="database"),
+        ]
+    )
+
+
 def full_report() -> tuple[bool, dict[str, Any]]:
-    """Every check; healthy only when database, Redis and at least one worker are up."""
-    checks = {
-        "database": _timed(check_database),
-        "redis": _timed(check_redis),
-    }
-    if checks["redis"]["ok"]:
-        checks["workers"] = _timed(check_workers)
-        checks["queues"] = _timed(check_queues)
-    else:
-        checks["workers"] = {"ok": False, "error": "redis unreachable"}
-        checks["queues"] = {"ok": False, "error": "redis unreachable"}
-    if checks["database"]["ok"]:
-        checks["jobs"] = _timed(job_counts)
-    for name, check in EXTRA_CHECKS.items():
-        checks[name] = _timed(check)
+    """Every registered check, in order; healthy only when all pass (database, Redis, a worker…)."""
+    checks: dict[str, dict[str, Any]] = {}
+    for check in hooks.current().health:
+        if check.needs and not checks.get(check.needs, {}).get("ok"):
+            if check.unmet is not None:
+                checks[check.name] = dict(check.unmet)
+            continue
+        checks[check.name] = _timed(check.run)
     healthy = all(c.get("ok") for c in checks.values())
     return healthy, {"status": "healthy" if healthy else "degraded", "checks": checks}

@@ -2,7 +2,9 @@
 
 Ownership is derived from the schema, so a table added later is covered without a change
 here: a table is owned when it has a ``user_id`` column, or a foreign key to an owned table
-(recursively). Secrets (the password hash) never leave the database.
+(recursively). Secrets (the password hash) never leave the database. Data outside the database
+is reached through hooks (services/hooks.py): erasers and file exporters, registered by each
+feature; the account-level erasers (queued jobs, cached model answers) are registered here.
 """
 
 from __future__ import annotations
@@ -11,38 +13,31 @@ import io
 import json
 import logging
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import Flask
+from rq.command import send_stop_job_command
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.job import Job as RQJob
 from sqlalchemy import Table, delete, select
 
+from backend_app.adapters import llm
 from backend_app.errors import NotFound
-from backend_app.extensions import db
-from backend_app.models import User
+from backend_app.extensions import db, redis_store
+from backend_app.models import Job, User
+from backend_app.models.job import FINISHED
+from backend_app.services import hooks
 
 log = logging.getLogger(__name__)
 SECRET_COLUMNS = {("users", "password_hash")}
 CHUNK = 1 << 20
 
-# Areas with data outside the database register here:
-#   FILE_EXPORTERS: callables(user_id) -> iterable of (zip path, iterator of bytes chunks)
-#   ERASERS: callables(user_id) -> dict of counts (storage objects, queued jobs, index entries…)
-FILE_EXPORTERS: list[Callable[[str], Iterable[tuple[str, Iterator[bytes]]]]] = []
-ERASERS: list[Callable[[str], dict[str, int]]] = []
 
-
-def _remove_rq_jobs(user_id: str) -> dict[str, int]:
+def remove_rq_jobs(user_id: str) -> dict[str, int]:
     """Take the user's jobs off the queues and out of Redis, finished ones too (their records
     and results are the user's data): no worker touches them after erasure, nothing is left."""
-    from rq.command import send_stop_job_command
-    from rq.exceptions import InvalidJobOperation, NoSuchJobError
-    from rq.job import Job as RQJob
-
-    from backend_app.extensions import redis_store
-    from backend_app.models import Job
-    from backend_app.models.job import FINISHED
-
     counts = {"queued_jobs": 0, "job_records": 0}
     rows = db.session.execute(select(Job.id, Job.status).where(Job.user_id == user_id)).all()
     for job_id, status in rows:
@@ -60,14 +55,14 @@ def _remove_rq_jobs(user_id: str) -> dict[str, int]:
     return counts
 
 
-def _forget_llm_answers(user_id: str) -> dict[str, int]:
+def forget_llm_answers(user_id: str) -> dict[str, int]:
     """The user's cached model answers in Redis (they can quote requirement text)."""
-    from backend_app.adapters import llm
-
     return {"llm_cache_entries": llm.forget_user(user_id)}
 
 
-ERASERS.extend([_remove_rq_jobs, _forget_llm_answers])
+def init_app(app: Flask) -> None:
+    """The account-level erasers, first: the user's jobs stop before their data goes."""
+    hooks.of(app).erase.extend([remove_rq_jobs, forget_llm_answers])
 
 
 def owned_condition(table: Table, user_id: str, _seen: frozenset = frozenset()):
@@ -169,7 +164,7 @@ def export_entries(user_id: str) -> Iterator[tuple[str, Iterator[bytes]]]:
     yield "manifest.json", iter([json.dumps(manifest, indent=2).encode()])
     for table, condition in owned_tables(user_id):
         yield f"tables/{table.name}.jsonl", _table_lines(table, condition)
-    for exporter in FILE_EXPORTERS:
+    for exporter in hooks.current().file_export:
         yield from exporter(user_id)
 
 
@@ -183,7 +178,7 @@ def erase_user(user_id: str) -> dict[str, int]:
     """Delete the account and everything it owns; returns what was removed, by kind."""
     _require_user(user_id)
     removed: dict[str, int] = {}
-    for eraser in ERASERS:
+    for eraser in hooks.current().erase:
         for key, count in eraser(user_id).items():
             removed[key] = removed.get(key, 0) + count
     for table, condition in reversed(owned_tables(user_id)):

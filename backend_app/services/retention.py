@@ -2,8 +2,9 @@
 
 Run hourly by the `purge` job (the worker's scheduler submits it) and by `flask data purge`.
 Analyses go with their storage objects and shot documents (the chat index is built over
-them); finished job rows go once no kept analysis points at them. Other areas register their
-own purgers in ``PURGERS`` (requirements results, chat history…), like ownership.ERASERS.
+them); finished job rows go once no kept analysis points at them. In between run the purge
+hooks (services/hooks.py) the features register: abandoned uploads, requirement batches, chat
+history…
 Temp files under DATA_DIR/tmp are orphans once older than the longest job time limit.
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -22,11 +22,11 @@ from backend_app.extensions import db
 from backend_app.models import Analysis, Job, ShotDocument
 from backend_app.models.base import iso, utcnow
 from backend_app.models.job import FINISHED
+from backend_app.queue.kinds import KINDS
+from backend_app.services import hooks
 
 log = logging.getLogger(__name__)
 
-# callables(cutoff, dry_run) -> {"what": count}; each commits its own deletions.
-PURGERS: list[Callable[[datetime, bool], dict[str, int]]] = []
 BATCH = 200
 MIN_TMP_AGE_S = 3600
 
@@ -89,8 +89,6 @@ def purge_jobs(cutoff: datetime, dry_run: bool) -> dict[str, int]:
 
 def purge_tmp(dry_run: bool, now_ts: float | None = None) -> dict[str, int]:
     """Files under DATA_DIR/tmp older than any job could still be using them."""
-    from backend_app.queue.kinds import KINDS
-
     root = Path(current_app.config["SETTINGS"].data_dir) / "tmp"
     longest = max([MIN_TMP_AGE_S] + [kind.timeout_s() + 120 for kind in KINDS.values()])
     limit = (now_ts or time.time()) - longest
@@ -117,7 +115,7 @@ def purge(dry_run: bool = False, now: datetime | None = None) -> dict:
     cutoff = (now or utcnow()) - timedelta(hours=hours)
     counts: dict = {"cutoff": iso(cutoff)}
     counts.update(purge_analyses(cutoff, dry_run))
-    for purger in PURGERS:
+    for purger in hooks.current().purge:
         try:
             counts.update(purger(cutoff, dry_run))
         except Exception:  # one area's failure must not keep the others' data forever

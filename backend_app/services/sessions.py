@@ -7,6 +7,7 @@ from sqlalchemy import Row
 from backend_app.errors import ValidationError
 from backend_app.extensions import db
 from backend_app.models import Session
+from backend_app.services import hooks
 from backend_app.tenancy import OwnedRows, Tenant, get_owned
 
 MAX_NAME = 200
@@ -38,14 +39,10 @@ def get(tenant: Tenant, session_id: str) -> Session:
 
 
 def delete(tenant: Tenant, session_id: str) -> None:
-    """Delete a session and, through cleanup hooks, everything in it."""
+    """Delete a session and, through the session clean-up hooks, everything in it (storage
+    objects, search index rows, Redis keys), so deleting a session never leaves orphans."""
     session = get(tenant, session_id)
-    for hook in CLEANUP_HOOKS:
+    for hook in hooks.current().session_cleanup:
         hook(tenant.in_session(session.id))
     db.session.delete(session)
     db.session.commit()
-
-
-# Areas that keep files or index entries outside the database register a cleanup here
-# (storage objects, search index rows), so deleting a session never leaves orphans.
-CLEANUP_HOOKS: list = []

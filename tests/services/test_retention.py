@@ -14,7 +14,7 @@ from backend_app.extensions import db
 from backend_app.models import Analysis, Job, ShotDocument
 from backend_app.models.base import utcnow
 from backend_app.queue.enqueue import create_job
-from backend_app.services import retention, sessions
+from backend_app.services import hooks, retention, sessions
 from backend_app.tenancy import Tenant
 from tests.factories import make_user
 
@@ -69,14 +69,15 @@ def test_purge_deletes_only_old_finished_data(app):
     old_id, old_prefix, lone_id = old.id, old.prefix, lone_job.id
 
     seen = []
-    retention.PURGERS.append(lambda cutoff, dry_run: seen.append((cutoff, dry_run)) or {"chat_messages": 7})
+    purgers = hooks.current().purge
+    purgers.append(lambda cutoff, dry_run: seen.append((cutoff, dry_run)) or {"chat_messages": 7})
     try:
         dry = retention.purge(dry_run=True)
         assert (dry["analyses"], dry["shot_documents"], dry["jobs"]) == (1, 2, 1)
         assert db.session.get(Analysis, old_id) is not None
         counts = retention.purge()
     finally:
-        retention.PURGERS.pop()
+        purgers.pop()
     assert (counts["analyses"], counts["shot_documents"], counts["storage_objects"]) == (1, 2, 2)
     assert counts["jobs"] == 2  # the lone failed job and the old analysis's own job
     assert counts["chat_messages"] == 7 and [d for _, d in seen] == [True, False]

@@ -27,7 +27,7 @@ from backend_app.errors import AppError, Conflict, ValidationError
 from backend_app.extensions import db
 from backend_app.models import Analysis, ChatMessage, Job
 from backend_app.models.job import QUEUED, RUNNING
-from backend_app.services import retention, sessions
+from backend_app.services import sessions
 from backend_app.services.chat import answer as chat_answer
 from backend_app.services.chat import query as search_query
 from backend_app.services.chat import search
@@ -309,7 +309,3 @@ def purge_messages(cutoff: datetime, dry_run: bool = False) -> dict[str, int]:
     count = db.session.execute(delete(ChatMessage).where(old)).rowcount or 0
     db.session.commit()
     return {"chat_messages": count}
-
-
-if purge_messages not in retention.PURGERS:
-    retention.PURGERS.append(purge_messages)

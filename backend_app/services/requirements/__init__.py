@@ -1,6 +1,5 @@
 """Requirements quality: the v1 rule engine, the v2 LLM evaluator, batches, streams and exports.
 
-Importing the package registers the area's retention purger and cleanup hooks.
+Import-light on purpose: importing the pure rule engine (``engine``) loads no database or queue
+code. The area's lifecycle hooks are registered by ``hooks.init_app``, called from the factory.
 """
-
-from backend_app.services.requirements import cleanup  # noqa: F401  (registers the purger, the session cleanup and the eraser)

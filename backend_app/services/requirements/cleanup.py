@@ -3,7 +3,8 @@
 Batches (and, by cascade, their results) older than PURGE_RETENTION_H go with the hourly
 purge once their job is over; with them go the Redis keys that may still hold a batch's
 input or rewrites. Deleting a session or erasing an account removes those keys too (the
-rows themselves go by the database's cascades and the schema-derived erasure).
+rows themselves go by the database's cascades and the schema-derived erasure). The factory
+registers these hooks through services/requirements/hooks.py.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from sqlalchemy import delete, func, or_, select
 from backend_app.extensions import db
 from backend_app.models import Job, RequirementBatch, RequirementResult
 from backend_app.models.job import FINISHED
-from backend_app.services import ownership, retention, sessions
 from backend_app.services.requirements.batch import purge_input
 from backend_app.tenancy import Tenant, scoped
 
@@ -61,21 +61,11 @@ def _drop_keys(tenant: Tenant) -> int:
     return len(ids)
 
 
-def _cleanup_session(tenant: Tenant) -> None:
+def cleanup_session(tenant: Tenant) -> None:
+    """Session hook: the Redis keys of the deleted session's batches."""
     _drop_keys(tenant)
 
 
-def _erase_user(user_id: str) -> dict[str, int]:
+def erase_user(user_id: str) -> dict[str, int]:
+    """Account eraser: the Redis keys of every batch of the user."""
     return {"requirement_batch_keys": _drop_keys(Tenant(user_id))}
-
-
-def register() -> None:
-    if purge_requirements not in retention.PURGERS:
-        retention.PURGERS.append(purge_requirements)
-    if _cleanup_session not in sessions.CLEANUP_HOOKS:
-        sessions.CLEANUP_HOOKS.append(_cleanup_session)
-    if _erase_user not in ownership.ERASERS:
-        ownership.ERASERS.append(_erase_user)
-
-
-register()

@@ -1,9 +1,9 @@
 """Where an analysis's data lives outside its row, and how it all goes away together.
 
-Registers with the areas that delete or export a user's data: a session's cleanup hook
-(objects, shot documents, analyses and their job rows), the account eraser (every object
-under ``users/<user_id>/``), the export (every such object as ``files/<key>``), a retention
-purger for uploads that were started and never finished, and the ``storage`` health check.
+Its hooks (registered by services/video/hooks.py): a session's cleanup (objects, shot
+documents, analyses and their job rows), the account eraser (every object under
+``users/<user_id>/``), the export (every such object as ``files/<key>``), a retention purger
+for uploads that were started and never finished, and the ``storage`` health check.
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
 from flask import current_app
+from rq.command import send_stop_job_command
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.job import Job as RQJob
 from sqlalchemy import delete, select
 
 from backend_app.adapters.storage import get_storage
@@ -20,7 +23,6 @@ from backend_app.extensions import db, redis_store
 from backend_app.models import Analysis, Job, ShotDocument
 from backend_app.models.base import utcnow
 from backend_app.models.job import PENDING_UPLOAD, QUEUED, RUNNING
-from backend_app.services import health, ownership, retention, sessions
 from backend_app.tenancy import Tenant, list_owned
 
 log = logging.getLogger(__name__)
@@ -33,10 +35,6 @@ def user_prefix(user_id: str) -> str:
 
 def cancel_rq_job(job) -> None:
     """Take the job off its queue (or stop its work horse) so no worker writes after a delete."""
-    from rq.command import send_stop_job_command
-    from rq.exceptions import InvalidJobOperation, NoSuchJobError
-    from rq.job import Job as RQJob
-
     if job is None or job.status not in (QUEUED, RUNNING):
         return
     try:
@@ -90,16 +88,18 @@ def purge_abandoned_uploads(cutoff: datetime, dry_run: bool) -> dict[str, int]:
     return counts
 
 
-def _cleanup_session(tenant: Tenant) -> None:
+def cleanup_session(tenant: Tenant) -> None:
+    """Session hook: purge every analysis of the deleted session."""
     for analysis in list_owned(Analysis, tenant):
         purge_analysis(analysis)
 
 
-def _erase_objects(user_id: str) -> dict[str, int]:
+def erase_objects(user_id: str) -> dict[str, int]:
+    """Account eraser: every stored object under the user's prefix."""
     return {"storage_objects": get_storage().delete_prefix(user_prefix(user_id))}
 
 
-def _export_objects(user_id: str) -> Iterable[tuple[str, Iterator[bytes]]]:
+def export_objects(user_id: str) -> Iterable[tuple[str, Iterator[bytes]]]:
     """Every object under the user's prefix; an uploaded video under its own file name (the key
     ends in ``source``), so the archive opens as the user's videos, not as extension-less blobs."""
     storage = get_storage()
@@ -111,20 +111,6 @@ def _export_objects(user_id: str) -> Iterable[tuple[str, Iterator[bytes]]]:
         yield f"files/{name}", storage.iter_chunks(key)
 
 
-def _check_storage() -> dict:
+def check_storage() -> dict:
+    """Health check: the storage backend answers."""
     return get_storage().healthcheck()
-
-
-def _register() -> None:
-    if _cleanup_session not in sessions.CLEANUP_HOOKS:
-        sessions.CLEANUP_HOOKS.append(_cleanup_session)
-    if _erase_objects not in ownership.ERASERS:
-        ownership.ERASERS.append(_erase_objects)
-    if _export_objects not in ownership.FILE_EXPORTERS:
-        ownership.FILE_EXPORTERS.append(_export_objects)
-    if purge_abandoned_uploads not in retention.PURGERS:
-        retention.PURGERS.append(purge_abandoned_uploads)
-    health.EXTRA_CHECKS.setdefault("storage", _check_storage)
-
-
-_register()
