@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Response, jsonify, stream_with_context
+from flask import jsonify
 
 from backend_app.api import bp, doc, obj
 from backend_app.auth import current_user, login_required
 from backend_app.errors import Unauthorized
+from backend_app.http import attachment
 from backend_app.services import ownership
 from backend_app.validation import fields, json_body
 
@@ -19,11 +20,7 @@ from backend_app.validation import fields, json_body
 )
 @login_required
 def export_me():
-    user = current_user()
-    response = Response(stream_with_context(ownership.export_stream(user.id)), mimetype="application/zip")
-    response.headers["Content-Disposition"] = f'attachment; filename="framewise-export-{user.id}.zip"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return attachment(ownership.export(current_user().id))
 
 
 @bp.delete("/me")

@@ -20,6 +20,7 @@ from sqlalchemy import Table, delete, select
 from backend_app.errors import NotFound
 from backend_app.extensions import db
 from backend_app.models import User
+from backend_app.services.files import Download
 
 log = logging.getLogger(__name__)
 SECRET_COLUMNS = {("users", "password_hash")}
@@ -177,6 +178,11 @@ def export_stream(user_id: str) -> Iterator[bytes]:
     """The user's export as a streamed zip."""
     _require_user(user_id)
     return stream_zip(export_entries(user_id))
+
+
+def export(user_id: str) -> Download:
+    """The user's export as a download: the streamed zip, named after the account."""
+    return Download(export_stream(user_id), "application/zip", filename=f"framewise-export-{user_id}.zip")
 
 
 def erase_user(user_id: str) -> dict[str, int]:

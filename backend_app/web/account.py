@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from flask import (
-    Response,
-    g,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    stream_with_context,
-    url_for,
-)
+from flask import g, make_response, redirect, render_template, request, url_for
 from flask_jwt_extended import unset_jwt_cookies
 
+from backend_app.http import attachment
 from backend_app.services import ownership
 from backend_app.web import bp, page_login_required
 
@@ -28,10 +20,7 @@ def account_page():
 @page_login_required
 def account_export_page():
     """The same streamed zip as GET /api/v1/me/export, for a cookie-signed-in browser."""
-    response = Response(stream_with_context(ownership.export_stream(g.user.id)), mimetype="application/zip")
-    response.headers["Content-Disposition"] = f'attachment; filename="framewise-export-{g.user.id}.zip"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return attachment(ownership.export(g.user.id))
 
 
 @bp.post("/account/delete")
