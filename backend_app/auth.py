@@ -1,18 +1,87 @@
-"""Who is asking: JWT verification for API and pages, the current user and tenant."""
+"""Who is asking: one way from a token to a user, for the API, the pages and the canary.
+
+``token_user`` is that way: a raw JWT is verified (signature, expiry, type, the revocation
+list) and its account loaded while it still exists and is enabled. The API's views let
+flask-jwt-extended find and check the request's token (header, or cookie with CSRF) and then
+load the same account (``load_user``); pages sign in with the refresh cookie
+(``web.load_page_user``); the canary asks ``request_user``, which never raises. The account and
+the revocation check are looked up once per request whoever asks (``services.accounts``), so
+the canary's decision costs no query of its own.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import NamedTuple
 
-from flask import Flask, g
-from flask_jwt_extended import get_jwt, get_jwt_identity, verify_jwt_in_request
+from flask import Flask, g, request
+from flask_jwt_extended import decode_token, get_jwt, verify_jwt_in_request
+from flask_jwt_extended.exceptions import JWTExtendedException
+from jwt.exceptions import PyJWTError
+from sqlalchemy.exc import SQLAlchemyError
 
-from backend_app.errors import AppError, Forbidden, Unauthorized
-from backend_app.extensions import jwt
+from backend_app.errors import AppError, Forbidden, Unauthorized, render_error
+from backend_app.extensions import db, jwt
 from backend_app.models.user import SignedInUser
 from backend_app.services import accounts
 from backend_app.tenancy import Tenant
+
+ACCESS_COOKIE = "access_token_cookie"
+REFRESH_COOKIE = "refresh_token_cookie"
+
+
+class Identity(NamedTuple):
+    claims: dict
+    user: SignedInUser
+
+
+def verified_claims(raw: str | None, token_type: str | None = None) -> dict | None:
+    """The claims of a raw JWT, or None when it is absent, invalid, expired, revoked or (when
+    ``token_type`` is given) of another type: an access token in the refresh cookie is no sign-in."""
+    if not raw:
+        return None
+    try:
+        claims = decode_token(raw)
+    except (PyJWTError, JWTExtendedException):
+        return None
+    kind = claims.get("type", "access")
+    if token_type is not None and kind != token_type:
+        return None
+    if accounts.is_revoked(claims["jti"], kind):
+        return None
+    return claims
+
+
+def token_user(raw: str | None, token_type: str | None = None) -> Identity | None:
+    """The token's claims and its account; None when the token signs nobody in (see
+    ``verified_claims``). Raises ACCOUNT_DISABLED when the account is gone or disabled."""
+    claims = verified_claims(raw, token_type)
+    if claims is None:
+        return None
+    return Identity(claims, accounts.active_user(claims["sub"]))
+
+
+def request_user() -> SignedInUser | None:
+    """The signed-in user behind the request's token, or None; never raises (the canary asks
+    before any view). The API's bearer header, else the page's cookies: the access one, or the
+    refresh one once the access one has expired."""
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        raws = [header[7:].strip()]
+    else:
+        raws = [request.cookies.get(ACCESS_COOKIE), request.cookies.get(REFRESH_COOKIE)]
+    for raw in raws:
+        try:
+            found = token_user(raw)
+        except SQLAlchemyError:
+            db.session.rollback()  # leave the view a usable session; it reports the database itself
+            continue
+        except Exception:  # malformed, or of a disabled account: no identity
+            continue
+        if found is not None:
+            return found.user
+    return None
 
 
 def current_user() -> SignedInUser:
@@ -27,13 +96,18 @@ def current_tenant(session_id: str | None = None) -> Tenant:
 
 
 def load_user(optional: bool = False, refresh: bool = False) -> SignedInUser | None:
-    """Verify the request's token and load its still-enabled user into ``g.user``."""
+    """Verify the request's token and load its still-enabled user into ``g.user`` (API views).
+
+    flask-jwt-extended finds the token (header, or cookie with its CSRF check), verifies it
+    with the same revocation list and answers in the one error shape; the account is loaded
+    as ``token_user`` loads it.
+    """
     verify_jwt_in_request(optional=optional, refresh=refresh)
-    identity = get_jwt_identity()
-    if identity is None:
+    claims = get_jwt()
+    if claims.get("sub") is None:
         return None
-    g.user = accounts.active_user(identity)
-    g.jwt_claims = get_jwt()
+    g.user = accounts.active_user(claims["sub"])
+    g.jwt_claims = claims
     return g.user
 
 
@@ -59,7 +133,6 @@ def admin_required(view: Callable) -> Callable:
 
 def register_jwt_callbacks(app: Flask) -> None:
     """Make flask-jwt-extended's failures speak the one error shape."""
-    from backend_app.errors import render_error
 
     def fail(code: str, message: str, status: int = 401):
         return render_error(AppError(message, code=code, status=status))

@@ -7,12 +7,14 @@ gets a small fragment; a browser gets a page. No request input reaches a bare 50
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
+_PAGE_USER_LOADER = "framewise.error_page_user"
 
 
 class AppError(Exception):
@@ -130,16 +132,18 @@ def render_error(error: AppError) -> Response:
     return response
 
 
+def set_page_user_loader(app: Flask, loader: Callable[[], object]) -> None:
+    """How an error page learns who is signed in (the pages register theirs; errors know no pages)."""
+    app.extensions[_PAGE_USER_LOADER] = loader
+
+
 def _know_the_page_user() -> None:
     """An error page (a 404 no view answered) still shows the signed-in user's menu, not 'Log in'."""
-    from flask import g
-
-    if g.get("user") is not None or request.method not in ("GET", "HEAD"):
+    loader = current_app.extensions.get(_PAGE_USER_LOADER)
+    if loader is None or g.get("user") is not None or request.method not in ("GET", "HEAD"):
         return
-    from backend_app.web import load_page_user
-
     try:
-        load_page_user()
+        loader()
     except Exception:  # the error page must render whatever the cookies hold
         g.pop("user", None)
 

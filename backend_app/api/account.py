@@ -1,12 +1,13 @@
-"""The signed-in user's own data: export it, or erase the account; admins can erase users."""
+"""The signed-in user's own data: export it, or erase the account."""
 
 from __future__ import annotations
 
-from flask import Response, jsonify, stream_with_context
+from flask import jsonify
 
 from backend_app.api import bp, doc, obj
-from backend_app.auth import admin_required, current_user, login_required
-from backend_app.errors import Conflict, Unauthorized
+from backend_app.auth import current_user, login_required
+from backend_app.errors import Unauthorized
+from backend_app.http import attachment
 from backend_app.services import ownership
 from backend_app.validation import fields, json_body
 
@@ -19,11 +20,7 @@ from backend_app.validation import fields, json_body
 )
 @login_required
 def export_me():
-    user = current_user()
-    response = Response(stream_with_context(ownership.export_stream(user.id)), mimetype="application/zip")
-    response.headers["Content-Disposition"] = f'attachment; filename="framewise-export-{user.id}.zip"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return attachment(ownership.export(current_user().id))
 
 
 @bp.delete("/me")
@@ -40,17 +37,3 @@ def delete_me():
     if not user.check_password(data["password"]):
         raise Unauthorized("The password is wrong; nothing was deleted.", code="WRONG_PASSWORD")
     return jsonify({"deleted": user.id, "removed": ownership.erase_user(user.id)})
-
-
-@bp.delete("/admin/users/<user_id>")
-@doc(
-    "Delete a user and everything they own",
-    tag="admin",
-    auth="admin",
-    responses={200: "What was removed", 404: "USER_NOT_FOUND", 409: "CANNOT_DELETE_SELF"},
-)
-@admin_required
-def admin_delete_user(user_id: str):
-    if user_id == current_user().id:
-        raise Conflict("Use DELETE /api/v1/me to delete your own account.", code="CANNOT_DELETE_SELF")
-    return jsonify({"deleted": user_id, "removed": ownership.erase_user(user_id)})

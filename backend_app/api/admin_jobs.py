@@ -1,4 +1,4 @@
-"""Admin view of jobs."""
+"""Admin view of jobs: by status, one job, retries, the reconciler, the diagnosis (the pages: web/admin_jobs.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from backend_app.api import bp, doc, obj
 from backend_app.auth import admin_required
 from backend_app.errors import ValidationError
 from backend_app.models.job import STATUSES
-from backend_app.queue.enqueue import submit
 from backend_app.services import jobs as jobs_service
+from backend_app.services.job_diagnostics import diagnose as run_diagnosis
 from backend_app.validation import fields, int_arg, json_body
 
 
@@ -35,7 +35,7 @@ def list_jobs():
 @doc("Run a self-test job through Redis and a worker", tag="admin", auth="admin", responses={202: "Queued"})
 @admin_required
 def selftest():
-    job = submit("selftest", user_id=None, payload={"echo": "ping"})
+    job = jobs_service.submit_selftest()
     return jsonify(job.to_dict()), 202
 
 
@@ -105,6 +105,4 @@ def reconcile():
 @doc("Workers, queues, stuck and failed jobs, each problem named, with a verdict", tag="admin", auth="admin")
 @admin_required
 def diagnose():
-    from backend_app.services.job_diagnostics import diagnose as run
-
-    return jsonify(run())
+    return jsonify(run_diagnosis())

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Response, jsonify, request, stream_with_context
+from flask import jsonify, request
 
 from backend_app.api import bp, doc
 from backend_app.auth import current_tenant, login_required
+from backend_app.http import image, report_links
 from backend_app.services.video import analyses
 from backend_app.validation import int_arg
 
 NOT_FOUND = {404: "ANALYSIS_NOT_FOUND"}
-
-
-def _image(chunks, size: int | None) -> Response:
-    response = Response(stream_with_context(chunks), mimetype="image/jpeg", direct_passthrough=True)
-    if size is not None:
-        response.content_length = size
-    response.headers["Cache-Control"] = "private, max-age=300"
-    return response
 
 
 @bp.get("/analyses")
@@ -51,14 +44,14 @@ def get_analysis(analysis_id: str):
 @doc("The analysis report", tag="analyses", responses={200: "OK", 409: "ANALYSIS_NOT_READY", **NOT_FOUND})
 @login_required
 def get_report(analysis_id: str):
-    return jsonify(analyses.report(current_tenant(), analysis_id))
+    return jsonify(analyses.report(current_tenant(), analysis_id, **report_links(analysis_id)))
 
 
 @bp.get("/analyses/<analysis_id>/keyframes/<int:index>")
 @doc("One shot's keyframe (JPEG)", tag="analyses", responses={200: "image/jpeg", 404: "KEYFRAME_NOT_FOUND"})
 @login_required
 def get_keyframe(analysis_id: str, index: int):
-    return _image(*analyses.keyframe(current_tenant(), analysis_id, index))
+    return image(analyses.keyframe(current_tenant(), analysis_id, index))
 
 
 @bp.get("/analyses/<analysis_id>/contact-sheet")
@@ -69,7 +62,7 @@ def get_keyframe(analysis_id: str, index: int):
 )
 @login_required
 def get_contact_sheet(analysis_id: str):
-    return _image(*analyses.contact_sheet(current_tenant(), analysis_id))
+    return image(analyses.contact_sheet(current_tenant(), analysis_id))
 
 
 @bp.post("/analyses/<analysis_id>/retry")

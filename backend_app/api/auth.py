@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify
-from flask_jwt_extended import get_jwt
+from flask import current_app, jsonify, request
+from flask_jwt_extended import decode_token, get_jwt
 
 from backend_app.api import bp, doc, obj
 from backend_app.auth import current_user, load_user, login_required
@@ -70,9 +70,6 @@ def refresh():
 )
 @login_required
 def logout():
-    from flask import request
-    from flask_jwt_extended import decode_token
-
     claims = get_jwt()
     accounts.revoke(claims["jti"], current_app.config["JWT_ACCESS_TOKEN_EXPIRES"])
     revoked = ["access"]

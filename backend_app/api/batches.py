@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Response, current_app, jsonify, request
+from flask import current_app, jsonify, request, url_for
 
 from backend_app.api import bp, doc
 from backend_app.auth import current_tenant, login_required
 from backend_app.errors import ValidationError
-from backend_app.models import RequirementBatch
+from backend_app.http import attachment, resume_after, sse_response
 from backend_app.services import sessions
 from backend_app.services.requirements import batch as batches
+from backend_app.services.requirements import stream as batch_stream
 from backend_app.services.requirements.export import render_export
-from backend_app.services.requirements.stream import event_response
-from backend_app.tenancy import get_owned
 from backend_app.validation import fields, int_arg, json_value
 from backend_app.variant import current_variant
 
@@ -85,7 +84,7 @@ def _submit(mode: str):
         "total_rows": batch.total_rows,
         "rejected": batch.rejected,
     }
-    return jsonify(body), 202, {"Location": f"/api/v1/batch/{batch.id}"}
+    return jsonify(body), 202, {"Location": url_for("api.get_batch", batch_id=batch.id)}
 
 
 def _large(view):
@@ -135,10 +134,6 @@ def batch_rewrite():
     return _submit("rewrite")
 
 
-def _owned(batch_id: str) -> RequirementBatch:
-    return get_owned(RequirementBatch, current_tenant(), batch_id, what="batch")
-
-
 @bp.get("/batch/<batch_id>")
 @doc(
     "A batch: status, progress, counts and a page of results",
@@ -148,7 +143,7 @@ def _owned(batch_id: str) -> RequirementBatch:
 )
 @login_required
 def get_batch(batch_id: str):
-    batch = _owned(batch_id)
+    batch = batches.get(current_tenant(), batch_id)
     offset, limit = int_arg("offset", 0, high=1_000_000), int_arg("limit", 100, high=1000)
     body = batch.to_dict()
     body["results"] = [r.to_dict() for r in batches.results(batch, after=offset - 1, limit=limit)]
@@ -163,8 +158,8 @@ def get_batch(batch_id: str):
 )
 @login_required
 def stream_batch(batch_id: str):
-    batch = _owned(batch_id)
-    return event_response(batch.id, request.headers.get("Last-Event-ID"))
+    batch = batches.get(current_tenant(), batch_id)
+    return sse_response(batch_stream.events(batch.id, after=resume_after()), retry_ms=batch_stream.RECONNECT_MS)
 
 
 @bp.get("/batch/<batch_id>/export")
@@ -176,8 +171,5 @@ def stream_batch(batch_id: str):
 )
 @login_required
 def export_batch(batch_id: str):
-    batch = _owned(batch_id)
-    fmt = request.args.get("format", "json")
-    body, content_type = render_export(batch, fmt)
-    name = f"requirements-{batch.id}.{fmt}"
-    return Response(body, content_type=content_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    batch = batches.get(current_tenant(), batch_id)
+    return attachment(render_export(batch, request.args.get("format", "json")))

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from flask import Response, jsonify, request, stream_with_context
+from flask import jsonify, request
 
 from backend_app.api import bp, doc, obj
 from backend_app.auth import current_user, login_required
+from backend_app.http import sse_response, url_template
 from backend_app.services.chat import conversation as chat
 from backend_app.validation import fields, int_arg, json_body
-
-log = logging.getLogger(__name__)
 
 CHAT_BODY = obj({"message": "string"}, {"session_id": "string", "mode": "string"})
 CHAT_ERRORS = {
@@ -44,18 +41,26 @@ def _turn() -> chat.Turn:
 )
 @login_required
 def ask():
-    return jsonify(chat.answer(_turn()))
+    return jsonify(_linked(chat.answer(_turn())))
 
 
-def _sse(events: Iterator[tuple[str, dict]]) -> Iterator[str]:
-    """Server-Sent Events; a failure after the headers went out still ends with an error event."""
-    try:
-        for event, data in events:
-            yield f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
-    except Exception:  # the status line is sent: the error can only travel as an event
-        log.exception("chat stream failed")
-        error = {"code": "INTERNAL_ERROR", "message": "Something went wrong on our side; it has been logged."}
-        yield f"event: error\ndata: {json.dumps(error)}\n\n"
+def _linked(body: dict, keyframes: dict[str, Callable[[int], str]] | None = None) -> dict:
+    """The body with each citation's keyframe URL filled in (services name shots; the API names URLs)."""
+    if not body.get("citations"):
+        return body
+    keyframes = {} if keyframes is None else keyframes
+    citations = []
+    for cite in body["citations"]:
+        analysis_id = cite["analysis_id"]
+        if analysis_id not in keyframes:
+            keyframes[analysis_id] = url_template("api.get_keyframe", "index", analysis_id=analysis_id)
+        citations.append({**cite, "keyframe_url": keyframes[analysis_id](cite["shot"])})
+    return {**body, "citations": citations}
+
+
+def _linked_events(events: Iterator[tuple[str, dict]]) -> Iterator[tuple[str, dict]]:
+    for event, data in events:
+        yield event, (_linked(data) if event == "done" else data)
 
 
 @bp.post("/chat/stream")
@@ -69,10 +74,7 @@ def _sse(events: Iterator[tuple[str, dict]]) -> Iterator[str]:
 @login_required
 def ask_stream():
     turn = _turn()  # validation, 404s and 402s happen here, before the stream starts
-    response = Response(stream_with_context(_sse(chat.answer_stream(turn))), mimetype="text/event-stream")
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["X-Accel-Buffering"] = "no"  # nginx: pass events through as they come
-    return response
+    return sse_response(_linked_events(chat.answer_stream(turn)))
 
 
 @bp.get("/chat/history")
@@ -86,4 +88,5 @@ def ask_stream():
 def chat_history():
     session_id = request.args.get("session_id") or None
     messages = chat.history(current_user().id, session_id, limit=int_arg("limit", 100, low=1, high=500))
-    return jsonify({"session_id": session_id, "messages": [m.to_dict() for m in messages]})
+    keyframes: dict[str, Callable[[int], str]] = {}  # one url_for per cited video, not per citation
+    return jsonify({"session_id": session_id, "messages": [_linked(m.to_dict(), keyframes) for m in messages]})

@@ -1,7 +1,7 @@
 """Feature flags (admin only): list with the guard's state, change, roll back, audit trail.
 
 Reads are admin-only too: flag states are visible to any signed-in user through
-``GET /api/runtime-config`` (backend_app/canary.py), which carries no audit details.
+``GET /api/runtime-config`` (backend_app/api/ops.py), which carries no audit details.
 """
 
 from __future__ import annotations

@@ -7,26 +7,10 @@ expired token is a coded 403. With the S3 backend, clients talk to S3 and these 
 
 from __future__ import annotations
 
-import mimetypes
+from flask import request, send_file
 
-from flask import current_app, request, send_file
-
-from backend_app.adapters.storage import LocalStorage, ObjectNotFound, UploadTooLarge, get_storage, verify_token
 from backend_app.api import bp, doc
-from backend_app.errors import AppError, NotFound
-from backend_app.services.video import uploads
-
-
-def _local() -> LocalStorage:
-    storage = get_storage()
-    if not isinstance(storage, LocalStorage):
-        raise NotFound("Signed links are served only by the local storage backend.", code="NOT_FOUND")
-    return storage
-
-
-def _claims(method: str) -> dict:
-    token = request.view_args["token"]
-    return verify_token(current_app.config["SETTINGS"].secret_key, token, method)
+from backend_app.services import storage_links
 
 
 @bp.put("/storage/<token>")
@@ -44,25 +28,8 @@ def _claims(method: str) -> dict:
     },
 )
 def signed_put(token: str):
-    storage = _local()
-    claims = _claims("PUT")
-    uploads.check_upload_open(claims["k"])
-    declared = claims.get("n")
-    length = request.content_length
-    if declared is not None and length is not None and length > declared:
-        raise UploadTooLarge(details={"declared": declared, "sent": length})
-    if declared is not None and length is None and not request.headers.get("Transfer-Encoding"):
-        raise AppError("Send a Content-Length header.", code="LENGTH_REQUIRED", status=411)
-    limit = declared if declared is not None else current_app.config["SETTINGS"].max_upload_bytes
-    written = storage.put_stream(claims["k"], request.stream, claims.get("t"), max_bytes=limit)
-    if declared is not None and written != declared:
-        storage.delete(claims["k"])
-        raise AppError(
-            f"Received {written} bytes; the upload declared {declared}.",
-            code="UPLOAD_SIZE_MISMATCH",
-            status=400,
-            details={"declared": declared, "received": written},
-        )
+    chunked = bool(request.headers.get("Transfer-Encoding"))
+    storage_links.receive_upload(token, request.stream, request.content_length, chunked)
     return "", 201
 
 
@@ -82,18 +49,12 @@ signed_put._large_body = True
     },
 )
 def signed_get(token: str):
-    storage = _local()
-    claims = _claims("GET")
-    key, filename = claims["k"], claims.get("f")
-    path = storage.path_for(key)
-    if not path.is_file():
-        raise ObjectNotFound(details={"key": key})
-    mimetype = mimetypes.guess_type(filename or key)[0] or "application/octet-stream"
+    found = storage_links.signed_file(token)
     response = send_file(
-        path,
-        mimetype=mimetype,
-        as_attachment=bool(filename),
-        download_name=filename or None,
+        found.path,
+        mimetype=found.mimetype,
+        as_attachment=found.filename is not None,
+        download_name=found.filename,
         conditional=True,
         etag=True,
         max_age=0,

@@ -23,7 +23,8 @@ class ChatMessage(db.Model):
     session_id = db.Column(String(32), ForeignKey("sessions.id", ondelete="CASCADE"), nullable=True, index=True)
     role = db.Column(String(16), nullable=False)
     content = db.Column(Text, nullable=False)
-    # Assistant messages: [{analysis_id, shot, start_s, end_s, snippet, keyframe_url, filename}]
+    # Assistant messages: [{analysis_id, shot, start_s, end_s, snippet, filename, session_id}]; rows from
+    # before issue 20 also hold keyframe_url, which the API now sets itself
     citations = db.Column(JSON, nullable=True)
     provider = db.Column(String(20), nullable=True)  # offline | openai
     notice = db.Column(String(40), nullable=True)  # e.g. BUDGET_EXCEEDED when the answer fell back

@@ -107,6 +107,13 @@ def reconcile_now(dry_run: bool = False) -> dict:
     return reconciler.reconcile(dry_run=dry_run)
 
 
+def submit_selftest() -> Job:
+    """Queue the self-test job: Redis and a worker, end to end (an admin's check that jobs run)."""
+    from backend_app.queue.enqueue import submit
+
+    return submit("selftest", user_id=None, payload={"echo": "ping"})
+
+
 def debug_session(user_id: str | None = None, session_id: str | None = None, limit: int = 200) -> dict:
     """Jobs of a user and/or session, plus jobs that belong to no user (admin debugging)."""
     stmt = select(Job).order_by(Job.created_at.desc()).limit(limit)

@@ -29,6 +29,7 @@ from backend_app.extensions import db, redis_store
 from backend_app.models import Job, User
 from backend_app.models.job import FINISHED
 from backend_app.services import hooks
+from backend_app.services.files import Download
 
 log = logging.getLogger(__name__)
 SECRET_COLUMNS = {("users", "password_hash")}
@@ -172,6 +173,11 @@ def export_stream(user_id: str) -> Iterator[bytes]:
     """The user's export as a streamed zip."""
     _require_user(user_id)
     return stream_zip(export_entries(user_id))
+
+
+def export(user_id: str) -> Download:
+    """The user's export as a download: the streamed zip, named after the account."""
+    return Download(export_stream(user_id), "application/zip", filename=f"framewise-export-{user_id}.zip")
 
 
 def erase_user(user_id: str) -> dict[str, int]:

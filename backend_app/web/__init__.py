@@ -25,13 +25,11 @@ from collections.abc import Callable
 from functools import wraps
 
 from flask import Blueprint, Response, current_app, g, make_response, redirect, render_template, request, url_for
-from flask_jwt_extended import create_access_token, decode_token, set_access_cookies
-from flask_jwt_extended.exceptions import JWTExtendedException
-from jwt.exceptions import PyJWTError
+from flask_jwt_extended import create_access_token, set_access_cookies
 
-from backend_app.errors import AppError, Forbidden, is_htmx
+from backend_app.auth import ACCESS_COOKIE, REFRESH_COOKIE, token_user, verified_claims
+from backend_app.errors import AppError, Forbidden, is_htmx, set_page_user_loader
 from backend_app.models.base import utcnow
-from backend_app.services import accounts
 from backend_app.wording import counted, duration
 
 bp = Blueprint("web", __name__)
@@ -51,21 +49,6 @@ PRE_SESSION_COOKIE = "csrf_pre_session"
 _NONCE = re.compile(r"[A-Za-z0-9_-]{32,128}")
 
 
-def _claims(cookie: str, token_type: str) -> dict | None:
-    """The verified claims of a JWT cookie, or None when absent, invalid, expired, revoked or
-    not of ``token_type`` (an access token in the refresh cookie is no sign-in)."""
-    raw = request.cookies.get(cookie)
-    if not raw:
-        return None
-    try:
-        claims = decode_token(raw)
-    except (PyJWTError, JWTExtendedException):
-        return None
-    if claims.get("type") != token_type or accounts.is_revoked(claims["jti"], token_type):
-        return None
-    return claims
-
-
 def load_page_user() -> bool:
     """Load ``g.user`` from the cookies; False when nobody is signed in.
 
@@ -75,15 +58,15 @@ def load_page_user() -> bool:
     outlives it. Unsafe requests must echo the refresh token's CSRF value (rendered into every page
     and sent by htmx as X-CSRF-TOKEN): stable for the whole sign-in, so open forms never go stale.
     """
-    refresh = _claims("refresh_token_cookie", "refresh")
-    if refresh is None:
-        return False
-    access = _claims("access_token_cookie", "access")
     try:
-        user = accounts.active_user(refresh["sub"])
+        signed_in = token_user(request.cookies.get(REFRESH_COOKIE), "refresh")
     except AppError as refusal:
         g.sign_in_refused = refusal.code  # e.g. ACCOUNT_DISABLED: the login page says so
         return False
+    if signed_in is None:
+        return False
+    refresh, user = signed_in
+    access = verified_claims(request.cookies.get(ACCESS_COOKIE), "access")  # only compared: no lookup
     if access is not None and access["sub"] != refresh["sub"]:
         access = None  # somebody else's: ignored, and replaced below
     if access is None:
@@ -232,6 +215,10 @@ def guard_banner() -> dict | None:
         return guard.status()
     except Exception:  # the banner never breaks a page; /admin/health says what is down
         return None
+
+
+# An error page no view answered (a 404) still shows the signed-in user's menu, not "Log in".
+bp.record_once(lambda state: set_page_user_loader(state.app, load_page_user))
 
 
 def register_modules() -> None:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from types import SimpleNamespace
 
-from flask import Response, redirect, render_template, stream_with_context, url_for
+from flask import Response, redirect, render_template, url_for
 
-from backend_app.adapters.storage import get_storage
 from backend_app.auth import current_tenant
 from backend_app.errors import NotFound, is_htmx
+from backend_app.http import attachment, image, report_links, url_template
 from backend_app.models.job import COMPLETED, QUEUED, RUNNING
 from backend_app.services import sessions
+from backend_app.services.files import Download
 from backend_app.services.video import analyses
 from backend_app.web import bp, fragment_or_page, page_login_required
 from backend_app.web.charts import line_chart, samples_from_report
@@ -65,11 +65,6 @@ def analysis_delete_page(analysis_id: str):
     return redirect(url_for("web.session_page", session_id=session_id), code=303)
 
 
-def video_url(analysis) -> str:
-    """A signed, expiring link to the uploaded video, for the report's player."""
-    return get_storage().presign_get(analysis.storage_key, VIDEO_LINK_S, filename=analysis.filename)
-
-
 @bp.get("/analyses/<analysis_id>")
 @page_login_required
 def report_page(analysis_id: str):
@@ -84,11 +79,11 @@ def report_page(analysis_id: str):
         analysis=analysis,
         report=report,
         shots=page_shots(report),
-        keyframe_url=keyframe_urls(analysis.id),
+        keyframe_url=url_template("web.keyframe_image", "index", analysis_id=analysis.id),  # twice a shot
         session_name=_session_name(analysis),
         meta=report.get("metadata") or analysis.video_metadata or {},
         chart=line_chart(samples_from_report(report)),
-        video_url=video_url(analysis),
+        video_url=analyses.video_url(analysis, VIDEO_LINK_S),
     )
 
 
@@ -104,38 +99,22 @@ def page_shots(report: dict) -> list[SimpleNamespace]:
     return [shot(s) for s in report.get("shots") or () if isinstance(s, dict)]
 
 
-def keyframe_urls(analysis_id: str) -> Callable[[int], str]:
-    """Each shot's keyframe image URL from one url_for (one a shot, twice on the page, was a third
-    of a 300-shot report page's time)."""
-    head = url_for("web.keyframe_image", analysis_id=analysis_id, index=0).removesuffix("0.jpg")
-    return lambda index: f"{head}{int(index)}.jpg"
-
-
-def _image(chunks_and_size) -> Response:
-    chunks, size = chunks_and_size
-    response = Response(stream_with_context(chunks), mimetype="image/jpeg", direct_passthrough=True)
-    if size is not None:
-        response.content_length = size
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
-
-
 @bp.get("/analyses/<analysis_id>/keyframes/<int:index>.jpg")
 @page_login_required
 def keyframe_image(analysis_id: str, index: int):
-    return _image(analyses.keyframe(current_tenant(), analysis_id, index))
+    return image(analyses.keyframe(current_tenant(), analysis_id, index))
 
 
 @bp.get("/analyses/<analysis_id>/contact-sheet.jpg")
 @page_login_required
 def contact_sheet_image(analysis_id: str):
-    return _image(analyses.contact_sheet(current_tenant(), analysis_id))
+    return image(analyses.contact_sheet(current_tenant(), analysis_id))
 
 
 @bp.get("/analyses/<analysis_id>/report.json")
 @page_login_required
 def report_json(analysis_id: str):
-    report = analyses.report(current_tenant(), analysis_id)
-    response = Response(json.dumps(report, indent=2, ensure_ascii=False), mimetype="application/json")
-    response.headers["Content-Disposition"] = f'attachment; filename="report-{analysis_id}.json"'
-    return response
+    """The report as the API gives it (links to the API's images), saved as a file."""
+    report = analyses.report(current_tenant(), analysis_id, **report_links(analysis_id))
+    body = json.dumps(report, indent=2, ensure_ascii=False)
+    return attachment(Download(body, "application/json", filename=f"report-{analysis_id}.json"))

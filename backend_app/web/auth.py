@@ -54,7 +54,7 @@ def login():
     if error is None and request.args.get("reason") == "disabled":
         error = "This account is disabled; ask an administrator to enable it again."
     status = 401 if error and request.method == "POST" else 200
-    return render_template("account/login.html", error=error, email=email, next=request.args.get("next", "")), status
+    return render_template("auth/login.html", error=error, email=email, next=request.args.get("next", "")), status
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -70,7 +70,7 @@ def register():
         except AppError as exc:
             error, field_errors = exc.message, exc.details.get("fields", {})
     status = 422 if error else 200
-    return render_template("account/register.html", error=error, field_errors=field_errors, email=email), status
+    return render_template("auth/register.html", error=error, field_errors=field_errors, email=email), status
 
 
 @bp.post("/logout")

@@ -7,18 +7,18 @@ response renders each row's text from the same request, and the live stream's fi
 
 from __future__ import annotations
 
-from flask import Response, current_app, render_template, request
+from flask import current_app, render_template, request
 from redis.exceptions import RedisError
 
 from backend_app.auth import current_tenant
 from backend_app.errors import AppError, ValidationError
+from backend_app.http import attachment, resume_after, sse_response
 from backend_app.models import RequirementBatch
 from backend_app.services import sessions
 from backend_app.services.requirements import batch as batches
+from backend_app.services.requirements import stream as batch_stream
 from backend_app.services.requirements.export import render_export
 from backend_app.services.requirements.markdown import TableError, parse
-from backend_app.services.requirements.stream import event_response
-from backend_app.tenancy import get_owned
 from backend_app.variant import current_variant
 from backend_app.web import bp, page_login_required
 from backend_app.web.highlight import score_class
@@ -41,10 +41,6 @@ def _texts(markdown: str) -> dict[int, str]:
     except TableError:
         return {}
     return {index: row.text for index, row in enumerate(table.rows)}
-
-
-def _batch(batch_id: str) -> RequirementBatch:
-    return get_owned(RequirementBatch, current_tenant(), batch_id, what="batch")
 
 
 def batch_page(batch: RequirementBatch, texts: dict[int, str], status: int = 200):
@@ -98,23 +94,18 @@ def batch_submit_page():
 @bp.get("/requirements/batches/<batch_id>")
 @page_login_required
 def batch_view_page(batch_id: str):
-    return batch_page(_batch(batch_id), {})
+    return batch_page(batches.get(current_tenant(), batch_id), {})
 
 
 @bp.get("/requirements/batches/<batch_id>/stream")
 @page_login_required
 def batch_stream_page(batch_id: str):
     """The batch's Server-Sent Events (rows, progress, done) for the page's EventSource."""
-    batch = _batch(batch_id)
-    return event_response(batch.id, request.headers.get("Last-Event-ID"))
+    batch = batches.get(current_tenant(), batch_id)
+    return sse_response(batch_stream.events(batch.id, after=resume_after()), retry_ms=batch_stream.RECONNECT_MS)
 
 
 @bp.get("/requirements/batches/<batch_id>/export.<fmt>")
 @page_login_required
 def batch_export_page(batch_id: str, fmt: str):
-    body, content_type = render_export(_batch(batch_id), fmt)
-    return Response(
-        body,
-        content_type=content_type,
-        headers={"Content-Disposition": f'attachment; filename="requirements-{batch_id}.{fmt}"'},
-    )
+    return attachment(render_export(batches.get(current_tenant(), batch_id), fmt))

@@ -3,12 +3,10 @@ to the report at that shot. Without JavaScript the form posts and the page shows
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-
-from flask import Response, g, redirect, render_template, request, stream_with_context, url_for
+from flask import g, redirect, render_template, request, url_for
 
 from backend_app.auth import current_tenant
+from backend_app.http import sse_response
 from backend_app.services import sessions
 from backend_app.services.chat import conversation as chat
 from backend_app.web import bp, page_login_required
@@ -37,16 +35,10 @@ def chat_ask_page():
     return redirect(url_for("web.chat_page", session_id=session_id) + "#latest", code=303)
 
 
-def _sse(events: Iterator[tuple[str, dict]]) -> Iterator[str]:
-    for event, data in events:
-        yield f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
-
-
 @bp.post("/chat/stream")
 @page_login_required
 def chat_stream_page():
-    """The answer as Server-Sent Events (token pieces, then done with the citations) for app.js."""
+    """The answer as Server-Sent Events for app.js: token pieces, then done with the citations,
+    or an error event (a failure after the first piece can only travel as one)."""
     turn = chat.prepare(g.user.id, request.form.get("message", ""), _scope())
-    response = Response(stream_with_context(_sse(chat.answer_stream(turn))), mimetype="text/event-stream")
-    response.headers.update({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-    return response
+    return sse_response(chat.answer_stream(turn))

@@ -158,7 +158,8 @@ def test_report_links_leave_the_stored_report_untouched(client, owner, clip):
     analysis.report = {**analysis.report, "timeline": [{"t": 0.0, "motion": 0.1}]}
     db.session.commit()
     stored = copy.deepcopy(analysis.report)
-    report = analyses.report(Tenant(owner["user"].id), analysis.id)
+    links = {"keyframe_url": lambda index: f"/k/{index}", "contact_sheet_url": "/sheet"}
+    report = analyses.report(Tenant(owner["user"].id), analysis.id, **links)
     assert all("keyframe_key" not in s and s["keyframe_url"] for s in report["shots"])
     report["shots"][0]["start_s"] = 99.0
     report["shots"].append({"index": 9})

@@ -7,8 +7,10 @@ import pytest
 
 from backend_app.extensions import db
 from backend_app.models import Analysis, ChatMessage, ShotDocument, UsageRecord
+from backend_app.services import sessions
 from backend_app.services.chat import answer as chat_answer
 from backend_app.services.chat.query import fold, words
+from backend_app.tenancy import Tenant
 from tests import chat_data
 from tests.factories import auth_headers, make_user
 
@@ -279,6 +281,36 @@ def _corner(user_id, session_id):
     return analysis, first, second
 
 
+@pytest.mark.sqlite_only
+def test_history_links_keyframes_and_a_failure_mid_stream_ends_with_an_error_event(client, app):
+    user = make_user()
+    h = auth_headers(client, user)
+    sid = client.post("/api/v1/sessions", json={"name": "s"}, headers=h).get_json()["id"]
+    analysis, _, _ = _corner(user.id, sid)
+    body = client.post("/api/v1/chat", json={"message": "red car", "session_id": sid}, headers=h).get_json()
+    thread = client.get(f"/api/v1/chat/history?session_id={sid}", headers=h).get_json()["messages"]
+    assert body["citations"] and thread[-1]["citations"] == body["citations"]
+    assert {c["keyframe_url"] for c in body["citations"]} == {
+        f"/api/v1/analyses/{analysis.id}/keyframes/{c['shot']}" for c in body["citations"]
+    }
+    # The session goes (another client deletes it) while an answer streams: it cannot be stored,
+    # and after the first pieces the failure can only travel as an event.
+    response = client.post(
+        "/api/v1/chat/stream", json={"message": "red car", "session_id": sid}, headers=h, buffered=False
+    )
+    chunks = iter(response.response)
+    first = next(chunks).decode()
+    sessions.delete(Tenant(user.id), sid)
+    db.session.commit()
+    body = first + b"".join(chunks).decode()
+    response.close()
+    db.session.rollback()  # the stream's failed insert left the shared test session to roll back
+    assert body.startswith("event: token") and body.endswith(
+        'event: error\ndata: {"code": "INTERNAL_ERROR", "message": "Something went wrong on our side; '
+        'it has been logged."}\n\n'
+    )
+
+
 def test_openai_answer_maps_citations_and_drops_bad_numbers(client, openai_app, fake_openai):
     user = make_user()
     h = auth_headers(client, user)
@@ -316,7 +348,9 @@ def test_openai_stream_end_to_end_with_a_bad_citation(client, openai_app, fake_o
     assert text == done["answer"] == "A red car parks [1] and nothing else. Bicycle: [2]"
     assert [c["shot"] for c in done["citations"]] == [0, 1] and done["provider"] == "openai"
     stored = db.session.get(ChatMessage, done["message_id"])
-    assert stored.content == text and stored.session_id == sid and stored.citations == done["citations"]
+    # The thread keeps the citations sent; their keyframe URL is the API's to add when it answers.
+    sent = [{k: v for k, v in c.items() if k != "keyframe_url"} for c in done["citations"]]
+    assert stored.content == text and stored.session_id == sid and stored.citations == sent
     assert UsageRecord.query.filter_by(user_id=user.id, purpose="chat").count() == 1
     again = sse_events(client.post("/api/v1/chat/stream", json={"message": "red car", "session_id": sid}, headers=h))
     assert reassemble(again)[0] == text and len([e for e, _ in again if e == "token"]) > 3

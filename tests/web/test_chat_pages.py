@@ -71,6 +71,28 @@ def test_streamed_answer_cites_the_shot_and_joins_the_thread(page):
     assert "Nothing asked yet" in text(page.get("/chat"))  # the all-videos thread is another thread
 
 
+def test_a_failure_mid_stream_ends_the_pages_stream_with_an_error_event(page):
+    """The session is deleted (in another tab) while its answer streams: the answer cannot be
+    stored, and once the first pieces are out the stream can only say so as an ``error`` event,
+    which app.js shows under the answer (as the API's stream always did)."""
+    session, _ = _video_with_shots(page.user.id)
+    response = page.post("/chat/stream", data={"message": "red umbrella", "session_id": session.id}, buffered=False)
+    assert response.status_code == 200
+    chunks = iter(response.response)
+    first = next(chunks).decode()
+    assert first.startswith("event: token")
+    sessions.delete(Tenant(page.user.id), session.id)
+    db.session.commit()
+    events = _events(first + b"".join(chunks).decode())
+    response.close()
+    db.session.rollback()  # the stream's failed insert left the shared test session to roll back
+    assert [e for e, _ in events[:-1]] == ["token"] * (len(events) - 1)
+    assert events[-1] == (
+        "error",
+        {"code": "INTERNAL_ERROR", "message": "Something went wrong on our side; it has been logged."},
+    )
+
+
 def test_no_javascript_post_answers_and_redirects(page):
     _video_with_shots(page.user.id)
     response = page.post("/chat", data={"message": "dark waves"})

@@ -85,14 +85,13 @@ def build_messages(question: str, hits: list[Hit]) -> list[dict[str, str]]:
 
 
 def citation(hit: Hit, terms: list[str]) -> dict:
-    """The client-facing citation of one shot."""
+    """The client-facing citation of one shot (the API adds its keyframe's URL)."""
     return {
         "analysis_id": hit.analysis_id,
         "shot": hit.shot,
         "start_s": hit.start_s,
         "end_s": hit.end_s,
         "snippet": snippet(hit.text, terms) or snippet(hit.title, terms),
-        "keyframe_url": hit.keyframe_url,
         "filename": hit.filename,
         "session_id": hit.session_id,
     }

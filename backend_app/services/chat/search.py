@@ -47,10 +47,6 @@ class Hit:
     filename: str | None
     score: float
 
-    @property
-    def keyframe_url(self) -> str:
-        return f"/api/v1/analyses/{self.analysis_id}/keyframes/{self.shot}"
-
 
 def backend() -> str:
     """'postgresql' or 'sqlite': which index implementation this database uses."""

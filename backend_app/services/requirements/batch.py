@@ -32,7 +32,7 @@ from backend_app.services.requirements import single
 from backend_app.services.requirements.engine import ENGINE_V1, sha256, storable
 from backend_app.services.requirements.llm_eval import PURPOSE
 from backend_app.services.requirements.markdown import Row, TableError, parse
-from backend_app.tenancy import Tenant
+from backend_app.tenancy import Tenant, get_owned
 
 log = logging.getLogger(__name__)
 INPUT_TTL_S = 86_400
@@ -289,6 +289,11 @@ def _fields(res: dict[str, Any]) -> dict[str, Any]:
         "findings": [storable(f, ours=res["engine"] == ENGINE_V1) for f in res["findings"]],
         "rewrite_sha256": sha256(res["rewrite"]) if "rewrite" in res else None,
     }
+
+
+def get(tenant: Tenant, batch_id: str) -> RequirementBatch:
+    """The tenant's batch (api and pages alike); anybody else's is BATCH_NOT_FOUND."""
+    return get_owned(RequirementBatch, tenant, batch_id, what="batch")
 
 
 def rewrites(batch_id: str) -> dict[int, str]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from backend_app.errors import ValidationError
 from backend_app.models import RequirementBatch
+from backend_app.services.files import Download
 from backend_app.services.requirements import batch as batches
 from backend_app.services.requirements.markdown import render
 
@@ -92,21 +93,25 @@ def as_json(batch: RequirementBatch) -> str:
     )
 
 
-def render_export(batch: RequirementBatch, fmt: str) -> tuple[str, str]:
-    """(body, content type) of the export in ``fmt``."""
+def render_export(batch: RequirementBatch, fmt: str) -> Download:
+    """The export in ``fmt`` (csv, json or md), named after the batch."""
     if fmt not in FORMATS:
         raise ValidationError(
             "format must be csv, json or md.",
             code="EXPORT_FORMAT_INVALID",
             details={"fields": {"format": "must be one of csv, json, md"}},
         )
+    return Download(_rendered(batch, fmt), FORMATS[fmt], filename=f"requirements-{batch.id}.{fmt}")
+
+
+def _rendered(batch: RequirementBatch, fmt: str) -> str:
     if fmt == "json":
-        return as_json(batch), FORMATS[fmt]
+        return as_json(batch)
     header, rows = table(batch)
     if fmt == "md":
-        return render(header, rows), FORMATS[fmt]
+        return render(header, rows)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
     writer.writerows(rows)
-    return out.getvalue(), FORMATS[fmt]
+    return out.getvalue()

@@ -5,7 +5,7 @@ Every function takes the tenant; another user's analysis is simply not found (40
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 from backend_app.adapters.storage import ObjectNotFound, get_storage
@@ -14,10 +14,11 @@ from backend_app.extensions import db
 from backend_app.models import Analysis, Job
 from backend_app.models.job import CANCELED, COMPLETED, FAILED, STATUSES
 from backend_app.services import jobs, sessions
+from backend_app.services.files import Download
 from backend_app.services.video.data import purge_analysis
 from backend_app.tenancy import Tenant, get_owned, list_owned
 
-API_BASE = "/api/v1/analyses"
+JPEG = "image/jpeg"
 
 
 def get(tenant: Tenant, analysis_id: str) -> Analysis:
@@ -61,26 +62,27 @@ def _require_completed(analysis: Analysis) -> None:
         )
 
 
-def report(tenant: Tenant, analysis_id: str) -> dict[str, Any]:
-    """The completed report, with links to keyframes and the contact sheet filled in."""
+def report(
+    tenant: Tenant, analysis_id: str, *, keyframe_url: Callable[[int], str], contact_sheet_url: str
+) -> dict[str, Any]:
+    """The completed report, with the caller's links to keyframes and the contact sheet filled in."""
     analysis = get(tenant, analysis_id)
     _require_completed(analysis)
     if not analysis.report:
         raise NotFound("This analysis has no report.", code="REPORT_NOT_FOUND")
     # Copy only the dicts that change: a deep copy of a long video's report costs more than
     # rendering it. Nested values are shared with the stored report, so nothing here mutates them.
-    base = f"{API_BASE}/{analysis.id}"
     data = dict(analysis.report)
     if data.get("shots"):
-        data["shots"] = [_linked_shot(shot, base) for shot in data["shots"]]
+        data["shots"] = [_linked_shot(shot, keyframe_url) for shot in data["shots"]]
     data["analysis_id"] = analysis.id
-    data["contact_sheet_url"] = f"{base}/contact-sheet" if analysis.contact_sheet_key else None
+    data["contact_sheet_url"] = contact_sheet_url if analysis.contact_sheet_key else None
     return data
 
 
-def _linked_shot(shot: dict[str, Any], base: str) -> dict[str, Any]:
+def _linked_shot(shot: dict[str, Any], keyframe_url: Callable[[int], str]) -> dict[str, Any]:
     linked = {name: value for name, value in shot.items() if name != "keyframe_key"}
-    linked["keyframe_url"] = f"{base}/keyframes/{shot.get('index')}" if shot.get("keyframe_key") else None
+    linked["keyframe_url"] = keyframe_url(shot["index"]) if shot.get("keyframe_key") else None
     return linked
 
 
@@ -91,26 +93,32 @@ def _keyframe_key(analysis: Analysis, index: int) -> str:
     return f"{analysis.prefix}keyframes/{index}.jpg"
 
 
-def _object(analysis: Analysis, key: str, what: str) -> tuple[Iterator[bytes], int | None]:
+def _image(analysis: Analysis, key: str, what: str) -> Download:
     if not key.startswith(analysis.prefix):  # a report can only point inside its own analysis
         raise NotFound(f"No {what} for this analysis.", code=f"{what.upper().replace(' ', '_')}_NOT_FOUND")
     storage = get_storage()
     try:
-        return storage.iter_chunks(key), storage.size(key)
+        return Download(storage.iter_chunks(key), JPEG, size=storage.size(key))
     except ObjectNotFound:
         raise NotFound(f"No {what} for this analysis.", code=f"{what.upper().replace(' ', '_')}_NOT_FOUND") from None
 
 
-def keyframe(tenant: Tenant, analysis_id: str, index: int) -> tuple[Iterator[bytes], int | None]:
-    """The JPEG bytes of one shot's keyframe, streamed from storage."""
+def keyframe(tenant: Tenant, analysis_id: str, index: int) -> Download:
+    """One shot's keyframe (JPEG), streamed from storage."""
     analysis = get(tenant, analysis_id)
-    return _object(analysis, _keyframe_key(analysis, index), "keyframe")
+    return _image(analysis, _keyframe_key(analysis, index), "keyframe")
 
 
-def contact_sheet(tenant: Tenant, analysis_id: str) -> tuple[Iterator[bytes], int | None]:
+def contact_sheet(tenant: Tenant, analysis_id: str) -> Download:
+    """The contact sheet of all keyframes (JPEG), streamed from storage."""
     analysis = get(tenant, analysis_id)
     key = analysis.contact_sheet_key or f"{analysis.prefix}contact_sheet.jpg"
-    return _object(analysis, key, "contact sheet")
+    return _image(analysis, key, "contact sheet")
+
+
+def video_url(analysis: Analysis, expires_s: int) -> str:
+    """A signed, expiring storage link to the uploaded video (saved under its own file name)."""
+    return get_storage().presign_get(analysis.storage_key, expires_s, filename=analysis.filename)
 
 
 def retry(tenant: Tenant, analysis_id: str) -> Analysis:
