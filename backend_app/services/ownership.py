@@ -62,9 +62,9 @@ def _remove_rq_jobs(user_id: str) -> dict[str, int]:
 
 def _forget_llm_answers(user_id: str) -> dict[str, int]:
     """The user's cached model answers in Redis (they can quote requirement text)."""
-    from backend_app.adapters import llm
+    from backend_app.services import ai
 
-    return {"llm_cache_entries": llm.forget_user(user_id)}
+    return {"llm_cache_entries": ai.forget_user(user_id)}
 
 
 ERASERS.extend([_remove_rq_jobs, _forget_llm_answers])

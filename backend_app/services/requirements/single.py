@@ -12,8 +12,8 @@ from typing import Any
 
 from flask import current_app
 
-from backend_app.adapters import llm
 from backend_app.errors import ValidationError
+from backend_app.services import ai
 from backend_app.services.requirements import criteria as crit
 from backend_app.services.requirements.engine import evaluate_v1, suggestions
 from backend_app.services.requirements.llm_eval import MODES, V2Failure, evaluate_v2
@@ -28,7 +28,7 @@ class Outcome:
     """One requirement's answer, the LLM calls it made and whether v2 failed."""
 
     result: dict[str, Any]
-    usages: list[llm.LLMResult] = field(default_factory=list)
+    usages: list[ai.LLMResult] = field(default_factory=list)
     v2_failed: bool = False
 
 

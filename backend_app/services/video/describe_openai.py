@@ -10,7 +10,7 @@ import time
 
 from flask import current_app
 
-from backend_app.adapters import llm
+from backend_app.services import ai
 from backend_app.services.video.describe import Descriptions, failure_note, image_part, validate_answer
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ INSTRUCTIONS = (
     '"description": str (one or two plain sentences about what is visible), "labels": [str] '
     "(up to 8 short lower-case nouns)}]}. Describe only what is visible; do not guess names or places."
 )
-ANSWER_ATTEMPTS = 2  # a malformed answer is asked again once (transport errors retry inside llm.complete)
+ANSWER_ATTEMPTS = 2  # a malformed answer is asked again once (transport errors retry inside ai.complete)
 
 
 def pick(shots: list[dict], keyframes: dict[int, bytes], limit: int) -> list[dict]:
@@ -43,11 +43,11 @@ def messages_for(chosen: list[dict], keyframes: dict[int, bytes]) -> list[dict]:
     return [{"role": "user", "content": content}]
 
 
-def ask(messages: list[dict], *, user_id: str | None, model: str) -> tuple[dict, llm.LLMResult]:
+def ask(messages: list[dict], *, user_id: str | None, model: str) -> tuple[dict, ai.LLMResult]:
     """One validated answer; a malformed one is asked again (uncached) with a short backoff."""
     error: Exception | None = None
     for attempt in range(ANSWER_ATTEMPTS):
-        result = llm.complete(
+        result = ai.complete(
             messages, user_id=user_id, purpose="video_description", model=model, json_mode=True, use_cache=attempt == 0
         )
         try:
