@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
-from redis.exceptions import RedisError
 
 from backend_app.settings import PROJECT_ROOT, Settings, load_settings
 
@@ -120,6 +119,10 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     from backend_app.auth import register_jwt_callbacks
     from backend_app.extensions import cors, db, htmx, jwt, limiter, migrate, redis_store
 
+    # Interim, until services/requirements has its explicit hook registration (issue 20): the
+    # package no longer imports this itself, so that its rule engine stays pure.
+    from backend_app.services.requirements import cleanup  # noqa: F401
+
     htmx.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
@@ -192,6 +195,8 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_errors(app: Flask) -> None:
+    from redis.exceptions import RedisError  # here, not at the top: importing backend_app stays light
+
     from backend_app.errors import ServiceUnavailable, register_error_handlers, render_error
 
     register_error_handlers(app)

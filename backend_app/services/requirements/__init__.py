@@ -1,6 +1,5 @@
 """Requirements quality: the v1 rule engine, the v2 LLM evaluator, batches, streams and exports.
 
-Importing the package registers the area's retention purger and cleanup hooks.
+The rule engine (``engine``, ``rules``, ``lexicon``, ``criteria``, ``rewrite``, ``markdown``)
+is pure: importing it loads no database, queue or Redis code, so this file imports nothing.
 """
-
-from backend_app.services.requirements import cleanup  # noqa: F401  (registers the purger, the session cleanup and the eraser)
