@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
-from redis.exceptions import RedisError
 
 from backend_app.settings import PROJECT_ROOT, Settings, load_settings
 
@@ -137,28 +136,35 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
             supports_credentials=False,
             expose_headers=["X-Variant", "X-Variant-Reason", "X-Request-ID"],
         )
+    hooks_before = _request_hooks(app)
     limiter.init_app(app)
-    # Only decorated limits exist (login, register); their decorator checks them when the view
-    # runs. The limiter's own before_request hook would evaluate default limits on every
-    # request (there are none) and costs ~0.2 ms each, a third of a /ping: drop it while
-    # that stays true.
-    if not (limiter.limit_manager.default_limits or limiter.limit_manager.application_limits):
-        app.before_request_funcs[None].remove(limiter._check_request_limit)
-        _limiter_hooks_only_where_limited(app, limiter)
+    _limiter_hooks_only_where_limited(app, hooks_before)
     redis_store.init_app(app)
 
 
-def _limiter_hooks_only_where_limited(app: Flask, limiter) -> None:
-    """Run the limiter's response hooks (X-RateLimit-* headers, context reset) only on requests
-    whose view checked a limit: flask-limiter keeps that state on the request context, created
-    the first time a limit is checked. Every other request skips ~0.05 ms of bookkeeping."""
-    from flask.globals import request_ctx
+def _request_hooks(app: Flask) -> list[list]:
+    """The app-wide before-request, after-request and teardown hooks, as lists."""
+    return [
+        list(funcs[None]) for funcs in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs)
+    ]
 
-    inject = next(f for f in app.after_request_funcs[None] if getattr(f, "args", None) == (limiter,))
-    release = next(f for f in app.teardown_request_funcs[None] if getattr(f, "__self__", None) is limiter)
 
-    def limited() -> bool:
-        return hasattr(request_ctx._get_current_object(), "_limiter_request_context")
+def _limiter_hooks_only_where_limited(app: Flask, hooks_before: list[list]) -> None:
+    """Only decorated limits exist (login, register); their decorator checks them when the view
+    runs. flask-limiter (4.x has no ``auto_check=False`` any more) also adds a before-request hook
+    that evaluates default and application limits on every request (there are none: ~0.2 ms
+    each, a third of a /ping): drop it while that stays true. Its response hooks (X-RateLimit-*
+    headers, per-request state) run only on requests that checked a limit; every other request
+    skips ~0.05 ms of bookkeeping. The hooks are the ones ``init_app`` added, found by what it
+    added rather than by the limiter's private names; a version adding others fails here."""
+    from backend_app.extensions import limited, limiter
+
+    if not limiter.enabled or limiter.limit_manager.default_limits or limiter.limit_manager.application_limits:
+        return  # disabled (no hooks at all), or the before-request hook has limits to check
+    added = [[f for f in now if f not in before] for now, before in zip(_request_hooks(app), hooks_before)]
+    if [len(hooks) for hooks in added] != [1, 1, 1]:
+        raise RuntimeError(f"flask-limiter added {added}, not one before, after and teardown hook each")
+    (check,), (inject,), (release,) = added
 
     def rate_limit_headers(response):
         return inject(response) if limited() else response
@@ -167,8 +173,10 @@ def _limiter_hooks_only_where_limited(app: Flask, limiter) -> None:
         if limited():
             release(exc)
 
-    app.after_request_funcs[None][app.after_request_funcs[None].index(inject)] = rate_limit_headers
-    app.teardown_request_funcs[None][app.teardown_request_funcs[None].index(release)] = release_limiter_context
+    app.before_request_funcs[None].remove(check)
+    after, teardown = app.after_request_funcs[None], app.teardown_request_funcs[None]
+    after[after.index(inject)] = rate_limit_headers
+    teardown[teardown.index(release)] = release_limiter_context
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -186,6 +194,8 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_errors(app: Flask) -> None:
+    from redis.exceptions import RedisError  # here, not at the top: importing backend_app stays light
+
     from backend_app.errors import ServiceUnavailable, register_error_handlers, render_error
 
     register_error_handlers(app)

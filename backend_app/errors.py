@@ -7,6 +7,7 @@ gets a small fragment; a browser gets a page. No request input reaches a bare 50
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -83,6 +84,34 @@ class RateLimited(AppError):
 
 class ServiceUnavailable(AppError):
     status, code, message = 503, "SERVICE_UNAVAILABLE", "A backing service is unavailable."
+
+
+# A NUL (PostgreSQL text cannot hold one) or half of a UTF-16 surrogate pair (no UTF-8 exists for
+# it, so hashing, the database and Redis all fail on it): valid JSON escapes, never real text.
+# Here, below every layer, so that parsers in services refuse it with the same words as views.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_MESSAGE = "contains a NUL character or an unpaired surrogate"
+
+
+def unstorable(value: Any) -> str | None:
+    """Where in ``value`` (parsed JSON) the first string that cannot be stored is, or None.
+
+    The path is dotted (``context.tags.2``); a key that cannot be stored is named by its parent.
+    """
+    pending: list[tuple[Any, str]] = [(value, "")]
+    while pending:
+        item, path = pending.pop()
+        if isinstance(item, str):
+            if _UNSTORABLE.search(item):
+                return path or "body"
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                if _UNSTORABLE.search(key):
+                    return path or "body"
+                pending.append((inner, f"{path}.{key}" if path else key))
+        elif isinstance(item, list):
+            pending.extend((inner, f"{path}.{n}" if path else str(n)) for n, inner in enumerate(item))
+    return None
 
 
 # Codes for HTTP errors raised by Flask/Werkzeug itself.

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
+from hmac import compare_digest
 
 import jwt as pyjwt
 from flask import Flask, current_app, has_request_context, request
 from flask_cors import CORS
 from flask_jwt_extended import JWTManager
 from flask_jwt_extended.config import config as jwt_config
-from flask_jwt_extended.default_callbacks import default_decode_key_callback
-from flask_jwt_extended.tokens import _decode_jwt
+from flask_jwt_extended.exceptions import CSRFError, JWTDecodeError
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -49,12 +49,25 @@ class RequestScopedJWTManager(JWTManager):
     The canary hook and the view's login check both verify the request's token; the second
     gets the first's verified claims (same token, same CSRF value) instead of decoding again.
     Failures are not remembered: they raise again, as before.
+
+    flask-jwt-extended has no public hook for how a token is decoded: every path (its
+    ``verify_jwt_in_request`` and public ``decode_token``) ends in the manager's private
+    ``_decode_jwt_from_config``, overridden here. That one private name stays, with the
+    version pinned (requirements.txt) and tests/test_dependencies.py failing, naming it, if
+    a new version stops calling it. The verification itself is PyJWT's public ``jwt.decode``
+    plus the claim checks flask-jwt-extended makes (``verified_claims``).
     """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._verified_tokens: dict[tuple, dict] = {}
         self._verified_lock = threading.Lock()
+        self._own_decode_key = False
+
+    def decode_key_loader(self, callback):
+        """As flask-jwt-extended's; with a key callback every token takes the stock path."""
+        self._own_decode_key = True
+        return super().decode_key_loader(callback)
 
     def _decode_jwt_from_config(self, encoded_token: str, csrf_value=None, allow_expired: bool = False) -> dict:
         if not has_request_context():
@@ -72,31 +85,29 @@ class RequestScopedJWTManager(JWTManager):
         to a decode-key callback; with the default callback the key is the configured one, so
         the verified decode (same checks, same errors) is all that is needed.
         """
-        if self._decode_key_callback is not default_decode_key_callback:
+        if self._own_decode_key:
             return super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
-        kwargs = {
+        check = {
             "algorithms": jwt_config.decode_algorithms,
             "audience": jwt_config.decode_audience,
             "csrf_value": csrf_value,
-            "encoded_token": encoded_token,
             "identity_claim_key": jwt_config.identity_claim_key,
             "issuer": jwt_config.decode_issuer,
             "leeway": jwt_config.leeway,
             "secret": jwt_config.decode_key,
-            "verify_aud": jwt_config.decode_audience is not None,
             "verify_sub": jwt_config.verify_sub,
         }
         try:
             if not csrf_value and not allow_expired:
-                return self._verified_before(kwargs)
-            return _decode_jwt(**kwargs, allow_expired=allow_expired)
+                return self._verified_before(encoded_token, check)
+            return verified_claims(encoded_token, **check, allow_expired=allow_expired)
         except pyjwt.ExpiredSignatureError as error:
             # As the stock method does: the expired-token callback receives header and claims.
             error.jwt_header = pyjwt.get_unverified_header(encoded_token)  # type: ignore[attr-defined]
-            error.jwt_data = _decode_jwt(**kwargs, allow_expired=True)  # type: ignore[attr-defined]
+            error.jwt_data = verified_claims(encoded_token, **check, allow_expired=True)  # type: ignore[attr-defined]
             raise
 
-    def _verified_before(self, kwargs: dict) -> dict:
+    def _verified_before(self, encoded_token: str, check: dict) -> dict:
         """Claims of a token this process has verified before, if it has not expired since.
 
         A client sends the same access token with every request for its lifetime; PyJWT's
@@ -105,13 +116,13 @@ class RequestScopedJWTManager(JWTManager):
         under the same key; only the expiry moves with time, and it is checked on every use.
         Revocation is not cached (the blocklist callback asks Redis each request).
         """
-        key = tuple(
-            (name, tuple(value) if isinstance(value, list) else value) for name, value in sorted(kwargs.items())
+        key = (encoded_token,) + tuple(
+            (name, tuple(value) if isinstance(value, list) else value) for name, value in sorted(check.items())
         )
         claims = self._verified_tokens.get(key)
-        if claims is not None and claims.get("exp", float("inf")) > time.time() - kwargs["leeway"]:
+        if claims is not None and claims.get("exp", float("inf")) > time.time() - check["leeway"]:
             return dict(claims)
-        claims = _decode_jwt(**kwargs, allow_expired=False)  # raises as before when invalid or expired
+        claims = verified_claims(encoded_token, **check, allow_expired=False)  # raises when invalid or expired
         with self._verified_lock:
             if len(self._verified_tokens) >= VERIFIED_TOKENS_KEPT:
                 self._verified_tokens.pop(next(iter(self._verified_tokens)))  # oldest first
@@ -119,11 +130,62 @@ class RequestScopedJWTManager(JWTManager):
         return claims
 
 
+def verified_claims(
+    encoded_token: str,
+    *,
+    secret: str,
+    algorithms: list[str],
+    audience,
+    issuer: str | None,
+    leeway: int,
+    identity_claim_key: str,
+    verify_sub: bool,
+    csrf_value: str | None,
+    allow_expired: bool,
+) -> dict:
+    """A token's claims after the checks flask-jwt-extended makes, with the same errors:
+    PyJWT's signature, expiry, nbf, iat, audience and issuer checks, then the identity claim,
+    the defaults for ``type``, ``fresh`` and ``jti``, and the CSRF double-submit value."""
+    options: dict = {"verify_aud": audience is not None, "verify_sub": verify_sub}
+    if allow_expired:
+        options["verify_exp"] = False
+    claims = pyjwt.decode(
+        encoded_token, secret, algorithms=algorithms, audience=audience, issuer=issuer, leeway=leeway, options=options
+    )
+    if identity_claim_key not in claims:
+        raise JWTDecodeError(f"Missing claim: {identity_claim_key}")
+    claims.setdefault("type", "access")
+    claims.setdefault("fresh", False)
+    claims.setdefault("jti", None)
+    if csrf_value:
+        if "csrf" not in claims:
+            raise JWTDecodeError("Missing claim: csrf")
+        if not compare_digest(claims["csrf"], csrf_value):
+            raise CSRFError("CSRF double submit tokens do not match")
+    return claims
+
+
 VERIFIED_TOKENS_KEPT = 4096  # per process; a token's claims are well under 1 kB
 jwt = RequestScopedJWTManager()
 cors = CORS()
 htmx = Htmx()  # request.htmx: truthy for htmx requests, with the HX-* headers parsed
-limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+RATE_LIMITED = "framewise.rate_limited"  # set in the environ of a request that checked a limit
+
+
+def _client_address() -> str:
+    """The rate limits' key (the client's address). Asked for each limit a request checks, so it
+    also marks the request: only those need the limiter's response hooks (``limited``)."""
+    request.environ[RATE_LIMITED] = True
+    return get_remote_address()
+
+
+def limited() -> bool:
+    """Whether this request checked a rate limit."""
+    # The proxy's object, not ``request.environ``: 0.2 instead of 1.2 us, twice on every request.
+    return RATE_LIMITED in request._get_current_object().environ
+
+
+limiter = Limiter(key_func=_client_address, default_limits=[], headers_enabled=True)
 
 
 @event.listens_for(Engine, "connect")

@@ -2,41 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import request
 
-from backend_app.errors import BadRequest, NotFound, ValidationError
+from backend_app.errors import UNSTORABLE_MESSAGE, BadRequest, NotFound, ValidationError, unstorable
 
 _TYPE_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean", dict: "object", list: "array"}
-
-
-# A NUL (PostgreSQL text cannot hold one) or half of a UTF-16 surrogate pair (no UTF-8 exists for
-# it, so hashing, the database and Redis all fail on it): valid JSON escapes, never real text.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-UNSTORABLE_MESSAGE = "contains a NUL character or an unpaired surrogate"
-
-
-def unstorable(value: Any) -> str | None:
-    """Where in ``value`` (parsed JSON) the first string that cannot be stored is, or None.
-
-    The path is dotted (``context.tags.2``); a key that cannot be stored is named by its parent.
-    """
-    pending: list[tuple[Any, str]] = [(value, "")]
-    while pending:
-        item, path = pending.pop()
-        if isinstance(item, str):
-            if _UNSTORABLE.search(item):
-                return path or "body"
-        elif isinstance(item, dict):
-            for key, inner in item.items():
-                if _UNSTORABLE.search(key):
-                    return path or "body"
-                pending.append((inner, f"{path}.{key}" if path else key))
-        elif isinstance(item, list):
-            pending.extend((inner, f"{path}.{n}" if path else str(n)) for n, inner in enumerate(item))
-    return None
 
 
 def check_storable(value: Any) -> None:

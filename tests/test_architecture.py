@@ -185,12 +185,10 @@ def test_every_module_has_a_layer():
     assert [m for m in MODULES if layer_of(m) is None] == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: the layers are being put in order")
 def test_layers_import_only_downwards():
     assert layer_violations() == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: the cycles are being broken")
 def test_no_import_cycle_counting_imports_inside_functions():
     assert cycles(graph()) == []
 

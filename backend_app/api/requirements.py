@@ -10,7 +10,7 @@ from backend_app.services.requirements import criteria
 from backend_app.services.requirements.rules import RULES
 from backend_app.services.requirements.single import answer
 from backend_app.validation import json_body
-from backend_app.variant import current_variant
+from backend_app.variant import current_variant, report_v2_failure
 
 REQUIREMENT_BODY = {
     "type": "object",
@@ -40,7 +40,9 @@ def list_criteria():
 
 
 def _answer(mode: str):
-    return jsonify(answer(json_body(), mode, variant=current_variant(), user_id=current_user().id))
+    return jsonify(
+        answer(json_body(), mode, variant=current_variant(), user_id=current_user().id, on_v2_failure=report_v2_failure)
+    )
 
 
 @bp.post("/evaluations")

@@ -23,12 +23,11 @@ from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job as RQJob
 from sqlalchemy import Table, delete, select
 
-from backend_app.adapters import llm
 from backend_app.errors import NotFound
 from backend_app.extensions import db, redis_store
 from backend_app.models import Job, User
 from backend_app.models.job import FINISHED
-from backend_app.services import hooks
+from backend_app.services import ai, hooks
 from backend_app.services.files import Download
 
 log = logging.getLogger(__name__)
@@ -58,7 +57,7 @@ def remove_rq_jobs(user_id: str) -> dict[str, int]:
 
 def forget_llm_answers(user_id: str) -> dict[str, int]:
     """The user's cached model answers in Redis (they can quote requirement text)."""
-    return {"llm_cache_entries": llm.forget_user(user_id)}
+    return {"llm_cache_entries": ai.forget_user(user_id)}
 
 
 def init_app(app: Flask) -> None:

@@ -1,90 +1,63 @@
-"""The LLM adapter against a real local Chat Completions server."""
+"""The LLM adapter against a real local Chat Completions server: the endpoint's language only
+(no budgets, no usage rows: those are services/ai.py's, tested in tests/services/test_ai.py)."""
 
 import pytest
 
 from backend_app.adapters import llm
 from backend_app.models import UsageRecord
-from tests.factories import PASSWORD, make_user
+
+MSGS = [{"role": "user", "content": "hi"}]
 
 
-def test_complete_records_usage_and_caches(openai_app, fake_openai):
-    user = make_user()
+def complete(**kwargs) -> llm.Completion:
+    return llm.complete(kwargs.pop("messages", MSGS), model="gpt-4o-mini", cache_ttl_s=60, **kwargs)
+
+
+def test_complete_counts_tokens_and_caches_per_scope(openai_app, fake_openai):
     fake_openai.responder = lambda req: "hello there"
-    msgs = [{"role": "user", "content": "hi"}]
-    first = llm.complete(msgs, user_id=user.id, purpose="test")
-    second = llm.complete(msgs, user_id=user.id, purpose="test")
-    assert first.text == second.text == "hello there"
-    assert not first.cached and second.cached
-    assert len(fake_openai.requests) == 1
-    rows = UsageRecord.query.filter_by(user_id=user.id).all()
-    assert len(rows) == 2 and rows[0].prompt_tokens > 0 and sum(r.cost_usd for r in rows) == first.cost_usd > 0
-
-
-def test_one_users_cached_call_never_answers_another_user(openai_app, fake_openai):
-    """A hit shows in the usage as a cached call: shared, it would confirm another user's text."""
-    first_user, second_user = make_user(), make_user()
-    fake_openai.responder = lambda req: "an answer"
-    msgs = [{"role": "user", "content": "a confidential requirement"}]
-    assert not llm.complete(msgs, user_id=first_user.id, purpose="test").cached
-    assert not llm.complete(msgs, user_id=second_user.id, purpose="test").cached
-    assert len(fake_openai.requests) == 2
-    assert "".join(llm.stream(msgs, user_id=second_user.id, purpose="chat")) == "an answer"
-    assert len(fake_openai.requests) == 2  # the stream shares the second user's own cache entry
-    assert UsageRecord.query.filter_by(user_id=second_user.id, cached=True).count() == 1
-
-
-@pytest.mark.settings(purge_retention_h=2, llm_cache_ttl_s=86400)
-def test_cached_answers_live_no_longer_than_the_retention_and_go_with_the_account(openai_app, fake_openai, client):
-    """Found by a review: a cached rewrite quoting requirement text outlived both the retention
-    and the account's erasure by the cache's own 24 h."""
-    from backend_app.extensions import redis_store
-    from tests.factories import auth_headers
-
-    user, other = make_user(), make_user()
-    user_id, other_id = user.id, other.id
-    fake_openai.responder = lambda req: "The Zorblax pump shall deliver 5 l/min."
-    llm.complete([{"role": "user", "content": "The Zorblax pump shall be fast."}], user_id=user.id, purpose="t")
-    llm.complete([{"role": "user", "content": "The Zorblax pump shall be fast."}], user_id=other.id, purpose="t")
-    (key,) = redis_store.conn.keys(f"{llm.CACHE_PREFIX}{user.id}:*")
-    assert 0 < redis_store.conn.ttl(key) <= 2 * 3600
-    response = client.delete("/api/v1/me", json={"password": PASSWORD}, headers=auth_headers(client, user))
-    assert response.status_code == 200, response.get_json()
-    assert redis_store.conn.keys(f"{llm.CACHE_PREFIX}{user_id}:*") == []
-    assert len(redis_store.conn.keys(f"{llm.CACHE_PREFIX}{other_id}:*")) == 1  # nobody else's
-
-
-def test_stream_yields_pieces_and_records_usage(openai_app, fake_openai):
-    user = make_user()
-    fake_openai.responder = lambda req: "one two three"
-    pieces = list(llm.stream([{"role": "user", "content": "count"}], user_id=user.id, purpose="chat"))
-    assert "".join(pieces) == "one two three" and len(pieces) == 3
-    assert UsageRecord.query.filter_by(user_id=user.id, purpose="chat").one().completion_tokens > 0
+    first = complete(cache_scope="u1")
+    second = complete(cache_scope="u1")
+    other = complete(cache_scope="u2")
+    assert first.text == second.text == other.text == "hello there"
+    assert first.prompt_tokens > 0 and first.completion_tokens > 0 and not first.cached
+    assert second.cached and second.prompt_tokens == second.completion_tokens == 0
+    assert not other.cached and len(fake_openai.requests) == 2
+    assert UsageRecord.query.count() == 0  # the adapter knows no tables
+    assert llm.forget("u1") == 1 and complete(cache_scope="u1").cached is False
 
 
 def test_server_errors_are_retried_then_reported(openai_app, fake_openai, caplog):
-    user = make_user()
     # A provider whose error body echoes the request: its text must not reach the logs.
     fake_openai.responder = lambda req: {
         "status": 500,
         "body": {"error": {"message": "upstream error on " + req["messages"][0]["content"]}},
     }
     with pytest.raises(llm.LLMError) as err:
-        llm.complete(
-            [{"role": "user", "content": "The Fizzlecore shall log."}], user_id=user.id, purpose="t", attempts=2
-        )
-    assert err.value.code == "AI_PROVIDER_FAILED"
+        complete(messages=[{"role": "user", "content": "The Fizzlecore shall log."}], cache_scope="u", attempts=2)
+    assert (err.value.code, err.value.retryable) == (llm.UNAVAILABLE, True)
+    assert err.value.message == "The AI provider failed after 2 attempts: InternalServerError."
     assert len(fake_openai.requests) == 2
     failures = [r for r in caplog.records if r.getMessage() == "LLM call failed"]
     assert len(failures) == 2 and {(r.error, r.status) for r in failures} == {("InternalServerError", 500)}
     assert not any("Fizzlecore" in str(vars(r)) for r in caplog.records)
 
 
-def test_budget_exceeded(openai_app, fake_openai):
-    user = make_user()
-    user.monthly_budget_usd = 0.0
-    from backend_app.extensions import db
+def test_a_refusal_is_not_retried(openai_app, fake_openai):
+    fake_openai.responder = lambda req: {"status": 400, "body": {"error": {"message": "bad request"}}}
+    with pytest.raises(llm.LLMError) as err:
+        complete(cache_scope="u")
+    assert (err.value.code, err.value.retryable) == (llm.REFUSED, False) and len(fake_openai.requests) == 1
 
-    db.session.commit()
-    with pytest.raises(llm.BudgetExceeded) as err:
-        llm.complete([{"role": "user", "content": "x"}], user_id=user.id, purpose="t")
-    assert err.value.code == "BUDGET_EXCEEDED" and fake_openai.requests == []
+
+def test_stream_yields_pieces_and_counts_tokens_also_when_left_early(openai_app, fake_openai):
+    fake_openai.responder = lambda req: "one two three"
+    call = llm.Stream([{"role": "user", "content": "count"}], model="gpt-4o-mini", cache_scope="u", cache_ttl_s=60)
+    assert list(call) == ["one ", "two ", "three"]
+    assert call.result.completion_tokens > 0 and call.result.prompt_tokens > 0 and not call.result.cached
+    again = llm.Stream([{"role": "user", "content": "count"}], model="gpt-4o-mini", cache_scope="u", cache_ttl_s=60)
+    assert "".join(again) == "one two three" and again.result.cached  # a finished stream fills the cache
+    left = llm.Stream([{"role": "user", "content": "more"}], model="gpt-4o-mini", cache_scope="u", cache_ttl_s=60)
+    pieces = iter(left)
+    assert next(pieces) == "one "
+    pieces.close()  # what a web server does when the client disconnects
+    assert left.result.completion_tokens > 0 and left.result.prompt_tokens > 0

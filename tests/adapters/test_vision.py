@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from backend_app.adapters import vision
-from backend_app.adapters.vision import keyframes
-from backend_app.queue.errors import JobFailure
+from backend_app.adapters.vision import VisionError, keyframes
 from tests import media
 from tests import video_scenes as scenes
 
@@ -382,7 +381,7 @@ def lavfi(path: Path, *codec: str, seconds: float = 2) -> Path:
 
 
 def code_of(path: Path, limits: vision.Limits = LIMITS, tmp_path: Path | None = None) -> str:
-    with pytest.raises(JobFailure) as caught:
+    with pytest.raises(VisionError) as caught:
         meta = vision.probe(str(path), limits)
         vision.decode_pass(str(path), meta, limits)
     return caught.value.code
@@ -528,7 +527,7 @@ def test_a_file_mostly_damaged_is_unreadable(clips, tmp_path):
     shares = [0.2 + 0.65 * k / 20 for k in range(21)]  # random bytes over most of the coded frames, not the first
     ruined = damage(path, tmp_path / "ruined.mp4", at=shares, length=1500)
     meta = vision.probe(str(ruined), LIMITS)
-    with pytest.raises(JobFailure) as caught:
+    with pytest.raises(VisionError) as caught:
         vision.decode_pass(str(ruined), meta, LIMITS)
     assert caught.value.code == "VIDEO_UNREADABLE" and "frames could not be decoded" in str(caught.value)
 
@@ -542,13 +541,13 @@ def test_damaged_and_foreign_files_write_nothing_to_stderr_between_the_json_logs
     script = (
         "import sys\n"
         "from backend_app.adapters import vision\n"
-        "from backend_app.queue.errors import JobFailure\n"
+        "from backend_app.adapters.vision import VisionError\n"
         "limits = vision.Limits(max_duration_s=3600, max_pixels=3840 * 2160, max_frames=600_000)\n"
         "meta = vision.probe(sys.argv[1], limits)\n"
         "print(vision.decode_pass(sys.argv[1], meta, limits).damaged_packets)\n"
         "try:\n"
         "    vision.probe(sys.argv[2], limits)\n"
-        "except JobFailure as failure:\n"
+        "except VisionError as failure:\n"
         "    print(failure.code)\n"
     )
     done = subprocess.run(
@@ -839,13 +838,13 @@ def test_cover_art_is_no_video_and_a_one_frame_track_before_the_video_is_passed_
         "attached_pic",
         str(song),
     )
-    with pytest.raises(JobFailure) as refused:
+    with pytest.raises(VisionError) as refused:
         vision.probe(str(song), LIMITS)
     assert refused.value.code == "VIDEO_UNREADABLE" and "cover art" in refused.value.message
     # Audio alone (a review uploaded one): said as such, not "not a video, or truncated".
     voice = tmp_path / "voice.mp4"
     _ffmpeg("-f", "lavfi", "-i", "sine=duration=2", "-c:a", "aac", str(voice))
-    with pytest.raises(JobFailure) as refused:
+    with pytest.raises(VisionError) as refused:
         vision.probe(str(voice), LIMITS)
     assert refused.value.code == "VIDEO_UNREADABLE" and refused.value.message == "The file has sound but no picture."
 

@@ -773,11 +773,11 @@ def _doc_id(analysis_id: str, shot: int) -> str:
 
 
 def test_a_reader_that_leaves_mid_stream_still_pays(openai_app, fake_openai):
-    from backend_app.adapters import llm
+    from backend_app.services import ai
 
     user = make_user()
     fake_openai.responder = lambda req: "one two three four five six"
-    pieces = llm.stream([{"role": "user", "content": "count"}], user_id=user.id, purpose="chat")
+    pieces = ai.stream([{"role": "user", "content": "count"}], user_id=user.id, purpose="chat")
     assert next(pieces) == "one "
     pieces.close()  # what a web server does when the client disconnects
     record = UsageRecord.query.filter_by(user_id=user.id, purpose="chat").one()

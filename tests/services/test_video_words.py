@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from backend_app.services.chat import shot_documents
-from backend_app.services.video import describe
+from backend_app.services.video import describe, describe_openai
 from backend_app.services.video import report as video_report
 
 
@@ -70,7 +70,7 @@ def test_offline_provider_is_deterministic_and_honest_about_itself():
 )
 def test_a_malformed_vision_answer_is_rejected(bad):
     with pytest.raises(ValueError):
-        describe.validate_answer(bad)
+        describe_openai.validate_answer(bad)
 
 
 def test_quality_warnings_name_the_shots_and_spans():

@@ -5,6 +5,9 @@
 - ``decode``: the one streaming decode pass (shots, signals, one keyframe picture per shot).
 - ``frames``: the pass's decoder (PyAV: non-reference frames skipped, planes read directly).
 - ``keyframes``: faces, QR codes, dominant colours, thumbnails and the contact sheet.
+
+A video that cannot be analysed raises ``VisionError`` with one of those codes; the layer
+above maps it to its own failures.
 """
 
 import cv2
@@ -17,6 +20,16 @@ quiet_native_logs()
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 from backend_app.adapters.vision.decode import PassResult, ShotRecord, decode_pass  # noqa: E402
+from backend_app.adapters.vision.errors import VisionError  # noqa: E402
 from backend_app.adapters.vision.probe import Limits, VideoMetadata, probe, validate  # noqa: E402
 
-__all__ = ["Limits", "PassResult", "ShotRecord", "VideoMetadata", "decode_pass", "probe", "validate"]
+__all__ = [
+    "Limits",
+    "PassResult",
+    "ShotRecord",
+    "VideoMetadata",
+    "VisionError",
+    "decode_pass",
+    "probe",
+    "validate",
+]

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from backend_app.adapters.vision.errors import VisionError
 from backend_app.adapters.vision.frames import (
     FrameSource,
     colour_matrix,
@@ -38,7 +39,6 @@ from backend_app.adapters.vision.frames import (
 from backend_app.adapters.vision.probe import Limits, VideoMetadata
 from backend_app.adapters.vision.shots import Shot, ShotSplitter
 from backend_app.adapters.vision.signals import KEY_MAX_SIDE, Sample, analysis_image, changed_share, link, measure
-from backend_app.queue.errors import JobFailure
 
 TIMELINE_POINTS = 240
 BLACK_BRIGHTNESS, BLACK_CONTRAST = 0.06, 0.03
@@ -304,7 +304,7 @@ def _read(
             if stop.is_set():
                 break
             if source.packets > limits.max_frames or source.packets / fps > limits.max_duration_s:
-                raise JobFailure("VIDEO_TOO_LONG", "The video is longer than the limit allows.")
+                raise VisionError("VIDEO_TOO_LONG", "The video is longer than the limit allows.")
             # Frame numbers are times at the nominal rate, so they stay times when the rate varies
             # (screen recordings, joined clips): a frame in the slot of an earlier one (a faster
             # stretch, a rate a little off, out of order after damaged data) is not analysed, and
@@ -333,14 +333,14 @@ def _read(
 def _result(state: _Pass, end: _End, elapsed: float) -> PassResult:
     frames = end.frames
     if state.prev is None:
-        raise JobFailure("VIDEO_UNREADABLE", "No frame of the video could be decoded.")
+        raise VisionError("VIDEO_UNREADABLE", "No frame of the video could be decoded.")
     if len(end.damaged) > frames / 2:
-        raise JobFailure(
+        raise VisionError(
             "VIDEO_UNREADABLE",
             f"{len(end.damaged)} of the video's {frames} frames could not be decoded: the file is damaged.",
         )
     if state.meta.length_known and frames < state.meta.frame_count / 2:
-        raise JobFailure(
+        raise VisionError(
             "VIDEO_UNREADABLE",
             f"The video ends after {frames} of its {state.meta.frame_count} frames: the file is damaged or truncated.",
         )

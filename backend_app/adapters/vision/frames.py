@@ -32,7 +32,7 @@ import av
 import cv2
 import numpy as np
 
-from backend_app.queue.errors import JobFailure
+from backend_app.adapters.vision.errors import VisionError
 
 # More decoder threads than cores keep more frames in flight, so decoding goes on while the pass's
 # own threads hold a core (2 cores, 1080p: 5.4-5.7 s a pass with 8 threads, 6.4-6.8 s with 2); each
@@ -59,13 +59,13 @@ class FrameSource:
         try:
             self.container = av.open(path)
         except (av.FFmpegError, OSError, ValueError) as exc:
-            raise JobFailure("VIDEO_UNREADABLE", f"The video could not be opened for decoding: {exc}") from None
+            raise VisionError("VIDEO_UNREADABLE", f"The video could not be opened for decoding: {exc}") from None
         from backend_app.adapters.vision.probe import video_stream
 
         self.stream = video_stream(self.container)
         if self.stream is None:
             self.container.close()
-            raise JobFailure("VIDEO_UNREADABLE", "The file has no video stream.")
+            raise VisionError("VIDEO_UNREADABLE", "The file has no video stream.")
         context = self.stream.codec_context
         context.thread_type = "AUTO"  # frame threads: FFmpeg's default (slice) is far slower here
         context.thread_count = frame_threads(context.width, context.height)

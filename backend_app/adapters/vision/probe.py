@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 
 import cv2
 
-from backend_app.queue.errors import JobFailure
+from backend_app.adapters.vision.errors import VisionError
 
 # Codecs we analyse (FourCC as OpenCV reports it, lower-cased) -> the name in the report.
 CODECS = {
@@ -89,14 +89,14 @@ def fourcc_text(value: float) -> str:
 def open_capture(path: str) -> cv2.VideoCapture:
     """An FFmpeg-backed capture, or VIDEO_UNREADABLE when the file is not a video OpenCV can open."""
     if not os.path.isfile(path) or os.path.getsize(path) == 0:
-        raise JobFailure("VIDEO_UNREADABLE", "The file is empty or missing.")
+        raise VisionError("VIDEO_UNREADABLE", "The file is empty or missing.")
     try:
         cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
     except cv2.error as exc:
-        raise JobFailure("VIDEO_UNREADABLE", f"OpenCV could not open the file: {exc}") from None
+        raise VisionError("VIDEO_UNREADABLE", f"OpenCV could not open the file: {exc}") from None
     if not cap.isOpened():
         cap.release()
-        raise JobFailure("VIDEO_UNREADABLE", _why_not_a_video(path))
+        raise VisionError("VIDEO_UNREADABLE", _why_not_a_video(path))
     return cap
 
 
@@ -122,7 +122,7 @@ def read_metadata(cap: cv2.VideoCapture, path: str) -> VideoMetadata:
     """Metadata from an open capture; METADATA_EXTRACTION_FAILED / INVALID_FPS / UNSUPPORTED_CODEC."""
     stream_s, contained, pictures_only = stream_length(path)
     if pictures_only:
-        raise JobFailure(
+        raise VisionError(
             "VIDEO_UNREADABLE", "The file has no video, only a still picture (such as an audio file's cover art)."
         )
     try:
@@ -130,14 +130,14 @@ def read_metadata(cap: cv2.VideoCapture, path: str) -> VideoMetadata:
         fps, frames = _number(cap, cv2.CAP_PROP_FPS), _number(cap, cv2.CAP_PROP_FRAME_COUNT)
         fourcc = fourcc_text(cap.get(cv2.CAP_PROP_FOURCC))
     except cv2.error as exc:
-        raise JobFailure("METADATA_EXTRACTION_FAILED", f"Reading the video's metadata failed: {exc}") from None
+        raise VisionError("METADATA_EXTRACTION_FAILED", f"Reading the video's metadata failed: {exc}") from None
     if not (width >= 1 and height >= 1):
-        raise JobFailure("METADATA_EXTRACTION_FAILED", "The video reports no frame size.")
+        raise VisionError("METADATA_EXTRACTION_FAILED", "The video reports no frame size.")
     if not MIN_FPS <= fps <= MAX_FPS:
-        raise JobFailure("INVALID_FPS", f"The video reports an unusable frame rate ({fps:g} fps).")
+        raise VisionError("INVALID_FPS", f"The video reports an unusable frame rate ({fps:g} fps).")
     codec = CODECS.get(fourcc)
     if codec is None:
-        raise JobFailure(
+        raise VisionError(
             "UNSUPPORTED_CODEC",
             f"The video codec {fourcc or 'unknown'!r} is not supported; "
             "use H.264, HEVC, MPEG-4, VP8/VP9, AV1 or MJPEG.",
@@ -149,7 +149,7 @@ def read_metadata(cap: cv2.VideoCapture, path: str) -> VideoMetadata:
     elif contained:
         frame_count, known = 0, False  # no length anywhere (a live WebM): the pass counts
     else:  # a bare elementary stream: no container, no timing to trust
-        raise JobFailure(
+        raise VisionError(
             "METADATA_EXTRACTION_FAILED",
             "The file reports neither a frame count nor a duration (not in a container such as MP4, MKV or MOV).",
         )
@@ -157,7 +157,7 @@ def read_metadata(cap: cv2.VideoCapture, path: str) -> VideoMetadata:
     try:
         size, digest = os.path.getsize(path), sha256_of(path)
     except OSError as exc:
-        raise JobFailure("METADATA_EXTRACTION_FAILED", f"Reading the file failed: {exc}") from None
+        raise VisionError("METADATA_EXTRACTION_FAILED", f"Reading the file failed: {exc}") from None
     return VideoMetadata(
         duration_s=round(duration, 3),
         fps=round(fps, 3),
@@ -210,15 +210,15 @@ def video_stream(container):
 def validate(meta: VideoMetadata, limits: Limits) -> None:
     """Refuse what is over the limits: VIDEO_TOO_LARGE (dimensions), VIDEO_TOO_LONG (duration/frames)."""
     if meta.width * meta.height > limits.max_pixels or max(meta.width, meta.height) > 16384:
-        raise JobFailure(
+        raise VisionError(
             "VIDEO_TOO_LARGE", f"{meta.width}x{meta.height} is over the {limits.max_pixels}-pixel limit per frame."
         )
     if meta.duration_s > limits.max_duration_s:
-        raise JobFailure(
+        raise VisionError(
             "VIDEO_TOO_LONG", f"The video lasts {meta.duration_s:.1f} s; the limit is {limits.max_duration_s:g} s."
         )
     if meta.frame_count > limits.max_frames:
-        raise JobFailure(
+        raise VisionError(
             "VIDEO_TOO_LONG", f"The video has {meta.frame_count} frames; the limit is {limits.max_frames}."
         )
 
@@ -234,5 +234,5 @@ def probe(path: str, limits: Limits | None = None) -> VideoMetadata:
     finally:
         cap.release()
     if not ok:
-        raise JobFailure("VIDEO_UNREADABLE", "The first frame could not be decoded (damaged or truncated file).")
+        raise VisionError("VIDEO_UNREADABLE", "The first frame could not be decoded (damaged or truncated file).")
     return meta

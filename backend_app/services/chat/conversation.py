@@ -22,12 +22,11 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import delete, func, select
 
-from backend_app.adapters import llm
 from backend_app.errors import AppError, Conflict, ValidationError
 from backend_app.extensions import db
 from backend_app.models import Analysis, ChatMessage, Job
 from backend_app.models.job import QUEUED, RUNNING
-from backend_app.services import sessions
+from backend_app.services import ai, sessions, usage
 from backend_app.services.chat import answer as chat_answer
 from backend_app.services.chat import query as search_query
 from backend_app.services.chat import search
@@ -101,8 +100,8 @@ def _provider(tenant: Tenant, mode: str) -> tuple[str, dict | None]:
             raise Conflict("AI answers are not configured here; offline answers are available.", code="AI_UNAVAILABLE")
         return "offline", None
     try:
-        llm.check_budget(tenant.user_id)
-    except llm.BudgetExceeded as exc:
+        usage.check_budget(tenant.user_id)
+    except usage.BudgetExceeded as exc:
         if mode == "ai":
             raise
         return "offline", _notice(exc)
@@ -244,14 +243,14 @@ def answer(turn: Turn) -> dict:
     """The whole answer at once."""
     if turn.provider == "openai":
         try:
-            reply = llm.complete(
+            reply = ai.complete(
                 chat_answer.build_messages(turn.prompt_question, turn.hits),
                 user_id=turn.tenant.user_id,
                 purpose=PURPOSE,
             )
             text, order = chat_answer.clean_citations(reply.text, len(turn.hits))
             _cite(turn, order)
-        except (llm.LLMError, llm.BudgetExceeded) as exc:
+        except (ai.AIProviderFailed, usage.BudgetExceeded) as exc:
             text = _fallback(turn, exc)
     else:
         text = _offline(turn)
@@ -266,7 +265,7 @@ def answer_stream(turn: Turn) -> Iterator[tuple[str, dict]]:
             for piece in _ai_pieces(turn):
                 sent.append(piece)
                 yield "token", {"text": piece}
-        except (llm.LLMError, llm.BudgetExceeded) as exc:
+        except (ai.AIProviderFailed, usage.BudgetExceeded) as exc:
             if sent or turn.mode == "ai":
                 yield "error", _notice(exc)
                 return
@@ -283,7 +282,7 @@ def answer_stream(turn: Turn) -> Iterator[tuple[str, dict]]:
 def _ai_pieces(turn: Turn) -> Iterator[str]:
     """The model's streamed text with citations checked as they pass; sets the turn's citations."""
     flt = chat_answer.CitationFilter(len(turn.hits))
-    for piece in llm.stream(
+    for piece in ai.stream(
         chat_answer.build_messages(turn.prompt_question, turn.hits), user_id=turn.tenant.user_id, purpose=PURPOSE
     ):
         if released := flt.feed(piece):

@@ -15,6 +15,7 @@ from backend_app.errors import NotFound, ValidationError
 from backend_app.extensions import db
 from backend_app.models import Flag, FlagAudit
 from backend_app.models.base import utcnow
+from backend_app.services.flags import window
 from backend_app.services.flags.state import publish_change, snapshot
 
 log = logging.getLogger(__name__)
@@ -127,9 +128,7 @@ def set_flag(
     db.session.commit()
     if audit is not None:
         if flag.enabled and not (audit.before or {}).get("enabled"):
-            from backend_app.services.flags.guard import reset
-
-            reset(flag.key)  # turned on again: the guard starts from a clean window
+            window.reset(flag.key)  # turned on again: the guard starts from a clean window
         _changed(flag, audit)
     return flag, audit is not None
 

@@ -3,7 +3,7 @@
 Every response served under v2 is a sample; it is an error when its status is 5xx or a v2
 code path fell back to v1 (``variant.report_v2_failure()``). Samples are counted in Redis
 in time buckets (``GUARD_WINDOW_S`` split into at most 60), so every web process feeds
-the same sliding window. When, over the window, there are at least ``GUARD_MIN_SAMPLES``
+the same sliding window (``window.py``). When, over the window, there are at least ``GUARD_MIN_SAMPLES``
 samples and errors/samples exceeds ``GUARD_ERROR_RATE``, the guard rolls the flag back
 (audited with actor "guard" and the numbers) and clears the window, so turning v2 on
 again starts from a clean count. The guard is evaluated whenever an error is recorded:
@@ -13,36 +13,25 @@ the rate only rises when an error arrives.
 from __future__ import annotations
 
 import logging
-import math
 import time
 
 from flask import current_app
 from redis.exceptions import RedisError
 
 from backend_app.extensions import redis_store
+from backend_app.services.flags.changes import rollback
 from backend_app.services.flags.state import USE_V2, snapshot
+from backend_app.services.flags.window import PREFIX, bucket_keys, bucket_width, reset, window_counts
 
 log = logging.getLogger(__name__)
-PREFIX = "framewise:guard:"
-MAX_BUCKETS = 60
-
-
-def _bucket_width(window_s: int) -> int:
-    return max(1, math.ceil(window_s / MAX_BUCKETS))
-
-
-def _keys(flag_key: str, window_s: int, now: float) -> list[str]:
-    width = _bucket_width(window_s)
-    newest = int(now // width)
-    count = math.ceil(window_s / width)
-    return [f"{PREFIX}{flag_key}:{b}" for b in range(newest - count + 1, newest + 1)]
+__all__ = ["evaluate", "record", "reset", "status", "window_counts"]
 
 
 def record(is_error: bool, flag_key: str = USE_V2) -> bool:
     """Count one v2 response; returns True when this sample made the guard roll the flag back."""
     settings = current_app.config["SETTINGS"]
     window = settings.guard_window_s
-    key = _keys(flag_key, window, time.time())[-1]
+    key = bucket_keys(flag_key, window, time.time())[-1]
     recent_errors = f"{PREFIX}{flag_key}:recent-errors"
     try:
         pipe = redis_store.conn.pipeline(transaction=False)
@@ -50,7 +39,7 @@ def record(is_error: bool, flag_key: str = USE_V2) -> bool:
         if is_error:
             pipe.hincrby(key, "e", 1)
             pipe.set(recent_errors, 1, ex=window)
-        pipe.expire(key, window + 2 * _bucket_width(window))
+        pipe.expire(key, window + 2 * bucket_width(window))
         pipe.get(recent_errors)
         errors_in_window = pipe.execute()[-1]
     except RedisError:
@@ -59,29 +48,6 @@ def record(is_error: bool, flag_key: str = USE_V2) -> bool:
     # GUARD_MIN_SAMPLES with the rate already over the line); without one it cannot trip, and
     # the check costs no extra round trip.
     return evaluate(flag_key) if errors_in_window else False
-
-
-def window_counts(flag_key: str = USE_V2) -> tuple[int, int]:
-    """(samples, errors) of v2 responses in the sliding window, across all processes."""
-    window = current_app.config["SETTINGS"].guard_window_s
-    pipe = redis_store.conn.pipeline(transaction=False)
-    for key in _keys(flag_key, window, time.time()):
-        pipe.hmget(key, "n", "e")
-    samples = errors = 0
-    for n, e in pipe.execute():
-        samples += int(n or 0)
-        errors += int(e or 0)
-    return samples, errors
-
-
-def reset(flag_key: str = USE_V2) -> None:
-    """Forget the window (after a rollback, or when v2 is turned on again)."""
-    try:
-        keys = list(redis_store.conn.scan_iter(match=f"{PREFIX}{flag_key}:*", count=200))
-        if keys:
-            redis_store.conn.delete(*keys)
-    except RedisError:
-        log.warning("could not reset the guard window")
 
 
 def evaluate(flag_key: str = USE_V2) -> bool:
@@ -101,8 +67,6 @@ def evaluate(flag_key: str = USE_V2) -> bool:
             return False
     except RedisError:
         return False
-    from backend_app.services.flags.changes import rollback
-
     reason = (
         f"guard: v2 error rate {errors}/{samples} = {errors / samples:.1%} over the last "
         f"{settings.guard_window_s}s exceeded {settings.guard_error_rate:.1%} "

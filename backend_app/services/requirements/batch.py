@@ -27,6 +27,7 @@ from backend_app.models import Job, RequirementBatch, RequirementResult
 from backend_app.models.base import new_id, utcnow
 from backend_app.queue import enqueue
 from backend_app.queue.errors import JobFailure
+from backend_app.services import usage
 from backend_app.services.requirements import criteria as crit
 from backend_app.services.requirements import single
 from backend_app.services.requirements.engine import ENGINE_V1, sha256, storable
@@ -235,7 +236,7 @@ def _write_chunk(batch: RequirementBatch, chunk: list[tuple[int, Row]], outcomes
             record.update(_fields(outcome.result))
             if "rewrite" in outcome.result:
                 rewrites[str(index)] = outcome.result["rewrite"]
-            usages += [_usage_row(batch.user_id, usage) for usage in outcome.usages]
+            usages += [usage.row(batch.user_id, PURPOSE, call) for call in outcome.usages]
             outcome.usages = []  # a duplicate row shares this outcome: its calls count once
         records.append(record)
     if rewrites:
@@ -261,20 +262,6 @@ _EMPTY = {
     "rewrite_sha256": None,
     "error_code": None,
 }
-
-
-def _usage_row(user_id: str, usage):
-    from backend_app.models import UsageRecord
-
-    return UsageRecord(
-        user_id=user_id,
-        purpose=PURPOSE,
-        model=usage.model,
-        prompt_tokens=usage.prompt_tokens,
-        completion_tokens=usage.completion_tokens,
-        cost_usd=usage.cost_usd,
-        cached=usage.cached,
-    )
 
 
 def _fields(res: dict[str, Any]) -> dict[str, Any]:

@@ -14,10 +14,11 @@ from typing import Any
 
 import jsonschema
 
-from backend_app.adapters import llm
+from backend_app.services import ai
 from backend_app.services.requirements import criteria as crit
 from backend_app.services.requirements.engine import detect_language, make_finding, result
 from backend_app.services.requirements.rules import RULES
+from backend_app.services.usage import BudgetExceeded
 
 PURPOSE = "requirements"
 MODES = ("evaluate", "suggest", "rewrite")
@@ -26,7 +27,7 @@ MODES = ("evaluate", "suggest", "rewrite")
 class V2Failure(Exception):
     """v2 could not answer usefully; ``code`` says why, ``usages`` are the calls it made."""
 
-    def __init__(self, code: str, message: str, usages: list[llm.LLMResult]):
+    def __init__(self, code: str, message: str, usages: list[ai.LLMResult]):
         super().__init__(message)
         self.code, self.message, self.usages = code, message, usages
 
@@ -113,17 +114,17 @@ def parse(raw: str, text: str, mode: str) -> dict[str, Any]:
 
 def evaluate_v2(
     text: str, context: dict | None, keys: list[str], mode: str, *, user_id: str | None, record: bool = True
-) -> tuple[dict[str, Any], list[llm.LLMResult]]:
+) -> tuple[dict[str, Any], list[ai.LLMResult]]:
     """Ask the LLM (retrying an invalid answer once); the result in the v1 shape, plus the calls made."""
     msgs = messages(text, context, keys, mode)
-    usages: list[llm.LLMResult] = []
+    usages: list[ai.LLMResult] = []
     problem = ""
     for _attempt in (1, 2):
         try:
-            answer = llm.complete(msgs, user_id=user_id, purpose=PURPOSE, json_mode=True, record=record)
-        except llm.BudgetExceeded as exc:
+            answer = ai.complete(msgs, user_id=user_id, purpose=PURPOSE, json_mode=True, record=record)
+        except BudgetExceeded as exc:
             raise V2Failure("BUDGET_EXCEEDED", exc.message, usages) from None
-        except llm.LLMError as exc:
+        except ai.AIProviderFailed as exc:
             raise V2Failure("AI_PROVIDER_FAILED", exc.message, usages) from None
         usages.append(answer)
         try:

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend_app.validation import UNSTORABLE_MESSAGE, unstorable
+from backend_app.errors import UNSTORABLE_MESSAGE, unstorable
 
 REQUIRED = ("id", "requirementtext")
 ALIASES = {"requirement": "requirementtext", "text": "requirementtext", "requirement_text": "requirementtext"}

@@ -1,24 +1,25 @@
 """Evaluate, suggest or rewrite one requirement with the variant the caller was assigned.
 
 v1 is the rule engine. v2 asks the LLM (only with the ``openai`` provider); when v2 fails
-the answer is v1's with a ``note`` saying why, and the failure is counted for the canary
-guard. The response says what ran: ``variant`` (v1/v2), ``requested_variant`` and ``engine``.
+the answer is v1's with a ``note`` saying why, and the caller hears of the failure (its
+canary guard counts it). The response says what ran: ``variant`` (v1/v2),
+``requested_variant`` and ``engine``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
 
-from backend_app.adapters import llm
 from backend_app.errors import ValidationError
+from backend_app.services import ai
 from backend_app.services.requirements import criteria as crit
 from backend_app.services.requirements.engine import evaluate_v1, suggestions
 from backend_app.services.requirements.llm_eval import MODES, V2Failure, evaluate_v2
 from backend_app.services.requirements.rewrite import placeholders, rewrite_v1
-from backend_app.variant import report_v2_failure
 
 MAX_TEXT_CHARS = 5000
 
@@ -28,7 +29,7 @@ class Outcome:
     """One requirement's answer, the LLM calls it made and whether v2 failed."""
 
     result: dict[str, Any]
-    usages: list[llm.LLMResult] = field(default_factory=list)
+    usages: list[ai.LLMResult] = field(default_factory=list)
     v2_failed: bool = False
 
 
@@ -96,8 +97,16 @@ def _finish(res: dict[str, Any], text: str, mode: str) -> dict[str, Any]:
     return res
 
 
-def answer(data: dict[str, Any], mode: str, *, variant: str, user_id: str) -> dict[str, Any]:
-    """The sync API's unit of work: validate the body, run, count a v2 failure, record usage."""
+def answer(
+    data: dict[str, Any],
+    mode: str,
+    *,
+    variant: str,
+    user_id: str,
+    on_v2_failure: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """The sync API's unit of work: validate the body, run (usage recorded), and call
+    ``on_v2_failure`` when v2 fell back to v1 (the caller's canary guard counts it)."""
     text = check_text(data.get("requirementText"))
     context = data.get("context") or {}
     if not isinstance(context, dict):
@@ -108,6 +117,6 @@ def answer(data: dict[str, Any], mode: str, *, variant: str, user_id: str) -> di
             "criteriaKeys must be a list of strings.", details={"fields": {"criteriaKeys": "must be a list of strings"}}
         )
     outcome = run(text, context, crit.resolve(keys), mode, variant=variant, user_id=user_id)
-    if outcome.v2_failed:
-        report_v2_failure()
+    if outcome.v2_failed and on_v2_failure is not None:
+        on_v2_failure()
     return outcome.result

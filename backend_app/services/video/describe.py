@@ -4,45 +4,25 @@ Two providers behind one function, ``describe``:
 
 - ``offline`` (default): deterministic text built only from the measured signals. It says what
   was measured (brightness, motion, faces, QR payloads, colours) and nothing it cannot know.
-- ``openai``: the keyframes go as base64 JPEG images to ``OPENAI_VISION_MODEL`` through
-  adapters/llm.py (budget, Redis cache keyed by the content, retries with backoff, usage per
-  user). The JSON answer is validated; when the provider fails or answers badly the report
-  keeps the offline text and says so in ``ai.note`` and a warning.
+- ``openai``: the keyframes go as base64 JPEG images to ``OPENAI_VISION_MODEL``
+  (``describe_openai``, through services/ai.py: budget, Redis cache keyed by the content,
+  retries with backoff, usage per user). The JSON answer is validated there; here it is laid
+  over the offline text. When the provider fails or answers badly the report keeps the
+  offline text and says so in ``ai.note`` and a warning.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonschema
+from flask import current_app
 
 from backend_app.errors import AppError
+from backend_app.services.video import describe_openai
 
 log = logging.getLogger(__name__)
-PURPOSE = "video_description"
-ANSWER_SCHEMA = {
-    "type": "object",
-    "required": ["shots"],
-    "properties": {
-        "summary": {"type": "string", "maxLength": 2000},
-        "shots": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["index", "description"],
-                "properties": {
-                    "index": {"type": "integer"},
-                    "description": {"type": "string", "maxLength": 1000},
-                    "labels": {"type": "array", "items": {"type": "string", "maxLength": 60}, "maxItems": 12},
-                },
-            },
-        },
-    },
-}
 
 
 @dataclass
@@ -135,26 +115,55 @@ def describe(
     base = offline(shots, duration_s)
     if provider != "openai":
         return base
-    from backend_app.services.video import describe_openai
+    model = model or current_app.config["SETTINGS"].openai_vision_model
+    return _with_vision_model(base, shots, keyframes or {}, user_id=user_id, model=model, max_images=max_images)
 
-    return describe_openai.describe(base, shots, keyframes or {}, user_id=user_id, model=model, max_images=max_images)
 
-
-def validate_answer(text: str) -> dict:
-    """Parse and check the model's JSON; raises ValueError with the reason."""
+def _with_vision_model(
+    base: Descriptions,
+    shots: list[dict],
+    keyframes: dict[int, bytes],
+    *,
+    user_id: str | None,
+    model: str,
+    max_images: int,
+) -> Descriptions:
+    """The vision model's words over the offline ones, for the shots it saw; the offline text
+    stays wherever it did not answer."""
+    chosen = describe_openai.pick(shots, keyframes, max_images)
+    if not chosen:
+        base.ai = {"provider": "openai", "model": model, "ok": False, "note": "no keyframes to describe"}
+        return base
     try:
-        data = json.loads(text)
-        jsonschema.validate(data, ANSWER_SCHEMA)
-    except (json.JSONDecodeError, jsonschema.ValidationError) as exc:
-        raise ValueError(f"invalid answer: {str(exc).splitlines()[0][:200]}") from None
-    return data
-
-
-def image_part(jpeg: bytes) -> dict:
-    return {
-        "type": "image_url",
-        "image_url": {"url": "data:image/jpeg;base64," + base64.b64encode(jpeg).decode(), "detail": "low"},
+        answer, result = describe_openai.ask(
+            describe_openai.messages_for(chosen, keyframes), user_id=user_id, model=model
+        )
+    except Exception as exc:  # provider down, budget used up, malformed answers: keep the offline text
+        note = f"AI description unavailable ({failure_note(exc)}); offline descriptions from measured signals kept"
+        base.ai = {"provider": "openai", "model": model, "ok": False, "note": note}
+        base.warnings.append({"code": "AI_DESCRIPTION_UNAVAILABLE", "message": note})
+        return base
+    wanted = {s["index"] for s in chosen}
+    described = 0
+    for item in answer["shots"]:
+        if item["index"] in wanted and item["index"] in base.shots:
+            offline_labels = base.shots[item["index"]]["labels"]
+            labels = [str(x).strip().lower() for x in item.get("labels") or [] if str(x).strip()]
+            base.shots[item["index"]] = {
+                "description": item["description"].strip(),
+                "labels": list(dict.fromkeys(labels + offline_labels)),
+            }
+            described += 1
+    if answer.get("summary"):
+        base.summary = answer["summary"].strip()
+    base.ai = {
+        "provider": "openai",
+        "model": model,
+        "ok": described > 0,
+        "cached": result.cached,
+        "note": f"{described} of {len(shots)} shots described by the vision model; the others from measured signals",
     }
+    return base
 
 
 def failure_note(exc: Exception) -> str:

@@ -1,26 +1,48 @@
-"""The ``openai`` description provider: keyframes to a vision model, JSON answer validated.
+"""The ``openai`` description provider: keyframes to a vision model, its JSON answer validated.
 
-Failures never fail the analysis: the offline text stays and the report says why.
+What to show the model (``pick``, ``messages_for``) and one validated answer (``ask``);
+``describe.describe`` lays the answer over the offline text.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import time
 
-from flask import current_app
+import jsonschema
 
-from backend_app.adapters import llm
-from backend_app.services.video.describe import Descriptions, failure_note, image_part, validate_answer
+from backend_app.services import ai
 
 log = logging.getLogger(__name__)
+PURPOSE = "video_description"
 INSTRUCTIONS = (
     "You describe shots of a video for a searchable report. For each keyframe image you get its shot "
     'index and the signals measured on it. Answer JSON only: {"summary": str, "shots": [{"index": int, '
     '"description": str (one or two plain sentences about what is visible), "labels": [str] '
     "(up to 8 short lower-case nouns)}]}. Describe only what is visible; do not guess names or places."
 )
-ANSWER_ATTEMPTS = 2  # a malformed answer is asked again once (transport errors retry inside llm.complete)
+ANSWER_ATTEMPTS = 2  # a malformed answer is asked again once (transport errors retry inside ai.complete)
+ANSWER_SCHEMA = {
+    "type": "object",
+    "required": ["shots"],
+    "properties": {
+        "summary": {"type": "string", "maxLength": 2000},
+        "shots": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["index", "description"],
+                "properties": {
+                    "index": {"type": "integer"},
+                    "description": {"type": "string", "maxLength": 1000},
+                    "labels": {"type": "array", "items": {"type": "string", "maxLength": 60}, "maxItems": 12},
+                },
+            },
+        },
+    },
+}
 
 
 def pick(shots: list[dict], keyframes: dict[int, bytes], limit: int) -> list[dict]:
@@ -43,12 +65,29 @@ def messages_for(chosen: list[dict], keyframes: dict[int, bytes]) -> list[dict]:
     return [{"role": "user", "content": content}]
 
 
-def ask(messages: list[dict], *, user_id: str | None, model: str) -> tuple[dict, llm.LLMResult]:
+def image_part(jpeg: bytes) -> dict:
+    return {
+        "type": "image_url",
+        "image_url": {"url": "data:image/jpeg;base64," + base64.b64encode(jpeg).decode(), "detail": "low"},
+    }
+
+
+def validate_answer(text: str) -> dict:
+    """Parse and check the model's JSON; raises ValueError with the reason."""
+    try:
+        data = json.loads(text)
+        jsonschema.validate(data, ANSWER_SCHEMA)
+    except (json.JSONDecodeError, jsonschema.ValidationError) as exc:
+        raise ValueError(f"invalid answer: {str(exc).splitlines()[0][:200]}") from None
+    return data
+
+
+def ask(messages: list[dict], *, user_id: str | None, model: str) -> tuple[dict, ai.LLMResult]:
     """One validated answer; a malformed one is asked again (uncached) with a short backoff."""
     error: Exception | None = None
     for attempt in range(ANSWER_ATTEMPTS):
-        result = llm.complete(
-            messages, user_id=user_id, purpose="video_description", model=model, json_mode=True, use_cache=attempt == 0
+        result = ai.complete(
+            messages, user_id=user_id, purpose=PURPOSE, model=model, json_mode=True, use_cache=attempt == 0
         )
         try:
             return validate_answer(result.text), result
@@ -57,47 +96,3 @@ def ask(messages: list[dict], *, user_id: str | None, model: str) -> tuple[dict,
             log.warning("vision model answer rejected", extra={"attempt": attempt + 1, "error": str(exc)})
             time.sleep(0.2 * (attempt + 1))
     raise error  # type: ignore[misc]
-
-
-def describe(
-    base: Descriptions,
-    shots: list[dict],
-    keyframes: dict[int, bytes],
-    *,
-    user_id: str | None,
-    model: str | None,
-    max_images: int,
-) -> Descriptions:
-    model = model or current_app.config["SETTINGS"].openai_vision_model
-    chosen = pick(shots, keyframes, max_images)
-    if not chosen:
-        base.ai = {"provider": "openai", "model": model, "ok": False, "note": "no keyframes to describe"}
-        return base
-    try:
-        answer, result = ask(messages_for(chosen, keyframes), user_id=user_id, model=model)
-    except Exception as exc:  # provider down, budget used up, malformed answers: keep the offline text
-        note = f"AI description unavailable ({failure_note(exc)}); offline descriptions from measured signals kept"
-        base.ai = {"provider": "openai", "model": model, "ok": False, "note": note}
-        base.warnings.append({"code": "AI_DESCRIPTION_UNAVAILABLE", "message": note})
-        return base
-    wanted = {s["index"] for s in chosen}
-    described = 0
-    for item in answer["shots"]:
-        if item["index"] in wanted and item["index"] in base.shots:
-            offline_labels = base.shots[item["index"]]["labels"]
-            labels = [str(x).strip().lower() for x in item.get("labels") or [] if str(x).strip()]
-            base.shots[item["index"]] = {
-                "description": item["description"].strip(),
-                "labels": list(dict.fromkeys(labels + offline_labels)),
-            }
-            described += 1
-    if answer.get("summary"):
-        base.summary = answer["summary"].strip()
-    base.ai = {
-        "provider": "openai",
-        "model": model,
-        "ok": described > 0,
-        "cached": result.cached,
-        "note": f"{described} of {len(shots)} shots described by the vision model; the others from measured signals",
-    }
-    return base

@@ -12,9 +12,11 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 
 from backend_app.adapters import vision
 from backend_app.adapters.vision import keyframes as kf
+from backend_app.queue.errors import JobFailure
 from backend_app.services.video import describe as describer
 from backend_app.services.video.output import PipelineOutput
 from backend_app.services.video.report import build_report, shot_dicts
@@ -80,7 +82,7 @@ def analyse_file(
     clock = _Clock(on_stage)
     limits = limits_from(settings)
     os.makedirs(workdir, exist_ok=True)
-    with clock.stage("probe", 12):
+    with clock.stage("probe", 12), _refused_as_job_failure():
         meta = vision.probe(path, limits)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyframes", initializer=_yield_to_decoding)
     places = threading.BoundedSemaphore(KEYFRAMES_IN_FLIGHT)
@@ -99,7 +101,7 @@ def analyse_file(
         inspections[record.index] = (thumb, found)
 
     try:
-        with clock.stage("decode", 15):
+        with clock.stage("decode", 15), _refused_as_job_failure():
 
             def progress(done: int, total: int) -> None:
                 if on_progress and total:
@@ -123,6 +125,15 @@ def analyse_file(
     return PipelineOutput(
         meta=meta, passed=passed, shots=shots, thumbs=thumbs, contact_sheet=sheet, timings=clock.timings
     )
+
+
+@contextmanager
+def _refused_as_job_failure():
+    """The vision adapter's refusal as the job's coded failure, with the same code and message."""
+    try:
+        yield
+    except vision.VisionError as refused:
+        raise JobFailure(refused.code, refused.message, retryable=refused.retryable) from refused
 
 
 def _yield_to_decoding() -> None:

@@ -16,13 +16,13 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from backend_app.adapters.storage import (
+from backend_app.adapters.storage.base import (
     DEFAULT_CHUNK,
+    CountingReader,
     ObjectNotFound,
     Storage,
     StorageError,
     UploadTooLarge,
-    _CountingReader,
     content_disposition,
     validate_key,
     validate_prefix,
@@ -123,7 +123,7 @@ class S3Storage(Storage):
         self._call("put_object", key, Key=validate_key(key), Body=data, **self._extra(content_type))
 
     def put_stream(self, key, stream, content_type=None, max_bytes=None) -> int:
-        reader = _CountingReader(stream, max_bytes)
+        reader = CountingReader(stream, max_bytes)
         try:
             self.client.upload_fileobj(
                 reader, self.bucket, validate_key(key), ExtraArgs=self._extra(content_type), Config=_TRANSFER

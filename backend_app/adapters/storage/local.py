@@ -1,15 +1,5 @@
-"""Object storage behind one small interface: local disk (default) or S3-compatible.
-
-``get_storage()`` returns the app's backend, chosen by ``STORAGE_BACKEND``. Keys are
-generated from ids (``analysis_prefix()``), never from a filename. The local backend keeps
-files under ``settings.storage_root`` and writes atomically (temp file + rename); clients
-reach it through HMAC-signed, expiring URLs that the app itself serves (``api/storage.py``).
-The S3 backend (``storage_s3.py``) hands out presigned PUT/GET URLs instead.
-
-Errors are ``StorageError`` (an AppError, so a view renders them) with a stable code;
-a missing object is ``ObjectNotFound``. ``download_to`` always uses ``STORAGE_DOWNLOAD_FAILED``
-so a job can fail with that code whatever went wrong.
-"""
+"""Local disk: files under one root folder, written atomically (temp file + rename); clients
+reach them through HMAC-signed, expiring URLs that the app itself serves (``api/storage.py``)."""
 
 from __future__ import annotations
 
@@ -21,123 +11,24 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
-from urllib.parse import quote
+from typing import Any
 
-from flask import current_app, has_request_context, request
+from flask import has_request_context, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from backend_app.errors import AppError
+from backend_app.adapters.storage.base import (
+    DEFAULT_CHUNK,
+    CountingReader,
+    ObjectNotFound,
+    SignatureError,
+    Storage,
+    StorageError,
+    validate_key,
+    validate_prefix,
+)
 
-DEFAULT_CHUNK = 1 << 20
-MAX_KEY_LENGTH = 1024
 SIGNED_PATH = "/api/v1/storage/"
 _SIGN_SALT = "framewise.storage.signed-url.v1"
-
-
-class StorageError(AppError):
-    status, code, message = 503, "STORAGE_UNAVAILABLE", "The file store did not answer; try again shortly."
-
-
-class ObjectNotFound(StorageError):
-    status, code, message = 404, "OBJECT_NOT_FOUND", "The stored file does not exist."
-
-
-class UploadTooLarge(StorageError):
-    status, code, message = 413, "UPLOAD_TOO_LARGE", "The upload is larger than was declared."
-
-
-class SignatureError(StorageError):
-    status, code, message = 403, "SIGNATURE_INVALID", "This link is not valid."
-
-
-def validate_key(key: str) -> str:
-    """A storage key: relative, '/'-separated, no empty, '.' or '..' or hidden segments."""
-    if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH:
-        raise ValueError(f"invalid storage key {key!r}")
-    if key.startswith("/") or "\\" in key or "\x00" in key:
-        raise ValueError(f"invalid storage key {key!r}")
-    for part in key.split("/"):
-        if not part or part.startswith("."):
-            raise ValueError(f"invalid storage key {key!r}")
-    return key
-
-
-def validate_prefix(prefix: str) -> str:
-    """A prefix is a key that ends with '/' (so 'users/1' never matches 'users/10/...')."""
-    if not prefix.endswith("/"):
-        raise ValueError(f"a storage prefix must end with '/': {prefix!r}")
-    validate_key(prefix[:-1])
-    return prefix
-
-
-class _CountingReader:
-    """Reads from ``stream`` and refuses to go past ``limit`` bytes."""
-
-    def __init__(self, stream: IO[bytes], limit: int | None):
-        self.stream, self.limit, self.count = stream, limit, 0
-
-    def read(self, size: int = -1) -> bytes:
-        if self.limit is not None and (size is None or size < 0):
-            size = self.limit - self.count + 1
-        data = self.stream.read(size)
-        self.count += len(data)
-        if self.limit is not None and self.count > self.limit:
-            raise UploadTooLarge(details={"limit": self.limit})
-        return data
-
-
-class Storage:
-    """The interface every backend implements (names are relied on by jobs, API and export)."""
-
-    name = "abstract"
-
-    def put_file(self, key: str, path: str | os.PathLike, content_type: str | None = None) -> None:
-        raise NotImplementedError
-
-    def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
-        raise NotImplementedError
-
-    def put_stream(
-        self, key: str, stream: IO[bytes], content_type: str | None = None, max_bytes: int | None = None
-    ) -> int:
-        """Copy a readable stream to ``key`` without holding it in memory; returns bytes written."""
-        raise NotImplementedError
-
-    def download_to(self, key: str, path: str | os.PathLike) -> None:
-        raise NotImplementedError
-
-    def iter_chunks(self, key: str, chunk_size: int = DEFAULT_CHUNK) -> Iterator[bytes]:
-        raise NotImplementedError
-
-    def read_head(self, key: str, n: int) -> bytes:
-        raise NotImplementedError
-
-    def size(self, key: str) -> int | None:
-        raise NotImplementedError
-
-    def exists(self, key: str) -> bool:
-        return self.size(key) is not None
-
-    def delete(self, key: str) -> None:
-        raise NotImplementedError
-
-    def delete_prefix(self, prefix: str) -> int:
-        raise NotImplementedError
-
-    def list_keys(self, prefix: str) -> Iterator[str]:
-        raise NotImplementedError
-
-    def presign_put(
-        self, key: str, content_type: str, expires_s: int, size: int | None = None
-    ) -> tuple[str, dict[str, str]]:
-        raise NotImplementedError
-
-    def presign_get(self, key: str, expires_s: int, filename: str | None = None) -> str:
-        raise NotImplementedError
-
-    def healthcheck(self) -> dict[str, Any]:
-        raise NotImplementedError
 
 
 # --- signed URLs for the local backend ---------------------------------------------------
@@ -222,7 +113,7 @@ class LocalStorage(Storage):
         self._atomic_write(key, lambda handle: handle.write(data))
 
     def put_stream(self, key, stream, content_type=None, max_bytes=None) -> int:
-        reader = _CountingReader(stream, max_bytes)
+        reader = CountingReader(stream, max_bytes)
 
         def write(handle):
             while chunk := reader.read(DEFAULT_CHUNK):
@@ -304,42 +195,3 @@ class LocalStorage(Storage):
         self.put_bytes(probe, b"ok")
         self.delete(probe)
         return {"ok": True, "backend": self.name}
-
-
-def _build(settings) -> Storage:
-    if settings.storage_backend == "s3":
-        from backend_app.adapters.storage_s3 import S3Storage
-
-        return S3Storage(settings)
-    return LocalStorage(settings.storage_root, settings.secret_key, settings)
-
-
-def _cache_key(settings) -> tuple:
-    return (
-        settings.storage_backend,
-        settings.storage_root,
-        settings.secret_key,
-        settings.public_base_url,
-        settings.s3_endpoint_url,
-        settings.s3_public_endpoint_url,
-        settings.s3_bucket,
-        settings.s3_region,
-        settings.s3_access_key_id,
-    )
-
-
-def get_storage() -> Storage:
-    """The current app's storage backend (rebuilt when its settings change)."""
-    settings = current_app.config["SETTINGS"]
-    key = _cache_key(settings)
-    cached = current_app.extensions.get("storage")
-    if cached is None or cached[0] != key:
-        cached = (key, _build(settings))
-        current_app.extensions["storage"] = cached
-    return cached[1]
-
-
-def content_disposition(filename: str) -> str:
-    """An attachment header that survives any filename (RFC 6266 with a UTF-8 fallback)."""
-    ascii_name = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename) or "download"
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
