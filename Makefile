@@ -6,7 +6,7 @@ TEST_PROCS ?= 3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run dev test install bench demo clean
+.PHONY: run dev test lint fmt install bench demo clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -25,6 +25,16 @@ dev: install
 
 test: install
 	$(PY) -m pytest -n $(TEST_PROCS) $(PYTEST_ARGS)
+
+# ruff and the import contract; make test runs both too (tests/test_architecture.py).
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest -q -p no:xdist tests/test_architecture.py
+
+fmt: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 demo: install
 	$(PY) -m flask --app wsgi:app demo seed

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Response, request, stream_with_context, url_for
 
-from backend_app.adapters.storage import content_disposition
+from backend_app.filenames import content_disposition
 from backend_app.services.files import Download
 
 log = logging.getLogger(__name__)

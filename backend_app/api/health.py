@@ -11,5 +11,5 @@ from backend_app.services import health
 @bp.get("/simple-health")
 @doc("Liveness with a database round trip", tag="health", auth="none", responses={200: "ok", 503: "database down"})
 def simple_health():
-    result = health._timed(health.check_database)
+    result = health.timed(health.check_database)
     return jsonify({"status": "ok" if result["ok"] else "down", "database": result}), (200 if result["ok"] else 503)

@@ -27,7 +27,7 @@ from backend_app.services.hooks import HealthCheck
 REDIS_DOWN = {"ok": False, "error": "redis unreachable"}
 
 
-def _timed(check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def timed(check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         result = check()
@@ -124,6 +124,6 @@ def full_report() -> tuple[bool, dict[str, Any]]:
             if check.unmet is not None:
                 checks[check.name] = dict(check.unmet)
             continue
-        checks[check.name] = _timed(check.run)
+        checks[check.name] = timed(check.run)
     healthy = all(c.get("ok") for c in checks.values())
     return healthy, {"status": "healthy" if healthy else "degraded", "checks": checks}

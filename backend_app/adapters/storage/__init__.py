@@ -23,7 +23,6 @@ from backend_app.adapters.storage.base import (
     Storage,
     StorageError,
     UploadTooLarge,
-    content_disposition,
     validate_key,
     validate_prefix,
 )
@@ -39,7 +38,6 @@ __all__ = [
     "Storage",
     "StorageError",
     "UploadTooLarge",
-    "content_disposition",
     "get_storage",
     "sign_token",
     "validate_key",

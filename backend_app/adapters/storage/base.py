@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from typing import IO, Any
-from urllib.parse import quote
 
 from backend_app.errors import AppError
 
@@ -120,9 +119,3 @@ class Storage:
 
     def healthcheck(self) -> dict[str, Any]:
         raise NotImplementedError
-
-
-def content_disposition(filename: str) -> str:
-    """An attachment header that survives any filename (RFC 6266 with a UTF-8 fallback)."""
-    ascii_name = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename) or "download"
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"

@@ -23,10 +23,10 @@ from backend_app.adapters.storage.base import (
     Storage,
     StorageError,
     UploadTooLarge,
-    content_disposition,
     validate_key,
     validate_prefix,
 )
+from backend_app.filenames import content_disposition
 
 _MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
 _TRANSFER = TransferConfig(multipart_threshold=64 << 20, multipart_chunksize=16 << 20, max_concurrency=4)
