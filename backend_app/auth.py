@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from backend_app.errors import AppError, Forbidden, Unauthorized, render_error
 from backend_app.extensions import db, jwt
 from backend_app.models.user import SignedInUser
-from backend_app.services import accounts
+from backend_app.services import accounts, signins
 from backend_app.tenancy import Tenant
 
 ACCESS_COOKIE = "access_token_cookie"
@@ -36,9 +36,11 @@ class Identity(NamedTuple):
     user: SignedInUser
 
 
-def verified_claims(raw: str | None, token_type: str | None = None) -> dict | None:
+def verified_claims(raw: str | None, token_type: str | None = None, *, cookie: bool = False) -> dict | None:
     """The claims of a raw JWT, or None when it is absent, invalid, expired, revoked or (when
-    ``token_type`` is given) of another type: an access token in the refresh cookie is no sign-in."""
+    ``token_type`` is given) of another type: an access token in the refresh cookie is no sign-in.
+    A replayed refresh token ends its sign-in (``services.signins``; ``cookie`` allows the pages'
+    short window for concurrent requests)."""
     if not raw:
         return None
     try:
@@ -48,15 +50,15 @@ def verified_claims(raw: str | None, token_type: str | None = None) -> dict | No
     kind = claims.get("type", "access")
     if token_type is not None and kind != token_type:
         return None
-    if accounts.is_revoked(claims["jti"], kind):
+    if signins.refusal(claims, cookie=cookie):
         return None
     return claims
 
 
-def token_user(raw: str | None, token_type: str | None = None) -> Identity | None:
+def token_user(raw: str | None, token_type: str | None = None, *, cookie: bool = False) -> Identity | None:
     """The token's claims and its account; None when the token signs nobody in (see
     ``verified_claims``). Raises ACCOUNT_DISABLED when the account is gone or disabled."""
-    claims = verified_claims(raw, token_type)
+    claims = verified_claims(raw, token_type, cookie=cookie)
     if claims is None:
         return None
     return Identity(claims, accounts.active_user(claims["sub"]))
@@ -67,13 +69,14 @@ def request_user() -> SignedInUser | None:
     before any view). The API's bearer header, else the page's cookies: the access one, or the
     refresh one once the access one has expired."""
     header = request.headers.get("Authorization", "")
-    if header[:7].lower() == "bearer ":
+    cookie = header[:7].lower() != "bearer "
+    if not cookie:
         raws = [header[7:].strip()]
     else:
         raws = [request.cookies.get(ACCESS_COOKIE), request.cookies.get(REFRESH_COOKIE)]
     for raw in raws:
         try:
-            found = token_user(raw)
+            found = token_user(raw, cookie=cookie)
         except SQLAlchemyError:
             db.session.rollback()  # leave the view a usable session; it reports the database itself
             continue
@@ -139,7 +142,10 @@ def register_jwt_callbacks(app: Flask) -> None:
 
     @jwt.token_in_blocklist_loader
     def _revoked(_header, payload) -> bool:
-        return accounts.is_revoked(payload["jti"], payload.get("type", "access"))
+        refusal = signins.refusal(payload)
+        if refusal == "TOKEN_REUSED":
+            raise signins.reused()
+        return refusal is not None
 
     jwt.unauthorized_loader(lambda reason: fail("AUTH_REQUIRED", f"Sign in to continue ({reason})."))
     jwt.invalid_token_loader(lambda reason: fail("TOKEN_INVALID", f"The token is not valid: {reason}."))

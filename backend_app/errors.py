@@ -158,6 +158,8 @@ def render_error(error: AppError) -> Response:
         _know_the_page_user()
         response = Response(render_template("errors/error.html", error=error))
     response.status_code = error.status
+    if isinstance(error.details.get("retry_after_s"), int):
+        response.headers["Retry-After"] = str(error.details["retry_after_s"])
     return response
 
 

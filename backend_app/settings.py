@@ -48,7 +48,11 @@ class Settings:
     refresh_token_days: int = field(default=14, metadata={"env": "REFRESH_TOKEN_DAYS"})
     cookie_secure: bool = field(default=False, metadata={"env": "COOKIE_SECURE"})
     cors_origins: list[str] = field(default_factory=list, metadata={"env": "CORS_ORIGINS"})
-    login_rate_limit: str = field(default="10 per minute", metadata={"env": "LOGIN_RATE_LIMIT"})
+    login_rate_limit: str = field(default="30 per minute;300 per hour", metadata={"env": "LOGIN_RATE_LIMIT"})
+    login_free_failures: int = field(default=5, metadata={"env": "LOGIN_FREE_FAILURES"})
+    login_backoff_s: float = field(default=1.0, metadata={"env": "LOGIN_BACKOFF_S"})
+    login_backoff_max_s: int = field(default=900, metadata={"env": "LOGIN_BACKOFF_MAX_S"})
+    refresh_reuse_grace_s: int = field(default=30, metadata={"env": "REFRESH_REUSE_GRACE_S"})
     max_json_bytes: int = field(default=1_048_576, metadata={"env": "MAX_JSON_BYTES"})
 
     # --- data ----------------------------------------------------------------------
@@ -255,6 +259,7 @@ MAY_BE_ZERO = {
     "video_ai_max_keyframes",
     "pipeline_check_ttl_s",
     "canary_percent",
+    "refresh_reuse_grace_s",
 }
 LOG_LEVELS = {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}
 

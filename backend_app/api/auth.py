@@ -1,14 +1,14 @@
-"""Accounts: register, login, refresh, logout, me."""
+"""Accounts: register, login, refresh (rotating), logout, sign out everywhere, me."""
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+from flask import Response, current_app, jsonify, request
 from flask_jwt_extended import decode_token, get_jwt
 
 from backend_app.api import bp, doc, obj
 from backend_app.auth import current_user, load_user, login_required
 from backend_app.extensions import limiter
-from backend_app.services import accounts
+from backend_app.services import accounts, signins
 from backend_app.validation import fields, json_body
 
 CREDENTIALS = obj({"email": "string", "password": "string"})
@@ -16,6 +16,11 @@ CREDENTIALS = obj({"email": "string", "password": "string"})
 
 def _login_limit() -> str:
     return current_app.config["SETTINGS"].login_rate_limit
+
+
+def _failed(response: Response) -> bool:
+    """Only failed sign-ins count against the address: many people behind one address sign in."""
+    return response.status_code >= 400
 
 
 @bp.post("/auth/register")
@@ -34,13 +39,13 @@ def register():
 
 
 @bp.post("/auth/login")
-@limiter.limit(_login_limit)
+@limiter.limit(_login_limit, deduct_when=_failed)
 @doc(
     "Sign in; returns access and refresh tokens",
     tag="auth",
     body=CREDENTIALS,
     auth="none",
-    responses={200: "Tokens", 401: "INVALID_CREDENTIALS", 429: "RATE_LIMITED"},
+    responses={200: "Tokens", 401: "INVALID_CREDENTIALS", 429: "RATE_LIMITED / LOGIN_THROTTLED"},
 )
 def login():
     data = fields(json_body(), {"email": str, "password": str})
@@ -50,20 +55,22 @@ def login():
 
 @bp.post("/auth/refresh")
 @doc(
-    "Exchange a refresh token for a new access token",
+    "Exchange a refresh token for new access and refresh tokens; the one sent is used up, and "
+    "sending it again ends the sign-in on every device (TOKEN_REUSED)",
     tag="auth",
     auth="refresh",
-    responses={200: "New access token", 401: "TOKEN_INVALID / TOKEN_REVOKED"},
+    responses={200: "New access and refresh tokens", 401: "TOKEN_INVALID / TOKEN_REVOKED / TOKEN_REUSED"},
 )
 def refresh():
-    user = load_user(refresh=True)
-    tokens = accounts.issue_tokens(user)
-    return jsonify({"access_token": tokens["access_token"], "token_type": "Bearer"})
+    load_user(refresh=True)
+    tokens = signins.rotate(get_jwt())
+    return jsonify({**tokens, "token_type": "Bearer"})
 
 
 @bp.post("/auth/logout")
 @doc(
-    "Revoke the presented token (send the refresh token too, in the body, to revoke both)",
+    "Sign out: ends the sign-in of the presented token, its refresh token included (a refresh_token "
+    "of another of your sign-ins in the body ends that one too)",
     tag="auth",
     body=obj(optional={"refresh_token": "string"}),
     responses={200: "Revoked"},
@@ -71,8 +78,8 @@ def refresh():
 @login_required
 def logout():
     claims = get_jwt()
-    accounts.revoke(claims["jti"], current_app.config["JWT_ACCESS_TOKEN_EXPIRES"])
-    revoked = ["access"]
+    signins.end(claims)
+    revoked = ["access", "refresh"] if claims.get("fam") else ["access"]
     try:
         body = request.get_json(silent=True) if request.is_json else None
     except RecursionError:  # optional body: nested past the parser's depth is no body
@@ -82,10 +89,30 @@ def logout():
             refresh_claims = decode_token(body["refresh_token"], allow_expired=True)
         except Exception:
             refresh_claims = None
-        if refresh_claims and refresh_claims.get("sub") == claims.get("sub"):
-            accounts.revoke(refresh_claims["jti"], current_app.config["JWT_REFRESH_TOKEN_EXPIRES"])
-            revoked.append("refresh")
+        if (
+            refresh_claims
+            and refresh_claims.get("sub") == claims.get("sub")
+            and refresh_claims.get("type") == "refresh"
+        ):
+            signins.end(refresh_claims)
+            if "refresh" not in revoked:
+                revoked.append("refresh")
     return jsonify({"revoked": revoked})
+
+
+@bp.post("/auth/logout-all")
+@doc(
+    "Sign out everywhere: end every sign-in of this account (all devices), this one included",
+    tag="auth",
+    responses={200: "{signed_out: number of sign-ins ended}"},
+)
+@login_required
+def logout_all():
+    claims = get_jwt()
+    ended = signins.end_all(claims["sub"])
+    if not claims.get("fam"):
+        signins.end(claims)  # a token of no sign-in (made by a tool) is revoked by itself
+    return jsonify({"signed_out": ended})
 
 
 @bp.get("/auth/me")

@@ -6,23 +6,22 @@ import logging
 import re
 import secrets
 from datetime import timedelta
+from functools import cache
 
 from flask import current_app, has_request_context
-from flask_jwt_extended import create_access_token, create_refresh_token
-from redis.exceptions import RedisError
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from backend_app.errors import Conflict, NotFound, Unauthorized, ValidationError
-from backend_app.extensions import db, redis_store, request_memo
+from backend_app.extensions import db, request_memo
 from backend_app.models import User
 from backend_app.models.user import SignedInUser
+from backend_app.services import login_throttle, signins
 from backend_app.services.passwords import weak_password
 
 log = logging.getLogger(__name__)
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
-REVOKED_PREFIX = "framewise:revoked:"
 
 
 def normalize_email(email: str) -> str:
@@ -62,21 +61,37 @@ def register(email: str, password: str, role: str = "user") -> User:
 
 
 def authenticate(email: str, password: str) -> User:
-    """The user with these credentials, or one uniform 401 (no hint which part was wrong)."""
-    user = db.session.execute(select(User).where(User.email == normalize_email(email))).scalar_one_or_none()
-    if user is None or not user.check_password(password):
+    """The user with these credentials, or one uniform 401 (no hint which part was wrong).
+
+    An unknown email costs the same scrypt work as a wrong password (a dummy hash), so the time
+    of the answer does not tell which emails have accounts. Failures per account are throttled
+    (``login_throttle``); LOGIN_THROTTLED is a 429 with the wait.
+    """
+    email = normalize_email(email)
+    login_throttle.attempt(email)
+    user = db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
+    if user is None:
+        User(password_hash=_dummy_hash()).check_password(password)
         raise Unauthorized("Email or password is wrong.", code="INVALID_CREDENTIALS")
+    if not user.check_password(password):
+        raise Unauthorized("Email or password is wrong.", code="INVALID_CREDENTIALS")
+    login_throttle.succeeded(email)
     if user.disabled:
         raise Unauthorized("This account is disabled.", code="ACCOUNT_DISABLED")
     return user
 
 
+@cache
+def _dummy_hash() -> str:
+    """A hash made as real ones are (same method and cost), of a password nobody can type."""
+    user = User()
+    user.set_password(secrets.token_urlsafe(32))
+    return user.password_hash
+
+
 def issue_tokens(user: User | SignedInUser) -> dict[str, str]:
-    claims = {"role": user.role}
-    return {
-        "access_token": create_access_token(identity=user.id, additional_claims=claims),
-        "refresh_token": create_refresh_token(identity=user.id, additional_claims=claims),
-    }
+    """A new sign-in (a token family, ``services.signins``): its access and refresh tokens."""
+    return signins.start(user.id, user.role)
 
 
 def active_user(user_id: str) -> SignedInUser:
@@ -99,34 +114,6 @@ def active_user(user_id: str) -> SignedInUser:
 _ACCOUNT_BY_ID = select(*(User.__table__.c[name] for name in SignedInUser.__dataclass_fields__)).where(
     User.__table__.c.id == bindparam("user_id")
 )
-
-
-def revoke(jti: str, expires_in: timedelta) -> None:
-    """Put a token id on the Redis blocklist until the token would expire anyway."""
-    seconds = max(int(expires_in.total_seconds()), 1)
-    redis_store.conn.set(REVOKED_PREFIX + jti, "1", ex=seconds)
-    if has_request_context():
-        request_memo("revocation_checks")[jti] = True
-
-
-def is_revoked(jti: str, token_type: str) -> bool:
-    """Whether a token was revoked.
-
-    If Redis cannot be reached, refresh tokens are refused (fail closed) while short-lived
-    access tokens are accepted, so a Redis blip does not sign everybody out.
-    """
-    # Several hooks of one request may verify the same token (the canary decision, then the
-    # view's login check): ask Redis once per request and token.
-    memo = request_memo("revocation_checks") if has_request_context() else {}
-    if jti in memo:
-        return memo[jti]
-    try:
-        revoked = bool(redis_store.conn.exists(REVOKED_PREFIX + jti))
-    except RedisError:
-        log.warning("revocation list unreachable", extra={"token_type": token_type})
-        return token_type == "refresh"
-    memo[jti] = revoked
-    return revoked
 
 
 def create_admin(email: str, password: str | None = None) -> tuple[User, str | None]:

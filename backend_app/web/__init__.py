@@ -25,11 +25,12 @@ from collections.abc import Callable
 from functools import wraps
 
 from flask import Blueprint, Response, current_app, g, make_response, redirect, render_template, request, url_for
-from flask_jwt_extended import create_access_token, set_access_cookies
+from flask_jwt_extended import set_access_cookies, set_refresh_cookies, unset_jwt_cookies
 
 from backend_app.auth import ACCESS_COOKIE, REFRESH_COOKIE, token_user, verified_claims
 from backend_app.errors import AppError, Forbidden, is_htmx, set_page_user_loader
 from backend_app.models.base import utcnow
+from backend_app.services import signins
 from backend_app.wording import counted, duration
 
 bp = Blueprint("web", __name__)
@@ -52,32 +53,40 @@ _NONCE = re.compile(r"[A-Za-z0-9_-]{32,128}")
 def load_page_user() -> bool:
     """Load ``g.user`` from the cookies; False when nobody is signed in.
 
-    The access cookie lives 15 minutes; when it has expired, the refresh cookie mints a new
-    one. The sign-in is the refresh token's: its user is the page's user, and an access cookie
-    of anybody else is ignored (replaced), so a copied access token never becomes a sign-in that
-    outlives it. Unsafe requests must echo the refresh token's CSRF value (rendered into every page
-    and sent by htmx as X-CSRF-TOKEN): stable for the whole sign-in, so open forms never go stale.
+    The access cookie lives 15 minutes; when it has expired, the refresh cookie is rotated
+    (``services.signins``): the response carries a new refresh cookie and a new access cookie,
+    and the old refresh token is used up. Requests the browser sent at the same moment with the
+    same old cookie (a page and its htmx polls) are still served as the user for
+    REFRESH_REUSE_GRACE_S after the rotation, changing no cookie; later, the old cookie is a
+    replay and ends the sign-in. The sign-in is the refresh token's: its user is the page's user,
+    and an access cookie of anybody else, or of another sign-in, is ignored (replaced), so a copied
+    access token never becomes a sign-in that outlives it. Unsafe requests must echo the refresh
+    token's CSRF value (rendered into every page and sent by htmx as X-CSRF-TOKEN): the whole
+    sign-in keeps it across rotations, so open forms never go stale.
     """
     try:
-        signed_in = token_user(request.cookies.get(REFRESH_COOKIE), "refresh")
+        signed_in = token_user(request.cookies.get(REFRESH_COOKIE), "refresh", cookie=True)
     except AppError as refusal:
         g.sign_in_refused = refusal.code  # e.g. ACCOUNT_DISABLED: the login page says so
         return False
     if signed_in is None:
         return False
     refresh, user = signed_in
-    access = verified_claims(request.cookies.get(ACCESS_COOKIE), "access")  # only compared: no lookup
-    if access is not None and access["sub"] != refresh["sub"]:
-        access = None  # somebody else's: ignored, and replaced below
-    if access is None:
-        g.new_access_token = create_access_token(identity=user.id, additional_claims={"role": user.role})
+    access = verified_claims(request.cookies.get(ACCESS_COOKIE), "access", cookie=True)  # only compared
+    if access is not None and (access["sub"], access.get("fam")) != (refresh["sub"], refresh.get("fam")):
+        access = None  # somebody else's, or another sign-in's: ignored, and replaced below
+    if access is None and "new_tokens" not in g:
+        try:
+            g.new_tokens = signins.rotate(refresh, cookie=True)  # None: a concurrent duplicate
+        except AppError:
+            return False  # ended meanwhile (a replay, a logout elsewhere)
     if request.method not in SAFE_METHODS:
         _check_csrf(
             refresh.get("csrf", ""), "The form expired or came from another site; reload the page and try again."
         )
     g.user = user
     g.csrf_token = refresh.get("csrf", "")
-    g.page_jwt, g.page_access_jwt = refresh, access  # this sign-in's own tokens (logout revokes them)
+    g.page_jwt = refresh  # this sign-in's refresh token (logout ends its family)
     return True
 
 
@@ -167,9 +176,17 @@ def fragment_or_page(page: str, fragment: str, **context) -> Response:
 
 @bp.after_app_request
 def _set_refreshed_cookie(response: Response) -> Response:
-    token = g.pop("new_access_token", None)
-    if token:
-        set_access_cookies(response, token)
+    tokens = g.pop("new_tokens", None)
+    if tokens:
+        set_access_cookies(response, tokens["access_token"])
+        set_refresh_cookies(response, tokens["refresh_token"])
+    return response
+
+
+def signed_out(response: Response) -> Response:
+    """``response`` with the sign-in cookies removed (and none refreshed on the way out)."""
+    g.pop("new_tokens", None)
+    unset_jwt_cookies(response)
     return response
 
 

@@ -1,13 +1,13 @@
-"""The signed-in user's account page: export your data, delete the account (the API: api/account.py)."""
+"""The signed-in user's account page: export your data, sign out everywhere, delete the account
+(the API: api/account.py, api/auth.py)."""
 
 from __future__ import annotations
 
 from flask import g, make_response, redirect, render_template, request, url_for
-from flask_jwt_extended import unset_jwt_cookies
 
 from backend_app.http import attachment
-from backend_app.services import ownership
-from backend_app.web import bp, page_login_required
+from backend_app.services import ownership, signins
+from backend_app.web import bp, page_login_required, signed_out
 
 
 @bp.get("/account")
@@ -30,7 +30,12 @@ def account_delete_page():
         error = "The password is wrong; nothing was deleted. Type your current password to confirm."
         return render_template("account/settings.html", error=error), 401
     ownership.erase_user(g.user.id)
-    g.pop("new_access_token", None)
-    response = make_response(redirect(url_for("web.login", deleted=1), code=303))
-    unset_jwt_cookies(response)
-    return response
+    return signed_out(make_response(redirect(url_for("web.login", deleted=1), code=303)))
+
+
+@bp.post("/account/logout-all")
+@page_login_required
+def account_logout_all_page():
+    """Sign out everywhere: every sign-in of this account ends, this browser's too."""
+    signins.end_all(g.user.id)
+    return signed_out(make_response(redirect(url_for("web.login", everywhere=1), code=303)))

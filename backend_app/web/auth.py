@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from flask import current_app, g, make_response, redirect, render_template, request, url_for
-from flask_jwt_extended import decode_token, set_access_cookies, set_refresh_cookies, unset_jwt_cookies
+from flask import Response, current_app, g, make_response, redirect, render_template, request, url_for
+from flask_jwt_extended import set_access_cookies, set_refresh_cookies
 
 from backend_app.errors import AppError
 from backend_app.extensions import limiter
-from backend_app.services import accounts
-from backend_app.web import PRE_SESSION_COOKIE, bp, load_page_user, pre_session_csrf
+from backend_app.services import accounts, signins
+from backend_app.web import PRE_SESSION_COOKIE, bp, load_page_user, pre_session_csrf, signed_out
 
 
 def _safe_next(target: str | None) -> str:
@@ -32,6 +32,11 @@ def _login_limit() -> str:
     return current_app.config["SETTINGS"].login_rate_limit
 
 
+def _failed(response: Response) -> bool:
+    """Only failed sign-ins count against the address: many people behind one address sign in."""
+    return response.status_code >= 400
+
+
 @bp.get("/")
 def home():
     if load_page_user():
@@ -40,21 +45,23 @@ def home():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
 @pre_session_csrf
 def login():
-    error = None
+    error, status, headers = None, 200, {}
     email = request.form.get("email", "")
     if request.method == "POST":
         try:
             user = accounts.authenticate(email, request.form.get("password", ""))
             return _signed_in(user, request.args.get("next") or request.form.get("next"))
         except AppError as exc:
-            error = exc.message
+            error, status = exc.message, exc.status
+            if "retry_after_s" in exc.details:
+                headers["Retry-After"] = str(exc.details["retry_after_s"])
     if error is None and request.args.get("reason") == "disabled":
         error = "This account is disabled; ask an administrator to enable it again."
-    status = 401 if error and request.method == "POST" else 200
-    return render_template("auth/login.html", error=error, email=email, next=request.args.get("next", "")), status
+    page = render_template("auth/login.html", error=error, email=email, next=request.args.get("next", ""))
+    return page, status, headers
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -76,13 +83,5 @@ def register():
 @bp.post("/logout")
 def logout():
     if load_page_user():
-        minted = decode_token(g.new_access_token) if g.get("new_access_token") else None
-        for claims in filter(None, (g.page_jwt, g.page_access_jwt, minted)):
-            ttl = current_app.config[
-                "JWT_REFRESH_TOKEN_EXPIRES" if claims["type"] == "refresh" else "JWT_ACCESS_TOKEN_EXPIRES"
-            ]
-            accounts.revoke(claims["jti"], ttl)
-    g.pop("new_access_token", None)
-    response = make_response(redirect(url_for("web.login"), code=303))
-    unset_jwt_cookies(response)
-    return response
+        signins.end(g.page_jwt)  # the whole sign-in: its refresh token and every access token
+    return signed_out(make_response(redirect(url_for("web.login"), code=303)))
