@@ -27,7 +27,7 @@ from backend_app.errors import NotFound
 from backend_app.extensions import db, redis_store
 from backend_app.models import Job, User
 from backend_app.models.job import FINISHED
-from backend_app.services import ai, hooks
+from backend_app.services import ai, hooks, signins
 from backend_app.services.files import Download
 
 log = logging.getLogger(__name__)
@@ -191,5 +191,6 @@ def erase_user(user_id: str) -> dict[str, int]:
         if count:
             removed[f"rows.{table.name}"] = count
     db.session.commit()
+    signins.end_all(user_id)  # its tokens die with it, and Redis keeps no list under its id
     log.info("account erased", extra={"user_id": user_id, "removed": removed})
     return removed

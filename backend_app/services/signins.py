@@ -2,9 +2,9 @@
 
 A sign-in (one login) starts a family: a random id carried as the ``fam`` claim by every access
 and refresh token descended from it. Redis keeps one hash per family (``framewise:family:<id>``:
-its user, its current refresh token id, the one that token replaced and when) with a TTL of the
-refresh lifetime, renewed by each rotation. A family that is not there is over (signed out,
-replayed, or unused for the refresh lifetime), and every token that carries it is refused.
+its current refresh token id, the one that token replaced and when, and ``ended`` once it is
+over) with a TTL of the refresh lifetime, renewed by each rotation and by its end, so an ended
+family's mark outlives every token of it.
 
 - Refresh rotates: the presented refresh token must be the family's current one; a Lua
   compare-and-set replaces it, so it can never be exchanged again.
@@ -19,7 +19,11 @@ replayed, or unused for the refresh lifetime), and every token that carries it i
   any other. The API has no window: an API client sends its refresh token once and keeps the
   answer.
 - Logout ends its family; "sign out everywhere" ends every family of the user (a sorted set per
-  user, scored by expiry, lists them).
+  user, scored by expiry, lists them); erasing an account does too.
+- A family Redis does not hold while its token is unexpired was lost with Redis's data (a restart
+  without persistence; ``make run``'s Redis persists): its tokens are accepted and the next
+  rotation records the family again, so losing Redis does not sign everybody out. What was ended
+  before the loss is forgotten with it, as the revocation list was before families.
 
 Cost per request: one HMGET of the family hash, memoised per request (the revocation list's
 EXISTS did as much before). Access tokens without a family (made by tools with
@@ -44,24 +48,25 @@ log = logging.getLogger(__name__)
 FAMILY_PREFIX = "framewise:family:"
 USER_FAMILIES_PREFIX = "framewise:families:"
 REVOKED_PREFIX = "framewise:revoked:"
-GONE = object()  # a family Redis does not hold
+ENDED = object()  # a family that is over (signed out, signed out everywhere)
 REPLAYED = object()  # a family this request ended because of a replay (every later check says so)
+UNKNOWN = object()  # a family Redis does not hold: lost with its data (see the module's docstring)
 
 # KEYS: family, user's families; ARGV: presented jti, new jti, now, ttl, grace seconds, family id.
-# 1 rotated; 0 the family is gone; 2 a concurrent duplicate inside the grace window; -1 a replay
-# (the family is deleted here, in the same atomic step).
+# 1 rotated (or a family Redis had lost, recorded again); 0 the family has ended; 2 a concurrent
+# duplicate inside the grace window; -1 a replay (the family ends here, in the same atomic step).
 _ROTATE = """
-local cur = redis.call('HGET', KEYS[1], 'current')
-if not cur then return 0 end
-if cur == ARGV[1] then
+local state = redis.call('HMGET', KEYS[1], 'current', 'prev', 'rotated_at', 'ended')
+if state[4] then return 0 end
+if not state[1] or state[1] == ARGV[1] then
   redis.call('HSET', KEYS[1], 'current', ARGV[2], 'prev', ARGV[1], 'rotated_at', ARGV[3])
   redis.call('EXPIRE', KEYS[1], ARGV[4])
+  if not state[1] then redis.call('ZADD', KEYS[2], tonumber(ARGV[3]) + tonumber(ARGV[4]), ARGV[6]) end
   return 1
 end
-local prev = redis.call('HGET', KEYS[1], 'prev')
-local at = tonumber(redis.call('HGET', KEYS[1], 'rotated_at') or '0')
-if prev == ARGV[1] and tonumber(ARGV[3]) - at <= tonumber(ARGV[5]) then return 2 end
-redis.call('DEL', KEYS[1])
+if state[2] == ARGV[1] and tonumber(ARGV[3]) - tonumber(state[3] or '0') <= tonumber(ARGV[5]) then return 2 end
+redis.call('HSET', KEYS[1], 'ended', 'replay')
+redis.call('EXPIRE', KEYS[1], ARGV[4])
 redis.call('ZREM', KEYS[2], ARGV[6])
 return -1
 """
@@ -93,7 +98,7 @@ def start(user_id: str, role: str) -> dict[str, str]:
     now = time.time()
     members = USER_FAMILIES_PREFIX + user_id
     pipe = redis_store.conn.pipeline(transaction=True)
-    pipe.hset(FAMILY_PREFIX + family, mapping={"user": user_id, "current": jti, "prev": "", "rotated_at": 0})
+    pipe.hset(FAMILY_PREFIX + family, mapping={"current": jti, "prev": "", "rotated_at": 0})
     pipe.expire(FAMILY_PREFIX + family, ttl)
     pipe.zremrangebyscore(members, "-inf", now)  # families that expired on their own
     pipe.zadd(members, {family: now + ttl})
@@ -127,7 +132,7 @@ def rotate(claims: dict, *, cookie: bool = False) -> dict[str, str] | None:
     # This request keeps its view of the token (a second check in it is no replay); an ended
     # family is ended for the rest of the request too.
     if outcome in (0, -1):
-        _memo()[family] = GONE if outcome == 0 else REPLAYED
+        _memo()[family] = ENDED if outcome == 0 else REPLAYED
     if outcome == 1:
         return _tokens(claims["sub"], claims.get("role", "user"), family, new_jti, claims.get("csrf", ""))
     if outcome == 2:
@@ -150,13 +155,18 @@ def _memo() -> dict:
 
 
 def _family(family: str) -> dict | object:
-    """The family's hash (current, prev, rotated_at), or GONE; read once per request."""
+    """The family's state (current, prev, rotated_at), ENDED or UNKNOWN; read once per request."""
     memo = _memo()
     if family not in memo:
-        current, prev, at = redis_store.conn.hmget(FAMILY_PREFIX + family, "current", "prev", "rotated_at")
-        memo[family] = (
-            GONE if current is None else {"current": current.decode(), "prev": prev.decode(), "at": float(at)}
+        current, prev, at, ended = redis_store.conn.hmget(
+            FAMILY_PREFIX + family, "current", "prev", "rotated_at", "ended"
         )
+        if ended is not None:
+            memo[family] = ENDED
+        elif current is None:
+            memo[family] = UNKNOWN
+        else:
+            memo[family] = {"current": current.decode(), "prev": (prev or b"").decode(), "at": float(at or 0)}
     return memo[family]
 
 
@@ -176,9 +186,9 @@ def refusal(claims: dict, *, cookie: bool = False) -> str | None:
                 return "TOKEN_REVOKED"
             return "TOKEN_REVOKED" if _jti_revoked(claims["jti"]) else None
         state = _family(family)
-        if state is GONE or state is REPLAYED:
-            return "TOKEN_REVOKED" if state is GONE else "TOKEN_REUSED"
-        if kind != "refresh" or claims["jti"] == state["current"]:
+        if state is ENDED or state is REPLAYED:
+            return "TOKEN_REVOKED" if state is ENDED else "TOKEN_REUSED"
+        if state is UNKNOWN or kind != "refresh" or claims["jti"] == state["current"]:
             return None
         if cookie and claims["jti"] == state["prev"] and time.time() - state["at"] <= _grace_s():
             return None
@@ -201,10 +211,15 @@ def _jti_revoked(jti: str) -> bool:
 def end_family(family: str, user_id: str) -> None:
     """End one sign-in: every token of the family is refused from now on."""
     pipe = redis_store.conn.pipeline(transaction=True)
-    pipe.delete(FAMILY_PREFIX + family)
+    _mark_ended(pipe, family)
     pipe.zrem(USER_FAMILIES_PREFIX + user_id, family)
     pipe.execute()
-    _memo()[family] = GONE
+    _memo()[family] = ENDED
+
+
+def _mark_ended(pipe, family: str) -> None:
+    pipe.hset(FAMILY_PREFIX + family, "ended", "1")
+    pipe.expire(FAMILY_PREFIX + family, _refresh_ttl())  # outlives every token of the family
 
 
 def end(claims: dict) -> None:
@@ -223,16 +238,20 @@ def end(claims: dict) -> None:
 def end_all(user_id: str) -> int:
     """Sign out everywhere: end every family of the user; returns how many sign-ins were live."""
     members = USER_FAMILIES_PREFIX + user_id
-    families = [f.decode() for f in redis_store.conn.zrange(members, 0, -1)]
-    if not families:
+    listed = redis_store.conn.zrange(members, 0, -1, withscores=True)
+    if not listed:
         return 0
+    now = time.time()
+    families = [family.decode() for family, _ in listed]
     pipe = redis_store.conn.pipeline(transaction=True)
     for family in families:
-        pipe.delete(FAMILY_PREFIX + family)
+        pipe.hsetnx(FAMILY_PREFIX + family, "ended", "1")  # 1 when it was not over already
+        pipe.expire(FAMILY_PREFIX + family, _refresh_ttl())  # outlives every token of the family
     pipe.zrem(members, *families)  # not the whole set: a sign-in started meanwhile stays listed
-    ended = sum(pipe.execute()[:-1])
+    fresh = pipe.execute()[0:-1:2]
+    ended = sum(1 for (_, expires), was_live in zip(listed, fresh, strict=True) if was_live and expires > now)
     memo = _memo()
     for family in families:
-        memo[family] = GONE
+        memo[family] = ENDED
     log.info("signed out everywhere", extra={"user_id": user_id, "sign_ins": ended})
     return ended

@@ -108,3 +108,15 @@ def test_an_authenticated_request_costs_one_redis_call(client, app):
     for _ in range(10):
         assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
     assert calls() - before <= 10
+
+
+def test_a_redis_that_lost_its_data_signs_nobody_out(client):
+    """A Redis restarted empty (no persistence) forgets the families: their unexpired tokens are
+    accepted and the next rotation records the family again, with reuse detection from then on."""
+    tokens = login(client, make_user().email)
+    redis_store.conn.flushdb()
+    assert client.get("/api/v1/auth/me", headers=bearer(tokens["access_token"])).status_code == 200
+    rotated = refresh(client, tokens["refresh_token"])
+    assert rotated.status_code == 200
+    assert code(refresh(client, tokens["refresh_token"])) == "TOKEN_REUSED"
+    assert code(refresh(client, rotated.get_json()["refresh_token"])) == "TOKEN_REVOKED"
