@@ -36,6 +36,7 @@ LAYERS: list[tuple[str, ...]] = [
         "backend_app.local_redis",
         "backend_app.migration_filter",
         "backend_app.filenames",
+        "backend_app.local_secrets",
     ),  # core
 ]
 # Lower layers a layer may still not reach into: views go through services for pixels, models and queues.
