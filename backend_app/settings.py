@@ -49,6 +49,7 @@ class Settings:
     jwt_secret_key: str = field(default="", metadata={"env": "JWT_SECRET_KEY"})
     access_token_minutes: int = field(default=15, metadata={"env": "ACCESS_TOKEN_MINUTES"})
     refresh_token_days: int = field(default=14, metadata={"env": "REFRESH_TOKEN_DAYS"})
+    # Unset: on in production, off elsewhere (see load_settings).
     cookie_secure: bool = field(default=False, metadata={"env": "COOKIE_SECURE"})
     cors_origins: list[str] = field(default_factory=list, metadata={"env": "CORS_ORIGINS"})
     login_rate_limit: str = field(default="10 per minute", metadata={"env": "LOGIN_RATE_LIMIT"})
@@ -243,6 +244,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
                 raise SettingsError(f"{name}: {exc}") from None
     values.update(overrides)
     production = values.get("app_env", Settings.app_env) == "production"
+    values.setdefault("cookie_secure", production)  # behind TLS in production unless told otherwise
     if not production:
         _generated_secrets(values)
     settings = Settings(**values)
