@@ -5,12 +5,12 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 from flask import current_app, g, make_response, redirect, render_template, request, url_for
-from flask_jwt_extended import decode_token, set_access_cookies, set_refresh_cookies, unset_jwt_cookies
+from flask_jwt_extended import decode_token, unset_jwt_cookies
 
 from backend_app.errors import AppError
 from backend_app.extensions import limiter
 from backend_app.services import accounts
-from backend_app.web import PRE_SESSION_COOKIE, bp, load_page_user, pre_session_csrf
+from backend_app.web import PRE_SESSION_COOKIE, bp, load_page_user, pre_session_csrf, set_token_cookies
 
 
 def _safe_next(target: str | None) -> str:
@@ -22,8 +22,7 @@ def _safe_next(target: str | None) -> str:
 def _signed_in(user, target: str):
     tokens = accounts.issue_tokens(user)
     response = redirect(_safe_next(target), code=303)
-    set_access_cookies(response, tokens["access_token"])
-    set_refresh_cookies(response, tokens["refresh_token"])
+    set_token_cookies(response, tokens["access_token"], tokens["refresh_token"])
     response.delete_cookie(PRE_SESSION_COOKIE, path="/")  # signed in: the refresh token's CSRF value takes over
     return response
 
