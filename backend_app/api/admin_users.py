@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from backend_app.api import bp, doc
+from backend_app.api.schemas import shape
 from backend_app.auth import admin_required, current_user
 from backend_app.errors import Conflict
 from backend_app.services import ownership
@@ -16,6 +17,7 @@ from backend_app.services import ownership
     tag="admin",
     auth="admin",
     responses={200: "What was removed", 404: "USER_NOT_FOUND", 409: "CANNOT_DELETE_SELF"},
+    returns=shape({"deleted": {"type": "string"}, "removed": {"type": "object"}}),
 )
 @admin_required
 def admin_delete_user(user_id: str):

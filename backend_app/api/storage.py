@@ -45,9 +45,12 @@ signed_put._large_body = True
     responses={
         200: "The file",
         206: "Part of the file",
+        304: "Not modified (conditional request)",
+        416: "Range not satisfiable",
         403: "SIGNATURE_INVALID or SIGNATURE_EXPIRED",
         404: "OBJECT_NOT_FOUND",
     },
+    media="*/*",
 )
 def signed_get(token: str):
     found = storage_links.signed_file(token)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from backend_app.api import bp, doc
+from backend_app.api.schemas import shape
 from backend_app.auth import current_user, login_required
 from backend_app.services import usage
 
@@ -14,6 +15,16 @@ from backend_app.services import usage
     "Your AI usage this month by purpose (calls, tokens, estimated cost) against your monthly budget",
     tag="account",
     responses={200: "{month, budget_usd, spent_usd, remaining_usd, over_budget, by_purpose[]}"},
+    returns=shape(
+        {
+            "month": {"type": "string"},
+            "budget_usd": {"type": ["number", "null"]},
+            "spent_usd": {"type": "number"},
+            "remaining_usd": {"type": ["number", "null"]},
+            "over_budget": {"type": "boolean"},
+            "by_purpose": {"type": "array"},
+        }
+    ),
 )
 @login_required
 def my_usage():
