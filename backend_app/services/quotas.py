@@ -43,14 +43,27 @@ class QuotaExceeded(AppError):
             self.details["retry_after_s"] = max(1, int(retry_after_s))
 
 
-def limits(user_id: str) -> dict[str, int]:
-    """The user's limits: their own where an admin set one, else the settings' defaults."""
+def defaults() -> dict[str, int]:
+    """The limits of a user without overrides (the USER_* settings)."""
     settings = current_app.config["SETTINGS"]
-    values = {
+    return {
         "storage_bytes": settings.user_storage_bytes,
         "uploads_per_hour": settings.user_uploads_per_hour,
         "concurrent_jobs": settings.user_concurrent_jobs,
     }
+
+
+def overrides_by_user() -> dict[str, dict[str, int | None]]:
+    """Every user's own limits (None: the default), for the admin's user list."""
+    return {
+        row.user_id: {name: getattr(row, name) for name in QUOTA_FIELDS}
+        for row in db.session.execute(select(UserQuota)).scalars()
+    }
+
+
+def limits(user_id: str) -> dict[str, int]:
+    """The user's limits: their own where an admin set one, else the settings' defaults."""
+    values = defaults()
     own = db.session.get(UserQuota, user_id)
     if own is not None:
         values |= {name: getattr(own, name) for name in QUOTA_FIELDS if getattr(own, name) is not None}
