@@ -87,6 +87,14 @@ class Settings:
     video_job_timeout_s: int = field(default=1800, metadata={"env": "VIDEO_JOB_TIMEOUT_S"})
     llm_job_timeout_s: int = field(default=900, metadata={"env": "LLM_JOB_TIMEOUT_S"})
     purge_retention_h: int = field(default=720, metadata={"env": "PURGE_RETENTION_H"})
+    # Fair scheduling: how many of one user's jobs may sit on one RQ queue (waiting or running) at
+    # once; the rest wait as `queued` rows and are released as those finish (0: no per-user limit).
+    user_job_slots: int = field(default=1, metadata={"env": "USER_JOB_SLOTS"})
+
+    # --- per-user quotas (an admin can raise or lower them per user) ------------------
+    user_storage_bytes: int = field(default=21_474_836_480, metadata={"env": "USER_STORAGE_BYTES"})
+    user_uploads_per_hour: int = field(default=30, metadata={"env": "USER_UPLOADS_PER_HOUR"})
+    user_concurrent_jobs: int = field(default=10, metadata={"env": "USER_CONCURRENT_JOBS"})
 
     # --- video limits --------------------------------------------------------------
     max_upload_bytes: int = field(default=2_147_483_648, metadata={"env": "MAX_UPLOAD_BYTES"})
@@ -280,6 +288,7 @@ MAY_BE_ZERO = {
     "video_ai_max_keyframes",
     "pipeline_check_ttl_s",
     "canary_percent",
+    "user_job_slots",
 }
 LOG_LEVELS = {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}
 

@@ -136,3 +136,17 @@ COMPONENTS: dict[str, dict[str, Any]] = {
         }
     ),
 }
+
+
+# A user's quotas, as GET /usage and the admin quota routes show them: each limit with used and remaining.
+QUOTA_SUMMARY: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": shape(
+        {"limit": {"type": "integer"}, "used": {"type": "integer"}, "remaining": {"type": "integer"}},
+        {"resets_in_s": {"type": ["number", "null"]}},
+    ),
+}
+QUOTA_OVERRIDES: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": {"type": ["integer", "null"]},
+}
