@@ -4,10 +4,14 @@ Threaded workers keep Server-Sent Events (chat, batch progress) from blocking a 
 The Docker image passes its own flags on the command line, which take precedence.
 """
 
+import json
 import os
 import sys
 
+from gunicorn import util
 from gunicorn.glogging import Logger
+from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
+from gunicorn.workers.gthread import ThreadWorker
 
 # Two processes per core, capped: Python threads share one interpreter lock, so a second
 # process per core keeps the cores busy while a request waits on SQLite, Redis or the
@@ -17,8 +21,14 @@ from gunicorn.glogging import Logger
 # number of requests served at once. Override with GUNICORN_CMD_ARGS="--workers N".
 workers = min(max(2 * len(os.sched_getaffinity(0)), 2), 8)
 threads = 4
-worker_class = "gthread"
 timeout = 120
+# What gunicorn reads before the app sees a request (its defaults, written down): a request
+# line of at most 4094 bytes, at most 100 header fields of at most 8190 bytes each. Past them
+# gunicorn answers itself (414, 431; a malformed request 400) -- in the app's JSON error shape,
+# through JsonErrorWorker below. Raise them with GUNICORN_CMD_ARGS, e.g. "--limit-request-line 8190".
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
 # No gunicorn access log: the app writes one structured JSON line per request (with its id).
 # Setting `accesslog = None` is not enough: any logging config (logconfig_dict below) switches
 # gunicorn's access log on, which repeated every request's line and cost each request the work
@@ -50,6 +60,75 @@ class AppLogger(Logger):
 
 
 logger_class = AppLogger
+
+# Codes for the answers gunicorn gives by itself, before the app sees the request.
+_CODES = {
+    400: "BAD_REQUEST",
+    403: "FORBIDDEN",
+    414: "URI_TOO_LONG",
+    417: "EXPECTATION_FAILED",
+    431: "HEADERS_TOO_LARGE",
+    500: "INTERNAL_ERROR",
+    501: "NOT_IMPLEMENTED",
+}
+
+
+class _Captured:
+    """The client socket as gunicorn's error writer sees it: what it sends is kept, not sent."""
+
+    def __init__(self, sock) -> None:
+        self.sock, self.sent = sock, b""
+
+    def gettimeout(self) -> float:
+        return 0.0  # so the writer does not toggle blocking mode on the real socket
+
+    def sendall(self, data: bytes) -> None:
+        self.sent += data
+
+    def __getattr__(self, name):
+        return getattr(self.sock, name)
+
+
+class JsonErrorWorker(ThreadWorker):
+    """gunicorn's threaded worker, answering its own refusals (an over-long URL or headers, a
+    malformed request) in the app's error shape: {"error": {"code", "message", "details"}}.
+
+    gunicorn decides the status and logs as always; only the HTML page it would send is replaced.
+    """
+
+    def handle_error(self, req, client, addr, exc) -> None:
+        captured = _Captured(client)
+        super().handle_error(req, captured, addr, exc)
+        status_line = captured.sent.split(b"\r\n", 1)[0].decode("latin-1").split(" ", 2)
+        if len(status_line) < 3 or not status_line[1].isdigit():
+            return
+        status, reason = int(status_line[1]), status_line[2]
+        body = json.dumps({"error": self._error(status, reason, exc)}).encode()
+        head = (
+            f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        try:
+            util.write_nonblock(client, head.encode("latin-1") + body)
+        except Exception:
+            self.log.debug("Failed to send error message.")
+
+    def _error(self, status: int, reason: str, exc: Exception) -> dict:
+        if isinstance(exc, LimitRequestLine):
+            limit = self.cfg.limit_request_line
+            message = f"The address is too long: the request line may be at most {limit} bytes."
+            return {"code": "URI_TOO_LONG", "message": message, "details": {"max_request_line_bytes": limit}}
+        if isinstance(exc, LimitRequestHeaders):
+            fields, size = self.cfg.limit_request_fields, self.cfg.limit_request_field_size
+            message = f"The request headers are too large: at most {fields} headers of at most {size} bytes each."
+            details = {"max_header_fields": fields, "max_header_field_bytes": size}
+            return {"code": "HEADERS_TOO_LARGE", "message": message, "details": details}
+        if status >= 500:
+            return {"code": _CODES.get(status, "INTERNAL_ERROR"), "message": f"{reason}.", "details": {}}
+        return {"code": _CODES.get(status, "BAD_REQUEST"), "message": f"{reason}: {exc}", "details": {}}
+
+
+worker_class = JsonErrorWorker
 # The control socket (~/.gunicorn/gunicorn.ctl) is one path per user: several local instances
 # (make run, tests, bench) would fight over it, and nothing here uses it.
 control_socket_disable = True

@@ -74,6 +74,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from backend_app import canary
 
     canary.init_app(app)  # after observability: the variant header is set before metrics read it
+    from backend_app import security_headers
+
+    security_headers.init_app(app)  # CSP, frame and sniffing rules on every response
 
     from backend_app.cli import register_cli
 

@@ -38,6 +38,7 @@ class AppError(Exception):
         self.code = code or self.code
         self.status = status or self.status
         self.details = details or {}
+        self.headers: dict[str, str] = {}  # sent with the error (Retry-After on a 429, say)
 
     def to_dict(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message, "details": self.details}}
@@ -158,8 +159,7 @@ def render_error(error: AppError) -> Response:
         _know_the_page_user()
         response = Response(render_template("errors/error.html", error=error))
     response.status_code = error.status
-    if isinstance(error.details.get("retry_after_s"), int):
-        response.headers["Retry-After"] = str(error.details["retry_after_s"])
+    response.headers.update(getattr(error, "headers", None) or {})
     return response
 
 

@@ -7,6 +7,7 @@ This module is the only reader of ``os.environ``. Each field documents itself in
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 import os
 from collections.abc import Mapping
@@ -14,7 +15,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-DEFAULT_SECRET = "dev-insecure-default-secret-change-me-in-production"
+from backend_app import local_secrets
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -42,10 +44,12 @@ class Settings:
     api_host: str = field(default="127.0.0.1", metadata={"env": "API_HOST"})
     api_port: int = field(default=8000, metadata={"env": "API_PORT"})
     log_level: str = field(default="INFO", metadata={"env": "LOG_LEVEL"})
-    secret_key: str = field(default=DEFAULT_SECRET, metadata={"env": "SECRET_KEY"})
-    jwt_secret_key: str = field(default=DEFAULT_SECRET, metadata={"env": "JWT_SECRET_KEY"})
+    # Empty: generated once and kept in $DATA_DIR/secrets.json (never in production: see load_settings).
+    secret_key: str = field(default="", metadata={"env": "SECRET_KEY"})
+    jwt_secret_key: str = field(default="", metadata={"env": "JWT_SECRET_KEY"})
     access_token_minutes: int = field(default=15, metadata={"env": "ACCESS_TOKEN_MINUTES"})
     refresh_token_days: int = field(default=14, metadata={"env": "REFRESH_TOKEN_DAYS"})
+    # Unset: on in production, off elsewhere (see load_settings).
     cookie_secure: bool = field(default=False, metadata={"env": "COOKIE_SECURE"})
     cors_origins: list[str] = field(default_factory=list, metadata={"env": "CORS_ORIGINS"})
     login_rate_limit: str = field(default="30 per minute;300 per hour", metadata={"env": "LOGIN_RATE_LIMIT"})
@@ -87,6 +91,14 @@ class Settings:
     video_job_timeout_s: int = field(default=1800, metadata={"env": "VIDEO_JOB_TIMEOUT_S"})
     llm_job_timeout_s: int = field(default=900, metadata={"env": "LLM_JOB_TIMEOUT_S"})
     purge_retention_h: int = field(default=720, metadata={"env": "PURGE_RETENTION_H"})
+    # Fair scheduling: how many of one user's jobs may sit on one RQ queue (waiting or running) at
+    # once; the rest wait as `queued` rows and are released as those finish (0: no per-user limit).
+    user_job_slots: int = field(default=1, metadata={"env": "USER_JOB_SLOTS"})
+
+    # --- per-user quotas (an admin can raise or lower them per user) ------------------
+    user_storage_bytes: int = field(default=21_474_836_480, metadata={"env": "USER_STORAGE_BYTES"})
+    user_uploads_per_hour: int = field(default=30, metadata={"env": "USER_UPLOADS_PER_HOUR"})
+    user_concurrent_jobs: int = field(default=10, metadata={"env": "USER_CONCURRENT_JOBS"})
 
     # --- video limits --------------------------------------------------------------
     max_upload_bytes: int = field(default=2_147_483_648, metadata={"env": "MAX_UPLOAD_BYTES"})
@@ -243,9 +255,30 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             except ValueError as exc:
                 raise SettingsError(f"{name}: {exc}") from None
     values.update(overrides)
+    production = values.get("app_env", Settings.app_env) == "production"
+    values.setdefault("cookie_secure", production)  # behind TLS in production unless told otherwise
+    if not production:
+        _generated_secrets(values)
     settings = Settings(**values)
     validate(settings)
     return settings
+
+
+def _generated_secrets(values: dict[str, Any]) -> None:
+    """Fill unset secrets from the data folder's generated ones (created on the first start)."""
+    names = {"secret_key": "SECRET_KEY", "jwt_secret_key": "JWT_SECRET_KEY"}
+    if all(values.get(name) for name in names):
+        return
+    data_dir = values.get("data_dir") or Settings.data_dir
+    try:
+        generated = local_secrets.load_or_create(data_dir)
+    except (OSError, local_secrets.SecretsFileError) as exc:
+        raise SettingsError(
+            f"SECRET_KEY/JWT_SECRET_KEY are unset and the generated ones cannot be used: {exc}"
+        ) from None
+    for name, env_name in names.items():
+        if not values.get(name):
+            values[name] = generated[env_name]
 
 
 # Numbers that may be 0 (off, none, no wait); every other number must be above 0. None is negative,
@@ -259,6 +292,7 @@ MAY_BE_ZERO = {
     "video_ai_max_keyframes",
     "pipeline_check_ttl_s",
     "canary_percent",
+    "user_job_slots",
     "refresh_reuse_grace_s",
 }
 LOG_LEVELS = {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}
@@ -303,6 +337,21 @@ def _text_problems(settings: Settings) -> list[str]:
     return problems
 
 
+# SHA-256 of secrets that were once published (the old built-in development default): a signing
+# key anyone can read signs anyone's tokens, so it is refused wherever it is configured.
+PUBLISHED_SECRETS = {"9d23fe157bd9e1141a33489125c5da665a60ea12b09c354133dbc5b6ce32823f"}
+
+
+def _secret_problems(settings: Settings) -> list[str]:
+    problems = []
+    for name, value in (("SECRET_KEY", settings.secret_key), ("JWT_SECRET_KEY", settings.jwt_secret_key)):
+        if hashlib.sha256(value.encode()).hexdigest() in PUBLISHED_SECRETS:
+            problems.append(f"{name} is a published development default; unset it (one is generated) or set your own")
+        elif settings.is_production and len(value) < 32:
+            problems.append(f"{name} must be set to a strong value (32+ characters) in production")
+    return problems
+
+
 def validate(settings: Settings) -> None:
     """Fail fast on values the app cannot run with."""
     problems = _number_problems(settings) + _text_problems(settings)
@@ -323,11 +372,7 @@ def validate(settings: Settings) -> None:
             "GUARD_ERROR_RATE must be above 0 and at most 1, GUARD_MIN_SAMPLES and GUARD_WINDOW_S "
             "at least 1 (otherwise the canary guard could never trip)"
         )
-    if settings.is_production:
-        if settings.secret_key == DEFAULT_SECRET or len(settings.secret_key) < 32:
-            problems.append("SECRET_KEY must be set to a strong value in production")
-        if settings.jwt_secret_key == DEFAULT_SECRET or len(settings.jwt_secret_key) < 32:
-            problems.append("JWT_SECRET_KEY must be set to a strong value in production")
+    problems += _secret_problems(settings)
     if problems:
         raise SettingsError("; ".join(problems))
 

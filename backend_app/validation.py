@@ -68,11 +68,18 @@ def json_body() -> dict[str, Any]:
     return data
 
 
+def integral(value: Any) -> bool:
+    """An integer as JSON Schema counts them: 3 and 3.0 alike, never true or false."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+
+
 def _type_ok(value: Any, kind: type) -> bool:
     if kind is float:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if kind is int:
-        return isinstance(value, int) and not isinstance(value, bool)
+        return integral(value)
     return isinstance(value, kind)
 
 
@@ -90,13 +97,13 @@ def fields(
         elif kind is str and not data[name].strip():
             errors[name] = "must not be empty"
         else:
-            out[name] = data[name]
+            out[name] = int(data[name]) if kind is int else data[name]
     for name, kind in (optional or {}).items():
         if name in data and data[name] is not None:
             if not _type_ok(data[name], kind):
                 errors[name] = f"must be a {_TYPE_NAMES.get(kind, kind.__name__)}"
             else:
-                out[name] = data[name]
+                out[name] = int(data[name]) if kind is int else data[name]
     if errors:
         raise ValidationError("Some fields are missing or invalid.", details={"fields": errors})
     return out

@@ -3,6 +3,17 @@ document.addEventListener("htmx:configRequest", (event) => {
   const meta = document.querySelector('meta[name="csrf-token"]');
   if (meta && meta.content) event.detail.headers["X-CSRF-TOKEN"] = meta.content;
 });
+// Behaviour that used to be inline handlers (the Content-Security-Policy runs no inline script):
+// a select marked data-autosubmit submits its form; a range marked data-shows-value shows its
+// value in the <output> just before it. Delegated, so fragments htmx swaps in work too.
+document.addEventListener("change", (event) => {
+  if (event.target.matches("select[data-autosubmit]")) event.target.form.submit();
+});
+document.addEventListener("input", (event) => {
+  if (!event.target.matches("input[data-shows-value]")) return;
+  const output = event.target.previousElementSibling;
+  if (output) output.value = event.target.value;
+});
 // Show server-rendered error fragments for 4xx answers instead of dropping them.
 document.addEventListener("htmx:beforeSwap", (event) => {
   const status = event.detail.xhr.status;

@@ -23,7 +23,14 @@ PACKAGE = "backend_app"
 LAYERS: list[tuple[str, ...]] = [
     ("backend_app", "backend_app.cli"),  # the app factory and the command line: wiring
     ("backend_app.api", "|", "backend_app.web", "|", "backend_app.jobs"),  # delivery: HTTP and the queue
-    ("backend_app.auth", "backend_app.canary", "backend_app.variant", "backend_app.http", "backend_app.validation"),
+    (
+        "backend_app.auth",
+        "backend_app.canary",
+        "backend_app.variant",
+        "backend_app.http",
+        "backend_app.validation",
+        "backend_app.security_headers",
+    ),
     ("backend_app.services",),  # use cases: own the transaction, return data
     ("backend_app.queue", "|", "backend_app.tenancy"),  # the enqueue seam and RQ's state; tenant-scoped queries
     ("backend_app.models", "|", "backend_app.adapters"),  # tables; cv2/av/openai/boto3 behind small interfaces
@@ -36,6 +43,7 @@ LAYERS: list[tuple[str, ...]] = [
         "backend_app.local_redis",
         "backend_app.migration_filter",
         "backend_app.filenames",
+        "backend_app.local_secrets",
     ),  # core
 ]
 # Lower layers a layer may still not reach into: views go through services for pixels, models and queues.

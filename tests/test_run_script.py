@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 import psutil
 import pytest
@@ -33,12 +35,52 @@ def _run_env(tmp_path) -> dict[str, str]:
     return env
 
 
-def _get_json(url: str) -> tuple[int, dict]:
+def _get_json(url: str, token: str | None = None, method: str = "GET", body: dict | None = None) -> tuple[int, dict]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}")
+
+
+OLD_BUILT_IN_SECRET = "dev-insecure-default-secret-change-me-in-production"
+
+
+def _secrets_are_generated_and_the_old_built_in_one_signs_nothing(base: str, env: dict, output: str) -> str:
+    """Issue 26: with the old built-in secret, an HS256 token carrying the admin's id got 200 on
+    /api/v1/flags and a forged storage link was honoured. Returns the admin's genuine token."""
+    import stat
+
+    import jwt as pyjwt
+
+    from backend_app.adapters.storage import sign_token
+
+    path = Path(env["DATA_DIR"]) / "secrets.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    stored = json.loads(path.read_text())
+    password = re.search(r"password:\s+(\S+)\s+\(shown once", output).group(1)
+    status, body = _get_json(
+        base + "/api/v1/auth/login", method="POST", body={"email": env["ADMIN_EMAIL"], "password": password}
+    )
+    assert status == 200, body
+    token = body["access_token"]
+    assert _get_json(base + "/api/v1/flags", token)[0] == 200
+    claims = pyjwt.decode(token, stored["JWT_SECRET_KEY"], algorithms=["HS256"])  # signed with the file's secret
+    forged = pyjwt.encode(claims, OLD_BUILT_IN_SECRET, algorithm="HS256")
+    status, body = _get_json(base + "/api/v1/flags", forged)
+    assert status == 401, body
+
+    link = {"k": "users/someone/video.mp4", "m": "GET"}
+    status, body = _get_json(base + "/api/v1/storage/" + sign_token(OLD_BUILT_IN_SECRET, link, 600))
+    assert body["error"]["code"] == "SIGNATURE_INVALID", (status, body)
+    status, body = _get_json(base + "/api/v1/storage/" + sign_token(stored["SECRET_KEY"], link, 600))
+    assert body["error"]["code"] == "OBJECT_NOT_FOUND", (status, body)  # the genuine signature is accepted
+    return token
 
 
 @pytest.fixture
@@ -60,6 +102,7 @@ def test_make_run_serves_health_runs_a_job_and_stops_everything_on_ctrl_c(runnin
     status, report = _get_json(base + "/health")
     assert status == 200 and report["status"] == "healthy", report
     assert report["checks"]["workers"]["alive"] == 1
+    token = _secrets_are_generated_and_the_old_built_in_one_signs_nothing(base, env, output)
 
     # Two gunicorn workers, one /metrics: the counters are shared, whichever worker answers.
     for _ in range(12):
@@ -112,6 +155,7 @@ def test_make_run_serves_health_runs_a_job_and_stops_everything_on_ctrl_c(runnin
         again.wait_for_line(f"Framewise is running at {base}", timeout_s=120)
         assert "shown once" not in again.output() and "as created on first start" in again.output()
         assert _get_json(base + "/health")[0] == 200
+        assert _get_json(base + "/api/v1/flags", token)[0] == 200  # same secrets: the sign-in outlives a restart
         os.killpg(again.proc.pid, signal.SIGINT)
         assert again.proc.wait(timeout=90) == 0
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from backend_app.api import bp, doc, obj
+from backend_app.api.schemas import shape, text
 from backend_app.auth import current_user, login_required
 from backend_app.errors import Unauthorized
 from backend_app.http import attachment
@@ -17,6 +18,7 @@ from backend_app.validation import fields, json_body
     "Download everything you own as a zip (streamed)",
     tag="account",
     responses={200: "application/zip: manifest.json, tables/*.jsonl, files/…"},
+    media="application/zip",
 )
 @login_required
 def export_me():
@@ -27,8 +29,9 @@ def export_me():
 @doc(
     "Delete your account and everything it owns (password confirmation)",
     tag="account",
-    body=obj({"password": "string"}),
+    body=obj({"password": text()}),
     responses={200: "What was removed", 401: "WRONG_PASSWORD"},
+    returns=shape({"deleted": {"type": "string"}, "removed": {"type": "object"}}),
 )
 @login_required
 def delete_me():

@@ -5,11 +5,13 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from backend_app.api import bp, doc, obj
+from backend_app.api.schemas import JOB_STATUS, list_of, ref, shape
 from backend_app.auth import admin_required
 from backend_app.errors import ValidationError
 from backend_app.models.job import STATUSES
 from backend_app.services import jobs as jobs_service
 from backend_app.services.job_diagnostics import diagnose as run_diagnosis
+from backend_app.services.jobs import MAX_STALE_MINUTES
 from backend_app.validation import fields, int_arg, json_body
 
 
@@ -18,7 +20,11 @@ from backend_app.validation import fields, int_arg, json_body
     "Jobs by status (status=failed is the dead-letter list)",
     tag="admin",
     auth="admin",
-    params={"status": "filter by status", "limit": "max rows (default 100)"},
+    params={
+        "status": {"description": "filter by status", **JOB_STATUS},
+        "limit": {"description": "max rows (default 100)", "type": "integer", "minimum": 1, "maximum": 1000},
+    },
+    returns=list_of("jobs", ref("Job")),
 )
 @admin_required
 def list_jobs():
@@ -32,15 +38,21 @@ def list_jobs():
 
 
 @bp.post("/admin/jobs/selftest")
-@doc("Run a self-test job through Redis and a worker", tag="admin", auth="admin", responses={202: "Queued"})
+@doc(
+    "Run a self-test job through Redis and a worker",
+    tag="admin",
+    auth="admin",
+    responses={202: "Queued"},
+    returns=ref("Job"),
+)
 @admin_required
 def selftest():
     job = jobs_service.submit_selftest()
     return jsonify(job.to_dict()), 202
 
 
-@bp.get("/admin/jobs/<job_id>")
-@doc("One job", tag="admin", auth="admin", responses={200: "OK", 404: "JOB_NOT_FOUND"})
+@bp.get("/admin/jobs/<hexid:job_id>")
+@doc("One job", tag="admin", auth="admin", responses={200: "OK", 404: "JOB_NOT_FOUND"}, returns=ref("Job"))
 @admin_required
 def get_job(job_id: str):
     return jsonify(jobs_service.get_job(job_id).to_dict())
@@ -51,12 +63,13 @@ def _optional_body() -> dict:
     return json_body() if request.content_length or request.is_json else {}
 
 
-@bp.post("/admin/jobs/<job_id>/retry")
+@bp.post("/admin/jobs/<hexid:job_id>/retry")
 @doc(
     "Retry a failed or canceled job (fresh attempts)",
     tag="admin",
     auth="admin",
     responses={200: "Queued again", 404: "JOB_NOT_FOUND", 409: "JOB_NOT_RETRYABLE"},
+    returns=ref("Job"),
 )
 @admin_required
 def retry_job(job_id: str):
@@ -64,7 +77,12 @@ def retry_job(job_id: str):
 
 
 @bp.post("/admin/jobs/retry-failed")
-@doc("Retry every failed job (empty the dead-letter list)", tag="admin", auth="admin")
+@doc(
+    "Retry every failed job (empty the dead-letter list)",
+    tag="admin",
+    auth="admin",
+    returns=list_of("jobs", ref("Job"), retried={"type": "integer"}),
+)
 @admin_required
 def retry_failed():
     rows = jobs_service.retry_failed()
@@ -76,8 +94,22 @@ def retry_failed():
     "Re-enqueue queued jobs older than max_age_minutes that no live RQ job will run",
     tag="admin",
     auth="admin",
-    body=obj(optional={"max_age_minutes": "number", "dry_run": "boolean"}),
+    body=obj(
+        optional={
+            "max_age_minutes": {"type": "number", "minimum": 0, "maximum": MAX_STALE_MINUTES},
+            "dry_run": "boolean",
+        }
+    ),
+    optional_body=True,
     responses={200: "What was (or would be) re-enqueued", 422: "VALIDATION_ERROR"},
+    returns=shape(
+        {
+            "dry_run": {"type": "boolean"},
+            "max_age_minutes": {"type": "number"},
+            "count": {"type": "integer"},
+            "jobs": {"type": "array"},
+        }
+    ),
 )
 @admin_required
 def requeue_stale():
@@ -94,6 +126,8 @@ def requeue_stale():
     tag="admin",
     auth="admin",
     body=obj(optional={"dry_run": "boolean"}),
+    optional_body=True,
+    returns={"type": "object"},
 )
 @admin_required
 def reconcile():
@@ -102,7 +136,12 @@ def reconcile():
 
 
 @bp.get("/admin/jobs/diagnose")
-@doc("Workers, queues, stuck and failed jobs, each problem named, with a verdict", tag="admin", auth="admin")
+@doc(
+    "Workers, queues, stuck and failed jobs, each problem named, with a verdict",
+    tag="admin",
+    auth="admin",
+    returns=shape({"verdict": {"type": "string"}, "problems": {"type": "array", "items": {"type": "string"}}}),
+)
 @admin_required
 def diagnose():
     return jsonify(run_diagnosis())

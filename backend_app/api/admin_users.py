@@ -1,13 +1,25 @@
-"""Admin management of users: erase an account and everything it owns (the pages: web/admin_users.py)."""
+"""Admin management of users: erase an account and everything it owns, set a user's quotas
+(the pages: web/admin_users.py)."""
 
 from __future__ import annotations
 
 from flask import jsonify
 
 from backend_app.api import bp, doc
+from backend_app.api.schemas import QUOTA_OVERRIDES, QUOTA_SUMMARY, shape
 from backend_app.auth import admin_required, current_user
 from backend_app.errors import Conflict
-from backend_app.services import ownership
+from backend_app.services import ownership, quotas
+from backend_app.validation import json_body
+
+QUOTA_BODY = {
+    "type": "object",
+    "properties": {
+        name: {"type": ["integer", "null"], "minimum": 0}
+        for name in ("storage_bytes", "uploads_per_hour", "concurrent_jobs")
+    },
+    "additionalProperties": False,
+}
 
 
 @bp.delete("/admin/users/<user_id>")
@@ -16,9 +28,40 @@ from backend_app.services import ownership
     tag="admin",
     auth="admin",
     responses={200: "What was removed", 404: "USER_NOT_FOUND", 409: "CANNOT_DELETE_SELF"},
+    returns=shape({"deleted": {"type": "string"}, "removed": {"type": "object"}}),
 )
 @admin_required
 def admin_delete_user(user_id: str):
     if user_id == current_user().id:
         raise Conflict("Use DELETE /api/v1/me to delete your own account.", code="CANNOT_DELETE_SELF")
     return jsonify({"deleted": user_id, "removed": ownership.erase_user(user_id)})
+
+
+QUOTA_SHAPE = shape({"user_id": {"type": "string"}, "overrides": QUOTA_OVERRIDES, "quota": QUOTA_SUMMARY})
+
+
+@bp.get("/admin/users/<user_id>/quota")
+@doc(
+    "A user's quotas: their own overrides (null: the default) and each limit with used and remaining",
+    tag="admin",
+    auth="admin",
+    responses={200: "{user_id, overrides, quota}", 404: "USER_NOT_FOUND"},
+    returns=QUOTA_SHAPE,
+)
+@admin_required
+def admin_get_quota(user_id: str):
+    return jsonify(quotas.own_and_summary(user_id))
+
+
+@bp.put("/admin/users/<user_id>/quota")
+@doc(
+    "Raise or lower a user's quotas; a field set to null goes back to the default, a missing one is kept",
+    tag="admin",
+    auth="admin",
+    body=QUOTA_BODY,
+    responses={200: "{user_id, overrides, quota}", 404: "USER_NOT_FOUND", 422: "VALIDATION_ERROR"},
+    returns=QUOTA_SHAPE,
+)
+@admin_required
+def admin_set_quota(user_id: str):
+    return jsonify(quotas.set_limits(user_id, json_body()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from backend_app.api import bp, doc
+from backend_app.api.schemas import JOB_STATUS, list_of, ref, shape
 from backend_app.auth import current_tenant, login_required
 from backend_app.http import image, report_links
 from backend_app.services.video import analyses
@@ -17,8 +18,13 @@ NOT_FOUND = {404: "ANALYSIS_NOT_FOUND"}
 @doc(
     "List your analyses",
     tag="analyses",
-    params={"session_id": "only this session", "status": "only this job status", "limit": "at most this many"},
+    params={
+        "session_id": "only this session",
+        "status": {"description": "only this job status", **JOB_STATUS},
+        "limit": {"description": "at most this many (default 100)", "type": "integer", "minimum": 1, "maximum": 500},
+    },
     responses={200: "OK", 404: "SESSION_NOT_FOUND", 422: "VALIDATION_ERROR"},
+    returns=list_of("analyses", ref("AnalysisStatus")),
 )
 @login_required
 def list_analyses():
@@ -33,7 +39,10 @@ def list_analyses():
 
 @bp.get("/analyses/<analysis_id>")
 @doc(
-    "Status of one analysis (status, stage, progress, eta_s, error)", tag="analyses", responses={200: "OK", **NOT_FOUND}
+    "Status of one analysis (status, stage, progress, eta_s, error)",
+    tag="analyses",
+    responses={200: "OK", **NOT_FOUND},
+    returns=ref("AnalysisStatus"),
 )
 @login_required
 def get_analysis(analysis_id: str):
@@ -41,14 +50,24 @@ def get_analysis(analysis_id: str):
 
 
 @bp.get("/analyses/<analysis_id>/report")
-@doc("The analysis report", tag="analyses", responses={200: "OK", 409: "ANALYSIS_NOT_READY", **NOT_FOUND})
+@doc(
+    "The analysis report",
+    tag="analyses",
+    responses={200: "OK", 409: "ANALYSIS_NOT_READY", **NOT_FOUND},
+    returns=shape({"metadata": {"type": "object"}, "shots": {"type": "array"}}, {"warnings": {}, "summary": {}}),
+)
 @login_required
 def get_report(analysis_id: str):
     return jsonify(analyses.report(current_tenant(), analysis_id, **report_links(analysis_id)))
 
 
 @bp.get("/analyses/<analysis_id>/keyframes/<int:index>")
-@doc("One shot's keyframe (JPEG)", tag="analyses", responses={200: "image/jpeg", 404: "KEYFRAME_NOT_FOUND"})
+@doc(
+    "One shot's keyframe (JPEG)",
+    tag="analyses",
+    responses={200: "image/jpeg", 404: "KEYFRAME_NOT_FOUND"},
+    media="image/jpeg",
+)
 @login_required
 def get_keyframe(analysis_id: str, index: int):
     return image(analyses.keyframe(current_tenant(), analysis_id, index))
@@ -59,6 +78,7 @@ def get_keyframe(analysis_id: str, index: int):
     "The contact sheet of all keyframes (JPEG)",
     tag="analyses",
     responses={200: "image/jpeg", 404: "CONTACT_SHEET_NOT_FOUND"},
+    media="image/jpeg",
 )
 @login_required
 def get_contact_sheet(analysis_id: str):
@@ -70,6 +90,7 @@ def get_contact_sheet(analysis_id: str):
     "Retry a failed analysis",
     tag="analyses",
     responses={202: "Queued", 409: "JOB_NOT_RETRYABLE or SOURCE_MISSING", **NOT_FOUND},
+    returns=ref("AnalysisStatus"),
 )
 @login_required
 def retry_analysis(analysis_id: str):

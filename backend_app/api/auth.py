@@ -6,12 +6,22 @@ from flask import Response, current_app, jsonify, request
 from flask_jwt_extended import decode_token, get_jwt
 
 from backend_app.api import bp, doc, obj
+from backend_app.api.schemas import ref, shape, text
 from backend_app.auth import current_user, load_user, login_required
 from backend_app.extensions import limiter
 from backend_app.services import accounts, signins
 from backend_app.validation import fields, json_body
 
-CREDENTIALS = obj({"email": "string", "password": "string"})
+# What register enforces (services/accounts): an address with one @ and a dot after it, at most
+# 254 characters, and a password of 8-1024 characters (a weak one is refused, with 422, beyond what
+# a schema can say). Login takes any non-blank strings: a wrong pair is one uniform 401.
+EMAIL = {"type": "string", "pattern": r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$", "maxLength": 254}
+NEW_CREDENTIALS = obj({"email": EMAIL, "password": {"type": "string", "minLength": 8, "maxLength": 1024}})
+CREDENTIALS = obj({"email": text(), "password": text()})
+TOKENS = shape(
+    {"access_token": {"type": "string"}, "refresh_token": {"type": "string"}, "token_type": {"const": "Bearer"}},
+    {"user": ref("Account")},
+)
 
 
 def _login_limit() -> str:
@@ -28,9 +38,10 @@ def _failed(response: Response) -> bool:
 @doc(
     "Create an account",
     tag="auth",
-    body=CREDENTIALS,
+    body=NEW_CREDENTIALS,
     auth="none",
-    responses={201: "Created", 409: "EMAIL_TAKEN", 422: "VALIDATION_ERROR"},
+    responses={201: "Created", 409: "EMAIL_TAKEN", 422: "VALIDATION_ERROR (also: a weak password)"},
+    returns=ref("Account"),
 )
 def register():
     data = fields(json_body(), {"email": str, "password": str})
@@ -46,6 +57,7 @@ def register():
     body=CREDENTIALS,
     auth="none",
     responses={200: "Tokens", 401: "INVALID_CREDENTIALS", 429: "RATE_LIMITED / LOGIN_THROTTLED"},
+    returns=TOKENS,
 )
 def login():
     data = fields(json_body(), {"email": str, "password": str})
@@ -60,6 +72,9 @@ def login():
     tag="auth",
     auth="refresh",
     responses={200: "New access and refresh tokens", 401: "TOKEN_INVALID / TOKEN_REVOKED / TOKEN_REUSED"},
+    returns=shape(
+        {"access_token": {"type": "string"}, "refresh_token": {"type": "string"}, "token_type": {"const": "Bearer"}}
+    ),
 )
 def refresh():
     load_user(refresh=True)
@@ -74,6 +89,8 @@ def refresh():
     tag="auth",
     body=obj(optional={"refresh_token": "string"}),
     responses={200: "Revoked"},
+    returns=shape({"revoked": {"type": "array", "items": {"enum": ["access", "refresh"]}}}),
+    optional_body=True,
 )
 @login_required
 def logout():
@@ -105,6 +122,7 @@ def logout():
     "Sign out everywhere: end every sign-in of this account (all devices), this one included",
     tag="auth",
     responses={200: "{signed_out: number of sign-ins ended}"},
+    returns=shape({"signed_out": {"type": "integer", "minimum": 0}}),
 )
 @login_required
 def logout_all():
@@ -116,7 +134,7 @@ def logout_all():
 
 
 @bp.get("/auth/me")
-@doc("The signed-in account", tag="auth", responses={200: "{id, email, role}"})
+@doc("The signed-in account", tag="auth", responses={200: "{id, email, role}"}, returns=ref("Account"))
 @login_required
 def me():
     return jsonify(current_user().to_dict())

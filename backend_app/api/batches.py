@@ -7,22 +7,44 @@ from pathlib import Path
 from flask import current_app, jsonify, request, url_for
 
 from backend_app.api import bp, doc
+from backend_app.api.schemas import BINARY_FIELD, ref, shape
 from backend_app.auth import current_tenant, login_required
 from backend_app.errors import ValidationError
 from backend_app.http import attachment, resume_after, sse_response
 from backend_app.services import sessions
 from backend_app.services.requirements import batch as batches
+from backend_app.services.requirements import criteria
 from backend_app.services.requirements import stream as batch_stream
 from backend_app.services.requirements.export import render_export
 from backend_app.validation import fields, int_arg, json_value
 from backend_app.variant import current_variant
 
-BATCH_BODY = {
+
+def batch_body(settings) -> dict:
+    """A markdown table as JSON {markdown} (or a file upload); without REQUIREMENTS_MD_PATH the table is required."""
+    markdown = {"type": "string", "minLength": 1, "description": "a table: id | requirementText | context"}
+    return {
+        "type": "object",
+        "properties": {
+            "markdown": markdown,
+            "session_id": {"type": ["string", "null"]},
+            "criteriaKeys": {"type": ["array", "null"], "items": {"type": "string", "enum": list(criteria.CRITERIA)}},
+        },
+        "required": [] if settings.requirements_md_path else ["markdown"],
+    }
+
+
+BATCH_FORM = {
     "type": "object",
-    "properties": {
-        "markdown": {"type": "string"},
-        "session_id": {"type": "string"},
-        "criteriaKeys": {"type": "array", "items": {"type": "string"}},
+    "properties": {"file": BINARY_FIELD, "session_id": {"type": "string"}},
+    "required": ["file"],
+}
+BATCH_PARAMS = {
+    "session_id": "a session of yours",
+    "criteria": {
+        "description": "comma-separated criteria keys",
+        "type": "string",
+        "pattern": "^,*(?:(?:" + "|".join(criteria.CRITERIA) + ")(?:,+|$))*$",
     },
 }
 SUBMIT_RESPONSES = {
@@ -96,9 +118,11 @@ def _large(view):
 @doc(
     "Evaluate a markdown table of requirements in the background",
     tag="requirements",
-    body=BATCH_BODY,
+    body=batch_body,
+    form=BATCH_FORM,
     responses=SUBMIT_RESPONSES,
-    params={"session_id": "a session of yours", "criteria": "comma-separated keys"},
+    returns=ref("BatchSubmitted"),
+    params=BATCH_PARAMS,
 )
 @_large
 @login_required
@@ -110,9 +134,11 @@ def batch_evaluate():
 @doc(
     "Suggest fixes for a markdown table of requirements in the background",
     tag="requirements",
-    body=BATCH_BODY,
+    body=batch_body,
+    form=BATCH_FORM,
     responses=SUBMIT_RESPONSES,
-    params={"session_id": "a session of yours", "criteria": "comma-separated keys"},
+    returns=ref("BatchSubmitted"),
+    params=BATCH_PARAMS,
 )
 @_large
 @login_required
@@ -124,9 +150,11 @@ def batch_suggest():
 @doc(
     "Rewrite a markdown table of requirements in the background",
     tag="requirements",
-    body=BATCH_BODY,
+    body=batch_body,
+    form=BATCH_FORM,
     responses=SUBMIT_RESPONSES,
-    params={"session_id": "a session of yours", "criteria": "comma-separated keys"},
+    returns=ref("BatchSubmitted"),
+    params=BATCH_PARAMS,
 )
 @_large
 @login_required
@@ -134,12 +162,16 @@ def batch_rewrite():
     return _submit("rewrite")
 
 
-@bp.get("/batch/<batch_id>")
+@bp.get("/batch/<hexid:batch_id>")
 @doc(
     "A batch: status, progress, counts and a page of results",
     tag="requirements",
     responses={200: "OK", 404: "BATCH_NOT_FOUND"},
-    params={"offset": "first row index", "limit": "rows (max 1000)"},
+    params={
+        "offset": {"description": "first row index", "type": "integer", "minimum": 0, "maximum": 1_000_000},
+        "limit": {"description": "rows (default 100)", "type": "integer", "minimum": 0, "maximum": 1000},
+    },
+    returns=shape({"id": {"type": "string"}, "status": {"type": "string"}, "results": {"type": "array"}}),
 )
 @login_required
 def get_batch(batch_id: str):
@@ -150,11 +182,12 @@ def get_batch(batch_id: str):
     return jsonify(body)
 
 
-@bp.get("/batch/<batch_id>/stream")
+@bp.get("/batch/<hexid:batch_id>/stream")
 @doc(
     "Server-Sent Events: rows as they finish, progress, then done",
     tag="requirements",
     responses={200: "text/event-stream", 404: "BATCH_NOT_FOUND"},
+    media="text/event-stream",
 )
 @login_required
 def stream_batch(batch_id: str):
@@ -162,12 +195,15 @@ def stream_batch(batch_id: str):
     return sse_response(batch_stream.events(batch.id, after=resume_after()), retry_ms=batch_stream.RECONNECT_MS)
 
 
-@bp.get("/batch/<batch_id>/export")
+@bp.get("/batch/<hexid:batch_id>/export")
 @doc(
     "Export a batch's results",
     tag="requirements",
-    params={"format": "csv, json or md"},
+    params={
+        "format": {"description": "the file's format (default json)", "type": "string", "enum": ["csv", "json", "md"]}
+    },
     responses={200: "The export file", 404: "BATCH_NOT_FOUND", 422: "EXPORT_FORMAT_INVALID"},
+    media=["application/json", "text/csv", "text/markdown"],
 )
 @login_required
 def export_batch(batch_id: str):

@@ -7,12 +7,25 @@ from collections.abc import Callable, Iterator
 from flask import jsonify, request
 
 from backend_app.api import bp, doc, obj
+from backend_app.api.schemas import ref, shape
 from backend_app.auth import current_user, login_required
 from backend_app.http import sse_response, url_template
 from backend_app.services.chat import conversation as chat
+from backend_app.services.chat.conversation import MODES
 from backend_app.validation import fields, int_arg, json_body
 
-CHAT_BODY = obj({"message": "string"}, {"session_id": "string", "mode": "string"})
+
+def chat_body(settings) -> dict:
+    """The message is counted as sent (1 to CHAT_MAX_MESSAGE_CHARS) and must hold something to ask
+    besides white space and control characters; no session_id (or "") means all your videos."""
+    message = {
+        "type": "string",
+        "maxLength": settings.chat_max_message_chars,
+        "pattern": r"^[^\x00]*[^\s\x00-\x1f\x7f-\x9f][^\x00]*$",
+    }
+    return obj({"message": message}, {"session_id": "string", "mode": {"type": "string", "enum": list(MODES)}})
+
+
 CHAT_ERRORS = {
     404: "SESSION_NOT_FOUND",
     402: "BUDGET_EXCEEDED (mode=ai only)",
@@ -32,12 +45,13 @@ def _turn() -> chat.Turn:
 @doc(
     "Ask about your videos (all of them, or one session): an answer with citations to shots",
     tag="chat",
-    body=CHAT_BODY,
+    body=chat_body,
     responses={
         200: "{answer, citations[{analysis_id, shot, start_s, end_s, snippet, keyframe_url, filename}], "
         "provider, notice, message_id}",
         **CHAT_ERRORS,
     },
+    returns=ref("ChatAnswer"),
 )
 @login_required
 def ask():
@@ -68,8 +82,9 @@ def _linked_events(events: Iterator[tuple[str, dict]]) -> Iterator[tuple[str, di
     "Ask about your videos, answer streamed as Server-Sent Events: token events, then done "
     "{answer, citations, provider, notice, message_id} (or an error event)",
     tag="chat",
-    body=CHAT_BODY,
+    body=chat_body,
     responses={200: "text/event-stream", **CHAT_ERRORS},
+    media="text/event-stream",
 )
 @login_required
 def ask_stream():
@@ -81,8 +96,14 @@ def ask_stream():
 @doc(
     "Your chat thread for one session (session_id) or for all your videos (no session_id)",
     tag="chat",
-    params={"session_id": "a session id, or empty for the all-videos thread", "limit": "last N messages (1-500)"},
+    params={
+        "session_id": "a session id, or empty for the all-videos thread",
+        "limit": {"description": "last N messages (default 100)", "type": "integer", "minimum": 1, "maximum": 500},
+    },
     responses={200: "{session_id, messages}", 404: "SESSION_NOT_FOUND"},
+    returns=shape(
+        {"session_id": {"type": ["string", "null"]}, "messages": {"type": "array", "items": {"type": "object"}}}
+    ),
 )
 @login_required
 def chat_history():

@@ -10,12 +10,25 @@ from flask import current_app, jsonify
 from redis.exceptions import RedisError
 
 from backend_app.api import bp, doc, obj
+from backend_app.api.schemas import list_of, ref, shape, text
 from backend_app.auth import admin_required, current_user
 from backend_app.services import flags
 from backend_app.services.flags import guard
+from backend_app.services.flags.changes import KEY_RE, MAX_REASON
 from backend_app.validation import int_arg, json_body
 
 FLAG_RESPONSES = {200: "OK", 403: "ADMIN_REQUIRED", 404: "FLAG_NOT_FOUND"}
+FLAG_KEY = {"key": {"type": "string", "pattern": KEY_RE.pattern}}
+NOTE = {"type": ["string", "null"], "maxLength": MAX_REASON}
+FLAG_CHANGE = obj(
+    {"enabled": "boolean"},
+    {
+        "rollout_percent": {"type": ["integer", "null"], "minimum": 0, "maximum": 100},
+        "description": NOTE,
+        "reason": NOTE,
+    },
+)
+CHANGED_FLAG = {"allOf": [ref("Flag"), shape({"changed": {"type": "boolean"}})]}
 
 
 def _flag_dict(flag) -> dict:
@@ -47,6 +60,7 @@ def _guard_dict() -> dict:
     tag="flags",
     auth="admin",
     responses={200: "OK", 403: "ADMIN_REQUIRED"},
+    returns=list_of("flags", ref("Flag"), guard={"type": "object"}),
 )
 @admin_required
 def list_flags():
@@ -54,7 +68,7 @@ def list_flags():
 
 
 @bp.get("/flags/<key>")
-@doc("One flag", tag="flags", auth="admin", responses=FLAG_RESPONSES)
+@doc("One flag", tag="flags", auth="admin", responses=FLAG_RESPONSES, returns=ref("Flag"), path=FLAG_KEY)
 @admin_required
 def get_flag(key: str):
     return jsonify(_flag_dict(flags.get_flag(key)))
@@ -62,11 +76,14 @@ def get_flag(key: str):
 
 @bp.put("/flags/<key>")
 @doc(
-    "Create or change a flag (audited); unchanged values write no audit entry",
+    "Create or change a flag (audited); unchanged values write no audit entry. Without rollout_percent a flag "
+    "keeps its own; a new flag needs one (422 FLAG_INVALID)",
     tag="flags",
     auth="admin",
-    body=obj({"enabled": "boolean"}, {"rollout_percent": "integer", "description": "string", "reason": "string"}),
+    body=FLAG_CHANGE,
     responses={200: "OK", 403: "ADMIN_REQUIRED", 422: "FLAG_INVALID"},
+    returns=CHANGED_FLAG,
+    path=FLAG_KEY,
 )
 @admin_required
 def put_flag(key: str):
@@ -87,8 +104,10 @@ def put_flag(key: str):
     "Turn the flag off in one step, with a reason (audited); reaches every process within a second",
     tag="flags",
     auth="admin",
-    body=obj({"reason": "string"}),
+    body=obj({"reason": text(MAX_REASON)}),
     responses={200: "OK", 403: "ADMIN_REQUIRED", 404: "FLAG_NOT_FOUND", 422: "FLAG_INVALID"},
+    returns=CHANGED_FLAG,
+    path=FLAG_KEY,
 )
 @admin_required
 def rollback_flag(key: str):
@@ -102,8 +121,10 @@ def rollback_flag(key: str):
     "The flag's audit trail, newest first",
     tag="flags",
     auth="admin",
-    params={"limit": "max entries (default 100)"},
+    params={"limit": {"description": "max entries (default 100)", "type": "integer", "minimum": 1, "maximum": 1000}},
     responses=FLAG_RESPONSES,
+    returns=shape({"flag": {"type": "string"}, "audit": {"type": "array", "items": {"type": "object"}}}),
+    path=FLAG_KEY,
 )
 @admin_required
 def flag_audit(key: str):

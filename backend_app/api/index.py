@@ -5,12 +5,19 @@ from __future__ import annotations
 from flask import jsonify
 
 from backend_app.api import bp, doc
+from backend_app.api.schemas import shape
 from backend_app.auth import admin_required, current_tenant, current_user, login_required
 from backend_app.services.chat import index_status, search
 
+INDEX_HEALTH = shape({"backend": {"type": "string"}, "documents": {"type": "integer"}, "in_sync": {"type": "boolean"}})
+
 
 @bp.get("/index/health")
-@doc("Search index health: backend, documents, index entries, in sync (your scope; admins: whole index)", tag="chat")
+@doc(
+    "Search index health: backend, documents, index entries, in sync (your scope; admins: whole index)",
+    tag="chat",
+    returns=INDEX_HEALTH,
+)
 @login_required
 def index_health():
     tenant = None if current_user().is_admin else current_tenant()
@@ -18,7 +25,14 @@ def index_health():
 
 
 @bp.get("/index/stats")
-@doc("Your analyses, shots and index documents, in total and per session", tag="chat")
+@doc(
+    "Your analyses, shots and index documents, in total and per session",
+    tag="chat",
+    returns=shape(
+        {"analyses": {"type": "integer"}, "documents": {"type": "integer"}, "shots": {"type": "integer"}},
+        {"sessions": {"type": "array"}},
+    ),
+)
 @login_required
 def index_stats():
     return jsonify(index_status.stats(current_tenant()))
@@ -30,6 +44,7 @@ def index_stats():
     tag="admin",
     auth="admin",
     responses={200: "{indexed, health}"},
+    returns=shape({"indexed": {"type": "integer"}, "health": INDEX_HEALTH}),
 )
 @admin_required
 def index_rebuild():

@@ -1,12 +1,22 @@
-"""The OpenAPI 3.1 document, assembled from each view's ``@doc`` description."""
+"""The OpenAPI 3.1 document, assembled from each view's ``@doc`` description.
+
+Request schemas say what the server enforces (tests/api/test_schemathesis.py holds the server
+to them): every string in a JSON body, query or form is storable (no NUL, no unpaired
+surrogate: ``validation.json_value`` and ``refuse_nul_in_url_and_form`` refuse those), so the
+document adds that constraint to every request string and property name here, once.
+"""
 
 from __future__ import annotations
 
+import copy
 import re
+from typing import Any
 
 from flask import current_app, jsonify
+from werkzeug.routing import IntegerConverter
 
-from backend_app.api import bp, doc
+from backend_app.api import HexIdConverter, bp, doc, schemas
+from backend_app.api.schemas import SSE_EVENT, STORABLE
 
 _PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 ERROR_SCHEMA = {
@@ -20,50 +30,132 @@ ERROR_SCHEMA = {
         }
     },
 }
+BINARY = {"type": "string", "format": "binary"}
+SSE = "text/event-stream"
 
 
 def documented_routes():
-    """(rule, method, view) for every /api/v1 route, documented or not."""
+    """(rule, method, view) for every /api/v1 route, documented or not, and every other documented route."""
     for rule in current_app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/v1"):
-            continue
         view = current_app.view_functions[rule.endpoint]
+        if not rule.rule.startswith("/api/v1") and not hasattr(view, "_openapi"):
+            continue
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             yield rule, method, view
 
 
+def _resolve(schema: Any, settings) -> Any:
+    return schema(settings) if callable(schema) else schema
+
+
+def storable(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with every string and property name refused when it holds NUL or a lone surrogate."""
+    schema = copy.deepcopy(schema)
+    pending = [schema]
+    while pending:
+        node = pending.pop()
+        if not isinstance(node, dict):
+            continue
+        kinds = node.get("type")
+        kinds = kinds if isinstance(kinds, list) else [kinds]
+        if "string" in kinds and node.get("format") != "binary" and "enum" not in node and "pattern" not in node:
+            node["pattern"] = STORABLE
+        if "object" in kinds:
+            node.setdefault("propertyNames", {"pattern": STORABLE})
+        for key in ("properties", "patternProperties"):
+            pending.extend((node.get(key) or {}).values())
+        for key in ("items", "additionalProperties", "not"):
+            pending.append(node.get(key))
+        for key in ("allOf", "anyOf", "oneOf"):
+            pending.extend(node.get(key) or [])
+    return schema
+
+
+def _path_schema(rule, name: str, meta: dict) -> dict[str, Any]:
+    if name in meta["path"]:
+        return meta["path"][name]
+    converter = rule._converters.get(name)
+    if isinstance(converter, IntegerConverter):
+        return {"type": "integer", "minimum": 0}
+    if isinstance(converter, HexIdConverter):
+        return {"type": "string", "pattern": f"^{converter.regex}$"}
+    return {"type": "string", "minLength": 1}
+
+
+def _query_param(name: str, spec: str | dict[str, Any], settings) -> dict[str, Any]:
+    if isinstance(spec, str):
+        spec = {"description": spec, "type": "string"}
+    spec = dict(_resolve(spec, settings))
+    description = spec.pop("description", "")
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": storable(spec)}
+
+
+def _responses(meta: dict, settings) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for code, text in meta["responses"].items():
+        text, schema = text if isinstance(text, tuple) else (text, None)
+        entry: dict[str, Any] = {"description": text}
+        if schema is not None:
+            entry["content"] = {"application/json": {"schema": _resolve(schema, settings)}}
+        elif 200 <= code < 300 and code != 204:
+            if meta["media"]:
+                media = [meta["media"]] if isinstance(meta["media"], str) else meta["media"]
+                entry["content"] = {kind: {"schema": SSE_EVENT if kind == SSE else BINARY} for kind in media}
+            elif meta["returns"] is not None:
+                entry["content"] = {"application/json": {"schema": _resolve(meta["returns"], settings)}}
+        elif code >= 400:
+            entry["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        out[str(code)] = entry
+    out["default"] = {
+        "description": "Error",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    return out
+
+
+def _operation(rule, method: str, meta: dict, settings) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "operationId": f"{rule.endpoint}_{method.lower()}",
+        "summary": meta["summary"],
+        "tags": [meta["tag"]],
+        "responses": _responses(meta, settings),
+    }
+    if meta["auth"] == "none":
+        op["security"] = []
+    body, form = _resolve(meta["body"], settings), _resolve(meta["form"], settings)
+    if body is not None or form is not None:
+        content = {}
+        if body is not None:
+            content["application/json"] = {"schema": storable(body)}
+        if form is not None:
+            content["multipart/form-data"] = {"schema": storable(form)}
+        op["requestBody"] = {"required": not meta["optional_body"], "content": content}
+    params = [
+        {"name": name, "in": "path", "required": True, "schema": _path_schema(rule, name, meta)}
+        for name in _PARAM.findall(rule.rule)
+    ]
+    params += [_query_param(name, spec, settings) for name, spec in meta["params"].items()]
+    if params:
+        op["parameters"] = params
+    return op
+
+
 def build_spec() -> dict:
+    settings = current_app.config["SETTINGS"]
     paths: dict[str, dict] = {}
     for rule, method, view in documented_routes():
         meta = getattr(view, "_openapi", None)
         path = _PARAM.sub(r"{\1}", rule.rule)
-        op: dict = {"operationId": f"{rule.endpoint}_{method.lower()}"}
         if meta is None:
-            op["x-undocumented"] = True
-            op["responses"] = {"default": {"description": "undocumented"}}
-        else:
-            op["summary"] = meta["summary"]
-            op["tags"] = [meta["tag"]]
-            op["responses"] = {str(code): {"description": text} for code, text in meta["responses"].items()}
-            op["responses"]["default"] = {
-                "description": "Error",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            op = {
+                "operationId": f"{rule.endpoint}_{method.lower()}",
+                "x-undocumented": True,
+                "responses": {"default": {"description": "undocumented"}},
             }
-            if meta["auth"] == "none":
-                op["security"] = []
-            if meta["body"] is not None:
-                op["requestBody"] = {"required": True, "content": {"application/json": {"schema": meta["body"]}}}
-            params = [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                for name in _PARAM.findall(rule.rule)
-            ]
-            params += [
-                {"name": name, "in": "query", "required": False, "description": text, "schema": {"type": "string"}}
-                for name, text in meta["params"].items()
-            ]
-            if params:
-                op["parameters"] = params
+        else:
+            op = _operation(rule, method, meta, settings)
         paths.setdefault(path, {})[method.lower()] = op
+
     return {
         "openapi": "3.1.0",
         "info": {
@@ -75,13 +167,13 @@ def build_spec() -> dict:
         "paths": dict(sorted(paths.items())),
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-            "schemas": {"Error": ERROR_SCHEMA},
+            "schemas": {"Error": ERROR_SCHEMA, **schemas.COMPONENTS},
         },
         "security": [{"bearer": []}],
     }
 
 
 @bp.get("/openapi.json")
-@doc("This document", tag="meta", auth="none")
+@doc("This document", tag="meta", auth="none", returns={"type": "object", "required": ["openapi", "paths"]})
 def openapi_json():
     return jsonify(build_spec())

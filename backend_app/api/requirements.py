@@ -5,27 +5,35 @@ from __future__ import annotations
 from flask import jsonify
 
 from backend_app.api import bp, doc
+from backend_app.api.schemas import ref, shape, storable_json, text
 from backend_app.auth import current_user, login_required
 from backend_app.services.requirements import criteria
 from backend_app.services.requirements.rules import RULES
-from backend_app.services.requirements.single import answer
+from backend_app.services.requirements.single import MAX_TEXT_CHARS, answer
 from backend_app.validation import json_body
 from backend_app.variant import current_variant, report_v2_failure
 
+# No criteriaKeys (or an empty list) means every criterion.
+CRITERIA_KEYS = {"type": ["array", "null"], "items": {"type": "string", "enum": list(criteria.CRITERIA)}}
 REQUIREMENT_BODY = {
     "type": "object",
     "required": ["requirementText"],
     "properties": {
-        "requirementText": {"type": "string"},
-        "context": {"type": "object"},
-        "criteriaKeys": {"type": "array", "items": {"type": "string"}},
+        "requirementText": text(MAX_TEXT_CHARS),
+        "context": {"type": ["object", "null"], "additionalProperties": storable_json()},
+        "criteriaKeys": CRITERIA_KEYS,
     },
 }
 ERRORS = {422: "VALIDATION_ERROR, REQUIREMENT_TEXT_EMPTY, REQUIREMENT_TEXT_TOO_LONG, UNKNOWN_CRITERIA"}
 
 
 @bp.get("/criteria")
-@doc("Quality criteria, each with its description and the INCOSE rules it draws on", tag="requirements", auth="none")
+@doc(
+    "Quality criteria, each with its description and the INCOSE rules it draws on",
+    tag="requirements",
+    auth="none",
+    returns=shape({"criteria": {"type": "array"}, "scoring": {"type": "object"}, "rules": {"type": "array"}}),
+)
 def list_criteria():
     return jsonify(
         {
@@ -51,6 +59,7 @@ def _answer(mode: str):
     tag="requirements",
     body=REQUIREMENT_BODY,
     responses={200: "OK", **ERRORS},
+    returns=ref("Requirement"),
 )
 @login_required
 def create_evaluation():
@@ -63,6 +72,7 @@ def create_evaluation():
     tag="requirements",
     body=REQUIREMENT_BODY,
     responses={200: "OK", **ERRORS},
+    returns=ref("Requirement"),
 )
 @login_required
 def create_suggestions():
@@ -71,7 +81,11 @@ def create_suggestions():
 
 @bp.post("/rewrites")
 @doc(
-    "An improved version of one requirement", tag="requirements", body=REQUIREMENT_BODY, responses={200: "OK", **ERRORS}
+    "An improved version of one requirement",
+    tag="requirements",
+    body=REQUIREMENT_BODY,
+    responses={200: "OK", **ERRORS},
+    returns=ref("Requirement"),
 )
 @login_required
 def create_rewrite():

@@ -2,7 +2,7 @@
 
 The token in the path is the permission (HMAC-signed with SECRET_KEY, expiring), so these
 routes need no login: they are what ``presign_put``/``presign_get`` hand out. A tampered or
-expired token is a coded 403. With the S3 backend, clients talk to S3 and these routes 404.
+expired token is a coded 403; a signed one whose key names no storable file, 404. With the S3 backend, clients talk to S3 and these routes 404.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from backend_app.services import storage_links
     responses={
         201: "Stored",
         403: "SIGNATURE_INVALID or SIGNATURE_EXPIRED",
+        404: "OBJECT_NOT_FOUND (the link names no storable file)",
         411: "LENGTH_REQUIRED",
         413: "UPLOAD_TOO_LARGE",
         400: "UPLOAD_SIZE_MISMATCH",
@@ -44,9 +45,12 @@ signed_put._large_body = True
     responses={
         200: "The file",
         206: "Part of the file",
+        304: "Not modified (conditional request)",
+        416: "Range not satisfiable",
         403: "SIGNATURE_INVALID or SIGNATURE_EXPIRED",
         404: "OBJECT_NOT_FOUND",
     },
+    media="*/*",
 )
 def signed_get(token: str):
     found = storage_links.signed_file(token)

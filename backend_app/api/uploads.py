@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, jsonify, request
 
 from backend_app.api import bp, doc, obj
+from backend_app.api.schemas import BINARY_FIELD, ref, shape, text
 from backend_app.auth import current_tenant, login_required
 from backend_app.errors import ValidationError
 from backend_app.services.video import analyses, uploads
@@ -12,6 +13,27 @@ from backend_app.services.video import policy as video_policy
 from backend_app.validation import fields, json_body
 
 MULTIPART_SLACK = 1 << 20  # room for the form's boundaries and other fields
+
+
+def _init_body(settings) -> dict:
+    allowed = ", ".join(settings.upload_allowed_types)
+    content_type = {
+        **text(),
+        "description": f"The video's type: {allowed} (other names of these, any case, with parameters, are accepted; "
+        "a generic application/octet-stream is guessed from the filename); anything else is a 415",
+        "examples": list(settings.upload_allowed_types),
+    }
+    return obj(
+        {
+            "filename": text(),
+            "content_type": content_type,
+            "file_size": {"type": "integer", "minimum": 1, "maximum": settings.max_upload_bytes},
+            "session_id": text(),
+        }
+    )
+
+
+UPLOAD_FORM = obj({"file": BINARY_FIELD, "session_id": text()})
 
 
 def _accepted(analysis):
@@ -22,7 +44,16 @@ def _accepted(analysis):
 @doc(
     "Declare an upload; returns where to PUT the bytes",
     tag="uploads",
-    body=obj({"filename": "string", "content_type": "string", "file_size": "integer", "session_id": "string"}),
+    body=_init_body,
+    returns=shape(
+        {
+            "analysis_id": {"type": "string"},
+            "upload_url": {"type": "string"},
+            "method": {"type": "string"},
+            "headers": {"type": "object"},
+            "expires_in": {"type": "integer"},
+        }
+    ),
     responses={
         201: "Created: {analysis_id, upload_url, method, headers, expires_in}",
         404: "SESSION_NOT_FOUND",
@@ -41,7 +72,8 @@ def init_upload():
 @doc(
     "Finish an upload: check the stored file and queue its analysis",
     tag="uploads",
-    body=obj({"analysis_id": "string"}),
+    body=obj({"analysis_id": text()}),
+    returns=ref("Accepted"),
     responses={
         202: "Queued: {analysis_id, status}",
         404: "ANALYSIS_NOT_FOUND",
@@ -57,7 +89,12 @@ def complete_upload():
 
 
 @bp.get("/uploads/status/<analysis_id>")
-@doc("Status of an upload and its analysis", tag="uploads", responses={200: "OK", 404: "ANALYSIS_NOT_FOUND"})
+@doc(
+    "Status of an upload and its analysis",
+    tag="uploads",
+    responses={200: "OK", 404: "ANALYSIS_NOT_FOUND"},
+    returns=ref("AnalysisStatus"),
+)
 @login_required
 def upload_status(analysis_id: str):
     return jsonify(analyses.status_dict(analyses.get(current_tenant(), analysis_id)))
@@ -67,11 +104,8 @@ def upload_status(analysis_id: str):
 @doc(
     "Upload a video in one multipart request (fields: file, session_id)",
     tag="uploads",
-    body={
-        "type": "object",
-        "properties": {"file": {"type": "string", "format": "binary"}, "session_id": {"type": "string"}},
-        "required": ["file", "session_id"],
-    },
+    form=UPLOAD_FORM,
+    returns=ref("Accepted"),
     responses={
         202: "Queued: {analysis_id, status}",
         404: "SESSION_NOT_FOUND",

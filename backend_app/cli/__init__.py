@@ -33,6 +33,39 @@ def create_admin(email: str, password: str | None) -> None:
         click.echo(f"password: {generated}")
 
 
+def _limit(value: str) -> int | str | None:
+    """A quota option's value: a number, or "default" (None: back to the setting's default)."""
+    if value.strip().lower() == "default":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return value  # the service refuses it with the field's name
+
+
+@users_cli.command("set-quota")
+@click.option("--email", required=True)
+@click.option("--storage-bytes", default=None, help='Bytes of uploaded video, or "default".')
+@click.option("--uploads-per-hour", default=None, help='Uploads started per hour, or "default".')
+@click.option("--concurrent-jobs", default=None, help='Jobs waiting or running at once, or "default".')
+def set_quota(email: str, **values: str | None) -> None:
+    """Raise or lower one user's quotas (an option left out keeps its value)."""
+    from backend_app.errors import AppError
+    from backend_app.services import quotas
+
+    changes = {name: _limit(raw) for name, raw in values.items() if raw is not None}
+    try:
+        user = quotas.user_by_email(email)
+        result = quotas.set_limits(user.id, changes)
+    except AppError as exc:
+        raise click.ClickException(exc.explained()) from None
+    click.echo(f"quotas of {user.email}:")
+    for name, own in result["overrides"].items():
+        limit = result["quota"][name]
+        note = " (default)" if own is None else ""
+        click.echo(f"  {name}: {limit['limit']}{note}, used {limit['used']}, remaining {limit['remaining']}")
+
+
 @jobs_cli.command("selftest")
 @click.option("--wait", default=30.0, help="Seconds to wait for a worker to run it.")
 def selftest(wait: float) -> None:

@@ -137,6 +137,12 @@ def reconcile(dry_run: bool) -> None:
         click.echo(f"{title}: {len(report[key])}")
         for job in report[key]:
             click.echo(_job_line(job) + f"  -> {job['action']}")
+    released = report.get("released", [])
+    click.echo(f"{'would release' if dry_run else 'released'} held jobs (users with free slots): {len(released)}")
+    for entry in released:
+        click.echo(
+            f"  user {entry['user_id']} queue {entry['queue']}" + (f" job {entry['id']}" if "id" in entry else "")
+        )
     for error in report["errors"]:
         click.echo(f"error: {error}")
     raise SystemExit(1 if report["errors"] else 0)

@@ -33,6 +33,7 @@ from backend_app.models.job import COMPLETED, QUEUED, RUNNING
 from backend_app.observability import job_id_var
 from backend_app.queue import kinds as registry
 from backend_app.queue import state
+from backend_app.queue.enqueue import release_for
 from backend_app.queue.errors import JobFailure
 
 log = logging.getLogger(__name__)
@@ -135,9 +136,22 @@ def run_job(job_id: str) -> dict[str, Any] | None:
     try:
         with app_context():
             db.engine.dispose(close=False)  # a forked work horse must not reuse the parent's sockets
-            return _run(job_id)
+            try:
+                return _run(job_id)
+            finally:
+                _free_slot(job_id)
     finally:
         job_id_var.reset(token)
+
+
+def _free_slot(job_id: str) -> None:
+    """The run ended the row: the user's next held job takes its slot (fair scheduling)."""
+    try:
+        db.session.rollback()
+        release_for(job_id)
+    except Exception:  # the reconciler releases it on its next pass
+        db.session.rollback()
+        log.warning("could not release the user's next job", exc_info=True)
 
 
 def _claim(job_id: str) -> Job | None:
@@ -277,6 +291,7 @@ def on_rq_failure(rq_job, connection, exc_type, exc_value, traceback) -> None:
         if job.status == QUEUED and rq_job.should_retry:
             return  # the runner already re-queued the row and RQ is about to schedule the retry
         state.settle_interrupted(job, code, message)
+        _free_slot(job.id)
 
 
 def on_horse_killed(rq_job, retpid, ret_val, rusage) -> None:
@@ -291,3 +306,4 @@ def on_horse_killed(rq_job, retpid, ret_val, rusage) -> None:
         else:
             code, message = state.WORKER_LOST, f"work horse died (wait status {ret_val})"
         state.settle_interrupted(job, code, message)
+        _free_slot(job.id)

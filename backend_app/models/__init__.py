@@ -5,6 +5,7 @@ from backend_app.models.chat import ChatMessage
 from backend_app.models.document import ShotDocument
 from backend_app.models.flag import Flag, FlagAudit
 from backend_app.models.job import Job
+from backend_app.models.quota import UserQuota
 from backend_app.models.requirement import RequirementBatch, RequirementResult
 from backend_app.models.session import Session
 from backend_app.models.usage import UsageRecord
@@ -14,3 +15,4 @@ __all__ = ["Analysis", "Job", "Session", "ShotDocument", "UsageRecord", "User"]
 __all__ += ["Flag", "FlagAudit"]
 __all__ += ["ChatMessage"]
 __all__ += ["RequirementBatch", "RequirementResult"]
+__all__ += ["UserQuota"]

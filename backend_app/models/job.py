@@ -44,6 +44,9 @@ class Job(db.Model):
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow, index=True)
     enqueued_at = db.Column(UTCDateTime, nullable=True)
     queued_at = db.Column(UTCDateTime, nullable=True)  # when the row last entered `queued` (staleness clock)
+    # When the row got one of its user's dispatch slots (queue/enqueue.py): a `queued` row without
+    # it is held back in the database, with no RQ job, until an earlier job of the user finishes.
+    dispatched_at = db.Column(UTCDateTime, nullable=True)
     started_at = db.Column(UTCDateTime, nullable=True)
     finished_at = db.Column(UTCDateTime, nullable=True)
     heartbeat_at = db.Column(UTCDateTime, nullable=True)
@@ -77,6 +80,7 @@ class Job(db.Model):
             "created_at": iso(self.created_at),
             "enqueued_at": iso(self.enqueued_at),
             "queued_at": iso(self.queued_at),
+            "dispatched_at": iso(self.dispatched_at),
             "started_at": iso(self.started_at),
             "finished_at": iso(self.finished_at),
             "heartbeat_at": iso(self.heartbeat_at),

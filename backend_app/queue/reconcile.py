@@ -4,6 +4,10 @@ Rules (the row is the truth, RQ carries the work):
 
 * ``queued`` rows waiting longer than STALE_QUEUED_S with no live RQ job (not in the queue,
   not scheduled for a retry, not started by a live worker) are enqueued again through the seam.
+  Only dispatched rows count: a row held for its user's turn (no ``dispatched_at``, see
+  queue/enqueue.py) has no RQ job on purpose.
+* Held rows whose user has a free dispatch slot are released (the runner does this as each job
+  ends; this pass catches a worker that died between finishing a job and releasing the next).
 * ``running`` rows whose heartbeat is older than JOB_LOST_AFTER_S, and whose RQ worker is gone
   or no longer running them, lost their worker: back to ``queued`` and enqueued again (the
   lost attempt counts), or ``failed`` with WORKER_LOST once JOB_MAX_ATTEMPTS runs were made.
@@ -34,7 +38,7 @@ from backend_app.models.base import utcnow
 from backend_app.models.job import QUEUED, RUNNING
 from backend_app.queue import kinds as registry
 from backend_app.queue import state
-from backend_app.queue.enqueue import enqueue
+from backend_app.queue.enqueue import expects_rq_job, release, send, users_with_held
 from backend_app.queue.workers import rq_state
 
 log = logging.getLogger(__name__)
@@ -57,7 +61,12 @@ def stale_queued(older_than_s: float, now: datetime | None = None) -> list[Job]:
     """Queued rows whose staleness clock is older than ``older_than_s`` (RQ not consulted)."""
     cutoff = (now or utcnow()) - timedelta(seconds=older_than_s)
     clock = func.coalesce(Job.queued_at, Job.created_at)
-    return list(db.session.execute(select(Job).where(Job.status == QUEUED, clock < cutoff).order_by(clock)).scalars())
+    dispatched = expects_rq_job()
+    return list(
+        db.session.execute(
+            select(Job).where(Job.status == QUEUED, dispatched, clock < cutoff).order_by(clock)
+        ).scalars()
+    )
 
 
 def silent_running(now: datetime | None = None) -> list[Job]:
@@ -76,8 +85,20 @@ def requeue_stale(older_than_s: float, *, now: datetime | None = None, dry_run: 
             continue
         entry = _entry(job, "requeue", rq_status=rq["status"], enqueue_last_error=job.enqueue_last_error)
         if not dry_run:
-            entry["enqueued"] = enqueue(job)
+            entry["enqueued"] = send(job)
         done.append(entry)
+    return done
+
+
+def release_held(*, dry_run: bool = False) -> list[dict]:
+    """Hand held rows to RQ wherever their user has a free slot on their queue."""
+    done = []
+    for user_id, queue in users_with_held():
+        if dry_run:
+            done.append({"user_id": user_id, "queue": queue, "action": "release"})
+            continue
+        for job_id in release(user_id, queue) or []:
+            done.append({"id": job_id, "user_id": user_id, "queue": queue, "action": "release"})
     return done
 
 
@@ -110,7 +131,7 @@ def recover_lost(*, now: datetime | None = None, dry_run: bool = False) -> list[
             new_status = state.settle_interrupted(job, state.WORKER_LOST, message)
             if new_status == QUEUED:
                 db.session.refresh(job)
-                entry["enqueued"] = enqueue(job)
+                entry["enqueued"] = send(job)
             entry["status"] = new_status
         done.append(entry)
     return done
@@ -142,7 +163,14 @@ def fail_overdue(*, now: datetime | None = None, dry_run: bool = False) -> list[
 def reconcile(now: datetime | None = None, dry_run: bool = False) -> dict[str, Any]:
     """One pass of every rule; returns what was (or, with dry_run, would be) done."""
     settings = current_app.config["SETTINGS"]
-    report: dict[str, Any] = {"dry_run": dry_run, "requeued": [], "recovered": [], "timed_out": [], "errors": []}
+    report: dict[str, Any] = {
+        "dry_run": dry_run,
+        "requeued": [],
+        "recovered": [],
+        "timed_out": [],
+        "released": [],
+        "errors": [],
+    }
     try:
         redis_store.conn.ping()
     except RedisError as exc:
@@ -152,6 +180,7 @@ def reconcile(now: datetime | None = None, dry_run: bool = False) -> dict[str, A
         ("timed_out", lambda: fail_overdue(now=now, dry_run=dry_run)),
         ("recovered", lambda: recover_lost(now=now, dry_run=dry_run)),
         ("requeued", lambda: requeue_stale(settings.stale_queued_s, now=now, dry_run=dry_run)),
+        ("released", lambda: release_held(dry_run=dry_run)),
     )
     for key, step in steps:
         try:
@@ -159,7 +188,7 @@ def reconcile(now: datetime | None = None, dry_run: bool = False) -> dict[str, A
         except RedisError as exc:
             db.session.rollback()
             report["errors"].append(f"{key}: redis failed mid-pass ({type(exc).__name__}: {exc})")
-    changed = sum(len(report[k]) for k in ("requeued", "recovered", "timed_out"))
+    changed = sum(len(report[k]) for k in ("requeued", "recovered", "timed_out", "released"))
     if changed or report["errors"]:
         log.warning(
             "reconcile pass",
@@ -167,6 +196,7 @@ def reconcile(now: datetime | None = None, dry_run: bool = False) -> dict[str, A
                 "requeued": len(report["requeued"]),
                 "recovered": len(report["recovered"]),
                 "timed_out": len(report["timed_out"]),
+                "released": len(report["released"]),
                 "errors": report["errors"],
                 "dry_run": dry_run,
             },
@@ -176,4 +206,5 @@ def reconcile(now: datetime | None = None, dry_run: bool = False) -> dict[str, A
 
 def summary(report: dict[str, Any]) -> dict[str, Any]:
     """Counts only, for logs, health and the periodic task's last-run record."""
-    return {k: len(report[k]) for k in ("requeued", "recovered", "timed_out")} | {"errors": report["errors"]}
+    counts = {k: len(report[k]) for k in ("requeued", "recovered", "timed_out", "released")}
+    return counts | {"errors": report["errors"]}

@@ -52,6 +52,7 @@ def retry(job: Job) -> Job:
             error_message=None,
             attempts=0,
             queued_at=utcnow(),
+            dispatched_at=None,  # it waits for its user's turn like a new job (queue/enqueue.py)
             started_at=None,
             finished_at=None,
             heartbeat_at=None,

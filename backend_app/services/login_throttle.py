@@ -75,11 +75,13 @@ def attempt(email: str) -> None:
         return
     if left > 0:
         wait = math.ceil(left)
-        raise RateLimited(
+        error = RateLimited(
             f"Too many failed sign-ins for this account; try again in {wait} s.",
             code="LOGIN_THROTTLED",
             details={"retry_after_s": wait},
         )
+        error.headers["Retry-After"] = str(wait)
+        raise error
 
 
 def succeeded(email: str) -> None:

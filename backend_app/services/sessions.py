@@ -14,13 +14,12 @@ MAX_NAME = 200
 
 
 def create(tenant: Tenant, name: str) -> Session:
-    name = name.strip()
-    if not name or len(name) > MAX_NAME:
+    if not name.strip() or len(name) > MAX_NAME:  # the length as sent, as the OpenAPI document says
         raise ValidationError(
             f"A session name needs 1 to {MAX_NAME} characters.",
             details={"fields": {"name": f"must be 1 to {MAX_NAME} characters"}},
         )
-    session = Session(user_id=tenant.user_id, name=name)
+    session = Session(user_id=tenant.user_id, name=name.strip())
     db.session.add(session)
     db.session.commit()
     return session

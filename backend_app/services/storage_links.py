@@ -14,6 +14,7 @@ from typing import IO, Any
 
 from flask import current_app
 
+from backend_app import filenames
 from backend_app.adapters.storage import LocalStorage, ObjectNotFound, UploadTooLarge, get_storage, verify_token
 from backend_app.errors import AppError, NotFound
 from backend_app.services.video import uploads
@@ -70,4 +71,5 @@ def signed_file(token: str) -> LocalFile:
     if not path.is_file():
         raise ObjectNotFound(details={"key": key})
     mimetype = mimetypes.guess_type(filename or key)[0] or "application/octet-stream"
-    return LocalFile(path, mimetype, filename or None)
+    # Names stored before bidi characters were stripped at upload are cleaned on the way out too.
+    return LocalFile(path, mimetype, (filenames.clean(filename) or "download") if filename else None)

@@ -21,11 +21,12 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from collections.abc import Callable
 from functools import wraps
 
 from flask import Blueprint, Response, current_app, g, make_response, redirect, render_template, request, url_for
-from flask_jwt_extended import set_access_cookies, set_refresh_cookies, unset_jwt_cookies
+from flask_jwt_extended import decode_token, set_access_cookies, set_refresh_cookies, unset_jwt_cookies
 
 from backend_app.auth import ACCESS_COOKIE, REFRESH_COOKIE, token_user, verified_claims
 from backend_app.errors import AppError, Forbidden, is_htmx, set_page_user_loader
@@ -174,12 +175,25 @@ def fragment_or_page(page: str, fragment: str, **context) -> Response:
     return response
 
 
+def set_token_cookies(response: Response, access_token: str | None = None, refresh_token: str | None = None) -> None:
+    """Set the JWT cookies, each kept by the browser exactly as long as its token is valid
+    (flask-jwt-extended's own default is a year, whatever the token's lifetime)."""
+    if access_token:
+        set_access_cookies(response, access_token, max_age=_seconds_left(access_token))
+    if refresh_token:
+        set_refresh_cookies(response, refresh_token, max_age=_seconds_left(refresh_token))
+
+
+def _seconds_left(token: str) -> int:
+    # At least 1: flask-jwt-extended reads a max_age of 0 as "use the one-year default".
+    return max(1, int(decode_token(token)["exp"] - time.time()))
+
+
 @bp.after_app_request
 def _set_refreshed_cookie(response: Response) -> Response:
     tokens = g.pop("new_tokens", None)
     if tokens:
-        set_access_cookies(response, tokens["access_token"])
-        set_refresh_cookies(response, tokens["refresh_token"])
+        set_token_cookies(response, tokens["access_token"], tokens["refresh_token"])
     return response
 
 

@@ -1,17 +1,24 @@
-"""Admin page: users, promoted or demoted, disabled or enabled (the API: api/admin_users.py)."""
+"""Admin page: users, promoted or demoted, disabled or enabled, their quotas (the API: api/admin_users.py)."""
 
 from __future__ import annotations
 
-from flask import g, redirect, url_for
+from flask import g, redirect, request, url_for
 
 from backend_app.errors import AppError, Conflict, is_htmx
-from backend_app.services import accounts
+from backend_app.models.quota import QUOTA_FIELDS
+from backend_app.services import accounts, quotas
 from backend_app.web import bp, fragment_or_page, page_admin_required
 
 
 def _users_page(message: str | None = None, error: str | None = None):
     return fragment_or_page(
-        "admin/users.html", "partials/admin/_users.html", users=accounts.list_users(), message=message, error=error
+        "admin/users.html",
+        "partials/admin/_users.html",
+        users=accounts.list_users(),
+        overrides=quotas.overrides_by_user(),
+        defaults=quotas.defaults(),
+        message=message,
+        error=error,
     )
 
 
@@ -43,3 +50,23 @@ def admin_user_action_page(user_id: str, action: str):
     if not is_htmx():
         return redirect(url_for("web.admin_users_page"), code=303)
     return _users_page(f"{user.email}: {action}d.")
+
+
+def _form_limit(raw: str) -> int | str | None:
+    """A quota field from the form: blank is the default, digits a number (else refused by name)."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    return int(raw) if raw.isdigit() else raw
+
+
+@bp.post("/admin/users/<user_id>/quota")
+@page_admin_required
+def admin_user_quota_page(user_id: str):
+    changes = {name: _form_limit(request.form.get(name, "")) for name in QUOTA_FIELDS}
+    result = quotas.set_limits(user_id, changes)
+    if not is_htmx():
+        return redirect(url_for("web.admin_users_page"), code=303)
+    email = next((u.email for u in accounts.list_users() if u.id == user_id), user_id)
+    limits = ", ".join(f"{name.replace('_', ' ')} {value['limit']}" for name, value in result["quota"].items())
+    return _users_page(f"{email}: quotas set ({limits}).")

@@ -5,12 +5,11 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 from flask import Response, current_app, g, make_response, redirect, render_template, request, url_for
-from flask_jwt_extended import set_access_cookies, set_refresh_cookies
 
 from backend_app.errors import AppError
 from backend_app.extensions import limiter
 from backend_app.services import accounts, signins
-from backend_app.web import PRE_SESSION_COOKIE, bp, load_page_user, pre_session_csrf, signed_out
+from backend_app.web import PRE_SESSION_COOKIE, bp, load_page_user, pre_session_csrf, set_token_cookies, signed_out
 
 
 def _safe_next(target: str | None) -> str:
@@ -22,8 +21,7 @@ def _safe_next(target: str | None) -> str:
 def _signed_in(user, target: str):
     tokens = accounts.issue_tokens(user)
     response = redirect(_safe_next(target), code=303)
-    set_access_cookies(response, tokens["access_token"])
-    set_refresh_cookies(response, tokens["refresh_token"])
+    set_token_cookies(response, tokens["access_token"], tokens["refresh_token"])
     response.delete_cookie(PRE_SESSION_COOKIE, path="/")  # signed in: the refresh token's CSRF value takes over
     return response
 
@@ -55,9 +53,7 @@ def login():
             user = accounts.authenticate(email, request.form.get("password", ""))
             return _signed_in(user, request.args.get("next") or request.form.get("next"))
         except AppError as exc:
-            error, status = exc.message, exc.status
-            if "retry_after_s" in exc.details:
-                headers["Retry-After"] = str(exc.details["retry_after_s"])
+            error, status, headers = exc.message, exc.status, exc.headers  # Retry-After when throttled
     if error is None and request.args.get("reason") == "disabled":
         error = "This account is disabled; ask an administrator to enable it again."
     page = render_template("auth/login.html", error=error, email=email, next=request.args.get("next", ""))

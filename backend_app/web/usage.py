@@ -1,4 +1,4 @@
-"""The signed-in user's LLM usage against the monthly budget (the API: api/usage.py)."""
+"""The signed-in user's LLM usage against the monthly budget, and their quotas (the API: api/usage.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from flask import current_app, g, render_template
 
 from backend_app.auth import current_tenant
 from backend_app.models import UsageRecord
-from backend_app.services import usage
+from backend_app.services import quotas, usage
 from backend_app.tenancy import list_owned
 from backend_app.web import bp, page_login_required
 
@@ -29,5 +29,6 @@ def usage_page():
         usage=summary,
         percent=round(percent, 1),
         records=latest_calls(),
+        quota=quotas.summary(g.user.id),
         provider=current_app.config["SETTINGS"].effective_ai_provider,
     )

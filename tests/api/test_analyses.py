@@ -215,6 +215,7 @@ def test_retry_needs_the_uploaded_video(client, owner, backend, clip):
 
 
 @pytest.mark.sqlite_only
+@pytest.mark.settings(user_job_slots=0)  # both of the user's jobs on RQ at once (no turns to wait for)
 def test_delete_removes_objects_documents_rows_and_the_queued_job(app, client, owner, backend, clip):
     keep = _uploaded(client, owner, clip)
     analysis = _uploaded(client, owner, clip)

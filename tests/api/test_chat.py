@@ -257,6 +257,7 @@ def test_validation(client, app):
         {"message": "x" * 2001},
         {"message": "car", "mode": "psychic"},
         {"message": "\x00\x01"},
+        {"message": "car" + " " * 1998},  # 2001 characters as sent: the limit counts what was sent
     ):
         r = client.post("/api/v1/chat", json=body, headers=h)
         assert r.status_code == 422, body

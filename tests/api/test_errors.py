@@ -168,3 +168,19 @@ def test_batch_options_of_the_wrong_type_are_coded_422(client):
         r = client.post("/api/v1/batch/evaluate", json={"markdown": table, **options}, headers=h)
         assert_error(r, 422, "VALIDATION_ERROR")
         assert field in r.get_json()["error"]["details"]["fields"]
+
+
+def test_an_integral_number_is_an_integer(client):
+    """JSON Schema counts 2.0 as an integer, so the OpenAPI document's integer fields take it."""
+    h = auth_headers(client, make_user())
+    session = client.post("/api/v1/sessions", json={"name": "clips"}, headers=h).get_json()["id"]
+    body = {"filename": "a.mp4", "content_type": "video/mp4", "session_id": session}
+    declared = client.post("/api/v1/uploads/init", json={**body, "file_size": 2048.0}, headers=h)
+    assert declared.status_code == 201, declared.get_json()
+    assert (
+        client.get(f"/api/v1/uploads/status/{declared.get_json()['analysis_id']}", headers=h).get_json()[
+            "declared_size"
+        ]
+        == 2048
+    )
+    assert_error(client.post("/api/v1/uploads/init", json={**body, "file_size": 2048.5}, headers=h), 422)

@@ -384,3 +384,14 @@ def test_rollback_reaches_every_gunicorn_worker_within_one_second(app, client):
     assert all((variant, reason) == ("v1", "rolled back") for _, _, variant, reason in late), [
         s for s in late if s[2] != "v1"
     ][:5]
+
+
+@pytest.mark.sqlite_only
+def test_an_integral_percentage_is_an_integer(client):
+    """rollout_percent is a JSON Schema integer in the OpenAPI document, and 30.0 is one."""
+    _, headers = _admin(client)
+    created = client.put("/api/v1/flags/new-flag", headers=headers, json={"enabled": True, "rollout_percent": 0})
+    assert created.status_code == 200, created.get_json()
+    changed = client.put("/api/v1/flags/new-flag", headers=headers, json={"enabled": True, "rollout_percent": 30.0})
+    assert changed.status_code == 200 and changed.get_json()["rollout_percent"] == 30
+    assert isinstance(flags.get_flag("new-flag").rollout_percent, int)

@@ -87,6 +87,8 @@ def test_suggestions_and_rewrites(client):
         ({"requirementText": "x" * 5001}, "REQUIREMENT_TEXT_TOO_LONG"),
         ({"requirementText": "The pump shall stop.", "criteriaKeys": ["beauty"]}, "UNKNOWN_CRITERIA"),
         ({"requirementText": "The pump shall stop.", "context": "nope"}, "VALIDATION_ERROR"),
+        ({"requirementText": "The pump shall stop.", "context": []}, "VALIDATION_ERROR"),  # not an object, if empty
+        ({"requirementText": "The pump shall stop.", "context": ""}, "VALIDATION_ERROR"),
     ],
 )
 def test_bad_input_is_a_coded_422(client, payload, code):

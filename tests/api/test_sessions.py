@@ -78,3 +78,10 @@ def test_prepared_listings_read_only_the_tenants_rows_and_session(app):
     assert [r.name for r in sessions.list_for(Tenant(alice.id))] == ["second", "first"]
     with pytest.raises(TypeError):
         listing.read(alice.id)
+
+
+def test_session_name_length_counts_what_was_sent(client):
+    """The OpenAPI document says maxLength 200 of the name as sent: 199 letters and two spaces are too many."""
+    h = auth_headers(client, make_user())
+    assert client.post("/api/v1/sessions", json={"name": " " + "x" * 199 + " "}, headers=h).status_code == 422
+    assert client.post("/api/v1/sessions", json={"name": "x" * 200}, headers=h).status_code == 201

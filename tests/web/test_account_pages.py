@@ -163,4 +163,5 @@ def test_usage_page_empty_then_with_calls(page, other_page):
     db.session.commit()
     body = text(page.get("/usage"))
     assert "gpt-test" in body and "$0.2500 of $10.00" in body
+    assert 'data-quota="concurrent_jobs"' in body and "Uploads per hour: 30" in body
     assert "other-model" not in body and "vision" not in body

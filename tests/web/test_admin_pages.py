@@ -117,3 +117,18 @@ def test_jobs_page_diagnoses_and_requeues_stale(admin_page, redis_server):
     assert db.session.get(Job, job.id).enqueued_at is not None
     bad = admin_page.post("/admin/jobs/requeue-stale", data={"max_age_minutes": "soon"}, htmx=True)
     assert "in minutes" in text(bad)
+
+
+@pytest.mark.settings(user_concurrent_jobs=10)
+def test_users_page_sets_and_resets_a_users_quotas(admin_page, page):
+    body = text(admin_page.get("/admin/users"))
+    assert f'data-quota="{page.user.email}"' in body and 'placeholder="10"' in body
+    form = {"storage_bytes": "5000", "uploads_per_hour": "", "concurrent_jobs": "25"}
+    response = admin_page.post(f"/admin/users/{page.user.id}/quota", data=form, htmx=True)
+    assert response.status_code == 200 and "quotas set" in text(response) and "concurrent jobs 25" in text(response)
+    assert page.get("/usage").status_code == 200 and "Jobs waiting or running at once: 25" in text(page.get("/usage"))
+    bad = admin_page.post(f"/admin/users/{page.user.id}/quota", data={"concurrent_jobs": "-1"}, htmx=True)
+    assert bad.status_code == 422 and "concurrent_jobs" in text(bad)
+    admin_page.post(f"/admin/users/{page.user.id}/quota", data={"concurrent_jobs": ""}, htmx=True)
+    assert "Jobs waiting or running at once: 10" in text(page.get("/usage"))
+    assert page.post(f"/admin/users/{page.user.id}/quota", data={"concurrent_jobs": "99"}).status_code == 403

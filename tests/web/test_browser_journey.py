@@ -196,12 +196,26 @@ def canary_50_then_roll_back(page, base: str) -> None:
     screenshot(page, "13-admin-flags-rolled-back")
 
 
+# Every Content-Security-Policy violation a page reports (static/app.js and htmx must need none).
+WATCH_CSP = (
+    "window.__violations = [];"
+    "document.addEventListener('securitypolicyviolation', (e) =>"
+    " window.__violations.push(`${location.pathname}: ${e.violatedDirective} ${e.blockedURI}`));"
+)
+
+
+def csp_violations(page) -> list[str]:
+    return page.evaluate("window.__violations || []")
+
+
 def test_journey(app, live_server, browser, start_worker, tmp_path):
     start_worker(1)
     base = live_server.url
     context = browser.new_context(viewport={"width": 1200, "height": 900})
+    context.add_init_script(WATCH_CSP)
     page = context.new_page()
     errors: list[str] = []
+    page.on("console", lambda message: "Content Security Policy" in message.text and errors.append(message.text))
     missing: list[str] = []  # anything the pages ask for that is not there (the favicon was)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("response", lambda response: response.status == 404 and missing.append(response.url))
@@ -212,17 +226,23 @@ def test_journey(app, live_server, browser, start_worker, tmp_path):
     upload_clip(page, make_clip(tmp_path / "journey.mp4", seconds=3, fps=10, size=(160, 90), cuts=[1.5]))
     upload_broken_file(page, tmp_path / "broken.mp4")
     report_url = open_report(page)
+    errors += csp_violations(page)  # the report: video, keyframes, the shot strip's computed styles
     chat_and_follow_citation(page)
+    errors += csp_violations(page)  # the streamed answer
     evaluate_requirement(page, base)
     run_batch(page, base)
+    errors += csp_violations(page)  # the batch's event stream
 
     admin = make_user(role="admin", email="boss@example.test")
     admin_context = browser.new_context(viewport={"width": 1200, "height": 900})
+    admin_context.add_init_script(WATCH_CSP)
     admin_page = admin_context.new_page()
     admin_page.on("pageerror", lambda exc: errors.append(str(exc)))
+    admin_page.on("console", lambda message: "Content Security Policy" in message.text and errors.append(message.text))
     log_in(admin_page, base, admin.email)
     admin_pages(admin_page, base)
     canary_50_then_roll_back(admin_page, base)
+    errors += csp_violations(admin_page)
 
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     phone_page = phone.new_page()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import has_request_context, request
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadPayload, BadSignature, URLSafeSerializer
 
 from backend_app.adapters.storage.base import (
     DEFAULT_CHUNK,
@@ -29,6 +29,7 @@ from backend_app.adapters.storage.base import (
 
 SIGNED_PATH = "/api/v1/storage/"
 _SIGN_SALT = "framewise.storage.signed-url.v1"
+_MAX_SEGMENT_BYTES = 255  # a file name on ext4, XFS, APFS and NTFS
 
 
 # --- signed URLs for the local backend ---------------------------------------------------
@@ -44,16 +45,53 @@ def sign_token(secret: str, claims: dict[str, Any], expires_s: int) -> str:
 
 
 def verify_token(secret: str, token: str, method: str) -> dict[str, Any]:
-    """The claims of a token signed for ``method``; SignatureError when tampered or expired."""
+    """The claims of a token signed for ``method``.
+
+    SignatureError (403) when tampered with, expired or made for another method; ObjectNotFound
+    (404) when the signature holds but the claims cannot name a stored file (a key with ``..``,
+    an absolute or over-long key, a NUL, a payload that does not decode, a claim of the wrong
+    type): such a link points at nothing, whoever signed it.
+    """
     try:
         claims = _serializer(secret).loads(token)
+    except BadPayload:  # signed, but not base64 or JSON once decoded: checked before BadSignature
+        raise _no_file() from None
     except BadSignature:
         raise SignatureError("This link has been altered or is not ours.") from None
-    if not isinstance(claims, dict) or claims.get("m") != method or "k" not in claims:
+    if not _well_formed(claims):
+        raise _no_file()
+    if claims.get("m") != method:
         raise SignatureError("This link does not allow this request.")
-    if time.time() >= float(claims.get("e", 0)):
+    if time.time() >= claims["e"]:
         raise SignatureError("This link has expired; ask for a new one.", code="SIGNATURE_EXPIRED")
     return claims
+
+
+def _no_file() -> ObjectNotFound:
+    return ObjectNotFound("This link points at no stored file.", details={})
+
+
+def _well_formed(claims: Any) -> bool:
+    """Claims as ``presign_put``/``presign_get`` write them, with a key this backend can store."""
+    if not isinstance(claims, dict):
+        return False
+    expiry, size = claims.get("e"), claims.get("n")
+    if type(expiry) not in (int, float) or not math.isfinite(expiry):
+        return False
+    if size is not None and (type(size) is not int or size < 0):
+        return False
+    if any(claims.get(name) is not None and not isinstance(claims[name], str) for name in ("m", "t", "f")):
+        return False
+    return _storable(claims.get("k"))
+
+
+def _storable(key: Any) -> bool:
+    try:
+        validate_key(key)
+        segments = [part.encode("utf-8") for part in key.split("/")]
+    except (ValueError, UnicodeEncodeError):  # includes a lone surrogate, which no file name can hold
+        return False
+    return all(len(segment) <= _MAX_SEGMENT_BYTES for segment in segments)
 
 
 def _public_base(settings) -> str:

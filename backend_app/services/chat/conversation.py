@@ -66,10 +66,11 @@ def _settings():
 
 
 def clean_message(message: str) -> str:
-    """The question without control characters (PostgreSQL rejects NUL), within the length limit."""
+    """The question without control characters (PostgreSQL rejects NUL); the length limit counts
+    the message as sent (as the OpenAPI document says)."""
     text = "".join(c for c in message if c in "\n\t" or unicodedata.category(c)[0] != "C").strip()
     limit = _settings().chat_max_message_chars
-    if not text or len(text) > limit:
+    if not text or len(message) > limit:
         raise ValidationError(
             f"A message needs 1 to {limit} characters.",
             details={"fields": {"message": f"must be 1 to {limit} characters"}},

@@ -35,6 +35,11 @@ def _check_key(key: str) -> None:
         )
 
 
+def _integral(value: Any) -> bool:
+    """An integer as JSON Schema counts them (the OpenAPI document says integer): 30 and 30.0, not true."""
+    return not isinstance(value, bool) and (isinstance(value, int) or (isinstance(value, float) and value.is_integer()))
+
+
 def validate_change(enabled: Any, rollout_percent: Any, description: Any = None, reason: Any = None) -> None:
     """Reject anything but a boolean, an integer 0..100 and short strings, naming each bad field."""
     errors = {
@@ -44,9 +49,7 @@ def validate_change(enabled: Any, rollout_percent: Any, description: Any = None,
     }
     if enabled is not None and not isinstance(enabled, bool):
         errors["enabled"] = "must be true or false"
-    if rollout_percent is not None and (
-        isinstance(rollout_percent, bool) or not isinstance(rollout_percent, int) or not 0 <= rollout_percent <= 100
-    ):
+    if rollout_percent is not None and (not _integral(rollout_percent) or not 0 <= rollout_percent <= 100):
         errors["rollout_percent"] = "must be an integer from 0 to 100"
     for name, value in (("description", description), ("reason", reason)):
         if value is not None and (not isinstance(value, str) or len(value) > MAX_REASON):
@@ -121,7 +124,7 @@ def set_flag(
     if flag is None:
         flag = Flag(key=key, description="", enabled=False, rollout_percent=0)
         db.session.add(flag)
-    changes: dict[str, Any] = {"enabled": enabled, "rollout_percent": rollout_percent}
+    changes: dict[str, Any] = {"enabled": enabled, "rollout_percent": int(rollout_percent)}  # 30.0 is 30
     if description is not None:
         changes["description"] = description.strip()
     audit = _apply(db.session, flag, changes, actor=actor, action="update", reason=(reason or "").strip())

@@ -2,6 +2,11 @@
 
 Rows carry the table's ``id`` and ``line`` so they join back to the submitted table; a
 rewrite batch adds the rewritten sentence while Redis still holds it (PURGE_RETENTION_H).
+
+CSV cells are made safe to open in a spreadsheet (OWASP "CSV injection"): a text cell that
+starts with ``= + - @``, a tab or a carriage return gets a leading ``'``, so ``=HYPERLINK(...)``
+shows as text instead of running as a formula. Numbers stay numbers: the scores are written as
+numbers, and a text cell that is only a number (an id such as ``-12``) cannot be a formula.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from typing import Any
 
 from backend_app.errors import ValidationError
@@ -18,6 +24,15 @@ from backend_app.services.requirements import batch as batches
 from backend_app.services.requirements.markdown import render
 
 FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json", "md": "text/markdown; charset=utf-8"}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as written: text that could start a formula gets a ``'``."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
 
 
 def _findings_cell(findings: list[dict]) -> str:
@@ -113,5 +128,5 @@ def _rendered(batch: RequirementBatch, fmt: str) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([spreadsheet_safe(cell) for cell in row] for row in rows)
     return out.getvalue()

@@ -108,7 +108,7 @@ def answer(
     """The sync API's unit of work: validate the body, run (usage recorded), and call
     ``on_v2_failure`` when v2 fell back to v1 (the caller's canary guard counts it)."""
     text = check_text(data.get("requirementText"))
-    context = data.get("context") or {}
+    context = {} if data.get("context") is None else data["context"]
     if not isinstance(context, dict):
         raise ValidationError("context must be a JSON object.", details={"fields": {"context": "must be an object"}})
     keys = data.get("criteriaKeys")

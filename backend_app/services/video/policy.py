@@ -12,12 +12,12 @@ import re
 
 from flask import current_app
 
+from backend_app import filenames
 from backend_app.errors import AppError
 
 HEAD_BYTES = 1024  # enough for every signature below, including three MPEG-TS packets
 GUESSABLE = {"", "application/octet-stream", "binary/octet-stream"}
 _QUICKTIME_ATOMS = {b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 # Refusals with their HTTP status; a failed job keeps the code so a repeated complete says the same.
 STATUS_BY_CODE = {
@@ -48,9 +48,9 @@ def refusal(code: str, message: str, **details) -> AppError:
 
 
 def clean_filename(name: str) -> str:
-    """The name shown to the user: last path component, no control characters, at most 255."""
+    """The name shown to the user: last path component, no control or bidi characters, at most 255."""
     base = re.split(r"[\\/]", name or "")[-1]
-    base = _CONTROL.sub("", base).strip()
+    base = filenames.clean(base).strip()
     return base[:255] or "video"
 
 

@@ -2,7 +2,8 @@
 
 Two ways in. Direct: ``init`` checks the declaration, creates the Analysis and its job row
 (``pending_upload``) and returns a signed URL the client PUTs the bytes to; ``complete``
-checks the stored bytes and queues the job. One-shot: the file comes in a multipart request,
+checks the stored bytes and queues the job. Both ways check the user's quotas (services/quotas.py)
+before anything is stored or queued. One-shot: the file comes in a multipart request,
 is checked, streamed to storage and queued in one call. Refusals at complete (other than an
 incomplete upload, which the client can still fix by uploading again) fail the job with their
 code and delete the object, so nothing waits forever in ``pending_upload`` or ``queued``.
@@ -24,7 +25,7 @@ from backend_app.models.analysis import analysis_prefix
 from backend_app.models.base import new_id, utcnow
 from backend_app.models.job import FAILED, PENDING_UPLOAD, QUEUED, REFUSED_AT
 from backend_app.queue.enqueue import create_job, enqueue
-from backend_app.services import sessions
+from backend_app.services import quotas, sessions
 from backend_app.services.video import analyses
 from backend_app.services.video import policy as video_policy
 from backend_app.tenancy import Tenant
@@ -71,6 +72,7 @@ def init(tenant: Tenant, *, filename: str, content_type: str, file_size: int, se
     session = sessions.get(tenant, session_id)
     filename = video_policy.clean_filename(filename)
     content_type = video_policy.check_declared(filename, content_type, file_size)
+    quotas.check_upload(tenant.user_id, file_size)
     analysis = _create(tenant, session.id, filename, content_type, file_size)
     expires_in = current_app.config["SETTINGS"].signed_url_ttl_s
     url, headers = get_storage().presign_put(analysis.storage_key, content_type, expires_in, size=file_size)
@@ -162,6 +164,7 @@ def one_shot(
     head = stream.read(video_policy.HEAD_BYTES)
     stream.seek(0)
     video_policy.check_stored(size, size, head)
+    quotas.check_upload(tenant.user_id, size)
     analysis_id = new_id()
     key = _source_key(tenant.user_id, analysis_id)
     get_storage().put_stream(key, stream, content_type, max_bytes=size)
