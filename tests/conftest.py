@@ -28,6 +28,20 @@ BASE_SETTINGS = {
 }
 
 
+RUN_SUMMARIES: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    """Collect the "run summary" lines tests record (xdist carries user_properties to the controller)."""
+    if report.when == "call":
+        RUN_SUMMARIES.extend(str(value) for name, value in report.user_properties if name == "run summary")
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in RUN_SUMMARIES:
+        terminalreporter.write_line(line)
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only: run only on SQLite")
     config.addinivalue_line("markers", "settings(**overrides): settings for this test's app")

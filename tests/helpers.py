@@ -68,6 +68,36 @@ class _Postgres:
         shutil.rmtree(self.datadir.parent, ignore_errors=True)
 
 
+def start_gunicorn(app, port: int, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+    """A real gunicorn serving ``wsgi:app`` on ``port`` with ``args``, returned once it answers /ping."""
+    import sys
+
+    import requests
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", *args, "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=ROOT,
+        env={**os.environ, **env_for(app), "LOG_LEVEL": "WARNING", **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+    def up() -> bool:
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/ping", timeout=1).status_code == 200
+        except requests.RequestException:
+            return proc.poll() is not None  # exited: fail below rather than wait
+
+    try:
+        wait_until(up, timeout_s=60, message="gunicorn to serve /ping")
+        assert proc.poll() is None, "gunicorn exited"
+    except BaseException:
+        proc.kill()
+        raise
+    return proc
+
+
 def _pg_bindir() -> Path | None:
     candidates = [os.environ.get("PG_BINDIR", "")]
     candidates += sorted((str(p) for p in Path("/usr/lib/postgresql").glob("*/bin")), reverse=True)

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 
 import pytest
 import requests
 
 from backend_app import local_redis
-from tests.helpers import ROOT, env_for, wait_until
+from tests.helpers import ROOT, start_gunicorn
 
 pytestmark = pytest.mark.sqlite_only  # the database is beside the point here
 
@@ -23,26 +21,10 @@ pytestmark = pytest.mark.sqlite_only  # the database is beside the point here
 @pytest.fixture
 def served(app):
     port = local_redis.free_port()
-    env = {**env_for(app), "LOG_LEVEL": "WARNING", "GUNICORN_CMD_ARGS": "--workers 1 --threads 2"}
-    args = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"]
-    proc = subprocess.Popen(
-        [*args, "--bind", f"127.0.0.1:{port}"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    proc = start_gunicorn(
+        app, port, ["-c", str(ROOT / "gunicorn.conf.py")], {"GUNICORN_CMD_ARGS": "--workers 1 --threads 2"}
     )
-
-    def up() -> bool:
-        try:
-            return requests.get(f"http://127.0.0.1:{port}/ping", timeout=1).status_code == 200
-        except requests.RequestException:
-            return proc.poll() is not None
-
     try:
-        wait_until(up, timeout_s=60, message="gunicorn to serve /ping")
-        assert proc.poll() is None, "gunicorn exited"
         yield port
     finally:
         proc.kill()

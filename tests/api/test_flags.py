@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 
@@ -19,7 +18,7 @@ from backend_app.services import flags
 from backend_app.services.flags import bucketing
 from backend_app.variant import current_variant, report_v2_failure
 from tests.factories import auth_headers, make_user, page_login
-from tests.helpers import ROOT, env_for, wait_until
+from tests.helpers import start_gunicorn
 
 # Test-only routes with a v2 code path (registered by the tests that need them, never shipped).
 canary_probe = Blueprint("canary_probe", __name__)
@@ -290,40 +289,8 @@ def test_cli_lists_sets_and_rolls_back(app):
 
 
 def _start_gunicorn(app, port: int) -> subprocess.Popen:
-    env = {**os.environ, **env_for(app), "LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            "3",
-            "--threads",
-            "4",
-            "--worker-class",
-            "gthread",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--access-logfile",
-            "/dev/null",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-    def up() -> bool:
-        try:
-            return requests.get(f"http://127.0.0.1:{port}/ping", timeout=1).status_code == 200
-        except requests.RequestException:
-            return proc.poll() is not None  # exited: fail below rather than wait
-
-    wait_until(up, timeout_s=60, message="gunicorn to serve /ping")
-    assert proc.poll() is None, "gunicorn exited"
-    return proc
+    threads = ["--workers", "3", "--threads", "4", "--worker-class", "gthread", "--access-logfile", "/dev/null"]
+    return start_gunicorn(app, port, threads)
 
 
 def _hammer(url: str, headers: dict, stop_at: float, samples: list, max_requests: int = 600) -> None:

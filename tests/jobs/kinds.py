@@ -16,6 +16,17 @@ from pathlib import Path
 from backend_app.queue.errors import JobFailure, RetryableFailure
 from backend_app.queue.kinds import JobKind, register
 
+# Settings that make the job machinery react in seconds, for tests that kill workers or wait on them.
+FAST = dict(
+    job_heartbeat_s=1,
+    job_lost_after_s=3,
+    stale_queued_s=1,
+    reconcile_interval_s=2,
+    job_retry_backoff_s=1,
+    job_max_attempts=3,
+    job_modules=["tests.jobs.kinds"],
+)
+
 register(JobKind("test_sleepy", "default", "tests.jobs.kinds:sleepy", default_timeout_s=30))
 register(JobKind("test_hang", "default", "tests.jobs.kinds:sleepy", default_timeout_s=2))
 register(JobKind("test_flaky", "default", "tests.jobs.kinds:flaky", default_timeout_s=30))

@@ -17,17 +17,9 @@ from backend_app.queue.reconcile import reconcile
 from tests.factories import make_user
 from tests.helpers import wait_until
 from tests.jobs import kinds  # noqa: F401  (registers the test-only kinds in this process)
+from tests.jobs.kinds import FAST
 from tests.jobs.procs import kill_tree
 
-FAST = dict(
-    job_heartbeat_s=1,
-    job_lost_after_s=3,
-    stale_queued_s=1,
-    reconcile_interval_s=2,
-    job_retry_backoff_s=1,
-    job_max_attempts=3,
-    job_modules=["tests.jobs.kinds"],
-)
 JOB_S = 0.5
 
 

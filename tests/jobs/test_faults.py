@@ -17,17 +17,9 @@ from backend_app.models.base import utcnow
 from backend_app.queue.enqueue import submit
 from tests.helpers import wait_until
 from tests.jobs import kinds  # noqa: F401  (registers the test-only kinds in this process)
+from tests.jobs.kinds import FAST
 from tests.jobs.procs import children, kill_horse, kill_tree
 
-FAST = dict(
-    job_heartbeat_s=1,
-    job_lost_after_s=3,
-    stale_queued_s=1,
-    reconcile_interval_s=2,
-    job_retry_backoff_s=1,
-    job_max_attempts=3,
-    job_modules=["tests.jobs.kinds"],
-)
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.settings(**FAST)]
 
 
