@@ -51,6 +51,7 @@ REVOKED_PREFIX = "framewise:revoked:"
 ENDED = object()  # a family that is over (signed out, signed out everywhere)
 REPLAYED = object()  # a family this request ended because of a replay (every later check says so)
 UNKNOWN = object()  # a family Redis does not hold: lost with its data (see the module's docstring)
+UNREACHABLE = object()  # Redis did not answer about this family in this request: asked once, not again
 
 # KEYS: family, user's families; ARGV: presented jti, new jti, now, ttl, grace seconds, family id.
 # 1 rotated (or a family Redis had lost, recorded again); 0 the family has ended; 2 a concurrent
@@ -186,6 +187,8 @@ def refusal(claims: dict, *, cookie: bool = False) -> str | None:
                 return "TOKEN_REVOKED"
             return "TOKEN_REVOKED" if _jti_revoked(claims["jti"]) else None
         state = _family(family)
+        if state is UNREACHABLE:
+            return "TOKEN_REVOKED" if kind == "refresh" else None
         if state is ENDED or state is REPLAYED:
             return "TOKEN_REVOKED" if state is ENDED else "TOKEN_REUSED"
         if state is UNKNOWN or kind != "refresh" or claims["jti"] == state["current"]:
@@ -197,6 +200,12 @@ def refusal(claims: dict, *, cookie: bool = False) -> str | None:
         _memo()[family] = REPLAYED
         return "TOKEN_REUSED"
     except RedisError:
+        # The canary and the view both ask: remember the failure, so a down Redis costs the
+        # request one timeout and one warning, not one each.
+        if family:
+            _memo()[family] = UNREACHABLE
+        elif has_request_context():
+            request_memo("revocation_checks")[claims["jti"]] = False  # only access tokens get here
         log.warning("sign-in families unreachable", extra={"token_type": kind})
         return "TOKEN_REVOKED" if kind == "refresh" else None
 

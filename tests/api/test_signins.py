@@ -120,3 +120,27 @@ def test_a_redis_that_lost_its_data_signs_nobody_out(client):
     assert rotated.status_code == 200
     assert code(refresh(client, tokens["refresh_token"])) == "TOKEN_REUSED"
     assert code(refresh(client, rotated.get_json()["refresh_token"])) == "TOKEN_REVOKED"
+
+
+def test_a_down_redis_is_asked_once_per_request(app, caplog):
+    """The canary and the view both check the token: with Redis down, the request waits for
+    one failed lookup and logs one warning, and the answers stay fail-open / fail-closed."""
+    from redis import Redis
+
+    from backend_app.services import signins
+
+    user = make_user()
+    with app.test_request_context():
+        tokens = signins.start(user.id, user.role)
+    access, refresh_claims = decode_token(tokens["access_token"]), decode_token(tokens["refresh_token"])
+    app.extensions["redis"] = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    with caplog.at_level("WARNING", logger="backend_app.services.signins"):
+        with app.test_request_context():
+            assert [signins.refusal(access) for _ in range(2)] == [None, None]
+        with app.test_request_context():
+            assert [signins.refusal(refresh_claims) for _ in range(2)] == ["TOKEN_REVOKED"] * 2
+        with app.test_request_context():
+            legacy = {**access, "fam": None}
+            assert [signins.refusal(legacy) for _ in range(2)] == [None, None]
+    warnings = [r for r in caplog.records if r.getMessage() == "sign-in families unreachable"]
+    assert len(warnings) == 3, [r.getMessage() for r in caplog.records]
