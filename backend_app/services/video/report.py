@@ -4,7 +4,8 @@ Shape (see shared/DESIGN.md "API v1"): ``metadata {duration_s, fps, frame_count,
 codec, file_size, sha256, bitrate}``, ``shots [{index, start_s, end_s, keyframe_key, faces,
 qr_texts, colors, brightness, motion, sharpness, labels, description, …}]``, ``timeline``
 (bounded series of ``{t, brightness, motion, sharpness}``), ``warnings [{code, message}]``,
-``timings {stage: seconds}``, ``summary {description, counts…}``, ``ai {provider, model, ok, note}``.
+``timings {stage: seconds}``, ``summary {description, counts…}``, ``ai {provider, model, ok, note}``,
+``audio`` (services/video/sound.py; null without an audio stream).
 Brightness and motion are 0-1 (mean luma; mean absolute luma change per frame); sharpness is
 the variance of the Laplacian on a 160-pixel-wide picture (higher is sharper).
 """
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from backend_app.services.video.quality import is_blurry, quality_warnings
+from backend_app.services.video.sound import audio_facts, audio_section
 from backend_app.wording import counted
 
 if TYPE_CHECKING:  # the report is built in the worker; keep cv2 out of web imports
@@ -132,6 +134,7 @@ def build_report(out: PipelineOutput, words: Descriptions, keyframe_key: Callabl
         completeness_warning(meta, passed)
         + damage_warning(passed)
         + quality_warnings(shots, passed)
+        + audio_facts(out.audio)
         + list(words.warnings)
     )
     metadata = {
@@ -146,6 +149,7 @@ def build_report(out: PipelineOutput, words: Descriptions, keyframe_key: Callabl
         "metadata": metadata,
         "shots": shots,
         "timeline": passed.timeline,
+        "audio": audio_section(out.audio),
         "warnings": warnings,
         "timings": dict(out.timings),
         "summary": summary(shots, words, duration, warnings),
