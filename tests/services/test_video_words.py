@@ -89,7 +89,7 @@ def test_quality_warnings_name_the_shots_and_spans_and_say_what_was_measured():
         "unit": "share",
     }
     assert (
-        "in 90% of its analysed frames even the brightest 5 % of the picture was under 0.35"
+        "in 90 % of its analysed frames even the brightest 5 % of the picture was under 0.35 brightness (threshold: more than 50 % of a shot's frames)"
         in (warnings["TOO_DARK"]["message"])
     )
     assert warnings["BLURRY"]["message"].startswith("Shot 1 is blurry: the edges at 160 px wide had 0.21 times")
@@ -102,6 +102,7 @@ def test_quality_warnings_name_the_shots_and_spans_and_say_what_was_measured():
         "unit": "px_per_frame",
     }
     assert "1.0-2.0 s: 1.0 s in all of frames with brightness under 0.06" in warnings["BLACK_FRAMES"]["message"]
+    assert "under 0.2 % of its pixels changed (reported from 2 s)" in warnings["FROZEN_FRAMES"]["message"]
     assert warnings["FROZEN_FRAMES"]["measured"] == {"metric": "seconds", "value": 3.5, "threshold": 2.0, "unit": "s"}
     none = SimpleNamespace(black=[], frozen=[], levels=levels)
     two = video_report.quality_warnings([shot(0, blurry=True, detail=0.3), shot(1, blurry=True, detail=0.2)], none)

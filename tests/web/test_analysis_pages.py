@@ -354,7 +354,7 @@ def test_report_page_charts_loudness_beside_motion_and_brightness_and_says_what_
     session = _session(page)
     analysis = completed_analysis(page.user.id, session.id)
     loudness = [{"t": t / 2, "dbfs": -100.0 if t < 4 else -21.1} for t in range(8)]
-    message = "Shot 0 is too dark: in 92% of its analysed frames even the brightest 5 % of the picture was under 0.35"
+    message = "Shot 0 is too dark: in 92 % of its analysed frames even the brightest 5 % of the picture was under 0.35"
     analysis.report = {
         **analysis.report,
         "audio": {

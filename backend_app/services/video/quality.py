@@ -46,8 +46,8 @@ def _length(shot: dict) -> float:
 def _dark(hit: list[dict], levels: dict) -> tuple[str, dict]:
     share = sum(s["dark_share"] * _length(s) for s in hit) / sum(_length(s) for s in hit)
     text = (
-        f"in {share:.0%} of {'its' if len(hit) == 1 else 'their'} analysed frames even the brightest 5 % of the "
-        f"picture was under {levels['dark_highlights']:.2f} brightness (threshold: more than {DARK_SHARE:.0%} of a shot's frames)"
+        f"in {share * 100:.0f} % of {'its' if len(hit) == 1 else 'their'} analysed frames even the brightest 5 % of the "
+        f"picture was under {levels['dark_highlights']:.2f} brightness (threshold: more than {DARK_SHARE * 100:.0f} % of a shot's frames)"
     )
     return text, {"metric": "dark_frame_share", "value": round(share, 3), "threshold": DARK_SHARE, "unit": "share"}
 
@@ -110,7 +110,7 @@ def quality_warnings(shots: list[dict], passed) -> list[dict]:
     if passed.frozen:
         how = (
             f"where the picture changed by less than {levels['frozen_motion']:g} per frame and under "
-            f"{levels['frozen_changed']:.1%} of its pixels changed"
+            f"{levels['frozen_changed'] * 100:.1f} % of its pixels changed"
         )
         warnings.append(_stretch("FROZEN_FRAMES", passed.frozen, "Frozen picture", how, levels["frozen_min_s"]))
     return warnings
