@@ -101,8 +101,14 @@ def test_quality_warnings_name_the_shots_and_spans_and_say_what_was_measured():
         "threshold": quality.SHAKY_JITTER,
         "unit": "px_per_frame",
     }
-    assert "1.0-2.0 s: 1.0 s in all of frames with brightness under 0.06" in warnings["BLACK_FRAMES"]["message"]
-    assert "under 0.2 % of its pixels changed (reported from 2 s)" in warnings["FROZEN_FRAMES"]["message"]
+    assert (
+        "at 1.0-2.0 s (1.0 s in all): frames with brightness under 0.06 and contrast under 0.03,"
+        in warnings["BLACK_FRAMES"]["message"]
+    )
+    assert (
+        "4.0-7.5 s (3.5 s in all): the picture changed by less than 0.0015 per frame and under 0.2 % of its pixels changed, reported from 2 s."
+        in warnings["FROZEN_FRAMES"]["message"]
+    )
     assert warnings["FROZEN_FRAMES"]["measured"] == {"metric": "seconds", "value": 3.5, "threshold": 2.0, "unit": "s"}
     none = SimpleNamespace(black=[], frozen=[], levels=levels)
     two = video_report.quality_warnings([shot(0, blurry=True, detail=0.3), shot(1, blurry=True, detail=0.2)], none)

@@ -81,7 +81,7 @@ def _stretch(code: str, spans: list, words: str, how: str, min_s: float) -> dict
     total = sum(b - a for a, b in spans)
     return {
         "code": code,
-        "message": f"{words} at {_span_text(spans)}: {total:.1f} s in all {how} (reported from {min_s:g} s).",
+        "message": f"{words} at {_span_text(spans)} ({total:.1f} s in all): {how}, reported from {min_s:g} s.",
         "spans": [list(s) for s in spans],
         "measured": {"metric": "seconds", "value": round(total, 3), "threshold": min_s, "unit": "s"},
     }
@@ -105,11 +105,11 @@ def quality_warnings(shots: list[dict], passed) -> list[dict]:
             }
         )
     if passed.black:
-        how = f"of frames with brightness under {levels['black_brightness']:g} and contrast under {levels['black_contrast']:g}"
+        how = f"frames with brightness under {levels['black_brightness']:g} and contrast under {levels['black_contrast']:g}"
         warnings.append(_stretch("BLACK_FRAMES", passed.black, "Black frames", how, levels["black_min_s"]))
     if passed.frozen:
         how = (
-            f"where the picture changed by less than {levels['frozen_motion']:g} per frame and under "
+            f"the picture changed by less than {levels['frozen_motion']:g} per frame and under "
             f"{levels['frozen_changed'] * 100:.1f} % of its pixels changed"
         )
         warnings.append(_stretch("FROZEN_FRAMES", passed.frozen, "Frozen picture", how, levels["frozen_min_s"]))
