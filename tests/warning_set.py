@@ -112,6 +112,14 @@ def _shake(i: int, amount: int) -> tuple[int, int]:
     return tuple(int(v) for v in rng.integers(-amount, amount + 1, 2))
 
 
+def _letterbox(frame: np.ndarray) -> np.ndarray:
+    """A 2.39:1 film in a 16:9 frame: black bars over an eighth of the height at top and bottom."""
+    bar = frame.shape[0] // 8
+    out = frame.copy()
+    out[:bar], out[-bar:] = 0, 0
+    return out
+
+
 def _frozen_index(i: int) -> int:
     return i if i < 25 else (25 if i < 90 else i - 65)  # frames 25-89 (2.6 s) repeat frame 25
 
@@ -134,6 +142,7 @@ def clips() -> list[Clip]:
         _drawn("cartoon_interior", set(), 3, lambda i: cartoon(i, "interior")),
         _drawn("cartoon_night", set(), 3, lambda i: cartoon(i, "night")),
         _drawn("cartoon_interior_640", set(), 3, lambda i: cartoon(i, "interior", big), big),
+        _drawn("cartoon_interior_letterbox", set(), 3, lambda i: _letterbox(cartoon(i, "interior"))),
         # under-exposed: the same scenes with a quarter or less of the light
         _drawn("cartoon_day_dark", {"TOO_DARK"}, 3, lambda i: _gain(cartoon(i, "day"), 0.25)),
         _drawn("cartoon_interior_dark", {"TOO_DARK"}, 3, lambda i: _gain(cartoon(i, "interior"), 0.35)),
@@ -145,6 +154,7 @@ def clips() -> list[Clip]:
         # a camera that jumps from frame to frame, against a steady pan
         _drawn("cartoon_day_shake", {"SHAKY"}, 3, lambda i: cartoon(i, "day", offset=_shake(i, 8))),
         _drawn("cartoon_night_shake", {"SHAKY"}, 3, lambda i: cartoon(i, "night", offset=_shake(i, 6))),
+        _drawn("cartoon_day_shake_mild", {"SHAKY"}, 3, lambda i: cartoon(i, "day", offset=_shake(i, 4))),
         _drawn("cartoon_day_pan", set(), 3, lambda i: cartoon(i, "day", offset=(i // 2 - 18, 0))),
         # a picture that stops (2.6 s) and one that goes black (1 s)
         _drawn("cartoon_day_frozen", {"FROZEN_FRAMES"}, 4, lambda i: cartoon(_frozen_index(i), "day")),
@@ -159,10 +169,18 @@ def clips() -> list[Clip]:
         _lavfi("testsrc2_noise", set(), _size(320, 180, "testsrc2"), "noise=alls=25:allf=t"),
         _lavfi("testsrc2_dark", {"TOO_DARK"}, _size(320, 180, "testsrc2"), "colorlevels=romax=0.2:gomax=0.2:bomax=0.2"),
         _lavfi(
+            "testsrc2_dark_noise",
+            {"TOO_DARK"},
+            _size(320, 180, "testsrc2"),
+            "colorlevels=romax=0.25:gomax=0.25:bomax=0.25,noise=alls=12:allf=t",
+        ),
+        _lavfi("mandelbrot_noise", set(), _size(320, 180, "mandelbrot"), "noise=alls=20:allf=t"),
+        _lavfi(
             "mandelbrot_dark", {"TOO_DARK"}, _size(320, 180, "mandelbrot"), "colorlevels=romax=0.2:gomax=0.2:bomax=0.2"
         ),
         _lavfi("testsrc2_blur", {"BLURRY"}, _size(640, 360, "testsrc2"), "gblur=sigma=6"),
         _lavfi("mandelbrot_blur", {"BLURRY"}, _size(320, 180, "mandelbrot"), "gblur=sigma=3"),
+        _lavfi("mandelbrot_blur_grain", {"BLURRY"}, _size(320, 180, "mandelbrot"), "gblur=sigma=3,noise=alls=4:allf=t"),
         _lavfi(
             "testsrc2_shake",
             {"SHAKY"},

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 DARK_SHARE = 0.5  # a shot is too dark when more than this share of its analysed frames are dark
 # Edge energy at full analysis size over that at half size under which a picture with contrast
-# is blurred (sharp clips of the set: 0.84 and up; blurred ones: 0.19-0.28).
+# is blurred (sharp clips of the set: 0.84 and up; blurred ones, light grain included: 0.18-0.38).
 BLUR_DETAIL, BLUR_MIN_CONTRAST = 0.5, 0.04
 SHAKY_JITTER = 1.5  # mean change of the frame-to-frame shift, in analysis pixels, above which a shot is shaky
 
