@@ -8,6 +8,8 @@ from typing import Any
 
 WIDTH, HEIGHT, PAD = 600, 160, 4
 MAX_POINTS = 300  # two pixels per point at the chart's width: more would not show
+LOUDNESS_FLOOR_DBFS = -60.0  # the chart's bottom for loudness: quieter than this looks like silence
+SERIES = ("motion", "brightness", "loudness")
 
 
 @dataclass(frozen=True)
@@ -17,6 +19,11 @@ class Line:
     name: str
     points: str
     peak: float
+    label: str = ""  # the legend: the name and the peak in the series' own unit
+
+    def __post_init__(self):
+        if not self.label:
+            object.__setattr__(self, "label", f"{self.name} (peak {self.peak})")
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,13 @@ class Chart:
     ticks: list[tuple[float, float]]  # (x position, seconds)
     width: int = WIDTH
     height: int = HEIGHT
+
+    @property
+    def title(self) -> str:
+        """E.g. "Motion, brightness and loudness over time"."""
+        names = [line.name for line in self.lines]
+        words = ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1]
+        return f"{words.capitalize()} over time"
 
 
 def _number(value: Any) -> float | None:
@@ -44,11 +58,30 @@ def samples_from_report(report: dict) -> list[dict]:
             for i, t in enumerate(times)
         ]
     if isinstance(timeline, list) and timeline:
-        return [{"t": _number(s.get("t", s.get("time_s"))), **s} for s in timeline if isinstance(s, dict)]
+        samples = [{**s, "t": _number(s.get("t", s.get("time_s")))} for s in timeline if isinstance(s, dict)]
+    else:
+        samples = []
+        for shot in report.get("shots") or []:
+            for t in (shot.get("start_s"), shot.get("end_s")):
+                samples.append({"t": _number(t), "motion": shot.get("motion"), "brightness": shot.get("brightness")})
+    sound = loudness_samples(report)
+    if not sound:
+        return samples
+    return sorted(samples + sound, key=lambda s: s["t"] if s["t"] is not None else -1.0)
+
+
+def loudness_samples(report: dict) -> list[dict]:
+    """The audio track's loudness curve as chart samples: dB above LOUDNESS_FLOOR_DBFS (0 = silence)."""
+    audio = report.get("audio")
+    if not isinstance(audio, dict):
+        return []
     samples = []
-    for shot in report.get("shots") or []:
-        for t in (shot.get("start_s"), shot.get("end_s")):
-            samples.append({"t": _number(t), "motion": shot.get("motion"), "brightness": shot.get("brightness")})
+    for point in audio.get("loudness") or []:
+        if not isinstance(point, dict):
+            continue
+        t, dbfs = _number(point.get("t")), _number(point.get("dbfs"))
+        if t is not None and dbfs is not None:
+            samples.append({"t": t, "loudness": max(0.0, dbfs - LOUDNESS_FLOOR_DBFS)})
     return samples
 
 
@@ -69,7 +102,7 @@ def downsample(rows: list[dict], series: tuple[str, ...], points: int) -> list[d
     return out
 
 
-def line_chart(samples: Iterable[dict], series: tuple[str, ...] = ("motion", "brightness")) -> Chart | None:
+def line_chart(samples: Iterable[dict], series: tuple[str, ...] = SERIES) -> Chart | None:
     """Scale each series to the chart box; None when there is nothing to draw."""
     rows = [s for s in samples if s.get("t") is not None]
     if not rows:
@@ -87,7 +120,8 @@ def line_chart(samples: Iterable[dict], series: tuple[str, ...] = ("motion", "br
             f"{PAD + t / duration * (WIDTH - 2 * PAD):.1f},{HEIGHT - PAD - v / peak * (HEIGHT - 2 * PAD):.1f}"
             for t, v in values
         )
-        lines.append(Line(name, points, round(peak, 3)))
+        label = f"loudness (peak {peak + LOUDNESS_FLOOR_DBFS:.1f} dBFS)" if name == "loudness" else ""
+        lines.append(Line(name, points, round(peak, 3), label))
     if not lines:
         return None
     step = max(1, round(duration / 6))

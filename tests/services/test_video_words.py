@@ -6,8 +6,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from backend_app.adapters.vision import decode
 from backend_app.services.chat import shot_documents
-from backend_app.services.video import describe, describe_openai
+from backend_app.services.video import describe, describe_openai, quality
 from backend_app.services.video import report as video_report
 
 
@@ -20,6 +21,7 @@ def shot(index=0, **signals) -> dict:
         "motion": 0.0,
         "sharpness": 500.0,
         "contrast": 0.2,
+        "detail": 1.2,
         "shake": 0.1,
         "blurry": False,
         "faces": 0,
@@ -73,18 +75,53 @@ def test_a_malformed_vision_answer_is_rejected(bad):
         describe_openai.validate_answer(bad)
 
 
-def test_quality_warnings_name_the_shots_and_spans():
-    shots = [shot(0, brightness=0.1), shot(1, blurry=True), shot(2, shake=3.0), shot(3)]
-    passed = SimpleNamespace(black=[(1.0, 2.0)], frozen=[(4.0, 7.5)])
+def test_quality_warnings_name_the_shots_and_spans_and_say_what_was_measured():
+    levels = decode.LEVELS
+    shots = [shot(0, dark_share=0.9), shot(1, blurry=True, detail=0.21), shot(2, shake=3.0), shot(3)]
+    passed = SimpleNamespace(black=[(1.0, 2.0)], frozen=[(4.0, 7.5)], levels=levels)
     warnings = {w["code"]: w for w in video_report.quality_warnings(shots, passed)}
     assert set(warnings) == {"TOO_DARK", "BLURRY", "SHAKY", "BLACK_FRAMES", "FROZEN_FRAMES"}
     assert warnings["TOO_DARK"]["shots"] == [0] and warnings["SHAKY"]["shots"] == [2]
-    assert "1.0-2.0 s" in warnings["BLACK_FRAMES"]["message"]
-    assert warnings["BLURRY"]["message"].startswith("Shot 1 is blurry")
-    none = SimpleNamespace(black=[], frozen=[])
-    two = video_report.quality_warnings([shot(0, blurry=True), shot(1, blurry=True)], none)
-    assert two[0]["message"].startswith("Shots 0, 1 are blurry")
-    assert video_report.quality_warnings([shot(0)], SimpleNamespace(black=[], frozen=[])) == []
+    assert warnings["TOO_DARK"]["measured"] == {
+        "metric": "dark_frame_share",
+        "value": 0.9,
+        "threshold": quality.DARK_SHARE,
+        "unit": "share",
+    }
+    assert (
+        "in 90 % of its analysed frames even the brightest 5 % of the picture was under 0.35 brightness (threshold: more than 50 % of a shot's frames)"
+        in (warnings["TOO_DARK"]["message"])
+    )
+    assert warnings["BLURRY"]["message"].startswith("Shot 1 is blurry: the edges at 160 px wide had 0.21 times")
+    assert warnings["BLURRY"]["measured"]["value"] == 0.21
+    assert "jumped 3.0 px per frame" in warnings["SHAKY"]["message"]
+    assert warnings["SHAKY"]["measured"] == {
+        "metric": "shift_jitter",
+        "value": 3.0,
+        "threshold": quality.SHAKY_JITTER,
+        "unit": "px_per_frame",
+    }
+    assert (
+        "at 1.0-2.0 s (1.0 s in all): frames with brightness under 0.06 and contrast under 0.03,"
+        in warnings["BLACK_FRAMES"]["message"]
+    )
+    assert (
+        "4.0-7.5 s (3.5 s in all): the picture changed by less than 0.0015 per frame and under 0.2 % of its pixels changed, reported from 2 s."
+        in warnings["FROZEN_FRAMES"]["message"]
+    )
+    assert warnings["FROZEN_FRAMES"]["measured"] == {"metric": "seconds", "value": 3.5, "threshold": 2.0, "unit": "s"}
+    none = SimpleNamespace(black=[], frozen=[], levels=levels)
+    two = video_report.quality_warnings([shot(0, blurry=True, detail=0.3), shot(1, blurry=True, detail=0.2)], none)
+    assert two[0]["message"].startswith("Shots 0, 1 are blurry: the edges at 160 px wide had 0.20-0.30 times")
+    # the mean brightness alone says nothing: a dark-walled room with lit figures is no dark shot
+    assert video_report.quality_warnings([shot(0, brightness=0.15, dark_share=0.0)], none) == []
+    assert video_report.quality_warnings([shot(0)], none) == []
+
+
+def test_the_light_word_follows_the_dark_measure_when_the_report_has_it():
+    assert describe.signal_words(shot(brightness=0.15, dark_share=0.0))["light"] == "dim"
+    assert describe.signal_words(shot(brightness=0.3, dark_share=0.8))["light"] == "dark"
+    assert describe.signal_words(shot(brightness=0.1))["light"] == "dark"  # a report from before the measure
 
 
 def test_damaged_data_is_named_with_where_it_was_and_nothing_is_said_without_damage():

@@ -348,3 +348,53 @@ def test_poll_of_a_deleted_item_stops_polling(page):
     response = page.get(f"/analyses/{analysis.id}/status", htmx=True)
     assert response.status_code == 286 and text(response) == ""  # htmx's "stop polling" status
     assert page.get(f"/analyses/{analysis.id}/status").status_code == 404
+
+
+def test_report_page_charts_loudness_beside_motion_and_brightness_and_says_what_warnings_measured(page):
+    session = _session(page)
+    analysis = completed_analysis(page.user.id, session.id)
+    loudness = [{"t": t / 2, "dbfs": -100.0 if t < 4 else -21.1} for t in range(8)]
+    message = "Shot 0 is too dark: in 92 % of its analysed frames even the brightest 5 % of the picture was under 0.35"
+    analysis.report = {
+        **analysis.report,
+        "audio": {
+            "codec": "aac",
+            "channels": 2,
+            "sample_rate": 48000,
+            "loudness": loudness,
+            "silent": False,
+            "decoded": True,
+            "peak_dbfs": -21.1,
+        },
+        "warnings": [
+            {
+                "code": "TOO_DARK",
+                "message": message,
+                "shots": [0],
+                "measured": {"metric": "dark_frame_share", "value": 0.92, "threshold": 0.5, "unit": "share"},
+            }
+        ],
+    }
+    db.session.commit()
+    body = text(page.get(f"/analyses/{analysis.id}"))
+    assert "Motion, brightness and loudness over time" in body
+    assert 'class="series series-loudness"' in body
+    assert 'data-testid="legend-loudness">loudness (peak -21.1 dBFS)<' in body
+    assert "aac · 2 channels · 48 kHz · peak -21.1 dBFS" in body
+    assert message in body
+    # the curve is silent (at the bottom) for the first two seconds, then up at the tone's level
+    line = body[body.index("series-loudness") - 400 : body.index("series-loudness")]
+    points = [tuple(map(float, p.split(","))) for p in line.split('points="')[-1].split('"')[0].split()]
+    bottom, top = 160 - 4, 4
+    assert [y for x, y in points if x < 300 - 10] and all(y == bottom for x, y in points if x < 290)
+    assert points[-1][1] == top
+
+    analysis.report = {
+        **analysis.report,
+        "audio": None,
+        "warnings": [{"code": "NO_AUDIO", "message": "The file has no audio track."}],
+    }
+    db.session.commit()
+    body = text(page.get(f"/analyses/{analysis.id}"))
+    assert 'data-testid="audio">none<' in body and "series-loudness" not in body
+    assert "Motion and brightness over time" in body and "The file has no audio track." in body

@@ -5,6 +5,7 @@
 - ``decode``: the one streaming decode pass (shots, signals, one keyframe picture per shot).
 - ``frames``: the pass's decoder (PyAV: non-reference frames skipped, planes read directly).
 - ``keyframes``: faces, QR codes, dominant colours, thumbnails and the contact sheet.
+- ``audio``: the audio track's codec, channels and rate, and its loudness over time (PyAV).
 
 A video that cannot be analysed raises ``VisionError`` with one of those codes; the layer
 above maps it to its own failures.
@@ -19,16 +20,19 @@ from backend_app.settings import quiet_native_logs
 quiet_native_logs()
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
+from backend_app.adapters.vision.audio import AudioTrack, audio_track  # noqa: E402
 from backend_app.adapters.vision.decode import PassResult, ShotRecord, decode_pass  # noqa: E402
 from backend_app.adapters.vision.errors import VisionError  # noqa: E402
 from backend_app.adapters.vision.probe import Limits, VideoMetadata, probe, validate  # noqa: E402
 
 __all__ = [
+    "AudioTrack",
     "Limits",
     "PassResult",
     "ShotRecord",
     "VideoMetadata",
     "VisionError",
+    "audio_track",
     "decode_pass",
     "probe",
     "validate",

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from backend_app.adapters.vision import signals
 from backend_app.adapters.vision.errors import VisionError
 from backend_app.adapters.vision.frames import (
     FrameSource,
@@ -41,9 +42,20 @@ from backend_app.adapters.vision.shots import Shot, ShotSplitter
 from backend_app.adapters.vision.signals import KEY_MAX_SIDE, Sample, analysis_image, changed_share, link, measure
 
 TIMELINE_POINTS = 240
-BLACK_BRIGHTNESS, BLACK_CONTRAST = 0.06, 0.03
+FROZEN_MIN_S, BLACK_MIN_S = 2.0, 0.5  # the shortest stretch reported
 FROZEN_MOTION = 0.0015  # mean luma change per frame below which the picture is frozen …
 FROZEN_CHANGED = 0.002  # … and no more than this share of its pixels changed since the stretch began
+# The per-frame levels the pass judged by, handed on with its result (the report says what was measured).
+LEVELS = {
+    "analysis_width": signals.ANALYSIS_WIDTH,
+    "dark_highlights": signals.DARK_HIGHLIGHTS,
+    "black_brightness": signals.BLACK_BRIGHTNESS,
+    "black_contrast": signals.BLACK_CONTRAST,
+    "black_min_s": BLACK_MIN_S,
+    "frozen_motion": FROZEN_MOTION,
+    "frozen_changed": FROZEN_CHANGED,
+    "frozen_min_s": FROZEN_MIN_S,
+}
 MAX_GAP_S = 0.1  # however wide the stride, analysed frames are at most this far apart (1 fps timelapses: every frame)
 # Decoded frames in flight between the reader thread and the analysis: four 1080p frames' worth of
 # bytes (a 10-minute 1080p pass stays under 300 MB), at most 32 frames. Small frames need the room:
@@ -61,9 +73,13 @@ class ShotRecord:
     start_frame: int
     end_frame: int  # inclusive
     brightness: float
+    median: float  # median luma, 0-1, averaged over the shot's samples
+    highlights: float  # 95th-percentile luma, 0-1, averaged likewise
+    dark_share: float  # the share of its samples that were dark (signals.Sample.dark)
     contrast: float
     motion: float
     sharpness: float
+    detail: float  # fine over coarse edge energy (shots.Shot.detail): low when the picture is blurred
     jitter: float
     flashes: int
     keyframe_frame: int | None  # the frame whose picture went to ``on_shot`` (None: the shot had none)
@@ -141,6 +157,7 @@ class PassResult:
     decode_s: float
     damaged_packets: int = 0  # coded frames the decoder could not read (passed over)
     damaged: list[tuple[float, float]] = field(default_factory=list)  # where they were, as (start_s, end_s)
+    levels: dict = field(default_factory=lambda: dict(LEVELS))  # what a dark, black, frozen frame was
 
 
 @dataclass
@@ -159,8 +176,8 @@ class _Pass:
         self.meta, self.stride, self.on_shot = meta, stride, on_shot
         expected = max(1, (meta.frame_count or int(meta.fps * 60)) // stride)
         self.timeline = Timeline(bucket=max(1, math.ceil(expected / TIMELINE_POINTS)))
-        self.black = Runs(min_s=0.5)
-        self.frozen = Runs(min_s=2.0)
+        self.black = Runs(min_s=BLACK_MIN_S)
+        self.frozen = Runs(min_s=FROZEN_MIN_S)
         self.records: list[ShotRecord] = []
         self.prev: Sample | None = None
         self.last_t: float | None = None  # the time of the sample on_sample saw last
@@ -170,7 +187,7 @@ class _Pass:
 
     def on_sample(self, sample: Sample) -> None:
         self.timeline.feed(sample)
-        self.black.feed(sample.t, sample.brightness < BLACK_BRIGHTNESS and sample.contrast < BLACK_CONTRAST)
+        self.black.feed(sample.t, sample.black)
         # Frozen: hardly a change from the previous sample, and almost no pixel changed since the
         # stretch began (a small thing moving slowly changes little from one sample to the next).
         frozen = (
@@ -193,9 +210,13 @@ class _Pass:
                 start_frame=shot.start,
                 end_frame=shot.end,
                 brightness=shot.mean("brightness"),
+                median=shot.mean("median"),
+                highlights=shot.mean("highlights"),
+                dark_share=shot.mean("dark"),
                 contrast=shot.mean("contrast"),
                 motion=shot.mean("motion"),
                 sharpness=shot.mean("sharpness"),
+                detail=shot.detail(),
                 jitter=shot.mean("jitter"),
                 flashes=shot.flashes,
                 keyframe_frame=key.index if picture is not None else None,

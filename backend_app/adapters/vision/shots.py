@@ -39,7 +39,17 @@ class Shot:
     end: int = -1
     count: int = 0
     sums: dict = field(
-        default_factory=lambda: {"brightness": 0.0, "motion": 0.0, "sharpness": 0.0, "contrast": 0.0, "jitter": 0.0}
+        default_factory=lambda: {
+            "brightness": 0.0,
+            "median": 0.0,
+            "highlights": 0.0,
+            "dark": 0.0,
+            "motion": 0.0,
+            "sharpness": 0.0,
+            "coarse": 0.0,
+            "contrast": 0.0,
+            "jitter": 0.0,
+        }
     )
     flashes: int = 0
     jitter_pairs: int = 0
@@ -52,7 +62,7 @@ class Shot:
         if sample.flash:
             self.flashes += 1
             return
-        for key in ("brightness", "sharpness", "contrast"):
+        for key in ("brightness", "median", "highlights", "sharpness", "coarse", "contrast", "dark"):
             self.sums[key] += getattr(sample, key)
         if self.count:  # the first sample's motion is the cut itself, not motion within the shot
             self.sums["motion"] += sample.motion
@@ -77,6 +87,13 @@ class Shot:
     def mean(self, key: str) -> float:
         count = {"motion": self.count - 1, "jitter": self.jitter_pairs}.get(key, self.count)
         return self.sums[key] / count if count > 0 else 0.0
+
+    def detail(self) -> float:
+        """Edge energy at the analysis size over that at half the size (sums over the shot): a sharp
+        picture keeps about as much at full size (0.84 and up on the calibration set), a blurred one
+        a third or less (0.18-0.38); independent of exposure and contrast, unlike the Laplacian's variance itself."""
+        coarse = self.sums["coarse"]
+        return self.sums["sharpness"] / coarse if coarse > 0 else 1.0
 
     def keyframe(self) -> Sample | None:
         """The sharpest candidate in the middle half of the shot (else the one nearest the middle)."""

@@ -21,6 +21,7 @@ from flask import current_app
 
 from backend_app.errors import AppError
 from backend_app.services.video import describe_openai
+from backend_app.services.video.quality import DARK_SHARE
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,13 @@ def _level(value: float, steps: list[tuple[float, str]], default: str) -> str:
 
 def signal_words(shot: dict) -> dict[str, str]:
     """Brightness and motion in words, from the measured 0-1 values."""
+    if "dark_share" in shot:  # the measure TOO_DARK goes by (quality.py): dark walls and outlines are not a dark shot
+        dark = shot["dark_share"] > DARK_SHARE
+        light = "dark" if dark else _level(shot["brightness"], [(0.4, "dim"), (0.7, "well-lit")], "bright")
+    else:  # a report from before the measure
+        light = _level(shot["brightness"], [(0.2, "dark"), (0.4, "dim"), (0.7, "well-lit")], "bright")
     return {
-        "light": _level(shot["brightness"], [(0.2, "dark"), (0.4, "dim"), (0.7, "well-lit")], "bright"),
+        "light": light,
         "motion": _level(shot["motion"], [(0.002, "static"), (0.01, "mostly static"), (0.03, "moving")], "fast-moving"),
     }
 

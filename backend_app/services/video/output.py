@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # read in the worker; keep cv2 out of web imports
-    from backend_app.adapters.vision import PassResult, VideoMetadata
+    from backend_app.adapters.vision import AudioTrack, PassResult, VideoMetadata
 
 
 @dataclass
@@ -22,3 +22,4 @@ class PipelineOutput:
     contact_sheet: str | None
     report: dict = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    audio: AudioTrack | None = None  # None: the file has no audio stream

@@ -4,7 +4,8 @@ Shape (see shared/DESIGN.md "API v1"): ``metadata {duration_s, fps, frame_count,
 codec, file_size, sha256, bitrate}``, ``shots [{index, start_s, end_s, keyframe_key, faces,
 qr_texts, colors, brightness, motion, sharpness, labels, description, …}]``, ``timeline``
 (bounded series of ``{t, brightness, motion, sharpness}``), ``warnings [{code, message}]``,
-``timings {stage: seconds}``, ``summary {description, counts…}``, ``ai {provider, model, ok, note}``.
+``timings {stage: seconds}``, ``summary {description, counts…}``, ``ai {provider, model, ok, note}``,
+``audio`` (services/video/sound.py; null without an audio stream).
 Brightness and motion are 0-1 (mean luma; mean absolute luma change per frame); sharpness is
 the variance of the Laplacian on a 160-pixel-wide picture (higher is sharper).
 """
@@ -15,6 +16,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from backend_app.services.video.quality import is_blurry, quality_warnings
+from backend_app.services.video.sound import audio_facts, audio_section
 from backend_app.wording import counted
 
 if TYPE_CHECKING:  # the report is built in the worker; keep cv2 out of web imports
@@ -23,7 +26,6 @@ if TYPE_CHECKING:  # the report is built in the worker; keep cv2 out of web impo
     from backend_app.services.video.output import PipelineOutput
 
 REPORT_VERSION = 1
-DARK, BLUR_SHARPNESS, BLUR_MIN_CONTRAST, SHAKY_JITTER = 0.2, 30.0, 0.04, 1.5
 INCOMPLETE_TOLERANCE_FRAMES, INCOMPLETE_TOLERANCE_SHARE = 2, 0.01
 
 
@@ -39,13 +41,17 @@ def shot_dicts(passed: PassResult, fps: float) -> list[dict]:
                 "start_frame": rec.start_frame,
                 "end_frame": rec.end_frame,
                 "brightness": round(rec.brightness, 4),
+                "median_brightness": round(rec.median, 4),
+                "highlights": round(rec.highlights, 4),
+                "dark_share": round(rec.dark_share, 3),
                 "motion": round(rec.motion, 5),
                 "sharpness": round(rec.sharpness, 1),
                 "contrast": round(rec.contrast, 4),
+                "detail": round(rec.detail, 3),
                 "shake": round(rec.jitter, 3),
                 "flashes": rec.flashes,
                 "keyframe_t": round(rec.keyframe_frame / fps, 3) if rec.keyframe_frame is not None else None,
-                "blurry": rec.contrast >= BLUR_MIN_CONTRAST and rec.sharpness < BLUR_SHARPNESS,
+                "blurry": is_blurry(rec.detail, rec.contrast),
                 "faces": 0,
                 "face_boxes": [],
                 "qr_texts": [],
@@ -57,50 +63,6 @@ def shot_dicts(passed: PassResult, fps: float) -> list[dict]:
 
 def _span_text(spans: list) -> str:
     return ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in spans[:5]) + (" …" if len(spans) > 5 else "")
-
-
-def _shot_list(shots: list[dict]) -> str:
-    numbers = [str(s["index"]) for s in shots[:8]]
-    return ", ".join(numbers) + (" …" if len(shots) > 8 else "")
-
-
-def quality_warnings(shots: list[dict], passed: PassResult) -> list[dict]:
-    """Too dark, blurry, shaky, black frames, frozen frames: one warning per kind."""
-    warnings = []
-    checks = [
-        ("TOO_DARK", lambda s: s["brightness"] < DARK, "too dark (mean brightness under 20%)"),
-        ("BLURRY", lambda s: s["blurry"], "blurry (low sharpness for the detail in the picture)"),
-        ("SHAKY", lambda s: s["shake"] > SHAKY_JITTER, "shaky (the picture jumps from frame to frame)"),
-    ]
-    for code, test, words in checks:
-        hit = [s for s in shots if test(s)]
-        if hit:
-            warnings.append(
-                {
-                    "code": code,
-                    "message": f"{'Shot' if len(hit) == 1 else 'Shots'} {_shot_list(hit)} "
-                    f"{'is' if len(hit) == 1 else 'are'} "
-                    f"{words}.",
-                    "shots": [s["index"] for s in hit],
-                }
-            )
-    if passed.black:
-        warnings.append(
-            {
-                "code": "BLACK_FRAMES",
-                "message": f"Black frames at {_span_text(passed.black)}.",
-                "spans": [list(s) for s in passed.black],
-            }
-        )
-    if passed.frozen:
-        warnings.append(
-            {
-                "code": "FROZEN_FRAMES",
-                "message": f"Frozen picture at {_span_text(passed.frozen)}.",
-                "spans": [list(s) for s in passed.frozen],
-            }
-        )
-    return warnings
 
 
 def completeness_warning(meta: VideoMetadata, passed: PassResult) -> list[dict]:
@@ -172,6 +134,7 @@ def build_report(out: PipelineOutput, words: Descriptions, keyframe_key: Callabl
         completeness_warning(meta, passed)
         + damage_warning(passed)
         + quality_warnings(shots, passed)
+        + audio_facts(out.audio)
         + list(words.warnings)
     )
     metadata = {
@@ -186,6 +149,7 @@ def build_report(out: PipelineOutput, words: Descriptions, keyframe_key: Callabl
         "metadata": metadata,
         "shots": shots,
         "timeline": passed.timeline,
+        "audio": audio_section(out.audio),
         "warnings": warnings,
         "timings": dict(out.timings),
         "summary": summary(shots, words, duration, warnings),
