@@ -88,7 +88,7 @@ def test_chat_about_an_analysed_video_whole_and_streamed(live, tmp_path):
     assert body["provider"] == "openai" and body["notice"] is None, body  # the model answered, no fallback
     assert body["answer"].strip()
     _assert_real_citations(body["citations"], analysis_id, report)
-    live.note(f"chat answer (whole): {len(body['citations'])} citations")
+    live.note(f"chat answer (whole): {len(body['citations'])} citations: {body['answer'][:160]!r}")
 
     began = time.monotonic()
     with live.call(
@@ -110,7 +110,7 @@ def test_chat_about_an_analysed_video_whole_and_streamed(live, tmp_path):
     first = next(at for event, _, at in events if event == "token")
     live.note(
         f"chat answer (streamed): first token {first:.1f} s, done {time.monotonic() - began:.1f} s, "
-        f"{len(tokens)} pieces, {len(done['citations'])} citations"
+        f"{len(tokens)} pieces, {len(done['citations'])} citations: {done['answer'][:160]!r}"
     )
 
     # Both answers are stored in the thread as they were sent, with the same citations.
