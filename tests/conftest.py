@@ -45,6 +45,8 @@ def pytest_terminal_summary(terminalreporter):
 def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only: run only on SQLite")
     config.addinivalue_line("markers", "settings(**overrides): settings for this test's app")
+    config.addinivalue_line("markers", "real_model: runs a real small model (tests/llm_real, tests/llm_server.py)")
+    config.addinivalue_line("markers", "xdist_group(name): run on one xdist process (registered here for -p no:xdist)")
 
 
 def pytest_generate_tests(metafunc):
