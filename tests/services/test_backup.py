@@ -112,7 +112,7 @@ def test_a_backup_restored_into_an_empty_target_has_every_user_session_analysis_
 
 
 @pytest.mark.sqlite_only
-def test_refusals_say_why_an_archive_cannot_be_made_or_restored(app, s3_app, tmp_path):
+def test_refusals_say_why_an_archive_cannot_be_made_or_restored(app, s3_app, request, tmp_path, redis_server):
     refused = s3_app.test_cli_runner().invoke(args=["backup", "create", "--output", str(tmp_path / "a.tar.gz")])
     assert refused.exit_code != 0
     assert "BACKUP_STORAGE_NOT_LOCAL" in refused.output and "--database-only" in refused.output
@@ -120,6 +120,10 @@ def test_refusals_say_why_an_archive_cannot_be_made_or_restored(app, s3_app, tmp
         args=["backup", "create", "--database-only", "--output", str(tmp_path / "a.tar.gz")]
     )
     assert made.exit_code == 0 and "storage: not included (s3)" in made.output, made.output
+    target = _target_app("sqlite", request, tmp_path, redis_server)
+    restored = _invoke(target, "restore", str(tmp_path / "a.tar.gz"))
+    assert restored.exit_code == 0, restored.output
+    assert "note: The archive holds no files (s3 storage): restore them separately." in restored.output
 
     junk = tmp_path / "junk.tar.gz"
     junk.write_bytes(b"not an archive")

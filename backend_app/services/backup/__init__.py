@@ -97,7 +97,7 @@ def read_manifest(path: Path) -> dict[str, Any]:
 
 
 def _target_contents(settings) -> dict[str, int]:
-    rows = sum(n for table, n in database.rows_now().items())
+    rows = sum(database.rows_now().values())
     root = Path(settings.storage_root)
     files = sum(1 for p in root.rglob("*") if p.is_file()) if root.is_dir() else 0
     return {"database_rows": rows, "storage_files": files}
@@ -107,9 +107,23 @@ def restore(path: Path, *, force: bool = False) -> dict[str, Any]:
     """Put an archive's database and files in place; returns what was restored and what to do next."""
     settings = current_app.config["SETTINGS"]
     manifest = read_manifest(Path(path))
-    revisions, heads = database.known_revisions()
+    found = _refusal_or_contents(manifest, settings, force)
+    notes = _put_in_place(Path(path), manifest, settings)
+    restored = database.rows_now()
+    differ = {t: (n, restored.get(t)) for t, n in manifest["counts"].items() if restored.get(t) != n}
+    if differ:
+        raise BackupError(
+            "The restored database does not hold what the manifest counts.", code="BACKUP_VERIFY_FAILED", details=differ
+        )
+    if manifest.get("migration_head") not in database.known_revisions()[1]:
+        notes.append("The backup's schema is older than this code: run `flask db upgrade` before starting the app.")
+    return {"manifest": manifest, "restored_counts": restored, "replaced": found, "notes": notes}
+
+
+def _refusal_or_contents(manifest: dict[str, Any], settings, force: bool) -> dict[str, int]:
+    """What the target holds now; raises when the archive cannot go there."""
     head = manifest.get("migration_head")
-    if head and head not in revisions:
+    if head and head not in database.known_revisions()[0]:
         raise BackupError(
             f"The backup's schema ({head}) is newer than this code's migrations: restore it with the "
             "Framewise version that made it.",
@@ -123,30 +137,25 @@ def restore(path: Path, *, force: bool = False) -> dict[str, Any]:
             code="BACKUP_TARGET_NOT_EMPTY",
             details=found,
         )
-    storage = manifest["storage"]
-    notes = []
+    return found
+
+
+def _put_in_place(path: Path, manifest: dict[str, Any], settings) -> list[str]:
+    """Unpack next to the data (same file system), load the database, move the files in; the notes."""
+    storage, notes = manifest["storage"], []
     work_parent = Path(settings.data_dir)
     work_parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".restore-", dir=work_parent) as work:
         with tarfile.open(path, "r:gz") as archive:
             archive.extractall(work, filter="data")  # no absolute paths, links out, or devices
         database.load(Path(work), manifest["database"]["file"])
-        if storage.get("included"):
-            if settings.storage_backend == "local":
-                _replace_storage(Path(work) / STORAGE, Path(settings.storage_root))
-            else:
-                notes.append("The archive's files were not restored: storage here is S3; upload them with its tools.")
+        if storage.get("included") and settings.storage_backend == "local":
+            _replace_storage(Path(work) / STORAGE, Path(settings.storage_root))
+        elif storage.get("included"):
+            notes.append("The archive's files were not restored: storage here is S3; upload them with its tools.")
         else:
             notes.append(f"The archive holds no files ({storage.get('backend')} storage): restore them separately.")
-    restored = database.rows_now()
-    if restored != manifest["counts"]:
-        differ = {t: (n, restored.get(t)) for t, n in manifest["counts"].items() if restored.get(t) != n}
-        raise BackupError(
-            "The restored database does not hold what the manifest counts.", code="BACKUP_VERIFY_FAILED", details=differ
-        )
-    if head not in heads:
-        notes.append("The backup's schema is older than this code: run `flask db upgrade` before starting the app.")
-    return {"manifest": manifest, "restored_counts": restored, "replaced": found, "notes": notes}
+    return notes
 
 
 def _replace_storage(source: Path, root: Path) -> None:
