@@ -8,7 +8,8 @@ RQ's loop ends on an error it did not expect, such as Redis going away for longe
 heartbeat while a job runs. The process does not end with it: it waits for Redis (backing off
 up to RESTART_MAX_WAIT_S; a loop that fails again at once waits longer each time) and starts a
 new loop, so a Redis restart or failover does not leave the queues without workers.
-SIGTERM/SIGINT stop it as RQ does (warm, then cold).
+SIGTERM/SIGINT stop it as RQ does (warm, then cold). Its health endpoint (/live, /ready on
+WORKER_HEALTH_PORT) is backend_app/jobs/health.py.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from redis.exceptions import RedisError
 
 from backend_app import create_app
 from backend_app.extensions import QUEUE_NAMES, redis_store
-from backend_app.jobs import runner, schedule
+from backend_app.jobs import health, runner, schedule
 from backend_app.jobs.workers import make_worker, preload
 from backend_app.queue import kinds as registry
 from backend_app.settings import SettingsError
@@ -51,18 +52,28 @@ def main(argv: list[str] | None = None) -> int:
         registry.load_modules(app.config["SETTINGS"].job_modules)
         preload(app.config["SETTINGS"])
         periodic = schedule.spawn(FACTORY)
+        status = health.WorkerStatus()
+        endpoint = health.serve(app.config["SETTINGS"], status)
         try:
-            serve(burst, app.config["SETTINGS"].log_level)
+            serve(burst, app.config["SETTINGS"].log_level, status)
         finally:
             periodic.terminate()
+            if endpoint is not None:
+                endpoint.shutdown()
     return 0
 
 
-def serve(burst: bool, log_level: str) -> None:
+def serve(burst: bool, log_level: str, status: health.WorkerStatus | None = None) -> None:
     """RQ's work loop, started again after it ends on an error, until a signal or the burst ends it."""
     pause = 1.0
     while True:
-        worker = make_worker(redis_store.conn)
+        try:
+            worker = make_worker(redis_store.conn, status)
+        except RedisError as exc:  # Redis is not up yet (or is down): wait for it, /ready says why meanwhile
+            log.warning("redis unreachable; the worker starts when it answers", extra={"error": str(exc)})
+            if burst or not _wait_for_redis(pause):
+                return
+            continue
         log.info("worker starting", extra={"queues": list(QUEUE_NAMES)})
         started = time.monotonic()
         try:

@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from backend_app.errors import AppError, Forbidden, Unauthorized, render_error
 from backend_app.extensions import db, jwt
 from backend_app.models.user import SignedInUser
+from backend_app.observability import bind_log_ids
 from backend_app.services import accounts, signins
 from backend_app.tenancy import Tenant
 
@@ -61,7 +62,9 @@ def token_user(raw: str | None, token_type: str | None = None, *, cookie: bool =
     claims = verified_claims(raw, token_type, cookie=cookie)
     if claims is None:
         return None
-    return Identity(claims, accounts.active_user(claims["sub"]))
+    identity = Identity(claims, accounts.active_user(claims["sub"]))
+    bind_log_ids(user_id=claims["sub"])  # every later line of this request says who asked
+    return identity
 
 
 def request_user() -> SignedInUser | None:
@@ -111,6 +114,7 @@ def load_user(optional: bool = False, refresh: bool = False) -> SignedInUser | N
         return None
     g.user = accounts.active_user(claims["sub"])
     g.jwt_claims = claims
+    bind_log_ids(user_id=claims["sub"])
     return g.user
 
 

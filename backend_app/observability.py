@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import logging
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_request_context, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 job_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id", default=None)
+# The ids a line is about (analysis_id, batch_id, user_id, session_id): bound by the request glue,
+# the services that create them and the job runner, written on every log line of that request or job.
+log_ids_var: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("log_ids", default=None)
+LOG_IDS = ("analysis_id", "batch_id", "user_id", "session_id")
 
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
@@ -33,12 +39,54 @@ class JsonFormatter(logging.Formatter):
             entry["request_id"] = rid
         if jid := job_id_var.get():
             entry["job_id"] = jid
+        if ids := log_ids_var.get():
+            entry.update(ids)
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_"):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
+
+
+def bind_log_ids(**ids: Any) -> None:
+    """Add ids (those of LOG_IDS that are set) to every later log line of this request or job."""
+    found = {name: str(ids[name]) for name in LOG_IDS if ids.get(name)}
+    if found:
+        log_ids_var.set({**(log_ids_var.get() or {}), **found})
+
+
+def bind_request_log_ids(**ids: Any) -> None:
+    """``bind_log_ids`` in a request (what it started: its job's ids); nothing elsewhere, where
+    no request ends to unbind them (the reconciler, the CLI)."""
+    if has_request_context():
+        bind_log_ids(**ids)
+
+
+@contextlib.contextmanager
+def log_ids(job_id: str | None = None, **ids: Any) -> Iterator[None]:
+    """The job id and ids on every log line within the block (a job's run), unset after it."""
+    tokens = (job_id_var.set(job_id or job_id_var.get()), log_ids_var.set(dict(log_ids_var.get() or {})))
+    try:
+        bind_log_ids(**ids)
+        yield
+    finally:
+        job_id_var.reset(tokens[0])
+        log_ids_var.reset(tokens[1])
+
+
+def carrying_log_ids(initializer: Callable[[], Any] | None = None) -> Callable[[], None]:
+    """A thread pool's initializer that gives its threads this thread's job id and log ids
+    (a new thread starts with none), then runs ``initializer``."""
+    job_id, ids = job_id_var.get(), log_ids_var.get()
+
+    def start() -> None:
+        job_id_var.set(job_id)
+        log_ids_var.set(ids)
+        if initializer is not None:
+            initializer()
+
+    return start
 
 
 def configure_logging(level: str) -> None:
@@ -106,6 +154,11 @@ def init_app(app: Flask) -> None:
         rid = request.headers.get("X-Request-ID", "")[:64] or os.urandom(16).hex()
         state.request_id = rid
         state.request_id_token = request_id_var.set(rid)
+        state.log_ids_token = log_ids_var.set(None)
+        if args := request.view_args:  # what the URL names (/analyses/<analysis_id>…); user_id is who asks
+            bind_log_ids(
+                analysis_id=args.get("analysis_id"), batch_id=args.get("batch_id"), session_id=args.get("session_id")
+            )
 
     # Labelled children by label values: prometheus_client validates and locks on every
     # labels() call; the set of label combinations is small and fixed per process.
@@ -146,6 +199,9 @@ def init_app(app: Flask) -> None:
         token = g.pop("request_id_token", None)
         if token is not None:
             request_id_var.reset(token)
+        token = g.pop("log_ids_token", None)
+        if token is not None:
+            log_ids_var.reset(token)
 
 
 def metrics_response() -> Response:

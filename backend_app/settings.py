@@ -94,6 +94,9 @@ class Settings:
     # Fair scheduling: how many of one user's jobs may sit on one RQ queue (waiting or running) at
     # once; the rest wait as `queued` rows and are released as those finish (0: no per-user limit).
     user_job_slots: int = field(default=1, metadata={"env": "USER_JOB_SLOTS"})
+    # Each worker's own /live and /ready (backend_app/jobs/health.py); 0: none.
+    worker_health_port: int = field(default=8080, metadata={"env": "WORKER_HEALTH_PORT"})
+    worker_health_host: str = field(default="127.0.0.1", metadata={"env": "WORKER_HEALTH_HOST"})
 
     # --- per-user quotas (an admin can raise or lower them per user) ------------------
     user_storage_bytes: int = field(default=21_474_836_480, metadata={"env": "USER_STORAGE_BYTES"})
@@ -294,6 +297,7 @@ MAY_BE_ZERO = {
     "canary_percent",
     "user_job_slots",
     "refresh_reuse_grace_s",
+    "worker_health_port",
 }
 LOG_LEVELS = {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}
 
@@ -313,6 +317,8 @@ def _number_problems(settings: Settings) -> list[str]:
             problems.append(f"{name} must be above 0")
     if settings.api_port > 65535:
         problems.append("API_PORT must be a TCP port (1 to 65535)")
+    if settings.worker_health_port > 65535:
+        problems.append("WORKER_HEALTH_PORT must be a TCP port (1 to 65535), or 0 for none")
     return problems
 
 

@@ -42,6 +42,7 @@ def _prepare(workdir: Path, redis_url: str, slots: int):
             "data_dir": str(workdir / "data"),
             "redis_url": redis_url,
             "log_level": "WARNING",
+            "worker_health_port": 0,  # several workers on one host: none serves the health endpoint
             "login_rate_limit": "100000 per minute",
             "user_job_slots": slots,
         }

@@ -247,6 +247,7 @@ def _prepare(cluster: Cluster, workdir: Path):
             "data_dir": str(workdir / "data"),
             "redis_url": cluster.redis_url,
             "log_level": "WARNING",
+            "worker_health_port": 0,  # several workers on one host: none serves the health endpoint
             "login_rate_limit": "100000 per minute",
             # one user uploads everything: no quota in the way, and every worker may run their jobs
             "user_uploads_per_hour": 1_000_000,

@@ -3,6 +3,12 @@
 
 Ctrl-C stops every process this script started. `--dev` reloads the web server on code
 and template changes and restarts the worker on code changes (see `make dev`).
+
+A worker that exits (a crash, the OOM killer, a kill) is started again, after a pause that
+doubles while it keeps exiting soon after its start (1 s up to 30 s), and the output says so;
+the web server and the embedded Redis are not restarted: gunicorn already restarts its own
+workers, so its master exiting means something `make run` cannot fix (the port, the settings),
+and everything stops with the reason.
 """
 
 from __future__ import annotations
@@ -104,7 +110,66 @@ def commands(settings, dev: bool) -> tuple[list[str], list[str]]:
     return web, [sys.executable, "worker.py"]
 
 
-def banner(settings, generated: str | None) -> None:
+class Restarts:
+    """When to start a process again: after 1 s, then 2, 4… up to RESTART_MAX_S while it keeps
+    exiting within STABLE_AFTER_S of its start; a run longer than that starts the count again."""
+
+    RESTART_MAX_S = 30.0
+    STABLE_AFTER_S = 60.0
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.pause = 0.0
+        self.started = time.monotonic()
+
+    def next_pause(self, now: float) -> float:
+        if now - self.started >= self.STABLE_AFTER_S:
+            self.pause = 0.0
+        self.pause = min(self.RESTART_MAX_S, self.pause * 2) if self.pause else 1.0
+        self.count += 1
+        return self.pause
+
+
+def supervise(procs: list[tuple[str, subprocess.Popen]], worker: list[str], env: dict[str, str]) -> int:
+    """Run until a process other than the worker exits (returns 1); a worker that exits is restarted."""
+    restarts = Restarts()
+    due: float | None = None
+    while True:
+        for name, proc in procs:
+            if name != "worker" and proc.poll() is not None:
+                print(f"{name} exited with code {proc.returncode}; stopping the rest", file=sys.stderr, flush=True)
+                return 1
+        index, (_name, current) = next((i, p) for i, p in enumerate(procs) if p[0] == "worker")
+        now = time.monotonic()
+        if due is None and current.poll() is not None:
+            _signal_group(current, signal.SIGTERM)  # what it left behind: its scheduler, its periodic process
+            pause = restarts.next_pause(now)
+            print(
+                f"worker exited with code {current.returncode}; restarting it in {pause:.0f} s "
+                f"(restart {restarts.count})",
+                file=sys.stderr,
+                flush=True,
+            )
+            due = now + pause
+        elif due is not None and now >= due:
+            procs[index] = ("worker", spawn("worker", worker, env))
+            restarts.started, due = now, None
+            print(f"worker restarted (pid {procs[index][1].pid})", file=sys.stderr, flush=True)
+        time.sleep(0.2)
+
+
+def worker_env(env: dict[str, str], settings) -> tuple[dict[str, str], int]:
+    """The worker's health port: WORKER_HEALTH_PORT when free, else a free one (another checkout's
+    worker, or anything else on 8080, must not leave this one without its endpoint)."""
+    port = settings.worker_health_port
+    if port and local_redis.port_in_use(port):
+        free = local_redis.free_port()
+        print(f"worker health: port {port} is taken; using {free}")
+        port = free
+    return {**env, "WORKER_HEALTH_PORT": str(port)}, port
+
+
+def banner(settings, generated: str | None, health_port: int = 0) -> None:
     print("\n" + "=" * 60)
     print(f"  Framewise is running at http://{settings.api_host}:{settings.api_port}")
     print(f"  admin login: {settings.admin_email}")
@@ -117,7 +182,9 @@ def banner(settings, generated: str | None) -> None:
             "  password:    as created on first start (to set a new one: "
             "flask --app wsgi:app users create-admin --email E --password P)"
         )
-    print("  Ctrl-C stops everything.")
+    if health_port:
+        print(f"  worker health: http://{settings.worker_health_host}:{health_port}/ready")
+    print("  Ctrl-C stops everything; a worker that exits is restarted.")
     print("=" * 60 + "\n", flush=True)
 
 
@@ -192,7 +259,8 @@ def main() -> int:
             )
             return 2
         web, worker = commands(settings, args.dev)
-        procs.append(("worker", spawn("worker", worker, env)))
+        env_of_worker, health_port = worker_env(env, settings)
+        procs.append(("worker", spawn("worker", worker, env_of_worker)))
         procs.append(("web", spawn("web", web, web_env(env, settings, args.dev))))
         if not wait_healthy(f"http://{settings.api_host}:{settings.api_port}/health", procs):
             print(
@@ -202,11 +270,8 @@ def main() -> int:
             if generated:  # the admin was created: its password must not be lost with this start
                 print(f"The admin {settings.admin_email} was created with the password {generated}", file=sys.stderr)
             return 1
-        banner(settings, generated)
-        while all(proc.poll() is None for _name, proc in procs):
-            time.sleep(0.5)
-        print("a process exited; stopping the rest", file=sys.stderr)
-        return 1
+        banner(settings, generated, health_port)
+        return supervise(procs, worker, env_of_worker)
     except KeyboardInterrupt:
         print("\nstopping…")
         return 0

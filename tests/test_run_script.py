@@ -229,3 +229,55 @@ print(before, "openai" in sys.modules)
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.split() == ["False", str(provider == "openai")]
+
+
+def test_make_run_restarts_a_killed_worker_and_says_so(running):
+    """The original `make run` stopped everything when one process exited; a killed worker now
+    comes back (with its health endpoint) and jobs run again, while web and Redis stay up."""
+    started, env = running
+    base = f"http://127.0.0.1:{env['API_PORT']}"
+    started.wait_for_line(f"Framewise is running at {base}", timeout_s=120)
+    health = re.search(r"worker health: (http://\S+/ready)", started.output()).group(1)
+    first = json.loads(urllib.request.urlopen(health.replace("/ready", "/live"), timeout=5).read())
+
+    (worker,) = [p for p in psutil.Process(started.proc.pid).children() if "worker.py" in " ".join(p.cmdline())]
+    assert worker.pid == first["pid"]
+    os.kill(worker.pid, signal.SIGKILL)
+    at = started.wait_for_line("worker exited with code -9; restarting it in 1 s (restart 1)", timeout_s=30)
+    started.wait_for_line("worker restarted (pid", timeout_s=30, after=at)
+
+    def live():
+        try:
+            return json.loads(urllib.request.urlopen(health.replace("/ready", "/live"), timeout=2).read())
+        except OSError:
+            return None
+
+    from tests.helpers import wait_until
+
+    again = wait_until(lambda: (body := live()) and body["pid"] != first["pid"] and body, timeout_s=60)
+    assert again["worker"] != first["worker"]
+    selftest = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi:app", "jobs", "selftest", "--wait", "60"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert selftest.returncode == 0, selftest.stdout + selftest.stderr  # the new worker runs jobs
+    assert _get_json(base + "/ping")[0] == 200 and started.proc.poll() is None
+    assert "stopping the rest" not in started.output()
+    os.killpg(started.proc.pid, signal.SIGINT)
+    assert started.proc.wait(timeout=90) == 0, started.output()[-2000:]
+
+
+def test_a_worker_that_keeps_exiting_waits_longer_each_time_until_it_stays_up():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from run import Restarts
+
+    restarts = Restarts()
+    restarts.started = 0.0
+    pauses = [restarts.next_pause(now=float(i)) for i in range(7)]  # each run lasts about a second
+    assert pauses == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0] and restarts.count == 7
+    restarts.started = 100.0
+    assert restarts.next_pause(now=100.0 + Restarts.STABLE_AFTER_S) == 1.0  # it ran a minute: start over

@@ -98,3 +98,6 @@ def register_cli(app: Flask) -> None:
     from backend_app.cli.demo import demo_cli
 
     app.cli.add_command(demo_cli)
+    from backend_app.cli.backup import backup_cli
+
+    app.cli.add_command(backup_cli)

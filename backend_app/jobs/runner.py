@@ -10,6 +10,7 @@ reconciler settles the row instead.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import socket
@@ -30,7 +31,7 @@ from backend_app.extensions import db
 from backend_app.models import Job
 from backend_app.models.base import utcnow
 from backend_app.models.job import COMPLETED, QUEUED, RUNNING
-from backend_app.observability import job_id_var
+from backend_app.observability import bind_log_ids, log_ids
 from backend_app.queue import kinds as registry
 from backend_app.queue import state
 from backend_app.queue.enqueue import release_for
@@ -121,7 +122,9 @@ class JobContext:
                 except Exception:  # a missed beat is harmless; the next one tries again
                     log.warning("heartbeat failed", extra={"job_id": job_id})
 
-        self._thread = threading.Thread(target=beat, name=f"heartbeat-{job_id}", daemon=True)
+        self._thread = threading.Thread(  # with the job's log ids: a new thread starts without them
+            target=contextvars.copy_context().run, args=(beat,), name=f"heartbeat-{job_id}", daemon=True
+        )
         self._thread.start()
 
     def stop_heartbeat(self) -> None:
@@ -132,16 +135,14 @@ class JobContext:
 
 def run_job(job_id: str) -> dict[str, Any] | None:
     """RQ entry point: run the row's handler once; safe to call again for the same id."""
-    token = job_id_var.set(job_id)
-    try:
-        with app_context():
-            db.engine.dispose(close=False)  # a forked work horse must not reuse the parent's sockets
-            try:
-                return _run(job_id)
-            finally:
-                _free_slot(job_id)
-    finally:
-        job_id_var.reset(token)
+    with log_ids(job_id), app_context():
+        db.engine.dispose(close=False)  # a forked work horse must not reuse the parent's sockets
+        try:
+            row = db.session.get(Job, job_id)
+            bind_log_ids(**(row.log_ids if row is not None else {}))  # every line of the run names its ids
+            return _run(job_id)
+        finally:
+            _free_slot(job_id)
 
 
 def _free_slot(job_id: str) -> None:

@@ -5,18 +5,26 @@ Telling a live worker from a dead one (heartbeats, RQ's registries) is ``queue/w
 
 from __future__ import annotations
 
+import logging
 from importlib import import_module
 
 from flask import current_app
 from redis import Redis
 from rq import Worker
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from backend_app.adapters import llm
-from backend_app.extensions import QUEUE_NAMES, get_queue
+from backend_app.extensions import QUEUE_NAMES, db, get_queue
+from backend_app.jobs.health import FORK_LOCK, WorkerStatus
 from backend_app.jobs.runner import on_horse_killed
+from backend_app.models import Job
+from backend_app.observability import log_ids
 from backend_app.queue.kinds import KINDS
 from backend_app.queue.workers import WORKER_TTL_S
 from backend_app.services.video.workdir import remove_temp_of
+
+log = logging.getLogger(__name__)
 
 
 class FramewiseWorker(Worker):
@@ -28,10 +36,29 @@ class FramewiseWorker(Worker):
     """
 
     stop_requested_by_signal = False
+    status: WorkerStatus | None = None  # what the health endpoint reports (jobs/health.py)
 
     def request_stop(self, signum, frame):
         self.stop_requested_by_signal = True
         super().request_stop(signum, frame)
+
+    def execute_job(self, job, queue):
+        """RQ's run of one job, with the row's ids on every log line of it (the horse inherits
+        them) and the job shown by the health endpoint while it runs."""
+        kind, ids = _row_of(job.id)
+        if self.status is not None:
+            self.status.job_started(job.id, queue.name, kind, ids)
+        try:
+            with log_ids(job.id, **ids):
+                super().execute_job(job, queue)
+        finally:
+            if self.status is not None:
+                self.status.job_ended()
+
+    def fork_work_horse(self, job, queue):
+        """RQ's fork, never while a health probe holds a connection's lock (the horse would inherit it held)."""
+        with FORK_LOCK:
+            super().fork_work_horse(job, queue)
 
     def monitor_work_horse(self, job, queue, execution):
         """RQ's wait for the horse; then its temp files go, also when it was killed mid-run."""
@@ -46,12 +73,23 @@ class FramewiseWorker(Worker):
                 self.log.warning("could not remove a run's temp files", exc_info=True)
 
 
-def make_worker(connection: Redis) -> FramewiseWorker:
+def _row_of(job_id: str) -> tuple[str | None, dict[str, str]]:
+    """The job row's kind and log ids, read on a connection given back before the fork."""
+    try:
+        with Session(db.engine) as session:
+            row = session.get(Job, job_id)
+            return (row.kind, row.log_ids) if row is not None else (None, {})
+    except SQLAlchemyError:  # the run itself will say what is wrong with the database
+        log.warning("could not read the job row before its run", extra={"job_id": job_id}, exc_info=True)
+        return None, {}
+
+
+def make_worker(connection: Redis, status: WorkerStatus | None = None) -> FramewiseWorker:
     """The worker every `python worker.py` runs: all queues, fast heartbeats, our horse-killed hook."""
     settings = current_app.config["SETTINGS"]
     queues = [get_queue(name, connection) for name in QUEUE_NAMES]
     # maintenance (registry clean-up, taking over the scheduler of a dead worker) every minute
-    return FramewiseWorker(
+    worker = FramewiseWorker(
         queues,
         connection=connection,
         worker_ttl=WORKER_TTL_S,
@@ -59,6 +97,9 @@ def make_worker(connection: Redis) -> FramewiseWorker:
         job_monitoring_interval=max(1, settings.job_heartbeat_s),
         work_horse_killed_handler=on_horse_killed,
     )
+    if status is not None:
+        worker.status, status.worker = status, worker
+    return worker
 
 
 def preload(settings=None) -> None:

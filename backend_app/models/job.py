@@ -56,6 +56,13 @@ class Job(db.Model):
         return self.status in FINISHED
 
     @property
+    def log_ids(self) -> dict[str, str]:
+        """The ids every log line of this job carries: whose it is and what it works on."""
+        ids = {"user_id": self.user_id, "session_id": self.session_id}
+        ids.update({name: (self.payload or {}).get(name) for name in ("analysis_id", "batch_id")})
+        return {name: value for name, value in ids.items() if value}
+
+    @property
     def retryable(self) -> bool:
         """Failed or canceled, and not refused at upload (that file was deleted: nothing to run again)."""
         return self.status in (FAILED, CANCELED) and self.stage != REFUSED_AT

@@ -39,6 +39,7 @@ from backend_app.extensions import db, get_queue, redis_store
 from backend_app.models import Job
 from backend_app.models.base import utcnow
 from backend_app.models.job import QUEUED, RUNNING
+from backend_app.observability import bind_request_log_ids
 from backend_app.queue import kinds as registry
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ def create_job(
     if job_id:
         job.id = job_id
     db.session.add(job)
+    bind_request_log_ids(session_id=session_id, **job.payload)  # the request's lines name what it starts
     return job
 
 
@@ -123,6 +125,7 @@ def enqueue(job: Job) -> bool:
     Returns True when the row is on its way: on RQ, or held for its turn. False when RQ
     refused it (or the slot lock could not be had): the reconciler tries again later.
     """
+    bind_request_log_ids(**job.log_ids)
     if job.user_id is None or current_app.config["SETTINGS"].user_job_slots <= 0:
         return send(job)
     if job.dispatched_at is not None:  # a new run of a row that never gave up its slot

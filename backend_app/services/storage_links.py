@@ -17,6 +17,7 @@ from flask import current_app
 from backend_app import filenames
 from backend_app.adapters.storage import LocalStorage, ObjectNotFound, UploadTooLarge, get_storage, verify_token
 from backend_app.errors import AppError, NotFound
+from backend_app.observability import bind_log_ids
 from backend_app.services.video import uploads
 
 
@@ -37,7 +38,12 @@ def _local() -> LocalStorage:
 
 
 def _claims(token: str, method: str) -> dict[str, Any]:
-    return verify_token(current_app.config["SETTINGS"].secret_key, token, method)
+    claims = verify_token(current_app.config["SETTINGS"].secret_key, token, method)
+    # users/<user_id>/analyses/<analysis_id>/…: the request's log lines name whose file it is
+    parts = claims["k"].split("/")
+    if len(parts) > 3 and parts[0] == "users":
+        bind_log_ids(user_id=parts[1], analysis_id=parts[3] if parts[2] == "analyses" else None)
+    return claims
 
 
 def receive_upload(token: str, stream: IO[bytes], length: int | None, chunked: bool) -> None:

@@ -25,6 +25,7 @@ from backend_app.errors import ValidationError
 from backend_app.extensions import db, redis_store
 from backend_app.models import Job, RequirementBatch, RequirementResult
 from backend_app.models.base import new_id, utcnow
+from backend_app.observability import carrying_log_ids
 from backend_app.queue import enqueue
 from backend_app.queue.errors import JobFailure
 from backend_app.services import usage
@@ -116,7 +117,9 @@ def run(job: Job, ctx) -> dict[str, Any]:
     ctx.progress("evaluating", 100 * len(stored) / len(rows))
     settings = current_app.config["SETTINGS"]
     parallel = batch.variant == "v2" and settings.effective_ai_provider == "openai"
-    with ThreadPoolExecutor(max_workers=settings.max_parallel, thread_name_prefix="batch") as threads:
+    with ThreadPoolExecutor(
+        max_workers=settings.max_parallel, thread_name_prefix="batch", initializer=carrying_log_ids()
+    ) as threads:
         try:
             for chunk, outcomes in _chunks(
                 todo, settings.batch_size, _computer(batch), threads if parallel else _Inline()

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 from backend_app.adapters import vision
 from backend_app.adapters.vision import keyframes as kf
+from backend_app.observability import carrying_log_ids
 from backend_app.queue.errors import JobFailure
 from backend_app.services.video import describe as describer
 from backend_app.services.video.output import PipelineOutput
@@ -84,7 +85,9 @@ def analyse_file(
     os.makedirs(workdir, exist_ok=True)
     with clock.stage("probe", 12), _refused_as_job_failure():
         meta = vision.probe(path, limits)
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyframes", initializer=_yield_to_decoding)
+    pool = ThreadPoolExecutor(
+        max_workers=1, thread_name_prefix="keyframes", initializer=carrying_log_ids(_yield_to_decoding)
+    )
     places = threading.BoundedSemaphore(KEYFRAMES_IN_FLIGHT)
     inspections: dict[int, tuple[str, Future]] = {}
 
