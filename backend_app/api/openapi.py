@@ -166,10 +166,23 @@ def build_spec() -> dict:
         "servers": [{"url": "/"}],
         "paths": dict(sorted(paths.items())),
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT or fw_ API key",
+                    "description": "An access token from /api/v1/auth/login, or an API key (fw_…) from /api/v1/me/api-keys",
+                },
+                "apiKey": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-API-Key",
+                    "description": "An API key (fw_…) from POST /api/v1/me/api-keys",
+                },
+            },
             "schemas": {"Error": ERROR_SCHEMA, **schemas.COMPONENTS},
         },
-        "security": [{"bearer": []}],
+        "security": [{"bearer": []}, {"apiKey": []}],
     }
 
 
