@@ -182,6 +182,7 @@ REQUIREMENT_ITEM = {
 def _validate_body(settings) -> dict:
     body = batch_body(settings)
     body["properties"]["requirements"] = {"type": "array", "items": REQUIREMENT_ITEM, "minItems": 1}
+    body["properties"]["markdown"] = {**body["properties"]["markdown"], "type": ["string", "null"]}  # null: absent
     # {requirements} or {markdown}; neither: the table at REQUIREMENTS_MD_PATH (when it is set).
     body["required"] = []
     if not settings.requirements_md_path:
@@ -203,8 +204,14 @@ def _given_table() -> tuple[str, str, dict] | None:
     for number, item in enumerate(items, 1):
         got = fields(item, {"requirementText": str}, {"context": dict})
         key = item.get("id")
+        if isinstance(key, bool) or not isinstance(key, str | int | None):
+            raise ValidationError(
+                details={"fields": {f"requirements.{number - 1}.id": "must be a string or an integer"}}
+            )
         rows.append([key if key is not None else f"R{number}", got["requirementText"], _context(got.get("context"))])
-    options = fields(data, optional={"session_id": str, "criteriaKeys": list})
+    options = fields(data, optional={"session_id": str, "criteriaKeys": list, "markdown": str})
+    if options.pop("markdown", None) == "":
+        raise ValidationError(details={"fields": {"markdown": "must not be empty (or left out)"}})
     return render(["id", "requirementText", "context"], rows), "json", options
 
 
