@@ -188,3 +188,21 @@ def test_bad_key_requests_are_coded(app, client, owner):
         answer = client.post("/api/v1/me/api-keys", json=body, headers=owner["headers"])
         assert answer.status_code == 422 and field in answer.get_json()["error"]["details"]["fields"], body
     assert client.post("/api/v1/me/api-keys", json={"name": "x", "scope": "read"}).status_code == 401
+
+
+def test_the_cli_makes_lists_and_revokes_keys(app, client, owner):
+    runner = app.test_cli_runner()
+    email = owner["user"].email
+    made = runner.invoke(args=["users", "api-key-create", "--email", email, "--name", "cron", "--scope", "read"])
+    assert made.exit_code == 0, made.output
+    key_id = made.output.split("id: ")[1].split()[0]
+    raw = made.output.split("key: ")[1].split()[0]
+    assert client.get("/api/v1/auth/me", headers={"X-API-Key": raw}).status_code == 200
+    listed = runner.invoke(args=["users", "api-keys", "--email", email])
+    assert key_id in listed.output and "read" in listed.output and raw not in listed.output
+    refused = runner.invoke(args=["users", "api-key-create", "--email", email, "--name", "x", "--scope", "admin"])
+    assert refused.exit_code == 1 and "admin" in refused.output
+    assert runner.invoke(args=["users", "api-key-revoke", "--email", email, "--id", key_id]).exit_code == 0
+    assert _code(client.get("/api/v1/auth/me", headers={"X-API-Key": raw})) == "API_KEY_REVOKED"
+    unknown = runner.invoke(args=["users", "api-keys", "--email", "nobody@example.test"])
+    assert unknown.exit_code == 1 and "No account" in unknown.output
