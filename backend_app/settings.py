@@ -210,6 +210,7 @@ CLIENT_SETTINGS = (
     "ai_provider",
     "access_token_minutes",
     "refresh_token_days",
+    "api_key_rate_limit",
     "max_json_bytes",
     "max_upload_bytes",
     "upload_allowed_types",

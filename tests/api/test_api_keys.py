@@ -176,6 +176,7 @@ def test_pages_ignore_keys_and_the_canary_sees_the_keys_user(app, client, owner)
     assert page.status_code in (302, 303) and "/login" in page.headers["Location"]
     answer = client.get("/api/runtime-config", headers={"X-API-Key": key})
     assert answer.status_code == 200 and answer.get_json()["variant"]["reason"] != "no user"
+    assert answer.get_json()["settings"]["api_key_rate_limit"] == app.config["SETTINGS"].api_key_rate_limit
 
 
 def test_bad_key_requests_are_coded(app, client, owner):
