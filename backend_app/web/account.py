@@ -13,7 +13,16 @@ from backend_app.web import bp, fragment_or_page, page_login_required, signed_ou
 
 
 def _keys_context(**extra) -> dict:
-    context = {"keys": api_keys.list_for(g.user.id), "now": utcnow(), "new_key": None, "key_error": None, "error": None}
+    keys = api_keys.list_for(g.user.id)
+    context = {
+        "keys": keys,
+        "key_names": {key.id: key.name for key in keys},
+        "events": api_keys.events(g.user.id, limit=10),
+        "now": utcnow(),
+        "new_key": None,
+        "key_error": None,
+        "error": None,
+    }
     return {**context, **extra}
 
 

@@ -30,6 +30,9 @@ def test_create_shows_the_key_once_and_it_works_on_the_api(app, page, client):
     scope, prefix, _created, last_used, expires = re.findall(r"<td>(.*?)</td>", row, re.S)[:5]
     assert scope == "read" and key.startswith(re.sub(r"</?code>|…", "", prefix))
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", last_used) and re.fullmatch(r"\d{4}-\d\d-\d\d", expires)
+    audit = account.split('data-testid="key-audit"')[1]
+    assert "<td>use (INSUFFICIENT_SCOPE)" not in audit and "<td>refuse (INSUFFICIENT_SCOPE)</td>" in audit
+    assert "<code>POST /api/v1/sessions</code>" in audit and "<code>GET /api/v1/sessions</code>" in audit
 
 
 def test_revoke_from_the_page_stops_the_key(app, page, client):
