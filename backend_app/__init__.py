@@ -185,6 +185,7 @@ def _limiter_hooks_only_where_limited(app: Flask, hooks_before: list[list]) -> N
 def _register_blueprints(app: Flask) -> None:
     from backend_app.api import bp as api_bp
     from backend_app.api import register_modules
+    from backend_app.api.compat import bp as compat_bp
     from backend_app.api.ops import bp as ops_bp
     from backend_app.web import bp as web_bp
     from backend_app.web import register_modules as register_pages
@@ -193,6 +194,7 @@ def _register_blueprints(app: Flask) -> None:
     register_pages()
     app.register_blueprint(api_bp)
     app.register_blueprint(ops_bp)
+    app.register_blueprint(compat_bp)  # the original systems' routes, mapped onto v1
     app.register_blueprint(web_bp)
 
 

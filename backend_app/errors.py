@@ -134,12 +134,13 @@ _HTTP_CODES = {
 }
 
 
+# The original systems' routes outside /api/ (api/compat.py) answer JSON too.
+JSON_PATHS = {"/health", "/ping", "/metrics", "/analyze"}
+JSON_PREFIXES = ("/api/", "/health/", "/upload/")
+
+
 def wants_json() -> bool:
-    return (
-        request.path.startswith("/api/")
-        or request.path in {"/health", "/ping", "/metrics"}
-        or request.path.startswith("/health/")
-    )
+    return request.path in JSON_PATHS or request.path.startswith(JSON_PREFIXES)
 
 
 def is_htmx() -> bool:

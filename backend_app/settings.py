@@ -53,6 +53,7 @@ class Settings:
     cookie_secure: bool = field(default=False, metadata={"env": "COOKIE_SECURE"})
     cors_origins: list[str] = field(default_factory=list, metadata={"env": "CORS_ORIGINS"})
     login_rate_limit: str = field(default="30 per minute;300 per hour", metadata={"env": "LOGIN_RATE_LIMIT"})
+    api_key_rate_limit: str = field(default="300 per minute;10000 per hour", metadata={"env": "API_KEY_RATE_LIMIT"})
     login_free_failures: int = field(default=5, metadata={"env": "LOGIN_FREE_FAILURES"})
     login_backoff_s: float = field(default=1.0, metadata={"env": "LOGIN_BACKOFF_S"})
     login_backoff_max_s: int = field(default=900, metadata={"env": "LOGIN_BACKOFF_MAX_S"})
@@ -212,6 +213,7 @@ CLIENT_SETTINGS = (
     "ai_provider",
     "access_token_minutes",
     "refresh_token_days",
+    "api_key_rate_limit",
     "max_json_bytes",
     "max_upload_bytes",
     "upload_allowed_types",
@@ -335,6 +337,10 @@ def _text_problems(settings: Settings) -> list[str]:
             f"LOGIN_RATE_LIMIT is not a rate such as '10 per minute': {settings.login_rate_limit!r} "
             "(a rate that cannot be read would turn the login limit off)"
         )
+    try:
+        parse_many(settings.api_key_rate_limit)
+    except ValueError:
+        problems.append(f"API_KEY_RATE_LIMIT is not a rate such as '300 per minute': {settings.api_key_rate_limit!r}")
     scheme = settings.database_url.split(":", 1)[0].split("+", 1)[0].lower()
     if settings.database_url and scheme not in {"sqlite", "postgresql", "postgres"}:
         problems.append("DATABASE_URL must be a sqlite:// or postgresql:// URL (or empty for SQLITE_PATH)")

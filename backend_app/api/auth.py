@@ -7,7 +7,7 @@ from flask_jwt_extended import decode_token, get_jwt
 
 from backend_app.api import bp, doc, obj
 from backend_app.api.schemas import ref, shape, text
-from backend_app.auth import current_user, load_user, login_required
+from backend_app.auth import current_user, load_user, login_required, signin_required
 from backend_app.extensions import limiter
 from backend_app.services import accounts, signins
 from backend_app.validation import fields, json_body
@@ -92,7 +92,7 @@ def refresh():
     returns=shape({"revoked": {"type": "array", "items": {"enum": ["access", "refresh"]}}}),
     optional_body=True,
 )
-@login_required
+@signin_required
 def logout():
     claims = get_jwt()
     signins.end(claims)
@@ -124,7 +124,7 @@ def logout():
     responses={200: "{signed_out: number of sign-ins ended}"},
     returns=shape({"signed_out": {"type": "integer", "minimum": 0}}),
 )
-@login_required
+@signin_required
 def logout_all():
     claims = get_jwt()
     ended = signins.end_all(claims["sub"])

@@ -11,6 +11,7 @@ from backend_app.api.schemas import BINARY_FIELD, ref, shape
 from backend_app.auth import current_tenant, login_required
 from backend_app.errors import ValidationError
 from backend_app.http import attachment, resume_after, sse_response
+from backend_app.models import RequirementBatch
 from backend_app.services import sessions
 from backend_app.services.requirements import batch as batches
 from backend_app.services.requirements import criteria
@@ -56,7 +57,7 @@ SUBMIT_RESPONSES = {
 BYTES_PER_ROW = 2048
 
 
-def _input() -> tuple[str, str, dict]:
+def read_input() -> tuple[str, str, dict]:
     """(markdown, source, options) from a markdown body, JSON {markdown}, a file, or REQUIREMENTS_MD_PATH."""
     settings = current_app.config["SETTINGS"]
     request.max_content_length = max(settings.max_json_bytes, settings.max_batch_rows * BYTES_PER_ROW)
@@ -90,23 +91,32 @@ def _input() -> tuple[str, str, dict]:
     return Path(path).read_text(encoding="utf-8-sig"), "default_path", options
 
 
-def _submit(mode: str):
-    markdown, source, options = _input()
+def submit_from_request(mode: str, given: tuple[str, str, dict] | None = None) -> RequirementBatch:
+    """Submit the request's table (or ``given``: markdown, source, options) as a batch of ``mode``."""
+    markdown, source, options = given or read_input()
     tenant = current_tenant()
-    if options["session_id"]:
+    if options.get("session_id"):
         tenant = current_tenant(sessions.get(tenant, options["session_id"]).id)
-    batch = batches.submit(
-        tenant, mode, markdown, source=source, criteria_keys=options["criteriaKeys"], variant=current_variant()
+    return batches.submit(
+        tenant, mode, markdown, source=source, criteria_keys=options.get("criteriaKeys"), variant=current_variant()
     )
-    body = {
+
+
+def submitted(batch: RequirementBatch) -> dict:
+    """What a submission answers: {batch_id, status, mode, variant, total_rows, rejected}."""
+    return {
         "batch_id": batch.id,
         "status": batch.to_dict()["status"],
-        "mode": mode,
+        "mode": batch.mode,
         "variant": batch.variant,
         "total_rows": batch.total_rows,
         "rejected": batch.rejected,
     }
-    return jsonify(body), 202, {"Location": url_for("api.get_batch", batch_id=batch.id)}
+
+
+def _submit(mode: str):
+    batch = submit_from_request(mode)
+    return jsonify(submitted(batch)), 202, {"Location": url_for("api.get_batch", batch_id=batch.id)}
 
 
 def _large(view):

@@ -32,6 +32,9 @@ ERROR_SCHEMA = {
 }
 BINARY = {"type": "string", "format": "binary"}
 SSE = "text/event-stream"
+# A file whose type is JSON (the batch export) is still JSON: a client parses it, so its schema says so.
+JSON_FILE = {"type": ["object", "array"]}
+MEDIA_SCHEMAS = {SSE: SSE_EVENT, "application/json": JSON_FILE}
 
 
 def documented_routes():
@@ -100,7 +103,7 @@ def _responses(meta: dict, settings) -> dict[str, Any]:
         elif 200 <= code < 300 and code != 204:
             if meta["media"]:
                 media = [meta["media"]] if isinstance(meta["media"], str) else meta["media"]
-                entry["content"] = {kind: {"schema": SSE_EVENT if kind == SSE else BINARY} for kind in media}
+                entry["content"] = {kind: {"schema": MEDIA_SCHEMAS.get(kind, BINARY)} for kind in media}
             elif meta["returns"] is not None:
                 entry["content"] = {"application/json": {"schema": _resolve(meta["returns"], settings)}}
         elif code >= 400:
@@ -166,10 +169,23 @@ def build_spec() -> dict:
         "servers": [{"url": "/"}],
         "paths": dict(sorted(paths.items())),
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT or fw_ API key",
+                    "description": "An access token from /api/v1/auth/login, or an API key (fw_…) from /api/v1/me/api-keys",
+                },
+                "apiKey": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-API-Key",
+                    "description": "An API key (fw_…) from POST /api/v1/me/api-keys",
+                },
+            },
             "schemas": {"Error": ERROR_SCHEMA, **schemas.COMPONENTS},
         },
-        "security": [{"bearer": []}],
+        "security": [{"bearer": []}, {"apiKey": []}],
     }
 
 

@@ -127,6 +127,35 @@ COMPONENTS: dict[str, dict[str, Any]] = {
             "rejected": {"type": ["integer", "array", "null"]},
         }
     ),
+    "NewApiKey": shape(
+        {
+            "id": STRING,
+            "name": STRING,
+            "scope": {"type": "string", "enum": ["read", "write", "admin"]},
+            "key": {"type": "string", "pattern": "^fw_[A-Za-z0-9_-]{43}$"},
+            "expires_at": TIME,
+        }
+    ),
+    "ApiKey": shape(
+        {
+            "id": STRING,
+            "name": STRING,
+            "scope": {"type": "string", "enum": ["read", "write", "admin"]},
+            "created_at": TIME,
+            "last_used_at": TIME,
+            "expires_at": TIME,
+        },
+        {"prefix": STRING},
+    ),
+    "ApiKeyEvent": shape(
+        {
+            "id": INTEGER,
+            "key_id": STRING,
+            "action": {"type": "string", "enum": ["create", "use", "refuse", "revoke"]},
+            "at": TIME,
+        },
+        {"method": NULLABLE_STRING, "path": NULLABLE_STRING, "address": NULLABLE_STRING, "code": NULLABLE_STRING},
+    ),
     "ChatAnswer": shape(
         {
             "answer": STRING,

@@ -15,7 +15,7 @@ from backend_app.validation import fields, json_body
 MULTIPART_SLACK = 1 << 20  # room for the form's boundaries and other fields
 
 
-def _init_body(settings) -> dict:
+def init_body(settings) -> dict:
     allowed = ", ".join(settings.upload_allowed_types)
     content_type = {
         **text(),
@@ -44,7 +44,7 @@ def _accepted(analysis):
 @doc(
     "Declare an upload; returns where to PUT the bytes",
     tag="uploads",
-    body=_init_body,
+    body=init_body,
     returns=shape(
         {
             "analysis_id": {"type": "string"},

@@ -87,6 +87,7 @@ def selftest(wait: float) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from backend_app.cli import api_keys as _key_commands  # noqa: F401  (attaches the api-key commands to users)
     from backend_app.cli import jobs as _jobs_commands  # noqa: F401  (attaches jobs/data commands to the groups)
 
     app.cli.add_command(users_cli)

@@ -1,6 +1,7 @@
 """Models, one module per aggregate. Importing this package registers every table."""
 
 from backend_app.models.analysis import Analysis
+from backend_app.models.api_key import ApiKey, ApiKeyEvent
 from backend_app.models.chat import ChatMessage
 from backend_app.models.document import ShotDocument
 from backend_app.models.flag import Flag, FlagAudit
@@ -16,3 +17,4 @@ __all__ += ["Flag", "FlagAudit"]
 __all__ += ["ChatMessage"]
 __all__ += ["RequirementBatch", "RequirementResult"]
 __all__ += ["UserQuota"]
+__all__ += ["ApiKey", "ApiKeyEvent"]

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from backend_app.services import health, hooks, ownership
+from backend_app.services import api_keys, health, hooks, ownership
 from backend_app.services.chat import hooks as chat
 from backend_app.services.requirements import hooks as requirements
 from backend_app.services.video import hooks as video
 
-FEATURES = (health, ownership, video, requirements, chat)
+FEATURES = (health, ownership, video, requirements, chat, api_keys)
 
 
 def init_app(app: Flask) -> hooks.Hooks:

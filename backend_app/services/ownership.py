@@ -31,7 +31,7 @@ from backend_app.services import ai, hooks, signins
 from backend_app.services.files import Download
 
 log = logging.getLogger(__name__)
-SECRET_COLUMNS = {("users", "password_hash")}
+SECRET_COLUMNS = {("users", "password_hash"), ("api_keys", "key_hash")}
 CHUNK = 1 << 20
 
 

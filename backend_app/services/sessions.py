@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Row
+from sqlalchemy import Row, select
 
 from backend_app.errors import ValidationError
 from backend_app.extensions import db
@@ -11,6 +11,9 @@ from backend_app.services import hooks
 from backend_app.tenancy import OwnedRows, Tenant, get_owned
 
 MAX_NAME = 200
+# Where an upload that names no session goes (the compatibility routes: the original clients had
+# no sessions). One per user, made on first use, found again by its name.
+DEFAULT_NAME = "Default"
 
 
 def create(tenant: Tenant, name: str) -> Session:
@@ -31,6 +34,17 @@ def list_for(tenant: Tenant) -> list[Row]:
 
 
 _LISTING = OwnedRows(Session, ("id", "name", "created_at"), order_by=Session.__table__.c.created_at.desc())
+
+
+def default_for(tenant: Tenant) -> Session:
+    """The user's default session (their oldest one named DEFAULT_NAME), made when they have none."""
+    found = db.session.execute(
+        select(Session)
+        .where(Session.user_id == tenant.user_id, Session.name == DEFAULT_NAME)
+        .order_by(Session.created_at, Session.id)
+        .limit(1)
+    ).scalar_one_or_none()
+    return found if found is not None else create(tenant, DEFAULT_NAME)
 
 
 def get(tenant: Tenant, session_id: str) -> Session:

@@ -43,7 +43,7 @@ deterministic = true
 # Markdown tables are parsed by the server (header, separator, rows, each row's text): a table
 # that is a valid JSON string but not a valid table is a 422 the schema cannot express.
 [[operations]]
-include-path-regex = "^/api/v1/batch/(evaluate|suggest|rewrite)$"
+include-path-regex = "^/api/v1/(batch/(evaluate|suggest|rewrite)|validate/batch(/stream)?)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "429", "422"]
 
 # A weak password (a common one, a run of keys, the email itself) is refused with 422.
@@ -67,7 +67,7 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404",
 
 # A declared size over MAX_UPLOAD_BYTES is refused with 413 (VIDEO_TOO_LARGE), the status for it.
 [[operations]]
-include-path = "/api/v1/uploads/init"
+include-path-regex = "^/(api/v1/uploads|upload)/init$"
 checks.negative_data_rejection.expected-statuses = ["400", "401", "403", "404", "409", "413", "415", "422", "429"]
 
 # A message of format characters only (bidi marks, zero-width spaces) is cleaned to nothing:

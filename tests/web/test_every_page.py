@@ -82,6 +82,7 @@ def test_every_form_refuses_a_request_without_the_csrf_token(app, admin_page):
         "batch_id": "b",
         "job_id": "j",
         "key": "use_v2",
+        "key_id": "k",
         "user_id": "u",
         "action": "promote",
         "index": 0,
