@@ -18,7 +18,7 @@ pass because it exposes two things VideoCapture does not:
 - the frame's own Y/U/V planes: the analysis images are made by shrinking the planes and
   converting only the small result to BGR, where VideoCapture converts every full frame.
 
-OpenCV still decides whether a file is a video we take (probe.py) and does all image work.
+PyAV also decides whether a file is a video we take (probe.py); OpenCV does all image work.
 """
 
 from __future__ import annotations
