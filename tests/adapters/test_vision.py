@@ -697,7 +697,7 @@ def test_lengths_come_from_the_video_stream_not_the_container(tmp_path):
     _ffmpeg("-ss", "1.5", "-i", str(six), "-c", "copy", str(trimmed))
     report = _report(trimmed, tmp_path)
     assert report["metadata"]["frame_count"] == 112 and report["metadata"]["duration_s"] == pytest.approx(4.48)
-    assert "VIDEO_INCOMPLETE" not in [w["code"] for w in report["warnings"]]
+    assert "PARTIAL_DECODE" not in [w["code"] for w in report["warnings"]]
     assert matches(report["analysis"]["cut_frames"], [37], tolerance=1) == (1.0, 1.0)
 
     long_audio = tmp_path / "long_audio.mkv"
@@ -717,7 +717,7 @@ def test_lengths_come_from_the_video_stream_not_the_container(tmp_path):
     )
     report = _report(long_audio, tmp_path)
     assert (report["metadata"]["frame_count"], report["metadata"]["duration_s"]) == (75, 3.0)
-    assert "VIDEO_INCOMPLETE" not in [w["code"] for w in report["warnings"]]
+    assert "PARTIAL_DECODE" not in [w["code"] for w in report["warnings"]]
 
     live = tmp_path / "live.webm"  # written to a pipe, as MediaRecorder does: no duration anywhere
     with open(live, "wb") as handle:

@@ -115,8 +115,8 @@ class ShotSplitter:
             self._close()
 
     def _decide(self, sample: Sample) -> None:
-        if self.shot is None:
-            self.shot = Shot(index=0, start=0)
+        if self.shot is None:  # the first shot starts at the first frame decoded (0 unless the start was lost)
+            self.shot = Shot(index=0, start=sample.index)
         elif sample.index <= self.flash_until:
             sample.flash = True
         else:
