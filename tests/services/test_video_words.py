@@ -80,10 +80,10 @@ def test_quality_warnings_name_the_shots_and_spans():
     assert set(warnings) == {"TOO_DARK", "BLURRY", "SHAKY", "BLACK_FRAMES", "FROZEN_FRAMES"}
     assert warnings["TOO_DARK"]["shots"] == [0] and warnings["SHAKY"]["shots"] == [2]
     assert "1.0-2.0 s" in warnings["BLACK_FRAMES"]["message"]
-    assert warnings["BLURRY"]["message"].startswith("Shot 1 is blurry")
+    assert warnings["BLURRY"]["message"].startswith("Shot 2 is blurry")  # index 1: people count from 1
     none = SimpleNamespace(black=[], frozen=[])
     two = video_report.quality_warnings([shot(0, blurry=True), shot(1, blurry=True)], none)
-    assert two[0]["message"].startswith("Shots 0, 1 are blurry")
+    assert two[0]["message"].startswith("Shots 1, 2 are blurry") and two[0]["shots"] == [0, 1]
     assert video_report.quality_warnings([shot(0)], SimpleNamespace(black=[], frozen=[])) == []
 
 
