@@ -124,6 +124,8 @@ class Settings:
             "video/mp2t",
             "video/mpeg",
             "video/3gpp",
+            "video/x-ms-asf",
+            "video/ogg",
         ],
         metadata={"env": "UPLOAD_ALLOWED_TYPES"},
     )

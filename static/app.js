@@ -270,7 +270,7 @@ document.addEventListener("click", (event) => {
       a.dataset.testid = "citation";
       a.innerHTML = "<strong></strong>";
       a.querySelector("strong").textContent = c.filename || "video";
-      a.append(` · shot ${c.shot} · ${c.start_s.toFixed(1)}–${c.end_s.toFixed(1)} s`);
+      a.append(` · shot ${c.shot + 1} · ${c.start_s.toFixed(1)}–${c.end_s.toFixed(1)} s`);
       li.append(a);
       if (c.snippet) {
         const s = document.createElement("span");

@@ -44,6 +44,7 @@ LAYERS: list[tuple[str, ...]] = [
         "backend_app.migration_filter",
         "backend_app.filenames",
         "backend_app.local_secrets",
+        "backend_app.failure_codes",
     ),  # core
 ]
 # Lower layers a layer may still not reach into: views go through services for pixels, models and queues.

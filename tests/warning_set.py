@@ -163,7 +163,9 @@ def clips() -> list[Clip]:
         _lavfi("testsrc2", set(), _size(320, 180, "testsrc2")),
         _lavfi("mandelbrot", set(), _size(320, 180, "mandelbrot")),
         _lavfi("life", set(), _size(320, 180, "life") + ":mold=10:ratio=0.2:life_color=#e6c83c"),
-        _lavfi("gradients", set(), _size(320, 180, "gradients") + ":speed=0.05:seed=7"),  # smooth, not blurred
+        _lavfi(
+            "gradients", set(), _size(320, 180, "gradients") + ":c0=0x2040a0:c1=0xe0c060:nb_colors=2:speed=0.05:seed=7"
+        ),  # smooth, not blurred
         _lavfi("cellauto", set(), _size(320, 180, "cellauto") + ":rule=110:scroll=1"),
         _lavfi("smptebars_noise", set(), _size(320, 180, "smptebars"), "noise=alls=20:allf=t"),
         _lavfi("testsrc2_noise", set(), _size(320, 180, "testsrc2"), "noise=alls=25:allf=t"),

@@ -63,30 +63,57 @@ def _optional_body() -> dict:
     return json_body() if request.content_length or request.is_json else {}
 
 
+FORCE_BODY = obj(optional={"force": "boolean"})
+
+
+def _force() -> bool:
+    """``force`` from an optional JSON body: retry what a retry cannot help (after changing the limits)."""
+    return bool(fields(_optional_body(), optional={"force": bool}).get("force", False))
+
+
 @bp.post("/admin/jobs/<hexid:job_id>/retry")
 @doc(
-    "Retry a failed or canceled job (fresh attempts)",
+    "Retry a failed or canceled job (fresh attempts); force=true also one whose failure a retry cannot change",
     tag="admin",
     auth="admin",
-    responses={200: "Queued again", 404: "JOB_NOT_FOUND", 409: "JOB_NOT_RETRYABLE"},
+    body=FORCE_BODY,
+    optional_body=True,
+    responses={200: "Queued again", 404: "JOB_NOT_FOUND", 409: "JOB_NOT_RETRYABLE", 422: "VALIDATION_ERROR"},
     returns=ref("Job"),
 )
 @admin_required
 def retry_job(job_id: str):
-    return jsonify(jobs_service.retry(jobs_service.get_job(job_id)).to_dict())
+    force = _force()
+    return jsonify(jobs_service.retry(jobs_service.get_job(job_id), force=force).to_dict())
 
 
 @bp.post("/admin/jobs/retry-failed")
 @doc(
-    "Retry every failed job (empty the dead-letter list)",
+    "Retry every failed job a retry can help; the others are skipped and counted by code (force=true retries them too)",
     tag="admin",
     auth="admin",
-    returns=list_of("jobs", ref("Job"), retried={"type": "integer"}),
+    body=FORCE_BODY,
+    optional_body=True,
+    responses={200: "OK", 422: "VALIDATION_ERROR"},
+    returns=list_of(
+        "jobs",
+        ref("Job"),
+        retried={"type": "integer"},
+        skipped={"type": "integer"},
+        skipped_by_code={"type": "object", "additionalProperties": {"type": "integer"}},
+    ),
 )
 @admin_required
 def retry_failed():
-    rows = jobs_service.retry_failed()
-    return jsonify({"retried": len(rows), "jobs": [j.to_dict() for j in rows]})
+    outcome = jobs_service.retry_failed(force=_force())
+    return jsonify(
+        {
+            "retried": len(outcome.retried),
+            "skipped": outcome.skipped_count,
+            "skipped_by_code": dict(outcome.skipped),
+            "jobs": [j.to_dict() for j in outcome.retried],
+        }
+    )
 
 
 @bp.post("/admin/jobs/requeue-stale")

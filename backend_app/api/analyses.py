@@ -89,7 +89,11 @@ def get_contact_sheet(analysis_id: str):
 @doc(
     "Retry a failed analysis",
     tag="analyses",
-    responses={202: "Queued", 409: "JOB_NOT_RETRYABLE or SOURCE_MISSING", **NOT_FOUND},
+    responses={
+        202: "Queued",
+        409: "JOB_NOT_RETRYABLE (a retry cannot change the failure, e.g. UNSUPPORTED_CODEC) or SOURCE_MISSING",
+        **NOT_FOUND,
+    },
     returns=ref("AnalysisStatus"),
 )
 @login_required

@@ -88,6 +88,8 @@ COMPONENTS: dict[str, dict[str, Any]] = {
             "attempts": INTEGER,
             "error_code": NULLABLE_STRING,
             "error_message": NULLABLE_STRING,
+            "retryable": BOOLEAN,
+            "retry_note": NULLABLE_STRING,
             "created_at": TIME,
         }
     ),
@@ -100,6 +102,8 @@ COMPONENTS: dict[str, dict[str, Any]] = {
             "eta_s": {"type": ["number", "null"]},
             "error_code": NULLABLE_STRING,
             "error_message": NULLABLE_STRING,
+            "retryable": BOOLEAN,
+            "retry_note": NULLABLE_STRING,
         }
     ),
     "Accepted": shape({"analysis_id": STRING, "status": {"type": ["string", "null"]}}),

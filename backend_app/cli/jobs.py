@@ -103,14 +103,22 @@ def debug_session(user_id: str | None, session_id: str | None) -> None:
 
 
 @jobs_cli.command("retry-failed")
-def retry_failed() -> None:
-    """Retry every failed job (the dead-letter list)."""
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also retry failures a retry cannot change (e.g. over the limits, after raising them).",
+)
+def retry_failed(force: bool) -> None:
+    """Retry every failed job a retry can help (the dead-letter list); say which were skipped."""
     from backend_app.services import jobs
 
-    rows = jobs.retry_failed()
-    click.echo(f"retried {len(rows)} failed job(s)")
-    for job in rows:
+    outcome = jobs.retry_failed(force=force)
+    click.echo(f"retried {len(outcome.retried)} failed job(s)")
+    for job in outcome.retried:
         click.echo(_job_line(job.to_dict()))
+    if outcome.skipped:
+        hint = "" if force else "; --force retries them too (uploads refused on arrival excepted)"
+        click.echo(outcome.skipped_text() + hint)
 
 
 @jobs_cli.command("reconcile")

@@ -59,6 +59,8 @@ class Analysis(db.Model):
             "progress": job.progress if job else 0,
             "error_code": job.error_code if job else None,
             "error_message": job.error_message if job else None,
+            "retryable": job.retryable if job else False,
+            "retry_note": job.retry_note if job else None,
             "attempts": job.attempts if job else 0,
             "created_at": iso(self.created_at),
             "completed_at": iso(self.completed_at),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
 
 from backend_app.extensions import db
+from backend_app.failure_codes import why_not
 from backend_app.models.base import UTCDateTime, id_column, iso, utcnow
 
 PENDING_UPLOAD, QUEUED, RUNNING, COMPLETED, FAILED, CANCELED = (
@@ -64,8 +65,23 @@ class Job(db.Model):
 
     @property
     def retryable(self) -> bool:
-        """Failed or canceled, and not refused at upload (that file was deleted: nothing to run again)."""
+        """Failed or canceled, not refused at upload (that file was deleted: nothing to run again),
+        and not with a code a retry cannot change (failure_codes: an admin may still force it)."""
+        return self.forceable and why_not(self.error_code) is None
+
+    @property
+    def forceable(self) -> bool:
+        """What an admin may retry with force: failed or canceled, with its input still there."""
         return self.status in (FAILED, CANCELED) and self.stage != REFUSED_AT
+
+    @property
+    def retry_note(self) -> str | None:
+        """Why a retry cannot help (None when it can, or when the job has not ended)."""
+        if self.status not in (FAILED, CANCELED):
+            return None
+        if self.stage == REFUSED_AT:
+            return "the upload was refused and its file deleted: upload the file again"
+        return why_not(self.error_code)
 
     def to_dict(self) -> dict:
         return {
@@ -80,6 +96,8 @@ class Job(db.Model):
             "enqueue_last_error": self.enqueue_last_error,
             "error_code": self.error_code,
             "error_message": self.error_message,
+            "retryable": self.retryable,
+            "retry_note": self.retry_note,
             "timings": self.timings or {},
             "result": self.result,
             "user_id": self.user_id,

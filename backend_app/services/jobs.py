@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select, update
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
 
 from backend_app.errors import Conflict, NotFound, ValidationError
 from backend_app.extensions import db
 from backend_app.models import Job
 from backend_app.models.base import utcnow
-from backend_app.models.job import CANCELED, COMPLETED, FAILED, QUEUED, REFUSED_AT, RUNNING
+from backend_app.models.job import CANCELED, COMPLETED, FAILED, QUEUED, RUNNING
 from backend_app.queue import reconcile as reconciler
 from backend_app.queue.enqueue import enqueue
 
@@ -28,18 +31,21 @@ def get_job(job_id: str) -> Job:
     return job
 
 
-def retry(job: Job) -> Job:
+def retry(job: Job, *, force: bool = False) -> Job:
     """Put a failed or canceled job back on its queue with a fresh set of attempts.
 
     Only one of two retries at once moves the row (compare-and-set on its status), so a second
     click can neither enqueue it twice nor reset a run that has just started. A job refused at
-    upload is not retryable: its file was deleted, so the run could only fail another way.
+    upload is not retryable: its file was deleted, so the run could only fail another way. Nor is
+    one that failed with a deterministic code (failure_codes), unless an admin ``force``s it
+    (e.g. after raising the limits it was over).
     """
-    if job.status in (FAILED, CANCELED) and not job.retryable:
+    if job.status in (FAILED, CANCELED) and not (job.retryable or (force and job.forceable)):
         raise Conflict(
-            "This upload was refused and its file deleted: there is nothing to run again; upload the file again.",
+            f"A retry cannot help: {job.retry_note}."
+            + (" An admin may force it (force=true), e.g. after changing the limits." if job.forceable else ""),
             code="JOB_NOT_RETRYABLE",
-            details={"status": job.status, "stage": job.stage},
+            details={"status": job.status, "stage": job.stage, "error_code": job.error_code, "force": job.forceable},
         )
     moved = db.session.execute(
         update(Job)
@@ -70,21 +76,40 @@ def retry(job: Job) -> Job:
     return job
 
 
-def retry_failed(limit: int = 1000) -> list[Job]:
-    """Retry every retryable failed job (the dead-letter list), oldest first."""
-    retryable = or_(Job.stage.is_(None), Job.stage != REFUSED_AT)
-    rows = (
-        db.session.execute(select(Job).where(Job.status == FAILED, retryable).order_by(Job.created_at).limit(limit))
-        .scalars()
-        .all()
-    )
-    retried = []
-    for job in rows:
+@dataclass
+class RetryAll:
+    """What "retry every failed job" did: the jobs queued again, and those passed by, by code."""
+
+    retried: list[Job] = field(default_factory=list)
+    skipped: Counter = field(default_factory=Counter)  # error code -> jobs a retry cannot help
+
+    @property
+    def skipped_count(self) -> int:
+        return sum(self.skipped.values())
+
+    def skipped_text(self) -> str:
+        """E.g. "2 skipped that a retry cannot help (UNSUPPORTED_CODEC: 1, VIDEO_TOO_LONG: 1)"."""
+        if not self.skipped:
+            return ""
+        codes = ", ".join(f"{code}: {n}" for code, n in sorted(self.skipped.items()))
+        return f"{self.skipped_count} skipped that a retry cannot help ({codes})"
+
+
+def retry_failed(limit: int = 1000, *, force: bool = False) -> RetryAll:
+    """Retry every failed job a retry can help (the dead-letter list), oldest first; the others
+    are counted by code. ``force`` (an admin, after changing the limits) retries those too, except
+    uploads refused on arrival, whose files are gone."""
+    rows = db.session.execute(select(Job).where(Job.status == FAILED).order_by(Job.created_at).limit(limit)).scalars()
+    outcome = RetryAll()
+    for job in rows.all():
+        if not (job.retryable or (force and job.forceable)):
+            outcome.skipped[job.error_code or "UNKNOWN"] += 1
+            continue
         try:
-            retried.append(retry(job))
+            outcome.retried.append(retry(job, force=force))
         except Conflict:  # retried by someone else meanwhile
             continue
-    return retried
+    return outcome
 
 
 MAX_STALE_MINUTES = 366 * 24 * 60  # a year: older than that, no queued job is waiting for a look

@@ -31,12 +31,16 @@ def admin_jobs_page():
     return _jobs_page()
 
 
+def _forced() -> bool:
+    return request.form.get("force") in ("1", "true", "on")
+
+
 @bp.post("/admin/jobs/<job_id>/retry")
 @page_admin_required
 def admin_retry_job_page(job_id: str):
     message, error = None, None
     try:
-        job = jobs_service.retry(jobs_service.get_job(job_id))
+        job = jobs_service.retry(jobs_service.get_job(job_id), force=_forced())
         message = f"Job {job.id} is queued again."
     except AppError as exc:
         if exc.status == 404:
@@ -50,10 +54,11 @@ def admin_retry_job_page(job_id: str):
 @bp.post("/admin/jobs/retry-all")
 @page_admin_required
 def admin_retry_all_page():
-    retried = jobs_service.retry_failed()
+    outcome = jobs_service.retry_failed(force=_forced())
     if not is_htmx():
         return redirect(url_for("web.admin_jobs_page"), code=303)
-    return _jobs_page(f"{len(retried)} failed job(s) queued again.")
+    skipped = f" {outcome.skipped_text()}." if outcome.skipped else ""
+    return _jobs_page(f"{len(outcome.retried)} failed job(s) queued again.{skipped}")
 
 
 @bp.post("/admin/jobs/requeue-stale")

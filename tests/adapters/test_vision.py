@@ -404,9 +404,44 @@ def test_truncated_mp4s_are_unreadable(tmp_path):
     assert code_of(tmp_path / "cut_short.mp4") == "VIDEO_UNREADABLE"  # opens, but ends after a third
 
 
-def test_codecs_outside_the_supported_list_are_refused(tmp_path):
-    assert code_of(lavfi(tmp_path / "lossless.mkv", "-c:v", "ffv1")) == "UNSUPPORTED_CODEC"
-    assert code_of(lavfi(tmp_path / "anim.gif", "-c:v", "gif", seconds=0.5)) == "UNSUPPORTED_CODEC"
+def test_any_codec_ffmpeg_decodes_is_taken_and_one_without_a_decoder_is_refused_by_name(tmp_path):
+    """No allowlist: lossless FFV1 and an animated GIF were UNSUPPORTED_CODEC although PyAV decodes
+    both; an AVI whose FourCC no decoder knows is refused naming that FourCC."""
+    for path in (lavfi(tmp_path / "lossless.mkv", "-c:v", "ffv1"), lavfi(tmp_path / "anim.gif", seconds=0.5)):
+        meta = vision.probe(str(path), LIMITS)
+        passed = vision.decode_pass(str(path), meta, LIMITS)
+        assert passed.frames == meta.frame_count > 0 and meta.codec in ("ffv1", "gif")
+    avi = bytearray(lavfi(tmp_path / "mp43.avi", "-c:v", "msmpeg4").read_bytes())
+    (tmp_path / "zzzz.avi").write_bytes(bytes(avi).replace(b"MP43", b"ZZZZ").replace(b"mp43", b"zzzz"))
+    with pytest.raises(VisionError) as caught:
+        vision.probe(str(tmp_path / "zzzz.avi"), LIMITS)
+    assert caught.value.code == "UNSUPPORTED_CODEC" and "'ZZZZ'" in caught.value.message
+
+
+def test_no_video_stream_encrypted_and_zero_frames_are_refused_before_decoding(tmp_path):
+    ffmpeg("-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac", str(tmp_path / "sound.mp4"))
+    ffmpeg(
+        *("-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", "-t", "1", "-c:v", "libx264"),
+        *("-encryption_scheme", "cenc-aes-ctr", "-encryption_key", "76a6c65c5ea762046bd749a2e632ccbb"),
+        *("-encryption_kid", "a7e61c373e219033c21091fa607bf3b8", str(tmp_path / "drm.mp4")),
+    )
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x180:rate=25",
+        "-frames:v",
+        "0",
+        "-c:v",
+        "mjpeg",
+        str(tmp_path / "zero.avi"),
+    )
+    refused = {}
+    for name in ("sound.mp4", "drm.mp4", "zero.avi"):
+        with pytest.raises(VisionError) as caught:
+            vision.probe(str(tmp_path / name), LIMITS)
+        refused[name] = caught.value.code
+    assert refused == {"sound.mp4": "NO_VIDEO_STREAM", "drm.mp4": "VIDEO_ENCRYPTED", "zero.avi": "NO_DECODABLE_FRAMES"}
 
 
 def test_zero_or_missing_fps_is_refused(tmp_path):
@@ -662,7 +697,7 @@ def test_lengths_come_from_the_video_stream_not_the_container(tmp_path):
     _ffmpeg("-ss", "1.5", "-i", str(six), "-c", "copy", str(trimmed))
     report = _report(trimmed, tmp_path)
     assert report["metadata"]["frame_count"] == 112 and report["metadata"]["duration_s"] == pytest.approx(4.48)
-    assert "VIDEO_INCOMPLETE" not in [w["code"] for w in report["warnings"]]
+    assert "PARTIAL_DECODE" not in [w["code"] for w in report["warnings"]]
     assert matches(report["analysis"]["cut_frames"], [37], tolerance=1) == (1.0, 1.0)
 
     long_audio = tmp_path / "long_audio.mkv"
@@ -682,7 +717,7 @@ def test_lengths_come_from_the_video_stream_not_the_container(tmp_path):
     )
     report = _report(long_audio, tmp_path)
     assert (report["metadata"]["frame_count"], report["metadata"]["duration_s"]) == (75, 3.0)
-    assert "VIDEO_INCOMPLETE" not in [w["code"] for w in report["warnings"]]
+    assert "PARTIAL_DECODE" not in [w["code"] for w in report["warnings"]]
 
     live = tmp_path / "live.webm"  # written to a pipe, as MediaRecorder does: no duration anywhere
     with open(live, "wb") as handle:
@@ -840,13 +875,15 @@ def test_cover_art_is_no_video_and_a_one_frame_track_before_the_video_is_passed_
     )
     with pytest.raises(VisionError) as refused:
         vision.probe(str(song), LIMITS)
-    assert refused.value.code == "VIDEO_UNREADABLE" and "cover art" in refused.value.message
+    assert refused.value.code == "NO_VIDEO_STREAM" and "cover art" in refused.value.message
     # Audio alone (a review uploaded one): said as such, not "not a video, or truncated".
     voice = tmp_path / "voice.mp4"
     _ffmpeg("-f", "lavfi", "-i", "sine=duration=2", "-c:a", "aac", str(voice))
     with pytest.raises(VisionError) as refused:
         vision.probe(str(voice), LIMITS)
-    assert refused.value.code == "VIDEO_UNREADABLE" and refused.value.message == "The file has sound but no picture."
+    assert refused.value.code == "NO_VIDEO_STREAM" and refused.value.message.startswith(
+        "The file has sound but no picture"
+    )
 
     clip = media.make_clip(tmp_path / "clip.mp4", seconds=4, cuts=[2.0])
     still = tmp_path / "still.mp4"

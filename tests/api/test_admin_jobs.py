@@ -122,3 +122,38 @@ def test_reconcile_and_diagnose(client, admin):
     assert any("no worker is alive" in p for p in diag["problems"])
     report = client.post("/api/v1/admin/jobs/reconcile", headers=admin).get_json()
     assert report["recovered"][0]["status"] == "queued"
+
+
+def test_failures_a_retry_cannot_change_are_skipped_and_counted_unless_forced(client, admin):
+    """Retry all re-ran UNSUPPORTED_CODEC and VIDEO_TOO_LONG jobs, which failed again the same way."""
+    codec = _job(code="UNSUPPORTED_CODEC")
+    too_long = _job(code="VIDEO_TOO_LONG")
+    lost = _job(code="WORKER_LOST")
+    refused = _job(code="UNSUPPORTED_FORMAT", stage="upload")
+    listed = {j["id"]: j for j in client.get("/api/v1/admin/jobs?status=failed", headers=admin).get_json()["jobs"]}
+    assert (listed[codec.id]["retryable"], listed[lost.id]["retryable"]) == (False, True)
+    assert "same way" in listed[codec.id]["retry_note"] and listed[lost.id]["retry_note"] is None
+
+    one = client.post(f"/api/v1/admin/jobs/{codec.id}/retry", headers=admin)
+    assert one.status_code == 409 and one.get_json()["error"]["code"] == "JOB_NOT_RETRYABLE"
+    assert one.get_json()["error"]["details"] == {
+        "status": "failed",
+        "stage": None,
+        "error_code": "UNSUPPORTED_CODEC",
+        "force": True,
+    }
+    body = client.post("/api/v1/admin/jobs/retry-failed", headers=admin).get_json()
+    assert (body["retried"], body["skipped"]) == (1, 3) and [j["id"] for j in body["jobs"]] == [lost.id]
+    assert body["skipped_by_code"] == {"UNSUPPORTED_CODEC": 1, "VIDEO_TOO_LONG": 1, "UNSUPPORTED_FORMAT": 1}
+    assert set(get_queue("default").get_job_ids()) == {lost.id}
+
+    # An admin who raised the limits forces them; an upload refused on arrival has no file to run.
+    forced = client.post(f"/api/v1/admin/jobs/{too_long.id}/retry", json={"force": True}, headers=admin)
+    assert forced.status_code == 200 and forced.get_json()["status"] == "queued"
+    body = client.post("/api/v1/admin/jobs/retry-failed", json={"force": True}, headers=admin).get_json()
+    assert (body["retried"], body["skipped_by_code"]) == (1, {"UNSUPPORTED_FORMAT": 1})
+    assert set(get_queue("default").get_job_ids()) == {lost.id, too_long.id, codec.id}
+    refused_again = client.post(f"/api/v1/admin/jobs/{refused.id}/retry", json={"force": True}, headers=admin)
+    assert refused_again.status_code == 409 and refused_again.get_json()["error"]["details"]["force"] is False
+    bad = client.post("/api/v1/admin/jobs/retry-failed", json={"force": "yes"}, headers=admin)
+    assert bad.status_code == 422

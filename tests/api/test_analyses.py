@@ -204,6 +204,22 @@ def test_retry_of_a_failed_analysis_requeues_it(app, client, owner, clip):
     assert Queue("video", connection=redis_store.conn).job_ids == [analysis.job_id]
 
 
+def test_a_failure_a_retry_cannot_change_is_not_retried_and_says_why(app, client, owner, clip):
+    analysis = _uploaded(client, owner, clip)
+    Queue("video", connection=redis_store.conn).empty()
+    analysis.job.status, analysis.job.error_code, analysis.job.attempts = "failed", "UNSUPPORTED_CODEC", 1
+    db.session.commit()
+    status = client.get(f"/api/v1/analyses/{analysis.id}", headers=owner["headers"]).get_json()
+    assert status["retryable"] is False and status["retry_note"] == "the same file would fail the same way"
+    response = client.post(f"/api/v1/analyses/{analysis.id}/retry", headers=owner["headers"])
+    assert response.status_code == 409 and _error(response) == "JOB_NOT_RETRYABLE"
+    assert "same way" in response.get_json()["error"]["message"]
+    assert response.get_json()["error"]["details"]["error_code"] == "UNSUPPORTED_CODEC"
+    assert Queue("video", connection=redis_store.conn).job_ids == []
+    db.session.expire_all()
+    assert db.session.get(Analysis, analysis.id).job.status == "failed"
+
+
 @pytest.mark.sqlite_only
 def test_retry_needs_the_uploaded_video(client, owner, backend, clip):
     analysis = _uploaded(client, owner, clip)

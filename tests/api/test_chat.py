@@ -138,7 +138,7 @@ def test_offline_answer_cites_seconds_and_measurements(client, app):
         "/api/v1/chat", json={"message": "Where is the red car?", "session_id": sid}, headers=h
     ).get_json()
     assert body["answer"] == (
-        "1 matching shot in 1 video:\n[1] corner.mp4, shot 3, 12.0-14.5 s: "
+        "1 matching shot in 1 video:\n[1] corner.mp4, shot 4, 12.0-14.5 s: "
         "A red car turns left at the corner. Brightness 0.31, motion 0.62."
     )
     cite = body["citations"][0]
@@ -160,7 +160,7 @@ def test_offline_answer_does_not_repeat_what_its_snippet_said(client, app):
         sid,
         analysis.id,
         1,
-        "bars.mp4 — shot 1",
+        "bars.mp4 — shot 2",
         "Dim, static shot (3.0 s); mostly red. Seen: dim, static, red. Mostly red. Dim and static.",
         start_s=4.0,
     )
@@ -171,7 +171,7 @@ def test_offline_answer_does_not_repeat_what_its_snippet_said(client, app):
         return body["answer"].split("s: ", 1)[1]
 
     assert answer("Which shot is red?") == "mostly red. Dim and static."
-    assert answer("What is in shot 1?") == "Dim, static shot (3.0 s); Mostly red."
+    assert answer("What is in shot 2?") == "Dim, static shot (3.0 s); Mostly red."  # people count from 1: index 1
 
 
 def test_the_one_before_and_the_next_follow_the_shot_last_cited(client, app):
@@ -181,21 +181,21 @@ def test_the_one_before_and_the_next_follow_the_shot_last_cited(client, app):
     sid = client.post("/api/v1/sessions", json={"name": "walk"}, headers=h).get_json()["id"]
     analysis = chat_data.add_analysis(user.id, sid, "walk.mp4")
     for n, what in enumerate(("A green park.", "A red door.", "A blue car.")):
-        chat_data.add_document(user.id, sid, analysis.id, n, f"walk.mp4 — shot {n}", what, start_s=n * 2.5)
+        chat_data.add_document(user.id, sid, analysis.id, n, f"walk.mp4 — shot {n + 1}", what, start_s=n * 2.5)
     db.session.commit()
 
     def ask(question: str) -> dict:
         return client.post("/api/v1/chat", json={"message": question, "session_id": sid}, headers=h).get_json()
 
-    assert [c["shot"] for c in ask("What is in shot 1?")["citations"]] == [1]
+    assert [c["shot"] for c in ask("What is in shot 2?")["citations"]] == [1]  # "shot 2" is index 1
     before = ask("and the one before?")
     assert [c["shot"] for c in before["citations"]] == [0] and "A green park." in before["answer"]
     edge = ask("und davor?")
     assert edge["citations"] == []
-    assert edge["answer"] == "Shot 0 is the first shot of walk.mp4: there is none before it."
+    assert edge["answer"] == "Shot 1 is the first shot of walk.mp4: there is none before it."
     # The edge answer cites nothing, so "next" has nothing to count from: an ordinary search.
-    assert ask("What is in shot 2?")["citations"][0]["shot"] == 2
-    assert ask("what comes next?")["answer"] == "Shot 2 is the last shot of walk.mp4: there is none after it."
+    assert ask("What is in shot 3?")["citations"][0]["shot"] == 2
+    assert ask("what comes next?")["answer"] == "Shot 3 is the last shot of walk.mp4: there is none after it."
     ask("the red door")
     after = ask("Show me the next scene")
     assert [c["shot"] for c in after["citations"]] == [2] and "A blue car." in after["answer"]
@@ -465,7 +465,7 @@ def test_offline_answer_over_the_video_analysis_documents(client, app):
     ).get_json()
     assert [c["shot"] for c in body["citations"]] == [0]
     line = body["answer"].splitlines()[1]
-    assert line.startswith("[1] evening.mp4, shot 0, 0.0-3.0 s: A dark street with one face.")
+    assert line.startswith("[1] evening.mp4, shot 1, 0.0-3.0 s: A dark street with one face.")  # index 0: shot 1
     # "1 face." is not said again after "with one face": the next measurement takes its place.
     assert line.endswith("A dark street with one face. Dark and fast-moving. Mostly blue.")
     assert set(map(fold, words(body["answer"]))) <= (
@@ -722,8 +722,11 @@ def test_shot_numbers_and_superlatives_are_understood(client):
             item.update(description=describe.offline_description(item), labels=describe.offline_labels(item))
         shot_documents.replace_for(analysis, {"shots": shots, "warnings": []})
     db.session.commit()
-    numbered = client.post("/api/v1/chat", json={"message": "What is in shot 2?"}, headers=h).get_json()
+    numbered = client.post("/api/v1/chat", json={"message": "What is in shot 3?"}, headers=h).get_json()
     assert sorted((c["filename"], c["shot"]) for c in numbered["citations"]) == [("first.mp4", 2), ("second.mp4", 2)]
+    first = client.post("/api/v1/chat", json={"message": "What is in shot 1?"}, headers=h).get_json()
+    assert {c["shot"] for c in first["citations"]} == {0}  # people count shots from 1; the JSON index from 0
+    assert "shot 1, 0.0-2.0 s" in first["answer"] and "shot 0" not in first["answer"]
     darkest = client.post("/api/v1/chat", json={"message": "Which shot is darkest?"}, headers=h).get_json()
     assert {c["shot"] for c in darkest["citations"]} == {1}, darkest["answer"]
     dunkel = client.post("/api/v1/chat", json={"message": "Welche Szene ist dunkel?"}, headers=h).get_json()

@@ -103,6 +103,19 @@ def test_debug_session(app):
     assert "jobs without a user: 1" in out and orphan.id in out
 
 
+def test_retry_failed_skips_what_a_retry_cannot_change_and_says_so_unless_forced(app):
+    lost = _job("failed", error_code="WORKER_LOST", attempts=3)
+    codecs = [_job("failed", error_code="UNSUPPORTED_CODEC", attempts=1) for _ in range(2)]
+    too_long = _job("failed", error_code="VIDEO_TOO_LONG", attempts=1)
+    out = run(app, "jobs", "retry-failed").output
+    assert "retried 1 failed job(s)" in out and lost.id in out
+    assert "3 skipped that a retry cannot help (UNSUPPORTED_CODEC: 2, VIDEO_TOO_LONG: 1)" in out and "--force" in out
+    assert set(get_queue("default").get_job_ids()) == {lost.id}
+    forced = run(app, "jobs", "retry-failed", "--force").output
+    assert "retried 3 failed job(s)" in forced and "skipped" not in forced
+    assert set(get_queue("default").get_job_ids()) == {lost.id, too_long.id, *(j.id for j in codecs)}
+
+
 def test_retry_failed_and_reconcile(app):
     failed = _job("failed", error_code="AI_PROVIDER_FAILED", attempts=3)
     out = run(app, "jobs", "retry-failed").output

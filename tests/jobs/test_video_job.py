@@ -143,14 +143,18 @@ def test_a_video_damaged_after_half_completes_and_its_report_says_where_it_ends(
     assert analysis.job.status == "completed"
     report = analysis.report
     assert 75 <= report["metadata"]["frame_count"] < 150 == report["metadata"]["container_frame_count"]
-    incomplete = [w for w in report["warnings"] if w["code"] == "VIDEO_INCOMPLETE"]
-    assert len(incomplete) == 1 and incomplete[0]["spans"] == [[report["metadata"]["duration_s"], 6.0]]
-    assert "of the 6.0 s" in incomplete[0]["message"]
+    incomplete = [w for w in report["warnings"] if w["code"] == "PARTIAL_DECODE"]
+    assert len(incomplete) == 1
+    end = incomplete[0]["end_s"]  # one past the last frame decoded: the container may hold a packet more
+    assert end == pytest.approx(report["metadata"]["duration_s"], abs=0.041)
+    assert len(incomplete) == 1 and incomplete[0]["spans"] == [[end, 6.0]]
+    assert (incomplete[0]["analysed_s"], incomplete[0]["declared_s"]) == (end, 6.0)
+    assert f"Only 0.0-{end:.1f} s of the 6.0 s" in incomplete[0]["message"]
 
     whole_analysis = uploaded(client, data, filename="whole.mp4")[1]  # the same file, whole: no such warning
     run_job(whole_analysis.job_id)
     db.session.expire_all()
-    assert "VIDEO_INCOMPLETE" not in [w["code"] for w in db.session.get(Analysis, whole_analysis.id).report["warnings"]]
+    assert "PARTIAL_DECODE" not in [w["code"] for w in db.session.get(Analysis, whole_analysis.id).report["warnings"]]
 
 
 def test_an_analysis_deleted_while_its_job_runs_leaves_no_objects_behind(app, client, face_qr_clip, monkeypatch):

@@ -92,7 +92,7 @@ def test_quality_warnings_name_the_shots_and_spans_and_say_what_was_measured():
         "in 90 % of its analysed frames even the brightest 5 % of the picture was under 0.35 brightness (threshold: more than 50 % of a shot's frames)"
         in (warnings["TOO_DARK"]["message"])
     )
-    assert warnings["BLURRY"]["message"].startswith("Shot 1 is blurry: the edges at 160 px wide had 0.21 times")
+    assert warnings["BLURRY"]["message"].startswith("Shot 2 is blurry: the edges at 160 px wide had 0.21 times")
     assert warnings["BLURRY"]["measured"]["value"] == 0.21
     assert "jumped 3.0 px per frame" in warnings["SHAKY"]["message"]
     assert warnings["SHAKY"]["measured"] == {
@@ -112,7 +112,7 @@ def test_quality_warnings_name_the_shots_and_spans_and_say_what_was_measured():
     assert warnings["FROZEN_FRAMES"]["measured"] == {"metric": "seconds", "value": 3.5, "threshold": 2.0, "unit": "s"}
     none = SimpleNamespace(black=[], frozen=[], levels=levels)
     two = video_report.quality_warnings([shot(0, blurry=True, detail=0.3), shot(1, blurry=True, detail=0.2)], none)
-    assert two[0]["message"].startswith("Shots 0, 1 are blurry: the edges at 160 px wide had 0.20-0.30 times")
+    assert two[0]["message"].startswith("Shots 1, 2 are blurry: the edges at 160 px wide had 0.20-0.30 times")
     # the mean brightness alone says nothing: a dark-walled room with lit figures is no dark shot
     assert video_report.quality_warnings([shot(0, brightness=0.15, dark_share=0.0)], none) == []
     assert video_report.quality_warnings([shot(0)], none) == []

@@ -34,9 +34,9 @@ def test_health_page_shows_every_check_and_polls_itself(admin_page):
     assert fragment.headers["Vary"] == "HX-Request"
 
 
-def _failed_job(user_id=None, code="VIDEO_UNREADABLE") -> Job:
+def _failed_job(user_id=None, code="STORAGE_DOWNLOAD_FAILED") -> Job:
     job = create_job("selftest", user_id=user_id, payload={"echo": "x"}, status=FAILED)
-    job.error_code, job.error_message = code, "The file is not a video OpenCV can read."
+    job.error_code, job.error_message = code, "Downloading the video failed: connection reset."
     db.session.commit()
     return job
 
@@ -46,7 +46,7 @@ def test_jobs_page_lists_failed_with_reason_and_retries_one(admin_page, redis_se
     assert "No failed jobs" in empty
     job = _failed_job()
     body = text(admin_page.get("/admin/jobs"))
-    assert "VIDEO_UNREADABLE" in body and "OpenCV can read" in body
+    assert "STORAGE_DOWNLOAD_FAILED" in body and "connection reset" in body
     response = admin_page.post(f"/admin/jobs/{job.id}/retry", htmx=True)
     assert response.status_code == 200 and "queued again" in text(response)
     db.session.expire_all()
@@ -64,6 +64,28 @@ def test_a_job_refused_at_upload_offers_no_retry(admin_page, redis_server):
     assert "nothing to run again" in text(response)
     db.session.expire_all()
     assert db.session.get(Job, refused.id).status == "failed"
+
+
+def test_failures_a_retry_cannot_change_are_skipped_by_retry_all_and_said_and_can_be_forced(admin_page, redis_server):
+    hopeless = [_failed_job(code="UNSUPPORTED_CODEC"), _failed_job(code="VIDEO_TOO_LONG")]
+    hopeful = _failed_job()
+    body = text(admin_page.get("/admin/jobs"))
+    assert "Retry all (1)" in body and 'data-testid="retry-skipped"' in body
+    assert "2 failed jobs skipped" in body and "UNSUPPORTED_CODEC, VIDEO_TOO_LONG" in body
+    assert body.count('data-testid="retry-force"') == 2 and "the same file would fail the same way" in body
+    response = admin_page.post("/admin/jobs/retry-all", htmx=True)
+    said = text(response)
+    assert "1 failed job(s) queued again. 2 skipped that a retry cannot help" in said
+    assert "(UNSUPPORTED_CODEC: 1, VIDEO_TOO_LONG: 1)" in said
+    db.session.expire_all()
+    assert [db.session.get(Job, j.id).status for j in (*hopeless, hopeful)] == [FAILED, FAILED, QUEUED]
+    refused = admin_page.post(f"/admin/jobs/{hopeless[0].id}/retry", htmx=True)
+    assert "A retry cannot help" in text(refused)
+    forced = admin_page.post(f"/admin/jobs/{hopeless[1].id}/retry", data={"force": "1"}, htmx=True)
+    assert "queued again" in text(forced)
+    admin_page.post("/admin/jobs/retry-all", data={"force": "1"}, htmx=True)
+    db.session.expire_all()
+    assert {db.session.get(Job, j.id).status for j in hopeless} == {QUEUED}
 
 
 def test_retry_all_requeues_every_failed_job(admin_page, redis_server):

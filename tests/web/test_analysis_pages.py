@@ -142,12 +142,18 @@ def test_item_stops_polling_when_done_and_failed_shows_reason_and_retry(page, re
     assert done.headers["Vary"] == "HX-Request"
     assert "<html" in text(page.get(f"/analyses/{running.id}/status"))
 
+    hopeless = _analysis(
+        page.user.id, session.id, FAILED, error_code="VIDEO_UNREADABLE", error_message="FFmpeg cannot read this file."
+    )
+    item = text(page.get(f"/analyses/{hopeless.id}/status", htmx=True))
+    assert "VIDEO_UNREADABLE" in item and "FFmpeg cannot read" in item and 'data-testid="retry"' not in item
+    assert "No retry: the same file would fail the same way." in item  # the button is gone, the reason said
     failed = _analysis(
-        page.user.id, session.id, FAILED, error_code="VIDEO_UNREADABLE", error_message="OpenCV cannot read this file."
+        page.user.id, session.id, FAILED, error_code="WORKER_LOST", error_message="The worker running this job stopped."
     )
     get_storage().put_bytes(failed.storage_key, b"video bytes")
     item = text(page.get(f"/analyses/{failed.id}/status", htmx=True))
-    assert "VIDEO_UNREADABLE" in item and "OpenCV cannot read" in item and 'data-testid="retry"' in item
+    assert "WORKER_LOST" in item and "worker running" in item and 'data-testid="retry"' in item
     retried = page.post(f"/analyses/{failed.id}/retry", htmx=True)
     assert 'data-status="queued"' in text(retried) and 'hx-trigger="every 1s"' in text(retried)
     db.session.expire_all()

@@ -97,7 +97,7 @@ def chat_and_follow_citation(page) -> None:
     answer = page.locator(".msg-assistant[data-done='1']")
     answer.wait_for(timeout=30_000)
     citation = answer.locator("[data-testid=citation]").first
-    assert "shot 1" in citation.inner_text()
+    assert "shot 2" in citation.inner_text()  # the green shot is the second: index 1, "shot 2" to people
     screenshot(page, "06b-chat")
     citation.click()
     page.wait_for_url(re.compile(r"/analyses/[0-9a-f]+#shot-1$"))

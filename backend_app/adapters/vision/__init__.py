@@ -1,7 +1,8 @@
 """The vision adapter: the only place that imports OpenCV (cv2) or PyAV (av) and works on pixels.
 
-- ``probe``: metadata and limits (codes VIDEO_UNREADABLE, UNSUPPORTED_CODEC, INVALID_FPS,
-  VIDEO_TOO_LARGE, VIDEO_TOO_LONG, METADATA_EXTRACTION_FAILED).
+- ``probe``: metadata and limits, with PyAV (codes VIDEO_UNREADABLE, UNSUPPORTED_CODEC, NO_VIDEO_STREAM,
+  VIDEO_ENCRYPTED, NO_DECODABLE_FRAMES, INVALID_FPS, VIDEO_TOO_LARGE, VIDEO_TOO_LONG,
+  METADATA_EXTRACTION_FAILED).
 - ``decode``: the one streaming decode pass (shots, signals, one keyframe picture per shot).
 - ``frames``: the pass's decoder (PyAV: non-reference frames skipped, planes read directly).
 - ``keyframes``: faces, QR codes, dominant colours, thumbnails and the contact sheet.

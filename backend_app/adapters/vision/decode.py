@@ -158,15 +158,20 @@ class PassResult:
     damaged_packets: int = 0  # coded frames the decoder could not read (passed over)
     damaged: list[tuple[float, float]] = field(default_factory=list)  # where they were, as (start_s, end_s)
     levels: dict = field(default_factory=lambda: dict(LEVELS))  # what a dark, black, frozen frame was
+    first_frame: int = 0  # the first frame decoded (over 0: the start could not be decoded)
+    end_frame: int = 0  # one past the last frame decoded (under ``frames``: the end could not be)
 
 
 @dataclass
 class _End:
-    """What the reader hands on last: frames in the video, frames decoded, times of damaged packets."""
+    """What the reader hands on last: frames in the video, frames decoded, times of damaged packets,
+    the first frame's index and one past the last one's."""
 
     frames: int
     decoded: int
     damaged: list[float]
+    first: int = 0
+    end: int = 0
 
 
 class _Pass:
@@ -318,7 +323,7 @@ def _read(
 
     aspect = source.pixel_aspect
 
-    last = decoded = -1  # the last analysed and the last decoded frame index
+    last = decoded = first = -1  # the last analysed, the last decoded and the first decoded frame index
     held = None
     try:
         for t, frame in source.frames():
@@ -334,6 +339,7 @@ def _read(
             if index <= decoded:
                 continue
             decoded = index
+            first = index if first < 0 else first
             if last >= 0 and index - last > stride and held is not None:
                 send(*held)
                 last, held = held[0], None
@@ -346,7 +352,9 @@ def _read(
                 held = (index, frame)
         if held is not None and not stop.is_set():
             send(*held)
-        out.put(_End(max(source.packets, decoded + 1), source.decoded, list(source.damaged)))
+        out.put(
+            _End(max(source.packets, decoded + 1), source.decoded, list(source.damaged), max(0, first), decoded + 1)
+        )
     except BaseException as exc:  # handed to the analysing thread, which raises it
         out.put(exc)
 
@@ -360,10 +368,18 @@ def _result(state: _Pass, end: _End, elapsed: float) -> PassResult:
             "VIDEO_UNREADABLE",
             f"{len(end.damaged)} of the video's {frames} frames could not be decoded: the file is damaged.",
         )
-    if state.meta.length_known and frames < state.meta.frame_count / 2:
+    declared = state.meta.frame_count if state.meta.length_known else frames
+    if end.end - end.first < declared / 2:  # the existing rule: under half the video decoded is refused
+        fps = state.meta.fps
+        said = (
+            f"The video ends after {end.end} of its {declared} frames"
+            if end.first == 0
+            else f"Only frames {end.first}-{end.end - 1} of its {declared} could be decoded"
+        )
         raise VisionError(
             "VIDEO_UNREADABLE",
-            f"The video ends after {frames} of its {state.meta.frame_count} frames: the file is damaged or truncated.",
+            f"{said} ({(end.end - end.first) / fps:.1f} of {declared / fps:.1f} s, under half): "
+            "the file is damaged or truncated.",
         )
     state.splitter.finish()
     end_t = frames / state.meta.fps
@@ -384,6 +400,8 @@ def _result(state: _Pass, end: _End, elapsed: float) -> PassResult:
         decode_s=round(elapsed, 4),
         damaged_packets=len(end.damaged),
         damaged=_spans(end.damaged),
+        first_frame=end.first,
+        end_frame=end.end,
     )
 
 

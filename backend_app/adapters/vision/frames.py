@@ -18,7 +18,7 @@ pass because it exposes two things VideoCapture does not:
 - the frame's own Y/U/V planes: the analysis images are made by shrinking the planes and
   converting only the small result to BGR, where VideoCapture converts every full frame.
 
-OpenCV still decides whether a file is a video we take (probe.py) and does all image work.
+PyAV also decides whether a file is a video we take (probe.py); OpenCV does all image work.
 """
 
 from __future__ import annotations
@@ -45,6 +45,9 @@ FRAME_THREADS_MAX, FRAME_THREAD_PIXELS = 8, 6 * 1920 * 1080
 SMALL_FRAME_PIXELS = 640 * 480
 FAST_FORMAT = "yuv420p"  # 8-bit 4:2:0, limited range: the planes are read as they are
 MPEG_RANGE, JPEG_RANGE = 1, 2  # AVColorRange
+# A first frame later than this after the stream's start means its start could not be decoded
+# (more than B-frame reordering or an edit list's trim moves it).
+START_SLACK_S = 0.5
 
 
 class FrameSource:
@@ -76,8 +79,14 @@ class FrameSource:
         if skip:
             context.skip_frame = "NONREF"
         # Frame 0 is the first frame decoded, as VideoCapture counts: the stream's start time can
-        # be earlier (AVI with B frames gives the first frame pts 1 and the stream start 0).
+        # be earlier (AVI with B frames gives the first frame pts 1 and the stream start 0). When
+        # the first frame comes more than START_SLACK_S after the stream's start (its first GOP
+        # could not be decoded), the start stays the origin, so times stay the video's own and
+        # ``lead_s`` says how much of the start was lost.
         self.origin: float | None = None
+        self.lead_s = 0.0
+        self._start = _seconds(self.stream.start_time, self.stream.time_base)
+        self._first_packet: float | None = None
         self.packets = self.decoded = 0
         self.damaged: list[float] = []  # times of packets the decoder could not read
 
@@ -98,6 +107,8 @@ class FrameSource:
             for packet in self.container.demux(self.stream):
                 if packet.size and not packet.is_discard:  # discarded: cut by an edit list, never shown
                     self.packets += 1
+                    if self.origin is None:
+                        self._note_first_packet(packet)
                 try:
                     frames = packet.decode()
                 except av.InvalidDataError:
@@ -114,16 +125,31 @@ class FrameSource:
             return float("nan")
         return float(packet.pts * packet.time_base) - (self.origin or 0.0)
 
+    def _note_first_packet(self, packet: av.Packet) -> None:
+        t = _seconds(packet.pts if packet.pts is not None else packet.dts, packet.time_base)
+        if t is not None and (self._first_packet is None or t < self._first_packet):
+            self._first_packet = t
+
     def _time(self, frame: av.VideoFrame) -> float:
         t = frame.time
         if t is None:
             return float("nan")
         if self.origin is None:
-            self.origin = t
+            starts = [s for s in (self._start, self._first_packet) if s is not None and s <= t]
+            start = min(starts, default=t)
+            self.origin = start if t - start > START_SLACK_S else t
+            self.lead_s = round(t - self.origin, 3)
         return t - self.origin
 
     def close(self) -> None:
         self.container.close()
+
+
+def _seconds(value: int | None, time_base) -> float | None:
+    if value is None or time_base is None:
+        return None
+    seconds = float(value * time_base)
+    return seconds if math.isfinite(seconds) else None
 
 
 def frame_threads(width: int, height: int) -> int:

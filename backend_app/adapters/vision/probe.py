@@ -1,11 +1,19 @@
-"""Probe a video file: what the container says, checked against the limits before decoding.
+"""Probe a video file with PyAV: what the container declares, checked against the limits, and
+the first frame decoded, before any heavy work.
 
-OpenCV decides whether the file is a video we take (opens, codec, frame rate, first frame). Its
-frame count is the container's duration times the rate, which is too long when the audio runs on
-(MKV/WebM) or an edit list trims the start (MP4 cut without re-encoding); the video stream's own
-duration, read with PyAV, gives the count where the container has one. Where neither has one
-(a browser's MediaRecorder WebM) the length is unknown: the pass enforces the limits as it reads,
-and its count is the truth. ``length_known`` says whether the count may be held against the pass.
+The policy is FFmpeg's: every video stream the bundled PyAV (libavcodec) can decode is taken,
+whatever its codec or container. Refused, each with its code, is only what cannot be analysed:
+no decoder in this build (UNSUPPORTED_CODEC, naming the codec), no video stream
+(NO_VIDEO_STREAM), encrypted packets (VIDEO_ENCRYPTED), no frame that decodes
+(NO_DECODABLE_FRAMES), a file FFmpeg cannot open at all (VIDEO_UNREADABLE), and what is over
+the limits. The same library decodes the pass (frames.py), so the probe and the pass agree on
+what a file holds.
+
+The frame count comes from the video stream's own duration (or, in Matroska, its DURATION tag)
+times the rate: the container's duration is too long when the audio runs on or an edit list
+trims the start. Where neither exists (a browser's MediaRecorder WebM) the length is unknown:
+the pass enforces the limits as it reads, and its count is the truth. ``length_known`` says
+whether the count may be held against the pass.
 """
 
 from __future__ import annotations
@@ -13,38 +21,25 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
 from dataclasses import asdict, dataclass
 
-import cv2
+import av
 
 from backend_app.adapters.vision.errors import VisionError
 
-# Codecs we analyse (FourCC as OpenCV reports it, lower-cased) -> the name in the report.
-CODECS = {
-    "avc1": "h264",
-    "h264": "h264",
-    "x264": "h264",
-    "avc3": "h264",
-    "hev1": "hevc",
-    "hvc1": "hevc",
-    "hevc": "hevc",
-    "h265": "hevc",
-    "mp4v": "mpeg4",
-    "fmp4": "mpeg4",
-    "xvid": "mpeg4",
-    "divx": "mpeg4",
-    "dx50": "mpeg4",
-    "vp80": "vp8",
-    "vp09": "vp9",
-    "vp90": "vp9",
-    "av01": "av1",
-    "mjpg": "mjpeg",
-    "mpg1": "mpeg1",
-    "mpg2": "mpeg2",
-    "mpeg": "mpeg2",
+# Names of FFmpeg decoders as the report gives them (anything else keeps FFmpeg's own name).
+CODEC_NAMES = {
+    "mpeg1video": "mpeg1",
+    "mpeg2video": "mpeg2",
+    "libdav1d": "av1",
+    "libaom-av1": "av1",
+    "msmpeg4": "msmpeg4v3",
 }
 MIN_FPS, MAX_FPS = 0.1, 1000.0  # outside this a container's frame rate is not a frame rate
 HASH_CHUNK = 1 << 20
+FIRST_FRAME_MIN_PACKETS = 250  # the probe reads at least this far for a first frame (a damaged start)
+HEAD_BYTES = 1 << 16  # where a codec FFmpeg does not know is named in the file
 
 
 @dataclass(frozen=True)
@@ -80,72 +75,96 @@ def sha256_of(path: str) -> str:
     return digest.hexdigest()
 
 
-def fourcc_text(value: float) -> str:
-    code = int(value) if value and not math.isnan(value) else 0
-    text = "".join(chr((code >> (8 * i)) & 0xFF) for i in range(4))
-    return text.strip("\x00 ").lower() if text.isprintable() else ""
-
-
-def open_capture(path: str) -> cv2.VideoCapture:
-    """An FFmpeg-backed capture, or VIDEO_UNREADABLE when the file is not a video OpenCV can open."""
+def open_container(path: str):
+    """The file opened by FFmpeg's demuxers, or VIDEO_UNREADABLE when it is no media file FFmpeg reads."""
     if not os.path.isfile(path) or os.path.getsize(path) == 0:
         raise VisionError("VIDEO_UNREADABLE", "The file is empty or missing.")
     try:
-        cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
-    except cv2.error as exc:
-        raise VisionError("VIDEO_UNREADABLE", f"OpenCV could not open the file: {exc}") from None
-    if not cap.isOpened():
-        cap.release()
-        raise VisionError("VIDEO_UNREADABLE", _why_not_a_video(path))
-    return cap
-
-
-def _why_not_a_video(path: str) -> str:
-    """What to tell about a file OpenCV cannot open: sound alone is said as such."""
-    import av
-
-    try:
-        with av.open(path) as container:
-            if video_stream(container) is None and container.streams.audio:
-                return "The file has sound but no picture."
-    except (av.FFmpegError, OSError, ValueError):
-        pass
-    return "OpenCV could not open the file as a video (not a video, or truncated before its index)."
-
-
-def _number(cap: cv2.VideoCapture, prop: int) -> float:
-    value = cap.get(prop)
-    return float(value) if value is not None and math.isfinite(value) else float("nan")
-
-
-def read_metadata(cap: cv2.VideoCapture, path: str) -> VideoMetadata:
-    """Metadata from an open capture; METADATA_EXTRACTION_FAILED / INVALID_FPS / UNSUPPORTED_CODEC."""
-    stream_s, contained, pictures_only = stream_length(path)
-    if pictures_only:
+        return av.open(path)
+    except (av.FFmpegError, OSError, ValueError, IndexError):
         raise VisionError(
-            "VIDEO_UNREADABLE", "The file has no video, only a still picture (such as an audio file's cover art)."
-        )
+            "VIDEO_UNREADABLE",
+            "FFmpeg could not open the file as a video (not a video, or truncated before its index).",
+        ) from None
+
+
+def the_video_stream(container):
+    """The video stream to analyse, or NO_VIDEO_STREAM saying what the file holds instead."""
+    stream = video_stream(container)
+    if stream is not None:
+        return stream
+    if container.streams.video:
+        why = "The file has no video, only a still picture (such as an audio file's cover art)."
+    elif container.streams.audio:
+        why = "The file has sound but no picture: there is no video stream to analyse."
+    else:
+        why = "The file holds no video stream."
+    raise VisionError("NO_VIDEO_STREAM", why)
+
+
+def declared_codec(path: str) -> str:
+    """The codec a file names for its video where FFmpeg has no decoder for it (AVI FourCC, Matroska CodecID)."""
     try:
-        width, height = _number(cap, cv2.CAP_PROP_FRAME_WIDTH), _number(cap, cv2.CAP_PROP_FRAME_HEIGHT)
-        fps, frames = _number(cap, cv2.CAP_PROP_FPS), _number(cap, cv2.CAP_PROP_FRAME_COUNT)
-        fourcc = fourcc_text(cap.get(cv2.CAP_PROP_FOURCC))
-    except cv2.error as exc:
-        raise VisionError("METADATA_EXTRACTION_FAILED", f"Reading the video's metadata failed: {exc}") from None
-    if not (width >= 1 and height >= 1):
-        raise VisionError("METADATA_EXTRACTION_FAILED", "The video reports no frame size.")
-    if not MIN_FPS <= fps <= MAX_FPS:
-        raise VisionError("INVALID_FPS", f"The video reports an unusable frame rate ({fps:g} fps).")
-    codec = CODECS.get(fourcc)
-    if codec is None:
+        with open(path, "rb") as handle:
+            head = handle.read(HEAD_BYTES)
+    except OSError:
+        return "unknown"
+    found = re.search(rb"strh.{4}vids(.{4})", head, re.DOTALL) or re.search(rb"(V_[A-Z0-9_/]{2,40})", head)
+    if found is None:
+        return "unknown"
+    name = found.group(1).decode("latin-1").strip("\x00 ")
+    return name if name.isprintable() and name else "unknown"
+
+
+def _rate(stream) -> float:
+    """Frames per second as OpenCV took it: the average rate, else the stream's base rate."""
+    for rate in (stream.average_rate, stream.base_rate, stream.guessed_rate):
+        if rate and float(rate) > 0:
+            return float(rate)
+    return float("nan")
+
+
+def _tag_seconds(stream) -> float | None:
+    """The stream's DURATION tag (Matroska writers put one per track), in seconds."""
+    text = (stream.metadata or {}).get("DURATION") or (stream.metadata or {}).get("duration")
+    found = re.fullmatch(r"(\d+):(\d{2}):(\d{2}(?:\.\d+)?)", (text or "").strip())
+    if not found:
+        return None
+    seconds = int(found.group(1)) * 3600 + int(found.group(2)) * 60 + float(found.group(3))
+    return seconds if seconds > 0 else None
+
+
+def stream_seconds(stream) -> float | None:
+    """The video stream's own duration in seconds (its header, else its DURATION tag), or None."""
+    if stream.duration is not None and stream.time_base is not None:
+        seconds = float(stream.duration * stream.time_base)
+        if math.isfinite(seconds) and seconds > 0:
+            return seconds
+    return _tag_seconds(stream)
+
+
+def read_metadata(container, stream, path: str) -> VideoMetadata:
+    """What the container declares: METADATA_EXTRACTION_FAILED / INVALID_FPS / UNSUPPORTED_CODEC."""
+    context = stream.codec_context
+    if context is None:
         raise VisionError(
             "UNSUPPORTED_CODEC",
-            f"The video codec {fourcc or 'unknown'!r} is not supported; "
-            "use H.264, HEVC, MPEG-4, VP8/VP9, AV1 or MJPEG.",
+            f"The video codec {declared_codec(path)!r} has no decoder in this server's FFmpeg build, "
+            "so the video cannot be analysed.",
         )
+    width, height = context.width or 0, context.height or 0
+    if not (width >= 1 and height >= 1):
+        raise VisionError("METADATA_EXTRACTION_FAILED", "The video reports no frame size.")
+    fps = _rate(stream)
+    if not MIN_FPS <= fps <= MAX_FPS:
+        raise VisionError("INVALID_FPS", f"The video reports an unusable frame rate ({fps:g} fps).")
+    contained = not set(container.format.name.split(",")) & BARE_STREAMS
+    stream_s = stream_seconds(stream)
+    whole_s = container.duration / av.time_base if container.duration and container.duration > 0 else None
     if stream_s:
         frame_count, known = max(1, round(stream_s * fps)), True
-    elif frames >= 1:
-        frame_count, known = int(frames), False  # from the container's duration: an upper bound
+    elif whole_s and contained:
+        frame_count, known = max(1, round(whole_s * fps)), False  # the container's: an upper bound
     elif contained:
         frame_count, known = 0, False  # no length anywhere (a live WebM): the pass counts
     else:  # a bare elementary stream: no container, no timing to trust
@@ -158,14 +177,16 @@ def read_metadata(cap: cv2.VideoCapture, path: str) -> VideoMetadata:
         size, digest = os.path.getsize(path), sha256_of(path)
     except OSError as exc:
         raise VisionError("METADATA_EXTRACTION_FAILED", f"Reading the file failed: {exc}") from None
+    name = context.name or "unknown"
+    tag = context.codec_tag or ""
     return VideoMetadata(
         duration_s=round(duration, 3),
         fps=round(fps, 3),
         frame_count=frame_count,
         width=int(width),
         height=int(height),
-        codec=codec,
-        fourcc=fourcc,
+        codec=CODEC_NAMES.get(name, name),
+        fourcc=tag.strip("\x00 ").lower() if tag.isprintable() else "",
         bitrate=int(size * 8 / duration) if duration else 0,
         file_size=size,
         sha256=digest,
@@ -177,29 +198,8 @@ def read_metadata(cap: cv2.VideoCapture, path: str) -> VideoMetadata:
 BARE_STREAMS = {"h264", "hevc", "m4v", "mpegvideo", "mjpeg", "av1", "obu", "ivf"}
 
 
-def stream_length(path: str) -> tuple[float | None, bool, bool]:
-    """(the video stream's own duration in seconds, or None; whether the file is in a container;
-    whether its only "video" is still pictures such as cover art)."""
-    import av
-
-    try:
-        with av.open(path) as container:
-            contained = not set(container.format.name.split(",")) & BARE_STREAMS
-            stream = video_stream(container)
-            if stream is None:  # no video stream, or only attached pictures
-                return None, contained, bool(container.streams.video)
-            if stream.duration is None or stream.time_base is None:
-                return None, contained, False
-            seconds = float(stream.duration * stream.time_base)
-            return (seconds if math.isfinite(seconds) and seconds > 0 else None), contained, False
-    except (av.FFmpegError, OSError, ValueError):
-        return None, False, False
-
-
 def video_stream(container):
-    """The stream FFmpeg (and OpenCV) take as the video: the best one that is no attached picture."""
-    import av
-
+    """The stream FFmpeg takes as the video: the best one that is no attached picture."""
     moving = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
     if not moving:
         return None
@@ -223,16 +223,47 @@ def validate(meta: VideoMetadata, limits: Limits) -> None:
         )
 
 
-def probe(path: str, limits: Limits | None = None) -> VideoMetadata:
-    """Open, read metadata, check the first frame decodes, validate against ``limits``."""
-    cap = open_capture(path)
+def first_frame(container, stream, meta: VideoMetadata):
+    """The first frame that decodes (reading past a damaged start, at most half the declared
+    frames); VIDEO_ENCRYPTED when the packets are encrypted, NO_DECODABLE_FRAMES when none decodes."""
+    budget = max(FIRST_FRAME_MIN_PACKETS, meta.frame_count // 2 + 1)
+    packets = 0
     try:
-        meta = read_metadata(cap, path)
+        for packet in container.demux(stream):
+            if packet.size and packet.has_sidedata("encryption_info"):
+                raise VisionError(
+                    "VIDEO_ENCRYPTED", "The video is encrypted (DRM): its pictures cannot be decoded without the key."
+                )
+            packets += bool(packet.size)
+            try:
+                frames = packet.decode()
+            except av.InvalidDataError:
+                frames = []
+            if frames:
+                return frames[0]
+            if packets > budget:
+                raise VisionError(
+                    "VIDEO_UNREADABLE",
+                    f"None of the first {packets} frames could be decoded: over half the video is damaged.",
+                )
+    except (av.FFmpegError, EOFError):
+        pass
+    raise VisionError(
+        "NO_DECODABLE_FRAMES",
+        "The video stream holds no frame that can be decoded"
+        + (f" (it declares {meta.frame_count})." if meta.length_known and packets else "."),
+    )
+
+
+def probe(path: str, limits: Limits | None = None) -> VideoMetadata:
+    """Open with PyAV, read the metadata, validate against ``limits``, then check a frame decodes."""
+    with open_container(path) as container:
+        stream = the_video_stream(container)
+        meta = read_metadata(container, stream, path)
         if limits is not None:
             validate(meta, limits)
-        ok = cap.grab() and cap.retrieve()[0]
-    finally:
-        cap.release()
-    if not ok:
-        raise VisionError("VIDEO_UNREADABLE", "The first frame could not be decoded (damaged or truncated file).")
+        stream.codec_context.thread_type = "NONE"  # a few frames: no decoder threads to start
+        frame = first_frame(container, stream, meta)
+    if round((frame.rotation or 0) / 90) % 2:  # shown turned a quarter: pictures and sizes are upright
+        meta = VideoMetadata(**{**meta.to_dict(), "width": meta.height, "height": meta.width})
     return meta

@@ -3,6 +3,9 @@
 A cut is a sample far from the last stable sample (adaptive threshold over recent distances)
 that is also a peak (the next sample is close to it). A spike that comes back to the earlier
 content within LOOKAHEAD samples is a flash, not a cut. A slow fade keeps every step small.
+A "shot" of a single sample (a black first frame before the picture, one transition frame, a
+last frame after a cut) is no shot anyone can see or count: it joins the shot after it (at the
+end, the one before), so no shot lasts zero seconds or less than a frame.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ MIN_THRESHOLD = 0.3
 WINDOW = 24  # recent in-shot distances that set the adaptive threshold
 SLOTS = 6  # keyframe candidates kept per shot, spread over its length
 REPLACE_GAIN = 1.02  # a candidate is replaced only by a clearly sharper frame (not by noise)
+MIN_SHOT_SAMPLES = 2  # fewer analysed samples than this make no shot of their own
 
 
 def adaptive_threshold(recent: deque) -> float:
@@ -52,6 +56,7 @@ class Shot:
         }
     )
     flashes: int = 0
+    samples: int = 0  # analysed samples in the shot, flashes included
     jitter_pairs: int = 0
     slot_width: int = 1
     slots: list = field(default_factory=list)  # [Sample] (the sharpest of each stretch)
@@ -59,6 +64,7 @@ class Shot:
 
     def add(self, sample: Sample) -> None:
         self.end = sample.index
+        self.samples += 1
         if sample.flash:
             self.flashes += 1
             return
@@ -132,8 +138,8 @@ class ShotSplitter:
             self._close()
 
     def _decide(self, sample: Sample) -> None:
-        if self.shot is None:
-            self.shot = Shot(index=0, start=0)
+        if self.shot is None:  # the first shot starts at the first frame decoded (0 unless the start was lost)
+            self.shot = Shot(index=0, start=sample.index)
         elif sample.index <= self.flash_until:
             sample.flash = True
         else:
@@ -164,6 +170,14 @@ class ShotSplitter:
 
     def _close(self, next_start: int | None = None) -> None:
         shot = self.shot
+        if shot.samples < MIN_SHOT_SAMPLES:
+            if next_start is not None:  # joins the shot that starts here: same number, same start
+                self.shot = Shot(index=shot.index, start=shot.start)
+                self.recent.clear()
+                return
+            if self.cuts:  # the last "shot": the one before runs on to the end (the pass extends it)
+                self.cuts.pop()
+                return
         if next_start is not None:
             shot.end = next_start - 1
         self.on_shot(shot)

@@ -74,7 +74,7 @@ def build_messages(question: str, hits: list[Hit]) -> list[dict[str, str]]:
     blocks = []
     for n, hit in enumerate(hits, 1):
         blocks.append(
-            f"[{n}] video: {_fence(hit.filename or hit.analysis_id)} | shot {hit.shot} | "
+            f"[{n}] video: {_fence(hit.filename or hit.analysis_id)} | shot {shot_label(hit.shot)} | "
             f"{hit.start_s:.1f}-{hit.end_s:.1f} s\ntitle: {_fence(hit.title)}\ntext: {_fence(hit.text)}"
         )
     context = "<documents>\n" + "\n\n".join(blocks) + "\n</documents>"
@@ -95,6 +95,11 @@ def citation(hit: Hit, terms: list[str]) -> dict:
         "filename": hit.filename,
         "session_id": hit.session_id,
     }
+
+
+def shot_label(index: int) -> int:
+    """The number people see for a shot: the first is shot 1 (``index`` and citations' ``shot`` stay 0-based)."""
+    return index + 1
 
 
 def _seconds(value: float) -> str:
@@ -138,7 +143,7 @@ def offline_answer(
                 said |= new
         body = " ".join(part for part in (text, *measured) if part) or hit.title
         lines.append(
-            f"[{n}] {hit.filename or hit.analysis_id}, shot {hit.shot}, "
+            f"[{n}] {hit.filename or hit.analysis_id}, shot {shot_label(hit.shot)}, "
             f"{_seconds(hit.start_s)}-{_seconds(hit.end_s)} s: {body}"
         )
     return "\n".join(lines)
@@ -151,9 +156,9 @@ def _only_subject(terms: list[str]) -> str | None:
 
 
 def no_neighbour(filename: str | None, shot: int, step: int) -> str:
-    """E.g. "Shot 0 is the first shot of street.mp4: there is none before it."."""
+    """E.g. "Shot 1 is the first shot of street.mp4: there is none before it."."""
     return (
-        f"Shot {shot} is the {'first' if step < 0 else 'last'} shot of {filename or 'that video'}: "
+        f"Shot {shot_label(shot)} is the {'first' if step < 0 else 'last'} shot of {filename or 'that video'}: "
         f"there is none {'before' if step < 0 else 'after'} it."
     )
 

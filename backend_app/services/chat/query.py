@@ -113,9 +113,10 @@ _SHOT_NUMBER = re.compile(
 
 
 def shot_number(question: str) -> int | None:
-    """N when the question names "shot N" ("What is in shot 2?", "Szene 3"), else None."""
+    """The 0-based shot index a question names as "shot N" ("What is in shot 2?", "Szene 3"): people
+    count shots from 1, as every label shows them, so "shot 1" is index 0. None when none is named."""
     found = _SHOT_NUMBER.search(question or "")
-    return int(found.group(1)) if found else None
+    return int(found.group(1)) - 1 if found and int(found.group(1)) >= 1 else None
 
 
 # "And the one before?", "what comes next?", "und danach?": the shot before or after the one the

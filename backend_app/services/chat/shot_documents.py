@@ -66,7 +66,9 @@ def replace_for(analysis: Analysis, report: dict) -> int:
                 shot_index=shot["index"],
                 start_s=shot["start_s"],
                 end_s=shot["end_s"],
-                title=f"{analysis.filename} — shot {shot['index']} ({shot['start_s']:.1f}–{shot['end_s']:.1f} s)"[:300],
+                title=f"{analysis.filename} — shot {shot['index'] + 1} ({shot['start_s']:.1f}–{shot['end_s']:.1f} s)"[
+                    :300
+                ],
                 text=shot_text(shot, shot_warnings(report, shot["index"])),
                 keyframe_key=shot.get("keyframe_key"),
             )

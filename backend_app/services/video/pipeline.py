@@ -155,7 +155,7 @@ def _yield_to_decoding() -> None:
 
 
 def make_contact_sheet(shots: list[dict], tiles: dict[int, bytes], workdir: str) -> str | None:
-    items = [(tiles[s["index"]], f"#{s['index']}  {s['start_s']:.1f}s") for s in shots if s["index"] in tiles]
+    items = [(tiles[s["index"]], f"#{s['index'] + 1}  {s['start_s']:.1f}s") for s in shots if s["index"] in tiles]
     data = kf.contact_sheet(items)
     if data is None:
         return None

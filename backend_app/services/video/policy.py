@@ -33,13 +33,21 @@ mimetypes.add_type("video/mp2t", ".mts")  # camcorders (AVCHD); Python guesses m
 mimetypes.add_type("video/x-matroska", ".mkv")
 mimetypes.add_type("video/webm", ".webm")
 mimetypes.add_type("video/3gpp", ".3gp")  # Python guesses audio/3gpp
+mimetypes.add_type("video/x-ms-asf", ".asf")
+mimetypes.add_type("video/x-ms-wmv", ".wmv")
+mimetypes.add_type("video/ogg", ".ogv")
+mimetypes.add_type("video/mpeg", ".vob")
 # Other names clients send for the same formats (Windows browsers, the registered Matroska type).
 ALIASES = {
     "video/vnd.dlna.mpeg-tts": "video/mp2t",
     "model/vnd.mts": "video/mp2t",
     "video/matroska": "video/x-matroska",
     "audio/3gpp": "video/3gpp",
+    "video/x-ms-wmv": "video/x-ms-asf",
+    "application/vnd.ms-asf": "video/x-ms-asf",
+    "application/ogg": "video/ogg",
 }
+ASF_HEADER = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")  # the ASF Header Object's GUID (WMV, ASF)
 
 
 def refusal(code: str, message: str, **details) -> AppError:
@@ -108,6 +116,10 @@ def sniff(head: bytes) -> str | None:
         return "mpegts"
     if head.startswith(b"\x00\x00\x01\xba"):
         return "mpegps"
+    if head.startswith(ASF_HEADER):
+        return "asf"
+    if head.startswith(b"OggS"):
+        return "ogg"
     return None
 
 
@@ -146,7 +158,7 @@ def check_stored(declared: int, size: int | None, head: bytes) -> str:
     if container is None:
         raise refusal(
             "UNSUPPORTED_FORMAT",
-            "The file is not a video in a supported format (MP4/MOV, WebM/MKV, AVI, MPEG-TS).",
+            "The file is not a video in a supported format (MP4/MOV, WebM/MKV, AVI, MPEG-TS/PS, ASF/WMV, Ogg).",
             reason="magic_bytes",
         )
     return container

@@ -26,7 +26,7 @@ def is_blurry(detail: float, contrast: float) -> bool:
 
 
 def _shot_list(shots: list[dict]) -> str:
-    numbers = [str(s["index"]) for s in shots[:8]]
+    numbers = [str(s["index"] + 1) for s in shots[:8]]  # people count shots from 1; "shots" keeps the indices
     return ", ".join(numbers) + (" …" if len(shots) > 8 else "")
 
 

@@ -65,26 +65,53 @@ def _span_text(spans: list) -> str:
     return ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in spans[:5]) + (" …" if len(spans) > 5 else "")
 
 
-def completeness_warning(meta: VideoMetadata, passed: PassResult) -> list[dict]:
-    """A warning when the decoded video ends well before what its container declares.
+def decoded_range(meta: VideoMetadata, passed: PassResult) -> dict | None:
+    """``{analysed_s, declared_s, start_s, end_s}`` when the decoded video starts late or ends early
+    against what its file declares (beyond a frame or two, which container counts can be off), else None."""
+    late, early = _lost_frames(meta, passed)
+    if not (late or early):
+        return None
+    declared = meta.frame_count if meta.length_known else passed.frames
+    end = passed.end_frame or passed.frames
+    fps = meta.fps
+    start_s, end_s = round(passed.first_frame / fps, 3), round(end / fps, 3)
+    return {
+        "analysed_s": round(end_s - start_s, 3),
+        "declared_s": round(declared / fps, 3),
+        "start_s": start_s,
+        "end_s": end_s,
+    }
 
-    The pass refuses a file that ends before half its frames (VIDEO_UNREADABLE); past that the
-    report covers what was decoded and says so here, so a damaged tail is never silently missing.
-    Container frame counts can be a frame or two off, hence the tolerance.
+
+def _lost_frames(meta: VideoMetadata, passed: PassResult) -> tuple[bool, bool]:
+    """(the start was lost, the end was lost), each beyond the tolerance."""
+    declared = meta.frame_count if meta.length_known else passed.frames
+    end = passed.end_frame or passed.frames
+    tolerance = max(INCOMPLETE_TOLERANCE_FRAMES, declared * INCOMPLETE_TOLERANCE_SHARE)
+    return passed.first_frame > INCOMPLETE_TOLERANCE_FRAMES, declared - end > tolerance
+
+
+def partial_decode_warning(meta: VideoMetadata, passed: PassResult) -> list[dict]:
+    """PARTIAL_DECODE when only part of what the file declares could be decoded.
+
+    The pass refuses a file of which under half decodes (VIDEO_UNREADABLE); past that the report
+    covers what was decoded and says which seconds here, so a lost start or tail is never silent.
     """
-    if not meta.length_known:  # an estimate from the container (audio may run on): nothing to hold against
+    part = decoded_range(meta, passed)
+    if part is None:
         return []
-    declared = meta.frame_count or 0
-    missing = declared - passed.frames
-    if missing <= max(INCOMPLETE_TOLERANCE_FRAMES, declared * INCOMPLETE_TOLERANCE_SHARE):
-        return []
-    decoded_s, declared_s = passed.frames / meta.fps, declared / meta.fps
+    start, end, declared = part["start_s"], part["end_s"], part["declared_s"]
+    late, early = _lost_frames(meta, passed)
+    missing = [[a, b] for (a, b), lost in (((0.0, start), late), ((end, declared), early)) if lost]
+    lost = " and ".join(f"the {'first' if a == 0 else 'last'} {b - a:.1f} s" for a, b in missing)
     return [
         {
-            "code": "VIDEO_INCOMPLETE",
-            "message": f"The video could be decoded up to {decoded_s:.1f} s of the {declared_s:.1f} s its file "
-            "declares; the rest is damaged or missing, and this report covers what was decoded.",
-            "spans": [[round(decoded_s, 3), round(declared_s, 3)]],
+            "code": "PARTIAL_DECODE",
+            "message": f"Only {start:.1f}-{end:.1f} s of the {declared:.1f} s this file declares could be decoded "
+            f"({part['analysed_s']:.1f} s analysed; {lost} could not be: damaged or missing). "
+            "This report covers the decoded seconds only.",
+            **part,
+            "spans": missing,
         }
     ]
 
@@ -131,7 +158,7 @@ def build_report(out: PipelineOutput, words: Descriptions, keyframe_key: Callabl
             {**shot, "keyframe_key": key, "labels": text.get("labels", []), "description": text.get("description", "")}
         )
     warnings = (
-        completeness_warning(meta, passed)
+        partial_decode_warning(meta, passed)
         + damage_warning(passed)
         + quality_warnings(shots, passed)
         + audio_facts(out.audio)
@@ -143,6 +170,7 @@ def build_report(out: PipelineOutput, words: Descriptions, keyframe_key: Callabl
         "duration_s": duration,
         "container_frame_count": meta.frame_count,
         "container_duration_s": meta.duration_s,
+        "partial_decode": decoded_range(meta, passed),  # the session list says it without loading the report
     }
     return {
         "version": REPORT_VERSION,
