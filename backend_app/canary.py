@@ -20,7 +20,7 @@ from flask import Flask, Response, g, request
 from backend_app.auth import request_user
 from backend_app.services import flags
 from backend_app.services.flags import guard
-from backend_app.variant import v2_failed
+from backend_app.variant import served_variant, v2_failed
 
 log = logging.getLogger(__name__)
 FORCE_HEADER = "X-Force-Variant"
@@ -45,6 +45,7 @@ def _decide() -> None:
     environ[_DECIDED] = True
     state = g._get_current_object()
     state.v2_failed = False
+    state.served_variant = None
     try:
         state.variant, state.variant_reason = decide_request_variant()
     except Exception:  # the variant must never be why a request fails
@@ -55,9 +56,12 @@ def _decide() -> None:
 def _stamp(response: Response) -> Response:
     _decide()  # when an earlier hook failed before ours ran
     state = g._get_current_object()
-    response.headers["X-Variant"] = state.variant
-    response.headers["X-Variant-Reason"] = state.variant_reason
-    if state.variant == "v2":
+    # What served the response (v1 when v2 timed out or failed and fell back), decided or not.
+    response.headers["X-Variant"], response.headers["X-Variant-Reason"] = served_variant() or (
+        state.variant,
+        state.variant_reason,
+    )
+    if state.variant == "v2":  # a v2 sample for the guard, also when v1 answered in its place
         try:
             guard.record(response.status_code >= 500 or v2_failed())
         except Exception:

@@ -11,7 +11,7 @@ from backend_app.services.requirements import criteria
 from backend_app.services.requirements.rules import RULES
 from backend_app.services.requirements.single import MAX_TEXT_CHARS, answer
 from backend_app.tenancy import list_owned
-from backend_app.variant import current_variant, report_v2_failure
+from backend_app.variant import current_variant, serve_v1_instead
 from backend_app.web import bp, fragment_or_page, page_login_required
 from backend_app.web.highlight import score_class, segments
 
@@ -57,7 +57,7 @@ def requirement_check_page():
             mode,
             variant=current_variant(),
             user_id=g.user.id,
-            on_v2_failure=report_v2_failure,
+            on_fallback=serve_v1_instead,
         )
     except AppError as exc:
         error = exc

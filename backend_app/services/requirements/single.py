@@ -1,9 +1,12 @@
 """Evaluate, suggest or rewrite one requirement with the variant the caller was assigned.
 
 v1 is the rule engine. v2 asks the LLM (only with the ``openai`` provider); when v2 fails
-the answer is v1's with a ``note`` saying why, and the caller hears of the failure (its
-canary guard counts it). The response says what ran: ``variant`` (v1/v2),
-``requested_variant`` and ``engine``.
+the answer is v1's with a ``note`` saying why, and the caller hears of the fallback (the
+response says X-Variant: v1 with the reason; its canary guard counts a v2 error). The response
+says what ran: ``variant`` (v1/v2), ``requested_variant`` and ``engine``.
+
+A single request (``answer``) gives v2 ``V2_DEADLINE_S`` in all (default 2 s): past it the
+model's connection is closed and the rule engine answers, reason ``v2-timeout``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from backend_app.errors import ValidationError
 from backend_app.services import ai
 from backend_app.services.requirements import criteria as crit
 from backend_app.services.requirements.engine import evaluate_v1, suggestions
-from backend_app.services.requirements.llm_eval import MODES, V2Failure, evaluate_v2
+from backend_app.services.requirements.llm_eval import MODES, TIMEOUT, V2Failure, evaluate_v2
 from backend_app.services.requirements.rewrite import placeholders, rewrite_v1
 
 MAX_TEXT_CHARS = 5000
@@ -31,6 +34,11 @@ class Outcome:
     result: dict[str, Any]
     usages: list[ai.LLMResult] = field(default_factory=list)
     v2_failed: bool = False
+    # Why v1 answered a v2 request: "v2-timeout", "v2-failed", "v2-budget"; None when v2 answered.
+    fallback: str | None = None
+
+
+FALLBACK_REASONS = {TIMEOUT: "v2-timeout", "BUDGET_EXCEEDED": "v2-budget"}
 
 
 def check_text(text: Any) -> str:
@@ -58,21 +66,24 @@ def run(
     variant: str,
     user_id: str | None,
     record: bool = True,
+    deadline_s: float | None = None,
 ) -> Outcome:
-    """The answer for one requirement (no request context needed: batches call this from threads)."""
+    """The answer for one requirement (no request context needed: batches call this from threads).
+    ``deadline_s`` bounds v2's model calls, all together."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}")
     provider = current_app.config["SETTINGS"].effective_ai_provider
     if variant == "v2" and provider == "openai":
         try:
-            res, usages = evaluate_v2(text, context, keys, mode, user_id=user_id, record=record)
+            res, usages = evaluate_v2(text, context, keys, mode, user_id=user_id, record=record, deadline_s=deadline_s)
             return Outcome(_finish(res, text, mode), usages)
         except V2Failure as failure:
             note = f"v2 failed ({failure.code}: {failure.message}); the rule engine answered."
             res = evaluate_v1(text, context, keys, requested_variant="v2", note=note)
             res["fallback_code"] = failure.code
             # A spent budget is the user's limit, not a v2 defect: the canary guard does not count it.
-            return Outcome(_finish(res, text, mode), failure.usages, failure.code != "BUDGET_EXCEEDED")
+            reason = FALLBACK_REASONS.get(failure.code, "v2-failed")
+            return Outcome(_finish(res, text, mode), failure.usages, failure.code != "BUDGET_EXCEEDED", reason)
     note = None
     if variant == "v2":
         note = "v2 needs the openai AI provider; this server runs offline, so the rule engine answered."
@@ -103,10 +114,11 @@ def answer(
     *,
     variant: str,
     user_id: str,
-    on_v2_failure: Callable[[], None] | None = None,
+    on_fallback: Callable[..., None] | None = None,
 ) -> dict[str, Any]:
-    """The sync API's unit of work: validate the body, run (usage recorded), and call
-    ``on_v2_failure`` when v2 fell back to v1 (the caller's canary guard counts it)."""
+    """The sync API's unit of work: validate the body, run within V2_DEADLINE_S (usage recorded),
+    and call ``on_fallback(reason, v2_error=…)`` when v1 answered a v2 request (the caller says so
+    in X-Variant; its canary guard counts a v2 error unless the user's budget was the cause)."""
     text = check_text(data.get("requirementText"))
     context = {} if data.get("context") is None else data["context"]
     if not isinstance(context, dict):
@@ -116,7 +128,8 @@ def answer(
         raise ValidationError(
             "criteriaKeys must be a list of strings.", details={"fields": {"criteriaKeys": "must be a list of strings"}}
         )
-    outcome = run(text, context, crit.resolve(keys), mode, variant=variant, user_id=user_id)
-    if outcome.v2_failed and on_v2_failure is not None:
-        on_v2_failure()
+    deadline_s = current_app.config["SETTINGS"].v2_deadline_s
+    outcome = run(text, context, crit.resolve(keys), mode, variant=variant, user_id=user_id, deadline_s=deadline_s)
+    if outcome.fallback and on_fallback is not None:
+        on_fallback(outcome.fallback, v2_error=outcome.v2_failed)
     return outcome.result
