@@ -10,7 +10,7 @@ import sys
 import time
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_request_context, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
@@ -91,6 +91,12 @@ def _loggable_path(req) -> str:
         if value:
             path = path.replace(str(value), f"<{name}>")
     return path
+
+
+def request_elapsed_s() -> float:
+    """Seconds since the current request's first hook ran (0 outside a request)."""
+    started = g.get("started") if has_request_context() else None
+    return 0.0 if started is None else time.perf_counter() - started
 
 
 def init_app(app: Flask) -> None:

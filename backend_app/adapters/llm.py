@@ -71,6 +71,14 @@ def warm(settings) -> None:
     job (a worker's forked horses). With the offline provider nothing loads it (~25 MB)."""
     if settings.effective_ai_provider == "openai":
         import_module("openai")
+        # And this process's client (the CA bundle, ~0.2 s): a single request's deadline
+        # (complete(deadline_s=…)) starts after the client exists, so it never waits for one.
+        _client(
+            settings.openai_api_key or "not-set",
+            settings.openai_base_url or None,
+            settings.openai_timeout_s,
+            os.getpid(),
+        )
 
 
 def client() -> openai.OpenAI:
@@ -211,7 +219,9 @@ def complete(
         kwargs["response_format"] = {"type": "json_object"}
     deadline_at = None
     if deadline_s is not None:
-        client()  # the SDK imported and the client built before the clock starts: once per process
+        # The SDK imported and the client built before the clock starts: once per process, and
+        # done at start-up by warm() in gunicorn's workers.
+        client()
         deadline_at = time.monotonic() + deadline_s
     response = _create(kwargs, attempts, purpose, deadline_at)
     choice = response.choices[0] if response.choices else None

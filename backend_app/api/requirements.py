@@ -7,6 +7,7 @@ from flask import jsonify
 from backend_app.api import bp, doc
 from backend_app.api.schemas import ref, shape, storable_json, text
 from backend_app.auth import current_user, login_required
+from backend_app.observability import request_elapsed_s
 from backend_app.services.requirements import criteria
 from backend_app.services.requirements.rules import RULES
 from backend_app.services.requirements.single import MAX_TEXT_CHARS, answer
@@ -54,7 +55,14 @@ def list_criteria():
 
 def _answer(mode: str):
     return jsonify(
-        answer(json_body(), mode, variant=current_variant(), user_id=current_user().id, on_fallback=serve_v1_instead)
+        answer(
+            json_body(),
+            mode,
+            variant=current_variant(),
+            user_id=current_user().id,
+            on_fallback=serve_v1_instead,
+            spent_s=request_elapsed_s(),
+        )
     )
 
 

@@ -7,6 +7,7 @@ from flask import g, render_template, request
 from backend_app.auth import current_tenant
 from backend_app.errors import AppError
 from backend_app.models import RequirementBatch
+from backend_app.observability import request_elapsed_s
 from backend_app.services.requirements import criteria
 from backend_app.services.requirements.rules import RULES
 from backend_app.services.requirements.single import MAX_TEXT_CHARS, answer
@@ -58,6 +59,7 @@ def requirement_check_page():
             variant=current_variant(),
             user_id=g.user.id,
             on_fallback=serve_v1_instead,
+            spent_s=request_elapsed_s(),
         )
     except AppError as exc:
         error = exc

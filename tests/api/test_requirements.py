@@ -197,7 +197,7 @@ def test_a_slow_model_gets_v1_with_the_reason_within_the_deadline(client, openai
         setattr(fake_openai, name, value)
     res, took = _post_timed(client, "/api/v1/evaluations", _v2_headers(client))
     body = res.get_json()
-    assert res.status_code == 200 and 0.95 <= took < 1.4, took
+    assert res.status_code == 200 and 0.9 <= took < 1.4, took  # answered within the budget (less the reserve)
     assert (res.headers["X-Variant"], res.headers["X-Variant-Reason"]) == ("v1", "v2-timeout")
     assert body["variant"] == "v1" and body["requested_variant"] == "v2" and body["engine"] == "rules-v1"
     assert body["fallback_code"] == "AI_PROVIDER_TIMEOUT" and "v2 failed" in body["note"]
