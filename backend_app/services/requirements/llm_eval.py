@@ -136,7 +136,8 @@ def evaluate_v2(
     for _attempt in (1, 2):
         left = None if deadline_at is None else deadline_at - time.monotonic()
         if left is not None and left <= 0:
-            raise V2Failure(TIMEOUT, f"No time was left to repair an invalid answer ({problem}).", usages)
+            why = f"to repair an invalid answer ({problem})" if problem else "for the model"
+            raise V2Failure(TIMEOUT, f"No time was left {why}.", usages)
         try:
             answer = ai.complete(msgs, user_id=user_id, purpose=PURPOSE, json_mode=True, record=record, deadline_s=left)
         except BudgetExceeded as exc:
