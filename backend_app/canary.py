@@ -8,6 +8,9 @@ missing, invalid, expired or revoked token is simply "no user" (v1). The account
 one the view's own check gets (looked up once per request), so deciding costs no extra query.
 An admin may send ``X-Force-Variant: v1|v2`` to choose the variant of their own requests
 (ignored for everybody else). Responses served under v2 feed the guard (``services.flags.guard``).
+When a v2 request was answered by v1 instead (``variant.serve_v1_instead``: the 2-second budget
+ran out, or v2 failed), the headers say what served it (``X-Variant: v1``, ``X-Variant-Reason:
+v2-timeout``) and the guard still counts the request as a v2 sample, an error.
 ``GET /api/runtime-config``, which reports the caller's variant, lives in ``api/ops.py``.
 """
 

@@ -99,3 +99,14 @@ def test_unset_pins_leave_the_database_in_charge(app, restart):
     assert (view.enabled, view.rollout_percent, view.last_action) == (True, 40, "update")
     assert decided[0] == "v2"
     flags.set_flag("use_v2", enabled=False, rollout_percent=0, actor="admin-1")  # nothing pinned: allowed
+
+
+@pytest.mark.sqlite_only
+def test_the_cli_shows_the_pin_and_refuses_a_change(app):
+    app.config["SETTINGS"] = app.config["SETTINGS"].replace(feature_flag_use_v2=False)
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["flags", "list"])
+    assert "pinned by environment (FEATURE_FLAG_USE_V2=false)" in listed.output
+    refused = runner.invoke(args=["flags", "set", "use_v2", "--enabled", "--percent", "10"])
+    assert refused.exit_code == 1 and "FLAG_PINNED" in refused.output
+    assert not flags.get_flag("use_v2").enabled
