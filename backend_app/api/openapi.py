@@ -100,7 +100,7 @@ def _responses(meta: dict, settings) -> dict[str, Any]:
         elif 200 <= code < 300 and code != 204:
             if meta["media"]:
                 media = [meta["media"]] if isinstance(meta["media"], str) else meta["media"]
-                entry["content"] = {kind: {"schema": SSE_EVENT if kind == SSE else BINARY} for kind in media}
+                entry["content"] = {kind: {"schema": _media_schema(kind)} for kind in media}
             elif meta["returns"] is not None:
                 entry["content"] = {"application/json": {"schema": _resolve(meta["returns"], settings)}}
         elif code >= 400:
@@ -111,6 +111,13 @@ def _responses(meta: dict, settings) -> dict[str, Any]:
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     }
     return out
+
+
+def _media_schema(kind: str) -> dict[str, Any]:
+    """A file's schema by its type: events for SSE, an object for a JSON file, bytes otherwise."""
+    if kind == SSE:
+        return SSE_EVENT
+    return {"type": "object"} if kind == "application/json" else BINARY
 
 
 def _operation(rule, method: str, meta: dict, settings) -> dict[str, Any]:
@@ -129,7 +136,9 @@ def _operation(rule, method: str, meta: dict, settings) -> dict[str, Any]:
             content["application/json"] = {"schema": storable(body)}
         if form is not None:
             content["multipart/form-data"] = {"schema": storable(form)}
-        op["requestBody"] = {"required": not meta["optional_body"], "content": content}
+        optional = meta["optional_body"]
+        optional = optional(settings) if callable(optional) else optional
+        op["requestBody"] = {"required": not optional, "content": content}
     params = [
         {"name": name, "in": "path", "required": True, "schema": _path_schema(rule, name, meta)}
         for name in _PARAM.findall(rule.rule)

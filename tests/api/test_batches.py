@@ -327,3 +327,12 @@ def test_a_rerun_keeps_rows_an_earlier_attempt_stored(client, app, start_worker)
     assert rows[0].engine == "earlier-attempt" and {r.engine for r in rows[1:]} == {"rules-v1"}
     assert batch.done_rows == len(SENTENCES) and batch.summary["rows"] == len(SENTENCES)
     assert batch.summary["mean_overall"] == round(sum(r.overall for r in rows) / len(rows), 1)
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("markdown", ["", "  ", None, {}, 7])
+def test_a_sent_markdown_that_is_no_table_is_refused_not_replaced_by_the_default(client, markdown):
+    res = client.post("/api/v1/batch/evaluate", headers=auth_headers(client, make_user()), json={"markdown": markdown})
+    assert res.status_code == 422 and res.get_json()["error"]["details"]["fields"] == {
+        "markdown": "must be a non-empty string"
+    }
