@@ -20,6 +20,8 @@ COPY backend_app ./backend_app
 COPY migrations ./migrations
 COPY templates ./templates
 COPY static ./static
+# The default table of the requirement batch endpoints (REQUIREMENTS_MD_PATH).
+COPY docs/requirements.md ./docs/requirements.md
 COPY wsgi.py worker.py gunicorn.conf.py ./
 
 RUN mkdir -p /app/data /tmp/prometheus && chown -R app:app /app/data /tmp/prometheus

@@ -8,6 +8,9 @@ missing, invalid, expired or revoked token is simply "no user" (v1). The account
 one the view's own check gets (looked up once per request), so deciding costs no extra query.
 An admin may send ``X-Force-Variant: v1|v2`` to choose the variant of their own requests
 (ignored for everybody else). Responses served under v2 feed the guard (``services.flags.guard``).
+When a v2 request was answered by v1 instead (``variant.serve_v1_instead``: the 2-second budget
+ran out, or v2 failed), the headers say what served it (``X-Variant: v1``, ``X-Variant-Reason:
+v2-timeout``) and the guard still counts the request as a v2 sample, an error.
 ``GET /api/runtime-config``, which reports the caller's variant, lives in ``api/ops.py``.
 """
 
@@ -20,7 +23,7 @@ from flask import Flask, Response, g, request
 from backend_app.auth import request_user
 from backend_app.services import flags
 from backend_app.services.flags import guard
-from backend_app.variant import v2_failed
+from backend_app.variant import served_variant, v2_failed
 
 log = logging.getLogger(__name__)
 FORCE_HEADER = "X-Force-Variant"
@@ -45,6 +48,7 @@ def _decide() -> None:
     environ[_DECIDED] = True
     state = g._get_current_object()
     state.v2_failed = False
+    state.served_variant = None
     try:
         state.variant, state.variant_reason = decide_request_variant()
     except Exception:  # the variant must never be why a request fails
@@ -55,9 +59,12 @@ def _decide() -> None:
 def _stamp(response: Response) -> Response:
     _decide()  # when an earlier hook failed before ours ran
     state = g._get_current_object()
-    response.headers["X-Variant"] = state.variant
-    response.headers["X-Variant-Reason"] = state.variant_reason
-    if state.variant == "v2":
+    # What served the response (v1 when v2 timed out or failed and fell back), decided or not.
+    response.headers["X-Variant"], response.headers["X-Variant-Reason"] = served_variant() or (
+        state.variant,
+        state.variant_reason,
+    )
+    if state.variant == "v2":  # a v2 sample for the guard, also when v1 answered in its place
         try:
             guard.record(response.status_code >= 500 or v2_failed())
         except Exception:

@@ -141,6 +141,12 @@ def _loggable_path(req) -> str:
     return path
 
 
+def request_elapsed_s() -> float:
+    """Seconds since the current request's first hook ran (0 outside a request)."""
+    started = g.get("started") if has_request_context() else None
+    return 0.0 if started is None else time.perf_counter() - started
+
+
 def init_app(app: Flask) -> None:
     """Attach request ids, access logs and request metrics to every request."""
     access_log = logging.getLogger("framewise.access")

@@ -71,11 +71,18 @@ class Settings:
     storage_dir: str = field(default="", metadata={"env": "STORAGE_DIR"})
     public_base_url: str = field(default="", metadata={"env": "PUBLIC_BASE_URL"})
     signed_url_ttl_s: int = field(default=3600, metadata={"env": "SIGNED_URL_TTL_S"})
-    s3_endpoint_url: str = field(default="", metadata={"env": "S3_ENDPOINT_URL"})
+    # "aliases": the AWS SDKs' own names, read (in this order) when the S3_* name is unset.
+    s3_endpoint_url: str = field(
+        default="", metadata={"env": "S3_ENDPOINT_URL", "aliases": ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")}
+    )
     s3_bucket: str = field(default="framewise", metadata={"env": "S3_BUCKET"})
-    s3_region: str = field(default="us-east-1", metadata={"env": "S3_REGION"})
-    s3_access_key_id: str = field(default="", metadata={"env": "S3_ACCESS_KEY_ID"})
-    s3_secret_access_key: str = field(default="", metadata={"env": "S3_SECRET_ACCESS_KEY"})
+    s3_region: str = field(
+        default="us-east-1", metadata={"env": "S3_REGION", "aliases": ("AWS_REGION", "AWS_DEFAULT_REGION")}
+    )
+    s3_access_key_id: str = field(default="", metadata={"env": "S3_ACCESS_KEY_ID", "aliases": ("AWS_ACCESS_KEY_ID",)})
+    s3_secret_access_key: str = field(
+        default="", metadata={"env": "S3_SECRET_ACCESS_KEY", "aliases": ("AWS_SECRET_ACCESS_KEY",)}
+    )
     s3_public_endpoint_url: str = field(default="", metadata={"env": "S3_PUBLIC_ENDPOINT_URL"})
 
     # --- jobs ----------------------------------------------------------------------
@@ -131,8 +138,9 @@ class Settings:
     )
 
     # --- AI ------------------------------------------------------------------------
-    ai_provider: str = field(default="offline", metadata={"env": "AI_PROVIDER"})
-    mock_mode: bool = field(default=False, metadata={"env": "MOCK_MODE"})
+    # Unset (empty / None): see effective_ai_provider for how MOCK_MODE and the key decide.
+    ai_provider: str = field(default="", metadata={"env": "AI_PROVIDER"})
+    mock_mode: bool | None = field(default=None, metadata={"env": "MOCK_MODE"})
     openai_api_key: str = field(default="", metadata={"env": "OPENAI_API_KEY"})
     openai_base_url: str = field(default="", metadata={"env": "OPENAI_BASE_URL"})
     openai_model: str = field(default="gpt-4o-mini", metadata={"env": "OPENAI_MODEL"})
@@ -149,11 +157,19 @@ class Settings:
     batch_size: int = field(default=50, metadata={"env": "BATCH_SIZE"})
     max_parallel: int = field(default=4, metadata={"env": "MAX_PARALLEL"})
     max_batch_rows: int = field(default=10_000, metadata={"env": "MAX_BATCH_ROWS"})
-    requirements_md_path: str = field(default="", metadata={"env": "REQUIREMENTS_MD_PATH"})
+    # The original system's default table for the batch endpoints; a sample ships there.
+    requirements_md_path: str = field(
+        default=str(PROJECT_ROOT / "docs" / "requirements.md"), metadata={"env": "REQUIREMENTS_MD_PATH"}
+    )
+    # A single (synchronous) v2 evaluation, suggestion or rewrite gets this long, in seconds, for its
+    # model calls in all; past it the rule engine answers (X-Variant: v1, X-Variant-Reason: v2-timeout).
+    v2_deadline_s: float = field(default=2.0, metadata={"env": "V2_DEADLINE_S"})
 
     # --- flags ---------------------------------------------------------------------
-    feature_flag_use_v2: bool = field(default=False, metadata={"env": "FEATURE_FLAG_USE_V2"})
-    canary_percent: int = field(default=0, metadata={"env": "CANARY_PERCENT"})
+    # Operator pins: when set, they win over the stored use_v2 flag at every start and the flag's
+    # pinned fields cannot be changed through the UI/API (services/flags/pins.py). None: unset.
+    feature_flag_use_v2: bool | None = field(default=None, metadata={"env": "FEATURE_FLAG_USE_V2"})
+    canary_percent: int | None = field(default=None, metadata={"env": "CANARY_PERCENT"})
     guard_error_rate: float = field(default=0.2, metadata={"env": "GUARD_ERROR_RATE"})
     guard_min_samples: int = field(default=20, metadata={"env": "GUARD_MIN_SAMPLES"})
     guard_window_s: int = field(default=300, metadata={"env": "GUARD_WINDOW_S"})
@@ -169,8 +185,14 @@ class Settings:
 
     @property
     def effective_ai_provider(self) -> str:
-        """MOCK_MODE forces the offline provider, as it did in the original system."""
-        return "offline" if self.mock_mode else self.ai_provider
+        """The provider that runs. AI_PROVIDER, when set, decides; otherwise MOCK_MODE does, as in
+        the original system: true is offline, false with OPENAI_API_KEY is openai. With neither set
+        (or MOCK_MODE=false and no key) it is offline: a key alone never starts paid calls."""
+        if self.ai_provider:
+            return self.ai_provider
+        if self.mock_mode is False and self.openai_api_key:
+            return "openai"
+        return "offline"
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -200,12 +222,13 @@ class Settings:
             "database_url",
             "redis_url",
         }
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in hidden}
+        shown = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in hidden}
+        return {**shown, "ai_provider": self.effective_ai_provider}
 
     def client_dict(self) -> dict[str, Any]:
         """What any signed-in user may read: the limits and behaviour a client works with.
         Not where the deployment keeps its files, who its admin is or which endpoints it calls."""
-        return {name: getattr(self, name) for name in CLIENT_SETTINGS}
+        return {name: getattr(self, name) for name in CLIENT_SETTINGS} | {"ai_provider": self.effective_ai_provider}
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -239,6 +262,7 @@ CLIENT_SETTINGS = (
 
 def _parse(f: dataclasses.Field, raw: str) -> Any:
     kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    kind = kind.removesuffix(" | None")  # None is what an unset variable leaves
     if kind == "bool":
         return _bool(raw)
     if kind == "int":
@@ -255,8 +279,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     for f in fields(Settings):
-        name = f.metadata["env"]
-        if name in env and env[name] != "":
+        name = next((n for n in (f.metadata["env"], *f.metadata.get("aliases", ())) if env.get(n, "") != ""), None)
+        if name is not None:
             try:
                 values[f.name] = _parse(f, env[name])
             except ValueError as exc:
@@ -375,7 +399,7 @@ def validate(settings: Settings) -> None:
         problems.append("STORAGE_BACKEND must be local or s3")
     if settings.effective_ai_provider not in {"offline", "openai"}:
         problems.append("AI_PROVIDER must be offline or openai")
-    if settings.canary_percent > 100:
+    if settings.canary_percent is not None and settings.canary_percent > 100:
         problems.append("CANARY_PERCENT must be between 0 and 100")
     if settings.job_lost_after_s <= settings.job_heartbeat_s:
         problems.append("JOB_LOST_AFTER_S must be longer than JOB_HEARTBEAT_S (a few heartbeats)")

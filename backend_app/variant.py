@@ -25,6 +25,21 @@ def report_v2_failure() -> None:
         g.v2_failed = True
 
 
+def serve_v1_instead(reason: str, *, v2_error: bool = True) -> None:
+    """v2 did not answer and v1's answer is served: the response says ``X-Variant: v1`` and
+    ``X-Variant-Reason: <reason>`` (e.g. "v2-timeout"); the canary guard still counts the request
+    as a v2 sample, an error unless ``v2_error`` is False."""
+    if has_request_context():
+        g.served_variant = ("v1", reason)
+        if v2_error:
+            g.v2_failed = True
+
+
+def served_variant() -> tuple[str, str] | None:
+    """(variant, reason) when the view served another variant than the one decided, else None."""
+    return g.get("served_variant") if has_request_context() else None
+
+
 def v2_failed() -> bool:
     return has_request_context() and bool(g.get("v2_failed"))
 

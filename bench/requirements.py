@@ -8,6 +8,11 @@ One command: `.venv/bin/python bench/requirements.py [--rows 1000] [--v2-rows 20
 2. v2 against a local Chat Completions server that answers every call after 200 ms
    (tests/fake_openai.FakeOpenAI(delay_s=0.2)): rows per second from the POST to the last
    row stored, against the ideal MAX_PARALLEL / 0.2 s. Target: >= 85 % of the ideal.
+3. Single v2 evaluations (`--only single` runs just this part) against a Chat Completions server
+   that answers after 3 s, at 30 requests a minute for --single-requests (default 30, one minute)
+   through a real gunicorn (gunicorn.conf.py): the 2-second budget (V2_DEADLINE_S) must answer
+   every one with v1. Targets: all answered 200, every one with X-Variant: v1 and
+   X-Variant-Reason: v2-timeout, p95 <= 2.1 s.
 
 Everything is real and local: a Redis server (backend_app.local_redis), a migrated temp
 SQLite database, `python worker.py`. Exit status 1 when a target is missed.
@@ -34,6 +39,9 @@ from tests.fake_openai import FakeOpenAI  # noqa: E402
 OFFLINE_TARGET_S = 2.0
 RATIO_TARGET = 0.85
 DELAY_S = 0.2
+SLOW_DELAY_S = 3.0  # the single-request part's model
+SINGLE_P95_TARGET_S = 2.1
+SINGLE_TEXT = "The gateway {n} shall be fast and reliable where possible and shall log every fault."
 TEMPLATES = [
     "The pump {n} shall deliver at least {n} l/min within 2 s of the start command.",
     "The system {n} shall be fast and user-friendly where possible.",
@@ -72,9 +80,9 @@ def v2_answer(request: dict) -> str:
     )
 
 
-def serve_fake() -> int:
+def serve_fake(delay_s: float = DELAY_S) -> int:
     """Run the protocol server in its own process (so the bench's polling never slows it); print its URL."""
-    with FakeOpenAI(v2_answer, delay_s=DELAY_S) as fake:
+    with FakeOpenAI(v2_answer, delay_s=delay_s) as fake:
         # Like any production HTTP server, answer without Nagle's algorithm: the handler writes the
         # headers and the body separately, and Nagle would hold the body back until the client's
         # delayed ACK (~40 ms on Linux), a stall a real provider does not have.
@@ -84,9 +92,13 @@ def serve_fake() -> int:
     return 0
 
 
-def start_fake() -> tuple[subprocess.Popen, str]:
+def start_fake(delay_s: float = DELAY_S) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve-fake"], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, __file__, "--serve-fake", str(delay_s)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     return proc, proc.stdout.readline().strip()
 
@@ -165,14 +177,143 @@ def configure(tmp: Path, redis_port: int, fake_url: str, max_rows: int) -> None:
     )
 
 
+def start_gunicorn(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
+    """The app under gunicorn (gunicorn.conf.py, as `make run`) on a free port, once /ping answers."""
+    import urllib.request
+
+    port = local_redis.free_port()
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                str(ROOT / "gunicorn.conf.py"),
+                "wsgi:app",
+                "--bind",
+                f"127.0.0.1:{port}",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited; see {log}")
+        try:
+            with urllib.request.urlopen(f"{base}/ping", timeout=1) as res:
+                if res.status == 200:
+                    return proc, base
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"gunicorn did not answer within 60 s; see {log}")
+
+
+def run_single(base: str, headers: dict, requests_n: int, per_minute: float) -> list[dict]:
+    """POST /api/v1/evaluations on a fixed schedule (one every 60/per_minute s, each in its own
+    thread so a slow answer never delays the next), distinct texts; each answer's time and headers."""
+    import threading
+
+    import requests
+
+    results: list[dict] = []
+    lock = threading.Lock()
+    # Warm each gunicorn worker's first-request path (SDK client, schema validator) off the clock.
+    warm = [
+        threading.Thread(
+            target=requests.post,
+            args=(f"{base}/api/v1/evaluations",),
+            kwargs={"headers": headers, "json": {"requirementText": SINGLE_TEXT.format(n=f"warm{i}")}, "timeout": 30},
+        )
+        for i in range(8)
+    ]
+    for thread in warm:
+        thread.start()
+    for thread in warm:
+        thread.join()
+
+    def one(i: int) -> None:
+        started = time.monotonic()
+        try:
+            res = requests.post(
+                f"{base}/api/v1/evaluations",
+                headers=headers,
+                json={"requirementText": SINGLE_TEXT.format(n=i)},
+                timeout=30,
+            )
+            row = {
+                "status": res.status_code,
+                "variant": res.headers.get("X-Variant"),
+                "reason": res.headers.get("X-Variant-Reason"),
+            }
+        except requests.RequestException as exc:
+            row = {"status": None, "variant": None, "reason": type(exc).__name__}
+        row["s"] = time.monotonic() - started
+        with lock:
+            results.append(row)
+
+    interval = 60.0 / per_minute
+    began = time.monotonic()
+    threads = []
+    for i in range(requests_n):
+        time.sleep(max(0.0, began + i * interval - time.monotonic()))
+        thread = threading.Thread(target=one, args=(i,))
+        thread.start()
+        threads.append(thread)
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def single_part(args, tmp: Path, token: str) -> tuple[dict, bool]:
+    """Part 3: gunicorn + a 3-second model; returns (numbers, target met)."""
+    fake_proc, fake_url = start_fake(SLOW_DELAY_S)
+    env = {**os.environ, "OPENAI_BASE_URL": fake_url}
+    proc, base = start_gunicorn(env, tmp / "gunicorn.log")
+    try:
+        rows = run_single(
+            base, {"Authorization": f"Bearer {token}", "X-Force-Variant": "v2"}, args.single_requests, args.single_rate
+        )
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)
+        fake_proc.stdin.close()
+        fake_proc.wait(timeout=30)
+    times = sorted(r["s"] for r in rows)
+    p95 = times[max(0, -(-len(times) * 95 // 100) - 1)]  # nearest rank
+    answered = sum(r["status"] == 200 for r in rows)
+    with_reason = sum((r["variant"], r["reason"]) == ("v1", "v2-timeout") for r in rows)
+    numbers = {
+        "n": len(rows),
+        "answered": answered,
+        "with_reason": with_reason,
+        "p50": times[len(times) // 2],
+        "p95": p95,
+        "max": times[-1],
+        "min": times[0],
+        "other": sorted({(r["status"], r["variant"], r["reason"]) for r in rows} - {(200, "v1", "v2-timeout")}),
+    }
+    ok = answered == with_reason == args.single_requests and p95 <= SINGLE_P95_TARGET_S
+    return numbers, ok
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--v2-rows", type=int, default=200)
-    parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--only", choices=["all", "batches", "single"], default="all")
+    parser.add_argument("--single-requests", type=int, default=30)
+    parser.add_argument("--single-rate", type=float, default=30.0, help="requests per minute")
+    parser.add_argument("--serve-fake", type=float, nargs="?", const=DELAY_S, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve_fake:
-        return serve_fake()
+    if args.serve_fake is not None:
+        return serve_fake(args.serve_fake)
     tmp = Path(tempfile.mkdtemp(prefix="fw-bench-req-"))
     port = local_redis.free_port()
     redis_proc = local_redis.start(port, tmp / "redis", persist=False)
@@ -187,26 +328,31 @@ def main() -> int:
     app = create_app()
     settings = app.config["SETTINGS"]
     worker = None
+    offline = v2 = single = None
+    single_ok = True
     try:
         with app.app_context():
             upgrade(directory=str(ROOT / "migrations"))
             admin, _ = accounts.create_admin("bench@example.test", "bench password 1")
             token = create_access_token(identity=admin.id, additional_claims={"role": admin.role})
-            worker = subprocess.Popen(
-                [sys.executable, str(ROOT / "worker.py")],
-                cwd=ROOT,
-                env=dict(os.environ),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-            client = app.test_client()
-            headers = {"Authorization": f"Bearer {token}"}
-            run_batch(client, headers, table(20, "warm"), 20, worker.pid)  # the worker is up and warm
-            offline = run_batch(client, headers, table(args.rows, "v1"), args.rows, worker.pid)
-            v2 = run_batch(
-                client, {**headers, "X-Force-Variant": "v2"}, table(args.v2_rows, "v2"), args.v2_rows, worker.pid
-            )
+            if args.only in ("all", "batches"):
+                worker = subprocess.Popen(
+                    [sys.executable, str(ROOT / "worker.py")],
+                    cwd=ROOT,
+                    env=dict(os.environ),
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+                client = app.test_client()
+                headers = {"Authorization": f"Bearer {token}"}
+                run_batch(client, headers, table(20, "warm"), 20, worker.pid)  # the worker is up and warm
+                offline = run_batch(client, headers, table(args.rows, "v1"), args.rows, worker.pid)
+                v2 = run_batch(
+                    client, {**headers, "X-Force-Variant": "v2"}, table(args.v2_rows, "v2"), args.v2_rows, worker.pid
+                )
+        if args.only in ("all", "single"):
+            single, single_ok = single_part(args, tmp, token)
     finally:
         if worker is not None:
             worker.terminate()
@@ -215,15 +361,34 @@ def main() -> int:
         fake_proc.stdin.close()
         fake_proc.wait(timeout=30)
         shutil.rmtree(tmp, ignore_errors=True)
-    return report(args, settings, offline, v2)
+    return report(args, settings, offline, v2, single, single_ok)
 
 
-def report(args, settings, offline: dict, v2: dict) -> int:
+def report(args, settings, offline: dict | None, v2: dict | None, single: dict | None, single_ok: bool) -> int:
+    load = os.getloadavg()
+    print(
+        f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
+        "(1/5/15 min; targets assume a machine that is not saturated)"
+    )
+    ok = single_ok
+    if offline is not None and v2 is not None:
+        ok = report_batches(args, settings, offline, v2) and ok
+    if single is not None:
+        print(
+            f"single v2 evaluations (model answers after {SLOW_DELAY_S:.0f} s, V2_DEADLINE_S={settings.v2_deadline_s:g}, "
+            f"{args.single_rate:g} requests/min, gunicorn): {single['answered']}/{single['n']} answered 200, "
+            f"{single['with_reason']} with X-Variant: v1 + X-Variant-Reason: v2-timeout; "
+            f"min {single['min']:.3f} s, p50 {single['p50']:.3f} s, p95 {single['p95']:.3f} s, max {single['max']:.3f} s; "
+            f"target p95 <= {SINGLE_P95_TARGET_S} s, all answered with the reason: {'OK' if single_ok else 'MISSED'}"
+            + (f"; other answers: {single['other']}" if single["other"] else "")
+        )
+    return 0 if ok else 1
+
+
+def report_batches(args, settings, offline: dict, v2: dict) -> bool:
     ideal = settings.max_parallel / DELAY_S
     rate, worker_rate = args.v2_rows / v2["total_s"], args.v2_rows / v2["worker_s"]
     ok_offline, ok_v2 = offline["total_s"] < OFFLINE_TARGET_S, rate >= RATIO_TARGET * ideal
-    load = os.getloadavg()[0]
-    print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} (targets assume a machine that is not saturated)")
     print(
         f"offline v1: {args.rows} rows POST -> worker -> stored in {offline['total_s']:.2f} s "
         f"(POST {offline['post_s'] * 1000:.0f} ms, job {offline['worker_s']:.2f} s using {offline['worker_cpu_s']:.2f} s CPU, "
@@ -237,7 +402,7 @@ def report(args, settings, offline: dict, v2: dict) -> int:
         f"ratio {rate / ideal:.3f} (job {worker_rate / ideal:.3f}, {v2['worker_cpu_s']:.2f} s CPU); target >= {RATIO_TARGET}: "
         f"{'OK' if ok_v2 else 'MISSED'}; engines {v2['engines']}"
     )
-    return 0 if ok_offline and ok_v2 else 1
+    return ok_offline and ok_v2
 
 
 if __name__ == "__main__":

@@ -22,11 +22,16 @@ def default_responder(request: dict[str, Any]) -> str:
 
 class FakeOpenAI:
     """Serve /v1/chat/completions. A responder returns text, a dict with 'status' and 'body'
-    for an error, or raises to drop the connection. ``delay_s`` delays every answer."""
+    for an error, or raises to drop the connection. Slow modes: ``delay_s`` delays every answer
+    (a model that thinks); ``trickle_s`` sends the headers at once, then the body a few bytes
+    every ``trickle_s`` (no single read ever waits long, so only a total deadline stops it).
+    ``disconnects`` records when a client closed the connection before the answer was sent."""
 
-    def __init__(self, responder: Responder = default_responder, delay_s: float = 0.0):
+    def __init__(self, responder: Responder = default_responder, delay_s: float = 0.0, trickle_s: float = 0.0):
         self.responder = responder
         self.delay_s = delay_s
+        self.trickle_s = trickle_s
+        self.disconnects: list[float] = []
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         server = self
@@ -61,7 +66,18 @@ class FakeOpenAI:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                if not server.trickle_s:
+                    self.wfile.write(data)
+                    return
+                try:
+                    for start in range(0, len(data), 8):
+                        self.wfile.write(data[start : start + 8])
+                        self.wfile.flush()
+                        time.sleep(server.trickle_s)
+                except OSError:  # the client closed the connection
+                    with server._lock:
+                        server.disconnects.append(time.monotonic())
+                    self.close_connection = True
 
             def _stream(self, request: dict, text: str) -> None:
                 self.send_response(200)

@@ -28,6 +28,8 @@ def env_for(app) -> dict[str, str]:
             value = "true" if value else "false"
         elif isinstance(value, list):
             value = ",".join(value)
+        elif value is None:  # unset stays unset (an empty variable counts as unset)
+            value = ""
         env[f.metadata["env"]] = str(value)
     return env
 

@@ -92,3 +92,18 @@ def test_the_rate_limiter_adds_no_hook_to_requests_that_check_no_limit(app):
     after, teardown = app.after_request_funcs[None], app.teardown_request_funcs[None]
     assert "rate_limit_headers" in [f.__name__ for f in after if hasattr(f, "__name__")], version
     assert "release_limiter_context" in [f.__name__ for f in teardown if hasattr(f, "__name__")], version
+
+
+def test_the_llm_clients_connections_keep_deadlines():
+    """httpx builds its pool without a network-backend argument: adapters/llm.py sets the pool's
+    private ``_network_backend``. A new httpcore that stops using it would silently drop the deadline."""
+    import httpcore2
+
+    from backend_app.adapters import llm
+
+    transport = llm._deadline_transport()
+    name = f"httpcore2 {httpcore2.__version__}: ConnectionPool._network_backend"
+    assert isinstance(transport._pool, httpcore2.ConnectionPool), name
+    assert type(transport._pool._network_backend).__name__ == "DeadlineBackend", f"{name} is not ours"
+    source = inspect.getsource(httpcore2.ConnectionPool.create_connection)
+    assert "network_backend=self._network_backend" in source, f"{name} is no longer what connections are made with"

@@ -14,7 +14,7 @@ def test_defaults_and_original_names():
             "CORS_ORIGINS": "http://a.test, http://b.test",
         }
     )
-    assert s.api_port == 9000 and s.effective_ai_provider == "offline"
+    assert s.api_port == 9000 and s.effective_ai_provider == "openai"  # AI_PROVIDER, when set, decides
     assert s.canary_percent == 25 and s.feature_flag_use_v2 is True
     assert s.cors_origins == ["http://a.test", "http://b.test"]
 
@@ -101,3 +101,93 @@ def test_zero_where_zero_means_off_and_other_rate_forms_are_taken():
         }
     )
     assert settings.monthly_budget_usd == 0 and settings.login_rate_limit == "5/minute;100/day"
+
+
+@pytest.mark.parametrize(
+    "env, provider",
+    [
+        ({}, "offline"),
+        ({"OPENAI_API_KEY": "sk-x"}, "offline"),  # a key alone never starts paid calls
+        ({"MOCK_MODE": "false", "OPENAI_API_KEY": "sk-x"}, "openai"),  # the original system's switch
+        ({"MOCK_MODE": "false"}, "offline"),  # no key: nothing to call
+        ({"MOCK_MODE": "true", "OPENAI_API_KEY": "sk-x"}, "offline"),
+        ({"MOCK_MODE": "false", "OPENAI_API_KEY": "sk-x", "AI_PROVIDER": "offline"}, "offline"),
+        ({"MOCK_MODE": "true", "OPENAI_API_KEY": "sk-x", "AI_PROVIDER": "openai"}, "openai"),
+        ({"AI_PROVIDER": "openai"}, "openai"),
+        ({"AI_PROVIDER": "", "MOCK_MODE": "", "OPENAI_API_KEY": "sk-x"}, "offline"),  # empty is unset
+    ],
+)
+def test_ai_provider_precedence(env, provider):
+    settings = load_settings(env)
+    assert settings.effective_ai_provider == provider
+    assert settings.client_dict()["ai_provider"] == settings.public_dict()["ai_provider"] == provider
+
+
+def test_an_unknown_ai_provider_is_refused():
+    with pytest.raises(SettingsError, match="AI_PROVIDER must be offline or openai"):
+        load_settings({"AI_PROVIDER": "claude", "MOCK_MODE": "true"})
+
+
+def test_aws_names_are_read_where_the_s3_names_are_unset():
+    aws = {
+        "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "aws-secret",
+        "AWS_DEFAULT_REGION": "eu-central-1",
+        "AWS_ENDPOINT_URL": "http://minio.test:9000",
+    }
+    s = load_settings(aws)
+    assert (s.s3_access_key_id, s.s3_secret_access_key) == ("AKIAEXAMPLE", "aws-secret")
+    assert (s.s3_region, s.s3_endpoint_url) == ("eu-central-1", "http://minio.test:9000")
+    # The newer, more specific AWS names come first: AWS_REGION, AWS_ENDPOINT_URL_S3.
+    s = load_settings({**aws, "AWS_REGION": "eu-west-3", "AWS_ENDPOINT_URL_S3": "http://s3.test"})
+    assert (s.s3_region, s.s3_endpoint_url) == ("eu-west-3", "http://s3.test")
+    # The S3_* names win wherever they are set; an empty one counts as unset.
+    s = load_settings(
+        {
+            **aws,
+            "S3_REGION": "us-west-2",
+            "S3_ACCESS_KEY_ID": "framewise",
+            "S3_SECRET_ACCESS_KEY": "",
+            "S3_ENDPOINT_URL": "",
+        }
+    )
+    assert (s.s3_region, s.s3_access_key_id, s.s3_secret_access_key) == ("us-west-2", "framewise", "aws-secret")
+    assert s.s3_endpoint_url == "http://minio.test:9000"
+    assert load_settings({}).s3_region == "us-east-1"
+    assert "s3_access_key_id" not in s.public_dict() and "s3_secret_access_key" not in s.public_dict()
+
+
+def test_requirements_md_path_defaults_to_the_shipped_sample():
+    from pathlib import Path
+
+    from backend_app.services.requirements.markdown import parse
+
+    path = Path(load_settings({}).requirements_md_path)
+    assert path == Path(__file__).resolve().parent.parent / "docs" / "requirements.md"
+    table = parse(path.read_text(encoding="utf-8"), max_rows=100)
+    assert len(table.rows) >= 5 and table.rejected == []
+    assert {"en", "de"} <= {row.context.get("language", "en") for row in table.rows}
+    assert load_settings({"REQUIREMENTS_MD_PATH": "/srv/reqs.md"}).requirements_md_path == "/srv/reqs.md"
+
+
+def test_the_docker_image_ships_the_sample_requirements():
+    from pathlib import Path
+
+    dockerfile = (Path(__file__).resolve().parent.parent / "Dockerfile").read_text()
+    assert "COPY docs/requirements.md ./docs/requirements.md" in dockerfile
+
+
+def test_flag_pins_are_unset_unless_the_environment_sets_them():
+    s = load_settings({})
+    assert (s.feature_flag_use_v2, s.canary_percent) == (None, None)
+    s = load_settings({"FEATURE_FLAG_USE_V2": "", "CANARY_PERCENT": ""})
+    assert (s.feature_flag_use_v2, s.canary_percent) == (None, None)
+    s = load_settings({"FEATURE_FLAG_USE_V2": "false", "CANARY_PERCENT": "0"})
+    assert (s.feature_flag_use_v2, s.canary_percent) == (False, 0)
+
+
+def test_v2_deadline():
+    assert load_settings({}).v2_deadline_s == 2.0
+    assert load_settings({"V2_DEADLINE_S": "0.5"}).v2_deadline_s == 0.5
+    with pytest.raises(SettingsError, match="V2_DEADLINE_S must be above 0"):
+        load_settings({"V2_DEADLINE_S": "0"})

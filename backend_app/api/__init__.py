@@ -38,7 +38,7 @@ def doc(
     form: Schema | None = None,
     media: str | list[str] | None = None,
     path: dict[str, dict[str, Any]] | None = None,
-    optional_body: bool = False,
+    optional_body: bool | Callable[[Any], bool] = False,
 ) -> Callable:
     """Describe a view for the OpenAPI document.
 

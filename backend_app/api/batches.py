@@ -21,8 +21,13 @@ from backend_app.validation import fields, int_arg, json_value
 from backend_app.variant import current_variant
 
 
+def default_table(settings) -> bool:
+    """Whether REQUIREMENTS_MD_PATH (default ./docs/requirements.md) names a file: then no body is needed."""
+    return bool(settings.requirements_md_path) and Path(settings.requirements_md_path).is_file()
+
+
 def batch_body(settings) -> dict:
-    """A markdown table as JSON {markdown} (or a file upload); without REQUIREMENTS_MD_PATH the table is required."""
+    """A markdown table as JSON {markdown} (or a file upload); without a REQUIREMENTS_MD_PATH file the table is required."""
     markdown = {"type": "string", "minLength": 1, "description": "a table: id | requirementText | context"}
     return {
         "type": "object",
@@ -31,15 +36,19 @@ def batch_body(settings) -> dict:
             "session_id": {"type": ["string", "null"]},
             "criteriaKeys": {"type": ["array", "null"], "items": {"type": "string", "enum": list(criteria.CRITERIA)}},
         },
-        "required": [] if settings.requirements_md_path else ["markdown"],
+        "required": [] if default_table(settings) else ["markdown"],
     }
 
 
-BATCH_FORM = {
-    "type": "object",
-    "properties": {"file": BINARY_FIELD, "session_id": {"type": "string"}},
-    "required": ["file"],
-}
+def batch_form(settings) -> dict:
+    """A file upload; without a REQUIREMENTS_MD_PATH file the file is required."""
+    return {
+        "type": "object",
+        "properties": {"file": BINARY_FIELD, "session_id": {"type": "string"}},
+        "required": [] if default_table(settings) else ["file"],
+    }
+
+
 BATCH_PARAMS = {
     "session_id": "a session of yours",
     "criteria": {
@@ -77,8 +86,13 @@ def read_input() -> tuple[str, str, dict]:
         if not isinstance(data, dict):
             raise ValidationError("The body must be a JSON object {markdown}.", code="MALFORMED_JSON")
         options.update(fields(data, optional={"session_id": str, "criteriaKeys": list}))
-        if data.get("markdown"):
-            return str(data["markdown"]), "json", options
+        if "markdown" in data:  # sent: a table, never a reason to fall back to the default one
+            if not isinstance(data["markdown"], str) or not data["markdown"].strip():
+                raise ValidationError(
+                    "markdown must be a non-empty table (leave it out to run REQUIREMENTS_MD_PATH's table).",
+                    details={"fields": {"markdown": "must be a non-empty string"}},
+                )
+            return data["markdown"], "json", options
     elif request.content_length:
         return request.get_data(as_text=True), "body", options
     path = settings.requirements_md_path
@@ -129,7 +143,8 @@ def _large(view):
     "Evaluate a markdown table of requirements in the background",
     tag="requirements",
     body=batch_body,
-    form=BATCH_FORM,
+    form=batch_form,
+    optional_body=default_table,
     responses=SUBMIT_RESPONSES,
     returns=ref("BatchSubmitted"),
     params=BATCH_PARAMS,
@@ -145,7 +160,8 @@ def batch_evaluate():
     "Suggest fixes for a markdown table of requirements in the background",
     tag="requirements",
     body=batch_body,
-    form=BATCH_FORM,
+    form=batch_form,
+    optional_body=default_table,
     responses=SUBMIT_RESPONSES,
     returns=ref("BatchSubmitted"),
     params=BATCH_PARAMS,
@@ -161,7 +177,8 @@ def batch_suggest():
     "Rewrite a markdown table of requirements in the background",
     tag="requirements",
     body=batch_body,
-    form=BATCH_FORM,
+    form=batch_form,
+    optional_body=default_table,
     responses=SUBMIT_RESPONSES,
     returns=ref("BatchSubmitted"),
     params=BATCH_PARAMS,

@@ -33,7 +33,11 @@ CHANGED_FLAG = {"allOf": [ref("Flag"), shape({"changed": {"type": "boolean"}})]}
 
 def _flag_dict(flag) -> dict:
     view = flags.snapshot().get(flag.key)
-    return {**flag.to_dict(), "rolled_back": bool(view and view.rolled_back)}
+    return {
+        **flag.to_dict(),
+        "rolled_back": bool(view and view.rolled_back),
+        "pinned_by_environment": flags.pinned_by_environment(flag.key),
+    }
 
 
 def _guard_dict() -> dict:
@@ -77,11 +81,12 @@ def get_flag(key: str):
 @bp.put("/flags/<key>")
 @doc(
     "Create or change a flag (audited); unchanged values write no audit entry. Without rollout_percent a flag "
-    "keeps its own; a new flag needs one (422 FLAG_INVALID)",
+    "keeps its own; a new flag needs one (422 FLAG_INVALID). A field pinned by the environment "
+    "(FEATURE_FLAG_USE_V2, CANARY_PERCENT) cannot be moved off its pin (409 FLAG_PINNED)",
     tag="flags",
     auth="admin",
     body=FLAG_CHANGE,
-    responses={200: "OK", 403: "ADMIN_REQUIRED", 422: "FLAG_INVALID"},
+    responses={200: "OK", 403: "ADMIN_REQUIRED", 409: "FLAG_PINNED", 422: "FLAG_INVALID"},
     returns=CHANGED_FLAG,
     path=FLAG_KEY,
 )

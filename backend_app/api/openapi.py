@@ -132,7 +132,9 @@ def _operation(rule, method: str, meta: dict, settings) -> dict[str, Any]:
             content["application/json"] = {"schema": storable(body)}
         if form is not None:
             content["multipart/form-data"] = {"schema": storable(form)}
-        op["requestBody"] = {"required": not meta["optional_body"], "content": content}
+        optional = meta["optional_body"]
+        optional = optional(settings) if callable(optional) else optional
+        op["requestBody"] = {"required": not optional, "content": content}
     params = [
         {"name": name, "in": "path", "required": True, "schema": _path_schema(rule, name, meta)}
         for name in _PARAM.findall(rule.rule)

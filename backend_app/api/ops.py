@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, jsonify
 
 from backend_app.api import doc
-from backend_app.api.schemas import shape
+from backend_app.api.schemas import PINS, shape
 from backend_app.auth import load_user
 from backend_app.extensions import db
 from backend_app.observability import metrics_response
@@ -78,7 +78,10 @@ def metrics():
             "settings": {"type": "object"},
             "flags": {
                 "type": "object",
-                "additionalProperties": shape({"enabled": {"type": "boolean"}, "rollout_percent": {"type": "integer"}}),
+                "additionalProperties": shape(
+                    {"enabled": {"type": "boolean"}, "rollout_percent": {"type": "integer"}},
+                    {"pinned_by_environment": PINS},
+                ),
             },
             "variant": shape({"variant": {"enum": ["v1", "v2"]}, "reason": {"type": "string"}}),
             "guard": {"type": ["object", "null"]},
@@ -94,7 +97,11 @@ def runtime_config():
         {
             "settings": settings.public_dict() if user.is_admin else settings.client_dict(),
             "flags": {
-                key: {"enabled": v.enabled, "rollout_percent": v.rollout_percent}
+                key: {
+                    "enabled": v.enabled,
+                    "rollout_percent": v.rollout_percent,
+                    "pinned_by_environment": flags.pinned_by_environment(key),
+                }
                 for key, v in sorted(flags.snapshot().items())
             },
             "variant": {"variant": g.variant, "reason": g.variant_reason},

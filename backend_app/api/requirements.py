@@ -7,11 +7,12 @@ from flask import jsonify
 from backend_app.api import bp, doc
 from backend_app.api.schemas import ref, shape, storable_json, text
 from backend_app.auth import current_user, login_required
+from backend_app.observability import request_elapsed_s
 from backend_app.services.requirements import criteria
 from backend_app.services.requirements.rules import RULES
 from backend_app.services.requirements.single import MAX_TEXT_CHARS, answer
 from backend_app.validation import json_body
-from backend_app.variant import current_variant, report_v2_failure
+from backend_app.variant import current_variant, serve_v1_instead
 
 # No criteriaKeys (or an empty list) means every criterion.
 CRITERIA_KEYS = {"type": ["array", "null"], "items": {"type": "string", "enum": list(criteria.CRITERIA)}}
@@ -25,6 +26,11 @@ REQUIREMENT_BODY = {
     },
 }
 ERRORS = {422: "VALIDATION_ERROR, REQUIREMENT_TEXT_EMPTY, REQUIREMENT_TEXT_TOO_LONG, UNKNOWN_CRITERIA"}
+# v2 (the model) has V2_DEADLINE_S (default 2 s) in all; past it, or when v2 fails, the rule engine
+# answers with X-Variant: v1 and X-Variant-Reason: v2-timeout (or v2-failed, v2-budget).
+V2_NOTE = (
+    "; under v2 the model has V2_DEADLINE_S (2 s) in all, then the rule engine answers (X-Variant-Reason: v2-timeout)"
+)
 
 
 @bp.get("/criteria")
@@ -49,13 +55,20 @@ def list_criteria():
 
 def _answer(mode: str):
     return jsonify(
-        answer(json_body(), mode, variant=current_variant(), user_id=current_user().id, on_v2_failure=report_v2_failure)
+        answer(
+            json_body(),
+            mode,
+            variant=current_variant(),
+            user_id=current_user().id,
+            on_fallback=serve_v1_instead,
+            spent_s=request_elapsed_s(),
+        )
     )
 
 
 @bp.post("/evaluations")
 @doc(
-    "Evaluate one requirement: findings with spans and rules, scores per criterion",
+    "Evaluate one requirement: findings with spans and rules, scores per criterion" + V2_NOTE,
     tag="requirements",
     body=REQUIREMENT_BODY,
     responses={200: "OK", **ERRORS},
@@ -68,7 +81,7 @@ def create_evaluation():
 
 @bp.post("/suggestions")
 @doc(
-    "Concrete fixes for each finding of one requirement",
+    "Concrete fixes for each finding of one requirement" + V2_NOTE,
     tag="requirements",
     body=REQUIREMENT_BODY,
     responses={200: "OK", **ERRORS},
@@ -81,7 +94,7 @@ def create_suggestions():
 
 @bp.post("/rewrites")
 @doc(
-    "An improved version of one requirement",
+    "An improved version of one requirement (one model call under v2: findings and sentence together)" + V2_NOTE,
     tag="requirements",
     body=REQUIREMENT_BODY,
     responses={200: "OK", **ERRORS},

@@ -28,6 +28,16 @@ BINARY_FIELD = {"type": "string", "format": "binary", "contentMediaType": "appli
 SSE_EVENT = {"type": "object", "properties": {"event": {"type": "string"}, "data": {"type": "string"}}}
 JOB_STATUS = {"type": "string", "enum": list(STATUSES)}
 
+# Operator pins on a flag (FEATURE_FLAG_USE_V2, CANARY_PERCENT): empty when the stored flag rules.
+PINS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["field", "env", "value"],
+        "properties": {"field": STRING, "env": STRING, "value": {"type": ["boolean", "integer"]}},
+    },
+}
+
 
 def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -115,6 +125,7 @@ COMPONENTS: dict[str, dict[str, Any]] = {
             "rollout_percent": {"type": "integer", "minimum": 0, "maximum": 100},
             "updated_at": TIME,
             "rolled_back": BOOLEAN,
+            "pinned_by_environment": PINS,
         }
     ),
     "Requirement": shape(

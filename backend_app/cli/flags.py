@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from backend_app.errors import AppError
@@ -29,6 +30,9 @@ def list_cmd() -> None:
             f"{flag.key:24} {state} {flag.rollout_percent:3d}%  by {flag.updated_by or '-'} "
             f"at {flag.to_dict()['updated_at']}  {flag.description}"
         )
+        pinned = flags.pins.describe(flags.pins.pins(current_app.config["SETTINGS"], flag.key))
+        if pinned:
+            click.echo(f"{'':24} {pinned}")
     tripped = guard.status()
     if tripped:
         click.echo(f"GUARD TRIPPED at {tripped['tripped_at']}: {tripped['reason']}")

@@ -8,8 +8,8 @@ from backend_app.extensions import db
 from backend_app.models.base import UTCDateTime, iso, utcnow
 
 # What an audit row records: a change through the API/CLI, a one-step rollback, the
-# automatic guard's rollback, or the first-start seed from FEATURE_FLAG_USE_V2/CANARY_PERCENT.
-ACTIONS = ("seed", "update", "rollback", "guard")
+# automatic guard's rollback, the first-start seed, or an operator pin from FEATURE_FLAG_USE_V2/CANARY_PERCENT
+ACTIONS = ("seed", "update", "rollback", "guard", "pin")
 
 
 class Flag(db.Model):

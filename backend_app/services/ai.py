@@ -3,7 +3,8 @@
 The adapter (adapters/llm.py) talks to the endpoint and keeps its answer cache; this is the
 policy around it. Every call names the user it is made for and its purpose; cached answers
 cost nothing but are recorded as cached calls. The adapter's ``LLMError`` becomes
-``AIProviderFailed`` (AI_PROVIDER_FAILED); a spent budget is ``usage.BudgetExceeded``.
+``AIProviderFailed`` (AI_PROVIDER_FAILED), or ``AITimeout`` (AI_PROVIDER_TIMEOUT) when the call's
+deadline passed; a spent budget is ``usage.BudgetExceeded``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ from backend_app.services import usage
 
 class AIProviderFailed(AppError):
     status, code, message = 502, "AI_PROVIDER_FAILED", "The AI provider did not answer usefully."
+
+
+class AITimeout(AIProviderFailed):
+    """The call's deadline passed before the provider answered (the connection was closed)."""
+
+    status, code, message = 504, "AI_PROVIDER_TIMEOUT", "The AI provider did not answer in time."
 
 
 @dataclass
@@ -68,8 +75,11 @@ def complete(
     attempts: int = 3,
     use_cache: bool = True,
     record: bool = True,
+    deadline_s: float | None = None,
 ) -> LLMResult:
     """One chat completion: budget check, the adapter (cache, retries with backoff), usage.
+
+    ``deadline_s`` bounds the whole call, retries included (``AITimeout`` past it).
 
     ``record=False`` leaves the usage row to the caller (``usage.row``): a batch calls from a
     thread pool but writes to the database from one thread only.
@@ -86,9 +96,10 @@ def complete(
             json_mode=json_mode,
             attempts=attempts,
             use_cache=use_cache,
+            deadline_s=deadline_s,
         )
     except llm.LLMError as exc:
-        raise AIProviderFailed(exc.message) from exc
+        raise (AITimeout if exc.code == llm.DEADLINE else AIProviderFailed)(exc.message) from exc
     result = _priced(answer)
     if record:
         usage.record(user_id, purpose, result)

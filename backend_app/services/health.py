@@ -21,7 +21,7 @@ from backend_app.observability import JOBS, QUEUE_DEPTH
 from backend_app.queue.kinds import KINDS
 from backend_app.queue.reconcile import silent_running, stale_queued
 from backend_app.queue.workers import live_workers
-from backend_app.services import hooks
+from backend_app.services import flags, hooks
 from backend_app.services.hooks import HealthCheck
 
 REDIS_DOWN = {"ok": False, "error": "redis unreachable"}
@@ -102,6 +102,23 @@ def job_counts() -> dict[str, Any]:
     }
 
 
+def flag_states() -> dict[str, Any]:
+    """Each flag's state as this process serves it, with the operator pins ("pinned by environment");
+    informative: it never makes the report unhealthy."""
+    from_env = {}
+    report = {}
+    for key, view in sorted(flags.snapshot().items()):
+        pinned = flags.pinned_by_environment(key)
+        report[key] = {
+            "enabled": view.enabled,
+            "rollout_percent": view.rollout_percent,
+            "pinned_by_environment": pinned,
+        }
+        if pinned:
+            from_env[key] = flags.pins.describe(flags.pins.pins(current_app.config["SETTINGS"], key))
+    return {"ok": True, "flags": report, "pinned": from_env}
+
+
 def init_app(app: Flask) -> None:
     """The core checks, first in /health: database, Redis, workers and queues (when Redis
     answers), job rows (when the database does)."""
@@ -112,6 +129,7 @@ def init_app(app: Flask) -> None:
             HealthCheck("workers", check_workers, needs="redis", unmet=REDIS_DOWN),
             HealthCheck("queues", check_queues, needs="redis", unmet=REDIS_DOWN),
             HealthCheck("jobs", job_counts, needs="database"),
+            HealthCheck("flags", flag_states, needs="database"),
         ]
     )
 

@@ -8,6 +8,7 @@ from backend_app.errors import AppError, ValidationError, is_htmx
 from backend_app.extensions import db
 from backend_app.services import accounts, flags
 from backend_app.services.flags import guard
+from backend_app.services.flags.pins import FlagPinned
 from backend_app.web import bp, fragment_or_page, page_admin_required
 
 AUDIT_ROWS = 10
@@ -26,6 +27,7 @@ def _flags_page(message: str | None = None, error: AppError | None = None, statu
         my_bucket=my_bucket,
         emails=emails,
         my_variant=flags.decide(g.user.id)[0],
+        pinned={flag.key: flags.pinned_by_environment(flag.key) for flag, _ in rows},
         guard_status=guard.status(),
         message=message,
         error=error,
@@ -64,6 +66,8 @@ def admin_set_flag_page(key: str):
         )
     except ValidationError as exc:
         return _flags_page(error=exc, status=422)
+    except FlagPinned as exc:
+        return _flags_page(error=exc, status=409)
     if not is_htmx():
         return redirect(url_for("web.admin_flags_page"), code=303)
     state = f"on for {flag.rollout_percent} %" if flag.enabled else "off"

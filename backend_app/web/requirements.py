@@ -7,11 +7,12 @@ from flask import g, render_template, request
 from backend_app.auth import current_tenant
 from backend_app.errors import AppError
 from backend_app.models import RequirementBatch
+from backend_app.observability import request_elapsed_s
 from backend_app.services.requirements import criteria
 from backend_app.services.requirements.rules import RULES
 from backend_app.services.requirements.single import MAX_TEXT_CHARS, answer
 from backend_app.tenancy import list_owned
-from backend_app.variant import current_variant, report_v2_failure
+from backend_app.variant import current_variant, serve_v1_instead
 from backend_app.web import bp, fragment_or_page, page_login_required
 from backend_app.web.highlight import score_class, segments
 
@@ -57,7 +58,8 @@ def requirement_check_page():
             mode,
             variant=current_variant(),
             user_id=g.user.id,
-            on_v2_failure=report_v2_failure,
+            on_fallback=serve_v1_instead,
+            spent_s=request_elapsed_s(),
         )
     except AppError as exc:
         error = exc

@@ -204,7 +204,17 @@ def test_rows_over_max_batch_rows_are_rejected_and_the_rest_run(client):
 
 
 @pytest.mark.sqlite_only
-def test_no_input_and_no_default_path(client):
+def test_no_input_runs_the_shipped_sample_table(client):
+    """REQUIREMENTS_MD_PATH defaults to ./docs/requirements.md, as in the original system."""
+    res = client.post("/api/v1/batch/evaluate", headers=auth_headers(client, make_user()))
+    body = res.get_json()
+    assert res.status_code == 202 and body["total_rows"] == 8 and body["rejected"] == []
+    assert db.session.get(RequirementBatch, body["batch_id"]).source == "default_path"
+
+
+@pytest.mark.sqlite_only
+def test_no_input_and_no_default_file(client, app, tmp_path):
+    app.config["SETTINGS"] = app.config["SETTINGS"].replace(requirements_md_path=str(tmp_path / "missing.md"))
     res = client.post("/api/v1/batch/evaluate", headers=auth_headers(client, make_user()))
     assert res.status_code == 422 and res.get_json()["error"]["code"] == "BATCH_INPUT_MISSING"
 
@@ -317,3 +327,12 @@ def test_a_rerun_keeps_rows_an_earlier_attempt_stored(client, app, start_worker)
     assert rows[0].engine == "earlier-attempt" and {r.engine for r in rows[1:]} == {"rules-v1"}
     assert batch.done_rows == len(SENTENCES) and batch.summary["rows"] == len(SENTENCES)
     assert batch.summary["mean_overall"] == round(sum(r.overall for r in rows) / len(rows), 1)
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("markdown", ["", "  ", None, {}, 7])
+def test_a_sent_markdown_that_is_no_table_is_refused_not_replaced_by_the_default(client, markdown):
+    res = client.post("/api/v1/batch/evaluate", headers=auth_headers(client, make_user()), json={"markdown": markdown})
+    assert res.status_code == 422 and res.get_json()["error"]["details"]["fields"] == {
+        "markdown": "must be a non-empty string"
+    }

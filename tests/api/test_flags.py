@@ -78,6 +78,7 @@ def test_admin_changes_rolls_back_and_reads_the_audit(client):
         "updated_by": admin.id,
         "changed": True,
         "rolled_back": False,
+        "pinned_by_environment": [],
         "description": put.get_json()["description"],
         "updated_at": None,
     }
@@ -223,7 +224,7 @@ def test_runtime_config_for_signed_in_users(client):
     assert client.get("/api/runtime-config").status_code == 401
     headers = auth_headers(client, make_user())
     body = client.get("/api/runtime-config", headers=headers).get_json()
-    assert body["flags"]["use_v2"] == {"enabled": False, "rollout_percent": 0}
+    assert body["flags"]["use_v2"] == {"enabled": False, "rollout_percent": 0, "pinned_by_environment": []}
     assert body["variant"] == {"variant": "v1", "reason": "flag off"}
     assert body["settings"]["guard_error_rate"] == 0.2
     assert not {"secret_key", "jwt_secret_key", "openai_api_key", "database_url"} & set(body["settings"])

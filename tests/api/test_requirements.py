@@ -175,3 +175,83 @@ def test_v2_provider_error_falls_back_and_rewrite_comes_from_the_llm(client, ope
 def test_v2_on_an_offline_server_answers_with_v1_and_says_so(client):
     body = client.post("/api/v1/evaluations", headers=_v2_headers(client), json={"requirementText": TEXT}).get_json()
     assert body["variant"] == "v1" and body["requested_variant"] == "v2" and "offline" in body["note"]
+
+
+# --- the 2-second budget of a single v2 request ----------------------------------------------
+
+
+def _post_timed(client, path, headers, text=TEXT):
+    import time
+
+    started = time.monotonic()
+    res = client.post(path, headers=headers, json={"requirementText": text})
+    return res, time.monotonic() - started
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("slow", [{"delay_s": 3.0}, {"trickle_s": 0.05}], ids=["thinking", "trickling"])
+def test_a_slow_model_gets_v1_with_the_reason_within_the_deadline(client, openai_app, fake_openai, slow):
+    openai_app.config["SETTINGS"] = openai_app.config["SETTINGS"].replace(v2_deadline_s=1.0)
+    fake_openai.responder = lambda req: json.dumps(_v2_answer())
+    for name, value in slow.items():
+        setattr(fake_openai, name, value)
+    res, took = _post_timed(client, "/api/v1/evaluations", _v2_headers(client))
+    body = res.get_json()
+    assert res.status_code == 200 and 0.9 <= took < 1.4, took  # answered within the budget (less the reserve)
+    assert (res.headers["X-Variant"], res.headers["X-Variant-Reason"]) == ("v1", "v2-timeout")
+    assert body["variant"] == "v1" and body["requested_variant"] == "v2" and body["engine"] == "rules-v1"
+    assert body["fallback_code"] == "AI_PROVIDER_TIMEOUT" and "v2 failed" in body["note"]
+    assert {"R7", "R8"} <= {f["rule_id"] for f in body["findings"]}
+    assert len(fake_openai.requests) == 1
+    from backend_app.services.flags import guard
+
+    assert guard.window_counts() == (1, 1)  # the canary guard counts the timeout as a v2 error
+
+
+@pytest.mark.sqlite_only
+def test_a_rewrite_makes_one_model_call(client, openai_app, fake_openai):
+    fake_openai.responder = lambda req: json.dumps(_v2_answer(rewrite="The system shall answer within 2 s."))
+    res = client.post("/api/v1/rewrites", headers=_v2_headers(client), json={"requirementText": TEXT})
+    body = res.get_json()
+    assert res.headers["X-Variant"] == "v2" and body["variant"] == "v2"
+    assert body["rewrite"] == "The system shall answer within 2 s." and body["findings"][0]["rule_id"] == "R7"
+    assert len(fake_openai.requests) == 1
+    assert "rewrite" in fake_openai.requests[0]["messages"][0]["content"]  # findings and sentence asked at once
+
+
+@pytest.mark.sqlite_only
+def test_no_repair_call_when_the_deadline_has_passed(client, openai_app, fake_openai):
+    """An invalid answer is repaired with a second call only while the budget has time left."""
+    openai_app.config["SETTINGS"] = openai_app.config["SETTINGS"].replace(v2_deadline_s=0.5)
+    fake_openai.responder = lambda req: "not json"
+    fake_openai.delay_s = 0.6  # the first (invalid) answer uses up the budget... and is cut
+    res, took = _post_timed(client, "/api/v1/suggestions", _v2_headers(client))
+    assert res.headers["X-Variant-Reason"] == "v2-timeout" and took < 0.9
+    assert len(fake_openai.requests) == 1
+
+
+@pytest.mark.sqlite_only
+def test_other_fallbacks_say_v1_too(client, openai_app, fake_openai):
+    fake_openai.responder = lambda req: {"status": 400, "body": {"error": {"message": "bad"}}}
+    res = client.post("/api/v1/evaluations", headers=_v2_headers(client), json={"requirementText": TEXT})
+    assert (res.headers["X-Variant"], res.headers["X-Variant-Reason"]) == ("v1", "v2-failed")
+    assert res.get_json()["fallback_code"] == "AI_PROVIDER_FAILED"
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.settings(guard_min_samples=3, guard_error_rate=0.5)
+def test_timeouts_trip_the_canary_guard(client, openai_app, fake_openai):
+    from backend_app.services import flags
+
+    openai_app.config["SETTINGS"] = openai_app.config["SETTINGS"].replace(v2_deadline_s=0.3)
+    flags.set_flag("use_v2", enabled=True, rollout_percent=100, actor="t")
+    fake_openai.responder = lambda req: json.dumps(_v2_answer())
+    fake_openai.delay_s = 1.0
+    headers = auth_headers(client, make_user())
+    reasons = []
+    for i in range(4):
+        res = client.post("/api/v1/evaluations", headers=headers, json={"requirementText": f"{TEXT} ({i})"})
+        reasons.append(res.headers["X-Variant-Reason"])
+    assert reasons[:3] == ["v2-timeout"] * 3 and reasons[3] == "rolled back"
+    audit = flags.audit_log("use_v2")[0]
+    assert (audit.actor, audit.action) == ("guard", "guard")

@@ -12,7 +12,6 @@ from backend_app.extensions import db
 from backend_app.models import Flag, FlagAudit
 from backend_app.services import flags
 from backend_app.services.flags import bucketing, guard
-from backend_app.services.flags.state import read_flags
 from tests.helpers import ROOT
 
 CONFORMANCE = ROOT.parent / "shared" / "conformance" / "unleash"
@@ -74,13 +73,18 @@ def test_raising_the_percentage_only_adds_users():
 
 
 @pytest.mark.settings(feature_flag_use_v2=True, canary_percent=30)
-def test_use_v2_is_seeded_from_the_environment_on_first_start_only(app, redis_server, tmp_path):
+def test_use_v2_is_created_with_the_pins_on_first_start(app):
     view = flags.snapshot()["use_v2"]
     assert (view.enabled, view.rollout_percent, view.last_actor) == (True, 30, "seed")
     audits = db.session.execute(select(FlagAudit)).scalars().all()
     assert [(a.actor, a.action, a.after["rollout_percent"]) for a in audits] == [("seed", "seed", 30)]
+    assert "FEATURE_FLAG_USE_V2=true" in audits[0].reason and "CANARY_PERCENT=30" in audits[0].reason
+
+
+def test_without_pins_use_v2_starts_off_and_the_table_rules(app, redis_server, tmp_path):
+    view = flags.snapshot()["use_v2"]
+    assert (view.enabled, view.rollout_percent) == (False, 0)
     flags.set_flag("use_v2", enabled=True, rollout_percent=5, actor="someone")
-    # A restart with other environment values does not overwrite the stored flag.
     restarted = create_app(
         {
             "app_env": "test",
@@ -88,15 +92,13 @@ def test_use_v2_is_seeded_from_the_environment_on_first_start_only(app, redis_se
             "data_dir": str(tmp_path / "d2"),
             "database_url": app.config["SETTINGS"].database_url,
             "sqlite_path": app.config["SETTINGS"].sqlite_path,
-            "feature_flag_use_v2": False,
-            "canary_percent": 90,
         }
     )
     with restarted.app_context():
-        again = read_flags(restarted)["use_v2"]
+        again = flags.snapshot()["use_v2"]
         db.engine.dispose()
     assert (again.enabled, again.rollout_percent) == (True, 5)
-    assert len(db.session.execute(select(FlagAudit).where(FlagAudit.action == "seed")).scalars().all()) == 1
+    assert [a.action for a in flags.audit_log("use_v2")] == ["update", "seed"]
 
 
 def _user_with_bucket(predicate, key="use_v2"):

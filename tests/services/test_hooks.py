@@ -45,6 +45,7 @@ EXPECTED = {
         "workers=backend_app.services.health.check_workers",
         "queues=backend_app.services.health.check_queues",
         "jobs=backend_app.services.health.job_counts",
+        "flags=backend_app.services.health.flag_states",
         "storage=backend_app.services.video.data.check_storage",
     ],
 }

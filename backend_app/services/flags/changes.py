@@ -6,6 +6,7 @@ import logging
 import re
 from typing import Any
 
+from flask import current_app
 from prometheus_client import Counter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,7 +16,7 @@ from backend_app.errors import NotFound, ValidationError
 from backend_app.extensions import db
 from backend_app.models import Flag, FlagAudit
 from backend_app.models.base import utcnow
-from backend_app.services.flags import window
+from backend_app.services.flags import pins, window
 from backend_app.services.flags.state import publish_change, snapshot
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,7 @@ def set_flag(
     reason: str | None = None,
 ) -> tuple[Flag, bool]:
     """Create or change a flag; returns (flag, changed). Unchanged values write no audit row.
+    A field the environment pins cannot be moved away from its pin (``pins.FlagPinned``, 409).
 
     Without ``rollout_percent`` an existing flag keeps its own: turning it back on after a
     rollback restores the same canary percentage. A new flag needs one.
@@ -121,6 +123,7 @@ def set_flag(
     if rollout_percent is None and flag is not None:
         rollout_percent = flag.rollout_percent
     validate_change(enabled, rollout_percent, description, reason)
+    pins.check_change(current_app.config["SETTINGS"], key, {"enabled": enabled, "rollout_percent": rollout_percent})
     if flag is None:
         flag = Flag(key=key, description="", enabled=False, rollout_percent=0)
         db.session.add(flag)
@@ -137,7 +140,10 @@ def set_flag(
 
 
 def rollback(key: str, *, actor: str, reason: str, action: str = "rollback") -> tuple[Flag, bool]:
-    """Turn a flag off in one step (the rollout percentage is kept for when it is turned on again)."""
+    """Turn a flag off in one step (the rollout percentage is kept for when it is turned on again).
+
+    Also when the environment pins the flag on: turning v2 off is the safe direction in an
+    emergency; the pin applies again at the next start."""
     if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON:
         raise ValidationError(
             "Say why you roll back (1-500 characters).",

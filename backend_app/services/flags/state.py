@@ -11,8 +11,10 @@ Redis was down, and Redis came back with the old token before this process looke
 a second it also asks the database for its own version, the newest audit row's id (every
 change writes one), and re-reads when that moved. A full re-read every ``MAX_AGE_S`` stays.
 
-The first load seeds ``use_v2`` from FEATURE_FLAG_USE_V2 / CANARY_PERCENT when the row
-does not exist yet (audited as "seed"); after that the table is the only truth.
+The first load creates ``use_v2`` when the row does not exist yet (off, 0 %, unless the
+environment pins it; audited as "seed"). FEATURE_FLAG_USE_V2 / CANARY_PERCENT, when set, are
+operator pins (``pins.py``): each process's first read writes them over the stored flag
+(audited as "pin" when that changes it); unset, the table is the only truth.
 """
 
 from __future__ import annotations
@@ -27,12 +29,13 @@ from typing import Any
 
 from flask import Flask, current_app
 from redis.exceptions import RedisError
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from backend_app.extensions import db, redis_store
 from backend_app.models import Flag, FlagAudit
 from backend_app.models.base import utcnow
+from backend_app.services.flags import pins
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,7 @@ class FlagCache:
         self.next_check = 0.0
         self.next_db_check = 0.0
         self.failing = False
+        self.pinned = False  # the environment's pins written over the stored flags (once per process)
         self._lock = threading.Lock()
 
     def get(self, app: Flask) -> dict[str, FlagView]:
@@ -109,6 +113,9 @@ class FlagCache:
 
     def _reload(self, app: Flask) -> bool:
         try:
+            if not self.pinned:
+                apply_pins(app)
+                self.pinned = True
             self.flags = read_flags(app)
         except SQLAlchemyError as exc:
             if not self.failing:
@@ -170,12 +177,13 @@ def read_flags(app: Flask) -> dict[str, FlagView]:
 
 
 def _seed(app: Flask) -> None:
-    """Create ``use_v2`` from the environment on first start only; a concurrent seeder wins harmlessly."""
-    settings = app.config["SETTINGS"]
+    """Create ``use_v2`` (off, or as the environment pins it); a concurrent seeder wins harmlessly."""
+    found = pins.pins(app.config["SETTINGS"], USE_V2)
     state = {
-        "enabled": settings.feature_flag_use_v2,
-        "rollout_percent": settings.canary_percent,
+        "enabled": False,
+        "rollout_percent": 0,
         "description": "Route the canary share of users to the v2 code paths.",
+        **{pin.field: pin.value for pin in found},
     }
     now = utcnow()
     try:
@@ -189,12 +197,63 @@ def _seed(app: Flask) -> None:
                     at=now,
                     before=None,
                     after=state,
-                    reason="seeded from FEATURE_FLAG_USE_V2 and CANARY_PERCENT on first start",
+                    reason="created on first start" + (f", {pins.describe(found)}" if found else ""),
                 )
             )
     except IntegrityError:
         return
     log.info("flag seeded", extra={"flag": USE_V2, **state})
+
+
+def apply_pins(app: Flask) -> bool:
+    """Write the environment's pins over the stored flags; True when that changed a flag.
+
+    A compare-and-set on the values read, so processes starting together write (and audit) the
+    change once; a flag that does not exist yet is created with the pins (``_seed``)."""
+    changed = False
+    for key in pins.PINNABLE:
+        found = pins.pins(app.config["SETTINGS"], key)
+        if found and _pin(key, found):
+            changed = True
+    if changed:
+        try:
+            app.extensions["redis"].set(VERSION_KEY, uuid.uuid4().hex)  # the other processes re-read
+        except RedisError:
+            pass  # they compare the newest audit id within DB_POLL_S
+    return changed
+
+
+def _pin(key: str, found: list[pins.Pin]) -> bool:
+    columns = (Flag.enabled, Flag.rollout_percent, Flag.description)
+    with db.engine.begin() as conn:
+        row = conn.execute(select(*columns).where(Flag.key == key)).first()
+        if row is None:
+            return False
+        before = {
+            "enabled": bool(row.enabled),
+            "rollout_percent": int(row.rollout_percent),
+            "description": row.description,
+        }
+        wanted = {pin.field: pin.value for pin in found}
+        after = {**before, **wanted}
+        if after == before:
+            return False
+        now = utcnow()
+        done = conn.execute(
+            update(Flag)
+            .where(Flag.key == key, Flag.enabled == row.enabled, Flag.rollout_percent == row.rollout_percent)
+            .values(**wanted, updated_by=pins.ACTOR, updated_at=now)
+        ).rowcount
+        if done != 1:
+            return False  # another process pinned it first
+        reason = pins.describe(found) + ": the operator's setting wins over the stored flag at every start"
+        conn.execute(
+            insert(FlagAudit).values(
+                flag_key=key, actor=pins.ACTOR, action="pin", at=now, before=before, after=after, reason=reason
+            )
+        )
+    log.warning("flag pinned by environment", extra={"flag": key, "before": before, "after": after})
+    return True
 
 
 def publish_change() -> None:

@@ -9,6 +9,7 @@ back to v1 with a note. Scores are computed from the findings by the same formul
 from __future__ import annotations
 
 import json
+import time
 from functools import cache
 from typing import Any
 
@@ -22,6 +23,7 @@ from backend_app.services.usage import BudgetExceeded
 
 PURPOSE = "requirements"
 MODES = ("evaluate", "suggest", "rewrite")
+TIMEOUT = "AI_PROVIDER_TIMEOUT"
 
 
 class V2Failure(Exception):
@@ -113,17 +115,35 @@ def parse(raw: str, text: str, mode: str) -> dict[str, Any]:
 
 
 def evaluate_v2(
-    text: str, context: dict | None, keys: list[str], mode: str, *, user_id: str | None, record: bool = True
+    text: str,
+    context: dict | None,
+    keys: list[str],
+    mode: str,
+    *,
+    user_id: str | None,
+    record: bool = True,
+    deadline_s: float | None = None,
 ) -> tuple[dict[str, Any], list[ai.LLMResult]]:
-    """Ask the LLM (retrying an invalid answer once); the result in the v1 shape, plus the calls made."""
+    """Ask the LLM (retrying an invalid answer once); the result in the v1 shape, plus the calls made.
+
+    One call in every mode (a rewrite's findings and improved sentence come in the same answer);
+    a second only to repair an invalid answer. ``deadline_s`` bounds all of it: past it
+    ``V2Failure("AI_PROVIDER_TIMEOUT")``, and a repair is only tried while time is left."""
+    deadline_at = None if deadline_s is None else time.monotonic() + deadline_s
     msgs = messages(text, context, keys, mode)
     usages: list[ai.LLMResult] = []
     problem = ""
     for _attempt in (1, 2):
+        left = None if deadline_at is None else deadline_at - time.monotonic()
+        if left is not None and left <= 0:
+            why = f"to repair an invalid answer ({problem})" if problem else "for the model"
+            raise V2Failure(TIMEOUT, f"No time was left {why}.", usages)
         try:
-            answer = ai.complete(msgs, user_id=user_id, purpose=PURPOSE, json_mode=True, record=record)
+            answer = ai.complete(msgs, user_id=user_id, purpose=PURPOSE, json_mode=True, record=record, deadline_s=left)
         except BudgetExceeded as exc:
             raise V2Failure("BUDGET_EXCEEDED", exc.message, usages) from None
+        except ai.AITimeout as exc:
+            raise V2Failure(TIMEOUT, exc.message, usages) from None
         except ai.AIProviderFailed as exc:
             raise V2Failure("AI_PROVIDER_FAILED", exc.message, usages) from None
         usages.append(answer)
