@@ -16,6 +16,7 @@ from backend_app.extensions import QUEUE_NAMES, get_queue
 from backend_app.jobs.runner import on_horse_killed
 from backend_app.queue.kinds import KINDS
 from backend_app.queue.workers import WORKER_TTL_S
+from backend_app.services import ai
 from backend_app.services.video.workdir import remove_temp_of
 
 
@@ -72,6 +73,8 @@ def preload(settings=None) -> None:
     """
     if settings is not None:
         llm.warm(settings)
+        if settings.effective_ai_provider == "openai":  # what the endpoint serves, recorded for all
+            ai.probe_in_background(current_app._get_current_object())
     for kind in KINDS.values():
         try:
             kind.load()

@@ -37,6 +37,7 @@ class Call(Protocol):
     completion_tokens: int
     cost_usd: float
     cached: bool
+    outcome: str
 
 
 def estimate_cost(model: str, prompt_tokens: int, completion_tokens: int) -> float:
@@ -89,6 +90,7 @@ def row(user_id: str | None, purpose: str, call: Call) -> UsageRecord:
         completion_tokens=call.completion_tokens,
         cost_usd=call.cost_usd,
         cached=call.cached,
+        outcome=call.outcome,
     )
 
 

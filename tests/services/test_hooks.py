@@ -44,6 +44,7 @@ EXPECTED = {
         "workers=backend_app.services.health.check_workers",
         "queues=backend_app.services.health.check_queues",
         "jobs=backend_app.services.health.job_counts",
+        "ai=backend_app.services.health.check_ai",
         "storage=backend_app.services.video.data.check_storage",
     ],
 }

@@ -112,6 +112,19 @@ def parse(raw: str, text: str, mode: str) -> dict[str, Any]:
     return data
 
 
+def _valid(text: str, mode: str):
+    """The cache's test of an answer: only one that parses is worth replaying."""
+
+    def valid(raw: str) -> bool:
+        try:
+            parse(raw, text, mode)
+        except ValueError:
+            return False
+        return True
+
+    return valid
+
+
 def evaluate_v2(
     text: str, context: dict | None, keys: list[str], mode: str, *, user_id: str | None, record: bool = True
 ) -> tuple[dict[str, Any], list[ai.LLMResult]]:
@@ -121,10 +134,14 @@ def evaluate_v2(
     problem = ""
     for _attempt in (1, 2):
         try:
-            answer = ai.complete(msgs, user_id=user_id, purpose=PURPOSE, json_mode=True, record=record)
+            answer = ai.complete(
+                msgs, user_id=user_id, purpose=PURPOSE, json_mode=True, record=record, valid=_valid(text, mode)
+            )
         except BudgetExceeded as exc:
             raise V2Failure("BUDGET_EXCEEDED", exc.message, usages) from None
         except ai.AIProviderFailed as exc:
+            if exc.call is not None and not record:  # the caller records: the failed call too
+                usages.append(exc.call)
             raise V2Failure("AI_PROVIDER_FAILED", exc.message, usages) from None
         usages.append(answer)
         try:
