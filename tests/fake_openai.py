@@ -72,17 +72,17 @@ class FakeOpenAI:
                     server.requests.append(body)
                 if not self.path.rstrip("/").endswith("/chat/completions"):
                     return self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
-                if server._slots is None:
-                    return self._answer(body)
-                with server._slots:
-                    with server._lock:
-                        server.busy += 1
-                        server.most_busy = max(server.most_busy, server.busy)
-                    try:
+                with server._lock:  # requests being worked on or waiting for a slot
+                    server.busy += 1
+                    server.most_busy = max(server.most_busy, server.busy)
+                try:
+                    if server._slots is None:
                         return self._answer(body)
-                    finally:
-                        with server._lock:
-                            server.busy -= 1
+                    with server._slots:
+                        return self._answer(body)
+                finally:
+                    with server._lock:
+                        server.busy -= 1
 
             def _answer(self, body: dict) -> None:
                 if server.delay_s:

@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -108,7 +109,6 @@ def probe(*, full: bool = True, timeout_s: float = 5.0) -> dict[str, Any]:
     """Ask the endpoint what it serves and record it (``llm_caps``): reachable, latency and the
     models listed; with ``full``, also the server's slots and image input (llama.cpp's /props,
     where there is one) and whether JSON mode and tool calls are accepted (one-token calls)."""
-    import httpx
     import openai
 
     settings = current_app.config["SETTINGS"]
@@ -124,7 +124,7 @@ def probe(*, full: bool = True, timeout_s: float = 5.0) -> dict[str, Any]:
         return llm_caps.status()
     found |= {"reachable": True, "latency_ms": round((time.monotonic() - started) * 1000, 1)}
     if full:
-        found |= _server_props(str(api.base_url), timeout_s, httpx)
+        found |= _server_props(str(api.base_url), timeout_s)
         for name, extra in (
             ("json_mode", {"response_format": {"type": "json_object"}}),
             ("tools", {"tools": [PROBE_TOOL]}),
@@ -145,12 +145,15 @@ def probe(*, full: bool = True, timeout_s: float = 5.0) -> dict[str, Any]:
     return llm_caps.status()
 
 
-def _server_props(base_url: str, timeout_s: float, httpx) -> dict[str, Any]:
+def _server_props(base_url: str, timeout_s: float) -> dict[str, Any]:
     """llama.cpp's server describes itself at /props: its slots and whether it reads images."""
     root = base_url.rstrip("/").removesuffix("/v1")
     try:
-        props = httpx.get(f"{root}/props", timeout=timeout_s).json()
-    except (httpx.HTTPError, ValueError):
+        with urllib.request.urlopen(f"{root}/props", timeout=timeout_s) as response:
+            props = json.loads(response.read())
+    except (OSError, ValueError):  # URLError and HTTPError are OSErrors: no /props, not llama.cpp
+        return {}
+    if not isinstance(props, dict):
         return {}
     found: dict[str, Any] = {}
     if isinstance(props.get("total_slots"), int) and props["total_slots"] > 0:
@@ -414,6 +417,9 @@ class Stream:
         self.result.outcome = "aborted"  # until the stream ends on its own
         try:
             yield from self._from_endpoint(pieces, _deadline(self.deadline_s))
+        except LLMError:
+            self.result.outcome = "failed"
+            raise
         except SlotTimeout:
             self.result.outcome = "timeout"
             raise _failed(TIMED_OUT, "No model slot came free within the deadline.", True, self.result) from None
@@ -449,12 +455,14 @@ class Stream:
                     stream_options={"include_usage": True},
                 )
             )
+            finish = None
             try:
                 for chunk in chunks:
                     if chunk.usage:
                         self.result.prompt_tokens = chunk.usage.prompt_tokens
                         self.result.completion_tokens = chunk.usage.completion_tokens
                     for choice in chunk.choices or []:
+                        finish = choice.finish_reason or finish
                         if choice.finish_reason == "length":
                             self.result.outcome = "truncated"
                         piece = choice.delta.content if choice.delta else None
@@ -467,6 +475,8 @@ class Stream:
                     if pieces and looping("".join(pieces)[-4 * LOOP_WINDOW * 8 :].split()) is not None:
                         self.result.outcome = "loop"
                         return
+                if finish is None:  # the connection closed before the model said it was done
+                    raise _failed(STREAM_FAILED, "The AI provider's stream broke off.", True, self.result)
                 if self.result.outcome == "aborted":
                     self.result.outcome = "ok"
             finally:

@@ -51,12 +51,18 @@ def test_a_refusal_is_not_retried(openai_app, fake_openai):
 
 def test_stream_yields_pieces_and_counts_tokens_also_when_left_early(openai_app, fake_openai):
     fake_openai.responder = lambda req: "one two three"
-    call = llm.Stream([{"role": "user", "content": "count"}], model="gpt-4o-mini", cache_scope="u", cache_ttl_s=60, max_tokens=50)
+    call = llm.Stream(
+        [{"role": "user", "content": "count"}], model="gpt-4o-mini", cache_scope="u", cache_ttl_s=60, max_tokens=50
+    )
     assert list(call) == ["one ", "two ", "three"]
     assert call.result.completion_tokens > 0 and call.result.prompt_tokens > 0 and not call.result.cached
-    again = llm.Stream([{"role": "user", "content": "count"}], model="gpt-4o-mini", cache_scope="u", cache_ttl_s=60, max_tokens=50)
+    again = llm.Stream(
+        [{"role": "user", "content": "count"}], model="gpt-4o-mini", cache_scope="u", cache_ttl_s=60, max_tokens=50
+    )
     assert "".join(again) == "one two three" and again.result.cached  # a finished stream fills the cache
-    left = llm.Stream([{"role": "user", "content": "more"}], model="gpt-4o-mini", cache_scope="u", cache_ttl_s=60, max_tokens=50)
+    left = llm.Stream(
+        [{"role": "user", "content": "more"}], model="gpt-4o-mini", cache_scope="u", cache_ttl_s=60, max_tokens=50
+    )
     pieces = iter(left)
     assert next(pieces) == "one "
     pieces.close()  # what a web server does when the client disconnects
