@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
@@ -94,10 +95,18 @@ def endpoint_status(max_age_s: float = 30.0) -> dict[str, Any]:
         "base_url": settings.openai_base_url or "https://api.openai.com/v1",
         "reachable": known.get("reachable"),
         "latency_ms": known.get("latency_ms"),
-        "last_error": known.get("last_error"),
+        "last_error": _dated(known.get("last_error")),
         "capabilities": {k: known.get(k) for k in ("json_mode", "tools", "vision", "slots")},
         "models": known.get("models"),
     }
+
+
+def _dated(error: dict | None) -> dict | None:
+    """An error's Unix time as ISO 8601 UTC."""
+    if not error:
+        return None
+    at = datetime.fromtimestamp(float(error.get("at") or 0), UTC).isoformat(timespec="seconds")
+    return {**error, "at": at.replace("+00:00", "Z")}
 
 
 def probe_in_background(app) -> threading.Thread:
