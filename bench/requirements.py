@@ -8,6 +8,12 @@ One command: `.venv/bin/python bench/requirements.py [--rows 1000] [--v2-rows 20
 2. v2 against a local Chat Completions server that answers every call after 200 ms
    (tests/fake_openai.FakeOpenAI(delay_s=0.2)): rows per second from the POST to the last
    row stored, against the ideal MAX_PARALLEL / 0.2 s. Target: >= 85 % of the ideal.
+3. v2 against a one-slot server (like llama.cpp's with one slot: it works on one request at a
+   time and queues the rest) that answers in 0.5 s, with MAX_PARALLEL=4 and an attempt timeout
+   (OPENAI_TIMEOUT_S=1.5) shorter than its queue would make the fourth call wait: a fresh worker
+   probes the server, finds one slot and sends one call at a time. Targets: 0 timed-out calls,
+   every row answered by v2 (none fell back to v1, the flag not rolled back), rows/s >= 0.9 of
+   the ideal 2 rows/s.
 
 Everything is real and local: a Redis server (backend_app.local_redis), a migrated temp
 SQLite database, `python worker.py`. Exit status 1 when a target is missed.
@@ -56,6 +62,8 @@ def table(rows: int, tag: str) -> str:
 
 
 def v2_answer(request: dict) -> str:
+    if len(request["messages"]) == 1:  # the worker's start-up probe (JSON mode, tool calls)
+        return "{}"
     text = json.loads(request["messages"][-1 if len(request["messages"]) == 2 else 1]["content"])["requirementText"]
     return json.dumps(
         {
@@ -72,9 +80,13 @@ def v2_answer(request: dict) -> str:
     )
 
 
-def serve_fake() -> int:
+ONE_SLOT_DELAY_S, ONE_SLOT_ROWS, ONE_SLOT_RATIO = 0.5, 40, 0.9
+
+
+def serve_fake(delay_s: float, slots: int | None) -> int:
     """Run the protocol server in its own process (so the bench's polling never slows it); print its URL."""
-    with FakeOpenAI(v2_answer, delay_s=DELAY_S) as fake:
+    props = {"total_slots": slots} if slots else None
+    with FakeOpenAI(v2_answer, delay_s=delay_s, slots=slots, props=props) as fake:
         # Like any production HTTP server, answer without Nagle's algorithm: the handler writes the
         # headers and the body separately, and Nagle would hold the body back until the client's
         # delayed ACK (~40 ms on Linux), a stall a real provider does not have.
@@ -84,11 +96,67 @@ def serve_fake() -> int:
     return 0
 
 
-def start_fake() -> tuple[subprocess.Popen, str]:
+def start_fake(delay_s: float = DELAY_S, slots: int = 0) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve-fake"], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, __file__, "--serve-fake", str(delay_s), str(slots)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     return proc, proc.stdout.readline().strip()
+
+
+def start_worker(env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "worker.py")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def stop(worker: subprocess.Popen | None) -> None:
+    if worker is not None:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
+def one_slot_run(app, client, headers) -> dict:
+    """Phase 3: a fresh worker against the one-slot server; the model calls' outcomes and the flag."""
+    from sqlalchemy import select
+
+    from backend_app.extensions import db
+    from backend_app.models import UsageRecord
+    from backend_app.services.flags import USE_V2, snapshot
+
+    fake_proc, fake_url = start_fake(ONE_SLOT_DELAY_S, 1)
+    env = dict(os.environ) | {"OPENAI_BASE_URL": fake_url, "OPENAI_TIMEOUT_S": "1.5", "MAX_PARALLEL": "4"}
+    worker = start_worker(env)
+    try:
+        time.sleep(3)  # the worker starts and probes the server in the background
+        since = db.session.execute(select(db.func.max(UsageRecord.created_at))).scalar()
+        run = run_batch(
+            client,
+            {**headers, "X-Force-Variant": "v2"},
+            table(ONE_SLOT_ROWS, "slot"),
+            ONE_SLOT_ROWS,
+            worker.pid,
+        )
+        outcomes = db.session.execute(
+            select(UsageRecord.outcome, db.func.count())
+            .where(UsageRecord.created_at > since)
+            .group_by(UsageRecord.outcome)
+        ).all()
+        view = snapshot().get(USE_V2)
+        run |= {"outcomes": dict(outcomes), "rolled_back": bool(view is not None and view.rolled_back)}
+    finally:
+        stop(worker)
+        fake_proc.stdin.close()
+        fake_proc.wait(timeout=30)
+    return run
 
 
 def cpu_s(pid: int) -> float:
@@ -169,10 +237,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--v2-rows", type=int, default=200)
-    parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-fake", nargs=2, type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_fake:
-        return serve_fake()
+        return serve_fake(args.serve_fake[0], int(args.serve_fake[1]) or None)
     tmp = Path(tempfile.mkdtemp(prefix="fw-bench-req-"))
     port = local_redis.free_port()
     redis_proc = local_redis.start(port, tmp / "redis", persist=False)
@@ -192,14 +260,7 @@ def main() -> int:
             upgrade(directory=str(ROOT / "migrations"))
             admin, _ = accounts.create_admin("bench@example.test", "bench password 1")
             token = create_access_token(identity=admin.id, additional_claims={"role": admin.role})
-            worker = subprocess.Popen(
-                [sys.executable, str(ROOT / "worker.py")],
-                cwd=ROOT,
-                env=dict(os.environ),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+            worker = start_worker(dict(os.environ))
             client = app.test_client()
             headers = {"Authorization": f"Bearer {token}"}
             run_batch(client, headers, table(20, "warm"), 20, worker.pid)  # the worker is up and warm
@@ -207,18 +268,19 @@ def main() -> int:
             v2 = run_batch(
                 client, {**headers, "X-Force-Variant": "v2"}, table(args.v2_rows, "v2"), args.v2_rows, worker.pid
             )
+            stop(worker)
+            worker = None
+            one_slot = one_slot_run(app, client, headers)
     finally:
-        if worker is not None:
-            worker.terminate()
-            worker.wait(timeout=30)
+        stop(worker)
         redis_proc.terminate()
         fake_proc.stdin.close()
         fake_proc.wait(timeout=30)
         shutil.rmtree(tmp, ignore_errors=True)
-    return report(args, settings, offline, v2)
+    return report(args, settings, offline, v2, one_slot)
 
 
-def report(args, settings, offline: dict, v2: dict) -> int:
+def report(args, settings, offline: dict, v2: dict, one_slot: dict) -> int:
     ideal = settings.max_parallel / DELAY_S
     rate, worker_rate = args.v2_rows / v2["total_s"], args.v2_rows / v2["worker_s"]
     ok_offline, ok_v2 = offline["total_s"] < OFFLINE_TARGET_S, rate >= RATIO_TARGET * ideal
@@ -237,7 +299,23 @@ def report(args, settings, offline: dict, v2: dict) -> int:
         f"ratio {rate / ideal:.3f} (job {worker_rate / ideal:.3f}, {v2['worker_cpu_s']:.2f} s CPU); target >= {RATIO_TARGET}: "
         f"{'OK' if ok_v2 else 'MISSED'}; engines {v2['engines']}"
     )
-    return 0 if ok_offline and ok_v2 else 1
+    slot_rate = ONE_SLOT_ROWS / one_slot["total_s"]
+    slot_ideal = 1 / ONE_SLOT_DELAY_S
+    timeouts = one_slot["outcomes"].get("timeout", 0)
+    ok_slot = (
+        timeouts == 0
+        and all(engine.startswith("llm:") for engine in one_slot["engines"])  # no row fell back to v1
+        and not one_slot["rolled_back"]
+        and slot_rate >= ONE_SLOT_RATIO * slot_ideal
+    )
+    print(
+        f"v2 against a one-slot server answering in {ONE_SLOT_DELAY_S * 1000:.0f} ms (MAX_PARALLEL=4, "
+        f"OPENAI_TIMEOUT_S=1.5): {ONE_SLOT_ROWS} rows in {one_slot['total_s']:.2f} s = {slot_rate:.2f} rows/s, "
+        f"ideal {slot_ideal:.2f} (ratio {slot_rate / slot_ideal:.3f}); call outcomes {one_slot['outcomes']}; "
+        f"engines {one_slot['engines']}; flag rolled back: {one_slot['rolled_back']}; "
+        f"targets 0 timeouts, v2 only, ratio >= {ONE_SLOT_RATIO}: {'OK' if ok_slot else 'MISSED'}"
+    )
+    return 0 if ok_offline and ok_v2 and ok_slot else 1
 
 
 if __name__ == "__main__":
