@@ -170,8 +170,10 @@ def _words(text: str) -> list[str]:
     return words
 
 
-def _model(name: str) -> dict:
-    return {"id": name, "object": "model", "created": 0, "owned_by": "fake"}
+def _model(name: str | dict) -> dict:
+    """A model entry; a dict adds fields (llama.cpp's ``capabilities``)."""
+    extra = name if isinstance(name, dict) else {"id": name}
+    return {"object": "model", "created": 0, "owned_by": "fake"} | extra
 
 
 def _usage(request: dict, text: str) -> dict:

@@ -116,7 +116,9 @@ def probe(*, full: bool = True, timeout_s: float = 5.0) -> dict[str, Any]:
     found: dict[str, Any] = {"model": settings.openai_model, "probed_at": time.time()}
     started = time.monotonic()
     try:
-        found["models"] = [m.id for m in api.models.list()][:50]
+        listed = list(api.models.list())
+        found["models"] = [m.id for m in listed][:50]
+        found |= _listed_capabilities(listed, settings.openai_model)
     except openai.OpenAIError as exc:
         found["reachable"] = False
         llm_caps.learn(**found)
@@ -143,6 +145,16 @@ def probe(*, full: bool = True, timeout_s: float = 5.0) -> dict[str, Any]:
                 pass  # timed out or dropped: unknown, not "unsupported"
     llm_caps.learn(**found)
     return llm_caps.status()
+
+
+def _listed_capabilities(listed: list, model: str) -> dict[str, Any]:
+    """Image input from the model list, where the server says (llama.cpp lists each model's
+    ``capabilities``: ``completion`` alone for a text-only model, ``multimodal`` with images)."""
+    entry = next((m for m in listed if m.id == model), listed[0] if len(listed) == 1 else None)
+    capabilities = (getattr(entry, "model_extra", None) or {}).get("capabilities") if entry else None
+    if not isinstance(capabilities, list):
+        return {}
+    return {"vision": any(c in capabilities for c in ("multimodal", "vision", "image"))}
 
 
 def _server_props(base_url: str, timeout_s: float) -> dict[str, Any]:

@@ -279,3 +279,11 @@ def test_a_stream_that_breaks_midway_keeps_its_partial_answer_marked(openai_app,
     assert [m["role"] for m in thread] == ["user", "assistant"]
     assert thread[1]["content"].strip() == "The red car parks" and thread[1]["notice"] == {"code": "ANSWER_INTERRUPTED"}
     assert UsageRecord.query.filter_by(user_id=user.id).one().outcome == "failed"
+
+
+def test_a_model_listed_as_completion_only_is_known_to_have_no_image_input(openai_app, fake_openai):
+    """llama.cpp's /v1/models names a text-only model's capabilities: ["completion"]."""
+    fake_openai.models = ({"id": "gpt-4o-mini", "capabilities": ["completion"]},)
+    assert llm.probe(full=False)["vision"] is False and not ai.can_read_images()
+    fake_openai.models = ({"id": "gpt-4o-mini", "capabilities": ["completion", "multimodal"]},)
+    assert llm.probe(full=False)["vision"] is True and ai.can_read_images()
