@@ -3,16 +3,16 @@
 Calls that timed out, were left by their reader or failed are recorded now, with estimated
 tokens; rows from before were all answers.
 
-Revision ID: 0011
-Revises: 0008
+Revision ID: 0010_usage_outcome
+Revises: 0009_api_keys
 Create Date: 2026-12-07
 
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0011'
-down_revision = '0008'
+revision = '0010_usage_outcome'
+down_revision = '0009_api_keys'
 branch_labels = None
 depends_on = None
 
