@@ -147,6 +147,13 @@ class Settings:
     openai_vision_model: str = field(default="gpt-4o-mini", metadata={"env": "OPENAI_VISION_MODEL"})
     openai_timeout_s: float = field(default=60.0, metadata={"env": "OPENAI_TIMEOUT_S"})
     llm_cache_ttl_s: int = field(default=86_400, metadata={"env": "LLM_CACHE_TTL_S"})
+    # Every call is bounded: tokens per use, a total deadline (retries and waits for a slot
+    # included), and calls in flight at once across the web and worker processes.
+    llm_max_tokens_chat: int = field(default=700, metadata={"env": "LLM_MAX_TOKENS_CHAT"})
+    llm_max_tokens_json: int = field(default=1500, metadata={"env": "LLM_MAX_TOKENS_JSON"})
+    llm_max_tokens_describe: int = field(default=900, metadata={"env": "LLM_MAX_TOKENS_DESCRIBE"})
+    llm_deadline_s: float = field(default=120.0, metadata={"env": "LLM_DEADLINE_S"})
+    llm_max_concurrency: int = field(default=4, metadata={"env": "LLM_MAX_CONCURRENCY"})
     monthly_budget_usd: float = field(default=10.0, metadata={"env": "MONTHLY_BUDGET_USD"})
 
     # --- chat ----------------------------------------------------------------------

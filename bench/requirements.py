@@ -14,6 +14,13 @@ One command: `.venv/bin/python bench/requirements.py [--rows 1000] [--v2-rows 20
    every one with v1. Targets: all answered 200, every one with X-Variant: v1 and
    X-Variant-Reason: v2-timeout, p95 <= 2.1 s.
 
+4. v2 against a one-slot server (like llama.cpp's with one slot: it works on one request at a
+   time and queues the rest) that answers in 0.5 s, with MAX_PARALLEL=4 and an attempt timeout
+   (OPENAI_TIMEOUT_S=1.5) shorter than its queue would make the fourth call wait: a fresh worker
+   probes the server, finds one slot and sends one call at a time (`--only slot` runs just this).
+   Targets: 0 timed-out calls, every row answered by the model (none fell back to v1, the flag not
+   rolled back), rows/s >= 0.9 of the ideal 2 rows/s.
+
 Everything is real and local: a Redis server (backend_app.local_redis), a migrated temp
 SQLite database, `python worker.py`. Exit status 1 when a target is missed.
 """
@@ -64,6 +71,8 @@ def table(rows: int, tag: str) -> str:
 
 
 def v2_answer(request: dict) -> str:
+    if len(request["messages"]) == 1:  # a worker's start-up probe (JSON mode, tool calls)
+        return "{}"
     text = json.loads(request["messages"][-1 if len(request["messages"]) == 2 else 1]["content"])["requirementText"]
     return json.dumps(
         {
@@ -80,9 +89,13 @@ def v2_answer(request: dict) -> str:
     )
 
 
-def serve_fake(delay_s: float = DELAY_S) -> int:
+ONE_SLOT_DELAY_S, ONE_SLOT_ROWS, ONE_SLOT_RATIO = 0.5, 40, 0.9
+
+
+def serve_fake(delay_s: float = DELAY_S, slots: int | None = None) -> int:
     """Run the protocol server in its own process (so the bench's polling never slows it); print its URL."""
-    with FakeOpenAI(v2_answer, delay_s=delay_s) as fake:
+    props = {"total_slots": slots} if slots else None
+    with FakeOpenAI(v2_answer, delay_s=delay_s, slots=slots, props=props) as fake:
         # Like any production HTTP server, answer without Nagle's algorithm: the handler writes the
         # headers and the body separately, and Nagle would hold the body back until the client's
         # delayed ACK (~40 ms on Linux), a stall a real provider does not have.
@@ -92,15 +105,78 @@ def serve_fake(delay_s: float = DELAY_S) -> int:
     return 0
 
 
-def start_fake(delay_s: float = DELAY_S) -> tuple[subprocess.Popen, str]:
+def start_fake(delay_s: float = DELAY_S, slots: int = 0) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve-fake", str(delay_s)],
+        [sys.executable, __file__, "--serve-fake", str(delay_s), "--fake-slots", str(slots)],
         cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
     return proc, proc.stdout.readline().strip()
+
+
+def start_worker(env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "worker.py")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def stop(worker: subprocess.Popen | None) -> None:
+    if worker is not None:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
+def one_slot_part(client, headers) -> dict:
+    """Part 4: a fresh worker against the one-slot server; the model calls' outcomes and the flag."""
+    from sqlalchemy import func, select
+
+    from backend_app.extensions import db
+    from backend_app.models import UsageRecord
+    from backend_app.services.flags import USE_V2, snapshot
+
+    fake_proc, fake_url = start_fake(ONE_SLOT_DELAY_S, 1)
+    env = dict(os.environ) | {"OPENAI_BASE_URL": fake_url, "OPENAI_TIMEOUT_S": "1.5", "MAX_PARALLEL": "4"}
+    worker = start_worker(env)
+    try:
+        time.sleep(3)  # the worker starts and probes the server in the background
+        since = db.session.execute(select(func.max(UsageRecord.created_at))).scalar()
+        markdown = table(ONE_SLOT_ROWS, "slot")
+        run = run_batch(client, {**headers, "X-Force-Variant": "v2"}, markdown, ONE_SLOT_ROWS, worker.pid)
+        query = select(UsageRecord.outcome, func.count()).group_by(UsageRecord.outcome)
+        if since is not None:
+            query = query.where(UsageRecord.created_at > since)
+        view = snapshot().get(USE_V2)
+        run |= {
+            "outcomes": dict(db.session.execute(query).all()),
+            "rolled_back": bool(view is not None and view.rolled_back),
+        }
+    finally:
+        stop(worker)
+        fake_proc.stdin.close()
+        fake_proc.wait(timeout=30)
+    return run
+
+
+def report_one_slot(run: dict) -> bool:
+    rate, ideal = ONE_SLOT_ROWS / run["total_s"], 1 / ONE_SLOT_DELAY_S
+    timeouts = run["outcomes"].get("timeout", 0)
+    by_model = all(engine.startswith("llm:") for engine in run["engines"])  # no row fell back to v1
+    ok = timeouts == 0 and by_model and not run["rolled_back"] and rate >= ONE_SLOT_RATIO * ideal
+    print(
+        f"v2 against a one-slot server answering in {ONE_SLOT_DELAY_S * 1000:.0f} ms (MAX_PARALLEL=4, "
+        f"OPENAI_TIMEOUT_S=1.5): {ONE_SLOT_ROWS} rows in {run['total_s']:.2f} s = {rate:.2f} rows/s, "
+        f"ideal {ideal:.2f} (ratio {rate / ideal:.3f}); call outcomes {run['outcomes']}; engines {run['engines']}; "
+        f"flag rolled back: {run['rolled_back']}; targets 0 timeouts, model answers only, ratio >= {ONE_SLOT_RATIO}: "
+        f"{'OK' if ok else 'MISSED'}"
+    )
+    return ok
 
 
 def cpu_s(pid: int) -> float:
@@ -307,13 +383,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--v2-rows", type=int, default=200)
-    parser.add_argument("--only", choices=["all", "batches", "single"], default="all")
+    parser.add_argument("--only", choices=["all", "batches", "single", "slot"], default="all")
+    parser.add_argument("--fake-slots", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--single-requests", type=int, default=30)
     parser.add_argument("--single-rate", type=float, default=30.0, help="requests per minute")
     parser.add_argument("--serve-fake", type=float, nargs="?", const=DELAY_S, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_fake is not None:
-        return serve_fake(args.serve_fake)
+        return serve_fake(args.serve_fake, args.fake_slots or None)
     tmp = Path(tempfile.mkdtemp(prefix="fw-bench-req-"))
     port = local_redis.free_port()
     redis_proc = local_redis.start(port, tmp / "redis", persist=False)
@@ -328,43 +405,40 @@ def main() -> int:
     app = create_app()
     settings = app.config["SETTINGS"]
     worker = None
-    offline = v2 = single = None
+    offline = v2 = single = slot = None
     single_ok = True
     try:
         with app.app_context():
             upgrade(directory=str(ROOT / "migrations"))
             admin, _ = accounts.create_admin("bench@example.test", "bench password 1")
             token = create_access_token(identity=admin.id, additional_claims={"role": admin.role})
+            client = app.test_client()
+            headers = {"Authorization": f"Bearer {token}"}
             if args.only in ("all", "batches"):
-                worker = subprocess.Popen(
-                    [sys.executable, str(ROOT / "worker.py")],
-                    cwd=ROOT,
-                    env=dict(os.environ),
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
-                client = app.test_client()
-                headers = {"Authorization": f"Bearer {token}"}
+                worker = start_worker(dict(os.environ))
                 run_batch(client, headers, table(20, "warm"), 20, worker.pid)  # the worker is up and warm
                 offline = run_batch(client, headers, table(args.rows, "v1"), args.rows, worker.pid)
                 v2 = run_batch(
                     client, {**headers, "X-Force-Variant": "v2"}, table(args.v2_rows, "v2"), args.v2_rows, worker.pid
                 )
+                stop(worker)
+                worker = None
+            if args.only in ("all", "slot"):
+                slot = one_slot_part(client, headers)
         if args.only in ("all", "single"):
             single, single_ok = single_part(args, tmp, token)
     finally:
-        if worker is not None:
-            worker.terminate()
-            worker.wait(timeout=30)
+        stop(worker)
         redis_proc.terminate()
         fake_proc.stdin.close()
         fake_proc.wait(timeout=30)
         shutil.rmtree(tmp, ignore_errors=True)
-    return report(args, settings, offline, v2, single, single_ok)
+    return report(args, settings, offline, v2, single, single_ok, slot)
 
 
-def report(args, settings, offline: dict | None, v2: dict | None, single: dict | None, single_ok: bool) -> int:
+def report(
+    args, settings, offline: dict | None, v2: dict | None, single: dict | None, single_ok: bool, slot: dict | None
+) -> int:
     load = os.getloadavg()
     print(
         f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
@@ -373,6 +447,8 @@ def report(args, settings, offline: dict | None, v2: dict | None, single: dict |
     ok = single_ok
     if offline is not None and v2 is not None:
         ok = report_batches(args, settings, offline, v2) and ok
+    if slot is not None:
+        ok = report_one_slot(slot) and ok
     if single is not None:
         print(
             f"single v2 evaluations (model answers after {SLOW_DELAY_S:.0f} s, V2_DEADLINE_S={settings.v2_deadline_s:g}, "

@@ -182,6 +182,10 @@ def banner(settings, generated: str | None, health_port: int = 0) -> None:
             "  password:    as created on first start (to set a new one: "
             "flask --app wsgi:app users create-admin --email E --password P)"
         )
+    if settings.effective_ai_provider == "openai":
+        print(f"  AI provider: openai, model {settings.openai_model} at {settings.openai_base_url or 'api.openai.com'}")
+    else:
+        print("  AI provider: offline (answers built from the analyses; set AI_PROVIDER=openai for a model)")
     if health_port:
         print(f"  worker health: http://{settings.worker_health_host}:{health_port}/ready")
     print("  Ctrl-C stops everything; a worker that exits is restarted.")

@@ -200,9 +200,12 @@ def fake_openai():
 @pytest.fixture
 def openai_app(app, fake_openai):
     """The app switched to the openai provider, pointed at the local protocol server."""
+    from backend_app.adapters.llm_slots import SLOTS
+
     app.config["SETTINGS"] = app.config["SETTINGS"].replace(
         ai_provider="openai", openai_base_url=fake_openai.base_url, openai_api_key="test-key"
     )
+    SLOTS.configure(app.config["SETTINGS"].llm_max_concurrency)  # a lowered limit is this test's own
     return app
 
 

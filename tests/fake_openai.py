@@ -21,19 +21,38 @@ def default_responder(request: dict[str, Any]) -> str:
 
 
 class FakeOpenAI:
-    """Serve /v1/chat/completions. A responder returns text, a dict with 'status' and 'body'
-    for an error, or raises to drop the connection. Slow modes: ``delay_s`` delays every answer
-    (a model that thinks); ``trickle_s`` sends the headers at once, then the body a few bytes
-    every ``trickle_s`` (no single read ever waits long, so only a total deadline stops it).
-    ``disconnects`` records when a client closed the connection before the answer was sent."""
+    """Serve /v1/chat/completions and /v1/models (and llama.cpp's /props when ``props`` is given).
 
-    def __init__(self, responder: Responder = default_responder, delay_s: float = 0.0, trickle_s: float = 0.0):
+    A responder returns text; a dict with 'status', 'body' and optional 'headers' for an error;
+    an iterator of text pieces to stream (endless if it never stops: the server writes until the
+    client hangs up, counted in ``hung_up``); or raises to drop the connection. Slow modes:
+    ``delay_s`` delays every answer (a streamed one before its first piece: a model that thinks),
+    ``piece_delay_s`` each streamed piece; ``trickle_s`` sends the headers at once, then the body a
+    few bytes every ``trickle_s`` (no single read ever waits long, so only a total deadline stops
+    it). ``disconnects`` records when a client closed the connection before the answer was sent.
+    ``slots`` makes it a server that works on that many requests at once and queues the rest, as
+    llama.cpp's does."""
+
+    def __init__(
+        self,
+        responder: Responder = default_responder,
+        delay_s: float = 0.0,
+        trickle_s: float = 0.0,
+        *,
+        piece_delay_s: float = 0.0,
+        slots: int | None = None,
+        models: tuple = ("gpt-4o-mini",),
+        props: dict | None = None,
+    ):
         self.responder = responder
-        self.delay_s = delay_s
-        self.trickle_s = trickle_s
+        self.delay_s, self.piece_delay_s, self.trickle_s = delay_s, piece_delay_s, trickle_s
         self.disconnects: list[float] = []
+        self.models, self.props = models, props
         self.requests: list[dict[str, Any]] = []
+        self.hung_up = 0
+        self.busy = self.most_busy = 0
         self._lock = threading.Lock()
+        self._slots = threading.Semaphore(slots) if slots else None
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -43,6 +62,14 @@ class FakeOpenAI:
             def log_message(self, *_args):  # keep test output quiet
                 pass
 
+            def do_GET(self):
+                path = self.path.rstrip("/")
+                if path.endswith("/models"):
+                    return self._json(200, {"object": "list", "data": [_model(m) for m in server.models]})
+                if path == "/props" and server.props is not None:
+                    return self._json(200, server.props)
+                return self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
+
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
@@ -50,21 +77,39 @@ class FakeOpenAI:
                     server.requests.append(body)
                 if not self.path.rstrip("/").endswith("/chat/completions"):
                     return self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
+                with server._lock:  # requests being worked on or waiting for a slot
+                    server.busy += 1
+                    server.most_busy = max(server.most_busy, server.busy)
+                try:
+                    if server._slots is None:
+                        return self._answer(body)
+                    with server._slots:
+                        return self._answer(body)
+                finally:
+                    with server._lock:
+                        server.busy -= 1
+
+            def _answer(self, body: dict) -> None:
                 if server.delay_s:
                     time.sleep(server.delay_s)
                 answer = server.responder(body)
                 if isinstance(answer, dict) and "status" in answer:
-                    return self._json(answer["status"], answer.get("body", {"error": {"message": "error"}}))
+                    error = answer.get("body", {"error": {"message": "error"}})
+                    return self._json(answer["status"], error, answer.get("headers"))
+                if not isinstance(answer, (str, dict, list)):  # pieces to stream
+                    return self._stream(body, answer)
                 text = answer if isinstance(answer, str) else json.dumps(answer)
                 if body.get("stream"):
-                    return self._stream(body, text)
+                    return self._stream(body, _words(text), text)
                 return self._json(200, _completion(body, text))
 
-            def _json(self, status: int, payload: dict) -> None:
+            def _json(self, status: int, payload: dict, headers: dict | None = None) -> None:
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 if not server.trickle_s:
                     self.wfile.write(data)
@@ -79,24 +124,33 @@ class FakeOpenAI:
                         server.disconnects.append(time.monotonic())
                     self.close_connection = True
 
-            def _stream(self, request: dict, text: str) -> None:
+            def _stream(self, request: dict, pieces, text: str | None = None) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Cache-Control", "no-cache")
                 self.send_header("Connection", "close")
                 self.end_headers()
-                words = [w + " " for w in text.split(" ")]
-                words[-1] = words[-1][:-1]
-                for word in words:
-                    chunk = {
-                        "id": "chatcmpl-fake",
-                        "object": "chat.completion.chunk",
-                        "created": int(time.time()),
-                        "model": request.get("model", "fake"),
-                        "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": None}],
-                    }
-                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                    self.wfile.flush()
+                sent = []
+                try:
+                    for word in pieces:
+                        chunk = {
+                            "id": "chatcmpl-fake",
+                            "object": "chat.completion.chunk",
+                            "created": int(time.time()),
+                            "model": request.get("model", "fake"),
+                            "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": None}],
+                        }
+                        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                        self.wfile.flush()
+                        sent.append(word)
+                        if server.piece_delay_s:
+                            time.sleep(server.piece_delay_s)
+                except (BrokenPipeError, ConnectionResetError):
+                    with server._lock:
+                        server.hung_up += 1
+                    self.close_connection = True
+                    return
+                text = "".join(sent) if text is None else text
                 final = {
                     "id": "chatcmpl-fake",
                     "object": "chat.completion.chunk",
@@ -124,6 +178,18 @@ class FakeOpenAI:
     def __exit__(self, *_exc) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def _words(text: str) -> list[str]:
+    words = [w + " " for w in text.split(" ")]
+    words[-1] = words[-1][:-1]
+    return words
+
+
+def _model(name: str | dict) -> dict:
+    """A model entry; a dict adds fields (llama.cpp's ``capabilities``)."""
+    extra = name if isinstance(name, dict) else {"id": name}
+    return {"object": "model", "created": 0, "owned_by": "fake"} | extra
 
 
 def _usage(request: dict, text: str) -> dict:

@@ -8,8 +8,8 @@ from flask import jsonify
 from backend_app.api import bp, doc
 from backend_app.api.schemas import QUOTA_OVERRIDES, QUOTA_SUMMARY, shape
 from backend_app.auth import admin_required, current_user
-from backend_app.errors import Conflict
-from backend_app.services import ownership, quotas
+from backend_app.errors import Conflict, ValidationError
+from backend_app.services import ownership, quotas, usage
 from backend_app.validation import json_body
 
 QUOTA_BODY = {
@@ -65,3 +65,57 @@ def admin_get_quota(user_id: str):
 @admin_required
 def admin_set_quota(user_id: str):
     return jsonify(quotas.set_limits(user_id, json_body()))
+
+
+BUDGET_SHAPE = shape(
+    {
+        "user_id": {"type": "string"},
+        "monthly_budget_usd": {"type": ["number", "null"]},
+        "budget_usd": {"type": "number"},
+        "spent_usd": {"type": "number"},
+        "remaining_usd": {"type": "number"},
+    }
+)
+BUDGET_BODY = {
+    "type": "object",
+    "required": ["monthly_budget_usd"],
+    "properties": {"monthly_budget_usd": {"type": ["number", "null"], "minimum": 0, "maximum": usage.MAX_BUDGET_USD}},
+    "additionalProperties": False,
+}
+
+
+@bp.get("/admin/users/<user_id>/budget")
+@doc(
+    "A user's monthly AI budget: their own (null: MONTHLY_BUDGET_USD), the one in force and this month's spend",
+    tag="admin",
+    auth="admin",
+    responses={200: "{user_id, monthly_budget_usd, budget_usd, spent_usd, remaining_usd}", 404: "USER_NOT_FOUND"},
+    returns=BUDGET_SHAPE,
+)
+@admin_required
+def admin_get_budget(user_id: str):
+    return jsonify(usage.budget_of(user_id))
+
+
+@bp.put("/admin/users/<user_id>/budget")
+@doc(
+    "Set a user's monthly AI budget in USD; null goes back to the default (MONTHLY_BUDGET_USD)",
+    tag="admin",
+    auth="admin",
+    body=BUDGET_BODY,
+    responses={
+        200: "{user_id, monthly_budget_usd, budget_usd, spent_usd, remaining_usd}",
+        404: "USER_NOT_FOUND",
+        422: "VALIDATION_ERROR",
+    },
+    returns=BUDGET_SHAPE,
+)
+@admin_required
+def admin_set_budget(user_id: str):
+    body = json_body()
+    if set(body) != {"monthly_budget_usd"}:
+        raise ValidationError(
+            "Send {monthly_budget_usd: a number of US dollars, or null for the default}.",
+            details={"fields": {"monthly_budget_usd": "required, and the only field"}},
+        )
+    return jsonify(usage.set_budget(user_id, body["monthly_budget_usd"]))

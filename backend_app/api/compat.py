@@ -30,7 +30,14 @@ from collections.abc import Iterator
 from flask import Blueprint, jsonify, request
 
 from backend_app.api import doc, obj
-from backend_app.api.batches import BATCH_FORM, SUBMIT_RESPONSES, batch_body, submit_from_request, submitted
+from backend_app.api.batches import (
+    SUBMIT_RESPONSES,
+    batch_body,
+    batch_form,
+    default_table,
+    submit_from_request,
+    submitted,
+)
 from backend_app.api.schemas import ref, shape, text
 from backend_app.api.uploads import init_body
 from backend_app.auth import current_tenant, current_user, login_required
@@ -185,7 +192,7 @@ def _validate_body(settings) -> dict:
     body["properties"]["markdown"] = {**body["properties"]["markdown"], "type": ["string", "null"]}  # null: absent
     # {requirements} or {markdown}; neither: the table at REQUIREMENTS_MD_PATH (when it is set).
     body["required"] = []
-    if not settings.requirements_md_path:
+    if not default_table(settings):
         body["anyOf"] = [{"required": ["requirements"]}, {"required": ["markdown"]}]
     return body
 
@@ -225,7 +232,7 @@ def _context(value: dict | None) -> str:
     "follow it at GET /api/v1/batch/<batch_id>",
     tag=TAG,
     body=_validate_body,
-    form=BATCH_FORM,
+    form=batch_form,
     optional_body=True,
     responses={200: "{batch_id, status, mode, variant, total_rows, rejected}", **SUBMIT_RESPONSES},
     returns=ref("BatchSubmitted"),
@@ -249,7 +256,7 @@ def _submitted_then_events(batch) -> Iterator:
     "and done (v1: POST /api/v1/batch/evaluate, then GET /api/v1/batch/<id>/stream)",
     tag=TAG,
     body=_validate_body,
-    form=BATCH_FORM,
+    form=batch_form,
     optional_body=True,
     responses={200: "text/event-stream", **SUBMIT_RESPONSES},
     media="text/event-stream",

@@ -12,10 +12,11 @@ from backend_app.services import quotas, usage
 
 @bp.get("/usage")
 @doc(
-    "Your AI usage this month by purpose (calls, tokens, estimated cost) against your monthly budget, "
+    "Your AI usage this month by purpose and by day (calls, unanswered calls, tokens, estimated cost) "
+    "against your monthly budget, "
     "and your quotas (storage_bytes, uploads_per_hour, concurrent_jobs: each {limit, used, remaining})",
     tag="account",
-    responses={200: "{month, budget_usd, spent_usd, remaining_usd, over_budget, by_purpose[], quota}"},
+    responses={200: "{month, budget_usd, spent_usd, remaining_usd, over_budget, by_purpose[], by_day[], quota}"},
     returns=shape(
         {
             "month": {"type": "string"},
@@ -24,6 +25,7 @@ from backend_app.services import quotas, usage
             "remaining_usd": {"type": ["number", "null"]},
             "over_budget": {"type": "boolean"},
             "by_purpose": {"type": "array"},
+            "by_day": {"type": "array"},
             "quota": QUOTA_SUMMARY,
         }
     ),

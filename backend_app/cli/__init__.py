@@ -66,6 +66,30 @@ def set_quota(email: str, **values: str | None) -> None:
         click.echo(f"  {name}: {limit['limit']}{note}, used {limit['used']}, remaining {limit['remaining']}")
 
 
+@users_cli.command("set-budget")
+@click.option("--email", required=True)
+@click.option("--usd", required=True, help='Monthly AI budget in US dollars, or "default" (MONTHLY_BUDGET_USD).')
+def set_budget(email: str, usd: str) -> None:
+    """Set one user's monthly AI budget."""
+    from backend_app.errors import AppError
+    from backend_app.services import quotas, usage
+
+    try:
+        value = None if usd.strip().lower() == "default" else float(usd)
+    except ValueError:
+        raise click.BadParameter(f'{usd!r} is not a number or "default"', param_hint="--usd") from None
+    try:
+        user = quotas.user_by_email(email)
+        result = usage.set_budget(user.id, value)
+    except AppError as exc:
+        raise click.ClickException(exc.explained()) from None
+    note = " (default)" if result["monthly_budget_usd"] is None else ""
+    click.echo(
+        f"budget of {user.email}: ${result['budget_usd']:.2f}/month{note}, spent ${result['spent_usd']:.4f}, "
+        f"remaining ${result['remaining_usd']:.4f}"
+    )
+
+
 @jobs_cli.command("selftest")
 @click.option("--wait", default=30.0, help="Seconds to wait for a worker to run it.")
 def selftest(wait: float) -> None:

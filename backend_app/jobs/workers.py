@@ -22,6 +22,7 @@ from backend_app.models import Job
 from backend_app.observability import log_ids
 from backend_app.queue.kinds import KINDS
 from backend_app.queue.workers import WORKER_TTL_S
+from backend_app.services import ai
 from backend_app.services.video.workdir import remove_temp_of
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,8 @@ def preload(settings=None) -> None:
     """
     if settings is not None:
         llm.warm(settings)
+        if settings.effective_ai_provider == "openai":  # what the endpoint serves, recorded for all
+            ai.probe_in_background(current_app._get_current_object())
     for kind in KINDS.values():
         try:
             kind.load()

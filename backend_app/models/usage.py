@@ -19,6 +19,7 @@ class UsageRecord(db.Model):
     completion_tokens = db.Column(Integer, nullable=False, default=0)
     cost_usd = db.Column(Float, nullable=False, default=0.0)
     cached = db.Column(Boolean, nullable=False, default=False)
+    outcome = db.Column(String(16), nullable=False, default="ok", server_default="ok")  # llm.OUTCOMES
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow, index=True)
 
     def to_dict(self) -> dict:
@@ -29,5 +30,6 @@ class UsageRecord(db.Model):
             "completion_tokens": self.completion_tokens,
             "cost_usd": round(self.cost_usd, 6),
             "cached": self.cached,
+            "outcome": self.outcome,
             "created_at": iso(self.created_at),
         }

@@ -1,27 +1,55 @@
 """Model calls made for a user: the budget checked before, the usage recorded after.
 
 The adapter (adapters/llm.py) talks to the endpoint and keeps its answer cache; this is the
-policy around it. Every call names the user it is made for and its purpose; cached answers
-cost nothing but are recorded as cached calls. The adapter's ``LLMError`` becomes
-``AIProviderFailed`` (AI_PROVIDER_FAILED), or ``AITimeout`` (AI_PROVIDER_TIMEOUT) when the call's
-deadline passed; a spent budget is ``usage.BudgetExceeded``.
+policy around it. Every call names the user it is made for and its purpose, which sets its
+``max_tokens`` (``MAX_TOKENS``). Cached answers cost nothing, are allowed over budget and are
+recorded as cached calls; every call that reached the endpoint is recorded with its outcome,
+the failed, timed-out and abandoned ones too (their tokens estimated). The adapter's
+``LLMError`` becomes ``AIProviderFailed`` (AI_PROVIDER_FAILED, the adapter's code in
+``details.reason``), or ``AITimeout`` (AI_PROVIDER_TIMEOUT) when the call's deadline passed;
+a spent budget is ``usage.BudgetExceeded``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
 
-from backend_app.adapters import llm
+from backend_app.adapters import llm, llm_caps
 from backend_app.errors import AppError
 from backend_app.services import usage
+
+log = logging.getLogger(__name__)
 
 
 class AIProviderFailed(AppError):
     status, code, message = 502, "AI_PROVIDER_FAILED", "The AI provider did not answer usefully."
+    call: LLMResult | None = None  # what the failed call cost, when it reached the endpoint
+
+    @classmethod
+    def of(cls, exc: llm.LLMError) -> AIProviderFailed:
+        """The adapter's error as ours: ``AITimeout`` when the call's deadline passed."""
+        kind = AITimeout if exc.code == llm.DEADLINE else AIProviderFailed
+        return kind(exc.message, details={"reason": exc.code})
+
+    @property
+    def reason(self) -> str:
+        return self.details.get("reason", "")
+
+
+# The setting that caps each purpose's answer (any other purpose: the chat's).
+MAX_TOKENS = {
+    "chat": "llm_max_tokens_chat",
+    "requirements": "llm_max_tokens_json",
+    "video_description": "llm_max_tokens_describe",
+}
 
 
 class AITimeout(AIProviderFailed):
@@ -40,10 +68,11 @@ class LLMResult:
     completion_tokens: int = 0
     cost_usd: float = 0.0
     cached: bool = False
+    outcome: str = "ok"
 
 
 def _priced(answer: llm.Completion) -> LLMResult:
-    cost = usage.estimate_cost(answer.model, answer.prompt_tokens, answer.completion_tokens)
+    cost = 0.0 if answer.cached else usage.estimate_cost(answer.model, answer.prompt_tokens, answer.completion_tokens)
     return LLMResult(
         text=answer.text,
         model=answer.model,
@@ -51,7 +80,67 @@ def _priced(answer: llm.Completion) -> LLMResult:
         completion_tokens=answer.completion_tokens,
         cost_usd=cost,
         cached=answer.cached,
+        outcome=answer.outcome,
     )
+
+
+def max_tokens(purpose: str) -> int:
+    return getattr(_settings(), MAX_TOKENS.get(purpose, "llm_max_tokens_chat"))
+
+
+def endpoint_status(max_age_s: float = 30.0) -> dict[str, Any]:
+    """The provider, its model and what is known of the endpoint: reachable, latency, last error,
+    capabilities. Read from the shared record; when that is older than ``max_age_s`` the endpoint
+    is asked again (its model list only, 2 s at most), so /health tells the truth about now."""
+    settings = _settings()
+    if settings.effective_ai_provider != "openai":
+        return {"provider": "offline", "model": None, "note": "answers are built from the analyses; no model is called"}
+    known = llm_caps.status()
+    if time.time() - float(known.get("probed_at") or 0) > max_age_s:
+        known = llm.probe(full="json_mode" not in known, timeout_s=2.0)
+    return {
+        "provider": "openai",
+        "model": settings.openai_model,
+        "base_url": settings.openai_base_url or "https://api.openai.com/v1",
+        "reachable": known.get("reachable"),
+        "latency_ms": known.get("latency_ms"),
+        "last_error": _dated(known.get("last_error")),
+        "capabilities": {k: known.get(k) for k in ("json_mode", "tools", "vision", "slots")},
+        "models": known.get("models"),
+    }
+
+
+def _dated(error: dict | None) -> dict | None:
+    """An error's Unix time as ISO 8601 UTC."""
+    if not error:
+        return None
+    at = datetime.fromtimestamp(float(error.get("at") or 0), UTC).isoformat(timespec="seconds")
+    return {**error, "at": at.replace("+00:00", "Z")}
+
+
+def probe_in_background(app) -> threading.Thread:
+    """Probe the endpoint once at start-up, off the start's path (a worker's parent, the web app)."""
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                llm.probe(full=True)
+            except Exception:  # a probe is advice: never take a process down with it
+                log.warning("LLM endpoint probe failed", exc_info=True)
+
+    thread = threading.Thread(target=run, name="llm-probe", daemon=True)
+    thread.start()
+    return thread
+
+
+def without_loop(text: str) -> str:
+    """A looping answer up to where it began repeating itself."""
+    return llm.without_loop(text)
+
+
+def can_read_images() -> bool:
+    """False once the endpoint has shown that its model has no image input."""
+    return llm_caps.can_read_images()
 
 
 def _settings():
@@ -75,31 +164,42 @@ def complete(
     attempts: int = 3,
     use_cache: bool = True,
     record: bool = True,
+    valid: Callable[[str], bool] | None = None,
     deadline_s: float | None = None,
 ) -> LLMResult:
-    """One chat completion: budget check, the adapter (cache, retries with backoff), usage.
+    """One chat completion: the cache, the budget check (only when the endpoint is called), the
+    adapter (retries with backoff inside one deadline), usage.
 
-    ``deadline_s`` bounds the whole call, retries included (``AITimeout`` past it).
+    ``deadline_s`` bounds the whole call, retries included (``AITimeout`` past it; LLM_DEADLINE_S
+    when None).
 
-    ``record=False`` leaves the usage row to the caller (``usage.row``): a batch calls from a
+    ``valid`` says whether an answer is usable: only usable answers are cached, and the others
+    are recorded as ``invalid``. ``record=False`` leaves the usage rows to the caller
+    (``usage.row``; a failed call's cost is ``AIProviderFailed.call``): a batch calls from a
     thread pool but writes to the database from one thread only.
     """
     model = model or _settings().openai_model
-    usage.check_budget(user_id)
     try:
         answer = llm.complete(
             messages,
             model=model,
             cache_scope=user_id,
             cache_ttl_s=_cache_ttl_s(),
+            max_tokens=max_tokens(purpose),
+            deadline_s=deadline_s,
             purpose=purpose,
             json_mode=json_mode,
             attempts=attempts,
             use_cache=use_cache,
-            deadline_s=deadline_s,
+            cache_if=valid,
+            before_call=lambda: usage.check_budget(user_id),
         )
     except llm.LLMError as exc:
-        raise (AITimeout if exc.code == llm.DEADLINE else AIProviderFailed)(exc.message) from exc
+        failure = AIProviderFailed.of(exc)
+        failure.call = _priced(exc.call) if exc.call is not None else None
+        if record and failure.call is not None:
+            usage.record(user_id, purpose, failure.call)
+        raise failure from exc
     result = _priced(answer)
     if record:
         usage.record(user_id, purpose, result)
@@ -113,18 +213,30 @@ def stream(
     purpose: str,
     model: str | None = None,
     use_cache: bool = True,
+    outcome: list[str] | None = None,
 ) -> Iterator[str]:
-    """Stream a completion's text pieces; usage is recorded when the stream ends (also when the
-    reader leaves early: what was generated is paid for)."""
+    """Stream a completion's text pieces; usage is recorded when the stream ends, however it
+    ends (the reader leaving early included: what was generated is paid for). ``outcome``, when
+    given, receives the call's outcome: ``loop``, ``timeout`` and ``truncated`` streams stop
+    early without an error."""
     model = model or _settings().openai_model
-    usage.check_budget(user_id)
-    call = llm.Stream(messages, model=model, cache_scope=user_id, cache_ttl_s=_cache_ttl_s(), use_cache=use_cache)
+    call = llm.Stream(
+        messages,
+        model=model,
+        cache_scope=user_id,
+        cache_ttl_s=_cache_ttl_s(),
+        max_tokens=max_tokens(purpose),
+        use_cache=use_cache,
+        before_call=lambda: usage.check_budget(user_id),
+    )
     try:
         yield from call
     except llm.LLMError as exc:
-        raise AIProviderFailed(exc.message) from exc
+        raise AIProviderFailed.of(exc) from exc
     finally:
-        if call.result.cached or call.result.completion_tokens:
+        if outcome is not None:
+            outcome.append(call.result.outcome)
+        if call.result.cached or call.result.prompt_tokens or call.result.completion_tokens:
             usage.record(user_id, purpose, _priced(call.result))
 
 

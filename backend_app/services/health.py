@@ -21,7 +21,7 @@ from backend_app.observability import JOBS, QUEUE_DEPTH
 from backend_app.queue.kinds import KINDS
 from backend_app.queue.reconcile import silent_running, stale_queued
 from backend_app.queue.workers import live_workers
-from backend_app.services import flags, hooks
+from backend_app.services import ai, flags, hooks
 from backend_app.services.hooks import HealthCheck
 
 REDIS_DOWN = {"ok": False, "error": "redis unreachable"}
@@ -45,6 +45,13 @@ def check_database() -> dict[str, Any]:
 def check_redis() -> dict[str, Any]:
     redis_store.conn.ping()
     return {"ok": True}
+
+
+def check_ai() -> dict[str, Any]:
+    """The AI provider: never failing health (offline answers still work), saying what is true:
+    the model endpoint's reachability, latency and last error."""
+    from_endpoint = ai.endpoint_status()
+    return {"ok": True, **from_endpoint}
 
 
 def check_workers() -> dict[str, Any]:
@@ -130,6 +137,7 @@ def init_app(app: Flask) -> None:
             HealthCheck("queues", check_queues, needs="redis", unmet=REDIS_DOWN),
             HealthCheck("jobs", job_counts, needs="database"),
             HealthCheck("flags", flag_states, needs="database"),
+            HealthCheck("ai", check_ai, needs="redis", unmet=REDIS_DOWN | {"ok": True}),
         ]
     )
 

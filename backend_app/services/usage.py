@@ -4,12 +4,12 @@ their budget (the user's own ``monthly_budget_usd``, else MONTHLY_BUDGET_USD).""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from flask import current_app
 from sqlalchemy import case, func, select
 
-from backend_app.errors import AppError
+from backend_app.errors import AppError, NotFound, ValidationError
 from backend_app.extensions import db
 from backend_app.models import UsageRecord, User
 from backend_app.models.base import utcnow
@@ -22,6 +22,8 @@ PRICES = {
     "gpt-4.1": (2.00, 8.00),
 }
 DEFAULT_PRICE = (1.00, 3.00)
+MAX_BUDGET_USD = 1_000_000.0
+UNANSWERED = ("timeout", "aborted", "failed")  # calls that reached the endpoint but brought no answer
 
 
 class BudgetExceeded(AppError):
@@ -37,6 +39,7 @@ class Call(Protocol):
     completion_tokens: int
     cost_usd: float
     cached: bool
+    outcome: str
 
 
 def estimate_cost(model: str, prompt_tokens: int, completion_tokens: int) -> float:
@@ -89,6 +92,7 @@ def row(user_id: str | None, purpose: str, call: Call) -> UsageRecord:
         completion_tokens=call.completion_tokens,
         cost_usd=call.cost_usd,
         cached=call.cached,
+        outcome=call.outcome,
     )
 
 
@@ -106,6 +110,7 @@ def month_summary(user_id: str) -> dict:
             UsageRecord.purpose,
             func.count(),
             func.sum(case((UsageRecord.cached, 1), else_=0)),
+            func.sum(case((UsageRecord.outcome.in_(UNANSWERED), 1), else_=0)),
             func.sum(UsageRecord.prompt_tokens),
             func.sum(UsageRecord.completion_tokens),
             func.sum(UsageRecord.cost_usd),
@@ -119,11 +124,12 @@ def month_summary(user_id: str) -> dict:
             "purpose": purpose,
             "calls": int(calls),
             "cached_calls": int(cached or 0),
+            "unanswered_calls": int(unanswered or 0),
             "prompt_tokens": int(prompt or 0),
             "completion_tokens": int(completion or 0),
             "cost_usd": round(float(cost or 0.0), 6),
         }
-        for purpose, calls, cached, prompt, completion, cost in rows
+        for purpose, calls, cached, unanswered, prompt, completion, cost in rows
     ]
     spent = sum(p["cost_usd"] for p in by_purpose)
     budget = budget_for(user_id)
@@ -135,4 +141,65 @@ def month_summary(user_id: str) -> dict:
         "remaining_usd": round(max(budget - spent, 0.0), 6),
         "over_budget": spent >= budget,
         "by_purpose": by_purpose,
+        "by_day": _by_day(user_id, start),
+    }
+
+
+def _by_day(user_id: str, start: datetime) -> list[dict]:
+    """Each day of the month with calls: calls, tokens and cost per purpose, newest day first."""
+    day = func.date(UsageRecord.created_at)
+    rows = db.session.execute(
+        select(
+            day,
+            UsageRecord.purpose,
+            func.count(),
+            func.sum(UsageRecord.prompt_tokens + UsageRecord.completion_tokens),
+            func.sum(UsageRecord.cost_usd),
+        )
+        .where(UsageRecord.user_id == user_id, UsageRecord.created_at >= start)
+        .group_by(day, UsageRecord.purpose)
+        .order_by(day.desc(), UsageRecord.purpose)
+    ).all()
+    days: dict[str, dict] = {}
+    for date, purpose, calls, tokens, cost in rows:
+        entry = days.setdefault(
+            str(date), {"day": str(date), "calls": 0, "tokens": 0, "cost_usd": 0.0, "by_purpose": {}}
+        )
+        entry["calls"] += int(calls)
+        entry["tokens"] += int(tokens or 0)
+        entry["cost_usd"] = round(entry["cost_usd"] + float(cost or 0.0), 6)
+        entry["by_purpose"][purpose] = {"calls": int(calls), "cost_usd": round(float(cost or 0.0), 6)}
+    return list(days.values())
+
+
+def set_budget(user_id: str, value: Any) -> dict:
+    """An admin sets a user's monthly budget in USD (None: back to MONTHLY_BUDGET_USD); the
+    user's budget this month afterwards."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.", code="USER_NOT_FOUND")
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_BUDGET_USD
+    ):
+        raise ValidationError(
+            f"monthly_budget_usd must be a number from 0 to {MAX_BUDGET_USD:g}, or null for the default.",
+            details={"fields": {"monthly_budget_usd": "a number from 0, or null"}},
+        )
+    user.monthly_budget_usd = None if value is None else float(value)
+    db.session.commit()
+    return budget_of(user_id)
+
+
+def budget_of(user_id: str) -> dict:
+    """The user's own budget (None: the default), the budget in force, and this month's spend."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.", code="USER_NOT_FOUND")
+    budget, spent = budget_for(user_id), spent_this_month(user_id)
+    return {
+        "user_id": user_id,
+        "monthly_budget_usd": user.monthly_budget_usd,
+        "budget_usd": budget,
+        "spent_usd": round(spent, 6),
+        "remaining_usd": round(max(budget - spent, 0.0), 6),
     }

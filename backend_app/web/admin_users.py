@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import g, redirect, request, url_for
+from flask import current_app, g, redirect, request, url_for
 
 from backend_app.errors import AppError, Conflict, is_htmx
 from backend_app.models.quota import QUOTA_FIELDS
-from backend_app.services import accounts, quotas
+from backend_app.services import accounts, quotas, usage
 from backend_app.web import bp, fragment_or_page, page_admin_required
 
 
@@ -16,7 +16,7 @@ def _users_page(message: str | None = None, error: str | None = None):
         "partials/admin/_users.html",
         users=accounts.list_users(),
         overrides=quotas.overrides_by_user(),
-        defaults=quotas.defaults(),
+        defaults=quotas.defaults() | {"monthly_budget_usd": current_app.config["SETTINGS"].monthly_budget_usd},
         message=message,
         error=error,
     )
@@ -65,8 +65,20 @@ def _form_limit(raw: str) -> int | str | None:
 def admin_user_quota_page(user_id: str):
     changes = {name: _form_limit(request.form.get(name, "")) for name in QUOTA_FIELDS}
     result = quotas.set_limits(user_id, changes)
+    budget = usage.set_budget(user_id, _form_budget(request.form.get("monthly_budget_usd", "")))
     if not is_htmx():
         return redirect(url_for("web.admin_users_page"), code=303)
     email = next((u.email for u in accounts.list_users() if u.id == user_id), user_id)
     limits = ", ".join(f"{name.replace('_', ' ')} {value['limit']}" for name, value in result["quota"].items())
-    return _users_page(f"{email}: quotas set ({limits}).")
+    return _users_page(f"{email}: quotas set ({limits}, AI budget ${budget['budget_usd']:.2f}/month).")
+
+
+def _form_budget(raw: str) -> float | str | None:
+    """The budget field: blank is the default, a number in dollars (else refused by name)."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        return raw

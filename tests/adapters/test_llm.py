@@ -10,7 +10,7 @@ MSGS = [{"role": "user", "content": "hi"}]
 
 
 def complete(**kwargs) -> llm.Completion:
-    return llm.complete(kwargs.pop("messages", MSGS), model="gpt-4o-mini", cache_ttl_s=60, **kwargs)
+    return llm.complete(kwargs.pop("messages", MSGS), model="gpt-4o-mini", cache_ttl_s=60, max_tokens=50, **kwargs)
 
 
 def test_complete_counts_tokens_and_caches_per_scope(openai_app, fake_openai):
@@ -51,12 +51,18 @@ def test_a_refusal_is_not_retried(openai_app, fake_openai):
 
 def test_stream_yields_pieces_and_counts_tokens_also_when_left_early(openai_app, fake_openai):
     fake_openai.responder = lambda req: "one two three"
-    call = llm.Stream([{"role": "user", "content": "count"}], model="gpt-4o-mini", cache_scope="u", cache_ttl_s=60)
+    call = llm.Stream(
+        [{"role": "user", "content": "count"}], model="gpt-4o-mini", cache_scope="u", cache_ttl_s=60, max_tokens=50
+    )
     assert list(call) == ["one ", "two ", "three"]
     assert call.result.completion_tokens > 0 and call.result.prompt_tokens > 0 and not call.result.cached
-    again = llm.Stream([{"role": "user", "content": "count"}], model="gpt-4o-mini", cache_scope="u", cache_ttl_s=60)
+    again = llm.Stream(
+        [{"role": "user", "content": "count"}], model="gpt-4o-mini", cache_scope="u", cache_ttl_s=60, max_tokens=50
+    )
     assert "".join(again) == "one two three" and again.result.cached  # a finished stream fills the cache
-    left = llm.Stream([{"role": "user", "content": "more"}], model="gpt-4o-mini", cache_scope="u", cache_ttl_s=60)
+    left = llm.Stream(
+        [{"role": "user", "content": "more"}], model="gpt-4o-mini", cache_scope="u", cache_ttl_s=60, max_tokens=50
+    )
     pieces = iter(left)
     assert next(pieces) == "one "
     pieces.close()  # what a web server does when the client disconnects

@@ -70,7 +70,8 @@ def test_provider_failures_are_ai_provider_failed(openai_app, fake_openai):
         ai.complete([{"role": "user", "content": "x"}], user_id=user.id, purpose="t", attempts=2)
     assert err.value.code == "AI_PROVIDER_FAILED" and err.value.status == 502
     assert err.value.message == "The AI provider failed after 2 attempts: InternalServerError."
-    assert UsageRecord.query.filter_by(user_id=user.id).count() == 0  # nothing answered, nothing paid
+    (row,) = UsageRecord.query.filter_by(user_id=user.id).all()  # recorded: a call was made
+    assert (row.outcome, row.completion_tokens, row.cost_usd) == ("failed", 0, 0.0)  # nothing generated
 
 
 def test_budget_exceeded(openai_app, fake_openai):

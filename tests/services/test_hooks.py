@@ -46,6 +46,7 @@ EXPECTED = {
         "queues=backend_app.services.health.check_queues",
         "jobs=backend_app.services.health.job_counts",
         "flags=backend_app.services.health.flag_states",
+        "ai=backend_app.services.health.check_ai",
         "storage=backend_app.services.video.data.check_storage",
     ],
 }

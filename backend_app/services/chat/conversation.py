@@ -87,6 +87,21 @@ def tenant_for(user_id: str, session_id: str | None) -> Tenant:
     return tenant
 
 
+# The notices of an answer that stopped before its end (ChatMessage.notice keeps the code).
+INTERRUPTED = {
+    "code": "ANSWER_INTERRUPTED",
+    "message": "The AI provider stopped mid-answer; the part received is kept.",
+}
+CUT = {
+    "loop": {"code": "ANSWER_CUT", "message": "The model started repeating itself; the answer was stopped there."},
+    "timeout": {
+        "code": "ANSWER_CUT",
+        "message": "The answer took too long and was stopped; the part received is kept.",
+    },
+    "truncated": {"code": "ANSWER_CUT", "message": "The answer reached its length limit."},
+}
+
+
 def _notice(error: AppError) -> dict:
     return {"code": error.code, "message": error.message, "details": error.details}
 
@@ -100,12 +115,10 @@ def _provider(tenant: Tenant, mode: str) -> tuple[str, dict | None]:
         if mode == "ai":
             raise Conflict("AI answers are not configured here; offline answers are available.", code="AI_UNAVAILABLE")
         return "offline", None
-    try:
+    # "auto" checks no budget here: a cached answer is free and allowed over budget, and the call
+    # checks it only when it must reach the endpoint (falling back then). "ai" refuses up front.
+    if mode == "ai":
         usage.check_budget(tenant.user_id)
-    except usage.BudgetExceeded as exc:
-        if mode == "ai":
-            raise
-        return "offline", _notice(exc)
     return "openai", None
 
 
@@ -262,16 +275,27 @@ def answer_stream(turn: Turn) -> Iterator[tuple[str, dict]]:
     """The answer as (event, data) pairs: ``token`` pieces, then ``done`` (or ``error``)."""
     sent: list[str] = []
     if turn.provider == "openai":
+        outcome: list[str] = []
         try:
-            for piece in _ai_pieces(turn):
+            for piece in _ai_pieces(turn, outcome):
                 sent.append(piece)
                 yield "token", {"text": piece}
         except (ai.AIProviderFailed, usage.BudgetExceeded) as exc:
-            if sent or turn.mode == "ai":
+            if sent:  # keep what arrived, marked: the thread shows the question with its partial answer
+                turn.notice = {**INTERRUPTED, "details": {"reason": getattr(exc, "reason", "") or exc.code}}
+                message = _store_answer(turn, "".join(sent))
+                yield "error", {**turn.notice, "message_id": message.id, "partial": True}
+                return
+            if turn.mode == "ai":
                 yield "error", _notice(exc)
                 return
             turn.notice = _notice(exc)
             turn.provider = "offline"
+        if outcome and outcome[0] in CUT:
+            turn.notice = {**CUT[outcome[0]], "details": {"reason": outcome[0]}}
+            text = ai.without_loop("".join(sent)) if outcome[0] == "loop" else "".join(sent)
+            yield "done", result(turn, text, _store_answer(turn, text))
+            return
     if turn.provider == "offline":
         for piece in re.findall(r"\s*\S+", _offline(turn)):
             sent.append(piece)
@@ -280,11 +304,14 @@ def answer_stream(turn: Turn) -> Iterator[tuple[str, dict]]:
     yield "done", result(turn, text, _store_answer(turn, text))
 
 
-def _ai_pieces(turn: Turn) -> Iterator[str]:
+def _ai_pieces(turn: Turn, outcome: list[str]) -> Iterator[str]:
     """The model's streamed text with citations checked as they pass; sets the turn's citations."""
     flt = chat_answer.CitationFilter(len(turn.hits))
     for piece in ai.stream(
-        chat_answer.build_messages(turn.prompt_question, turn.hits), user_id=turn.tenant.user_id, purpose=PURPOSE
+        chat_answer.build_messages(turn.prompt_question, turn.hits),
+        user_id=turn.tenant.user_id,
+        purpose=PURPOSE,
+        outcome=outcome,
     ):
         if released := flt.feed(piece):
             yield released

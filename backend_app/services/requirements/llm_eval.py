@@ -114,6 +114,19 @@ def parse(raw: str, text: str, mode: str) -> dict[str, Any]:
     return data
 
 
+def _valid(text: str, mode: str):
+    """The cache's test of an answer: only one that parses is worth replaying."""
+
+    def valid(raw: str) -> bool:
+        try:
+            parse(raw, text, mode)
+        except ValueError:
+            return False
+        return True
+
+    return valid
+
+
 def evaluate_v2(
     text: str,
     context: dict | None,
@@ -139,12 +152,22 @@ def evaluate_v2(
             why = f"to repair an invalid answer ({problem})" if problem else "for the model"
             raise V2Failure(TIMEOUT, f"No time was left {why}.", usages)
         try:
-            answer = ai.complete(msgs, user_id=user_id, purpose=PURPOSE, json_mode=True, record=record, deadline_s=left)
+            answer = ai.complete(
+                msgs,
+                user_id=user_id,
+                purpose=PURPOSE,
+                json_mode=True,
+                record=record,
+                deadline_s=left,
+                valid=_valid(text, mode),
+            )
         except BudgetExceeded as exc:
             raise V2Failure("BUDGET_EXCEEDED", exc.message, usages) from None
-        except ai.AITimeout as exc:
-            raise V2Failure(TIMEOUT, exc.message, usages) from None
         except ai.AIProviderFailed as exc:
+            if exc.call is not None and not record:  # the caller records: the failed call too
+                usages.append(exc.call)
+            if isinstance(exc, ai.AITimeout):
+                raise V2Failure(TIMEOUT, exc.message, usages) from None
             raise V2Failure("AI_PROVIDER_FAILED", exc.message, usages) from None
         usages.append(answer)
         try:

@@ -20,6 +20,7 @@ from typing import Any
 from flask import current_app
 
 from backend_app.errors import AppError
+from backend_app.services import ai
 from backend_app.services.video import describe_openai
 from backend_app.services.video.quality import DARK_SHARE
 
@@ -139,6 +140,11 @@ def _with_vision_model(
     chosen = describe_openai.pick(shots, keyframes, max_images)
     if not chosen:
         base.ai = {"provider": "openai", "model": model, "ok": False, "note": "no keyframes to describe"}
+        return base
+    if not ai.can_read_images():
+        note = "the model cannot read images; offline descriptions from measured signals kept"
+        base.ai = {"provider": "openai", "model": model, "ok": False, "note": note}
+        base.warnings.append({"code": "AI_DESCRIPTION_UNAVAILABLE", "message": f"AI description skipped: {note}"})
         return base
     try:
         answer, result = describe_openai.ask(

@@ -82,12 +82,26 @@ def validate_answer(text: str) -> dict:
     return data
 
 
+def _valid(text: str) -> bool:
+    try:
+        validate_answer(text)
+    except ValueError:
+        return False
+    return True
+
+
 def ask(messages: list[dict], *, user_id: str | None, model: str) -> tuple[dict, ai.LLMResult]:
     """One validated answer; a malformed one is asked again (uncached) with a short backoff."""
     error: Exception | None = None
     for attempt in range(ANSWER_ATTEMPTS):
         result = ai.complete(
-            messages, user_id=user_id, purpose=PURPOSE, model=model, json_mode=True, use_cache=attempt == 0
+            messages,
+            user_id=user_id,
+            purpose=PURPOSE,
+            model=model,
+            json_mode=True,
+            use_cache=attempt == 0,
+            valid=_valid,
         )
         try:
             return validate_answer(result.text), result
