@@ -154,6 +154,9 @@ class Settings:
     llm_max_tokens_describe: int = field(default=900, metadata={"env": "LLM_MAX_TOKENS_DESCRIBE"})
     llm_deadline_s: float = field(default=120.0, metadata={"env": "LLM_DEADLINE_S"})
     llm_max_concurrency: int = field(default=4, metadata={"env": "LLM_MAX_CONCURRENCY"})
+    # A worker asks the endpoint at start what it serves (models, slots, JSON mode, tool calls:
+    # two one-token calls); /health only lists its models.
+    llm_probe: bool = field(default=True, metadata={"env": "LLM_PROBE"})
     monthly_budget_usd: float = field(default=10.0, metadata={"env": "MONTHLY_BUDGET_USD"})
 
     # --- chat ----------------------------------------------------------------------

@@ -25,6 +25,7 @@ BASE_SETTINGS = {
     "login_rate_limit": "1000 per minute",
     "enqueue_backoff_s": 0.01,
     "log_level": "WARNING",
+    "llm_probe": False,  # a worker's start-up probe would add calls to the scripted server's count
     "worker_health_port": 0,  # the suite starts many workers; a test that wants the endpoint picks a free port
 }
 

@@ -114,7 +114,7 @@ def preload(settings=None) -> None:
     """
     if settings is not None:
         llm.warm(settings)
-        if settings.effective_ai_provider == "openai":  # what the endpoint serves, recorded for all
+        if settings.effective_ai_provider == "openai" and settings.llm_probe:  # what the endpoint serves
             ai.probe_in_background(current_app._get_current_object())
     for kind in KINDS.values():
         try:

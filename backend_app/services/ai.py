@@ -90,14 +90,15 @@ def max_tokens(purpose: str) -> int:
 
 def endpoint_status(max_age_s: float = 30.0) -> dict[str, Any]:
     """The provider, its model and what is known of the endpoint: reachable, latency, last error,
-    capabilities. Read from the shared record; when that is older than ``max_age_s`` the endpoint
-    is asked again (its model list only, 2 s at most), so /health tells the truth about now."""
+    capabilities. Read from the shared record (capabilities come from a worker's start-up probe);
+    when that is older than ``max_age_s`` the endpoint is asked again (its model list only, 2 s at
+    most, no model call), so /health tells the truth about now."""
     settings = _settings()
     if settings.effective_ai_provider != "openai":
         return {"provider": "offline", "model": None, "note": "answers are built from the analyses; no model is called"}
     known = llm_caps.status()
     if time.time() - float(known.get("probed_at") or 0) > max_age_s:
-        known = llm.probe(full="json_mode" not in known, timeout_s=2.0)
+        known = llm.probe(full=False, timeout_s=2.0)
     return {
         "provider": "openai",
         "model": settings.openai_model,

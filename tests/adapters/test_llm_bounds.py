@@ -230,6 +230,10 @@ def test_timeouts_lower_the_shared_limit_instead_of_failing_the_calls(openai_app
 
 def test_health_shows_the_provider_model_reachability_and_latency(openai_app, fake_openai, client):
     checks = client.get("/health").get_json()["checks"]
+    assert checks["ai"]["reachable"] is True and checks["ai"]["capabilities"]["json_mode"] is None
+    assert fake_openai.requests == []  # /health lists the models; it calls no model
+    llm.probe()  # what a worker does at start
+    checks = client.get("/health").get_json()["checks"]
     ai_check = checks["ai"]
     assert ai_check["ok"] and ai_check["provider"] == "openai" and ai_check["reachable"] is True
     assert ai_check["model"] == "gpt-4o-mini" and ai_check["latency_ms"] >= 0

@@ -76,8 +76,11 @@ def test_usage_per_day_and_feature_counts_unanswered_calls(openai_app, fake_open
 
 
 def test_admin_health_page_shows_the_model_endpoint(openai_app, fake_openai, client):
+    from backend_app.adapters import llm
     from tests.web.conftest import PageClient
 
+    with openai_app.app_context():
+        llm.probe()  # what a worker does at start
     admin = PageClient(openai_app.test_client(), make_user("admin"))
     body = text(admin.get("/admin/health"))
     assert 'data-check="ai"' in body and "gpt-4o-mini" in body
