@@ -23,7 +23,7 @@ from tests.media import make_clip, require_ffmpeg
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.timeout(420)]
 
 # What a fallback from v2 to v1 may say: the model's answer was invalid, or the provider failed.
-FALLBACK_CODES = {"AI_INVALID_OUTPUT", "AI_PROVIDER_FAILED"}
+FALLBACK_CODES = {"AI_INVALID_OUTPUT", "AI_PROVIDER_FAILED", "AI_PROVIDER_TIMEOUT"}  # timeout: V2_DEADLINE_S
 REQUIREMENTS = [
     "The pump controller shall be fast and user-friendly where possible.",
     "The operator panel shall display the tank level within 2 s of a change.",
@@ -104,8 +104,13 @@ def test_chat_about_an_analysed_video_whole_and_streamed(live, tmp_path):
     assert kinds[-1] == "done", events[-3:]
     assert kinds.count("token") >= 2, kinds  # the answer arrived in pieces, not at once
     done = events[-1][1]
-    assert done["provider"] == "openai" and done["notice"] is None, done
-    assert "".join(tokens) == done["answer"] and done["answer"].strip()
+    # A small model often loops: the stream is stopped there and the answer kept up to the loop, marked.
+    assert done["provider"] == "openai" and (done["notice"] is None or done["notice"]["code"] == "ANSWER_CUT"), done
+    streamed = "".join(tokens)
+    if done["notice"] is None:
+        assert streamed == done["answer"] and done["answer"].strip()
+    else:
+        assert streamed.startswith(done["answer"].removesuffix(" …")) and done["answer"].strip()
     _assert_real_citations(done["citations"], analysis_id, report)
     first = next(at for event, _, at in events if event == "token")
     live.note(
