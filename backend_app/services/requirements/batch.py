@@ -1,4 +1,4 @@
-"""Requirement batches: submission and reading results back (the worker's run is batch_run.py).
+"""Requirement batches: submission, cancel, and reading results back (the worker's run is batch_run.py).
 
 The requirement text never reaches the database. At submission the parsed rows go to Redis
 under the batch id (``INPUT_TTL_S``); the job row's payload and the RQ job carry only ids.
@@ -17,11 +17,12 @@ import logging
 from flask import current_app
 from sqlalchemy import case, func, select
 
-from backend_app.errors import ValidationError
+from backend_app.errors import Conflict, ValidationError
 from backend_app.extensions import db, redis_store
 from backend_app.models import RequirementBatch, RequirementResult
-from backend_app.models.base import new_id
-from backend_app.queue import enqueue
+from backend_app.models.base import new_id, utcnow
+from backend_app.models.job import CANCELED, QUEUED
+from backend_app.queue import enqueue, state
 from backend_app.queue.errors import JobFailure
 from backend_app.services.requirements import criteria as crit
 from backend_app.services.requirements.markdown import Row, TableError, parse
@@ -118,6 +119,35 @@ def keep_rewrites(batch_id: str, rewrites: dict[str, str]) -> None:
     pipe.hset(key, mapping=rewrites)
     pipe.expire(key, current_app.config["SETTINGS"].purge_retention_h * 3600)
     pipe.execute()
+
+
+def cancel(tenant: Tenant, batch_id: str) -> RequirementBatch:
+    """The owner's cancel: a waiting batch never starts, a running one stops after the row it is on.
+
+    The rows already stored stay (read, stream and export them as before); canceling twice is
+    fine; a batch that has finished answers 409 BATCH_FINISHED."""
+    batch = get(tenant, batch_id)
+    job = batch.job
+    if job is not None and job.status != CANCELED:
+        was = job.status
+        if not state.cancel(job):
+            db.session.refresh(job)
+        if job.status == CANCELED and was == QUEUED:
+            enqueue.withdraw(job.id)  # off RQ's queue and retry schedule; its user's next job may go
+            enqueue.release_for(job.id)
+    if job is None or job.status != CANCELED:
+        status = job.status if job is not None else "failed"
+        raise Conflict(
+            f"This batch has {status}; there is nothing to cancel.",
+            code="BATCH_FINISHED",
+            details={"status": status},
+        )
+    db.session.refresh(batch)
+    if batch.finished_at is None:
+        batch.finished_at = job.finished_at or utcnow()
+    recount(batch)
+    db.session.commit()
+    return batch
 
 
 def get(tenant: Tenant, batch_id: str) -> RequirementBatch:
