@@ -8,6 +8,10 @@ One command: `.venv/bin/python bench/requirements.py [--rows 1000] [--v2-rows 20
 2. v2 against a local Chat Completions server that answers every call after 200 ms
    (tests/fake_openai.FakeOpenAI(delay_s=0.2)): rows per second from the POST to the last
    row stored, against the ideal MAX_PARALLEL / 0.2 s. Target: >= 85 % of the ideal.
+3. Resume: a --kill-rows v2 batch (default 100) whose work horse is SIGKILLed once half its
+   rows are stored; RQ's retry must store the remaining rows only (the model is asked about no
+   row stored before the kill) and the model gets at most 105 calls for the 100 rows.
+   (The model's cache lives 1 s here, so a row asked again would reach the server.)
 
 Everything is real and local: a Redis server (backend_app.local_redis), a migrated temp
 SQLite database, `python worker.py`. Exit status 1 when a target is missed.
@@ -33,6 +37,7 @@ from tests.fake_openai import FakeOpenAI  # noqa: E402
 
 OFFLINE_TARGET_S = 2.0
 RATIO_TARGET = 0.85
+KILL_CALLS_OVER = 5  # calls the killed run may lose: its MAX_PARALLEL in flight and one finished, unstored
 DELAY_S = 0.2
 TEMPLATES = [
     "The pump {n} shall deliver at least {n} l/min within 2 s of the start command.",
@@ -79,9 +84,22 @@ def serve_fake() -> int:
         # headers and the body separately, and Nagle would hold the body back until the client's
         # delayed ACK (~40 ms on Linux), a stall a real provider does not have.
         fake.httpd.RequestHandlerClass.disable_nagle_algorithm = True
+        # A killed work horse drops its connections mid-answer: expected here, not worth a traceback.
+        fake.httpd.handle_error = lambda request, client_address: None
         print(fake.base_url, flush=True)
-        sys.stdin.read()  # until the parent closes our stdin
+        for line in sys.stdin:  # until the parent closes our stdin
+            if line.startswith("since "):  # the requirement texts asked from call n on, as JSON
+                asked = fake.requests[int(line.split()[1]) :]
+                texts = [json.loads(r["messages"][-1 if len(r["messages"]) == 2 else 1]["content"]) for r in asked]
+                print(json.dumps([t["requirementText"] for t in texts]), flush=True)
     return 0
+
+
+def asked_since(fake_proc: subprocess.Popen, first: int) -> list[str]:
+    """The requirement texts the protocol server was asked about from its ``first`` call on."""
+    fake_proc.stdin.write(f"since {first}\n")
+    fake_proc.stdin.flush()
+    return json.loads(fake_proc.stdout.readline())
 
 
 def start_fake() -> tuple[subprocess.Popen, str]:
@@ -146,6 +164,72 @@ def run_batch(client, headers, markdown: str, rows: int, worker_pid: int) -> dic
     }
 
 
+def run_killed_batch(client, headers, rows: int, fake_proc: subprocess.Popen) -> dict:
+    """POST a v2 batch, SIGKILL its work horse once half the rows are stored, wait for RQ's retry
+    to finish it; what the model was asked before and after the kill."""
+    import signal
+
+    from sqlalchemy import select
+
+    from backend_app.extensions import db
+    from backend_app.models import RequirementBatch, RequirementResult
+
+    def stored() -> dict[int, str]:
+        db.session.rollback()
+        return dict(
+            db.session.execute(
+                select(RequirementResult.row_index, RequirementResult.id).where(RequirementResult.batch_id == batch_id)
+            ).all()
+        )
+
+    calls_before = len(asked_since(fake_proc, 0))
+    began = time.perf_counter()
+    res = client.post(
+        "/api/v1/batch/evaluate", data=table(rows, "kill"), headers={**headers, "Content-Type": "text/markdown"}
+    )
+    assert res.status_code == 202, res.get_json()
+    batch_id = res.get_json()["batch_id"]
+    while len(stored()) < rows // 2:
+        if time.perf_counter() - began > 300:
+            raise RuntimeError("half the batch was not stored within 300 s")
+        time.sleep(0.01)
+    job = db.session.get(RequirementBatch, batch_id, populate_existing=True).job
+    db.session.refresh(job)
+    horse = int(job.worker_name.rsplit(":", 1)[1])
+    os.kill(horse, signal.SIGKILL)
+    killed = time.perf_counter()
+    calls_at_kill = len(asked_since(fake_proc, 0))
+    time.sleep(0.2)  # the horse is gone: what is stored now is all the killed run stored
+    before = stored()
+    while True:
+        db.session.rollback()
+        batch = db.session.get(RequirementBatch, batch_id, populate_existing=True)
+        db.session.refresh(batch.job)
+        if batch.job.status in ("completed", "failed", "canceled"):
+            break
+        if time.perf_counter() - killed > 300:
+            raise RuntimeError("the retry did not finish within 300 s")
+        time.sleep(0.02)
+    done = time.perf_counter()
+    after = stored()
+    retry_asked = asked_since(fake_proc, calls_at_kill)
+    stored_texts = {TEMPLATES[i % len(TEMPLATES)].format(n=f"kill{i}") for i in before}
+    return {
+        "status": batch.job.status,
+        "attempts": batch.job.attempts,
+        "stored_at_kill": len(before),
+        "stored_by_retry": len(after) - len(before),
+        "kept": sum(after.get(i) == row_id for i, row_id in before.items()),
+        "rows_final": len(after),
+        "calls": len(asked_since(fake_proc, 0)) - calls_before,
+        "calls_first_run": calls_at_kill - calls_before,
+        "calls_retry": len(retry_asked),
+        "retry_asked_stored": sum(text in stored_texts for text in retry_asked),
+        "first_run_s": killed - began,
+        "resume_s": done - killed,
+    }
+
+
 def configure(tmp: Path, redis_port: int, fake_url: str, max_rows: int) -> None:
     """Settings for this process and the worker it starts (settings come from the environment)."""
     os.environ.update(
@@ -161,6 +245,8 @@ def configure(tmp: Path, redis_port: int, fake_url: str, max_rows: int) -> None:
             "OPENAI_API_KEY": "bench",
             "MAX_BATCH_ROWS": str(max_rows),
             "MONTHLY_BUDGET_USD": "1000",
+            "LLM_CACHE_TTL_S": "1",  # every row is distinct; a row asked again must reach the server
+            "JOB_RETRY_BACKOFF_S": "1",
         }
     )
 
@@ -169,6 +255,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--v2-rows", type=int, default=200)
+    parser.add_argument("--kill-rows", type=int, default=100)
     parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_fake:
@@ -177,7 +264,7 @@ def main() -> int:
     port = local_redis.free_port()
     redis_proc = local_redis.start(port, tmp / "redis", persist=False)
     fake_proc, fake_url = start_fake()
-    configure(tmp, port, fake_url, max(args.rows, args.v2_rows))
+    configure(tmp, port, fake_url, max(args.rows, args.v2_rows, args.kill_rows))
     from flask_jwt_extended import create_access_token
     from flask_migrate import upgrade
 
@@ -207,6 +294,7 @@ def main() -> int:
             v2 = run_batch(
                 client, {**headers, "X-Force-Variant": "v2"}, table(args.v2_rows, "v2"), args.v2_rows, worker.pid
             )
+            killed = run_killed_batch(client, {**headers, "X-Force-Variant": "v2"}, args.kill_rows, fake_proc)
     finally:
         if worker is not None:
             worker.terminate()
@@ -215,10 +303,10 @@ def main() -> int:
         fake_proc.stdin.close()
         fake_proc.wait(timeout=30)
         shutil.rmtree(tmp, ignore_errors=True)
-    return report(args, settings, offline, v2)
+    return report(args, settings, offline, v2, killed)
 
 
-def report(args, settings, offline: dict, v2: dict) -> int:
+def report(args, settings, offline: dict, v2: dict, killed: dict) -> int:
     ideal = settings.max_parallel / DELAY_S
     rate, worker_rate = args.v2_rows / v2["total_s"], args.v2_rows / v2["worker_s"]
     ok_offline, ok_v2 = offline["total_s"] < OFFLINE_TARGET_S, rate >= RATIO_TARGET * ideal
@@ -237,7 +325,24 @@ def report(args, settings, offline: dict, v2: dict) -> int:
         f"ratio {rate / ideal:.3f} (job {worker_rate / ideal:.3f}, {v2['worker_cpu_s']:.2f} s CPU); target >= {RATIO_TARGET}: "
         f"{'OK' if ok_v2 else 'MISSED'}; engines {v2['engines']}"
     )
-    return 0 if ok_offline and ok_v2 else 1
+    remaining = args.kill_rows - killed["stored_at_kill"]
+    ok_kill = (
+        killed["status"] == "completed"
+        and killed["rows_final"] == args.kill_rows
+        and killed["stored_by_retry"] == remaining
+        and killed["kept"] == killed["stored_at_kill"]
+        and killed["retry_asked_stored"] == 0
+        and killed["calls"] <= args.kill_rows + KILL_CALLS_OVER
+    )
+    print(
+        f"resume: {args.kill_rows}-row v2 batch, work horse SIGKILLed after {killed['stored_at_kill']} rows stored "
+        f"({killed['first_run_s']:.2f} s, {killed['calls_first_run']} model calls); RQ's retry stored "
+        f"{killed['stored_by_retry']} rows (remaining {remaining}; the {killed['kept']} stored rows kept as they were) "
+        f"in {killed['resume_s']:.2f} s with {killed['calls_retry']} calls, {killed['retry_asked_stored']} about stored rows; "
+        f"{killed['status']} after {killed['attempts']} attempts; model calls in all {killed['calls']} "
+        f"(target <= {args.kill_rows + KILL_CALLS_OVER}): {'OK' if ok_kill else 'MISSED'}"
+    )
+    return 0 if ok_offline and ok_v2 and ok_kill else 1
 
 
 if __name__ == "__main__":
