@@ -228,6 +228,7 @@ def _run(job_id: str) -> dict[str, Any] | None:
         return None
     except JobCanceled:
         db.session.rollback()
+        state.stopped(job.id, attempt=ctx.attempt, worker=ctx.worker, timings=ctx.finish_timings())
         log.info("job canceled by its owner; stopped", extra={"kind": job.kind, "attempt": ctx.attempt})
         return None
     except JobTimeoutException:

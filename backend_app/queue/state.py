@@ -94,12 +94,25 @@ def holder_status(job_id: str, *, attempt: int, worker: str | None) -> str | Non
     return status if status in (RUNNING, CANCELED) else None
 
 
+STOPPED = "canceled"  # the stage of a canceled row once nothing runs it any more
+
+
 def cancel(job: Job) -> bool:
-    """Cancel a queued or running row (its owner asked); a running one stops at its next report."""
-    ok = transition(job.id, statuses=(QUEUED, RUNNING), status=CANCELED, finished_at=utcnow(), heartbeat_at=None)
+    """Cancel a queued or running row (its owner asked). A queued one is stopped at once; a
+    running one keeps its stage until its run, at its next report, stops and says so (``stopped``)."""
+    now = utcnow()
+    ok = transition(job.id, statuses=(QUEUED,), status=CANCELED, stage=STOPPED, finished_at=now, heartbeat_at=None)
+    ok = ok or transition(job.id, statuses=(RUNNING,), status=CANCELED, finished_at=now, heartbeat_at=None)
     if ok:
         log.info("job canceled", extra={"job_id": job.id, "kind": job.kind})
     return ok
+
+
+def stopped(job_id: str, *, attempt: int, worker: str | None, **values: Any) -> bool:
+    """The run of a canceled row has stopped: nothing will write to the row any more."""
+    return transition(
+        job_id, statuses=(CANCELED,), expect_attempts=attempt, expect_worker=worker, stage=STOPPED, **values
+    )
 
 
 def mark_failed(

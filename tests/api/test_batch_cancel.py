@@ -74,6 +74,12 @@ def test_owner_cancels_a_running_batch_it_stops_after_its_row_and_keeps_the_rows
     assert res.status_code == 200, res.get_json()
     assert res.get_json()["status"] == "canceled" and res.get_json()["finished_at"]
 
+    # A stream opened now follows the batch until its run has stopped, so it has the last row too.
+    stream = client.get(f"/api/v1/batch/{batch_id}/stream", headers=owner, buffered=False)
+    events = "".join(c.decode() for c in stream.response)
+    done = json.loads(events.split("event: done\ndata: ")[1].split("\n")[0])
+    assert done["status"] == "canceled" and events.count("event: row") == done["done_rows"] == _stored(batch_id)
+
     # The run finishes the row it is on (at most the one in flight and the one it had ready), then stops.
     def quiet():
         with lock:
@@ -87,15 +93,12 @@ def test_owner_cancels_a_running_batch_it_stops_after_its_row_and_keeps_the_rows
         assert len([t for t in asked if t > canceled_at]) <= 1  # no new row was started after the cancel
 
     batch = _batch(batch_id)
-    assert (batch.job.status, batch.job.attempts) == ("canceled", 1)
-    assert batch.done_rows == final and batch.summary["rows"] == final
+    assert (batch.job.status, batch.job.stage, batch.job.attempts) == ("canceled", "canceled", 1)
+    assert batch.done_rows == final == done["done_rows"] and batch.summary["rows"] == final
     body = client.get(f"/api/v1/batch/{batch_id}", headers=owner).get_json()
     assert body["status"] == "canceled" and len(body["results"]) == final == body["done_rows"]
     exported = client.get(f"/api/v1/batch/{batch_id}/export?format=json", headers=owner).get_json()
     assert len(exported["results"]) == final
-    stream = client.get(f"/api/v1/batch/{batch_id}/stream", headers=owner, buffered=False)
-    events = "".join(c.decode() for c in stream.response)
-    assert events.count("event: row") == final and '"status": "canceled"' in events.split("event: done")[1]
 
     again = client.post(f"/api/v1/batch/{batch_id}/cancel", headers=owner)  # twice is fine
     assert again.status_code == 200 and again.get_json()["status"] == "canceled"
