@@ -46,6 +46,7 @@ def _batch(batch_id: str) -> RequirementBatch:
     return batch
 
 
+@pytest.mark.settings(**{**FAST, "llm_cache_ttl_s": 1})  # a row asked again would reach the server
 def test_owner_cancels_a_running_batch_it_stops_after_its_row_and_keeps_the_rows(
     client, openai_app, fake_openai, start_worker
 ):
@@ -104,6 +105,16 @@ def test_owner_cancels_a_running_batch_it_stops_after_its_row_and_keeps_the_rows
     assert again.status_code == 200 and again.get_json()["status"] == "canceled"
     time.sleep(2.5)  # past the retry backoff: nothing runs it again
     assert _batch(batch_id).job.attempts == 1 and _stored(batch_id) == final
+
+    # An admin's retry (the owner is one here) resumes it: only the rows not stored are asked about.
+    with lock:
+        calls_before = len(asked)
+    job_id = _batch(batch_id).job_id
+    assert client.post(f"/api/v1/admin/jobs/{job_id}/retry", headers=owner).status_code == 200
+    wait_until(lambda: _batch(batch_id).job.status == "completed", timeout_s=90, message="the retried batch")
+    assert _stored(batch_id) == 20
+    with lock:
+        assert len(asked) - calls_before == 20 - final
 
 
 def test_a_waiting_batch_never_starts_and_its_users_next_batch_takes_the_turn(client, start_worker):
