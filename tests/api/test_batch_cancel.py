@@ -17,7 +17,10 @@ from tests.factories import auth_headers, make_user
 from tests.helpers import wait_until
 from tests.jobs.kinds import FAST
 
-pytestmark = [pytest.mark.sqlite_only, pytest.mark.settings(**FAST)]
+# Runs are declared lost after 15 s without a heartbeat (not FAST's 3 s), so a saturated machine
+# cannot make the reconciler take over a live run (an attempt these tests do not count on).
+SETTINGS = {**FAST, "job_lost_after_s": 15}
+pytestmark = [pytest.mark.sqlite_only, pytest.mark.settings(**SETTINGS)]
 
 
 def _table(rows: int) -> str:
@@ -46,7 +49,7 @@ def _batch(batch_id: str) -> RequirementBatch:
     return batch
 
 
-@pytest.mark.settings(**{**FAST, "llm_cache_ttl_s": 1})  # a row asked again would reach the server
+@pytest.mark.settings(**{**SETTINGS, "llm_cache_ttl_s": 1})  # a row asked again would reach the server
 def test_owner_cancels_a_running_batch_it_stops_after_its_row_and_keeps_the_rows(
     client, openai_app, fake_openai, start_worker
 ):
