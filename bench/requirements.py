@@ -88,18 +88,29 @@ def serve_fake() -> int:
         fake.httpd.handle_error = lambda request, client_address: None
         print(fake.base_url, flush=True)
         for line in sys.stdin:  # until the parent closes our stdin
-            if line.startswith("since "):  # the requirement texts asked from call n on, as JSON
-                asked = fake.requests[int(line.split()[1]) :]
-                texts = [json.loads(r["messages"][-1 if len(r["messages"]) == 2 else 1]["content"]) for r in asked]
-                print(json.dumps([t["requirementText"] for t in texts]), flush=True)
+            if line.startswith("since "):  # calls so far, and the requirements asked from call n on
+                calls = list(fake.requests)
+                texts = [text for text in map(requirement_of, calls[int(line.split()[1]) :]) if text is not None]
+                print(json.dumps({"calls": len(calls), "texts": texts}), flush=True)
     return 0
 
 
-def asked_since(fake_proc: subprocess.Popen, first: int) -> list[str]:
-    """The requirement texts the protocol server was asked about from its ``first`` call on."""
+def requirement_of(request: dict) -> str | None:
+    """The requirement a call asks about (None for any other call, such as a start-up probe)."""
+    for message in request.get("messages", [])[1:]:
+        try:
+            return json.loads(message["content"])["requirementText"]
+        except (TypeError, ValueError, KeyError):
+            continue
+    return None
+
+
+def asked_since(fake_proc: subprocess.Popen, first: int) -> tuple[int, list[str]]:
+    """(calls the protocol server has had, the requirements it was asked about from call ``first`` on)."""
     fake_proc.stdin.write(f"since {first}\n")
     fake_proc.stdin.flush()
-    return json.loads(fake_proc.stdout.readline())
+    answer = json.loads(fake_proc.stdout.readline())
+    return answer["calls"], answer["texts"]
 
 
 def start_fake() -> tuple[subprocess.Popen, str]:
@@ -182,7 +193,7 @@ def run_killed_batch(client, headers, rows: int, fake_proc: subprocess.Popen) ->
             ).all()
         )
 
-    calls_before = len(asked_since(fake_proc, 0))
+    start, _ = asked_since(fake_proc, 0)
     began = time.perf_counter()
     res = client.post(
         "/api/v1/batch/evaluate", data=table(rows, "kill"), headers={**headers, "Content-Type": "text/markdown"}
@@ -198,7 +209,7 @@ def run_killed_batch(client, headers, rows: int, fake_proc: subprocess.Popen) ->
     horse = int(job.worker_name.rsplit(":", 1)[1])
     os.kill(horse, signal.SIGKILL)
     killed = time.perf_counter()
-    calls_at_kill = len(asked_since(fake_proc, 0))
+    at_kill, first_run = asked_since(fake_proc, start)
     time.sleep(0.2)  # the horse is gone: what is stored now is all the killed run stored
     before = stored()
     while True:
@@ -212,7 +223,7 @@ def run_killed_batch(client, headers, rows: int, fake_proc: subprocess.Popen) ->
         time.sleep(0.02)
     done = time.perf_counter()
     after = stored()
-    retry_asked = asked_since(fake_proc, calls_at_kill)
+    _, retry_asked = asked_since(fake_proc, at_kill)
     stored_texts = {TEMPLATES[i % len(TEMPLATES)].format(n=f"kill{i}") for i in before}
     return {
         "status": batch.job.status,
@@ -221,8 +232,8 @@ def run_killed_batch(client, headers, rows: int, fake_proc: subprocess.Popen) ->
         "stored_by_retry": len(after) - len(before),
         "kept": sum(after.get(i) == row_id for i, row_id in before.items()),
         "rows_final": len(after),
-        "calls": len(asked_since(fake_proc, 0)) - calls_before,
-        "calls_first_run": calls_at_kill - calls_before,
+        "calls": len(first_run) + len(retry_asked),
+        "calls_first_run": len(first_run),
         "calls_retry": len(retry_asked),
         "retry_asked_stored": sum(text in stored_texts for text in retry_asked),
         "first_run_s": killed - began,
