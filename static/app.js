@@ -223,6 +223,7 @@ document.addEventListener("click", (event) => {
     section.querySelector("[data-testid=batch-done]").textContent = data.done_rows;
     section.querySelector("[data-testid=batch-failed]").textContent = data.failed_rows;
     section.querySelector("[data-testid=batch-progress]").value = data.progress;
+    if (["completed", "failed", "canceled"].includes(data.status)) section.querySelector("form#batch-cancel")?.remove();
   }
 
   function follow() {

@@ -1,4 +1,4 @@
-"""Requirement batches: submit a markdown table, follow it (JSON or SSE), export its results."""
+"""Requirement batches: submit a markdown table, follow it (JSON or SSE), cancel it, export its results."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import current_app, jsonify, request, url_for
 
 from backend_app.api import bp, doc
-from backend_app.api.schemas import BINARY_FIELD, ref, shape
+from backend_app.api.schemas import BINARY_FIELD, INTEGER, JOB_STATUS, STRING, ref, shape
 from backend_app.auth import current_tenant, login_required
 from backend_app.errors import ValidationError
 from backend_app.http import attachment, resume_after, sse_response
@@ -220,6 +220,18 @@ def get_batch(batch_id: str):
 def stream_batch(batch_id: str):
     batch = batches.get(current_tenant(), batch_id)
     return sse_response(batch_stream.events(batch.id, after=resume_after()), retry_ms=batch_stream.RECONNECT_MS)
+
+
+@bp.post("/batch/<hexid:batch_id>/cancel")
+@doc(
+    "Cancel a batch: a waiting one never starts, a running one stops after the row it is on; stored rows stay",
+    tag="requirements",
+    responses={200: "Canceled (also when it already was)", 404: "BATCH_NOT_FOUND", 409: "BATCH_FINISHED"},
+    returns=shape({"id": STRING, "status": JOB_STATUS, "done_rows": INTEGER, "total_rows": INTEGER}),
+)
+@login_required
+def cancel_batch(batch_id: str):
+    return jsonify(batches.cancel(current_tenant(), batch_id).to_dict())
 
 
 @bp.get("/batch/<hexid:batch_id>/export")

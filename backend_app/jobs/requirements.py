@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from backend_app.jobs.runner import JobContext
 from backend_app.models import Job
-from backend_app.services.requirements import batch
+from backend_app.services.requirements import batch_run
 
 
 def run_batch(job: Job, ctx: JobContext) -> dict:
     """Run one batch; its rows come from Redis, its results go to the database from this thread."""
-    return batch.run(job, ctx)
+    return batch_run.run(job, ctx)

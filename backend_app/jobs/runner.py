@@ -3,9 +3,13 @@
 Retries: a retryable ``JobFailure`` with attempts left puts the row back to ``queued`` and is
 re-raised, so RQ's ``Retry`` (set at enqueue, exponential backoff) schedules the next run.
 Everything else ends the row here: ``failed`` with its code, and RQ sees a finished job.
-A hard time limit (RQ's job timeout) ends the row ``failed`` with ``JOB_TIMEOUT``; when RQ
-has to kill the work horse from outside, ``on_horse_killed`` (in the worker) or the
-reconciler settles the row instead.
+A hard time limit (RQ's job timeout) is ``JOB_TIMEOUT``: retryable for a resumable kind (a
+batch: the next run does the rows not stored yet), final for the others. When RQ has to kill
+the work horse from outside, ``on_horse_killed`` (in the worker) or the reconciler settles the
+row instead, by the same rule (``state.settle_interrupted``); when that leaves the row finished,
+RQ's own retry is called off, so RQ never schedules a run the row would refuse.
+An owner's cancel is seen at the run's next progress report (``JobCanceled``): the run keeps
+what it stored and stops.
 """
 
 from __future__ import annotations
@@ -30,12 +34,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 from backend_app.extensions import db
 from backend_app.models import Job
 from backend_app.models.base import utcnow
-from backend_app.models.job import COMPLETED, QUEUED, RUNNING
+from backend_app.models.job import CANCELED, COMPLETED, QUEUED, RUNNING
 from backend_app.observability import bind_log_ids, log_ids
 from backend_app.queue import kinds as registry
 from backend_app.queue import state
 from backend_app.queue.enqueue import release_for
-from backend_app.queue.errors import JobFailure
+from backend_app.queue.errors import JobCanceled, JobFailure
 
 log = logging.getLogger(__name__)
 _app: Flask | None = None
@@ -80,7 +84,10 @@ class JobContext:
         self._thread: threading.Thread | None = None
 
     def progress(self, stage: str, percent: float) -> None:
-        """Record stage and percent; raises ``Superseded`` when this run no longer owns the row."""
+        """Record stage and percent, committing whatever the handler staged in the session with them.
+
+        Raises ``Superseded`` when this run no longer owns the row (nothing staged is written), and
+        ``JobCanceled`` when its owner canceled it (what was staged is kept: the run stops after it)."""
         if stage != self.stage:
             self._close_stage()
             self.stage = stage
@@ -90,12 +97,21 @@ class JobContext:
             "heartbeat_at": utcnow(),
             "timings": dict(self.timings),
         }
-        if not state.transition(
-            self.job.id, statuses=(RUNNING,), expect_attempts=self.attempt, expect_worker=self.worker, **values
-        ):
-            raise Superseded(self.job.id)
+        held = state.report(self.job.id, attempt=self.attempt, worker=self.worker, **values)
+        self._raise_unless_running(held)
         for key, value in values.items():
             set_committed_value(self.job, key, value)
+
+    def check(self) -> None:
+        """Between reports (a handler waiting on slow work): raise as ``progress`` would if the run
+        was canceled or superseded."""
+        self._raise_unless_running(state.holder_status(self.job.id, attempt=self.attempt, worker=self.worker))
+
+    def _raise_unless_running(self, held: str | None) -> None:
+        if held == CANCELED:
+            raise JobCanceled(self.job.id)
+        if held != RUNNING:
+            raise Superseded(self.job.id)
 
     def _close_stage(self) -> None:
         now = time.perf_counter()
@@ -211,10 +227,17 @@ def _run(job_id: str) -> dict[str, Any] | None:
         db.session.rollback()
         log.warning("job was taken over by another run; dropping this one's result")
         return None
+    except JobCanceled:
+        db.session.rollback()
+        state.stopped(job.id, attempt=ctx.attempt, worker=ctx.worker, timings=ctx.finish_timings())
+        log.info("job canceled by its owner; stopped", extra={"kind": job.kind, "attempt": ctx.attempt})
+        return None
     except JobTimeoutException:
         db.session.rollback()
-        _end(job, ctx, failure=JobFailure(state.JOB_TIMEOUT, f"hard time limit of {spec.timeout_s()} s reached"))
-        return None
+        message = f"hard time limit of {spec.timeout_s()} s reached"
+        if spec.resumable:
+            message += "; the next attempt resumes where this one stopped"
+        return _end(job, ctx, failure=JobFailure(state.JOB_TIMEOUT, message, retryable=spec.resumable))
     except JobFailure as failure:
         db.session.rollback()
         return _end(job, ctx, failure=failure)
@@ -280,6 +303,7 @@ def on_rq_failure(rq_job, connection, exc_type, exc_value, traceback) -> None:
     with app_context():
         job = db.session.get(Job, rq_job.id)
         if job is None or job.is_finished:
+            rq_job.retries_left = 0  # nothing to run again (deleted, canceled or settled already)
             return
         if isinstance(exc_value, JobFailure):
             code, message = exc_value.code, exc_value.message
@@ -291,8 +315,18 @@ def on_rq_failure(rq_job, connection, exc_type, exc_value, traceback) -> None:
             code, message = state.INTERNAL_ERROR, _describe(exc_value) if exc_value else "unknown failure"
         if job.status == QUEUED and rq_job.should_retry:
             return  # the runner already re-queued the row and RQ is about to schedule the retry
-        state.settle_interrupted(job, code, message)
-        _free_slot(job.id)
+        _settle(rq_job, job, code, message)
+
+
+def _settle(rq_job, job: Job, code: str, message: str) -> None:
+    """Settle an attempt that ended outside the runner; RQ retries only a row that was re-queued.
+
+    RQ's ``Retry`` would otherwise schedule a run the row no longer wants (failed at a time limit,
+    or canceled), which the runner then skips as "not runnable". The caller is RQ's failure path,
+    which reads ``rq_job.retries_left`` right after this hook returns."""
+    if state.settle_interrupted(job, code, message) != QUEUED:
+        rq_job.retries_left = 0
+    _free_slot(job.id)
 
 
 def on_horse_killed(rq_job, retpid, ret_val, rusage) -> None:
@@ -300,11 +334,11 @@ def on_horse_killed(rq_job, retpid, ret_val, rusage) -> None:
     with app_context():
         job = db.session.get(Job, rq_job.id)
         if job is None or job.is_finished:
+            rq_job.retries_left = 0  # nothing to run again (deleted, canceled or settled already)
             return
         elapsed = (utcnow() - rq_job.started_at).total_seconds() if rq_job.started_at else 0.0
         if rq_job.timeout and rq_job.timeout > 0 and elapsed >= rq_job.timeout:
             code, message = state.JOB_TIMEOUT, f"killed at the hard time limit of {rq_job.timeout} s"
         else:
             code, message = state.WORKER_LOST, f"work horse died (wait status {ret_val})"
-        state.settle_interrupted(job, code, message)
-        _free_slot(job.id)
+        _settle(rq_job, job, code, message)

@@ -119,6 +119,20 @@ def rq_enqueue(job: Job, connection=None) -> None:
     )
 
 
+def withdraw(job_id: str) -> None:
+    """Take a row's RQ job off its queue (and out of RQ's retry schedule) unless a horse runs it now.
+
+    Best effort: a run that starts anyway finds its row no longer ``queued`` and does nothing."""
+    try:
+        rq_job = RQJob.fetch(job_id, connection=redis_store.conn)
+        if rq_job.get_status() != "started":
+            rq_job.delete()
+    except NoSuchJobError:
+        pass
+    except RedisError as exc:
+        log.warning("could not withdraw the RQ job", extra={"job_id": job_id, "error": str(exc)})
+
+
 def enqueue(job: Job) -> bool:
     """Hand a committed ``queued`` row to RQ when its user has a free slot, else hold it.
 

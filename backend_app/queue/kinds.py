@@ -1,4 +1,10 @@
-"""Job kinds: which queue each runs on, its hard time limit and its handler."""
+"""Job kinds: which queue each runs on, its hard time limit and its handler.
+
+A kind is ``resumable`` when a run keeps what it finished (a batch stores each row as it is done,
+and the next run does only the rest): such a run stopped at its hard time limit is retried while
+attempts are left, because every attempt gets further. Any other kind fails at its time limit, as
+running the same work again from the start would end the same way.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ class JobKind:
     handler: str  # "module:function", imported lazily so the web process never loads cv2
     timeout_setting: str | None = None  # a Settings field holding the hard limit in seconds
     default_timeout_s: int = 300
+    resumable: bool = False  # a run keeps its progress: a timed-out run is retried (see above)
 
     def timeout_s(self) -> int:
         if self.timeout_setting:
@@ -52,5 +59,7 @@ def get(name: str) -> JobKind:
 # the handler (which may pull in cv2). Handlers live in one module per job family.
 register(JobKind("selftest", "default", "backend_app.jobs.maintenance:selftest", default_timeout_s=60))
 register(JobKind("video_analysis", "video", "backend_app.jobs.video:analyse", "video_job_timeout_s"))
-register(JobKind("requirements_batch", "llm", "backend_app.jobs.requirements:run_batch", "llm_job_timeout_s"))
+register(
+    JobKind("requirements_batch", "llm", "backend_app.jobs.requirements:run_batch", "llm_job_timeout_s", resumable=True)
+)
 register(JobKind("purge", "default", "backend_app.jobs.maintenance:purge", default_timeout_s=600))

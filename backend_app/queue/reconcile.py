@@ -12,7 +12,8 @@ Rules (the row is the truth, RQ carries the work):
   or no longer running them, lost their worker: back to ``queued`` and enqueued again (the
   lost attempt counts), or ``failed`` with WORKER_LOST once JOB_MAX_ATTEMPTS runs were made.
 * ``running`` rows past their kind's hard time limit plus a grace period fail with JOB_TIMEOUT
-  (RQ kills such a work horse itself; this catches the case where nothing was left to do it).
+  (RQ kills such a work horse itself; this catches the case where nothing was left to do it),
+  or, for a resumable kind with attempts left and no live RQ job, go back to the queue.
 
 Runs in the worker every RECONCILE_INTERVAL_S (queue/periodic.py, run by jobs/schedule.py), from
 `flask jobs reconcile` and from `POST /api/v1/admin/jobs/reconcile`. Every change is a
@@ -138,7 +139,10 @@ def recover_lost(*, now: datetime | None = None, dry_run: bool = False) -> list[
 
 
 def fail_overdue(*, now: datetime | None = None, dry_run: bool = False) -> list[dict]:
-    """Fail running rows that outlived their kind's hard time limit (plus grace)."""
+    """Settle running rows that outlived their kind's hard time limit (plus grace): JOB_TIMEOUT.
+
+    A resumable kind with attempts left whose RQ job is gone goes back to the queue (its next run
+    resumes); everything else fails."""
     now = now or utcnow()
     done = []
     for job in db.session.execute(select(Job).where(Job.status == RUNNING)).scalars().all():
@@ -148,15 +152,17 @@ def fail_overdue(*, now: datetime | None = None, dry_run: bool = False) -> list[
             continue
         if job.started_at is None or (now - job.started_at).total_seconds() < limit + TIMEOUT_GRACE_S:
             continue
-        done.append(_entry(job, "fail", limit_s=limit))
-        if not dry_run:
-            state.mark_failed(
-                job,
-                state.JOB_TIMEOUT,
-                f"still running after the hard time limit of {limit} s",
-                statuses=(RUNNING,),
-                attempts=job.attempts,
-            )
+        message = f"still running after the hard time limit of {limit} s"
+        again = state.retries_after(job, state.JOB_TIMEOUT) and not rq_state(job.id)["live"]
+        entry = _entry(job, "requeue" if again else "fail", limit_s=limit)
+        done.append(entry)
+        if dry_run:
+            continue
+        if not again:
+            state.mark_failed(job, state.JOB_TIMEOUT, message, statuses=(RUNNING,), attempts=job.attempts)
+        elif state.settle_interrupted(job, state.JOB_TIMEOUT, message) == QUEUED:
+            db.session.refresh(job)
+            entry["enqueued"] = send(job)
     return done
 
 

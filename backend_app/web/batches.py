@@ -7,11 +7,11 @@ response renders each row's text from the same request, and the live stream's fi
 
 from __future__ import annotations
 
-from flask import current_app, render_template, request
+from flask import current_app, redirect, render_template, request, url_for
 from redis.exceptions import RedisError
 
 from backend_app.auth import current_tenant
-from backend_app.errors import AppError, ValidationError
+from backend_app.errors import AppError, ValidationError, is_htmx
 from backend_app.http import attachment, resume_after, sse_response
 from backend_app.models import RequirementBatch
 from backend_app.services import sessions
@@ -103,6 +103,16 @@ def batch_stream_page(batch_id: str):
     """The batch's Server-Sent Events (rows, progress, done) for the page's EventSource."""
     batch = batches.get(current_tenant(), batch_id)
     return sse_response(batch_stream.events(batch.id, after=resume_after()), retry_ms=batch_stream.RECONNECT_MS)
+
+
+@bp.post("/requirements/batches/<batch_id>/cancel")
+@page_login_required
+def batch_cancel_page(batch_id: str):
+    """The page's Cancel button: the batch stops after the row it is on; the stream shows it end."""
+    batch = batches.cancel(current_tenant(), batch_id)
+    if is_htmx():
+        return render_template("partials/requirements/_canceled.html", batch=batch)
+    return redirect(url_for("web.batch_view_page", batch_id=batch.id), code=303)
 
 
 @bp.get("/requirements/batches/<batch_id>/export.<fmt>")

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 from redis import Redis
+from rq.job import Job as RQJob
 
 from backend_app import local_redis
-from backend_app.extensions import db
+from backend_app.extensions import db, redis_store
 from backend_app.models import Job
 from backend_app.models.base import utcnow
 from backend_app.queue.enqueue import submit
@@ -138,6 +139,11 @@ def test_horse_killed_at_the_limit_from_outside_fails_with_job_timeout(app, work
     assert kill_horse(running) != worker.pid
     done = finished(job.id)
     assert (done.status, done.error_code) == ("failed", "JOB_TIMEOUT"), done.to_dict()
+    # RQ is told the row will not run again: no retry of its own that the runner would only skip
+    # ("job is not runnable"), which is how a timed-out batch used to end without resuming.
+    time.sleep(2.5)  # past the retry's backoff
+    assert RQJob.fetch(job.id, connection=redis_store.conn).get_status() == "failed"
+    assert row(job.id).attempts == 1
 
 
 def test_retryable_failure_is_retried_with_backoff_then_fails(app, worker, tmp_path):
@@ -179,7 +185,7 @@ def test_rq_abandoned_job_cleanup_runs_our_failure_callback(app, start_worker, t
     # calls the job's on_failure callback (ours: the row goes back to queued) and retries it.
     from rq.registry import StartedJobRegistry
 
-    from backend_app.extensions import get_queue, redis_store
+    from backend_app.extensions import get_queue
 
     first = start_worker(1)[0]
     job = submit("test_sleepy", user_id=None, payload={"seconds": 30, "marker_dir": str(tmp_path / "m")})

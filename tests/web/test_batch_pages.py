@@ -85,3 +85,22 @@ def test_a_rewrite_batch_shows_its_rewrites_after_a_reload(page, worker):
 
     later = wait_until(finished, timeout_s=60, message="the batch to complete")
     assert 'data-testid="row-rewrite">→ The system shall respond' in later
+
+
+def test_the_owner_cancels_a_waiting_batch_from_its_page(page, other_page, redis_server):
+    """No worker runs here: the batch waits, its page offers Cancel (htmx swaps the button for a
+    note), nobody else can cancel it, and the reloaded page says canceled without the button."""
+    body = text(page.post("/requirements/batches", data={"markdown": TABLE}))
+    batch_id = _batch_id(body)
+    assert 'data-testid="batch-cancel"' in body and 'hx-post="/requirements/batches/' in body
+    url = f"/requirements/batches/{batch_id}/cancel"
+    assert page.post(url, csrf=False, htmx=True).status_code == 403
+    assert other_page.post(url, htmx=True).status_code == 404
+
+    swapped = page.post(url, htmx=True)
+    assert swapped.status_code == 200 and 'id="batch-cancel"' in text(swapped)
+    assert 'data-testid="batch-canceled"' in text(swapped) and "<html" not in text(swapped)
+    reloaded = text(page.get(f"/requirements/batches/{batch_id}"))
+    assert 'data-status="canceled"' in reloaded and 'data-testid="batch-cancel"' not in reloaded
+    plain = page.post(url)  # without htmx: back to the batch page
+    assert plain.status_code == 303 and plain.headers["Location"].endswith(f"/requirements/batches/{batch_id}")

@@ -2,7 +2,9 @@
 
 The database is the source: a client that connects late (or reconnects after the row it saw)
 gets every row after that one, then follows the live batch. Each ``row`` event's id is its row
-index; the events end with ``done`` when the job finishes. The view sends them as
+index; the events end with ``done`` when the job finishes. A batch canceled while it runs is
+followed until its run has stopped (it stores the row it is on first), or for STOP_WAIT_S when
+no run answers (its worker is gone). The view sends them as
 Server-Sent Events (``backend_app.http.sse_response``).
 """
 
@@ -16,12 +18,15 @@ from flask import current_app
 
 from backend_app.extensions import db
 from backend_app.models import RequirementBatch
-from backend_app.models.job import FINISHED
+from backend_app.models.base import utcnow
+from backend_app.models.job import CANCELED, FINISHED
+from backend_app.queue.state import STOPPED
 from backend_app.services.requirements import batch as batches
 
 POLL_S = 0.25
 PAGE = 500
 RECONNECT_MS = 2000  # how soon a dropped client comes back (it resumes after the last row it saw)
+STOP_WAIT_S = 30  # how long a canceled batch's stream waits for its run to stop
 
 Event = tuple[str, Any] | tuple[str, Any, int] | None
 
@@ -34,7 +39,7 @@ def events(batch_id: str, *, after: int = -1) -> Iterator[Event]:
     while True:
         db.session.rollback()  # a fresh snapshot each round: see what the worker committed
         batch = db.session.get(RequirementBatch, batch_id, populate_existing=True)
-        finished = batch.job is None or batch.job.status in FINISHED
+        finished = batch.job is None or (batch.job.status in FINISHED and not _stopping(batch.job))
         rows = batches.results(batch, after=after, limit=PAGE)
         rewrites = batches.rewrites(batch.id) if rows and batch.mode == "rewrite" else {}
         for r in rows:
@@ -57,3 +62,10 @@ def events(batch_id: str, *, after: int = -1) -> Iterator[Event]:
             yield "error", {"code": "STREAM_TIMEOUT", "message": "The batch is still running; reconnect."}
             return
         time.sleep(POLL_S)
+
+
+def _stopping(job) -> bool:
+    """Canceled while running, and its run has not yet stored its last row and stopped."""
+    if job.status != CANCELED or job.stage == STOPPED or job.finished_at is None:
+        return False
+    return (utcnow() - job.finished_at).total_seconds() < STOP_WAIT_S
