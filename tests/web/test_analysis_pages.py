@@ -348,3 +348,36 @@ def test_poll_of_a_deleted_item_stops_polling(page):
     response = page.get(f"/analyses/{analysis.id}/status", htmx=True)
     assert response.status_code == 286 and text(response) == ""  # htmx's "stop polling" status
     assert page.get(f"/analyses/{analysis.id}/status").status_code == 404
+
+
+def _player_src(body: str) -> str:
+    import re
+
+    return re.search(r'<video id="player"[^>]* src="([^"]+)"', body).group(1).replace("&amp;", "&")
+
+
+def test_the_player_plays_the_preview_when_there_is_one_and_shots_link_to_their_second(page):
+    """Without a rendition the player plays the upload; with one, the preview (and the upload stays a
+    download); each shot links to the report at its start second."""
+    session = _session(page)
+    analysis = completed_analysis(page.user.id, session.id)
+    before = text(page.get(f"/analyses/{analysis.id}"))
+    source = page.get(_player_src(before))
+    assert source.get_data() == b"not really a video" and "preview-note" not in before
+    assert f'href="/analyses/{analysis.id}?t=2.0#shot-1" data-seek="2.0"' in before
+
+    get_storage().put_bytes(f"{analysis.prefix}preview.mp4", b"an h264 rendition", "video/mp4")
+    analysis.report = {**analysis.report, "preview_key": f"{analysis.prefix}preview.mp4"}
+    db.session.commit()
+    after = text(page.get(f"/analyses/{analysis.id}"))
+    played = page.get(_player_src(after))
+    assert played.get_data() == b"an h264 rendition" and played.mimetype == "video/mp4"
+    assert "attachment" not in played.headers.get("Content-Disposition", "")
+    assert 'data-testid="preview-note"' in after and "Download the original" in after
+    api = page.get(f"/analyses/{analysis.id}/report.json").get_json()
+    assert api["preview_url"] and "preview_key" not in api
+
+    # A report can only point inside its own analysis: a key elsewhere is no preview.
+    analysis.report = {**analysis.report, "preview_key": "users/someone-else/a/preview.mp4"}
+    db.session.commit()
+    assert page.get(_player_src(text(page.get(f"/analyses/{analysis.id}")))).get_data() == b"not really a video"
