@@ -108,7 +108,7 @@ class Settings:
     video_sample_stride: int = field(default=2, metadata={"env": "VIDEO_SAMPLE_STRIDE"})
     video_ai_max_keyframes: int = field(default=6, metadata={"env": "VIDEO_AI_MAX_KEYFRAMES"})
     video_preview: bool = field(default=True, metadata={"env": "VIDEO_PREVIEW"})
-    video_preview_height: int = field(default=720, metadata={"env": "VIDEO_PREVIEW_HEIGHT"})
+    video_preview_height: int = field(default=360, metadata={"env": "VIDEO_PREVIEW_HEIGHT"})
     pipeline_check_ttl_s: int = field(default=300, metadata={"env": "PIPELINE_CHECK_TTL_S"})
     upload_allowed_types: list[str] = field(
         default_factory=lambda: [

@@ -125,7 +125,8 @@ def test_a_source_browsers_cannot_play_gets_an_h264_aac_preview_from_the_same_pa
     frame, the index first, as long as the source; the analysis finds the same shots as without it."""
     big = media.make_clip(tmp_path / "big.mp4", seconds=2, fps=10, size=(1280, 960), cuts=[1.0])
     source = _mux(big, tmp_path / "source.avi", ["-c:v", "mpeg4", "-q:v", "5"], "libmp3lame")
-    with_preview = video_pipeline.analyse_file(str(source), str(tmp_path / "on"), _settings(tmp_path))
+    settings = _settings(tmp_path, video_preview_height=720)
+    with_preview = video_pipeline.analyse_file(str(source), str(tmp_path / "on"), settings)
     without = video_pipeline.analyse_file(str(source), str(tmp_path / "off"), _settings(tmp_path, video_preview=False))
 
     assert without.preview is None and with_preview.preview is not None

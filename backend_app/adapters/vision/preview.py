@@ -39,11 +39,12 @@ PLAYABLE = {
     "webm": ({"vp8", "vp9", "av1"}, {"opus", "vorbis"}),
 }
 PLAYABLE_PIXELS = {"yuv420p", "yuvj420p"}  # 10-bit or 4:2:2/4:4:4 H.264 does not play in Chrome or Firefox
-MAX_SHORT_SIDE = 720  # "at most 720p" (portrait too); the long side at most 16:9 of it
+MAX_SHORT_SIDE = 720  # "at most 720p" (portrait too); the long side at most 16:9 of it (the caller may ask less)
 IN_FLIGHT = 4  # decoded frames waiting for the encoding thread
-# Speed over size: the preview is for finding a moment, not for keeping. ultrafast at CRF 28 is
-# the one preset that keeps a 720p minute's analysis plus preview within 2x the analysis alone
-# on two cores (docs/benchmarks.md); a keyframe every two seconds keeps seeking quick.
+# Speed over size: the preview is for finding a moment, not for keeping. ultrafast is x264's
+# cheapest preset (superfast: ~30 % more work, veryfast: ~2.5x); CRF 28 at 360p gives 3-4 Mbit/s
+# on the bench's noisy clips, far less on ordinary footage. A keyframe every two seconds keeps
+# seeking quick. What it costs next to the analysis: docs/benchmarks.md, "Preview rendition".
 PRESET, CRF, KEYFRAME_S, AUDIO_BITRATE = "ultrafast", "28", 2.0, 128_000
 TIME_BASE = Fraction(1, 90_000)
 AAC_RATES = (48_000, 44_100, 32_000, 24_000, 22_050, 16_000)
