@@ -51,6 +51,10 @@ MAX_GAP_S = 0.1  # however wide the stride, analysed frames are at most this far
 # the analysis takes them unevenly (a shot's keyframe picture, the inspecting thread), and with
 # only four in flight the reader waited and its core idled (360p minute, 2 cores: 1.48 -> 1.26 s).
 QUEUE_BYTES, QUEUE_FRAMES_MAX = 4 * 1920 * 1080 * 3 // 2, 32
+# A pass that also writes a preview holds the encoder's frames too (preview.IN_FLIGHT, x264's own):
+# two decoder threads fewer keep a 10-minute 1080p pass near its memory without one (each
+# thread holds ~8 MB of frames at 1080p), and the encoder wants the cores anyway.
+PREVIEW_FEWER_THREADS = 2
 
 ProgressFn = Callable[[int, int], None]
 ShotFn = Callable[["ShotRecord", np.ndarray | None], None]
@@ -234,7 +238,9 @@ def decode_pass(
     the caller closes it.
     """
     state = _Pass(meta, max(1, min(stride, int(meta.fps * MAX_GAP_S))), on_shot)
-    source = FrameSource(path, skip=state.stride > 1 and preview is None)
+    source = FrameSource(
+        path, skip=state.stride > 1 and preview is None, fewer_threads=PREVIEW_FEWER_THREADS if preview else 0
+    )
     started = time.perf_counter()
     frames: queue.Queue = queue.Queue(maxsize=queue_frames(meta.width, meta.height))
     stop = threading.Event()

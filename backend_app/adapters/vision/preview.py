@@ -40,7 +40,7 @@ PLAYABLE = {
 }
 PLAYABLE_PIXELS = {"yuv420p", "yuvj420p"}  # 10-bit or 4:2:2/4:4:4 H.264 does not play in Chrome or Firefox
 MAX_SHORT_SIDE = 720  # "at most 720p" (portrait too); the long side at most 16:9 of it (the caller may ask less)
-IN_FLIGHT = 4  # decoded frames waiting for the encoding thread
+IN_FLIGHT = 2  # decoded frames waiting for the encoding thread (each a full-size frame: 3 MB at 1080p)
 # Speed over size: the preview is for finding a moment, not for keeping. ultrafast is x264's
 # cheapest preset (superfast: ~30 % more work, veryfast: ~2.5x); CRF 28 at 360p gives 3-4 Mbit/s
 # on the bench's noisy clips, far less on ordinary footage. A keyframe every two seconds keeps

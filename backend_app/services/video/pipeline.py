@@ -140,7 +140,7 @@ def analyse_file(
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     if made is not None:
-        clock.timings["preview_encode"] = made.encode_s  # inside the decode stage, on the reader thread
+        clock.timings["preview_encode"] = made.encode_s  # inside the decode stage, on the encoding thread
     return PipelineOutput(
         meta=meta,
         passed=passed,
