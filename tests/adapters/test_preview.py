@@ -151,8 +151,19 @@ def test_the_preview_has_every_frame_where_the_analysis_alone_skips_some(base, t
     alone = video_pipeline.analyse_file(str(source), str(tmp_path / "off"), _settings(tmp_path, video_preview=False))
     with_preview = video_pipeline.analyse_file(str(source), str(tmp_path / "on"), _settings(tmp_path))
     assert alone.passed.decoded < alone.passed.frames == 50
-    assert with_preview.passed.decoded == 50 and _read(with_preview.preview)["frames"] == 50
-    assert _read(with_preview.preview)["size"] == (320, 180)
+    made = _read(with_preview.preview)
+    assert with_preview.passed.decoded == 50 and made["frames"] == 50 and made["size"] == (320, 180)
+    # The AAC sound is copied as it is, not encoded again: the same packets, byte for byte, from the
+    # first picture on (a packet that ends before it, at most one, is left out).
+    assert made["audio"] == "aac" and made["audio_s"] == pytest.approx(2.0, abs=0.1)
+    copied, original = _audio_packets(with_preview.preview), _audio_packets(str(source))
+    skipped = original.index(copied[0])
+    assert skipped <= 1 and copied == original[skipped : skipped + len(copied)] and len(copied) >= len(original) - 2
+
+
+def _audio_packets(path: str) -> list[bytes]:
+    with av.open(path) as container:
+        return [bytes(p) for p in container.demux(container.streams.audio[0]) if p.size]
 
 
 def test_a_source_browsers_play_gets_no_preview_and_keeps_skipping(base, tmp_path):

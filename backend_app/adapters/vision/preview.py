@@ -47,6 +47,7 @@ IN_FLIGHT = 2  # decoded frames waiting for the encoding thread (each a full-siz
 # seeking quick. What it costs next to the analysis: docs/benchmarks.md, "Preview rendition".
 PRESET, CRF, KEYFRAME_S, AUDIO_BITRATE = "ultrafast", "28", 2.0, 128_000
 TIME_BASE = Fraction(1, 90_000)
+ADTS = {"mpegts", "aac", "adts"}  # containers whose AAC carries ADTS headers (MP4 wants them gone: re-encoded)
 AAC_RATES = (48_000, 44_100, 32_000, 24_000, 22_050, 16_000)
 AUDIO_AHEAD_S = 0.5  # audio is muxed up to this far past the last video frame written
 OUTPUT_NAME = "preview.mp4"
@@ -127,7 +128,7 @@ class PreviewWriter:
         self.origin: float | None = None
         self.last_pts = -1
         self.output = av.open(out_path, "w", format="mp4", options={"movflags": "+faststart"})
-        self.audio_in = None
+        self.audio_in, self.copying, self.audio_copied_s = None, False, 0.0
         try:
             self.video = self._video_stream(fps)
             self.audio_in, self.audio, self.packets = self._audio(source_path)
@@ -158,13 +159,21 @@ class PreviewWriter:
         return stream
 
     def _audio(self, source_path: str):
-        """The source's first audio stream (a demuxer of its own) and the AAC stream it goes to."""
+        """The source's first audio stream (a demuxer of its own) and the AAC stream it goes to.
+
+        AAC stored with its configuration (MKV, MOV, AVI: not ADTS as in MPEG-TS) is copied as it
+        is, packet by packet; anything else is decoded and encoded to AAC."""
         source = av.open(source_path)
         if not source.streams.audio:
             source.close()
             return None, None, None
         stream = source.streams.audio[0]
         context = stream.codec_context
+        self.copying = (
+            context.name == "aac" and bool(context.extradata) and not ADTS & set(source.format.name.split(","))
+        )
+        if self.copying:
+            return source, self.output.add_stream_from_template(stream), source.demux(stream)
         rate = context.sample_rate if context.sample_rate in AAC_RATES else 48_000
         layout = "mono" if context.channels == 1 else "stereo"
         out = self.output.add_stream("aac", rate=rate, layout=layout)
@@ -223,6 +232,8 @@ class PreviewWriter:
         """Decode, encode and mux the source's audio up to ``until_s`` (seconds of the preview)."""
         if self.audio_done:
             return
+        if self.copying:
+            return self._copy_until(until_s)
         try:
             while self.audio_next / self.audio.rate < until_s:
                 frame = next(self.packets)
@@ -242,6 +253,25 @@ class PreviewWriter:
         except av.FFmpegError:  # undecodable audio: the preview keeps what it has
             self.audio_done = True
 
+    def _copy_until(self, until_s: float) -> None:
+        """Mux the source's AAC packets as they are up to ``until_s``, timed from the first picture."""
+        try:
+            while self.audio_copied_s < until_s:
+                packet = next(self.packets)
+                if packet.pts is None or packet.dts is None or not packet.size:
+                    continue  # the demuxer's flush packet
+                shift = round((self.origin or 0.0) / packet.time_base)
+                packet.pts, packet.dts = packet.pts - shift, packet.dts - shift
+                if packet.pts < 0:
+                    continue  # before the first picture
+                self.audio_copied_s = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                packet.stream = self.audio
+                self.output.mux(packet)
+        except StopIteration:
+            self.audio_done = True
+        except av.FFmpegError:
+            self.audio_done = True
+
     def close(self, keep: bool = True) -> PreviewResult | None:
         """Finish the file; None (and no file) when nothing could be written or ``keep`` is false
         (the pass failed: the frames waiting are dropped, nothing more is encoded)."""
@@ -255,7 +285,7 @@ class PreviewWriter:
                     self.output.mux(packet)
                 if self.audio is not None:
                     self._audio_until(float(self.last_pts * TIME_BASE) + 1.0 / float(self.video.average_rate or 30))
-                    for packet in self.audio.encode(None):
+                    for packet in [] if self.copying else self.audio.encode(None):
                         self.output.mux(packet)
         except (av.FFmpegError, ValueError, OSError) as exc:
             self.failed = f"{type(exc).__name__}: {exc}"
