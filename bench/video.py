@@ -53,10 +53,11 @@ SOURCES = [  # lavfi sources, one per shot (cycled); {w}x{h} filled in
 ]
 TARGET_DECODE_RATIO, TARGET_SCENEDETECT_SPEEDUP, TARGET_RSS_MB = 1.3, 2.0, 300
 TARGET_PREVIEW_RATIO = 2.0  # analysis + preview rendition ÷ analysis alone, same non-browser source
-# The 720p minute as browsers cannot play it: the same H.264 remuxed into MKV (+ a Vorbis tone), and
+# The 720p minute as browsers cannot play it: the same H.264 remuxed into MKV (+ a Vorbis or AAC tone), and
 # re-encoded to MPEG-4 Part 2 with MP3 in AVI (the kind of file the preview exists for).
 PREVIEW_SOURCES = {
     "h264.mkv": ["-c:v", "copy", "-c:a", "libvorbis"],
+    "h264-aac.mkv": ["-c:v", "copy", "-c:a", "aac"],  # its sound goes into the preview as it is
     "mpeg4.avi": ["-c:v", "mpeg4", "-q:v", "5", "-c:a", "libmp3lame"],
 }
 
