@@ -118,6 +118,8 @@ class Settings:
     max_video_frames: int = field(default=600_000, metadata={"env": "MAX_VIDEO_FRAMES"})
     video_sample_stride: int = field(default=2, metadata={"env": "VIDEO_SAMPLE_STRIDE"})
     video_ai_max_keyframes: int = field(default=6, metadata={"env": "VIDEO_AI_MAX_KEYFRAMES"})
+    video_preview: bool = field(default=True, metadata={"env": "VIDEO_PREVIEW"})
+    video_preview_height: int = field(default=360, metadata={"env": "VIDEO_PREVIEW_HEIGHT"})
     pipeline_check_ttl_s: int = field(default=300, metadata={"env": "PIPELINE_CHECK_TTL_S"})
     upload_allowed_types: list[str] = field(
         default_factory=lambda: [
@@ -357,6 +359,8 @@ def _number_problems(settings: Settings) -> list[str]:
         problems.append("API_PORT must be a TCP port (1 to 65535)")
     if settings.worker_health_port > 65535:
         problems.append("WORKER_HEALTH_PORT must be a TCP port (1 to 65535), or 0 for none")
+    if not 144 <= settings.video_preview_height <= 720:
+        problems.append("VIDEO_PREVIEW_HEIGHT must be from 144 to 720 (the preview is at most 720p)")
     return problems
 
 

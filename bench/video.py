@@ -52,6 +52,14 @@ SOURCES = [  # lavfi sources, one per shot (cycled); {w}x{h} filled in
     "testsrc=size={w}x{h}:rate=30",
 ]
 TARGET_DECODE_RATIO, TARGET_SCENEDETECT_SPEEDUP, TARGET_RSS_MB = 1.3, 2.0, 300
+TARGET_PREVIEW_RATIO = 2.0  # analysis + preview rendition ÷ analysis alone, same non-browser source
+# The 720p minute as browsers cannot play it: the same H.264 remuxed into MKV (+ a Vorbis or AAC tone), and
+# re-encoded to MPEG-4 Part 2 with MP3 in AVI (the kind of file the preview exists for).
+PREVIEW_SOURCES = {
+    "h264.mkv": ["-c:v", "copy", "-c:a", "libvorbis"],
+    "h264-aac.mkv": ["-c:v", "copy", "-c:a", "aac"],  # its sound goes into the preview as it is
+    "mpeg4.avi": ["-c:v", "mpeg4", "-q:v", "5", "-c:a", "libmp3lame"],
+}
 
 
 def clip(size: tuple[int, int], seconds: int) -> tuple[Path, list[int]]:
@@ -116,7 +124,24 @@ def long_clip(base: Path, times: int) -> Path:
 # --- child side: one measurement per process --------------------------------------------------
 
 
-def child_analyse(stride: int):
+def preview_source(base: Path, name: str) -> Path:
+    """``base`` as a source browsers cannot play (PREVIEW_SOURCES), with a 440 Hz tone as its sound."""
+    path = CACHE / f"{base.stem}_{name}"
+    if not path.exists():
+        print(f"  making {path.name} …", flush=True)
+        tmp = path.with_name(f"part_{path.name}")
+        seconds = str(int(base.stem.split("_")[-1].rstrip("s")))
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-y", "-i", str(base), "-f", "lavfi", "-t", seconds, "-i", "sine=f=440:r=48000"]
+            + ["-map", "0:v", "-map", "1:a", *PREVIEW_SOURCES[name], str(tmp)],
+            check=True,
+        )
+        tmp.rename(path)
+    return path
+
+
+def child_analyse(stride: int, preview: str = "720"):
+    """The pipeline; ``preview``: "off" (VIDEO_PREVIEW=false) or the preview's height."""
     import tempfile
 
     sys.path.insert(0, str(ROOT))
@@ -134,14 +159,22 @@ def child_analyse(stride: int):
         preload()
 
     settings = load_settings(
-        {}, ai_provider="offline", mock_mode=True, data_dir=str(CACHE / "data"), video_sample_stride=stride
+        {},
+        ai_provider="offline",
+        mock_mode=True,
+        data_dir=str(CACHE / "data"),
+        video_sample_stride=stride,
+        video_preview=preview != "off",
+        video_preview_height=720 if preview == "off" else int(preview),
     )
 
     def work(path: str) -> dict:
         with tempfile.TemporaryDirectory(prefix="bench-video-") as workdir:
             out = analyse_file(path, workdir, settings)
             report = describe_and_report(out, settings, user_id=None)
+            preview_mb = os.path.getsize(out.preview) / 1e6 if out.preview else None
         return {
+            "preview_mb": preview_mb,
             "cuts": report["analysis"]["cut_frames"],
             "frames": report["metadata"]["frame_count"],
             "decoded": report["analysis"]["frames_decoded"],
@@ -179,7 +212,9 @@ def child_scenedetect(_stride: int):
 
 def run_child(kind: str, path: str, stride: int) -> None:
     """Set up first, as a long-lived worker has (imports, preloaded handlers), then time only the work."""
-    work = {"analyse": child_analyse, "decode": child_decode, "scenedetect": child_scenedetect}[kind](stride)
+    kind, _, option = kind.partition(":")  # analyse:off, analyse:540
+    work = {"analyse": child_analyse, "decode": child_decode, "scenedetect": child_scenedetect}[kind]
+    work = work(stride, option) if option else work(stride)
     started, cpu = time.perf_counter(), time.process_time()
     extra = work(path)
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -255,6 +290,39 @@ def rows(result: dict) -> list[str]:
     return lines
 
 
+def bench_preview(seconds: int, reps: int, heights: list[int]) -> list[str]:
+    """Analysis alone against analysis + preview on the same source, interleaved, best of ``reps``:
+    the 720p clip as two sources browsers cannot play, and as it is (an MP4: no rendition)."""
+    base, _ = clip((1280, 720), seconds)
+    sources = [preview_source(base, name) for name in PREVIEW_SOURCES] + [base]
+    lines = []
+    for path in sources:
+        kinds = ["analyse:off"] + [f"analyse:{h}" for h in (heights if path != base else heights[:1])]
+        runs: dict[str, list[dict]] = {k: [] for k in kinds}
+        for _ in range(reps):
+            for kind in kinds:
+                runs[kind].append(measure(kind, path))
+        alone = min(r["wall_s"] for r in runs["analyse:off"])
+        alone_cpu = min(r["cpu_s"] for r in runs["analyse:off"])
+        for kind in kinds[1:]:
+            best = min(runs[kind], key=lambda r: r["wall_s"])
+            made = f"{best['preview_mb']:.1f} MB" if best["preview_mb"] else "none"
+            lines.append(
+                f"| {path.name} | {kind.split(':')[1]}p | {alone:.2f} s ({alone_cpu:.1f}) | "
+                f"{best['wall_s']:.2f} s ({min(r['cpu_s'] for r in runs[kind]):.1f}) | "
+                f"**{best['wall_s'] / alone:.2f}×** | {made} | {best['decoded']} of {best['frames']} | "
+                f"{max(r['maxrss_mb'] for r in runs[kind]):.0f} MB |"
+            )
+            print(lines[-1], flush=True)
+    return lines
+
+
+PREVIEW_HEADER = (
+    "| source | preview height | analysis alone, wall (CPU) | analysis + preview, wall (CPU) | ratio, wall | "
+    "preview | frames decoded | peak RSS |\n|---|---|---|---|---|---|---|---|"
+)
+
+
 HEADER = (
     "| clip | length | stride | analysis wall (CPU) | grab-only decode wall (CPU) | PySceneDetect wall (CPU) | "
     "analysis ÷ decode, wall (CPU) | PySceneDetect ÷ analysis, wall (CPU) | our cuts (±stride−1 frames) | PySceneDetect cuts (±1) | analysis peak RSS |\n"
@@ -283,10 +351,11 @@ def main() -> int:
     parser.add_argument("--strides", default="2,3", help="VIDEO_SAMPLE_STRIDE values to time (first = judged)")
     parser.add_argument(
         "--part",
-        choices=["all", "speed", "rss"],
+        choices=["all", "speed", "rss", "preview"],
         default="all",
-        help="run only the timing table or only the peak-RSS measurement",
+        help="run only the timing table, only the peak-RSS measurement or only the preview rendition's timing",
     )
+    parser.add_argument("--preview-heights", default="720", help="preview heights to time (first = judged)")
     parser.add_argument("--child", nargs=3, metavar=("KIND", "PATH", "STRIDE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -302,6 +371,19 @@ def main() -> int:
         "the same ratios on CPU time (user+system, all threads) are in brackets.\n",
         flush=True,
     )
+    if args.part in ("all", "preview"):
+        heights = [int(x) for x in args.preview_heights.split(",")]
+        print(PREVIEW_HEADER, flush=True)
+        lines = bench_preview(seconds, reps, heights)
+        judged = [line for line in lines if f"| {heights[0]}p |" in line and ".mp4 |" not in line]
+        preview_ok = all(float(line.split("**")[1].rstrip("×")) <= TARGET_PREVIEW_RATIO for line in judged)
+        print(
+            f"\nload average now {os.getloadavg()[0]:.1f}; preview rendition ≤ {TARGET_PREVIEW_RATIO}× the analysis "
+            f"alone at {heights[0]}p {'met' if preview_ok else 'NOT met'}\n",
+            flush=True,
+        )
+        if args.part == "preview":
+            return 0 if preview_ok else 1
     results = []
     if args.part != "rss":
         print(HEADER, flush=True)

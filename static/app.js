@@ -132,27 +132,66 @@ document.addEventListener("DOMContentLoaded", () => {
   if (batch && window.location.pathname !== batch.dataset.url) history.replaceState(null, "", batch.dataset.url);
 });
 
-// Report opened at a shot (a chat citation links to #shot-N): the player is put at that shot's
-// first second, ready to play from there.
-document.addEventListener("DOMContentLoaded", () => {
-  const player = document.getElementById("player");
-  const match = /^#shot-(\d+)$/.exec(window.location.hash);
-  const link = match && document.querySelector(`#shot-${match[1]} [data-seek]`);
-  if (!player || !link) return;
-  const seek = () => { player.currentTime = parseFloat(link.dataset.seek); };
-  if (player.readyState >= 1) seek(); else player.addEventListener("loadedmetadata", seek, {once: true});
-});
+// Report opened at a moment: `?t=42.5` or `#t=42.5` (a chat citation, a shared link) or `#shot-N`
+// puts the player at that second, ready to play from there.
+(() => {
+  const seconds = (value) => {
+    const t = parseFloat(value);
+    return Number.isFinite(t) && t >= 0 ? t : null;
+  };
 
-// Report: a keyframe click plays the video from that shot's first second.
-document.addEventListener("click", (event) => {
-  const link = event.target.closest("[data-seek]");
-  const player = document.getElementById("player");
-  if (!link || !player) return;
-  event.preventDefault();
-  player.currentTime = parseFloat(link.dataset.seek);
-  player.scrollIntoView({behavior: "smooth", block: "center"});
-  player.play().catch(() => {});
-});
+  function requested() {
+    const query = seconds(new URLSearchParams(window.location.search).get("t"));
+    if (query !== null) return query;
+    const hash = /^#t=([\d.]+)$/.exec(window.location.hash);
+    if (hash) return seconds(hash[1]);
+    const shot = /^#shot-(\d+)$/.exec(window.location.hash);
+    const link = shot && document.querySelector(`#shot-${shot[1]} [data-seek]`);
+    return link ? seconds(link.dataset.seek) : null;
+  }
+
+  function seekTo(player, t) {
+    if (t === null) return;
+    const seek = () => { player.currentTime = t; };
+    if (player.readyState >= 1) seek(); else player.addEventListener("loadedmetadata", seek, {once: true});
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const player = document.getElementById("player");
+    if (!player) return;
+    // The preview failed to load (gone, or a codec this browser lacks): play the upload instead.
+    player.addEventListener("error", () => {
+      const fallback = player.dataset.fallback;
+      if (!fallback || player.src === fallback) return;
+      const at = player.currentTime;
+      player.src = fallback;
+      seekTo(player, at || requested());
+    });
+    seekTo(player, requested());
+  });
+
+  window.addEventListener("hashchange", () => {
+    const player = document.getElementById("player");
+    if (player) seekTo(player, requested());
+  });
+
+  // A timeline or shot click plays the video from that shot's first second; the address says
+  // where (`?t=`), so reloading or sharing it opens the same moment.
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("[data-seek]");
+    const player = document.getElementById("player");
+    if (!link || !player) return;
+    event.preventDefault();
+    const t = seconds(link.dataset.seek);
+    if (t === null) return;
+    seekTo(player, t);
+    const url = new URL(window.location.href);
+    url.searchParams.set("t", String(t));
+    history.replaceState(null, "", url.pathname + url.search + url.hash);
+    player.scrollIntoView({behavior: "smooth", block: "center"});
+    player.play().catch(() => {});
+  });
+})();
 
 // Requirement batches: follow the batch over SSE; fill scores in and highlight the findings
 // (spans only) in the texts this page holds from the submission.
@@ -267,7 +306,7 @@ document.addEventListener("click", (event) => {
     for (const c of items) {
       const li = document.createElement("li");
       const a = document.createElement("a");
-      a.href = `${form.dataset.reportUrl.replace("ANALYSIS", c.analysis_id)}#shot-${c.shot}`;
+      a.href = `${form.dataset.reportUrl.replace("ANALYSIS", c.analysis_id)}?t=${c.start_s}#shot-${c.shot}`;
       a.dataset.testid = "citation";
       a.innerHTML = "<strong></strong>";
       a.querySelector("strong").textContent = c.filename || "video";

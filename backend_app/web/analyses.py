@@ -83,7 +83,8 @@ def report_page(analysis_id: str):
         session_name=_session_name(analysis),
         meta=report.get("metadata") or analysis.video_metadata or {},
         chart=line_chart(samples_from_report(report)),
-        video_url=analyses.video_url(analysis, VIDEO_LINK_S),
+        video_url=analyses.player_url(analysis, VIDEO_LINK_S),
+        source_url=analyses.video_url(analysis, VIDEO_LINK_S),
     )
 
 

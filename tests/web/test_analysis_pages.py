@@ -404,3 +404,36 @@ def test_report_page_charts_loudness_beside_motion_and_brightness_and_says_what_
     body = text(page.get(f"/analyses/{analysis.id}"))
     assert 'data-testid="audio">none<' in body and "series-loudness" not in body
     assert "Motion and brightness over time" in body and "The file has no audio track." in body
+
+
+def _player_src(body: str) -> str:
+    import re
+
+    return re.search(r'<video id="player"[^>]* src="([^"]+)"', body).group(1).replace("&amp;", "&")
+
+
+def test_the_player_plays_the_preview_when_there_is_one_and_shots_link_to_their_second(page):
+    """Without a rendition the player plays the upload; with one, the preview (and the upload stays a
+    download); each shot links to the report at its start second."""
+    session = _session(page)
+    analysis = completed_analysis(page.user.id, session.id)
+    before = text(page.get(f"/analyses/{analysis.id}"))
+    source = page.get(_player_src(before))
+    assert source.get_data() == b"not really a video" and "preview-note" not in before
+    assert f'href="/analyses/{analysis.id}?t=2.0#shot-1" data-seek="2.0"' in before
+
+    get_storage().put_bytes(f"{analysis.prefix}preview.mp4", b"an h264 rendition", "video/mp4")
+    analysis.report = {**analysis.report, "preview_key": f"{analysis.prefix}preview.mp4"}
+    db.session.commit()
+    after = text(page.get(f"/analyses/{analysis.id}"))
+    played = page.get(_player_src(after))
+    assert played.get_data() == b"an h264 rendition" and played.mimetype == "video/mp4"
+    assert "attachment" not in played.headers.get("Content-Disposition", "")
+    assert 'data-testid="preview-note"' in after and "Download the original" in after
+    api = page.get(f"/analyses/{analysis.id}/report.json").get_json()
+    assert api["preview_url"] and "preview_key" not in api
+
+    # A report can only point inside its own analysis: a key elsewhere is no preview.
+    analysis.report = {**analysis.report, "preview_key": "users/someone-else/a/preview.mp4"}
+    db.session.commit()
+    assert page.get(_player_src(text(page.get(f"/analyses/{analysis.id}")))).get_data() == b"not really a video"

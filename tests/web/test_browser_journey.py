@@ -100,7 +100,7 @@ def chat_and_follow_citation(page) -> None:
     assert "shot 2" in citation.inner_text()  # the green shot is the second: index 1, "shot 2" to people
     screenshot(page, "06b-chat")
     citation.click()
-    page.wait_for_url(re.compile(r"/analyses/[0-9a-f]+#shot-1$"))
+    page.wait_for_url(re.compile(r"/analyses/[0-9a-f]+\?t=[0-9.]+#shot-1$"))
     page.wait_for_function("() => document.querySelector(':target')?.id === 'shot-1'")
     assert page.locator("#shot-1").is_visible()
     start = float(page.locator("#shot-1 [data-seek]").get_attribute("data-seek"))

@@ -67,7 +67,8 @@ def test_streamed_answer_cites_the_shot_and_joins_the_thread(page):
     done = events[-1][1]
     assert done["citations"][0]["analysis_id"] == analysis.id and done["citations"][0]["shot"] == 0
     thread = text(page.get(f"/chat?session_id={session.id}"))
-    assert "red umbrella" in thread and f"/analyses/{analysis.id}#shot-0" in thread
+    # the citation opens the report at the shot's first second (the player seeks there)
+    assert "red umbrella" in thread and f"/analyses/{analysis.id}?t=0.0#shot-0" in thread
     assert "Nothing asked yet" in text(page.get("/chat"))  # the all-videos thread is another thread
 
 

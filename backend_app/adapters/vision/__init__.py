@@ -7,6 +7,8 @@
 - ``frames``: the pass's decoder (PyAV: non-reference frames skipped, planes read directly).
 - ``keyframes``: faces, QR codes, dominant colours, thumbnails and the contact sheet.
 - ``audio``: the audio track's codec, channels and rate, and its loudness over time (PyAV).
+- ``preview``: whether browsers play a source as it is, and the H.264/AAC MP4 rendition the pass
+  writes (PyAV's libx264) for those they cannot.
 
 A video that cannot be analysed raises ``VisionError`` with one of those codes; the layer
 above maps it to its own failures.

@@ -37,6 +37,7 @@ from backend_app.adapters.vision.frames import (
     square_pixels,
     upright,
 )
+from backend_app.adapters.vision.preview import PreviewWriter
 from backend_app.adapters.vision.probe import Limits, VideoMetadata
 from backend_app.adapters.vision.shots import Shot, ShotSplitter
 from backend_app.adapters.vision.signals import KEY_MAX_SIDE, Sample, analysis_image, changed_share, link, measure
@@ -62,6 +63,10 @@ MAX_GAP_S = 0.1  # however wide the stride, analysed frames are at most this far
 # the analysis takes them unevenly (a shot's keyframe picture, the inspecting thread), and with
 # only four in flight the reader waited and its core idled (360p minute, 2 cores: 1.48 -> 1.26 s).
 QUEUE_BYTES, QUEUE_FRAMES_MAX = 4 * 1920 * 1080 * 3 // 2, 32
+# A pass that also writes a preview holds the encoder's frames too (preview.IN_FLIGHT, x264's own):
+# two decoder threads fewer keep a 10-minute 1080p pass near its memory without one (each
+# thread holds ~8 MB of frames at 1080p), and the encoder wants the cores anyway.
+PREVIEW_FEWER_THREADS = 2
 
 ProgressFn = Callable[[int, int], None]
 ShotFn = Callable[["ShotRecord", np.ndarray | None], None]
@@ -248,20 +253,28 @@ def decode_pass(
     stride: int = 2,
     on_progress: ProgressFn | None = None,
     on_shot: ShotFn | None = None,
+    preview: PreviewWriter | None = None,
 ) -> PassResult:
     """Decode ``path`` once; analyse frames at most ``stride`` apart; pick one keyframe per shot.
 
     ``on_shot`` gets each shot's record and its keyframe's BGR picture (at most KEY_MAX_SIDE
     large; None if the shot has none) as soon as the shot is closed, while decoding goes on; the
     pass keeps no picture after that. The last shot's ``end_frame`` is settled only when the pass ends.
+    ``preview`` gets every decoded frame (the decoder then skips none, so the rendition is smooth);
+    the caller closes it.
     """
     state = _Pass(meta, max(1, min(stride, int(meta.fps * MAX_GAP_S))), on_shot)
-    source = FrameSource(path, skip=state.stride > 1)
+    source = FrameSource(
+        path, skip=state.stride > 1 and preview is None, fewer_threads=PREVIEW_FEWER_THREADS if preview else 0
+    )
     started = time.perf_counter()
     frames: queue.Queue = queue.Queue(maxsize=queue_frames(meta.width, meta.height))
     stop = threading.Event()
     reader = threading.Thread(
-        target=_read, args=(source, state.stride, meta.fps, limits, frames, stop), name="video-reader", daemon=True
+        target=_read,
+        args=(source, state.stride, meta.fps, limits, frames, stop, preview),
+        name="video-reader",
+        daemon=True,
     )
     with opencv_threads(1):
         reader.start()
@@ -301,7 +314,13 @@ def _drain(state: _Pass, frames: queue.Queue, meta: VideoMetadata, on_progress: 
 
 
 def _read(
-    source: FrameSource, stride: int, fps: float, limits: Limits, out: queue.Queue, stop: threading.Event
+    source: FrameSource,
+    stride: int,
+    fps: float,
+    limits: Limits,
+    out: queue.Queue,
+    stop: threading.Event,
+    preview: PreviewWriter | None = None,
 ) -> None:
     """Reader thread: decode, pick the frames to analyse, hand on their planes; ends with the count.
 
@@ -331,6 +350,8 @@ def _read(
                 break
             if source.packets > limits.max_frames or source.packets / fps > limits.max_duration_s:
                 raise VisionError("VIDEO_TOO_LONG", "The video is longer than the limit allows.")
+            if preview is not None:
+                preview.add(frame)
             # Frame numbers are times at the nominal rate, so they stay times when the rate varies
             # (screen recordings, joined clips): a frame in the slot of an earlier one (a faster
             # stretch, a rate a little off, out of order after damaged data) is not analysed, and

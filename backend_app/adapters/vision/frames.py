@@ -54,11 +54,12 @@ class FrameSource:
     """The video stream of one file, decoded in order; counts the frames the container holds.
 
     ``skip`` starts the decoder dropping non-reference frames; ``stop_skipping()`` makes it
-    decode every frame from then on. ``packets`` counts every coded frame read, decoded or not;
+    decode every frame from then on. ``fewer_threads``: that many decoder threads fewer than
+    ``frame_threads`` gives (each holds frames of its own), for a pass that also encodes. ``packets`` counts every coded frame read, decoded or not;
     ``decoded`` the frames decoded; ``damaged`` the times of packets that could not be decoded.
     """
 
-    def __init__(self, path: str, skip: bool):
+    def __init__(self, path: str, skip: bool, fewer_threads: int = 0):
         try:
             self.container = av.open(path)
         except (av.FFmpegError, OSError, ValueError) as exc:
@@ -71,7 +72,7 @@ class FrameSource:
             raise VisionError("VIDEO_UNREADABLE", "The file has no video stream.")
         context = self.stream.codec_context
         context.thread_type = "AUTO"  # frame threads: FFmpeg's default (slice) is far slower here
-        context.thread_count = frame_threads(context.width, context.height)
+        context.thread_count = max(1, frame_threads(context.width, context.height) - fewer_threads)
         context.options = {"skip_loop_filter": "all"}
         sar = self.stream.sample_aspect_ratio
         self.pixel_aspect = float(sar) if sar else 1.0  # width:height of one stored pixel (anamorphic DV, DVD: not 1)

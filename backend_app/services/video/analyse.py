@@ -63,6 +63,22 @@ def store_images(analysis: Analysis, out: PipelineOutput) -> None:
         storage.put_file(analysis.contact_sheet_key, out.contact_sheet, "image/jpeg")
 
 
+def store_preview(analysis: Analysis, out: PipelineOutput) -> str | None:
+    """Store the preview rendition (or remove an earlier run's); its key, None without one."""
+    storage = get_storage()
+    key = preview_key(analysis)
+    if out.preview is None:
+        storage.delete(key)
+        return None
+    storage.put_file(key, out.preview, "video/mp4")
+    return key
+
+
+def preview_key(analysis: Analysis) -> str:
+    """The storage key of the analysis's browser-playable rendition."""
+    return f"{analysis.prefix}preview.mp4"
+
+
 def keyframe_key(analysis: Analysis, index: int) -> str:
     """The storage key of a shot's keyframe picture."""
     return f"{analysis.prefix}keyframes/{index}.jpg"
@@ -95,6 +111,7 @@ def analyse(analysis_id: str | None, progress: Progress, *, run_id: str, user_id
             source, workdir, settings, on_stage=progress, on_progress=_throttled(progress, 15, 75)
         )
         store_images(analysis, out)
+        stored_preview = store_preview(analysis, out)
         out.timings = {"fetch": fetch_s, **out.timings}
         report = video_pipeline.describe_and_report(
             out,
@@ -103,6 +120,7 @@ def analyse(analysis_id: str | None, progress: Progress, *, run_id: str, user_id
             on_stage=progress,
             keyframe_key=lambda i: keyframe_key(analysis, i),
         )
+        report["preview_key"] = stored_preview
         progress("index", 95)
         shots = shot_documents.replace_for(analysis, report)
         _complete(analysis, report)

@@ -19,6 +19,7 @@ from backend_app.services.video.data import purge_analysis
 from backend_app.tenancy import Tenant, get_owned, list_owned
 
 JPEG = "image/jpeg"
+PREVIEW_LINK_S = 3600  # a report's link to its preview: long enough to watch a long video
 
 
 def get(tenant: Tenant, analysis_id: str) -> Analysis:
@@ -63,9 +64,15 @@ def _require_completed(analysis: Analysis) -> None:
 
 
 def report(
-    tenant: Tenant, analysis_id: str, *, keyframe_url: Callable[[int], str], contact_sheet_url: str
+    tenant: Tenant,
+    analysis_id: str,
+    *,
+    keyframe_url: Callable[[int], str],
+    contact_sheet_url: str,
+    link_s: int = PREVIEW_LINK_S,
 ) -> dict[str, Any]:
-    """The completed report, with the caller's links to keyframes and the contact sheet filled in."""
+    """The completed report, with the caller's links to keyframes and the contact sheet filled in,
+    and ``preview_url``: a signed link (valid ``link_s``) to the browser-playable rendition, or None."""
     analysis = get(tenant, analysis_id)
     _require_completed(analysis)
     if not analysis.report:
@@ -77,6 +84,8 @@ def report(
         data["shots"] = [_linked_shot(shot, keyframe_url) for shot in data["shots"]]
     data["analysis_id"] = analysis.id
     data["contact_sheet_url"] = contact_sheet_url if analysis.contact_sheet_key else None
+    data.pop("preview_key", None)
+    data["preview_url"] = preview_url(analysis, link_s)
     return data
 
 
@@ -119,6 +128,19 @@ def contact_sheet(tenant: Tenant, analysis_id: str) -> Download:
 def video_url(analysis: Analysis, expires_s: int) -> str:
     """A signed, expiring storage link to the uploaded video (saved under its own file name)."""
     return get_storage().presign_get(analysis.storage_key, expires_s, filename=analysis.filename)
+
+
+def preview_url(analysis: Analysis, expires_s: int) -> str | None:
+    """A signed link to the analysis's browser-playable rendition (played inline), or None without one."""
+    key = (analysis.report or {}).get("preview_key")
+    if not key or not key.startswith(analysis.prefix):  # a report can only point inside its own analysis
+        return None
+    return get_storage().presign_get(key, expires_s)
+
+
+def player_url(analysis: Analysis, expires_s: int) -> str:
+    """What the report's player plays: the preview rendition when there is one, else the upload."""
+    return preview_url(analysis, expires_s) or video_url(analysis, expires_s)
 
 
 def retry(tenant: Tenant, analysis_id: str) -> Analysis:

@@ -20,6 +20,7 @@ class PipelineOutput:
     shots: list[dict]  # measured + keyframe findings, before descriptions
     thumbs: dict[int, str]  # shot index -> thumbnail JPEG path
     contact_sheet: str | None
+    preview: str | None = None  # the browser-playable rendition's path (a source browsers cannot play)
     report: dict = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     audio: AudioTrack | None = None  # None: the file has no audio stream

@@ -6,6 +6,7 @@ fetching, storing and indexing; /health/analysis-pipeline runs it as it is on a 
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -16,12 +17,14 @@ from contextlib import contextmanager
 
 from backend_app.adapters import vision
 from backend_app.adapters.vision import keyframes as kf
+from backend_app.adapters.vision import preview as rendition
 from backend_app.observability import carrying_log_ids
 from backend_app.queue.errors import JobFailure
 from backend_app.services.video import describe as describer
 from backend_app.services.video.output import PipelineOutput
 from backend_app.services.video.report import build_report, shot_dicts
 
+log = logging.getLogger(__name__)
 StageFn = Callable[[str, float], None]  # (stage, percent of the whole job)
 KEYFRAMES_IN_FLIGHT = 4  # keyframe pictures (each at most 960 px, ~1.5 MB) waiting to be inspected
 # The inspecting thread's nice value above the job's: decoding is the pass's critical path and
@@ -79,6 +82,7 @@ def analyse_file(
     the "keyframes" stage is what is left of it after the pass, plus the contact sheet. The
     pictures go to the inspecting thread in memory; at most KEYFRAMES_IN_FLIGHT wait for it (the
     pass waits for a free place), so a video with many short shots does not pile them up.
+    A source browsers cannot play gets its preview rendition from the same pass (``_preview``).
     """
     clock = _Clock(on_stage)
     limits = limits_from(settings)
@@ -110,9 +114,22 @@ def analyse_file(
                 if on_progress and total:
                     on_progress(min(1.0, done / total))
 
-            passed = vision.decode_pass(
-                path, meta, limits, stride=settings.video_sample_stride, on_progress=progress, on_shot=inspect_soon
-            )
+            writer = _preview(path, workdir, meta, settings)
+            try:
+                passed = vision.decode_pass(
+                    path,
+                    meta,
+                    limits,
+                    stride=settings.video_sample_stride,
+                    on_progress=progress,
+                    on_shot=inspect_soon,
+                    preview=writer,
+                )
+            except BaseException:
+                if writer is not None:
+                    writer.close(keep=False)
+                raise
+            made = writer.close() if writer is not None else None
         with clock.stage("audio", 72):  # ~0.2 s for a minute of stereo AAC, while keyframes are inspected
             audio = vision.audio_track(path)
         with clock.stage("keyframes", 75):
@@ -127,9 +144,31 @@ def analyse_file(
             sheet = make_contact_sheet(shots, tiles, workdir)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+    if made is not None:
+        clock.timings["preview_encode"] = made.encode_s  # inside the decode stage, on the encoding thread
     return PipelineOutput(
-        meta=meta, passed=passed, shots=shots, thumbs=thumbs, contact_sheet=sheet, timings=clock.timings, audio=audio
+        meta=meta,
+        passed=passed,
+        shots=shots,
+        thumbs=thumbs,
+        contact_sheet=sheet,
+        preview=made.path if made is not None else None,
+        timings=clock.timings,
+        audio=audio,
     )
+
+
+def _preview(path: str, workdir: str, meta: vision.VideoMetadata, settings) -> rendition.PreviewWriter | None:
+    """A preview writer when previews are on and browsers cannot play the source as it is."""
+    if not settings.video_preview:
+        return None
+    try:
+        return rendition.open_writer(
+            path, workdir, meta.width, meta.height, meta.fps, short_side=settings.video_preview_height
+        )
+    except Exception:  # the encoder could not start: the report plays the source
+        log.warning("the preview rendition could not be started", exc_info=True)
+        return None
 
 
 @contextmanager

@@ -1,0 +1,328 @@
+"""A browser-playable preview rendition, encoded from the frames the analysis pass decodes.
+
+Browsers play H.264 (or HEVC) with AAC in MP4/MOV and VP8/VP9/AV1 with Opus/Vorbis in WebM;
+anything else (MPEG-4 Part 2 or MJPEG in AVI, H.264 in MKV, MPEG-2, WMV…) shows a dead player.
+For those the pass hands every frame it decodes to a ``PreviewWriter``, which scales it to at
+most 720p and encodes it with the libx264 inside PyAV's wheel (no system ffmpeg), while it
+pulls the source's audio packets up to the same second from a second, cheap demuxer and encodes
+them to AAC, so the MP4 is interleaved as it is written. The index is moved to the front
+(``movflags +faststart``) when the file is closed, so a browser can start playing and seek with
+Range requests before it has the whole file.
+
+A failure to encode never fails the analysis: the writer stops, says why (``failed``), and the
+report falls back to the source.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+
+import av
+import cv2
+import numpy as np
+
+from backend_app.adapters.vision.frames import planes
+from backend_app.adapters.vision.probe import video_stream
+
+log = logging.getLogger(__name__)
+
+# What current browsers play: container family -> (video codecs, audio codecs) (no audio is fine).
+PLAYABLE = {
+    "mp4": ({"h264", "hevc"}, {"aac"}),
+    "webm": ({"vp8", "vp9", "av1"}, {"opus", "vorbis"}),
+}
+PLAYABLE_PIXELS = {"yuv420p", "yuvj420p"}  # 10-bit or 4:2:2/4:4:4 H.264 does not play in Chrome or Firefox
+MAX_SHORT_SIDE = 720  # "at most 720p" (portrait too); the long side at most 16:9 of it (the caller may ask less)
+IN_FLIGHT = 2  # decoded frames waiting for the encoding thread (each a full-size frame: 3 MB at 1080p)
+# Speed over size: the preview is for finding a moment, not for keeping. ultrafast is x264's
+# cheapest preset (superfast: ~30 % more work, veryfast: ~2.5x); CRF 28 at 360p gives 3-4 Mbit/s
+# on the bench's noisy clips, far less on ordinary footage. A keyframe every two seconds keeps
+# seeking quick. What it costs next to the analysis: docs/benchmarks.md, "Preview rendition".
+PRESET, CRF, KEYFRAME_S, AUDIO_BITRATE = "ultrafast", "28", 2.0, 128_000
+TIME_BASE = Fraction(1, 90_000)
+ADTS = {"mpegts", "aac", "adts"}  # containers whose AAC carries ADTS headers (MP4 wants them gone: re-encoded)
+AAC_RATES = (48_000, 44_100, 32_000, 24_000, 22_050, 16_000)
+AUDIO_AHEAD_S = 0.5  # audio is muxed up to this far past the last video frame written
+OUTPUT_NAME = "preview.mp4"
+
+
+def container_family(container: av.container.InputContainer, path: str) -> str | None:
+    """'mp4' (MP4, MOV, M4V), 'webm' (WebM; Matroska by its extension only when .webm), or None."""
+    names = set(container.format.name.split(","))
+    if "mp4" in names or "mov" in names:
+        return "mp4"
+    if "webm" in names and os.path.splitext(path)[1].lower() == ".webm":
+        return "webm"
+    return None
+
+
+def browser_playable(path: str) -> bool:
+    """Whether current browsers play ``path`` as it is (container, video and audio codec, pixel format)."""
+    try:
+        with av.open(path) as container:
+            family = container_family(container, path)
+            stream = video_stream(container)
+            if family is None or stream is None:
+                return False
+            videos, audios = PLAYABLE[family]
+            context = stream.codec_context
+            if context.name not in videos:
+                return False
+            if family == "mp4" and (context.format is None or context.format.name not in PLAYABLE_PIXELS):
+                return False
+            return all(a.codec_context.name in audios for a in container.streams.audio)
+    except (av.FFmpegError, OSError, ValueError):
+        return False
+
+
+def preview_size(
+    width: int, height: int, pixel_aspect: float = 1.0, short_side: int = MAX_SHORT_SIDE
+) -> tuple[int, int]:
+    """The preview's frame size: square pixels, at most ``short_side`` (<= 720) on the short side
+    and 16:9 of that on the long one, never larger than the source shows, both even."""
+    short_side = max(2, min(MAX_SHORT_SIDE, short_side))
+    shown_w = width * (pixel_aspect if math.isfinite(pixel_aspect) and pixel_aspect > 0 else 1.0)
+    long_side = short_side * 16 // 9
+    scale = min(1.0, short_side / max(1, min(shown_w, height)), long_side / max(1, max(shown_w, height)))
+    return max(2, int(shown_w * scale) & ~1), max(2, int(height * scale) & ~1)
+
+
+@dataclass
+class PreviewResult:
+    path: str
+    width: int
+    height: int
+    frames: int
+    audio: bool
+    encode_s: float
+
+
+class PreviewWriter:
+    """Encodes the frames it is given (in display order) and the source's audio into one MP4.
+
+    ``add`` is called from the pass's reader thread for every frame it decodes and only hands the
+    frame to an encoding thread (at most IN_FLIGHT wait), so decoding goes on while x264 works;
+    ``close`` finishes the file (or removes it when encoding failed) and returns what was written.
+    """
+
+    def __init__(
+        self,
+        source_path: str,
+        out_path: str,
+        width: int,
+        height: int,
+        pixel_aspect: float,
+        fps: float,
+        short_side: int = MAX_SHORT_SIDE,
+    ):
+        self.path, self.failed = out_path, None
+        self.width, self.height = preview_size(width, height, pixel_aspect, short_side)
+        self.frames, self.encode_s = 0, 0.0
+        self.origin: float | None = None
+        self.last_pts = -1
+        self.output = av.open(out_path, "w", format="mp4", options={"movflags": "+faststart"})
+        self.audio_in, self.copying, self.audio_copied_s = None, False, 0.0
+        try:
+            self.video = self._video_stream(fps)
+            self.audio_in, self.audio, self.packets = self._audio(source_path)
+        except BaseException:
+            self._close_files()
+            raise
+        self.audio_next = 0  # next audio sample's pts (1/rate units) in the output
+        self.audio_done = self.audio is None
+        self.waiting: queue.Queue = queue.Queue(maxsize=IN_FLIGHT)
+        self.thread = threading.Thread(target=self._encode_all, name="video-preview", daemon=True)
+        self.thread.start()
+
+    def _video_stream(self, fps: float):
+        rate = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(30)
+        stream = self.output.add_stream(
+            "libx264",
+            rate=rate,
+            options={
+                "preset": PRESET,
+                "crf": CRF,
+                "g": str(max(1, round(fps * KEYFRAME_S))),
+                "threads": str(os.cpu_count() or 1),
+            },
+        )
+        stream.width, stream.height, stream.pix_fmt = self.width, self.height, "yuv420p"
+        stream.time_base = TIME_BASE
+        stream.codec_context.time_base = TIME_BASE
+        return stream
+
+    def _audio(self, source_path: str):
+        """The source's first audio stream (a demuxer of its own) and the AAC stream it goes to.
+
+        AAC stored with its configuration (MKV, MOV, AVI: not ADTS as in MPEG-TS) is copied as it
+        is, packet by packet; anything else is decoded and encoded to AAC."""
+        source = av.open(source_path)
+        if not source.streams.audio:
+            source.close()
+            return None, None, None
+        stream = source.streams.audio[0]
+        context = stream.codec_context
+        self.copying = (
+            context.name == "aac" and bool(context.extradata) and not ADTS & set(source.format.name.split(","))
+        )
+        if self.copying:
+            return source, self.output.add_stream_from_template(stream), source.demux(stream)
+        rate = context.sample_rate if context.sample_rate in AAC_RATES else 48_000
+        layout = "mono" if context.channels == 1 else "stereo"
+        out = self.output.add_stream("aac", rate=rate, layout=layout)
+        out.bit_rate = AUDIO_BITRATE
+        return source, out, source.decode(stream)
+
+    def add(self, frame: av.VideoFrame) -> None:
+        """Hand one decoded frame to the encoding thread (waits while IN_FLIGHT frames wait)."""
+        if self.failed is None and frame.time is not None:
+            self.waiting.put(frame)
+
+    def _encode_all(self) -> None:
+        while (frame := self.waiting.get()) is not None:
+            if self.failed is not None:
+                continue  # drain: the reader must never wait on a writer that gave up
+            started = time.perf_counter()
+            try:
+                self._add(frame)
+            except (av.FFmpegError, ValueError, OSError, cv2.error) as exc:
+                self.failed = f"{type(exc).__name__}: {exc}"
+                log.warning("preview encoding failed; the report will play the source", extra={"error": self.failed})
+            self.encode_s += time.perf_counter() - started
+
+    def _add(self, frame: av.VideoFrame) -> None:
+        if self.origin is None:
+            self.origin = frame.time
+        pts = round((frame.time - self.origin) / TIME_BASE)
+        if pts <= self.last_pts:  # a frame in an earlier frame's slot: the preview keeps the first
+            return
+        picture = self._converted(frame)
+        picture.pts, picture.time_base = pts, TIME_BASE
+        self.last_pts = pts
+        for packet in self.video.encode(picture):
+            self.output.mux(packet)
+        self.frames += 1
+        self._audio_until(float(pts * TIME_BASE) + AUDIO_AHEAD_S)
+
+    def _converted(self, frame: av.VideoFrame) -> av.VideoFrame:
+        """The frame at the preview's size as limited-range yuv420p: as it is when it fits, else its
+        planes resized by OpenCV (exact halvings by area, the rest bilinear: a fraction of swscale's cost)."""
+        full_range = frame.format.name.startswith("yuvj") or frame.color_range == 2
+        if (frame.width, frame.height, frame.format.name, full_range) == (self.width, self.height, "yuv420p", False):
+            return frame
+        y, u, v = planes(frame)
+        w, h = self.width, self.height
+        if y.shape != (h, w):
+            halving = y.shape[1] % w == 0 and y.shape[0] % h == 0
+            how = cv2.INTER_AREA if halving else cv2.INTER_LINEAR
+            y = cv2.resize(y, (w, h), interpolation=how)
+            u = cv2.resize(u, (w // 2, h // 2), interpolation=how)
+            v = cv2.resize(v, (w // 2, h // 2), interpolation=how)
+        packed = np.concatenate((np.ascontiguousarray(y).ravel(), u.ravel(), v.ravel())).reshape(h * 3 // 2, w)
+        return av.VideoFrame.from_ndarray(packed, format="yuv420p")
+
+    def _audio_until(self, until_s: float) -> None:
+        """Decode, encode and mux the source's audio up to ``until_s`` (seconds of the preview)."""
+        if self.audio_done:
+            return
+        if self.copying:
+            return self._copy_until(until_s)
+        try:
+            while self.audio_next / self.audio.rate < until_s:
+                frame = next(self.packets)
+                if frame.time is not None and self.origin is not None:
+                    start = frame.time - self.origin
+                    if start + frame.samples / frame.sample_rate <= 0:
+                        continue  # before the first picture
+                    if self.audio_next == 0 and start > 0:  # the sound starts after the picture: keep the gap
+                        self.audio_next = round(start * self.audio.rate)
+                frame.time_base = Fraction(1, frame.sample_rate)
+                frame.pts = round(self.audio_next * frame.sample_rate / self.audio.rate)
+                self.audio_next += round(frame.samples * self.audio.rate / frame.sample_rate)
+                for packet in self.audio.encode(frame):
+                    self.output.mux(packet)
+        except StopIteration:
+            self.audio_done = True
+        except av.FFmpegError:  # undecodable audio: the preview keeps what it has
+            self.audio_done = True
+
+    def _copy_until(self, until_s: float) -> None:
+        """Mux the source's AAC packets as they are up to ``until_s``, timed from the first picture."""
+        try:
+            while self.audio_copied_s < until_s:
+                packet = next(self.packets)
+                if packet.pts is None or packet.dts is None or not packet.size:
+                    continue  # the demuxer's flush packet
+                shift = round((self.origin or 0.0) / packet.time_base)
+                packet.pts, packet.dts = packet.pts - shift, packet.dts - shift
+                if packet.pts < 0:
+                    continue  # before the first picture
+                self.audio_copied_s = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                packet.stream = self.audio
+                self.output.mux(packet)
+        except StopIteration:
+            self.audio_done = True
+        except av.FFmpegError:
+            self.audio_done = True
+
+    def close(self, keep: bool = True) -> PreviewResult | None:
+        """Finish the file; None (and no file) when nothing could be written or ``keep`` is false
+        (the pass failed: the frames waiting are dropped, nothing more is encoded)."""
+        if not keep:
+            self.failed = self.failed or "abandoned"
+        self.waiting.put(None)
+        self.thread.join()
+        try:
+            if self.failed is None and self.frames:
+                for packet in self.video.encode(None):
+                    self.output.mux(packet)
+                if self.audio is not None:
+                    self._audio_until(float(self.last_pts * TIME_BASE) + 1.0 / float(self.video.average_rate or 30))
+                    for packet in [] if self.copying else self.audio.encode(None):
+                        self.output.mux(packet)
+        except (av.FFmpegError, ValueError, OSError) as exc:
+            self.failed = f"{type(exc).__name__}: {exc}"
+        finally:
+            self._close_files()
+        if self.failed is not None or not self.frames:
+            if os.path.exists(self.path):
+                os.remove(self.path)
+            return None
+        return PreviewResult(
+            self.path, self.width, self.height, self.frames, self.audio is not None, round(self.encode_s, 4)
+        )
+
+    def _close_files(self) -> None:
+        for container in (self.output, self.audio_in):
+            if container is not None:
+                try:
+                    container.close()
+                except (av.FFmpegError, OSError) as exc:
+                    self.failed = self.failed or f"{type(exc).__name__}: {exc}"
+
+
+def open_writer(
+    source_path: str, workdir: str, width: int, height: int, fps: float, short_side: int = MAX_SHORT_SIDE
+) -> PreviewWriter | None:
+    """A writer for ``source_path`` when browsers cannot play it as it is; None when they can."""
+    if browser_playable(source_path):
+        return None
+    pixel_aspect = 1.0
+    try:
+        with av.open(source_path) as container:
+            stream = video_stream(container)
+            if stream is not None and stream.sample_aspect_ratio:
+                pixel_aspect = float(stream.sample_aspect_ratio)
+            if stream is not None and stream.codec_context.width:
+                width, height = stream.codec_context.width, stream.codec_context.height
+    except (av.FFmpegError, OSError, ValueError):
+        return None
+    out_path = os.path.join(workdir, OUTPUT_NAME)
+    return PreviewWriter(source_path, out_path, width, height, pixel_aspect, fps, short_side)
