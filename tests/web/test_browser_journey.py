@@ -97,10 +97,10 @@ def chat_and_follow_citation(page) -> None:
     answer = page.locator(".msg-assistant[data-done='1']")
     answer.wait_for(timeout=30_000)
     citation = answer.locator("[data-testid=citation]").first
-    assert "shot 1" in citation.inner_text()
+    assert "Shot 2 · 0:01.5–0:03" in citation.inner_text()  # the second shot, counted from 1 for people
     screenshot(page, "06b-chat")
     citation.click()
-    page.wait_for_url(re.compile(r"/analyses/[0-9a-f]+#shot-1$"))
+    page.wait_for_url(re.compile(r"/analyses/[0-9a-f]+\?t=[0-9.]+#shot-1$"))
     page.wait_for_function("() => document.querySelector(':target')?.id === 'shot-1'")
     assert page.locator("#shot-1").is_visible()
     start = float(page.locator("#shot-1 [data-seek]").get_attribute("data-seek"))
