@@ -20,6 +20,7 @@ from tests.helpers import wait_until
 from tests.media import make_clip
 from tests.uploading import make_session, upload_video
 from tests.web.live import SCREENSHOTS, screenshot
+from tests.web.test_chat_pages import _video_with_shots
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.timeout(300)]
 
@@ -209,3 +210,114 @@ def test_three_questions_newest_in_view_and_a_citation_opens_the_player_there(
     phone_page.locator("#latest.msg-assistant[data-done='1']").wait_for(timeout=30_000)  # the page loaded the others
     _newest_answer_and_box_in_view(phone_page)
     phone_page.screenshot(path=str(SCREENSHOTS / "chat-phone-390x844-asked.png"))
+
+
+# What the model streams, word by word: Markdown, a citation, and markup that must stay text.
+MODEL_ANSWER = (
+    "The **red umbrella** is in the *first* shot [1].\n"
+    "- it starts at `0:00`\n"
+    "- <img src=x onerror=window.__xss=1> [see](javascript:window.__xss=2) [report](/sessions)"
+)
+COUNT_RENDERS = """
+window.__renders = 0;
+new MutationObserver((records) => {
+  if (records.some((r) => r.target.closest && r.target.closest(".msg-assistant:not([data-done]) .md"))) window.__renders += 1;
+}).observe(document, {childList: true, subtree: true});
+"""
+
+
+def test_a_model_answer_streams_as_markdown_and_a_failing_model_falls_back_with_its_notice(
+    openai_app, fake_openai, live_server, browser
+):
+    user = make_user(email="chat-model@example.test")
+    session, analysis = _video_with_shots(user.id)
+    fake_openai.responder = lambda request: MODEL_ANSWER
+    context = browser.new_context(viewport={"width": 1000, "height": 700})
+    context.add_init_script(WATCH + COUNT_RENDERS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    _log_in(page, live_server.url, user.email)
+    page.goto(f"{live_server.url}/chat?session_id={session.id}")
+
+    page.fill("[data-testid=chat-input]", "red umbrella")
+    page.click("[data-testid=chat-send]")
+    answer = page.locator("#latest.msg-assistant[data-done='1']")
+    answer.wait_for(timeout=30_000)
+    assert page.evaluate("window.__renders") > 3  # rendered as the pieces came, not only at the end
+    assert page.evaluate("window.__thinking") > 0 and page.locator("[data-testid=thinking]").count() == 0
+    body = answer.locator("[data-testid=answer-text]")
+    assert body.locator("strong").inner_text() == "red umbrella" and body.locator("em").inner_text() == "first"
+    assert body.locator("li").count() == 2 and body.locator("code").inner_text() == "0:00"
+    assert [body.locator("a").nth(i).get_attribute("href") for i in range(body.locator("a").count())] == ["/sessions"]
+    assert "<img src=x onerror=window.__xss=1> [see](javascript:window.__xss=2)" in body.inner_text()
+    streamed = body.inner_html()
+    citation = answer.locator("a[data-testid=citation]")
+    assert citation.inner_text() == "beach.mp4 · Shot 1 · 0:00–0:02"
+    assert citation.get_attribute("href") == f"/analyses/{analysis.id}?t=0#shot-0"
+
+    # the thread as the server renders it shows the same answer
+    page.reload()
+    assert page.locator("#latest [data-testid=answer-text]").inner_html() == streamed
+
+    # the model fails: the offline answer comes instead, saying why
+    def broken(request):
+        raise ConnectionError("dropped")
+
+    fake_openai.responder = broken
+    page.fill("[data-testid=chat-input]", "dark waves")
+    page.click("[data-testid=chat-send]")
+    fallback = page.locator("#latest.msg-assistant[data-done='1']")
+    fallback.wait_for(timeout=60_000)
+    assert "waves" in fallback.locator("[data-testid=answer-text]").inner_text()
+    assert fallback.locator("[data-testid=notice]").inner_text()  # the provider's failure, in words
+    assert page.locator("[data-testid=chat-send]").is_enabled() and page.locator("[data-testid=thinking]").count() == 0
+    page.reload()
+    assert page.locator("#latest [data-testid=notice]").inner_text().startswith("fell back")
+    _newest_answer_and_box_in_view(page)
+    assert page.evaluate("window.__xss") is None and errors == [], errors
+
+
+INTERRUPTED = (
+    'event: token\ndata: {"text": "The **first"}\n\n'
+    'event: token\ndata: {"text": " shot** is"}\n\n'
+    'event: error\ndata: {"code": "ANSWER_INTERRUPTED", "message": "The AI provider stopped mid-answer; '
+    'the part received is kept.", "partial": true}\n\n'
+)
+
+
+def test_an_answer_interrupted_midway_keeps_its_text_and_shows_its_notice(live_server, browser):
+    """The stream the server sends when the model stops mid-answer (pieces, then an ``error`` event
+    with the notice). Playwright answers the page's request with it: the fake model server cannot
+    break off midway on main yet."""
+    user = make_user(email="chat-interrupted@example.test")
+    context = browser.new_context(viewport={"width": 1000, "height": 700})
+    context.add_init_script(WATCH)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    _log_in(page, live_server.url, user.email)
+    page.goto(f"{live_server.url}/chat")
+    page.route(
+        "**/chat/stream",
+        lambda route: route.fulfill(status=200, headers={"Content-Type": "text/event-stream"}, body=INTERRUPTED),
+    )
+    page.fill("[data-testid=chat-input]", "what happens first?")
+    page.click("[data-testid=chat-send]")
+    answer = page.locator("#latest.msg-assistant[data-done=error]")
+    answer.wait_for(timeout=15_000)
+    assert answer.locator("[data-testid=answer-text] strong").inner_text() == "first shot"
+    assert answer.locator("[data-testid=notice]").inner_text().startswith("The AI provider stopped mid-answer")
+    assert page.evaluate("window.__thinking") > 0 and page.locator("[data-testid=thinking]").count() == 0
+    assert page.locator("[data-testid=chat-send]").is_enabled()
+
+    # the connection drops: the answer says so, and the next question can be asked
+    page.unroute("**/chat/stream")
+    page.route("**/chat/stream", lambda route: route.abort("connectionreset"))
+    page.fill("[data-testid=chat-input]", "and then?")
+    page.click("[data-testid=chat-send]")
+    dropped = page.locator("#latest.msg-assistant[data-done=error]")
+    page.wait_for_function("() => document.querySelectorAll('.msg-assistant[data-done=error]').length === 2")
+    assert dropped.locator("[data-testid=notice]").inner_text().startswith("The answer stopped:")
+    assert page.locator("[data-testid=thinking]").count() == 0 and page.locator("[data-testid=chat-send]").is_enabled()
+    assert errors == [], errors
