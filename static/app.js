@@ -252,11 +252,14 @@ window.FramewiseMarkdown = (() => {
   const CODE = /`([^`\n]+)`/g;
   const LINK = /\[([^\]\n]+)\]\(([^()\s]+)\)/g;
   const SAFE_URL = /^(?:https?:\/\/[^\s\\]+|\/(?![/\\])[^\s\\]*)$/i;
-  const EMPHASIS = new RegExp(
-    "\\*\\*(?=\\S)(.+?)(?<=\\S)\\*\\*" +
-    `|(?<!${W})__(?=\\S)(.+?)(?<=\\S)__(?!${W})` +
-    "|\\*(?=[^\\s*])(.+?)(?<=[^\\s*])\\*" +
-    `|(?<!${W})_(?=[^\\s_])(.+?)(?<=[^\\s_])_(?!${W})`, "gsu");
+  let EMPHASIS = null;  // a browser without lookbehind (Safari before 16.4) shows emphasis as typed
+  try {
+    EMPHASIS = new RegExp(
+      "\\*\\*(?=\\S)(.+?)(?<=\\S)\\*\\*" +
+      `|(?<!${W})__(?=\\S)(.+?)(?<=\\S)__(?!${W})` +
+      "|\\*(?=[^\\s*])(.+?)(?<=[^\\s*])\\*" +
+      `|(?<!${W})_(?=[^\\s_])(.+?)(?<=[^\\s_])_(?!${W})`, "gsu");
+  } catch (err) { EMPHASIS = null; }
   const BULLET = /^ {0,3}[-*+]\s+(.*)$/s;
   const NUMBERED = /^ {0,3}(\d{1,9})[.)]\s+(.*)$/s;
   const HEADING = /^ {0,3}#{1,6}\s+(.*?)\s*#*\s*$/s;
@@ -264,6 +267,7 @@ window.FramewiseMarkdown = (() => {
   const el = (tag, children) => { const e = document.createElement(tag); e.append(...children); return e; };
 
   function emphasis(text) {
+    if (!EMPHASIS) return [text];
     const out = [];
     let at = 0;
     for (const m of text.matchAll(EMPHASIS)) {
