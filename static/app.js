@@ -282,19 +282,158 @@ document.addEventListener("DOMContentLoaded", () => {
   document.addEventListener("DOMContentLoaded", follow);
 })();
 
-// Chat: post the question, read the answer's Server-Sent Events from the response body as
-// they arrive (fetch + ReadableStream), then show the citations as links to the shots.
+// Chat answers as safe Markdown: the grammar of backend_app/web/markdown.py, built as DOM nodes
+// (text nodes and a fixed set of elements, so nothing in an answer can become markup or script).
+// A browser test checks that both give the same HTML.
+window.FramewiseMarkdown = (() => {
+  const W = "[\\p{L}\\p{N}_]";  // Python's \w
+  const CODE = /`([^`\n]+)`/g;
+  const LINK = /\[([^\]\n]+)\]\(([^()\s]+)\)/g;
+  const SAFE_URL = /^(?:https?:\/\/[^\s\\]+|\/(?![/\\])[^\s\\]*)$/i;
+  let EMPHASIS = null;  // a browser without lookbehind (Safari before 16.4) shows emphasis as typed
+  try {
+    EMPHASIS = new RegExp(
+      "\\*\\*(?=\\S)(.+?)(?<=\\S)\\*\\*" +
+      `|(?<!${W})__(?=\\S)(.+?)(?<=\\S)__(?!${W})` +
+      "|\\*(?=[^\\s*])(.+?)(?<=[^\\s*])\\*" +
+      `|(?<!${W})_(?=[^\\s_])(.+?)(?<=[^\\s_])_(?!${W})`, "gsu");
+  } catch (err) { EMPHASIS = null; }
+  const BULLET = /^ {0,3}[-*+]\s+(.*)$/s;
+  const NUMBERED = /^ {0,3}(\d{1,9})[.)]\s+(.*)$/s;
+  const HEADING = /^ {0,3}#{1,6}\s+(.*?)\s*#*\s*$/s;
+
+  const el = (tag, children) => { const e = document.createElement(tag); e.append(...children); return e; };
+
+  function emphasis(text) {
+    if (!EMPHASIS) return [text];
+    const out = [];
+    let at = 0;
+    for (const m of text.matchAll(EMPHASIS)) {
+      out.push(text.slice(at, m.index));
+      const strong = m[1] !== undefined || m[2] !== undefined;
+      out.push(el(strong ? "strong" : "em", emphasis(m[1] ?? m[2] ?? m[3] ?? m[4])));
+      at = m.index + m[0].length;
+    }
+    out.push(text.slice(at));
+    return out;
+  }
+
+  function links(text) {
+    const out = [];
+    let at = 0;
+    for (const m of text.matchAll(LINK)) {
+      if (!SAFE_URL.test(m[2])) continue;  // stays text, brackets and all
+      out.push(...emphasis(text.slice(at, m.index)));
+      const a = el("a", emphasis(m[1]));
+      a.setAttribute("href", m[2]);
+      a.setAttribute("rel", "noopener noreferrer");
+      out.push(a);
+      at = m.index + m[0].length;
+    }
+    out.push(...emphasis(text.slice(at)));
+    return out;
+  }
+
+  function inline(text) {
+    const out = [];
+    let at = 0;
+    for (const m of text.matchAll(CODE)) {
+      out.push(...links(text.slice(at, m.index)), el("code", [m[1]]));
+      at = m.index + m[0].length;
+    }
+    out.push(...links(text.slice(at)));
+    return out;
+  }
+
+  // The answer as a DocumentFragment: blank lines part paragraphs, -/*/1. lines make lists, a #
+  // heading is a bold paragraph, other line breaks are kept.
+  function render(text) {
+    const frag = document.createDocumentFragment();
+    let kind = null, items = [], start = 1;
+    const close = () => {
+      if (kind === "p") {
+        const p = document.createElement("p");
+        items.forEach((line, i) => { if (i) p.append(document.createElement("br")); p.append(...line); });
+        frag.append(p);
+      } else if (kind) {
+        const list = el(kind, items.map((item) => el("li", item)));
+        if (kind === "ol" && start !== 1) list.setAttribute("start", String(start));
+        frag.append(list);
+      }
+      kind = null; items = [];
+    };
+    for (const line of (text || "").replace(/\r\n?/g, "\n").split("\n")) {
+      let m;
+      if (!line.trim()) close();
+      else if ((m = BULLET.exec(line))) {
+        if (kind !== "ul") { close(); kind = "ul"; }
+        items.push(inline(m[1]));
+      } else if ((m = NUMBERED.exec(line))) {
+        if (kind !== "ol") { close(); kind = "ol"; start = parseInt(m[1], 10); }
+        items.push(inline(m[2]));
+      } else if ((m = HEADING.exec(line))) {
+        close();
+        frag.append(el("p", [el("strong", inline(m[1]))]));
+      } else if ((kind === "ul" || kind === "ol") && /^\s/.test(line)) {
+        items[items.length - 1].push(document.createElement("br"), ...inline(line.trim()));
+      } else {
+        if (kind !== "p") { close(); kind = "p"; }
+        items.push(inline(line.trim()));
+      }
+    }
+    close();
+    return frag;
+  }
+
+  return {render, safeUrl: (url) => SAFE_URL.test(url)};
+})();
+
+// Chat: the thread opens at its newest message (the question box stays at the bottom of the
+// screen); post the question, read the answer's Server-Sent Events from the response body as
+// they arrive (fetch + ReadableStream), render it as Markdown on every piece, then show the
+// citations as links that open the report with the player at the cited second.
 (() => {
+  const KINDS = {speech: "Speech", text: "On-screen text"};
+
+  // The same words as backend_app/web/chat.py's clock(): 0:04, 1:02, 0:03.2.
+  function clock(seconds) {
+    const s = Math.max(0, Number(seconds) || 0);
+    const minutes = Math.floor(s / 60);
+    let whole = Math.floor(s - minutes * 60);
+    let tenths = Math.round((s - minutes * 60 - whole) * 10);
+    if (tenths === 10) { whole += 1; tenths = 0; }
+    return `${minutes}:${String(whole).padStart(2, "0")}${tenths ? `.${tenths}` : ""}`;
+  }
+
+  function label(c) {
+    if (c.kind === "page") return `Page ${c.page}`;
+    const what = KINDS[c.kind] || `Shot ${(c.shot || 0) + 1}`;
+    return `${what} · ${clock(c.start_s)}–${clock(c.end_s)}`;
+  }
+
+  function href(form, c) {
+    if (!c.analysis_id) return null;
+    const url = `${form.dataset.reportUrl.replace("ANALYSIS", encodeURIComponent(c.analysis_id))}?t=${Number(c.start_s) || 0}`;
+    return (c.kind || "shot") === "shot" && c.shot != null ? `${url}#shot-${c.shot}` : url;
+  }
+
+  const atBottom = () => window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 80;
+  const toBottom = () => window.scrollTo(0, document.documentElement.scrollHeight);
+
   function bubble(thread, role, text) {
     document.getElementById("thread-empty")?.remove();
+    document.getElementById("latest")?.removeAttribute("id");
     const el = document.createElement("article");
     el.className = `msg msg-${role}`;
-    const p = document.createElement("p");
-    p.className = "msg-text";
-    p.textContent = text;
-    el.append(p);
+    el.id = "latest";
+    el.dataset.testid = "message";
+    const body = document.createElement(role === "assistant" ? "div" : "p");
+    body.className = role === "assistant" ? "msg-text md" : "msg-text";
+    if (role === "assistant") body.dataset.testid = "answer-text";
+    body.textContent = text;
+    el.append(body);
     thread.append(el);
-    el.scrollIntoView({block: "end"});
+    toBottom();
     return el;
   }
 
@@ -305,12 +444,13 @@ document.addEventListener("DOMContentLoaded", () => {
     ul.dataset.testid = "citations";
     for (const c of items) {
       const li = document.createElement("li");
-      const a = document.createElement("a");
-      a.href = `${form.dataset.reportUrl.replace("ANALYSIS", c.analysis_id)}?t=${c.start_s}#shot-${c.shot}`;
+      const url = href(form, c);
+      const a = document.createElement(url ? "a" : "span");
+      if (url) { a.href = url; a.dataset.start = c.start_s; }
       a.dataset.testid = "citation";
-      a.innerHTML = "<strong></strong>";
-      a.querySelector("strong").textContent = c.filename || "video";
-      a.append(` · shot ${c.shot + 1} · ${c.start_s.toFixed(1)}–${c.end_s.toFixed(1)} s`);
+      const name = document.createElement("strong");
+      name.textContent = c.filename || "video";
+      a.append(name, ` · ${label(c)}`);
       li.append(a);
       if (c.snippet) {
         const s = document.createElement("span");
@@ -332,29 +472,54 @@ document.addEventListener("DOMContentLoaded", () => {
     return event;
   }
 
-  async function ask(form) {
-    const thread = document.getElementById("thread");
-    const data = new FormData(form);
-    const question = data.get("message");
-    const input = form.querySelector("[name=message]");
-    input.value = "";
-    const asked = bubble(thread, "user", question);
-    const answer = bubble(thread, "assistant", "");
-    answer.classList.add("streaming");
+  function notice(answer, message) {
+    const p = document.createElement("p");
+    p.className = "error-box";
+    p.dataset.testid = "notice";
+    p.textContent = message;
+    answer.append(p);
+  }
+
+  // "Thinking…" while the answer streams: the button is disabled and busy, the answer shows an
+  // indicator; both are cleared however the answer ends.
+  function thinking(form, answer, on) {
+    const button = form.querySelector("[type=submit]");
+    button.disabled = on;
+    button.setAttribute("aria-busy", String(on));
+    form.classList.toggle("busy", on);
+    answer.classList.toggle("streaming", on);
+    answer.querySelector(".thinking")?.remove();
+    if (on) {
+      const p = document.createElement("p");
+      p.className = "thinking muted small-text";
+      p.dataset.testid = "thinking";
+      p.setAttribute("role", "status");
+      p.textContent = "Thinking…";
+      answer.append(p);
+    }
+  }
+
+  async function ask(form, body, answer, question, input) {
+    const asked = answer.previousElementSibling;
     const text = answer.querySelector(".msg-text");
     const csrf = document.querySelector('meta[name="csrf-token"]').content;
-    const response = await fetch(form.dataset.streamUrl, {method: "POST", body: new URLSearchParams(data),
+    const response = await fetch(form.dataset.streamUrl, {method: "POST", body: new URLSearchParams(body),
       headers: {"X-CSRF-TOKEN": csrf, "HX-Request": "true"}, credentials: "same-origin"});
     if (!response.ok) {  // refused (too long, empty…): say why, and give the question back to edit
-      answer.classList.remove("streaming");
-      answer.innerHTML = await response.text();
+      answer.innerHTML = await response.text();  // the server's own escaped error fragment
       asked.classList.add("refused");
       if (!input.value) input.value = question;
       return;
     }
     const reader = response.body.getReader();
     const decoder = new TextDecoder();
-    let buffer = "";
+    let buffer = "", sofar = "";
+    const show = (value) => {
+      const follow = atBottom();
+      sofar = value;
+      text.replaceChildren(window.FramewiseMarkdown.render(sofar));
+      if (follow) toBottom();
+    };
     for (;;) {
       const {value, done} = await reader.read();
       if (done) break;
@@ -364,26 +529,44 @@ document.addEventListener("DOMContentLoaded", () => {
         const event = parse(buffer.slice(0, cut));
         buffer = buffer.slice(cut + 2);
         const payload = event.data ? JSON.parse(event.data) : {};
-        if (event.type === "token") text.textContent += payload.text;
+        if (event.type === "token") show(sofar + payload.text);
         else if (event.type === "done") {
-          text.textContent = payload.answer;
+          show(payload.answer);
           citations(form, answer, payload.citations);
           const meta = document.createElement("p");
           meta.className = "muted small-text";
-          meta.textContent = payload.provider + (payload.notice ? ` · fell back: ${payload.notice.message}` : "");
+          meta.textContent = payload.provider || "";
           answer.append(meta);
+          if (payload.notice) notice(answer, payload.notice.message || payload.notice.code);
           answer.dataset.done = "1";
+        } else if (event.type === "error") {  // an interrupted answer keeps what arrived, with why
+          notice(answer, payload.message);
+          answer.dataset.done = "error";
         }
-        else if (event.type === "error") { answer.insertAdjacentHTML("beforeend", '<p class="error-box"></p>'); answer.lastChild.textContent = payload.message; }
       }
     }
-    answer.classList.remove("streaming");
   }
 
   document.addEventListener("submit", (event) => {
     const form = event.target;
     if (form.id !== "chat-form" || !window.ReadableStream) return;
     event.preventDefault();
-    ask(form).catch((err) => bubble(document.getElementById("thread"), "assistant", `The answer stopped: ${err.message}. Ask again.`));
+    if (form.classList.contains("busy")) return;  // one answer at a time
+    const thread = document.getElementById("thread");
+    const input = form.querySelector("[name=message]");
+    const question = input.value;
+    const body = new FormData(form);  // read before the input is emptied for the next question
+    input.value = "";
+    bubble(thread, "user", question);
+    const answer = bubble(thread, "assistant", "");
+    thinking(form, answer, true);
+    ask(form, body, answer, question, input)
+      .catch((err) => { notice(answer, `The answer stopped: ${err.message}. Ask again.`); answer.dataset.done = "error"; })
+      .finally(() => { thinking(form, answer, false); toBottom(); });
+  });
+
+  // Open the thread at its newest message, right above the question box.
+  document.addEventListener("DOMContentLoaded", () => {
+    if (document.getElementById("chat-form") && document.getElementById("latest")) toBottom();
   });
 })();

@@ -1,5 +1,6 @@
-"""Chat pages: ask about all of your videos or one session; answers stream in, citations link
-to the report at that shot. Without JavaScript the form posts and the page shows the thread."""
+"""Chat pages: ask about all of your videos or one session; answers stream in (rendered as safe
+Markdown), citations open the report with the player at the cited second. The thread opens at
+its newest message. Without JavaScript the form posts and the page shows the thread."""
 
 from __future__ import annotations
 
@@ -10,6 +11,40 @@ from backend_app.http import sse_response
 from backend_app.services import sessions
 from backend_app.services.chat import conversation as chat
 from backend_app.web import bp, page_login_required
+from backend_app.web.markdown import to_html
+
+# What a citation of each kind is called (shots are counted from 1 for people; JSON keeps 0).
+KIND_WORDS = {"speech": "Speech", "text": "On-screen text"}
+
+
+def clock(seconds: float) -> str:
+    """0:04, 1:02, 0:03.2 (tenths only when there are some), as the answers write times."""
+    minutes, rest = divmod(max(0.0, float(seconds or 0)), 60)
+    whole = int(rest)
+    tenths = round((rest - whole) * 10)
+    if tenths == 10:
+        whole, tenths = whole + 1, 0
+    return f"{int(minutes)}:{whole:02d}" + (f".{tenths}" if tenths else "")
+
+
+def citation_label(c: dict) -> str:
+    """ "Shot 1 · 0:00–0:04", "Speech · 0:12–0:15", "Page 3"."""
+    if c.get("kind") == "page":
+        return f"Page {c.get('page')}"
+    if c.get("kind") in KIND_WORDS:
+        what = KIND_WORDS[c["kind"]]
+    else:
+        what = f"Shot {int(c.get('shot') or 0) + 1}"
+    return f"{what} · {clock(c.get('start_s'))}–{clock(c.get('end_s'))}"
+
+
+def citation_url(c: dict) -> str | None:
+    """The report with the player at the cited second (``?t=``), at the shot's row when there is one."""
+    if not c.get("analysis_id"):
+        return None  # a page of a document: no page of ours shows one yet
+    start = c.get("start_s")
+    url = url_for("web.report_page", analysis_id=c["analysis_id"], t=start if start is not None else 0.0)
+    return url + (f"#shot-{c['shot']}" if c.get("kind", "shot") == "shot" and c.get("shot") is not None else "")
 
 
 def _scope() -> str | None:
@@ -22,7 +57,13 @@ def chat_page():
     session_id = _scope()
     thread = chat.history(g.user.id, session_id)  # a foreign session is a 404 here
     return render_template(
-        "chat/chat.html", thread=thread, session_id=session_id, sessions=sessions.list_for(current_tenant())
+        "chat/chat.html",
+        thread=thread,
+        session_id=session_id,
+        sessions=sessions.list_for(current_tenant()),
+        markdown=to_html,
+        citation_label=citation_label,
+        citation_url=citation_url,
     )
 
 

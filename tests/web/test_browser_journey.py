@@ -97,7 +97,7 @@ def chat_and_follow_citation(page) -> None:
     answer = page.locator(".msg-assistant[data-done='1']")
     answer.wait_for(timeout=30_000)
     citation = answer.locator("[data-testid=citation]").first
-    assert "shot 2" in citation.inner_text()  # the green shot is the second: index 1, "shot 2" to people
+    assert "Shot 2 · 0:01.5–0:03" in citation.inner_text()  # the second shot, counted from 1 for people
     screenshot(page, "06b-chat")
     citation.click()
     page.wait_for_url(re.compile(r"/analyses/[0-9a-f]+\?t=[0-9.]+#shot-1$"))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from backend_app.extensions import db
-from backend_app.models import Analysis, ShotDocument
+from backend_app.models import Analysis, ChatMessage, ShotDocument
 from backend_app.services import sessions
 from backend_app.tenancy import Tenant
 from tests.web.conftest import text
@@ -67,8 +68,9 @@ def test_streamed_answer_cites_the_shot_and_joins_the_thread(page):
     done = events[-1][1]
     assert done["citations"][0]["analysis_id"] == analysis.id and done["citations"][0]["shot"] == 0
     thread = text(page.get(f"/chat?session_id={session.id}"))
-    # the citation opens the report at the shot's first second (the player seeks there)
-    assert "red umbrella" in thread and f"/analyses/{analysis.id}?t=0.0#shot-0" in thread
+    # the citation opens the report with the player at the shot's first second; people count from 1
+    assert "red umbrella" in thread and f'href="/analyses/{analysis.id}?t=0.0#shot-0"' in thread
+    assert "beach.mp4</strong> · Shot 1 · 0:00–0:02</a>" in thread
     assert "Nothing asked yet" in text(page.get("/chat"))  # the all-videos thread is another thread
 
 
@@ -98,7 +100,7 @@ def test_no_javascript_post_answers_and_redirects(page):
     _video_with_shots(page.user.id)
     response = page.post("/chat", data={"message": "dark waves"})
     assert response.status_code == 303 and response.headers["Location"].startswith("/chat")
-    assert "#shot-1" in text(page.get("/chat"))
+    assert "?t=2.0#shot-1" in text(page.get("/chat"))
 
 
 def test_chat_never_answers_from_another_users_videos(page, other_page):
@@ -113,3 +115,94 @@ def test_empty_message_and_csrf(page):
     response = page.post("/chat/stream", data={"message": " "}, htmx=True)
     assert response.status_code == 422 and "A message needs" in text(response)
     assert page.post("/chat/stream", data={"message": "red"}, csrf=False).status_code == 403
+
+
+def _thread_with(user_id: str, *messages: ChatMessage) -> None:
+    for n, m in enumerate(messages):
+        m.user_id = user_id
+        m.created_at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=n)  # their order in the thread
+        db.session.add(m)
+    db.session.commit()
+
+
+XSS = '<script>window.__xss = 1</script> <img src=x onerror="window.__xss = 2"> [click](javascript:window.__xss=3)'
+
+
+def test_answers_render_as_markdown_and_everything_else_is_text(page):
+    _thread_with(
+        page.user.id,
+        ChatMessage(role="user", content=f"**not bold** {XSS}"),
+        ChatMessage(
+            role="assistant",
+            content=f"The darkest shot is **Shot 1**, *dim*:\n- `0:00` start\n- [report](/analyses/x?t=1)\n\n{XSS}",
+            citations=[],
+            provider="offline",
+        ),
+    )
+    body = text(page.get("/chat"))
+    thread = body[body.index('id="thread"') : body.index('id="chat-form"')]
+    assert "<strong>Shot 1</strong>, <em>dim</em>:</p><ul><li><code>0:00</code> start</li>" in thread
+    assert '<a href="/analyses/x?t=1" rel="noopener noreferrer">report</a>' in thread
+    # the question is never Markdown, and neither the question nor the answer can carry markup
+    assert '<p class="msg-text">**not bold** &lt;script&gt;' in thread
+    assert thread.count("&lt;script&gt;window.__xss = 1&lt;/script&gt;") == 2
+    assert thread.count("&lt;img src=x onerror=") == 2
+    assert "[click](javascript:window.__xss=3)" in thread  # a javascript: link stays text
+    for markup in ("<script", "<img", 'javascript:window.__xss=3)"', 'href="javascript'):
+        assert markup not in thread
+
+
+def test_the_newest_message_is_the_one_the_page_opens_at(page):
+    _thread_with(
+        page.user.id,
+        *[ChatMessage(role=r, content=f"{r} {n}", provider="offline") for n in range(3) for r in ("user", "assistant")],
+    )
+    body = text(page.get("/chat"))
+    assert body.count('id="latest"') == 1
+    latest = body[body.index('id="latest"') :]
+    assert latest.index("assistant 2") < latest.index("</article>")  # the last answer is the anchor
+    assert body.index('id="thread"') < body.index('id="chat-form"') and 'class="chat-box"' in body
+
+
+def test_citation_labels_count_from_one_and_link_each_kind_to_its_second(page):
+    _, analysis = _video_with_shots(page.user.id)
+    _thread_with(
+        page.user.id,
+        ChatMessage(
+            role="assistant",
+            content="Here.",
+            provider="offline",
+            citations=[
+                {
+                    "kind": "shot",
+                    "analysis_id": analysis.id,
+                    "shot": 4,
+                    "start_s": 62.5,
+                    "end_s": 70.0,
+                    "filename": "a.mp4",
+                },
+                {"analysis_id": analysis.id, "shot": 0, "start_s": 0.0, "end_s": 4.0, "filename": "old.mp4"},
+                {"kind": "speech", "analysis_id": analysis.id, "start_s": 12.0, "end_s": 15.25, "snippet": "hello"},
+                {"kind": "page", "document_id": "d1", "page": 3, "snippet": "a page"},
+            ],
+        ),
+    )
+    body = text(page.get("/chat"))
+    assert (
+        f'href="/analyses/{analysis.id}?t=62.5#shot-4"' in body and "a.mp4</strong> · Shot 5 · 1:02.5–1:10</a>" in body
+    )
+    assert "old.mp4</strong> · Shot 1 · 0:00–0:04</a>" in body  # rows from before citation kinds
+    assert f'href="/analyses/{analysis.id}?t=12.0"' in body and "Speech · 0:12–0:15.2" in body
+    assert '<span data-testid="citation"><strong>video</strong> · Page 3</span>' in body  # no page to open yet
+
+
+def test_an_interrupted_answer_keeps_its_notice_in_the_thread(page):
+    _thread_with(
+        page.user.id,
+        ChatMessage(role="user", content="what happens?"),
+        ChatMessage(role="assistant", content="The first", provider="openai", notice="ANSWER_INTERRUPTED"),
+        ChatMessage(role="assistant", content="Offline.", provider="offline", notice="SOMETHING_NEW"),
+    )
+    body = text(page.get("/chat"))
+    assert '<span data-testid="notice">interrupted: the AI provider stopped mid-answer</span>' in body
+    assert '<span data-testid="notice">fell back: SOMETHING_NEW</span>' in body
