@@ -1,0 +1,401 @@
+"""What a chat question asks, in English or German: rules over a small curated lexicon.
+
+``parse(question) -> Intent``: the kind (count, superlative, position, at a time, time or
+duration, presence, comparison of videos, a step from the last answer, describe, unanswerable,
+or None when the rules do not map it: then chat falls back to ranked retrieval), and its
+parameters (measure, order, k, ordinal, seconds, colour, anchor words, whether it points back
+at the previous answer).
+
+Why a lexicon and not an embedding model: no PyPI package we could verify ships a small
+multilingual embedding model's weights for offline use (the ones that exist download weights
+at run time, which a self-hosted install without internet cannot do), and the analysis writes
+a closed vocabulary (light, motion, sharpness, faces, QR codes, colours). A lexicon of that
+vocabulary's English and German paraphrases is exact, tiny (a few hundred words), needs no
+download and runs in microseconds; ``query.DOCUMENT_WORDS`` feeds the same paraphrases into
+retrieval's query expansion.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from backend_app.services.chat.query import fold, words
+
+# Superlative word (folded) -> (measure, "max"/"min"). German forms are matched by prefix.
+SUPERLATIVES = {
+    "darkest": ("brightness", "min"),
+    "dimmest": ("brightness", "min"),
+    "brightest": ("brightness", "max"),
+    "lightest": ("brightness", "max"),
+    "longest": ("duration", "max"),
+    "shortest": ("duration", "min"),
+    "briefest": ("duration", "min"),
+    "blurriest": ("sharpness", "min"),
+    "softest": ("sharpness", "min"),
+    "sharpest": ("sharpness", "max"),
+    "crispest": ("sharpness", "max"),
+    "fastest": ("motion", "max"),
+    "busiest": ("motion", "max"),
+    "stillest": ("motion", "min"),
+    "calmest": ("motion", "min"),
+    "slowest": ("motion", "min"),
+    "quietest": ("motion", "min"),
+}
+GERMAN_SUPERLATIVES = {
+    "dunkelst": ("brightness", "min"),
+    "finsterst": ("brightness", "min"),
+    "hellst": ("brightness", "max"),
+    "langst": ("duration", "max"),
+    "kurzest": ("duration", "min"),
+    "unscharfst": ("sharpness", "min"),
+    "scharfst": ("sharpness", "max"),
+    "schnellst": ("motion", "max"),
+    "bewegtest": ("motion", "max"),
+    "ruhigst": ("motion", "min"),
+    "langsamst": ("motion", "min"),
+}
+# "most motion", "meiste Bewegung", "most faces": a quantity word after most/least.
+MOST = {"most": "max", "meiste": "max", "meisten": "max", "least": "min", "wenigste": "min", "wenigsten": "min"}
+QUANTITIES = {
+    "motion": "motion",
+    "movement": "motion",
+    "action": "motion",
+    "bewegung": "motion",
+    "faces": "faces",
+    "face": "faces",
+    "people": "faces",
+    "persons": "faces",
+    "gesichter": "faces",
+    "personen": "faces",
+    "menschen": "faces",
+    "leute": "faces",
+    "shots": "shots",
+    "scenes": "shots",
+    "szenen": "shots",
+    "einstellungen": "shots",
+    "light": "brightness",
+    "licht": "brightness",
+}
+SHOT_WORDS = frozenset(
+    "shot shots scene scenes cut take szene szenen einstellung einstellungen aufnahme aufnahmen schnitt".split()
+)
+VIDEO_WORDS = frozenset("video videos clip clips film films movie movies file files filme datei dateien".split())
+COUNTABLE = {
+    **dict.fromkeys(SHOT_WORDS - {"cut", "schnitt"}, "shots"),
+    **dict.fromkeys(VIDEO_WORDS, "videos"),
+    **dict.fromkeys(
+        "face faces people person persons someone anyone humans human gesicht gesichter person personen "
+        "menschen mensch leute jemand".split(),
+        "faces",
+    ),
+    **dict.fromkeys("qr code codes qrcode qrcodes".split(), "qr"),
+}
+PRESENCE_THINGS = {
+    **{k: v for k, v in COUNTABLE.items() if v in ("faces", "qr")},
+    **dict.fromkeys("text texts writing words caption captions subtitles schrift untertitel".split(), "text"),
+}
+COLOURS = {
+    "red": "red",
+    "rot": "red",
+    "rote": "red",
+    "roten": "red",
+    "roter": "red",
+    "green": "green",
+    "grun": "green",
+    "grune": "green",
+    "grunen": "green",
+    "gruner": "green",
+    "blue": "blue",
+    "blau": "blue",
+    "blaue": "blue",
+    "blauen": "blue",
+    "yellow": "yellow",
+    "gelb": "yellow",
+    "gelbe": "yellow",
+    "gelben": "yellow",
+    "orange": "orange",
+    "purple": "purple",
+    "violet": "purple",
+    "lila": "purple",
+    "violett": "purple",
+    "pink": "pink",
+    "rosa": "pink",
+    "white": "white",
+    "weiss": "white",
+    "weisse": "white",
+    "black": "black",
+    "schwarz": "black",
+    "schwarze": "black",
+    "gray": "gray",
+    "grey": "gray",
+    "grau": "gray",
+    "graue": "gray",
+    "brown": "brown",
+    "braun": "brown",
+    "cyan": "cyan",
+    "turquoise": "cyan",
+    "turkis": "cyan",
+}
+# Plain adjectives a shot can be asked to have ("is any shot dark?"): measured words.
+LIGHT_WORDS = {"dark": "dark", "dim": "dark", "night": "dark", "dunkel": "dark", "nacht": "dark", "finster": "dark"}
+ORDINALS = {
+    **dict.fromkeys(("first", "1st", "erste", "ersten", "erster", "erstes"), 0),
+    **dict.fromkeys(("second", "2nd", "zweite", "zweiten", "zweiter", "zweites"), 1),
+    **dict.fromkeys(("third", "3rd", "dritte", "dritten", "dritter", "drittes"), 2),
+    **dict.fromkeys(("fourth", "4th", "vierte", "vierten", "vierter"), 3),
+    **dict.fromkeys(("fifth", "5th", "funfte", "funften", "funfter"), 4),
+    **dict.fromkeys(("sixth", "6th", "sechste", "sechsten"), 5),
+    **dict.fromkeys(("seventh", "7th", "siebte", "siebten"), 6),
+    **dict.fromkeys(("eighth", "8th", "achte", "achten"), 7),
+    **dict.fromkeys(("ninth", "9th", "neunte", "neunten"), 8),
+    **dict.fromkeys(("tenth", "10th", "zehnte", "zehnten"), 9),
+    **dict.fromkeys(("last", "final", "letzte", "letzten", "letzter", "letztes"), -1),
+    **dict.fromkeys(("penultimate", "vorletzte", "vorletzten"), -2),
+}
+NUMBERS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eins": 1,
+    "zwei": 2,
+    "drei": 3,
+    "vier": 4,
+    "funf": 5,
+    "sechs": 6,
+    "sieben": 7,
+    "acht": 8,
+    "neun": 9,
+    "zehn": 10,
+}
+STEPS = {
+    "nach": 1,
+    "vor": -1,
+    **dict.fromkeys("before previous prior preceding davor vorher vorige vorigen vorherige vorherigen".split(), -1),
+    **dict.fromkeys("after next following afterwards danach nachher nachste nachsten folgende folgenden".split(), 1),
+}
+SPEECH = frozenset(
+    "say says said saying speak speaks spoken speech talk talks talking dialogue transcript narrator sing sings "
+    "sagt sagen gesagt spricht sprechen gesprochen rede dialog".split()
+)
+# Questions about who/why/what-name: the analysis measures pictures, it does not know people or reasons.
+UNKNOWABLE = frozenset("who whom whose why name named called wer warum wieso weshalb heisst namen name".split())
+COUNT_OPENERS = re.compile(r"\b(?:how many|number of|count|wie viele|wieviele|anzahl der|anzahl)\b", re.IGNORECASE)
+PRESENCE_OPENERS = re.compile(
+    r"^\s*(?:(?:and|und)\s+)?(?:are there|is there|any|does|do|did|is|are|has|have|can you see|"
+    r"gibt es|hat|haben|ist|sind|enthalt|zeigt|irgendwelche|irgendein|kommt|kommen)\b|\b(?:any|irgendwelche|irgendein\w*)\b",
+    re.IGNORECASE,
+)
+WHICH = re.compile(r"\b(?:which|what|where|welche|welcher|welches|wo|was)\b", re.IGNORECASE)
+BACK = frozenset("it its that this then das dort dann".split())  # not "there"/"es": "are there", "gibt es"
+OPENER = re.compile(r"^\s*(?:and|also|what about|how about|und|auch|und was ist mit)\b", re.IGNORECASE)
+END_WORDS = frozenset("end ends ending ended finish finishes stop stops endet enden aufhort hort".split())
+START_WORDS = frozenset("start starts begin begins began beginning beginnt beginnen fangt anfang".split())
+HOW_LONG = re.compile(r"\b(?:how long|wie lang|wie lange|dauert|duration|length|lange|dauer)\b", re.IGNORECASE)
+CLOCK = re.compile(r"\b(\d{1,2}):(\d{2})(?:[.,](\d))?\b")
+SECONDS = re.compile(r"\b(\d{1,4}(?:[.,]\d+)?)\s*(?:s|sec|secs|second|seconds|sekunde|sekunden)\b", re.IGNORECASE)
+ORDINAL_NUMBER = re.compile(r"\b(\d{1,3})(?:st|nd|rd|th|\.)\s*(?=\w)", re.IGNORECASE)
+SHOT_NUMBER = re.compile(
+    r"\b(?:shot|scene|szene|einstellung|aufnahme)\s*(?:no\.?|nr\.?|number|nummer|#)?\s*(\d{1,4})\b", re.IGNORECASE
+)
+ANCHOR_WITH = re.compile(
+    r"\b(after|before|nach|vor)\s+(?:the|der|dem|den|die|das)?\s*(?:scene|shot|szene|einstellung|aufnahme|one)\s+"
+    r"(?:with|mit)\s+(?:the|a|an|dem|der|den|einem|einer)?\s*([\w\s-]{1,40}?)\s*[?.!]*$",
+    re.IGNORECASE,
+)
+ANCHOR = re.compile(
+    r"\b(after|before|nach|vor)\s+(?:the|der|dem|den|die|das)?\s*([\w\s-]{1,40}?)\s*"
+    r"(?:scene|shot|szene|einstellung|aufnahme|one)\b",
+    re.IGNORECASE,
+)
+DESCRIBE = frozenset(
+    "happens happen happening shows show seen see describe what inside passiert zeigt sieht was".split()
+)
+
+
+@dataclass
+class Intent:
+    kind: str | None = None  # count superlative position at time presence compare step describe unanswerable
+    what: str | None = None  # count/presence: shots videos faces qr text colour dark; compare: a measure or "shots"
+    measure: str | None = None
+    order: str | None = None
+    k: int = 1
+    rank: int | None = None  # "the second darkest": 1
+    n: int | None = None  # position (0-based, -1 last)
+    seconds: float | None = None
+    attribute: str | None = None  # start end duration (time questions), what (describe)
+    colour: str | None = None
+    anchor: list[str] = field(default_factory=list)  # "after the red scene": ["red"]
+    step: int = 0
+    back: bool = False  # leans on the previous answer ("it", "and …")
+    video_subject: bool = False  # asks about a video, not a shot
+    unknown: str | None = None  # what the analysis cannot know, in the user's words
+
+
+def _folded(question: str) -> list[str]:
+    return [fold(w) for w in words(question)]
+
+
+def _superlative(tokens: list[str]) -> tuple[str, str] | None:
+    for token in tokens:
+        if token in SUPERLATIVES:
+            return SUPERLATIVES[token]
+        for prefix, found in GERMAN_SUPERLATIVES.items():
+            if token.startswith(prefix) and len(token) <= len(prefix) + 3:
+                return found
+    for a, b in zip(tokens, tokens[1:]):
+        if a in MOST and b in QUANTITIES:
+            return QUANTITIES[b], MOST[a]
+    return None
+
+
+def _count_k(tokens: list[str], question: str) -> int:
+    for n, token in enumerate(tokens):
+        if token in NUMBERS and n + 1 < len(tokens):
+            return NUMBERS[token]
+        if token.isdigit() and 1 < int(token) <= 20 and n > 0 and tokens[n - 1] in ("top", "the", "die", "den"):
+            return int(token)
+    return 1
+
+
+def _seconds(question: str) -> float | None:
+    if found := CLOCK.search(question):
+        minutes, secs, tenth = found.groups()
+        return int(minutes) * 60 + int(secs) + (int(tenth) / 10 if tenth else 0.0)
+    if found := SECONDS.search(question):
+        return float(found.group(1).replace(",", "."))
+    return None
+
+
+def _ordinal(tokens: list[str], question: str) -> int | None:
+    if found := SHOT_NUMBER.search(question):
+        return max(0, int(found.group(1)) - 1)  # "shot 3" is the human label: index 2
+    if found := ORDINAL_NUMBER.search(question):
+        return max(0, int(found.group(1)) - 1)
+    if "second" in tokens and ("to" in tokens and "last" in tokens):
+        return -2
+    for token in tokens:
+        if token in ORDINALS:
+            return ORDINALS[token]
+    return None
+
+
+def parse(question: str) -> Intent:
+    """The intent of one question (``kind`` None: not mapped; retrieval answers it)."""
+    tokens = _folded(question)
+    token_set = set(tokens)
+    intent = Intent()
+    intent.back = bool(OPENER.match(question)) or bool(token_set & BACK)
+    intent.video_subject = bool(token_set & VIDEO_WORDS) and not token_set & SHOT_WORDS
+    if token_set & SPEECH and not token_set & {"qr", "code", "codes"}:
+        intent.kind, intent.what = "unanswerable", "speech"
+        return intent
+    if COUNT_OPENERS.search(question):
+        return _count(intent, tokens)
+    sup = _superlative(tokens)
+    ordinal = _ordinal(tokens, question)
+    if sup:
+        intent.measure, intent.order = sup
+        intent.k = _count_k(tokens, question)
+        if ordinal is not None and ordinal > 0:
+            intent.rank = ordinal
+        intent.kind = "compare" if intent.video_subject else "superlative"
+        intent.attribute = _time_attribute(token_set, question)
+        return intent
+    anchor = ANCHOR_WITH.search(question) or ANCHOR.search(question)
+    if anchor and fold(anchor.group(1)) in STEPS:
+        intent.kind, intent.step = "step", STEPS[fold(anchor.group(1))]
+        intent.anchor = [fold(w) for w in words(anchor.group(2))]
+        intent.attribute = _time_attribute(token_set, question) or "what"
+        return intent
+    steps = {STEPS[t] for t in tokens if t in STEPS}
+    if len(steps) == 1 and (token_set & {"one", "shot", "scene", "szene", "einstellung"} or len(tokens) <= 4):
+        intent.kind, intent.step, intent.back = "step", steps.pop(), True
+        intent.attribute = _time_attribute(token_set, question) or "what"
+        return intent
+    seconds = _seconds(question)
+    if seconds is not None and not HOW_LONG.search(question):
+        intent.kind, intent.seconds, intent.attribute = "at", seconds, "what"
+        return intent
+    if ordinal is not None and (token_set & SHOT_WORDS or intent.back):
+        intent.kind, intent.n = "position", ordinal
+        intent.attribute = _time_attribute(token_set, question) or "what"
+        return intent
+    if attribute := _time_attribute(token_set, question):
+        intent.kind, intent.attribute = "time", attribute
+        return intent
+    return _presence(intent, tokens, question)
+
+
+def _time_attribute(token_set: set[str], question: str) -> str | None:
+    if HOW_LONG.search(question):
+        return "duration"
+    if token_set & END_WORDS or re.search(r"\bh[oö]rt\b.*\bauf\b", question, re.IGNORECASE):
+        return "end"
+    if token_set & START_WORDS or re.search(r"\bf[aä]ngt\b.*\ban\b", question, re.IGNORECASE):
+        return "start"
+    return None
+
+
+def _count(intent: Intent, tokens: list[str]) -> Intent:
+    intent.kind = "count"
+    for token in tokens:
+        if token in COUNTABLE:
+            intent.what = COUNTABLE[token]
+            return intent
+        if token in ("cuts", "schnitte"):
+            intent.what = "cuts"
+            return intent
+    skip = {"how", "many", "number", "of", "count", "wie", "viele", "wieviele", "anzahl", "der", "die", "the"}
+    unknown = [t for t in tokens if t not in skip and len(t) > 2]
+    intent.kind, intent.what = "unanswerable", "count"
+    intent.unknown = unknown[0] if unknown else None
+    if intent.unknown is None:
+        intent.kind, intent.what = "count", "shots"
+    return intent
+
+
+def lexicon(table: dict[str, str], token: str) -> str | None:
+    """The token's entry, also through a German adjective ending ("gelbes", "dunklen")."""
+    if token in table:
+        return table[token]
+    for ending in ("es", "em", "en", "er", "e"):
+        if token.endswith(ending) and len(token) > len(ending) + 2:
+            stem = token[: -len(ending)]
+            for form in (stem, stem + "e", stem[:-1] + "el" if stem.endswith("l") else stem):
+                if form in table:
+                    return table[form]
+    return None
+
+
+def _presence(intent: Intent, tokens: list[str], question: str) -> Intent:
+    token_set = set(tokens)
+    things = [PRESENCE_THINGS[t] for t in tokens if t in PRESENCE_THINGS]
+    colours = [c for c in (lexicon(COLOURS, t) for t in tokens) if c]
+    asks = bool(PRESENCE_OPENERS.search(question) or WHICH.search(question))
+    if things and asks:
+        intent.kind, intent.what = "presence", things[0]
+        return intent
+    if colours and asks:
+        intent.kind, intent.what, intent.colour = "presence", "colour", colours[0]
+        return intent
+    if any(lexicon(LIGHT_WORDS, t) for t in tokens) and asks:
+        intent.kind, intent.what = "presence", "dark"
+        return intent
+    if token_set & UNKNOWABLE:
+        intent.kind, intent.what = "unanswerable", "unknowable"
+        return intent
+    if intent.back and token_set & DESCRIBE and len(tokens) <= 6:
+        intent.kind, intent.attribute = "describe", "what"
+        return intent
+    if intent.video_subject and (token_set & {"which", "what", "welche", "welches"}) and len(tokens) <= 5:
+        intent.kind, intent.what = "count", "videos"  # "which videos are there?"
+        return intent
+    return intent
