@@ -529,7 +529,9 @@ def test_a_question_about_faces_or_codes_none_has_is_answered_in_its_words(clien
     assert answer("Are there any faces?")["answer"] == "No faces were detected in this session's videos."
     assert answer("any people?")["answer"] == "No faces were detected in this session's videos."
     assert answer("Is there a QR code?", None)["answer"] == "No QR codes were detected in your videos."
-    assert answer("red faces?")["answer"].startswith("These shots look closest to your question (1 shot")  # not only about faces: a search
+    assert answer("red faces?")["answer"].startswith(
+        "These shots look closest to your question (1 shot"
+    )  # not only about faces: a search
     shot_documents.replace_for(analysis, {"shots": [dict(wall, faces=2)], "warnings": []})
     db.session.commit()
     found = answer("any people?")

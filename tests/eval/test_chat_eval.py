@@ -6,14 +6,7 @@ The clips are made with ffmpeg and analysed by the real pipeline once per test s
 
 from __future__ import annotations
 
-import pytest
-
 from tests.eval import runner, world
-
-
-@pytest.fixture(scope="session")
-def reports():
-    return world.reports()
 
 
 def test_the_eval_set_covers_every_kind_in_both_languages():
