@@ -392,7 +392,10 @@ def _time(intent, facts: Facts, video: Video | None, subject: Subject | None) ->
     )
 
 
-def _presence(intent, facts: Facts, video: Video | None, subject: Subject | None) -> Reply:
+def _presence(intent, facts: Facts, video: Video | None, subject: Subject | None) -> Reply | None:
+    named = {fold(w) for w in words(video.filename)} if video else set()
+    if [w for w in intent.extra if w not in named]:
+        return None  # "a red car?": more than the analysis measures; retrieval ranks the shots instead
     where = video.filename if video else _scope_words(facts)
     if intent.what == "text":
         videos = [video] if video else facts.videos()

@@ -144,7 +144,10 @@ def prepare(user_id: str, message: str, session_id: str | None = None, mode: str
 
 
 _OPENER = re.compile(r"^\s*(?:and|also|what about|how about|und|auch|was ist mit)\b", re.IGNORECASE)
-_BACK_REFERENCE = re.compile(r"\b(?:it|its|that|this|they|them|there|es|das|dort|dann)\b", re.IGNORECASE)
+# "there" points back ("what happens there?") except in "is there …?"/"are there …?".
+_BACK_REFERENCE = re.compile(
+    r"\b(?:it|its|that|this|they|them|there(?<!is there)(?<!are there)|es|das|dort|dann)\b", re.IGNORECASE
+)
 
 
 def follow_up(question: str) -> bool:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from backend_app.services.chat.query import fold, words
+from backend_app.services.chat.query import fold, terms, words
 
 # Superlative word (folded) -> (measure, "max"/"min"). German forms are matched by prefix.
 SUPERLATIVES = {
@@ -195,6 +195,7 @@ PRESENCE_OPENERS = re.compile(
 )
 WHICH = re.compile(r"\b(?:which|what|where|welche|welcher|welches|wo|was)\b", re.IGNORECASE)
 BACK = frozenset("it its that this then das dort dann".split())  # not "there"/"es": "are there", "gibt es"
+THERE = re.compile(r"\bthere\b(?<!is there)(?<!are there)", re.IGNORECASE)  # "what happens there?", not "is there"
 OPENER = re.compile(r"^\s*(?:and|also|what about|how about|und|auch|und was ist mit)\b", re.IGNORECASE)
 END_WORDS = frozenset("end ends ending ended finish finishes stop stops endet enden aufhort hort".split())
 START_WORDS = frozenset("start starts begin begins began beginning beginnt beginnen fangt anfang".split())
@@ -237,6 +238,7 @@ class Intent:
     back: bool = False  # leans on the previous answer ("it", "and …")
     video_subject: bool = False  # asks about a video, not a shot
     unknown: str | None = None  # what the analysis cannot know, in the user's words
+    extra: list[str] = field(default_factory=list)  # a presence question's other words ("car" in "a red car?")
 
 
 def _folded(question: str) -> list[str]:
@@ -292,7 +294,7 @@ def parse(question: str) -> Intent:
     tokens = _folded(question)
     token_set = set(tokens)
     intent = Intent()
-    intent.back = bool(OPENER.match(question)) or bool(token_set & BACK)
+    intent.back = bool(OPENER.match(question) or token_set & BACK or THERE.search(question))
     intent.video_subject = bool(token_set & VIDEO_WORDS) and not token_set & SHOT_WORDS
     if token_set & SPEECH and not token_set & {"qr", "code", "codes"}:
         intent.kind, intent.what = "unanswerable", "speech"
@@ -375,8 +377,28 @@ def lexicon(table: dict[str, str], token: str) -> str | None:
     return None
 
 
+# Words a presence question may hold besides the thing it asks about ("is there anything red to see?").
+FILLER = frozenset(
+    "anything something everything anyone somebody visible seen see show shows etwas irgendwas irgendetwas "
+    "sehen sichtbar zeigt zu mit any mostly say says read reads written contain contains steht sagt lesen enthalt".split()
+)
+
+
+def _extra(question: str) -> list[str]:
+    """The question's content words that no lexicon knows: "car" in "where is the red car?"."""
+    known = set(COLOURS) | set(COLOURS.values()) | set(PRESENCE_THINGS) | set(LIGHT_WORDS) | {"dark", "face"}
+    known |= SHOT_WORDS | VIDEO_WORDS | FILLER | {"qr", "codes", "shots"}
+    found = []
+    for term in terms(question):
+        word = fold(term)
+        if word not in known and not lexicon(COLOURS, word) and not lexicon(LIGHT_WORDS, word):
+            found.append(word)
+    return found
+
+
 def _presence(intent: Intent, tokens: list[str], question: str) -> Intent:
     token_set = set(tokens)
+    intent.extra = _extra(question)
     things = [PRESENCE_THINGS[t] for t in tokens if t in PRESENCE_THINGS]
     colours = [c for c in (lexicon(COLOURS, t) for t in tokens) if c]
     asks = bool(PRESENCE_OPENERS.search(question) or WHICH.search(question))
