@@ -9,6 +9,10 @@ Modes (request field ``mode``):
   ``AI_UNAVAILABLE``; nothing silently degrades.
 - ``offline``: the extractive answer, never a paid call.
 When nothing matches, no LLM is called at all and the answer says so plainly.
+
+A question the facts of the analyses answer (compose.respond: counts, superlatives, positions,
+times, presence, comparisons, follow-ups) is answered from them directly, before retrieval,
+in modes ``auto`` and ``offline``; everything else goes through retrieval as before.
 """
 
 from __future__ import annotations
@@ -119,7 +123,8 @@ def prepare(user_id: str, message: str, session_id: str | None = None, mode: str
     provider, notice = _provider(tenant, mode)
     asked, previous, edge = question, None, None
     facts = chat_facts.Facts(tenant)
-    reply = compose.respond(question, facts, _last_citation(tenant))
+    # A question the facts answer needs no model (mode "ai" asks for the model's answer).
+    reply = compose.respond(question, facts, _last_citation(tenant)) if mode != "ai" else None
     step = search_query.relative_step(question)
     if reply is not None:
         hits = []
