@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from backend_app.extensions import db
 from backend_app.models import Analysis
+from backend_app.services.chat.lexicon import QUESTION_WORDS
 from backend_app.services.chat.query import fold, words
 from backend_app.tenancy import Tenant, scoped
 
@@ -178,13 +179,16 @@ class Facts:
         return next((v for v in self.videos() if v.analysis_id == analysis_id), None)
 
     def find_video(self, text: str) -> Video | None:
-        """The video whose filename (or its stem) the text names; the longest name wins."""
+        """The video whose filename the text names; the longest name wins. Its stem alone
+        ("archive" for archive.mp4) counts unless the stem is a word questions use anyway
+        ("faces" in "which shot has the most faces?" is not faces.mp4)."""
         folded = " " + " ".join(fold(w) for w in words(text)) + " "
         best = None
         for video in self.videos():
             name = [fold(w) for w in words(video.filename)]
             stem = name[:-1] if len(name) > 1 else name
-            for form in (name, stem):
+            forms = [name] if set(stem) & QUESTION_WORDS else [name, stem]
+            for form in forms:
                 if form and f" {' '.join(form)} " in folded and (best is None or len(form) > best[0]):
                     best = (len(form), video)
         return best[1] if best else None
