@@ -125,3 +125,21 @@ def test_an_empty_scope_says_so_and_answers_are_cited_in_the_design_shape(app, r
         and body["answer"].startswith("The darkest shot is Shot 2 of qr.mp4 (0:02–0:03.2, brightness 0.05).")
     )
     assert compose.clock(3.2) == "0:03.2" and compose.clock(62) == "1:02"
+
+
+def test_a_direct_answer_streams_like_it_answers_and_keys_its_citations(app, client, reports):
+    from tests.api.test_chat import reassemble, sse_events
+
+    made = world.populate()
+    alice, trip = made["alice"], made["sessions"]["trip"]
+    headers = auth_headers(client, alice)
+    body = {"message": "Which shot is darkest?", "session_id": trip.id}
+    whole = client.post("/api/v1/chat", json=body, headers=headers).get_json()
+    text, done = reassemble(sse_events(client.post("/api/v1/chat/stream", json=body, headers=headers)))
+    assert text == done["answer"] == whole["answer"] and done["provider"] == "offline"
+    (citation,) = done["citations"]
+    assert citation["shot"] == 1 and citation["keyframe_url"].endswith("/keyframes/1")
+    followed = client.post(
+        "/api/v1/chat", json={"message": "and when does it end?", "session_id": trip.id}, headers=headers
+    ).get_json()
+    assert followed["answer"] == "Shot 2 of qr.mp4 ends at 0:03.2 (it runs 0:02–0:03.2, 1.2 s)."

@@ -141,8 +141,9 @@ def prepare(user_id: str, message: str, session_id: str | None = None, mode: str
     turn = Turn(tenant, question, mode, search_query.terms(asked), hits, provider, notice, previous=previous, edge=edge)
     turn.reply, turn.analysed = reply, len(facts.videos())
     if not hits:
-        turn.provider = "offline"  # nothing to ground an AI answer on: say so without a paid call
-        turn.indexed, turn.analysing = search.indexed_count(tenant), _analysing(tenant)
+        turn.provider = "offline"  # answered from the facts, or nothing to ground an AI answer on
+        if reply is None:
+            turn.indexed, turn.analysing = search.indexed_count(tenant), _analysing(tenant)
     db.session.add(ChatMessage(user_id=tenant.user_id, session_id=tenant.session_id, role="user", content=question))
     db.session.commit()
     return turn
@@ -219,7 +220,8 @@ def _offline(turn: Turn) -> str:
         return turn.edge
     turn.citations = [chat_answer.citation(h, turn.terms) for h in turn.hits]
     if not turn.hits and turn.analysed and turn.terms and turn.indexed:
-        return compose.cant_tell_words(turn.terms, scoped=turn.tenant.session_id is not None)
+        text = compose.cant_tell_words(turn.terms, scoped=turn.tenant.session_id is not None)
+        return " ".join(p for p in (text, chat_answer.still_analysing(turn.analysing, more=True)) if p)
     return chat_answer.offline_answer(
         turn.hits,
         turn.terms,

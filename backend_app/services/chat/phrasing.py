@@ -16,13 +16,11 @@ from backend_app.wording import counted
 
 
 def clock(seconds: float) -> str:
-    """0:04, 1:02, 0:03.2 (tenths only when there are some)."""
-    minutes, rest = divmod(max(0.0, seconds), 60)
-    whole = int(rest)
-    tenths = round((rest - whole) * 10)
-    if tenths == 10:
-        whole, tenths = whole + 1, 0
-    return f"{int(minutes)}:{whole:02d}" + (f".{tenths}" if tenths else "")
+    """0:04, 1:02, 0:03.2 (tenths only when there are some; 59.96 s is 1:00)."""
+    tenths = round(max(0.0, seconds) * 10)
+    minutes, rest = divmod(tenths, 600)
+    whole, tenth = divmod(rest, 10)
+    return f"{minutes}:{whole:02d}" + (f".{tenth}" if tenth else "")
 
 
 def span(shot: Shot) -> str:
