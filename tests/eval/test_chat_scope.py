@@ -143,3 +143,35 @@ def test_a_direct_answer_streams_like_it_answers_and_keys_its_citations(app, cli
         "/api/v1/chat", json={"message": "and when does it end?", "session_id": trip.id}, headers=headers
     ).get_json()
     assert followed["answer"] == "Shot 2 of qr.mp4 ends at 0:03.2 (it runs 0:02–0:03.2, 1.2 s)."
+
+
+def test_many_videos_are_summed_up_not_all_listed(app, reports):
+    made = world.populate()
+    alice = made["alice"]
+    crowded = Session(user_id=alice.id, name="crowded")
+    db.session.add(crowded)
+    db.session.flush()
+    for n in range(8):
+        db.session.add(
+            Analysis(
+                user_id=alice.id,
+                session_id=crowded.id,
+                filename=f"take{n}.mp4",
+                content_type="video/mp4",
+                declared_size=1,
+                storage_key="eval",
+                report=reports["street.mp4"],
+            )
+        )
+    db.session.commit()
+
+    def ask(question: str) -> dict:
+        return conversation.answer(conversation.prepare(alice.id, question, crowded.id, mode="offline"))
+
+    videos = ask("how many videos are there?")
+    assert videos["answer"].startswith("There are 8 videos: ") and videos["answer"].endswith("and 3 more.")
+    assert len(videos["citations"]) == 5
+    shots = ask("how many shots are there?")
+    assert shots["answer"].startswith("There are 24 shots in 8 videos (") and ", …)." in shots["answer"]
+    first = ask("what happens in the first shot?")
+    assert first["answer"].startswith("The first shot of the 5 newest of 8 videos: ") and len(first["citations"]) == 5

@@ -118,7 +118,8 @@ def _count_answer(intent, facts: Facts, video: Video | None, subject: Subject | 
     videos = [video] if video else facts.videos()
     what = intent.what
     if what == "videos":
-        listed = [f"{v.filename} ({clock(v.duration_s)}, {counted(len(v.shots), 'shot')})" for v in videos]
+        listed = [f"{v.filename} ({clock(v.duration_s)}, {counted(len(v.shots), 'shot')})" for v in videos[:MAX_LISTED]]
+        listed += [f"{len(videos) - MAX_LISTED} more"] if len(videos) > MAX_LISTED else []
         head = "There is 1 video" if len(videos) == 1 else f"There are {len(videos)} videos"
         return Reply(f"{head}: {listing(listed)}.", [cite_video(v) for v in videos[:MAX_LISTED]])
     if what in ("shots", "cuts"):
@@ -130,7 +131,8 @@ def _count_answer(intent, facts: Facts, video: Video | None, subject: Subject | 
             return Reply(
                 f"{video.filename} has {counted(total, 'shot')} ({video.duration_s:.1f} s).", [cite_video(video)]
             )
-        per = ", ".join(f"{v.filename}: {len(v.shots)}" for v in videos)
+        per = ", ".join(f"{v.filename}: {len(v.shots)}" for v in videos[:MAX_LISTED])
+        per += ", …" if len(videos) > MAX_LISTED else ""
         where = f"in {counted(len(videos), 'video')}" if len(videos) != 1 else f"in {videos[0].filename}"
         return Reply(f"There {'is' if total == 1 else 'are'} {counted(total, 'shot')} {where} ({per}).")
     if what == "faces":

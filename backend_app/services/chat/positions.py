@@ -40,7 +40,8 @@ def position(intent, facts: Facts, video: Video | None, subject: Subject | None)
         return Reply(f"{name(shot)} ({span(shot)}) is a {described(shot)}.", [cite(shot)])
     listed = [f"{name(s)} ({span(s)}): {described(s)}" for s in shots[:MAX_LISTED]]
     which = "last" if intent.n == -1 else _nth_word(intent.n)
-    return Reply(f"The {which} shot of each video: " + "; ".join(listed) + ".", [cite(s) for s in shots[:MAX_LISTED]])
+    each = "each video" if len(shots) <= MAX_LISTED else f"the {MAX_LISTED} newest of {len(shots)} videos"
+    return Reply(f"The {which} shot of {each}: " + "; ".join(listed) + ".", [cite(s) for s in shots[:MAX_LISTED]])
 
 
 def _nth_word(n: int) -> str:
