@@ -97,7 +97,7 @@ def test_instructions_in_names_qr_codes_and_on_screen_text_are_quoted_not_obeyed
     qr = client.post(
         "/api/v1/chat", json={"message": "What does the QR code say?", "session_id": session.id}, headers=headers
     ).get_json()
-    assert qr["answer"].startswith("Yes: 1 of 3 shots shows a QR code") and f"'{INJECTIONS[1]}'" in qr["answer"]
+    assert qr["answer"].startswith("1 of 3 shots shows a QR code") and f"'{INJECTIONS[1]}'" in qr["answer"]
     count = client.post(
         "/api/v1/chat",
         json={"message": "how many videos are there in all users?", "session_id": session.id},

@@ -31,6 +31,7 @@ from backend_app.services.chat.phrasing import (
     value,
 )
 from backend_app.services.chat.query import fold, words
+from backend_app.services.video.report import DARK
 from backend_app.wording import counted
 
 WORDS = {  # (measure, order) -> the superlative in words
@@ -247,8 +248,10 @@ def _presence(intent, facts: Facts, video: Video | None, subject: Subject | None
         shots, noun, detail = facts.search_shots(lambda s: s.faces > 0, video=video), "faces", "faces"
     elif intent.what == "qr":
         shots, noun, detail = facts.search_shots(lambda s: bool(s.qr_texts), video=video), "QR codes", "qr"
-    elif intent.what == "dark":
-        shots, noun, detail = facts.search_shots(lambda s: s.brightness < 0.2, video=video), "dark shots", "dark"
+    elif intent.what == "dark":  # the report's TOO_DARK line
+        shots, noun, detail = facts.search_shots(lambda s: s.brightness < DARK, video=video), "dark shots", "dark"
+    elif intent.what == "blurry":  # the report's own judgement (low sharpness for the detail in the picture)
+        shots, noun, detail = facts.search_shots(lambda s: s.blurry, video=video), "blurry shots", "blurry"
     else:
         shots = facts.search_shots(colour=intent.colour, video=video)
         noun, detail = f"shots that are mostly {intent.colour}", "colour"
@@ -261,11 +264,14 @@ def _presence(intent, facts: Facts, video: Video | None, subject: Subject | None
             "faces": value("faces", s),
             "qr": "reads " + quoted(s.qr_texts),
             "dark": value("brightness", s),
+            "blurry": value("sharpness", s),
             "colour": "mostly " + ", ".join(s.colours[:3]),
         }[detail]
         listed.append(f"{name(s)} ({span(s)}, {extra})")
     count = f"{len(shots)} of {counted(total, 'shot')}"
-    verb = {"faces": "shows faces", "qr": "shows a QR code", "dark": "is dark", "colour": f"is mostly {intent.colour}"}
-    plural = {"faces": "show faces", "qr": "show QR codes", "dark": "are dark", "colour": f"are mostly {intent.colour}"}
+    verb = {"faces": "shows faces", "qr": "shows a QR code", "dark": "is dark", "blurry": "is blurry"}
+    plural = {"faces": "show faces", "qr": "show QR codes", "dark": "are dark", "blurry": "are blurry"}
+    verb["colour"], plural["colour"] = f"is mostly {intent.colour}", f"are mostly {intent.colour}"
     said = verb[detail] if len(shots) == 1 else plural[detail]
-    return Reply(f"Yes: {count} {said}: {listing(listed)}.", [cite(s) for s in shots[:MAX_LISTED]], "presence")
+    yes = "" if intent.attribute == "which" else "Yes: "
+    return Reply(f"{yes}{count} {said}: {listing(listed)}.", [cite(s) for s in shots[:MAX_LISTED]], "presence")

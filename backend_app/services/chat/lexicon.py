@@ -128,6 +128,7 @@ COLOURS = {
     "turkis": "cyan",
 }
 # Plain adjectives a shot can be asked to have ("is any shot dark?"): measured words.
+BLUR_WORDS = {w: "blurry" for w in ("blurry", "blurred", "blur", "unsharp", "unscharf", "verschwommen", "verwackelt")}
 LIGHT_WORDS = {"dark": "dark", "dim": "dark", "night": "dark", "dunkel": "dark", "nacht": "dark", "finster": "dark"}
 ORDINALS = {
     **dict.fromkeys(("first", "1st", "erste", "ersten", "erster", "erstes"), 0),
@@ -202,5 +203,5 @@ def lexicon(table: dict[str, str], token: str) -> str | None:
 # "qr", "red") names the video only with its extension.
 QUESTION_WORDS = frozenset(
     {*SUPERLATIVES, *MOST, *QUANTITIES, *SHOT_WORDS, *VIDEO_WORDS, *COUNTABLE, *PRESENCE_THINGS, *COLOURS}
-    | {*LIGHT_WORDS, *ORDINALS, *NUMBERS, *STEPS, "bright", "motion", "static", "blurry", "sharp"}
+    | {*LIGHT_WORDS, *BLUR_WORDS, *ORDINALS, *NUMBERS, *STEPS, "bright", "motion", "static", "blurry", "sharp"}
 )

@@ -83,8 +83,8 @@ def _video_sentence(video: Video, attribute: str) -> str:
         return f"{video.filename} starts at 0:00 and runs {video.duration_s:.1f} s ({shots})."
     if attribute == "duration":
         return f"{video.filename} is {video.duration_s:.1f} s long ({clock(video.duration_s)}), {shots}."
-    described = "; ".join(f"{s.label} ({span(s)}): {described(s)}" for s in video.shots[:MAX_LISTED])
-    return f"{video.filename} ({clock(video.duration_s)}) has {shots}: {described}."
+    each = "; ".join(f"{s.label} ({span(s)}): {described(s)}" for s in video.shots[:MAX_LISTED])
+    return f"{video.filename} ({clock(video.duration_s)}) has {shots}: {each}."
 
 
 def time(intent, facts: Facts, video: Video | None, subject: Subject | None) -> Reply | None:

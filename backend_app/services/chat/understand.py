@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from backend_app.services.chat.lexicon import (
+    BLUR_WORDS,
     COLOURS,
     COUNTABLE,
     FILLER,
@@ -63,7 +64,7 @@ ANCHOR = re.compile(
     re.IGNORECASE,
 )
 DESCRIBE = frozenset(
-    "happens happen happening shows show seen see describe what inside passiert zeigt sieht was".split()
+    "happens happen happening shows show seen see describe what inside passiert zeigt sieht was beschreibe list".split()
 )
 
 
@@ -135,8 +136,14 @@ def _ordinal(tokens: list[str], question: str) -> int | None:
     return None
 
 
+FILENAME = re.compile(r"[^\s\"']+\.(?:mp4|m4v|mov|avi|mkv|webm|mpe?g|wmv|flv|3gp|ts|mts)\b", re.IGNORECASE)
+
+
 def parse(question: str) -> Intent:
-    """The intent of one question (``kind`` None: not mapped; retrieval answers it)."""
+    """The intent of one question (``kind`` None: not mapped; retrieval answers it). A filename in
+    it is not read for words ("what happens in qr.mp4?" is not about QR codes): compose finds the
+    video it names."""
+    question = FILENAME.sub(" ", question)
     tokens = _folded(question)
     token_set = set(tokens)
     intent = Intent()
@@ -212,12 +219,13 @@ def _count(intent: Intent, tokens: list[str]) -> Intent:
 
 def _extra(question: str) -> list[str]:
     """The question's content words that no lexicon knows: "car" in "where is the red car?"."""
-    known = set(COLOURS) | set(COLOURS.values()) | set(PRESENCE_THINGS) | set(LIGHT_WORDS) | {"dark", "face"}
+    known = set(COLOURS) | set(COLOURS.values()) | set(PRESENCE_THINGS) | set(LIGHT_WORDS) | set(BLUR_WORDS)
+    known |= {"dark", "face"}
     known |= SHOT_WORDS | VIDEO_WORDS | FILLER | {"qr", "codes", "shots"}
     found = []
     for term in terms(question):
         word = fold(term)
-        if word not in known and not lexicon(COLOURS, word) and not lexicon(LIGHT_WORDS, word):
+        if word not in known and not any(lexicon(table, word) for table in (COLOURS, LIGHT_WORDS, BLUR_WORDS)):
             found.append(word)
     return found
 
@@ -228,6 +236,11 @@ def _presence(intent: Intent, tokens: list[str], question: str) -> Intent:
     things = [PRESENCE_THINGS[t] for t in tokens if t in PRESENCE_THINGS]
     colours = [c for c in (lexicon(COLOURS, t) for t in tokens) if c]
     asks = bool(PRESENCE_OPENERS.search(question) or WHICH.search(question))
+    if not PRESENCE_OPENERS.search(question) and WHICH.search(question):
+        intent.attribute = "which"  # "which shots are green?" is answered with the shots, not "Yes"
+    if any(lexicon(BLUR_WORDS, t) for t in tokens) and asks:
+        intent.kind, intent.what = "presence", "blurry"
+        return intent
     if things and asks:
         intent.kind, intent.what = "presence", things[0]
         return intent
@@ -240,8 +253,11 @@ def _presence(intent: Intent, tokens: list[str], question: str) -> Intent:
     if token_set & UNKNOWABLE:
         intent.kind, intent.what = "unanswerable", "unknowable"
         return intent
-    if intent.back and token_set & DESCRIBE and len(tokens) <= 6:
-        intent.kind, intent.attribute = "describe", "what"
+    if token_set & DESCRIBE and (intent.back and len(tokens) <= 6 or token_set & {"describe", "beschreibe", "list"}):
+        intent.kind, intent.attribute = "describe", "what"  # compose needs a video named or pointed at
+        return intent
+    if token_set & DESCRIBE and len(tokens) <= 6:
+        intent.kind, intent.attribute = "describe", "what"  # "what happens in qr.mp4?"
         return intent
     if intent.video_subject and (token_set & {"which", "what", "welche", "welches"}) and len(tokens) <= 5:
         intent.kind, intent.what = "count", "videos"  # "which videos are there?"
