@@ -182,7 +182,7 @@ UNKNOWABLE = frozenset("who whom whose why name named called wer warum wieso wes
 FILLER = frozenset(
     "anything something everything anyone somebody visible seen see show shows etwas irgendwas irgendetwas "
     "sehen sichtbar zeigt zu mit any mostly say says read reads written contain contains steht sagt lesen enthalt "
-    "screen onscreen bildschirm".split()
+    "screen onscreen bildschirm appear appears appearing kommt erscheint auftaucht taucht auf visible come comes".split()
 )
 
 
@@ -204,4 +204,46 @@ def lexicon(table: dict[str, str], token: str) -> str | None:
 QUESTION_WORDS = frozenset(
     {*SUPERLATIVES, *MOST, *QUANTITIES, *SHOT_WORDS, *VIDEO_WORDS, *COUNTABLE, *PRESENCE_THINGS, *COLOURS}
     | {*LIGHT_WORDS, *BLUR_WORDS, *ORDINALS, *NUMBERS, *STEPS, "bright", "motion", "static", "blurry", "sharp"}
+)
+
+
+# Comparatives a threshold question uses ("darker than 0.2", "länger als 2 Sekunden").
+COMPARATIVES = {
+    "darker": ("brightness", "<"),
+    "dimmer": ("brightness", "<"),
+    "brighter": ("brightness", ">"),
+    "lighter": ("brightness", ">"),
+    "longer": ("duration", ">"),
+    "shorter": ("duration", "<"),
+    "sharper": ("sharpness", ">"),
+    "blurrier": ("sharpness", "<"),
+    "faster": ("motion", ">"),
+    "slower": ("motion", "<"),
+    "dunkler": ("brightness", "<"),
+    "heller": ("brightness", ">"),
+    "langer": ("duration", ">"),
+    "kurzer": ("duration", "<"),
+    "scharfer": ("sharpness", ">"),
+    "unscharfer": ("sharpness", "<"),
+    "schneller": ("motion", ">"),
+    "langsamer": ("motion", "<"),
+}
+# A measure named in a question ("how bright is shot 2?", "die Helligkeit der ersten Szene").
+MEASURE_WORDS = {
+    "brightness": "brightness",
+    "bright": "brightness",
+    "helligkeit": "brightness",
+    "hell": "brightness",
+    "motion": "motion",
+    "movement": "motion",
+    "bewegung": "motion",
+    "sharpness": "sharpness",
+    "sharp": "sharpness",
+    "scharfe": "sharpness",
+    "duration": "duration",
+    "dauer": "duration",
+}
+AVERAGE = frozenset("average mean durchschnitt durchschnittlich durchschnittliche durchschnittlichen".split())
+SUMMARY = frozenset(
+    "describe beschreibe list summarize summarise summary overview zusammenfassung zusammenfassen uberblick".split()
 )

@@ -19,6 +19,7 @@ from backend_app.services.chat.phrasing import (
     name,
     scope_words,
     span,
+    value,
 )
 from backend_app.services.chat.query import fold, words
 from backend_app.wording import counted
@@ -37,6 +38,10 @@ def position(intent, facts: Facts, video: Video | None, subject: Subject | None)
         shot = shots[0]
         if intent.attribute != "what":
             return Reply(attribute_sentence(shot, intent.attribute), [cite(shot)])
+        if intent.measure:  # "how bright is the first shot?"
+            return Reply(
+                f"{name(shot)} ({span(shot)}) has {value(intent.measure, shot)}: {described(shot)}.", [cite(shot)]
+            )
         return Reply(f"{name(shot)} ({span(shot)}) is a {described(shot)}.", [cite(shot)])
     listed = [f"{name(s)} ({span(s)}): {described(s)}" for s in shots[:MAX_LISTED]]
     which = "last" if intent.n == -1 else _nth_word(intent.n)
@@ -91,7 +96,7 @@ def time(intent, facts: Facts, video: Video | None, subject: Subject | None) -> 
     attribute = intent.attribute or "what"
     if video is not None:
         return Reply(_video_sentence(video, attribute), [cite_video(video)])
-    if subject is not None and (intent.back or intent.kind == "describe"):
+    if subject is not None and intent.back:
         if subject.video is not None or intent.video_subject:
             whole = subject.video or facts.video(subject.shot.analysis_id)
             return Reply(_video_sentence(whole, attribute), [cite_video(whole)])

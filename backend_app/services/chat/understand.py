@@ -13,12 +13,15 @@ import re
 from dataclasses import dataclass, field
 
 from backend_app.services.chat.lexicon import (
+    AVERAGE,
     BLUR_WORDS,
     COLOURS,
+    COMPARATIVES,
     COUNTABLE,
     FILLER,
     GERMAN_SUPERLATIVES,
     LIGHT_WORDS,
+    MEASURE_WORDS,
     MOST,
     NUMBERS,
     ORDINALS,
@@ -27,6 +30,7 @@ from backend_app.services.chat.lexicon import (
     SHOT_WORDS,
     SPEECH,
     STEPS,
+    SUMMARY,
     SUPERLATIVES,
     UNKNOWABLE,
     VIDEO_WORDS,
@@ -40,7 +44,8 @@ PRESENCE_OPENERS = re.compile(
     r"gibt es|hat|haben|ist|sind|enthalt|zeigt|irgendwelche|irgendein|kommt|kommen)\b|\b(?:any|irgendwelche|irgendein\w*)\b",
     re.IGNORECASE,
 )
-WHICH = re.compile(r"\b(?:which|what|where|welche|welcher|welches|wo|was)\b", re.IGNORECASE)
+WHICH = re.compile(r"\b(?:which|what|where|when|welche|welcher|welches|wo|was|wann)\b", re.IGNORECASE)
+THRESHOLD = re.compile(r"\b(\w+)\s+(?:than|als)\s+(\d{1,5}(?:[.,]\d+)?)", re.IGNORECASE)
 BACK = frozenset("it its that this then das dort dann".split())  # not "there"/"es": "are there", "gibt es"
 THERE = re.compile(r"\bthere\b(?<!is there)(?<!are there)", re.IGNORECASE)  # "what happens there?", not "is there"
 OPENER = re.compile(r"^\s*(?:and|also|what about|how about|und|auch|und was ist mit)\b", re.IGNORECASE)
@@ -63,8 +68,8 @@ ANCHOR = re.compile(
     r"(?:scene|shot|szene|einstellung|aufnahme|one)\b",
     re.IGNORECASE,
 )
-DESCRIBE = frozenset(
-    "happens happen happening shows show seen see describe what inside passiert zeigt sieht was beschreibe list".split()
+DESCRIBE = SUMMARY | frozenset(
+    "happens happen happening shows show seen see what inside passiert zeigt sieht was".split()
 )
 
 
@@ -85,6 +90,8 @@ class Intent:
     back: bool = False  # leans on the previous answer ("it", "and …")
     video_subject: bool = False  # asks about a video, not a shot
     unknown: str | None = None  # what the analysis cannot know, in the user's words
+    op: str | None = None  # a threshold question: "<" or ">" ``limit`` on ``measure``
+    limit: float | None = None
     extra: list[str] = field(default_factory=list)  # a presence question's other words ("car" in "a red car?")
 
 
@@ -152,16 +159,28 @@ def parse(question: str) -> Intent:
     if token_set & SPEECH and not token_set & {"qr", "code", "codes"}:
         intent.kind, intent.what = "unanswerable", "speech"
         return intent
-    if COUNT_OPENERS.search(question):
-        return _count(intent, tokens)
+    if (found := THRESHOLD.search(question)) and fold(found.group(1)) in COMPARATIVES:
+        intent.kind = "filter"
+        intent.measure, intent.op = COMPARATIVES[fold(found.group(1))]
+        intent.limit = float(found.group(2).replace(",", "."))
+        return intent
     sup = _superlative(tokens)
+    if COUNT_OPENERS.search(question):
+        if sup and token_set & VIDEO_WORDS:  # "how many shots does the longest video have?"
+            intent.measure, intent.order = sup
+        intent.video_subject = False
+        return _count(intent, tokens)
+    named = [MEASURE_WORDS[t] for t in tokens if t in MEASURE_WORDS]
+    if token_set & AVERAGE and named:
+        intent.kind, intent.measure = "average", named[0]
+        return intent
     ordinal = _ordinal(tokens, question)
     if sup:
         intent.measure, intent.order = sup
         intent.k = _count_k(tokens, question)
         if ordinal is not None and ordinal > 0:
             intent.rank = ordinal
-        intent.kind = "compare" if intent.video_subject else "superlative"
+        intent.kind = "compare" if intent.video_subject or intent.measure == "shots" else "superlative"
         intent.attribute = _time_attribute(token_set, question)
         return intent
     anchor = ANCHOR_WITH.search(question) or ANCHOR.search(question)
@@ -181,6 +200,7 @@ def parse(question: str) -> Intent:
         return intent
     if ordinal is not None and (token_set & SHOT_WORDS or intent.back):
         intent.kind, intent.n = "position", ordinal
+        intent.measure = named[0] if named else None  # "how bright is the first shot?"
         intent.attribute = _time_attribute(token_set, question) or "what"
         return intent
     if attribute := _time_attribute(token_set, question):
@@ -253,7 +273,7 @@ def _presence(intent: Intent, tokens: list[str], question: str) -> Intent:
     if token_set & UNKNOWABLE:
         intent.kind, intent.what = "unanswerable", "unknowable"
         return intent
-    if token_set & DESCRIBE and (intent.back and len(tokens) <= 6 or token_set & {"describe", "beschreibe", "list"}):
+    if token_set & DESCRIBE and (intent.back and len(tokens) <= 6 or token_set & SUMMARY):
         intent.kind, intent.attribute = "describe", "what"  # compose needs a video named or pointed at
         return intent
     if token_set & DESCRIBE and len(tokens) <= 6:
