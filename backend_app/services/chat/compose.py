@@ -151,6 +151,13 @@ def _count_answer(intent, facts: Facts, video: Video | None, subject: Subject | 
         per += ", …" if len(videos) > MAX_LISTED else ""
         where = f"in {counted(len(videos), 'video')}" if len(videos) != 1 else f"in {videos[0].filename}"
         return Reply(f"There {'is' if total == 1 else 'are'} {counted(total, 'shot')} {where} ({per}).")
+    if what.startswith("shots_with_"):
+        has = (lambda s: s.faces > 0) if what == "shots_with_faces" else (lambda s: bool(s.qr_texts))
+        shots, total = facts.search_shots(has, video=video), facts.count("shots", video)
+        thing = "faces" if what == "shots_with_faces" else "a QR code"
+        listed = [f"{name(s)} ({span(s)})" for s in shots[:MAX_LISTED]]
+        head = f"{len(shots)} of {counted(total, 'shot')} {'has' if len(shots) == 1 else 'have'} {thing}"
+        return Reply(head + (f": {listing(listed)}." if listed else "."), [cite(s) for s in shots[:MAX_LISTED]])
     if what == "faces":
         shots = facts.search_shots(lambda s: s.faces > 0, video=video)
         total = sum(s.faces for s in shots)
@@ -174,6 +181,8 @@ def _count_answer(intent, facts: Facts, video: Video | None, subject: Subject | 
 
 
 def _superlative(intent, facts: Facts, video: Video | None, subject: Subject | None) -> Reply:
+    if intent.back and subject and subject.video and video is None:  # "and the shortest?" after a video answer
+        return _compare(intent, facts, video, subject)
     if video is None and intent.back and subject:
         video = subject.video or facts.video(subject.shot.analysis_id)
     measure = intent.measure if intent.measure != "shots" else "duration"
@@ -190,6 +199,14 @@ def _superlative(intent, facts: Facts, video: Video | None, subject: Subject | N
         head = f"The {ordinal} {_noun(word, 'shot')}{where} is"
     elif k == 1 and len(best) == 1:
         chosen, head = best, f"The {_noun(word, 'shot')}{where} is"
+        if intent.step and (found := facts.neighbour(best[0], intent.step)):  # "the shot after the darkest"
+            relation = "after" if intent.step > 0 else "before"
+            return Reply(
+                f"{name(found)} ({span(found)}) comes {relation} the {_noun(word, 'shot')}{where} ({best[0].label}, "
+                f"{value(measure, best[0])}): {positions.described(found)}.",
+                [cite(found)],
+                "superlative",
+            )
     elif k == 1:
         chosen = best[:MAX_LISTED]
         head = f"{len(best)} shots{where} tie as the {_noun(word, 'shot')} ({value(measure, best[0])}):"
@@ -321,6 +338,10 @@ def _presence(intent, facts: Facts, video: Video | None, subject: Subject | None
         shots, noun, detail = facts.search_shots(lambda s: s.brightness < DARK, video=video), "dark shots", "dark"
     elif intent.what == "blurry":  # the report's own judgement (low sharpness for the detail in the picture)
         shots, noun, detail = facts.search_shots(lambda s: s.blurry, video=video), "blurry shots", "blurry"
+    elif intent.what == "bright":  # describe.signal_words: "bright" from 0.7
+        shots, noun, detail = facts.search_shots(lambda s: s.brightness >= 0.7, video=video), "bright shots", "bright"
+    elif intent.what == "static":  # describe.signal_words: "static" under 0.002
+        shots, noun, detail = facts.search_shots(lambda s: s.motion < 0.002, video=video), "static shots", "static"
     else:
         shots = facts.search_shots(colour=intent.colour, video=video)
         noun, detail = f"shots that are mostly {intent.colour}", "colour"
@@ -334,13 +355,18 @@ def _presence(intent, facts: Facts, video: Video | None, subject: Subject | None
             "qr": "reads " + quoted(s.qr_texts),
             "dark": value("brightness", s),
             "blurry": value("sharpness", s),
+            "bright": value("brightness", s),
+            "static": value("motion", s),
             "colour": "mostly " + ", ".join(s.colours[:3]),
         }[detail]
         listed.append(f"{name(s)} ({span(s)}, {extra})")
     count = f"{len(shots)} of {counted(total, 'shot')}"
     verb = {"faces": "shows faces", "qr": "shows a QR code", "dark": "is dark", "blurry": "is blurry"}
     plural = {"faces": "show faces", "qr": "show QR codes", "dark": "are dark", "blurry": "are blurry"}
+    verb |= {"bright": "is bright", "static": "is static"}
+    plural |= {"bright": "are bright", "static": "are static"}
     verb["colour"], plural["colour"] = f"is mostly {intent.colour}", f"are mostly {intent.colour}"
     said = verb[detail] if len(shots) == 1 else plural[detail]
     yes = "" if intent.attribute == "which" else "Yes: "
-    return Reply(f"{yes}{count} {said}: {listing(listed)}.", [cite(s) for s in shots[:MAX_LISTED]], "presence")
+    more = f" and {len(shots) - MAX_LISTED} more" if len(shots) > MAX_LISTED else ""
+    return Reply(f"{yes}{count} {said}: {listing(listed)}{more}.", [cite(s) for s in shots[:MAX_LISTED]], "presence")

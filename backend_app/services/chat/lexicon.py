@@ -247,3 +247,7 @@ AVERAGE = frozenset("average mean durchschnitt durchschnittlich durchschnittlich
 SUMMARY = frozenset(
     "describe beschreibe list summarize summarise summary overview zusammenfassung zusammenfassen uberblick".split()
 )
+# The words describe.signal_words writes for the top light level and the lowest motion level.
+BRIGHT_WORDS = {w: "bright" for w in ("bright", "hell", "sunny", "sonnig")}
+STILL_WORDS = {w: "static" for w in ("static", "still", "motionless", "ruhig", "statisch", "unbewegt")}
+INVERTED = {"blurry": "sharpness", "blurred": "sharpness", "unscharf": "sharpness", "dark": "brightness"}

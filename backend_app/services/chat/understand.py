@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from backend_app.services.chat.lexicon import (
     AVERAGE,
     BLUR_WORDS,
+    BRIGHT_WORDS,
     COLOURS,
     COMPARATIVES,
     COUNTABLE,
     FILLER,
     GERMAN_SUPERLATIVES,
+    INVERTED,
     LIGHT_WORDS,
     MEASURE_WORDS,
     MOST,
@@ -30,6 +32,7 @@ from backend_app.services.chat.lexicon import (
     SHOT_WORDS,
     SPEECH,
     STEPS,
+    STILL_WORDS,
     SUMMARY,
     SUPERLATIVES,
     UNKNOWABLE,
@@ -51,7 +54,12 @@ THERE = re.compile(r"\bthere\b(?<!is there)(?<!are there)", re.IGNORECASE)  # "w
 OPENER = re.compile(r"^\s*(?:and|also|what about|how about|und|auch|und was ist mit)\b", re.IGNORECASE)
 END_WORDS = frozenset("end ends ending ended finish finishes stop stops endet enden aufhort hort".split())
 START_WORDS = frozenset("start starts begin begins began beginning beginnt beginnen fangt anfang".split())
-HOW_LONG = re.compile(r"\b(?:how long|wie lang|wie lange|dauert|duration|length|lange|dauer)\b", re.IGNORECASE)
+HOW_LONG = re.compile(
+    r"\b(?:how long|wie lang|wie lange|dauert|duration|length|lange|dauer|how many (?:seconds|minutes)|"
+    r"wie viele (?:sekunden|minuten))\b",
+    re.IGNORECASE,
+)
+SEQUEL = {"after": 1, "next": 1, "danach": 1, "before": -1, "previous": -1, "davor": -1}  # "the shot after the darkest"
 CLOCK = re.compile(r"\b(\d{1,2}):(\d{2})(?:[.,](\d))?\b")
 SECONDS = re.compile(r"\b(\d{1,4}(?:[.,]\d+)?)\s*(?:s|sec|secs|second|seconds|sekunde|sekunden)\b", re.IGNORECASE)
 ORDINAL_NUMBER = re.compile(r"\b(\d{1,3})(?:st|nd|rd|th|\.)\s*(?=\w)", re.IGNORECASE)
@@ -109,6 +117,8 @@ def _superlative(tokens: list[str]) -> tuple[str, str] | None:
     for a, b in zip(tokens, tokens[1:]):
         if a in MOST and b in QUANTITIES:
             return QUANTITIES[b], MOST[a]
+        if a in MOST and b in INVERTED:  # "the least blurry" is the sharpest
+            return INVERTED[b], "min" if MOST[a] == "max" else "max"
     return None
 
 
@@ -165,7 +175,7 @@ def parse(question: str) -> Intent:
         intent.limit = float(found.group(2).replace(",", "."))
         return intent
     sup = _superlative(tokens)
-    if COUNT_OPENERS.search(question):
+    if COUNT_OPENERS.search(question) and not HOW_LONG.search(question):
         if sup and token_set & VIDEO_WORDS:  # "how many shots does the longest video have?"
             intent.measure, intent.order = sup
         intent.video_subject = False
@@ -181,6 +191,7 @@ def parse(question: str) -> Intent:
         if ordinal is not None and ordinal > 0:
             intent.rank = ordinal
         intent.kind = "compare" if intent.video_subject or intent.measure == "shots" else "superlative"
+        intent.step = next((SEQUEL[t] for t in tokens if t in SEQUEL), 0)
         intent.attribute = _time_attribute(token_set, question)
         return intent
     anchor = ANCHOR_WITH.search(question) or ANCHOR.search(question)
@@ -221,6 +232,10 @@ def _time_attribute(token_set: set[str], question: str) -> str | None:
 
 def _count(intent: Intent, tokens: list[str]) -> Intent:
     intent.kind = "count"
+    things = [COUNTABLE[t] for t in tokens if t in COUNTABLE]
+    if things[:1] == ["shots"] and {"faces", "qr"} & set(things[1:]):  # "how many shots have faces?"
+        intent.what = "shots_with_" + next(t for t in things[1:] if t in ("faces", "qr"))
+        return intent
     for token in tokens:
         if token in COUNTABLE:
             intent.what = COUNTABLE[token]
@@ -245,7 +260,8 @@ def _extra(question: str) -> list[str]:
     found = []
     for term in terms(question):
         word = fold(term)
-        if word not in known and not any(lexicon(table, word) for table in (COLOURS, LIGHT_WORDS, BLUR_WORDS)):
+        tables = (COLOURS, LIGHT_WORDS, BLUR_WORDS, BRIGHT_WORDS, STILL_WORDS)
+        if word not in known and not any(lexicon(table, word) for table in tables):
             found.append(word)
     return found
 
@@ -270,6 +286,10 @@ def _presence(intent: Intent, tokens: list[str], question: str) -> Intent:
     if any(lexicon(LIGHT_WORDS, t) for t in tokens) and asks:
         intent.kind, intent.what = "presence", "dark"
         return intent
+    for table, what in ((BRIGHT_WORDS, "bright"), (STILL_WORDS, "static")):
+        if any(lexicon(table, t) for t in tokens) and asks:
+            intent.kind, intent.what = "presence", what
+            return intent
     if token_set & UNKNOWABLE:
         intent.kind, intent.what = "unanswerable", "unknowable"
         return intent
