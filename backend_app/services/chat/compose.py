@@ -12,9 +12,8 @@ Text from the videos (filenames, QR payloads) is quoted as data, never read as i
 
 from __future__ import annotations
 
-from backend_app.services.chat import positions, understand
-from backend_app.services.chat.facts import MEASURES, Facts, Video
-from backend_app.services.chat.lexicon import COMPARATIVES
+from backend_app.services.chat import aggregates, positions, understand
+from backend_app.services.chat.facts import Facts, Video
 from backend_app.services.chat.phrasing import (
     CANT_TELL,
     MAX_LISTED,
@@ -34,35 +33,6 @@ from backend_app.services.chat.phrasing import (
 from backend_app.services.chat.query import fold, words
 from backend_app.services.video.report import DARK
 from backend_app.wording import counted
-
-WORDS = {  # (measure, order) -> the superlative in words
-    ("brightness", "min"): "darkest",
-    ("brightness", "max"): "brightest",
-    ("duration", "max"): "longest",
-    ("duration", "min"): "shortest",
-    ("sharpness", "min"): "blurriest",
-    ("sharpness", "max"): "sharpest",
-    ("motion", "max"): "most moving",
-    ("motion", "min"): "stillest",
-    ("faces", "max"): "with the most faces",
-    ("faces", "min"): "with the fewest faces",
-    ("shots", "max"): "with the most shots",
-    ("shots", "min"): "with the fewest shots",
-}
-
-
-COMPARATIVE_WORDS = {
-    w: found
-    for w, found in COMPARATIVES.items()
-    if w.isascii()
-    and w.endswith("er")
-    and w in ("darker", "brighter", "longer", "shorter", "sharper", "blurrier", "faster", "slower")
-}
-
-
-def _noun(word: str, noun: str) -> str:
-    """ "darkest shot", but "shot with the most faces"."""
-    return f"{noun} {word}" if word.startswith("with ") else f"{word} {noun}"
 
 
 def last_subject(facts: Facts, last: dict | None) -> Subject | None:
@@ -90,15 +60,15 @@ def respond(question: str, facts: Facts, last: dict | None = None) -> Reply | No
     handler = {
         "count": _count_answer,
         "superlative": _superlative,
-        "compare": _compare,
+        "compare": aggregates.compare,
         "position": positions.position,
         "at": positions.at,
         "time": positions.time,
         "describe": positions.time,
         "presence": _presence,
         "step": positions.step,
-        "filter": _filter,
-        "average": _average,
+        "filter": aggregates.threshold,
+        "average": aggregates.average,
     }[intent.kind]
     reply = handler(intent, facts, video, last_subject(facts, last))
     if reply is not None:
@@ -127,7 +97,7 @@ def cant_tell_words(terms: list[str], scoped: bool) -> str:
 
 def _count_answer(intent, facts: Facts, video: Video | None, subject: Subject | None) -> Reply:
     if video is None and intent.measure:  # "how many shots does the longest video have?"
-        ranked = _ranked_videos(facts, intent.measure, intent.order)
+        ranked = aggregates.ranked_videos(facts, intent.measure, intent.order)
         video = ranked[0] if ranked else None
     elif video is None and intent.back and subject:
         video = subject.video or facts.video(subject.shot.analysis_id)
@@ -182,7 +152,7 @@ def _count_answer(intent, facts: Facts, video: Video | None, subject: Subject | 
 
 def _superlative(intent, facts: Facts, video: Video | None, subject: Subject | None) -> Reply:
     if intent.back and subject and subject.video and video is None:  # "and the shortest?" after a video answer
-        return _compare(intent, facts, video, subject)
+        return aggregates.compare(intent, facts, video, subject)
     if video is None and intent.back and subject:
         video = subject.video or facts.video(subject.shot.analysis_id)
     measure = intent.measure if intent.measure != "shots" else "duration"
@@ -191,131 +161,35 @@ def _superlative(intent, facts: Facts, video: Video | None, subject: Subject | N
     best = facts.aggregate(measure, intent.order, k=(rank + 1) if rank else k, video=video)
     if not best:
         return Reply(f"{video.filename if video else 'Your videos'} {'has' if video else 'have'} no shots.")
-    word = WORDS[(measure, intent.order)]
+    word = aggregates.WORDS[(measure, intent.order)]
     where = f" in {video.filename}" if video else ""
     if rank:
         chosen = [best[min(rank, len(best) - 1)]]
         ordinal = {1: "second", 2: "third"}.get(rank, f"{rank + 1}th")
-        head = f"The {ordinal} {_noun(word, 'shot')}{where} is"
+        head = f"The {ordinal} {aggregates.noun(word, 'shot')}{where} is"
     elif k == 1 and len(best) == 1:
-        chosen, head = best, f"The {_noun(word, 'shot')}{where} is"
+        chosen, head = best, f"The {aggregates.noun(word, 'shot')}{where} is"
         if intent.step and (found := facts.neighbour(best[0], intent.step)):  # "the shot after the darkest"
             relation = "after" if intent.step > 0 else "before"
             return Reply(
-                f"{name(found)} ({span(found)}) comes {relation} the {_noun(word, 'shot')}{where} ({best[0].label}, "
+                f"{name(found)} ({span(found)}) comes {relation} the {aggregates.noun(word, 'shot')}{where} ({best[0].label}, "
                 f"{value(measure, best[0])}): {positions.described(found)}.",
                 [cite(found)],
                 "superlative",
             )
     elif k == 1:
         chosen = best[:MAX_LISTED]
-        head = f"{len(best)} shots{where} tie as the {_noun(word, 'shot')} ({value(measure, best[0])}):"
+        head = f"{len(best)} shots{where} tie as the {aggregates.noun(word, 'shot')} ({value(measure, best[0])}):"
         listed = [f"{name(s)} ({span(s)})" for s in chosen]
         return Reply(f"{head} {listing(listed)}.", [cite(s) for s in chosen], "superlative")
     else:
         chosen = best[:k]
-        head = f"The {len(chosen)} {_noun(word, 'shots')}{where} are"
+        head = f"The {len(chosen)} {aggregates.noun(word, 'shots')}{where} are"
     listed = [f"{name(s)} ({span(s)}, {value(measure, s)})" for s in chosen]
     text = f"{head} {listing(listed)}."
     if intent.attribute and len(chosen) == 1:
         text += " " + positions.attribute_sentence(chosen[0], intent.attribute)
     return Reply(text, [cite(s) for s in chosen], "superlative")
-
-
-def _video_measure(measure: str, video: Video) -> float:
-    if measure == "duration":
-        return video.duration_s
-    if measure == "shots":
-        return float(len(video.shots))
-    if measure == "faces":
-        return float(sum(s.faces for s in video.shots))
-    if measure == "brightness":
-        return video.brightness()
-    values = [getattr(s, measure) for s in video.shots]
-    return sum(values) / len(values) if values else 0.0
-
-
-def _video_value(measure: str, video: Video) -> str:
-    if measure == "duration":
-        return f"{clock(video.duration_s)}, {video.duration_s:.1f} s"
-    if measure == "shots":
-        return counted(len(video.shots), "shot")
-    if measure == "faces":
-        return counted(int(_video_measure("faces", video)), "face")
-    if measure == "brightness":
-        return f"mean brightness {video.brightness():.2f}"
-    return f"mean {measure} {_video_measure(measure, video):.4f}"
-
-
-def _ranked_videos(facts: Facts, measure: str, order: str) -> list[Video]:
-    videos = [v for v in facts.videos() if v.shots]
-    return sorted(videos, key=lambda v: _video_measure(measure, v), reverse=order == "max")
-
-
-def _limit(measure: str, limit: float) -> str:
-    return f"{limit:.1f} s" if measure == "duration" else f"{measure} {limit:g}"
-
-
-def _filter(intent, facts: Facts, video: Video | None, subject: Subject | None) -> Reply:
-    """ "Which shots are darker than 0.2?", "wie viele Szenen sind länger als 2 Sekunden?"."""
-    read = MEASURES[intent.measure]
-    passes = (lambda x: x < intent.limit) if intent.op == "<" else (lambda x: x > intent.limit)
-    shots = facts.search_shots(lambda s: passes(read(s)), video=video)
-    total = len(facts.shots(video))
-    word = {v: k for k, v in COMPARATIVE_WORDS.items()}[(intent.measure, intent.op)]
-    than = f"{word} than {_limit(intent.measure, intent.limit)}"
-    if not shots:
-        return Reply(f"None of the {counted(total, 'shot')} is {than}.")
-    listed = [f"{name(s)} ({span(s)}, {value(intent.measure, s)})" for s in shots[:MAX_LISTED]]
-    more = f" and {len(shots) - MAX_LISTED} more" if len(shots) > MAX_LISTED else ""
-    verb = "is" if len(shots) == 1 else "are"
-    return Reply(
-        f"{len(shots)} of {counted(total, 'shot')} {verb} {than}: {listing(listed)}{more}.",
-        [cite(s) for s in shots[:MAX_LISTED]],
-    )
-
-
-def _average(intent, facts: Facts, video: Video | None, subject: Subject | None) -> Reply:
-    shots = facts.shots(video)
-    total = sum(s.duration for s in shots)
-    if not shots or not total:
-        return Reply(f"{CANT_TELL}there are no shots to average.", kind="unanswerable")
-    read = MEASURES[intent.measure]
-    mean = sum(read(s) * s.duration for s in shots) / total
-    where = video.filename if video else scope_words(facts)
-    shown = (
-        f"{mean:.1f} s"
-        if intent.measure == "duration"
-        else f"{mean:.4f}"
-        if intent.measure == "motion"
-        else f"{mean:.2f}"
-    )
-    return Reply(
-        f"The average {intent.measure} of {where} is {shown} (over {counted(len(shots), 'shot')}, by duration)."
-    )
-
-
-def _compare(intent, facts: Facts, video: Video | None, subject: Subject | None) -> Reply:
-    measure = intent.measure
-    ranked = _ranked_videos(facts, measure, intent.order)
-    if not ranked:
-        return Reply(f"{CANT_TELL}none of {scope_words(facts)} has analysed shots.", kind="unanswerable")
-    word = WORDS[(measure, intent.order)]
-    top = ranked[0]
-    others = ", ".join(f"{v.filename} {_video_value(measure, v)}" for v in ranked[1:MAX_LISTED])
-    text = f"The {_noun(word, 'video')} is {top.filename} ({_video_value(measure, top)})."
-    tied = [v for v in ranked if _video_measure(measure, v) == _video_measure(measure, top)]
-    if len(tied) > 1:
-        names = listing([v.filename for v in tied[:MAX_LISTED]])
-        return Reply(
-            f"{names} tie as the {_noun(word, 'video')} ({_video_value(measure, top)} each).",
-            [cite_video(v) for v in tied[:MAX_LISTED]],
-        )
-    if len(ranked) == 1:
-        text = f"There is only one video, {top.filename} ({_video_value(measure, top)})."
-    elif others:
-        text += f" Then: {others}."
-    return Reply(text, [cite_video(top)])
 
 
 def _presence(intent, facts: Facts, video: Video | None, subject: Subject | None) -> Reply | None:
