@@ -47,7 +47,7 @@ def _turn() -> chat.Turn:
     tag="chat",
     body=chat_body,
     responses={
-        200: "{answer, citations[{analysis_id, shot, start_s, end_s, snippet, keyframe_url, filename}], "
+        200: "{answer, citations[{kind, analysis_id, shot, start_s, end_s, snippet, keyframe_url, filename}], "
         "provider, notice, message_id}",
         **CHAT_ERRORS,
     },

@@ -138,7 +138,7 @@ def test_offline_answer_cites_seconds_and_measurements(client, app):
         "/api/v1/chat", json={"message": "Where is the red car?", "session_id": sid}, headers=h
     ).get_json()
     assert body["answer"] == (
-        "1 matching shot in 1 video:\n[1] corner.mp4, shot 4, 12.0-14.5 s: "
+        "These shots look closest to your question (1 shot in 1 video):\n[1] corner.mp4, shot 4, 12.0-14.5 s: "
         "A red car turns left at the corner. Brightness 0.31, motion 0.62."
     )
     cite = body["citations"][0]
@@ -371,7 +371,7 @@ def test_budget_exceeded_falls_back_or_refuses(client, openai_app, fake_openai):
     _corner(user.id, client.post("/api/v1/sessions", json={"name": "s"}, headers=h).get_json()["id"])
     body = client.post("/api/v1/chat", json={"message": "red car"}, headers=h).get_json()
     assert body["provider"] == "offline" and body["notice"]["code"] == "BUDGET_EXCEEDED"
-    assert body["answer"].startswith("2 matching shots") and body["citations"]
+    assert body["answer"].startswith("These shots look closest to your question (2 shots") and body["citations"]
     events = sse_events(client.post("/api/v1/chat/stream", json={"message": "red car"}, headers=h))
     text, done = reassemble(events)
     assert text == done["answer"] == body["answer"] and done["notice"]["code"] == "BUDGET_EXCEEDED"
@@ -529,7 +529,9 @@ def test_a_question_about_faces_or_codes_none_has_is_answered_in_its_words(clien
     assert answer("Are there any faces?")["answer"] == "No faces were detected in this session's videos."
     assert answer("any people?")["answer"] == "No faces were detected in this session's videos."
     assert answer("Is there a QR code?", None)["answer"] == "No QR codes were detected in your videos."
-    assert answer("red faces?")["answer"].startswith("1 matching shot")  # not only about faces: a search
+    assert answer("red faces?")["answer"].startswith(
+        "These shots look closest to your question (1 shot"
+    )  # not only about faces: a search
     shot_documents.replace_for(analysis, {"shots": [dict(wall, faces=2)], "warnings": []})
     db.session.commit()
     found = answer("any people?")
@@ -601,11 +603,11 @@ def test_a_question_about_faces_finds_the_shots_with_faces_only(client):
     db.session.commit()
     body = client.post("/api/v1/chat", json={"message": "Are there faces?"}, headers=h).get_json()
     assert [c["shot"] for c in body["citations"]] == [2], body["answer"]
-    assert body["answer"].startswith("1 matching shot in 1 video:")
+    assert body["answer"].startswith("These shots look closest to your question (1 shot in 1 video):")
     full = client.post("/api/v1/chat", json={"message": "green"}, headers=h).get_json()
     assert len(full["citations"]) == client.application.config["SETTINGS"].chat_top_k < len(shots)
     assert full["answer"].startswith(
-        f"The {client.application.config['SETTINGS'].chat_top_k} best-matching shots in 1 video:"
+        f"These shots look closest to your question (the {client.application.config['SETTINGS'].chat_top_k} best, in 1 video):"
     )
 
 

@@ -23,6 +23,8 @@ NO_VIDEOS_SESSION = "This session has no analysed videos yet: upload one, and as
 STILL_ANALYSING = "{count} still being analysed: ask again when {pronoun} report{s} ready."
 NOT_DETECTED = "No {subject} were detected in your videos."
 NOT_DETECTED_SESSION = "No {subject} were detected in this session's videos."
+# Retrieval's answer is a ranked list, never phrased as if it had answered the question.
+CLOSEST = "These shots look closest to your question"
 # A question about only one thing the analysis looks for ("Are there any faces?"): when no shot
 # has it, the answer says so in those words rather than "no shots match".
 _SUBJECTS = {"face": "faces", "faces": "faces", "qr": "QR codes", "code": "QR codes", "codes": "QR codes"}
@@ -37,6 +39,7 @@ TEMPLATE_WORDS = frozenset(
                 NO_VIDEOS,
                 NO_VIDEOS_SESSION,
                 NOT_DETECTED_SESSION,
+                CLOSEST,
                 *_SUBJECTS.values(),
                 "matching shot shots in video videos s the best more is are still being analysed ask again when its their "
                 "report reports ready",
@@ -87,6 +90,7 @@ def build_messages(question: str, hits: list[Hit]) -> list[dict[str, str]]:
 def citation(hit: Hit, terms: list[str]) -> dict:
     """The client-facing citation of one shot (the API adds its keyframe's URL)."""
     return {
+        "kind": "shot",
         "analysis_id": hit.analysis_id,
         "shot": hit.shot,
         "start_s": hit.start_s,
@@ -129,10 +133,11 @@ def offline_answer(
         return " ".join(p for p in (text, still_analysing(analysing, more=bool(indexed))) if p)
     videos = len({h.analysis_id for h in hits})
     what = f"{'video' if videos == 1 else 'videos'}:"
+    what = what.rstrip(":")
     if limit is not None and len(hits) >= limit > 1:
-        lines = [f"The {len(hits)} best-matching shots in {videos} {what}"]
+        lines = [f"{CLOSEST} (the {len(hits)} best, in {videos} {what}):"]
     else:
-        lines = [f"{len(hits)} matching {'shot' if len(hits) == 1 else 'shots'} in {videos} {what}"]
+        lines = [f"{CLOSEST} ({len(hits)} {'shot' if len(hits) == 1 else 'shots'} in {videos} {what}):"]
     for n, hit in enumerate(hits, 1):
         text = snippet(hit.text, terms)
         said, measured = _content_words(text), []

@@ -9,6 +9,10 @@ Modes (request field ``mode``):
   ``AI_UNAVAILABLE``; nothing silently degrades.
 - ``offline``: the extractive answer, never a paid call.
 When nothing matches, no LLM is called at all and the answer says so plainly.
+
+A question the facts of the analyses answer (compose.respond: counts, superlatives, positions,
+times, presence, comparisons, follow-ups) is answered from them directly, before retrieval,
+in modes ``auto`` and ``offline``; everything else goes through retrieval as before.
 """
 
 from __future__ import annotations
@@ -28,8 +32,9 @@ from backend_app.models import Analysis, ChatMessage, Job
 from backend_app.models.job import QUEUED, RUNNING
 from backend_app.services import ai, sessions, usage
 from backend_app.services.chat import answer as chat_answer
+from backend_app.services.chat import compose, search
+from backend_app.services.chat import facts as chat_facts
 from backend_app.services.chat import query as search_query
-from backend_app.services.chat import search
 from backend_app.tenancy import Tenant
 
 MODES = ("auto", "ai", "offline")
@@ -52,6 +57,8 @@ class Turn:
     edge: str | None = None  # "the one before" the first shot: said instead of "nothing matches"
     indexed: int = 1  # shots in the scope's index (counted only when nothing matched)
     analysing: int = 0  # the scope's videos still queued or running (counted only when nothing matched)
+    reply: compose.Reply | None = None  # the direct answer from the facts, when the question maps to one
+    analysed: int = 0  # the scope's videos with a report (facts to answer from)
 
     @property
     def prompt_question(self) -> str:
@@ -128,8 +135,13 @@ def prepare(user_id: str, message: str, session_id: str | None = None, mode: str
     question = clean_message(message)
     provider, notice = _provider(tenant, mode)
     asked, previous, edge = question, None, None
+    facts = chat_facts.Facts(tenant)
+    # A question the facts answer needs no model (mode "ai" asks for the model's answer).
+    reply = compose.respond(question, facts, _last_citation(tenant)) if mode != "ai" else None
     step = search_query.relative_step(question)
-    if step and (current := _last_cited_shot(tenant)):  # "and the one before?": that shot's neighbour
+    if reply is not None:
+        hits = []
+    elif step and (current := _last_cited_shot(tenant)):  # "and the one before?": that shot's neighbour
         neighbour = search.shot(tenant, current.analysis_id, current.shot + step)
         hits = [neighbour] if neighbour else []
         if neighbour is None:
@@ -140,16 +152,21 @@ def prepare(user_id: str, message: str, session_id: str | None = None, mode: str
             asked = f"{question} {previous}"  # "and when does it end?" is read with what "it" was
         hits = search.search(tenant, asked, limit=_settings().chat_top_k)
     turn = Turn(tenant, question, mode, search_query.terms(asked), hits, provider, notice, previous=previous, edge=edge)
+    turn.reply, turn.analysed = reply, len(facts.videos())
     if not hits:
-        turn.provider = "offline"  # nothing to ground an AI answer on: say so without a paid call
-        turn.indexed, turn.analysing = search.indexed_count(tenant), _analysing(tenant)
+        turn.provider = "offline"  # answered from the facts, or nothing to ground an AI answer on
+        if reply is None:
+            turn.indexed, turn.analysing = search.indexed_count(tenant), _analysing(tenant)
     db.session.add(ChatMessage(user_id=tenant.user_id, session_id=tenant.session_id, role="user", content=question))
     db.session.commit()
     return turn
 
 
 _OPENER = re.compile(r"^\s*(?:and|also|what about|how about|und|auch|was ist mit)\b", re.IGNORECASE)
-_BACK_REFERENCE = re.compile(r"\b(?:it|its|that|this|they|them|there|es|das|dort|dann)\b", re.IGNORECASE)
+# "there" points back ("what happens there?") except in "is there …?"/"are there …?".
+_BACK_REFERENCE = re.compile(
+    r"\b(?:it|its|that|this|they|them|there(?<!is there)(?<!are there)|es|das|dort|dann)\b", re.IGNORECASE
+)
 
 
 def follow_up(question: str) -> bool:
@@ -166,13 +183,19 @@ def _previous_question(tenant: Tenant) -> str | None:
     ).scalar()
 
 
-def _last_cited_shot(tenant: Tenant) -> search.Hit | None:
-    """The shot first cited by the thread's last answer (what "the one before" counts from), if it
-    is still in the tenant's scope."""
+def _last_citation(tenant: Tenant) -> dict | None:
+    """The thread's last answer's first citation (what "it" and "the one before" refer to)."""
     citations = db.session.execute(
         _newest_first(tenant, ChatMessage.citations).where(ChatMessage.role == "assistant").limit(1)
     ).scalar()
     first = (citations or [None])[0]
+    return first if isinstance(first, dict) else None
+
+
+def _last_cited_shot(tenant: Tenant) -> search.Hit | None:
+    """The shot first cited by the thread's last answer (what "the one before" counts from), if it
+    is still in the tenant's scope."""
+    first = _last_citation(tenant)
     if isinstance(first, dict) and isinstance(first.get("analysis_id"), str) and isinstance(first.get("shot"), int):
         return search.shot(tenant, first["analysis_id"], first["shot"])
     return None
@@ -203,9 +226,15 @@ def _analysing(tenant: Tenant) -> int:
 
 def _offline(turn: Turn) -> str:
     turn.provider = "offline"
+    if turn.reply is not None:
+        turn.citations = turn.reply.citations
+        return turn.reply.text
     if turn.edge and not turn.hits:
         return turn.edge
     turn.citations = [chat_answer.citation(h, turn.terms) for h in turn.hits]
+    if not turn.hits and turn.analysed and turn.terms and turn.indexed:
+        text = compose.cant_tell_words(turn.terms, scoped=turn.tenant.session_id is not None)
+        return " ".join(p for p in (text, chat_answer.still_analysing(turn.analysing, more=True)) if p)
     return chat_answer.offline_answer(
         turn.hits,
         turn.terms,

@@ -72,6 +72,15 @@ GERMAN = {
     "personen": "faces",
     "menschen": "faces",
     "rot": "red",
+    "rotes": "red",
+    "roter": "red",
+    "grunes": "green",
+    "blaues": "blue",
+    "blauer": "blue",
+    "gelbes": "yellow",
+    "gelber": "yellow",
+    "weisses": "white",
+    "schwarzes": "black",
     "rote": "red",
     "roten": "red",
     "grun": "green",
@@ -104,9 +113,46 @@ GERMAN = {
     "eingefroren": "frozen",
 }
 # Who a face belongs to: the documents say "1 face." / "3 faces.".
-PEOPLE = {"people": "faces", "persons": "faces", "humans": "faces", "human": "face", "someone": "face"}
+PEOPLE = {
+    "people": "faces",
+    "persons": "faces",
+    "humans": "faces",
+    "human": "face",
+    "someone": "face",
+    "anyone": "face",
+    "somebody": "face",
+    "jemand": "face",
+    "leute": "faces",
+    "mensch": "face",
+    "gesichtern": "faces",
+}
+# Paraphrases of the light, motion and sharpness words the documents write (the same lexicon
+# the answer layer, services/chat/understand.py, reads questions with).
+MEASURED_WORDS = {
+    "night": "dark",
+    "nacht": "dark",
+    "nachts": "dark",
+    "finster": "dark",
+    "dunklen": "dark",
+    "dunkler": "dark",
+    "hellen": "bright",
+    "sunny": "bright",
+    "movement": "moving",
+    "motion": "moving",
+    "still": "static",
+    "ruhig": "static",
+    "blurred": "blurry",
+    "unsharp": "blurry",
+    "verschwommen": "blurry",
+}
 SPELLINGS = {"grey": "gray", "greys": "gray", "greyish": "gray", "colour": "color", "colours": "colors"}
-DOCUMENT_WORDS = {**SUPERLATIVES, **GERMAN, **PEOPLE, **SPELLINGS}  # a question's word -> the word shot documents use
+DOCUMENT_WORDS = {
+    **SUPERLATIVES,
+    **GERMAN,
+    **PEOPLE,
+    **MEASURED_WORDS,
+    **SPELLINGS,
+}  # a question's word -> the word shot documents use
 _SHOT_NUMBER = re.compile(
     r"\b(?:shot|scene|szene|einstellung)\s*(?:no\.?|nr\.?|number|#)?\s*(\d{1,5})\b", re.IGNORECASE
 )

@@ -1,0 +1,116 @@
+"""Runs the chat eval set (chat_questions.yaml) through the chat service and scores each answer.
+
+A question passes when every expected phrase is in the answer's first sentence (the direct
+answer), its citations are exactly the expected shots (``file#N``, N the human label counting
+from 1), or, for unanswerable ones, the answer says it cannot tell. Every citation is also
+checked against the asking scope: a shot of another user's or another session's video counts
+as a leak, whatever the question.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+QUESTIONS = Path(__file__).with_name("chat_questions.yaml")
+FACTUAL_KINDS = ("count", "superlative", "position", "time", "presence", "compare", "followup", "paraphrase")
+IDK = re.compile(r"^(?:I can't tell|I don't know)")
+FIRST_SENTENCE = re.compile(r"^.*?[.!?](?=\s|$)", re.DOTALL)
+
+
+@dataclass
+class Outcome:
+    id: str
+    kind: str
+    lang: str
+    question: str
+    answer: str
+    passed: bool
+    leaks: int
+    ms: float
+    why: str = ""
+
+
+def load() -> list[dict]:
+    return yaml.safe_load(QUESTIONS.read_text())["questions"]
+
+
+def first_sentence(answer: str) -> str:
+    found = FIRST_SENTENCE.match(answer.strip())
+    return found.group(0) if found else answer
+
+
+def _check(item: dict, body: dict) -> str:
+    """'' when the answer is right, else why not."""
+    expect = item.get("expect") or {}
+    answer = body["answer"]
+    if expect.get("idk"):
+        return "" if IDK.match(answer) else "not an I-can't-tell answer"
+    if IDK.match(answer) and not expect.get("idk"):
+        return "said it cannot tell"
+    if prefix := expect.get("starts"):
+        if not answer.startswith(prefix):
+            return f"does not start with {prefix!r}"
+    head = first_sentence(answer).casefold()
+    missing = [p for p in expect.get("first", []) if p.casefold() not in head]
+    if missing:
+        return f"first sentence lacks {missing}"
+    absent = [p for p in expect.get("not", []) if p.casefold() in answer.casefold()]
+    if absent:
+        return f"says {absent}"
+    if top := expect.get("top"):
+        first = body["citations"][:1]
+        if [f"{c['filename']}#{c['shot'] + 1}" for c in first] != [top]:
+            return f"first citation is not {top}"
+    if "cites" in expect:
+        cited = sorted(f"{c['filename']}#{c['shot'] + 1}" for c in body["citations"])
+        if cited != sorted(expect["cites"]):
+            return f"cites {cited}"
+    return ""
+
+
+def run(world: dict, questions: list[dict] | None = None) -> list[Outcome]:
+    """Ask every question as its user in its scope, in file order (follow-ups lean on the one before)."""
+    from backend_app.services.chat import conversation
+
+    owned: dict[str, set[str]] = defaultdict(set)  # scope -> analysis ids it may cite
+    for analysis in world["videos"].values():
+        owned[f"{analysis.user_id}/{analysis.session_id}"].add(analysis.id)
+        owned[f"{analysis.user_id}/"].add(analysis.id)
+    outcomes = []
+    for item in questions or load():
+        user = world[item.get("user", "alice")]
+        scope = item.get("scope", "trip")
+        session_id = None if scope == "all" else world["sessions"][scope].id
+        started = time.perf_counter()
+        turn = conversation.prepare(user.id, item["ask"], session_id, mode="offline")
+        body = conversation.answer(turn)
+        ms = (time.perf_counter() - started) * 1000
+        allowed = owned[f"{user.id}/{session_id or ''}"]
+        leaks = sum(1 for c in body["citations"] if c["analysis_id"] not in allowed)
+        why = _check(item, body) or ("cites a video outside the scope" if leaks else "")
+        outcomes.append(
+            Outcome(
+                item["id"], item["kind"], item.get("lang", "en"), item["ask"], body["answer"], not why, leaks, ms, why
+            )
+        )
+    return outcomes
+
+
+def accuracy(outcomes: list[Outcome]) -> dict[str, tuple[int, int]]:
+    """kind -> (passed, asked)."""
+    table: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for o in outcomes:
+        table[o.kind][0] += o.passed
+        table[o.kind][1] += 1
+    return {kind: (p, n) for kind, (p, n) in sorted(table.items())}
+
+
+def factual_share(outcomes: list[Outcome]) -> float:
+    factual = [o for o in outcomes if o.kind in FACTUAL_KINDS]
+    return sum(o.passed for o in factual) / len(factual) if factual else 0.0
