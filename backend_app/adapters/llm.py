@@ -397,7 +397,7 @@ def _create(kwargs: dict[str, Any], attempts: int, purpose: str, deadline: float
             spent.outcome, failure = "timeout", exc
         except (openai.APIConnectionError, openai.InternalServerError, openai.RateLimitError) as exc:
             status = getattr(exc, "status_code", None)
-            if images and status is not None:
+            if images and status not in (None, 429) and _refuses_images(exc):
                 llm_caps.learn(vision=False)
                 raise _failed(NO_IMAGES, "This model cannot read images.", False, spent) from exc
             if status in (501, 505):
@@ -406,7 +406,7 @@ def _create(kwargs: dict[str, Any], attempts: int, purpose: str, deadline: float
                 ) from exc
             failure = exc
         except openai.OpenAIError as exc:
-            if images and getattr(exc, "status_code", None) in (400, 415, 422):
+            if images and getattr(exc, "status_code", None) in (400, 415, 422) and _refuses_images(exc):
                 llm_caps.learn(vision=False)
                 raise _failed(NO_IMAGES, "This model cannot read images.", False, spent) from exc
             raise _failed(REFUSED, f"The AI provider refused the request: {type(exc).__name__}.", False, spent) from exc
@@ -430,6 +430,16 @@ def _create(kwargs: dict[str, Any], attempts: int, purpose: str, deadline: float
         time.sleep(wait)
         delay *= 2
     raise ValueError("attempts must be at least 1")
+
+
+IMAGE_WORDS = ("image", "vision", "multimodal", "mmproj")
+
+
+def _refuses_images(exc: Exception) -> bool:
+    """Whether an error answer to a request with images says the model takes none (llama.cpp: 500
+    "image input is not supported - hint: … mmproj"); any other error stays what it is, so a
+    passing 500 of a model that reads images does not switch its pictures off."""
+    return any(word in str(exc).lower() for word in IMAGE_WORDS)
 
 
 def _failed(code: str, message: str, retryable: bool, spent: Completion) -> LLMError:

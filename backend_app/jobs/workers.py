@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from importlib import import_module
 
-from flask import current_app
+from flask import current_app, has_app_context
 from redis import Redis
 from rq import Worker
 from sqlalchemy.exc import SQLAlchemyError
@@ -114,7 +114,7 @@ def preload(settings=None) -> None:
     """
     if settings is not None:
         llm.warm(settings)
-        if settings.effective_ai_provider == "openai" and settings.llm_probe:  # what the endpoint serves
+        if settings.effective_ai_provider == "openai" and settings.llm_probe and has_app_context():
             ai.probe_in_background(current_app._get_current_object())
     for kind in KINDS.values():
         try:

@@ -79,9 +79,13 @@ def test_chat_about_an_analysed_video_whole_and_streamed(live, tmp_path):
     session_id, analysis_id, report = _analysed_video(live, tmp_path)
     colour = report["shots"][0]["description"].split("mostly ")[-1].split()[0].strip(".;")
     question = f"Which shot is {colour}?"  # words of the analysed shots: the search finds them
+    # mode "ai": the offline layer answers such a question directly; the model is asked all the same
 
     whole = live.timed(
-        "chat answer (whole)", "POST", "/api/v1/chat", json={"message": question, "session_id": session_id}
+        "chat answer (whole)",
+        "POST",
+        "/api/v1/chat",
+        json={"message": question, "session_id": session_id, "mode": "ai"},
     )
     assert whole.status_code == 200, whole.text
     body = whole.json()
@@ -94,7 +98,7 @@ def test_chat_about_an_analysed_video_whole_and_streamed(live, tmp_path):
     with live.call(
         "POST",
         "/api/v1/chat/stream",
-        json={"message": f"Describe the {colour} shot.", "session_id": session_id},
+        json={"message": f"Describe the {colour} shot.", "session_id": session_id, "mode": "ai"},
         stream=True,
     ) as response:
         assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/event-stream")

@@ -75,6 +75,8 @@ def open_report(page) -> str:
     page.locator("[data-testid=report-title]").wait_for()
     keyframes = page.locator("[data-testid=keyframe]")
     assert keyframes.count() >= 2  # the clip has a hard cut
+    for n in range(keyframes.count()):  # keyframes load lazily: the shot list's as it scrolls into view
+        keyframes.nth(n).scroll_into_view_if_needed()
     page.wait_for_function(
         "() => [...document.querySelectorAll('[data-testid=keyframe]')]"
         ".every((img) => img.complete && img.naturalWidth > 0)"
