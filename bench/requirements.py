@@ -158,8 +158,14 @@ def start_worker(env: dict) -> subprocess.Popen:
 
 
 def stop(worker: subprocess.Popen | None) -> None:
-    if worker is not None:
-        worker.terminate()
+    """Stop a worker: SIGTERM (it finishes or re-queues its job), SIGKILL after 30 s."""
+    if worker is None:
+        return
+    worker.terminate()
+    try:
+        worker.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
         worker.wait(timeout=30)
 
 
