@@ -308,6 +308,7 @@ def complete(
     use_cache: bool = True,
     cache_if: Callable[[str], bool] | None = None,
     before_call: Callable[[], None] | None = None,
+    stop: list[str] | None = None,
 ) -> Completion:
     """One chat completion: the scope's cache, then the endpoint with retries and backoff, all
     within ``deadline_s`` (LLM_DEADLINE_S when None).
@@ -323,6 +324,8 @@ def complete(
         before_call()
     client()  # the SDK imported and the client built before the clock starts: once per process
     kwargs: dict[str, Any] = {"model": model, "messages": messages, "temperature": 0, "max_tokens": max_tokens}
+    if stop:
+        kwargs["stop"] = stop
     if json_mode:
         kwargs["response_format"] = {"type": "json_object"}
     response = _create(kwargs, attempts, purpose, _deadline(deadline_s))
@@ -507,9 +510,10 @@ class Stream:
         deadline_s: float | None = None,
         use_cache: bool = True,
         before_call: Callable[[], None] | None = None,
+        stop: list[str] | None = None,
     ):
         self.messages, self.use_cache, self.cache_ttl_s = messages, use_cache, cache_ttl_s
-        self.max_tokens, self.deadline_s, self.before_call = max_tokens, deadline_s, before_call
+        self.max_tokens, self.deadline_s, self.before_call, self.stop = max_tokens, deadline_s, before_call, stop
         self.key = cache_key(model, messages, {"json": False}, cache_scope)
         self.result = Completion(text="", model=model)
 
@@ -568,6 +572,7 @@ class Stream:
                     messages=self.messages,
                     temperature=0,
                     max_tokens=self.max_tokens,
+                    **({"stop": self.stop} if self.stop else {}),
                     stream=True,
                     stream_options={"include_usage": True},
                 )

@@ -44,6 +44,9 @@ class AIProviderFailed(AppError):
         return self.details.get("reason", "")
 
 
+# Where a purpose's prompt format needs them, the sequences that end its answer: the chat prompt is
+# "<documents>…</documents> Question: …", which a small model continues with a question of its own.
+STOPS = {"chat": ["\nQuestion:", "<documents>"]}
 # The setting that caps each purpose's answer (any other purpose: the chat's).
 MAX_TOKENS = {
     "chat": "llm_max_tokens_chat",
@@ -187,6 +190,7 @@ def complete(
             cache_scope=user_id,
             cache_ttl_s=_cache_ttl_s(),
             max_tokens=max_tokens(purpose),
+            stop=STOPS.get(purpose),
             deadline_s=deadline_s,
             purpose=purpose,
             json_mode=json_mode,
@@ -227,6 +231,7 @@ def stream(
         cache_scope=user_id,
         cache_ttl_s=_cache_ttl_s(),
         max_tokens=max_tokens(purpose),
+        stop=STOPS.get(purpose),
         use_cache=use_cache,
         before_call=lambda: usage.check_budget(user_id),
     )

@@ -38,6 +38,8 @@ def test_each_use_sends_its_max_tokens(openai_app, fake_openai):
         ai.complete(MSGS, user_id=user.id, purpose=purpose, use_cache=False)
     "".join(ai.stream([{"role": "user", "content": "stream"}], user_id=user.id, purpose="chat"))
     assert [r["max_tokens"] for r in fake_openai.requests] == [111, 222, 333, 111]
+    # the chat's prompt format ends at the next "Question:" or documents block; JSON answers need no stop
+    assert [r.get("stop") for r in fake_openai.requests] == [ai.STOPS["chat"], None, None, ai.STOPS["chat"]]
 
 
 def test_a_slow_endpoint_fails_at_the_total_deadline_not_per_attempt(openai_app, fake_openai):
