@@ -39,7 +39,7 @@ from backend_app.api.batches import (
     submitted,
 )
 from backend_app.api.schemas import ref, shape, text
-from backend_app.api.uploads import init_body
+from backend_app.api.uploads import INIT_REFUSALS, UPLOAD_TICKET, init_body
 from backend_app.auth import current_tenant, current_user, login_required
 from backend_app.errors import ValidationError
 from backend_app.http import sse_response
@@ -74,22 +74,10 @@ def _started(analysis) -> dict:
     "Original: declare an upload (v1 POST /api/v1/uploads/init; no session_id: your default session)",
     tag=TAG,
     body=_compat_init_body,
-    returns=shape(
-        {
-            "analysis_id": {"type": "string"},
-            "upload_url": {"type": "string"},
-            "method": {"type": "string"},
-            "headers": {"type": "object"},
-            "expires_in": {"type": "integer"},
-            "session_id": {"type": "string"},
-        }
-    ),
+    returns=shape({**UPLOAD_TICKET, "session_id": {"type": "string"}}),
     responses={
         200: "{analysis_id, upload_url, method, headers, expires_in, session_id}",
-        404: "SESSION_NOT_FOUND",
-        413: "VIDEO_TOO_LARGE",
-        415: "UNSUPPORTED_FORMAT",
-        422: "EMPTY_FILE or VALIDATION_ERROR",
+        **INIT_REFUSALS,
         429: "QUOTA_UPLOADS_PER_HOUR, QUOTA_CONCURRENT_JOBS or RATE_LIMITED",
     },
 )

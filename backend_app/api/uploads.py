@@ -40,27 +40,29 @@ def _accepted(analysis):
     return jsonify({"analysis_id": analysis.id, "status": analysis.job.status if analysis.job else None}), 202
 
 
+# Where to PUT the bytes (the answer of an upload's init, here and on the compatibility route).
+UPLOAD_TICKET = {
+    "analysis_id": {"type": "string"},
+    "upload_url": {"type": "string"},
+    "method": {"type": "string"},
+    "headers": {"type": "object"},
+    "expires_in": {"type": "integer"},
+}
+INIT_REFUSALS = {
+    404: "SESSION_NOT_FOUND",
+    413: "VIDEO_TOO_LARGE",
+    415: "UNSUPPORTED_FORMAT",
+    422: "EMPTY_FILE or VALIDATION_ERROR",
+}
+
+
 @bp.post("/uploads/init")
 @doc(
     "Declare an upload; returns where to PUT the bytes",
     tag="uploads",
     body=init_body,
-    returns=shape(
-        {
-            "analysis_id": {"type": "string"},
-            "upload_url": {"type": "string"},
-            "method": {"type": "string"},
-            "headers": {"type": "object"},
-            "expires_in": {"type": "integer"},
-        }
-    ),
-    responses={
-        201: "Created: {analysis_id, upload_url, method, headers, expires_in}",
-        404: "SESSION_NOT_FOUND",
-        413: "VIDEO_TOO_LARGE",
-        415: "UNSUPPORTED_FORMAT",
-        422: "EMPTY_FILE or VALIDATION_ERROR",
-    },
+    returns=shape(UPLOAD_TICKET),
+    responses={201: "Created: {analysis_id, upload_url, method, headers, expires_in}", **INIT_REFUSALS},
 )
 @login_required
 def init_upload():
