@@ -29,7 +29,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
@@ -53,6 +53,7 @@ CACHE_PREFIX = "framewise:llm:"
 UNAVAILABLE, REFUSED, DEADLINE = "PROVIDER_UNAVAILABLE", "PROVIDER_REFUSED", "PROVIDER_DEADLINE"
 TIMED_OUT = DEADLINE
 NO_IMAGES, STREAM_FAILED = "MODEL_CANNOT_READ_IMAGES", "STREAM_FAILED"
+NO_TOOLS = "MODEL_CANNOT_CALL_TOOLS"  # the endpoint refused a request that offered tools
 
 # What became of a call: answered; answered but not usable (the caller's check); cut at max_tokens;
 # stopped repeating itself; out of time; left by its reader; failed.
@@ -73,6 +74,9 @@ class Completion:
     completion_tokens: int = 0
     cached: bool = False
     outcome: str = "ok"
+    # The assistant's function calls, when it was offered ``tools``: [{id, name, arguments}],
+    # ``arguments`` the model's JSON text as sent (the caller parses and checks it).
+    tool_calls: list[dict[str, str]] = field(default_factory=list)
 
 
 class LLMError(Exception):
@@ -308,6 +312,7 @@ def complete(
     use_cache: bool = True,
     cache_if: Callable[[str], bool] | None = None,
     before_call: Callable[[], None] | None = None,
+    tools: list[dict[str, Any]] | None = None,
 ) -> Completion:
     """One chat completion: the scope's cache, then the endpoint with retries and backoff, all
     within ``deadline_s`` (LLM_DEADLINE_S when None).
@@ -315,19 +320,27 @@ def complete(
     Only a whole answer is cached, and only one ``cache_if`` accepts (an answer the caller cannot
     use must not be replayed for a day); one it refuses has the outcome ``invalid``.
     ``before_call`` runs only when the endpoint is about to be called (a cache hit skips it: the
-    budget check). ``purpose`` labels the log lines of failed attempts."""
-    key = cache_key(model, messages, {"json": json_mode}, cache_scope)
+    budget check). ``purpose`` labels the log lines of failed attempts.
+
+    ``tools`` (Chat Completions function definitions) lets the model answer with function calls
+    (``Completion.tool_calls``) instead of text; a request with tools that the endpoint refuses
+    (400/422) raises ``NO_TOOLS`` and records that the model has none."""
+    extra: dict[str, Any] = {"json": json_mode} | ({"tools": tools} if tools else {})
+    key = cache_key(model, messages, extra, cache_scope)
     if use_cache and (hit := _cache_get(key)):
-        return Completion(text=hit["text"], model=model, cached=True)
+        return Completion(text=hit["text"], model=model, cached=True, tool_calls=hit.get("tool_calls") or [])
     if before_call is not None:
         before_call()
     client()  # the SDK imported and the client built before the clock starts: once per process
     kwargs: dict[str, Any] = {"model": model, "messages": messages, "temperature": 0, "max_tokens": max_tokens}
     if json_mode:
         kwargs["response_format"] = {"type": "json_object"}
+    if tools:
+        kwargs["tools"] = tools
     response = _create(kwargs, attempts, purpose, _deadline(deadline_s))
     choice = response.choices[0] if response.choices else None
     text = (choice.message.content or "") if choice else ""
+    calls = _tool_calls(choice.message) if choice and tools else []
     usage = response.usage
     result = Completion(
         text=text,
@@ -335,12 +348,26 @@ def complete(
         prompt_tokens=usage.prompt_tokens if usage else estimate_tokens(messages),
         completion_tokens=usage.completion_tokens if usage else estimate_tokens(text),
         outcome="truncated" if choice is not None and choice.finish_reason == "length" else "ok",
+        tool_calls=calls,
     )
-    if result.outcome == "ok" and cache_if is not None and not cache_if(text):
+    if result.outcome == "ok" and not calls and cache_if is not None and not cache_if(text):
         result.outcome = "invalid"
-    if use_cache and text and result.outcome == "ok":
-        _cache_set(key, {"text": text}, cache_ttl_s)
+    if use_cache and (text or calls) and result.outcome == "ok":
+        _cache_set(key, {"text": text, "tool_calls": calls}, cache_ttl_s)
     return result
+
+
+def _tool_calls(message) -> list[dict[str, str]]:
+    """The message's function calls as plain dicts (a call without a name is dropped)."""
+    calls = []
+    for n, call in enumerate(getattr(message, "tool_calls", None) or []):
+        function = getattr(call, "function", None)
+        if function is None or not getattr(function, "name", None):
+            continue
+        calls.append(
+            {"id": call.id or f"call_{n}", "name": str(function.name), "arguments": str(function.arguments or "")}
+        )
+    return calls
 
 
 def estimate_tokens(content: Any) -> int:
@@ -370,7 +397,7 @@ def _create(kwargs: dict[str, Any], attempts: int, purpose: str, deadline: float
     request with images to a model that has none, are not tried again."""
     import openai  # on first use: with the offline provider no process loads it (~25 MB with pydantic)
 
-    delay, images = 0.5, _has_images(kwargs["messages"])
+    delay, images, tools = 0.5, _has_images(kwargs["messages"]), bool(kwargs.get("tools"))
     spent = Completion(text="", model=kwargs["model"], prompt_tokens=0, outcome="failed")
     for attempt in range(1, attempts + 1):
         started = time.monotonic()
@@ -409,6 +436,9 @@ def _create(kwargs: dict[str, Any], attempts: int, purpose: str, deadline: float
             if images and getattr(exc, "status_code", None) in (400, 415, 422):
                 llm_caps.learn(vision=False)
                 raise _failed(NO_IMAGES, "This model cannot read images.", False, spent) from exc
+            if tools and getattr(exc, "status_code", None) in (400, 422):
+                llm_caps.learn(tools=False)
+                raise _failed(NO_TOOLS, "This model endpoint does not accept tools.", False, spent) from exc
             raise _failed(REFUSED, f"The AI provider refused the request: {type(exc).__name__}.", False, spent) from exc
         # The exception's kind and status only: its text is the provider's body, which can echo
         # the request (requirement text, which is never stored, logs included).

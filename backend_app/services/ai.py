@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,6 +69,7 @@ class LLMResult:
     cost_usd: float = 0.0
     cached: bool = False
     outcome: str = "ok"
+    tool_calls: list[dict[str, str]] = field(default_factory=list)  # [{id, name, arguments}] when offered tools
 
 
 def _priced(answer: llm.Completion) -> LLMResult:
@@ -81,6 +82,7 @@ def _priced(answer: llm.Completion) -> LLMResult:
         cost_usd=cost,
         cached=answer.cached,
         outcome=answer.outcome,
+        tool_calls=list(answer.tool_calls),
     )
 
 
@@ -139,6 +141,11 @@ def without_loop(text: str) -> str:
     return llm.without_loop(text)
 
 
+def can_call_tools() -> bool:
+    """False once the endpoint has shown that it takes no tools (probe or a refused call); unknown counts as yes."""
+    return llm_caps.status().get("tools") is not False
+
+
 def can_read_images() -> bool:
     """False once the endpoint has shown that its model has no image input."""
     return llm_caps.can_read_images()
@@ -167,6 +174,7 @@ def complete(
     record: bool = True,
     valid: Callable[[str], bool] | None = None,
     deadline_s: float | None = None,
+    tools: list[dict[str, Any]] | None = None,
 ) -> LLMResult:
     """One chat completion: the cache, the budget check (only when the endpoint is called), the
     adapter (retries with backoff inside one deadline), usage.
@@ -178,6 +186,10 @@ def complete(
     are recorded as ``invalid``. ``record=False`` leaves the usage rows to the caller
     (``usage.row``; a failed call's cost is ``AIProviderFailed.call``): a batch calls from a
     thread pool but writes to the database from one thread only.
+
+    ``tools`` offers the model functions; its calls come back in ``LLMResult.tool_calls`` (each
+    round of a tool loop is one call here, with its own usage row). An endpoint that refuses
+    tools is ``AIProviderFailed`` with reason ``MODEL_CANNOT_CALL_TOOLS``.
     """
     model = model or _settings().openai_model
     try:
@@ -194,6 +206,7 @@ def complete(
             use_cache=use_cache,
             cache_if=valid,
             before_call=lambda: usage.check_budget(user_id),
+            tools=tools,
         )
     except llm.LLMError as exc:
         failure = AIProviderFailed.of(exc)
@@ -215,6 +228,7 @@ def stream(
     model: str | None = None,
     use_cache: bool = True,
     outcome: list[str] | None = None,
+    deadline_s: float | None = None,
 ) -> Iterator[str]:
     """Stream a completion's text pieces; usage is recorded when the stream ends, however it
     ends (the reader leaving early included: what was generated is paid for). ``outcome``, when
@@ -227,6 +241,7 @@ def stream(
         cache_scope=user_id,
         cache_ttl_s=_cache_ttl_s(),
         max_tokens=max_tokens(purpose),
+        deadline_s=deadline_s,
         use_cache=use_cache,
         before_call=lambda: usage.check_budget(user_id),
     )

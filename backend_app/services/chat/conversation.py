@@ -13,6 +13,15 @@ When nothing matches, no LLM is called at all and the answer says so plainly.
 A question the facts of the analyses answer (compose.respond: counts, superlatives, positions,
 times, presence, comparisons, follow-ups) is answered from them directly, before retrieval,
 in modes ``auto`` and ``offline``; everything else goes through retrieval as before.
+
+With the openai provider and a scope that has analysed videos, the model answers with tools
+over those facts (``agent``: at most ``agent.MAX_ROUNDS`` calls in one LLM_DEADLINE_S), or, when
+the endpoint takes no tools, from the offline layer's facts put in the prompt; it cites only
+shots a tool returned (or the prompt numbered). In mode ``auto`` that is every question the
+facts do not answer directly; in mode ``ai`` every question. A failing endpoint, a timeout, an
+empty answer or a model still calling tools after the last round falls back to the offline
+answer with the notice (``ai``: the error). The tool loop's answer arrives whole from the
+endpoint and is sent in word pieces; the facts-in-prompt answer streams as the model writes.
 """
 
 from __future__ import annotations
@@ -31,8 +40,8 @@ from backend_app.extensions import db
 from backend_app.models import Analysis, ChatMessage, Job
 from backend_app.models.job import QUEUED, RUNNING
 from backend_app.services import ai, sessions, usage
+from backend_app.services.chat import agent, compose, search
 from backend_app.services.chat import answer as chat_answer
-from backend_app.services.chat import compose, search
 from backend_app.services.chat import facts as chat_facts
 from backend_app.services.chat import query as search_query
 from backend_app.tenancy import Tenant
@@ -59,6 +68,7 @@ class Turn:
     analysing: int = 0  # the scope's videos still queued or running (counted only when nothing matched)
     reply: compose.Reply | None = None  # the direct answer from the facts, when the question maps to one
     analysed: int = 0  # the scope's videos with a report (facts to answer from)
+    facts: chat_facts.Facts | None = None  # the scope's facts, loaded once for the turn
 
     @property
     def prompt_question(self) -> str:
@@ -136,10 +146,12 @@ def prepare(user_id: str, message: str, session_id: str | None = None, mode: str
     provider, notice = _provider(tenant, mode)
     asked, previous, edge = question, None, None
     facts = chat_facts.Facts(tenant)
-    # A question the facts answer needs no model (mode "ai" asks for the model's answer).
-    reply = compose.respond(question, facts, _last_citation(tenant)) if mode != "ai" else None
+    # A question the facts answer needs no model (mode "ai" asks for the model's answer, which
+    # may still be given these facts: an endpoint without tools gets them in its prompt).
+    reply = compose.respond(question, facts, _last_citation(tenant))
+    direct = reply if mode != "ai" else None
     step = search_query.relative_step(question)
-    if reply is not None:
+    if direct is not None:
         hits = []
     elif step and (current := _last_cited_shot(tenant)):  # "and the one before?": that shot's neighbour
         neighbour = search.shot(tenant, current.analysis_id, current.shot + step)
@@ -152,8 +164,8 @@ def prepare(user_id: str, message: str, session_id: str | None = None, mode: str
             asked = f"{question} {previous}"  # "and when does it end?" is read with what "it" was
         hits = search.search(tenant, asked, limit=_settings().chat_top_k)
     turn = Turn(tenant, question, mode, search_query.terms(asked), hits, provider, notice, previous=previous, edge=edge)
-    turn.reply, turn.analysed = reply, len(facts.videos())
-    if not hits:
+    turn.reply, turn.analysed, turn.facts = reply, len(facts.videos()), facts
+    if not hits and not (provider == "openai" and turn.analysed and direct is None):
         turn.provider = "offline"  # answered from the facts, or nothing to ground an AI answer on
         if reply is None:
             turn.indexed, turn.analysing = search.indexed_count(tenant), _analysing(tenant)
@@ -286,18 +298,49 @@ def answer(turn: Turn) -> dict:
     """The whole answer at once."""
     if turn.provider == "openai":
         try:
-            reply = ai.complete(
-                chat_answer.build_messages(turn.prompt_question, turn.hits),
-                user_id=turn.tenant.user_id,
-                purpose=PURPOSE,
-            )
-            text, order = chat_answer.clean_citations(reply.text, len(turn.hits))
-            _cite(turn, order)
+            if turn.analysed:
+                text = _over_facts(turn)
+            else:
+                reply = ai.complete(
+                    chat_answer.build_messages(turn.prompt_question, turn.hits),
+                    user_id=turn.tenant.user_id,
+                    purpose=PURPOSE,
+                )
+                text, order = chat_answer.clean_citations(reply.text, len(turn.hits))
+                _cite(turn, order)
         except (ai.AIProviderFailed, usage.BudgetExceeded) as exc:
             text = _fallback(turn, exc)
     else:
         text = _offline(turn)
     return result(turn, text, _store_answer(turn, text))
+
+
+def _over_facts(turn: Turn, stream: bool = False, outcome: list[str] | None = None):
+    """The model's answer over the scope's facts: the tool loop, or (no tools) the facts in the
+    prompt. Returns the text, or with ``stream`` an iterator of its pieces; sets the citations."""
+    user_id, deadline_at = turn.tenant.user_id, agent.deadline()
+    if ai.can_call_tools():
+        try:
+            found = agent.with_tools(turn.prompt_question, turn.facts, user_id, deadline_at)
+        except ai.AIProviderFailed as exc:
+            if exc.reason != agent.NO_TOOLS:
+                raise
+        else:
+            turn.citations = found.citations
+            return iter(re.findall(r"\s*\S+", found.text)) if stream else found.text
+    shots = agent.context_shots(turn.facts, turn.reply, turn.hits)
+    messages = agent.facts_messages(turn.prompt_question, turn.reply, shots)
+    if not stream:
+        found = agent.with_facts(messages, shots, user_id, deadline_at)
+        turn.citations = found.citations
+        return found.text
+    found = agent.Result("")
+
+    def pieces() -> Iterator[str]:
+        yield from agent.stream_with_facts(messages, shots, user_id, deadline_at, outcome or [], found)
+        turn.citations = found.citations
+
+    return pieces()
 
 
 def answer_stream(turn: Turn) -> Iterator[tuple[str, dict]]:
@@ -335,6 +378,9 @@ def answer_stream(turn: Turn) -> Iterator[tuple[str, dict]]:
 
 def _ai_pieces(turn: Turn, outcome: list[str]) -> Iterator[str]:
     """The model's streamed text with citations checked as they pass; sets the turn's citations."""
+    if turn.analysed:
+        yield from _over_facts(turn, stream=True, outcome=outcome)
+        return
     flt = chat_answer.CitationFilter(len(turn.hits))
     for piece in ai.stream(
         chat_answer.build_messages(turn.prompt_question, turn.hits),
