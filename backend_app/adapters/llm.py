@@ -514,7 +514,8 @@ class Stream:
     for); a provider that sends no counts gets an estimate.
 
     Shares complete()'s cache: a cached answer is replayed word by word, and a stream that
-    finished fills the cache."""
+    finished fills the cache. With ``tools``, the function calls the model streams are gathered
+    into ``result.tool_calls`` (the text pieces, if any, still pass as they come)."""
 
     def __init__(
         self,
@@ -527,10 +528,12 @@ class Stream:
         deadline_s: float | None = None,
         use_cache: bool = True,
         before_call: Callable[[], None] | None = None,
+        tools: list[dict[str, Any]] | None = None,
     ):
         self.messages, self.use_cache, self.cache_ttl_s = messages, use_cache, cache_ttl_s
         self.max_tokens, self.deadline_s, self.before_call = max_tokens, deadline_s, before_call
-        self.key = cache_key(model, messages, {"json": False}, cache_scope)
+        self.tools = tools
+        self.key = cache_key(model, messages, {"json": False} | ({"tools": tools} if tools else {}), cache_scope)
         self.result = Completion(text="", model=model)
 
     def __iter__(self) -> Iterator[str]:
@@ -540,6 +543,7 @@ class Stream:
         if self.use_cache and (hit := _cache_get(self.key)):
             self.result.cached = True
             self.result.text = hit["text"]
+            self.result.tool_calls = hit.get("tool_calls") or []
             yield from _WORD_PIECES.findall(hit["text"])
             return
         if self.before_call is not None:
@@ -560,6 +564,9 @@ class Stream:
         except openai.OpenAIError as exc:
             timed_out = isinstance(exc, openai.APITimeoutError)
             self.result.outcome = "timeout" if timed_out else "failed"
+            if self.tools and getattr(exc, "status_code", None) in (400, 422):
+                llm_caps.learn(tools=False)
+                raise _failed(NO_TOOLS, "This model endpoint does not accept tools.", False, self.result) from exc
             if not (timed_out and pieces and time.monotonic() >= deadline - DEADLINE_MARGIN_S):
                 message = f"The AI provider failed while streaming: {type(exc).__name__}."
                 retryable = isinstance(exc, _transient(openai))
@@ -568,12 +575,12 @@ class Stream:
         finally:
             # Also when the reader went away mid-stream (GeneratorExit): what was generated is paid for.
             self.result.text = "".join(pieces)
-            if pieces and not self.result.completion_tokens:  # the provider sent no usage: estimate
-                self.result.completion_tokens = estimate_tokens(self.result.text)
+            if (pieces or self.result.tool_calls) and not self.result.completion_tokens:  # no usage sent: estimate
+                self.result.completion_tokens = estimate_tokens(self.result.text + json.dumps(self.result.tool_calls))
             if not self.result.prompt_tokens and (pieces or self.result.outcome != "failed"):
                 self.result.prompt_tokens = estimate_tokens(self.messages)
-        if self.use_cache and pieces and self.result.outcome == "ok":
-            _cache_set(self.key, {"text": self.result.text}, self.cache_ttl_s)
+        if self.use_cache and (pieces or self.result.tool_calls) and self.result.outcome == "ok":
+            _cache_set(self.key, {"text": self.result.text, "tool_calls": self.result.tool_calls}, self.cache_ttl_s)
 
     def _from_endpoint(self, pieces: list[str], deadline: float) -> Iterator[str]:
         """The endpoint's pieces, until it stops, the deadline passes or the text loops; the
@@ -590,9 +597,10 @@ class Stream:
                     max_tokens=self.max_tokens,
                     stream=True,
                     stream_options={"include_usage": True},
+                    **({"tools": self.tools} if self.tools else {}),
                 )
             )
-            finish = None
+            finish, calls = None, {}
             try:
                 for chunk in chunks:
                     if chunk.usage:
@@ -602,6 +610,8 @@ class Stream:
                         finish = choice.finish_reason or finish
                         if choice.finish_reason == "length":
                             self.result.outcome = "truncated"
+                        for delta in (choice.delta.tool_calls if choice.delta else None) or []:
+                            _gather(calls, delta)
                         piece = choice.delta.content if choice.delta else None
                         if piece:
                             pieces.append(piece)
@@ -612,6 +622,7 @@ class Stream:
                     if pieces and looping("".join(pieces)[-4 * LOOP_WINDOW * 8 :].split()) is not None:
                         self.result.outcome = "loop"
                         return
+                self.result.tool_calls = [c for _, c in sorted(calls.items()) if c["name"]]
                 if finish is None:  # the connection closed before the model said it was done
                     raise _failed(STREAM_FAILED, "The AI provider's stream broke off.", True, self.result)
                 if self.result.outcome == "aborted":
@@ -619,3 +630,16 @@ class Stream:
             finally:
                 chunks.close()
         SLOTS.answered()
+
+
+def _gather(calls: dict[int, dict[str, str]], delta) -> None:
+    """One streamed piece of a function call into ``calls`` (by its index): the id and name come
+    once, the arguments' JSON text in pieces."""
+    index = delta.index if isinstance(getattr(delta, "index", None), int) else len(calls)
+    call = calls.setdefault(index, {"id": f"call_{index}", "name": "", "arguments": ""})
+    if getattr(delta, "id", None):
+        call["id"] = delta.id
+    function = getattr(delta, "function", None)
+    if function is not None:
+        call["name"] += function.name or ""
+        call["arguments"] += function.arguments or ""

@@ -229,11 +229,14 @@ def stream(
     use_cache: bool = True,
     outcome: list[str] | None = None,
     deadline_s: float | None = None,
+    tools: list[dict[str, Any]] | None = None,
+    calls: list[dict[str, str]] | None = None,
 ) -> Iterator[str]:
     """Stream a completion's text pieces; usage is recorded when the stream ends, however it
     ends (the reader leaving early included: what was generated is paid for). ``outcome``, when
     given, receives the call's outcome: ``loop``, ``timeout`` and ``truncated`` streams stop
-    early without an error."""
+    early without an error. With ``tools``, ``calls`` receives the model's function calls when
+    the stream ends (a refused tools request: ``MODEL_CANNOT_CALL_TOOLS``, as for ``complete``)."""
     model = model or _settings().openai_model
     call = llm.Stream(
         messages,
@@ -244,6 +247,7 @@ def stream(
         deadline_s=deadline_s,
         use_cache=use_cache,
         before_call=lambda: usage.check_budget(user_id),
+        tools=tools,
     )
     try:
         yield from call
@@ -252,6 +256,8 @@ def stream(
     finally:
         if outcome is not None:
             outcome.append(call.result.outcome)
+        if calls is not None:
+            calls.extend(call.result.tool_calls)
         if call.result.cached or call.result.prompt_tokens or call.result.completion_tokens:
             usage.record(user_id, purpose, _priced(call.result))
 

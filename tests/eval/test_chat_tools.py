@@ -207,3 +207,57 @@ def test_the_toolbox_checks_arguments_and_keeps_results_small(app, reports):
     assert [(s["video"], s["shot"]) for s in at["shots"]] == [("qr.mp4", 2)]
     every = box.run("aggregate", json.dumps({"measure": "duration", "order": "max", "k": tools.MAX_SHOTS}))
     assert len(every) <= tools.MAX_RESULT_CHARS and json.loads(every)["total"] >= tools.MAX_SHOTS
+
+
+def test_streamed_rounds_pass_the_answers_tokens_as_the_model_writes_them(client, fake_openai, alice):
+    user, trip, qr = alice["alice"], alice["sessions"]["trip"], alice["videos"]["qr.mp4"]
+    h = auth_headers(client, user)
+    fake_openai.responder = lambda request: (
+        _darkest_model(request) if _tool_results(request) else {**_darkest_model(request), "content": "Let me look."}
+    )
+    events = _sse(
+        client.post(
+            "/api/v1/chat/stream",
+            json={"message": "Which shot is darkest?", "session_id": trip.id, "mode": "ai"},
+            headers=h,
+        )
+    )
+    tokens = [d["text"] for e, d in events if e == "token"]
+    done = events[-1][1]
+    assert events[-1][0] == "done" and done["provider"] == "openai", events[-3:]
+    # The tool round's "Let me look." was held and dropped; the answer streamed word by word.
+    assert (
+        "".join(tokens)
+        == done["answer"]
+        == ("The darkest shot is Shot 2 of qr.mp4 (0:02–0:03.2, brightness 0.05) [1]. Not this one.")
+    )
+    assert len(tokens) > 5 and [(c["analysis_id"], c["shot"]) for c in done["citations"]] == [(qr.id, 1)]
+    assert [r["stream"] for r in fake_openai.requests] == [True, True]
+    assert all("tools" in r for r in fake_openai.requests)
+    assert fake_openai.requests[1]["messages"][2]["tool_calls"][0]["function"]["name"] == "aggregate"
+    rows = UsageRecord.query.filter_by(user_id=user.id, purpose="chat").all()
+    assert len(rows) == 2 and all(r.completion_tokens > 0 and r.outcome == "ok" for r in rows)
+
+
+def test_a_follow_up_names_the_shot_the_last_answer_was_about(client, fake_openai, alice):
+    user, trip, megamind = alice["alice"], alice["sessions"]["trip"], alice["videos"]["Megamind.avi"]
+    h = auth_headers(client, user)
+    fake_openai.responder = _darkest_model
+    ask = {"session_id": trip.id, "mode": "ai"}
+    client.post("/api/v1/chat", json={**ask, "message": "Which shot is darkest?"}, headers=h)
+    fake_openai.responder = lambda request: "It ends at 0:03.2."
+    client.post("/api/v1/chat", json={**ask, "message": "and when does it end?"}, headers=h)
+    question = fake_openai.requests[-1]["messages"][1]["content"]
+    assert question.endswith(
+        f"(The previous answer was about Shot 2 of qr.mp4 (analysis_id {alice['videos']['qr.mp4'].id}).)"
+    )
+    # A forged last citation of another user's shot names nothing.
+    from backend_app.extensions import db
+    from backend_app.models import ChatMessage
+
+    forged = {"kind": "shot", "analysis_id": megamind.id, "shot": 0, "start_s": 0.0, "end_s": 1.0, "snippet": ""}
+    db.session.add(ChatMessage(user_id=user.id, session_id=trip.id, role="assistant", content="x", citations=[forged]))
+    db.session.commit()
+    client.post("/api/v1/chat", json={**ask, "message": "and how long is it?"}, headers=h)
+    question = fake_openai.requests[-1]["messages"][1]["content"]
+    assert "previous answer was about" not in question and megamind.id not in question

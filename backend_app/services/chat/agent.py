@@ -34,6 +34,7 @@ from backend_app.services.chat.tools import DEFINITIONS, Toolbox
 
 MAX_ROUNDS = 4
 MAX_CONTEXT_SHOTS = 5
+HOLD_CHARS = 24  # a streamed round's opening, held until the round is known to answer, not call
 NO_TOOLS = "MODEL_CANNOT_CALL_TOOLS"  # the adapter's code for a refused tools request
 
 TOOLS_PROMPT = (
@@ -81,13 +82,32 @@ def _cited(text: str, shots: list[Shot]) -> tuple[str, list[dict]]:
     return cleaned, [cite(shots[n - 1]) for n in order]
 
 
+def _tool_messages(question: str) -> list[dict]:
+    return [{"role": "system", "content": TOOLS_PROMPT}, {"role": "user", "content": question}]
+
+
+def _after_calls(messages: list[dict], box: Toolbox, text: str, calls: list[dict]) -> None:
+    """The assistant's calls and our tools' results, appended for the next round."""
+    messages.append(
+        {
+            "role": "assistant",
+            "content": text or None,
+            "tool_calls": [
+                {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+                for c in calls
+            ],
+        }
+    )
+    for call in calls:
+        messages.append(
+            {"role": "tool", "tool_call_id": call["id"], "content": box.run(call["name"], call["arguments"])}
+        )
+
+
 def with_tools(question: str, facts: Facts, user_id: str, deadline_at: float) -> Result:
     """The tool loop; ``NO_TOOLS`` from the endpoint propagates (the caller puts facts in the prompt)."""
     box = Toolbox(facts)
-    messages: list[dict] = [
-        {"role": "system", "content": TOOLS_PROMPT},
-        {"role": "user", "content": question},
-    ]
+    messages = _tool_messages(question)
     for round_no in range(1, MAX_ROUNDS + 1):
         reply = ai.complete(
             messages,
@@ -102,20 +122,54 @@ def with_tools(question: str, facts: Facts, user_id: str, deadline_at: float) ->
                 raise Unusable("The model gave no answer.", details={"reason": "EMPTY_ANSWER"})
             text, citations = _cited(reply.text.strip(), box.shots)
             return Result(text, citations, round_no)
-        messages.append(
-            {
-                "role": "assistant",
-                "content": reply.text or None,
-                "tool_calls": [
-                    {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
-                    for c in reply.tool_calls
-                ],
-            }
-        )
-        for call in reply.tool_calls:
-            messages.append(
-                {"role": "tool", "tool_call_id": call["id"], "content": box.run(call["name"], call["arguments"])}
-            )
+        _after_calls(messages, box, reply.text, reply.tool_calls)
+    raise Unusable(f"The model kept calling tools after {MAX_ROUNDS} rounds.", details={"reason": "TOOL_LOOP"})
+
+
+def stream_with_tools(
+    question: str, facts: Facts, user_id: str, deadline_at: float, outcome: list[str], result: Result
+) -> Iterator[str]:
+    """The tool loop with every round streamed: the answer's tokens pass as the model writes
+    them, citations checked on the way. A round's first ``HOLD_CHARS`` are held until it is
+    clear the round answers (a round that ends in tool calls drops what it held: the model
+    thinking aloud); text a tool round already released stays part of the answer."""
+    box = Toolbox(facts)
+    messages = _tool_messages(question)
+    flt = chat_answer.CitationFilter(0)
+    for round_no in range(1, MAX_ROUNDS + 1):
+        calls: list[dict] = []
+        ended: list[str] = []
+        held, released, said = "", False, ""
+        flt.count = len(box.shots)
+        for piece in ai.stream(
+            messages,
+            user_id=user_id,
+            purpose="chat",
+            tools=DEFINITIONS,
+            calls=calls,
+            outcome=ended,
+            deadline_s=_deadline_left(deadline_at),
+        ):
+            said += piece
+            if not released:
+                held += piece
+                if len(held) < HOLD_CHARS:
+                    continue
+                released, piece, held = True, held, ""
+            if out := flt.feed(piece):
+                result.text += out
+                yield out
+        if not calls:
+            for out in (flt.feed(held), flt.flush()):
+                if out:
+                    result.text += out
+                    yield out
+            if not result.text.strip():
+                raise Unusable("The model gave no answer.", details={"reason": "EMPTY_ANSWER"})
+            outcome.extend(ended[:1])
+            result.citations, result.rounds = [cite(box.shots[n - 1]) for n in flt.order], round_no
+            return
+        _after_calls(messages, box, said, calls)
     raise Unusable(f"The model kept calling tools after {MAX_ROUNDS} rounds.", details={"reason": "TOOL_LOOP"})
 
 
@@ -131,15 +185,11 @@ def context_shots(facts: Facts, reply: compose.Reply | None, hits: list[search.H
     return shots[:MAX_CONTEXT_SHOTS]
 
 
-def _fence(value: str) -> str:
-    return chat_answer._fence(value)
-
-
 def facts_messages(question: str, reply: compose.Reply | None, shots: list[Shot]) -> list[dict]:
     """The facts prompt: the computed answer and the numbered shots, fenced, then the question."""
     lines = ["<facts>"]
     if reply is not None:
-        lines.append(f"computed answer: {_fence(reply.text)}")
+        lines.append(f"computed answer: {chat_answer.fence(reply.text)}")
     for n, s in enumerate(shots, 1):
         entry = {
             "video": s.filename,
@@ -151,7 +201,7 @@ def facts_messages(question: str, reply: compose.Reply | None, shots: list[Shot]
             "colours": list(s.colours[:3]),
             "description": s.description[:160],
         }
-        lines.append(f"[{n}] {_fence(json.dumps(entry, ensure_ascii=False))}")
+        lines.append(f"[{n}] {chat_answer.fence(json.dumps(entry, ensure_ascii=False))}")
     if reply is None and not shots:
         lines.append("nothing in the analysis answers this question")
     lines.append("</facts>")

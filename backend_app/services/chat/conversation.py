@@ -315,32 +315,60 @@ def answer(turn: Turn) -> dict:
     return result(turn, text, _store_answer(turn, text))
 
 
-def _over_facts(turn: Turn, stream: bool = False, outcome: list[str] | None = None):
-    """The model's answer over the scope's facts: the tool loop, or (no tools) the facts in the
-    prompt. Returns the text, or with ``stream`` an iterator of its pieces; sets the citations."""
-    user_id, deadline_at = turn.tenant.user_id, agent.deadline()
+def _model_question(turn: Turn) -> str:
+    """The question as the model reads it; a follow-up also names what the last answer was about
+    (its first citation, when still in the scope), so "and when does it end?" has a subject."""
+    question = turn.prompt_question
+    if not (follow_up(turn.question) or search_query.relative_step(turn.question)):
+        return question
+    subject = compose.last_subject(turn.facts, _last_citation(turn.tenant))
+    if subject is not None and subject.shot is not None:
+        shot = subject.shot
+        about = f"Shot {shot.index + 1} of {shot.filename} (analysis_id {shot.analysis_id})"
+    elif subject is not None and subject.video is not None:
+        about = f"the video {subject.video.filename} (analysis_id {subject.video.analysis_id})"
+    else:
+        return question
+    return f"{question}\n(The previous answer was about {chat_answer.fence(about)}.)"
+
+
+def _over_facts(turn: Turn) -> str:
+    """The model's whole answer over the scope's facts: the tool loop, or (no tools) the facts
+    in the prompt; sets the citations."""
+    user_id, deadline_at, question = turn.tenant.user_id, agent.deadline(), _model_question(turn)
     if ai.can_call_tools():
         try:
-            found = agent.with_tools(turn.prompt_question, turn.facts, user_id, deadline_at)
+            found = agent.with_tools(question, turn.facts, user_id, deadline_at)
         except ai.AIProviderFailed as exc:
             if exc.reason != agent.NO_TOOLS:
                 raise
         else:
             turn.citations = found.citations
-            return iter(re.findall(r"\s*\S+", found.text)) if stream else found.text
+            return found.text
     shots = agent.context_shots(turn.facts, turn.reply, turn.hits)
-    messages = agent.facts_messages(turn.prompt_question, turn.reply, shots)
-    if not stream:
-        found = agent.with_facts(messages, shots, user_id, deadline_at)
-        turn.citations = found.citations
-        return found.text
+    found = agent.with_facts(agent.facts_messages(question, turn.reply, shots), shots, user_id, deadline_at)
+    turn.citations = found.citations
+    return found.text
+
+
+def _stream_over_facts(turn: Turn, outcome: list[str]) -> Iterator[str]:
+    """``_over_facts`` streamed: every round's tokens as the model writes them."""
+    user_id, deadline_at, question = turn.tenant.user_id, agent.deadline(), _model_question(turn)
+    if ai.can_call_tools():
+        found = agent.Result("")
+        try:
+            yield from agent.stream_with_tools(question, turn.facts, user_id, deadline_at, outcome, found)
+        except ai.AIProviderFailed as exc:
+            if exc.reason != agent.NO_TOOLS or found.text:
+                raise
+        else:
+            turn.citations = found.citations
+            return
+    shots = agent.context_shots(turn.facts, turn.reply, turn.hits)
     found = agent.Result("")
-
-    def pieces() -> Iterator[str]:
-        yield from agent.stream_with_facts(messages, shots, user_id, deadline_at, outcome or [], found)
-        turn.citations = found.citations
-
-    return pieces()
+    messages = agent.facts_messages(question, turn.reply, shots)
+    yield from agent.stream_with_facts(messages, shots, user_id, deadline_at, outcome, found)
+    turn.citations = found.citations
 
 
 def answer_stream(turn: Turn) -> Iterator[tuple[str, dict]]:
@@ -379,7 +407,7 @@ def answer_stream(turn: Turn) -> Iterator[tuple[str, dict]]:
 def _ai_pieces(turn: Turn, outcome: list[str]) -> Iterator[str]:
     """The model's streamed text with citations checked as they pass; sets the turn's citations."""
     if turn.analysed:
-        yield from _over_facts(turn, stream=True, outcome=outcome)
+        yield from _stream_over_facts(turn, outcome)
         return
     flt = chat_answer.CitationFilter(len(turn.hits))
     for piece in ai.stream(

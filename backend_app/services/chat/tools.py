@@ -44,7 +44,11 @@ def _function(name: str, description: str, properties: dict, required: tuple[str
 
 
 DEFINITIONS: list[dict[str, Any]] = [
-    _function("list_videos", "List the analysed videos in scope: filename, analysis_id, duration, shot count.", {}),
+    _function(
+        "list_videos",
+        "List the analysed videos in scope: filename, analysis_id, duration, shots, mean brightness, faces.",
+        {},
+    ),
     _function(
         "search_shots",
         "Find shots that have a thing (faces, qr, dark, blurry, bright, static), a colour, or text words.",
@@ -175,6 +179,8 @@ class Toolbox:
                 "video": v.filename,
                 "duration_s": round(v.duration_s, 2),
                 "shots": len(v.shots),
+                "brightness": round(v.brightness(), 2),  # the duration-weighted mean
+                "faces": sum(s.faces for s in v.shots),
             }
             for v in videos[:MAX_VIDEOS]
         ]
