@@ -4,8 +4,9 @@
 the whole turn, every round and retry included): each round the model either calls tools
 (``tools.Toolbox`` runs them in the turn's scope and the results go back as ``tool`` messages)
 or answers in text, which ends the loop. Every round is one ``ai.complete`` call, with its budget
-check and its own usage row. The answer cites ``[ref]`` numbers of shots a tool returned; any
-other number is removed and not cited.
+check and its own usage row (``with_tools``; ``stream_with_tools`` streams every round through
+``ai.stream``, so the answer's tokens pass as they come). The answer cites ``[ref]`` numbers of
+shots a tool returned; any other number is removed and not cited.
 
 An endpoint without tools (``llm_caps`` says so, or it refuses the request with a 400/422) gets
 the offline layer's facts in the prompt instead: the direct answer (``compose.respond``) and the

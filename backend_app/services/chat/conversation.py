@@ -20,8 +20,9 @@ the endpoint takes no tools, from the offline layer's facts put in the prompt; i
 shots a tool returned (or the prompt numbered). In mode ``auto`` that is every question the
 facts do not answer directly; in mode ``ai`` every question. A failing endpoint, a timeout, an
 empty answer or a model still calling tools after the last round falls back to the offline
-answer with the notice (``ai``: the error). The tool loop's answer arrives whole from the
-endpoint and is sent in word pieces; the facts-in-prompt answer streams as the model writes.
+answer with the notice (``ai``: the error). Streamed, every round streams: the answer's tokens
+pass as the model writes them. A follow-up also tells the model which shot or video the last
+answer was about (only one still in the scope).
 """
 
 from __future__ import annotations
