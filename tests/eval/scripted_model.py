@@ -19,6 +19,7 @@ import json
 import re
 
 from backend_app.services.chat import understand
+from backend_app.services.chat.phrasing import clock
 
 FILENAME = re.compile(r"[\w.-]+\.(?:mp4|avi|mov|mkv|webm)", re.IGNORECASE)
 WORDS = {
@@ -32,6 +33,12 @@ WORDS = {
     ("duration", "min"): "shortest",
     ("faces", "max"): "most faces",
     ("faces", "min"): "fewest faces",
+}
+ABOUT = re.compile(r"\(The previous answer was about (?:Shot (\d+) of .*?|the video .*?) \(analysis_id (\w+)\)\.\)")
+VIDEO_WORDS = {
+    "duration": ("longest", "shortest"),
+    "brightness": ("brightest", "darkest"),
+    "faces": ("most faces", "fewest faces"),
 }
 NOUNS = {
     "shots": "shots",
@@ -63,10 +70,20 @@ def _shot(s: dict) -> str:
     return f"Shot {s['shot']} of {s['video']} ({s['start']}–{s['end']}) [{s['ref']}]"
 
 
+def _about(request: dict) -> tuple[str, int | None] | None:
+    """What the last answer was about, when the question's follow-up note says: (analysis_id, shot or None)."""
+    users = [m["content"] for m in request["messages"] if m["role"] == "user"]
+    found = ABOUT.search(users[-1]) if users else None
+    return (found.group(2), int(found.group(1)) if found.group(1) else None) if found else None
+
+
 def respond(request: dict):
     """The next assistant message for this request: tool calls, or the answer text."""
     question = _question(request)
     intent = understand.parse(question)
+    about = _about(request)
+    if about and (intent.back or intent.step or intent.kind in (None, "time", "describe", "step")):
+        return _follow_up(request, intent, about)
     named = FILENAME.search(question)
     video = named.group(0) if named else None
     results = _results(request)
@@ -74,7 +91,18 @@ def respond(request: dict):
         return "I can't tell: the analysis does not measure that."
     if not results:
         return {"tool_calls": _first_calls(intent, question, video)}
-    if intent.kind == "position" and _rounds(request) == 1:
+    if intent.kind in ("time", "describe") and _rounds(request) == 1 and intent.n is None:
+        listed = [v for v in results[-1].get("videos", []) if video is None or v["video"] == video]
+        if not listed:
+            return "I can't tell: no video matches."
+        if intent.attribute == "end":
+            return "; ".join(f"{v['video']} ends at {clock(v['duration_s'])}" for v in listed) + "."
+        total = sum(v["duration_s"] for v in listed)
+        if len(listed) > 1:
+            each = ", ".join(f"{v['video']} {v['duration_s']:.1f} s" for v in listed)
+            return f"Your {len(listed)} videos last {total:.1f} s: {each}."
+        return f"{listed[0]['video']} is {listed[0]['duration_s']:.1f} s long."
+    if intent.kind in ("position", "time", "describe") and _rounds(request) == 1:
         listed = results[-1].get("videos", [])
         n = intent.n if intent.n is not None else 0
         calls = [
@@ -84,6 +112,25 @@ def respond(request: dict):
         ]
         return {"tool_calls": calls} if calls else "I can't tell: no video matches."
     return _answer(intent, results)
+
+
+def _follow_up(request: dict, intent, about: tuple[str, int | None]):
+    """A question about what the last answer was about: get that shot (or its neighbour), then say it."""
+    analysis_id, shot = about
+    results = _results(request)
+    if not results:
+        return {"tool_calls": [_call("get_shot", analysis_id=analysis_id, shot=(shot or 1) + (intent.step or 0))]}
+    found = results[-1].get("shot")
+    if found is None:
+        return "There is none: that shot does not exist."
+    s = found
+    if intent.attribute == "end":
+        return f"{_shot(s)} ends at {s['end']}."
+    if intent.attribute == "start":
+        return f"{_shot(s)} starts at {s['start']}."
+    if intent.attribute == "duration":
+        return f"{_shot(s)} lasts {s['duration_s']:.1f} s."
+    return f"{_shot(s)}, brightness {s['brightness']:.2f}."
 
 
 def _first_calls(intent, question: str, video: str | None) -> list[dict]:
@@ -98,15 +145,17 @@ def _first_calls(intent, question: str, video: str | None) -> list[dict]:
     if kind == "superlative" and intent.measure:
         return [_call("aggregate", measure=intent.measure, order=intent.order or "max", k=intent.k, video=video)]
     if kind == "presence":
+        total = _call("count", what="shots", video=video)
         if intent.colour:
-            return [_call("search_shots", colour=intent.colour, video=video)]
+            return [_call("search_shots", colour=intent.colour, video=video), total]
         if intent.what in ("faces", "qr", "dark", "blurry", "bright", "static"):
-            return [_call("search_shots", thing=intent.what, video=video)]
+            return [_call("search_shots", thing=intent.what, video=video), total]
+    if kind == "filter" and intent.measure and intent.limit is not None:
+        bound = {"above": intent.limit} if intent.op == ">" else {"below": intent.limit}
+        return [_call("search_shots", measure=intent.measure, video=video, **bound), _call("count", what="shots")]
     if kind == "at" and intent.seconds is not None:
         return [_call("shot_at", seconds=intent.seconds, video=video)]
-    if kind == "position":
-        return [_call("list_videos")]
-    if kind == "compare":
+    if kind in ("position", "compare", "time", "describe"):
         return [_call("list_videos")]
     return [_call("search_shots", text=question[:200], video=video)]
 
@@ -114,6 +163,11 @@ def _first_calls(intent, question: str, video: str | None) -> list[dict]:
 def _answer(intent, results: list[dict]) -> str:
     shots = [s for r in results for s in r.get("shots", [])] + [r["shot"] for r in results if "shot" in r]
     counts = [r for r in results if "count" in r]
+    if intent.kind in ("presence", "filter") and counts:
+        total = counts[0]["count"]
+        if not shots:
+            return f"No: none of the {total} shots."
+        return f"Yes: {len(shots)} of {total} shots: " + ", ".join(_shot(s) for s in shots) + "."
     if counts:
         first = counts[0]
         head = f"There are {first['count']} {NOUNS[first['what']]}"
@@ -124,10 +178,16 @@ def _answer(intent, results: list[dict]) -> str:
         listed = f": {', '.join(_shot(s) for s in shots)}" if shots else ""
         return head + listed + "."
     if intent.kind == "compare" and results and "videos" in results[0]:
-        videos = sorted(results[0]["videos"], key=lambda v: v["duration_s"], reverse=intent.order != "min")
+        measure = intent.measure if intent.measure in VIDEO_WORDS else "duration"
+        field = {"duration": "duration_s"}.get(measure, measure)
+        videos = sorted(results[0]["videos"], key=lambda v: v[field], reverse=intent.order != "min")
         if videos:
-            word = "shortest" if intent.order == "min" else "longest"
-            return f"The {word} video is {videos[0]['video']} ({videos[0]['duration_s']:.1f} s)."
+            word = VIDEO_WORDS[measure][intent.order == "min"]
+            return f"The {word} video is {videos[0]['video']} ({field.replace('_s', '')} {videos[0][field]})."
+    if intent.kind == "at" and intent.seconds is not None:
+        if not shots:
+            return f"Nothing runs at {clock(intent.seconds)}: it is past the end of the videos."
+        return f"At {clock(intent.seconds)}, " + ", ".join(f"{s['video']} shows {_shot(s)}" for s in shots) + "."
     if not shots:
         return "No: no such shots were found." if intent.kind == "presence" else "I can't tell from the analysis."
     if intent.kind == "superlative" and intent.measure:
@@ -137,6 +197,11 @@ def _answer(intent, results: list[dict]) -> str:
             s = shots[0]
             return f"The {word} shot is {_shot(s)}, {measure} {s.get(measure, s.get('duration_s'))}."
         return f"The {len(shots)} {word} shots are " + ", ".join(_shot(s) for s in shots) + "."
-    if intent.kind == "presence":
-        return f"Yes: {len(shots)} shots: " + ", ".join(_shot(s) for s in shots) + "."
+    if intent.kind == "position":
+        head = "The first shot of each video: " if len(shots) > 1 and intent.n == 0 else ""
+        described = []
+        for s in shots:
+            colours = f", mostly {', '.join(s['colours'])}" if s.get("colours") else ""
+            described.append(f"{_shot(s)}{colours}, brightness {s['brightness']:.2f}")
+        return head + "; ".join(described) + "."
     return "These shots look closest to your question: " + ", ".join(_shot(s) for s in shots) + "."

@@ -195,7 +195,8 @@ def test_the_toolbox_checks_arguments_and_keeps_results_small(app, reports):
     run = lambda name, args: json.loads(box.run(name, json.dumps(args)))  # noqa: E731
     assert run("aggregate", {"measure": "loudness", "order": "max"})["error"].startswith("measure must be")
     assert run("aggregate", {"measure": "brightness", "order": "max", "k": 99})["error"].startswith("k must be")
-    assert run("search_shots", {})["error"] == "give thing, colour or text"
+    assert run("search_shots", {})["error"] == "give thing, colour, text or measure"
+    assert run("search_shots", {"measure": "brightness"})["error"] == "give measure with above or below"
     assert run("shot_at", {"seconds": -1})["error"] == "seconds must be a number from 0"
     assert run("get_shot", {"analysis_id": made["videos"]["qr.mp4"].id, "shot": 99}) == {"error": "not found"}
     assert run("count", {"what": "shots"})["count"] == 9
@@ -207,6 +208,8 @@ def test_the_toolbox_checks_arguments_and_keeps_results_small(app, reports):
     assert [(s["video"], s["shot"]) for s in at["shots"]] == [("qr.mp4", 2)]
     every = box.run("aggregate", json.dumps({"measure": "duration", "order": "max", "k": tools.MAX_SHOTS}))
     assert len(every) <= tools.MAX_RESULT_CHARS and json.loads(every)["total"] >= tools.MAX_SHOTS
+    dim = run("search_shots", {"measure": "brightness", "below": 0.2})
+    assert dim["total"] == 2 and all(s["brightness"] < 0.2 for s in dim["shots"])
 
 
 def test_streamed_rounds_pass_the_answers_tokens_as_the_model_writes_them(client, fake_openai, alice):

@@ -51,11 +51,15 @@ DEFINITIONS: list[dict[str, Any]] = [
     ),
     _function(
         "search_shots",
-        "Find shots that have a thing (faces, qr, dark, blurry, bright, static), a colour, or text words.",
+        "Find shots that have a thing (faces, qr, dark, blurry, bright, static), a colour, text words, "
+        "or a measure above/below a value (e.g. brightness below 0.2, duration above 2).",
         {
             "thing": {"type": "string", "enum": sorted(THINGS)},
             "colour": {"type": "string", "enum": sorted(COLOUR_FAMILIES)},
             "text": {"type": "string", "description": "Words to look for in the shot descriptions."},
+            "measure": {"type": "string", "enum": sorted(MEASURES)},
+            "above": {"type": "number"},
+            "below": {"type": "number"},
             "video": _VIDEO,
         },
     ),
@@ -195,9 +199,20 @@ class Toolbox:
             raise BadCall(f"colour must be one of {sorted(COLOUR_FAMILIES)}")
         if text is not None and (not isinstance(text, str) or not text.strip()):
             raise BadCall("text must be words to look for")
-        if thing is None and colour is None and text is None:
-            raise BadCall("give thing, colour or text")
+        measure, above, below = args.get("measure"), args.get("above"), args.get("below")
+        if measure is not None and measure not in MEASURES:
+            raise BadCall(f"measure must be one of {sorted(MEASURES)}")
+        for bound in (above, below):
+            if bound is not None and (not isinstance(bound, int | float) or isinstance(bound, bool)):
+                raise BadCall("above and below must be numbers")
+        if (measure is None) != (above is None and below is None):
+            raise BadCall("give measure with above or below")
+        if thing is None and colour is None and text is None and measure is None:
+            raise BadCall("give thing, colour, text or measure")
         shots = self.facts.search_shots(THINGS[thing] if thing else None, colour=colour, video=video)
+        if measure is not None:
+            read = MEASURES[measure]
+            shots = [s for s in shots if (above is None or read(s) > above) and (below is None or read(s) < below)]
         if text is not None:
             found = []
             for hit in search.search(self.facts.tenant, text[:200], limit=MAX_SHOTS):
