@@ -312,3 +312,39 @@ def test_instructions_inside_tool_results_are_data_and_widen_nothing(client, fak
     assert payload not in last[0]["content"] and any(payload in m["content"] for m in last if m["role"] == "tool")
     assert {c["analysis_id"] for c in body["citations"]} <= {a.id for a in Analysis.query.filter_by(user_id=user.id)}
     assert megamind_id not in json.dumps(body) and "Megamind" not in json.dumps(body)
+
+
+def test_a_streamed_tools_request_refused_streams_the_facts_answer_instead(client, fake_openai, alice):
+    user, trip = alice["alice"], alice["sessions"]["trip"]
+    h = auth_headers(client, user)
+    fake_openai.responder = lambda request: (
+        {"status": 400, "body": {"error": {"message": "'tools' is not supported"}}}
+        if "tools" in request
+        else "Shot 2 of qr.mp4 is darkest [1]."
+    )
+    events = _sse(
+        client.post(
+            "/api/v1/chat/stream",
+            json={"message": "Which shot is darkest?", "session_id": trip.id, "mode": "ai"},
+            headers=h,
+        )
+    )
+    done = events[-1][1]
+    assert events[-1][0] == "done" and done["answer"] == "Shot 2 of qr.mp4 is darkest [1]." and done["notice"] is None
+    assert [c["shot"] for c in done["citations"]] == [1]
+    assert ["tools" in r for r in fake_openai.requests] == [True, False] and llm_caps.status()["tools"] is False
+
+
+def test_a_spent_budget_stops_the_loop_before_any_call(client, fake_openai, alice):
+    from backend_app.extensions import db
+
+    user, trip = alice["alice"], alice["sessions"]["trip"]
+    user.monthly_budget_usd = 0.0
+    db.session.commit()
+    fake_openai.responder = _darkest_model
+    h = auth_headers(client, user)
+    body = client.post(
+        "/api/v1/chat", json={"message": "tell me about the lime colour", "session_id": trip.id}, headers=h
+    ).get_json()
+    assert body["provider"] == "offline" and body["notice"]["code"] == "BUDGET_EXCEEDED" and body["answer"]
+    assert fake_openai.requests == []
