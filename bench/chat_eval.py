@@ -39,6 +39,7 @@ def main() -> int:
     parser.add_argument("--base-url", default="", help="openai: this endpoint instead of the scripted server")
     parser.add_argument("--model", default="gpt-4o-mini", help="openai: the model name for --base-url")
     parser.add_argument("--deadline-s", type=float, default=60.0, help="openai: LLM_DEADLINE_S per question")
+    parser.add_argument("--every", type=int, default=1, help="openai: ask every n-th question only (a slow model)")
     args = parser.parse_args()
     from tests.eval import runner, world
 
@@ -49,12 +50,12 @@ def main() -> int:
         ai_outcomes, label = _openai_run(args)
     ai_table = runner.accuracy(ai_outcomes) if ai_outcomes else {}
     head = f"{'kind':14s} {'right':>6s} {'asked':>6s} {'share':>7s}"
-    print(head + (f"   openai ({label}): {'right':>6s} {'share':>7s}" if ai_outcomes else ""))
+    print(head + (f"   openai ({label}): {'right':>6s} {'asked':>6s} {'share':>7s}" if ai_outcomes else ""))
     for kind, (passed, asked) in runner.accuracy(outcomes).items():
         line = f"{kind:14s} {passed:6d} {asked:6d} {passed / asked:7.1%}"
         if kind in ai_table:
-            ai_passed = ai_table[kind][0]
-            line += f"   {'':>{len(label) + 10}s} {ai_passed:6d} {ai_passed / asked:7.1%}"
+            ai_passed, ai_asked = ai_table[kind]
+            line += f"   {'':>{len(label) + 10}s} {ai_passed:6d} {ai_asked:6d} {ai_passed / ai_asked:7.1%}"
         print(line)
     factual = runner.factual_share(outcomes)
     unanswerable = [o for o in outcomes if o.kind == "unanswerable"]
@@ -81,7 +82,7 @@ def main() -> int:
     return 0 if factual >= 0.9 and idk == 1.0 and leaks == 0 else 1
 
 
-def _run(config: dict, mode: str = "offline") -> list:
+def _run(config: dict, mode: str = "offline", every: int = 1) -> list:
     """The eval set in a fresh migrated SQLite database with ``config`` over the test settings."""
     from tests.eval import runner, world
 
@@ -95,7 +96,7 @@ def _run(config: dict, mode: str = "offline") -> list:
 
             upgrade(directory=str(ROOT / "migrations"))
             llm_caps.forget()
-            return runner.run(world.populate(), mode=mode)
+            return runner.run(world.populate(), runner.load()[:: max(1, every)], mode=mode)
 
 
 def _openai_run(args) -> tuple[list, str]:
@@ -124,7 +125,9 @@ def _openai_run(args) -> tuple[list, str]:
             server = stack.enter_context(FakeOpenAI(scripted_model.respond))
             config |= {"openai_base_url": server.base_url, "openai_api_key": "scripted"}
             label = "scripted policy"
-        return _run(config, mode="ai"), label
+        if args.every > 1:
+            label += f", every {args.every}. question"
+        return _run(config, mode="ai", every=args.every), label
 
 
 if __name__ == "__main__":

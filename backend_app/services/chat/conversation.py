@@ -166,7 +166,7 @@ def prepare(user_id: str, message: str, session_id: str | None = None, mode: str
         hits = search.search(tenant, asked, limit=_settings().chat_top_k)
     turn = Turn(tenant, question, mode, search_query.terms(asked), hits, provider, notice, previous=previous, edge=edge)
     turn.reply, turn.analysed, turn.facts = reply, len(facts.videos()), facts
-    if not hits and not (provider == "openai" and turn.analysed and direct is None):
+    if not hits and not (provider == "openai" and turn.analysed and direct is None and edge is None):
         turn.provider = "offline"  # answered from the facts, or nothing to ground an AI answer on
         if reply is None:
             turn.indexed, turn.analysing = search.indexed_count(tenant), _analysing(tenant)
