@@ -123,24 +123,44 @@ def test_a_call_naming_another_users_video_answers_not_found_and_leaks_nothing(c
     assert "megamind" not in sent.casefold() and megamind_session not in sent
 
 
-def test_a_model_that_loops_on_tools_stops_after_the_last_round_and_falls_back(client, fake_openai, alice):
-    user, trip = alice["alice"], alice["sessions"]["trip"]
+def test_a_model_that_loops_on_tools_stops_after_the_last_round_and_falls_back(client, fake_openai, alice, openai_app):
+    user, trip, qr = alice["alice"], alice["sessions"]["trip"], alice["videos"]["qr.mp4"]
     h = auth_headers(client, user)
-    fake_openai.responder = lambda request: {"tool_calls": [{"name": "list_videos", "arguments": {}}]}
+    looping = {"tool_calls": [{"name": "list_videos", "arguments": {}}]}
+    # It loops while it has tools; given the facts instead, it answers from them.
+    fake_openai.responder = lambda request: looping if "tools" in request else "Shot 2 of qr.mp4 [1]."
     question = "Which shot is darkest?"
+    body = client.post(
+        "/api/v1/chat", json={"message": question, "session_id": trip.id, "mode": "ai"}, headers=h
+    ).get_json()
+    assert body["provider"] == "openai" and body["answer"] == "Shot 2 of qr.mp4 [1]." and body["notice"] is None
+    assert [(c["analysis_id"], c["shot"]) for c in body["citations"]] == [(qr.id, 1)]
+    assert ["tools" in r for r in fake_openai.requests] == [True] * agent.MAX_ROUNDS + [False]
+    assert UsageRecord.query.filter_by(user_id=user.id, purpose="chat").count() == agent.MAX_ROUNDS + 1
+    # A model that never answers: mode ai reports the first failure; auto falls back to the
+    # offline answer with that notice.
+    fake_openai.requests.clear()
+    fake_openai.responder = lambda request: looping
+    question = "Show me the darkest shot"  # another question: the answers above are cached
     r = client.post("/api/v1/chat", json={"message": question, "session_id": trip.id, "mode": "ai"}, headers=h)
     assert r.status_code == 502 and r.get_json()["error"]["details"] == {"reason": "TOOL_LOOP"}
-    assert len(fake_openai.requests) == agent.MAX_ROUNDS
-    assert UsageRecord.query.filter_by(user_id=user.id, purpose="chat").count() == agent.MAX_ROUNDS
-    # Mode auto: a question the facts do not answer directly goes to the model, and its loop
-    # falls back to the offline answer with the notice.
+    assert len(fake_openai.requests) == agent.MAX_ROUNDS + 1
     fake_openai.requests.clear()
     body = client.post(
         "/api/v1/chat", json={"message": "tell me about the lime colour", "session_id": trip.id}, headers=h
     ).get_json()
-    assert len(fake_openai.requests) == agent.MAX_ROUNDS, body
+    assert len(fake_openai.requests) == agent.MAX_ROUNDS + 1, body
     assert body["provider"] == "offline" and body["notice"]["code"] == "AI_PROVIDER_FAILED"
     assert body["notice"]["details"] == {"reason": "TOOL_LOOP"} and body["answer"]
+    # CHAT_TOOLS=false: no tools offered, the facts in the prompt from the start.
+    openai_app.config["SETTINGS"] = openai_app.config["SETTINGS"].replace(chat_tools=False)
+    fake_openai.requests.clear()
+    fake_openai.responder = lambda request: "Shot 2 of qr.mp4 [1]."
+    body = client.post(
+        "/api/v1/chat", json={"message": "What is the darkest shot?", "session_id": trip.id, "mode": "ai"}, headers=h
+    ).get_json()
+    assert body["provider"] == "openai" and [c["shot"] for c in body["citations"]] == [1]
+    assert len(fake_openai.requests) == 1 and "tools" not in fake_openai.requests[0]
 
 
 def test_the_turns_deadline_bounds_all_rounds_together(client, fake_openai, alice, openai_app):

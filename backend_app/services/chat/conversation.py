@@ -18,9 +18,10 @@ With the openai provider and a scope that has analysed videos, the model answers
 over those facts (``agent``: at most ``agent.MAX_ROUNDS`` calls in one LLM_DEADLINE_S), or, when
 the endpoint takes no tools, from the offline layer's facts put in the prompt; it cites only
 shots a tool returned (or the prompt numbered). In mode ``auto`` that is every question the
-facts do not answer directly; in mode ``ai`` every question. A failing endpoint, a timeout, an
-empty answer or a model still calling tools after the last round falls back to the offline
-answer with the notice (``ai``: the error). Streamed, every round streams: the answer's tokens
+facts do not answer directly; in mode ``ai`` every question. A model that cannot use the tools
+(an empty answer, still calling tools after the last round) is asked once more with the facts
+in the prompt; a failing endpoint, a timeout, or that second answer failing too falls back to
+the offline answer with the (first) notice (``ai``: the error). CHAT_TOOLS=false skips the tools. Streamed, every round streams: the answer's tokens
 pass as the model writes them. A follow-up also tells the model which shot or video the last
 answer was about (only one still in the scope).
 """
@@ -337,9 +338,12 @@ def _over_facts(turn: Turn) -> str:
     """The model's whole answer over the scope's facts: the tool loop, or (no tools) the facts
     in the prompt; sets the citations."""
     user_id, deadline_at, question = turn.tenant.user_id, agent.deadline(), _model_question(turn)
-    if ai.can_call_tools():
+    first_failure = None
+    if _tools_on():
         try:
             found = agent.with_tools(question, turn.facts, user_id, deadline_at)
+        except agent.Unusable as exc:
+            first_failure = exc  # the model could not use the tools: once more with the facts given
         except ai.AIProviderFailed as exc:
             if exc.reason != agent.NO_TOOLS:
                 raise
@@ -347,28 +351,44 @@ def _over_facts(turn: Turn) -> str:
             turn.citations = found.citations
             return found.text
     shots = agent.context_shots(turn.facts, turn.reply, turn.hits)
-    found = agent.with_facts(agent.facts_messages(question, turn.reply, shots), shots, user_id, deadline_at)
+    try:
+        found = agent.with_facts(agent.facts_messages(question, turn.reply, shots), shots, user_id, deadline_at)
+    except ai.AIProviderFailed as exc:
+        raise first_failure or exc from exc
     turn.citations = found.citations
     return found.text
+
+
+def _tools_on() -> bool:
+    """Tools for this answer: CHAT_TOOLS on, and the endpoint not known to refuse them."""
+    return _settings().chat_tools and ai.can_call_tools()
 
 
 def _stream_over_facts(turn: Turn, outcome: list[str]) -> Iterator[str]:
     """``_over_facts`` streamed: every round's tokens as the model writes them."""
     user_id, deadline_at, question = turn.tenant.user_id, agent.deadline(), _model_question(turn)
-    if ai.can_call_tools():
+    first_failure = None
+    if _tools_on():
         found = agent.Result("")
         try:
             yield from agent.stream_with_tools(question, turn.facts, user_id, deadline_at, outcome, found)
         except ai.AIProviderFailed as exc:
-            if exc.reason != agent.NO_TOOLS or found.text:
+            unusable = isinstance(exc, agent.Unusable)
+            if found.text or not (unusable or exc.reason == agent.NO_TOOLS):
                 raise
+            first_failure = exc if unusable else None
         else:
             turn.citations = found.citations
             return
     shots = agent.context_shots(turn.facts, turn.reply, turn.hits)
     found = agent.Result("")
     messages = agent.facts_messages(question, turn.reply, shots)
-    yield from agent.stream_with_facts(messages, shots, user_id, deadline_at, outcome, found)
+    try:
+        yield from agent.stream_with_facts(messages, shots, user_id, deadline_at, outcome, found)
+    except ai.AIProviderFailed as exc:
+        if found.text:
+            raise
+        raise first_failure or exc from exc
     turn.citations = found.citations
 
 
