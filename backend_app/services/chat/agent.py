@@ -240,6 +240,8 @@ def stream_with_facts(
     if rest := flt.flush():
         result.text += rest
         yield rest
+    if not result.text.strip():
+        raise Unusable("The model gave no answer.", details={"reason": "EMPTY_ANSWER"})
     result.citations = [cite(shots[n - 1]) for n in flt.order]
     result.with_tools = False
 

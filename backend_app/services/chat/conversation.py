@@ -21,9 +21,10 @@ shots a tool returned (or the prompt numbered). In mode ``auto`` that is every q
 facts do not answer directly; in mode ``ai`` every question. A model that cannot use the tools
 (an empty answer, still calling tools after the last round) is asked once more with the facts
 in the prompt; a failing endpoint, a timeout, or that second answer failing too falls back to
-the offline answer with the (first) notice (``ai``: the error). CHAT_TOOLS=false skips the tools. Streamed, every round streams: the answer's tokens
-pass as the model writes them. A follow-up also tells the model which shot or video the last
-answer was about (only one still in the scope).
+the offline answer with the (first) notice (``ai``: the error). CHAT_TOOLS=false skips the
+tools. Streamed, every round streams: the answer's tokens pass as the model writes them. A
+follow-up also tells the model which shot or video the last answer was about (only one still
+in the scope).
 """
 
 from __future__ import annotations
