@@ -40,6 +40,7 @@ def main() -> int:
     parser.add_argument("--model", default="gpt-4o-mini", help="openai: the model name for --base-url")
     parser.add_argument("--deadline-s", type=float, default=60.0, help="openai: LLM_DEADLINE_S per question")
     parser.add_argument("--every", type=int, default=1, help="openai: ask every n-th question only (a slow model)")
+    parser.add_argument("--no-tools", action="store_true", help="openai: CHAT_TOOLS=false (the facts in the prompt)")
     args = parser.parse_args()
     from tests.eval import runner, world
 
@@ -96,7 +97,29 @@ def _run(config: dict, mode: str = "offline", every: int = 1) -> list:
 
             upgrade(directory=str(ROOT / "migrations"))
             llm_caps.forget()
-            return runner.run(world.populate(), runner.load()[:: max(1, every)], mode=mode)
+            outcomes = runner.run(world.populate(), runner.load()[:: max(1, every)], mode=mode)
+            if mode == "ai":
+                _print_calls(outcomes)
+            return outcomes
+
+
+def _print_calls(outcomes: list) -> None:
+    """What the model was made to do: calls (tool rounds included) by outcome, and tokens."""
+    from sqlalchemy import func
+
+    from backend_app.extensions import db
+    from backend_app.models import UsageRecord
+
+    rows = db.session.execute(
+        db.select(UsageRecord.outcome, UsageRecord.cached, func.count(), func.sum(UsageRecord.prompt_tokens))
+        .where(UsageRecord.purpose == "chat")
+        .group_by(UsageRecord.outcome, UsageRecord.cached)
+    ).all()
+    calls = sum(r[2] for r in rows)
+    detail = ", ".join(f"{r[0]}{' (cached)' if r[1] else ''} {r[2]}" for r in rows)
+    cited = sum(1 for o in outcomes if "[" in o.answer)
+    print(f"openai calls: {calls} for {len(outcomes)} questions ({calls / max(1, len(outcomes)):.1f} each): {detail}; ")
+    print(f"  prompt tokens {sum(r[3] or 0 for r in rows)}; answers with a [n] citation: {cited}")
 
 
 def _openai_run(args) -> tuple[list, str]:
@@ -105,6 +128,7 @@ def _openai_run(args) -> tuple[list, str]:
     from contextlib import ExitStack
 
     config = {"ai_provider": "openai", "llm_deadline_s": args.deadline_s, "monthly_budget_usd": 1000.0}
+    config["chat_tools"] = not args.no_tools
     with ExitStack() as stack:
         if args.base_url:
             config |= {"openai_base_url": args.base_url, "openai_model": args.model}
@@ -125,6 +149,8 @@ def _openai_run(args) -> tuple[list, str]:
             server = stack.enter_context(FakeOpenAI(scripted_model.respond))
             config |= {"openai_base_url": server.base_url, "openai_api_key": "scripted"}
             label = "scripted policy"
+        if args.no_tools:
+            label += ", CHAT_TOOLS=false"
         if args.every > 1:
             label += f", every {args.every}. question"
         return _run(config, mode="ai", every=args.every), label
