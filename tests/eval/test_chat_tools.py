@@ -368,3 +368,20 @@ def test_a_spent_budget_stops_the_loop_before_any_call(client, fake_openai, alic
     ).get_json()
     assert body["provider"] == "offline" and body["notice"]["code"] == "BUDGET_EXCEEDED" and body["answer"]
     assert fake_openai.requests == []
+
+
+def test_an_answer_without_any_tool_call_is_not_shown_the_facts_are_given_instead(client, fake_openai, alice):
+    """A small model answers from nowhere ("Shot 9 of nowhere.mp4"): with tools offered and none
+    called, its first-round answer is ungrounded; it is asked again with the facts in the prompt."""
+    user, trip = alice["alice"], alice["sessions"]["trip"]
+    h = auth_headers(client, user)
+    fake_openai.responder = lambda request: (
+        "The darkest shot is Shot 9 of nowhere.mp4." if "tools" in request else "Shot 2 of qr.mp4 is darkest [1]."
+    )
+    ask = {"message": "Which shot is darkest?", "session_id": trip.id, "mode": "ai"}
+    body = client.post("/api/v1/chat", json=ask, headers=h).get_json()
+    assert body["answer"] == "Shot 2 of qr.mp4 is darkest [1]." and [c["shot"] for c in body["citations"]] == [1]
+    assert ["tools" in r for r in fake_openai.requests] == [True, False]
+    events = _sse(client.post("/api/v1/chat/stream", json={**ask, "message": "What is the darkest shot?"}, headers=h))
+    assert "nowhere" not in json.dumps(events) and events[-1][1]["answer"] == "Shot 2 of qr.mp4 is darkest [1]."
+    assert ["tools" in r for r in fake_openai.requests] == [True, False, True, False]

@@ -13,8 +13,11 @@ the offline layer's facts in the prompt instead: the direct answer (``compose.re
 top shots, numbered, fenced as data; the model phrases them and cites those numbers.
 
 Unusable output raises ``Unusable`` (an ``AIProviderFailed``, reason ``TOOL_LOOP`` when the model
-still calls tools after the last round, ``EMPTY_ANSWER`` when it says nothing): the caller falls
-back to the offline answer, as for a failing endpoint.
+still calls tools after the last round, ``EMPTY_ANSWER`` when it says nothing, ``UNGROUNDED``
+when it answers in the first round without calling any tool — its numbers would come from
+nowhere: SmolLM2-135M did that for every eval question): the caller asks once more with the
+facts in the prompt, then falls back to the offline answer, as for a failing endpoint. A first
+round's text is therefore never shown.
 """
 
 from __future__ import annotations
@@ -121,6 +124,8 @@ def with_tools(question: str, facts: Facts, user_id: str, deadline_at: float) ->
         if not reply.tool_calls:
             if not reply.text.strip():
                 raise Unusable("The model gave no answer.", details={"reason": "EMPTY_ANSWER"})
+            if round_no == 1:
+                raise _ungrounded()
             text, citations = _cited(reply.text.strip(), box.shots)
             return Result(text, citations, round_no)
         _after_calls(messages, box, reply.text, reply.tool_calls)
@@ -154,12 +159,14 @@ def stream_with_tools(
             said += piece
             if not released:
                 held += piece
-                if len(held) < HOLD_CHARS:
+                if round_no == 1 or len(held) < HOLD_CHARS:  # round 1's answer is not shown: ungrounded
                     continue
                 released, piece, held = True, held, ""
             if out := flt.feed(piece):
                 result.text += out
                 yield out
+        if not calls and round_no == 1:
+            raise _ungrounded()
         if not calls:
             for out in (flt.feed(held), flt.flush()):
                 if out:
@@ -172,6 +179,10 @@ def stream_with_tools(
             return
         _after_calls(messages, box, said, calls)
     raise Unusable(f"The model kept calling tools after {MAX_ROUNDS} rounds.", details={"reason": "TOOL_LOOP"})
+
+
+def _ungrounded() -> Unusable:
+    return Unusable("The model answered without looking anything up.", details={"reason": "UNGROUNDED"})
 
 
 def context_shots(facts: Facts, reply: compose.Reply | None, hits: list[search.Hit]) -> list[Shot]:
