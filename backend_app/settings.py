@@ -164,6 +164,9 @@ class Settings:
     # --- chat ----------------------------------------------------------------------
     chat_top_k: int = field(default=5, metadata={"env": "CHAT_TOP_K"})
     chat_max_message_chars: int = field(default=2000, metadata={"env": "CHAT_MAX_MESSAGE_CHARS"})
+    # The openai provider answers with tools over the analysis facts; off: the offline layer's
+    # facts go into the prompt instead (for small local models that call tools poorly).
+    chat_tools: bool = field(default=True, metadata={"env": "CHAT_TOOLS"})
 
     # --- requirements --------------------------------------------------------------
     batch_size: int = field(default=50, metadata={"env": "BATCH_SIZE"})

@@ -23,7 +23,9 @@ def default_responder(request: dict[str, Any]) -> str:
 class FakeOpenAI:
     """Serve /v1/chat/completions and /v1/models (and llama.cpp's /props when ``props`` is given).
 
-    A responder returns text; a dict with 'status', 'body' and optional 'headers' for an error;
+    A responder returns text; a dict {"tool_calls": [{"name", "arguments"}, ...]} (arguments a
+    dict or JSON text; optional "content") for an assistant message that calls functions, streamed
+    as tool-call deltas when the request streams; a dict with 'status', 'body' and optional 'headers' for an error;
     an iterator of text pieces to stream (endless if it never stops: the server writes until the
     client hangs up, counted in ``hung_up``); or raises to drop the connection. Slow modes:
     ``delay_s`` delays every answer (a streamed one before its first piece: a model that thinks),
@@ -96,6 +98,11 @@ class FakeOpenAI:
                 if isinstance(answer, dict) and "status" in answer:
                     error = answer.get("body", {"error": {"message": "error"}})
                     return self._json(answer["status"], error, answer.get("headers"))
+                if isinstance(answer, dict) and "tool_calls" in answer:
+                    calls = _tool_calls(answer["tool_calls"])
+                    if body.get("stream"):
+                        return self._stream_calls(body, calls, answer.get("content"))
+                    return self._json(200, _completion(body, answer.get("content"), calls))
                 if not isinstance(answer, (str, dict, list)):  # pieces to stream
                     return self._stream(body, answer)
                 text = answer if isinstance(answer, str) else json.dumps(answer)
@@ -123,6 +130,30 @@ class FakeOpenAI:
                     with server._lock:
                         server.disconnects.append(time.monotonic())
                     self.close_connection = True
+
+            def _stream_calls(self, request: dict, calls: list[dict], content: str | None) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                deltas = [{"content": content}] if content else []
+                deltas += [{"tool_calls": [{"index": n, **call}]} for n, call in enumerate(calls)]
+                chunks = [{"delta": d, "finish_reason": None} for d in deltas]
+                chunks.append({"delta": {}, "finish_reason": "tool_calls"})
+                for n, choice in enumerate(chunks):
+                    chunk = {
+                        "id": "chatcmpl-fake",
+                        "object": "chat.completion.chunk",
+                        "created": int(time.time()),
+                        "model": request.get("model", "fake"),
+                        "choices": [{"index": 0, **choice}],
+                    }
+                    if n == len(chunks) - 1:
+                        chunk["usage"] = _usage(request, json.dumps(calls))
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+                self.close_connection = True
 
             def _stream(self, request: dict, pieces, text: str | None = None) -> None:
                 self.send_response(200)
@@ -198,12 +229,31 @@ def _usage(request: dict, text: str) -> dict:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
-def _completion(request: dict, text: str) -> dict:
+def _tool_calls(calls: list[dict]) -> list[dict]:
+    """The responder's calls in the protocol's shape (ids made up, arguments as JSON text)."""
+    shaped = []
+    for n, call in enumerate(calls):
+        arguments = call.get("arguments", {})
+        text = arguments if isinstance(arguments, str) else json.dumps(arguments)
+        shaped.append(
+            {
+                "id": call.get("id", f"call_{n}"),
+                "type": "function",
+                "function": {"name": call["name"], "arguments": text},
+            }
+        )
+    return shaped
+
+
+def _completion(request: dict, text: str | None, calls: list[dict] | None = None) -> dict:
+    message: dict[str, Any] = {"role": "assistant", "content": text}
+    if calls:
+        message["tool_calls"] = calls
     return {
         "id": "chatcmpl-fake",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": request.get("model", "fake"),
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-        "usage": _usage(request, text),
+        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}],
+        "usage": _usage(request, (text or "") + json.dumps(calls or [])),
     }

@@ -109,8 +109,10 @@ class RealModelServer:
                 if log:
                     log.write(line)
                     log.flush()
-                if line.startswith(READY) and not found:
-                    found.append(line[len(READY) :].strip())
+                # llama.cpp's log shares the child's stdout: its timestamp can land before the line
+                # (seen: "0.00.436.013 LISTENING http://…"), so the marker is looked for anywhere.
+                if READY in line and not found:
+                    found.append(line[line.index(READY) + len(READY) :].split()[0])
                     done.set()
             done.set()
 

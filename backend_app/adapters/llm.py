@@ -29,7 +29,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
@@ -53,6 +53,7 @@ CACHE_PREFIX = "framewise:llm:"
 UNAVAILABLE, REFUSED, DEADLINE = "PROVIDER_UNAVAILABLE", "PROVIDER_REFUSED", "PROVIDER_DEADLINE"
 TIMED_OUT = DEADLINE
 NO_IMAGES, STREAM_FAILED = "MODEL_CANNOT_READ_IMAGES", "STREAM_FAILED"
+NO_TOOLS = "MODEL_CANNOT_CALL_TOOLS"  # the endpoint refused a request that offered tools
 
 # What became of a call: answered; answered but not usable (the caller's check); cut at max_tokens;
 # stopped repeating itself; out of time; left by its reader; failed.
@@ -73,6 +74,9 @@ class Completion:
     completion_tokens: int = 0
     cached: bool = False
     outcome: str = "ok"
+    # The assistant's function calls, when it was offered ``tools``: [{id, name, arguments}],
+    # ``arguments`` the model's JSON text as sent (the caller parses and checks it).
+    tool_calls: list[dict[str, str]] = field(default_factory=list)
 
 
 class LLMError(Exception):
@@ -309,6 +313,7 @@ def complete(
     cache_if: Callable[[str], bool] | None = None,
     before_call: Callable[[], None] | None = None,
     stop: list[str] | None = None,
+    tools: list[dict[str, Any]] | None = None,
 ) -> Completion:
     """One chat completion: the scope's cache, then the endpoint with retries and backoff, all
     within ``deadline_s`` (LLM_DEADLINE_S when None).
@@ -316,10 +321,15 @@ def complete(
     Only a whole answer is cached, and only one ``cache_if`` accepts (an answer the caller cannot
     use must not be replayed for a day); one it refuses has the outcome ``invalid``.
     ``before_call`` runs only when the endpoint is about to be called (a cache hit skips it: the
-    budget check). ``purpose`` labels the log lines of failed attempts."""
-    key = cache_key(model, messages, {"json": json_mode}, cache_scope)
+    budget check). ``purpose`` labels the log lines of failed attempts.
+
+    ``tools`` (Chat Completions function definitions) lets the model answer with function calls
+    (``Completion.tool_calls``) instead of text; a request with tools that the endpoint refuses
+    (400/422) raises ``NO_TOOLS`` and records that the model has none."""
+    extra: dict[str, Any] = {"json": json_mode} | ({"tools": tools} if tools else {})
+    key = cache_key(model, messages, extra, cache_scope)
     if use_cache and (hit := _cache_get(key)):
-        return Completion(text=hit["text"], model=model, cached=True)
+        return Completion(text=hit["text"], model=model, cached=True, tool_calls=hit.get("tool_calls") or [])
     if before_call is not None:
         before_call()
     client()  # the SDK imported and the client built before the clock starts: once per process
@@ -328,9 +338,12 @@ def complete(
         kwargs["stop"] = stop
     if json_mode:
         kwargs["response_format"] = {"type": "json_object"}
+    if tools:
+        kwargs["tools"] = tools
     response = _create(kwargs, attempts, purpose, _deadline(deadline_s))
     choice = response.choices[0] if response.choices else None
     text = (choice.message.content or "") if choice else ""
+    calls = _tool_calls(choice.message) if choice and tools else []
     usage = response.usage
     result = Completion(
         text=text,
@@ -338,12 +351,26 @@ def complete(
         prompt_tokens=usage.prompt_tokens if usage else estimate_tokens(messages),
         completion_tokens=usage.completion_tokens if usage else estimate_tokens(text),
         outcome="truncated" if choice is not None and choice.finish_reason == "length" else "ok",
+        tool_calls=calls,
     )
-    if result.outcome == "ok" and cache_if is not None and not cache_if(text):
+    if result.outcome == "ok" and not calls and cache_if is not None and not cache_if(text):
         result.outcome = "invalid"
-    if use_cache and text and result.outcome == "ok":
-        _cache_set(key, {"text": text}, cache_ttl_s)
+    if use_cache and (text or calls) and result.outcome == "ok":
+        _cache_set(key, {"text": text, "tool_calls": calls}, cache_ttl_s)
     return result
+
+
+def _tool_calls(message) -> list[dict[str, str]]:
+    """The message's function calls as plain dicts (a call without a name is dropped)."""
+    calls = []
+    for n, call in enumerate(getattr(message, "tool_calls", None) or []):
+        function = getattr(call, "function", None)
+        if function is None or not getattr(function, "name", None):
+            continue
+        calls.append(
+            {"id": call.id or f"call_{n}", "name": str(function.name), "arguments": str(function.arguments or "")}
+        )
+    return calls
 
 
 def estimate_tokens(content: Any) -> int:
@@ -373,7 +400,7 @@ def _create(kwargs: dict[str, Any], attempts: int, purpose: str, deadline: float
     request with images to a model that has none, are not tried again."""
     import openai  # on first use: with the offline provider no process loads it (~25 MB with pydantic)
 
-    delay, images = 0.5, _has_images(kwargs["messages"])
+    delay, images, tools = 0.5, _has_images(kwargs["messages"]), bool(kwargs.get("tools"))
     spent = Completion(text="", model=kwargs["model"], prompt_tokens=0, outcome="failed")
     for attempt in range(1, attempts + 1):
         started = time.monotonic()
@@ -412,6 +439,9 @@ def _create(kwargs: dict[str, Any], attempts: int, purpose: str, deadline: float
             if images and getattr(exc, "status_code", None) in (400, 415, 422) and _refuses_images(exc):
                 llm_caps.learn(vision=False)
                 raise _failed(NO_IMAGES, "This model cannot read images.", False, spent) from exc
+            if tools and getattr(exc, "status_code", None) in (400, 422):
+                llm_caps.learn(tools=False)
+                raise _failed(NO_TOOLS, "This model endpoint does not accept tools.", False, spent) from exc
             raise _failed(REFUSED, f"The AI provider refused the request: {type(exc).__name__}.", False, spent) from exc
         # The exception's kind and status only: its text is the provider's body, which can echo
         # the request (requirement text, which is never stored, logs included).
@@ -497,7 +527,8 @@ class Stream:
     for); a provider that sends no counts gets an estimate.
 
     Shares complete()'s cache: a cached answer is replayed word by word, and a stream that
-    finished fills the cache."""
+    finished fills the cache. With ``tools``, the function calls the model streams are gathered
+    into ``result.tool_calls`` (the text pieces, if any, still pass as they come)."""
 
     def __init__(
         self,
@@ -511,10 +542,12 @@ class Stream:
         use_cache: bool = True,
         before_call: Callable[[], None] | None = None,
         stop: list[str] | None = None,
+        tools: list[dict[str, Any]] | None = None,
     ):
         self.messages, self.use_cache, self.cache_ttl_s = messages, use_cache, cache_ttl_s
         self.max_tokens, self.deadline_s, self.before_call, self.stop = max_tokens, deadline_s, before_call, stop
-        self.key = cache_key(model, messages, {"json": False}, cache_scope)
+        self.tools = tools
+        self.key = cache_key(model, messages, {"json": False} | ({"tools": tools} if tools else {}), cache_scope)
         self.result = Completion(text="", model=model)
 
     def __iter__(self) -> Iterator[str]:
@@ -524,6 +557,7 @@ class Stream:
         if self.use_cache and (hit := _cache_get(self.key)):
             self.result.cached = True
             self.result.text = hit["text"]
+            self.result.tool_calls = hit.get("tool_calls") or []
             yield from _WORD_PIECES.findall(hit["text"])
             return
         if self.before_call is not None:
@@ -544,6 +578,9 @@ class Stream:
         except openai.OpenAIError as exc:
             timed_out = isinstance(exc, openai.APITimeoutError)
             self.result.outcome = "timeout" if timed_out else "failed"
+            if self.tools and getattr(exc, "status_code", None) in (400, 422):
+                llm_caps.learn(tools=False)
+                raise _failed(NO_TOOLS, "This model endpoint does not accept tools.", False, self.result) from exc
             if not (timed_out and pieces and time.monotonic() >= deadline - DEADLINE_MARGIN_S):
                 message = f"The AI provider failed while streaming: {type(exc).__name__}."
                 retryable = isinstance(exc, _transient(openai))
@@ -552,12 +589,12 @@ class Stream:
         finally:
             # Also when the reader went away mid-stream (GeneratorExit): what was generated is paid for.
             self.result.text = "".join(pieces)
-            if pieces and not self.result.completion_tokens:  # the provider sent no usage: estimate
-                self.result.completion_tokens = estimate_tokens(self.result.text)
+            if (pieces or self.result.tool_calls) and not self.result.completion_tokens:  # no usage sent: estimate
+                self.result.completion_tokens = estimate_tokens(self.result.text + json.dumps(self.result.tool_calls))
             if not self.result.prompt_tokens and (pieces or self.result.outcome != "failed"):
                 self.result.prompt_tokens = estimate_tokens(self.messages)
-        if self.use_cache and pieces and self.result.outcome == "ok":
-            _cache_set(self.key, {"text": self.result.text}, self.cache_ttl_s)
+        if self.use_cache and (pieces or self.result.tool_calls) and self.result.outcome == "ok":
+            _cache_set(self.key, {"text": self.result.text, "tool_calls": self.result.tool_calls}, self.cache_ttl_s)
 
     def _from_endpoint(self, pieces: list[str], deadline: float) -> Iterator[str]:
         """The endpoint's pieces, until it stops, the deadline passes or the text loops; the
@@ -575,9 +612,10 @@ class Stream:
                     **({"stop": self.stop} if self.stop else {}),
                     stream=True,
                     stream_options={"include_usage": True},
+                    **({"tools": self.tools} if self.tools else {}),
                 )
             )
-            finish = None
+            finish, calls = None, {}
             try:
                 for chunk in chunks:
                     if chunk.usage:
@@ -587,6 +625,8 @@ class Stream:
                         finish = choice.finish_reason or finish
                         if choice.finish_reason == "length":
                             self.result.outcome = "truncated"
+                        for delta in (choice.delta.tool_calls if choice.delta else None) or []:
+                            _gather(calls, delta)
                         piece = choice.delta.content if choice.delta else None
                         if piece:
                             pieces.append(piece)
@@ -597,6 +637,7 @@ class Stream:
                     if pieces and looping("".join(pieces)[-4 * LOOP_WINDOW * 8 :].split()) is not None:
                         self.result.outcome = "loop"
                         return
+                self.result.tool_calls = [c for _, c in sorted(calls.items()) if c["name"]]
                 if finish is None:  # the connection closed before the model said it was done
                     raise _failed(STREAM_FAILED, "The AI provider's stream broke off.", True, self.result)
                 if self.result.outcome == "aborted":
@@ -604,3 +645,16 @@ class Stream:
             finally:
                 chunks.close()
         SLOTS.answered()
+
+
+def _gather(calls: dict[int, dict[str, str]], delta) -> None:
+    """One streamed piece of a function call into ``calls`` (by its index): the id and name come
+    once, the arguments' JSON text in pieces."""
+    index = delta.index if isinstance(getattr(delta, "index", None), int) else len(calls)
+    call = calls.setdefault(index, {"id": f"call_{index}", "name": "", "arguments": ""})
+    if getattr(delta, "id", None):
+        call["id"] = delta.id
+    function = getattr(delta, "function", None)
+    if function is not None:
+        call["name"] += function.name or ""
+        call["arguments"] += function.arguments or ""

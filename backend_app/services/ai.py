@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -72,6 +72,7 @@ class LLMResult:
     cost_usd: float = 0.0
     cached: bool = False
     outcome: str = "ok"
+    tool_calls: list[dict[str, str]] = field(default_factory=list)  # [{id, name, arguments}] when offered tools
 
 
 def _priced(answer: llm.Completion) -> LLMResult:
@@ -84,6 +85,7 @@ def _priced(answer: llm.Completion) -> LLMResult:
         cost_usd=cost,
         cached=answer.cached,
         outcome=answer.outcome,
+        tool_calls=list(answer.tool_calls),
     )
 
 
@@ -142,6 +144,11 @@ def without_loop(text: str) -> str:
     return llm.without_loop(text)
 
 
+def can_call_tools() -> bool:
+    """False once the endpoint has shown that it takes no tools (probe or a refused call); unknown counts as yes."""
+    return llm_caps.status().get("tools") is not False
+
+
 def can_read_images() -> bool:
     """False once the endpoint has shown that its model has no image input."""
     return llm_caps.can_read_images()
@@ -170,6 +177,7 @@ def complete(
     record: bool = True,
     valid: Callable[[str], bool] | None = None,
     deadline_s: float | None = None,
+    tools: list[dict[str, Any]] | None = None,
 ) -> LLMResult:
     """One chat completion: the cache, the budget check (only when the endpoint is called), the
     adapter (retries with backoff inside one deadline), usage.
@@ -181,6 +189,10 @@ def complete(
     are recorded as ``invalid``. ``record=False`` leaves the usage rows to the caller
     (``usage.row``; a failed call's cost is ``AIProviderFailed.call``): a batch calls from a
     thread pool but writes to the database from one thread only.
+
+    ``tools`` offers the model functions; its calls come back in ``LLMResult.tool_calls`` (each
+    round of a tool loop is one call here, with its own usage row). An endpoint that refuses
+    tools is ``AIProviderFailed`` with reason ``MODEL_CANNOT_CALL_TOOLS``.
     """
     model = model or _settings().openai_model
     try:
@@ -198,6 +210,7 @@ def complete(
             use_cache=use_cache,
             cache_if=valid,
             before_call=lambda: usage.check_budget(user_id),
+            tools=tools,
         )
     except llm.LLMError as exc:
         failure = AIProviderFailed.of(exc)
@@ -219,11 +232,15 @@ def stream(
     model: str | None = None,
     use_cache: bool = True,
     outcome: list[str] | None = None,
+    deadline_s: float | None = None,
+    tools: list[dict[str, Any]] | None = None,
+    calls: list[dict[str, str]] | None = None,
 ) -> Iterator[str]:
     """Stream a completion's text pieces; usage is recorded when the stream ends, however it
     ends (the reader leaving early included: what was generated is paid for). ``outcome``, when
     given, receives the call's outcome: ``loop``, ``timeout`` and ``truncated`` streams stop
-    early without an error."""
+    early without an error. With ``tools``, ``calls`` receives the model's function calls when
+    the stream ends (a refused tools request: ``MODEL_CANNOT_CALL_TOOLS``, as for ``complete``)."""
     model = model or _settings().openai_model
     call = llm.Stream(
         messages,
@@ -232,8 +249,10 @@ def stream(
         cache_ttl_s=_cache_ttl_s(),
         max_tokens=max_tokens(purpose),
         stop=STOPS.get(purpose),
+        deadline_s=deadline_s,
         use_cache=use_cache,
         before_call=lambda: usage.check_budget(user_id),
+        tools=tools,
     )
     try:
         yield from call
@@ -242,6 +261,8 @@ def stream(
     finally:
         if outcome is not None:
             outcome.append(call.result.outcome)
+        if calls is not None:
+            calls.extend(call.result.tool_calls)
         if call.result.cached or call.result.prompt_tokens or call.result.completion_tokens:
             usage.record(user_id, purpose, _priced(call.result))
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import yaml
 
+from backend_app.errors import AppError
+
 QUESTIONS = Path(__file__).with_name("chat_questions.yaml")
 FACTUAL_KINDS = ("count", "superlative", "position", "time", "presence", "compare", "followup", "paraphrase")
 IDK = re.compile(r"^(?:I can't tell|I don't know)")
@@ -74,8 +76,9 @@ def _check(item: dict, body: dict) -> str:
     return ""
 
 
-def run(world: dict, questions: list[dict] | None = None) -> list[Outcome]:
-    """Ask every question as its user in its scope, in file order (follow-ups lean on the one before)."""
+def run(world: dict, questions: list[dict] | None = None, mode: str = "offline") -> list[Outcome]:
+    """Ask every question as its user in its scope, in file order (follow-ups lean on the one
+    before); ``mode`` "ai" sends every question to the configured model (the openai path)."""
     from backend_app.services.chat import conversation
 
     owned: dict[str, set[str]] = defaultdict(set)  # scope -> analysis ids it may cite
@@ -88,8 +91,11 @@ def run(world: dict, questions: list[dict] | None = None) -> list[Outcome]:
         scope = item.get("scope", "trip")
         session_id = None if scope == "all" else world["sessions"][scope].id
         started = time.perf_counter()
-        turn = conversation.prepare(user.id, item["ask"], session_id, mode="offline")
-        body = conversation.answer(turn)
+        turn = conversation.prepare(user.id, item["ask"], session_id, mode=mode)
+        try:
+            body = conversation.answer(turn)
+        except AppError as exc:  # mode "ai" does not fall back: a failed call is a wrong answer
+            body = {"answer": f"[{exc.code}: {exc.details.get('reason', '')}]", "citations": []}
         ms = (time.perf_counter() - started) * 1000
         allowed = owned[f"{user.id}/{session_id or ''}"]
         leaks = sum(1 for c in body["citations"] if c["analysis_id"] not in allowed)

@@ -67,9 +67,12 @@ SYSTEM_PROMPT = (
 )
 
 
-def _fence(value: str) -> str:
+def fence(value: str) -> str:
     """Document text cannot close or open the fence: angle brackets are escaped."""
     return (value or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_fence = fence
 
 
 def build_messages(question: str, hits: list[Hit]) -> list[dict[str, str]]:

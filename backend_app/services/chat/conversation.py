@@ -13,6 +13,18 @@ When nothing matches, no LLM is called at all and the answer says so plainly.
 A question the facts of the analyses answer (compose.respond: counts, superlatives, positions,
 times, presence, comparisons, follow-ups) is answered from them directly, before retrieval,
 in modes ``auto`` and ``offline``; everything else goes through retrieval as before.
+
+With the openai provider and a scope that has analysed videos, the model answers with tools
+over those facts (``agent``: at most ``agent.MAX_ROUNDS`` calls in one LLM_DEADLINE_S), or, when
+the endpoint takes no tools, from the offline layer's facts put in the prompt; it cites only
+shots a tool returned (or the prompt numbered). In mode ``auto`` that is every question the
+facts do not answer directly; in mode ``ai`` every question. A model that cannot use the tools
+(an empty answer, still calling tools after the last round) is asked once more with the facts
+in the prompt; a failing endpoint, a timeout, or that second answer failing too falls back to
+the offline answer with the (first) notice (``ai``: the error). CHAT_TOOLS=false skips the
+tools. Streamed, every round streams: the answer's tokens pass as the model writes them. A
+follow-up also tells the model which shot or video the last answer was about (only one still
+in the scope).
 """
 
 from __future__ import annotations
@@ -31,8 +43,8 @@ from backend_app.extensions import db
 from backend_app.models import Analysis, ChatMessage, Job
 from backend_app.models.job import QUEUED, RUNNING
 from backend_app.services import ai, sessions, usage
+from backend_app.services.chat import agent, compose, search
 from backend_app.services.chat import answer as chat_answer
-from backend_app.services.chat import compose, search
 from backend_app.services.chat import facts as chat_facts
 from backend_app.services.chat import query as search_query
 from backend_app.tenancy import Tenant
@@ -59,6 +71,7 @@ class Turn:
     analysing: int = 0  # the scope's videos still queued or running (counted only when nothing matched)
     reply: compose.Reply | None = None  # the direct answer from the facts, when the question maps to one
     analysed: int = 0  # the scope's videos with a report (facts to answer from)
+    facts: chat_facts.Facts | None = None  # the scope's facts, loaded once for the turn
 
     @property
     def prompt_question(self) -> str:
@@ -136,10 +149,12 @@ def prepare(user_id: str, message: str, session_id: str | None = None, mode: str
     provider, notice = _provider(tenant, mode)
     asked, previous, edge = question, None, None
     facts = chat_facts.Facts(tenant)
-    # A question the facts answer needs no model (mode "ai" asks for the model's answer).
-    reply = compose.respond(question, facts, _last_citation(tenant)) if mode != "ai" else None
+    # A question the facts answer needs no model (mode "ai" asks for the model's answer, which
+    # may still be given these facts: an endpoint without tools gets them in its prompt).
+    reply = compose.respond(question, facts, _last_citation(tenant))
+    direct = reply if mode != "ai" else None
     step = search_query.relative_step(question)
-    if reply is not None:
+    if direct is not None:
         hits = []
     elif step and (current := _last_cited_shot(tenant)):  # "and the one before?": that shot's neighbour
         neighbour = search.shot(tenant, current.analysis_id, current.shot + step)
@@ -152,8 +167,8 @@ def prepare(user_id: str, message: str, session_id: str | None = None, mode: str
             asked = f"{question} {previous}"  # "and when does it end?" is read with what "it" was
         hits = search.search(tenant, asked, limit=_settings().chat_top_k)
     turn = Turn(tenant, question, mode, search_query.terms(asked), hits, provider, notice, previous=previous, edge=edge)
-    turn.reply, turn.analysed = reply, len(facts.videos())
-    if not hits:
+    turn.reply, turn.analysed, turn.facts = reply, len(facts.videos()), facts
+    if not hits and not (provider == "openai" and turn.analysed and direct is None and edge is None):
         turn.provider = "offline"  # answered from the facts, or nothing to ground an AI answer on
         if reply is None:
             turn.indexed, turn.analysing = search.indexed_count(tenant), _analysing(tenant)
@@ -286,18 +301,96 @@ def answer(turn: Turn) -> dict:
     """The whole answer at once."""
     if turn.provider == "openai":
         try:
-            reply = ai.complete(
-                chat_answer.build_messages(turn.prompt_question, turn.hits),
-                user_id=turn.tenant.user_id,
-                purpose=PURPOSE,
-            )
-            text, order = chat_answer.clean_citations(reply.text, len(turn.hits))
-            _cite(turn, order)
+            if turn.analysed:
+                text = _over_facts(turn)
+            else:
+                reply = ai.complete(
+                    chat_answer.build_messages(turn.prompt_question, turn.hits),
+                    user_id=turn.tenant.user_id,
+                    purpose=PURPOSE,
+                )
+                text, order = chat_answer.clean_citations(reply.text, len(turn.hits))
+                _cite(turn, order)
         except (ai.AIProviderFailed, usage.BudgetExceeded) as exc:
             text = _fallback(turn, exc)
     else:
         text = _offline(turn)
     return result(turn, text, _store_answer(turn, text))
+
+
+def _model_question(turn: Turn) -> str:
+    """The question as the model reads it; a follow-up also names what the last answer was about
+    (its first citation, when still in the scope), so "and when does it end?" has a subject."""
+    question = turn.prompt_question
+    if not (follow_up(turn.question) or search_query.relative_step(turn.question)):
+        return question
+    subject = compose.last_subject(turn.facts, _last_citation(turn.tenant))
+    if subject is not None and subject.shot is not None:
+        shot = subject.shot
+        about = f"Shot {shot.index + 1} of {shot.filename} (analysis_id {shot.analysis_id})"
+    elif subject is not None and subject.video is not None:
+        about = f"the video {subject.video.filename} (analysis_id {subject.video.analysis_id})"
+    else:
+        return question
+    return f"{question}\n(The previous answer was about {chat_answer.fence(about)}.)"
+
+
+def _over_facts(turn: Turn) -> str:
+    """The model's whole answer over the scope's facts: the tool loop, or (no tools) the facts
+    in the prompt; sets the citations."""
+    user_id, deadline_at, question = turn.tenant.user_id, agent.deadline(), _model_question(turn)
+    first_failure = None
+    if _tools_on():
+        try:
+            found = agent.with_tools(question, turn.facts, user_id, deadline_at)
+        except agent.Unusable as exc:
+            first_failure = exc  # the model could not use the tools: once more with the facts given
+        except ai.AIProviderFailed as exc:
+            if exc.reason != agent.NO_TOOLS:
+                raise
+        else:
+            turn.citations = found.citations
+            return found.text
+    shots = agent.context_shots(turn.facts, turn.reply, turn.hits)
+    try:
+        found = agent.with_facts(agent.facts_messages(question, turn.reply, shots), shots, user_id, deadline_at)
+    except ai.AIProviderFailed as exc:
+        raise first_failure or exc from exc
+    turn.citations = found.citations
+    return found.text
+
+
+def _tools_on() -> bool:
+    """Tools for this answer: CHAT_TOOLS on, and the endpoint not known to refuse them."""
+    return _settings().chat_tools and ai.can_call_tools()
+
+
+def _stream_over_facts(turn: Turn, outcome: list[str]) -> Iterator[str]:
+    """``_over_facts`` streamed: every round's tokens as the model writes them."""
+    user_id, deadline_at, question = turn.tenant.user_id, agent.deadline(), _model_question(turn)
+    first_failure = None
+    if _tools_on():
+        found = agent.Result("")
+        try:
+            yield from agent.stream_with_tools(question, turn.facts, user_id, deadline_at, outcome, found)
+        except ai.AIProviderFailed as exc:
+            unusable = isinstance(exc, agent.Unusable)
+            if found.text or not (unusable or exc.reason == agent.NO_TOOLS):
+                raise
+            first_failure = exc if unusable else None
+        else:
+            turn.citations = found.citations
+            return
+    shots = agent.context_shots(turn.facts, turn.reply, turn.hits)
+    found = agent.Result("")
+    messages = agent.facts_messages(question, turn.reply, shots)
+    try:
+        yield from agent.stream_with_facts(messages, shots, user_id, deadline_at, outcome, found)
+    except ai.AIProviderFailed as exc:
+        if found.text:
+            raise
+        raise first_failure or exc from exc
+    turn.citations = found.citations
 
 
 def answer_stream(turn: Turn) -> Iterator[tuple[str, dict]]:
@@ -335,6 +428,9 @@ def answer_stream(turn: Turn) -> Iterator[tuple[str, dict]]:
 
 def _ai_pieces(turn: Turn, outcome: list[str]) -> Iterator[str]:
     """The model's streamed text with citations checked as they pass; sets the turn's citations."""
+    if turn.analysed:
+        yield from _stream_over_facts(turn, outcome)
+        return
     flt = chat_answer.CitationFilter(len(turn.hits))
     for piece in ai.stream(
         chat_answer.build_messages(turn.prompt_question, turn.hits),
