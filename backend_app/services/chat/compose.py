@@ -33,6 +33,11 @@ from backend_app.services.chat.phrasing import (
 from backend_app.services.chat.query import fold, words
 from backend_app.wording import counted
 
+# A shot people call dark: its mean brightness under this. The quality warning TOO_DARK asks
+# something else (is the picture too dark to see: a QR code on black is dark, not too dark to
+# read, and a dimly lit street may be).
+DARK_BRIGHTNESS = 0.2
+
 
 def last_subject(facts: Facts, last: dict | None) -> Subject | None:
     """What the last answer was about: its first citation, if it is still in the scope."""
@@ -207,8 +212,8 @@ def _presence(intent, facts: Facts, video: Video | None, subject: Subject | None
         shots, noun, detail = facts.search_shots(lambda s: s.faces > 0, video=video), "faces", "faces"
     elif intent.what == "qr":
         shots, noun, detail = facts.search_shots(lambda s: bool(s.qr_texts), video=video), "QR codes", "qr"
-    elif intent.what == "dark":  # the report's own TOO_DARK judgement (services/video/quality.py)
-        shots = facts.search_shots(lambda s: "TOO_DARK" in s.warnings, video=video)
+    elif intent.what == "dark":  # dark to look at: a low mean brightness
+        shots = facts.search_shots(lambda s: s.brightness < DARK_BRIGHTNESS, video=video)
         noun, detail = "dark shots", "dark"
     elif intent.what == "blurry":  # the report's own judgement (low sharpness for the detail in the picture)
         shots, noun, detail = facts.search_shots(lambda s: s.blurry, video=video), "blurry shots", "blurry"

@@ -42,10 +42,14 @@ def _level(value: float, steps: list[tuple[float, str]], default: str) -> str:
     return default
 
 
+BLACKISH = 0.1  # mean brightness under which a picture reads "dark" whatever its highlights
+
+
 def signal_words(shot: dict) -> dict[str, str]:
     """Brightness and motion in words, from the measured 0-1 values."""
     if "dark_share" in shot:  # the measure TOO_DARK goes by (quality.py): dark walls and outlines are not a dark shot
-        dark = shot["dark_share"] > DARK_SHARE
+        # a mostly black picture is dark to look at even with a bright spot in it (a QR code on black)
+        dark = shot["dark_share"] > DARK_SHARE or shot["brightness"] < BLACKISH
         light = "dark" if dark else _level(shot["brightness"], [(0.4, "dim"), (0.7, "well-lit")], "bright")
     else:  # a report from before the measure
         light = _level(shot["brightness"], [(0.2, "dark"), (0.4, "dim"), (0.7, "well-lit")], "bright")
