@@ -133,7 +133,8 @@ def test_chat_about_an_analysed_video_whole_and_streamed(live, tmp_path):
     db.session.rollback()
     assert ChatMessage.query.filter_by(session_id=session_id, provider="openai").count() == 2
     calls = _usage("chat")
-    assert len(calls) == 2 and all(c.model == live.model and c.completion_tokens > 0 for c in calls), calls
+    # each answer: the tool round, and (a small model answers without a tool) once more with the facts
+    assert 2 <= len(calls) <= 4 and all(c.model == live.model and c.completion_tokens > 0 for c in calls), calls
     live.note("chat tokens (prompt/answer): " + ", ".join(f"{c.prompt_tokens}/{c.completion_tokens}" for c in calls))
 
 
