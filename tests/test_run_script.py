@@ -238,22 +238,22 @@ def test_make_run_restarts_a_killed_worker_and_says_so(running):
     base = f"http://127.0.0.1:{env['API_PORT']}"
     started.wait_for_line(f"Framewise is running at {base}", timeout_s=120)
     health = re.search(r"worker health: (http://\S+/ready)", started.output()).group(1)
-    first = json.loads(urllib.request.urlopen(health.replace("/ready", "/live"), timeout=5).read())
+
+    def live():
+        try:
+            return json.loads(urllib.request.urlopen(health.replace("/ready", "/live"), timeout=2).read())
+        except OSError:  # the worker is still starting (or restarting): its endpoint is not up yet
+            return None
+
+    from tests.helpers import wait_until
+
+    first = wait_until(live, timeout_s=60)
 
     (worker,) = [p for p in psutil.Process(started.proc.pid).children() if "worker.py" in " ".join(p.cmdline())]
     assert worker.pid == first["pid"]
     os.kill(worker.pid, signal.SIGKILL)
     at = started.wait_for_line("worker exited with code -9; restarting it in 1 s (restart 1)", timeout_s=30)
     started.wait_for_line("worker restarted (pid", timeout_s=30, after=at)
-
-    def live():
-        try:
-            return json.loads(urllib.request.urlopen(health.replace("/ready", "/live"), timeout=2).read())
-        except OSError:
-            return None
-
-    from tests.helpers import wait_until
-
     again = wait_until(lambda: (body := live()) and body["pid"] != first["pid"] and body, timeout_s=60)
     assert again["worker"] != first["worker"]
     selftest = subprocess.run(

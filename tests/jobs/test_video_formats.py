@@ -57,7 +57,10 @@ def uploader(client):
 
 @pytest.mark.sqlite_only
 @pytest.mark.timeout(400)
-def test_every_format_ffmpeg_decodes_completes_through_a_real_worker(app, client, worker, tmp_path):
+def test_every_format_ffmpeg_decodes_completes_through_a_real_worker(app, client, start_worker, tmp_path):
+    # Decoding is under test here; each non-browser format's preview rendition (tests/adapters/
+    # test_preview.py, tests/web/test_preview_player.py) would double the worker's work under load.
+    start_worker(1, extra_env={"VIDEO_PREVIEW": "false"})
     have = encoders()
     missing = sorted(f"{name} ({spec[0]})" for name, spec in FORMATS.items() if spec[0] not in have)
     headers, session_id = uploader(client)
