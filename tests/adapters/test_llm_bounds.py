@@ -178,18 +178,23 @@ def _in_threads(app, count: int, call) -> list:
     return results
 
 
-def test_calls_in_flight_never_exceed_the_limit(openai_app, fake_openai):
-    _settings(openai_app, llm_max_concurrency=2)
-    fake_openai.delay_s = 0.3
-    results = _in_threads(
-        openai_app,
-        6,
+def _answers(app, count: int) -> list:
+    """``count`` distinct one-line calls at once, each from its own thread: their texts (or errors)."""
+    return _in_threads(
+        app,
+        count,
         lambda i: (
             llm.complete(
-                [{"role": "user", "content": f"q{i}"}], model="m", cache_scope="u", cache_ttl_s=60, max_tokens=20
+                [{"role": "user", "content": f"q{i}"}], model="m", cache_scope="u", cache_ttl_s=60, max_tokens=5
             ).text
         ),
     )
+
+
+def test_calls_in_flight_never_exceed_the_limit(openai_app, fake_openai):
+    _settings(openai_app, llm_max_concurrency=2)
+    fake_openai.delay_s = 0.3
+    results = _answers(openai_app, 6)
     assert results == ["OK"] * 6 and fake_openai.most_busy == 2
 
 
@@ -199,15 +204,7 @@ def test_a_one_slot_server_found_by_the_probe_gets_one_call_at_a_time(openai_app
     found = llm.probe()
     assert (found["slots"], found["vision"], found["json_mode"], found["tools"]) == (1, False, True, True)
     assert found["reachable"] and found["models"] == ["gpt-4o-mini"]
-    results = _in_threads(
-        openai_app,
-        4,
-        lambda i: (
-            llm.complete(
-                [{"role": "user", "content": f"{i}"}], model="m", cache_scope="u", cache_ttl_s=60, max_tokens=5
-            ).text
-        ),
-    )
+    results = _answers(openai_app, 4)
     assert results == ["OK"] * 4 and fake_openai.most_busy == 1
 
 
@@ -217,15 +214,7 @@ def test_timeouts_lower_the_shared_limit_instead_of_failing_the_calls(openai_app
     _settings(openai_app, llm_max_concurrency=4, openai_timeout_s=1.2, llm_deadline_s=30)
     fake_openai.delay_s = 0.5
     fake_openai._slots = threading.Semaphore(1)
-    results = _in_threads(
-        openai_app,
-        4,
-        lambda i: (
-            llm.complete(
-                [{"role": "user", "content": f"{i}"}], model="m", cache_scope="u", cache_ttl_s=60, max_tokens=5
-            ).text
-        ),
-    )
+    results = _answers(openai_app, 4)
     assert results == ["OK"] * 4
     assert int(redis_store.conn.get(LIMIT_KEY)) <= 2 and SLOTS.local_limit <= 2
 
