@@ -6,6 +6,7 @@ from backend_app.models.chat import ChatMessage
 from backend_app.models.document import ShotDocument
 from backend_app.models.flag import Flag, FlagAudit
 from backend_app.models.job import Job
+from backend_app.models.person import Person
 from backend_app.models.quota import UserQuota
 from backend_app.models.requirement import RequirementBatch, RequirementResult
 from backend_app.models.session import Session
@@ -18,3 +19,4 @@ __all__ += ["ChatMessage"]
 __all__ += ["RequirementBatch", "RequirementResult"]
 __all__ += ["UserQuota"]
 __all__ += ["ApiKey", "ApiKeyEvent"]
+__all__ += ["Person"]

@@ -196,6 +196,8 @@ def build_report(out: PipelineOutput, words: Descriptions, keyframe_key: Callabl
         "analysers": list(out.analysers),
     }
     for key, value in out.found.items():  # an analyser adds its own parts; it cannot replace the measured ones
+        if key.startswith("_"):  # its private part (embeddings, files) is for the caller to store, never reported
+            continue
         if key not in report or report[key] == []:
             report[key] = value
     return report
