@@ -74,3 +74,40 @@ def people_clip(path: str | Path, shots: list[dict], *, frames_per_shot: int = 2
                     yield np.full((SIZE[1], SIZE[0], 3), background, np.uint8)
 
     return encode(path, frames(), fps=fps, size=SIZE)
+
+
+def draw_figure(pose: str, *, background=(200, 200, 190), size=SIZE) -> np.ndarray:
+    """A drawn whole person, front view: ``pose`` is "standing", "arms_up" or "sitting" (thighs
+    towards the viewer's right). MediaPipe Pose finds its landmarks; OpenCV's HOG does not."""
+    width, height = size
+    img = np.full((height, width, 3), background, np.uint8)
+    cx = width // 2
+    skin, shirt, trousers = (150, 175, 215), (60, 60, 160), (80, 50, 30)
+    cv2.ellipse(img, (cx, 60), (18, 24), 0, 0, 360, skin, -1)
+    for ex in (-7, 7):
+        cv2.circle(img, (cx + ex, 56), 3, (30, 30, 30), -1)
+    cv2.rectangle(img, (cx - 28, 88), (cx + 28, 190), shirt, -1)
+    for side in (-1, 1):
+        if pose == "arms_up":
+            cv2.line(img, (cx + side * 26, 95), (cx + side * 50, 20), skin, 14)
+        else:
+            cv2.line(img, (cx + side * 30, 95), (cx + side * 40, 185), skin, 14)
+        if pose == "sitting":
+            cv2.line(img, (cx + side * 14, 190), (cx + side * 14 + 70, 195), trousers, 20)
+            cv2.line(img, (cx + side * 14 + 70, 195), (cx + side * 14 + 70, 290), trousers, 18)
+        else:
+            cv2.line(img, (cx + side * 14, 190), (cx + side * 18, 330), trousers, 20)
+    return cv2.GaussianBlur(img, (3, 3), 0)
+
+
+def scenes_clip(path: str | Path, pictures: list[np.ndarray | None], *, frames_per_shot: int = 25) -> Path:
+    """One still shot per picture (None: an empty background of its own colour)."""
+
+    def frames():
+        for number, picture in enumerate(pictures):
+            if picture is None:
+                picture = np.full((SIZE[1], SIZE[0], 3), BACKGROUNDS[number % len(BACKGROUNDS)], np.uint8)
+            for _ in range(frames_per_shot):
+                yield picture
+
+    return encode(path, frames(), fps=25, size=SIZE)

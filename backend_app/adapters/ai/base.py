@@ -3,8 +3,25 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
+
+_made: dict[str, tuple[int, Any]] = {}
+_made_lock = threading.Lock()
+
+
+def per_process(key: str, make: Callable[[], Any]) -> Any:
+    """One object per process, made on first use in it: for runtimes whose sessions do not survive
+    ``fork`` (MediaPipe graphs, ONNX Runtime's thread pools), so a work horse never uses its parent's."""
+    with _made_lock:
+        pid, made = _made.get(key, (None, None))
+        if pid != os.getpid():
+            made = make()
+            _made[key] = (os.getpid(), made)
+        return made
 
 
 @dataclass(frozen=True)

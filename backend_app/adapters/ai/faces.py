@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backend_app.adapters.ai import mediapipe_solutions
-from backend_app.adapters.ai.base import Analyser, AnalyserInfo
+from backend_app.adapters.ai.base import Analyser, AnalyserInfo, per_process
 
 INFO = AnalyserInfo(
     name="faces",
@@ -72,7 +72,7 @@ def warm() -> None:
 
 def _detector():
     module = mediapipe_solutions.solution("face_detection")
-    return mediapipe_solutions.per_process(
+    return per_process(
         "face_detection", lambda: module.FaceDetection(model_selection=1, min_detection_confidence=MIN_SCORE)
     )
 

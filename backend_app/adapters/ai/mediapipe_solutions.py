@@ -7,23 +7,19 @@ that only the submodule asked for, and what it imports itself, is loaded.
 
 MediaPipe's runtime does not survive ``fork``: a graph made before the fork hangs in the child,
 and even one made after crashes when the parent had run one (measured here). So a graph is made
-lazily, per process (``per_process``): never in the worker before its work horses fork.
+lazily, per process (``base.per_process``): never in the worker before its work horses fork.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
 import sys
 import threading
 import types
 import warnings
-from collections.abc import Callable
-from typing import Any
 
 _lock = threading.Lock()
-_made: dict[str, tuple[int, Any]] = {}
 
 
 def _bare_package(name: str) -> None:
@@ -48,13 +44,3 @@ def solution(name: str):
         importlib.import_module("mediapipe.python")  # the framework bindings: no matplotlib there
         _bare_package("mediapipe.python.solutions")
     return importlib.import_module(f"mediapipe.python.solutions.{name}")
-
-
-def per_process(key: str, make: Callable[[], Any]) -> Any:
-    """One object per process (made on first use in it): a graph made in a parent is not reused."""
-    with _lock:
-        pid, made = _made.get(key, (None, None))
-        if pid != os.getpid():
-            made = make()
-            _made[key] = (os.getpid(), made)
-        return made
