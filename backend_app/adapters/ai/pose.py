@@ -25,9 +25,10 @@ INFO = AnalyserInfo(
     name="pose",
     input="keyframes",
     summary="one person's posture and raised arms per shot (MediaPipe Pose), plus a HOG count of upright people",
-    cost="~80 ms per keyframe for the pose, ~90 ms for the HOG count at 480 px (2-core VPS)",
+    # measured on this 2-core machine (960x540 keyframes, load ~8)
+    cost="~40-80 ms per keyframe for the pose, ~60-90 ms for the HOG count at 480 px",
     licence="Apache-2.0 (MediaPipe) / BSD (OpenCV)",
-    requirements="requirements-ai.txt",
+    requirements="requirements-ai-nodeps.txt",
     packages=("mediapipe",),
     size_mb=66,
     default=False,
