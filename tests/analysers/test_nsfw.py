@@ -63,3 +63,15 @@ def test_a_clean_video_gets_scores_and_no_warning(tmp_path):
     assert all(0.0 <= s["nsfw"] < nsfw.THRESHOLD for s in report["shots"])
     assert report["nsfw"]["keyframes"] == 2 and report["nsfw"]["flagged_shots"] == []
     assert all(w.get("code") != "CONTENT_FLAGGED" for w in report["warnings"])
+
+
+def test_an_analysers_warning_joins_the_report_and_its_private_part_stays_out(tmp_path, monkeypatch):
+    monkeypatch.setitem(analysers.MODULES, "nsfw", "tests.analysers.private_part")
+    clip = scenes_clip(tmp_path / "one.mp4", [None])
+    out = video_pipeline.analyse_file(str(clip), str(tmp_path / "work"), _settings(tmp_path))
+    report = video_pipeline.describe_and_report(out, _settings(tmp_path), user_id=None)
+    assert out.found["_secret"] == {"embedding": b"\x00" * 8}  # for the caller to store
+    assert "_secret" not in report
+    codes = [w["code"] for w in report["warnings"]]
+    assert codes.count("CONTENT_FLAGGED") == 1
+    assert report["summary"]["warnings"] == len(report["warnings"])
