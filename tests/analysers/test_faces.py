@@ -158,3 +158,13 @@ def test_warm_is_idempotent():
     encoder = faces._models["encoder"]
     faces.warm()
     assert faces._models["encoder"] is encoder
+
+
+def test_the_budget_is_spread_over_the_video():
+    from backend_app.adapters.ai.base import Context, on_pace
+
+    ctx = Context(path="", workdir="", duration_s=60, fps=25, width=1, height=1, budget_s=10)
+    assert on_pace(ctx, 0, 1)  # the first look is free
+    assert not on_pace(ctx, 2, 6)  # 2 s spent by 0:06: ahead of the pace (1 s)
+    assert on_pace(ctx, 2, 30)  # by 0:30 half the budget is there
+    assert on_pace(ctx, 9.9, 60) and not on_pace(ctx, 10, 60)

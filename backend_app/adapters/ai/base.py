@@ -80,3 +80,13 @@ class Analyser:
 
     def close(self) -> None:
         """Stop early (the analysis failed or was cancelled): end threads, drop buffers."""
+
+
+def on_pace(ctx: Context, spent_s: float, until_s: float) -> bool:
+    """Whether an analyser that has spent ``spent_s`` may look at what ends at ``until_s``: the
+    budget is spread over the video (by ``until_s``, a share of it is available), so a spent budget
+    thins the sampling across the whole video instead of dropping its end. The first look is free."""
+    if spent_s <= 0:
+        return True
+    share = min(1.0, until_s / ctx.duration_s) if ctx.duration_s > 0 else 1.0
+    return spent_s < ctx.budget_s * share

@@ -16,7 +16,7 @@ import os
 import threading
 import time
 
-from backend_app.adapters.ai.base import Analyser, AnalyserInfo, per_process
+from backend_app.adapters.ai.base import Analyser, AnalyserInfo, on_pace, per_process
 
 INFO = AnalyserInfo(
     name="nsfw",
@@ -90,7 +90,7 @@ class Run(Analyser):
     def keyframe(self, shot, start_s, end_s, picture):
         import cv2
 
-        if self.spent_s >= self.ctx.budget_s:
+        if not on_pace(self.ctx, self.spent_s, end_s):  # the budget, spread over the video
             self.skipped.append(shot)
             return
         started = time.perf_counter()

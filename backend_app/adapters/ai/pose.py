@@ -19,7 +19,7 @@ import threading
 import time
 
 from backend_app.adapters.ai import mediapipe_solutions
-from backend_app.adapters.ai.base import Analyser, AnalyserInfo, per_process
+from backend_app.adapters.ai.base import Analyser, AnalyserInfo, on_pace, per_process
 
 INFO = AnalyserInfo(
     name="pose",
@@ -141,7 +141,7 @@ class Run(Analyser):
         self.spent_s = 0.0
 
     def keyframe(self, shot, start_s, end_s, picture):
-        if self.spent_s >= self.ctx.budget_s:
+        if not on_pace(self.ctx, self.spent_s, end_s):  # the budget, spread over the video
             self.skipped.append(shot)
             return
         started = time.perf_counter()
