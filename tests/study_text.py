@@ -52,3 +52,41 @@ def pages(count: int = 50, *, seed: int = 7, german_every: int = 0) -> tuple[lis
             )
         made.append((number, "\n".join(lines), [heading]))
     return made, defined
+
+
+def make_document(user, pages_: list[tuple[int, str, list[str]]], *, session=None, status: str = "completed",
+                  filename: str = "notes.pdf"):  # fmt: skip
+    """A document row with these pages, as the extraction leaves it (text made in the test)."""
+    from backend_app.extensions import db
+    from backend_app.models.documents import Document, DocumentPage
+    from backend_app.services import sessions
+    from backend_app.tenancy import Tenant
+
+    session = session or sessions.create(Tenant(user.id), "Study")
+    document = Document(
+        user_id=user.id,
+        session_id=session.id,
+        filename=filename,
+        content_type="application/pdf",
+        kind="pdf",
+        size_bytes=1000,
+        storage_key=f"users/{user.id}/documents/x/source",
+        status=status,
+        page_count=len(pages_),
+    )
+    db.session.add(document)
+    db.session.flush()
+    for number, text, headings in pages_:
+        db.session.add(
+            DocumentPage(
+                document_id=document.id,
+                user_id=user.id,
+                session_id=session.id,
+                number=number,
+                text=text,
+                words=len(text.split()),
+                headings=headings,
+            )  # fmt: skip
+        )
+    db.session.commit()
+    return document
