@@ -94,3 +94,22 @@ def test_pages_before_any_material_say_so(page):
         assert response.status_code == 200 and 'data-testid="study-not-made"' in text(response)
     session_page = page.get(f"/sessions/{document.session_id}/study")
     assert session_page.status_code == 200 and 'data-testid="make-study"' in text(session_page)
+
+
+def test_a_sessions_material_links_each_item_to_its_own_documents_page(page):
+    from backend_app.services import sessions
+    from backend_app.tenancy import Tenant
+
+    session = sessions.create(Tenant(page.user.id), "Course")
+    first = make_document(page.user, ML[:2], session=session)
+    second = make_document(page.user, [(n - 2, t, h) for n, t, h in ML[2:]], session=session)
+    assert 'data-testid="study-session"' in text(page.get(f"/sessions/{session.id}"))
+    base = f"/sessions/{session.id}/study"
+    assert page.post(base).status_code == 303
+    row = StudyMaterial.query.filter_by(session_id=session.id, scope="session").one()
+    run_job(row.job_id)
+    body = text(page.get(base))
+    assert f'href="/documents/{first.id}?page=2"' in body  # Gradient descent
+    assert f'href="/documents/{second.id}?page=1"' in body  # Epoch, page 3 of the session, page 1 of its file
+    quiz = text(page.post(f"{base}/quiz", data={}, htmx=True))
+    assert "0 of" in quiz and f"/documents/{second.id}?page=" in quiz
