@@ -61,15 +61,15 @@ def _session_pages(tenant: Tenant, session_id: str) -> tuple[build.Pages, list[t
     return pages, origin
 
 
-def _target(tenant: Tenant, scope: str, target_id: str) -> tuple[str, Document | None]:
-    """(session id, document) of a request's target, after the tenancy check."""
-    if scope == "document":
-        document = get_owned(Document, tenant, target_id, what="document")
-        if document.status != READY:
-            raise DocumentNotReady(details={"status": document.status})
-        return document.session_id, document
-    session = get_owned(Session, tenant, target_id, what="session")
-    return session.id, None
+def _target(tenant: Tenant, scope: str, target_id: str, *, ready: bool = False) -> tuple[str, Document | None]:
+    """(session id, document) of a request's target, after the tenancy check; with ``ready``, a
+    document must be extracted."""
+    if scope != "document":
+        return get_owned(Session, tenant, target_id, what="session").id, None
+    document = get_owned(Document, tenant, target_id, what="document")
+    if ready and document.status != READY:
+        raise DocumentNotReady(details={"status": document.status})
+    return document.session_id, document
 
 
 def _pages(tenant: Tenant, session_id: str, document: Document | None) -> build.Pages:
@@ -89,7 +89,7 @@ def _row(tenant: Tenant, scope: str, session_id: str, document_id: str | None) -
 
 def request(tenant: Tenant, scope: str, target_id: str) -> tuple[StudyMaterial, bool]:
     """Ask for the target's material: (its row, whether it answered from the cache)."""
-    session_id, document = _target(tenant, scope, target_id)
+    session_id, document = _target(tenant, scope, target_id, ready=True)
     document_id = document.id if document is not None else None
     key = build.cache_key(_pages(tenant, session_id, document))
     row = _row(tenant, scope, session_id, document_id)
@@ -143,18 +143,11 @@ def _fill(row: StudyMaterial, data: dict, **made: Any) -> None:
 
 def get(tenant: Tenant, scope: str, target_id: str) -> StudyMaterial:
     """The target's material (made, being made or failed), or STUDY_NOT_FOUND when never asked for."""
-    session_id, document = _target_any(tenant, scope, target_id)
+    session_id, document = _target(tenant, scope, target_id)
     row = _row(tenant, scope, session_id, document.id if document is not None else None)
     if row is None:
         raise NotFound("No study material was requested for this yet.", code="STUDY_NOT_FOUND")
     return row
-
-
-def _target_any(tenant: Tenant, scope: str, target_id: str) -> tuple[str, Document | None]:
-    if scope == "document":
-        document = get_owned(Document, tenant, target_id, what="document")
-        return document.session_id, document
-    return get_owned(Session, tenant, target_id, what="session").id, None
 
 
 def make(material_id: str, progress, *, user_id: str) -> dict:
