@@ -82,16 +82,23 @@ def _lines(chunk: str, headings: set[str]) -> list[str]:
                 out.append(" ".join(current))
                 current = []
             continue
-        if GLOSS.match(line):  # a glossary entry "Term: what it is" is a sentence of its own
+        if GLOSS.match(line) or (_title(current) and line[:1].isupper()):  # a glossary entry or a title stands alone
             if current:
                 out.append(" ".join(current))
+            current = []
+        current.append(line)
+        if GLOSS.match(line):
             out.append(line)
             current = []
-            continue
-        current.append(line)
     if current:
         out.append(" ".join(current))
     return [s for s in out if len(WORD.findall(s)) >= 3]
+
+
+def _title(current: list[str]) -> bool:
+    """Whether the lines gathered so far are one short line without a closing mark: a title (a
+    heading the extraction did not mark), which the next line does not continue."""
+    return len(current) == 1 and len(current[0].split()) <= 6 and current[0][-1] not in ".,;:!?-–"
 
 
 def words(text: str) -> list[str]:

@@ -121,3 +121,13 @@ def test_empty_and_tiny_documents_give_empty_material():
     assert offline.generate([]) == {"summary": "", "key_terms": [], "flashcards": [], "quiz": []}
     material = offline.generate([(1, "Hello.", [])])
     assert material["key_terms"] == [] and material["quiz"] == [] and material["flashcards"] == []
+
+
+def test_title_lines_the_extraction_did_not_mark_do_not_join_the_next_sentence():
+    pages = [
+        (1, "Energy\nThe mitochondrion is an organelle that releases energy from nutrients.", []),
+        (2, "Genetics and more\nTranscription refers to the copying of DNA into messenger RNA.", []),
+        (3, "A ribosome is a molecular\nmachine that builds proteins from amino acids.", []),
+    ]
+    terms = {k["term"]: k["page"] for k in offline.generate(pages)["key_terms"]}
+    assert {"mitochondrion": 1, "Transcription": 2, "ribosome": 3}.items() <= terms.items(), terms
