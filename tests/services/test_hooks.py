@@ -48,6 +48,7 @@ EXPECTED = {
         "jobs=backend_app.services.health.job_counts",
         "flags=backend_app.services.health.flag_states",
         "ai=backend_app.services.health.check_ai",
+        "analysers=backend_app.services.health.check_analysers",
         "storage=backend_app.services.video.data.check_storage",
     ],
 }
