@@ -2,7 +2,7 @@
 flashcard reviews.
 
 One ``StudyMaterial`` row per document (``document_id`` set) or per session (``document_id``
-null); a new request for the same target updates it. ``content_hash`` is the hash of the pages'
+null), held to that by the unique ``target_key``; a new request for the same target updates it. ``content_hash`` is the hash of the pages'
 text with the provider and model (``services/study/build.cache_key``): a request whose hash
 matches a completed row answers from it. ``data`` is the material in the API's shape
 ``{summary, key_terms, flashcards, quiz}``; in a session's material every item also names the
@@ -22,6 +22,10 @@ from backend_app.models.base import UTCDateTime, id_column, iso, utcnow
 SCOPES = ("document", "session")
 
 
+def target_key(scope: str, target_id: str) -> str:
+    return f"{scope}:{target_id}"
+
+
 class StudyMaterial(db.Model):
     __tablename__ = "study_materials"
 
@@ -30,6 +34,7 @@ class StudyMaterial(db.Model):
     session_id = db.Column(String(32), ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, index=True)
     document_id = db.Column(String(32), ForeignKey("documents.id", ondelete="CASCADE"), nullable=True, index=True)
     scope = db.Column(String(16), nullable=False)  # one of SCOPES
+    target_key = db.Column(String(60), nullable=False, unique=True)  # "<scope>:<id>": one row per target
     job_id = db.Column(String(32), ForeignKey("jobs.id", ondelete="SET NULL"), nullable=True, unique=True)
     content_hash = db.Column(String(64), nullable=False, index=True)
     provider = db.Column(String(16), nullable=True)  # who made ``data``: offline | openai

@@ -24,6 +24,7 @@ def upgrade():
         sa.Column('session_id', sa.String(length=32), nullable=False),
         sa.Column('document_id', sa.String(length=32), nullable=True),
         sa.Column('scope', sa.String(length=16), nullable=False),
+        sa.Column('target_key', sa.String(length=60), nullable=False),
         sa.Column('job_id', sa.String(length=32), nullable=True),
         sa.Column('content_hash', sa.String(length=64), nullable=False),
         sa.Column('provider', sa.String(length=16), nullable=True),
@@ -40,6 +41,7 @@ def upgrade():
         sa.ForeignKeyConstraint(['job_id'], ['jobs.id'], ondelete='SET NULL'),
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('job_id'),
+        sa.UniqueConstraint('target_key'),
     )
     with op.batch_alter_table('study_materials', schema=None) as batch_op:
         for column in ('user_id', 'session_id', 'document_id', 'content_hash', 'created_at'):

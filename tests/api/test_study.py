@@ -232,3 +232,24 @@ def test_a_real_worker_makes_the_material_of_fifty_pages(client, start_worker):
     assert body["page_count"] == 50 and len(body["key_terms"]) == 30
     assert_grounded(body, pages)
     assert all(defined[k["term"]] == k["page"] for k in body["key_terms"])
+
+
+def test_requests_at_the_same_moment_make_one_row_and_one_job(app, client):
+    from concurrent.futures import ThreadPoolExecutor
+
+    user = make_user()
+    headers = auth_headers(client, user)
+    document = make_document(user, ML)
+    url = f"/api/v1/documents/{document.id}/study"
+
+    def post(_):
+        with app.test_client() as own:
+            return own.post(url, headers=headers)
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(post, range(6)))
+    assert [a.status_code for a in answers] == [202] * 6, [a.get_json() for a in answers]
+    db.session.expire_all()
+    assert StudyMaterial.query.filter_by(document_id=document.id).count() == 1
+    assert Job.query.filter_by(kind="study").count() == 1
+    assert len({a.get_json()["material_id"] for a in answers}) == 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from backend_app.errors import AppError, NotFound
 from backend_app.extensions import db
@@ -18,7 +19,7 @@ from backend_app.models import Session
 from backend_app.models.base import utcnow
 from backend_app.models.documents import Document, DocumentPage
 from backend_app.models.job import FINISHED
-from backend_app.models.study import StudyMaterial
+from backend_app.models.study import StudyMaterial, target_key
 from backend_app.queue import enqueue
 from backend_app.queue.errors import JobFailure
 from backend_app.services.study import build
@@ -79,12 +80,25 @@ def _pages(tenant: Tenant, session_id: str, document: Document | None) -> build.
     return pages
 
 
-def _row(tenant: Tenant, scope: str, session_id: str, document_id: str | None) -> StudyMaterial | None:
-    criteria = [StudyMaterial.scope == scope, StudyMaterial.session_id == session_id]
-    if document_id is not None:
-        criteria.append(StudyMaterial.document_id == document_id)
-    found = list_owned(StudyMaterial, tenant, *criteria, order_by=StudyMaterial.created_at.desc(), limit=1)
+def _row(tenant: Tenant, scope: str, target_id: str) -> StudyMaterial | None:
+    found = list_owned(StudyMaterial, tenant, StudyMaterial.target_key == target_key(scope, target_id), limit=1)
     return found[0] if found else None
+
+
+def _new_row(tenant: Tenant, scope: str, target_id: str, session_id: str, document_id: str | None):
+    """The target's row, inserted (not committed); None when a request at the same moment inserted
+    it first (its transaction is rolled back: nothing else is staged by then).
+
+    No SAVEPOINT: with SQLite's driver, releasing the outermost one commits the half-made row."""
+    row = StudyMaterial(user_id=tenant.user_id, session_id=session_id, document_id=document_id, scope=scope,
+                        target_key=target_key(scope, target_id), content_hash="")  # fmt: skip
+    db.session.add(row)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        return None
+    return row
 
 
 def request(tenant: Tenant, scope: str, target_id: str) -> tuple[StudyMaterial, bool]:
@@ -92,15 +106,16 @@ def request(tenant: Tenant, scope: str, target_id: str) -> tuple[StudyMaterial, 
     session_id, document = _target(tenant, scope, target_id, ready=True)
     document_id = document.id if document is not None else None
     key = build.cache_key(_pages(tenant, session_id, document))
-    row = _row(tenant, scope, session_id, document_id)
+    row = _row(tenant, scope, target_id)
     if row is not None and row.content_hash == key:
         if row.data is not None:
             return row, True
         if row.job is not None and row.job.status not in FINISHED:
             return row, False  # already being made
     if row is None:
-        row = StudyMaterial(user_id=tenant.user_id, session_id=session_id, document_id=document_id, scope=scope)
-        db.session.add(row)
+        row = _new_row(tenant, scope, target_id, session_id, document_id)
+        if row is None:
+            return request(tenant, scope, target_id)  # the other request's row answers this one too
     row.content_hash, row.data, row.completed_at = key, None, None
     db.session.flush()  # the row's id, which the twin must not be
     twin = _twin(tenant, scope, key, row)
@@ -143,8 +158,8 @@ def _fill(row: StudyMaterial, data: dict, **made: Any) -> None:
 
 def get(tenant: Tenant, scope: str, target_id: str) -> StudyMaterial:
     """The target's material (made, being made or failed), or STUDY_NOT_FOUND when never asked for."""
-    session_id, document = _target(tenant, scope, target_id)
-    row = _row(tenant, scope, session_id, document.id if document is not None else None)
+    _target(tenant, scope, target_id)  # the target must still be the tenant's
+    row = _row(tenant, scope, target_id)
     if row is None:
         raise NotFound("No study material was requested for this yet.", code="STUDY_NOT_FOUND")
     return row
