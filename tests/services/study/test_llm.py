@@ -56,6 +56,7 @@ def test_a_valid_answer_keeps_only_items_whose_page_holds_their_answer(openai_ap
     assert_grounded(material, ML, extractive=False)
     request = fake_openai.requests[0]
     assert request["response_format"] == {"type": "json_object"}
+    assert request["max_tokens"] == openai_app.config["SETTINGS"].llm_max_tokens_study == 4000
     assert "Page" not in request["messages"][1]["content"] and '"page": 4' in request["messages"][1]["content"]
     rows = UsageRecord.query.filter_by(user_id=user.id, purpose="study").all()
     assert len(rows) == 1 and rows[0].cost_usd > 0 and rows[0].outcome == "ok"
