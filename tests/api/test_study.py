@@ -85,6 +85,9 @@ def test_refusals_are_coded_and_other_users_see_nothing(client):
     )
     refused = client.post(f"/api/v1/documents/{empty.id}/study", headers=owner_h)
     assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "STUDY_NO_TEXT"
+    bare = sessions.create(Tenant(owner.id), "No documents")
+    refused = client.post(f"/api/v1/sessions/{bare.id}/study", headers=owner_h)
+    assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "STUDY_NO_TEXT"
     _made(client, owner_h, f"/api/v1/documents/{document.id}/study")
     session_url = f"/api/v1/sessions/{document.session_id}/study"
     for method, url in [
