@@ -12,6 +12,7 @@ from backend_app.models.person import Person
 from backend_app.models.quota import UserQuota
 from backend_app.models.requirement import RequirementBatch, RequirementResult
 from backend_app.models.session import Session
+from backend_app.models.study import FlashcardReview, StudyMaterial
 from backend_app.models.usage import UsageRecord
 from backend_app.models.user import User
 
@@ -24,3 +25,4 @@ __all__ += ["ApiKey", "ApiKeyEvent"]
 __all__ += ["Passage"]
 __all__ += ["Document", "DocumentPage"]
 __all__ += ["Person"]
+__all__ += ["StudyMaterial", "FlashcardReview"]

@@ -40,14 +40,25 @@ def _owner_data(page, app) -> dict:
     db.session.add(ChatMessage(user_id=page.user.id, role="user", content=f"question {MARKER}"))
     db.session.add(UsageRecord(user_id=page.user.id, purpose="chat", model=f"model-{MARKER}", cost_usd=0.01))
     db.session.commit()
-    return {
-        "session_id": session.id,
-        "analysis_id": analysis.id,
-        "batch_id": batch_id,
-        "index": 0,
-        "fmt": "csv",
-        "person_id": "p1",
-    }
+    document = _studied_document(page.user, session)
+    return {"session_id": session.id, "analysis_id": analysis.id, "batch_id": batch_id, "index": 0, "fmt": "csv",
+            "document_id": document.id, "person_id": "p1"}  # fmt: skip
+
+
+def _studied_document(user, session):
+    """A document of the session with study material of its own and of the session (the study pages)."""
+    from backend_app.jobs.runner import run_job
+    from backend_app.services.study import material
+    from tests.study_text import make_document
+
+    lines = f"{MARKER} is a marker word that shows who can see a page. Markers are words that tests look for."
+    document = make_document(user, [(1, lines, []), (2, "A page is a unit of text that a document holds.", [])],
+                             session=session)  # fmt: skip
+    for scope, target in (("document", document.id), ("session", session.id)):
+        row, _cached = material.request(Tenant(user.id), scope, target)
+        run_job(row.job_id)
+    db.session.expire_all()
+    return document
 
 
 def test_every_page_for_owner_and_for_a_user_without_data(app, page, other_page, redis_server):
@@ -71,7 +82,7 @@ def test_admin_pages_render_with_and_without_data(app, admin_page, page, redis_s
     empty = [
         u
         for e, u in _page_urls(
-            app, {"session_id": "x", "analysis_id": "x", "batch_id": "x", "index": 0, "fmt": "csv", "person_id": "p1"}
+            app, {"session_id": "x", "analysis_id": "x", "batch_id": "x", "index": 0, "fmt": "csv", "person_id": "p1", "document_id": "x"}
         )
         if e.startswith("web.admin_")
     ]
@@ -87,6 +98,7 @@ def test_every_form_refuses_a_request_without_the_csrf_token(app, admin_page):
     """Each POST of a page checks the token before the view runs (login/register: the pre-sign-in token)."""
     fake = {
         "session_id": "s",
+        "document_id": "d",
         "analysis_id": "a",
         "batch_id": "b",
         "job_id": "j",
