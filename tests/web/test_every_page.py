@@ -82,7 +82,16 @@ def test_admin_pages_render_with_and_without_data(app, admin_page, page, redis_s
     empty = [
         u
         for e, u in _page_urls(
-            app, {"session_id": "x", "analysis_id": "x", "batch_id": "x", "index": 0, "fmt": "csv", "person_id": "p1", "document_id": "x"}
+            app,
+            {
+                "session_id": "x",
+                "analysis_id": "x",
+                "batch_id": "x",
+                "index": 0,
+                "fmt": "csv",
+                "person_id": "p1",
+                "document_id": "x",
+            },
         )
         if e.startswith("web.admin_")
     ]
