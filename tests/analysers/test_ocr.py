@@ -4,7 +4,6 @@ network."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 
@@ -12,41 +11,11 @@ import numpy as np
 import pytest
 
 from backend_app.adapters.ai import ocr
+from tests.analysers.text_media import drawn
 
 pytestmark = pytest.mark.skipif(
     bool(ocr.INFO.missing()), reason=f"not installed: {ocr.INFO.missing()} (pip install -r requirements-ai.txt)"
 )
-
-FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-    "/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf",
-)
-
-
-def font_path() -> str:
-    """A TrueType font with ä ö ü ß: the system's DejaVu/Liberation, else Bitstream Vera from reportlab's wheel."""
-    for path in FONT_CANDIDATES:
-        if os.path.isfile(path):
-            return path
-    spec = importlib.util.find_spec("reportlab")
-    if spec is not None and spec.origin:
-        vera = os.path.join(os.path.dirname(spec.origin), "fonts", "Vera.ttf")
-        if os.path.isfile(vera):
-            return vera
-    pytest.skip("no TrueType font with umlauts: install fonts-dejavu-core (or reportlab, which ships Vera)")
-
-
-def drawn(lines: list[tuple[str, tuple[int, int]]], size=(960, 540), px=44, bg="white", fg="black") -> np.ndarray:
-    """A BGR picture with each text drawn at its (x, y)."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    image = Image.new("RGB", size, bg)
-    draw = ImageDraw.Draw(image)
-    font = ImageFont.truetype(font_path(), px)
-    for text, at in lines:
-        draw.text(at, text, font=font, fill=fg)
-    return np.asarray(image)[:, :, ::-1].copy()
 
 
 @pytest.fixture(scope="module")

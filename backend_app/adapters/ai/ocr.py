@@ -7,16 +7,21 @@ rapidocr never resolves a model URL (it downloads whatever it cannot find under 
 directory); onnxruntime runs with one thread per session, so a forked worker horse inherits no
 thread pool. The multilingual PP-OCRv6 recogniser reads English and German (ä ö ü ß).
 
-``Run`` is the video analyser (``ANALYSERS=text``): the text seen in each shot's keyframe.
+``Run`` is the video analyser (``ANALYSERS=text``): the text in each shot's keyframe and in the
+still moments of the decode pass, merged over time (text_items.py) within the CPU budget.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import queue
 import threading
+import time
 import unicodedata
 from dataclasses import dataclass
 
+from backend_app.adapters.ai import text_items
 from backend_app.adapters.ai.base import Analyser, AnalyserInfo
 
 INFO = AnalyserInfo(
@@ -40,7 +45,12 @@ MODEL_FILES = {
     "Cls": "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
 }
 MIN_SCORE = 0.5  # the recogniser's confidence below which a line is dropped
+VIDEO_MIN_SCORE = 0.7  # stricter in video: textures and motion blur read as low-confidence "text"
+# Still moments may use this share of the budget so far; keyframes (one per shot) the whole of it.
+STILL_SHARE = 0.6
+QUEUED_PICTURES = 4  # pictures (~1.5 MB each) waiting for the reader; the feeding thread waits beyond
 
+log = logging.getLogger(__name__)
 _engine = None
 _load_lock = threading.Lock()
 _call_lock = threading.Lock()  # one picture at a time per process: the engine keeps per-call state
@@ -97,10 +107,17 @@ def warm():
                 from rapidocr import RapidOCR
             except ImportError as exc:
                 raise OcrUnavailable(f"rapidocr is not installed: {exc}") from exc
+            from backend_app.adapters.vision.frames import opencv_threads
+
+            started = time.perf_counter()
             engine = RapidOCR(params=_params())
-            # rapidocr loads each stage on its first picture: read one now, before a worker forks
-            engine(_warm_up_picture())
+            # rapidocr loads each stage on its first picture: read one now, before a worker forks,
+            # with OpenCV on one thread: a pool started here would hang a forked horse the first
+            # time it resized the pool (its threads are not in the child; frames.opencv_threads)
+            with opencv_threads(1):
+                engine(_warm_up_picture())
             _engine = engine
+            log.info("OCR engine loaded in %.2f s in process %d", time.perf_counter() - started, os.getpid())
     return _engine
 
 
@@ -159,25 +176,127 @@ def _box(points, np) -> tuple[int, int, int, int]:
 
 
 class Run(Analyser):
-    """One video: the text in each shot's keyframe, the same text in neighbouring shots merged."""
+    """One video: the text in each shot's keyframe and in the still moments the decode pass hands
+    on, read on a thread of its own (the pass and keyframe inspection only queue pictures),
+    within the CPU budget, merged into items with their times."""
+
+    wants_frames = True
 
     def __init__(self, ctx):
         super().__init__(ctx)
-        self.seen: list[tuple[int, float, float, OcrLine]] = []
+        warm()  # loaded before the worker forked; here only where nothing warmed it (the cost is not a frame's)
+        self.budget = text_items.Budget(ctx.budget_s, ctx.duration_s)
+        self.seen: list[tuple[int | None, text_items.Seen]] = []  # (shot for a keyframe, the line)
+        self.read = {"keyframes": 0, "stills": 0}
+        self.offered = {"keyframes": 0, "stills": 0}
+        self._lock = threading.Lock()  # the budget, between the feeding threads and the reader
+        self._queue: queue.Queue = queue.Queue(maxsize=QUEUED_PICTURES)
+        self._reader: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
 
     def keyframe(self, shot, start_s, end_s, picture) -> None:
-        self.seen.extend((shot, start_s, end_s, line) for line in read_text(picture) if len(line.text) > 1)
+        self._offer("keyframes", (shot, start_s, end_s), end_s, picture)  # the pass is at the shot's end
+
+    def frame(self, t, picture) -> None:
+        self._offer("stills", (None, t, t), t, picture, share=STILL_SHARE)
 
     def finish(self, shots: list[dict]) -> dict:
-        texts: list[dict] = []
-        for _shot, start_s, end_s, line in sorted(self.seen, key=lambda s: (s[1], s[3].box[1])):
-            same = next((t for t in texts if t["text"] == line.text and t["end_s"] >= start_s - 0.5), None)
-            if same is not None:
-                same["end_s"] = max(same["end_s"], round(end_s, 3))
-                continue
-            texts.append(
-                {"start_s": round(start_s, 3), "end_s": round(end_s, 3), "text": line.text, "box": list(line.box)}
-            )
+        self._end(wait=True)
+        if self._error is not None:
+            raise self._error
+        texts = text_items.merge([line for _shot, line in self.seen])
         for row in shots:
-            row["texts"] = sorted({line.text for shot, _s, _e, line in self.seen if shot == row["index"]})
-        return {"texts": texts}
+            row["texts"] = _texts_in(row, self.seen, texts)
+        return {"texts": texts, "text_sampling": self._sampling()}
+
+    def close(self) -> None:
+        self._end(wait=False)
+
+    def _offer(self, kind: str, where: tuple, t: float, picture, share: float = 1.0) -> None:
+        self.offered[kind] += 1
+        with self._lock:
+            if not self.budget.admit(t, share):
+                return
+        if self._reader is None:
+            self._reader = threading.Thread(target=self._read_all, name="text-reader", daemon=True)
+            self._reader.start()
+        self._queue.put((kind, where, picture))  # waits while QUEUED_PICTURES wait: memory stays flat
+
+    def _read_all(self) -> None:
+        while (item := self._queue.get()) is not None:
+            kind, where, picture = item
+            with self._lock:
+                over = self._stop.is_set() or self._error is not None or self.budget.exhausted()
+            if over:  # keep taking pictures, so a feeding thread never waits on a reader that stopped
+                with self._lock:
+                    self.budget.done(None)
+                continue
+            started = time.thread_time()  # CPU seconds: onnxruntime runs on this thread (one intra-op thread)
+            try:
+                self._read_one(kind, where, picture)
+            except BaseException as exc:  # finish() raises it: the analyser is "failed" with its reason
+                self._error = exc
+            finally:
+                with self._lock:
+                    self.budget.done(time.thread_time() - started)
+
+    def _read_one(self, kind: str, where: tuple, picture) -> None:
+        shot, start_s, end_s = where
+        lines = read_text(picture, min_score=VIDEO_MIN_SCORE)
+        self.read[kind] += 1
+        # boxes in the video's pixels (the picture is at most 960 px on its long side, upright)
+        factor = max(self.ctx.width, self.ctx.height) / max(picture.shape[:2])
+        for line in lines:
+            if text_items.worth_keeping(line.text):
+                box = tuple(round(v * factor) for v in line.box)
+                self.seen.append((shot, text_items.Seen(start_s, end_s, line.text, box, line.score)))
+
+    def _end(self, wait: bool) -> None:
+        if self._reader is None:
+            return
+        if not wait:
+            self._stop.set()
+        self._queue.put(None)
+        self._reader.join()
+        self._reader = None
+
+    def _sampling(self) -> dict:
+        offered = sum(self.offered.values())
+        read = sum(self.read.values())
+        row = {
+            "offered": dict(self.offered),
+            "read": dict(self.read),
+            "skipped": offered - read,
+            "budget_s": round(self.budget.budget_s, 1),
+            "spent_s": round(self.budget.spent_s, 2),
+            "cost_per_frame_s": round(self.budget.cost_s, 3) if self.budget.measured else None,
+            "note": "",
+        }
+        if offered > read:
+            row["note"] = (
+                f"{offered - read} of {offered} frames not read: reading them all would pass the "
+                f"{self.budget.budget_s:.0f} s CPU budget (ANALYSER_BUDGET_S_PER_MIN), so frames were "
+                "sampled more thinly"
+            )
+        return row
+
+
+def _texts_in(shot: dict, seen: list, items: list[dict]) -> list[str]:
+    """The texts (as in ``items``) seen in this shot: in its keyframe or a still moment within it."""
+    found: list[str] = []
+    for index, line in seen:
+        inside = index == shot["index"] if index is not None else shot["start_s"] <= line.start_s < shot["end_s"]
+        if not inside:
+            continue
+        name = next(
+            (
+                i["text"]
+                for i in items
+                if i["start_s"] <= line.start_s <= i["end_s"] and text_items.similar(i["text"], line.text)
+            ),
+            line.text,
+        )
+        if name not in found:
+            found.append(name)
+    return found

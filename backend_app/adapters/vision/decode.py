@@ -12,7 +12,8 @@ splits shots: on two cores decoding and analysis overlap, and the decoder is nev
 by image work; the queue between them is bounded, so memory stays flat. A
 sample keeps its decoded frame only while it is a keyframe candidate (a few per shot); the
 keyframe's picture is made from it when the shot closes and handed, with the shot's small record,
-to ``on_shot``; the timeline is averaged into a bounded series.
+to ``on_shot``; the timeline is averaged into a bounded series. Where the picture holds still
+(stills.py), ``on_still`` gets that moment's picture too (for reading on-screen text).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from backend_app.adapters.vision.preview import PreviewWriter
 from backend_app.adapters.vision.probe import Limits, VideoMetadata
 from backend_app.adapters.vision.shots import Shot, ShotSplitter
 from backend_app.adapters.vision.signals import KEY_MAX_SIDE, Sample, analysis_image, changed_share, link, measure
+from backend_app.adapters.vision.stills import STILL_GAP_S, StillPicker
 
 TIMELINE_POINTS = 240
 FROZEN_MIN_S, BLACK_MIN_S = 2.0, 0.5  # the shortest stretch reported
@@ -70,6 +72,7 @@ PREVIEW_FEWER_THREADS = 2
 
 ProgressFn = Callable[[int, int], None]
 ShotFn = Callable[["ShotRecord", np.ndarray | None], None]
+StillFn = Callable[[float, np.ndarray], None]
 
 
 @dataclass
@@ -165,6 +168,7 @@ class PassResult:
     levels: dict = field(default_factory=lambda: dict(LEVELS))  # what a dark, black, frozen frame was
     first_frame: int = 0  # the first frame decoded (over 0: the start could not be decoded)
     end_frame: int = 0  # one past the last frame decoded (under ``frames``: the end could not be)
+    stills: int = 0  # still pictures handed to ``on_still``
 
 
 @dataclass
@@ -182,8 +186,16 @@ class _End:
 class _Pass:
     """State of one pass; the public entry point is ``decode_pass``."""
 
-    def __init__(self, meta: VideoMetadata, stride: int, on_shot: ShotFn | None = None):
-        self.meta, self.stride, self.on_shot = meta, stride, on_shot
+    def __init__(
+        self,
+        meta: VideoMetadata,
+        stride: int,
+        on_shot: ShotFn | None = None,
+        on_still: StillFn | None = None,
+        still_gap_s: float = STILL_GAP_S,
+    ):
+        self.meta, self.stride, self.on_shot, self.on_still = meta, stride, on_shot, on_still
+        self.stills = StillPicker(still_gap_s) if on_still is not None else None
         expected = max(1, (meta.frame_count or int(meta.fps * 60)) // stride)
         self.timeline = Timeline(bucket=max(1, math.ceil(expected / TIMELINE_POINTS)))
         self.black = Runs(min_s=BLACK_MIN_S)
@@ -210,6 +222,10 @@ class _Pass:
         # A frozen sample shows the previous one's picture: the stretch starts there.
         self.frozen.feed(sample.t, frozen, since=self.last_t)
         self.last_t = sample.t
+        if self.stills is not None and self.stills.wants(sample):
+            picture = sample.picture()  # made before the splitter forgets a non-candidate's frame
+            if picture is not None:
+                self.on_still(sample.t, picture)
 
     def finish_shot(self, shot: Shot) -> None:
         key = shot.keyframe()
@@ -254,6 +270,8 @@ def decode_pass(
     on_progress: ProgressFn | None = None,
     on_shot: ShotFn | None = None,
     preview: PreviewWriter | None = None,
+    on_still: StillFn | None = None,
+    still_gap_s: float = STILL_GAP_S,
 ) -> PassResult:
     """Decode ``path`` once; analyse frames at most ``stride`` apart; pick one keyframe per shot.
 
@@ -261,9 +279,11 @@ def decode_pass(
     large; None if the shot has none) as soon as the shot is closed, while decoding goes on; the
     pass keeps no picture after that. The last shot's ``end_frame`` is settled only when the pass ends.
     ``preview`` gets every decoded frame (the decoder then skips none, so the rendition is smooth);
-    the caller closes it.
+    the caller closes it. ``on_still`` gets ``(t, picture)`` where the picture holds still
+    (stills.py: at most one per ``still_gap_s``, and only when it changed since the last one), on
+    the pass's thread: it should hand the picture on rather than work on it there.
     """
-    state = _Pass(meta, max(1, min(stride, int(meta.fps * MAX_GAP_S))), on_shot)
+    state = _Pass(meta, max(1, min(stride, int(meta.fps * MAX_GAP_S))), on_shot, on_still, still_gap_s)
     source = FrameSource(
         path, skip=state.stride > 1 and preview is None, fewer_threads=PREVIEW_FEWER_THREADS if preview else 0
     )
@@ -423,6 +443,7 @@ def _result(state: _Pass, end: _End, elapsed: float) -> PassResult:
         damaged=_spans(end.damaged),
         first_frame=end.first,
         end_frame=end.end,
+        stills=state.stills.offered if state.stills is not None else 0,
     )
 
 

@@ -131,6 +131,8 @@ def analyse_file(
                     on_progress=progress,
                     on_shot=inspect_soon,
                     preview=writer,
+                    # where the picture holds still, its picture for the analysers that read text
+                    on_still=runs.frame if runs.wants_frames else None,
                 )
             except BaseException:
                 if writer is not None:
