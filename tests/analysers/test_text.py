@@ -171,6 +171,8 @@ def test_a_run_closed_early_stops_its_reader_and_a_picture_it_cannot_read_fails_
         run.frame(float(t), drawn([(f"Seite {t} von 6", (50, 50))]))
     run.close()
     assert run._reader is None and sum(run.read.values()) <= 6  # ended without reading the rest
+    run.keyframe(0, 0.0, 2.0, drawn([("Zu spät", (50, 50))]))  # the inspecting thread, after the close
+    assert run._reader is None and run.offered["keyframes"] == 0
 
     failing = ocr.Run(ctx)
     failing.keyframe(0, 0.0, 2.0, np.zeros((20, 20, 3), dtype=np.float32))
