@@ -28,9 +28,9 @@ INFO = AnalyserInfo(
     name="text",
     input="frames",
     summary="on-screen text (slides, signs, subtitles) with its times and boxes, English and German",
-    # measured here (2 shared cores, onnxruntime on one thread): 0.54 s per 960x540 frame read; a
-    # minute of slides between moving scenes (12 shots, 22 still moments) read 32 frames in 17 s
-    cost="~0.5 s of one core per frame read; ~17 s per minute of a slide video (32 frames), at most the budget",
+    # measured here (2 shared cores, onnxruntime on one thread): 0.55 s per 960x540 frame read; a
+    # minute of slides between moving scenes (12 shots, 6 still moments) read 18 frames in 9.9 s
+    cost="~0.55 s of one core per frame read; ~10 s per minute of a slide video (18 frames), at most the budget",
     licence="rapidocr Apache-2.0 / PP-OCR models Apache-2.0",
     requirements="requirements-ai.txt",
     packages=("rapidocr", "onnxruntime"),
