@@ -17,6 +17,10 @@ from backend_app.adapters.ai import ocr, text_items
 from backend_app.services.video import pipeline as video_pipeline
 from backend_app.settings import load_settings
 from tests.analysers.text_media import Scene, text_video
+from tests.web import live
+
+# tests/web's fixtures for the browser test: the app served on a loopback port, and Chromium
+live_server, browser = live.live_server, live.browser
 
 pytestmark = pytest.mark.skipif(
     bool(ocr.INFO.missing()), reason=f"not installed: {ocr.INFO.missing()} (pip install -r requirements-ai.txt)"
@@ -155,6 +159,27 @@ def test_the_budget_spreads_frames_over_the_video_instead_of_spending_it_at_the_
     assert budget.skipped == 300 - len(admitted)
 
 
+def test_a_run_closed_early_stops_its_reader_and_a_picture_it_cannot_read_fails_it():
+    import numpy as np
+
+    from backend_app.adapters.ai.base import Context
+    from tests.analysers.text_media import drawn
+
+    ctx = Context(path="x", workdir="w", duration_s=60.0, fps=25.0, width=960, height=540, budget_s=30.0)
+    run = ocr.Run(ctx)
+    for t in range(6):  # more than the reader's queue holds: the feeding thread waits, never drops
+        run.frame(float(t), drawn([(f"Seite {t} von 6", (50, 50))]))
+    run.close()
+    assert run._reader is None and sum(run.read.values()) <= 6  # ended without reading the rest
+    run.keyframe(0, 0.0, 2.0, drawn([("Zu spät", (50, 50))]))  # the inspecting thread, after the close
+    assert run._reader is None and run.offered["keyframes"] == 0
+
+    failing = ocr.Run(ctx)
+    failing.keyframe(0, 0.0, 2.0, np.zeros((20, 20, 3), dtype=np.float32))
+    with pytest.raises(ValueError, match="8-bit"):  # Runs marks the analyser failed with this reason
+        failing.finish([{"index": 0, "start_s": 0.0, "end_s": 2.0}])
+
+
 @pytest.mark.sqlite_only
 @pytest.mark.timeout(600)
 @pytest.mark.settings(analysers=["text"])
@@ -209,6 +234,31 @@ def test_a_real_worker_loads_the_model_once_before_forking_and_its_jobs_report_t
     assert loads[0].endswith(f"in process {proc.pid}"), loads
 
 
+def analysis_with_texts(user_id: str, video: Path | None = None):
+    """A completed analysis (tests/web's) whose report has two texts, per-shot texts and a budget note."""
+    from backend_app.adapters.storage import get_storage
+    from backend_app.extensions import db
+    from backend_app.services import sessions
+    from backend_app.tenancy import Tenant
+    from tests.web.test_analysis_pages import completed_analysis
+
+    analysis = completed_analysis(user_id, sessions.create(Tenant(user_id), "Slides").id)
+    if video is not None:
+        get_storage().put_bytes(analysis.storage_key, video.read_bytes(), "video/webm")
+    report = dict(analysis.report)
+    report["shots"] = [dict(s) for s in report["shots"]]
+    report["shots"][1]["texts"] = [GERMAN, STREET]
+    report["texts"] = [
+        {"start_s": 2.0, "end_s": 3.96, "text": GERMAN, "box": [10, 20, 300, 40], "frames": 3},
+        {"start_s": 2.5, "end_s": 2.5, "text": "<b>Straße</b>", "box": [10, 80, 100, 40], "frames": 1},
+    ]
+    report["text_sampling"] = {"note": "3 of 9 frames not read: reading them all would pass the 1 s CPU budget"}
+    report["analysers"] = [{"name": "text", "state": "ran", "reason": "", "seconds": 1.2}]
+    analysis.report = report
+    db.session.commit()
+    return analysis
+
+
 @pytest.fixture
 def page(app):
     """A signed-in user's page client (as in tests/web)."""
@@ -221,23 +271,9 @@ def page(app):
 @pytest.mark.sqlite_only
 def test_the_report_page_lists_the_texts_with_their_times_and_the_text_of_each_shot(page):
     from backend_app.extensions import db
-    from backend_app.services import sessions
-    from backend_app.tenancy import Tenant
-    from tests.web.test_analysis_pages import completed_analysis
 
-    analysis = completed_analysis(page.user.id, sessions.create(Tenant(page.user.id), "Slides").id)
+    analysis = analysis_with_texts(page.user.id)
     report = dict(analysis.report)
-    report["shots"] = [dict(s) for s in report["shots"]]
-    report["shots"][1]["texts"] = [GERMAN, STREET]
-    report["texts"] = [
-        {"start_s": 2.0, "end_s": 3.96, "text": GERMAN, "box": [10, 20, 300, 40], "frames": 3},
-        {"start_s": 2.5, "end_s": 2.5, "text": "<b>Straße</b>", "box": [10, 80, 100, 40], "frames": 1},
-    ]
-    report["text_sampling"] = {"note": "3 of 9 frames not read: reading them all would pass the 1 s CPU budget"}
-    report["analysers"] = [{"name": "text", "state": "ran", "reason": "", "seconds": 1.2}]
-    analysis.report = report
-    db.session.commit()
-
     body = page.get(f"/analyses/{analysis.id}").get_data(as_text=True)
     section = body[body.index('data-testid="texts"') : body.index("<h2>Shots</h2>")]
     assert f'href="/analyses/{analysis.id}?t=2.0" data-seek="2.0"' in section and "2.0–4.0 s" in section
@@ -257,3 +293,41 @@ def test_the_report_page_lists_the_texts_with_their_times_and_the_text_of_each_s
     db.session.commit()
     body = page.get(f"/analyses/{analysis.id}").get_data(as_text=True)
     assert 'data-testid="texts"' not in body and 'id="shot-1"' in body
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.timeout(180)
+def test_a_click_on_a_text_plays_the_video_from_its_second(app, live_server, browser, tmp_path):
+    import re
+
+    from sqlalchemy import select
+
+    from backend_app.extensions import db
+    from backend_app.models import User
+    from tests.media import make_clip
+    from tests.web.live import screenshot
+    from tests.web.test_browser_journey import WATCH_CSP, csp_violations, sign_up
+
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    context.add_init_script(WATCH_CSP)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_up(tab, live_server.url, "reader@example.test")
+    user = db.session.scalar(select(User).where(User.email == "reader@example.test"))
+    video = make_clip(tmp_path / "clip.webm", seconds=5, fps=10, size=(160, 90), codec="vp8")
+    analysis = analysis_with_texts(user.id, video)
+
+    tab.goto(f"{live_server.url}/analyses/{analysis.id}")
+    tab.locator("[data-testid=texts]").wait_for()
+    screenshot(tab, "texts-report")
+    tab.evaluate(  # where the player lands when the click seeks it (it plays on from there)
+        "() => document.getElementById('player').addEventListener("
+        "'seeked', (e) => { window.seekedTo = e.target.currentTime; }, {once: true})"
+    )
+    tab.locator("[data-testid=text-item] a").nth(1).click()  # "<b>Straße</b>", at 2.5 s
+    tab.wait_for_url(re.compile(r"[?&]t=2\.5"))
+    tab.wait_for_function("() => window.seekedTo !== undefined", timeout=30_000)
+    assert tab.evaluate("() => window.seekedTo") == pytest.approx(2.5, abs=0.05)
+    assert errors + csp_violations(tab) == []
+    context.close()

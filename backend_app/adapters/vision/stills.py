@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from backend_app.adapters.vision.signals import Sample, changed_share
 
-STILL_MOTION = 0.004  # mean luma change per frame (0-1) under which the picture holds still
+# Mean luma change per frame (0-1) under which the picture holds still: a slide or a paused
+# picture measures ~0.00001, while a small thing moving over a still background (a presenter, a
+# square crossing a tenth of the picture) measures ~0.004 and would hand on a picture every second.
+STILL_MOTION = 0.0015
 STILL_SETTLE_S = 0.4  # … for this long before a frame is handed on (not mid-transition)
 # The share of analysis pixels changed since the last still handed on that makes the content new:
 # a new subtitle line on a 160x90 analysis picture changes ~0.5-2 % of it; coding noise ~0.
