@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import backend_app.models.base
 
 revision = '0012_documents'
-down_revision = '0010_usage_outcome'
+down_revision = "0011_passages"
 branch_labels = None
 depends_on = None
 
