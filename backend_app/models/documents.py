@@ -79,6 +79,8 @@ class Document(db.Model):
             "size_bytes": self.size_bytes,
             "sha256": self.sha256,
             **self.state(),
+            "retryable": self.job.retryable if self.job is not None else False,
+            "retry_note": self.job.retry_note if self.job is not None else None,
             "page_count": self.page_count,
             "language": self.language,
             "created_at": iso(self.created_at),

@@ -11,7 +11,7 @@ from rq import Queue
 from backend_app.adapters.storage import get_storage
 from backend_app.extensions import db, redis_store
 from backend_app.jobs.runner import run_job
-from backend_app.models import Document, DocumentPage, Job
+from backend_app.models import Document, DocumentPage, Job, Passage
 from tests import document_files as files
 from tests.document_uploads import init_document, put_and_complete, upload_document
 from tests.factories import auth_headers, make_user
@@ -68,6 +68,9 @@ def test_a_text_pdf_becomes_pages_with_words_language_and_thumbnails(app, client
     assert thumb.status_code == 200 and thumb.get_data().startswith(b"\x89PNG")
     missing = client.get(f"/api/v1/documents/{document_id}/pages/8", headers=owner["headers"])
     assert missing.status_code == 404 and _error(missing) == "PAGE_NOT_FOUND"
+    passages = db.session.query(Passage).filter_by(document_id=document_id).order_by(Passage.page).all()
+    assert [(p.kind, p.page, p.user_id) for p in passages] == [("page", n, owner["user"].id) for n in range(1, 8)]
+    assert passages[1].title == "biology.pdf, page 2: Energy" and "Mitochondria" in passages[1].text
     listed = client.get(f"/api/v1/documents?session_id={owner['session_id']}", headers=owner["headers"]).get_json()
     assert [d["id"] for d in listed["documents"]] == [document_id]
 
@@ -81,6 +84,7 @@ def test_a_text_pdf_becomes_pages_with_words_language_and_thumbnails(app, client
     assert client.delete(f"/api/v1/documents/{document_id}", headers=owner["headers"]).status_code == 204
     assert list(get_storage().list_keys("users/")) == []
     assert db.session.query(DocumentPage).count() == 0 and db.session.get(Job, document.job_id) is None
+    assert db.session.query(Passage).filter_by(document_id=document_id).count() == 0
 
 
 def test_docx_pptx_odt_and_markdown_keep_their_headings(app, client, owner):
@@ -201,3 +205,33 @@ def test_every_route_hides_another_users_document(app, client, owner):
     foreign = client.get(f"/api/v1/documents?session_id={owner['session_id']}", headers=stranger)
     assert foreign.status_code == 404 and _error(foreign) == "SESSION_NOT_FOUND"
     assert db.session.get(Document, document_id) is not None
+
+
+@pytest.mark.sqlite_only  # OCR is the slow part; the database side is the same as above
+def test_a_scanned_pdf_and_a_page_image_are_read_by_ocr(app, client, owner):
+    scanned = files.scanned_pdf(
+        [
+            ["Chapter one", "Photosynthesis turns light", "into sugar inside leaves."],
+            ["Kapitel zwei", "Die Größe der Blätter", "ändert sich über das Jahr."],
+        ]
+    )
+    document_id = upload_document(client, owner["headers"], owner["session_id"], scanned, "scan.pdf")
+    document = _extract(document_id)
+    assert document.status == "completed", (document.error_code, document.error_message)
+    status = _status(client, owner, document_id)
+    assert [p["ocr"] for p in status["pages"]] == [True, True]
+    first = client.get(f"/api/v1/documents/{document_id}/pages/1", headers=owner["headers"]).get_json()
+    second = client.get(f"/api/v1/documents/{document_id}/pages/2", headers=owner["headers"]).get_json()
+    assert "photosynthesis" in first["text"].lower() and "sugar" in first["text"].lower()
+    assert first["text"].lower().index("chapter") < first["text"].lower().index("leaves")  # reading order
+    assert "größe" in second["text"].lower() and "ändert" in second["text"].lower()
+    thumb = client.get(f"/api/v1/documents/{document_id}/pages/1/thumbnail", headers=owner["headers"])
+    assert thumb.status_code == 200 and thumb.get_data().startswith(b"\x89PNG")
+
+    image_id = upload_document(
+        client, owner["headers"], owner["session_id"], files.png_page(["Mitochondria make energy"]), "page.png"
+    )
+    image = _extract(image_id)
+    assert image.status == "completed" and image.page_count == 1
+    page = client.get(f"/api/v1/documents/{image_id}/pages/1", headers=owner["headers"]).get_json()
+    assert page["ocr"] is True and "mitochondria" in page["text"].lower()

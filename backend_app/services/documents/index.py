@@ -1,19 +1,17 @@
-"""Hands a document's pages to the chat's passage index, so chat can cite "file, page N".
-
-The passage index (services/chat/passages.py) is another feature's; until it is part of this
-build nothing is indexed and 0 is returned.
-"""
+"""Hands a document's pages to the chat's passage index (services/chat/passages.py), so chat can
+cite "file, page N"; the caller commits."""
 
 from __future__ import annotations
 
 from backend_app.models import Document, DocumentPage
+from backend_app.services.chat import passages
 
 
 def pages(document: Document, stored: list[DocumentPage]) -> int:
     """Replace the document's passages with its pages; how many were written."""
-    return 0
+    return passages.index_document_pages(document.user_id, document.session_id, document.id, document.filename, stored)
 
 
 def forget(document: Document) -> int:
-    """Remove the document's passages (the caller commits)."""
-    return 0
+    """Remove the document's passages."""
+    return passages.delete_for_document(document.user_id, document.id)
