@@ -16,6 +16,7 @@ from backend_app.tenancy import Tenant
 from tests.web.conftest import text
 from tests.web.test_analysis_pages import completed_analysis
 from tests.web.test_batch_pages import TABLE, _batch_id
+from tests.web.test_document_pages import completed_document
 
 pytestmark = pytest.mark.sqlite_only
 LIVE_STREAMS = {"web.batch_stream_page"}  # follows a running batch: covered in test_batch_pages
@@ -36,11 +37,20 @@ def _owner_data(page, app) -> dict:
     tenant = Tenant(page.user.id)
     session = sessions.create(tenant, f"Session {MARKER}")
     analysis = completed_analysis(page.user.id, session.id)
+    document = completed_document(page.user.id, session.id, filename=f"notes-{MARKER}.pdf")
     batch_id = _batch_id(text(page.post("/requirements/batches", data={"markdown": TABLE})))
     db.session.add(ChatMessage(user_id=page.user.id, role="user", content=f"question {MARKER}"))
     db.session.add(UsageRecord(user_id=page.user.id, purpose="chat", model=f"model-{MARKER}", cost_usd=0.01))
     db.session.commit()
-    return {"session_id": session.id, "analysis_id": analysis.id, "batch_id": batch_id, "index": 0, "fmt": "csv"}
+    return {
+        "session_id": session.id,
+        "analysis_id": analysis.id,
+        "document_id": document.id,
+        "number": 1,
+        "batch_id": batch_id,
+        "index": 0,
+        "fmt": "csv",
+    }
 
 
 def test_every_page_for_owner_and_for_a_user_without_data(app, page, other_page, redis_server):
@@ -63,7 +73,18 @@ def test_every_page_for_owner_and_for_a_user_without_data(app, page, other_page,
 def test_admin_pages_render_with_and_without_data(app, admin_page, page, redis_server):
     empty = [
         u
-        for e, u in _page_urls(app, {"session_id": "x", "analysis_id": "x", "batch_id": "x", "index": 0, "fmt": "csv"})
+        for e, u in _page_urls(
+            app,
+            {
+                "session_id": "x",
+                "analysis_id": "x",
+                "document_id": "x",
+                "number": 1,
+                "batch_id": "x",
+                "index": 0,
+                "fmt": "csv",
+            },
+        )
         if e.startswith("web.admin_")
     ]
     for url in empty:
@@ -79,6 +100,7 @@ def test_every_form_refuses_a_request_without_the_csrf_token(app, admin_page):
     fake = {
         "session_id": "s",
         "analysis_id": "a",
+        "document_id": "d",
         "batch_id": "b",
         "job_id": "j",
         "key": "use_v2",
