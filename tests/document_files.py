@@ -58,6 +58,12 @@ def png_page(lines: list[str]) -> bytes:
     return out.getvalue()
 
 
+def jpeg_page(lines: list[str]) -> bytes:
+    out = io.BytesIO()
+    page_picture(lines).save(out, format="JPEG", quality=80)
+    return out.getvalue()
+
+
 def encrypted_pdf(text: str = "secret page", password: str = "hunter2") -> bytes:
     import pypdf
 

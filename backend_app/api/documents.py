@@ -66,11 +66,11 @@ def get_document_page(document_id: str, number: int):
 
 @bp.get("/documents/<document_id>/pages/<int:number>/thumbnail")
 @doc(
-    "A page's thumbnail (PNG; PDF pages and page images)",
+    "A page's thumbnail (JPEG; PDF pages and page images)",
     tag="documents",
     path=PAGE,
-    responses={200: "image/png", 404: "DOCUMENT_NOT_FOUND or THUMBNAIL_NOT_FOUND"},
-    media="image/png",
+    responses={200: "image/jpeg", 404: "DOCUMENT_NOT_FOUND or THUMBNAIL_NOT_FOUND"},
+    media="image/jpeg",
 )
 @login_required
 def get_document_thumbnail(document_id: str, number: int):

@@ -87,7 +87,7 @@ def document_page(document_id: str):
     )
 
 
-@bp.get("/documents/<document_id>/pages/<int:number>.png")
+@bp.get("/documents/<document_id>/pages/<int:number>.jpg")
 @page_login_required
 def document_thumbnail(document_id: str, number: int):
     return image(documents.thumbnail(current_tenant(), document_id, number))

@@ -65,7 +65,7 @@ def test_a_text_pdf_becomes_pages_with_words_language_and_thumbnails(app, client
     page = client.get(f"/api/v1/documents/{document_id}/pages/2", headers=owner["headers"]).get_json()
     assert "Mitochondria" in page["text"] and "Page 2." in page["text"] and page["headings"] == ["Energy"]
     thumb = client.get(f"/api/v1/documents/{document_id}/pages/3/thumbnail", headers=owner["headers"])
-    assert thumb.status_code == 200 and thumb.get_data().startswith(b"\x89PNG")
+    assert thumb.status_code == 200 and thumb.get_data().startswith(b"\xff\xd8")
     missing = client.get(f"/api/v1/documents/{document_id}/pages/8", headers=owner["headers"])
     assert missing.status_code == 404 and _error(missing) == "PAGE_NOT_FOUND"
     passages = db.session.query(Passage).filter_by(document_id=document_id).order_by(Passage.page).all()
@@ -226,7 +226,7 @@ def test_a_scanned_pdf_and_a_page_image_are_read_by_ocr(app, client, owner):
     assert first["text"].lower().index("chapter") < first["text"].lower().index("leaves")  # reading order
     assert "größe" in second["text"].lower() and "ändert" in second["text"].lower()
     thumb = client.get(f"/api/v1/documents/{document_id}/pages/1/thumbnail", headers=owner["headers"])
-    assert thumb.status_code == 200 and thumb.get_data().startswith(b"\x89PNG")
+    assert thumb.status_code == 200 and thumb.get_data().startswith(b"\xff\xd8")
 
     image_id = upload_document(
         client, owner["headers"], owner["session_id"], files.png_page(["Mitochondria make energy"]), "page.png"

@@ -67,7 +67,7 @@ def test_export_holds_own_documents_pages_and_files_only(client):
     assert sorted(p["number"] for p in pages) == [1, 2, 3] and {p["document_id"] for p in pages} == {mine.id}
     source = f"files/{mine.prefix}alice-notes.pdf"
     assert source in names and archive.read(source) == SOURCE + b"alice-notes.pdf"
-    assert f"files/{mine.prefix}pages/2.png" in names
+    assert f"files/{mine.prefix}pages/2.jpg" in names
     blob = b"".join(archive.read(n) for n in names)
     assert theirs.id.encode() not in blob and b"bob-notes" not in blob
 

@@ -16,7 +16,7 @@ from tests import document_files as files
 from tests.uploading import send
 from tests.web.conftest import text
 
-PNG = files.png_page(["thumb"])
+JPEG = files.jpeg_page(["thumb"])
 
 
 def completed_document(user_id: str, session_id: str, filename: str = "biology.pdf") -> Document:
@@ -46,8 +46,8 @@ def completed_document(user_id: str, session_id: str, filename: str = "biology.p
         ("Energy comes from sugar.", ["Chapter 2: Energy"], False),
     ]
     for number, (body, headings, ocr) in enumerate(pages, start=1):
-        key = f"{prefix}pages/{number}.png"
-        get_storage().put_bytes(key, PNG, "image/png")
+        key = f"{prefix}pages/{number}.jpg"
+        get_storage().put_bytes(key, JPEG, "image/jpeg")
         db.session.add(
             DocumentPage(
                 document_id=document_id,
@@ -80,13 +80,13 @@ def test_session_page_lists_documents_and_the_report_shows_pages(page):
     report = text(page.get(f"/documents/{document.id}"))
     assert "Chapter 1: Cells" in report and "Chapter 2: Energy" in report  # the outline
     assert report.count('<article class="doc-page') == 3 and report.count('data-testid="ocr-badge"') == 1
-    assert f"/documents/{document.id}/pages/2.png" in report and 'data-selected="true"' not in report
+    assert f"/documents/{document.id}/pages/2.jpg" in report and 'data-selected="true"' not in report
     opened = text(page.get(f"/documents/{document.id}?page=3"))
     assert 'id="page-3" data-page="3"\n      data-selected="true"' in opened
     assert opened.count('data-selected="true"') == 1
     assert text(page.get(f"/documents/{document.id}?page=99")).count('data-selected="true"') == 0
-    thumb = page.get(f"/documents/{document.id}/pages/2.png")
-    assert thumb.status_code == 200 and thumb.get_data() == PNG
+    thumb = page.get(f"/documents/{document.id}/pages/2.jpg")
+    assert thumb.status_code == 200 and thumb.get_data() == JPEG
 
 
 @pytest.mark.sqlite_only
@@ -144,7 +144,7 @@ def test_delete_and_another_users_document_is_404_everywhere(page, other_page):
         f"/documents/{document.id}",
         f"/documents/{document.id}?page=2",
         f"/documents/{document.id}/status",
-        f"/documents/{document.id}/pages/1.png",
+        f"/documents/{document.id}/pages/1.jpg",
     ):
         response = other_page.get(url)
         assert response.status_code == 404, url

@@ -1,19 +1,24 @@
 """The language of a page's text (langdetect, seeded so the same text always gets the same answer).
 
 Short texts are guessed badly, so a page with fewer than ``MIN_WORDS`` words is "unknown".
+A page is judged on its first ``SAMPLE_CHARS`` characters with ``TRIALS`` random trials instead of
+langdetect's 7 (a third of the time: ~10 ms a page instead of ~30; a page of prose is decided
+well within them). langdetect loads its 55 language profiles on the first call in a process
+(~1 s), i.e. once per extraction job in a worker's horse.
 """
 
 from __future__ import annotations
 
 import threading
 
-from langdetect import DetectorFactory, detect_langs
+from langdetect import DetectorFactory, detector_factory
 from langdetect.lang_detect_exception import LangDetectException
 
 MIN_WORDS = 8
 MIN_PROBABILITY = 0.7
 UNKNOWN = "unknown"
-SAMPLE_CHARS = 4000  # enough to tell; a long page is not read twice over
+SAMPLE_CHARS = 1000
+TRIALS = 3
 _lock = threading.Lock()
 DetectorFactory.seed = 0
 
@@ -24,7 +29,12 @@ def detect(text: str) -> str:
         return UNKNOWN
     try:
         with _lock:  # the seed is global state: one detection at a time keeps answers repeatable
-            guesses = detect_langs(text[:SAMPLE_CHARS])
+            detector_factory.init_factory()
+            detector = detector_factory._factory.create()
+            detector.n_trial = TRIALS
+            detector.set_max_text_length(SAMPLE_CHARS)
+            detector.append(text)
+            guesses = detector.get_probabilities()
     except LangDetectException:
         return UNKNOWN
     best = guesses[0] if guesses else None

