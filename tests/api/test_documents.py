@@ -219,7 +219,7 @@ def test_a_scanned_pdf_and_a_page_image_are_read_by_ocr(app, client, owner):
     document = _extract(document_id)
     assert document.status == "completed", (document.error_code, document.error_message)
     status = _status(client, owner, document_id)
-    assert [p["ocr"] for p in status["pages"]] == [True, True]
+    assert [(p["ocr"], p["language"]) for p in status["pages"]] == [(True, "en"), (True, "de")]
     first = client.get(f"/api/v1/documents/{document_id}/pages/1", headers=owner["headers"]).get_json()
     second = client.get(f"/api/v1/documents/{document_id}/pages/2", headers=owner["headers"]).get_json()
     assert "photosynthesis" in first["text"].lower() and "sugar" in first["text"].lower()

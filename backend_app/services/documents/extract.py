@@ -117,7 +117,8 @@ def read_pages(document: Document, path: str, settings) -> tuple[int, Iterator[E
         picture = raster.open_image(path)
 
         def one() -> Iterator[ExtractedPage]:
-            yield ExtractedPage(1, ocr.read_text(picture), [], True, raster.thumbnail_jpeg(picture))
+            text = ocr.read_text(raster.fit(picture, raster.OCR_LONG_SIDE))  # a 12 MP photo costs 5x more
+            yield ExtractedPage(1, text, [], True, raster.thumbnail_jpeg(picture))
 
         return 1, one()
     sections = _sections(document, path, settings)
