@@ -9,12 +9,15 @@ Pinned to one core (``sched_setaffinity``), in one process, on files made here:
   page, pages written in batches, the chat passages indexed). Also the bare pypdf text pass
   alone, for reference. Target (issue 24): ≥ 50 pages/s through the extraction.
 - ``OCR``: a ``--scans`` PDF of page pictures (150 dpi A4, ~10 lines of text drawn with
-  DejaVu Sans, no text layer) through the same extraction: each page rendered at 2000 px and
+  DejaVu Sans, no text layer) through the same extraction: each page rendered at 1600 px and
   read by RapidOCR (adapters/ai/ocr.py, one onnxruntime thread). The engine's one-off load is
   timed apart (a worker's horse pays it once, at its first scanned page). Target: ≥ 0.3 pages/s
   on one core.
 
-Exit status 1 when a target is missed. Run under ``nice -n 19`` on a shared machine.
+Each rate is given on wall time and on CPU time (user+system of this process, all threads:
+onnxruntime runs one). On a shared machine the wall rate says how busy the others are; the CPU
+rate is what one core does, and the targets are judged on it. Exit status 1 when a target is
+missed. Run under ``nice -n 19`` on a shared machine.
 """
 
 from __future__ import annotations
@@ -73,8 +76,13 @@ def scanned_pdf(pages: int) -> bytes:
     return out.getvalue()
 
 
-def extract_once(data: bytes, filename: str) -> tuple[float, dict]:
-    """One real extraction of ``data`` as a new document; (seconds, the job's result)."""
+def cpu_s() -> float:
+    usage = os.times()
+    return usage.user + usage.system
+
+
+def extract_once(data: bytes, filename: str) -> tuple[float, float, dict]:
+    """One real extraction of ``data`` as a new document; (wall s, CPU s, the job's result)."""
     from backend_app.adapters.storage import get_storage
     from backend_app.extensions import db
     from backend_app.models import Document, Session, User
@@ -107,9 +115,9 @@ def extract_once(data: bytes, filename: str) -> tuple[float, dict]:
         )
     )
     db.session.commit()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_s()
     result = extract.extract(document_id, lambda stage, percent: db.session.commit(), run_id=new_id())
-    return time.perf_counter() - started, result
+    return time.perf_counter() - started, cpu_s() - cpu, result
 
 
 def main() -> int:
@@ -137,18 +145,26 @@ def main() -> int:
             path.write_bytes(data)
             import pypdf
 
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), cpu_s()
             reader = pypdf.PdfReader(str(path))
             words = sum(len((page.extract_text() or "").split()) for page in reader.pages)
-            bare_s = time.perf_counter() - started
-            text_s, text_result = extract_once(data, "text.pdf")
-            text_rate = text_result["pages"] / text_s
+            bare_s, bare_cpu = time.perf_counter() - started, cpu_s() - cpu
+            from backend_app.adapters.documents import language
+
+            started = time.perf_counter()
+            language.detect(" ".join(WORDS))  # langdetect's profiles: once per process, timed apart
+            profiles_s = time.perf_counter() - started
+            text_s, text_cpu, text_result = extract_once(data, "text.pdf")
+            text_rate = text_result["pages"] / text_cpu
             print(
-                f"text layer, pypdf text only: {args.pages} pages ({words} words) in {bare_s:.2f} s = {args.pages / bare_s:.0f} pages/s"
+                f"text layer, pypdf text only: {args.pages} pages ({words} words): {args.pages / bare_s:.0f} pages/s wall,"
+                f" {args.pages / bare_cpu:.0f} pages/s CPU"
             )
+            print(f"langdetect profiles load (once per process): {profiles_s:.2f} s")
             print(
-                f"text layer, whole extraction: {text_result['pages']} pages in {text_s:.2f} s = {text_rate:.0f} pages/s"
-                f" (target >= {TEXT_TARGET:.0f}); {text_result['ocr_pages']} OCR'd, {text_result['indexed']} indexed"
+                f"text layer, whole extraction: {text_result['pages']} pages: {text_result['pages'] / text_s:.0f} pages/s"
+                f" wall ({text_s:.2f} s), {text_rate:.0f} pages/s CPU ({text_cpu:.2f} s; target >= {TEXT_TARGET:.0f});"
+                f" {text_result['ocr_pages']} OCR'd, {text_result['indexed']} indexed"
             )
 
             from backend_app.adapters.ai import ocr
@@ -156,12 +172,13 @@ def main() -> int:
             started = time.perf_counter()
             ocr.warm()
             warm_s = time.perf_counter() - started
-            scan_s, scan_result = extract_once(scanned_pdf(args.scans), "scan.pdf")
-            ocr_rate = scan_result["ocr_pages"] / scan_s
+            scan_s, scan_cpu, scan_result = extract_once(scanned_pdf(args.scans), "scan.pdf")
+            ocr_rate = scan_result["ocr_pages"] / scan_cpu
             print(f"OCR engine load (once per process): {warm_s:.2f} s")
             print(
-                f"OCR, whole extraction: {scan_result['ocr_pages']} scanned pages in {scan_s:.2f} s = {ocr_rate:.2f} pages/s"
-                f" ({scan_s / max(scan_result['ocr_pages'], 1):.2f} s a page; target >= {OCR_TARGET})"
+                f"OCR, whole extraction: {scan_result['ocr_pages']} scanned pages: {scan_result['ocr_pages'] / scan_s:.2f}"
+                f" pages/s wall ({scan_s:.2f} s), {ocr_rate:.2f} pages/s CPU ({scan_cpu / scan_result['ocr_pages']:.2f}"
+                f" s of CPU a page; target >= {OCR_TARGET})"
             )
             from backend_app.extensions import db
             from backend_app.models import DocumentPage
