@@ -156,6 +156,16 @@ def test_declared_and_stored_refusals_have_codes(app, client, owner):
         },
     )
     assert big.status_code == 413 and _error(big) == "DOCUMENT_TOO_LARGE"
+    neither = client.post(
+        "/api/v1/uploads/init",
+        headers=headers,
+        json={"filename": "a.zip", "content_type": "application/zip", "file_size": 10, "session_id": session_id},
+    )
+    assert (
+        neither.status_code == 415
+        and "not a supported video or document type" in neither.get_json()["error"]["message"]
+    )
+    assert {"video/mp4", "application/pdf", "text/markdown"} <= set(neither.get_json()["error"]["details"]["allowed"])
     png_as_pdf = files.png_page(["not a pdf"])
     ticket = init_document(client, headers, session_id, png_as_pdf, "fake.pdf").get_json()
     refused = put_and_complete(client, headers, ticket, png_as_pdf)
