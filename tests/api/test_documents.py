@@ -245,3 +245,17 @@ def test_a_scanned_pdf_and_a_page_image_are_read_by_ocr(app, client, owner):
     assert image.status == "completed" and image.page_count == 1
     page = client.get(f"/api/v1/documents/{image_id}/pages/1", headers=owner["headers"]).get_json()
     assert page["ocr"] is True and "mitochondria" in page["text"].lower()
+
+
+@pytest.mark.sqlite_only
+def test_documents_on_the_s3_backend_are_checked_extracted_and_deleted(app, s3_app, client, owner):
+    data = files.docx([("Chapter 1", [CELLS]), ("Chapter 2", [ENERGY])])
+    document_id = upload_document(client, owner["headers"], owner["session_id"], data, "notes.docx")
+    document = _extract(document_id)
+    assert document.status == "completed" and document.page_count == 2
+    bomb = files.docx_bomb(4 << 20)
+    ticket = init_document(client, owner["headers"], owner["session_id"], bomb, "bomb.docx").get_json()
+    refused = put_and_complete(client, owner["headers"], ticket, bomb)
+    assert refused.status_code == 422 and _error(refused) == "DOCUMENT_ZIP_BOMB"
+    assert client.delete(f"/api/v1/documents/{document_id}", headers=owner["headers"]).status_code == 204
+    assert list(get_storage().list_keys(f"users/{owner['user'].id}/")) == []
