@@ -61,3 +61,16 @@ def test_documents_are_extracted_by_a_real_worker(app, client, worker):
     assert document.status == "completed" and document.progress == 100 and document.completed_at
     tmp = Path(app.config["SETTINGS"].data_dir) / "tmp"
     wait_until(lambda: not any(tmp.iterdir()) if tmp.exists() else True, timeout_s=30, message="temp dirs removed")
+
+
+def test_a_document_jobs_log_lines_name_the_document(app):
+    from backend_app.observability import bind_log_ids, log_ids_var
+
+    job = Job(kind="document_extraction", user_id="u" * 32, session_id="s" * 32, payload={"document_id": "d" * 32})
+    assert job.log_ids == {"user_id": "u" * 32, "session_id": "s" * 32, "document_id": "d" * 32}
+    token = log_ids_var.set(None)
+    try:
+        bind_log_ids(**job.log_ids)
+        assert log_ids_var.get()["document_id"] == "d" * 32
+    finally:
+        log_ids_var.reset(token)
