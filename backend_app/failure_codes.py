@@ -40,6 +40,8 @@ NOT_RETRYABLE: dict[str, str] = {
     "ANALYSIS_NOT_FOUND": "the analysis no longer exists",
     "BATCH_NOT_FOUND": "the batch no longer exists",
     "BATCH_INPUT_MISSING": "the batch's rows have expired; submit the table again",
+    "STUDY_NOT_FOUND": "the study material (or its document) no longer exists",
+    "STUDY_NO_TEXT": "the pages hold no text to study",
 }
 # Codes a retry can help with, listed so the table is complete (see the module docstring).
 RETRYABLE: frozenset[str] = frozenset(

@@ -169,6 +169,7 @@ class Settings:
     llm_max_tokens_chat: int = field(default=700, metadata={"env": "LLM_MAX_TOKENS_CHAT"})
     llm_max_tokens_json: int = field(default=1500, metadata={"env": "LLM_MAX_TOKENS_JSON"})
     llm_max_tokens_describe: int = field(default=900, metadata={"env": "LLM_MAX_TOKENS_DESCRIBE"})
+    llm_max_tokens_study: int = field(default=4000, metadata={"env": "LLM_MAX_TOKENS_STUDY"})
     llm_deadline_s: float = field(default=120.0, metadata={"env": "LLM_DEADLINE_S"})
     llm_max_concurrency: int = field(default=4, metadata={"env": "LLM_MAX_CONCURRENCY"})
     # A worker asks the endpoint at start what it serves (models, slots, JSON mode, tool calls:

@@ -8,9 +8,11 @@ from backend_app.models.documents import Document, DocumentPage
 from backend_app.models.flag import Flag, FlagAudit
 from backend_app.models.job import Job
 from backend_app.models.passage import Passage
+from backend_app.models.person import Person
 from backend_app.models.quota import UserQuota
 from backend_app.models.requirement import RequirementBatch, RequirementResult
 from backend_app.models.session import Session
+from backend_app.models.study import FlashcardReview, StudyMaterial
 from backend_app.models.usage import UsageRecord
 from backend_app.models.user import User
 
@@ -22,3 +24,5 @@ __all__ += ["UserQuota"]
 __all__ += ["ApiKey", "ApiKeyEvent"]
 __all__ += ["Passage"]
 __all__ += ["Document", "DocumentPage"]
+__all__ += ["Person"]
+__all__ += ["StudyMaterial", "FlashcardReview"]

@@ -52,6 +52,7 @@ MAX_TOKENS = {
     "chat": "llm_max_tokens_chat",
     "requirements": "llm_max_tokens_json",
     "video_description": "llm_max_tokens_describe",
+    "study": "llm_max_tokens_study",
 }
 
 

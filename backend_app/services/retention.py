@@ -24,6 +24,7 @@ from backend_app.models.base import iso, utcnow
 from backend_app.models.job import FINISHED
 from backend_app.queue.kinds import KINDS
 from backend_app.services import hooks
+from backend_app.services.video import people
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +41,13 @@ def _storage():
 
 
 def purge_analyses(cutoff: datetime, dry_run: bool) -> dict[str, int]:
-    """Analyses created before ``cutoff`` whose job is over: objects, shot documents, passages, rows."""
+    """Analyses created before ``cutoff`` whose job is over: objects, shot documents, passages, people, rows."""
     old = (
         select(Analysis)
         .outerjoin(Job, Analysis.job_id == Job.id)
         .where(Analysis.created_at < cutoff, (Job.id.is_(None)) | (Job.status.in_(FINISHED)))
     )
-    counts = {"analyses": 0, "shot_documents": 0, "passages": 0, "storage_objects": 0}
+    counts = {"analyses": 0, "shot_documents": 0, "passages": 0, "people": 0, "storage_objects": 0}
     if dry_run:
         ids = [a.id for a in db.session.execute(old).scalars()]
         counts["analyses"] = len(ids)
@@ -69,6 +70,7 @@ def purge_analyses(cutoff: datetime, dry_run: bool) -> dict[str, int]:
         if storage is not None:
             for analysis in batch:
                 counts["storage_objects"] += storage.delete_prefix(analysis.prefix)
+        counts["people"] += people.forget_analyses(ids)
         counts["shot_documents"] += (
             db.session.execute(delete(ShotDocument).where(ShotDocument.analysis_id.in_(ids))).rowcount or 0
         )

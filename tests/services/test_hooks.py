@@ -30,6 +30,7 @@ EXPECTED = {
         "backend_app.services.documents.data.purge_documents",
         "backend_app.services.requirements.cleanup.purge_requirements",
         "backend_app.services.chat.conversation.purge_messages",
+        "backend_app.services.study.data.purge_study",
         "backend_app.services.api_keys.purge_events",
     ],
     "erase": [
@@ -49,6 +50,7 @@ EXPECTED = {
         "jobs=backend_app.services.health.job_counts",
         "flags=backend_app.services.health.flag_states",
         "ai=backend_app.services.health.check_ai",
+        "analysers=backend_app.services.health.check_analysers",
         "storage=backend_app.services.video.data.check_storage",
     ],
 }

@@ -16,7 +16,6 @@ from backend_app.tenancy import Tenant
 from tests.web.conftest import text
 from tests.web.test_analysis_pages import completed_analysis
 from tests.web.test_batch_pages import TABLE, _batch_id
-from tests.web.test_document_pages import completed_document
 
 pytestmark = pytest.mark.sqlite_only
 LIVE_STREAMS = {"web.batch_stream_page"}  # follows a running batch: covered in test_batch_pages
@@ -37,20 +36,42 @@ def _owner_data(page, app) -> dict:
     tenant = Tenant(page.user.id)
     session = sessions.create(tenant, f"Session {MARKER}")
     analysis = completed_analysis(page.user.id, session.id)
-    document = completed_document(page.user.id, session.id, filename=f"notes-{MARKER}.pdf")
     batch_id = _batch_id(text(page.post("/requirements/batches", data={"markdown": TABLE})))
     db.session.add(ChatMessage(user_id=page.user.id, role="user", content=f"question {MARKER}"))
     db.session.add(UsageRecord(user_id=page.user.id, purpose="chat", model=f"model-{MARKER}", cost_usd=0.01))
     db.session.commit()
-    return {
-        "session_id": session.id,
-        "analysis_id": analysis.id,
-        "document_id": document.id,
-        "number": 1,
-        "batch_id": batch_id,
-        "index": 0,
-        "fmt": "csv",
-    }
+    document = _studied_document(page.user, session)
+    _with_thumbnail(document)
+    return {"session_id": session.id, "analysis_id": analysis.id, "batch_id": batch_id, "index": 0, "fmt": "csv",
+            "document_id": document.id, "number": 1, "person_id": "p1"}  # fmt: skip
+
+
+def _with_thumbnail(document) -> None:
+    """Page 1 gets a stored thumbnail, as the extraction gives a PDF page (the document report's images)."""
+    from backend_app.adapters.storage import get_storage
+    from backend_app.models import DocumentPage
+    from tests.document_files import jpeg_page
+
+    page = db.session.query(DocumentPage).filter_by(document_id=document.id, number=1).one()
+    page.thumb_key = f"{document.prefix}pages/1.jpg"
+    get_storage().put_bytes(page.thumb_key, jpeg_page(["thumb"]), "image/jpeg")
+    db.session.commit()
+
+
+def _studied_document(user, session):
+    """A document of the session with study material of its own and of the session (the study pages)."""
+    from backend_app.jobs.runner import run_job
+    from backend_app.services.study import material
+    from tests.study_text import make_document
+
+    lines = f"{MARKER} is a marker word that shows who can see a page. Markers are words that tests look for."
+    document = make_document(user, [(1, lines, []), (2, "A page is a unit of text that a document holds.", [])],
+                             session=session)  # fmt: skip
+    for scope, target in (("document", document.id), ("session", session.id)):
+        row, _cached = material.request(Tenant(user.id), scope, target)
+        run_job(row.job_id)
+    db.session.expire_all()
+    return document
 
 
 def test_every_page_for_owner_and_for_a_user_without_data(app, page, other_page, redis_server):
@@ -78,11 +99,12 @@ def test_admin_pages_render_with_and_without_data(app, admin_page, page, redis_s
             {
                 "session_id": "x",
                 "analysis_id": "x",
-                "document_id": "x",
-                "number": 1,
                 "batch_id": "x",
                 "index": 0,
                 "fmt": "csv",
+                "person_id": "p1",
+                "document_id": "x",
+                "number": 1,
             },
         )
         if e.startswith("web.admin_")
@@ -99,8 +121,8 @@ def test_every_form_refuses_a_request_without_the_csrf_token(app, admin_page):
     """Each POST of a page checks the token before the view runs (login/register: the pre-sign-in token)."""
     fake = {
         "session_id": "s",
-        "analysis_id": "a",
         "document_id": "d",
+        "analysis_id": "a",
         "batch_id": "b",
         "job_id": "j",
         "key": "use_v2",

@@ -66,7 +66,9 @@ def status(name: str, settings) -> dict:
         "size_mb": facts.size_mb,
     }
     if missing:
-        reason = f"not installed: {', '.join(missing)} (pip install -r {facts.requirements})"
+        # a -nodeps file must be installed without its packages' declared dependencies (see the file)
+        flags = "--no-deps " if facts.requirements.endswith("-nodeps.txt") else ""
+        reason = f"not installed: {', '.join(missing)} (pip install {flags}-r {facts.requirements})"
         return {**row, "state": "not_installed", "reason": reason}
     if not enabled:
         return {**row, "state": "disabled", "reason": "not in ANALYSERS"}

@@ -23,6 +23,7 @@ from backend_app.extensions import db, redis_store
 from backend_app.models import Analysis, Document, Job, Passage, ShotDocument
 from backend_app.models.base import utcnow
 from backend_app.models.job import PENDING_UPLOAD, QUEUED, RUNNING
+from backend_app.services.video import people
 from backend_app.tenancy import Tenant, list_owned
 
 log = logging.getLogger(__name__)
@@ -50,9 +51,10 @@ def cancel_rq_job(job) -> None:
 
 
 def purge_analysis(analysis: Analysis) -> int:
-    """Remove an analysis's objects, shot documents, passages, row and job row (the caller commits)."""
+    """Remove an analysis's objects, shot documents, passages, people, row and job row (the caller commits)."""
     cancel_rq_job(analysis.job)
     removed = get_storage().delete_prefix(analysis.prefix)
+    people.forget(analysis)
     db.session.execute(
         delete(ShotDocument).where(ShotDocument.analysis_id == analysis.id, ShotDocument.user_id == analysis.user_id)
     )
