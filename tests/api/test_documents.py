@@ -259,3 +259,16 @@ def test_documents_on_the_s3_backend_are_checked_extracted_and_deleted(app, s3_a
     assert refused.status_code == 422 and _error(refused) == "DOCUMENT_ZIP_BOMB"
     assert client.delete(f"/api/v1/documents/{document_id}", headers=owner["headers"]).status_code == 204
     assert list(get_storage().list_keys(f"users/{owner['user'].id}/")) == []
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.settings(max_document_pages=3)
+def test_a_document_over_the_page_limit_fails_with_its_code_and_keeps_no_pages(app, client, owner):
+    for name, data in (
+        ("long.pdf", files.pdf_with_text([f"{CELLS} {n}" for n in range(5)])),
+        ("long.pptx", files.pptx([(f"Slide {n}", CELLS) for n in range(4)])),
+    ):
+        document = _extract(upload_document(client, owner["headers"], owner["session_id"], data, name))
+        assert document.status == "failed" and document.error_code == "DOCUMENT_TOO_MANY_PAGES", name
+        assert "at most 3" in document.error_message and document.job.retryable is False
+        assert db.session.query(DocumentPage).filter_by(document_id=document.id).count() == 0
