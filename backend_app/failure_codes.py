@@ -29,6 +29,13 @@ NOT_RETRYABLE: dict[str, str] = {
     "EMPTY_FILE": "the upload was refused and its file deleted",
     "UNSUPPORTED_FORMAT": "the upload was refused and its file deleted",
     "UPLOAD_SIZE_MISMATCH": "the upload was refused and its file deleted",
+    # the document cannot be read (adapters/documents)
+    "DOCUMENT_ENCRYPTED": "the document is protected by a password; upload it unprotected",
+    "DOCUMENT_CORRUPT": SAME_INPUT,
+    "DOCUMENT_ZIP_BOMB": "the file would expand far beyond the limit (an admin may retry it after raising the limit)",
+    "DOCUMENT_TOO_MANY_PAGES": "the document has more pages than allowed (an admin may retry it after raising the limit)",
+    "DOCUMENT_TOO_LARGE": "the upload was refused and its file deleted",
+    "DOCUMENT_NOT_FOUND": "the document no longer exists",
     # what the job was for is gone
     "ANALYSIS_NOT_FOUND": "the analysis no longer exists",
     "BATCH_NOT_FOUND": "the batch no longer exists",
@@ -50,6 +57,7 @@ RETRYABLE: frozenset[str] = frozenset(
         "PROVIDER_UNAVAILABLE",
         "PROVIDER_REFUSED",
         "STREAM_FAILED",
+        "OCR_UNAVAILABLE",  # the OCR engine failed to load here; another worker or a fix may have it
     }
 )
 

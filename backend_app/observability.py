@@ -17,10 +17,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 job_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id", default=None)
-# The ids a line is about (analysis_id, batch_id, user_id, session_id): bound by the request glue,
+# The ids a line is about (analysis_id, document_id, batch_id, user_id, session_id): bound by the request glue,
 # the services that create them and the job runner, written on every log line of that request or job.
 log_ids_var: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("log_ids", default=None)
-LOG_IDS = ("analysis_id", "batch_id", "user_id", "session_id")
+LOG_IDS = ("analysis_id", "document_id", "batch_id", "user_id", "session_id")
 
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
@@ -163,7 +163,10 @@ def init_app(app: Flask) -> None:
         state.log_ids_token = log_ids_var.set(None)
         if args := request.view_args:  # what the URL names (/analyses/<analysis_id>…); user_id is who asks
             bind_log_ids(
-                analysis_id=args.get("analysis_id"), batch_id=args.get("batch_id"), session_id=args.get("session_id")
+                analysis_id=args.get("analysis_id"),
+                document_id=args.get("document_id"),
+                batch_id=args.get("batch_id"),
+                session_id=args.get("session_id"),
             )
 
     # Labelled children by label values: prometheus_client validates and locks on every

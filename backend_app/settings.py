@@ -148,6 +148,12 @@ class Settings:
         metadata={"env": "UPLOAD_ALLOWED_TYPES"},
     )
 
+    # --- document limits -----------------------------------------------------------
+    max_document_bytes: int = field(default=104_857_600, metadata={"env": "MAX_DOCUMENT_BYTES"})
+    max_document_pages: int = field(default=2000, metadata={"env": "MAX_DOCUMENT_PAGES"})
+    max_document_unzipped_bytes: int = field(default=268_435_456, metadata={"env": "MAX_DOCUMENT_UNZIPPED_BYTES"})
+    document_job_timeout_s: int = field(default=1800, metadata={"env": "DOCUMENT_JOB_TIMEOUT_S"})
+
     # --- AI ------------------------------------------------------------------------
     # Unset (empty / None): see effective_ai_provider for how MOCK_MODE and the key decide.
     ai_provider: str = field(default="", metadata={"env": "AI_PROVIDER"})
@@ -270,6 +276,8 @@ CLIENT_SETTINGS = (
     "max_video_duration_s",
     "max_video_pixels",
     "max_video_frames",
+    "max_document_bytes",
+    "max_document_pages",
     "signed_url_ttl_s",
     "video_sample_stride",
     "chat_max_message_chars",

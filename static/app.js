@@ -53,12 +53,12 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     el.querySelector("header").append(close);
   }
 
-  function list(html) {
+  function list(html, where) {
     const holder = document.createElement("div");
     holder.innerHTML = html.trim();
     const item = holder.firstElementChild;
-    document.getElementById("no-analyses")?.remove();
-    document.getElementById("analyses").prepend(item);
+    document.getElementById(where === "documents" ? "no-documents" : "no-analyses")?.remove();
+    document.getElementById(where === "documents" ? "documents" : "analyses").prepend(item);
     if (window.htmx) htmx.process(item);
   }
 
@@ -97,18 +97,19 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     } catch (err) {
       return fail(el, `Upload failed: ${err.message}.`);
     }
-    el.querySelector(".msg").textContent = "Uploaded; queuing the analysis…";
+    const where = ticket.document_id ? "documents" : "analyses";
+    el.querySelector(".msg").textContent = ticket.document_id ? "Uploaded; queuing the extraction…" : "Uploaded; queuing the analysis…";
     const done = await post(ticket.complete_url);
     const html = await done.text();
     if (done.headers.get("X-Analysis-Item") === "failed") {  // refused: listed with its reason
       el.remove();
-      return list(html);
+      return list(html, where);
     }
     if (!done.ok) return fail(el, html);
     // What the progress events reported, kept where polling swaps will not erase it.
     document.getElementById("uploads").dataset.lastSentBytes = el.dataset.sent || "0";
     el.remove();
-    list(html);
+    list(html, where);
   }
 
   function init() {
@@ -570,3 +571,9 @@ window.FramewiseMarkdown = (() => {
     if (document.getElementById("chat-form") && document.getElementById("latest")) toBottom();
   });
 })();
+
+// A document report opened at ?page=N: scroll to that page (it is highlighted by its class).
+document.addEventListener("DOMContentLoaded", () => {
+  const page = document.querySelector('.doc-page[data-selected="true"]');
+  if (page) page.scrollIntoView({block: "start"});
+});

@@ -10,7 +10,7 @@ from backend_app.services.video.policy import STATUS_BY_CODE
 
 ROOT = Path(__file__).resolve().parents[1] / "backend_app"
 # Calls whose first argument is the code a job (or what it runs) fails with.
-RAISERS = {"JobFailure", "RetryableFailure", "VisionError", "LLMError", "V2Failure"}
+RAISERS = {"JobFailure", "RetryableFailure", "VisionError", "LLMError", "V2Failure", "DocumentError"}
 
 
 def raised_codes() -> dict[str, set[str]]:

@@ -7,7 +7,9 @@ each view parses the original body and calls the service its v1 route calls.
 - ``POST /upload/init {filename, content_type, file_size[, session_id]}`` is v1's signed direct
   upload. The originals had no sessions: without ``session_id`` the upload goes to the user's
   default session (named "Default", made on first use). Answers v1's fields plus ``session_id``.
-- ``POST /upload/complete {analysis_id}``: v1's complete (checks the bytes, queues the analysis).
+  A document type (PDF, DOCX, …) is a document upload, as on v1: the answer names ``document_id``.
+- ``POST /upload/complete {analysis_id}``: v1's complete (checks the bytes, queues the analysis);
+  ``{document_id}`` for a document.
 - ``GET /upload/status/<analysis_id>``: v1's status, with ``analysis_id`` as the originals named it.
 - ``POST /analyze {analysis_id}``: starts the analysis of an uploaded file. Framewise queues it when
   the upload completes, so this completes an upload still waiting, retries a failed or canceled
@@ -45,6 +47,7 @@ from backend_app.errors import ValidationError
 from backend_app.http import sse_response
 from backend_app.models.job import CANCELED, FAILED, PENDING_UPLOAD
 from backend_app.services import sessions
+from backend_app.services import uploads as intake
 from backend_app.services.chat import index_status, retrieval
 from backend_app.services.chat.search import MAX_LIMIT
 from backend_app.services.requirements import stream as batch_stream
@@ -59,7 +62,7 @@ STARTED = shape({"analysis_id": {"type": "string"}, "status": {"type": ["string"
 
 
 def _compat_init_body(settings) -> dict:
-    body = init_body(settings)
+    body = init_body(settings, documents=True)
     body["required"] = [name for name in body["required"] if name != "session_id"]
     body["properties"]["session_id"] = {"type": ["string", "null"], "description": "default: your 'Default' session"}
     return body
@@ -74,9 +77,12 @@ def _started(analysis) -> dict:
     "Original: declare an upload (v1 POST /api/v1/uploads/init; no session_id: your default session)",
     tag=TAG,
     body=_compat_init_body,
-    returns=shape({**UPLOAD_TICKET, "session_id": {"type": "string"}}),
+    returns=shape(
+        {**{k: v for k, v in UPLOAD_TICKET.items() if k != "analysis_id"}, "session_id": {"type": "string"}},
+        {"analysis_id": {"type": "string"}, "document_id": {"type": "string"}},
+    ),
     responses={
-        200: "{analysis_id, upload_url, method, headers, expires_in, session_id}",
+        200: "{analysis_id | document_id, upload_url, method, headers, expires_in, session_id}",
         **INIT_REFUSALS,
         429: "QUOTA_UPLOADS_PER_HOUR, QUOTA_CONCURRENT_JOBS or RATE_LIMITED",
     },
@@ -86,7 +92,7 @@ def upload_init():
     data = fields(json_body(), {"filename": str, "content_type": str, "file_size": int}, {"session_id": str})
     tenant = current_tenant()
     session_id = data.pop("session_id", None) or sessions.default_for(tenant).id
-    ticket = uploads.init(tenant, session_id=session_id, **data)
+    ticket = intake.init(tenant, session_id=session_id, **data)
     return jsonify({**ticket, "session_id": session_id})
 
 
@@ -94,20 +100,20 @@ def upload_init():
 @doc(
     "Original: finish an upload and queue its analysis (v1 POST /api/v1/uploads/complete)",
     tag=TAG,
-    body=ANALYSIS,
-    returns=STARTED,
+    body=obj(optional={"analysis_id": text(), "document_id": text()}),
+    returns={"anyOf": [STARTED, ref("DocumentAccepted")]},
     responses={
-        200: "{analysis_id, status}",
-        404: "ANALYSIS_NOT_FOUND",
+        200: "{analysis_id | document_id, status}",
+        404: "ANALYSIS_NOT_FOUND or DOCUMENT_NOT_FOUND",
         409: "UPLOAD_INCOMPLETE",
         415: "UNSUPPORTED_FORMAT",
-        422: "EMPTY_FILE or UPLOAD_SIZE_MISMATCH",
+        422: "EMPTY_FILE, UPLOAD_SIZE_MISMATCH, DOCUMENT_ZIP_BOMB, DOCUMENT_CORRUPT or VALIDATION_ERROR",
     },
 )
 @login_required
 def upload_complete():
-    data = fields(json_body(), {"analysis_id": str})
-    return jsonify(_started(uploads.complete(current_tenant(), data["analysis_id"])))
+    data = fields(json_body(), optional={"analysis_id": str, "document_id": str})
+    return jsonify(intake.accepted(intake.complete(current_tenant(), **data)))
 
 
 @bp.get("/upload/status/<analysis_id>")

@@ -117,6 +117,39 @@ COMPONENTS: dict[str, dict[str, Any]] = {
         }
     ),
     "Accepted": shape({"analysis_id": STRING, "status": {"type": ["string", "null"]}}),
+    "DocumentAccepted": shape({"document_id": STRING, "status": {"type": ["string", "null"]}}),
+    "DocumentStatus": shape(
+        {
+            "id": STRING,
+            "session_id": STRING,
+            "filename": STRING,
+            "kind": {"type": "string", "enum": ["pdf", "docx", "pptx", "odt", "markdown", "text", "image"]},
+            "status": JOB_STATUS,
+            "stage": NULLABLE_STRING,
+            "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+            "page_count": {"type": ["integer", "null"]},
+            "error_code": NULLABLE_STRING,
+            "error_message": NULLABLE_STRING,
+        },
+        {
+            "pages": {
+                "type": "array",
+                "items": shape({"number": INTEGER, "words": INTEGER, "ocr": BOOLEAN, "language": STRING}),
+            },
+            "language": NULLABLE_STRING,
+        },
+    ),
+    "DocumentPage": shape(
+        {
+            "document_id": STRING,
+            "number": {"type": "integer", "minimum": 1},
+            "words": INTEGER,
+            "ocr": BOOLEAN,
+            "language": STRING,
+            "headings": {"type": "array", "items": STRING},
+            "text": STRING,
+        }
+    ),
     "Flag": shape(
         {
             "key": STRING,

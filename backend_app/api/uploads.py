@@ -8,20 +8,27 @@ from backend_app.api import bp, doc, obj
 from backend_app.api.schemas import BINARY_FIELD, ref, shape, text
 from backend_app.auth import current_tenant, login_required
 from backend_app.errors import ValidationError
-from backend_app.services.video import analyses, uploads
+from backend_app.services import uploads
+from backend_app.services.documents import policy as document_policy
+from backend_app.services.video import analyses
 from backend_app.services.video import policy as video_policy
 from backend_app.validation import fields, json_body
 
 MULTIPART_SLACK = 1 << 20  # room for the form's boundaries and other fields
 
 
-def init_body(settings) -> dict:
+def init_body(settings, *, documents: bool = False) -> dict:
     allowed = ", ".join(settings.upload_allowed_types)
+    described = f"The video's type: {allowed}"
+    examples = list(settings.upload_allowed_types)
+    if documents:
+        described = f"The video's type ({allowed}) or the document's ({', '.join(document_policy.TYPES)})"
+        examples += list(document_policy.TYPES)
     content_type = {
         **text(),
-        "description": f"The video's type: {allowed} (other names of these, any case, with parameters, are accepted; "
+        "description": f"{described} (other names of these, any case, with parameters, are accepted; "
         "a generic application/octet-stream is guessed from the filename); anything else is a 415",
-        "examples": list(settings.upload_allowed_types),
+        "examples": examples,
     }
     return obj(
         {
@@ -36,8 +43,12 @@ def init_body(settings) -> dict:
 UPLOAD_FORM = obj({"file": BINARY_FIELD, "session_id": text()})
 
 
-def _accepted(analysis):
-    return jsonify({"analysis_id": analysis.id, "status": analysis.job.status if analysis.job else None}), 202
+def _accepted(item):
+    return jsonify(uploads.accepted(item)), 202
+
+
+def v1_init_body(settings) -> dict:
+    return init_body(settings, documents=True)
 
 
 # Where to PUT the bytes (the answer of an upload's init, here and on the compatibility route).
@@ -48,9 +59,15 @@ UPLOAD_TICKET = {
     "headers": {"type": "object"},
     "expires_in": {"type": "integer"},
 }
+# A document's ticket names the document instead (``document_id``).
+V1_TICKET = shape(
+    {name: schema for name, schema in UPLOAD_TICKET.items() if name != "analysis_id"},
+    {"analysis_id": {"type": "string"}, "document_id": {"type": "string"}},
+)
+ACCEPTED = {"anyOf": [ref("Accepted"), ref("DocumentAccepted")]}
 INIT_REFUSALS = {
     404: "SESSION_NOT_FOUND",
-    413: "VIDEO_TOO_LARGE",
+    413: "VIDEO_TOO_LARGE or DOCUMENT_TOO_LARGE",
     415: "UNSUPPORTED_FORMAT",
     422: "EMPTY_FILE or VALIDATION_ERROR",
 }
@@ -58,11 +75,15 @@ INIT_REFUSALS = {
 
 @bp.post("/uploads/init")
 @doc(
-    "Declare an upload; returns where to PUT the bytes",
+    "Declare an upload (a video, or a document: PDF, DOCX, PPTX, ODT, Markdown, text, PNG/JPEG page); "
+    "returns where to PUT the bytes",
     tag="uploads",
-    body=init_body,
-    returns=shape(UPLOAD_TICKET),
-    responses={201: "Created: {analysis_id, upload_url, method, headers, expires_in}", **INIT_REFUSALS},
+    body=v1_init_body,
+    returns=V1_TICKET,
+    responses={
+        201: "Created: {analysis_id | document_id, upload_url, method, headers, expires_in}",
+        **INIT_REFUSALS,
+    },
 )
 @login_required
 def init_upload():
@@ -72,22 +93,23 @@ def init_upload():
 
 @bp.post("/uploads/complete")
 @doc(
-    "Finish an upload: check the stored file and queue its analysis",
+    "Finish an upload: check the stored file and queue its analysis (or its document's extraction)",
     tag="uploads",
-    body=obj({"analysis_id": text()}),
-    returns=ref("Accepted"),
+    body=obj(optional={"analysis_id": text(), "document_id": text()}),
+    returns=ACCEPTED,
     responses={
-        202: "Queued: {analysis_id, status}",
-        404: "ANALYSIS_NOT_FOUND",
+        202: "Queued: {analysis_id | document_id, status}",
+        404: "ANALYSIS_NOT_FOUND or DOCUMENT_NOT_FOUND",
         409: "UPLOAD_INCOMPLETE",
         415: "UNSUPPORTED_FORMAT",
-        422: "EMPTY_FILE or UPLOAD_SIZE_MISMATCH",
+        422: "EMPTY_FILE, UPLOAD_SIZE_MISMATCH, DOCUMENT_ZIP_BOMB, DOCUMENT_CORRUPT or VALIDATION_ERROR "
+        "(neither or both ids)",
     },
 )
 @login_required
 def complete_upload():
-    data = fields(json_body(), {"analysis_id": str})
-    return _accepted(uploads.complete(current_tenant(), data["analysis_id"]))
+    data = fields(json_body(), optional={"analysis_id": str, "document_id": str})
+    return _accepted(uploads.complete(current_tenant(), **data))
 
 
 @bp.get("/uploads/status/<analysis_id>")
@@ -104,16 +126,16 @@ def upload_status(analysis_id: str):
 
 @bp.post("/uploads")
 @doc(
-    "Upload a video in one multipart request (fields: file, session_id)",
+    "Upload a video or a document in one multipart request (fields: file, session_id)",
     tag="uploads",
     form=UPLOAD_FORM,
-    returns=ref("Accepted"),
+    returns=ACCEPTED,
     responses={
-        202: "Queued: {analysis_id, status}",
+        202: "Queued: {analysis_id | document_id, status}",
         404: "SESSION_NOT_FOUND",
-        413: "VIDEO_TOO_LARGE",
+        413: "VIDEO_TOO_LARGE or DOCUMENT_TOO_LARGE",
         415: "UNSUPPORTED_FORMAT",
-        422: "EMPTY_FILE or VALIDATION_ERROR",
+        422: "EMPTY_FILE, DOCUMENT_ZIP_BOMB, DOCUMENT_CORRUPT or VALIDATION_ERROR",
     },
 )
 @login_required
@@ -129,14 +151,14 @@ def upload_file():
     if upload is None or not session_id:
         missing = {name: "is required" for name, value in (("file", upload), ("session_id", session_id)) if not value}
         raise ValidationError("Send multipart/form-data with a file and a session_id.", details={"fields": missing})
-    analysis = uploads.one_shot(
+    item = uploads.one_shot(
         current_tenant(),
         session_id=session_id,
         filename=upload.filename or "",
         content_type=upload.mimetype,
         stream=upload.stream,
     )
-    return _accepted(analysis)
+    return _accepted(item)
 
 
 upload_file._large_body = True

@@ -6,7 +6,7 @@ The job row (``job_id``) is the truth about the extraction while it runs; the do
 in one commit) so lists and other features can filter on them without a join, and
 ``to_dict`` reads the job's values when there is a job. Storage keys come from ids, never
 from the filename: ``users/<user_id>/documents/<document_id>/…`` (the source, then
-``pages/<n>.png`` thumbnails).
+``pages/<n>.jpg`` thumbnails).
 
 Pages count from 1 (``DocumentPage.number``), as every human label does.
 """
@@ -79,6 +79,8 @@ class Document(db.Model):
             "size_bytes": self.size_bytes,
             "sha256": self.sha256,
             **self.state(),
+            "retryable": self.job.retryable if self.job is not None else False,
+            "retry_note": self.job.retry_note if self.job is not None else None,
             "page_count": self.page_count,
             "language": self.language,
             "created_at": iso(self.created_at),

@@ -60,7 +60,7 @@ class Job(db.Model):
     def log_ids(self) -> dict[str, str]:
         """The ids every log line of this job carries: whose it is and what it works on."""
         ids = {"user_id": self.user_id, "session_id": self.session_id}
-        ids.update({name: (self.payload or {}).get(name) for name in ("analysis_id", "batch_id")})
+        ids.update({name: (self.payload or {}).get(name) for name in ("analysis_id", "document_id", "batch_id")})
         return {name: value for name, value in ids.items() if value}
 
     @property

@@ -62,5 +62,6 @@ register(JobKind("video_analysis", "video", "backend_app.jobs.video:analyse", "v
 register(
     JobKind("requirements_batch", "llm", "backend_app.jobs.requirements:run_batch", "llm_job_timeout_s", resumable=True)
 )
+register(JobKind("document_extraction", "video", "backend_app.jobs.documents:extract", "document_job_timeout_s"))
 register(JobKind("study", "llm", "backend_app.jobs.study:make", "llm_job_timeout_s"))
 register(JobKind("purge", "default", "backend_app.jobs.maintenance:purge", default_timeout_s=600))

@@ -11,11 +11,12 @@ from flask import Flask
 
 from backend_app.services import api_keys, health, hooks, ownership
 from backend_app.services.chat import hooks as chat
+from backend_app.services.documents import hooks as documents
 from backend_app.services.requirements import hooks as requirements
 from backend_app.services.study import hooks as study
 from backend_app.services.video import hooks as video
 
-FEATURES = (health, ownership, video, requirements, chat, study, api_keys)
+FEATURES = (health, ownership, video, documents, requirements, chat, study, api_keys)
 
 
 def init_app(app: Flask) -> hooks.Hooks:

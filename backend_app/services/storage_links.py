@@ -18,6 +18,7 @@ from backend_app import filenames
 from backend_app.adapters.storage import LocalStorage, ObjectNotFound, UploadTooLarge, get_storage, verify_token
 from backend_app.errors import AppError, NotFound
 from backend_app.observability import bind_log_ids
+from backend_app.services.documents import uploads as document_uploads
 from backend_app.services.video import uploads
 
 
@@ -50,7 +51,10 @@ def receive_upload(token: str, stream: IO[bytes], length: int | None, chunked: b
     """Store the body sent to a signed upload link, no larger than the upload declared."""
     storage = _local()
     claims = _claims(token, "PUT")
-    uploads.check_upload_open(claims["k"])
+    if document_uploads.is_upload_key(claims["k"]):
+        document_uploads.check_upload_open(claims["k"])
+    else:
+        uploads.check_upload_open(claims["k"])
     declared = claims.get("n")
     if declared is not None and length is not None and length > declared:
         raise UploadTooLarge(details={"declared": declared, "sent": length})

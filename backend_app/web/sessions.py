@@ -7,9 +7,12 @@ from flask import current_app, redirect, render_template, request, url_for
 from backend_app.auth import current_tenant
 from backend_app.errors import AppError, is_htmx
 from backend_app.services import sessions
+from backend_app.services.documents import documents
+from backend_app.services.documents import policy as document_policy
 from backend_app.services.video import analyses
 from backend_app.web import bp, fragment_or_page, page_login_required
 from backend_app.web.analyses import item_context
+from backend_app.web.documents import document_item
 
 
 @bp.get("/sessions")
@@ -55,11 +58,15 @@ def session_page(session_id: str):
     tenant = current_tenant()
     session = sessions.get(tenant, session_id)
     items = [item_context(a) for a in analyses.list_for(tenant, session_id=session.id)]
-    accept = ",".join(current_app.config["SETTINGS"].upload_allowed_types)
+    document_items = [document_item(tenant, d) for d in documents.list_for(tenant, session_id=session.id)]
+    settings = current_app.config["SETTINGS"]
+    accept = ",".join([*settings.upload_allowed_types, *document_policy.TYPES, *document_policy.EXTENSIONS])
     return render_template(
         "sessions/detail.html",
         session=session,
         items=items,
+        document_items=document_items,
         accept=accept,
-        max_upload_bytes=current_app.config["SETTINGS"].max_upload_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+        max_document_bytes=settings.max_document_bytes,
     )

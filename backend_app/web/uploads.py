@@ -8,6 +8,7 @@ from flask import jsonify, render_template, request, url_for
 from backend_app.auth import current_tenant
 from backend_app.errors import AppError, ValidationError
 from backend_app.extensions import db
+from backend_app.services import uploads as intake
 from backend_app.services.video import analyses, uploads
 from backend_app.services.video import policy as video_policy
 from backend_app.validation import json_body
@@ -34,10 +35,13 @@ def _declared() -> dict:
 @bp.post("/sessions/<session_id>/uploads")
 @page_login_required
 def upload_init_page(session_id: str):
-    """Create the analysis; answer with where to PUT the bytes and where to complete."""
-    ticket = uploads.init(current_tenant(), session_id=session_id, **_declared())
-    analysis_id = ticket["analysis_id"]
-    return jsonify({**ticket, "complete_url": url_for("web.upload_complete_page", analysis_id=analysis_id)}), 201
+    """Create the analysis (or the document); answer with where to PUT the bytes and where to complete."""
+    ticket = intake.init(current_tenant(), session_id=session_id, **_declared())
+    if "document_id" in ticket:
+        complete_url = url_for("web.document_complete_page", document_id=ticket["document_id"])
+    else:
+        complete_url = url_for("web.upload_complete_page", analysis_id=ticket["analysis_id"])
+    return jsonify({**ticket, "complete_url": complete_url}), 201
 
 
 @bp.post("/analyses/<analysis_id>/complete")

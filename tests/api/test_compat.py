@@ -94,7 +94,7 @@ def test_upload_init_gives_a_signed_url_in_the_default_session(app, server, user
     ] == ("AUTH_REQUIRED")
     bad = requests.post(
         f"{server}/upload/init",
-        json={**original("upload_init", FILE_SIZE=10), "content_type": "text/plain"},
+        json={**original("upload_init", FILE_SIZE=10), "content_type": "application/zip"},
         headers=key,
     )
     assert bad.status_code == 415 and bad.json()["error"]["code"] == "UNSUPPORTED_FORMAT"

@@ -95,8 +95,8 @@ def test_upload_flow_on_both_databases(client, owner, clip):
     [
         ({"file_size": 0}, "EMPTY_FILE", 422),
         ({"file_size": 10**12}, "VIDEO_TOO_LARGE", 413),
-        ({"content_type": "text/plain"}, "UNSUPPORTED_FORMAT", 415),
-        ({"content_type": "application/octet-stream", "filename": "notes.txt"}, "UNSUPPORTED_FORMAT", 415),
+        ({"content_type": "application/zip"}, "UNSUPPORTED_FORMAT", 415),  # text/plain is a document now
+        ({"content_type": "application/octet-stream", "filename": "notes.xyz"}, "UNSUPPORTED_FORMAT", 415),
         ({"file_size": -5}, "VALIDATION_ERROR", 422),
         ({"file_size": "12"}, "VALIDATION_ERROR", 422),
         ({"filename": None}, "VALIDATION_ERROR", 422),

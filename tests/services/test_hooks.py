@@ -22,10 +22,12 @@ pytestmark = pytest.mark.sqlite_only
 EXPECTED = {
     "session_cleanup": [
         "backend_app.services.video.data.cleanup_session",
+        "backend_app.services.documents.data.cleanup_session",
         "backend_app.services.requirements.cleanup.cleanup_session",
     ],
     "purge": [
         "backend_app.services.video.data.purge_abandoned_uploads",
+        "backend_app.services.documents.data.purge_documents",
         "backend_app.services.requirements.cleanup.purge_requirements",
         "backend_app.services.chat.conversation.purge_messages",
         "backend_app.services.study.data.purge_study",

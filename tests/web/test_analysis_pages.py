@@ -76,10 +76,10 @@ def test_upload_init_refusal_says_why(page):
     session = _session(page)
     response = page.client.post(
         f"/sessions/{session.id}/uploads",
-        json={"filename": "notes.txt", "content_type": "text/plain", "file_size": 10},
+        json={"filename": "notes.zip", "content_type": "application/zip", "file_size": 10},
         headers={"X-CSRF-TOKEN": page.csrf, "HX-Request": "true"},
     )
-    assert response.status_code == 415 and "not a supported video type" in text(response)
+    assert response.status_code == 415 and "not a supported video or document type" in text(response)
     for body in (
         "[1]",
         '"x"',

@@ -41,8 +41,21 @@ def _owner_data(page, app) -> dict:
     db.session.add(UsageRecord(user_id=page.user.id, purpose="chat", model=f"model-{MARKER}", cost_usd=0.01))
     db.session.commit()
     document = _studied_document(page.user, session)
+    _with_thumbnail(document)
     return {"session_id": session.id, "analysis_id": analysis.id, "batch_id": batch_id, "index": 0, "fmt": "csv",
-            "document_id": document.id, "person_id": "p1"}  # fmt: skip
+            "document_id": document.id, "number": 1, "person_id": "p1"}  # fmt: skip
+
+
+def _with_thumbnail(document) -> None:
+    """Page 1 gets a stored thumbnail, as the extraction gives a PDF page (the document report's images)."""
+    from backend_app.adapters.storage import get_storage
+    from backend_app.models import DocumentPage
+    from tests.document_files import jpeg_page
+
+    page = db.session.query(DocumentPage).filter_by(document_id=document.id, number=1).one()
+    page.thumb_key = f"{document.prefix}pages/1.jpg"
+    get_storage().put_bytes(page.thumb_key, jpeg_page(["thumb"]), "image/jpeg")
+    db.session.commit()
 
 
 def _studied_document(user, session):
@@ -91,6 +104,7 @@ def test_admin_pages_render_with_and_without_data(app, admin_page, page, redis_s
                 "fmt": "csv",
                 "person_id": "p1",
                 "document_id": "x",
+                "number": 1,
             },
         )
         if e.startswith("web.admin_")

@@ -20,7 +20,7 @@ from sqlalchemy import delete, select
 
 from backend_app.adapters.storage import get_storage
 from backend_app.extensions import db, redis_store
-from backend_app.models import Analysis, Job, Passage, ShotDocument
+from backend_app.models import Analysis, Document, Job, Passage, ShotDocument
 from backend_app.models.base import utcnow
 from backend_app.models.job import PENDING_UPLOAD, QUEUED, RUNNING
 from backend_app.services.video import people
@@ -103,11 +103,14 @@ def erase_objects(user_id: str) -> dict[str, int]:
 
 
 def export_objects(user_id: str) -> Iterable[tuple[str, Iterator[bytes]]]:
-    """Every object under the user's prefix; an uploaded video under its own file name (the key
-    ends in ``source``), so the archive opens as the user's videos, not as extension-less blobs."""
+    """Every object under the user's prefix; an uploaded video or document under its own file name
+    (the key ends in ``source``), so the archive opens as the user's videos, not as extension-less blobs."""
     storage = get_storage()
     names = dict(
         db.session.execute(select(Analysis.storage_key, Analysis.filename).where(Analysis.user_id == user_id)).all()
+    )
+    names |= dict(  # uploaded documents too (their objects live under the same user prefix)
+        db.session.execute(select(Document.storage_key, Document.filename).where(Document.user_id == user_id)).all()
     )
     for key in storage.list_keys(user_prefix(user_id)):
         name = f"{key.rsplit('/', 1)[0]}/{names[key]}" if names.get(key) else key
