@@ -156,6 +156,31 @@ def listing(
     return [_hit(r, 1.0) for r in rows]
 
 
+@dataclass(frozen=True)
+class Source:
+    """A document (or video) with passages in scope: its id, filename and passage count."""
+
+    id: str
+    filename: str
+    count: int
+
+
+def documents(tenant: Tenant) -> list[Source]:
+    """The tenant's documents that have indexed pages, by filename."""
+    if not isinstance(tenant, Tenant):
+        raise TypeError("documents() needs a Tenant")
+    params: dict = {}
+    filters = _filters(tenant, params, ("page",), None, None)
+    rows = db.session.execute(
+        text(
+            "SELECT p.document_id, min(p.filename) AS filename, count(*) AS pages FROM passages p "
+            f"WHERE p.user_id = :user_id {filters} GROUP BY p.document_id ORDER BY min(p.filename), p.document_id"
+        ),
+        params,
+    ).all()
+    return [Source(r.document_id, r.filename, int(r.pages)) for r in rows]
+
+
 def _scope_size(tenant: Tenant) -> int:
     sql = "SELECT count(*) FROM passages WHERE user_id = :user_id"
     params = {"user_id": tenant.user_id}

@@ -7,8 +7,9 @@ or video name that is not in the scope answers ``{"error": "not found"}``, exact
 does not exist (no hint that it exists elsewhere). Arguments are checked against the schema's
 types and ranges; a bad call answers an error the model can read and correct.
 
-Every shot a tool returns gets a reference number (``ref``, from 1, stable for the turn): the
-model cites ``[ref]``, and only shots in ``Toolbox.shots`` can be cited. Results are small JSON
+Every shot or passage (speech, on-screen text, document page) a tool returns gets a reference
+number (``ref``, from 1, stable for the turn): the model cites ``[ref]``, and only what is in
+``Toolbox.shots`` can be cited (a passage as its citation, read from the tenant's own index). Results are small JSON
 (at most ``MAX_SHOTS`` shots, texts cut to ``MAX_TEXT`` characters, the whole under
 ``MAX_RESULT_CHARS``). Text from the videos (filenames, descriptions, QR payloads) is data: the
 system prompt says so, and it is never read as an instruction here.
@@ -19,9 +20,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from backend_app.services.chat import search
+from backend_app.models.passage import KINDS as PASSAGE_KINDS
+from backend_app.services.chat import passage_search, search, sources
 from backend_app.services.chat.facts import COLOUR_FAMILIES, MEASURES, Facts, Shot, Video
-from backend_app.services.chat.phrasing import clock
+from backend_app.services.chat.phrasing import cite, clock
+from backend_app.services.chat.query import terms as query_terms
 
 MAX_SHOTS, MAX_VIDEOS, MAX_TEXT, MAX_RESULT_CHARS = 8, 20, 160, 4000
 NOT_FOUND = {"error": "not found"}
@@ -36,6 +39,13 @@ THINGS = {
     "static": lambda s: s.motion < 0.002,
 }
 _VIDEO = {"type": "string", "description": "Limit to one video: its filename or analysis_id (omit for all)."}
+MAX_PAGE_CHARS = 1500
+Cited = Shot | dict  # what a ref points at: a shot, or a passage's citation
+
+
+def cite_item(item: Cited) -> dict:
+    """The citation of a ref: a shot's, or the passage citation itself."""
+    return item if isinstance(item, dict) else cite(item)
 
 
 def _function(name: str, description: str, properties: dict, required: tuple[str, ...] = ()) -> dict:
@@ -92,6 +102,28 @@ DEFINITIONS: list[dict[str, Any]] = [
         {"seconds": {"type": "number", "minimum": 0}, "video": _VIDEO},
         ("seconds",),
     ),
+    _function(
+        "search_passages",
+        "Find what is said in the videos (speech, with its second), text seen on screen (text), or "
+        "document pages (page) holding words; without text, list them in order (a transcript).",
+        {
+            "text": {"type": "string", "description": "Words to look for (omit to list in order)."},
+            "kind": {"type": "string", "enum": list(PASSAGE_KINDS)},
+            "video": _VIDEO,
+            "document": {"type": "string", "description": "Limit to one document: its filename."},
+        },
+    ),
+    _function(
+        "people",
+        "The people recognised in each video (Person A, B, …: one face across shots) and their shots.",
+        {"video": _VIDEO},
+    ),
+    _function(
+        "read_page",
+        "The text and headings of one page of a document (page 1 is the first).",
+        {"document": {"type": "string"}, "page": {"type": "integer", "minimum": 1}},
+        ("document", "page"),
+    ),
 ]
 NAMES = frozenset(d["function"]["name"] for d in DEFINITIONS)
 
@@ -123,10 +155,9 @@ class Toolbox:
             result = {"error": str(exc)}
         return _bounded(result)
 
-    def ref(self, shot: Shot) -> int:
-        key = (shot.analysis_id, shot.index)
+    def ref(self, shot: Cited) -> int:
         for n, known in enumerate(self.shots, 1):
-            if (known.analysis_id, known.index) == key:
+            if _key(known) == _key(shot):
                 return n
         self.shots.append(shot)
         return len(self.shots)
@@ -252,11 +283,97 @@ class Toolbox:
             raise BadCall("seconds must be a number from 0")
         return self._shots(self.facts.at_time(float(seconds), self._video(args)))
 
+    def _document(self, named) -> passage_search.Source:
+        """The document a call names (filename or id), inside the scope; else "not found"."""
+        if not isinstance(named, str) or not named.strip():
+            raise BadCall("document must be a filename")
+        for document in passage_search.documents(self.facts.tenant):
+            if named in (document.id, document.filename) or named.casefold() == document.filename.casefold():
+                return document
+        raise BadCall("not found")
+
+    def _passage(self, hit: passage_search.PassageHit, terms: list[str] | None = None) -> dict:
+        citation = sources.cite_passage(hit, terms)
+        entry = {"ref": self.ref(citation), "kind": hit.kind}
+        if hit.kind == "page":
+            entry.update(document=hit.filename, page=hit.page)
+        else:
+            entry.update(video=hit.filename, start=clock(hit.start_s or 0.0), end=clock(hit.end_s or 0.0))
+        entry["text"] = hit.text[:MAX_TEXT] if hit.kind != "page" else citation["snippet"][:MAX_TEXT]
+        return entry
+
+    def _search_passages(self, args: dict) -> dict:
+        text, kind = args.get("text"), args.get("kind")
+        if text is not None and (not isinstance(text, str) or not text.strip()):
+            raise BadCall("text must be words to look for")
+        if kind is not None and kind not in PASSAGE_KINDS:
+            raise BadCall(f"kind must be one of {list(PASSAGE_KINDS)}")
+        video = self._video(args)
+        document = self._document(args["document"]) if args.get("document") not in (None, "") else None
+        scope = {
+            "kinds": (kind,) if kind else None,
+            "analysis_id": video.analysis_id if video else None,
+            "document_id": document.id if document else None,
+        }
+        if text is None:
+            hits = passage_search.listing(self.facts.tenant, limit=MAX_SHOTS, **scope)
+        else:
+            hits = passage_search.search(self.facts.tenant, text[:200], limit=MAX_SHOTS, **scope)
+        terms = query_terms(text or "")
+        return {"passages": [self._passage(h, terms) for h in hits], "total": len(hits)}
+
+    def _people(self, args: dict) -> dict:
+        video = self._video(args)
+        listed = []
+        for v in [video] if video else self.facts.videos()[:MAX_VIDEOS]:
+            if not v.people:
+                continue
+            people = [
+                {"label": p.label, "shots": [self._shot(s) for s in v.shots if s.index in p.shots][:MAX_SHOTS]}
+                for p in v.people
+            ]
+            listed.append({"video": v.filename, "analysis_id": v.analysis_id, "people": people})
+        return {"videos": listed, "total": sum(len(v["people"]) for v in listed)}
+
+    def _read_page(self, args: dict) -> dict:
+        number = args.get("page")
+        if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+            raise BadCall("page must be an integer from 1")
+        document = self._document(args.get("document"))
+        found = passage_search.listing(
+            self.facts.tenant, kinds=("page",), document_id=document.id, page=number, limit=1
+        )
+        if not found:
+            return NOT_FOUND
+        hit = found[0]
+        citation = {**sources.cite_passage(hit), "snippet": sources.summary(hit.text, 2, 220)}
+        return {
+            "ref": self.ref(citation),
+            "document": document.filename,
+            "page": number,
+            "headings": sources.page_headings(hit),
+            "text": hit.text[:MAX_PAGE_CHARS],
+        }
+
+
+def _key(item: Cited) -> tuple:
+    if isinstance(item, dict):
+        return (
+            item.get("kind"),
+            item.get("analysis_id"),
+            item.get("document_id"),
+            item.get("start_s"),
+            item.get("page"),
+        )
+    return ("shot", item.analysis_id, item.index)
+
 
 def _bounded(result: dict) -> str:
     """The result as compact JSON under MAX_RESULT_CHARS (shots dropped from the end if needed)."""
     text = json.dumps(result, ensure_ascii=False, separators=(",", ":"))
-    while len(text) > MAX_RESULT_CHARS and result.get("shots"):
-        result = {**result, "shots": result["shots"][:-1], "cut": True}
-        text = json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+    for key in ("shots", "passages", "text"):
+        while len(text) > MAX_RESULT_CHARS and result.get(key):
+            cut = result[key][:-1] if isinstance(result[key], list) else result[key][: len(result[key]) // 2]
+            result = {**result, key: cut, "cut": True}
+            text = json.dumps(result, ensure_ascii=False, separators=(",", ":"))
     return text[:MAX_RESULT_CHARS]

@@ -1,0 +1,118 @@
+"""Direct answers about what was said and what was on screen, from the passage index.
+
+``respond(question, facts)`` routes a question to these answers, to the people answers
+(people.py) and to the document answers (pages.py); None lets the shot answers
+(compose.respond) and then ranked retrieval have it. A kind is taken only when the scope has
+passages of that kind: "what does the narrator say?" over videos without a transcript keeps
+its "I can't tell" answer. Everything is read through the tenant-scoped passage index.
+
+- "what is said about X?", "when does someone say X?", "was wird über X gesagt?": the speech
+  passages matching X, each with its second ("At 0:42 in tour.mp4, someone says “…”").
+- "what does the narrator say?": the transcript's first segments.
+- "what text appears on screen?", "when does 'EXIT' appear on screen?": the on-screen texts.
+"""
+
+from __future__ import annotations
+
+import re
+
+from backend_app.services.chat import pages, passage_search, people
+from backend_app.services.chat.facts import Facts, Video
+from backend_app.services.chat.lexicon import SCREEN_WORDS, SPEECH
+from backend_app.services.chat.passage_search import PassageHit
+from backend_app.services.chat.passages import clock
+from backend_app.services.chat.phrasing import MAX_LISTED, Reply, listing
+from backend_app.services.chat.query import fold, words
+from backend_app.services.chat.sources import cite_passage, quote, topic
+from backend_app.wording import counted
+
+MAX_MATCHES = 5
+SCREEN_PHRASE = re.compile(r"\bon (?:the )?screen\b|\bauf dem bildschirm\b|\bim bild\b", re.IGNORECASE)
+
+
+def respond(question: str, facts: Facts) -> Reply | None:
+    """The answer from passages or people, or None (not such a question, or nothing of its kind)."""
+    tokens = {fold(w) for w in words(question)}
+    for answer in (pages.respond, people.respond):
+        if (reply := answer(question, facts)) is not None:
+            return reply
+    if tokens & SPEECH and _has(facts, "speech"):
+        return _speech(question, facts)
+    if (tokens & SCREEN_WORDS or SCREEN_PHRASE.search(question)) and not tokens & {"qr", "code", "codes"}:
+        if _has(facts, "text"):
+            return _screen(question, facts)
+    return None
+
+
+def _has(facts: Facts, kind: str) -> bool:
+    return bool(passage_search.listing(facts.tenant, kinds=(kind,), limit=1))
+
+
+def _matches(facts: Facts, kind: str, topic_words: list[str], video: Video | None) -> list[PassageHit]:
+    """The scope's passages of ``kind`` holding the topic's words, best first."""
+    analysis_id = video.analysis_id if video else None
+    hits = passage_search.search(
+        facts.tenant, " ".join(topic_words), limit=MAX_MATCHES, kinds=(kind,), analysis_id=analysis_id
+    )
+    return sorted(hits, key=lambda h: (-h.score, h.filename, h.start_s or 0.0))
+
+
+def _place(hit: PassageHit) -> str:
+    return f"{clock(hit.start_s or 0.0)} in {hit.filename}"
+
+
+def _speech(question: str, facts: Facts) -> Reply:
+    video = facts.find_video(question)
+    wanted = topic(question, video.filename if video else None)
+    if not wanted:  # "what does the narrator say?": the transcript, from its start
+        said = passage_search.listing(
+            facts.tenant, kinds=("speech",), analysis_id=video.analysis_id if video else None, limit=200
+        )
+        if not said:
+            return Reply(f"Nothing is said in {video.filename}: its transcript is empty.", kind="speech")
+        listed = [f"{_place(h)}: {quote(h.text, 100)}" for h in said[:MAX_LISTED]]
+        more = f" and {len(said) - MAX_LISTED} more" if len(said) > MAX_LISTED else ""
+        return Reply(
+            f"The transcript has {counted(len(said), 'segment')}: {'; '.join(listed)}{more}.",
+            [cite_passage(h) for h in said[:MAX_LISTED]],
+            "speech",
+        )
+    hits = _matches(facts, "speech", wanted, video)
+    shown = ", ".join(f"“{w}”" for w in wanted[:4])
+    if not hits:
+        where = video.filename if video else "the transcripts in scope"
+        return Reply(f"Nothing said in {where} mentions {shown}.", kind="speech")
+    hits = sorted(hits, key=lambda h: (h.filename, h.start_s or 0.0))
+    if len(hits) == 1:
+        hit = hits[0]
+        text = f"At {_place(hit)}, someone says {quote(hit.text)}."
+    else:
+        listed = [f"at {_place(h)}: {quote(h.text, 100)}" for h in hits]
+        text = f"{shown} {'is' if len(wanted) == 1 else 'are'} mentioned {counted(len(hits), 'time')}: {'; '.join(listed)}."
+    return Reply(text, [cite_passage(h, wanted) for h in hits], "speech")
+
+
+def _screen(question: str, facts: Facts) -> Reply:
+    video = facts.find_video(question)
+    wanted = topic(question, video.filename if video else None)
+    if not wanted:  # "what text appears on screen?": every text read, in time order
+        shown = passage_search.listing(
+            facts.tenant, kinds=("text",), analysis_id=video.analysis_id if video else None, limit=200
+        )
+        if not shown:
+            return Reply(f"No text was read on screen in {video.filename}.", kind="text")
+        listed = [f"{quote(h.text, 80)} at {_place(h)}" for h in shown[:MAX_LISTED]]
+        more = f" and {len(shown) - MAX_LISTED} more" if len(shown) > MAX_LISTED else ""
+        return Reply(
+            f"On-screen text was read {counted(len(shown), 'time')}: {listing(listed)}{more}.",
+            [cite_passage(h) for h in shown[:MAX_LISTED]],
+            "text",
+        )
+    hits = _matches(facts, "text", wanted, video)
+    said = ", ".join(f"“{w}”" for w in wanted[:4])
+    if not hits:
+        where = video.filename if video else "the videos in scope"
+        return Reply(f"No text on screen in {where} reads {said}.", kind="text")
+    hits = sorted(hits, key=lambda h: (h.filename, h.start_s or 0.0))
+    listed = [f"{quote(h.text, 80)} at {_place(h)} (until {clock(h.end_s or 0.0)})" for h in hits]
+    return Reply(f"On screen: {listing(listed)}.", [cite_passage(h, wanted) for h in hits], "text")
