@@ -19,7 +19,7 @@ from backend_app.services.chat.facts import Facts
 from backend_app.services.chat.passage_search import PassageHit, Source
 from backend_app.services.chat.phrasing import Reply
 from backend_app.services.chat.query import fold, words
-from backend_app.services.chat.sources import about, cite_passage, page_headings, quote, summary, topic
+from backend_app.services.chat.sources import about, cite_passage, closed, page_headings, quote, summary, topic
 
 PAGE = re.compile(r"\b(?:page|seite|p\.)\s*(\d{1,4})\b", re.IGNORECASE)
 CHAPTER = re.compile(r"\b(?:chapter|kapitel|section|abschnitt|part|teil)\s+(\d{1,3}|[ivxlc]{1,7})\b", re.IGNORECASE)
@@ -94,7 +94,7 @@ def _page(facts: Facts, documents: list[Source], number: int, wanted: list[str])
     if not parts:
         have = "; ".join(f"{d.filename} has {d.count} pages with text" for d in documents)
         return Reply(f"There is no page {number} with text in {_names(documents)} ({have}).", kind="page")
-    return Reply(". ".join(parts) + ".", citations, "page")
+    return Reply(" ".join(closed(p) for p in parts), citations, "page")
 
 
 def _chapter_of(heading: str) -> int | None:
@@ -144,7 +144,7 @@ def _chapter(facts: Facts, documents: list[Source], number: int, asked: str, wan
                 citations.append(cite_passage(hit, wanted))
     if not parts:
         return Reply(f"No heading in {_names(documents)} opens {asked.strip()}.", kind="page")
-    return Reply(". ".join(parts) + ".", citations, "page")
+    return Reply(" ".join(closed(p) for p in parts), citations, "page")
 
 
 def _shown(wanted: list[str]) -> str:

@@ -23,7 +23,7 @@ from backend_app.services.chat.passage_search import PassageHit
 from backend_app.services.chat.passages import clock
 from backend_app.services.chat.phrasing import MAX_LISTED, Reply, listing
 from backend_app.services.chat.query import fold, words
-from backend_app.services.chat.sources import cite_passage, quote, topic
+from backend_app.services.chat.sources import cite_passage, closed, quote, topic
 from backend_app.wording import counted
 
 MAX_MATCHES = 5
@@ -73,7 +73,7 @@ def _speech(question: str, facts: Facts) -> Reply:
         listed = [f"{_place(h)}: {quote(h.text, 100)}" for h in said[:MAX_LISTED]]
         more = f" and {len(said) - MAX_LISTED} more" if len(said) > MAX_LISTED else ""
         return Reply(
-            f"The transcript has {counted(len(said), 'segment')}: {'; '.join(listed)}{more}.",
+            closed(f"The transcript has {counted(len(said), 'segment')}: {'; '.join(listed)}{more}"),
             [cite_passage(h) for h in said[:MAX_LISTED]],
             "speech",
         )
@@ -85,10 +85,12 @@ def _speech(question: str, facts: Facts) -> Reply:
     hits = sorted(hits, key=lambda h: (h.filename, h.start_s or 0.0))
     if len(hits) == 1:
         hit = hits[0]
-        text = f"At {_place(hit)}, someone says {quote(hit.text)}."
+        text = closed(f"At {_place(hit)}, someone says {quote(hit.text)}")
     else:
         listed = [f"at {_place(h)}: {quote(h.text, 100)}" for h in hits]
-        text = f"{shown} {'is' if len(wanted) == 1 else 'are'} mentioned {counted(len(hits), 'time')}: {'; '.join(listed)}."
+        text = closed(
+            f"{shown} {'is' if len(wanted) == 1 else 'are'} mentioned {counted(len(hits), 'time')}: {'; '.join(listed)}"
+        )
     return Reply(text, [cite_passage(h, wanted) for h in hits], "speech")
 
 

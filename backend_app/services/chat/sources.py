@@ -109,6 +109,11 @@ def quote(text: str, limit: int = MAX_QUOTE) -> str:
     return "“" + flat + "”"
 
 
+def closed(text: str) -> str:
+    """The sentence with its full stop, unless a quote already ends it (“… works.”)."""
+    return text if text.endswith((".”", "!”", "?”", ".", "!", "?")) else text + "."
+
+
 def where(hit: PassageHit) -> str:
     """ "0:42, spoken", "on screen at 0:12", "report.pdf, page 3"."""
     if hit.kind == "page":
