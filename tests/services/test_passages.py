@@ -136,3 +136,18 @@ def test_session_deletion_and_account_erasure_take_the_index_entries(app, client
     db.session.commit()
     assert db.session.execute(select(func.count()).select_from(Passage)).scalar() == 0
     assert passage_search.indexed_count(None) == 0
+
+
+def test_deleting_an_analysis_takes_its_passages_and_nothing_else(app):
+    from backend_app.services.video import analyses
+
+    user, session, video = _owner("gone.mp4")
+    kept = chat_data.add_analysis(user.id, session.id, "kept.mp4")
+    passages.index_analysis_extras(video, REPORT)
+    passages.index_analysis_extras(kept, {"transcript": [{"start_s": 3, "end_s": 4, "text": "the lighthouse stays"}]})
+    db.session.commit()
+    analyses.delete(Tenant(user.id), video.id)
+    db.session.commit()
+    hits = passage_search.search(Tenant(user.id), "lighthouse harbour Süd")
+    assert [(h.analysis_id, h.text) for h in hits] == [(kept.id, "the lighthouse stays")]
+    assert passage_search.indexed_count(Tenant(user.id)) == 1
