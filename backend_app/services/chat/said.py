@@ -57,6 +57,13 @@ def _matches(facts: Facts, kind: str, topic_words: list[str], video: Video | Non
     return sorted(hits, key=lambda h: (-h.score, h.filename, h.start_s or 0.0))
 
 
+def found_words(wanted: list[str], hits: list[PassageHit]) -> list[str]:
+    """The asked words the found passages hold (all of them when none does: "nothing mentions …")."""
+    texts = " ".join(fold(h.text) for h in hits)
+    present = [w for w in wanted if fold(w)[: max(3, len(fold(w)) - 2)] in texts]
+    return present or wanted
+
+
 def _place(hit: PassageHit) -> str:
     return f"{clock(hit.start_s or 0.0)} in {hit.filename}"
 
@@ -78,7 +85,7 @@ def _speech(question: str, facts: Facts) -> Reply:
             "speech",
         )
     hits = _matches(facts, "speech", wanted, video)
-    shown = ", ".join(f"“{w}”" for w in wanted[:4])
+    shown = ", ".join(f"“{w}”" for w in found_words(wanted, hits)[:4])
     if not hits:
         where = video.filename if video else "the transcripts in scope"
         return Reply(f"Nothing said in {where} mentions {shown}.", kind="speech")
@@ -89,7 +96,7 @@ def _speech(question: str, facts: Facts) -> Reply:
     else:
         listed = [f"at {_place(h)}: {quote(h.text, 100)}" for h in hits]
         text = closed(
-            f"{shown} {'is' if len(wanted) == 1 else 'are'} mentioned {counted(len(hits), 'time')}: {'; '.join(listed)}"
+            f"{shown} {'is' if shown.count('“') == 1 else 'are'} mentioned {counted(len(hits), 'time')}: {'; '.join(listed)}"
         )
     return Reply(text, [cite_passage(h, wanted) for h in hits], "speech")
 
@@ -111,7 +118,7 @@ def _screen(question: str, facts: Facts) -> Reply:
             "text",
         )
     hits = _matches(facts, "text", wanted, video)
-    said = ", ".join(f"“{w}”" for w in wanted[:4])
+    said = ", ".join(f"“{w}”" for w in found_words(wanted, hits)[:4])
     if not hits:
         where = video.filename if video else "the videos in scope"
         return Reply(f"No text on screen in {where} reads {said}.", kind="text")
