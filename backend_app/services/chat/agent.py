@@ -193,15 +193,15 @@ def context_shots(
 ) -> list[Cited]:
     """What the facts prompt numbers: the direct answer's shots and passages, else retrieval's, in
     the scope (a passage citation comes from the tenant's own index: it is kept as it is)."""
-    cited = list(reply.citations if reply else [])
-    refs = [(c["analysis_id"], c["shot"]) for c in cited if c.get("kind", "shot") == "shot"]
-    refs += [(h.analysis_id, h.shot) for h in hits]
     items: list[Cited] = []
-    for analysis_id, index in refs:
-        shot = facts.get_shot(analysis_id, index)
+    for c in reply.citations if reply else []:
+        item = facts.get_shot(c["analysis_id"], c["shot"]) if c.get("kind", "shot") == "shot" else c
+        if item is not None and item not in items:
+            items.append(item)
+    for hit in hits:
+        shot = facts.get_shot(hit.analysis_id, hit.shot)
         if shot is not None and shot not in items:
             items.append(shot)
-    items += [c for c in cited if c.get("kind", "shot") != "shot"]
     items += [sources.cite_passage(p) for p in passages]
     return items[:MAX_CONTEXT_SHOTS]
 

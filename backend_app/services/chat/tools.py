@@ -20,14 +20,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from backend_app.models.passage import KINDS as PASSAGE_KINDS
-from backend_app.services.chat import passage_search, search, sources
+from backend_app.services.chat import passage_tools, search
 from backend_app.services.chat.facts import COLOUR_FAMILIES, MEASURES, Facts, Shot, Video
-from backend_app.services.chat.phrasing import cite, clock
-from backend_app.services.chat.query import terms as query_terms
+from backend_app.services.chat.passage_tools import (  # noqa: F401  (the toolbox's shared names)
+    MAX_RESULT_CHARS,
+    MAX_SHOTS,
+    MAX_TEXT,
+    MAX_VIDEOS,
+    NOT_FOUND,
+    VIDEO_ARG,
+    BadCall,
+    Cited,
+    cite_item,
+    tool_function,
+)
+from backend_app.services.chat.phrasing import clock
 
-MAX_SHOTS, MAX_VIDEOS, MAX_TEXT, MAX_RESULT_CHARS = 8, 20, 160, 4000
-NOT_FOUND = {"error": "not found"}
 COUNTABLE = ("shots", "videos", "faces", "shots_with_faces", "qr")
 # A thing a shot can have, as the report judges it (the same rules as compose's presence answers).
 THINGS = {
@@ -38,28 +46,15 @@ THINGS = {
     "bright": lambda s: s.brightness >= 0.7,
     "static": lambda s: s.motion < 0.002,
 }
-_VIDEO = {"type": "string", "description": "Limit to one video: its filename or analysis_id (omit for all)."}
-MAX_PAGE_CHARS = 1500
-Cited = Shot | dict  # what a ref points at: a shot, or a passage's citation
-
-
-def cite_item(item: Cited) -> dict:
-    """The citation of a ref: a shot's, or the passage citation itself."""
-    return item if isinstance(item, dict) else cite(item)
-
-
-def _function(name: str, description: str, properties: dict, required: tuple[str, ...] = ()) -> dict:
-    parameters = {"type": "object", "properties": properties, "required": list(required), "additionalProperties": False}
-    return {"type": "function", "function": {"name": name, "description": description, "parameters": parameters}}
 
 
 DEFINITIONS: list[dict[str, Any]] = [
-    _function(
+    tool_function(
         "list_videos",
         "List the analysed videos in scope: filename, analysis_id, duration, shots, mean brightness, faces.",
         {},
     ),
-    _function(
+    tool_function(
         "search_shots",
         "Find shots that have a thing (faces, qr, dark, blurry, bright, static), a colour, text words, "
         "or a measure above/below a value (e.g. brightness below 0.2, duration above 2).",
@@ -70,69 +65,44 @@ DEFINITIONS: list[dict[str, Any]] = [
             "measure": {"type": "string", "enum": sorted(MEASURES)},
             "above": {"type": "number"},
             "below": {"type": "number"},
-            "video": _VIDEO,
+            "video": VIDEO_ARG,
         },
     ),
-    _function(
+    tool_function(
         "get_shot",
         "One shot of a video by its number (Shot 1 is the first).",
         {"analysis_id": {"type": "string"}, "shot": {"type": "integer", "minimum": 1}},
         ("analysis_id", "shot"),
     ),
-    _function(
+    tool_function(
         "aggregate",
         "The k shots with the highest (max) or lowest (min) value of a measure.",
         {
             "measure": {"type": "string", "enum": sorted(MEASURES)},
             "order": {"type": "string", "enum": ["max", "min"]},
             "k": {"type": "integer", "minimum": 1, "maximum": MAX_SHOTS},
-            "video": _VIDEO,
+            "video": VIDEO_ARG,
         },
         ("measure", "order"),
     ),
-    _function(
+    tool_function(
         "count",
         "Count shots, videos, faces, shots_with_faces or qr codes.",
-        {"what": {"type": "string", "enum": list(COUNTABLE)}, "video": _VIDEO},
+        {"what": {"type": "string", "enum": list(COUNTABLE)}, "video": VIDEO_ARG},
         ("what",),
     ),
-    _function(
+    tool_function(
         "shot_at",
         "The shot running at a time (seconds from the start), per video.",
-        {"seconds": {"type": "number", "minimum": 0}, "video": _VIDEO},
+        {"seconds": {"type": "number", "minimum": 0}, "video": VIDEO_ARG},
         ("seconds",),
     ),
-    _function(
-        "search_passages",
-        "Find what is said in the videos (speech, with its second), text seen on screen (text), or "
-        "document pages (page) holding words; without text, list them in order (a transcript).",
-        {
-            "text": {"type": "string", "description": "Words to look for (omit to list in order)."},
-            "kind": {"type": "string", "enum": list(PASSAGE_KINDS)},
-            "video": _VIDEO,
-            "document": {"type": "string", "description": "Limit to one document: its filename."},
-        },
-    ),
-    _function(
-        "people",
-        "The people recognised in each video (Person A, B, …: one face across shots) and their shots.",
-        {"video": _VIDEO},
-    ),
-    _function(
-        "read_page",
-        "The text and headings of one page of a document (page 1 is the first).",
-        {"document": {"type": "string"}, "page": {"type": "integer", "minimum": 1}},
-        ("document", "page"),
-    ),
 ]
+DEFINITIONS += passage_tools.DEFINITIONS
 NAMES = frozenset(d["function"]["name"] for d in DEFINITIONS)
 
 
-class BadCall(ValueError):
-    """A call the model must correct: its message goes back to the model."""
-
-
-class Toolbox:
+class Toolbox(passage_tools.PassageTools):
     """Runs the model's calls inside one turn's scope and remembers every shot it returned."""
 
     def __init__(self, facts: Facts):
@@ -282,78 +252,6 @@ class Toolbox:
         if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
             raise BadCall("seconds must be a number from 0")
         return self._shots(self.facts.at_time(float(seconds), self._video(args)))
-
-    def _document(self, named) -> passage_search.Source:
-        """The document a call names (filename or id), inside the scope; else "not found"."""
-        if not isinstance(named, str) or not named.strip():
-            raise BadCall("document must be a filename")
-        for document in passage_search.documents(self.facts.tenant):
-            if named in (document.id, document.filename) or named.casefold() == document.filename.casefold():
-                return document
-        raise BadCall("not found")
-
-    def _passage(self, hit: passage_search.PassageHit, terms: list[str] | None = None) -> dict:
-        citation = sources.cite_passage(hit, terms)
-        entry = {"ref": self.ref(citation), "kind": hit.kind}
-        if hit.kind == "page":
-            entry.update(document=hit.filename, page=hit.page)
-        else:
-            entry.update(video=hit.filename, start=clock(hit.start_s or 0.0), end=clock(hit.end_s or 0.0))
-        entry["text"] = hit.text[:MAX_TEXT] if hit.kind != "page" else citation["snippet"][:MAX_TEXT]
-        return entry
-
-    def _search_passages(self, args: dict) -> dict:
-        text, kind = args.get("text"), args.get("kind")
-        if text is not None and (not isinstance(text, str) or not text.strip()):
-            raise BadCall("text must be words to look for")
-        if kind is not None and kind not in PASSAGE_KINDS:
-            raise BadCall(f"kind must be one of {list(PASSAGE_KINDS)}")
-        video = self._video(args)
-        document = self._document(args["document"]) if args.get("document") not in (None, "") else None
-        scope = {
-            "kinds": (kind,) if kind else None,
-            "analysis_id": video.analysis_id if video else None,
-            "document_id": document.id if document else None,
-        }
-        if text is None:
-            hits = passage_search.listing(self.facts.tenant, limit=MAX_SHOTS, **scope)
-        else:
-            hits = passage_search.search(self.facts.tenant, text[:200], limit=MAX_SHOTS, **scope)
-        terms = query_terms(text or "")
-        return {"passages": [self._passage(h, terms) for h in hits], "total": len(hits)}
-
-    def _people(self, args: dict) -> dict:
-        video = self._video(args)
-        listed = []
-        for v in [video] if video else self.facts.videos()[:MAX_VIDEOS]:
-            if not v.people:
-                continue
-            people = [
-                {"label": p.label, "shots": [self._shot(s) for s in v.shots if s.index in p.shots][:MAX_SHOTS]}
-                for p in v.people
-            ]
-            listed.append({"video": v.filename, "analysis_id": v.analysis_id, "people": people})
-        return {"videos": listed, "total": sum(len(v["people"]) for v in listed)}
-
-    def _read_page(self, args: dict) -> dict:
-        number = args.get("page")
-        if not isinstance(number, int) or isinstance(number, bool) or number < 1:
-            raise BadCall("page must be an integer from 1")
-        document = self._document(args.get("document"))
-        found = passage_search.listing(
-            self.facts.tenant, kinds=("page",), document_id=document.id, page=number, limit=1
-        )
-        if not found:
-            return NOT_FOUND
-        hit = found[0]
-        citation = {**sources.cite_passage(hit), "snippet": sources.summary(hit.text, 2, 220)}
-        return {
-            "ref": self.ref(citation),
-            "document": document.filename,
-            "page": number,
-            "headings": sources.page_headings(hit),
-            "text": hit.text[:MAX_PAGE_CHARS],
-        }
 
 
 def _key(item: Cited) -> tuple:
