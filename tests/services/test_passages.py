@@ -151,3 +151,34 @@ def test_deleting_an_analysis_takes_its_passages_and_nothing_else(app):
     hits = passage_search.search(Tenant(user.id), "lighthouse harbour Süd")
     assert [(h.analysis_id, h.text) for h in hits] == [(kept.id, "the lighthouse stays")]
     assert passage_search.indexed_count(Tenant(user.id)) == 1
+
+
+def test_health_counts_passages_and_rebuild_repairs_their_index(app):
+    from backend_app.services.chat import index_status
+
+    user, session, video = _owner()
+    passages.index_analysis_extras(video, REPORT)
+    passages.index_document_pages(user.id, session.id, "c" * 32, "r.pdf", [(1, "tides", [])])
+    db.session.commit()
+    health = index_status.health(None)
+    assert health["passages"] == {
+        "ready": True,
+        "documents": 5,
+        "indexed": 5,
+        "missing": 0,
+        "stale": 0,
+        "in_sync": True,
+    }
+    mine = index_status.health(Tenant(user.id, session.id))
+    assert mine["in_sync"] and mine["passages"]["indexed"] == 5
+    stats = index_status.stats(Tenant(user.id))
+    assert stats["passages"] == 5 and [s["passages"] for s in stats["sessions"]] == [5]
+    if passage_search.backend() == "sqlite":  # a lost index is seen and rebuilt
+        db.session.execute(text("INSERT INTO passage_fts(passage_fts) VALUES ('delete-all')"))
+        db.session.commit()
+        broken = index_status.health(None)
+        assert broken["in_sync"] is False and broken["passages"]["missing"] == 5
+        assert passage_search.search(Tenant(user.id), "lighthouse") == []
+    assert passage_search.rebuild() == 5
+    assert index_status.health(None)["in_sync"] is True
+    assert passage_search.search(Tenant(user.id), "lighthouse")[0].kind == "speech"

@@ -221,3 +221,46 @@ def indexed_count(tenant: Tenant | None) -> int:
     return int(
         db.session.execute(text("SELECT count(*) FROM passage_fts WHERE passage_fts MATCH :m"), {"m": match}).scalar()
     )
+
+
+def index_ready() -> bool:
+    """Does the passage index object exist (and, on PostgreSQL, is it valid)?"""
+    if backend() == "postgresql":
+        return bool(
+            db.session.execute(
+                text(
+                    "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                    "WHERE c.relname = 'ix_passages_search'"
+                )
+            ).scalar()
+        )
+    return db.session.execute(text("SELECT count(*) FROM sqlite_master WHERE name = 'passage_fts'")).scalar() == 1
+
+
+def orphans() -> dict[str, int]:
+    """Passages missing from the FTS5 index, and index entries with no passage (SQLite)."""
+    if backend() == "postgresql":
+        return {"missing": 0, "stale": 0}
+    missing = db.session.execute(
+        text("SELECT count(*) FROM passages WHERE rowid NOT IN (SELECT rowid FROM passage_fts)")
+    ).scalar()
+    stale = db.session.execute(
+        text("SELECT count(*) FROM passage_fts WHERE rowid NOT IN (SELECT rowid FROM passages)")
+    ).scalar()
+    return {"missing": int(missing), "stale": int(stale)}
+
+
+def rebuild() -> int:
+    """Re-create every passage index entry from the passages; returns the entries written."""
+    if backend() == "postgresql":
+        db.session.execute(text("REINDEX INDEX ix_passages_search"))
+    else:
+        db.session.execute(text("INSERT INTO passage_fts(passage_fts) VALUES ('delete-all')"))
+        db.session.execute(
+            text(
+                "INSERT INTO passage_fts(rowid, scope, title, text) SELECT rowid, "
+                "'u' || user_id || '0 s' || session_id || '0', title, text FROM passages"
+            )
+        )
+    db.session.commit()
+    return indexed_count(None)
