@@ -22,7 +22,7 @@ from backend_app.services.chat.query import fold, words
 from backend_app.services.chat.sources import about, cite_passage, closed, page_headings, quote, summary, topic
 
 PAGE = re.compile(r"\b(?:page|seite|p\.)\s*(\d{1,4})\b", re.IGNORECASE)
-CHAPTER = re.compile(r"\b(?:chapter|kapitel|section|abschnitt|part|teil)\s+(\d{1,3}|[ivxlc]{1,7})\b", re.IGNORECASE)
+CHAPTER = re.compile(r"\b(?:chapter|kapitel|section|abschnitt)\s+(\d{1,3}|[ivxlc]{1,7})\b", re.IGNORECASE)
 NUMBERED = re.compile(  # "Chapter 2: Tides", "Kapitel II", "2. Tides" (a bare roman numeral is too often a word)
     r"^\s*(?:(?:chapter|kapitel|section|abschnitt|part|teil)\s+(\d{1,3}|[ivxlc]{1,7})|(\d{1,3}))\b", re.IGNORECASE
 )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from backend_app.services.chat.facts import Facts, Person, Video
-from backend_app.services.chat.lexicon import PEOPLE_WORDS, SAME_PERSON
+from backend_app.services.chat.lexicon import PEOPLE_WORDS, SAME_PERSON, SHOT_WORDS
 from backend_app.services.chat.phrasing import MAX_LISTED, Reply, cite, listing, span
 from backend_app.services.chat.query import fold, words
 from backend_app.services.chat.understand import COUNT_OPENERS
@@ -35,8 +35,8 @@ def respond(question: str, facts: Facts) -> Reply | None:
         return _shots_of(label.group(1).upper(), videos)
     if token_set & SAME_PERSON and token_set & (PEOPLE_WORDS | {"face", "faces", "gesicht"}):
         return _recurring(videos)
-    if COUNT_OPENERS.search(question) and token_set & PEOPLE_WORDS:
-        return _count(videos)
+    if COUNT_OPENERS.search(question) and token_set & PEOPLE_WORDS and not token_set & SHOT_WORDS:
+        return _count(videos)  # "how many shots have a person?" counts shots (compose.py)
     return None
 
 

@@ -36,11 +36,12 @@ def respond(question: str, facts: Facts) -> Reply | None:
     for answer in (pages.respond, people.respond):
         if (reply := answer(question, facts)) is not None:
             return reply
+    if tokens & {"qr", "code", "codes"}:
+        return None  # "what does the QR code say?" is about the shots' QR payloads
+    if (tokens & SCREEN_WORDS or SCREEN_PHRASE.search(question)) and _has(facts, "text"):
+        return _screen(question, facts)  # "what does the sign say?": read, not spoken
     if tokens & SPEECH and _has(facts, "speech"):
         return _speech(question, facts)
-    if (tokens & SCREEN_WORDS or SCREEN_PHRASE.search(question)) and not tokens & {"qr", "code", "codes"}:
-        if _has(facts, "text"):
-            return _screen(question, facts)
     return None
 
 
