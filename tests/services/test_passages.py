@@ -182,3 +182,26 @@ def test_health_counts_passages_and_rebuild_repairs_their_index(app):
     assert passage_search.rebuild() == 5
     assert index_status.health(None)["in_sync"] is True
     assert passage_search.search(Tenant(user.id), "lighthouse")[0].kind == "speech"
+
+
+def test_shot_documents_name_the_people_seen_in_them(app):
+    from backend_app.services.chat import search, shot_documents
+
+    user, session, video = _owner("people.mp4")
+    report = {
+        "shots": [
+            {"index": i, "start_s": 2.0 * i, "end_s": 2.0 * i + 2, "brightness": 0.5, "motion": 0.01, "faces": f}
+            for i, f in enumerate([1, 0, 2])
+        ],
+        "people": [
+            {"id": "x1", "label": "Person A", "shots": [0, 2], "face_url": None},
+            {"id": "x2", "label": "Person B", "shots": [2], "face_url": None},
+        ],
+    }
+    shot_documents.replace_for(video, report)
+    db.session.commit()
+    texts = [h.text for h in sorted(search.search(Tenant(user.id), "person", limit=10), key=lambda h: h.shot)]
+    assert [("Person A" in t, "Person B" in t) for t in texts] == [(True, False), (True, True)]
+    assert shot_documents.people_labels({"people": [{"shots": [1]}, "junk", {"label": "Person Z", "shots": [1]}]}) == {
+        1: ["Person A", "Person Z"]
+    }
