@@ -54,4 +54,13 @@ def test_a_session_with_only_a_document_is_answered_from_its_pages(app, reports)
     assert found["answer"].startswith("These passages and shots look closest to your question (1):")
     assert "marsh.pdf, page 1: “Birds nest in the reeds.”" in found["answer"]
     nothing = _ask(carol, reading.id, "pelicans")
-    assert not nothing["citations"] and "report.pdf" not in nothing["answer"]
+    assert nothing == {
+        **nothing,
+        "citations": [],
+        "answer": "I can't tell that from the analysis: nothing in this session's document pages mentions \"pelicans\".",
+    }
+    words_unknown = _ask(carol, made["sessions"]["lecture"].id, "buildings")
+    assert words_unknown["answer"] == (
+        "I can't tell that from the analysis: nothing in this session's shots, speech, on-screen text or document "
+        'pages mentions "buildings".'
+    )

@@ -68,6 +68,7 @@ class Turn:
     previous: str | None = None  # the question this one follows up (it was searched with it)
     edge: str | None = None  # "the one before" the first shot: said instead of "nothing matches"
     indexed: int = 1  # shots in the scope's index (counted only when nothing matched)
+    said: int = 0  # passages (speech, on-screen text, pages) in the scope's index (likewise)
     analysing: int = 0  # the scope's videos still queued or running (counted only when nothing matched)
     reply: compose.Reply | None = None  # the direct answer from the facts, when the question maps to one
     analysed: int = 0  # the scope's videos with a report (facts to answer from)
@@ -179,7 +180,8 @@ def prepare(user_id: str, message: str, session_id: str | None = None, mode: str
     if not turn.ranked and not (provider == "openai" and turn.analysed and direct is None and edge is None):
         turn.provider = "offline"  # answered from the facts, or nothing to ground an AI answer on
         if reply is None:
-            turn.indexed = search.indexed_count(tenant) + passage_search.indexed_count(tenant)
+            turn.said = passage_search.indexed_count(tenant)
+            turn.indexed = search.indexed_count(tenant) + turn.said
             turn.analysing = _analysing(tenant)
     db.session.add(ChatMessage(user_id=tenant.user_id, session_id=tenant.session_id, role="user", content=question))
     db.session.commit()
@@ -260,6 +262,10 @@ def _offline(turn: Turn) -> str:
         turn.citations = [sources.citation(r, turn.terms) for r in ranked]
         return sources.mixed_answer(ranked, turn.terms, limit=_settings().chat_top_k)
     turn.citations = [chat_answer.citation(h, turn.terms) for h in turn.hits]
+    scoped = turn.tenant.session_id is not None
+    if not turn.hits and turn.said and turn.terms:  # transcripts, on-screen text or pages were searched too
+        text = sources.nothing_found(turn.terms, scoped, videos=bool(turn.analysed))
+        return " ".join(p for p in (text, chat_answer.still_analysing(turn.analysing, more=True)) if p)
     if not turn.hits and turn.analysed and turn.terms and turn.indexed:
         text = compose.cant_tell_words(turn.terms, scoped=turn.tenant.session_id is not None)
         return " ".join(p for p in (text, chat_answer.still_analysing(turn.analysing, more=True)) if p)

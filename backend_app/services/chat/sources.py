@@ -17,6 +17,7 @@ from backend_app.services.chat import answer as chat_answer
 from backend_app.services.chat.lexicon import FRAME_WORDS, SAID_WORDS, SCREEN_WORDS
 from backend_app.services.chat.passage_search import PassageHit
 from backend_app.services.chat.passages import clock, page_title
+from backend_app.services.chat.phrasing import CANT_TELL
 from backend_app.services.chat.query import STOP_WORDS, fold, sentences, snippet, words
 from backend_app.services.chat.search import Hit
 
@@ -154,6 +155,14 @@ def citation(item: Ranked, terms: list[str]) -> dict:
 
 
 CLOSEST = "These passages and shots look closest to your question"
+
+
+def nothing_found(terms: list[str], scoped: bool, videos: bool) -> str:
+    """The answer when neither index holds the words, saying what was searched."""
+    shown = ", ".join(f'"{t}"' for t in terms[:4])
+    where = "this session's" if scoped else "your"
+    what = "shots, speech, on-screen text or document pages" if videos else "document pages"
+    return f"{CANT_TELL}nothing in {where} {what} mentions {shown}."
 
 
 def mixed_answer(items: list[Ranked], terms: list[str], *, limit: int | None = None) -> str:
