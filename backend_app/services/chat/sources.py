@@ -20,6 +20,7 @@ from backend_app.services.chat.passages import clock, page_title
 from backend_app.services.chat.phrasing import CANT_TELL
 from backend_app.services.chat.query import STOP_WORDS, fold, sentences, snippet, words
 from backend_app.services.chat.search import Hit
+from backend_app.wording import counted
 
 MAX_QUOTE = 160
 QUOTED = re.compile(r"[\"“„'‘«]([^\"“”„'‘’«»]{1,80})[\"”'’»]")
@@ -167,7 +168,10 @@ def nothing_found(terms: list[str], scoped: bool, videos: bool) -> str:
 
 def mixed_answer(items: list[Ranked], terms: list[str], *, limit: int | None = None) -> str:
     """The extractive ranked answer over shots and passages (never phrased as an answer)."""
-    best = f"the {len(items)} best" if limit is not None and len(items) >= limit > 1 else str(len(items))
+    nouns = {"shot": "shot", "speech": "spoken passage", "text": "on-screen text", "page": "page"}
+    kinds = [i.passage.kind if i.passage else "shot" for i in items]
+    what = ", ".join(counted(kinds.count(k), noun) for k, noun in nouns.items() if k in kinds)
+    best = f"the {len(items)} best: {what}" if limit is not None and len(items) >= limit > 1 else what
     lines = [f"{CLOSEST} ({best}):"]
     for n, item in enumerate(items, 1):
         if item.shot:
