@@ -51,7 +51,7 @@ def test_a_session_with_only_a_document_is_answered_from_its_pages(app, reports)
     assert summary["answer"].startswith("Page 1 of marsh.pdf: “The salt marsh floods at spring tide.")
     assert [(c["kind"], c["document_id"], c["page"]) for c in summary["citations"]] == [("page", "b" * 32, 1)]
     found = _ask(carol, reading.id, "where do birds nest?")
-    assert found["answer"].startswith("These passages and shots look closest to your question (1):")
+    assert found["answer"].startswith("These passages and shots look closest to your question (1 page):")
     assert "marsh.pdf, page 1: “Birds nest in the reeds.”" in found["answer"]
     nothing = _ask(carol, reading.id, "pelicans")
     assert nothing == {
