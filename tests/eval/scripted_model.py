@@ -238,12 +238,13 @@ def _sources(question: str, results: list[dict]):
     if tokens & (PEOPLE_WORDS | {"personen"}) and (
         PERSON.search(question) or tokens & SAME_PERSON or "many" in tokens or "viele" in tokens
     ):
-        if not results:
-            return {"tool_calls": [_call("people")]}
-        videos = results[-1].get("videos", [])
+        if not results:  # the faces too: a scope without face clusters answers with them
+            faces = [_call("count", what="faces"), _call("search_shots", thing="faces")]
+            return {"tool_calls": [_call("people"), *faces]}
+        videos = results[0].get("videos", [])
         people = [(v["video"], p) for v in videos for p in v["people"]]
         if not people:
-            return "I can't tell: no people were recognised."
+            return _answer(understand.parse(question), results[1:])
         if named := PERSON.search(question):
             label = f"Person {named.group(1).upper()}"
             people = [(v, p) for v, p in people if p["label"] == label]

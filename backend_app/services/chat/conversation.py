@@ -158,7 +158,8 @@ def prepare(user_id: str, message: str, session_id: str | None = None, mode: str
     facts = chat_facts.Facts(tenant)
     # A question the facts answer needs no model (mode "ai" asks for the model's answer, which
     # may still be given these facts: an endpoint without tools gets them in its prompt).
-    reply = said.respond(question, facts) or compose.respond(question, facts, _last_citation(tenant))
+    last = _last_citation(tenant)
+    reply = said.respond(question, facts, last) or compose.respond(question, facts, last)
     direct = reply if mode != "ai" else None
     step = search_query.relative_step(question)
     if direct is not None:

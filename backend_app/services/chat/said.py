@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import re
 
+from backend_app.models.passage import KINDS as PASSAGE_KINDS
 from backend_app.services.chat import pages, passage_search, people
 from backend_app.services.chat.facts import Facts, Video
 from backend_app.services.chat.lexicon import SCREEN_WORDS, SPEECH
 from backend_app.services.chat.passage_search import PassageHit
 from backend_app.services.chat.passages import clock
 from backend_app.services.chat.phrasing import MAX_LISTED, Reply, listing
-from backend_app.services.chat.query import fold, words
+from backend_app.services.chat.query import fold, relative_step, words
 from backend_app.services.chat.sources import cite_passage, closed, quote, topic
 from backend_app.wording import counted
 
@@ -30,8 +31,12 @@ MAX_MATCHES = 5
 SCREEN_PHRASE = re.compile(r"\bon (?:the )?screen\b|\bauf dem bildschirm\b|\bim bild\b", re.IGNORECASE)
 
 
-def respond(question: str, facts: Facts) -> Reply | None:
-    """The answer from passages or people, or None (not such a question, or nothing of its kind)."""
+def respond(question: str, facts: Facts, last: dict | None = None) -> Reply | None:
+    """The answer from passages or people, or None (not such a question, or nothing of its kind).
+    ``last`` is the thread's last answer's first citation: "and before that?" after a spoken
+    passage or a page is the one before it."""
+    if (step := relative_step(question)) and isinstance(last, dict) and last.get("kind") in PASSAGE_KINDS:
+        return _step(facts, last, step)
     tokens = {fold(w) for w in words(question)}
     for answer in (pages.respond, people.respond):
         if (reply := answer(question, facts)) is not None:
@@ -126,3 +131,32 @@ def _screen(question: str, facts: Facts) -> Reply:
     hits = sorted(hits, key=lambda h: (h.filename, h.start_s or 0.0))
     listed = [f"{quote(h.text, 80)} at {_place(h)} (until {clock(h.end_s or 0.0)})" for h in hits]
     return Reply(f"On screen: {listing(listed)}.", [cite_passage(h, wanted) for h in hits], "text")
+
+
+def _step(facts: Facts, last: dict, step: int) -> Reply:
+    """The passage before (-1) or after (+1) the one last cited: the segment, text or page next to it."""
+    kind = last["kind"]
+    source = {"document_id": last.get("document_id")} if kind == "page" else {"analysis_id": last.get("analysis_id")}
+    listed = passage_search.listing(facts.tenant, kinds=(kind,), limit=5000, **source)  # this scope's only
+    at = next((n for n, h in enumerate(listed) if _same(h, last)), None)
+    if at is None:
+        return Reply("I can't tell which passage that follows: it is no longer in this scope.", kind=kind)
+    if not 0 <= at + step < len(listed):
+        edge = ("first", "before") if step < 0 else ("last", "after")
+        what = {"speech": "thing said", "text": "text on screen", "page": "page with text"}[kind]
+        return Reply(f"That is the {edge[0]} {what} in {listed[at].filename}: there is none {edge[1]} it.", kind=kind)
+    hit = listed[at + step]
+    when = "Before that" if step < 0 else "After that"
+    if kind == "page":
+        text = f"{when} comes page {hit.page} of {hit.filename}: {quote(hit.text, 300)}"
+    elif kind == "speech":
+        text = f"{when}, at {_place(hit)}, someone says {quote(hit.text)}"
+    else:
+        text = f"{when}, {quote(hit.text, 80)} is on screen at {_place(hit)}"
+    return Reply(closed(text), [cite_passage(hit)], kind)
+
+
+def _same(hit: PassageHit, cited: dict) -> bool:
+    if hit.kind == "page":
+        return hit.document_id == cited.get("document_id") and hit.page == cited.get("page")
+    return hit.analysis_id == cited.get("analysis_id") and hit.start_s == cited.get("start_s")
