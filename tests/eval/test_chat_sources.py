@@ -64,3 +64,31 @@ def test_a_session_with_only_a_document_is_answered_from_its_pages(app, reports)
         "I can't tell that from the analysis: nothing in this session's shots, speech, on-screen text or document "
         'pages mentions "buildings".'
     )
+
+
+def test_a_named_video_without_a_transcript_or_text_says_so(app, reports):
+    made = world.populate()
+    carol, lecture = made["carol"], made["sessions"]["lecture"]
+    quiet = world.with_extras("none", reports["faces.mp4"])
+    from backend_app.models import Analysis
+    from backend_app.services.chat import shot_documents
+
+    analysis = Analysis(
+        user_id=carol.id,
+        session_id=lecture.id,
+        filename="quiet.mp4",
+        content_type="video/mp4",
+        declared_size=1,
+        storage_key="eval",
+        report=quiet,
+    )
+    db.session.add(analysis)
+    db.session.flush()
+    shot_documents.replace_for(analysis, quiet)
+    passages.index_analysis_extras(analysis, quiet)
+    db.session.commit()
+    assert _ask(carol, lecture.id, "What is said in quiet.mp4?")["answer"] == "quiet.mp4 has no transcript."
+    shown = _ask(carol, lecture.id, "What text appears on screen in quiet.mp4?")
+    assert shown["answer"] == "No text was read on screen in quiet.mp4." and shown["citations"] == []
+    # the lecture's own answers are unchanged by the quiet video beside it
+    assert _ask(carol, lecture.id, "When does someone say lighthouse?")["answer"].startswith("At 0:02 in lecture.mp4")

@@ -28,7 +28,7 @@ from backend_app.services.chat.sources import cite_passage, closed, quote, topic
 from backend_app.wording import counted
 
 MAX_MATCHES = 5
-SCREEN_PHRASE = re.compile(r"\bon (?:the )?screen\b|\bauf dem bildschirm\b|\bim bild\b", re.IGNORECASE)
+SCREEN_PHRASE = re.compile(r"\bon (?:the )?screen\b|\bauf dem bildschirm\b", re.IGNORECASE)
 
 
 def respond(question: str, facts: Facts, last: dict | None = None) -> Reply | None:
@@ -82,7 +82,7 @@ def _speech(question: str, facts: Facts) -> Reply:
             facts.tenant, kinds=("speech",), analysis_id=video.analysis_id if video else None, limit=200
         )
         if not said:
-            return Reply(f"Nothing is said in {video.filename}: its transcript is empty.", kind="speech")
+            return Reply(f"{video.filename if video else 'This scope'} has no transcript.", kind="speech")
         listed = [f"{_place(h)}: {quote(h.text, 100)}" for h in said[:MAX_LISTED]]
         more = f" and {len(said) - MAX_LISTED} more" if len(said) > MAX_LISTED else ""
         return Reply(
@@ -115,7 +115,7 @@ def _screen(question: str, facts: Facts) -> Reply:
             facts.tenant, kinds=("text",), analysis_id=video.analysis_id if video else None, limit=200
         )
         if not shown:
-            return Reply(f"No text was read on screen in {video.filename}.", kind="text")
+            return Reply(f"No text was read on screen in {video.filename if video else 'the videos'}.", kind="text")
         listed = [f"{quote(h.text, 80)} at {_place(h)}" for h in shown[:MAX_LISTED]]
         more = f" and {len(shown) - MAX_LISTED} more" if len(shown) > MAX_LISTED else ""
         return Reply(
