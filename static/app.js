@@ -394,7 +394,6 @@ window.FramewiseMarkdown = (() => {
 // they arrive (fetch + ReadableStream), render it as Markdown on every piece, then show the
 // citations as links that open the report with the player at the cited second.
 (() => {
-  const KINDS = {speech: "Speech", text: "On-screen text"};
 
   // The same words as backend_app/web/chat.py's clock(): 0:04, 1:02, 0:03.2.
   function clock(seconds) {
@@ -406,13 +405,18 @@ window.FramewiseMarkdown = (() => {
     return `${minutes}:${String(whole).padStart(2, "0")}${tenths ? `.${tenths}` : ""}`;
   }
 
+  // The same words as backend_app/web/chat.py's citation_label(): what follows the file's name.
   function label(c) {
-    if (c.kind === "page") return `Page ${c.page}`;
-    const what = KINDS[c.kind] || `Shot ${(c.shot || 0) + 1}`;
-    return `${what} · ${clock(c.start_s)}–${clock(c.end_s)}`;
+    if (c.kind === "page") return `, page ${c.page}`;
+    if (c.kind === "speech") return `, ${clock(c.start_s)}, spoken`;
+    if (c.kind === "text") return `, on screen at ${clock(c.start_s)}`;
+    return ` · Shot ${(c.shot || 0) + 1} · ${clock(c.start_s)}–${clock(c.end_s)}`;
   }
 
   function href(form, c) {
+    if (c.kind === "page") {
+      return c.document_id ? `/documents/${encodeURIComponent(c.document_id)}?page=${Number(c.page) || 1}` : null;
+    }
     if (!c.analysis_id) return null;
     const url = `${form.dataset.reportUrl.replace("ANALYSIS", encodeURIComponent(c.analysis_id))}?t=${Number(c.start_s) || 0}`;
     return (c.kind || "shot") === "shot" && c.shot != null ? `${url}#shot-${c.shot}` : url;
@@ -445,19 +449,20 @@ window.FramewiseMarkdown = (() => {
     ul.dataset.testid = "citations";
     for (const c of items) {
       const li = document.createElement("li");
+      li.dataset.kind = c.kind || "shot";
       const url = href(form, c);
       const a = document.createElement(url ? "a" : "span");
-      if (url) { a.href = url; a.dataset.start = c.start_s; }
+      if (url) { a.href = url; if (c.kind !== "page") a.dataset.start = c.start_s; }
       a.dataset.testid = "citation";
       const name = document.createElement("strong");
-      name.textContent = c.filename || "video";
-      a.append(name, ` · ${label(c)}`);
+      name.textContent = c.filename || (c.kind === "page" ? "document" : "video");
+      a.append(name, label(c));
       li.append(a);
       if (c.snippet) {
         const s = document.createElement("span");
         s.className = "muted small-text";
         s.textContent = ` “${c.snippet}”`;
-        li.append(s);
+        li.append(["speech", "text", "page"].includes(c.kind) ? ":" : "", s);
       }
       ul.append(li);
     }

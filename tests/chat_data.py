@@ -172,3 +172,106 @@ def random_query(rng: random.Random, corpus: Corpus) -> str:
     if rng.random() < 0.3:
         parts.append(rng.choice(HOSTILE)[:300])
     return " ".join(parts) + rng.choice(["", "?", " please", " wo ist"])
+
+
+@dataclass
+class Sources:
+    """Per (user, session): a video whose report has a transcript, on-screen text and people, and a
+    document's pages; every text carries the scope's marker word and shared words."""
+
+    users: list = field(default_factory=list)
+    sessions: dict[str, list[str]] = field(default_factory=dict)  # user_id -> session ids
+    markers: dict[tuple[str, str], str] = field(default_factory=dict)
+    owner: dict[str, tuple[str, str]] = field(default_factory=dict)  # analysis or document id -> (user, session)
+
+    def allowed(self, user_id: str, session_id: str | None) -> set[str]:
+        return {i for i, (u, s) in self.owner.items() if u == user_id and session_id in (None, s)}
+
+    def foreign_markers(self, user_id: str, session_id: str | None) -> set[str]:
+        return {m for (u, s), m in self.markers.items() if u != user_id or session_id not in (None, s)}
+
+
+def source_report(marker: str) -> dict:
+    """A small report with the fields of the speech, OCR and people analysers."""
+    shots = [
+        {
+            "index": i,
+            "start_s": 2.0 * i,
+            "end_s": 2.0 * i + 2.0,
+            "brightness": 0.5,
+            "motion": 0.01,
+            "sharpness": 100.0,
+            "faces": 1,
+            "colors": [{"name": "red"}],
+            "description": f"A lighthouse shot {marker}.",
+            "people": ["p1"],
+            "people_count": 1,
+        }
+        for i in range(2)
+    ]
+    return {
+        "metadata": {"duration_s": 4.0},
+        "shots": shots,
+        "warnings": [],
+        "transcript": [
+            {"start_s": 0.5, "end_s": 1.5, "text": f"The lighthouse keeper {marker} speaks.", "language": "en"},
+            {"start_s": 2.5, "end_s": 3.5, "text": f"Tides and harbour {marker}.", "language": "en"},
+        ],
+        "texts": [{"start_s": 1.0, "end_s": 2.0, "text": f"EXIT {marker}", "box": [0, 0, 10, 10]}],
+        "people": [{"id": "p1", "label": "Person A", "shots": [0, 1], "face_url": None}],
+    }
+
+
+def build_sources(seed: int = 5, users: int = 3, sessions: int = 2) -> Sources:
+    """Create the sources corpus in the current app's database (as the video and documents jobs
+    write it: report, shot documents, passages, pages) and commit it."""
+    import uuid
+
+    from backend_app.services.chat import passages, shot_documents
+
+    rng = random.Random(seed)
+    corpus, taken = Sources(), set()
+    for u in range(users):
+        user = make_user()
+        corpus.users.append(user)
+        corpus.sessions[user.id] = []
+        for s in range(sessions):
+            session = Session(user_id=user.id, name=f"sources {u}-{s}")
+            db.session.add(session)
+            db.session.flush()
+            marker = marker_word(rng, taken)
+            corpus.markers[(user.id, session.id)] = marker
+            corpus.sessions[user.id].append(session.id)
+            analysis = add_analysis(user.id, session.id, f"{marker}.mp4")
+            analysis.report = source_report(marker)
+            shot_documents.replace_for(analysis, analysis.report)
+            passages.index_analysis_extras(analysis, analysis.report)
+            document_id = uuid.uuid4().hex
+            pages = [
+                (1, f"Introduction {marker}. The lighthouse and the tides.", ["Introduction"]),
+                (2, f"Tides rise twice a day {marker}.", ["Chapter 2: Tides"]),
+                (4, f"The lighthouse keeper {marker} lived here.", ["Chapter 3: Lighthouse"]),
+            ]
+            passages.index_document_pages(user.id, session.id, document_id, f"{marker}.pdf", pages)
+            corpus.owner[analysis.id] = (user.id, session.id)
+            corpus.owner[document_id] = (user.id, session.id)
+    db.session.commit()
+    return corpus
+
+
+SOURCE_QUESTIONS = [
+    "When does someone say lighthouse?",
+    "What is said about the tides?",
+    "Was wird gesagt?",
+    "What text appears on screen?",
+    "When does EXIT appear on screen?",
+    "How many people are in the video?",
+    "In which shots does the same person appear?",
+    "Which shots show Person A?",
+    "Summarise page 4",
+    "Fasse Seite 2 zusammen",
+    "What does chapter 2 say about tides?",
+    "Was steht in Kapitel 3 über den keeper?",
+    "lighthouse keeper",
+    "harbour tides",
+]

@@ -43,12 +43,14 @@ def _turn() -> chat.Turn:
 
 @bp.post("/chat")
 @doc(
-    "Ask about your videos (all of them, or one session): an answer with citations to shots",
+    "Ask about your videos and documents (all of them, or one session): an answer with citations to shots, "
+    "what was said, text on screen and document pages",
     tag="chat",
     body=chat_body,
     responses={
-        200: "{answer, citations[{kind, analysis_id, shot, start_s, end_s, snippet, keyframe_url, filename}], "
-        "provider, notice, message_id}",
+        200: "{answer, citations[{kind: shot, analysis_id, shot, start_s, end_s, snippet, keyframe_url, filename} | "
+        "{kind: speech|text, analysis_id, start_s, end_s, snippet, filename} | {kind: page, document_id, page, "
+        "snippet, filename}], provider, notice, message_id}",
         **CHAT_ERRORS,
     },
     returns=ref("ChatAnswer"),
@@ -65,6 +67,9 @@ def _linked(body: dict, keyframes: dict[str, Callable[[int], str]] | None = None
     keyframes = {} if keyframes is None else keyframes
     citations = []
     for cite in body["citations"]:
+        if cite.get("kind", "shot") != "shot":  # speech, on-screen text, a page: no keyframe of their own
+            citations.append(cite)
+            continue
         analysis_id = cite["analysis_id"]
         if analysis_id not in keyframes:
             keyframes[analysis_id] = url_template("api.get_keyframe", "index", analysis_id=analysis_id)

@@ -7,7 +7,7 @@ from flask import jsonify
 from backend_app.api import bp, doc
 from backend_app.api.schemas import shape
 from backend_app.auth import admin_required, current_tenant, current_user, login_required
-from backend_app.services.chat import index_status, search
+from backend_app.services.chat import index_status, passage_search, search
 
 INDEX_HEALTH = shape({"backend": {"type": "string"}, "documents": {"type": "integer"}, "in_sync": {"type": "boolean"}})
 
@@ -40,7 +40,7 @@ def index_stats():
 
 @bp.post("/index/rebuild")
 @doc(
-    "Re-create every index entry from the shot documents",
+    "Re-create every index entry from the shot documents and the passages (indexed: the shot entries)",
     tag="admin",
     auth="admin",
     responses={200: "{indexed, health}"},
@@ -48,4 +48,6 @@ def index_stats():
 )
 @admin_required
 def index_rebuild():
-    return jsonify({"indexed": search.rebuild(), "health": index_status.health(None)})
+    indexed = search.rebuild()
+    passage_search.rebuild()
+    return jsonify({"indexed": indexed, "health": index_status.health(None)})

@@ -1,8 +1,11 @@
 """Chat pages: ask about all of your videos or one session; answers stream in (rendered as safe
-Markdown), citations open the report with the player at the cited second. The thread opens at
+Markdown), citations open the report with the player at the cited second (a shot, what was
+said, text on screen) or the document at the cited page. The thread opens at
 its newest message. Without JavaScript the form posts and the page shows the thread."""
 
 from __future__ import annotations
+
+from urllib.parse import quote
 
 from flask import g, redirect, render_template, request, url_for
 
@@ -12,9 +15,6 @@ from backend_app.services import sessions
 from backend_app.services.chat import conversation as chat
 from backend_app.web import bp, page_login_required
 from backend_app.web.markdown import to_html
-
-# What a citation of each kind is called (shots are counted from 1 for people; JSON keeps 0).
-KIND_WORDS = {"speech": "Speech", "text": "On-screen text"}
 
 
 def clock(seconds: float) -> str:
@@ -28,20 +28,27 @@ def clock(seconds: float) -> str:
 
 
 def citation_label(c: dict) -> str:
-    """ "Shot 1 · 0:00–0:04", "Speech · 0:12–0:15", "Page 3"."""
-    if c.get("kind") == "page":
-        return f"Page {c.get('page')}"
-    if c.get("kind") in KIND_WORDS:
-        what = KIND_WORDS[c["kind"]]
-    else:
-        what = f"Shot {int(c.get('shot') or 0) + 1}"
-    return f"{what} · {clock(c.get('start_s'))}–{clock(c.get('end_s'))}"
+    """What follows the file's name: " · Shot 1 · 0:00–0:04", ", 0:42, spoken", ", on screen at
+    0:12", ", page 3" (DESIGN.md's human labels; shots and pages count from 1)."""
+    kind = c.get("kind", "shot")
+    if kind == "page":
+        return f", page {c.get('page')}"
+    if kind == "speech":
+        return f", {clock(c.get('start_s'))}, spoken"
+    if kind == "text":
+        return f", on screen at {clock(c.get('start_s'))}"
+    return f" · Shot {int(c.get('shot') or 0) + 1} · {clock(c.get('start_s'))}–{clock(c.get('end_s'))}"
 
 
 def citation_url(c: dict) -> str | None:
-    """The report with the player at the cited second (``?t=``), at the shot's row when there is one."""
+    """A shot, speech or on-screen text: the report with the player at the cited second (``?t=``),
+    at the shot's row when there is one; a page: the document at that page."""
+    if c.get("kind") == "page":
+        if not c.get("document_id"):
+            return None
+        return f"/documents/{quote(str(c['document_id']), safe='')}?page={int(c.get('page') or 1)}"
     if not c.get("analysis_id"):
-        return None  # a page of a document: no page of ours shows one yet
+        return None
     start = c.get("start_s")
     url = url_for("web.report_page", analysis_id=c["analysis_id"], t=start if start is not None else 0.0)
     return url + (f"#shot-{c['shot']}" if c.get("kind", "shot") == "shot" and c.get("shot") is not None else "")

@@ -788,3 +788,75 @@ def test_a_reader_that_leaves_mid_stream_still_pays(openai_app, fake_openai):
     pieces.close()  # what a web server does when the client disconnects
     record = UsageRecord.query.filter_by(user_id=user.id, purpose="chat").one()
     assert record.completion_tokens > 0 and record.prompt_tokens > 0 and record.cost_usd > 0
+
+
+def test_isolation_matrix_over_speech_text_people_and_pages(client, app):
+    """Another user's or another session's transcript, on-screen text, people and pages never
+    appear in an answer, a citation, the history or a tool's result, whatever is asked."""
+    from backend_app.services.chat import facts, tools
+
+    corpus = chat_data.build_sources(seed=23, users=3, sessions=2)
+    headers = {u.id: auth_headers(client, u) for u in corpus.users}
+    rng = random.Random(7)
+    kinds_cited: dict[str, int] = {}
+    for n, (user, question) in enumerate((u, q) for u in corpus.users for q in chat_data.SOURCE_QUESTIONS):
+        session_id = rng.choice([None, *corpus.sessions[user.id]])
+        foreign = sorted(corpus.foreign_markers(user.id, session_id))
+        if n % 2:  # name another scope's marker: it must still find nothing of theirs
+            question = f"{question} {rng.choice(foreign)}"
+        body = {"message": question, **({"session_id": session_id} if session_id else {})}
+        if n % 3 == 0:
+            response = client.post("/api/v1/chat/stream", json=body, headers=headers[user.id])
+            text, result = reassemble(sse_events(response))
+            assert text == result["answer"]
+        else:
+            response = client.post("/api/v1/chat", json=body, headers=headers[user.id])
+            assert response.status_code == 200, response.get_json()
+            result = response.get_json()
+        allowed = corpus.allowed(user.id, session_id)
+        for cite in result["citations"]:
+            assert (cite.get("analysis_id") or cite.get("document_id")) in allowed, (question, cite)
+            kinds_cited[cite.get("kind", "shot")] = kinds_cited.get(cite.get("kind", "shot"), 0) + 1
+        # data (citations) never holds another scope's marker; the answer only the ones the question typed
+        quoted = {fold(w) for w in words(json.dumps(result["citations"], ensure_ascii=False))}
+        assert not quoted & set(foreign), (question, result["citations"])
+        echoed = {fold(w) for w in words(result["answer"])} - {fold(w) for w in words(question)}
+        assert not echoed & set(foreign), (question, result["answer"])
+    assert {"shot", "speech", "text", "page"} <= set(kinds_cited), kinds_cited
+    for user in corpus.users:
+        thread = client.get("/api/v1/chat/history", headers=headers[user.id]).get_json()["messages"]
+        for session_id in corpus.sessions[user.id]:
+            thread += client.get(
+                "/api/v1/chat/history", query_string={"session_id": session_id}, headers=headers[user.id]
+            ).get_json()["messages"]
+        owned = corpus.allowed(user.id, None)
+        for message in thread:
+            for cite in message.get("citations") or []:
+                assert (cite.get("analysis_id") or cite.get("document_id")) in owned
+
+    # the tools a model calls: only the asking scope, another's video or document is "not found"
+    alice, bob = corpus.users[:2]
+    alice_session, bob_session = corpus.sessions[alice.id][0], corpus.sessions[bob.id][0]
+    bob_marker = corpus.markers[(bob.id, bob_session)]
+    box = tools.Toolbox(facts.Facts(Tenant(alice.id, alice_session)))
+
+    def run(name: str, args: dict) -> dict:
+        return json.loads(box.run(name, json.dumps(args)))
+
+    assert run("search_passages", {"text": bob_marker})["passages"] == []
+    assert run("read_page", {"document": f"{bob_marker}.pdf", "page": 2}) == {"error": "not found"}
+    assert run("people", {"video": f"{bob_marker}.mp4"}) == {"error": "not found"}
+    assert run("search_passages", {"text": "lighthouse", "document": f"{bob_marker}.pdf"}) == {"error": "not found"}
+    own = run("search_passages", {"kind": "speech"})["passages"]
+    mine = corpus.markers[(alice.id, alice_session)]
+    assert len(own) == 2 and all(mine in p["text"] for p in own)
+    page = run("read_page", {"document": f"{mine}.pdf", "page": 2})
+    assert page["headings"] == ["Chapter 2: Tides"] and mine in page["text"] and page["ref"] == 3
+    people = run("people", {})
+    assert [(v["video"], [p["label"] for p in v["people"]]) for v in people["videos"]] == [
+        (f"{mine}.mp4", ["Person A"])
+    ]
+    assert all(
+        (cite.get("analysis_id") or cite.get("document_id")) in corpus.allowed(alice.id, alice_session)
+        for cite in map(tools.cite_item, box.shots)
+    )

@@ -21,6 +21,8 @@ from backend_app.errors import AppError
 
 QUESTIONS = Path(__file__).with_name("chat_questions.yaml")
 FACTUAL_KINDS = ("count", "superlative", "position", "time", "presence", "compare", "followup", "paraphrase")
+# Questions over the speech, on-screen text, people and document pages of Carol's session.
+SOURCE_KINDS = ("speech", "screen", "people", "document")
 IDK = re.compile(r"^(?:I can't tell|I don't know)")
 FIRST_SENTENCE = re.compile(r"^.*?[.!?](?=\s|$)", re.DOTALL)
 
@@ -47,6 +49,17 @@ def first_sentence(answer: str) -> str:
     return found.group(0) if found else answer
 
 
+def cited(c: dict) -> str:
+    """A citation as the eval writes it: "file#N" (a shot, from 1), "file~speech@S" and
+    "file~text@S" (whole seconds), "file~pN" (a page)."""
+    kind = c.get("kind", "shot")
+    if kind == "page":
+        return f"{c['filename']}~p{c['page']}"
+    if kind in ("speech", "text"):
+        return f"{c['filename']}~{kind}@{int(c['start_s'])}"
+    return f"{c['filename']}#{c['shot'] + 1}"
+
+
 def _check(item: dict, body: dict) -> str:
     """'' when the answer is right, else why not."""
     expect = item.get("expect") or {}
@@ -67,12 +80,12 @@ def _check(item: dict, body: dict) -> str:
         return f"says {absent}"
     if top := expect.get("top"):
         first = body["citations"][:1]
-        if [f"{c['filename']}#{c['shot'] + 1}" for c in first] != [top]:
+        if [cited(c) for c in first] != [top]:
             return f"first citation is not {top}"
     if "cites" in expect:
-        cited = sorted(f"{c['filename']}#{c['shot'] + 1}" for c in body["citations"])
-        if cited != sorted(expect["cites"]):
-            return f"cites {cited}"
+        listed = sorted(cited(c) for c in body["citations"])
+        if listed != sorted(expect["cites"]):
+            return f"cites {listed}"
     return ""
 
 
@@ -82,9 +95,9 @@ def run(world: dict, questions: list[dict] | None = None, mode: str = "offline")
     from backend_app.services.chat import conversation
 
     owned: dict[str, set[str]] = defaultdict(set)  # scope -> analysis ids it may cite
-    for analysis in world["videos"].values():
-        owned[f"{analysis.user_id}/{analysis.session_id}"].add(analysis.id)
-        owned[f"{analysis.user_id}/"].add(analysis.id)
+    for source in [*world["videos"].values(), *world.get("documents", {}).values()]:
+        owned[f"{source.user_id}/{source.session_id}"].add(source.id)
+        owned[f"{source.user_id}/"].add(source.id)
     outcomes = []
     for item in questions or load():
         user = world[item.get("user", "alice")]
@@ -98,7 +111,7 @@ def run(world: dict, questions: list[dict] | None = None, mode: str = "offline")
             body = {"answer": f"[{exc.code}: {exc.details.get('reason', '')}]", "citations": []}
         ms = (time.perf_counter() - started) * 1000
         allowed = owned[f"{user.id}/{session_id or ''}"]
-        leaks = sum(1 for c in body["citations"] if c["analysis_id"] not in allowed)
+        leaks = sum(1 for c in body["citations"] if (c.get("analysis_id") or c.get("document_id")) not in allowed)
         why = _check(item, body) or ("cites a video outside the scope" if leaks else "")
         outcomes.append(
             Outcome(
@@ -117,6 +130,6 @@ def accuracy(outcomes: list[Outcome]) -> dict[str, tuple[int, int]]:
     return {kind: (p, n) for kind, (p, n) in sorted(table.items())}
 
 
-def factual_share(outcomes: list[Outcome]) -> float:
-    factual = [o for o in outcomes if o.kind in FACTUAL_KINDS]
+def factual_share(outcomes: list[Outcome], kinds: tuple[str, ...] = FACTUAL_KINDS) -> float:
+    factual = [o for o in outcomes if o.kind in kinds]
     return sum(o.passed for o in factual) / len(factual) if factual else 0.0

@@ -19,7 +19,11 @@ import json
 import re
 
 from backend_app.services.chat import understand
+from backend_app.services.chat.lexicon import PEOPLE_WORDS, SAME_PERSON, SCREEN_WORDS, SPEECH
+from backend_app.services.chat.pages import CHAPTER, FRAME, PAGE
 from backend_app.services.chat.phrasing import clock
+from backend_app.services.chat.query import fold, words
+from backend_app.services.chat.sources import topic
 
 FILENAME = re.compile(r"[\w.-]+\.(?:mp4|avi|mov|mkv|webm)", re.IGNORECASE)
 WORDS = {
@@ -87,6 +91,8 @@ def respond(request: dict):
     named = FILENAME.search(question)
     video = named.group(0) if named else None
     results = _results(request)
+    if (source := _sources(question, results)) is not None:
+        return source
     if intent.kind == "unanswerable":
         return "I can't tell: the analysis does not measure that."
     if not results:
@@ -205,3 +211,59 @@ def _answer(intent, results: list[dict]) -> str:
             described.append(f"{_shot(s)}{colours}, brightness {s['brightness']:.2f}")
         return head + "; ".join(described) + "."
     return "These shots look closest to your question: " + ", ".join(_shot(s) for s in shots) + "."
+
+
+PERSON = re.compile(r"\bperson\s+([a-z])\b", re.IGNORECASE)
+
+
+def _sources(question: str, results: list[dict]):
+    """Calls and answers for questions about what was said, shown, who appears and pages (None: not one)."""
+    tokens = {fold(w) for w in words(question)}
+    wanted = " ".join(topic(question, None, FRAME)) or None
+    page = PAGE.search(question)
+    if page or CHAPTER.search(question):
+        if not results:
+            return {"tool_calls": [_call("search_passages", kind="page", text=None if page else wanted)]}
+        listed = results[0].get("passages", [])
+        if not listed:
+            return "I can't tell: there are no pages."
+        if page and len(results) == 1:
+            return {"tool_calls": [_call("read_page", document=listed[0]["document"], page=int(page.group(1)))]}
+        if page:
+            found = results[-1]
+            if "error" in found:
+                return f"There is no page {page.group(1)}."
+            return f"Page {found['page']} of {found['document']}: {found['text'][:200]} [{found['ref']}]."
+        return " ".join(f"Page {p['page']} of {p['document']}: {p['text']} [{p['ref']}]" for p in listed[:3])
+    if tokens & (PEOPLE_WORDS | {"personen"}) and (
+        PERSON.search(question) or tokens & SAME_PERSON or "many" in tokens or "viele" in tokens
+    ):
+        if not results:  # the faces too: a scope without face clusters answers with them
+            faces = [_call("count", what="faces"), _call("search_shots", thing="faces")]
+            return {"tool_calls": [_call("people"), *faces]}
+        videos = results[0].get("videos", [])
+        people = [(v["video"], p) for v in videos for p in v["people"]]
+        if not people:
+            return _answer(understand.parse(question), results[1:])
+        if named := PERSON.search(question):
+            label = f"Person {named.group(1).upper()}"
+            people = [(v, p) for v, p in people if p["label"] == label]
+            if not people:
+                return f"No {label} was recognised."
+        elif tokens & SAME_PERSON:
+            people = [(v, p) for v, p in people if len(p["shots"]) > 1]
+        return (
+            "; ".join(f"{p['label']} appears in " + ", ".join(_shot(s) for s in p["shots"]) for _, p in people)
+            + f" ({len(people)} {'person' if len(people) == 1 else 'people'})."
+        )
+    screen = bool(tokens & SCREEN_WORDS) or "screen" in question.casefold()
+    if screen or tokens & SPEECH:
+        kind = "text" if screen else "speech"
+        if not results:
+            return {"tool_calls": [_call("search_passages", kind=kind, text=wanted)]}
+        found = results[-1].get("passages", [])
+        if not found:
+            return "Nothing matches in what was said or shown."
+        verb = "is on screen" if kind == "text" else "is said"
+        return "; ".join(f"“{p['text']}” {verb} at {p['start']} in {p['video']} [{p['ref']}]" for p in found) + "."
+    return None

@@ -385,3 +385,93 @@ def test_an_answer_without_any_tool_call_is_not_shown_the_facts_are_given_instea
     events = _sse(client.post("/api/v1/chat/stream", json={**ask, "message": "What is the darkest shot?"}, headers=h))
     assert "nowhere" not in json.dumps(events) and events[-1][1]["answer"] == "Shot 2 of qr.mp4 is darkest [1]."
     assert ["tools" in r for r in fake_openai.requests] == [True, False, True, False]
+
+
+def _lighthouse_model(request: dict):
+    """A model that looks up what is said about the lighthouse and the page about it, then cites both."""
+    results = _tool_results(request)
+    if not results:
+        return {
+            "tool_calls": [
+                {"name": "search_passages", "arguments": {"text": "lighthouse", "kind": "speech"}},
+                {"name": "read_page", "arguments": {"document": "report.pdf", "page": 4}},
+                {"name": "people", "arguments": {"video": "lecture.mp4"}},
+            ]
+        }
+    spoken, page, people = results[-3:]
+    said = spoken["passages"][0]
+    person = people["videos"][0]["people"][0]
+    return (
+        f"It is said at {said['start']} [{said['ref']}], page {page['page']} says so too [{page['ref']}], "
+        f"and {person['label']} is in shot {person['shots'][0]['shot']} [{person['shots'][0]['ref']}]."
+    )
+
+
+def test_the_model_cites_what_was_said_a_page_and_a_person_through_the_tools(client, fake_openai, alice):
+    carol, lecture = alice["carol"], alice["sessions"]["lecture"]
+    video, document = alice["videos"]["lecture.mp4"], alice["documents"]["report.pdf"]
+    fake_openai.responder = _lighthouse_model
+    ask = {"message": "Where is the lighthouse mentioned?", "session_id": lecture.id, "mode": "ai"}
+    body = client.post("/api/v1/chat", json=ask, headers=auth_headers(client, carol)).get_json()
+    assert body["provider"] == "openai" and body["answer"] == (
+        "It is said at 0:02.3 [1], page 4 says so too [2], and Person A is in shot 1 [3]."
+    ), body
+    speech, page, shot = body["citations"]
+    assert (speech["kind"], speech["analysis_id"], speech["start_s"]) == ("speech", video.id, 2.3)
+    assert "lighthouse" in speech["snippet"] and "keyframe_url" not in speech
+    assert (page["kind"], page["document_id"], page["page"], page["filename"]) == ("page", document.id, 4, "report.pdf")
+    assert (shot["kind"], shot["analysis_id"], shot["shot"]) == ("shot", video.id, 0) and shot["keyframe_url"]
+    sent = json.dumps(fake_openai.requests, ensure_ascii=False)
+    assert "IGNORE ALL RULES" not in sent and "decoy" not in sent  # Bob's transcript and decoy.pdf never sent
+
+
+def test_without_tools_the_prompt_numbers_the_direct_answers_passages(client, fake_openai, alice):
+    carol, lecture, video = alice["carol"], alice["sessions"]["lecture"], alice["videos"]["lecture.mp4"]
+
+    def no_tools_model(request):
+        if "tools" in request:
+            return {"status": 400, "body": {"error": {"message": "tools are not supported"}}}
+        return "Someone says it at 0:02 [1]."
+
+    fake_openai.responder = no_tools_model
+    ask = {"message": "When does someone say lighthouse?", "session_id": lecture.id, "mode": "ai"}
+    body = client.post("/api/v1/chat", json=ask, headers=auth_headers(client, carol)).get_json()
+    assert body["answer"] == "Someone says it at 0:02 [1]." and body["provider"] == "openai"
+    assert [(c["kind"], c["analysis_id"], c["start_s"]) for c in body["citations"]] == [("speech", video.id, 2.3)]
+    prompt = fake_openai.requests[-1]["messages"][1]["content"]
+    assert "computed answer: At 0:02 in lecture.mp4, someone says" in prompt
+    assert '[1] {"video": "lecture.mp4", "kind": "spoken", "time": "0:02.3"' in prompt
+
+
+def test_a_documents_only_question_goes_to_the_model_with_the_pages_numbered(client, fake_openai, openai_app):
+    """No analysed video in scope: the retrieval prompt numbers the matching pages."""
+    from backend_app.extensions import db
+    from backend_app.models import Session
+    from backend_app.services.chat import passages
+    from tests.factories import make_user
+
+    user = make_user()
+    session = Session(user_id=user.id, name="reading")
+    db.session.add(session)
+    db.session.flush()
+    passages.index_document_pages(
+        user.id, session.id, "a" * 32, "notes.pdf", [(1, "Intro.", []), (3, "The harbour wall is 400 m long.", [])]
+    )
+    db.session.commit()
+    fake_openai.responder = lambda request: "The wall is 400 m long [1]."
+    ask = {"message": "how long is the harbour wall?", "session_id": session.id, "mode": "ai"}
+    body = client.post("/api/v1/chat", json=ask, headers=auth_headers(client, user)).get_json()
+    assert body["answer"] == "The wall is 400 m long [1]." and body["provider"] == "openai"
+    assert body["citations"] == [
+        {
+            "kind": "page",
+            "document_id": "a" * 32,
+            "page": 3,
+            "snippet": "The harbour wall is 400 m long.",
+            "filename": "notes.pdf",
+            "session_id": session.id,
+        }
+    ]
+    prompt = fake_openai.requests[-1]["messages"]
+    assert "pages of documents" in prompt[0]["content"] and "UNTRUSTED DATA" in prompt[0]["content"]
+    assert "[1] notes.pdf, page 3 | notes.pdf\ntext: The harbour wall is 400 m long." in prompt[1]["content"]

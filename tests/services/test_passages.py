@@ -136,3 +136,72 @@ def test_session_deletion_and_account_erasure_take_the_index_entries(app, client
     db.session.commit()
     assert db.session.execute(select(func.count()).select_from(Passage)).scalar() == 0
     assert passage_search.indexed_count(None) == 0
+
+
+def test_deleting_an_analysis_takes_its_passages_and_nothing_else(app):
+    from backend_app.services.video import analyses
+
+    user, session, video = _owner("gone.mp4")
+    kept = chat_data.add_analysis(user.id, session.id, "kept.mp4")
+    passages.index_analysis_extras(video, REPORT)
+    passages.index_analysis_extras(kept, {"transcript": [{"start_s": 3, "end_s": 4, "text": "the lighthouse stays"}]})
+    db.session.commit()
+    analyses.delete(Tenant(user.id), video.id)
+    db.session.commit()
+    hits = passage_search.search(Tenant(user.id), "lighthouse harbour Süd")
+    assert [(h.analysis_id, h.text) for h in hits] == [(kept.id, "the lighthouse stays")]
+    assert passage_search.indexed_count(Tenant(user.id)) == 1
+
+
+def test_health_counts_passages_and_rebuild_repairs_their_index(app):
+    from backend_app.services.chat import index_status
+
+    user, session, video = _owner()
+    passages.index_analysis_extras(video, REPORT)
+    passages.index_document_pages(user.id, session.id, "c" * 32, "r.pdf", [(1, "tides", [])])
+    db.session.commit()
+    health = index_status.health(None)
+    assert health["passages"] == {
+        "ready": True,
+        "documents": 5,
+        "indexed": 5,
+        "missing": 0,
+        "stale": 0,
+        "in_sync": True,
+    }
+    mine = index_status.health(Tenant(user.id, session.id))
+    assert mine["in_sync"] and mine["passages"]["indexed"] == 5
+    stats = index_status.stats(Tenant(user.id))
+    assert stats["passages"] == 5 and [s["passages"] for s in stats["sessions"]] == [5]
+    if passage_search.backend() == "sqlite":  # a lost index is seen and rebuilt
+        db.session.execute(text("INSERT INTO passage_fts(passage_fts) VALUES ('delete-all')"))
+        db.session.commit()
+        broken = index_status.health(None)
+        assert broken["in_sync"] is False and broken["passages"]["missing"] == 5
+        assert passage_search.search(Tenant(user.id), "lighthouse") == []
+    assert passage_search.rebuild() == 5
+    assert index_status.health(None)["in_sync"] is True
+    assert passage_search.search(Tenant(user.id), "lighthouse")[0].kind == "speech"
+
+
+def test_shot_documents_name_the_people_seen_in_them(app):
+    from backend_app.services.chat import search, shot_documents
+
+    user, session, video = _owner("people.mp4")
+    report = {
+        "shots": [
+            {"index": i, "start_s": 2.0 * i, "end_s": 2.0 * i + 2, "brightness": 0.5, "motion": 0.01, "faces": f}
+            for i, f in enumerate([1, 0, 2])
+        ],
+        "people": [
+            {"id": "x1", "label": "Person A", "shots": [0, 2], "face_url": None},
+            {"id": "x2", "label": "Person B", "shots": [2], "face_url": None},
+        ],
+    }
+    shot_documents.replace_for(video, report)
+    db.session.commit()
+    texts = [h.text for h in sorted(search.search(Tenant(user.id), "person", limit=10), key=lambda h: h.shot)]
+    assert [("Person A" in t, "Person B" in t) for t in texts] == [(True, False), (True, True)]
+    assert shot_documents.people_labels({"people": [{"shots": [1]}, "junk", {"label": "Person Z", "shots": [1]}]}) == {
+        1: ["Person A", "Person Z"]
+    }

@@ -11,10 +11,11 @@ import pytest
 
 from backend_app.adapters.storage import get_storage
 from backend_app.extensions import db
-from backend_app.models import Analysis, Job, ShotDocument
+from backend_app.models import Analysis, Job, Passage, ShotDocument
 from backend_app.models.base import utcnow
 from backend_app.queue.enqueue import create_job
 from backend_app.services import hooks, retention, sessions
+from backend_app.services.chat import passage_search, passages
 from backend_app.tenancy import Tenant
 from tests.factories import make_user
 
@@ -51,6 +52,13 @@ def _analysis(user, session, *, age_h: float, job_status: str = "completed") -> 
                 text="shot",
             )
         )
+    passages.index_analysis_extras(
+        analysis,
+        {
+            "transcript": [{"start_s": 0.5, "end_s": 1.5, "text": "spoken words"}],
+            "texts": [{"start_s": 0.0, "end_s": 1.0, "text": "EXIT"}],
+        },
+    )
     db.session.commit()
     get_storage().put_bytes(analysis.storage_key, b"video")
     get_storage().put_bytes(f"{analysis.prefix}keyframes/0.jpg", b"jpg")
@@ -73,12 +81,13 @@ def test_purge_deletes_only_old_finished_data(app):
     purgers.append(lambda cutoff, dry_run: seen.append((cutoff, dry_run)) or {"chat_messages": 7})
     try:
         dry = retention.purge(dry_run=True)
-        assert (dry["analyses"], dry["shot_documents"], dry["jobs"]) == (1, 2, 1)
+        assert (dry["analyses"], dry["shot_documents"], dry["passages"], dry["jobs"]) == (1, 2, 2, 1)
         assert db.session.get(Analysis, old_id) is not None
         counts = retention.purge()
     finally:
         purgers.pop()
     assert (counts["analyses"], counts["shot_documents"], counts["storage_objects"]) == (1, 2, 2)
+    assert counts["passages"] == 2  # the transcript and on-screen text go with their analysis
     assert counts["jobs"] == 2  # the lone failed job and the old analysis's own job
     assert counts["chat_messages"] == 7 and [d for _, d in seen] == [True, False]
     db.session.expire_all()
@@ -87,6 +96,8 @@ def test_purge_deletes_only_old_finished_data(app):
     assert db.session.get(Analysis, old_running.id) is not None and db.session.get(Analysis, new.id) is not None
     kept_docs = db.session.query(ShotDocument).count()
     assert kept_docs == 4
+    assert {p.analysis_id for p in db.session.query(Passage)} == {old_running.id, new.id}
+    assert passage_search.search(Tenant(user.id), "spoken words EXIT") and passage_search.indexed_count(None) == 4
 
 
 @pytest.mark.sqlite_only

@@ -315,3 +315,57 @@ def test_an_answer_interrupted_midway_keeps_its_text_and_shows_its_notice(live_s
     assert dropped.locator("[data-testid=notice]").inner_text().startswith("The answer stopped:")
     assert page.locator("[data-testid=thinking]").count() == 0 and page.locator("[data-testid=chat-send]").is_enabled()
     assert errors == [], errors
+
+
+def test_speech_text_and_page_citations_stream_with_their_labels_and_links(live_server, browser):
+    """What was said and shown open the report at their second; a page opens the document at that
+    page. The streamed citations (app.js) read as the page renders them after a reload (chat.py)."""
+    from backend_app.services.chat import passages
+    from tests.web.test_chat_pages import _video_with_shots
+
+    user = make_user(email="chat-passages@example.test")
+    session, analysis = _video_with_shots(user.id)
+    passages.index_analysis_extras(
+        analysis,
+        {
+            "transcript": [{"start_s": 42.4, "end_s": 45.0, "text": "The lighthouse was built in 1902."}],
+            "texts": [{"start_s": 12.0, "end_s": 14.0, "text": "HARBOUR MUSEUM", "box": [0, 0, 9, 9]}],
+        },
+    )
+    document_id = "d" * 32
+    passages.index_document_pages(
+        user.id, session.id, document_id, "report.pdf", [(2, "Tides rise twice a day.", ["Chapter 2: Tides"])]
+    )
+    db.session.commit()
+    page = browser.new_context(viewport={"width": 1100, "height": 800}).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    _log_in(page, live_server.url, user.email)
+    page.goto(f"{live_server.url}/chat?session_id={session.id}")
+    streamed = []
+    for n, question in enumerate(
+        ["When does someone say lighthouse?", "What text appears on screen?", "Summarise page 2"], start=1
+    ):
+        page.fill("[data-testid=chat-input]", question)
+        page.click("[data-testid=chat-send]")
+        page.locator(".msg-assistant[data-done='1']").nth(n - 1).wait_for(timeout=30_000)
+        streamed.append(page.locator(".msg-assistant").last.locator("ul.citations li").first.inner_text())
+    links = page.locator("a[data-testid=citation]")
+    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert hrefs == [
+        f"/analyses/{analysis.id}?t=42.4",
+        f"/analyses/{analysis.id}?t=12",
+        f"/documents/{document_id}?page=2",
+    ], hrefs
+    assert streamed == [
+        "beach.mp4, 0:42.4, spoken: “The lighthouse was built in 1902.”",
+        "beach.mp4, on screen at 0:12: “HARBOUR MUSEUM”",
+        "report.pdf, page 2: “Tides rise twice a day.”",
+    ], streamed
+    page.reload()
+    page.locator("#latest").wait_for()
+    rendered = [page.locator(".msg-assistant").nth(i).locator("ul.citations li").first.inner_text() for i in range(3)]
+    assert [" ".join(r.split()) for r in rendered] == streamed
+    links.first.click()
+    page.wait_for_url(re.compile(rf"/analyses/{analysis.id}\?t=42\.4$"))
+    assert errors == [], errors

@@ -164,7 +164,7 @@ def test_the_newest_message_is_the_one_the_page_opens_at(page):
     assert body.index('id="thread"') < body.index('id="chat-form"') and 'class="chat-box"' in body
 
 
-def test_citation_labels_count_from_one_and_link_each_kind_to_its_second(page):
+def test_citation_labels_count_from_one_and_link_each_kind_to_its_second_or_page(page):
     _, analysis = _video_with_shots(page.user.id)
     _thread_with(
         page.user.id,
@@ -182,8 +182,17 @@ def test_citation_labels_count_from_one_and_link_each_kind_to_its_second(page):
                     "filename": "a.mp4",
                 },
                 {"analysis_id": analysis.id, "shot": 0, "start_s": 0.0, "end_s": 4.0, "filename": "old.mp4"},
-                {"kind": "speech", "analysis_id": analysis.id, "start_s": 12.0, "end_s": 15.25, "snippet": "hello"},
-                {"kind": "page", "document_id": "d1", "page": 3, "snippet": "a page"},
+                {"kind": "speech", "analysis_id": analysis.id, "start_s": 42.0, "end_s": 45.25, "snippet": "hello"},
+                {
+                    "kind": "text",
+                    "analysis_id": analysis.id,
+                    "start_s": 12.0,
+                    "end_s": 14.0,
+                    "snippet": "EXIT",
+                    "filename": "a.mp4",
+                },
+                {"kind": "page", "document_id": "d1", "page": 3, "snippet": "a page", "filename": "report.pdf"},
+                {"kind": "page", "page": 2, "snippet": "no id"},
             ],
         ),
     )
@@ -192,8 +201,12 @@ def test_citation_labels_count_from_one_and_link_each_kind_to_its_second(page):
         f'href="/analyses/{analysis.id}?t=62.5#shot-4"' in body and "a.mp4</strong> · Shot 5 · 1:02.5–1:10</a>" in body
     )
     assert "old.mp4</strong> · Shot 1 · 0:00–0:04</a>" in body  # rows from before citation kinds
-    assert f'href="/analyses/{analysis.id}?t=12.0"' in body and "Speech · 0:12–0:15.2" in body
-    assert '<span data-testid="citation"><strong>video</strong> · Page 3</span>' in body  # no page to open yet
+    # what was said and shown: the report at that second; a page: the document at that page
+    assert f'href="/analyses/{analysis.id}?t=42.0" data-testid="citation" data-start="42.0">' in body
+    assert "<strong>video</strong>, 0:42, spoken</a>:" in body
+    assert f'href="/analyses/{analysis.id}?t=12.0"' in body and "<strong>a.mp4</strong>, on screen at 0:12</a>:" in body
+    assert '<a href="/documents/d1?page=3" data-testid="citation"><strong>report.pdf</strong>, page 3</a>:' in body
+    assert '<span data-testid="citation"><strong>document</strong>, page 2</span>' in body  # no document to open
 
 
 def test_an_interrupted_answer_keeps_its_notice_in_the_thread(page):

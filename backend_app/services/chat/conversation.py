@@ -43,7 +43,7 @@ from backend_app.extensions import db
 from backend_app.models import Analysis, ChatMessage, Job
 from backend_app.models.job import QUEUED, RUNNING
 from backend_app.services import ai, sessions, usage
-from backend_app.services.chat import agent, compose, search
+from backend_app.services.chat import agent, compose, passage_search, said, search, sources
 from backend_app.services.chat import answer as chat_answer
 from backend_app.services.chat import facts as chat_facts
 from backend_app.services.chat import query as search_query
@@ -68,10 +68,17 @@ class Turn:
     previous: str | None = None  # the question this one follows up (it was searched with it)
     edge: str | None = None  # "the one before" the first shot: said instead of "nothing matches"
     indexed: int = 1  # shots in the scope's index (counted only when nothing matched)
+    said: int = 0  # passages (speech, on-screen text, pages) in the scope's index (likewise)
     analysing: int = 0  # the scope's videos still queued or running (counted only when nothing matched)
     reply: compose.Reply | None = None  # the direct answer from the facts, when the question maps to one
     analysed: int = 0  # the scope's videos with a report (facts to answer from)
     facts: chat_facts.Facts | None = None  # the scope's facts, loaded once for the turn
+    passages: list[passage_search.PassageHit] = field(default_factory=list)  # speech, on-screen text, pages
+
+    @property
+    def ranked(self) -> list[sources.Ranked]:
+        """Retrieval's shots and passages in one list, best first (what an answer numbers)."""
+        return sources.merge(self.hits, self.passages, max(len(self.hits), _settings().chat_top_k))
 
     @property
     def prompt_question(self) -> str:
@@ -147,11 +154,12 @@ def prepare(user_id: str, message: str, session_id: str | None = None, mode: str
     tenant = tenant_for(user_id, session_id)
     question = clean_message(message)
     provider, notice = _provider(tenant, mode)
-    asked, previous, edge = question, None, None
+    asked, previous, edge, found = question, None, None, []
     facts = chat_facts.Facts(tenant)
     # A question the facts answer needs no model (mode "ai" asks for the model's answer, which
     # may still be given these facts: an endpoint without tools gets them in its prompt).
-    reply = compose.respond(question, facts, _last_citation(tenant))
+    last = _last_citation(tenant)
+    reply = said.respond(question, facts, last) or compose.respond(question, facts, last)
     direct = reply if mode != "ai" else None
     step = search_query.relative_step(question)
     if direct is not None:
@@ -166,12 +174,16 @@ def prepare(user_id: str, message: str, session_id: str | None = None, mode: str
         if follow_up(question) and (previous := _previous_question(tenant)):
             asked = f"{question} {previous}"  # "and when does it end?" is read with what "it" was
         hits = search.search(tenant, asked, limit=_settings().chat_top_k)
+        found = passage_search.search(tenant, asked, limit=_settings().chat_top_k)
     turn = Turn(tenant, question, mode, search_query.terms(asked), hits, provider, notice, previous=previous, edge=edge)
     turn.reply, turn.analysed, turn.facts = reply, len(facts.videos()), facts
-    if not hits and not (provider == "openai" and turn.analysed and direct is None and edge is None):
+    turn.passages = found
+    if not turn.ranked and not (provider == "openai" and turn.analysed and direct is None and edge is None):
         turn.provider = "offline"  # answered from the facts, or nothing to ground an AI answer on
         if reply is None:
-            turn.indexed, turn.analysing = search.indexed_count(tenant), _analysing(tenant)
+            turn.said = passage_search.indexed_count(tenant)
+            turn.indexed = search.indexed_count(tenant) + turn.said
+            turn.analysing = _analysing(tenant)
     db.session.add(ChatMessage(user_id=tenant.user_id, session_id=tenant.session_id, role="user", content=question))
     db.session.commit()
     return turn
@@ -246,7 +258,15 @@ def _offline(turn: Turn) -> str:
         return turn.reply.text
     if turn.edge and not turn.hits:
         return turn.edge
+    if turn.passages:  # speech, on-screen text or pages matched too: one ranked list of both
+        ranked = turn.ranked[: _settings().chat_top_k]
+        turn.citations = [sources.citation(r, turn.terms) for r in ranked]
+        return sources.mixed_answer(ranked, turn.terms, limit=_settings().chat_top_k)
     turn.citations = [chat_answer.citation(h, turn.terms) for h in turn.hits]
+    scoped = turn.tenant.session_id is not None
+    if not turn.hits and turn.said and turn.terms:  # transcripts, on-screen text or pages were searched too
+        text = sources.nothing_found(turn.terms, scoped, videos=bool(turn.analysed))
+        return " ".join(p for p in (text, chat_answer.still_analysing(turn.analysing, more=True)) if p)
     if not turn.hits and turn.analysed and turn.terms and turn.indexed:
         text = compose.cant_tell_words(turn.terms, scoped=turn.tenant.session_id is not None)
         return " ".join(p for p in (text, chat_answer.still_analysing(turn.analysing, more=True)) if p)
@@ -268,7 +288,19 @@ def _fallback(turn: Turn, error: AppError) -> str:
 
 
 def _cite(turn: Turn, order: list[int]) -> None:
+    if turn.passages:
+        ranked = turn.ranked
+        turn.citations = [sources.citation(ranked[n - 1], turn.terms) for n in order]
+        return
     turn.citations = [chat_answer.citation(turn.hits[n - 1], turn.terms) for n in order]
+
+
+def _messages(turn: Turn) -> tuple[list[dict], int]:
+    """The retrieval prompt (numbered shots, and passages when some matched) and its size."""
+    if turn.passages:
+        ranked = turn.ranked
+        return sources.build_messages(turn.prompt_question, ranked), len(ranked)
+    return chat_answer.build_messages(turn.prompt_question, turn.hits), len(turn.hits)
 
 
 def _store_answer(turn: Turn, answer: str) -> ChatMessage:
@@ -304,12 +336,9 @@ def answer(turn: Turn) -> dict:
             if turn.analysed:
                 text = _over_facts(turn)
             else:
-                reply = ai.complete(
-                    chat_answer.build_messages(turn.prompt_question, turn.hits),
-                    user_id=turn.tenant.user_id,
-                    purpose=PURPOSE,
-                )
-                text, order = chat_answer.clean_citations(reply.text, len(turn.hits))
+                messages, count = _messages(turn)
+                reply = ai.complete(messages, user_id=turn.tenant.user_id, purpose=PURPOSE)
+                text, order = chat_answer.clean_citations(reply.text, count)
                 _cite(turn, order)
         except (ai.AIProviderFailed, usage.BudgetExceeded) as exc:
             text = _fallback(turn, exc)
@@ -351,7 +380,7 @@ def _over_facts(turn: Turn) -> str:
         else:
             turn.citations = found.citations
             return found.text
-    shots = agent.context_shots(turn.facts, turn.reply, turn.hits)
+    shots = agent.context_shots(turn.facts, turn.reply, turn.hits, turn.passages)
     try:
         found = agent.with_facts(agent.facts_messages(question, turn.reply, shots), shots, user_id, deadline_at)
     except ai.AIProviderFailed as exc:
@@ -381,7 +410,7 @@ def _stream_over_facts(turn: Turn, outcome: list[str]) -> Iterator[str]:
         else:
             turn.citations = found.citations
             return
-    shots = agent.context_shots(turn.facts, turn.reply, turn.hits)
+    shots = agent.context_shots(turn.facts, turn.reply, turn.hits, turn.passages)
     found = agent.Result("")
     messages = agent.facts_messages(question, turn.reply, shots)
     try:
@@ -431,9 +460,10 @@ def _ai_pieces(turn: Turn, outcome: list[str]) -> Iterator[str]:
     if turn.analysed:
         yield from _stream_over_facts(turn, outcome)
         return
-    flt = chat_answer.CitationFilter(len(turn.hits))
+    messages, count = _messages(turn)
+    flt = chat_answer.CitationFilter(count)
     for piece in ai.stream(
-        chat_answer.build_messages(turn.prompt_question, turn.hits),
+        messages,
         user_id=turn.tenant.user_id,
         purpose=PURPOSE,
         outcome=outcome,

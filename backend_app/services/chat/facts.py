@@ -4,7 +4,7 @@ Everything is read from the stored reports of the tenant's completed analyses, t
 ``tenancy.scoped`` (user, and session when the tenant is narrowed to one): a fact from another
 user's or another session's video cannot be loaded, because the only query this module runs is
 that scoped one. Only the report parts answers need are selected (``shots``, ``warnings``,
-``metadata.duration_s``, ``texts``), not the timeline; one query per ``Facts`` object, which
+``metadata.duration_s``, ``texts``, ``people``), not the timeline; one query per ``Facts`` object, which
 caches them for the request (per-user data is small: tens of videos, hundreds of shots).
 
 The API (what the openai tool path will expose as functions; every call stays in the scope):
@@ -22,6 +22,8 @@ The API (what the openai tool path will expose as functions; every call stays in
 - ``nth(n, video=None) -> list[Shot]``: the n-th shot (0-based; -1 the last), per video.
 - ``neighbour(shot, step) -> Shot | None``: the shot before (-1) or after (+1).
 ``Shot.label`` is the human label ("Shot 1" for index 0).
+- ``Video.people``: the people (face clusters) the report recognised, each with its shots; a
+  shot's ``people`` are their labels ("Person A"). Clusters are per video and per user only.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ class Shot:
     blurry: bool
     description: str
     warnings: tuple[str, ...]
+    people: tuple[str, ...] = ()  # labels of the people recognised in the shot ("Person A")
 
     @property
     def duration(self) -> float:
@@ -89,6 +92,15 @@ class Shot:
 
 
 @dataclass(frozen=True)
+class Person:
+    """One face cluster of a video: "Person A" and the shots (0-based) it appears in."""
+
+    id: str
+    label: str
+    shots: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Video:
     analysis_id: str
     filename: str
@@ -97,6 +109,7 @@ class Video:
     shots: tuple[Shot, ...]
     warnings: tuple[str, ...]
     texts: tuple[dict, ...]  # on-screen text, when the report has it (``texts``)
+    people: tuple[Person, ...] = ()  # face clusters, when the report has them (``people``)
 
     def brightness(self) -> float:
         """Duration-weighted mean brightness."""
@@ -108,7 +121,18 @@ def _num(value, default: float = 0.0) -> float:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
 
 
-def _shot(row, raw: dict, warnings: dict[int, list[str]]) -> Shot:
+def _people(raw) -> tuple[Person, ...]:
+    """The report's ``people`` as Persons (malformed entries skipped), labelled "Person A"… when unlabelled."""
+    entries = [p for p in raw if isinstance(p, dict)] if isinstance(raw, list) else []
+    found = []
+    for n, item in enumerate(entries):
+        indexes = {i for i in item.get("shots") or [] if isinstance(i, int) and not isinstance(i, bool)}
+        label = str(item.get("label") or f"Person {chr(ord('A') + n % 26)}")[:40]
+        found.append(Person(str(item.get("id", n)), label, tuple(sorted(indexes))))
+    return tuple(found)
+
+
+def _shot(row, raw: dict, warnings: dict[int, list[str]], people: tuple[Person, ...] = ()) -> Shot:
     index = int(raw.get("index", 0))
     return Shot(
         analysis_id=row.id,
@@ -126,6 +150,7 @@ def _shot(row, raw: dict, warnings: dict[int, list[str]]) -> Shot:
         blurry=bool(raw.get("blurry")),
         description=str(raw.get("description") or ""),
         warnings=tuple(warnings.get(index, [])),
+        people=tuple(p.label for p in people if index in p.shots),
     )
 
 
@@ -150,6 +175,7 @@ class Facts:
                 report["warnings"].label("warnings"),
                 report["metadata"]["duration_s"].label("duration_s"),
                 report["texts"].label("texts"),
+                report["people"].label("people"),
             )
             .where(Analysis.report.is_not(None))
             .order_by(Analysis.created_at.desc(), Analysis.id)
@@ -164,10 +190,11 @@ class Facts:
                     for index in warning.get("shots") or []:
                         by_shot.setdefault(index, []).append(str(warning["code"]))
             raw_shots = [s for s in row.shots if isinstance(s, dict)] if isinstance(row.shots, list) else []
-            shots = tuple(sorted((_shot(row, s, by_shot) for s in raw_shots), key=lambda s: s.index))
+            people = _people(row.people)
+            shots = tuple(sorted((_shot(row, s, by_shot, people) for s in raw_shots), key=lambda s: s.index))
             duration = _num(row.duration_s, shots[-1].end_s if shots else 0.0)
             texts = tuple(t for t in row.texts if isinstance(t, dict)) if isinstance(row.texts, list) else ()
-            videos.append(Video(row.id, row.filename, row.session_id, duration, shots, tuple(codes), texts))
+            videos.append(Video(row.id, row.filename, row.session_id, duration, shots, tuple(codes), texts, people))
         return videos
 
     def videos(self) -> list[Video]:

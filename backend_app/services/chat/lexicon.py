@@ -251,3 +251,24 @@ SUMMARY = frozenset(
 BRIGHT_WORDS = {w: "bright" for w in ("bright", "hell", "sunny", "sonnig")}
 STILL_WORDS = {w: "static" for w in ("static", "still", "motionless", "ruhig", "statisch", "unbewegt")}
 INVERTED = {"blurry": "sharpness", "blurred": "sharpness", "unscharf": "sharpness", "dark": "brightness"}
+# What was said, shown as text, and read in documents (services/chat/said.py): the words that
+# frame such a question, never a topic to look for ("when does someone say lighthouse?").
+SAID_WORDS = SPEECH | frozenset(
+    "mention mentions mentioned mentioning someone somebody anyone narrator speaker voice voices audio words word "
+    "jemand sprecher sprecherin erzahler erzahlerin stimme erwahnt erwahnen gesprochen wird wurde uber".split()
+)
+SCREEN_WORDS = frozenset(
+    "text texts writing written caption captions subtitle subtitles sign signs slide slides title titles screen "
+    "onscreen displayed display lettering schrift untertitel bildschirm eingeblendet einblendung steht geschrieben "
+    "schild schilder folie folien".split()
+)
+PEOPLE_WORDS = frozenset(
+    "people persons person different individuals personen person menschen leute verschiedene".split()
+)
+SAME_PERSON = frozenset("same dieselbe derselben dieselben gleiche gleichen selbe selben again wieder".split())
+FRAME_WORDS = frozenset(
+    "appear appears appeared appearing show shows shown read reads visible seen see say says said when where what "
+    "which how many does do did is are was were erscheint erscheinen zeigt zeigen sieht sehen wann wo welche welcher "
+    "welches welchen wie viele gibt es kommt kommen vor im in on auf dem den der die das video videos clip clips "
+    "page pages seite seiten chapter chapters kapitel section abschnitt part teil about tell me us".split()
+)

@@ -156,6 +156,31 @@ def listing(
     return [_hit(r, 1.0) for r in rows]
 
 
+@dataclass(frozen=True)
+class Source:
+    """A document (or video) with passages in scope: its id, filename and passage count."""
+
+    id: str
+    filename: str
+    count: int
+
+
+def documents(tenant: Tenant) -> list[Source]:
+    """The tenant's documents that have indexed pages, by filename."""
+    if not isinstance(tenant, Tenant):
+        raise TypeError("documents() needs a Tenant")
+    params: dict = {}
+    filters = _filters(tenant, params, ("page",), None, None)
+    rows = db.session.execute(
+        text(
+            "SELECT p.document_id, min(p.filename) AS filename, count(*) AS pages FROM passages p "
+            f"WHERE p.user_id = :user_id {filters} GROUP BY p.document_id ORDER BY min(p.filename), p.document_id"
+        ),
+        params,
+    ).all()
+    return [Source(r.document_id, r.filename, int(r.pages)) for r in rows]
+
+
 def _scope_size(tenant: Tenant) -> int:
     sql = "SELECT count(*) FROM passages WHERE user_id = :user_id"
     params = {"user_id": tenant.user_id}
@@ -196,3 +221,46 @@ def indexed_count(tenant: Tenant | None) -> int:
     return int(
         db.session.execute(text("SELECT count(*) FROM passage_fts WHERE passage_fts MATCH :m"), {"m": match}).scalar()
     )
+
+
+def index_ready() -> bool:
+    """Does the passage index object exist (and, on PostgreSQL, is it valid)?"""
+    if backend() == "postgresql":
+        return bool(
+            db.session.execute(
+                text(
+                    "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                    "WHERE c.relname = 'ix_passages_search'"
+                )
+            ).scalar()
+        )
+    return db.session.execute(text("SELECT count(*) FROM sqlite_master WHERE name = 'passage_fts'")).scalar() == 1
+
+
+def orphans() -> dict[str, int]:
+    """Passages missing from the FTS5 index, and index entries with no passage (SQLite)."""
+    if backend() == "postgresql":
+        return {"missing": 0, "stale": 0}
+    missing = db.session.execute(
+        text("SELECT count(*) FROM passages WHERE rowid NOT IN (SELECT rowid FROM passage_fts)")
+    ).scalar()
+    stale = db.session.execute(
+        text("SELECT count(*) FROM passage_fts WHERE rowid NOT IN (SELECT rowid FROM passages)")
+    ).scalar()
+    return {"missing": int(missing), "stale": int(stale)}
+
+
+def rebuild() -> int:
+    """Re-create every passage index entry from the passages; returns the entries written."""
+    if backend() == "postgresql":
+        db.session.execute(text("REINDEX INDEX ix_passages_search"))
+    else:
+        db.session.execute(text("INSERT INTO passage_fts(passage_fts) VALUES ('delete-all')"))
+        db.session.execute(
+            text(
+                "INSERT INTO passage_fts(rowid, scope, title, text) SELECT rowid, "
+                "'u' || user_id || '0 s' || session_id || '0', title, text FROM passages"
+            )
+        )
+    db.session.commit()
+    return indexed_count(None)

@@ -7,8 +7,9 @@ or video name that is not in the scope answers ``{"error": "not found"}``, exact
 does not exist (no hint that it exists elsewhere). Arguments are checked against the schema's
 types and ranges; a bad call answers an error the model can read and correct.
 
-Every shot a tool returns gets a reference number (``ref``, from 1, stable for the turn): the
-model cites ``[ref]``, and only shots in ``Toolbox.shots`` can be cited. Results are small JSON
+Every shot or passage (speech, on-screen text, document page) a tool returns gets a reference
+number (``ref``, from 1, stable for the turn): the model cites ``[ref]``, and only what is in
+``Toolbox.shots`` can be cited (a passage as its citation, read from the tenant's own index). Results are small JSON
 (at most ``MAX_SHOTS`` shots, texts cut to ``MAX_TEXT`` characters, the whole under
 ``MAX_RESULT_CHARS``). Text from the videos (filenames, descriptions, QR payloads) is data: the
 system prompt says so, and it is never read as an instruction here.
@@ -19,12 +20,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from backend_app.services.chat import search
+from backend_app.services.chat import passage_tools, search
 from backend_app.services.chat.facts import COLOUR_FAMILIES, MEASURES, Facts, Shot, Video
+from backend_app.services.chat.passage_tools import (  # noqa: F401  (the toolbox's shared names)
+    MAX_RESULT_CHARS,
+    MAX_SHOTS,
+    MAX_TEXT,
+    MAX_VIDEOS,
+    NOT_FOUND,
+    VIDEO_ARG,
+    BadCall,
+    Cited,
+    cite_item,
+    tool_function,
+)
 from backend_app.services.chat.phrasing import clock
 
-MAX_SHOTS, MAX_VIDEOS, MAX_TEXT, MAX_RESULT_CHARS = 8, 20, 160, 4000
-NOT_FOUND = {"error": "not found"}
 COUNTABLE = ("shots", "videos", "faces", "shots_with_faces", "qr")
 # A thing a shot can have, as the report judges it (the same rules as compose's presence answers).
 THINGS = {
@@ -35,21 +46,15 @@ THINGS = {
     "bright": lambda s: s.brightness >= 0.7,
     "static": lambda s: s.motion < 0.002,
 }
-_VIDEO = {"type": "string", "description": "Limit to one video: its filename or analysis_id (omit for all)."}
-
-
-def _function(name: str, description: str, properties: dict, required: tuple[str, ...] = ()) -> dict:
-    parameters = {"type": "object", "properties": properties, "required": list(required), "additionalProperties": False}
-    return {"type": "function", "function": {"name": name, "description": description, "parameters": parameters}}
 
 
 DEFINITIONS: list[dict[str, Any]] = [
-    _function(
+    tool_function(
         "list_videos",
         "List the analysed videos in scope: filename, analysis_id, duration, shots, mean brightness, faces.",
         {},
     ),
-    _function(
+    tool_function(
         "search_shots",
         "Find shots that have a thing (faces, qr, dark, blurry, bright, static), a colour, text words, "
         "or a measure above/below a value (e.g. brightness below 0.2, duration above 2).",
@@ -60,47 +65,44 @@ DEFINITIONS: list[dict[str, Any]] = [
             "measure": {"type": "string", "enum": sorted(MEASURES)},
             "above": {"type": "number"},
             "below": {"type": "number"},
-            "video": _VIDEO,
+            "video": VIDEO_ARG,
         },
     ),
-    _function(
+    tool_function(
         "get_shot",
         "One shot of a video by its number (Shot 1 is the first).",
         {"analysis_id": {"type": "string"}, "shot": {"type": "integer", "minimum": 1}},
         ("analysis_id", "shot"),
     ),
-    _function(
+    tool_function(
         "aggregate",
         "The k shots with the highest (max) or lowest (min) value of a measure.",
         {
             "measure": {"type": "string", "enum": sorted(MEASURES)},
             "order": {"type": "string", "enum": ["max", "min"]},
             "k": {"type": "integer", "minimum": 1, "maximum": MAX_SHOTS},
-            "video": _VIDEO,
+            "video": VIDEO_ARG,
         },
         ("measure", "order"),
     ),
-    _function(
+    tool_function(
         "count",
         "Count shots, videos, faces, shots_with_faces or qr codes.",
-        {"what": {"type": "string", "enum": list(COUNTABLE)}, "video": _VIDEO},
+        {"what": {"type": "string", "enum": list(COUNTABLE)}, "video": VIDEO_ARG},
         ("what",),
     ),
-    _function(
+    tool_function(
         "shot_at",
         "The shot running at a time (seconds from the start), per video.",
-        {"seconds": {"type": "number", "minimum": 0}, "video": _VIDEO},
+        {"seconds": {"type": "number", "minimum": 0}, "video": VIDEO_ARG},
         ("seconds",),
     ),
 ]
+DEFINITIONS += passage_tools.DEFINITIONS
 NAMES = frozenset(d["function"]["name"] for d in DEFINITIONS)
 
 
-class BadCall(ValueError):
-    """A call the model must correct: its message goes back to the model."""
-
-
-class Toolbox:
+class Toolbox(passage_tools.PassageTools):
     """Runs the model's calls inside one turn's scope and remembers every shot it returned."""
 
     def __init__(self, facts: Facts):
@@ -123,10 +125,9 @@ class Toolbox:
             result = {"error": str(exc)}
         return _bounded(result)
 
-    def ref(self, shot: Shot) -> int:
-        key = (shot.analysis_id, shot.index)
+    def ref(self, shot: Cited) -> int:
         for n, known in enumerate(self.shots, 1):
-            if (known.analysis_id, known.index) == key:
+            if _key(known) == _key(shot):
                 return n
         self.shots.append(shot)
         return len(self.shots)
@@ -253,10 +254,24 @@ class Toolbox:
         return self._shots(self.facts.at_time(float(seconds), self._video(args)))
 
 
+def _key(item: Cited) -> tuple:
+    if isinstance(item, dict):
+        return (
+            item.get("kind"),
+            item.get("analysis_id"),
+            item.get("document_id"),
+            item.get("start_s"),
+            item.get("page"),
+        )
+    return ("shot", item.analysis_id, item.index)
+
+
 def _bounded(result: dict) -> str:
     """The result as compact JSON under MAX_RESULT_CHARS (shots dropped from the end if needed)."""
     text = json.dumps(result, ensure_ascii=False, separators=(",", ":"))
-    while len(text) > MAX_RESULT_CHARS and result.get("shots"):
-        result = {**result, "shots": result["shots"][:-1], "cut": True}
-        text = json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+    for key in ("shots", "passages", "text"):
+        while len(text) > MAX_RESULT_CHARS and result.get(key):
+            cut = result[key][:-1] if isinstance(result[key], list) else result[key][: len(result[key]) // 2]
+            result = {**result, key: cut, "cut": True}
+            text = json.dumps(result, ensure_ascii=False, separators=(",", ":"))
     return text[:MAX_RESULT_CHARS]
