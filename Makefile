@@ -7,7 +7,7 @@ TEST_PROCS ?= 3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt requirements-model.txt requirements-ai.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run dev test lint fmt install bench demo clean
+.PHONY: run dev test lint fmt install install-nsfw bench demo clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-model.txt requirements-ai.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -26,6 +26,11 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-model.txt requireme
 	@rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
+
+# The opt-in content-flags analyser: NudeNet is AGPL-3.0 (requirements-nsfw.txt), never in the base install.
+install-nsfw: install
+	$(PY) -m pip install --quiet -r requirements-nsfw.txt
+	@echo "nudenet (AGPL-3.0) installed: add nsfw to ANALYSERS to run it"
 
 run: install
 	$(PY) scripts/run.py

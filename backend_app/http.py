@@ -121,9 +121,10 @@ def url_template(endpoint: str, varying: str, **values: Any) -> Callable[[int], 
 
 
 def report_links(analysis_id: str) -> dict[str, Any]:
-    """Where a report's images are, for ``analyses.report``: the API's keyframe and contact-sheet
-    URLs (the API's report and the page's report.json download carry the same links)."""
+    """Where a report's images are, for ``analyses.report``: the API's keyframe, contact-sheet and
+    face URLs (the API's report and the page's report.json download carry the same links)."""
     return {
         "keyframe_url": url_template("api.get_keyframe", "index", analysis_id=analysis_id),
         "contact_sheet_url": url_for("api.get_contact_sheet", analysis_id=analysis_id),
+        "face_url": lambda person_id: url_for("api.get_person_face", analysis_id=analysis_id, person_id=person_id),
     }

@@ -1,4 +1,4 @@
-"""Analyses: list, status, report, keyframes, contact sheet, retry, delete (all tenant-scoped)."""
+"""Analyses: list, status, report, keyframes, contact sheet, people's faces, retry, delete (all tenant-scoped)."""
 
 from __future__ import annotations
 
@@ -83,6 +83,18 @@ def get_keyframe(analysis_id: str, index: int):
 @login_required
 def get_contact_sheet(analysis_id: str):
     return image(analyses.contact_sheet(current_tenant(), analysis_id))
+
+
+@bp.get("/analyses/<analysis_id>/people/<person_id>/face")
+@doc(
+    "A face picture of one person the faces analyser found (JPEG)",
+    tag="analyses",
+    responses={200: "image/jpeg", 404: "PERSON_NOT_FOUND or ANALYSIS_NOT_FOUND"},
+    media="image/jpeg",
+)
+@login_required
+def get_person_face(analysis_id: str, person_id: str):
+    return image(analyses.person_face(current_tenant(), analysis_id, person_id))
 
 
 @bp.post("/analyses/<analysis_id>/retry")

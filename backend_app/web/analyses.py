@@ -85,7 +85,12 @@ def report_page(analysis_id: str):
         chart=line_chart(samples_from_report(report)),
         video_url=analyses.player_url(analysis, VIDEO_LINK_S),
         source_url=analyses.video_url(analysis, VIDEO_LINK_S),
+        people=analyses.report_people(analysis, _face_url(analysis.id)) if report.get("people") else [],
     )
+
+
+def _face_url(analysis_id: str):
+    return lambda person_id: url_for("web.person_face_image", analysis_id=analysis_id, person_id=person_id)
 
 
 def page_shots(report: dict) -> list[SimpleNamespace]:
@@ -104,6 +109,12 @@ def page_shots(report: dict) -> list[SimpleNamespace]:
 @page_login_required
 def keyframe_image(analysis_id: str, index: int):
     return image(analyses.keyframe(current_tenant(), analysis_id, index))
+
+
+@bp.get("/analyses/<analysis_id>/people/<person_id>/face.jpg")
+@page_login_required
+def person_face_image(analysis_id: str, person_id: str):
+    return image(analyses.person_face(current_tenant(), analysis_id, person_id))
 
 
 @bp.get("/analyses/<analysis_id>/contact-sheet.jpg")

@@ -191,6 +191,7 @@ def completed_analysis(user_id, session_id) -> Analysis:
             }
         )
     storage.put_bytes(f"{analysis.prefix}contact_sheet.jpg", _jpeg((10, 10, 10)), "image/jpeg")
+    storage.put_bytes(f"{analysis.prefix}people/p1.jpg", _jpeg((180, 150, 120)), "image/jpeg")
     storage.put_bytes(analysis.storage_key, b"not really a video", "video/mp4")
     analysis.contact_sheet_key = f"{analysis.prefix}contact_sheet.jpg"
     analysis.report = {
@@ -208,6 +209,7 @@ def completed_analysis(user_id, session_id) -> Analysis:
         "warnings": ["Audio track ignored"],
         "timings": {"decode": 0.5},
         "summary": "Two red scenes.",
+        "people": [{"id": "p1", "label": "Person A", "shots": [1], "face_key": f"{analysis.prefix}people/p1.jpg"}],
         "timeline": [{"t": t / 2, "motion": t % 3, "brightness": 100 + t} for t in range(9)],
     }
     analysis.completed_at = utcnow()

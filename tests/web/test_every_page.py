@@ -40,7 +40,14 @@ def _owner_data(page, app) -> dict:
     db.session.add(ChatMessage(user_id=page.user.id, role="user", content=f"question {MARKER}"))
     db.session.add(UsageRecord(user_id=page.user.id, purpose="chat", model=f"model-{MARKER}", cost_usd=0.01))
     db.session.commit()
-    return {"session_id": session.id, "analysis_id": analysis.id, "batch_id": batch_id, "index": 0, "fmt": "csv"}
+    return {
+        "session_id": session.id,
+        "analysis_id": analysis.id,
+        "batch_id": batch_id,
+        "index": 0,
+        "fmt": "csv",
+        "person_id": "p1",
+    }
 
 
 def test_every_page_for_owner_and_for_a_user_without_data(app, page, other_page, redis_server):
@@ -63,7 +70,9 @@ def test_every_page_for_owner_and_for_a_user_without_data(app, page, other_page,
 def test_admin_pages_render_with_and_without_data(app, admin_page, page, redis_server):
     empty = [
         u
-        for e, u in _page_urls(app, {"session_id": "x", "analysis_id": "x", "batch_id": "x", "index": 0, "fmt": "csv"})
+        for e, u in _page_urls(
+            app, {"session_id": "x", "analysis_id": "x", "batch_id": "x", "index": 0, "fmt": "csv", "person_id": "p1"}
+        )
         if e.startswith("web.admin_")
     ]
     for url in empty:

@@ -3,8 +3,25 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
+
+_made: dict[str, tuple[int, Any]] = {}
+_made_lock = threading.Lock()
+
+
+def per_process(key: str, make: Callable[[], Any]) -> Any:
+    """One object per process, made on first use in it: for runtimes whose sessions do not survive
+    ``fork`` (MediaPipe graphs, ONNX Runtime's thread pools), so a work horse never uses its parent's."""
+    with _made_lock:
+        pid, made = _made.get(key, (None, None))
+        if pid != os.getpid():
+            made = make()
+            _made[key] = (os.getpid(), made)
+        return made
 
 
 @dataclass(frozen=True)
@@ -63,3 +80,13 @@ class Analyser:
 
     def close(self) -> None:
         """Stop early (the analysis failed or was cancelled): end threads, drop buffers."""
+
+
+def on_pace(ctx: Context, spent_s: float, until_s: float) -> bool:
+    """Whether an analyser that has spent ``spent_s`` may look at what ends at ``until_s``: the
+    budget is spread over the video (by ``until_s``, a share of it is available), so a spent budget
+    thins the sampling across the whole video instead of dropping its end. The first look is free."""
+    if spent_s <= 0:
+        return True
+    share = min(1.0, until_s / ctx.duration_s) if ctx.duration_s > 0 else 1.0
+    return spent_s < ctx.budget_s * share

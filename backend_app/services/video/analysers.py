@@ -66,7 +66,9 @@ def status(name: str, settings) -> dict:
         "size_mb": facts.size_mb,
     }
     if missing:
-        reason = f"not installed: {', '.join(missing)} (pip install -r {facts.requirements})"
+        # requirements-ai.txt is installed without its packages' declared dependencies (see the file)
+        flags = "--no-deps --only-binary=:all: " if facts.requirements == "requirements-ai.txt" else ""
+        reason = f"not installed: {', '.join(missing)} (pip install {flags}-r {facts.requirements})"
         return {**row, "state": "not_installed", "reason": reason}
     if not enabled:
         return {**row, "state": "disabled", "reason": "not in ANALYSERS"}

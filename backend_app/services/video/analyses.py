@@ -15,6 +15,7 @@ from backend_app.models import Analysis, Job
 from backend_app.models.job import CANCELED, COMPLETED, FAILED, STATUSES
 from backend_app.services import jobs, sessions
 from backend_app.services.files import Download
+from backend_app.services.video import people
 from backend_app.services.video.data import purge_analysis
 from backend_app.tenancy import Tenant, get_owned, list_owned
 
@@ -69,10 +70,11 @@ def report(
     *,
     keyframe_url: Callable[[int], str],
     contact_sheet_url: str,
+    face_url: Callable[[str], str] | None = None,
     link_s: int = PREVIEW_LINK_S,
 ) -> dict[str, Any]:
-    """The completed report, with the caller's links to keyframes and the contact sheet filled in,
-    and ``preview_url``: a signed link (valid ``link_s``) to the browser-playable rendition, or None."""
+    """The completed report, with the caller's links to keyframes, the contact sheet and the people's
+    faces filled in (and the owner's other videos each person is also in), and ``preview_url``: a signed link (valid ``link_s``) to the browser-playable rendition, or None."""
     analysis = get(tenant, analysis_id)
     _require_completed(analysis)
     if not analysis.report:
@@ -82,6 +84,8 @@ def report(
     data = dict(analysis.report)
     if data.get("shots"):
         data["shots"] = [_linked_shot(shot, keyframe_url) for shot in data["shots"]]
+    if data.get("people"):
+        data["people"] = people.linked(analysis, data["people"], face_url)
     data["analysis_id"] = analysis.id
     data["contact_sheet_url"] = contact_sheet_url if analysis.contact_sheet_key else None
     data.pop("preview_key", None)
@@ -123,6 +127,17 @@ def contact_sheet(tenant: Tenant, analysis_id: str) -> Download:
     analysis = get(tenant, analysis_id)
     key = analysis.contact_sheet_key or f"{analysis.prefix}contact_sheet.jpg"
     return _image(analysis, key, "contact sheet")
+
+
+def person_face(tenant: Tenant, analysis_id: str, person_id: str) -> Download:
+    """One person's face crop (JPEG), streamed from storage."""
+    return people.face(get(tenant, analysis_id), person_id)
+
+
+def report_people(analysis: Analysis, face_url: Callable[[str], str]) -> list[dict[str, Any]]:
+    """The report's people (of an analysis got with ``get``) with their face links and the owner's
+    other videos they are in."""
+    return people.linked(analysis, (analysis.report or {}).get("people") or [], face_url)
 
 
 def video_url(analysis: Analysis, expires_s: int) -> str:

@@ -24,5 +24,7 @@ class PipelineOutput:
     report: dict = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     audio: AudioTrack | None = None  # None: the file has no audio stream
-    found: dict = field(default_factory=dict)  # the AI analysers' report parts (transcript, texts, people…)
+    # the AI analysers' report parts (transcript, texts, people…); keys starting with "_" are private
+    # parts (face embeddings, crop files) that the caller stores and the report never carries
+    found: dict = field(default_factory=dict)
     analysers: list[dict] = field(default_factory=list)  # one row per analyser: name, state, reason, seconds

@@ -196,6 +196,13 @@ def build_report(out: PipelineOutput, words: Descriptions, keyframe_key: Callabl
         "analysers": list(out.analysers),
     }
     for key, value in out.found.items():  # an analyser adds its own parts; it cannot replace the measured ones
+        if key.startswith("_"):  # its private part (embeddings, files) is for the caller to store, never reported
+            continue
+        if key == "warnings":  # an analyser's warnings (e.g. CONTENT_FLAGGED) join the measured ones
+            report["warnings"] = [*report["warnings"], *value]
+            if isinstance(report.get("summary"), dict) and "warnings" in report["summary"]:
+                report["summary"]["warnings"] = len(report["warnings"])
+            continue
         if key not in report or report[key] == []:
             report[key] = value
     return report
