@@ -185,3 +185,13 @@ def test_a_real_worker_transcribes_each_job_with_the_model_it_loaded_before_fork
     with open(f"/proc/{engines[0]['pid']}/status") as status:
         parent = next(int(line.split()[1]) for line in status if line.startswith("PPid:"))
     assert parent == proc.pid
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.settings(analysers=["speech"])
+def test_the_pipeline_health_check_starts_no_transcriber_in_the_web_process(app, client, monkeypatch):
+    monkeypatch.setattr(speech, "_transcriber", None)
+    body = client.get("/health/analysis-pipeline").get_json()
+    assert body["ok"], body
+    assert not [stage for stage in body["stages"] if stage.startswith("analyser_")]
+    assert speech._transcriber is None
