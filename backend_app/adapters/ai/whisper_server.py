@@ -67,10 +67,15 @@ def load(model_dir: str):
 
 
 def transcribe(model, path: str, language: str | None, budget_s: float):
-    """Events for one video: its speech passages (Silero VAD: speech separated by 2 s of silence)
-    each transcribed on its own, so each gets its own detected language; stops when ``budget_s``
-    seconds of this process's CPU time (every thread's; one job at a time) are spent, saying how far
-    it got. CPU, not wall time: on a busy machine the same work takes longer but costs the same."""
+    """Events for one video, stopping when ``budget_s`` seconds of this process's CPU time (every
+    thread's; one job at a time) are spent, saying how far it got. CPU, not wall time: on a busy
+    machine the same work takes longer but costs the same.
+
+    A known ``language``: one pass over the speech the VAD keeps (faster-whisper's ``vad_filter``),
+    ~0.15 s of CPU per second of speech here. Unknown: each passage (speech separated by 2 s of
+    silence) is transcribed on its own with its own detected language, so a video that switches
+    language gets each passage right; each passage costs two encoder runs over a 30 s window
+    (detect, then transcribe), ~0.6 s of CPU per second of speech here (docs/benchmarks.md)."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     spent = _cpu_clock()
@@ -79,7 +84,10 @@ def transcribe(model, path: str, language: str | None, budget_s: float):
         yield {"done": {"audio_s": 0.0, "transcribed_s": 0.0, "complete": True, "note": "no audio track"}}
         return
     audio_s = round(audio.size / SAMPLE_RATE, 2)
-    passages = get_speech_timestamps(audio, VadOptions())
+    if language:
+        passages = [{"start": 0, "end": audio.size, "vad": True}]
+    else:
+        passages = get_speech_timestamps(audio, VadOptions())
     done_s, complete = 0.0, True
     for passage in passages:
         if spent() > budget_s:
@@ -90,7 +98,7 @@ def transcribe(model, path: str, language: str | None, budget_s: float):
             audio[passage["start"] : passage["end"]],
             language=language or None,
             beam_size=BEAM_SIZE,
-            vad_filter=False,  # the passage is speech already (VAD above)
+            vad_filter=passage.get("vad", False),  # a passage is speech already (VAD above)
             condition_on_previous_text=False,  # a small model repeats itself less
         )
         for segment in segments:
