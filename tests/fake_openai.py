@@ -45,8 +45,12 @@ class FakeOpenAI:
         slots: int | None = None,
         models: tuple = ("gpt-4o-mini",),
         props: dict | None = None,
+        transcriber: Callable[[dict[str, Any]], dict] | None = None,
     ):
         self.responder = responder
+        # /v1/audio/transcriptions: the form's fields (the file as bytes) -> the verbose_json
+        # answer, or {"status", "body"} for an error
+        self.transcriber = transcriber
         self.delay_s, self.piece_delay_s, self.trickle_s = delay_s, piece_delay_s, trickle_s
         self.disconnects: list[float] = []
         self.models, self.props = models, props
@@ -74,6 +78,14 @@ class FakeOpenAI:
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
+                if self.path.rstrip("/").endswith("/audio/transcriptions") and server.transcriber is not None:
+                    form = _form(self.headers.get("Content-Type", ""), self.rfile.read(length))
+                    with server._lock:
+                        server.requests.append(form)
+                    answer = server.transcriber(form)
+                    if "status" in answer:
+                        return self._json(answer["status"], answer.get("body", {"error": {"message": "error"}}))
+                    return self._json(200, answer)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 with server._lock:
                     server.requests.append(body)
@@ -209,6 +221,20 @@ class FakeOpenAI:
     def __exit__(self, *_exc) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def _form(content_type: str, data: bytes) -> dict[str, Any]:
+    """A multipart/form-data body as {field: text, or bytes for a file}."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + data)
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        fields[name] = payload if part.get_filename() else payload.decode()
+    return fields
 
 
 def _words(text: str) -> list[str]:

@@ -37,7 +37,7 @@ INFO = AnalyserInfo(
     # measured on this 2-core machine (960x540 keyframes, load 2-8): models 0.9 s to load once per worker
     cost="~6-16 ms per keyframe to find faces, 80-200 ms per face to tell who it is; ~0.2 s per job for MediaPipe's graph",
     licence="Apache-2.0 (MediaPipe) / MIT (face_recognition) / CC0 (models) / Boost (dlib)",
-    requirements="requirements-ai-nodeps.txt",
+    requirements="requirements-ai.txt",
     packages=("mediapipe", "dlib", "face_recognition_models"),
     size_mb=205,
     default=True,

@@ -28,7 +28,7 @@ INFO = AnalyserInfo(
     # measured on this 2-core machine (960x540 keyframes, load ~8)
     cost="~40-80 ms per keyframe for the pose, ~60-90 ms for the HOG count at 480 px",
     licence="Apache-2.0 (MediaPipe) / BSD (OpenCV)",
-    requirements="requirements-ai-nodeps.txt",
+    requirements="requirements-ai.txt",
     packages=("mediapipe",),
     size_mb=66,
     default=False,

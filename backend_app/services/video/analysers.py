@@ -66,8 +66,8 @@ def status(name: str, settings) -> dict:
         "size_mb": facts.size_mb,
     }
     if missing:
-        # a -nodeps file must be installed without its packages' declared dependencies (see the file)
-        flags = "--no-deps " if facts.requirements.endswith("-nodeps.txt") else ""
+        # requirements-ai.txt is installed without its packages' declared dependencies (see the file)
+        flags = "--no-deps --only-binary=:all: " if facts.requirements == "requirements-ai.txt" else ""
         reason = f"not installed: {', '.join(missing)} (pip install {flags}-r {facts.requirements})"
         return {**row, "state": "not_installed", "reason": reason}
     if not enabled:

@@ -184,6 +184,7 @@ def _analyser_context(path: str, workdir: str, meta: vision.VideoMetadata, setti
         width=meta.width,
         height=meta.height,
         budget_s=settings.analyser_budget_s_per_min * max(1.0, meta.duration_s / 60),
+        language=settings.speech_language or None,
         settings=settings,
     )
 

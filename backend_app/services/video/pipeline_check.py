@@ -49,7 +49,9 @@ def run_pipeline_once(settings) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="pipeline-check-", dir=temp_root(settings)) as workdir:
         path = os.path.join(workdir, "check.mp4")
         expected = write_check_clip(path)
-        out = analyse_file(path, workdir, settings.replace(video_sample_stride=1))
+        # The AI analysers stay out: a web process would load their models (the speech model's
+        # transcriber process) for a check of cuts and QR codes; /health lists their states.
+        out = analyse_file(path, workdir, settings.replace(video_sample_stride=1, analysers=["none"]))
         report = describe_and_report(out, settings.replace(ai_provider="offline"), user_id=None)
     found_qr = expected["qr_text"] in report["summary"]["qr_codes"]
     cuts = report["analysis"]["cut_frames"]

@@ -1,0 +1,180 @@
+"""The transcriber process: Whisper base loaded once, serving a worker's jobs over a Unix socket.
+
+Why a process of its own: once a CTranslate2 model is loaded in a process, CTranslate2 cannot be
+used in a fork of it (measured here with ctranslate2 4.8.5: the forked child's first encode
+waits forever on the parent's thread pool, and a new model in the child aborts with
+``std::system_error``). RQ runs each job in a forked horse, so ``speech.warm()`` starts this
+process before the worker forks: it loads the model once and every horse asks it over the socket.
+
+It is run by path (``python whisper_server.py MODEL_DIR SOCKET``), not as ``-m backend_app…``, so it
+imports neither Flask nor the app: only the standard library, numpy, PyAV and faster-whisper.
+It prints ``ready`` once listening and ends when its standard input closes (the worker ended).
+
+Protocol: one JSON line per connection ``{"path", "language", "budget_s"}``; the answer is JSON
+lines ``{"segment": {start_s, end_s, text, language}}`` as they are found, then ``{"done": {…}}``
+or ``{"error": "…"}``. A client that hangs up stops the work at the next segment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import threading
+import time
+
+SAMPLE_RATE = 16_000
+BEAM_SIZE = 1  # greedy (with temperature fallback): ~the same words here as beam 5, less decoding
+_served = 0
+
+
+def pcm16k(path: str, limit_s: float | None = None):
+    """The first audio stream of ``path`` as 16 kHz mono float32 (numpy), decoded by PyAV; None
+    when the file has no audio stream. ``limit_s`` stops decoding after that many seconds."""
+    import av
+    import numpy as np
+
+    with av.open(path, metadata_errors="ignore") as container:
+        if not container.streams.audio:
+            return None
+        stream = container.streams.audio[0]
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+        pieces, count = [], 0
+        for frame in container.decode(stream):
+            frame.pts = None  # the resampler keeps its own clock; a gap in the source's pts is no error
+            for out in resampler.resample(frame):
+                pieces.append(out.to_ndarray().reshape(-1))
+                count += pieces[-1].size
+            if limit_s is not None and count >= limit_s * SAMPLE_RATE:
+                break
+        for out in resampler.resample(None):
+            pieces.append(out.to_ndarray().reshape(-1))
+    if not pieces:
+        return np.zeros(0, dtype=np.float32)
+    return (np.concatenate(pieces).astype(np.float32) / 32768.0)[: int(limit_s * SAMPLE_RATE) if limit_s else None]
+
+
+def load(model_dir: str):
+    """Whisper from ``model_dir`` (a directory: faster-whisper never asks a hub for one), int8 on one CPU thread
+    so the analysis's decode keeps the other core; and the Silero VAD model faster-whisper ships."""
+    from faster_whisper import WhisperModel
+    from faster_whisper.vad import get_vad_model
+
+    model = WhisperModel(model_dir, device="cpu", compute_type="int8", cpu_threads=1, local_files_only=True)
+    get_vad_model()
+    return model
+
+
+def transcribe(model, path: str, language: str | None, budget_s: float):
+    """Events for one video, stopping when ``budget_s`` seconds of this process's CPU time (every
+    thread's; one job at a time) are spent, saying how far it got. CPU, not wall time: on a busy
+    machine the same work takes longer but costs the same.
+
+    A known ``language``: one pass over the speech the VAD keeps (faster-whisper's ``vad_filter``),
+    ~0.15 s of CPU per second of speech here. Unknown: each passage (speech separated by 2 s of
+    silence) is transcribed on its own with its own detected language, so a video that switches
+    language gets each passage right; each passage costs two encoder runs over a 30 s window
+    (detect, then transcribe), ~0.6 s of CPU per second of speech here (docs/benchmarks.md)."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    spent = _cpu_clock()
+    audio = pcm16k(path)
+    if audio is None:
+        yield {"done": {"audio_s": 0.0, "transcribed_s": 0.0, "complete": True, "note": "no audio track"}}
+        return
+    audio_s = round(audio.size / SAMPLE_RATE, 2)
+    if language:
+        passages = [{"start": 0, "end": audio.size, "vad": True}]
+    else:
+        passages = get_speech_timestamps(audio, VadOptions())
+    done_s, complete = 0.0, True
+    for passage in passages:
+        if spent() > budget_s:
+            complete = False
+            break
+        offset = passage["start"] / SAMPLE_RATE
+        segments, info = model.transcribe(
+            audio[passage["start"] : passage["end"]],
+            language=language or None,
+            beam_size=BEAM_SIZE,
+            vad_filter=passage.get("vad", False),  # a passage is speech already (VAD above)
+            condition_on_previous_text=False,  # a small model repeats itself less
+        )
+        for segment in segments:
+            text = segment.text.strip()
+            if text:
+                yield {
+                    "segment": {
+                        "start_s": round(offset + segment.start, 2),
+                        "end_s": round(offset + segment.end, 2),
+                        "text": text,
+                        "language": info.language,
+                    }
+                }
+            done_s = offset + segment.end
+            if spent() > budget_s:
+                complete = False
+                break
+        if not complete:
+            break
+        done_s = passage["end"] / SAMPLE_RATE
+    yield {
+        "done": {
+            "audio_s": audio_s,
+            "transcribed_s": round(audio_s if complete else done_s, 2),
+            "complete": complete,
+            "passages": len(passages),
+            "seconds": round(spent(), 3),
+        }
+    }
+
+
+def _cpu_clock():
+    """Seconds of CPU this process has used since the call (all threads: CTranslate2's, ONNX Runtime's)."""
+    started = time.process_time()
+    return lambda: time.process_time() - started
+
+
+def _serve(conn: socket.socket, model) -> None:
+    global _served
+    with conn, conn.makefile("rb") as reader:
+        try:
+            line = reader.readline().strip()
+            if not line:  # a client checking that the process is there
+                return
+            request = json.loads(line)
+            _served += 1
+            for event in transcribe(model, request["path"], request.get("language"), float(request["budget_s"])):
+                if "done" in event:
+                    event["done"].update(pid=os.getpid(), served=_served)
+                conn.sendall(json.dumps(event).encode() + b"\n")
+        except (BrokenPipeError, ConnectionResetError):  # the client stopped waiting
+            return
+        except Exception as exc:  # the client reports it; the process serves the next job
+            try:
+                conn.sendall(json.dumps({"error": f"{type(exc).__name__}: {exc}"[:300]}).encode() + b"\n")
+            except OSError:
+                pass
+
+
+def _end_with_parent() -> None:
+    """Exit when standard input closes: the worker (and every horse) that could ask has ended."""
+    sys.stdin.buffer.read()
+    os._exit(0)
+
+
+def main(model_dir: str, socket_path: str) -> None:
+    model = load(model_dir)
+    threading.Thread(target=_end_with_parent, daemon=True).start()
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(socket_path)
+    server.listen(8)
+    print("ready", flush=True)
+    while True:  # one job at a time: a worker runs one job at a time
+        conn, _ = server.accept()
+        _serve(conn, model)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
