@@ -2,14 +2,15 @@
 
 The chat search index lives beside the models: on SQLite an FTS5 virtual table (and its
 shadow tables ``shot_fts_*``) kept in sync by triggers, on PostgreSQL a GIN expression index.
-Both are created by migration 0003 only. ``include_object`` is used by migrations/env.py
+Both are created by migration 0003 only; the same pair over ``passages`` (``passage_fts``,
+``ix_passages_search``) by migration 0011. ``include_object`` is used by migrations/env.py
 (autogenerate) and by tests/test_migrations.py (the drift check), so both see the same schema.
 """
 
 from __future__ import annotations
 
-UNMODELLED_TABLE_PREFIXES = ("shot_fts",)
-UNMODELLED_INDEXES = {"ix_shot_documents_search"}
+UNMODELLED_TABLE_PREFIXES = ("shot_fts", "passage_fts")
+UNMODELLED_INDEXES = {"ix_shot_documents_search", "ix_passages_search"}
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:

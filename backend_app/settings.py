@@ -37,6 +37,11 @@ def _list(raw: str) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
+# The AI analysers a video gets when ANALYSERS is unset (opt-in besides: pose, nsfw).
+DEFAULT_ANALYSERS = ("speech", "text", "faces")
+KNOWN_ANALYSERS = ("speech", "text", "faces", "pose", "nsfw")
+
+
 @dataclass(frozen=True)
 class Settings:
     # --- runtime -----------------------------------------------------------------
@@ -120,6 +125,10 @@ class Settings:
     video_ai_max_keyframes: int = field(default=6, metadata={"env": "VIDEO_AI_MAX_KEYFRAMES"})
     video_preview: bool = field(default=True, metadata={"env": "VIDEO_PREVIEW"})
     video_preview_height: int = field(default=360, metadata={"env": "VIDEO_PREVIEW_HEIGHT"})
+    # The AI analysers that run on each video (services/video/analysers.py); "none" for none.
+    analysers: list[str] = field(default_factory=lambda: list(DEFAULT_ANALYSERS), metadata={"env": "ANALYSERS"})
+    # Each analyser's CPU budget per minute of video: it samples fewer frames rather than run past it.
+    analyser_budget_s_per_min: float = field(default=30.0, metadata={"env": "ANALYSER_BUDGET_S_PER_MIN"})
     pipeline_check_ttl_s: int = field(default=300, metadata={"env": "PIPELINE_CHECK_TTL_S"})
     upload_allowed_types: list[str] = field(
         default_factory=lambda: [
@@ -364,6 +373,13 @@ def _number_problems(settings: Settings) -> list[str]:
         problems.append("WORKER_HEALTH_PORT must be a TCP port (1 to 65535), or 0 for none")
     if not 144 <= settings.video_preview_height <= 720:
         problems.append("VIDEO_PREVIEW_HEIGHT must be from 144 to 720 (the preview is at most 720p)")
+    unknown = [name for name in settings.analysers if name not in (*KNOWN_ANALYSERS, "none")]
+    if unknown:
+        problems.append(f"ANALYSERS has unknown names {unknown}: choose from {', '.join(KNOWN_ANALYSERS)} (or none)")
+    if "none" in settings.analysers and len(settings.analysers) > 1:
+        problems.append("ANALYSERS=none cannot be combined with analyser names")
+    if settings.analyser_budget_s_per_min <= 0:
+        problems.append("ANALYSER_BUDGET_S_PER_MIN must be above 0")
     return problems
 
 

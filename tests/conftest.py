@@ -17,8 +17,13 @@ import pytest
 from rq import Worker
 
 from backend_app import create_app, local_redis
+from backend_app import settings as settings_module
 from backend_app.extensions import db
 from tests.helpers import ROOT, env_for, postgres
+
+# The AI analysers (models, seconds per video) run only in the tests about them, which name them:
+# tests that build settings themselves (load_settings({})) get none by default, and so do workers.
+settings_module.DEFAULT_ANALYSERS = ("none",)
 
 BASE_SETTINGS = {
     "app_env": "test",
@@ -26,7 +31,8 @@ BASE_SETTINGS = {
     "enqueue_backoff_s": 0.01,
     "log_level": "WARNING",
     "llm_probe": False,  # a worker's start-up probe would add calls to the scripted server's count
-    "worker_health_port": 0,  # the suite starts many workers; a test that wants the endpoint picks a free port
+    "worker_health_port": 0,
+    "analysers": ["none"],  # the suite starts many workers; a test that wants the endpoint picks a free port
 }
 
 

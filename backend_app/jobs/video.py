@@ -6,6 +6,8 @@ job, so the worker can remove what a killed run left (jobs/workers.py).
 
 from __future__ import annotations
 
+from flask import current_app, has_app_context
+
 from backend_app.jobs.runner import JobContext
 from backend_app.models import Job
 from backend_app.services.video import analyse as video_analyse
@@ -13,8 +15,9 @@ from backend_app.services.video import pipeline as video_pipeline
 
 
 def warm() -> None:
-    """Load what keyframe inspection reads before horses fork, not in each job."""
-    video_pipeline.warm()
+    """Load what keyframe inspection reads and the enabled analysers' models before horses fork,
+    not in each job."""
+    video_pipeline.warm(current_app.config["SETTINGS"] if has_app_context() else None)
 
 
 def analyse(job: Job, ctx: JobContext) -> dict:

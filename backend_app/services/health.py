@@ -23,6 +23,7 @@ from backend_app.queue.reconcile import silent_running, stale_queued
 from backend_app.queue.workers import live_workers
 from backend_app.services import ai, flags, hooks
 from backend_app.services.hooks import HealthCheck
+from backend_app.services.video import analysers
 
 REDIS_DOWN = {"ok": False, "error": "redis unreachable"}
 
@@ -52,6 +53,13 @@ def check_ai() -> dict[str, Any]:
     the model endpoint's reachability, latency and last error."""
     from_endpoint = ai.endpoint_status()
     return {"ok": True, **from_endpoint}
+
+
+def check_analysers() -> dict[str, Any]:
+    """The AI analysers: each one's state (ready, disabled, not_installed with the file that
+    installs it). Never failing health: a missing analyser is skipped, the analysis goes on."""
+    rows = analysers.statuses(current_app.config["SETTINGS"])
+    return {"ok": True, "analysers": rows}
 
 
 def check_workers() -> dict[str, Any]:
@@ -138,6 +146,7 @@ def init_app(app: Flask) -> None:
             HealthCheck("jobs", job_counts, needs="database"),
             HealthCheck("flags", flag_states, needs="database"),
             HealthCheck("ai", check_ai, needs="redis", unmet=REDIS_DOWN | {"ok": True}),
+            HealthCheck("analysers", check_analysers),
         ]
     )
 

@@ -1,8 +1,8 @@
 """Retention: delete what is older than PURGE_RETENTION_H, and orphaned temp files.
 
 Run hourly by the `purge` job (the worker's scheduler submits it) and by `flask data purge`.
-Analyses go with their storage objects and shot documents (the chat index is built over
-them); finished job rows go once no kept analysis points at them. In between run the purge
+Analyses go with their storage objects, shot documents and passages (the chat indexes are
+built over them); finished job rows go once no kept analysis points at them. In between run the purge
 hooks (services/hooks.py) the features register: abandoned uploads, requirement batches, chat
 history…
 Temp files under DATA_DIR/tmp are orphans once older than the longest job time limit.
@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 
 from backend_app.extensions import db
-from backend_app.models import Analysis, Job, ShotDocument
+from backend_app.models import Analysis, Job, Passage, ShotDocument
 from backend_app.models.base import iso, utcnow
 from backend_app.models.job import FINISHED
 from backend_app.queue.kinds import KINDS
@@ -40,13 +40,13 @@ def _storage():
 
 
 def purge_analyses(cutoff: datetime, dry_run: bool) -> dict[str, int]:
-    """Analyses created before ``cutoff`` whose job is over: objects, shot documents, rows."""
+    """Analyses created before ``cutoff`` whose job is over: objects, shot documents, passages, rows."""
     old = (
         select(Analysis)
         .outerjoin(Job, Analysis.job_id == Job.id)
         .where(Analysis.created_at < cutoff, (Job.id.is_(None)) | (Job.status.in_(FINISHED)))
     )
-    counts = {"analyses": 0, "shot_documents": 0, "storage_objects": 0}
+    counts = {"analyses": 0, "shot_documents": 0, "passages": 0, "storage_objects": 0}
     if dry_run:
         ids = [a.id for a in db.session.execute(old).scalars()]
         counts["analyses"] = len(ids)
@@ -54,6 +54,11 @@ def purge_analyses(cutoff: datetime, dry_run: bool) -> dict[str, int]:
             db.session.execute(
                 select(func.count()).select_from(ShotDocument).where(ShotDocument.analysis_id.in_(ids))
             ).scalar()
+            if ids
+            else 0
+        )
+        counts["passages"] = (
+            db.session.execute(select(func.count()).select_from(Passage).where(Passage.analysis_id.in_(ids))).scalar()
             if ids
             else 0
         )
@@ -67,6 +72,7 @@ def purge_analyses(cutoff: datetime, dry_run: bool) -> dict[str, int]:
         counts["shot_documents"] += (
             db.session.execute(delete(ShotDocument).where(ShotDocument.analysis_id.in_(ids))).rowcount or 0
         )
+        counts["passages"] += db.session.execute(delete(Passage).where(Passage.analysis_id.in_(ids))).rowcount or 0
         counts["analyses"] += db.session.execute(delete(Analysis).where(Analysis.id.in_(ids))).rowcount or 0
         db.session.commit()
     return counts

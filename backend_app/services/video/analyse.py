@@ -22,7 +22,7 @@ from backend_app.extensions import db
 from backend_app.models import Analysis
 from backend_app.models.base import utcnow
 from backend_app.queue.errors import JobFailure, RetryableFailure
-from backend_app.services.chat import shot_documents
+from backend_app.services.chat import passages, shot_documents
 from backend_app.services.video import pipeline as video_pipeline
 from backend_app.services.video.output import PipelineOutput
 from backend_app.services.video.workdir import make_workdir
@@ -123,6 +123,7 @@ def analyse(analysis_id: str | None, progress: Progress, *, run_id: str, user_id
         report["preview_key"] = stored_preview
         progress("index", 95)
         shots = shot_documents.replace_for(analysis, report)
+        passages.index_analysis_extras(analysis, report)
         _complete(analysis, report)
         return {
             "analysis_id": analysis.id,

@@ -1,7 +1,7 @@
 """Where an analysis's data lives outside its row, and how it all goes away together.
 
 Its hooks (registered by services/video/hooks.py): a session's cleanup (objects, shot
-documents, analyses and their job rows), the account eraser (every object under
+documents, passages, analyses and their job rows), the account eraser (every object under
 ``users/<user_id>/``), the export (every such object as ``files/<key>``), a retention purger
 for uploads that were started and never finished, and the ``storage`` health check.
 """
@@ -20,7 +20,7 @@ from sqlalchemy import delete, select
 
 from backend_app.adapters.storage import get_storage
 from backend_app.extensions import db, redis_store
-from backend_app.models import Analysis, Job, ShotDocument
+from backend_app.models import Analysis, Job, Passage, ShotDocument
 from backend_app.models.base import utcnow
 from backend_app.models.job import PENDING_UPLOAD, QUEUED, RUNNING
 from backend_app.tenancy import Tenant, list_owned
@@ -50,12 +50,13 @@ def cancel_rq_job(job) -> None:
 
 
 def purge_analysis(analysis: Analysis) -> int:
-    """Remove an analysis's objects, shot documents, row and job row (the caller commits)."""
+    """Remove an analysis's objects, shot documents, passages, row and job row (the caller commits)."""
     cancel_rq_job(analysis.job)
     removed = get_storage().delete_prefix(analysis.prefix)
     db.session.execute(
         delete(ShotDocument).where(ShotDocument.analysis_id == analysis.id, ShotDocument.user_id == analysis.user_id)
     )
+    db.session.execute(delete(Passage).where(Passage.analysis_id == analysis.id, Passage.user_id == analysis.user_id))
     job = analysis.job
     db.session.delete(analysis)
     if job is not None:

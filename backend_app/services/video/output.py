@@ -24,3 +24,5 @@ class PipelineOutput:
     report: dict = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     audio: AudioTrack | None = None  # None: the file has no audio stream
+    found: dict = field(default_factory=dict)  # the AI analysers' report parts (transcript, texts, people…)
+    analysers: list[dict] = field(default_factory=list)  # one row per analyser: name, state, reason, seconds

@@ -16,10 +16,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 
 from backend_app.adapters import vision
+from backend_app.adapters.ai.base import Context as AnalyserContext
 from backend_app.adapters.vision import keyframes as kf
 from backend_app.adapters.vision import preview as rendition
 from backend_app.observability import carrying_log_ids
 from backend_app.queue.errors import JobFailure
+from backend_app.services.video import analysers
 from backend_app.services.video import describe as describer
 from backend_app.services.video.output import PipelineOutput
 from backend_app.services.video.report import build_report, shot_dicts
@@ -33,9 +35,12 @@ KEYFRAMES_IN_FLIGHT = 4  # keyframe pictures (each at most 960 px, ~1.5 MB) wait
 INSPECT_NICENESS = 5
 
 
-def warm() -> None:
-    """Load what keyframe inspection reads (keyframes.warm), once, before a worker's horses fork."""
+def warm(settings=None) -> None:
+    """Load what keyframe inspection reads (keyframes.warm) and the enabled analysers' models,
+    once, before a worker's horses fork."""
     kf.warm()
+    if settings is not None:
+        analysers.warm(settings)
 
 
 def limits_from(settings) -> vision.Limits:
@@ -89,13 +94,15 @@ def analyse_file(
     os.makedirs(workdir, exist_ok=True)
     with clock.stage("probe", 12), _refused_as_job_failure():
         meta = vision.probe(path, limits)
+    runs = analysers.Runs(settings, _analyser_context(path, workdir, meta, settings))
     pool = ThreadPoolExecutor(
         max_workers=1, thread_name_prefix="keyframes", initializer=carrying_log_ids(_yield_to_decoding)
     )
     places = threading.BoundedSemaphore(KEYFRAMES_IN_FLIGHT)
     inspections: dict[int, tuple[str, Future]] = {}
 
-    def inspect(picture, thumb: str) -> tuple[dict, bytes]:
+    def inspect(record: vision.ShotRecord, picture, thumb: str) -> tuple[dict, bytes]:
+        runs.keyframe(record.index, record.start_frame / meta.fps, (record.end_frame + 1) / meta.fps, picture)
         return kf.inspect(picture, thumb), kf.tile_jpeg(picture)
 
     def inspect_soon(record: vision.ShotRecord, picture) -> None:
@@ -103,7 +110,7 @@ def analyse_file(
             return
         thumb = os.path.join(workdir, f"thumb_{record.index}.jpg")
         places.acquire()
-        found = pool.submit(inspect, picture, thumb)
+        found = pool.submit(inspect, record, picture, thumb)
         found.add_done_callback(lambda _done: places.release())
         inspections[record.index] = (thumb, found)
 
@@ -142,8 +149,14 @@ def analyse_file(
                     findings, tiles[shot["index"]] = found.result()
                     shot.update(findings)
             sheet = make_contact_sheet(shots, tiles, workdir)
+        with clock.stage("analysers", 78):  # what the analysers still have to do after the pass
+            found, ran, analyser_timings = runs.finish(shots)
+    except BaseException:
+        runs.close()
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+    clock.timings.update(analyser_timings)
     if made is not None:
         clock.timings["preview_encode"] = made.encode_s  # inside the decode stage, on the encoding thread
     return PipelineOutput(
@@ -155,6 +168,21 @@ def analyse_file(
         preview=made.path if made is not None else None,
         timings=clock.timings,
         audio=audio,
+        found=found,
+        analysers=ran,
+    )
+
+
+def _analyser_context(path: str, workdir: str, meta: vision.VideoMetadata, settings) -> AnalyserContext:
+    return AnalyserContext(
+        path=path,
+        workdir=workdir,
+        duration_s=meta.duration_s,
+        fps=meta.fps,
+        width=meta.width,
+        height=meta.height,
+        budget_s=settings.analyser_budget_s_per_min * max(1.0, meta.duration_s / 60),
+        settings=settings,
     )
 
 

@@ -172,7 +172,7 @@ def build_report(out: PipelineOutput, words: Descriptions, keyframe_key: Callabl
         "container_duration_s": meta.duration_s,
         "partial_decode": decoded_range(meta, passed),  # the session list says it without loading the report
     }
-    return {
+    report = {
         "version": REPORT_VERSION,
         "metadata": metadata,
         "shots": shots,
@@ -189,4 +189,13 @@ def build_report(out: PipelineOutput, words: Descriptions, keyframe_key: Callabl
             "cut_frames": passed.cuts,
             "decode_s": passed.decode_s,
         },
+        # The AI analysers' parts (empty when none ran) and how each one fared
+        "transcript": [],
+        "texts": [],
+        "people": [],
+        "analysers": list(out.analysers),
     }
+    for key, value in out.found.items():  # an analyser adds its own parts; it cannot replace the measured ones
+        if key not in report or report[key] == []:
+            report[key] = value
+    return report
