@@ -3,9 +3,10 @@
 Browsers play H.264 (or HEVC) with AAC in MP4/MOV and VP8/VP9/AV1 with Opus/Vorbis in WebM;
 anything else (MPEG-4 Part 2 or MJPEG in AVI, H.264 in MKV, MPEG-2, WMV…) shows a dead player.
 For those the pass hands every frame it decodes to a ``PreviewWriter``, which scales it to at
-most 720p and encodes it with the libx264 inside PyAV's wheel (no system ffmpeg), while it
-pulls the source's audio packets up to the same second from a second, cheap demuxer and encodes
-them to AAC, so the MP4 is interleaved as it is written. The index is moved to the front
+most 720p and encodes it with the libx264 inside PyAV's wheel (no system ffmpeg), while a thread
+of its own reads the source's sound from a second, cheap demuxer (AAC copied as it is, anything
+else decoded and encoded to AAC) and the encoding thread muxes those packets up to the same second,
+so the MP4 is interleaved as it is written. The index is moved to the front
 (``movflags +faststart``) when the file is closed, so a browser can start playing and seek with
 Range requests before it has the whole file.
 
@@ -115,8 +116,10 @@ class PreviewWriter:
     """Encodes the frames it is given (in display order) and the source's audio into one MP4.
 
     ``add`` is called from the pass's reader thread for every frame it decodes and only hands the
-    frame to an encoding thread (at most IN_FLIGHT wait), so decoding goes on while x264 works;
-    ``close`` finishes the file (or removes it when encoding failed) and returns what was written.
+    frame to an encoding thread (at most IN_FLIGHT wait), so decoding goes on while x264 works; the
+    sound is made on a third thread (``_make_audio``) and muxed by the encoding thread, the only
+    one that writes the file. ``close`` finishes the file (or removes it when encoding failed) and
+    returns what was written.
     """
 
     def __init__(
