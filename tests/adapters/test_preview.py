@@ -10,9 +10,12 @@ import subprocess
 from pathlib import Path
 
 import av
+import cv2
+import numpy as np
 import pytest
 
 from backend_app.adapters.vision import preview
+from backend_app.adapters.vision.frames import planes
 from backend_app.services.video import pipeline as video_pipeline
 from backend_app.settings import load_settings
 from tests import media
@@ -187,3 +190,33 @@ def test_a_failed_pass_leaves_no_preview_behind(tmp_path):
     with pytest.raises(RuntimeError, match="stopped"):
         video_pipeline.analyse_file(str(source), str(work), _settings(tmp_path), on_progress=stop)
     assert work.is_dir() and not (work / preview.OUTPUT_NAME).exists()
+
+
+def _luma(path: str) -> list[np.ndarray]:
+    with av.open(path) as container:
+        return [planes(f)[0].copy() for f in container.decode(container.streams.video[0])]
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    error = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return 99.0 if error == 0 else 10 * np.log10(255.0**2 / error)
+
+
+@pytest.mark.parametrize("short", [180, 240], ids=["halved", "resized"])
+def test_every_preview_frame_shows_its_own_source_frame(tmp_path, short):
+    """The encoder is handed the same picture for every frame, written again each time: each
+    frame of the preview must still show its own source frame (the square moves 4 px a frame),
+    not a neighbour's, at an exact halving and at a size whose rows are padded in memory."""
+    source = media.make_clip(tmp_path / "moving.avi", seconds=1, fps=25, size=(640, 360), codec="mpeg4")
+    out = video_pipeline.analyse_file(
+        str(source), str(tmp_path / "work"), _settings(tmp_path, video_preview_height=short)
+    )
+    made, original = _luma(out.preview), _luma(str(source))
+    size = preview.preview_size(640, 360, short_side=short)  # 320x180, 426x238
+    assert len(made) == len(original) == 25 and made[0].shape == size[::-1]
+    how = cv2.INTER_AREA if short == 180 else cv2.INTER_LINEAR
+    expected = [cv2.resize(y, size, interpolation=how) for y in original]
+    for i in range(1, 24):
+        own = _psnr(made[i], expected[i])
+        neighbours = max(_psnr(made[i], expected[i - 1]), _psnr(made[i], expected[i + 1]))
+        assert own > 30 and own > neighbours + 3, (i, own, neighbours)

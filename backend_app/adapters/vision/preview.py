@@ -3,9 +3,10 @@
 Browsers play H.264 (or HEVC) with AAC in MP4/MOV and VP8/VP9/AV1 with Opus/Vorbis in WebM;
 anything else (MPEG-4 Part 2 or MJPEG in AVI, H.264 in MKV, MPEG-2, WMV…) shows a dead player.
 For those the pass hands every frame it decodes to a ``PreviewWriter``, which scales it to at
-most 720p and encodes it with the libx264 inside PyAV's wheel (no system ffmpeg), while it
-pulls the source's audio packets up to the same second from a second, cheap demuxer and encodes
-them to AAC, so the MP4 is interleaved as it is written. The index is moved to the front
+most 720p and encodes it with the libx264 inside PyAV's wheel (no system ffmpeg), while a thread
+of its own reads the source's sound from a second, cheap demuxer (AAC copied as it is, anything
+else decoded and encoded to AAC) and the encoding thread muxes those packets up to the same second,
+so the MP4 is interleaved as it is written. The index is moved to the front
 (``movflags +faststart``) when the file is closed, so a browser can start playing and seek with
 Range requests before it has the whole file.
 
@@ -21,6 +22,7 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -45,7 +47,13 @@ IN_FLIGHT = 2  # decoded frames waiting for the encoding thread (each a full-siz
 # cheapest preset (superfast: ~30 % more work, veryfast: ~2.5x); CRF 28 at 360p gives 3-4 Mbit/s
 # on the bench's noisy clips, far less on ordinary footage. A keyframe every two seconds keeps
 # seeking quick. What it costs next to the analysis: docs/benchmarks.md, "Preview rendition".
-PRESET, CRF, KEYFRAME_S, AUDIO_BITRATE = "ultrafast", "28", 2.0, 128_000
+PRESET, CRF, KEYFRAME_S = "ultrafast", "28", 2.0
+# x264 on the encoding thread itself: its own frame threads cost ~25 % more CPU for the same
+# frames, and the cores are busy anyway (decoder threads, the analysis); PyAV lets go of the GIL
+# while x264 works, and the sound is made on a thread of its own (AUDIO_IN_FLIGHT).
+X264_THREADS = "1"
+AUDIO_BITRATE_PER_CHANNEL = 64_000  # AAC-LC: 64 kbit/s mono, 128 kbit/s stereo
+AUDIO_IN_FLIGHT = 256  # AAC packets (~5 s) the sound's thread may be ahead of the pictures
 TIME_BASE = Fraction(1, 90_000)
 ADTS = {"mpegts", "aac", "adts"}  # containers whose AAC carries ADTS headers (MP4 wants them gone: re-encoded)
 AAC_RATES = (48_000, 44_100, 32_000, 24_000, 22_050, 16_000)
@@ -108,8 +116,10 @@ class PreviewWriter:
     """Encodes the frames it is given (in display order) and the source's audio into one MP4.
 
     ``add`` is called from the pass's reader thread for every frame it decodes and only hands the
-    frame to an encoding thread (at most IN_FLIGHT wait), so decoding goes on while x264 works;
-    ``close`` finishes the file (or removes it when encoding failed) and returns what was written.
+    frame to an encoding thread (at most IN_FLIGHT wait), so decoding goes on while x264 works; the
+    sound is made on a third thread (``_make_audio``) and muxed by the encoding thread, the only
+    one that writes the file. ``close`` finishes the file (or removes it when encoding failed) and
+    returns what was written.
     """
 
     def __init__(
@@ -125,18 +135,31 @@ class PreviewWriter:
         self.path, self.failed = out_path, None
         self.width, self.height = preview_size(width, height, pixel_aspect, short_side)
         self.frames, self.encode_s = 0, 0.0
+        # One picture, written for every frame: libx264 copies it into a frame of its own before
+        # ``encode`` returns. A new picture a frame cost more than the resize (0.8 against 0.2 ms a
+        # 360p frame: freshly mapped pages faulted in, the planes packed, then copied again).
+        self._picture = av.VideoFrame(self.width, self.height, "yuv420p")
+        self._targets = [
+            np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[: plane.height, : plane.width]
+            for plane in self._picture.planes
+        ]
         self.origin: float | None = None
         self.last_pts = -1
         self.output = av.open(out_path, "w", format="mp4", options={"movflags": "+faststart"})
-        self.audio_in, self.copying, self.audio_copied_s = None, False, 0.0
+        self.audio_in, self.copying = None, False
         try:
             self.video = self._video_stream(fps)
             self.audio_in, self.audio, self.packets = self._audio(source_path)
         except BaseException:
             self._close_files()
             raise
-        self.audio_next = 0  # next audio sample's pts (1/rate units) in the output
+        # The sound is demuxed (and decoded and encoded, unless copied) on a thread of its own,
+        # started once the first picture is written; the encoding thread muxes its packets in step.
         self.audio_done = self.audio is None
+        self.audio_ready: queue.Queue = queue.Queue(maxsize=AUDIO_IN_FLIGHT)
+        self.audio_thread: threading.Thread | None = None
+        self.audio_pending: av.Packet | None = None
+        self.audio_stop = threading.Event()
         self.waiting: queue.Queue = queue.Queue(maxsize=IN_FLIGHT)
         self.thread = threading.Thread(target=self._encode_all, name="video-preview", daemon=True)
         self.thread.start()
@@ -150,7 +173,7 @@ class PreviewWriter:
                 "preset": PRESET,
                 "crf": CRF,
                 "g": str(max(1, round(fps * KEYFRAME_S))),
-                "threads": str(os.cpu_count() or 1),
+                "threads": X264_THREADS,
             },
         )
         stream.width, stream.height, stream.pix_fmt = self.width, self.height, "yuv420p"
@@ -175,9 +198,10 @@ class PreviewWriter:
         if self.copying:
             return source, self.output.add_stream_from_template(stream), source.demux(stream)
         rate = context.sample_rate if context.sample_rate in AAC_RATES else 48_000
-        layout = "mono" if context.channels == 1 else "stereo"
-        out = self.output.add_stream("aac", rate=rate, layout=layout)
-        out.bit_rate = AUDIO_BITRATE
+        mono = context.channels == 1
+        out = self.output.add_stream("aac", rate=rate, layout="mono" if mono else "stereo")
+        out.bit_rate = AUDIO_BITRATE_PER_CHANNEL * (1 if mono else 2)
+        out.codec_context.open()  # now, not when the first picture's packet writes the header on another thread
         return source, out, source.decode(stream)
 
     def add(self, frame: av.VideoFrame) -> None:
@@ -206,71 +230,88 @@ class PreviewWriter:
         picture = self._converted(frame)
         picture.pts, picture.time_base = pts, TIME_BASE
         self.last_pts = pts
-        for packet in self.video.encode(picture):
-            self.output.mux(packet)
+        self._mux_video(self.video.encode(picture))
         self.frames += 1
         self._audio_until(float(pts * TIME_BASE) + AUDIO_AHEAD_S)
 
+    def _mux_video(self, packets: list[av.Packet]) -> None:
+        """Write the pictures' packets; after the first (the header is written) the sound's thread starts."""
+        for packet in packets:
+            self.output.mux(packet)
+            if self.audio_thread is None and not self.audio_done:
+                self.audio_thread = threading.Thread(target=self._make_audio, name="video-preview-audio", daemon=True)
+                self.audio_thread.start()
+
     def _converted(self, frame: av.VideoFrame) -> av.VideoFrame:
         """The frame at the preview's size as limited-range yuv420p: as it is when it fits, else its
-        planes resized by OpenCV (exact halvings by area, the rest bilinear: a fraction of swscale's cost)."""
+        planes resized by OpenCV (exact halvings by area, the rest bilinear: a fraction of swscale's
+        cost) straight into the one picture the encoder is handed every time (``_picture``)."""
         full_range = frame.format.name.startswith("yuvj") or frame.color_range == 2
         if (frame.width, frame.height, frame.format.name, full_range) == (self.width, self.height, "yuv420p", False):
             return frame
-        y, u, v = planes(frame)
-        w, h = self.width, self.height
-        if y.shape != (h, w):
-            halving = y.shape[1] % w == 0 and y.shape[0] % h == 0
-            how = cv2.INTER_AREA if halving else cv2.INTER_LINEAR
-            y = cv2.resize(y, (w, h), interpolation=how)
-            u = cv2.resize(u, (w // 2, h // 2), interpolation=how)
-            v = cv2.resize(v, (w // 2, h // 2), interpolation=how)
-        packed = np.concatenate((np.ascontiguousarray(y).ravel(), u.ravel(), v.ravel())).reshape(h * 3 // 2, w)
-        return av.VideoFrame.from_ndarray(packed, format="yuv420p")
+        sources = planes(frame)
+        halving = sources[0].shape[1] % self.width == 0 and sources[0].shape[0] % self.height == 0
+        how = cv2.INTER_AREA if halving else cv2.INTER_LINEAR
+        for source, target in zip(sources, self._targets, strict=True):
+            if source.shape == target.shape:
+                np.copyto(target, source)
+            elif cv2.resize(source, target.shape[::-1], dst=target, interpolation=how) is not target:
+                raise ValueError("OpenCV did not resize into the preview picture")  # never seen: a guard
+        return self._picture
 
     def _audio_until(self, until_s: float) -> None:
-        """Decode, encode and mux the source's audio up to ``until_s`` (seconds of the preview)."""
-        if self.audio_done:
-            return
-        if self.copying:
-            return self._copy_until(until_s)
-        try:
-            while self.audio_next / self.audio.rate < until_s:
-                frame = next(self.packets)
-                if frame.time is not None and self.origin is not None:
-                    start = frame.time - self.origin
-                    if start + frame.samples / frame.sample_rate <= 0:
-                        continue  # before the first picture
-                    if self.audio_next == 0 and start > 0:  # the sound starts after the picture: keep the gap
-                        self.audio_next = round(start * self.audio.rate)
-                frame.time_base = Fraction(1, frame.sample_rate)
-                frame.pts = round(self.audio_next * frame.sample_rate / self.audio.rate)
-                self.audio_next += round(frame.samples * self.audio.rate / frame.sample_rate)
-                for packet in self.audio.encode(frame):
-                    self.output.mux(packet)
-        except StopIteration:
-            self.audio_done = True
-        except av.FFmpegError:  # undecodable audio: the preview keeps what it has
-            self.audio_done = True
+        """Mux the sound's packets that start before ``until_s`` (seconds of the preview), waiting
+        for the sound's thread to make them when it is behind."""
+        while not self.audio_done and self.audio_thread is not None:
+            if self.audio_pending is None:
+                self.audio_pending = self.audio_ready.get()
+                if self.audio_pending is None:  # the sound ended (or could not be read further)
+                    self.audio_done = True
+                    return
+            packet = self.audio_pending
+            if float(packet.pts * packet.time_base) >= until_s:
+                return
+            self.output.mux(packet)
+            self.audio_pending = None
 
-    def _copy_until(self, until_s: float) -> None:
-        """Mux the source's AAC packets as they are up to ``until_s``, timed from the first picture."""
+    def _make_audio(self) -> None:
+        """The sound's thread: its packets, timed from the first picture, handed to the encoding thread."""
         try:
-            while self.audio_copied_s < until_s:
-                packet = next(self.packets)
-                if packet.pts is None or packet.dts is None or not packet.size:
-                    continue  # the demuxer's flush packet
-                shift = round((self.origin or 0.0) / packet.time_base)
-                packet.pts, packet.dts = packet.pts - shift, packet.dts - shift
-                if packet.pts < 0:
-                    continue  # before the first picture
-                self.audio_copied_s = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+            for packet in self._copied() if self.copying else self._encoded():
+                if self.audio_stop.is_set():
+                    break
                 packet.stream = self.audio
-                self.output.mux(packet)
-        except StopIteration:
-            self.audio_done = True
-        except av.FFmpegError:
-            self.audio_done = True
+                self.audio_ready.put(packet)
+        except (av.FFmpegError, ValueError) as exc:  # undecodable sound: the preview keeps what it has
+            log.info("the preview's sound stops early", extra={"error": f"{type(exc).__name__}: {exc}"})
+        finally:
+            self.audio_ready.put(None)
+
+    def _encoded(self) -> Iterator[av.Packet]:
+        """The source's sound decoded and encoded to AAC, from the first picture on."""
+        rate, written = self.audio.rate, 0  # ``written``: the next sample's pts (1/rate units) in the output
+        for frame in self.packets:
+            if frame.time is not None:
+                start = frame.time - self.origin
+                if start + frame.samples / frame.sample_rate <= 0:
+                    continue  # before the first picture
+                if written == 0 and start > 0:  # the sound starts after the picture: keep the gap
+                    written = round(start * rate)
+            frame.time_base = Fraction(1, frame.sample_rate)
+            frame.pts = round(written * frame.sample_rate / rate)
+            written += round(frame.samples * rate / frame.sample_rate)
+            yield from self.audio.encode(frame)
+        yield from self.audio.encode(None)
+
+    def _copied(self) -> Iterator[av.Packet]:
+        """The source's AAC packets as they are, timed from the first picture."""
+        for packet in self.packets:
+            if packet.pts is None or packet.dts is None or not packet.size:
+                continue  # the demuxer's flush packet
+            shift = round(self.origin / packet.time_base)
+            packet.pts, packet.dts = packet.pts - shift, packet.dts - shift
+            if packet.pts >= 0:  # not before the first picture
+                yield packet
 
     def close(self, keep: bool = True) -> PreviewResult | None:
         """Finish the file; None (and no file) when nothing could be written or ``keep`` is false
@@ -281,15 +322,13 @@ class PreviewWriter:
         self.thread.join()
         try:
             if self.failed is None and self.frames:
-                for packet in self.video.encode(None):
-                    self.output.mux(packet)
+                self._mux_video(self.video.encode(None))
                 if self.audio is not None:
                     self._audio_until(float(self.last_pts * TIME_BASE) + 1.0 / float(self.video.average_rate or 30))
-                    for packet in [] if self.copying else self.audio.encode(None):
-                        self.output.mux(packet)
         except (av.FFmpegError, ValueError, OSError) as exc:
             self.failed = f"{type(exc).__name__}: {exc}"
         finally:
+            self._stop_audio()
             self._close_files()
         if self.failed is not None or not self.frames:
             if os.path.exists(self.path):
@@ -298,6 +337,18 @@ class PreviewWriter:
         return PreviewResult(
             self.path, self.width, self.height, self.frames, self.audio is not None, round(self.encode_s, 4)
         )
+
+    def _stop_audio(self) -> None:
+        """End the sound's thread: the sound past the last picture is not wanted."""
+        if self.audio_thread is None:
+            return
+        self.audio_stop.set()
+        while self.audio_thread.is_alive():  # unblock it if it waits for room, then let it see the stop
+            try:
+                self.audio_ready.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        self.audio_thread.join()
 
     def _close_files(self) -> None:
         for container in (self.output, self.audio_in):
