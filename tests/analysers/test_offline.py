@@ -92,7 +92,10 @@ def test_the_default_analysers_run_with_no_network_and_an_empty_home(tmp_path):
     )
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads(run.stdout.strip().splitlines()[-1])
-    assert {r["name"]: r["state"] for r in result["analysers"]} == dict.fromkeys(names, "ran"), result["analysers"]
+    assert {r["name"]: r["state"] for r in result["analysers"]} == dict.fromkeys(names, "ran"), (
+        result["analysers"],
+        run.stderr[-3000:],
+    )
     if "speech" in names:
         words = " ".join(s["text"] for s in result["found"]["transcript"]).lower()
         assert "old town" in words, result["found"]["transcript"]

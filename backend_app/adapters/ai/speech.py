@@ -158,11 +158,14 @@ class _Transcriber:
         directory = model_dir()
         self.socket_dir = tempfile.mkdtemp(prefix="framewise-whisper-")
         self.socket_path = os.path.join(self.socket_dir, "socket")
-        self.process = subprocess.Popen(
-            [sys.executable, whisper_server.__file__, directory, self.socket_path],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
+        self.log_path = os.path.join(self.socket_dir, "log")
+        with open(self.log_path, "wb") as log_file:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                [sys.executable, whisper_server.__file__, directory, self.socket_path],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log_file,
+            )
         self.owner = os.getpid()
         ready: list[bytes] = []
         reader = threading.Thread(target=lambda: ready.append(self.process.stdout.readline()), daemon=True)
@@ -170,7 +173,18 @@ class _Transcriber:
         reader.join(READY_TIMEOUT_S)
         if not ready or ready[0].strip() != b"ready":
             self.process.kill()
-            raise SpeechError("SPEECH_ENGINE_FAILED", "the transcriber process did not start (its log says why)")
+            said = ready[0].decode(errors="replace").strip() if ready else ""
+            raise SpeechError(
+                "SPEECH_ENGINE_FAILED",
+                f"the transcriber process did not start (exit {self.process.wait()}; said {said!r}): {self.log_tail()}",
+            )
+
+    def log_tail(self, chars: int = 600) -> str:
+        try:
+            with open(self.log_path, "rb") as handle:
+                return handle.read()[-chars:].decode(errors="replace").strip() or "(its log is empty)"
+        except OSError:
+            return "(no log)"
 
     def reachable(self) -> bool:
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
