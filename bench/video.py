@@ -173,7 +173,6 @@ def child_analyse(stride: int, preview: str = "720", analysers: tuple[str, ...] 
         {},
         ai_provider="offline",
         mock_mode=True,
-        analysers=["none"],
         data_dir=str(CACHE / "data"),
         video_sample_stride=stride,
         video_preview=preview != "off",
