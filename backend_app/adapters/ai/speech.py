@@ -156,7 +156,7 @@ class _Transcriber:
 
     def __init__(self):
         directory = model_dir()
-        self.socket_dir = tempfile.mkdtemp(prefix="framewise-whisper-")
+        self.socket_dir = _socket_dir()
         self.socket_path = os.path.join(self.socket_dir, "socket")
         self.log_path = os.path.join(self.socket_dir, "log")
         with open(self.log_path, "wb") as log_file:  # the child keeps its own copy of the descriptor
@@ -195,6 +195,17 @@ class _Transcriber:
             return False
         finally:
             probe.close()
+
+
+def _socket_dir() -> str:
+    """A private (0700) directory for the socket, in TMPDIR when the socket's path fits the 107
+    bytes a Unix socket address holds, else in /tmp (a deep TMPDIR — pytest's under xdist — made
+    the transcriber's bind fail)."""
+    directory = tempfile.mkdtemp(prefix="framewise-whisper-")
+    if len(os.path.join(directory, "socket").encode()) <= 100:
+        return directory
+    os.rmdir(directory)
+    return tempfile.mkdtemp(prefix="framewise-whisper-", dir="/tmp")
 
 
 _transcriber: _Transcriber | None = None

@@ -160,7 +160,8 @@ def _serve(conn: socket.socket, model) -> None:
 
 def _end_with_parent() -> None:
     """Exit when standard input closes: the worker (and every horse) that could ask has ended."""
-    sys.stdin.buffer.read()
+    while os.read(0, 4096):  # the raw descriptor: a buffered reader's lock, held by this daemon
+        pass  # thread, turned a failed start into "Fatal Python error … at interpreter shutdown"
     os._exit(0)
 
 
