@@ -189,6 +189,8 @@ def child_analyse(stride: int, preview: str = "720", analysers: tuple[str, ...] 
             "timings": report["timings"],
             "analysers": report["analysers"],
             "speech": report.get("speech"),
+            "text_sampling": report.get("text_sampling"),
+            "texts": len(report.get("texts") or []),
             "transcript": report["transcript"],
             "tree_rss_mb": _tree_rss_mb(),
         }
@@ -304,6 +306,18 @@ def bench_analysers(seconds: int, reps: int) -> tuple[list[str], bool]:
             words = " ".join(s["text"] for s in full["transcript"]).lower()
             heard = sum(1 for *_, text in NARRATION if text.split()[1].lower().strip(".,") in words)
             found = f"{len(full['transcript'])} segments; {heard} of {len(NARRATION)} sentences heard"
+            detection = facts.get("detection") or {}
+            if detection:
+                how = "one pass" if detection.get("one_pass") else "each passage on its own"
+                own += f" (languages {', '.join(detection.get('languages', []))} in {detection.get('sampled')} sampled passages: {how})"
+        if row["name"] == "text" and full.get("text_sampling"):
+            s = full["text_sampling"]
+            offered = sum(s["offered"].values())
+            own = (
+                f"{s['spent_s']:.1f} s CPU: {s['ocr_runs']} frames read by OCR of {offered} offered "
+                f"({s['duplicates']} duplicates, {s['dropped']} dropped while behind, {s['skipped']} not read)"
+            )
+            found = f"{full['texts']} texts"
         per_min = row.get("seconds", 0) / minutes if minutes else 0
         lines.append(f"| {row['name']} | {row['state']} {row.get('reason', '')} | {per_min:.1f} s | {own} | {found} |")
     rss = max(r["tree_rss_mb"] for r in runs["analysers:default"])
