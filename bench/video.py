@@ -198,6 +198,8 @@ def child_analyse(stride: int, preview: str = "720", analysers: tuple[str, ...] 
             "timings": report["timings"],
             "analysers": report["analysers"],
             "speech": report.get("speech"),
+            "text_sampling": report.get("text_sampling"),
+            "texts": len(report.get("texts") or []),
             "transcript": report["transcript"],
             "tree_rss_mb": _tree_rss_mb(),
         }
@@ -231,15 +233,29 @@ NARRATION = [  # (offset s, espeak-ng voice, sentence): about half of the minute
     (44, "en", "Tomorrow the market opens again at seven."),
     (51, "de", "Vielen Dank und auf Wiedersehen."),
 ]
+# --narration en: the same minute in one language (the German sentences' English counterparts)
+NARRATION_EN = [
+    (offset, "en", text)
+    for offset, _voice, text in [
+        *[row for row in NARRATION if row[1] == "en"],
+        (9, "en", "Good morning. The fishermen bring their catch to the market by the harbour."),
+        (23, "en", "In the afternoon we ride our bicycles to the station."),
+        (37, "en", "The sun goes down, and the town slowly falls quiet."),
+        (51, "en", "Thank you very much and goodbye."),
+    ]
+]
+NARRATION_EN.sort()
 TARGET_ANALYSERS_RATIO, TARGET_WORKER_RSS_MB = 3.0, 1536  # default analysers ÷ none; worker with all loaded
 
 
-def narrated(base: Path) -> Path:
+def narrated(base: Path, narration: list | None = None) -> Path:
     """``base`` with NARRATION spoken by espeak-ng as its AAC sound track (made once)."""
     import shutil
     import tempfile
 
-    path = CACHE / f"{base.stem}_narrated.mp4"
+    narration = narration or NARRATION
+    suffix = "_en" if narration is NARRATION_EN else ""
+    path = CACHE / f"{base.stem}_narrated{suffix}.mp4"
     if path.exists():
         return path
     if shutil.which("espeak-ng") is None:
@@ -247,13 +263,13 @@ def narrated(base: Path) -> Path:
     print(f"  making {path.name} …", flush=True)
     with tempfile.TemporaryDirectory() as scratch:
         inputs, chains = [], []
-        for n, (offset, voice, text) in enumerate(NARRATION):
+        for n, (offset, voice, text) in enumerate(narration):
             wav = Path(scratch) / f"{n}.wav"
             subprocess.run(["espeak-ng", "-v", voice, "-s", "140", "-w", str(wav), text], check=True)
             inputs += ["-i", str(wav)]
             chains.append(f"[{n + 2}:a]adelay={offset * 1000}|{offset * 1000}[s{n}]")
-        labels = "".join(f"[s{n}]" for n in range(len(NARRATION)))
-        graph = ";".join([*chains, f"[1:a]{labels}amix=inputs={len(NARRATION) + 1}:duration=first:normalize=0[a]"])
+        labels = "".join(f"[s{n}]" for n in range(len(narration)))
+        graph = ";".join([*chains, f"[1:a]{labels}amix=inputs={len(narration) + 1}:duration=first:normalize=0[a]"])
         tmp = path.with_name(f"part_{path.name}")
         seconds = str(int(base.stem.split("_")[-1].rstrip("s")))
         subprocess.run(
@@ -289,10 +305,11 @@ def narrated(base: Path) -> Path:
     return path
 
 
-def bench_analysers(seconds: int, reps: int) -> tuple[list[str], bool]:
+def bench_analysers(seconds: int, reps: int, narration: list | None = None) -> tuple[list[str], bool]:
     """The narrated 720p minute analysed with no AI analyser and with the default ones, interleaved,
     each in a fresh child with the models loaded before the timing (as a worker before forking)."""
-    path = narrated(clip((1280, 720), seconds)[0])
+    narration = narration or NARRATION
+    path = narrated(clip((1280, 720), seconds)[0], narration)
     runs: dict[str, list[dict]] = {"analysers:none": [], "analysers:default": []}
     for _ in range(reps):
         for kind in runs:
@@ -311,8 +328,20 @@ def bench_analysers(seconds: int, reps: int) -> tuple[list[str], bool]:
             facts = full["speech"]
             own = f"{facts.get('seconds') or 0:.1f} s transcribing {facts.get('transcribed_s', 0):.0f} s of audio"
             words = " ".join(s["text"] for s in full["transcript"]).lower()
-            heard = sum(1 for *_, text in NARRATION if text.split()[1].lower().strip(".,") in words)
-            found = f"{len(full['transcript'])} segments; {heard} of {len(NARRATION)} sentences heard"
+            heard = sum(1 for *_, text in narration if text.split()[1].lower().strip(".,") in words)
+            found = f"{len(full['transcript'])} segments; {heard} of {len(narration)} sentences heard"
+            detection = facts.get("detection") or {}
+            if detection:
+                how = "one pass" if detection.get("one_pass") else "each passage on its own"
+                own += f" (languages {', '.join(detection.get('languages', []))} in {detection.get('sampled')} sampled passages: {how})"
+        if row["name"] == "text" and full.get("text_sampling"):
+            s = full["text_sampling"]
+            offered = sum(s["offered"].values())
+            own = (
+                f"{s['spent_s']:.1f} s CPU: {s['ocr_runs']} frames read by OCR of {offered} offered "
+                f"({s['duplicates']} duplicates, {s['dropped']} dropped while behind, {s['skipped']} not read)"
+            )
+            found = f"{full['texts']} texts"
         per_min = row.get("seconds", 0) / minutes if minutes else 0
         lines.append(f"| {row['name']} | {row['state']} {row.get('reason', '')} | {per_min:.1f} s | {own} | {found} |")
     rss = max(r["tree_rss_mb"] for r in runs["analysers:default"])
@@ -509,6 +538,12 @@ def main() -> int:
         help="run only the timing table, only the peak-RSS measurement, only the preview rendition's timing, "
         "or only the AI analysers' costs (default analysers ÷ none, worker memory)",
     )
+    parser.add_argument(
+        "--narration",
+        choices=["mixed", "en"],
+        default="mixed",
+        help="the analysers bench's sound track: English and German alternating, or English only",
+    )
     parser.add_argument("--preview-heights", default="720", help="preview heights to time (first = judged)")
     parser.add_argument("--child", nargs=3, metavar=("KIND", "PATH", "STRIDE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -526,7 +561,7 @@ def main() -> int:
         flush=True,
     )
     if args.part == "analysers":
-        _, ok = bench_analysers(seconds, reps)
+        _, ok = bench_analysers(seconds, reps, NARRATION_EN if args.narration == "en" else NARRATION)
         print(f"\nload average now {os.getloadavg()[0]:.1f}; analysers targets {'met' if ok else 'NOT met'}")
         return 0 if ok else 1
     if args.part in ("all", "preview"):

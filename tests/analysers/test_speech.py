@@ -59,6 +59,8 @@ def test_english_and_german_are_transcribed_at_their_seconds_with_their_language
     assert "bahnhof" in " ".join(s["text"].lower() for s in report["transcript"])
     assert all(s["start_s"] < s["end_s"] <= 16.5 for s in report["transcript"])
     assert report["speech"]["language"] == "detected" and report["speech"]["note"] == ""
+    # both passages sampled; they disagree, so each passage is transcribed with its own language
+    assert report["speech"]["detection"] == {"sampled": 2, "languages": ["de", "en"], "one_pass": False}
     assert report["speech"]["transcribed_s"] == pytest.approx(16.0, abs=0.2)
     assert {r["name"]: r["state"] for r in report["analysers"]} == {"speech": "ran"}
     assert report["timings"]["analyser_speech"] > 0
@@ -71,6 +73,46 @@ def test_a_set_language_is_used_for_every_passage(tmp_path):
     assert "bahnhof" in " ".join(s["text"].lower() for s in report["transcript"])
     assert {s["language"] for s in report["transcript"]} == {"de"}
     assert report["speech"]["language"] == "de"
+
+
+@pytest.mark.timeout(600)
+def test_one_language_heard_in_the_sampled_passages_is_transcribed_in_one_pass(tmp_path):
+    video = speech_video(tmp_path / "de.mp4", 20, [(1.0, *DE), (11.0, *DE)])
+    report = _report(video, _settings(tmp_path), tmp_path)
+    assert report["speech"]["detection"] == {"sampled": 2, "languages": ["de"], "one_pass": True}
+    assert "bahnhof" in " ".join(s["text"].lower() for s in report["transcript"])
+    assert {s["language"] for s in report["transcript"]} == {"de"} and report["speech"]["language"] == "detected"
+    assert _said(report, "morgen")["start_s"] == pytest.approx(1.0, abs=1.0)
+    assert report["speech"]["transcribed_s"] == pytest.approx(20.0, abs=0.2)
+
+
+@pytest.mark.timeout(600)
+def test_a_passage_not_sampled_gets_its_own_language_from_the_run_that_transcribes_it(tmp_path):
+    # four passages: the first, third and last are sampled (en, en, de: they disagree), the second is not
+    video = speech_video(tmp_path / "four.mp4", 33, [(1.0, *EN), (8.0, *DE), (19.0, *EN), (25.0, *DE)])
+    report = _report(video, _settings(tmp_path), tmp_path)
+    assert report["speech"]["detection"] == {"sampled": 3, "languages": ["de", "en"], "one_pass": False}
+    morning = [s for s in report["transcript"] if "morgen" in s["text"].lower()]
+    assert len(morning) == 2, report["transcript"]
+    assert morning[0]["start_s"] == pytest.approx(8.0, abs=1.0) and morning[0]["language"] == "de"
+    assert [s["language"] for s in report["transcript"] if "floats" in s["text"].lower()] == ["en", "en"]
+
+
+def test_the_language_is_detected_on_a_few_long_passages_spread_over_the_video():
+    from backend_app.adapters.ai.whisper_server import SAMPLE_RATE, sample_passages
+
+    def passages(*seconds):  # (start, length) in seconds
+        return [{"start": int(a * SAMPLE_RATE), "end": int((a + n) * SAMPLE_RATE)} for a, n in seconds]
+
+    many = passages(*[(10.0 * i, 3.0) for i in range(7)])
+    assert sample_passages(many) == [many[0], many[3], many[6]]
+    mixed = passages((0, 1.0), (5, 2.5), (9, 0.5), (12, 4.0), (20, 0.8))
+    assert sample_passages(mixed) == [mixed[0], mixed[1], mixed[3]]  # the long ones, then the longest short one
+    few = passages((0, 1.0), (5, 2.5))
+    assert sample_passages(few) == few  # a short passage is asked too when there are few
+    short = passages((0, 0.5), (5, 1.5), (9, 0.3), (12, 1.0))
+    assert sample_passages(short) == [short[0], short[1], short[3]]  # none long enough: the longest
+    assert sample_passages([]) == []
 
 
 def test_a_video_without_sound_has_an_empty_transcript_and_no_failure(tmp_path):

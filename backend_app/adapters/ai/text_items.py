@@ -108,9 +108,22 @@ class Budget:
         self.admitted += 1
         return True
 
+    def on_pace(self, t: float, share: float = 1.0) -> bool:
+        """Whether one more frame may be read now that the pass is at ``t``: what is spent plus one
+        frame stays within ``share`` of the budget for the video up to ``t`` (plus the slack)."""
+        if not self.measured:  # the first look is free (base.on_pace): it measures the cost
+            return True
+        allowed = share * self.budget_s * min(1.0, (t + self.slack_s) / self.duration_s)
+        return self.spent_s + self.cost_s <= allowed
+
+    def spend(self, cost_s: float) -> None:
+        """A frame was read for ``cost_s`` CPU seconds."""
+        self.spent_s += cost_s
+        self.measured += 1
+
     def exhausted(self) -> bool:
         """Whether one more frame would run past the whole budget (checked before reading one)."""
-        return self.spent_s + self.cost_s > self.budget_s
+        return bool(self.measured) and self.spent_s + self.cost_s > self.budget_s
 
     def done(self, cost_s: float | None) -> None:
         """A frame admitted earlier was read (its CPU seconds) or dropped after all (None)."""

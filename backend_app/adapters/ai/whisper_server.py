@@ -26,6 +26,10 @@ import time
 
 SAMPLE_RATE = 16_000
 BEAM_SIZE = 1  # greedy (with temperature fallback): ~the same words here as beam 5, less decoding
+# An unknown language is detected on up to this many passages spread over the video, each at
+# least this long (Whisper hears a language poorly in a second of speech).
+LANGUAGE_SAMPLES = 3
+LANGUAGE_SAMPLE_MIN_S = 2.0
 _served = 0
 
 
@@ -62,8 +66,28 @@ def load(model_dir: str):
     from faster_whisper.vad import get_vad_model
 
     model = WhisperModel(model_dir, device="cpu", compute_type="int8", cpu_threads=1, local_files_only=True)
+    model.model = _Heard(model.model)
     get_vad_model()
     return model
+
+
+class _Heard:
+    """CTranslate2's Whisper, recording the language its last detection heard: with
+    ``multilingual=True`` faster-whisper detects each 30 s window's language from the encoder
+    output it transcribes from (one encoder run, not two), but reports only the language it was
+    given; this is how a passage's own language is known then."""
+
+    def __init__(self, inner):
+        self._inner = inner
+        self.last: str | None = None
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def detect_language(self, *args, **kwargs):
+        results = self._inner.detect_language(*args, **kwargs)
+        self.last = results[0][0][0][2:-2]  # "<|de|>" -> "de"
+        return results
 
 
 def transcribe(model, path: str, language: str | None, budget_s: float):
@@ -72,10 +96,13 @@ def transcribe(model, path: str, language: str | None, budget_s: float):
     machine the same work takes longer but costs the same.
 
     A known ``language``: one pass over the speech the VAD keeps (faster-whisper's ``vad_filter``),
-    ~0.15 s of CPU per second of speech here. Unknown: each passage (speech separated by 2 s of
-    silence) is transcribed on its own with its own detected language, so a video that switches
-    language gets each passage right; each passage costs two encoder runs over a 30 s window
-    (detect, then transcribe), ~0.6 s of CPU per second of speech here (docs/benchmarks.md)."""
+    ~0.15 s of CPU per second of speech here. Unknown: the language is detected on a few passages
+    spread over the video (``sample_passages``, one encoder run each); when they agree, the one
+    pass with that language. When they disagree, each passage (speech separated by 2 s of silence)
+    is transcribed on its own with its own language, so a video that switches language gets each
+    passage right: one encoder run over a 30 s window per passage (the language detected from the
+    run that transcribes it, ``_Heard``; the sampled ones' detection reused), ~0.4 s of CPU per
+    second of speech here (docs/benchmarks.md)."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     spent = _cpu_clock()
@@ -84,19 +111,33 @@ def transcribe(model, path: str, language: str | None, budget_s: float):
         yield {"done": {"audio_s": 0.0, "transcribed_s": 0.0, "complete": True, "note": "no audio track"}}
         return
     audio_s = round(audio.size / SAMPLE_RATE, 2)
+    detection: dict = {}
+    known: dict[int, str] = {}  # passage start -> its detected language
     if language:
         passages = [{"start": 0, "end": audio.size, "vad": True}]
     else:
         passages = get_speech_timestamps(audio, VadOptions())
+        for passage in sample_passages(passages):
+            found, _probability, _all = model.detect_language(audio=audio[passage["start"] : passage["end"]])
+            known[passage["start"]] = found
+        heard = sorted(set(known.values()))
+        detection = {"sampled": len(known), "languages": heard, "one_pass": len(heard) == 1}
+        if len(heard) == 1:  # one language heard: transcribe all the speech in one pass with it
+            language = heard[0]
+            passages = [{"start": 0, "end": audio.size, "vad": True}]
     done_s, complete = 0.0, True
     for passage in passages:
         if spent() > budget_s:
             complete = False
             break
         offset = passage["start"] / SAMPLE_RATE
+        given = language or known.get(passage["start"])
+        # a passage of unknown language: detected from the encoder run that transcribes it
+        heard_here = given is None and isinstance(model.model, _Heard)
         segments, info = model.transcribe(
             audio[passage["start"] : passage["end"]],
-            language=language or None,
+            language=given or ("en" if heard_here else None),
+            multilingual=heard_here,
             beam_size=BEAM_SIZE,
             vad_filter=passage.get("vad", False),  # a passage is speech already (VAD above)
             condition_on_previous_text=False,  # a small model repeats itself less
@@ -109,7 +150,7 @@ def transcribe(model, path: str, language: str | None, budget_s: float):
                         "start_s": round(offset + segment.start, 2),
                         "end_s": round(offset + segment.end, 2),
                         "text": text,
-                        "language": info.language,
+                        "language": (model.model.last if heard_here else None) or info.language,
                     }
                 }
             done_s = offset + segment.end
@@ -125,9 +166,22 @@ def transcribe(model, path: str, language: str | None, budget_s: float):
             "transcribed_s": round(audio_s if complete else done_s, 2),
             "complete": complete,
             "passages": len(passages),
+            "detection": detection,
             "seconds": round(spent(), 3),
         }
     }
+
+
+def sample_passages(passages: list[dict], most: int = LANGUAGE_SAMPLES) -> list[dict]:
+    """Up to ``most`` passages spread over the video (first, middle, last) to detect the language
+    on, in time order: those of at least LANGUAGE_SAMPLE_MIN_S first, then the longest of the rest
+    (so a short passage in another language is still heard when there are few passages)."""
+    long_enough = [p for p in passages if p["end"] - p["start"] >= LANGUAGE_SAMPLE_MIN_S * SAMPLE_RATE]
+    if len(long_enough) > most:
+        picks = sorted({round(i * (len(long_enough) - 1) / (most - 1)) for i in range(most)})
+        long_enough = [long_enough[i] for i in picks]
+    rest = sorted((p for p in passages if p not in long_enough), key=lambda p: p["start"] - p["end"])
+    return sorted(long_enough + rest[: most - len(long_enough)], key=lambda p: p["start"])
 
 
 def _cpu_clock():
