@@ -22,8 +22,8 @@ from flask import current_app
 from backend_app.errors import AppError
 from backend_app.services import ai
 from backend_app.services.video import describe_openai
+from backend_app.services.video.found import found_counts
 from backend_app.services.video.quality import DARK_SHARE
-from backend_app.services.video.report import found_counts
 
 log = logging.getLogger(__name__)
 

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from backend_app.services.video.found import found_counts
 from backend_app.services.video.quality import is_blurry, quality_warnings, slide_facts
 from backend_app.services.video.sound import audio_facts, audio_section
 from backend_app.wording import counted
@@ -130,16 +131,6 @@ def damage_warning(passed: PassResult) -> list[dict]:
             "spans": [list(span) for span in passed.damaged],
         }
     ]
-
-
-def found_counts(found: dict) -> list[tuple[int, str, str]]:
-    """(count, singular, plural) of what the AI analysers found, for those that found any."""
-    counts = [
-        (len(found.get("transcript") or []), "spoken segment", "spoken segments"),
-        (len(found.get("texts") or []), "on-screen text", "on-screen texts"),
-        (len(found.get("people") or []), "person", "people"),
-    ]
-    return [c for c in counts if c[0]]
 
 
 def summary(
