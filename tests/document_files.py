@@ -30,6 +30,29 @@ def pdf_with_text(pages: list[str], *, outline: dict[int, str] | None = None) ->
     return out.getvalue()
 
 
+def pdf_with_chapters(pages: list[tuple[str, list[str]]], *, size: float = 20) -> bytes:
+    """A PDF (reportlab, no bookmarks) whose pages open with a bold ``size`` pt heading over 12 pt
+    body lines: (heading, body lines) per page; an empty heading leaves the page without one."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=A4)
+    for heading, lines in pages:
+        y = 800
+        if heading:
+            pdf.setFont("Helvetica-Bold", size)
+            pdf.drawString(60, y, heading)
+            y -= size + 12
+        pdf.setFont("Helvetica", 12)
+        for line in lines:
+            pdf.drawString(60, y, line)
+            y -= 16
+        pdf.showPage()
+    pdf.save()
+    return out.getvalue()
+
+
 def page_picture(lines: list[str], size=(1240, 1754)):
     """A white page (150 dpi A4) with big black text drawn in: what a scanner makes."""
     from PIL import Image, ImageDraw, ImageFont

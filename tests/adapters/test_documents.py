@@ -9,7 +9,7 @@ import pytest
 
 from backend_app.adapters.documents import language, office, plain, raster, zipguard
 from backend_app.adapters.documents.errors import DocumentError
-from backend_app.adapters.documents.pdf import PdfSource, needs_ocr
+from backend_app.adapters.documents.pdf import PdfSource, headings_by_size, needs_ocr
 from backend_app.adapters.documents.sections import SECTION_WORDS
 from tests import document_files as files
 
@@ -185,3 +185,32 @@ def test_page_images_open_upright_and_bombs_are_refused(tmp_path):
     with pytest.raises(DocumentError) as caught:
         raster.open_image(huge)
     assert caught.value.code == "DOCUMENT_CORRUPT" and caught.value.details["width"] == 10_000
+
+
+def test_pdf_headings_are_found_by_type_size_without_bookmarks(tmp_path):
+    body = ["Plants turn light into sugar in their leaves every day.", "Chlorophyll absorbs red and blue light."]
+    pages = [
+        ("Chapter 1: Photosynthesis", body),
+        ("Chapter 2: Respiration", ["Mitochondria burn sugar to release energy.", *body]),
+        ("", body + ["A short line", "Ends with a full stop."]),  # body-size lines are never headings
+    ]
+    path = _write(tmp_path, "notes.pdf", files.pdf_with_chapters(pages))
+    with PdfSource(path) as pdf:
+        assert pdf.headings() == {}  # no bookmarks
+        read = [pdf.read(i) for i in range(3)]
+    assert [found for _, found in read] == [[(1, "Chapter 1: Photosynthesis")], [(1, "Chapter 2: Respiration")], []]
+    assert read[1][0].startswith("Chapter 2: Respiration") and "Mitochondria burn sugar" in read[1][0]
+
+
+def test_heading_levels_follow_the_size_and_long_or_closed_lines_are_text():
+    lines = [
+        ("Part One", 24.0),
+        ("Cells", 16.0),
+        ("A large pull quote that runs on for far more than twelve words in all of it", 16.0),
+        ("A large sentence that ends.", 16.0),
+        ("Body text of the page, the most characters of any size on it.", 12.0),
+        ("More body text of the page, and more of it, so that the body is the size most text has.", 12.0),
+        ("Barely larger", 12.5),
+    ]
+    assert headings_by_size(lines) == [(1, "Part One"), (2, "Cells")]
+    assert headings_by_size([("All one size", 12.0), ("Still one size", 12.0)]) == []

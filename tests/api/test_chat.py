@@ -860,3 +860,47 @@ def test_isolation_matrix_over_speech_text_people_and_pages(client, app):
         (cite.get("analysis_id") or cite.get("document_id")) in corpus.allowed(alice.id, alice_session)
         for cite in map(tools.cite_item, box.shots)
     )
+
+
+def test_no_transcript_says_why_from_the_speech_analysers_row_and_the_audio(client, app):
+    """ "What is said about balloons?" without a transcript names the reason: the analyser off or
+    not installed, no audio track, or no speech heard; in English or German questions alike."""
+    user = make_user()
+    h = auth_headers(client, user)
+    shot = {"index": 0, "start_s": 0.0, "end_s": 2.0, "brightness": 0.5, "motion": 0.1, "description": "A park."}
+    speech_ran = {"name": "speech", "state": "ran", "reason": "", "seconds": 1.0}
+    cases = {
+        "off.mp4": ([], []),
+        "bare.mp4": ([{"name": "speech", "state": "not_installed", "reason": "not installed: faster_whisper"}], []),
+        "mute.mp4": ([speech_ran], [{"code": "NO_AUDIO", "message": "The file has no audio track."}]),
+        "wind.mp4": ([speech_ran], []),
+    }
+    sessions = {}
+    for filename, (ran, warnings) in cases.items():
+        sid = client.post("/api/v1/sessions", json={"name": filename}, headers=h).get_json()["id"]
+        analysis = chat_data.add_analysis(user.id, sid, filename)
+        analysis.report = {"shots": [shot], "warnings": warnings, "metadata": {"duration_s": 2.0}, "analysers": ran}
+        sessions[filename] = sid
+    db.session.commit()
+
+    def ask(message: str, session_id: str | None) -> str:
+        body = {"message": message, **({"session_id": session_id} if session_id else {})}
+        return client.post("/api/v1/chat", json=body, headers=h).get_json()["answer"]
+
+    expected = {
+        "off.mp4": "the speech analyser was off when it was analysed",
+        "bare.mp4": "the speech analyser is not installed",
+        "mute.mp4": "it has no audio track",
+        "wind.mp4": "no speech was heard in it",
+    }
+    for filename, why in expected.items():
+        for question in ("what is said about balloons?", "was wird über Ballons gesagt?"):
+            answer = ask(question, sessions[filename])
+            assert answer == f"I can't tell that from the analysis: {filename} has no transcript because {why}.", (
+                question,
+                answer,
+            )
+    everything = ask("what is said about balloons?", None)
+    assert everything.startswith("I can't tell that from the analysis: no video in scope has a transcript (")
+    assert all(f"{name}: {why}" in everything for name, why in expected.items() if name != "off.mp4")
+    assert "measures light" not in everything

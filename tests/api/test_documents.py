@@ -272,3 +272,52 @@ def test_a_document_over_the_page_limit_fails_with_its_code_and_keeps_no_pages(a
         assert document.status == "failed" and document.error_code == "DOCUMENT_TOO_MANY_PAGES", name
         assert "at most 3" in document.error_message and document.job.retryable is False
         assert db.session.query(DocumentPage).filter_by(document_id=document.id).count() == 0
+
+
+def _ask(client, owner, question: str) -> dict:
+    body = {"message": question, "session_id": owner["session_id"]}
+    return client.post("/api/v1/chat", json=body, headers=owner["headers"]).get_json()
+
+
+def test_pdf_headings_by_type_size_make_the_outline_and_answer_chapter_questions(app, client, owner):
+    from backend_app.services.documents.documents import outline
+
+    pages = [
+        ("Chapter 1: Photosynthesis", [CELLS, "Leaves turn light into sugar."]),
+        ("Chapter 2: Respiration", [ENERGY, "Oxygen is used up on the way."]),
+        ("Chapter 2: Respiration", ["The cell stores what it does not use at once."]),  # a running title
+        ("", ["Nothing the cell makes is wasted."]),
+        ("Chapter 3: Growth", ["Cells divide to grow."]),
+    ]
+    data = files.pdf_with_chapters(pages)
+    document = _extract(upload_document(client, owner["headers"], owner["session_id"], data, "notes.pdf"))
+    assert document.status == "completed"
+    stored = db.session.query(DocumentPage).filter_by(document_id=document.id).order_by(DocumentPage.number).all()
+    assert [(e["title"], e["page"]) for e in outline(stored)] == [
+        ("Chapter 1: Photosynthesis", 1),
+        ("Chapter 2: Respiration", 2),
+        ("Chapter 3: Growth", 5),
+    ]
+
+    answer = _ask(client, owner, "what does chapter 2 say about mitochondria?")
+    assert "Chapter 2: Respiration" in answer["answer"] and "Mitochondria turn sugar" in answer["answer"]
+    assert [(c["kind"], c["document_id"], c["page"]) for c in answer["citations"]] == [("page", document.id, 2)]
+    summary = _ask(client, owner, "summarise chapter 2")  # the chapter runs on over the page without a heading
+    assert {c["page"] for c in summary["citations"]} == {2, 3, 4}, summary
+
+
+def test_a_document_without_headings_finds_chapters_by_their_title_lines(app, client, owner):
+    pages = [
+        f"1. Photosynthesis\n{CELLS}",
+        f"Kapitel 2: Atmung\n{ENERGY}",
+        "3. Growth\nCells divide to grow; mitochondria multiply with them.",
+    ]
+    document = _extract(
+        upload_document(client, owner["headers"], owner["session_id"], files.pdf_with_text(pages), "plain.pdf")
+    )
+    assert {tuple(p.headings) for p in db.session.query(DocumentPage).filter_by(document_id=document.id)} == {()}
+    answer = _ask(client, owner, "what does chapter 2 say about mitochondria?")
+    assert [(c["kind"], c["page"]) for c in answer["citations"]] == [("page", 2)], answer
+    assert "Kapitel 2: Atmung" in answer["answer"]
+    third = _ask(client, owner, "was steht in Kapitel 3 über mitochondria?")
+    assert [c["page"] for c in third["citations"]] == [3], third

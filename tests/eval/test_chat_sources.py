@@ -87,7 +87,8 @@ def test_a_named_video_without_a_transcript_or_text_says_so(app, reports):
     shot_documents.replace_for(analysis, quiet)
     passages.index_analysis_extras(analysis, quiet)
     db.session.commit()
-    assert _ask(carol, lecture.id, "What is said in quiet.mp4?")["answer"] == "quiet.mp4 has no transcript."
+    said = _ask(carol, lecture.id, "What is said in quiet.mp4?")["answer"]
+    assert said == "quiet.mp4 has no transcript because the speech analyser was off when it was analysed."
     shown = _ask(carol, lecture.id, "What text appears on screen in quiet.mp4?")
     assert shown["answer"] == "No text was read on screen in quiet.mp4." and shown["citations"] == []
     # the lecture's own answers are unchanged by the quiet video beside it

@@ -439,3 +439,20 @@ def test_the_player_plays_the_preview_when_there_is_one_and_shots_link_to_their_
     analysis.report = {**analysis.report, "preview_key": "users/someone-else/a/preview.mp4"}
     db.session.commit()
     assert page.get(_player_src(text(page.get(f"/analyses/{analysis.id}")))).get_data() == b"not really a video"
+
+
+def test_slides_are_noted_as_a_fact_not_listed_as_a_warning(page):
+    session = _session(page)
+    analysis = completed_analysis(page.user.id, session.id)
+    slides = "Still picture with text (slides) at 0.2-6.0 s (5.8 s in all)."
+    analysis.report = {
+        **analysis.report,
+        "warnings": [],
+        "facts": [{"code": "SLIDES", "message": slides, "spans": [[0.2, 6.0]]}],
+    }
+    db.session.commit()
+    body = text(page.get(f"/analyses/{analysis.id}"))
+    assert 'data-testid="facts"' in body and slides in body and 'data-testid="warnings"' not in body
+    analysis.report = {**analysis.report, "facts": []}
+    db.session.commit()
+    assert 'data-testid="facts"' not in text(page.get(f"/analyses/{analysis.id}"))

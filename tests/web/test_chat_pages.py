@@ -57,6 +57,9 @@ def _events(body: str) -> list[tuple[str, dict]]:
 def test_empty_thread_says_what_to_ask(page):
     body = text(page.get("/chat"))
     assert "Nothing asked yet" in body and 'data-testid="chat-form"' in body
+    # documents are in scope too: the page does not speak of videos only
+    assert "Ask your videos and documents" in body and ">Everything of mine</option>" in body
+    assert "All my videos" not in body
 
 
 def test_streamed_answer_cites_the_shot_and_joins_the_thread(page):

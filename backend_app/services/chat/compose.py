@@ -12,7 +12,7 @@ Text from the videos (filenames, QR payloads) is quoted as data, never read as i
 
 from __future__ import annotations
 
-from backend_app.services.chat import aggregates, positions, understand
+from backend_app.services.chat import aggregates, no_speech, positions, understand
 from backend_app.services.chat.facts import Facts, Video
 from backend_app.services.chat.phrasing import (
     CANT_TELL,
@@ -82,7 +82,8 @@ def respond(question: str, facts: Facts, last: dict | None = None) -> Reply | No
 
 def _unanswerable(intent: understand.Intent, facts: Facts) -> Reply:
     if intent.what == "speech":
-        reason = "there is no transcript of what is said; " + MEASURED + "."
+        videos = facts.videos()
+        reason = no_speech.why(videos) if videos else "there is no transcript of what is said; " + MEASURED + "."
     elif intent.what == "count" and intent.unknown:
         reason = f"it does not detect {intent.unknown}; it counts shots, videos, faces and QR codes."
     elif intent.what == "text":

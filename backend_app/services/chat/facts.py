@@ -4,7 +4,7 @@ Everything is read from the stored reports of the tenant's completed analyses, t
 ``tenancy.scoped`` (user, and session when the tenant is narrowed to one): a fact from another
 user's or another session's video cannot be loaded, because the only query this module runs is
 that scoped one. Only the report parts answers need are selected (``shots``, ``warnings``,
-``metadata.duration_s``, ``texts``, ``people``), not the timeline; one query per ``Facts`` object, which
+``metadata.duration_s``, ``texts``, ``people``, ``analysers``), not the timeline; one query per ``Facts`` object, which
 caches them for the request (per-user data is small: tens of videos, hundreds of shots).
 
 The API (what the openai tool path will expose as functions; every call stays in the scope):
@@ -110,6 +110,7 @@ class Video:
     warnings: tuple[str, ...]
     texts: tuple[dict, ...]  # on-screen text, when the report has it (``texts``)
     people: tuple[Person, ...] = ()  # face clusters, when the report has them (``people``)
+    analysers: tuple[dict, ...] = ()  # how each AI analyser fared on it (``analysers``: name, state, reason)
 
     def brightness(self) -> float:
         """Duration-weighted mean brightness."""
@@ -176,6 +177,7 @@ class Facts:
                 report["metadata"]["duration_s"].label("duration_s"),
                 report["texts"].label("texts"),
                 report["people"].label("people"),
+                report["analysers"].label("analysers"),
             )
             .where(Analysis.report.is_not(None))
             .order_by(Analysis.created_at.desc(), Analysis.id)
@@ -194,7 +196,10 @@ class Facts:
             shots = tuple(sorted((_shot(row, s, by_shot, people) for s in raw_shots), key=lambda s: s.index))
             duration = _num(row.duration_s, shots[-1].end_s if shots else 0.0)
             texts = tuple(t for t in row.texts if isinstance(t, dict)) if isinstance(row.texts, list) else ()
-            videos.append(Video(row.id, row.filename, row.session_id, duration, shots, tuple(codes), texts, people))
+            ran = tuple(a for a in row.analysers if isinstance(a, dict)) if isinstance(row.analysers, list) else ()
+            videos.append(
+                Video(row.id, row.filename, row.session_id, duration, shots, tuple(codes), texts, people, ran)
+            )
         return videos
 
     def videos(self) -> list[Video]:

@@ -5,7 +5,9 @@
 - "what does page 3 say about tides?": the page's sentences about it.
 - "what does chapter 2 say about X?", "was steht in Kapitel 2 über X?": a chapter is a heading
   on a page ("Chapter 2: Tides", "2. Tides"); it runs until the next page with another
-  chapter's heading. Its sentences about X, or its summary when nothing is asked about.
+  chapter's heading. Its sentences about X, or its summary when nothing is asked about. A
+  document with no headings at all falls back to its lines: a short line that starts with
+  "Chapter 2"/"Kapitel 2" or "2." and a title opens chapter 2.
 A question is taken only when the scope has document pages; every page is read through the
 tenant-scoped passage index and cited as ``{kind: "page", document_id, page, snippet}``.
 """
@@ -26,6 +28,10 @@ CHAPTER = re.compile(r"\b(?:chapter|kapitel|section|abschnitt)\s+(\d{1,3}|[ivxlc
 NUMBERED = re.compile(  # "Chapter 2: Tides", "Kapitel II", "2. Tides" (a bare roman numeral is too often a word)
     r"^\s*(?:(?:chapter|kapitel|section|abschnitt|part|teil)\s+(\d{1,3}|[ivxlc]{1,7})|(\d{1,3}))\b", re.IGNORECASE
 )
+TITLE_LINE = re.compile(  # a line of text that opens a chapter: "Chapter 2: Tides", "Kapitel 2", "2. Tides"
+    r"^\s*(?:(?:chapter|kapitel)\s+(\d{1,3}|[ivxlc]{1,7})\b|(\d{1,3})\.\s+\w)", re.IGNORECASE
+)
+MAX_TITLE_WORDS = 12
 MAX_DOCUMENTS, MAX_CHAPTER_PAGES, MAX_PAGES_READ = 3, 30, 2000
 ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}
 FRAME = frozenset("summarise summarize summary zusammen fasse zusammenfassung say says sagt steht written".split())
@@ -102,11 +108,19 @@ def _chapter_of(heading: str) -> int | None:
     return _number(found.group(1) or found.group(2)) if found else None
 
 
+def _title_lines(hit: PassageHit) -> list[str]:
+    """The lines of a page that read as a chapter's title (for documents without headings)."""
+    lines = (" ".join(line.split()) for line in hit.text.splitlines())
+    return [line for line in lines if TITLE_LINE.match(line) and len(line.split()) <= MAX_TITLE_WORDS]
+
+
 def _chapter_pages(pages: list[PassageHit], number: int) -> tuple[str, list[PassageHit]]:
-    """The heading that opens chapter ``number`` and its pages ("", [] when no heading opens it)."""
+    """The heading that opens chapter ``number`` and its pages ("", [] when no heading opens it);
+    title lines stand in for headings when no page of the document has any."""
+    heads = page_headings if any(page_headings(hit) for hit in pages) else _title_lines
     start = None
     for n, hit in enumerate(pages):
-        found = next((h for h in page_headings(hit) if _chapter_of(h) == number), None)
+        found = next((h for h in heads(hit) if _chapter_of(h) == number), None)
         if found:
             start = (n, found)
             break
@@ -115,7 +129,7 @@ def _chapter_pages(pages: list[PassageHit], number: int) -> tuple[str, list[Pass
     first, heading = start
     chapter = [pages[first]]
     for hit in pages[first + 1 : first + MAX_CHAPTER_PAGES]:
-        if any(_chapter_of(h) not in (None, number) for h in page_headings(hit)):
+        if any(_chapter_of(h) not in (None, number) for h in heads(hit)):
             break
         chapter.append(hit)
     return heading, chapter

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from backend_app.models.passage import KINDS as PASSAGE_KINDS
-from backend_app.services.chat import pages, passage_search, people
+from backend_app.services.chat import no_speech, pages, passage_search, people
 from backend_app.services.chat.facts import Facts, Video
 from backend_app.services.chat.lexicon import SCREEN_WORDS, SPEECH
 from backend_app.services.chat.passage_search import PassageHit
@@ -82,7 +82,8 @@ def _speech(question: str, facts: Facts) -> Reply:
             facts.tenant, kinds=("speech",), analysis_id=video.analysis_id if video else None, limit=200
         )
         if not said:
-            return Reply(f"{video.filename if video else 'This scope'} has no transcript.", kind="speech")
+            text = no_speech.why([video]) if video else "This scope has no transcript."
+            return Reply(text, kind="speech")
         listed = [f"{_place(h)}: {quote(h.text, 100)}" for h in said[:MAX_LISTED]]
         more = f" and {len(said) - MAX_LISTED} more" if len(said) > MAX_LISTED else ""
         return Reply(

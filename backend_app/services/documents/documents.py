@@ -89,8 +89,14 @@ def thumbnail(tenant: Tenant, document_id: str, number: int) -> Download:
 
 
 def outline(pages: list[DocumentPage]) -> list[dict[str, Any]]:
-    """Every heading with the page it is on, in reading order (the report's outline)."""
-    return [{"title": title, "page": p.number} for p in pages for title in (p.headings or [])]
+    """Every heading with the page it is on, in reading order (the report's outline); a heading
+    repeated atop the following pages (a running chapter title) is listed once, at its first page."""
+    entries: list[dict[str, Any]] = []
+    for page in pages:
+        for title in page.headings or []:
+            if not entries or entries[-1]["title"] != title:
+                entries.append({"title": title, "page": page.number})
+    return entries
 
 
 def delete(tenant: Tenant, document_id: str) -> None:

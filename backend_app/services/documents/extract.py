@@ -80,9 +80,10 @@ def _pdf_pages(path: str, limit: int) -> Iterator[ExtractedPage]:
     with PdfSource(path) as pdf:
         if pdf.page_count > limit:
             raise _too_many(pdf.page_count, limit)
-        headings = pdf.headings()
+        outline = pdf.headings()  # the author's bookmarks win; without any, headings by type size
         for index in range(pdf.page_count):
-            text = pdf.text(index)
+            text, by_size = pdf.read(index)
+            headings = outline.get(index, []) if outline else [title for _, title in by_size]
             scanned = needs_ocr(text)
             if scanned:
                 picture = pdf.render(index, raster.OCR_LONG_SIDE)
@@ -90,7 +91,7 @@ def _pdf_pages(path: str, limit: int) -> Iterator[ExtractedPage]:
                 thumb = raster.thumbnail_jpeg(picture)
             else:
                 thumb = raster.thumbnail_jpeg(pdf.render(index, raster.THUMB_LONG_SIDE))
-            yield ExtractedPage(index + 1, text, headings.get(index, []), scanned, thumb)
+            yield ExtractedPage(index + 1, text, headings, scanned, thumb)
 
 
 def _sections(document: Document, path: str, settings) -> list[Section]:

@@ -22,6 +22,7 @@ from flask import current_app
 from backend_app.errors import AppError
 from backend_app.services import ai
 from backend_app.services.video import describe_openai
+from backend_app.services.video.found import found_counts
 from backend_app.services.video.quality import DARK_SHARE
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,26 @@ def offline_labels(shot: dict) -> list[str]:
     return list(dict.fromkeys(labels))
 
 
-def offline_description(shot: dict) -> str:
-    """E.g. "Dark, mostly static shot (2.0 s) with 1 face; mostly green and white; QR code reads '…'"."""
+MAX_SHOWN_TEXTS = 3
+
+
+def texts_in(shot: dict, texts: list[dict]) -> list[str]:
+    """The on-screen texts read during ``shot``, in the order they appeared, each once."""
+    found = [
+        str(t.get("text") or "").strip()
+        for t in texts
+        if isinstance(t, dict) and _num(t.get("start_s")) < shot["end_s"] and _num(t.get("end_s")) > shot["start_s"]
+    ]
+    return list(dict.fromkeys(t for t in found if t))
+
+
+def _num(value) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+
+
+def offline_description(shot: dict, texts: list[dict] | None = None) -> str:
+    """E.g. "Dark, mostly static shot (2.0 s) with 1 face; mostly green and white; QR code reads '…'".
+    Text on screen: “Quarterly Report”." (the texts the text analyser read during the shot)."""
     words = signal_words(shot)
     length = shot["end_s"] - shot["start_s"]
     text = f"{words['light'].capitalize()}, {words['motion']} shot ({length:.1f} s)"
@@ -87,10 +106,14 @@ def offline_description(shot: dict) -> str:
         text += f"; QR code reads '{payload[:120]}'"
     if shot.get("blurry"):
         text += "; the picture is soft (low sharpness)"
+    read = texts_in(shot, texts or [])
+    if read:
+        shown = ", ".join(f"“{t[:120]}”" for t in read[:MAX_SHOWN_TEXTS])
+        text += f". Text on screen: {shown}" + (f" and {len(read) - MAX_SHOWN_TEXTS} more" if len(read) > 3 else "")
     return text + "."
 
 
-def offline_summary(shots: list[dict], duration_s: float) -> str:
+def offline_summary(shots: list[dict], duration_s: float, found: dict | None = None) -> str:
     faces = sum(1 for s in shots if s.get("faces"))
     codes = sorted({t for s in shots for t in s.get("qr_texts") or []})
     text = (
@@ -99,15 +122,23 @@ def offline_summary(shots: list[dict], duration_s: float) -> str:
     )
     if codes:
         text += "; QR codes: " + ", ".join(f"'{c[:80]}'" for c in codes[:5])
+    for n, one, many in found_counts(found or {}):
+        text += f"; {n} {one if n == 1 else many}"
     return text + ". Descriptions are built from measured signals (offline provider)."
 
 
 def offline(
-    shots: list[dict], duration_s: float, note: str = "descriptions built from measured signals"
+    shots: list[dict],
+    duration_s: float,
+    note: str = "descriptions built from measured signals",
+    found: dict | None = None,
 ) -> Descriptions:
+    """The offline words; ``found`` (the AI analysers' parts: transcript, texts, people) adds the
+    on-screen text seen in each shot and the counts to the summary."""
+    texts = (found or {}).get("texts") or []
     return Descriptions(
-        shots={s["index"]: {"description": offline_description(s), "labels": offline_labels(s)} for s in shots},
-        summary=offline_summary(shots, duration_s),
+        shots={s["index"]: {"description": offline_description(s, texts), "labels": offline_labels(s)} for s in shots},
+        summary=offline_summary(shots, duration_s, found),
         ai={"provider": "offline", "model": None, "ok": True, "note": note},
     )
 
@@ -121,9 +152,11 @@ def describe(
     keyframes: dict[int, bytes] | None = None,
     model: str | None = None,
     max_images: int = 6,
+    found: dict | None = None,
 ) -> Descriptions:
-    """Describe shots (dicts with the measured signals) with the given provider."""
-    base = offline(shots, duration_s)
+    """Describe shots (dicts with the measured signals) with the given provider; ``found`` holds
+    the AI analysers' parts (on-screen texts, transcript, people) the offline words mention."""
+    base = offline(shots, duration_s, found=found)
     if provider != "openai":
         return base
     model = model or current_app.config["SETTINGS"].openai_vision_model

@@ -257,6 +257,7 @@ def describe_and_report(
             keyframes=keyframes,
             model=settings.openai_vision_model,
             max_images=settings.video_ai_max_keyframes,
+            found=out.found,
         )
     with clock.stage("report", 90):
         out.timings.update(clock.timings)

@@ -7,6 +7,11 @@ docs/benchmarks.md); tests/services/test_warning_calibration.py fails when one r
 The per-frame levels (what a dark, black or frozen frame is) are the vision adapter's; they come
 with its pass result (``passed.levels``), so this module (imported by chat, in the web process)
 needs no OpenCV.
+
+A still stretch where the text analyser read text is a slide, not a fault: it is said as a fact
+(``SLIDES``, in the report's ``facts``) instead of FROZEN_FRAMES, and a shot that is such a slide
+is not TOO_DARK either (white text on navy was read, so the picture is legible). A still picture
+with no text read keeps its warnings.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ DARK_SHARE = 0.5  # a shot is too dark when more than this share of its analysed
 # Edge energy at full analysis size over that at half size under which a picture with contrast
 # is blurred (sharp clips of the set: 0.84 and up; blurred ones, light grain included: 0.18-0.38).
 BLUR_DETAIL, BLUR_MIN_CONTRAST = 0.5, 0.04
+SLIDE_SHARE = 0.5  # a shot is a slide when more than this share of it is still with text read on it
 SHAKY_JITTER = 1.5  # mean change of the frame-to-frame shift, in analysis pixels, above which a shot is shaky
 
 
@@ -87,11 +93,47 @@ def _stretch(code: str, spans: list, words: str, how: str, min_s: float) -> dict
     }
 
 
-def quality_warnings(shots: list[dict], passed) -> list[dict]:
-    """Too dark, blurry, shaky, black frames, frozen frames: one warning per kind, with what was measured."""
+def _overlap(a: float, b: float, spans) -> float:
+    return sum(max(0.0, min(b, y) - max(a, x)) for x, y in spans)
+
+
+def slide_spans(frozen: list, texts: list[dict] | None) -> tuple[list, list]:
+    """(still stretches with text read on them, the other still stretches)."""
+    read = [(float(t["start_s"]), float(t["end_s"])) for t in texts or [] if isinstance(t, dict) and "start_s" in t]
+    slides, still = [], []
+    for a, b in frozen:
+        (slides if any(x < b and y > a for x, y in read) or any(a <= x <= b for x, _ in read) else still).append((a, b))
+    return slides, still
+
+
+def slide_shots(shots: list[dict], slides: list) -> set[int]:
+    """The shots that are mostly a slide (still, with text read)."""
+    return {s["index"] for s in shots if _overlap(s["start_s"], s["end_s"], slides) > SLIDE_SHARE * _length(s)}
+
+
+def slide_facts(passed, texts: list[dict] | None) -> list[dict]:
+    """``SLIDES``: where the picture holds still with text on it, said as a fact."""
+    slides, _ = slide_spans(passed.frozen, texts)
+    if not slides:
+        return []
+    total = sum(b - a for a, b in slides)
+    return [
+        {
+            "code": "SLIDES",
+            "message": f"Still picture with text (slides) at {_span_text(slides)} ({total:.1f} s in all).",
+            "spans": [list(s) for s in slides],
+        }
+    ]
+
+
+def quality_warnings(shots: list[dict], passed, texts: list[dict] | None = None) -> list[dict]:
+    """Too dark, blurry, shaky, black frames, frozen frames: one warning per kind, with what was
+    measured; still stretches with text read on them (``texts``) are slides, not faults."""
     warnings, levels = [], passed.levels
+    slides, still = slide_spans(passed.frozen, texts)
+    legible = slide_shots(shots, slides)
     for code, test, words, measured in SHOT_CHECKS:
-        hit = [s for s in shots if test(s)]
+        hit = [s for s in shots if test(s) and not (code == "TOO_DARK" and s["index"] in legible)]
         if not hit:
             continue
         text, numbers = measured(hit, levels)
@@ -107,10 +149,10 @@ def quality_warnings(shots: list[dict], passed) -> list[dict]:
     if passed.black:
         how = f"frames with brightness under {levels['black_brightness']:g} and contrast under {levels['black_contrast']:g}"
         warnings.append(_stretch("BLACK_FRAMES", passed.black, "Black frames", how, levels["black_min_s"]))
-    if passed.frozen:
+    if still:
         how = (
             f"the picture changed by less than {levels['frozen_motion']:g} per frame and under "
             f"{levels['frozen_changed'] * 100:.1f} % of its pixels changed"
         )
-        warnings.append(_stretch("FROZEN_FRAMES", passed.frozen, "Frozen picture", how, levels["frozen_min_s"]))
+        warnings.append(_stretch("FROZEN_FRAMES", still, "Frozen picture", how, levels["frozen_min_s"]))
     return warnings

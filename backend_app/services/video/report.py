@@ -5,7 +5,8 @@ codec, file_size, sha256, bitrate}``, ``shots [{index, start_s, end_s, keyframe_
 qr_texts, colors, brightness, motion, sharpness, labels, description, …}]``, ``timeline``
 (bounded series of ``{t, brightness, motion, sharpness}``), ``warnings [{code, message}]``,
 ``timings {stage: seconds}``, ``summary {description, counts…}``, ``ai {provider, model, ok, note}``,
-``audio`` (services/video/sound.py; null without an audio stream).
+``audio`` (services/video/sound.py; null without an audio stream), ``facts [{code, message,
+spans}]`` (what is so and no fault: ``SLIDES``, still pictures with text read on them).
 Brightness and motion are 0-1 (mean luma; mean absolute luma change per frame); sharpness is
 the variance of the Laplacian on a 160-pixel-wide picture (higher is sharper).
 """
@@ -16,7 +17,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from backend_app.services.video.quality import is_blurry, quality_warnings
+from backend_app.services.video.found import found_counts
+from backend_app.services.video.quality import is_blurry, quality_warnings, slide_facts
 from backend_app.services.video.sound import audio_facts, audio_section
 from backend_app.wording import counted
 
@@ -131,7 +133,9 @@ def damage_warning(passed: PassResult) -> list[dict]:
     ]
 
 
-def summary(shots: list[dict], words: Descriptions, duration_s: float, warnings: list[dict]) -> dict:
+def summary(
+    shots: list[dict], words: Descriptions, duration_s: float, warnings: list[dict], found: dict | None = None
+) -> dict:
     colours = Counter()
     for shot in shots:
         for colour in shot["colors"]:
@@ -144,6 +148,8 @@ def summary(shots: list[dict], words: Descriptions, duration_s: float, warnings:
         "qr_codes": sorted({t for s in shots for t in s["qr_texts"]}),
         "dominant_colors": [name for name, _ in colours.most_common(3)],
         "warnings": len(warnings),
+        # what the AI analysers found, when they found any ("spoken_segments": 12)
+        **{many.replace(" ", "_").replace("-", "_"): n for n, _one, many in found_counts(found or {})},
     }
 
 
@@ -157,10 +163,11 @@ def build_report(out: PipelineOutput, words: Descriptions, keyframe_key: Callabl
         shots.append(
             {**shot, "keyframe_key": key, "labels": text.get("labels", []), "description": text.get("description", "")}
         )
+    texts = out.found.get("texts") or []  # text read on a still stretch makes it a slide, not a fault
     warnings = (
         partial_decode_warning(meta, passed)
         + damage_warning(passed)
-        + quality_warnings(shots, passed)
+        + quality_warnings(shots, passed, texts)
         + audio_facts(out.audio)
         + list(words.warnings)
     )
@@ -179,8 +186,9 @@ def build_report(out: PipelineOutput, words: Descriptions, keyframe_key: Callabl
         "timeline": passed.timeline,
         "audio": audio_section(out.audio),
         "warnings": warnings,
+        "facts": slide_facts(passed, texts),  # what is so and no fault (slides)
         "timings": dict(out.timings),
-        "summary": summary(shots, words, duration, warnings),
+        "summary": summary(shots, words, duration, warnings, out.found),
         "ai": words.ai,
         "analysis": {
             "sample_stride": passed.stride,
