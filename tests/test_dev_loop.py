@@ -71,6 +71,8 @@ def dev(tmp_path):
         API_PORT=str(local_redis.free_port()),
         API_HOST="127.0.0.1",
         REDIS_URL=f"redis://127.0.0.1:{local_redis.free_port()}/0",
+        WORKER_HEALTH_PORT=str(local_redis.free_port()),  # not 8080, which make run's tests use at once
+        ANALYSERS="none",  # the dev loop's reloads are the point; models would only slow each worker start
         APP_ENV="development",
         ADMIN_PASSWORD="dev loop password",
         PYTHONUNBUFFERED="1",

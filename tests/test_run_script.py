@@ -26,6 +26,10 @@ def _run_env(tmp_path) -> dict[str, str]:
         API_HOST="127.0.0.1",
         API_PORT=str(local_redis.free_port()),
         REDIS_URL=f"redis://127.0.0.1:{local_redis.free_port()}/0",
+        # its own health port: two of these tests on two test processes both took 8080, and one read
+        # the other's worker there
+        WORKER_HEALTH_PORT=str(local_redis.free_port()),
+        ANALYSERS="none",  # these tests are about the processes; the analysers' models have their own
         APP_ENV="development",
         ADMIN_EMAIL="owner@example.test",
         ADMIN_PASSWORD="",
