@@ -10,12 +10,11 @@ damaged structure, too many pages) ends as a failed job with its code.
 from __future__ import annotations
 
 import mimetypes
-import re
 
 from flask import current_app
 
-from backend_app import filenames
 from backend_app.errors import AppError
+from backend_app.services import upload_rules
 
 HEAD_BYTES = 1024
 GUESSABLE = {"", "application/octet-stream", "binary/octet-stream"}
@@ -86,29 +85,13 @@ def is_document(content_type: str | None, filename: str) -> bool:
 
 def clean_filename(name: str) -> str:
     """The name shown to the user: last path component, no control or bidi characters, at most 255."""
-    base = filenames.clean(re.split(r"[\\/]", name or "")[-1]).strip()
-    return base[:255] or "document"
+    return upload_rules.clean_filename(name, "document")
 
 
 def check_declared(filename: str, content_type: str | None, file_size: int) -> tuple[str, str]:
     """Check what the client declares; returns (content type to store, document kind)."""
     limit = current_app.config["SETTINGS"].max_document_bytes
-    if file_size < 0:
-        raise AppError(
-            "file_size must not be negative.",
-            code="VALIDATION_ERROR",
-            status=422,
-            details={"fields": {"file_size": "must be 0 or more"}},
-        )
-    if file_size == 0:
-        raise refusal("EMPTY_FILE", "The file is empty.")
-    if file_size > limit:
-        raise refusal(
-            "DOCUMENT_TOO_LARGE",
-            f"The document is larger than the {limit} bytes allowed.",
-            file_size=file_size,
-            limit=limit,
-        )
+    upload_rules.check_declared_size(file_size, limit, refusal, too_large="DOCUMENT_TOO_LARGE", noun="document")
     value = normalize_content_type(content_type, filename)
     if value not in TYPES:
         raise refusal(
@@ -148,29 +131,7 @@ def sniff(head: bytes, kind: str) -> bool:
 
 def check_stored(declared: int, size: int | None, head: bytes, kind: str) -> None:
     """Check the stored object against the declaration and its kind's magic bytes."""
-    if size is None:
-        raise refusal(
-            "UPLOAD_INCOMPLETE",
-            "No file has been uploaded yet; PUT the bytes to upload_url first.",
-            declared=declared,
-            received=0,
-        )
-    if size == 0:
-        raise refusal("EMPTY_FILE", "The uploaded file is empty.")
-    if size < declared:
-        raise refusal(
-            "UPLOAD_INCOMPLETE",
-            f"Only {size} of {declared} bytes arrived; upload the file again.",
-            declared=declared,
-            received=size,
-        )
-    if size > declared:
-        raise refusal(
-            "UPLOAD_SIZE_MISMATCH",
-            f"{size} bytes arrived but {declared} were declared.",
-            declared=declared,
-            received=size,
-        )
+    upload_rules.check_stored_size(declared, size, refusal)
     if not sniff(head, kind):
         raise refusal(
             "UNSUPPORTED_FORMAT",

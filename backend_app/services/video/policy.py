@@ -8,12 +8,11 @@ fps, frame count) belong to the analysis job's first stage and end as a failed j
 from __future__ import annotations
 
 import mimetypes
-import re
 
 from flask import current_app
 
-from backend_app import filenames
 from backend_app.errors import AppError
+from backend_app.services import upload_rules
 
 HEAD_BYTES = 1024  # enough for every signature below, including three MPEG-TS packets
 GUESSABLE = {"", "application/octet-stream", "binary/octet-stream"}
@@ -57,9 +56,7 @@ def refusal(code: str, message: str, **details) -> AppError:
 
 def clean_filename(name: str) -> str:
     """The name shown to the user: last path component, no control or bidi characters, at most 255."""
-    base = re.split(r"[\\/]", name or "")[-1]
-    base = filenames.clean(base).strip()
-    return base[:255] or "video"
+    return upload_rules.clean_filename(name, "video")
 
 
 def normalize_content_type(content_type: str | None, filename: str) -> str:
@@ -74,22 +71,9 @@ def normalize_content_type(content_type: str | None, filename: str) -> str:
 def check_declared(filename: str, content_type: str | None, file_size: int) -> str:
     """Check what the client declares; returns the content type to store."""
     settings = current_app.config["SETTINGS"]
-    if file_size < 0:
-        raise AppError(
-            "file_size must not be negative.",
-            code="VALIDATION_ERROR",
-            status=422,
-            details={"fields": {"file_size": "must be 0 or more"}},
-        )
-    if file_size == 0:
-        raise refusal("EMPTY_FILE", "The file is empty.")
-    if file_size > settings.max_upload_bytes:
-        raise refusal(
-            "VIDEO_TOO_LARGE",
-            f"The file is larger than the {settings.max_upload_bytes} bytes allowed.",
-            file_size=file_size,
-            limit=settings.max_upload_bytes,
-        )
+    upload_rules.check_declared_size(
+        file_size, settings.max_upload_bytes, refusal, too_large="VIDEO_TOO_LARGE", noun="file"
+    )
     value = normalize_content_type(content_type, filename)
     if value not in settings.upload_allowed_types:
         raise refusal(
@@ -131,29 +115,7 @@ def _packets(head: bytes, offset: int, size: int) -> bool:
 
 def check_stored(declared: int, size: int | None, head: bytes) -> str:
     """Check the stored object against the declaration; returns its container name."""
-    if size is None:
-        raise refusal(
-            "UPLOAD_INCOMPLETE",
-            "No file has been uploaded yet; PUT the bytes to upload_url first.",
-            declared=declared,
-            received=0,
-        )
-    if size == 0:
-        raise refusal("EMPTY_FILE", "The uploaded file is empty.")
-    if size < declared:
-        raise refusal(
-            "UPLOAD_INCOMPLETE",
-            f"Only {size} of {declared} bytes arrived; upload the file again.",
-            declared=declared,
-            received=size,
-        )
-    if size > declared:
-        raise refusal(
-            "UPLOAD_SIZE_MISMATCH",
-            f"{size} bytes arrived but {declared} were declared.",
-            declared=declared,
-            received=size,
-        )
+    upload_rules.check_stored_size(declared, size, refusal)
     container = sniff(head)
     if container is None:
         raise refusal(
