@@ -15,7 +15,6 @@ import shutil
 from typing import IO, Any
 
 from flask import current_app
-from sqlalchemy import select, update
 
 from backend_app.adapters.documents import zipguard
 from backend_app.adapters.documents.errors import DocumentError
@@ -23,18 +22,16 @@ from backend_app.adapters.storage import get_storage
 from backend_app.errors import AppError
 from backend_app.extensions import db
 from backend_app.models import Document, Job
-from backend_app.models.base import new_id, utcnow
+from backend_app.models.base import new_id
 from backend_app.models.documents import document_prefix
 from backend_app.models.job import FAILED, PENDING_UPLOAD, QUEUED, REFUSED_AT
-from backend_app.queue.enqueue import create_job, enqueue
-from backend_app.services import quotas, sessions
+from backend_app.services import quotas, sessions, upload_flow
 from backend_app.services.documents import documents
 from backend_app.services.documents import policy as document_policy
 from backend_app.services.video.workdir import make_workdir
 from backend_app.tenancy import Tenant
 
 log = logging.getLogger(__name__)
-MB = 1024 * 1024
 KIND = "document_extraction"
 
 
@@ -53,15 +50,7 @@ def _create(
 ) -> Document:
     """Add the Document row and its ``pending_upload`` job row, and commit them."""
     document_id = document_id or new_id()
-    job = create_job(
-        KIND,
-        user_id=tenant.user_id,
-        session_id=session_id,
-        payload={"document_id": document_id},
-        status=PENDING_UPLOAD,
-        size_hint=round(size / MB, 3),
-        job_id=new_id(),
-    )
+    job = upload_flow.pending_job(KIND, tenant.user_id, session_id, {"document_id": document_id}, size)
     document = Document(
         id=document_id,
         user_id=tenant.user_id,
@@ -86,16 +75,9 @@ def init(tenant: Tenant, *, filename: str, content_type: str, file_size: int, se
     content_type, kind = document_policy.check_declared(filename, content_type, file_size)
     quotas.check_upload(tenant.user_id, file_size)
     document = _create(tenant, session.id, filename, content_type, kind, file_size)
-    expires_in = current_app.config["SETTINGS"].signed_url_ttl_s
-    url, headers = get_storage().presign_put(document.storage_key, content_type, expires_in, size=file_size)
+    answer = upload_flow.signed_upload("document_id", document.id, document.storage_key, content_type, file_size)
     log.info("document upload initiated", extra={"document_id": document.id, "file_size": file_size})
-    return {
-        "document_id": document.id,
-        "upload_url": url,
-        "method": "PUT",
-        "headers": headers,
-        "expires_in": expires_in,
-    }
+    return answer
 
 
 def is_upload_key(key: str) -> bool:
@@ -106,25 +88,12 @@ def is_upload_key(key: str) -> bool:
 
 def check_upload_open(key: str) -> None:
     """Refuse bytes for ``key`` unless its document still waits for them (see the video twin)."""
-    waiting = db.session.execute(
-        select(Job.status).join(Document, Document.job_id == Job.id).where(Document.storage_key == key)
-    ).scalar_one_or_none()
-    if waiting != PENDING_UPLOAD:
-        raise AppError(
-            "This upload link is closed: the upload was completed, refused or deleted. Start a new upload.",
-            code="UPLOAD_CLOSED",
-            status=409,
-        )
+    upload_flow.check_upload_open(Document, key)
 
 
 def _reject(document: Document, job: Job, refusal: AppError) -> None:
     """Fail the job with the refusal's code and drop the unusable object."""
-    now = utcnow()
-    for row in (job, document):
-        row.status, row.error_code, row.error_message, row.stage = FAILED, refusal.code, refusal.message, REFUSED_AT
-    job.finished_at = now
-    db.session.commit()
-    get_storage().delete(document.storage_key)
+    upload_flow.reject(job, refusal, document.storage_key, also=(document,))
     log.info("document upload refused", extra={"document_id": document.id, "error_code": refusal.code})
 
 
@@ -141,9 +110,7 @@ def check_zip(document: Document) -> None:
 
 
 def _check_stored(document: Document) -> int:
-    storage = get_storage()
-    size = storage.size(document.storage_key)
-    head = storage.read_head(document.storage_key, document_policy.HEAD_BYTES) if size else b""
+    size, head = upload_flow.read_stored(document.storage_key, document_policy.HEAD_BYTES)
     document_policy.check_stored(document.size_bytes, size, head, document.kind)
     if document.kind in document_policy.ZIP_KINDS:
         try:
@@ -170,25 +137,9 @@ def complete(tenant: Tenant, document_id: str) -> Document:
             _reject(document, job, refusal)
         raise
     document.size_bytes = size
-    # Only one of two concurrent completes moves the row on, so the job is enqueued once.
-    claimed = db.session.execute(
-        update(Job).where(Job.id == job.id, Job.status == PENDING_UPLOAD).values(status=QUEUED)
-    ).rowcount
-    if claimed:
-        document.status = QUEUED
-    db.session.commit()
-    db.session.refresh(job)
-    if claimed:
-        enqueue(job)
+    if upload_flow.queue_once(job, on_claimed=lambda: setattr(document, "status", QUEUED)):
         log.info("document upload complete; extraction queued", extra={"document_id": document.id, "file_size": size})
     return document
-
-
-def _stream_size(stream: IO[bytes]) -> int:
-    stream.seek(0, 2)
-    size = stream.tell()
-    stream.seek(0)
-    return size
 
 
 def one_shot(
@@ -197,19 +148,17 @@ def one_shot(
     """A whole file in one request: check it, stream it to storage, create and queue the extraction."""
     session = sessions.get(tenant, session_id)
     filename = document_policy.clean_filename(filename)
-    size = _stream_size(stream)
+    size, head = upload_flow.measure(stream, document_policy.HEAD_BYTES)
     content_type, kind = document_policy.check_declared(filename, content_type, size)
-    head = stream.read(document_policy.HEAD_BYTES)
-    stream.seek(0)
     document_policy.check_stored(size, size, head, kind)
     quotas.check_upload(tenant.user_id, size)
     document_id = new_id()
     key = _source_key(tenant.user_id, document_id)
-    get_storage().put_stream(key, stream, content_type, max_bytes=size)
-    try:
-        document = _create(tenant, session.id, filename, content_type, kind, size, document_id=document_id)
-    except Exception:
-        db.session.rollback()
-        get_storage().delete(key)
-        raise
+    document = upload_flow.store_then_create(
+        key,
+        stream,
+        content_type,
+        size,
+        lambda: _create(tenant, session.id, filename, content_type, kind, size, document_id=document_id),
+    )
     return complete(tenant, document.id)

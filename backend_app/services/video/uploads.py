@@ -14,24 +14,18 @@ from __future__ import annotations
 import logging
 from typing import IO, Any
 
-from flask import current_app
-from sqlalchemy import select, update
-
-from backend_app.adapters.storage import get_storage
 from backend_app.errors import AppError
 from backend_app.extensions import db
 from backend_app.models import Analysis, Job
 from backend_app.models.analysis import analysis_prefix
-from backend_app.models.base import new_id, utcnow
-from backend_app.models.job import FAILED, PENDING_UPLOAD, QUEUED, REFUSED_AT
-from backend_app.queue.enqueue import create_job, enqueue
-from backend_app.services import quotas, sessions
+from backend_app.models.base import new_id
+from backend_app.models.job import FAILED, PENDING_UPLOAD
+from backend_app.services import quotas, sessions, upload_flow
 from backend_app.services.video import analyses
 from backend_app.services.video import policy as video_policy
 from backend_app.tenancy import Tenant
 
 log = logging.getLogger(__name__)
-MB = 1024 * 1024
 
 
 def _source_key(user_id: str, analysis_id: str) -> str:
@@ -43,15 +37,7 @@ def _create(
 ) -> Analysis:
     """Add the Analysis row and its ``pending_upload`` job row, and commit them."""
     analysis_id = analysis_id or new_id()
-    job = create_job(
-        "video_analysis",
-        user_id=tenant.user_id,
-        session_id=session_id,
-        payload={"analysis_id": analysis_id},
-        status=PENDING_UPLOAD,
-        size_hint=round(size / MB, 3),
-        job_id=new_id(),
-    )
+    job = upload_flow.pending_job("video_analysis", tenant.user_id, session_id, {"analysis_id": analysis_id}, size)
     analysis = Analysis(
         id=analysis_id,
         user_id=tenant.user_id,
@@ -74,16 +60,9 @@ def init(tenant: Tenant, *, filename: str, content_type: str, file_size: int, se
     content_type = video_policy.check_declared(filename, content_type, file_size)
     quotas.check_upload(tenant.user_id, file_size)
     analysis = _create(tenant, session.id, filename, content_type, file_size)
-    expires_in = current_app.config["SETTINGS"].signed_url_ttl_s
-    url, headers = get_storage().presign_put(analysis.storage_key, content_type, expires_in, size=file_size)
+    answer = upload_flow.signed_upload("analysis_id", analysis.id, analysis.storage_key, content_type, file_size)
     log.info("upload initiated", extra={"analysis_id": analysis.id, "file_size": file_size})
-    return {
-        "analysis_id": analysis.id,
-        "upload_url": url,
-        "method": "PUT",
-        "headers": headers,
-        "expires_in": expires_in,
-    }
+    return answer
 
 
 def check_upload_open(key: str) -> None:
@@ -94,23 +73,12 @@ def check_upload_open(key: str) -> None:
     deleted, where nothing would ever remove it. (S3's presigned links cannot be recalled:
     there the worker checks the bytes it fetches anyway.)
     """
-    waiting = db.session.execute(
-        select(Job.status).join(Analysis, Analysis.job_id == Job.id).where(Analysis.storage_key == key)
-    ).scalar_one_or_none()
-    if waiting != PENDING_UPLOAD:
-        raise AppError(
-            "This upload link is closed: the upload was completed, refused or deleted. Start a new upload.",
-            code="UPLOAD_CLOSED",
-            status=409,
-        )
+    upload_flow.check_upload_open(Analysis, key)
 
 
 def _reject(analysis: Analysis, job: Job, refusal: AppError) -> None:
     """Fail the job with the refusal's code and drop the unusable object."""
-    job.status, job.error_code, job.error_message = FAILED, refusal.code, refusal.message
-    job.stage, job.finished_at = REFUSED_AT, utcnow()
-    db.session.commit()
-    get_storage().delete(analysis.storage_key)
+    upload_flow.reject(job, refusal, analysis.storage_key)
     log.info("upload refused", extra={"analysis_id": analysis.id, "error_code": refusal.code})
 
 
@@ -124,9 +92,7 @@ def complete(tenant: Tenant, analysis_id: str) -> Analysis:
         raise video_policy.refusal(job.error_code, job.error_message or "The upload was refused.")
     if job.status != PENDING_UPLOAD:
         return analysis
-    storage = get_storage()
-    size = storage.size(analysis.storage_key)
-    head = storage.read_head(analysis.storage_key, video_policy.HEAD_BYTES) if size else b""
+    size, head = upload_flow.read_stored(analysis.storage_key, video_policy.HEAD_BYTES)
     try:
         video_policy.check_stored(analysis.declared_size, size, head)
     except AppError as refusal:
@@ -134,23 +100,9 @@ def complete(tenant: Tenant, analysis_id: str) -> Analysis:
             _reject(analysis, job, refusal)
         raise
     analysis.file_size = size
-    # Only one of two concurrent completes moves the row on, so the job is enqueued once.
-    claimed = db.session.execute(
-        update(Job).where(Job.id == job.id, Job.status == PENDING_UPLOAD).values(status=QUEUED)
-    ).rowcount
-    db.session.commit()
-    db.session.refresh(job)
-    if claimed:
-        enqueue(job)
+    if upload_flow.queue_once(job):
         log.info("upload complete; analysis queued", extra={"analysis_id": analysis.id, "file_size": size})
     return analysis
-
-
-def _stream_size(stream: IO[bytes]) -> int:
-    stream.seek(0, 2)
-    size = stream.tell()
-    stream.seek(0)
-    return size
 
 
 def one_shot(
@@ -159,19 +111,17 @@ def one_shot(
     """A whole file in one request: check it, stream it to storage, create and queue the analysis."""
     session = sessions.get(tenant, session_id)
     filename = video_policy.clean_filename(filename)
-    size = _stream_size(stream)
+    size, head = upload_flow.measure(stream, video_policy.HEAD_BYTES)
     content_type = video_policy.check_declared(filename, content_type, size)
-    head = stream.read(video_policy.HEAD_BYTES)
-    stream.seek(0)
     video_policy.check_stored(size, size, head)
     quotas.check_upload(tenant.user_id, size)
     analysis_id = new_id()
     key = _source_key(tenant.user_id, analysis_id)
-    get_storage().put_stream(key, stream, content_type, max_bytes=size)
-    try:
-        analysis = _create(tenant, session.id, filename, content_type, size, analysis_id=analysis_id)
-    except Exception:
-        db.session.rollback()
-        get_storage().delete(key)
-        raise
+    analysis = upload_flow.store_then_create(
+        key,
+        stream,
+        content_type,
+        size,
+        lambda: _create(tenant, session.id, filename, content_type, size, analysis_id=analysis_id),
+    )
     return complete(tenant, analysis.id)
