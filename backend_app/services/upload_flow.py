@@ -66,6 +66,34 @@ def check_upload_open(model: Any, key: str) -> None:
         )
 
 
+def awaits_bytes(
+    job: Job | None, noun: str, refusal: Callable[..., AppError], codes: Iterable[str], *, refused_only: bool = False
+) -> bool:
+    """Whether an upload's job still waits for its bytes; a refused upload's refusal is raised again.
+
+    ``codes`` are the kind's refusal codes; with ``refused_only`` the job must also have failed at
+    the upload (``stage`` REFUSED_AT) for its code to be replayed.
+    """
+    if job is None:
+        raise AppError(f"This {noun} has no job.", code="JOB_NOT_FOUND", status=409)
+    if job.status == FAILED and job.error_code in codes and (not refused_only or job.stage == REFUSED_AT):
+        raise refusal(job.error_code, job.error_message or "The upload was refused.")
+    return job.status == PENDING_UPLOAD
+
+
+def checked(check: Callable[[], T], reject: Callable[[AppError], None]) -> T:
+    """Run a stored-bytes check; a refusal the client cannot fix by uploading again goes to ``reject``.
+
+    An incomplete upload is only raised: the link stays open for the rest of the bytes.
+    """
+    try:
+        return check()
+    except AppError as refusal:
+        if refusal.code != "UPLOAD_INCOMPLETE":
+            reject(refusal)
+        raise
+
+
 def read_stored(key: str, head_bytes: int) -> tuple[int | None, bytes]:
     """The stored object's size (None when nothing is there) and its first ``head_bytes``."""
     storage = get_storage()

@@ -24,7 +24,7 @@ from backend_app.extensions import db
 from backend_app.models import Document, Job
 from backend_app.models.base import new_id
 from backend_app.models.documents import document_prefix
-from backend_app.models.job import FAILED, PENDING_UPLOAD, QUEUED, REFUSED_AT
+from backend_app.models.job import PENDING_UPLOAD, QUEUED
 from backend_app.services import quotas, sessions, upload_flow
 from backend_app.services.documents import documents
 from backend_app.services.documents import policy as document_policy
@@ -124,18 +124,11 @@ def complete(tenant: Tenant, document_id: str) -> Document:
     """Check the stored bytes and queue the extraction; calling it again changes nothing."""
     document = documents.get(tenant, document_id)
     job = document.job
-    if job is None:
-        raise AppError("This document has no job.", code="JOB_NOT_FOUND", status=409)
-    if job.status == FAILED and job.error_code in document_policy.STATUS_BY_CODE and job.stage == REFUSED_AT:
-        raise document_policy.refusal(job.error_code, job.error_message or "The upload was refused.")
-    if job.status != PENDING_UPLOAD:
+    if not upload_flow.awaits_bytes(
+        job, "document", document_policy.refusal, document_policy.STATUS_BY_CODE, refused_only=True
+    ):
         return document
-    try:
-        size = _check_stored(document)
-    except AppError as refusal:
-        if refusal.code != "UPLOAD_INCOMPLETE":
-            _reject(document, job, refusal)
-        raise
+    size = upload_flow.checked(lambda: _check_stored(document), lambda refusal: _reject(document, job, refusal))
     document.size_bytes = size
     if upload_flow.queue_once(job, on_claimed=lambda: setattr(document, "status", QUEUED)):
         log.info("document upload complete; extraction queued", extra={"document_id": document.id, "file_size": size})

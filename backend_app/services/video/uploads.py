@@ -19,7 +19,6 @@ from backend_app.extensions import db
 from backend_app.models import Analysis, Job
 from backend_app.models.analysis import analysis_prefix
 from backend_app.models.base import new_id
-from backend_app.models.job import FAILED, PENDING_UPLOAD
 from backend_app.services import quotas, sessions, upload_flow
 from backend_app.services.video import analyses
 from backend_app.services.video import policy as video_policy
@@ -86,19 +85,13 @@ def complete(tenant: Tenant, analysis_id: str) -> Analysis:
     """Check the stored bytes and queue the analysis; calling it again changes nothing."""
     analysis = analyses.get(tenant, analysis_id)
     job = analysis.job
-    if job is None:
-        raise AppError("This analysis has no job.", code="JOB_NOT_FOUND", status=409)
-    if job.status == FAILED and job.error_code in video_policy.STATUS_BY_CODE:
-        raise video_policy.refusal(job.error_code, job.error_message or "The upload was refused.")
-    if job.status != PENDING_UPLOAD:
+    if not upload_flow.awaits_bytes(job, "analysis", video_policy.refusal, video_policy.STATUS_BY_CODE):
         return analysis
     size, head = upload_flow.read_stored(analysis.storage_key, video_policy.HEAD_BYTES)
-    try:
-        video_policy.check_stored(analysis.declared_size, size, head)
-    except AppError as refusal:
-        if refusal.code != "UPLOAD_INCOMPLETE":
-            _reject(analysis, job, refusal)
-        raise
+    upload_flow.checked(
+        lambda: video_policy.check_stored(analysis.declared_size, size, head),
+        lambda refusal: _reject(analysis, job, refusal),
+    )
     analysis.file_size = size
     if upload_flow.queue_once(job):
         log.info("upload complete; analysis queued", extra={"analysis_id": analysis.id, "file_size": size})
