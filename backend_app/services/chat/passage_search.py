@@ -24,6 +24,7 @@ from backend_app.services.chat.search import (
     fts5_expression,
     index_count,
     index_exists,
+    index_orphans,
     rank_sqlite,
     rebuild_index,
     tsquery_text,
@@ -202,15 +203,7 @@ def index_ready() -> bool:
 
 def orphans() -> dict[str, int]:
     """Passages missing from the FTS5 index, and index entries with no passage (SQLite)."""
-    if backend() == "postgresql":
-        return {"missing": 0, "stale": 0}
-    missing = db.session.execute(
-        text("SELECT count(*) FROM passages WHERE rowid NOT IN (SELECT rowid FROM passage_fts)")
-    ).scalar()
-    stale = db.session.execute(
-        text("SELECT count(*) FROM passage_fts WHERE rowid NOT IN (SELECT rowid FROM passages)")
-    ).scalar()
-    return {"missing": int(missing), "stale": int(stale)}
+    return index_orphans(_PASSAGES)
 
 
 def rebuild() -> int:

@@ -177,6 +177,11 @@ def index_ready() -> bool:
     return index_exists(_SHOTS)
 
 
+def orphans() -> dict[str, int]:
+    """Documents missing from the FTS5 index, and index entries with no document (SQLite)."""
+    return index_orphans(_SHOTS)
+
+
 def rebuild() -> int:
     """Re-create every index entry from shot_documents (SQLite); returns the entries written."""
     return rebuild_index(_SHOTS)
@@ -251,6 +256,20 @@ def index_exists(index: Index) -> bool:
         return bool(db.session.execute(text(sql), {"name": index.pg_index}).scalar())
     sql = "SELECT count(*) FROM sqlite_master WHERE name = :name"
     return db.session.execute(text(sql), {"name": index.fts}).scalar() == 1
+
+
+def index_orphans(index: Index) -> dict[str, int]:
+    """Rows missing from the FTS5 index, and index entries with no row (SQLite; PostgreSQL's
+    expression index has neither)."""
+    if backend() == "postgresql":
+        return {"missing": 0, "stale": 0}
+    missing = db.session.execute(
+        text(f"SELECT count(*) FROM {index.table} WHERE rowid NOT IN (SELECT rowid FROM {index.fts})")
+    ).scalar()
+    stale = db.session.execute(
+        text(f"SELECT count(*) FROM {index.fts} WHERE rowid NOT IN (SELECT rowid FROM {index.table})")
+    ).scalar()
+    return {"missing": int(missing), "stale": int(stale)}
 
 
 def rebuild_index(index: Index) -> int:
