@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -90,3 +91,28 @@ def on_pace(ctx: Context, spent_s: float, until_s: float) -> bool:
         return True
     share = min(1.0, until_s / ctx.duration_s) if ctx.duration_s > 0 else 1.0
     return spent_s < ctx.budget_s * share
+
+
+class KeyframeAnalyser(Analyser):
+    """An analyser that inspects keyframes within its CPU budget: a keyframe off pace (on_pace) is
+    skipped and its shot listed in ``skipped``; ``spent_s`` sums the time ``inspect`` took."""
+
+    def __init__(self, ctx: Context):
+        super().__init__(ctx)
+        self.skipped: list[int] = []
+        self.spent_s = 0.0
+
+    def keyframe(self, shot: int, start_s: float, end_s: float, picture) -> None:
+        if not on_pace(self.ctx, self.spent_s, end_s):  # the budget, spread over the video
+            self.skipped.append(shot)
+            return
+        started = time.perf_counter()
+        self.inspect(shot, picture)
+        self.spent_s += time.perf_counter() - started
+
+    def inspect(self, shot: int, picture) -> None:
+        """The work on one shot's keyframe (BGR, at most 960 px on its long side)."""
+
+    def pacing(self) -> dict:
+        """The part of the report that says what the budget allowed."""
+        return {"skipped_shots": self.skipped, "seconds": round(self.spent_s, 3)}

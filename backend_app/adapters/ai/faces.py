@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from backend_app.adapters.ai import mediapipe_solutions
-from backend_app.adapters.ai.base import Analyser, AnalyserInfo, on_pace, per_process
+from backend_app.adapters.ai.base import AnalyserInfo, KeyframeAnalyser, per_process
 
 INFO = AnalyserInfo(
     name="faces",
@@ -214,7 +213,7 @@ def _mean(faces: list[Face]) -> bytes:
     return np.stack([np.frombuffer(f.embedding, np.float32) for f in faces]).mean(axis=0).astype(np.float32).tobytes()
 
 
-class Run(Analyser):
+class Run(KeyframeAnalyser):
     """One video: faces found and embedded as keyframes come, grouped into people at the end."""
 
     info = INFO
@@ -224,21 +223,14 @@ class Run(Analyser):
         self.faces: list[Face] = []
         self.seen: dict[int, list[Box]] = {}  # shot -> every face found on its keyframe
         self.sizes: dict[int, tuple[int, int]] = {}  # shot -> its keyframe's (width, height)
-        self.skipped: list[int] = []
-        self.spent_s = 0.0
 
-    def keyframe(self, shot, start_s, end_s, picture):
-        if not on_pace(self.ctx, self.spent_s, end_s):  # the budget, spread over the video
-            self.skipped.append(shot)
-            return
-        started = time.perf_counter()
+    def inspect(self, shot, picture):
         boxes = detect(picture)
         self.seen[shot] = boxes
         self.sizes[shot] = (picture.shape[1], picture.shape[0])
         for box in boxes:
             if min(box.w, box.h) >= MIN_FACE_PX:
                 self.faces.append(Face(shot, box, embed(picture, box), _crop(picture, box)))
-        self.spent_s += time.perf_counter() - started
 
     def finish(self, shots):
         import cv2
@@ -281,8 +273,7 @@ class Run(Analyser):
                 "keyframes": len(self.seen),
                 "faces": sum(len(b) for b in self.seen.values()),
                 "recognised": len(self.faces),
-                "skipped_shots": self.skipped,
-                "seconds": round(self.spent_s, 3),
+                **self.pacing(),
                 "models_loaded": loaded,  # "before this process": a worker's horse using the models loaded before its fork
             },
             "_people": private,

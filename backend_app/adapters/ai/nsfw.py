@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 
-from backend_app.adapters.ai.base import Analyser, AnalyserInfo, on_pace, per_process
+from backend_app.adapters.ai.base import AnalyserInfo, KeyframeAnalyser, per_process
 
 INFO = AnalyserInfo(
     name="nsfw",
@@ -77,23 +76,17 @@ def warning(scores: dict[int, float]) -> dict | None:
     }
 
 
-class Run(Analyser):
+class Run(KeyframeAnalyser):
     info = INFO
 
     def __init__(self, ctx):
         super().__init__(ctx)
         self.scores: dict[int, float] = {}
         self.labels: dict[int, list[str]] = {}
-        self.skipped: list[int] = []
-        self.spent_s = 0.0
 
-    def keyframe(self, shot, start_s, end_s, picture):
+    def inspect(self, shot, picture):
         import cv2
 
-        if not on_pace(self.ctx, self.spent_s, end_s):  # the budget, spread over the video
-            self.skipped.append(shot)
-            return
-        started = time.perf_counter()
         path = os.path.join(self.ctx.workdir, f"nsfw_{shot}.jpg")  # NudeNet reads a file by its path
         cv2.imwrite(path, picture)
         try:
@@ -102,7 +95,6 @@ class Run(Analyser):
         finally:
             os.unlink(path)
         self.scores[shot], self.labels[shot] = score(found)
-        self.spent_s += time.perf_counter() - started
 
     def finish(self, shots):
         for shot in shots:
@@ -115,7 +107,6 @@ class Run(Analyser):
                 "threshold": THRESHOLD,
                 "keyframes": len(self.scores),
                 "flagged_shots": flag["shots"] if flag else [],
-                "skipped_shots": self.skipped,
-                "seconds": round(self.spent_s, 3),
+                **self.pacing(),
             },
         }

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 
 from backend_app.adapters.ai import mediapipe_solutions
-from backend_app.adapters.ai.base import Analyser, AnalyserInfo, on_pace, per_process
+from backend_app.adapters.ai.base import AnalyserInfo, KeyframeAnalyser, per_process
 
 INFO = AnalyserInfo(
     name="pose",
@@ -131,20 +130,14 @@ def describe(points: list[tuple[float, float, float]]) -> dict:
     }
 
 
-class Run(Analyser):
+class Run(KeyframeAnalyser):
     info = INFO
 
     def __init__(self, ctx):
         super().__init__(ctx)
         self.found: dict[int, dict | None] = {}
-        self.skipped: list[int] = []
-        self.spent_s = 0.0
 
-    def keyframe(self, shot, start_s, end_s, picture):
-        if not on_pace(self.ctx, self.spent_s, end_s):  # the budget, spread over the video
-            self.skipped.append(shot)
-            return
-        started = time.perf_counter()
+    def inspect(self, shot, picture):
         points = landmarks(picture)
         count = pedestrians(picture)
         pose = describe(points) if points is not None else None
@@ -152,7 +145,6 @@ class Run(Analyser):
             pose = {**(pose or {"posture": None, "arms_raised": 0, "body": None}), "pedestrians": count}
             pose["person"] = points is not None
         self.found[shot] = pose
-        self.spent_s += time.perf_counter() - started
 
     def finish(self, shots):
         for shot in shots:
@@ -161,7 +153,6 @@ class Run(Analyser):
             "pose": {
                 "keyframes": len(self.found),
                 "with_person": sum(1 for p in self.found.values() if p and p["person"]),
-                "skipped_shots": self.skipped,
-                "seconds": round(self.spent_s, 3),
+                **self.pacing(),
             }
         }

@@ -6,7 +6,7 @@ on-screen text, document pages) reports under ``passages`` and counts towards ``
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from backend_app.extensions import db
 from backend_app.models import Analysis, Passage, Session, ShotDocument
@@ -37,19 +37,6 @@ def _passages_health(tenant: Tenant | None) -> dict:
     return result
 
 
-def _orphans() -> dict[str, int]:
-    """Documents missing from the FTS5 index, and index entries with no document (SQLite)."""
-    if search.backend() == "postgresql":
-        return {"missing": 0, "stale": 0}
-    missing = db.session.execute(
-        text("SELECT count(*) FROM shot_documents WHERE rowid NOT IN (SELECT rowid FROM shot_fts)")
-    ).scalar()
-    stale = db.session.execute(
-        text("SELECT count(*) FROM shot_fts WHERE rowid NOT IN (SELECT rowid FROM shot_documents)")
-    ).scalar()
-    return {"missing": int(missing), "stale": int(stale)}
-
-
 def health(tenant: Tenant | None) -> dict:
     """Index health for one user's scope, or for the whole index (``tenant`` None: admins)."""
     ready = search.index_ready()
@@ -63,7 +50,7 @@ def health(tenant: Tenant | None) -> dict:
         "indexed": indexed,
     }
     if tenant is None and ready:
-        result.update(_orphans())
+        result.update(search.orphans())
         result["in_sync"] = documents == indexed and result["missing"] == 0 and result["stale"] == 0
     else:
         result["in_sync"] = ready and documents == indexed

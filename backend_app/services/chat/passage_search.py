@@ -9,7 +9,6 @@ without a :class:`~backend_app.tenancy.Tenant`.
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -17,8 +16,19 @@ from sqlalchemy import text
 from backend_app.extensions import db
 from backend_app.models.passage import KINDS
 from backend_app.services.chat import query as search_query
-from backend_app.services.chat import rank as search_rank
-from backend_app.services.chat.search import MAX_CANDIDATES, MAX_LIMIT, backend, scope_tokens, tsquery_text
+from backend_app.services.chat.search import (
+    MAX_CANDIDATES,
+    MAX_LIMIT,
+    Index,
+    backend,
+    fts5_expression,
+    index_count,
+    index_exists,
+    index_orphans,
+    rank_sqlite,
+    rebuild_index,
+    tsquery_text,
+)
 from backend_app.tenancy import Tenant
 
 
@@ -59,14 +69,8 @@ _PG_SEARCH = (
     f"WHERE p.user_id = :user_id {{filters}} AND {_PG_VECTOR} @@ q.query "
     "ORDER BY score DESC, p.created_at DESC, p.position LIMIT :limit"
 )
+_PASSAGES = Index("passages", "passage_fts", "ix_passages_search")
 _LIST = f"SELECT {_COLUMNS} FROM passages p WHERE p.user_id = :user_id {{filters}} ORDER BY {{order}} LIMIT :limit"
-
-
-def fts5_expression(tenant: Tenant, terms: list[str]) -> str:
-    """The FTS5 MATCH string: owner tokens AND any of the terms, all of them quoted."""
-    scope = " AND ".join(f'scope : "{token}"' for token in scope_tokens(tenant))
-    words = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
-    return f"{scope} AND {{title text}} : ({words})"
 
 
 def _filters(
@@ -122,19 +126,8 @@ def search(
         rows = db.session.execute(text(_PG_SEARCH.format(filters=filters)), params).all()
         return [_hit(r, float(r.score)) for r in rows]
     params.update(match=fts5_expression(tenant, terms), candidates=MAX_CANDIDATES)
-    rows = db.session.execute(text(_SQLITE_CANDIDATES.format(filters=filters)), params).all()
-    scores = search_rank.bm25_scores([(r.title, r.text) for r in rows], terms, _scope_size(tenant))
-    best = heapq.nlargest(params["limit"], range(len(rows)), key=scores.__getitem__)
-    if not best:
-        return []
-    rowids = [int(rows[i].rid) for i in best]
-    details = {
-        r.rid: r
-        for r in db.session.execute(
-            text(_SQLITE_ROWS.format(rowids=", ".join(map(str, rowids)))), {"user_id": tenant.user_id}
-        )
-    }
-    return [_hit(details[rid], scores[i]) for rid, i in zip(rowids, best) if rid in details]
+    candidates = text(_SQLITE_CANDIDATES.format(filters=filters))
+    return [_hit(r, score) for r, score in rank_sqlite(tenant, terms, candidates, params, _SQLITE_ROWS, "passages")]
 
 
 def listing(
@@ -181,14 +174,6 @@ def documents(tenant: Tenant) -> list[Source]:
     return [Source(r.document_id, r.filename, int(r.pages)) for r in rows]
 
 
-def _scope_size(tenant: Tenant) -> int:
-    sql = "SELECT count(*) FROM passages WHERE user_id = :user_id"
-    params = {"user_id": tenant.user_id}
-    if tenant.session_id is not None:
-        sql, params["session_id"] = sql + " AND session_id = :session_id", tenant.session_id
-    return int(db.session.execute(text(sql), params).scalar())
-
-
 def _hit(r, score: float) -> PassageHit:
     return PassageHit(
         r.id,
@@ -208,59 +193,19 @@ def _hit(r, score: float) -> PassageHit:
 
 def indexed_count(tenant: Tenant | None) -> int:
     """Passages in the index for the tenant's scope (None: the whole index)."""
-    if backend() == "postgresql":  # the expression index cannot drift from its table
-        if tenant is None:
-            return int(db.session.execute(text("SELECT count(*) FROM passages")).scalar())
-        params: dict = {}
-        filters = _filters(tenant, params, None, None, None)
-        sql = f"SELECT count(*) FROM passages p WHERE p.user_id = :user_id {filters}"
-        return int(db.session.execute(text(sql), params).scalar())
-    if tenant is None:
-        return int(db.session.execute(text("SELECT count(*) FROM passage_fts")).scalar())
-    match = " AND ".join(f'scope : "{token}"' for token in scope_tokens(tenant))
-    return int(
-        db.session.execute(text("SELECT count(*) FROM passage_fts WHERE passage_fts MATCH :m"), {"m": match}).scalar()
-    )
+    return index_count(_PASSAGES, tenant)
 
 
 def index_ready() -> bool:
     """Does the passage index object exist (and, on PostgreSQL, is it valid)?"""
-    if backend() == "postgresql":
-        return bool(
-            db.session.execute(
-                text(
-                    "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                    "WHERE c.relname = 'ix_passages_search'"
-                )
-            ).scalar()
-        )
-    return db.session.execute(text("SELECT count(*) FROM sqlite_master WHERE name = 'passage_fts'")).scalar() == 1
+    return index_exists(_PASSAGES)
 
 
 def orphans() -> dict[str, int]:
     """Passages missing from the FTS5 index, and index entries with no passage (SQLite)."""
-    if backend() == "postgresql":
-        return {"missing": 0, "stale": 0}
-    missing = db.session.execute(
-        text("SELECT count(*) FROM passages WHERE rowid NOT IN (SELECT rowid FROM passage_fts)")
-    ).scalar()
-    stale = db.session.execute(
-        text("SELECT count(*) FROM passage_fts WHERE rowid NOT IN (SELECT rowid FROM passages)")
-    ).scalar()
-    return {"missing": int(missing), "stale": int(stale)}
+    return index_orphans(_PASSAGES)
 
 
 def rebuild() -> int:
     """Re-create every passage index entry from the passages; returns the entries written."""
-    if backend() == "postgresql":
-        db.session.execute(text("REINDEX INDEX ix_passages_search"))
-    else:
-        db.session.execute(text("INSERT INTO passage_fts(passage_fts) VALUES ('delete-all')"))
-        db.session.execute(
-            text(
-                "INSERT INTO passage_fts(rowid, scope, title, text) SELECT rowid, "
-                "'u' || user_id || '0 s' || session_id || '0', title, text FROM passages"
-            )
-        )
-    db.session.commit()
-    return indexed_count(None)
+    return rebuild_index(_PASSAGES)

@@ -127,19 +127,10 @@ def search(tenant: Tenant, question: str, limit: int = DEFAULT_LIMIT) -> list[Hi
         rows = db.session.execute(text(_PG_SEARCH.format(session=session)), params).all()
         return [_hit(r, float(r.score)) for r in rows]
     params.update(match=fts5_expression(tenant, terms), candidates=MAX_CANDIDATES)
-    rows = db.session.execute(text(_SQLITE_CANDIDATES.format(session=session)), params).all()
-    scores = search_rank.bm25_scores([(r.title, r.text) for r in rows], terms, _scope_size(tenant))
-    best = heapq.nlargest(params["limit"], range(len(rows)), key=scores.__getitem__)
-    if not best:
-        return []
-    rowids = [int(rows[i].rid) for i in best]
-    details = {
-        r.rid: r
-        for r in db.session.execute(
-            text(_SQLITE_ROWS.format(rowids=", ".join(map(str, rowids)))), {"user_id": tenant.user_id}
-        )
-    }
-    return [_hit(details[rid], scores[i]) for rid, i in zip(rowids, best) if rid in details]
+    candidates = text(_SQLITE_CANDIDATES.format(session=session))
+    return [
+        _hit(r, score) for r, score in rank_sqlite(tenant, terms, candidates, params, _SQLITE_ROWS, "shot_documents")
+    ]
 
 
 def shot(tenant: Tenant, analysis_id: str, index: int) -> Hit | None:
@@ -176,57 +167,122 @@ def _hit(r, score: float) -> Hit:
     )
 
 
-def _scope_size(tenant: Tenant) -> int:
-    sql = "SELECT count(*) FROM shot_documents WHERE user_id = :user_id"
+def indexed_count(tenant: Tenant | None) -> int:
+    """Entries in the index for the tenant's scope (None: the whole index)."""
+    return index_count(_SHOTS, tenant)
+
+
+def index_ready() -> bool:
+    """Does the index object exist (and, on PostgreSQL, is it valid)?"""
+    return index_exists(_SHOTS)
+
+
+def orphans() -> dict[str, int]:
+    """Documents missing from the FTS5 index, and index entries with no document (SQLite)."""
+    return index_orphans(_SHOTS)
+
+
+def rebuild() -> int:
+    """Re-create every index entry from shot_documents (SQLite); returns the entries written."""
+    return rebuild_index(_SHOTS)
+
+
+# The machinery both indexes share (shots here, passages in passage_search), parametrised by
+# table. Every query that reads rows filters ``user_id`` (and ``session_id``) itself.
+
+
+@dataclass(frozen=True)
+class Index:
+    """One full-text index: its table, SQLite FTS5 table and PostgreSQL expression index."""
+
+    table: str
+    fts: str
+    pg_index: str
+
+
+_SHOTS = Index("shot_documents", "shot_fts", "ix_shot_documents_search")
+
+
+def rank_sqlite(tenant: Tenant, terms: list[str], candidates, params: dict, rows_sql: str, table: str) -> list:
+    """SQLite: BM25 over the tenant's candidates, then their full rows; [(row, score)], best first.
+
+    ``candidates`` (run with ``params``) returns ``rid, title, text`` of the tenant's matching
+    rows; ``rows_sql`` (with ``{rowids}``) returns the full rows, filtered by ``:user_id`` again.
+    """
+    if not isinstance(tenant, Tenant):
+        raise TypeError("ranking needs a Tenant")
+    rows = db.session.execute(candidates, params).all()
+    scores = search_rank.bm25_scores([(r.title, r.text) for r in rows], terms, scope_size(tenant, table))
+    best = heapq.nlargest(params["limit"], range(len(rows)), key=scores.__getitem__)
+    if not best:
+        return []
+    rowids = [int(rows[i].rid) for i in best]
+    details = {
+        r.rid: r
+        for r in db.session.execute(
+            text(rows_sql.format(rowids=", ".join(map(str, rowids)))), {"user_id": tenant.user_id}
+        )
+    }
+    return [(details[rid], scores[i]) for rid, i in zip(rowids, best) if rid in details]
+
+
+def scope_size(tenant: Tenant, table: str) -> int:
+    """Rows of ``table`` in the tenant's scope (the BM25 collection size)."""
+    sql = f"SELECT count(*) FROM {table} WHERE user_id = :user_id"
     params = {"user_id": tenant.user_id}
     if tenant.session_id is not None:
         sql, params["session_id"] = sql + " AND session_id = :session_id", tenant.session_id
     return int(db.session.execute(text(sql), params).scalar())
 
 
-def indexed_count(tenant: Tenant | None) -> int:
-    """Entries in the index for the tenant's scope (None: the whole index)."""
+def index_count(index: Index, tenant: Tenant | None) -> int:
+    """Entries in ``index`` for the tenant's scope (None: the whole index)."""
     if backend() == "postgresql":
         # The expression index cannot drift from its table: every row is an entry.
-        sql, params = "SELECT count(*) FROM shot_documents d WHERE true", {}
-        if tenant is not None:
-            sql += " AND d.user_id = :user_id"
-            params["user_id"] = tenant.user_id
-            if tenant.session_id is not None:
-                sql += " AND d.session_id = :session_id"
-                params["session_id"] = tenant.session_id
-        return int(db.session.execute(text(sql), params).scalar())
+        if tenant is None:
+            return int(db.session.execute(text(f"SELECT count(*) FROM {index.table}")).scalar())
+        return scope_size(tenant, index.table)
     if tenant is None:
-        return int(db.session.execute(text("SELECT count(*) FROM shot_fts")).scalar())
+        return int(db.session.execute(text(f"SELECT count(*) FROM {index.fts}")).scalar())
     match = " AND ".join(f'scope : "{token}"' for token in scope_tokens(tenant))
-    return int(db.session.execute(text("SELECT count(*) FROM shot_fts WHERE shot_fts MATCH :m"), {"m": match}).scalar())
+    sql = f"SELECT count(*) FROM {index.fts} WHERE {index.fts} MATCH :m"
+    return int(db.session.execute(text(sql), {"m": match}).scalar())
 
 
-def index_ready() -> bool:
+def index_exists(index: Index) -> bool:
     """Does the index object exist (and, on PostgreSQL, is it valid)?"""
     if backend() == "postgresql":
-        return bool(
-            db.session.execute(
-                text(
-                    "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                    "WHERE c.relname = 'ix_shot_documents_search'"
-                )
-            ).scalar()
-        )
-    return db.session.execute(text("SELECT count(*) FROM sqlite_master WHERE name = 'shot_fts'")).scalar() == 1
+        sql = "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = :name"
+        return bool(db.session.execute(text(sql), {"name": index.pg_index}).scalar())
+    sql = "SELECT count(*) FROM sqlite_master WHERE name = :name"
+    return db.session.execute(text(sql), {"name": index.fts}).scalar() == 1
 
 
-def rebuild() -> int:
-    """Re-create every index entry from shot_documents (SQLite); returns the entries written."""
+def index_orphans(index: Index) -> dict[str, int]:
+    """Rows missing from the FTS5 index, and index entries with no row (SQLite; PostgreSQL's
+    expression index has neither)."""
     if backend() == "postgresql":
-        db.session.execute(text("REINDEX INDEX ix_shot_documents_search"))
+        return {"missing": 0, "stale": 0}
+    missing = db.session.execute(
+        text(f"SELECT count(*) FROM {index.table} WHERE rowid NOT IN (SELECT rowid FROM {index.fts})")
+    ).scalar()
+    stale = db.session.execute(
+        text(f"SELECT count(*) FROM {index.fts} WHERE rowid NOT IN (SELECT rowid FROM {index.table})")
+    ).scalar()
+    return {"missing": int(missing), "stale": int(stale)}
+
+
+def rebuild_index(index: Index) -> int:
+    """Re-create every entry of ``index`` from its table; returns the entries written."""
+    if backend() == "postgresql":
+        db.session.execute(text(f"REINDEX INDEX {index.pg_index}"))
     else:
-        db.session.execute(text("INSERT INTO shot_fts(shot_fts) VALUES ('delete-all')"))
+        db.session.execute(text(f"INSERT INTO {index.fts}({index.fts}) VALUES ('delete-all')"))
         db.session.execute(
             text(
-                "INSERT INTO shot_fts(rowid, scope, title, text) SELECT rowid, "
-                "'u' || user_id || '0 s' || session_id || '0', title, text FROM shot_documents"
+                f"INSERT INTO {index.fts}(rowid, scope, title, text) SELECT rowid, "
+                f"'u' || user_id || '0 s' || session_id || '0', title, text FROM {index.table}"
             )
         )
     db.session.commit()
-    return indexed_count(None)
+    return index_count(index, None)

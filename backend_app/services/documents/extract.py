@@ -25,15 +25,15 @@ from backend_app.adapters.documents import language, ocr, office, plain, raster,
 from backend_app.adapters.documents.errors import DocumentError
 from backend_app.adapters.documents.pdf import PdfSource, needs_ocr
 from backend_app.adapters.documents.sections import Section
-from backend_app.adapters.storage import ObjectNotFound, get_storage
+from backend_app.adapters.storage import get_storage
 from backend_app.extensions import db
 from backend_app.failure_codes import retry_helps
 from backend_app.models import Document, DocumentPage
 from backend_app.models.base import utcnow
 from backend_app.models.job import COMPLETED, FAILED, RUNNING
-from backend_app.queue.errors import JobFailure, RetryableFailure
+from backend_app.queue.errors import JobFailure
 from backend_app.services.documents import index
-from backend_app.services.video.workdir import make_workdir
+from backend_app.services.video.workdir import download_source, make_workdir
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, float], None]
@@ -59,13 +59,7 @@ def _load(document_id: str | None, user_id: str | None) -> Document:
 def fetch(document: Document, workdir: str) -> str:
     """Download the source object to the run's temp dir."""
     path = os.path.join(workdir, f"source.{document.kind}")
-    try:
-        get_storage().download_to(document.storage_key, path)
-    except ObjectNotFound:
-        raise JobFailure("STORAGE_DOWNLOAD_FAILED", "The uploaded document is not in storage.") from None
-    except Exception as exc:  # network, S3 errors: worth another attempt
-        raise RetryableFailure("STORAGE_DOWNLOAD_FAILED", f"Downloading the document failed: {exc}"[:500]) from None
-    return path
+    return download_source(document.storage_key, path, "document")
 
 
 def _too_many(count: int, limit: int) -> DocumentError:

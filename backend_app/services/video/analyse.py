@@ -17,16 +17,16 @@ from collections.abc import Callable
 from flask import current_app
 from sqlalchemy import select
 
-from backend_app.adapters.storage import ObjectNotFound, get_storage
+from backend_app.adapters.storage import get_storage
 from backend_app.extensions import db
 from backend_app.models import Analysis
 from backend_app.models.base import utcnow
-from backend_app.queue.errors import JobFailure, RetryableFailure
+from backend_app.queue.errors import JobFailure
 from backend_app.services.chat import passages, shot_documents
 from backend_app.services.video import people
 from backend_app.services.video import pipeline as video_pipeline
 from backend_app.services.video.output import PipelineOutput
-from backend_app.services.video.workdir import make_workdir
+from backend_app.services.video.workdir import download_source, make_workdir
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, float], None]  # (stage, percent of the whole run)
@@ -43,13 +43,7 @@ def fetch(analysis: Analysis, workdir: str) -> str:
     """Download the source object to the run's temp dir."""
     ext = os.path.splitext(analysis.filename)[1].lower()
     path = os.path.join(workdir, "source" + (ext if ext.isascii() and len(ext) <= 6 else ""))
-    try:
-        get_storage().download_to(analysis.storage_key, path)
-    except ObjectNotFound:
-        raise JobFailure("STORAGE_DOWNLOAD_FAILED", "The uploaded video is not in storage.") from None
-    except Exception as exc:  # network, S3 errors: worth another attempt
-        raise RetryableFailure("STORAGE_DOWNLOAD_FAILED", f"Downloading the video failed: {exc}"[:500]) from None
-    return path
+    return download_source(analysis.storage_key, path, "video")
 
 
 def store_images(analysis: Analysis, out: PipelineOutput) -> None:

@@ -14,6 +14,9 @@ import tempfile
 
 from flask import current_app
 
+from backend_app.adapters.storage import ObjectNotFound, get_storage
+from backend_app.queue.errors import JobFailure, RetryableFailure
+
 TEMP_PREFIX = "video-"
 
 
@@ -27,6 +30,20 @@ def temp_root(settings) -> str:
 def make_workdir(settings, run_id: str) -> str:
     """A fresh temp dir for one run of job ``run_id`` (the caller removes it)."""
     return tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{run_id}-", dir=temp_root(settings))
+
+
+def download_source(storage_key: str, path: str, what: str) -> str:
+    """Download a run's source object (``what``: "video", "document") to ``path`` in its temp dir.
+
+    Gone from storage: JobFailure; any other error (network, S3): RetryableFailure, worth another
+    attempt. Both with the code STORAGE_DOWNLOAD_FAILED."""
+    try:
+        get_storage().download_to(storage_key, path)
+    except ObjectNotFound:
+        raise JobFailure("STORAGE_DOWNLOAD_FAILED", f"The uploaded {what} is not in storage.") from None
+    except Exception as exc:  # network, S3 errors: worth another attempt
+        raise RetryableFailure("STORAGE_DOWNLOAD_FAILED", f"Downloading the {what} failed: {exc}"[:500]) from None
+    return path
 
 
 def remove_temp_of(job_id: str) -> list[str]:
