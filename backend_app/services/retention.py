@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 
 from backend_app.extensions import db
-from backend_app.models import Analysis, Job, Passage, ShotDocument
+from backend_app.models import Analysis, Job, Passage, Person, ShotDocument
 from backend_app.models.base import iso, utcnow
 from backend_app.models.job import FINISHED
 from backend_app.queue.kinds import KINDS
@@ -51,18 +51,8 @@ def purge_analyses(cutoff: datetime, dry_run: bool) -> dict[str, int]:
     if dry_run:
         ids = [a.id for a in db.session.execute(old).scalars()]
         counts["analyses"] = len(ids)
-        counts["shot_documents"] = (
-            db.session.execute(
-                select(func.count()).select_from(ShotDocument).where(ShotDocument.analysis_id.in_(ids))
-            ).scalar()
-            if ids
-            else 0
-        )
-        counts["passages"] = (
-            db.session.execute(select(func.count()).select_from(Passage).where(Passage.analysis_id.in_(ids))).scalar()
-            if ids
-            else 0
-        )
+        for key, model in (("shot_documents", ShotDocument), ("passages", Passage), ("people", Person)):
+            counts[key] = _rows_of(model, ids)
         return counts
     storage = _storage()
     while batch := db.session.execute(old.limit(BATCH)).scalars().all():
@@ -78,6 +68,15 @@ def purge_analyses(cutoff: datetime, dry_run: bool) -> dict[str, int]:
         counts["analyses"] += db.session.execute(delete(Analysis).where(Analysis.id.in_(ids))).rowcount or 0
         db.session.commit()
     return counts
+
+
+def _rows_of(model, analysis_ids: list[str]) -> int:
+    """How many rows of ``model`` belong to these analyses (a dry run's count of what would go)."""
+    if not analysis_ids:
+        return 0
+    return db.session.execute(
+        select(func.count()).select_from(model).where(model.analysis_id.in_(analysis_ids))
+    ).scalar()
 
 
 def purge_jobs(cutoff: datetime, dry_run: bool) -> dict[str, int]:

@@ -11,7 +11,7 @@ import pytest
 
 from backend_app.adapters.storage import get_storage
 from backend_app.extensions import db
-from backend_app.models import Analysis, Job, Passage, ShotDocument
+from backend_app.models import Analysis, Job, Passage, Person, ShotDocument
 from backend_app.models.base import utcnow
 from backend_app.queue.enqueue import create_job
 from backend_app.services import hooks, retention, sessions
@@ -52,6 +52,16 @@ def _analysis(user, session, *, age_h: float, job_status: str = "completed") -> 
                 text="shot",
             )
         )
+    db.session.add(
+        Person(
+            user_id=user.id,
+            analysis_id=analysis.id,
+            person_id="p1",
+            label="Person A",
+            user_person=analysis.id,
+            embedding=b"\0" * 8,
+        )
+    )
     passages.index_analysis_extras(
         analysis,
         {
@@ -81,13 +91,14 @@ def test_purge_deletes_only_old_finished_data(app):
     purgers.append(lambda cutoff, dry_run: seen.append((cutoff, dry_run)) or {"chat_messages": 7})
     try:
         dry = retention.purge(dry_run=True)
-        assert (dry["analyses"], dry["shot_documents"], dry["passages"], dry["jobs"]) == (1, 2, 2, 1)
+        assert (dry["analyses"], dry["shot_documents"], dry["passages"], dry["people"], dry["jobs"]) == (1, 2, 2, 1, 1)
         assert db.session.get(Analysis, old_id) is not None
         counts = retention.purge()
     finally:
         purgers.pop()
     assert (counts["analyses"], counts["shot_documents"], counts["storage_objects"]) == (1, 2, 2)
     assert counts["passages"] == 2  # the transcript and on-screen text go with their analysis
+    assert counts["people"] == 1  # and its people (face embeddings)
     assert counts["jobs"] == 2  # the lone failed job and the old analysis's own job
     assert counts["chat_messages"] == 7 and [d for _, d in seen] == [True, False]
     db.session.expire_all()
