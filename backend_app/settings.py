@@ -126,6 +126,7 @@ class Settings:
     video_ai_max_keyframes: int = field(default=6, metadata={"env": "VIDEO_AI_MAX_KEYFRAMES"})
     video_preview: bool = field(default=True, metadata={"env": "VIDEO_PREVIEW"})
     video_preview_height: int = field(default=360, metadata={"env": "VIDEO_PREVIEW_HEIGHT"})
+    video_preview_copy: bool = field(default=True, metadata={"env": "VIDEO_PREVIEW_COPY"})
     # The AI analysers that run on each video (services/video/analysers.py); "none" for none.
     analysers: list[str] = field(default_factory=lambda: list(DEFAULT_ANALYSERS), metadata={"env": "ANALYSERS"})
     # Each analyser's CPU budget per minute of video: it samples fewer frames rather than run past it.

@@ -107,7 +107,7 @@ def _read(path: str) -> dict:
             "first_s": first,
             "last_s": frames[-1],
             "audio": audio[0].codec_context.name if audio else None,
-            "audio_s": float(audio[0].duration * audio[0].time_base) if audio else None,
+            "audio_s": float(audio[0].duration * audio[0].time_base) if audio and audio[0].duration else None,
         }
 
 
@@ -148,20 +148,98 @@ def test_a_source_browsers_cannot_play_gets_an_h264_aac_preview_from_the_same_pa
 
 
 def test_the_preview_has_every_frame_where_the_analysis_alone_skips_some(base, tmp_path):
-    """H.264 with B frames in MKV: alone, the pass lets the decoder skip non-reference frames; with
-    a preview to write it decodes them all, so the rendition is smooth."""
-    source = _mux(base, tmp_path / "bframes.mkv", ["-c:v", "libx264", "-preset", "medium", "-bf", "3"], "aac")
+    """H.264 4:4:4 (no browser decodes it) with B frames in MKV: alone, the pass lets the decoder skip
+    non-reference frames; with a preview to encode it decodes them all, so the rendition is smooth."""
+    source = _mux(
+        base,
+        tmp_path / "bframes.mkv",
+        ["-c:v", "libx264", "-preset", "medium", "-bf", "3", "-pix_fmt", "yuv444p"],
+        "aac",
+    )
     alone = video_pipeline.analyse_file(str(source), str(tmp_path / "off"), _settings(tmp_path, video_preview=False))
     with_preview = video_pipeline.analyse_file(str(source), str(tmp_path / "on"), _settings(tmp_path))
     assert alone.passed.decoded < alone.passed.frames == 50
     made = _read(with_preview.preview)
     assert with_preview.passed.decoded == 50 and made["frames"] == 50 and made["size"] == (320, 180)
+    assert made["codec"] == "h264" and made["pix_fmt"] == "yuv420p" and "preview_copy" not in with_preview.timings
     # The AAC sound is copied as it is, not encoded again: the same packets, byte for byte, from the
     # first picture on (a packet that ends before it, at most one, is left out).
     assert made["audio"] == "aac" and made["audio_s"] == pytest.approx(2.0, abs=0.1)
     copied, original = _audio_packets(with_preview.preview), _audio_packets(str(source))
     skipped = original.index(copied[0])
     assert skipped <= 1 and copied == original[skipped : skipped + len(copied)] and len(copied) >= len(original) - 2
+
+
+def _video_packets(path: str) -> list[bytes]:
+    with av.open(path) as container:
+        return [bytes(p) for p in container.demux(container.streams.video[0]) if p.size]
+
+
+@pytest.mark.parametrize("audio", ["aac", "libvorbis"])
+def test_h264_browsers_decode_is_copied_into_mp4_and_the_pass_keeps_skipping(base, tmp_path, audio):
+    """H.264 High 4:2:0 with B frames in MKV (a container browsers do not play): the preview is
+    its packets, byte for byte, moved into an MP4 with the index first; nothing is encoded for
+    the pictures, so the pass goes on skipping non-reference frames. The sound: AAC copied as it
+    is, Vorbis encoded to AAC. The preview's frames have the source's times from its first picture."""
+    source = _mux(base, tmp_path / f"bframes-{audio}.mkv", ["-c:v", "libx264", "-preset", "medium", "-bf", "3"], audio)
+    out = video_pipeline.analyse_file(str(source), str(tmp_path / "work"), _settings(tmp_path))
+
+    assert out.passed.decoded < out.passed.frames == 50  # still skipping: no frame was needed for the preview
+    assert "preview_copy" in out.timings and "preview_encode" not in out.timings
+    made, original = _read(out.preview), _read(str(source))
+    assert made["codec"] == "h264" and "mp4" in made["format"] and made["size"] == (320, 180)
+    assert _video_packets(out.preview) == _video_packets(str(source))  # not re-encoded: the same bytes
+    assert made["frames"] == original["frames"] == 50
+    assert made["first_s"] == pytest.approx(0.0, abs=0.001)
+    assert made["last_s"] == pytest.approx(original["last_s"] - original["first_s"], abs=0.001)
+    boxes = _top_level_boxes(out.preview)
+    assert boxes.index("moov") < boxes.index("mdat"), boxes
+    assert made["audio"] == "aac" and made["audio_s"] == pytest.approx(2.0, abs=0.1)
+    if audio == "aac":
+        copied, sound = _audio_packets(out.preview), _audio_packets(str(source))
+        assert copied == sound[sound.index(copied[0]) :][: len(copied)] and len(copied) >= len(sound) - 2
+    # the analysis is the same as without a preview
+    alone = video_pipeline.analyse_file(str(source), str(tmp_path / "off"), _settings(tmp_path, video_preview=False))
+    assert [s["start_frame"] for s in out.shots] == [s["start_frame"] for s in alone.shots]
+
+
+def test_copying_can_be_turned_off(base, tmp_path):
+    """VIDEO_PREVIEW_COPY=false: the same MKV is encoded at VIDEO_PREVIEW_HEIGHT, every frame decoded."""
+    source = _mux(base, tmp_path / "plain.mkv", ["-c:v", "libx264", "-preset", "medium", "-bf", "3"], "aac")
+    out = video_pipeline.analyse_file(
+        str(source),
+        str(tmp_path / "work"),
+        _settings(tmp_path, video_preview_copy=False, video_preview_height=144),
+    )
+    made = _read(out.preview)
+    assert "preview_encode" in out.timings and made["size"] == (256, 144) and out.passed.decoded == 50
+
+
+COPY_CASES = [
+    ("h264.mkv", ["-c:v", "libx264", "-preset", "ultrafast"], True),
+    ("h264-mp3.mp4", ["-c:v", "libx264", "-preset", "ultrafast"], True),  # only the sound is not for browsers
+    ("h264-444.mkv", ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv444p"], False),
+    ("h264-10bit.mkv", ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le"], False),
+    ("h264.ts", ["-c:v", "libx264", "-preset", "ultrafast"], False),  # Annex B: MP4 wants avcC
+    ("h264-sar2.mkv", ["-c:v", "libx264", "-preset", "ultrafast", "-vf", "setsar=2"], False),  # anamorphic
+    ("h264-1080p.mkv", ["-c:v", "libx264", "-preset", "ultrafast", "-vf", "scale=1920:1080", "-frames:v", "2"], False),
+    ("mpeg4.avi", ["-c:v", "mpeg4"], False),
+]
+
+
+@pytest.mark.parametrize(("name", "video_args", "copied"), COPY_CASES, ids=[c[0] for c in COPY_CASES])
+def test_which_sources_are_copied_and_which_encoded(base, tmp_path, name, video_args, copied):
+    """Copied: H.264 every current browser decodes (8-bit 4:2:0, Baseline/Main/High, avcC, square
+    pixels, at most 720p), only in the wrong container or with the wrong sound. The rest is encoded."""
+    audio = "libmp3lame" if "mp3" in name else None
+    path = _mux(base, tmp_path / name, video_args, audio)
+    with av.open(str(path)) as container:
+        origin = preview.copy_origin(container, container.streams.video[0])
+    assert (origin is not None) is copied
+    writer = preview.open_writer(str(path), str(tmp_path), 320, 180, 25.0)
+    assert isinstance(writer, preview.PreviewCopy if copied else preview.PreviewWriter)
+    writer.close(keep=False)
+    assert not (tmp_path / preview.OUTPUT_NAME).exists()
 
 
 def _audio_packets(path: str) -> list[bytes]:

@@ -100,3 +100,39 @@ def test_a_non_browser_source_plays_its_preview_and_seeks_to_each_shot(live_serv
     page.wait_for_function(f"() => {PLAYER}.readyState >= 1", timeout=30_000)
     _near(page, 3.25)
     assert errors == [], errors
+
+
+def test_chromium_plays_a_copied_preview_from_its_first_frame_and_seeks_in_it(browser, tmp_path):
+    """H.264 with B frames in MKV and Vorbis sound: the preview copies its pictures as they are
+    (VIDEO_PREVIEW_COPY) and encodes the sound to AAC. Chromium decodes the MP4 (readyState >= 2),
+    its duration is the source's, it starts at 0 and lands on a shot's second when seeked."""
+    from backend_app.services.video import pipeline as video_pipeline
+    from backend_app.settings import load_settings
+
+    clip = media.make_clip(tmp_path / "cuts.mp4", seconds=6, fps=25, size=(320, 180), cuts=(2.0, 4.0))
+    source = tmp_path / "film.mkv"
+    subprocess.run(
+        [media.require_ffmpeg(), "-v", "error", "-y", "-i", str(clip), "-f", "lavfi", "-t", "6", "-i", "sine=f=330"]
+        + ["-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "medium", "-bf", "3"]
+        + ["-c:a", "libvorbis", str(source)],
+        check=True,
+        capture_output=True,
+    )
+    settings = load_settings({}, ai_provider="offline", data_dir=str(tmp_path / "data"))
+    out = video_pipeline.analyse_file(str(source), str(tmp_path / "work"), settings)
+    assert "preview_copy" in out.timings, out.timings
+    (tmp_path / "work" / "page.html").write_text(
+        '<video id="player" muted preload="auto" src="preview.mp4"></video>', encoding="utf-8"
+    )
+    page = browser.new_page()
+    page.goto((tmp_path / "work" / "page.html").as_uri())
+    page.wait_for_function(f"() => {PLAYER}.readyState >= 2", timeout=30_000)
+    assert page.evaluate(f"() => {PLAYER}.duration") == pytest.approx(6.0, abs=0.2)
+    assert page.evaluate(f"() => {PLAYER}.currentTime") == 0
+    starts = [shot["start_frame"] / 25 for shot in out.shots]
+    assert starts == pytest.approx([0.0, 2.0, 4.0], abs=0.05)
+    for start in starts[1:]:
+        page.evaluate(f"() => {{ {PLAYER}.currentTime = {start}; }}")
+        page.wait_for_function(f"() => !{PLAYER}.seeking && {PLAYER}.readyState >= 2", timeout=15_000)
+        _near(page, start)
+    assert page.evaluate(f"() => {PLAYER}.error") is None

@@ -38,7 +38,7 @@ from backend_app.adapters.vision.frames import (
     square_pixels,
     upright,
 )
-from backend_app.adapters.vision.preview import PreviewWriter
+from backend_app.adapters.vision.preview import Preview
 from backend_app.adapters.vision.probe import Limits, VideoMetadata
 from backend_app.adapters.vision.shots import Shot, ShotSplitter
 from backend_app.adapters.vision.signals import KEY_MAX_SIDE, Sample, analysis_image, changed_share, link, measure
@@ -269,7 +269,7 @@ def decode_pass(
     stride: int = 2,
     on_progress: ProgressFn | None = None,
     on_shot: ShotFn | None = None,
-    preview: PreviewWriter | None = None,
+    preview: Preview | None = None,
     on_still: StillFn | None = None,
     still_gap_s: float = STILL_GAP_S,
 ) -> PassResult:
@@ -278,21 +278,23 @@ def decode_pass(
     ``on_shot`` gets each shot's record and its keyframe's BGR picture (at most KEY_MAX_SIDE
     large; None if the shot has none) as soon as the shot is closed, while decoding goes on; the
     pass keeps no picture after that. The last shot's ``end_frame`` is settled only when the pass ends.
-    ``preview`` gets every decoded frame (the decoder then skips none, so the rendition is smooth);
-    the caller closes it. ``on_still`` gets ``(t, picture)`` where the picture holds still
-    (stills.py: at most one per ``still_gap_s``, and only when it changed since the last one), on
-    the pass's thread: it should hand the picture on rather than work on it there.
+    ``preview`` gets every decoded frame when it encodes them (the decoder then skips none, so the
+    rendition is smooth; a preview that copies the source's packets needs none); the caller closes
+    it. ``on_still`` gets ``(t, picture)`` where the picture holds still (stills.py: at most one
+    per ``still_gap_s``, and only when it changed since the last one), on the pass's thread: it
+    should hand the picture on rather than work on it there.
     """
     state = _Pass(meta, max(1, min(stride, int(meta.fps * MAX_GAP_S))), on_shot, on_still, still_gap_s)
+    encoder = preview if preview is not None and preview.needs_frames else None
     source = FrameSource(
-        path, skip=state.stride > 1 and preview is None, fewer_threads=PREVIEW_FEWER_THREADS if preview else 0
+        path, skip=state.stride > 1 and encoder is None, fewer_threads=PREVIEW_FEWER_THREADS if encoder else 0
     )
     started = time.perf_counter()
     frames: queue.Queue = queue.Queue(maxsize=queue_frames(meta.width, meta.height))
     stop = threading.Event()
     reader = threading.Thread(
         target=_read,
-        args=(source, state.stride, meta.fps, limits, frames, stop, preview),
+        args=(source, state.stride, meta.fps, limits, frames, stop, encoder),
         name="video-reader",
         daemon=True,
     )
@@ -340,7 +342,7 @@ def _read(
     limits: Limits,
     out: queue.Queue,
     stop: threading.Event,
-    preview: PreviewWriter | None = None,
+    preview: Preview | None = None,
 ) -> None:
     """Reader thread: decode, pick the frames to analyse, hand on their planes; ends with the count.
 

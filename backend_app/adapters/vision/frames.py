@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import av
 import cv2
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from backend_app.adapters.vision.errors import VisionError
 
@@ -189,10 +191,25 @@ def planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     if frame.format.name != FAST_FORMAT or frame.color_range == JPEG_RANGE:
         source_range = JPEG_RANGE if frame.format.name.startswith("yuvj") else (frame.color_range or None)
-        frame = frame.reformat(format=FAST_FORMAT, src_color_range=source_range, dst_color_range=MPEG_RANGE)
+        frame = _reformatter().reformat(
+            frame, format=FAST_FORMAT, src_color_range=source_range, dst_color_range=MPEG_RANGE
+        )
     width, height = frame.width & ~1, frame.height & ~1
     y, u, v = (_plane(p) for p in frame.planes[:3])
     return y[:height, :width], u[: height // 2, : width // 2], v[: height // 2, : width // 2]
+
+
+_local = threading.local()
+
+
+def _reformatter() -> VideoReformatter:
+    """This thread's swscale context. ``VideoFrame.reformat`` keeps one on the frame, and the pass's
+    reader and the preview's encoder convert the same frame at once: sharing it crashed the worker
+    (a segmentation fault on H.264 4:4:4 with a preview to encode)."""
+    reformatter = getattr(_local, "reformatter", None)
+    if reformatter is None:
+        reformatter = _local.reformatter = VideoReformatter()
+    return reformatter
 
 
 def _plane(plane) -> np.ndarray:

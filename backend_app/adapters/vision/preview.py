@@ -1,17 +1,26 @@
-"""A browser-playable preview rendition, encoded from the frames the analysis pass decodes.
+"""A browser-playable preview rendition of a source browsers cannot play as it is.
 
 Browsers play H.264 (or HEVC) with AAC in MP4/MOV and VP8/VP9/AV1 with Opus/Vorbis in WebM;
 anything else (MPEG-4 Part 2 or MJPEG in AVI, H.264 in MKV, MPEG-2, WMV…) shows a dead player.
-For those the pass hands every frame it decodes to a ``PreviewWriter``, which scales it to at
-most 720p and encodes it with the libx264 inside PyAV's wheel (no system ffmpeg), while a thread
-of its own reads the source's sound from a second, cheap demuxer (AAC copied as it is, anything
-else decoded and encoded to AAC) and the encoding thread muxes those packets up to the same second,
-so the MP4 is interleaved as it is written. The index is moved to the front
-(``movflags +faststart``) when the file is closed, so a browser can start playing and seek with
-Range requests before it has the whole file.
+Two ways to a preview, both H.264 + AAC in MP4 with the index at the front (``movflags
++faststart``), so a browser can start playing and seek with Range requests before it has the
+whole file:
 
-A failure to encode never fails the analysis: the writer stops, says why (``failed``), and the
-report falls back to the source.
+- ``PreviewCopy``: H.264 that browsers decode (8-bit 4:2:0, a profile they know, at most 720p,
+  square pixels), only in a container they do not (MKV, FLV, MOV-less AVI…). Its packets are
+  copied into the MP4 as they are, by a thread of its own reading a second demuxer: nothing is
+  decoded or encoded for the pictures, so the rendition loses nothing and costs a fraction of a
+  second a minute, and the pass goes on skipping what it does not need. This is what media
+  servers call a remux ("direct stream").
+- ``PreviewWriter``: everything else. The pass hands it every frame it decodes; it scales each to
+  at most 720p (``VIDEO_PREVIEW_HEIGHT``) and encodes it with the libx264 inside PyAV's wheel (no
+  system ffmpeg), while a thread of its own reads the source's sound from a second, cheap demuxer
+  and the encoding thread muxes those packets up to the same second, so the MP4 is interleaved
+  as it is written.
+
+The sound either way (``_Sound``): AAC copied as it is, anything else decoded and encoded to AAC.
+A failure never fails the analysis: the writer stops, says why (``failed``), and the report falls
+back to the source.
 """
 
 from __future__ import annotations
@@ -41,6 +50,8 @@ PLAYABLE = {
     "webm": ({"vp8", "vp9", "av1"}, {"opus", "vorbis"}),
 }
 PLAYABLE_PIXELS = {"yuv420p", "yuvj420p"}  # 10-bit or 4:2:2/4:4:4 H.264 does not play in Chrome or Firefox
+# H.264 profiles every current browser decodes: such a stream is copied (``PreviewCopy``), not encoded.
+COPY_PROFILES = {"Baseline", "Constrained Baseline", "Main", "High"}
 MAX_SHORT_SIDE = 720  # "at most 720p" (portrait too); the long side at most 16:9 of it (the caller may ask less)
 IN_FLIGHT = 2  # decoded frames waiting for the encoding thread (each a full-size frame: 3 MB at 1080p)
 # Speed over size: the preview is for finding a moment, not for keeping. ultrafast is x264's
@@ -109,7 +120,153 @@ class PreviewResult:
     height: int
     frames: int
     audio: bool
-    encode_s: float
+    encode_s: float  # the writer's own thread's time (encoding, or copying)
+    copied: bool = False  # the source's H.264 packets as they are (``PreviewCopy``)
+
+
+class _Sound:
+    """The source's first audio stream on its way into the preview: AAC stored with its
+    configuration (MKV, MOV, AVI: not ADTS as in MPEG-TS) copied packet by packet, anything else
+    decoded and encoded to AAC; timed from ``origin`` (the source's second that is the preview's
+    0, set before the first packet), nothing before it."""
+
+    def __init__(self, source: av.container.InputContainer, output: av.container.OutputContainer):
+        self.stream = source.streams.audio[0]
+        self.origin = 0.0
+        context = self.stream.codec_context
+        self.copying = (
+            context.name == "aac" and bool(context.extradata) and not ADTS & set(source.format.name.split(","))
+        )
+        if self.copying:
+            self.out = output.add_stream_from_template(self.stream)
+            return
+        rate = context.sample_rate if context.sample_rate in AAC_RATES else 48_000
+        mono = context.channels == 1
+        self.out = output.add_stream("aac", rate=rate, layout="mono" if mono else "stereo")
+        self.out.bit_rate = AUDIO_BITRATE_PER_CHANNEL * (1 if mono else 2)
+        self.out.codec_context.open()  # now, not when the first packet writes the header on another thread
+        self._written = 0  # the next sample's pts (1/rate units) in the output
+
+    def packets(self, packet: av.Packet) -> Iterator[av.Packet]:
+        """The preview's packets for one of the source's (its demuxer's last, empty packet: the
+        encoder's last). Raises ``av.FFmpegError`` for sound that cannot be decoded."""
+        if self.copying:
+            if packet.pts is None or packet.dts is None or not packet.size:
+                return  # the demuxer's flush packet
+            shift = round(self.origin / packet.time_base)
+            packet.pts, packet.dts = packet.pts - shift, packet.dts - shift
+            if packet.pts >= 0:  # not before the first picture
+                packet.stream = self.out
+                yield packet
+            return
+        for frame in packet.decode():
+            yield from self._encoded(frame)
+        if not packet.size:
+            yield from self.out.encode(None)
+
+    def _encoded(self, frame: av.AudioFrame) -> Iterator[av.Packet]:
+        rate = self.out.rate
+        if frame.time is not None:
+            start = frame.time - self.origin
+            if start + frame.samples / frame.sample_rate <= 0:
+                return  # before the first picture
+            if self._written == 0 and start > 0:  # the sound starts after the picture: keep the gap
+                self._written = round(start * rate)
+        frame.time_base = Fraction(1, frame.sample_rate)
+        frame.pts = round(self._written * frame.sample_rate / rate)
+        self._written += round(frame.samples * rate / frame.sample_rate)
+        yield from self.out.encode(frame)
+
+
+class PreviewCopy:
+    """Browser-playable H.264 in a container browsers do not play: its packets (and the sound,
+    ``_Sound``) copied into an MP4 by a thread of its own, from a demuxer of its own, while the
+    pass analyses. The pass hands it no frames (``needs_frames``), so it goes on letting the
+    decoder skip what the analysis does not need. ``origin``: the source's second that is the
+    preview's 0 (the first picture's, as the analysis counts: ``copy_origin``)."""
+
+    needs_frames = False
+
+    def __init__(self, source_path: str, out_path: str, origin: float, width: int, height: int):
+        self.path, self.failed, self.origin = out_path, None, origin
+        self.width, self.height = width, height
+        self.frames, self.encode_s = 0, 0.0
+        self.source: av.container.InputContainer | None = None
+        self.sound: _Sound | None = None
+        self.output = av.open(out_path, "w", format="mp4", options={"movflags": "+faststart"})
+        try:
+            self.source = av.open(source_path)
+            self.video_in = video_stream(self.source)
+            self.video = self.output.add_stream_from_template(self.video_in)
+            if self.source.streams.audio:
+                self.sound = _Sound(self.source, self.output)
+                self.sound.origin = origin
+        except BaseException:
+            self._close_files()
+            raise
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._copy_all, name="video-preview-copy", daemon=True)
+        self.thread.start()
+
+    def add(self, frame: av.VideoFrame) -> None:
+        """Nothing to do: the pictures are copied from the file."""
+
+    def _copy_all(self) -> None:
+        started = time.perf_counter()
+        sound = self.sound
+        shift = round(self.origin / self.video_in.time_base)
+        try:
+            for packet in self.source.demux([self.video_in] + ([sound.stream] if sound else [])):
+                if self.stop.is_set():
+                    break
+                if packet.stream.index != self.video_in.index:
+                    sound = self._mux_sound(sound, packet)
+                elif packet.size:
+                    packet.pts = None if packet.pts is None else packet.pts - shift
+                    packet.dts = None if packet.dts is None else packet.dts - shift
+                    packet.stream = self.video
+                    self.output.mux(packet)
+                    self.frames += 1
+        except (av.FFmpegError, ValueError, OSError) as exc:
+            self.failed = f"{type(exc).__name__}: {exc}"
+            log.warning("copying the preview failed; the report will play the source", extra={"error": self.failed})
+        self.encode_s = time.perf_counter() - started
+
+    def _mux_sound(self, sound: _Sound | None, packet: av.Packet) -> _Sound | None:
+        """Mux what ``packet`` becomes; the sound that is left (None once it cannot be read further:
+        the preview keeps the pictures and the sound it has)."""
+        if sound is None:
+            return None
+        try:
+            for out in sound.packets(packet):
+                self.output.mux(out)
+        except (av.FFmpegError, ValueError) as exc:
+            log.info("the preview's sound stops early", extra={"error": f"{type(exc).__name__}: {exc}"})
+            return None
+        return sound
+
+    def close(self, keep: bool = True) -> PreviewResult | None:
+        """Finish the file; None (and no file) when nothing could be copied or ``keep`` is false."""
+        if not keep:
+            self.failed = self.failed or "abandoned"
+            self.stop.set()
+        self.thread.join()
+        self._close_files()
+        if self.failed is not None or not self.frames:
+            if os.path.exists(self.path):
+                os.remove(self.path)
+            return None
+        return PreviewResult(
+            self.path, self.width, self.height, self.frames, self.sound is not None, round(self.encode_s, 4), True
+        )
+
+    def _close_files(self) -> None:
+        for container in (self.output, self.source):
+            if container is not None:
+                try:
+                    container.close()
+                except (av.FFmpegError, OSError) as exc:
+                    self.failed = self.failed or f"{type(exc).__name__}: {exc}"
 
 
 class PreviewWriter:
@@ -121,6 +278,8 @@ class PreviewWriter:
     one that writes the file. ``close`` finishes the file (or removes it when encoding failed) and
     returns what was written.
     """
+
+    needs_frames = True
 
     def __init__(
         self,
@@ -146,16 +305,19 @@ class PreviewWriter:
         self.origin: float | None = None
         self.last_pts = -1
         self.output = av.open(out_path, "w", format="mp4", options={"movflags": "+faststart"})
-        self.audio_in, self.copying = None, False
+        self.audio_in: av.container.InputContainer | None = None
+        self.sound: _Sound | None = None
         try:
             self.video = self._video_stream(fps)
-            self.audio_in, self.audio, self.packets = self._audio(source_path)
+            self.audio_in = av.open(source_path)
+            if self.audio_in.streams.audio:
+                self.sound = _Sound(self.audio_in, self.output)
         except BaseException:
             self._close_files()
             raise
         # The sound is demuxed (and decoded and encoded, unless copied) on a thread of its own,
         # started once the first picture is written; the encoding thread muxes its packets in step.
-        self.audio_done = self.audio is None
+        self.audio_done = self.sound is None
         self.audio_ready: queue.Queue = queue.Queue(maxsize=AUDIO_IN_FLIGHT)
         self.audio_thread: threading.Thread | None = None
         self.audio_pending: av.Packet | None = None
@@ -180,29 +342,6 @@ class PreviewWriter:
         stream.time_base = TIME_BASE
         stream.codec_context.time_base = TIME_BASE
         return stream
-
-    def _audio(self, source_path: str):
-        """The source's first audio stream (a demuxer of its own) and the AAC stream it goes to.
-
-        AAC stored with its configuration (MKV, MOV, AVI: not ADTS as in MPEG-TS) is copied as it
-        is, packet by packet; anything else is decoded and encoded to AAC."""
-        source = av.open(source_path)
-        if not source.streams.audio:
-            source.close()
-            return None, None, None
-        stream = source.streams.audio[0]
-        context = stream.codec_context
-        self.copying = (
-            context.name == "aac" and bool(context.extradata) and not ADTS & set(source.format.name.split(","))
-        )
-        if self.copying:
-            return source, self.output.add_stream_from_template(stream), source.demux(stream)
-        rate = context.sample_rate if context.sample_rate in AAC_RATES else 48_000
-        mono = context.channels == 1
-        out = self.output.add_stream("aac", rate=rate, layout="mono" if mono else "stereo")
-        out.bit_rate = AUDIO_BITRATE_PER_CHANNEL * (1 if mono else 2)
-        out.codec_context.open()  # now, not when the first picture's packet writes the header on another thread
-        return source, out, source.decode(stream)
 
     def add(self, frame: av.VideoFrame) -> None:
         """Hand one decoded frame to the encoding thread (waits while IN_FLIGHT frames wait)."""
@@ -276,42 +415,18 @@ class PreviewWriter:
 
     def _make_audio(self) -> None:
         """The sound's thread: its packets, timed from the first picture, handed to the encoding thread."""
+        sound = self.sound
+        sound.origin = self.origin
         try:
-            for packet in self._copied() if self.copying else self._encoded():
-                if self.audio_stop.is_set():
-                    break
-                packet.stream = self.audio
-                self.audio_ready.put(packet)
+            for packet in self.audio_in.demux(sound.stream):
+                for out in sound.packets(packet):
+                    if self.audio_stop.is_set():
+                        return
+                    self.audio_ready.put(out)
         except (av.FFmpegError, ValueError) as exc:  # undecodable sound: the preview keeps what it has
             log.info("the preview's sound stops early", extra={"error": f"{type(exc).__name__}: {exc}"})
         finally:
             self.audio_ready.put(None)
-
-    def _encoded(self) -> Iterator[av.Packet]:
-        """The source's sound decoded and encoded to AAC, from the first picture on."""
-        rate, written = self.audio.rate, 0  # ``written``: the next sample's pts (1/rate units) in the output
-        for frame in self.packets:
-            if frame.time is not None:
-                start = frame.time - self.origin
-                if start + frame.samples / frame.sample_rate <= 0:
-                    continue  # before the first picture
-                if written == 0 and start > 0:  # the sound starts after the picture: keep the gap
-                    written = round(start * rate)
-            frame.time_base = Fraction(1, frame.sample_rate)
-            frame.pts = round(written * frame.sample_rate / rate)
-            written += round(frame.samples * rate / frame.sample_rate)
-            yield from self.audio.encode(frame)
-        yield from self.audio.encode(None)
-
-    def _copied(self) -> Iterator[av.Packet]:
-        """The source's AAC packets as they are, timed from the first picture."""
-        for packet in self.packets:
-            if packet.pts is None or packet.dts is None or not packet.size:
-                continue  # the demuxer's flush packet
-            shift = round(self.origin / packet.time_base)
-            packet.pts, packet.dts = packet.pts - shift, packet.dts - shift
-            if packet.pts >= 0:  # not before the first picture
-                yield packet
 
     def close(self, keep: bool = True) -> PreviewResult | None:
         """Finish the file; None (and no file) when nothing could be written or ``keep`` is false
@@ -323,7 +438,7 @@ class PreviewWriter:
         try:
             if self.failed is None and self.frames:
                 self._mux_video(self.video.encode(None))
-                if self.audio is not None:
+                if self.sound is not None:
                     self._audio_until(float(self.last_pts * TIME_BASE) + 1.0 / float(self.video.average_rate or 30))
         except (av.FFmpegError, ValueError, OSError) as exc:
             self.failed = f"{type(exc).__name__}: {exc}"
@@ -335,7 +450,7 @@ class PreviewWriter:
                 os.remove(self.path)
             return None
         return PreviewResult(
-            self.path, self.width, self.height, self.frames, self.audio is not None, round(self.encode_s, 4)
+            self.path, self.width, self.height, self.frames, self.sound is not None, round(self.encode_s, 4)
         )
 
     def _stop_audio(self) -> None:
@@ -359,13 +474,46 @@ class PreviewWriter:
                     self.failed = self.failed or f"{type(exc).__name__}: {exc}"
 
 
+def copy_origin(container: av.container.InputContainer, stream: av.VideoStream) -> float | None:
+    """The second a copy of ``stream`` starts at (its first packet's: a keyframe, the first picture
+    the analysis counts) when browsers decode its H.264 as it is and it needs no scaling (at most
+    720p, square pixels); None when it has to be encoded (``PreviewWriter``). Reads one packet."""
+    context = stream.codec_context
+    if context.name != "h264" or context.format is None or context.format.name not in PLAYABLE_PIXELS:
+        return None
+    if context.profile not in COPY_PROFILES:
+        return None
+    if not context.extradata or context.extradata[0] != 1:  # Annex B (MPEG-TS, raw .h264): MP4 wants avcC
+        return None
+    if stream.sample_aspect_ratio and stream.sample_aspect_ratio != 1:
+        return None
+    if preview_size(context.width, context.height) != (context.width, context.height):
+        return None
+    for packet in container.demux(stream):
+        if packet.size:
+            if not packet.is_keyframe or packet.pts is None:
+                return None  # a damaged start: encoded from the frames that decode
+            return float(packet.pts * packet.time_base)
+    return None
+
+
+Preview = PreviewWriter | PreviewCopy
+
+
 def open_writer(
-    source_path: str, workdir: str, width: int, height: int, fps: float, short_side: int = MAX_SHORT_SIDE
-) -> PreviewWriter | None:
-    """A writer for ``source_path`` when browsers cannot play it as it is; None when they can."""
+    source_path: str,
+    workdir: str,
+    width: int,
+    height: int,
+    fps: float,
+    short_side: int = MAX_SHORT_SIDE,
+    copy: bool = True,
+) -> Preview | None:
+    """A preview for ``source_path`` when browsers cannot play it as it is (None when they can):
+    its H.264 copied when ``copy`` and browsers decode it (``copy_origin``), else encoded."""
     if browser_playable(source_path):
         return None
-    pixel_aspect = 1.0
+    pixel_aspect, origin = 1.0, None
     try:
         with av.open(source_path) as container:
             stream = video_stream(container)
@@ -373,7 +521,11 @@ def open_writer(
                 pixel_aspect = float(stream.sample_aspect_ratio)
             if stream is not None and stream.codec_context.width:
                 width, height = stream.codec_context.width, stream.codec_context.height
+            if copy and stream is not None:
+                origin = copy_origin(container, stream)
     except (av.FFmpegError, OSError, ValueError):
         return None
     out_path = os.path.join(workdir, OUTPUT_NAME)
+    if origin is not None:
+        return PreviewCopy(source_path, out_path, origin, width, height)
     return PreviewWriter(source_path, out_path, width, height, pixel_aspect, fps, short_side)

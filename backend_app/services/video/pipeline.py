@@ -160,7 +160,8 @@ def analyse_file(
         pool.shutdown(wait=True, cancel_futures=True)
     clock.timings.update(analyser_timings)
     if made is not None:
-        clock.timings["preview_encode"] = made.encode_s  # inside the decode stage, on the encoding thread
+        # inside the decode stage, on the preview's own thread
+        clock.timings["preview_copy" if made.copied else "preview_encode"] = made.encode_s
     return PipelineOutput(
         meta=meta,
         passed=passed,
@@ -189,13 +190,19 @@ def _analyser_context(path: str, workdir: str, meta: vision.VideoMetadata, setti
     )
 
 
-def _preview(path: str, workdir: str, meta: vision.VideoMetadata, settings) -> rendition.PreviewWriter | None:
-    """A preview writer when previews are on and browsers cannot play the source as it is."""
+def _preview(path: str, workdir: str, meta: vision.VideoMetadata, settings) -> rendition.Preview | None:
+    """A preview (copied or encoded) when previews are on and browsers cannot play the source as it is."""
     if not settings.video_preview:
         return None
     try:
         return rendition.open_writer(
-            path, workdir, meta.width, meta.height, meta.fps, short_side=settings.video_preview_height
+            path,
+            workdir,
+            meta.width,
+            meta.height,
+            meta.fps,
+            short_side=settings.video_preview_height,
+            copy=settings.video_preview_copy,
         )
     except Exception:  # the encoder could not start: the report plays the source
         log.warning("the preview rendition could not be started", exc_info=True)
