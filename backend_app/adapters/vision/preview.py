@@ -178,7 +178,40 @@ class _Sound:
         yield from self.out.encode(frame)
 
 
-class PreviewCopy:
+class _Rendition:
+    """What both previews share: the MP4 they write (``output``), the demuxer of the source they
+    read (``source``), and how they end."""
+
+    path: str
+    output: av.container.OutputContainer
+    source: av.container.InputContainer | None
+    sound: _Sound | None
+    failed: str | None
+    width: int
+    height: int
+    frames: int
+    encode_s: float
+
+    def _close_files(self) -> None:
+        for container in (self.output, self.source):
+            if container is not None:
+                try:
+                    container.close()
+                except (av.FFmpegError, OSError) as exc:
+                    self.failed = self.failed or f"{type(exc).__name__}: {exc}"
+
+    def _result(self, copied: bool) -> PreviewResult | None:
+        """What was written; None (and no file) when it failed or holds no picture."""
+        if self.failed is not None or not self.frames:
+            if os.path.exists(self.path):
+                os.remove(self.path)
+            return None
+        return PreviewResult(
+            self.path, self.width, self.height, self.frames, self.sound is not None, round(self.encode_s, 4), copied
+        )
+
+
+class PreviewCopy(_Rendition):
     """Browser-playable H.264 in a container browsers do not play: its packets (and the sound,
     ``_Sound``) copied into an MP4 by a thread of its own, from a demuxer of its own, while the
     pass analyses. The pass hands it no frames (``needs_frames``), so it goes on letting the
@@ -252,24 +285,10 @@ class PreviewCopy:
             self.stop.set()
         self.thread.join()
         self._close_files()
-        if self.failed is not None or not self.frames:
-            if os.path.exists(self.path):
-                os.remove(self.path)
-            return None
-        return PreviewResult(
-            self.path, self.width, self.height, self.frames, self.sound is not None, round(self.encode_s, 4), True
-        )
-
-    def _close_files(self) -> None:
-        for container in (self.output, self.source):
-            if container is not None:
-                try:
-                    container.close()
-                except (av.FFmpegError, OSError) as exc:
-                    self.failed = self.failed or f"{type(exc).__name__}: {exc}"
+        return self._result(copied=True)
 
 
-class PreviewWriter:
+class PreviewWriter(_Rendition):
     """Encodes the frames it is given (in display order) and the source's audio into one MP4.
 
     ``add`` is called from the pass's reader thread for every frame it decodes and only hands the
@@ -305,13 +324,13 @@ class PreviewWriter:
         self.origin: float | None = None
         self.last_pts = -1
         self.output = av.open(out_path, "w", format="mp4", options={"movflags": "+faststart"})
-        self.audio_in: av.container.InputContainer | None = None
+        self.source: av.container.InputContainer | None = None
         self.sound: _Sound | None = None
         try:
             self.video = self._video_stream(fps)
-            self.audio_in = av.open(source_path)
-            if self.audio_in.streams.audio:
-                self.sound = _Sound(self.audio_in, self.output)
+            self.source = av.open(source_path)
+            if self.source.streams.audio:
+                self.sound = _Sound(self.source, self.output)
         except BaseException:
             self._close_files()
             raise
@@ -418,7 +437,7 @@ class PreviewWriter:
         sound = self.sound
         sound.origin = self.origin
         try:
-            for packet in self.audio_in.demux(sound.stream):
+            for packet in self.source.demux(sound.stream):
                 for out in sound.packets(packet):
                     if self.audio_stop.is_set():
                         return
@@ -445,13 +464,7 @@ class PreviewWriter:
         finally:
             self._stop_audio()
             self._close_files()
-        if self.failed is not None or not self.frames:
-            if os.path.exists(self.path):
-                os.remove(self.path)
-            return None
-        return PreviewResult(
-            self.path, self.width, self.height, self.frames, self.sound is not None, round(self.encode_s, 4)
-        )
+        return self._result(copied=False)
 
     def _stop_audio(self) -> None:
         """End the sound's thread: the sound past the last picture is not wanted."""
@@ -464,14 +477,6 @@ class PreviewWriter:
             except queue.Empty:
                 pass
         self.audio_thread.join()
-
-    def _close_files(self) -> None:
-        for container in (self.output, self.audio_in):
-            if container is not None:
-                try:
-                    container.close()
-                except (av.FFmpegError, OSError) as exc:
-                    self.failed = self.failed or f"{type(exc).__name__}: {exc}"
 
 
 def copy_origin(container: av.container.InputContainer, stream: av.VideoStream) -> float | None:
