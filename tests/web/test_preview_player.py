@@ -136,3 +136,45 @@ def test_chromium_plays_a_copied_preview_from_its_first_frame_and_seeks_in_it(br
         page.wait_for_function(f"() => !{PLAYER}.seeking && {PLAYER}.readyState >= 2", timeout=15_000)
         _near(page, start)
     assert page.evaluate(f"() => {PLAYER}.error") is None
+
+
+def test_a_source_with_damaged_data_gets_an_encoded_preview_chromium_plays_to_the_end(browser, tmp_path):
+    """The same kind of MKV with random bytes written over two places: a copy would carry packets
+    Chromium's decoder refuses (measured: PIPELINE_ERROR_DECODE at the first, no seeking past it),
+    so the preview is encoded from the frames that decode; Chromium plays it to its end."""
+    import random
+
+    from backend_app.services.video import pipeline as video_pipeline
+    from backend_app.services.video.report import partial_decode_warning
+    from backend_app.settings import load_settings
+
+    clip = media.make_clip(tmp_path / "cuts.mp4", seconds=8, fps=25, size=(320, 180), cuts=(2.0, 4.0, 6.0))
+    whole = tmp_path / "whole.mkv"
+    subprocess.run(
+        [media.require_ffmpeg(), "-v", "error", "-y", "-i", str(clip), "-c:v", "libx264", "-preset", "medium"]
+        + ["-bf", "3", "-pix_fmt", "yuv420p", str(whole)],
+        check=True,
+        capture_output=True,
+    )
+    data, rng = bytearray(whole.read_bytes()), random.Random(7)
+    for share in (0.36, 0.7):
+        start = int(len(data) * share)
+        data[start : start + 3000] = bytes(rng.randrange(256) for _ in range(3000))
+    source = tmp_path / "damaged.mkv"
+    source.write_bytes(bytes(data))
+
+    settings = load_settings({}, ai_provider="offline", data_dir=str(tmp_path / "data"))
+    out = video_pipeline.analyse_file(str(source), str(tmp_path / "work"), settings)
+    # what the pass saw: the demuxer lost its way in the damage (fewer frames than declared)
+    assert out.passed.damaged_packets or partial_decode_warning(out.meta, out.passed)
+    assert "preview_encode" in out.timings and "preview_copy" not in out.timings, out.timings
+    (tmp_path / "work" / "page.html").write_text(
+        '<video id="player" muted preload="auto" src="preview.mp4"></video>', encoding="utf-8"
+    )
+    page = browser.new_page()
+    page.goto((tmp_path / "work" / "page.html").as_uri())
+    page.wait_for_function(f"() => {PLAYER}.readyState >= 2", timeout=30_000)
+    page.evaluate(f"() => {{ {PLAYER}.playbackRate = 16; {PLAYER}.play(); }}")
+    page.wait_for_function(f"() => {PLAYER}.ended || {PLAYER}.error", timeout=30_000)
+    assert page.evaluate(f"() => {PLAYER}.error && {PLAYER}.error.message") is None
+    assert page.evaluate(f"() => {PLAYER}.currentTime") == pytest.approx(page.evaluate(f"() => {PLAYER}.duration"))

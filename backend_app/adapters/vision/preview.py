@@ -11,7 +11,9 @@ whole file:
   copied into the MP4 as they are, by a thread of its own reading a second demuxer: nothing is
   decoded or encoded for the pictures, so the rendition loses nothing and costs a fraction of a
   second a minute, and the pass goes on skipping what it does not need. This is what media
-  servers call a remux ("direct stream").
+  servers call a remux ("direct stream"). A source whose pass found damaged or missing
+  data gets an encoded preview instead (``encode_preview``, a pass of its own): a browser stops at
+  the first packet its decoder refuses.
 - ``PreviewWriter``: everything else. The pass hands it every frame it decodes; it scales each to
   at most 720p (``VIDEO_PREVIEW_HEIGHT``) and encodes it with the libx264 inside PyAV's wheel (no
   system ffmpeg), while a thread of its own reads the source's sound from a second, cheap demuxer
@@ -39,7 +41,7 @@ import av
 import cv2
 import numpy as np
 
-from backend_app.adapters.vision.frames import planes
+from backend_app.adapters.vision.frames import FrameSource, planes
 from backend_app.adapters.vision.probe import video_stream
 
 log = logging.getLogger(__name__)
@@ -534,3 +536,25 @@ def open_writer(
     if origin is not None:
         return PreviewCopy(source_path, out_path, origin, width, height)
     return PreviewWriter(source_path, out_path, width, height, pixel_aspect, fps, short_side)
+
+
+def encode_preview(
+    source_path: str, workdir: str, width: int, height: int, fps: float, short_side: int = MAX_SHORT_SIDE
+) -> PreviewResult | None:
+    """The preview encoded in a decode pass of its own, from every frame that decodes: for a source
+    whose copy would carry damaged packets (the analysis pass found some). Chromium stops playing at
+    the first packet its decoder refuses (``PIPELINE_ERROR_DECODE``) and cannot seek past it."""
+    writer = open_writer(source_path, workdir, width, height, fps, short_side, copy=False)
+    if writer is None:
+        return None
+    try:
+        source = FrameSource(source_path, skip=False)
+        try:
+            for _t, frame in source.frames():
+                writer.add(frame)
+        finally:
+            source.close()
+    except BaseException:
+        writer.close(keep=False)
+        raise
+    return writer.close()

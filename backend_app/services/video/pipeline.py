@@ -24,7 +24,7 @@ from backend_app.queue.errors import JobFailure
 from backend_app.services.video import analysers
 from backend_app.services.video import describe as describer
 from backend_app.services.video.output import PipelineOutput
-from backend_app.services.video.report import build_report, shot_dicts
+from backend_app.services.video.report import build_report, partial_decode_warning, shot_dicts
 
 log = logging.getLogger(__name__)
 StageFn = Callable[[str, float], None]  # (stage, percent of the whole job)
@@ -139,6 +139,8 @@ def analyse_file(
                     writer.close(keep=False)
                 raise
             made = writer.close() if writer is not None else None
+            if made is not None and made.copied and (passed.damaged_packets or partial_decode_warning(meta, passed)):
+                made = _encoded_instead(made, path, workdir, meta, settings)
         with clock.stage("audio", 72):  # ~0.2 s for a minute of stereo AAC, while keyframes are inspected
             audio = vision.audio_track(path)
         with clock.stage("keyframes", 75):
@@ -206,6 +208,25 @@ def _preview(path: str, workdir: str, meta: vision.VideoMetadata, settings) -> r
         )
     except Exception:  # the encoder could not start: the report plays the source
         log.warning("the preview rendition could not be started", exc_info=True)
+        return None
+
+
+def _encoded_instead(
+    copied: rendition.PreviewResult, path: str, workdir: str, meta: vision.VideoMetadata, settings
+) -> rendition.PreviewResult | None:
+    """A copied preview of a source with damaged or missing data (the pass passed over packets, or
+    decoded less than the file declares) could stop the browser at a packet its decoder refuses
+    (measured: Chromium's PIPELINE_ERROR_DECODE at the first one, no seeking past it, on an MKV
+    whose damage FFmpeg here conceals): it is encoded instead, from the frames that decode, in a
+    pass of its own."""
+    os.remove(copied.path)
+    log.info("the source has damaged data: its preview is encoded, not copied")
+    try:
+        return rendition.encode_preview(
+            path, workdir, meta.width, meta.height, meta.fps, short_side=settings.video_preview_height
+        )
+    except Exception:  # the report plays the source
+        log.warning("the preview rendition could not be encoded", exc_info=True)
         return None
 
 
