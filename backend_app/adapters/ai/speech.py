@@ -349,8 +349,10 @@ def _facts(engine: str, done: dict, ctx: Context) -> dict:
         "seconds": done.get("seconds"),
         "note": done.get("note", ""),
     }
-    if done.get("detection"):  # the languages heard in the sampled passages; one: all in one pass
+    if done.get("detection"):  # what each window's encoder run heard, and the windows redone passage by passage
         facts["detection"] = done["detection"]
+    if done.get("encoder_runs") is not None:  # one run a window when none is redone; short ones not padded to 30 s
+        facts["encoder"] = {"runs": done["encoder_runs"], "seconds": done["encoded_s"], "windows": done.get("windows")}
     if not done.get("complete", True):
         facts["note"] = (
             f"transcribed the first {facts['transcribed_s']:.0f} s of {facts['audio_s']:.0f} s "
