@@ -191,7 +191,8 @@ def transcribe(model, path: str, language: str | None, budget_s: float):
         except Unsure as exc:  # before a word was decoded
             unsure = exc
         if not language:
-            redo = unsure is not None or (complete and doubtful([quality for _, quality in found]))
+            # a window of one passage is as it is: redone, it would be the same run again
+            redo = unsure is not None or (complete and len(window) > 1 and doubtful([q for _, q in found]))
             if unsure is not None:
                 said, probability = unsure.language, unsure.probability
             else:
