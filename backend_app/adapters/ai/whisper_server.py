@@ -131,8 +131,8 @@ class Unsure(Exception):
 
 
 def trimmed(features):
-    """``features`` (a batch of one, as faster-whisper pads it to FRAMES with zero columns) cut to its
-    content plus PAD_FRAMES of the padding (an even count: the encoder halves it)."""
+    """``features`` (a batch of one, which faster-whisper pads to 3000 frames with zero columns) cut to
+    its content plus PAD_FRAMES of the padding (an even count: the encoder halves it)."""
     import ctranslate2
     import numpy as np
 
@@ -167,8 +167,8 @@ def transcribe(model, path: str, language: str | None, budget_s: float):
         yield {"done": {"audio_s": 0.0, "transcribed_s": 0.0, "complete": True, "note": "no audio track"}}
         return
     audio_s = round(audio.size / SAMPLE_RATE, 2)
-    heard_by = model.model if isinstance(model.model, _Heard) else None
-    runs, frames = (heard_by.runs, heard_by.frames) if heard_by else (0, 0)
+    encoder: _Heard = model.model  # load() wraps it
+    runs, frames = encoder.runs, encoder.frames
     windows = speech_windows(get_speech_timestamps(audio, VadOptions()))
     heard: list[dict] = []  # the language unknown: what each window's encoder run heard
     languages: set[str] = set()
@@ -229,10 +229,11 @@ def transcribe(model, path: str, language: str | None, budget_s: float):
         "transcribed_s": round(audio_s if complete else done_s, 2),
         "complete": complete,
         "windows": len(windows),
+        # how much the encoder did: one run per window when nothing is redone, short ones not padded to 30 s
+        "encoder_runs": encoder.runs - runs,
+        "encoded_s": round((encoder.frames - frames) / 100, 1),
         "seconds": round(spent(), 3),
     }
-    if heard_by is not None:  # how much the encoder did: one run per window when nothing is redone
-        done.update(encoder_runs=heard_by.runs - runs, encoded_s=round((heard_by.frames - frames) / 100, 1))
     if not language:
         done["detection"] = {
             "languages": sorted(languages),
