@@ -333,10 +333,16 @@ def bench_analysers(seconds: int, reps: int, narration: list | None = None) -> t
             words = " ".join(s["text"] for s in full["transcript"]).lower()
             heard = sum(1 for *_, text in narration if text.split()[1].lower().strip(".,") in words)
             found = f"{len(full['transcript'])} segments; {heard} of {len(narration)} sentences heard"
-            detection = facts.get("detection") or {}
+            detection, encoder = facts.get("detection") or {}, facts.get("encoder") or {}
             if detection:
-                how = "one pass" if detection.get("one_pass") else "each passage on its own"
-                own += f" (languages {', '.join(detection.get('languages', []))} in {detection.get('sampled')} sampled passages: {how})"
+                windows = detection.get("windows", [])
+                redone = sum(1 for w in windows if w.get("redone"))
+                how = (
+                    "one pass" if detection.get("one_pass") else f"{redone} of {len(windows)} windows redone by passage"
+                )
+                own += f" (languages {', '.join(detection.get('languages', []))}: {how})"
+            if encoder:
+                own += f"; {encoder.get('runs')} encoder runs over {encoder.get('seconds')} s of sound"
         if row["name"] == "text" and full.get("text_sampling"):
             s = full["text_sampling"]
             offered = sum(s["offered"].values())

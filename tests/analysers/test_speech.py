@@ -59,8 +59,11 @@ def test_english_and_german_are_transcribed_at_their_seconds_with_their_language
     assert "bahnhof" in " ".join(s["text"].lower() for s in report["transcript"])
     assert all(s["start_s"] < s["end_s"] <= 16.5 for s in report["transcript"])
     assert report["speech"]["language"] == "detected" and report["speech"]["note"] == ""
-    # both passages sampled; they disagree, so each passage is transcribed with its own language
-    assert report["speech"]["detection"] == {"sampled": 2, "languages": ["de", "en"], "one_pass": False}
+    # one window of speech, whose language Whisper was not sure of: redone passage by passage
+    detection = report["speech"]["detection"]
+    assert detection["languages"] == ["de", "en"] and detection["one_pass"] is False
+    assert [w["redone"] for w in detection["windows"]] == [True]
+    assert report["speech"]["encoder"]["runs"] >= 3  # the window's, then one a passage
     assert report["speech"]["transcribed_s"] == pytest.approx(16.0, abs=0.2)
     assert {r["name"]: r["state"] for r in report["analysers"]} == {"speech": "ran"}
     assert report["timings"]["analyser_speech"] > 0
@@ -75,11 +78,23 @@ def test_a_set_language_is_used_for_every_passage(tmp_path):
     assert report["speech"]["language"] == "de"
 
 
+def _one_pass(report: dict, language: str) -> None:
+    """The speech was transcribed in one pass: one encoder run for its one window, sure of ``language``,
+    over the window's speech and a little silence rather than Whisper's padded 30 s."""
+    speech_facts = report["speech"]
+    detection = speech_facts["detection"]
+    assert detection["languages"] == [language] and detection["one_pass"] is True
+    assert len(detection["windows"]) == 1 and detection["windows"][0]["language"] == language
+    assert detection["windows"][0]["probability"] >= 0.7 and detection["windows"][0]["redone"] is False
+    assert speech_facts["encoder"]["runs"] == speech_facts["encoder"]["windows"] == 1
+    assert speech_facts["encoder"]["seconds"] <= speech_facts["audio_s"] + 3.1 < 30
+
+
 @pytest.mark.timeout(600)
-def test_one_language_heard_in_the_sampled_passages_is_transcribed_in_one_pass(tmp_path):
+def test_one_language_is_transcribed_in_one_pass(tmp_path):
     video = speech_video(tmp_path / "de.mp4", 20, [(1.0, *DE), (11.0, *DE)])
     report = _report(video, _settings(tmp_path), tmp_path)
-    assert report["speech"]["detection"] == {"sampled": 2, "languages": ["de"], "one_pass": True}
+    _one_pass(report, "de")
     assert "bahnhof" in " ".join(s["text"].lower() for s in report["transcript"])
     assert {s["language"] for s in report["transcript"]} == {"de"} and report["speech"]["language"] == "detected"
     assert _said(report, "morgen")["start_s"] == pytest.approx(1.0, abs=1.0)
@@ -87,32 +102,68 @@ def test_one_language_heard_in_the_sampled_passages_is_transcribed_in_one_pass(t
 
 
 @pytest.mark.timeout(600)
-def test_a_passage_not_sampled_gets_its_own_language_from_the_run_that_transcribes_it(tmp_path):
-    # four passages: the first, third and last are sampled (en, en, de: they disagree), the second is not
+def test_an_english_file_is_transcribed_in_one_pass_with_each_sentence_at_its_second(tmp_path):
+    said = [(1.0, *EN), (7.0, "en", "The fishermen bring their catch to the market."), (13.0, *EN)]
+    video = speech_video(tmp_path / "en.mp4", 18, said)
+    report = _report(video, _settings(tmp_path), tmp_path)
+    _one_pass(report, "en")
+    assert {s["language"] for s in report["transcript"]} == {"en"}
+    balloons = [s for s in report["transcript"] if "balloon" in s["text"].lower()]
+    assert [round(s["start_s"]) for s in balloons] == pytest.approx([1, 13], abs=1), report["transcript"]
+    assert _said(report, "market")["start_s"] == pytest.approx(7.0, abs=1.0)
+
+
+@pytest.mark.timeout(600)
+def test_a_window_mixing_languages_is_redone_passage_by_passage_each_in_its_own(tmp_path):
+    # four passages in one window of speech: English, German, English, German
     video = speech_video(tmp_path / "four.mp4", 33, [(1.0, *EN), (8.0, *DE), (19.0, *EN), (25.0, *DE)])
     report = _report(video, _settings(tmp_path), tmp_path)
-    assert report["speech"]["detection"] == {"sampled": 3, "languages": ["de", "en"], "one_pass": False}
+    detection = report["speech"]["detection"]
+    assert detection["languages"] == ["de", "en"] and detection["one_pass"] is False
+    assert [w["redone"] for w in detection["windows"]] == [True]
     morning = [s for s in report["transcript"] if "morgen" in s["text"].lower()]
     assert len(morning) == 2, report["transcript"]
-    assert morning[0]["start_s"] == pytest.approx(8.0, abs=1.0) and morning[0]["language"] == "de"
+    assert [round(s["start_s"]) for s in morning] == pytest.approx([8, 25], abs=1)
+    assert {s["language"] for s in morning} == {"de"}
     assert [s["language"] for s in report["transcript"] if "floats" in s["text"].lower()] == ["en", "en"]
 
 
-def test_the_language_is_detected_on_a_few_long_passages_spread_over_the_video():
-    from backend_app.adapters.ai.whisper_server import SAMPLE_RATE, sample_passages
+def test_speech_is_cut_into_windows_of_at_most_30_s_at_its_silences():
+    from backend_app.adapters.ai.whisper_server import SAMPLE_RATE, speech_windows
 
     def passages(*seconds):  # (start, length) in seconds
         return [{"start": int(a * SAMPLE_RATE), "end": int((a + n) * SAMPLE_RATE)} for a, n in seconds]
 
-    many = passages(*[(10.0 * i, 3.0) for i in range(7)])
-    assert sample_passages(many) == [many[0], many[3], many[6]]
-    mixed = passages((0, 1.0), (5, 2.5), (9, 0.5), (12, 4.0), (20, 0.8))
-    assert sample_passages(mixed) == [mixed[0], mixed[1], mixed[3]]  # the long ones, then the longest short one
-    few = passages((0, 1.0), (5, 2.5))
-    assert sample_passages(few) == few  # a short passage is asked too when there are few
-    short = passages((0, 0.5), (5, 1.5), (9, 0.3), (12, 1.0))
-    assert sample_passages(short) == [short[0], short[1], short[3]]  # none long enough: the longest
-    assert sample_passages([]) == []
+    many = passages(*[(10.0 * i, 8.0) for i in range(7)])  # 56 s of speech
+    assert speech_windows(many) == [many[0:3], many[3:6], many[6:]]
+    long = passages((0, 5.0), (10, 45.0), (60, 3.0))
+    assert speech_windows(long) == [long[0:1], long[1:2], long[2:]]  # a long passage is a window of its own
+    assert speech_windows([]) == []
+
+
+def test_a_window_is_redone_when_its_language_or_its_text_is_doubtful():
+    from backend_app.adapters.ai.whisper_server import doubtful
+
+    good = ("en", 0.96, -0.2, 0.0, 1.3)  # language, probability, avg_logprob, temperature, compression ratio
+    assert not doubtful([good, good]) and not doubtful([])
+    assert doubtful([good, ("en", 0.64, -0.2, 0.0, 1.3)])  # not sure of the language
+    assert doubtful([good, ("en", 0.9, -0.9, 0.0, 1.3)])  # words Whisper hardly believed
+    assert doubtful([("en", 0.9, -0.2, 0.4, 1.3)])  # a temperature fallback
+    assert doubtful([("en", 0.9, -0.2, 0.0, 3.1)])  # repetitive
+
+
+def test_input_shorter_than_30_s_is_encoded_with_3_s_of_its_padding():
+    import numpy as np
+
+    from backend_app.adapters.ai.whisper_server import PAD_FRAMES, trimmed
+
+    padded = np.zeros((1, 80, 3000), dtype=np.float32)
+    padded[0, :, :701] = np.random.default_rng(1).uniform(-1, 1, (80, 701))
+    short = np.asarray(trimmed(padded))
+    assert short.shape == (1, 80, 701 + PAD_FRAMES + 1)  # even: the encoder halves it
+    assert np.array_equal(short, padded[:, :, : short.shape[-1]])
+    full = np.ones((1, 80, 3000), dtype=np.float32)
+    assert trimmed(full) is full  # 30 s of sound: as it is
 
 
 def test_a_video_without_sound_has_an_empty_transcript_and_no_failure(tmp_path):

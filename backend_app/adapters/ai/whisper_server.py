@@ -30,10 +30,26 @@ SAMPLE_RATE = 16_000
 # 14.8 -> 11.3 s; the pass itself slows by ~0.3 s). A worker runs one job at a time.
 THREADS = max(1, min(2, os.cpu_count() or 1))
 BEAM_SIZE = 1  # greedy (with temperature fallback): ~the same words here as beam 5, less decoding
-# An unknown language is detected on up to this many passages spread over the video, each at
-# least this long (Whisper hears a language poorly in a second of speech).
-LANGUAGE_SAMPLES = 3
-LANGUAGE_SAMPLE_MIN_S = 2.0
+# The speech the VAD keeps is transcribed in windows of passages (speech between 2 s silences) of at
+# most this many seconds of speech: one encoder run each (a longer passage is a window of its own).
+WINDOW_S = 30.0
+# With the language unknown, a window's language is detected from the encoder run that transcribes it;
+# a window is redone passage by passage (each with its own language) when that detection is below
+# this probability or a segment reads doubtfully (a temperature fallback, a low average log
+# probability, repetitive text): what a window mixing languages gives (docs/benchmarks.md).
+LANGUAGE_CONFIDENT = 0.7
+LOGPROB_DOUBTFUL = -0.6
+COMPRESSION_DOUBTFUL = 2.4  # faster-whisper's own threshold for repetitive text
+# Whisper's encoder expects 30 s (3000 mel frames); faster-whisper pads shorter input with zeros.
+# CTranslate2 4.8 encodes fewer frames as well, at ~proportional cost (0.14 s CPU for 10 s against
+# 1.1 s for 30 s), so shorter input is encoded as its speech plus this much of the padding: with
+# 1 s the decoder ran on past the speech (repetitions, temperature fallbacks); 2-3 s read the same
+# words as the full padding (docs/benchmarks.md).
+PAD_FRAMES = 300  # 3 s (100 mel frames a second)
+# A bound on the tokens decoded from one encoder run, by the seconds of speech in it: a run that
+# loops on a phrase stops there instead of at Whisper's 448 (and at each fallback temperature).
+TOKENS_PER_S, TOKENS_MIN, TOKENS_MOST = 15, 30, 400
+EDGE_S = 1.0  # a segment starting this close to its passage's end, and running into the next, starts with the next
 _served = 0
 
 
@@ -76,22 +92,59 @@ def load(model_dir: str):
 
 
 class _Heard:
-    """CTranslate2's Whisper, recording the language its last detection heard: with
-    ``multilingual=True`` faster-whisper detects each 30 s window's language from the encoder
-    output it transcribes from (one encoder run, not two), but reports only the language it was
-    given; this is how a passage's own language is known then."""
+    """CTranslate2's Whisper, encoding short input without all of its padding and recording what its
+    last language detection heard: with ``multilingual=True`` faster-whisper detects each encoder
+    run's language from the output it transcribes from, but reports only the language it was given;
+    this is how a window's own language (and how sure Whisper was) is known."""
 
     def __init__(self, inner):
         self._inner = inner
-        self.last: str | None = None
+        self.last: tuple[str, float] | None = None  # (language, probability)
+        self.least: float | None = None  # a detection less sure than this raises Unsure (before decoding)
+        self.runs = 0
+        self.frames = 0
 
     def __getattr__(self, name):
         return getattr(self._inner, name)
 
+    def encode(self, features, to_cpu: bool = False):
+        features = trimmed(features)
+        self.runs += 1
+        self.frames += features.shape[-1]
+        return self._inner.encode(features, to_cpu=to_cpu)
+
     def detect_language(self, *args, **kwargs):
         results = self._inner.detect_language(*args, **kwargs)
-        self.last = results[0][0][0][2:-2]  # "<|de|>" -> "de"
+        token, probability = results[0][0]
+        self.last = (token[2:-2], float(probability))  # "<|de|>" -> "de"
+        if self.least is not None and probability < self.least:
+            raise Unsure(*self.last)
         return results
+
+
+class Unsure(Exception):
+    """A window's language detection was not sure enough: stop before decoding it."""
+
+    def __init__(self, language: str, probability: float):
+        super().__init__(language, probability)
+        self.language, self.probability = language, probability
+
+
+def trimmed(features):
+    """``features`` (a batch of one, which faster-whisper pads to 3000 frames with zero columns) cut to
+    its content plus PAD_FRAMES of the padding (an even count: the encoder halves it)."""
+    import ctranslate2
+    import numpy as np
+
+    array = np.asarray(features)
+    if array.ndim != 3 or array.shape[0] != 1:
+        return features
+    filled = np.flatnonzero(np.any(array[0] != 0, axis=0))
+    keep = min(array.shape[-1], (int(filled[-1]) + 1 if filled.size else 0) + PAD_FRAMES)
+    keep += keep % 2
+    if keep >= array.shape[-1]:
+        return features
+    return ctranslate2.StorageView.from_array(np.ascontiguousarray(array[:, :, :keep]))
 
 
 def transcribe(model, path: str, language: str | None, budget_s: float):
@@ -99,14 +152,13 @@ def transcribe(model, path: str, language: str | None, budget_s: float):
     thread's; one job at a time) are spent, saying how far it got. CPU, not wall time: on a busy
     machine the same work takes longer but costs the same.
 
-    A known ``language``: one pass over the speech the VAD keeps (faster-whisper's ``vad_filter``),
-    ~0.15 s of CPU per second of speech here. Unknown: the language is detected on a few passages
-    spread over the video (``sample_passages``, one encoder run each); when they agree, the one
-    pass with that language. When they disagree, each passage (speech separated by 2 s of silence)
-    is transcribed on its own with its own language, so a video that switches language gets each
-    passage right: one encoder run over a 30 s window per passage (the language detected from the
-    run that transcribes it, ``_Heard``; the sampled ones' detection reused), ~0.4 s of CPU per
-    second of speech here (docs/benchmarks.md)."""
+    The speech the VAD keeps (Silero, faster-whisper's) is transcribed in windows of passages of at
+    most WINDOW_S seconds of speech, one encoder run each (``speech_windows``). A known ``language``
+    is used for every window. Unknown: each window's language is detected from the encoder run that
+    transcribes it (``multilingual``, recorded by ``_Heard``); a window whose detection is unsure or
+    whose text reads doubtfully (``doubtful``) is redone passage by passage, each passage with its
+    own language: so one language costs one pass, and a video that switches language gets each
+    passage right. A window shorter than 30 s is encoded without most of its padding (``trimmed``)."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     spent = _cpu_clock()
@@ -115,77 +167,158 @@ def transcribe(model, path: str, language: str | None, budget_s: float):
         yield {"done": {"audio_s": 0.0, "transcribed_s": 0.0, "complete": True, "note": "no audio track"}}
         return
     audio_s = round(audio.size / SAMPLE_RATE, 2)
-    detection: dict = {}
-    known: dict[int, str] = {}  # passage start -> its detected language
-    if language:
-        passages = [{"start": 0, "end": audio.size, "vad": True}]
-    else:
-        passages = get_speech_timestamps(audio, VadOptions())
-        for passage in sample_passages(passages):
-            found, _probability, _all = model.detect_language(audio=audio[passage["start"] : passage["end"]])
-            known[passage["start"]] = found
-        heard = sorted(set(known.values()))
-        detection = {"sampled": len(known), "languages": heard, "one_pass": len(heard) == 1}
-        if len(heard) == 1:  # one language heard: transcribe all the speech in one pass with it
-            language = heard[0]
-            passages = [{"start": 0, "end": audio.size, "vad": True}]
+    encoder: _Heard = model.model  # load() wraps it
+    runs, frames = encoder.runs, encoder.frames
+    windows = speech_windows(get_speech_timestamps(audio, VadOptions()))
+    heard: list[dict] = []  # the language unknown: what each window's encoder run heard
+    languages: set[str] = set()
     done_s, complete = 0.0, True
-    for passage in passages:
+    for window in windows:
         if spent() > budget_s:
             complete = False
             break
-        offset = passage["start"] / SAMPLE_RATE
-        given = language or known.get(passage["start"])
-        # a passage of unknown language: detected from the encoder run that transcribes it
-        heard_here = given is None and isinstance(model.model, _Heard)
-        segments, info = model.transcribe(
-            audio[passage["start"] : passage["end"]],
-            language=given or ("en" if heard_here else None),
-            multilingual=heard_here,
-            beam_size=BEAM_SIZE,
-            vad_filter=passage.get("vad", False),  # a passage is speech already (VAD above)
-            condition_on_previous_text=False,  # a small model repeats itself less
-        )
-        for segment in segments:
-            text = segment.text.strip()
-            if text:
-                yield {
-                    "segment": {
-                        "start_s": round(offset + segment.start, 2),
-                        "end_s": round(offset + segment.end, 2),
-                        "text": text,
-                        "language": (model.model.last if heard_here else None) or info.language,
-                    }
+        found: list[tuple[dict, tuple]] = []
+        unsure: Unsure | None = None
+        try:
+            for segment, quality in _segments(model, audio, window, language, sure=not language):
+                if language:  # nothing to decide: each segment as it comes
+                    yield {"segment": segment}
+                found.append((segment, quality))
+                done_s = segment["end_s"]
+                if spent() > budget_s:
+                    complete = False
+                    break
+        except Unsure as exc:  # before a word was decoded
+            unsure = exc
+        if not language:
+            # a window of one passage is as it is: redone, it would be the same run again
+            redo = unsure is not None or (complete and len(window) > 1 and doubtful([q for _, q in found]))
+            if unsure is not None:
+                said, probability = unsure.language, unsure.probability
+            else:
+                said, probability = found[0][1][:2] if found else (None, None)
+            if redo:  # each passage on its own, with its own language
+                found = []
+                for passage in window:
+                    if spent() > budget_s:
+                        complete = False
+                        break
+                    for segment, quality in _segments(model, audio, [passage], None):
+                        found.append((segment, quality))
+                        if spent() > budget_s:
+                            complete = False
+                            break
+            heard.append(
+                {
+                    "start_s": round(window[0]["start"] / SAMPLE_RATE, 2),
+                    "end_s": round(window[-1]["end"] / SAMPLE_RATE, 2),
+                    "language": said,
+                    "probability": None if probability is None else round(probability, 2),
+                    "redone": redo,
                 }
-            done_s = offset + segment.end
-            if spent() > budget_s:
-                complete = False
-                break
+            )
+            for segment, _quality in found:
+                languages.add(segment["language"])
+                yield {"segment": segment}
+                done_s = segment["end_s"]
         if not complete:
             break
-        done_s = passage["end"] / SAMPLE_RATE
-    yield {
-        "done": {
-            "audio_s": audio_s,
-            "transcribed_s": round(audio_s if complete else done_s, 2),
-            "complete": complete,
-            "passages": len(passages),
-            "detection": detection,
-            "seconds": round(spent(), 3),
-        }
+        done_s = window[-1]["end"] / SAMPLE_RATE
+    done = {
+        "audio_s": audio_s,
+        "transcribed_s": round(audio_s if complete else done_s, 2),
+        "complete": complete,
+        "windows": len(windows),
+        # how much the encoder did: one run per window when nothing is redone, short ones not padded to 30 s
+        "encoder_runs": encoder.runs - runs,
+        "encoded_s": round((encoder.frames - frames) / 100, 1),
+        "seconds": round(spent(), 3),
     }
+    if not language:
+        done["detection"] = {
+            "languages": sorted(languages),
+            "one_pass": not any(window["redone"] for window in heard),
+            "windows": heard,
+        }
+    yield {"done": done}
 
 
-def sample_passages(passages: list[dict], most: int = LANGUAGE_SAMPLES) -> list[dict]:
-    """Up to ``most`` passages spread over the video (first, middle, last) to detect the language
-    on, in time order: those of at least LANGUAGE_SAMPLE_MIN_S first, then the longest of the rest
-    (so a short passage in another language is still heard when there are few passages)."""
-    long_enough = [p for p in passages if p["end"] - p["start"] >= LANGUAGE_SAMPLE_MIN_S * SAMPLE_RATE]
-    if len(long_enough) > most:
-        picks = sorted({round(i * (len(long_enough) - 1) / (most - 1)) for i in range(most)})
-        long_enough = [long_enough[i] for i in picks]
-    rest = sorted((p for p in passages if p not in long_enough), key=lambda p: p["start"] - p["end"])
-    return sorted(long_enough + rest[: most - len(long_enough)], key=lambda p: p["start"])
+def _segments(model, audio, chunks: list[dict], language: str | None, sure: bool = False):
+    """(segment, (language, probability, avg_logprob, temperature, compression_ratio)) from one
+    faster-whisper call over the speech of ``chunks`` joined, in the video's seconds. Without a
+    ``language`` each encoder run's own detection (``_Heard``) is the language of its segments;
+    ``sure``: a detection under LANGUAGE_CONFIDENT raises ``Unsure`` before anything is decoded."""
+    import numpy as np
+    from faster_whisper.vad import SpeechTimestampsMap
+
+    model.model.least = LANGUAGE_CONFIDENT if sure and len(chunks) > 1 else None
+
+    piece = np.concatenate([audio[chunk["start"] : chunk["end"]] for chunk in chunks])
+    seconds = min(piece.size / SAMPLE_RATE, WINDOW_S)
+    segments, _info = model.transcribe(
+        piece,
+        language=language or "en",  # unknown: replaced by each run's detection (multilingual)
+        multilingual=not language,
+        beam_size=BEAM_SIZE,
+        vad_filter=False,  # speech already (the VAD's passages)
+        condition_on_previous_text=False,  # a small model repeats itself less
+        max_new_tokens=min(TOKENS_MOST, TOKENS_MIN + int(TOKENS_PER_S * seconds)),
+    )
+    times = SpeechTimestampsMap(chunks, SAMPLE_RATE)
+    for segment in segments:
+        text = segment.text.strip()
+        if not text:
+            continue
+        said, probability = (language, 1.0) if language else model.model.last
+        yield (
+            {
+                "start_s": _start_s(times, chunks, segment.start, segment.end),
+                "end_s": times.get_original_time(segment.end, is_end=True),
+                "text": text,
+                "language": said,
+            },
+            (said, probability, segment.avg_logprob, segment.temperature, segment.compression_ratio),
+        )
+
+
+def _start_s(times, chunks: list[dict], start: float, end: float) -> float:
+    """A segment's start in the video's seconds. Whisper starts a segment where the one before it
+    ended, so across the silence taken out between two passages a segment can begin in the last
+    moments of the passage before the one it says (the VAD's 0.4 s of padding and Whisper's
+    imprecision): then it begins where its own passage does (seen: 9.9 s for words said at 13 s)."""
+    first, last = times.get_chunk_index(start), times.get_chunk_index(end, is_end=True)
+    if last > first and times.chunk_end_sample[first] / SAMPLE_RATE - start < EDGE_S:
+        return round(chunks[first + 1]["start"] / SAMPLE_RATE, 2)
+    return times.get_original_time(start)
+
+
+def doubtful(qualities: list[tuple]) -> bool:
+    """Whether a window's transcript is to be redone passage by passage: its language detection was
+    unsure, or a segment reads like a wrong language (low average log probability, a temperature
+    fallback, repetitive text)."""
+    return any(
+        probability < LANGUAGE_CONFIDENT
+        or avg_logprob < LOGPROB_DOUBTFUL
+        or temperature > 0
+        or compression > COMPRESSION_DOUBTFUL
+        for _language, probability, avg_logprob, temperature, compression in qualities
+    )
+
+
+def speech_windows(passages: list[dict], most: float = WINDOW_S) -> list[list[dict]]:
+    """The VAD's passages, in time order, in windows of at most ``most`` seconds of speech (a longer
+    passage is a window of its own)."""
+    windows: list[list[dict]] = []
+    size = 0
+    for passage in passages:
+        length = passage["end"] - passage["start"]
+        if windows and size + length <= most * SAMPLE_RATE:
+            windows[-1].append(passage)
+            size += length
+        else:
+            windows.append([passage])
+            size = length
+    return windows
 
 
 def _cpu_clock():
@@ -224,6 +357,9 @@ def _end_with_parent() -> None:
 
 
 def main(model_dir: str, socket_path: str) -> None:
+    # CTranslate2's OpenMP threads (libgomp) sleep when they wait instead of spinning: on 2 cores shared
+    # with the decode pass a spinning thread takes CPU from it (read when the library loads, in load())
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     model = load(model_dir)
     threading.Thread(target=_end_with_parent, daemon=True).start()
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
