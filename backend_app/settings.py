@@ -478,3 +478,11 @@ def quiet_native_logs() -> None:
     VideoCapture; an operator who sets it (32 shows FFmpeg's messages) keeps theirs.
     """
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+
+
+def transcriber_environment() -> dict[str, str]:
+    """The transcriber process's environment (adapters/ai/whisper_server.py): this one's, with
+    CTranslate2's OpenMP threads (libgomp) sleeping when they wait instead of spinning. On two
+    cores shared with the decode pass a spinning thread takes CPU from it. libgomp reads the
+    variable when it loads, so it is set for the child, not in it; an operator's own is kept."""
+    return {"OMP_WAIT_POLICY": "PASSIVE", **os.environ}

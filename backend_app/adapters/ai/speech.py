@@ -31,6 +31,7 @@ from pathlib import Path
 
 from backend_app.adapters.ai import whisper_server
 from backend_app.adapters.ai.base import Analyser, AnalyserInfo, Context
+from backend_app.settings import transcriber_environment
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +167,7 @@ class _Transcriber:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log_file,
+                env=transcriber_environment(),  # OMP_WAIT_POLICY=PASSIVE
             )
         self.owner = os.getpid()
         ready: list[bytes] = []

@@ -357,9 +357,6 @@ def _end_with_parent() -> None:
 
 
 def main(model_dir: str, socket_path: str) -> None:
-    # CTranslate2's OpenMP threads (libgomp) sleep when they wait instead of spinning: on 2 cores shared
-    # with the decode pass a spinning thread takes CPU from it (read when the library loads, in load())
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     model = load(model_dir)
     threading.Thread(target=_end_with_parent, daemon=True).start()
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
