@@ -128,6 +128,29 @@ def test_a_window_mixing_languages_is_redone_passage_by_passage_each_in_its_own(
     assert [s["language"] for s in report["transcript"] if "floats" in s["text"].lower()] == ["en", "en"]
 
 
+@pytest.mark.timeout(900)
+def test_once_a_window_mixed_languages_the_rest_goes_passage_by_passage_without_its_window_run(tmp_path):
+    """> 30 s of speech alternating English and German: two windows; the first one's run is unsure,
+    so the second is not encoded as a window at all (its run would be thrown away)."""
+    said = [(2.0 + 10.0 * n, *(EN if n % 2 == 0 else DE)) for n in range(6)]
+    video = speech_video(tmp_path / "mixed.mp4", 62, said)
+    report = _report(video, _settings(tmp_path), tmp_path)
+
+    detection, encoder = report["speech"]["detection"], report["speech"]["encoder"]
+    assert encoder["windows"] == 2 and encoder["passages"] >= 6
+    assert [w["redone"] for w in detection["windows"]] == [True, True]
+    assert detection["windows"][0]["probability"] is not None  # the first window was run and checked
+    assert detection["windows"][1]["language"] is None  # the second was not
+    assert encoder["runs"] == 1 + encoder["passages"]  # the first window's, then one a passage
+    assert detection["languages"] == ["de", "en"]
+    for offset, voice, _text in said:  # each sentence at its second, in its language
+        word = "balloon" if voice == "en" else "bahnhof"
+        assert any(
+            word in s["text"].lower() and s["language"] == voice and offset - 1.0 <= s["start_s"] <= offset + 7.0
+            for s in report["transcript"]
+        ), (offset, report["transcript"])
+
+
 def test_speech_is_cut_into_windows_of_at_most_30_s_at_its_silences():
     from backend_app.adapters.ai.whisper_server import SAMPLE_RATE, speech_windows
 

@@ -352,7 +352,12 @@ def _facts(engine: str, done: dict, ctx: Context) -> dict:
     if done.get("detection"):  # what each window's encoder run heard, and the windows redone passage by passage
         facts["detection"] = done["detection"]
     if done.get("encoder_runs") is not None:  # one run a window when none is redone; short ones not padded to 30 s
-        facts["encoder"] = {"runs": done["encoder_runs"], "seconds": done["encoded_s"], "windows": done.get("windows")}
+        facts["encoder"] = {
+            "runs": done["encoder_runs"],
+            "seconds": done["encoded_s"],
+            "windows": done.get("windows"),
+            "passages": done.get("passages"),
+        }
     if not done.get("complete", True):
         facts["note"] = (
             f"transcribed the first {facts['transcribed_s']:.0f} s of {facts['audio_s']:.0f} s "

@@ -158,7 +158,8 @@ def transcribe(model, path: str, language: str | None, budget_s: float):
     transcribes it (``multilingual``, recorded by ``_Heard``); a window whose detection is unsure or
     whose text reads doubtfully (``doubtful``) is redone passage by passage, each passage with its
     own language: so one language costs one pass, and a video that switches language gets each
-    passage right. A window shorter than 30 s is encoded without most of its padding (``trimmed``)."""
+    passage right. Once a window was redone, every later window goes passage by passage at once
+    (speech that switched language once is likely to again, and the window's run would be thrown away). A window shorter than 30 s is encoded without most of its padding (``trimmed``)."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     spent = _cpu_clock()
@@ -173,6 +174,7 @@ def transcribe(model, path: str, language: str | None, budget_s: float):
     heard: list[dict] = []  # the language unknown: what each window's encoder run heard
     languages: set[str] = set()
     done_s, complete = 0.0, True
+    mixed = False  # a window was redone: the speech switches language, so the rest goes passage by passage
     for window in windows:
         if spent() > budget_s:
             complete = False
@@ -180,7 +182,8 @@ def transcribe(model, path: str, language: str | None, budget_s: float):
         found: list[tuple[dict, tuple]] = []
         unsure: Unsure | None = None
         try:
-            for segment, quality in _segments(model, audio, window, language, sure=not language):
+            # once mixed, a window's own run would most likely be thrown away (~1.15 s CPU for 30 s)
+            for segment, quality in [] if mixed else _segments(model, audio, window, language, sure=not language):
                 if language:  # nothing to decide: each segment as it comes
                     yield {"segment": segment}
                 found.append((segment, quality))
@@ -192,8 +195,10 @@ def transcribe(model, path: str, language: str | None, budget_s: float):
             unsure = exc
         if not language:
             # a window of one passage is as it is: redone, it would be the same run again
-            redo = unsure is not None or (complete and len(window) > 1 and doubtful([q for _, q in found]))
-            if unsure is not None:
+            redo = mixed or unsure is not None or (complete and len(window) > 1 and doubtful([q for _, q in found]))
+            if mixed:
+                said, probability = None, None
+            elif unsure is not None:
                 said, probability = unsure.language, unsure.probability
             else:
                 said, probability = found[0][1][:2] if found else (None, None)
@@ -217,6 +222,7 @@ def transcribe(model, path: str, language: str | None, budget_s: float):
                     "redone": redo,
                 }
             )
+            mixed = mixed or redo
             for segment, _quality in found:
                 languages.add(segment["language"])
                 yield {"segment": segment}
@@ -229,6 +235,7 @@ def transcribe(model, path: str, language: str | None, budget_s: float):
         "transcribed_s": round(audio_s if complete else done_s, 2),
         "complete": complete,
         "windows": len(windows),
+        "passages": sum(len(window) for window in windows),
         # how much the encoder did: one run per window when nothing is redone, short ones not padded to 30 s
         "encoder_runs": encoder.runs - runs,
         "encoded_s": round((encoder.frames - frames) / 100, 1),
