@@ -63,7 +63,11 @@ def test_english_and_german_are_transcribed_at_their_seconds_with_their_language
     detection = report["speech"]["detection"]
     assert detection["languages"] == ["de", "en"] and detection["one_pass"] is False
     assert [w["redone"] for w in detection["windows"]] == [True]
-    assert report["speech"]["encoder"]["runs"] >= 3  # the window's, then one a passage
+    # the window's run, then its passages in one batch (a passage that reads doubtfully there: alone)
+    redone = detection["redone"]
+    assert redone["batches"] == 1 and redone["batched"] >= 1
+    assert redone["batched"] + redone["alone"] == report["speech"]["encoder"]["passages"] >= 2
+    assert report["speech"]["encoder"]["runs"] == 1 + 1 + redone["alone"]
     assert report["speech"]["transcribed_s"] == pytest.approx(16.0, abs=0.2)
     assert {r["name"]: r["state"] for r in report["analysers"]} == {"speech": "ran"}
     assert report["timings"]["analyser_speech"] > 0
@@ -141,7 +145,11 @@ def test_once_a_window_mixed_languages_the_rest_goes_passage_by_passage_without_
     assert [w["redone"] for w in detection["windows"]] == [True, True]
     assert detection["windows"][0]["probability"] is not None  # the first window was run and checked
     assert detection["windows"][1]["language"] is None  # the second was not
-    assert encoder["runs"] == 1 + encoder["passages"]  # the first window's, then one a passage
+    # the first window's run, then each window's passages in a batch (a window of one passage, or a
+    # passage that reads doubtfully in the batch: alone)
+    redone = detection["redone"]
+    assert 1 <= redone["batches"] <= 2 and redone["batched"] + redone["alone"] == encoder["passages"]
+    assert encoder["runs"] == 1 + redone["batches"] + redone["alone"]
     assert detection["languages"] == ["de", "en"]
     for offset, voice, _text in said:  # each sentence at its second, in its language
         word = "balloon" if voice == "en" else "bahnhof"
@@ -173,6 +181,14 @@ def test_a_window_is_redone_when_its_language_or_its_text_is_doubtful():
     assert doubtful([good, ("en", 0.9, -0.9, 0.0, 1.3)])  # words Whisper hardly believed
     assert doubtful([("en", 0.9, -0.2, 0.4, 1.3)])  # a temperature fallback
     assert doubtful([("en", 0.9, -0.2, 0.0, 3.1)])  # repetitive
+
+
+def test_a_batched_passage_is_redone_alone_where_faster_whisper_would_retry_it():
+    from backend_app.adapters.ai.whisper_server import _retry
+
+    assert not _retry(("de", 0.5, -0.9, 0.0, 1.6))  # unsure of its language, but read as well as alone
+    assert _retry(("de", 0.9, -1.2, 0.0, 1.6))  # below faster-whisper's log-probability threshold
+    assert _retry(("en", 0.9, -0.3, 0.0, 2.9))  # repetitive: faster-whisper would try a higher temperature
 
 
 def test_input_shorter_than_30_s_is_encoded_with_3_s_of_its_padding():
