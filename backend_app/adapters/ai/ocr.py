@@ -30,8 +30,9 @@ INFO = AnalyserInfo(
     summary="on-screen text (slides, signs, subtitles) with its times and boxes, English and German",
     # measured here (2 shared cores, onnxruntime on one thread, the detector at 640 px): 0.09-0.2 s
     # per 960x540 frame read; the narrated 720p bench minute: 24 frames offered, 18 read by OCR
-    # (6 the same as one read) in 2.3 s CPU, on a thread of its own the decode pass never waits for
-    cost="~0.13 s of one core per distinct frame read, identical frames free; ~2.3 s per minute of the "
+    # (6 the same as one read) in 1.6 s CPU (2.0 s before whole-frame boxes skipped the recogniser),
+    # on a thread of its own the decode pass never waits for; the detector is ~80 % of it
+    cost="~0.09-0.13 s of one core per distinct frame read, identical frames free; ~1.6 s per minute of the "
     "bench video (18 frames), at most the budget",
     licence="rapidocr Apache-2.0 / PP-OCR models Apache-2.0",
     requirements="requirements-ai.txt",

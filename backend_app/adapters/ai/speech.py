@@ -38,8 +38,8 @@ INFO = AnalyserInfo(
     name="speech",
     input="audio",
     summary="speech to text with start/end seconds and language (Whisper base, voice-activity filtered)",
-    cost="~0.09 s CPU per second of speech, the language set or detected (one pass); ~0.17 s where the "
-    "language changes within a 30 s window (those windows redone passage by passage); its own process, "
+    cost="~0.09 s CPU per second of speech, the language set or detected (one pass); ~0.12 s where the "
+    "language changes within a 30 s window (those windows' passages redone in one batch); its own process, "
     "silence skipped (docs/benchmarks.md)",
     licence="MIT / MIT (Whisper weights, third-party repackaging pinned by hash)",
     requirements="requirements-ai.txt",
