@@ -82,3 +82,15 @@ def test_info_declares_what_the_registry_and_health_read():
     assert ocr.INFO.name == "text" and ocr.INFO.input == "frames" and ocr.INFO.default
     assert ocr.INFO.requirements == "requirements-ai.txt" and "Apache-2.0" in ocr.INFO.licence
     assert ocr.INFO.packages == ("rapidocr", "onnxruntime") and ocr.INFO.missing() == []
+
+
+def test_in_video_a_box_taller_than_a_line_of_text_is_not_recognised():
+    # the detector's whole-frame boxes on busy textures are what this skips; a drawn giant word stands in
+    giant = drawn([("OK", (120, 40))], size=(640, 360), px=200)
+    assert [line.text for line in ocr.read_text(giant)] == ["OK"]  # scans: every box
+    assert ocr.read_text(giant, detect_side=640, tallest=ocr.VIDEO_TALLEST_LINE) == []
+    # lines of ordinary sizes (22 px up to a title) are still read in video
+    lines = drawn([("Quarterly Report", (40, 40)), ("Größe über Äpfel", (40, 200))], size=(640, 360), px=22)
+    lines[100:190, 40:600] = drawn([("Title Slide", (0, 0))], size=(560, 90), px=72)
+    read = ocr.read_text(lines, detect_side=640, tallest=ocr.VIDEO_TALLEST_LINE)
+    assert [line.text for line in read] == ["Quarterly Report", "Title Slide", "Größe über Äpfel"], read

@@ -63,7 +63,11 @@ def test_english_and_german_are_transcribed_at_their_seconds_with_their_language
     detection = report["speech"]["detection"]
     assert detection["languages"] == ["de", "en"] and detection["one_pass"] is False
     assert [w["redone"] for w in detection["windows"]] == [True]
-    assert report["speech"]["encoder"]["runs"] >= 3  # the window's, then one a passage
+    # the window's run, then its passages in one batch (a passage that reads doubtfully there: alone)
+    redone = detection["redone"]
+    assert redone["batches"] == 1 and redone["batched"] >= 1
+    assert redone["batched"] + redone["alone"] == report["speech"]["encoder"]["passages"] >= 2
+    assert report["speech"]["encoder"]["runs"] == 1 + 1 + redone["alone"]
     assert report["speech"]["transcribed_s"] == pytest.approx(16.0, abs=0.2)
     assert {r["name"]: r["state"] for r in report["analysers"]} == {"speech": "ran"}
     assert report["timings"]["analyser_speech"] > 0
@@ -128,6 +132,33 @@ def test_a_window_mixing_languages_is_redone_passage_by_passage_each_in_its_own(
     assert [s["language"] for s in report["transcript"] if "floats" in s["text"].lower()] == ["en", "en"]
 
 
+@pytest.mark.timeout(900)
+def test_once_a_window_mixed_languages_the_rest_goes_passage_by_passage_without_its_window_run(tmp_path):
+    """> 30 s of speech alternating English and German: two windows; the first one's run is unsure,
+    so the second is not encoded as a window at all (its run would be thrown away)."""
+    said = [(2.0 + 10.0 * n, *(EN if n % 2 == 0 else DE)) for n in range(6)]
+    video = speech_video(tmp_path / "mixed.mp4", 62, said)
+    report = _report(video, _settings(tmp_path), tmp_path)
+
+    detection, encoder = report["speech"]["detection"], report["speech"]["encoder"]
+    assert encoder["windows"] == 2 and encoder["passages"] >= 6
+    assert [w["redone"] for w in detection["windows"]] == [True, True]
+    assert detection["windows"][0]["probability"] is not None  # the first window was run and checked
+    assert detection["windows"][1]["language"] is None  # the second was not
+    # the first window's run, then each window's passages in a batch (a window of one passage, or a
+    # passage that reads doubtfully in the batch: alone)
+    redone = detection["redone"]
+    assert 1 <= redone["batches"] <= 2 and redone["batched"] + redone["alone"] == encoder["passages"]
+    assert encoder["runs"] == 1 + redone["batches"] + redone["alone"]
+    assert detection["languages"] == ["de", "en"]
+    for offset, voice, _text in said:  # each sentence at its second, in its language
+        word = "balloon" if voice == "en" else "bahnhof"
+        assert any(
+            word in s["text"].lower() and s["language"] == voice and offset - 1.0 <= s["start_s"] <= offset + 7.0
+            for s in report["transcript"]
+        ), (offset, report["transcript"])
+
+
 def test_speech_is_cut_into_windows_of_at_most_30_s_at_its_silences():
     from backend_app.adapters.ai.whisper_server import SAMPLE_RATE, speech_windows
 
@@ -150,6 +181,14 @@ def test_a_window_is_redone_when_its_language_or_its_text_is_doubtful():
     assert doubtful([good, ("en", 0.9, -0.9, 0.0, 1.3)])  # words Whisper hardly believed
     assert doubtful([("en", 0.9, -0.2, 0.4, 1.3)])  # a temperature fallback
     assert doubtful([("en", 0.9, -0.2, 0.0, 3.1)])  # repetitive
+
+
+def test_a_batched_passage_is_redone_alone_where_faster_whisper_would_retry_it():
+    from backend_app.adapters.ai.whisper_server import _retry
+
+    assert not _retry(("de", 0.5, -0.9, 0.0, 1.6))  # unsure of its language, but read as well as alone
+    assert _retry(("de", 0.9, -1.2, 0.0, 1.6))  # below faster-whisper's log-probability threshold
+    assert _retry(("en", 0.9, -0.3, 0.0, 2.9))  # repetitive: faster-whisper would try a higher temperature
 
 
 def test_input_shorter_than_30_s_is_encoded_with_3_s_of_its_padding():

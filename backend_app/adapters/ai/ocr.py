@@ -30,8 +30,9 @@ INFO = AnalyserInfo(
     summary="on-screen text (slides, signs, subtitles) with its times and boxes, English and German",
     # measured here (2 shared cores, onnxruntime on one thread, the detector at 640 px): 0.09-0.2 s
     # per 960x540 frame read; the narrated 720p bench minute: 24 frames offered, 18 read by OCR
-    # (6 the same as one read) in 2.3 s CPU, on a thread of its own the decode pass never waits for
-    cost="~0.13 s of one core per distinct frame read, identical frames free; ~2.3 s per minute of the "
+    # (6 the same as one read) in 1.6 s CPU (2.0 s before whole-frame boxes skipped the recogniser),
+    # on a thread of its own the decode pass never waits for; the detector is ~80 % of it
+    cost="~0.09-0.13 s of one core per distinct frame read, identical frames free; ~1.6 s per minute of the "
     "bench video (18 frames), at most the budget",
     licence="rapidocr Apache-2.0 / PP-OCR models Apache-2.0",
     requirements="requirements-ai.txt",
@@ -59,6 +60,10 @@ PENDING_PICTURES = 12
 # the full frame): 0.09 s per 960x540 frame here against 0.47 s at rapidocr's default (short side
 # scaled up to 736), the same lines read down to 22 px text.
 VIDEO_DETECT_SIDE = 640
+# In video a detected box taller than this share of the picture is no line of text: the detector's
+# whole-frame boxes on busy textures (8 of the bench minute's 18 frames read, ~0.03 s of recogniser
+# each, never a line kept); the recogniser skips them. Scans keep every box (read_text's default).
+VIDEO_TALLEST_LINE = 0.4
 THUMB_SIZE = (32, 18)  # the grey thumbnail two frames are compared by
 # Two thumbnails no pixel of which differs by this much (0-255) are the same picture: a new
 # subtitle line changes some of its cells by 30-60, coding noise by ~1.
@@ -150,12 +155,16 @@ def loaded() -> bool:
     return _engine is not None
 
 
-def read_text(picture_bgr, min_score: float = MIN_SCORE, detect_side: int | None = None) -> list[OcrLine]:
+def read_text(
+    picture_bgr, min_score: float = MIN_SCORE, detect_side: int | None = None, tallest: float | None = None
+) -> list[OcrLine]:
     """The lines of text in a BGR picture (uint8, H x W x 3, or H x W grey), top to bottom.
 
     ``detect_side``: the detector looks at the picture scaled down to this long side (never up),
     the recogniser at the full picture's lines; None: rapidocr's default (short side up to 736,
-    for scanned pages with small print). 640 costs a fifth of the default on a 960x540 frame."""
+    for scanned pages with small print). 640 costs a fifth of the default on a 960x540 frame.
+    ``tallest``: boxes the detector finds taller than this share of the picture's height are not
+    recognised (None: all are)."""
     import numpy as np
 
     picture = _as_bgr(picture_bgr, np)
@@ -165,10 +174,14 @@ def read_text(picture_bgr, min_score: float = MIN_SCORE, detect_side: int | None
         before = detector.limit_type, detector.limit_side_len
         if detect_side is not None:
             detector.limit_type, detector.limit_side_len = "max", detect_side
+        if not isinstance(detector.postprocess_op, _LineBoxes):
+            detector.postprocess_op = _LineBoxes(detector.postprocess_op)
+        detector.postprocess_op.tallest = tallest
         try:
             result = engine(picture)
         finally:
             detector.limit_type, detector.limit_side_len = before
+            detector.postprocess_op.tallest = None
     texts, scores, boxes = result.txts or (), result.scores or (), result.boxes
     lines: list[OcrLine] = []
     for i, (text, score) in enumerate(zip(texts, scores, strict=False)):
@@ -177,6 +190,36 @@ def read_text(picture_bgr, min_score: float = MIN_SCORE, detect_side: int | None
             continue
         lines.append(OcrLine(clean, _box(boxes[i], np), round(float(score), 4)))
     return lines
+
+
+class _LineBoxes:
+    """The detector's post-processing (boxes from its probability map), dropping boxes taller than
+    ``tallest`` of the picture's height before the recogniser sees them (rapidocr skips the
+    recogniser when no box is left)."""
+
+    def __init__(self, inner):
+        object.__setattr__(self, "inner", inner)
+        object.__setattr__(self, "tallest", None)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def __setattr__(self, name, value):  # rapidocr sets box_thresh/unclip_ratio on it per call
+        if name == "tallest":
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self.inner, name, value)
+
+    def __call__(self, preds, shape):
+        import numpy as np
+
+        boxes, scores = self.inner(preds, shape)
+        if self.tallest is None or len(boxes) == 0:
+            return boxes, scores
+        quads = np.asarray(boxes, dtype=float).reshape(len(boxes), -1, 2)
+        heights = quads[:, :, 1].max(axis=1) - quads[:, :, 1].min(axis=1)
+        keep = heights <= self.tallest * shape[0]
+        return np.asarray(boxes)[keep], [score for score, kept in zip(scores, keep, strict=True) if kept]
 
 
 def _as_bgr(picture, np):
@@ -326,7 +369,9 @@ class Run(Analyser):
         if same is None:
             started = time.thread_time()  # CPU seconds: onnxruntime runs on this thread (one intra-op thread)
             try:
-                lines = read_text(frame.picture, min_score=VIDEO_MIN_SCORE, detect_side=VIDEO_DETECT_SIDE)
+                lines = read_text(
+                    frame.picture, min_score=VIDEO_MIN_SCORE, detect_side=VIDEO_DETECT_SIDE, tallest=VIDEO_TALLEST_LINE
+                )
             finally:
                 with self._cond:
                     self.budget.spend(time.thread_time() - started)

@@ -39,8 +39,8 @@ INFO = AnalyserInfo(
     name="speech",
     input="audio",
     summary="speech to text with start/end seconds and language (Whisper base, voice-activity filtered)",
-    cost="~0.09 s CPU per second of speech, the language set or detected (one pass); ~0.17 s where the "
-    "language changes within a 30 s window (those windows redone passage by passage); its own process, "
+    cost="~0.09 s CPU per second of speech, the language set or detected (one pass); ~0.12 s where the "
+    "language changes within a 30 s window (those windows' passages redone in one batch); its own process, "
     "silence skipped (docs/benchmarks.md)",
     licence="MIT / MIT (Whisper weights, third-party repackaging pinned by hash)",
     requirements="requirements-ai.txt",
@@ -354,7 +354,12 @@ def _facts(engine: str, done: dict, ctx: Context) -> dict:
     if done.get("detection"):  # what each window's encoder run heard, and the windows redone passage by passage
         facts["detection"] = done["detection"]
     if done.get("encoder_runs") is not None:  # one run a window when none is redone; short ones not padded to 30 s
-        facts["encoder"] = {"runs": done["encoder_runs"], "seconds": done["encoded_s"], "windows": done.get("windows")}
+        facts["encoder"] = {
+            "runs": done["encoder_runs"],
+            "seconds": done["encoded_s"],
+            "windows": done.get("windows"),
+            "passages": done.get("passages"),
+        }
     if not done.get("complete", True):
         facts["note"] = (
             f"transcribed the first {facts['transcribed_s']:.0f} s of {facts['audio_s']:.0f} s "

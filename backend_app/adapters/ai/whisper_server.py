@@ -49,6 +49,11 @@ PAD_FRAMES = 300  # 3 s (100 mel frames a second)
 # A bound on the tokens decoded from one encoder run, by the seconds of speech in it: a run that
 # loops on a phrase stops there instead of at Whisper's 448 (and at each fallback temperature).
 TOKENS_PER_S, TOKENS_MIN, TOKENS_MOST = 15, 30, 400
+# A redo's passages go through the encoder and the decoder as one batch (``_batch``): EN/DE bench minute
+# ~1 s CPU less than a run each (docs/benchmarks.md); a passage that reads as faster-whisper would
+# retry at a higher temperature (its thresholds) is redone alone.
+BATCH = True
+BATCH_RETRY_LOGPROB = -1.0
 EDGE_S = 1.0  # a segment starting this close to its passage's end, and running into the next, starts with the next
 _served = 0
 
@@ -100,6 +105,7 @@ class _Heard:
     def __init__(self, inner):
         self._inner = inner
         self.last: tuple[str, float] | None = None  # (language, probability)
+        self.each: list[tuple[str, float]] = []  # the same for each item of a batch
         self.least: float | None = None  # a detection less sure than this raises Unsure (before decoding)
         self.runs = 0
         self.frames = 0
@@ -115,8 +121,9 @@ class _Heard:
 
     def detect_language(self, *args, **kwargs):
         results = self._inner.detect_language(*args, **kwargs)
+        self.each = [(item[0][0][2:-2], float(item[0][1])) for item in results]  # a batch: one per item
+        self.last = self.each[0]  # "<|de|>" -> "de"
         token, probability = results[0][0]
-        self.last = (token[2:-2], float(probability))  # "<|de|>" -> "de"
         if self.least is not None and probability < self.least:
             raise Unsure(*self.last)
         return results
@@ -158,7 +165,8 @@ def transcribe(model, path: str, language: str | None, budget_s: float):
     transcribes it (``multilingual``, recorded by ``_Heard``); a window whose detection is unsure or
     whose text reads doubtfully (``doubtful``) is redone passage by passage, each passage with its
     own language: so one language costs one pass, and a video that switches language gets each
-    passage right. A window shorter than 30 s is encoded without most of its padding (``trimmed``)."""
+    passage right. Once a window was redone, every later window goes passage by passage at once
+    (speech that switched language once is likely to again, and the window's run would be thrown away). A window shorter than 30 s is encoded without most of its padding (``trimmed``)."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     spent = _cpu_clock()
@@ -173,6 +181,8 @@ def transcribe(model, path: str, language: str | None, budget_s: float):
     heard: list[dict] = []  # the language unknown: what each window's encoder run heard
     languages: set[str] = set()
     done_s, complete = 0.0, True
+    redone = {"batches": 0, "batched": 0, "alone": 0}  # the redone passages: in a batch (how many batches), alone
+    mixed = False  # a window was redone: the speech switches language, so the rest goes passage by passage
     for window in windows:
         if spent() > budget_s:
             complete = False
@@ -180,7 +190,8 @@ def transcribe(model, path: str, language: str | None, budget_s: float):
         found: list[tuple[dict, tuple]] = []
         unsure: Unsure | None = None
         try:
-            for segment, quality in _segments(model, audio, window, language, sure=not language):
+            # once mixed, a window's own run would most likely be thrown away (~1.15 s CPU for 30 s)
+            for segment, quality in [] if mixed else _segments(model, audio, window, language, sure=not language):
                 if language:  # nothing to decide: each segment as it comes
                     yield {"segment": segment}
                 found.append((segment, quality))
@@ -192,17 +203,26 @@ def transcribe(model, path: str, language: str | None, budget_s: float):
             unsure = exc
         if not language:
             # a window of one passage is as it is: redone, it would be the same run again
-            redo = unsure is not None or (complete and len(window) > 1 and doubtful([q for _, q in found]))
-            if unsure is not None:
+            redo = mixed or unsure is not None or (complete and len(window) > 1 and doubtful([q for _, q in found]))
+            if mixed:
+                said, probability = None, None
+            elif unsure is not None:
                 said, probability = unsure.language, unsure.probability
             else:
                 said, probability = found[0][1][:2] if found else (None, None)
             if redo:  # each passage on its own, with its own language
                 found = []
-                for passage in window:
+                batched = _batch(model, audio, window) if BATCH and spent() <= budget_s else {}
+                redone["batches"] += 1 if batched else 0
+                for index, passage in enumerate(window):
                     if spent() > budget_s:
                         complete = False
                         break
+                    if batched.get(index) is not None:
+                        found.extend(batched[index])
+                        redone["batched"] += 1
+                        continue
+                    redone["alone"] += 1
                     for segment, quality in _segments(model, audio, [passage], None):
                         found.append((segment, quality))
                         if spent() > budget_s:
@@ -217,6 +237,7 @@ def transcribe(model, path: str, language: str | None, budget_s: float):
                     "redone": redo,
                 }
             )
+            mixed = mixed or redo
             for segment, _quality in found:
                 languages.add(segment["language"])
                 yield {"segment": segment}
@@ -229,6 +250,7 @@ def transcribe(model, path: str, language: str | None, budget_s: float):
         "transcribed_s": round(audio_s if complete else done_s, 2),
         "complete": complete,
         "windows": len(windows),
+        "passages": sum(len(window) for window in windows),
         # how much the encoder did: one run per window when nothing is redone, short ones not padded to 30 s
         "encoder_runs": encoder.runs - runs,
         "encoded_s": round((encoder.frames - frames) / 100, 1),
@@ -238,6 +260,7 @@ def transcribe(model, path: str, language: str | None, budget_s: float):
         done["detection"] = {
             "languages": sorted(languages),
             "one_pass": not any(window["redone"] for window in heard),
+            "redone": redone,
             "windows": heard,
         }
     yield {"done": done}
@@ -279,6 +302,76 @@ def _segments(model, audio, chunks: list[dict], language: str | None, sure: bool
             },
             (said, probability, segment.avg_logprob, segment.temperature, segment.compression_ratio),
         )
+
+
+def _batch(model, audio, passages: list[dict]) -> dict[int, list[tuple[dict, tuple]] | None]:
+    """The passages of a redo transcribed together, each in its own language: one encoder run over
+    them all (each passage's mel frames, zero-padded to the longest + PAD_FRAMES) and one greedy
+    ``generate`` whose prompts carry each passage's detected language (faster-whisper's
+    ``BatchedInferencePipeline.forward``). Cheaper than a run per passage, but without faster-whisper's
+    temperature fallback: a passage whose text reads as the fallback would retry (BATCH_RETRY) maps to
+    None and is redone alone by ``_segments``; so do passages too long to batch. Index -> (segment,
+    quality) as ``_segments`` gives them."""
+    import numpy as np
+    from faster_whisper.tokenizer import Tokenizer
+    from faster_whisper.transcribe import BatchedInferencePipeline, TranscriptionOptions, get_suppressed_tokens
+    from faster_whisper.vad import SpeechTimestampsMap
+
+    mels = {}
+    for index, passage in enumerate(passages):
+        mel = model.feature_extractor(audio[passage["start"] : passage["end"]])[:, :-1]  # as generate_segments
+        if mel.shape[-1] + PAD_FRAMES <= 3000:
+            mels[index] = mel
+    if len(mels) < 2:
+        return {}
+    width = max(mel.shape[-1] for mel in mels.values()) + PAD_FRAMES
+    width += width % 2  # the encoder halves it
+    features = np.zeros((len(mels), mels[next(iter(mels))].shape[0], width), dtype=np.float32)
+    for row, mel in enumerate(mels.values()):
+        features[row, :, : mel.shape[-1]] = mel
+    tokenizer = Tokenizer(model.hf_tokenizer, True, task="transcribe", language="en")  # "en": replaced per item
+    longest_s = min(width / 100, WINDOW_S)
+    options = TranscriptionOptions(
+        beam_size=BEAM_SIZE, best_of=1, patience=1, length_penalty=1, repetition_penalty=1,
+        no_repeat_ngram_size=0, log_prob_threshold=-1.0, no_speech_threshold=0.6,
+        compression_ratio_threshold=COMPRESSION_DOUBTFUL, condition_on_previous_text=False,
+        prompt_reset_on_temperature=0.5, temperatures=[0.0], initial_prompt=None, prefix=None,
+        suppress_blank=True, suppress_tokens=get_suppressed_tokens(tokenizer, [-1]), without_timestamps=False,
+        max_initial_timestamp=1.0, word_timestamps=False, prepend_punctuations="", append_punctuations="",
+        multilingual=True, max_new_tokens=min(TOKENS_MOST, TOKENS_MIN + int(TOKENS_PER_S * longest_s)),
+        clip_timestamps="0", hallucination_silence_threshold=None, hotwords=None,
+    )  # fmt: skip
+    model.model.least = None
+    meta = [{"offset": 0.0, "duration": mel.shape[-1] / 100} for mel in mels.values()]
+    outputs = BatchedInferencePipeline(model).forward(features, tokenizer, meta, options)
+    heard = list(model.model.each)
+    results: dict[int, list[tuple[dict, tuple]] | None] = {}
+    for row, (index, parts) in enumerate(zip(mels, outputs, strict=True)):
+        said, probability = heard[row]
+        times = SpeechTimestampsMap([passages[index]], SAMPLE_RATE)
+        found = []
+        for part in parts:
+            text = part["text"].strip()
+            if not text:
+                continue
+            quality = (said, probability, part["avg_logprob"], 0.0, part["compression_ratio"])
+            start, end = min(part["start"], part["end"]), part["end"]
+            segment = {
+                "start_s": times.get_original_time(start),
+                "end_s": times.get_original_time(end, is_end=True),
+                "text": text,
+                "language": said,
+            }
+            found.append((segment, quality))
+        results[index] = found if found and not any(_retry(q) for _s, q in found) else None
+    return results
+
+
+def _retry(quality: tuple) -> bool:
+    """Whether faster-whisper's own loop would have retried this text at a higher temperature (or
+    dropped it as silence): then the passage is transcribed alone, fallback and all."""
+    _language, _probability, avg_logprob, _temperature, compression = quality
+    return avg_logprob < BATCH_RETRY_LOGPROB or compression > COMPRESSION_DOUBTFUL
 
 
 def _start_s(times, chunks: list[dict], start: float, end: float) -> float:
