@@ -187,9 +187,11 @@ def test_a_run_closed_early_stops_its_reader_and_a_picture_it_cannot_read_fails_
         failing.finish([{"index": 0, "start_s": 0.0, "end_s": 2.0}])
 
 
-def test_offering_never_waits_for_ocr_keeps_a_bounded_set_and_reads_it_after_the_pass():
+def test_offering_never_waits_for_ocr_keeps_a_bounded_set_and_reads_it_after_the_pass(monkeypatch):
     from backend_app.adapters.ai.base import Context
     from tests.analysers.text_media import drawn
+
+    monkeypatch.setattr(ocr, "PENDING_PICTURES", 12)  # fewer than the 20 slides offered
 
     ctx = Context(path="x", workdir="w", duration_s=60.0, fps=25.0, width=960, height=540, budget_s=30.0)
     run = ocr.Run(ctx)

@@ -53,9 +53,11 @@ MIN_SCORE = 0.5  # the recogniser's confidence below which a line is dropped
 VIDEO_MIN_SCORE = 0.7  # stricter in video: textures and motion blur read as low-confidence "text"
 # Still moments may use this share of the budget so far; keyframes (one per shot) the whole of it.
 STILL_SHARE = 0.6
-# Pictures (~1.5 MB each) waiting for the reader; beyond, the nearest duplicate is dropped (the
-# pass never waits for OCR).
-PENDING_PICTURES = 12
+# Pictures (~1.5 MB each, 48 MB at most) waiting for the reader; beyond, the nearest duplicate is
+# dropped (the pass never waits for OCR). 12 were too few once the pass and speech got faster: on
+# the bench minute the reader, at the lowest priority, fell behind and 10 of 26 frames were dropped
+# (1 text found of 3); with 32, none (the same 3 texts, the whole analysis 2.43x, +60 MB peak).
+PENDING_PICTURES = 32
 # In video the detector looks at the frame at this long side (the recogniser at the found lines in
 # the full frame): 0.09 s per 960x540 frame here against 0.47 s at rapidocr's default (short side
 # scaled up to 736), the same lines read down to 22 px text.

@@ -33,6 +33,11 @@ BEAM_SIZE = 1  # greedy (with temperature fallback): ~the same words here as bea
 # The speech the VAD keeps is transcribed in windows of passages (speech between 2 s silences) of at
 # most this many seconds of speech: one encoder run each (a longer passage is a window of its own).
 WINDOW_S = 30.0
+# With the language unknown the first window holds two passages and at most this many seconds of
+# speech: on speech that switches language its run is thrown away (redone passage by passage), and
+# the encoder's cost grows with the length it is given (docs/benchmarks.md): 12 s cost ~0.3 s of
+# CPU against ~1.15 s for 30 s. Two passages, so that a switch can show in it.
+FIRST_WINDOW_S = 12.0
 # With the language unknown, a window's language is detected from the encoder run that transcribes it;
 # a window is redone passage by passage (each with its own language) when that detection is below
 # this probability or a segment reads doubtfully (a temperature fallback, a low average log
@@ -177,7 +182,7 @@ def transcribe(model, path: str, language: str | None, budget_s: float):
     audio_s = round(audio.size / SAMPLE_RATE, 2)
     encoder: _Heard = model.model  # load() wraps it
     runs, frames = encoder.runs, encoder.frames
-    windows = speech_windows(get_speech_timestamps(audio, VadOptions()))
+    windows = speech_windows(get_speech_timestamps(audio, VadOptions()), first=None if language else FIRST_WINDOW_S)
     heard: list[dict] = []  # the language unknown: what each window's encoder run heard
     languages: set[str] = set()
     done_s, complete = 0.0, True
@@ -237,7 +242,9 @@ def transcribe(model, path: str, language: str | None, budget_s: float):
                     "redone": redo,
                 }
             )
-            mixed = mixed or redo
+            # mixed: the redone passages were heard in more than one language (a window that was only
+            # unsure of its one language says nothing about the next)
+            mixed = mixed or (redo and len({segment["language"] for segment, _quality in found}) > 1)
             for segment, _quality in found:
                 languages.add(segment["language"])
                 yield {"segment": segment}
@@ -398,14 +405,16 @@ def doubtful(qualities: list[tuple]) -> bool:
     )
 
 
-def speech_windows(passages: list[dict], most: float = WINDOW_S) -> list[list[dict]]:
+def speech_windows(passages: list[dict], most: float = WINDOW_S, first: float | None = None) -> list[list[dict]]:
     """The VAD's passages, in time order, in windows of at most ``most`` seconds of speech (a longer
-    passage is a window of its own)."""
+    passage is a window of its own); ``first``: the first window takes a second passage within
+    ``most`` and more only within ``first`` seconds."""
     windows: list[list[dict]] = []
     size = 0
     for passage in passages:
         length = passage["end"] - passage["start"]
-        if windows and size + length <= most * SAMPLE_RATE:
+        limit = first if first is not None and len(windows) == 1 and len(windows[0]) > 1 else most
+        if windows and size + length <= limit * SAMPLE_RATE:
             windows[-1].append(passage)
             size += length
         else:
