@@ -5,8 +5,8 @@ unless an admin set the user's own (a ``UserQuota`` row; a None column keeps the
 Uploads are checked at init, before anything is stored or queued (``check_upload``): storage
 over the limit answers 413 QUOTA_STORAGE_EXCEEDED; too many uploads this hour or too many jobs
 at once answer 429 (QUOTA_UPLOADS_PER_HOUR, QUOTA_CONCURRENT_JOBS) with Retry-After.
-Storage counts the bytes of the user's source videos (declared until the upload completes;
-refused uploads, whose file was deleted, count nothing). Concurrent jobs are the user's
+Storage counts the bytes of the user's source videos and documents (declared until the upload
+completes; refused uploads, whose file was deleted, count nothing), and uploads per hour count both. Concurrent jobs are the user's
 queued and running jobs plus uploads still waiting for their bytes within the upload link's
 lifetime (an abandoned one stops counting when its link expires).
 """
@@ -22,7 +22,7 @@ from sqlalchemy import and_, func, or_, select
 
 from backend_app.errors import AppError, NotFound, ValidationError
 from backend_app.extensions import db
-from backend_app.models import Analysis, Job, User, UserQuota
+from backend_app.models import Analysis, Document, Job, User, UserQuota
 from backend_app.models.base import utcnow
 from backend_app.models.job import FAILED, PENDING_UPLOAD, QUEUED, REFUSED_AT, RUNNING
 from backend_app.models.quota import QUOTA_FIELDS
@@ -71,22 +71,30 @@ def limits(user_id: str) -> dict[str, int]:
 
 
 def storage_used(user_id: str) -> int:
-    """Bytes of the user's source videos (refused uploads excluded: their file is gone)."""
+    """Bytes of the user's source videos and documents (refused uploads excluded: their file is gone)."""
     refused = and_(Job.status == FAILED, func.coalesce(Job.stage, "") == REFUSED_AT)
-    return int(
-        db.session.execute(
-            select(func.coalesce(func.sum(func.coalesce(Analysis.file_size, Analysis.declared_size)), 0))
-            .select_from(Analysis)
-            .outerjoin(Job, Job.id == Analysis.job_id)
-            .where(Analysis.user_id == user_id, or_(Job.id.is_(None), ~refused))
+    total = 0
+    for model, size in (
+        (Analysis, func.coalesce(Analysis.file_size, Analysis.declared_size)),
+        (Document, Document.size_bytes),
+    ):
+        total += db.session.execute(
+            select(func.coalesce(func.sum(size), 0))
+            .select_from(model)
+            .outerjoin(Job, Job.id == model.job_id)
+            .where(model.user_id == user_id, or_(Job.id.is_(None), ~refused))
         ).scalar()
-    )
+    return int(total)
 
 
 def _uploads_this_hour(user_id: str) -> list:
+    """When each of the user's uploads of the last hour began, videos and documents, oldest first."""
     since = utcnow() - HOUR
-    stmt = select(Analysis.created_at).where(Analysis.user_id == user_id, Analysis.created_at >= since)
-    return sorted(db.session.execute(stmt.order_by(Analysis.created_at)).scalars())
+    times: list = []
+    for model in (Analysis, Document):
+        stmt = select(model.created_at).where(model.user_id == user_id, model.created_at >= since)
+        times += db.session.execute(stmt).scalars()
+    return sorted(times)
 
 
 def active_jobs(user_id: str) -> int:
@@ -133,7 +141,7 @@ def check_upload(user_id: str, file_size: int) -> None:
     if used + file_size > limit["storage_bytes"]:
         raise QuotaExceeded(
             f"This upload needs {file_size} bytes but only {max(limit['storage_bytes'] - used, 0)} of your "
-            f"{limit['storage_bytes']} bytes of storage are left; delete analyses to make room.",
+            f"{limit['storage_bytes']} bytes of storage are left; delete videos or documents to make room.",
             code="QUOTA_STORAGE_EXCEEDED",
             status=413,
             limit=limit["storage_bytes"],

@@ -124,3 +124,25 @@ def test_cli_set_quota(app, owner):
     bad = runner.invoke(args=["users", "set-quota", "--email", email, "--storage-bytes", "-3"])
     assert bad.exit_code != 0 and "storage_bytes" in bad.output
     assert runner.invoke(args=["users", "set-quota", "--email", "no@one.test", "--storage-bytes", "1"]).exit_code != 0
+
+
+@pytest.mark.settings(user_storage_bytes=10_000, user_uploads_per_hour=3)
+def test_documents_count_toward_storage_and_uploads_per_hour(client, owner):
+    """Document bytes are the user's storage as video bytes are: a document and a video that fit
+    together are taken, the next one that would not fit is refused, whichever kind it is; and a
+    document is an upload of the hour like a video."""
+    from tests.document_uploads import init_document
+
+    headers, session_id = owner["headers"], owner["session_id"]
+    notes = b"# Notes\n\n" + b"word " * 1_200  # 6,009 bytes of Markdown
+    assert init_document(client, headers, session_id, notes, "notes.md").status_code == 201
+    video = init_upload(client, headers, session_id, size=6_000)
+    assert video.status_code == 413 and _error(video)["code"] == "QUOTA_STORAGE_EXCEEDED"
+    assert _error(video)["details"]["used"] == len(notes)
+    usage = client.get("/api/v1/usage", headers=headers).get_json()["quota"]
+    assert usage["storage_bytes"]["used"] == len(notes) and usage["uploads_per_hour"]["used"] == 1
+    assert init_upload(client, headers, session_id, size=3_000).status_code == 201
+    second = init_document(client, headers, session_id, b"# More\n\nsmall", "more.md")
+    assert second.status_code == 201
+    hour = init_document(client, headers, session_id, b"# Again\n\nsmall", "again.md")
+    assert hour.status_code == 429 and _error(hour)["code"] == "QUOTA_UPLOADS_PER_HOUR"
