@@ -1,4 +1,4 @@
-"""Documents: list, status with pages, one page (text, headings), its thumbnail, delete (tenant-scoped).
+"""Documents: list, status with pages, one page (text, headings), its thumbnail, retry, delete (tenant-scoped).
 
 Uploading a document goes through /uploads (init → PUT → complete, or one multipart request).
 """
@@ -75,6 +75,23 @@ def get_document_page(document_id: str, number: int):
 @login_required
 def get_document_thumbnail(document_id: str, number: int):
     return image(documents.thumbnail(current_tenant(), document_id, number))
+
+
+@bp.post("/documents/<document_id>/retry")
+@doc(
+    "Retry a failed extraction",
+    tag="documents",
+    responses={
+        202: "Queued",
+        409: "JOB_NOT_RETRYABLE (a retry cannot change the failure, e.g. DOCUMENT_ENCRYPTED) or SOURCE_MISSING",
+        **NOT_FOUND,
+    },
+    returns=ref("DocumentStatus"),
+)
+@login_required
+def retry_document(document_id: str):
+    tenant = current_tenant()
+    return jsonify(documents.status_dict(tenant, documents.retry(tenant, document_id))), 202
 
 
 @bp.delete("/documents/<document_id>")

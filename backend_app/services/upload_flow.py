@@ -15,12 +15,13 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from backend_app.adapters.storage import get_storage
-from backend_app.errors import AppError
+from backend_app.errors import AppError, Conflict
 from backend_app.extensions import db
 from backend_app.models import Job
 from backend_app.models.base import new_id, utcnow
-from backend_app.models.job import FAILED, PENDING_UPLOAD, QUEUED, REFUSED_AT
+from backend_app.models.job import CANCELED, FAILED, PENDING_UPLOAD, QUEUED, REFUSED_AT
 from backend_app.queue.enqueue import create_job, enqueue
+from backend_app.services import jobs
 
 MB = 1024 * 1024
 
@@ -147,3 +148,14 @@ def store_then_create(key: str, stream: IO[bytes], content_type: str, size: int,
         db.session.rollback()
         get_storage().delete(key)
         raise
+
+
+def retry_upload_job(job: Job | None, key: str, what: str) -> None:
+    """The owner's retry of the job of an uploaded ``what`` (video, document) that failed or was
+    canceled: its uploaded file must still exist (services/jobs.py says which failures a retry
+    can change: JOB_NOT_RETRYABLE otherwise)."""
+    if job is None:
+        raise Conflict(f"This {what} has no job to retry.", code="JOB_NOT_RETRYABLE")
+    if job.status in (FAILED, CANCELED) and get_storage().size(key) is None:
+        raise Conflict(f"The uploaded {what} is gone; upload it again.", code="SOURCE_MISSING")
+    jobs.retry(job)

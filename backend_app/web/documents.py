@@ -1,5 +1,5 @@
 """Document pages: the live item on the session page, the document report (pages with
-thumbnails, outline, words, language, OCR'd pages marked; ``?page=N`` opens at page N), delete."""
+thumbnails, outline, words, language, OCR'd pages marked; ``?page=N`` opens at page N), retry, delete."""
 
 from __future__ import annotations
 
@@ -91,6 +91,16 @@ def document_page(document_id: str):
 @page_login_required
 def document_thumbnail(document_id: str, number: int):
     return image(documents.thumbnail(current_tenant(), document_id, number))
+
+
+@bp.post("/documents/<document_id>/retry")
+@page_login_required
+def document_retry_page(document_id: str):
+    tenant = current_tenant()
+    document = documents.retry(tenant, document_id)
+    if not is_htmx():
+        return redirect(url_for("web.session_page", session_id=document.session_id), code=303)
+    return render_template("partials/documents/_item.html", **document_item(tenant, document))
 
 
 @bp.post("/documents/<document_id>/delete")

@@ -321,3 +321,41 @@ def test_a_document_without_headings_finds_chapters_by_their_title_lines(app, cl
     assert "Kapitel 2: Atmung" in answer["answer"]
     third = _ask(client, owner, "was steht in Kapitel 3 über mitochondria?")
     assert [c["page"] for c in third["citations"]] == [3], third
+
+
+def test_the_owner_retries_a_failed_extraction_that_a_retry_can_change(app, client, owner):
+    """A worker lost mid-extraction (a retry can help): the owner's retry queues it again, the row
+    says queued at once, and the run extracts the pages. Encrypted (the same file would fail the same
+    way): 409 JOB_NOT_RETRYABLE with why. Another user: 404. The file gone: SOURCE_MISSING."""
+    headers = owner["headers"]
+    document_id = upload_document(client, headers, owner["session_id"], files.pdf_with_text([CELLS]), "a.pdf")
+    url = f"/api/v1/documents/{document_id}/retry"
+    still_queued = client.post(url, headers=headers)
+    assert still_queued.status_code == 409 and _error(still_queued) == "JOB_NOT_RETRYABLE"
+    document = db.session.get(Document, document_id)
+    document.job.status, document.job.error_code, document.job.attempts = "failed", "WORKER_LOST", 3
+    document.status, document.error_code = "failed", "WORKER_LOST"
+    db.session.commit()
+    assert _status(client, owner, document_id)["retryable"] is True
+    assert client.post(url, headers=auth_headers(client, make_user())).status_code == 404
+    response = client.post(url, headers=headers)
+    assert response.status_code == 202, response.get_json()
+    body = response.get_json()
+    assert body["status"] == "queued" and body["error_code"] is None and body["retryable"] is False
+    db.session.expire_all()
+    assert db.session.get(Document, document_id).status == "queued"
+    done = _extract(document_id)
+    assert done.status == "completed" and done.page_count == 1
+
+    locked = upload_document(client, headers, owner["session_id"], files.encrypted_pdf(), "locked.pdf")
+    assert _extract(locked).error_code == "DOCUMENT_ENCRYPTED"
+    refused = client.post(f"/api/v1/documents/{locked}/retry", headers=headers)
+    assert refused.status_code == 409 and _error(refused) == "JOB_NOT_RETRYABLE"
+    assert "password" in refused.get_json()["error"]["message"]
+
+    gone = db.session.get(Document, locked)
+    gone.job.error_code = gone.error_code = "WORKER_LOST"
+    db.session.commit()
+    get_storage().delete(gone.storage_key)
+    missing = client.post(f"/api/v1/documents/{locked}/retry", headers=headers)
+    assert missing.status_code == 409 and _error(missing) == "SOURCE_MISSING"

@@ -156,3 +156,29 @@ def test_delete_and_another_users_document_is_404_everywhere(page, other_page):
     assert page.post(f"/documents/{document.id}/delete", htmx=True).status_code == 200
     assert page.get(f"/documents/{document.id}").status_code == 404
     assert list(get_storage().list_keys(document_prefix(page.user.id, document.id))) == []
+
+
+def test_a_failed_extraction_offers_retry_where_it_can_help_and_says_why_not_elsewhere(page, other_page):
+    session = _session(page)
+    document = completed_document(page.user.id, session.id)
+    get_storage().put_bytes(document.storage_key, b"%PDF-1.4 stand-in", "application/pdf")
+    job = Job(kind="document_extraction", status="failed", error_code="WORKER_LOST", user_id=page.user.id)
+    db.session.add(job)
+    db.session.flush()
+    document.job_id, document.status = job.id, "failed"
+    db.session.commit()
+    item = text(page.get(f"/sessions/{session.id}"))
+    assert f"/documents/{document.id}/retry" in item and 'data-testid="retry"' in item
+    assert other_page.post(f"/documents/{document.id}/retry", htmx=True).status_code == 404
+    retried = page.post(f"/documents/{document.id}/retry", htmx=True)
+    assert retried.status_code == 200 and 'data-status="queued"' in text(retried)
+    assert 'hx-trigger="every 1s"' in text(retried)  # the item polls again
+    db.session.expire_all()
+    assert db.session.get(Job, job.id).status == "queued" and db.session.get(Document, document.id).status == "queued"
+
+    job.status, job.error_code = "failed", "DOCUMENT_ENCRYPTED"
+    db.session.commit()
+    item = text(page.get(f"/documents/{document.id}/status", htmx=True))
+    assert 'data-testid="retry"' not in item and "No retry: the document is protected by a password" in item
+    refused = page.post(f"/documents/{document.id}/retry", htmx=True)
+    assert refused.status_code == 409

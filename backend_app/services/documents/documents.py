@@ -1,4 +1,4 @@
-"""Documents as their owner sees them: list, status with pages, one page, its thumbnail, delete.
+"""Documents as their owner sees them: list, status with pages, one page, its thumbnail, retry, delete.
 
 Every function takes the tenant; another user's document (or page) is simply not found (404).
 """
@@ -13,8 +13,8 @@ from backend_app.adapters.storage import ObjectNotFound, get_storage
 from backend_app.errors import Conflict, NotFound
 from backend_app.extensions import db
 from backend_app.models import Document, DocumentPage
-from backend_app.models.job import COMPLETED
-from backend_app.services import sessions
+from backend_app.models.job import COMPLETED, QUEUED
+from backend_app.services import sessions, upload_flow
 from backend_app.services.documents import data
 from backend_app.services.files import Download
 from backend_app.tenancy import Tenant, get_owned, list_owned, scoped
@@ -97,6 +97,17 @@ def outline(pages: list[DocumentPage]) -> list[dict[str, Any]]:
             if not entries or entries[-1]["title"] != title:
                 entries.append({"title": title, "page": page.number})
     return entries
+
+
+def retry(tenant: Tenant, document_id: str) -> Document:
+    """The owner's retry of a failed (or canceled) extraction; its uploaded file must still exist.
+    The row's own status follows the job's at once (lists filter on it)."""
+    document = get(tenant, document_id)
+    upload_flow.retry_upload_job(document.job, document.storage_key, "document")
+    document.status, document.stage, document.progress = QUEUED, None, 0
+    document.error_code = document.error_message = None
+    db.session.commit()
+    return document
 
 
 def delete(tenant: Tenant, document_id: str) -> None:

@@ -12,8 +12,8 @@ from backend_app.adapters.storage import ObjectNotFound, get_storage
 from backend_app.errors import Conflict, NotFound, ValidationError
 from backend_app.extensions import db
 from backend_app.models import Analysis, Job
-from backend_app.models.job import CANCELED, COMPLETED, FAILED, STATUSES
-from backend_app.services import jobs, sessions
+from backend_app.models.job import COMPLETED, STATUSES
+from backend_app.services import jobs, sessions, upload_flow
 from backend_app.services.files import Download
 from backend_app.services.video import people
 from backend_app.services.video.data import purge_analysis
@@ -161,11 +161,7 @@ def player_url(analysis: Analysis, expires_s: int) -> str:
 def retry(tenant: Tenant, analysis_id: str) -> Analysis:
     """The owner's retry of a failed (or canceled) analysis; its uploaded video must still exist."""
     analysis = get(tenant, analysis_id)
-    if analysis.job is None:
-        raise Conflict("This analysis has no job to retry.", code="JOB_NOT_RETRYABLE")
-    if analysis.job.status in (FAILED, CANCELED) and get_storage().size(analysis.storage_key) is None:
-        raise Conflict("The uploaded video is gone; upload it again.", code="SOURCE_MISSING")
-    jobs.retry(analysis.job)
+    upload_flow.retry_upload_job(analysis.job, analysis.storage_key, "video")
     return analysis
 
 
