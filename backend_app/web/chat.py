@@ -13,18 +13,9 @@ from backend_app.auth import current_tenant
 from backend_app.http import sse_response
 from backend_app.services import sessions
 from backend_app.services.chat import conversation as chat
+from backend_app.services.chat.phrasing import clock
 from backend_app.web import bp, page_login_required
 from backend_app.web.markdown import to_html
-
-
-def clock(seconds: float) -> str:
-    """0:04, 1:02, 0:03.2 (tenths only when there are some), as the answers write times."""
-    minutes, rest = divmod(max(0.0, float(seconds or 0)), 60)
-    whole = int(rest)
-    tenths = round((rest - whole) * 10)
-    if tenths == 10:
-        whole, tenths = whole + 1, 0
-    return f"{int(minutes)}:{whole:02d}" + (f".{tenths}" if tenths else "")
 
 
 def citation_label(c: dict) -> str:

@@ -186,6 +186,7 @@ def test_citation_labels_count_from_one_and_link_each_kind_to_its_second_or_page
                 },
                 {"analysis_id": analysis.id, "shot": 0, "start_s": 0.0, "end_s": 4.0, "filename": "old.mp4"},
                 {"kind": "speech", "analysis_id": analysis.id, "start_s": 42.0, "end_s": 45.25, "snippet": "hello"},
+                {"kind": "speech", "analysis_id": analysis.id, "start_s": 59.96, "end_s": 61.0, "snippet": "late"},
                 {
                     "kind": "text",
                     "analysis_id": analysis.id,
@@ -207,6 +208,7 @@ def test_citation_labels_count_from_one_and_link_each_kind_to_its_second_or_page
     # what was said and shown: the report at that second; a page: the document at that page
     assert f'href="/analyses/{analysis.id}?t=42.0" data-testid="citation" data-start="42.0">' in body
     assert "<strong>video</strong>, 0:42, spoken</a>:" in body
+    assert "<strong>video</strong>, 1:00, spoken</a>:" in body  # 59.96 s, as the answers write it (not 0:60)
     assert f'href="/analyses/{analysis.id}?t=12.0"' in body and "<strong>a.mp4</strong>, on screen at 0:12</a>:" in body
     assert '<a href="/documents/d1?page=3" data-testid="citation"><strong>report.pdf</strong>, page 3</a>:' in body
     assert '<span data-testid="citation"><strong>document</strong>, page 2</span>' in body  # no document to open

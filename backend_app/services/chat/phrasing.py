@@ -15,9 +15,9 @@ from backend_app.services.chat.facts import Facts, Shot, Video
 from backend_app.wording import counted
 
 
-def clock(seconds: float) -> str:
-    """0:04, 1:02, 0:03.2 (tenths only when there are some; 59.96 s is 1:00)."""
-    tenths = round(max(0.0, seconds) * 10)
+def clock(seconds: float | None) -> str:
+    """0:04, 1:02, 0:03.2 (tenths only when there are some; 59.96 s is 1:00; no time is 0:00)."""
+    tenths = round(max(0.0, seconds or 0.0) * 10)
     minutes, rest = divmod(tenths, 600)
     whole, tenth = divmod(rest, 10)
     return f"{minutes}:{whole:02d}" + (f".{tenth}" if tenth else "")
