@@ -61,7 +61,7 @@ class Options:
     ctx: int = 2048  # per slot: ctx / slots; the v2 prompt is ~900 tokens, ~1,050 with its retry
     slots: int = 1  # one slot keeps the shared v2 instructions in its prompt cache between calls
     threads: int = 1
-    n_predict: int = 64  # the server's cap on generated tokens per request (the adapter sends no max_tokens yet)
+    n_predict: int = 64  # generated tokens for a request without max_tokens (a request's max_tokens overrides it)
     extra_env: dict[str, str] = field(default_factory=dict)
 
 

@@ -110,6 +110,10 @@ def live(request, model_server, app, start_worker):  # the model first: without 
         openai_model=model_server.model,  # the name the server reports on /v1/models
         openai_vision_model=model_server.model,
         max_parallel=model_server.options.slots,  # as many calls at once as the server has slots
+        # The request's max_tokens overrides the server's n_predict, and this small model writes
+        # until its context is full: 1,500 tokens took ~36 s a call here (47 s in a loaded CI),
+        # three to six calls a batch. 400 is room for a valid answer and still ends as invalid.
+        llm_max_tokens_json=400,
     )
     start_worker(1, wait=False)  # registers while gunicorn starts
     port = local_redis.free_port()
