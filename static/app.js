@@ -263,7 +263,15 @@ document.addEventListener("DOMContentLoaded", () => {
     section.querySelector("[data-testid=batch-done]").textContent = data.done_rows;
     section.querySelector("[data-testid=batch-failed]").textContent = data.failed_rows;
     section.querySelector("[data-testid=batch-progress]").value = data.progress;
-    if (["completed", "failed", "canceled"].includes(data.status)) section.querySelector("form#batch-cancel")?.remove();
+    if (["completed", "failed", "canceled"].includes(data.status)) dropCancel(section.querySelector("form#batch-cancel"));
+  }
+
+  // The batch has ended: Cancel goes. While the button's own request is in flight, its response
+  // replaces the form with what the cancel did; the stream, often first, must leave the form to it.
+  function dropCancel(form) {
+    if (!form) return;
+    if (!form.classList.contains("htmx-request")) { form.remove(); return; }
+    form.addEventListener("htmx:afterRequest", () => { if (form.isConnected) form.remove(); }, {once: true});
   }
 
   function follow() {
