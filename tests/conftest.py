@@ -45,6 +45,17 @@ def pytest_runtest_logreport(report):
         RUN_SUMMARIES.extend(str(value) for name, value in report.user_properties if name == "run summary")
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test that started real workers shows what they wrote to stderr (the end of it)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed:
+        for log in getattr(item, "worker_logs", []):
+            text = log.read_text(errors="replace") if log.exists() else ""
+            report.sections.append((f"worker stderr ({log.name}, last 4000 characters)", text[-4000:] or "(empty)"))
+
+
 def pytest_terminal_summary(terminalreporter):
     for line in RUN_SUMMARIES:
         terminalreporter.write_line(line)
@@ -145,23 +156,31 @@ def client(app):
 
 
 @pytest.fixture
-def start_worker(app):
-    """Start real `python worker.py` processes on this test's database and Redis."""
+def start_worker(app, request, tmp_path):
+    """Start real `python worker.py` processes on this test's database and Redis.
+
+    Each writes its stderr (its horses' and periodic process's too) to a file, shown when the test
+    fails; a pipe nobody reads would stop a worker once it had written 64 KB."""
     procs: list[subprocess.Popen] = []
+    request.node.worker_logs = logs = []
 
     def start(count: int = 1, extra_env: dict | None = None, wait: bool = True) -> list[subprocess.Popen]:
         env = {**os.environ, **env_for(app), **(extra_env or {})}
-        new = [
-            subprocess.Popen(
-                [sys.executable, str(ROOT / "worker.py")],
-                env=env,
-                cwd=ROOT,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
-            )
-            for _ in range(count)
-        ]
+        new = []
+        for _ in range(count):
+            logs.append(tmp_path / f"worker-{len(logs) + 1}.log")
+            with open(logs[-1], "wb") as stderr:  # the child holds its own copy
+                new.append(
+                    subprocess.Popen(
+                        [sys.executable, str(ROOT / "worker.py")],
+                        env=env,
+                        cwd=ROOT,
+                        stdout=subprocess.DEVNULL,
+                        stderr=stderr,
+                        start_new_session=True,
+                    )
+                )
+            new[-1].log_path = logs[-1]
         procs.extend(new)
         if wait:
             wait_for_workers(app, len([p for p in procs if p.poll() is None]))

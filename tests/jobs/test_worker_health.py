@@ -98,7 +98,8 @@ def test_a_taken_health_port_is_said_and_the_worker_still_works(app, start_worke
         job = submit("test_sleepy", user_id=None, payload={"seconds": 0.1})
         wait_until(lambda: db.session.get(Job, job.id).status == "completed" or db.session.expire_all())
     proc.terminate()
-    lines = proc.communicate(timeout=30)[1].decode()
+    proc.wait(timeout=30)
+    lines = proc.log_path.read_text()
     assert f"127.0.0.1:{port} is not free" in lines and "WORKER_HEALTH_PORT" in lines
 
 
@@ -152,7 +153,8 @@ def test_every_line_of_a_job_and_of_its_requests_names_analysis_user_and_session
     assert [r for r in naming if r["path"] == "/api/v1/uploads/init"][0]["session_id"] == session_id
 
     proc.terminate()
-    worker_lines = [json.loads(line) for line in proc.communicate(timeout=30)[1].decode().splitlines()]
+    proc.wait(timeout=30)
+    worker_lines = [json.loads(line) for line in proc.log_path.read_text().splitlines()]
     of_job = [r for r in worker_lines if r.get("job_id") == job_id]
     loggers = {r["logger"] for r in of_job}
     assert {"backend_app.jobs.runner", "rq.worker"} <= loggers, loggers  # the horse's lines and RQ's
