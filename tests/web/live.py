@@ -60,6 +60,21 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
+def open_by_click(page, target) -> None:
+    """Click what leads to another page and wait for that page's load event.
+
+    A click returns once the new page has started loading: its elements can be visible, and
+    clicked, before its deferred scripts (htmx, app.js) have bound them, and a form clicked then
+    posts as a plain page (a loaded CI did exactly that). By the load event they have run."""
+    with page.expect_navigation(wait_until="load"):
+        target.click() if hasattr(target, "click") else page.click(target)
+
+
+def wait_for_htmx(page, selector: str) -> None:
+    """Until htmx has bound the element (it keeps its state on the element once it has)."""
+    page.wait_for_function(f"() => 'htmx-internal-data' in (document.querySelector({selector!r}) || {{}})")
+
+
 @pytest.fixture
 def live_server(app):
     with LiveServer(app) as server:

@@ -7,6 +7,7 @@ import pytest
 
 from backend_app.extensions import db
 from backend_app.models import RequirementBatch
+from tests.web.live import wait_for_htmx
 from tests.web.test_browser_journey import WATCH_CSP, csp_violations, sign_up
 
 pytestmark = pytest.mark.sqlite_only
@@ -72,8 +73,3 @@ def test_the_cancel_note_shows_when_the_stream_tells_the_end_first(app, live_ser
     assert heard_first == ["canceled"]
     assert page.locator("[data-testid=batch-cancel]").count() == 0
     context.close()
-
-
-def wait_for_htmx(page, selector: str) -> None:
-    """Until htmx has bound the element (it keeps its state on the element once it has)."""
-    page.wait_for_function(f"() => 'htmx-internal-data' in (document.querySelector({selector!r}) || {{}})")

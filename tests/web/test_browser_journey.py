@@ -14,7 +14,7 @@ import pytest
 
 from tests.factories import PASSWORD, make_user
 from tests.media import make_clip
-from tests.web.live import screenshot
+from tests.web.live import open_by_click, screenshot
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.timeout(300)]
 
@@ -71,7 +71,7 @@ def upload_broken_file(page, path) -> None:
 
 
 def open_report(page) -> str:
-    page.click("[data-testid=open-report]")
+    open_by_click(page, "[data-testid=open-report]")
     page.locator("[data-testid=report-title]").wait_for()
     keyframes = page.locator("[data-testid=keyframe]")
     assert keyframes.count() >= 2  # the clip has a hard cut
@@ -88,8 +88,8 @@ def open_report(page) -> str:
 
 
 def chat_and_follow_citation(page) -> None:
-    page.get_by_role("navigation", name="breadcrumb").get_by_role("link", name="Browser journey").click()
-    page.click("[data-testid=chat-session]")
+    open_by_click(page, page.get_by_role("navigation", name="breadcrumb").get_by_role("link", name="Browser journey"))
+    open_by_click(page, "[data-testid=chat-session]")  # clicked before app.js binds it, Ask posts a page
     page.fill("[data-testid=chat-input]", "   ")  # passes the browser's check, refused by the server
     page.click("[data-testid=chat-send]")
     page.locator(".msg-assistant .error-box").wait_for()

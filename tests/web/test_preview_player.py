@@ -12,7 +12,7 @@ import pytest
 
 from tests import media
 from tests.factories import PASSWORD
-from tests.web.live import screenshot
+from tests.web.live import open_by_click, screenshot
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.timeout(300)]
 
@@ -54,7 +54,7 @@ def test_a_non_browser_source_plays_its_preview_and_seeks_to_each_shot(live_serv
 
     page.set_input_files("[data-testid=file-input]", str(_avi(tmp_path)))
     page.locator("[data-analysis][data-status=completed]").wait_for(timeout=180_000)
-    page.click("[data-testid=open-report]")
+    open_by_click(page, "[data-testid=open-report]")
     page.locator("[data-testid=report-title]").wait_for()
     report_url = page.url.split("?")[0].split("#")[0]
 

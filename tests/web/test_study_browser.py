@@ -11,6 +11,7 @@ from backend_app.models import User
 from backend_app.models.study import FlashcardReview, StudyMaterial
 from tests.services.study.test_offline import ML
 from tests.study_text import make_document
+from tests.web.live import open_by_click
 from tests.web.test_browser_journey import WATCH_CSP, csp_violations, sign_up
 
 pytestmark = pytest.mark.sqlite_only
@@ -36,7 +37,7 @@ def test_flashcards_and_quiz_in_a_browser(app, live_server, browser):
     page.locator("[data-testid=key-terms]").wait_for(timeout=15_000)  # the poll brought the material
     assert "Machine learning" in page.locator("[data-testid=key-terms]").inner_text()
 
-    page.click("[data-testid=open-flashcards]")
+    open_by_click(page, "[data-testid=open-flashcards]")
     card = page.locator("[data-testid=flashcard]")
     first = card.get_attribute("data-card")
     assert not page.locator("[data-testid=card-answer]").is_visible()
