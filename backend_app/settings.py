@@ -153,6 +153,7 @@ class Settings:
             "video/3gpp",
             "video/x-ms-asf",
             "video/ogg",
+            "video/x-flv",
         ],
         metadata={"env": "UPLOAD_ALLOWED_TYPES"},
     )

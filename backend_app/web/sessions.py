@@ -10,6 +10,7 @@ from backend_app.services import sessions
 from backend_app.services.documents import documents
 from backend_app.services.documents import policy as document_policy
 from backend_app.services.video import analyses
+from backend_app.services.video import policy as video_policy
 from backend_app.web import bp, fragment_or_page, page_login_required
 from backend_app.web.analyses import item_context
 from backend_app.web.documents import document_item
@@ -60,7 +61,9 @@ def session_page(session_id: str):
     items = [item_context(a) for a in analyses.list_for(tenant, session_id=session.id)]
     document_items = [document_item(tenant, d) for d in documents.list_for(tenant, session_id=session.id)]
     settings = current_app.config["SETTINGS"]
-    accept = ",".join([*settings.upload_allowed_types, *document_policy.TYPES, *document_policy.EXTENSIONS])
+    accept = ",".join(
+        [*video_policy.accepted(settings.upload_allowed_types), *document_policy.TYPES, *document_policy.EXTENSIONS]
+    )
     return render_template(
         "sessions/detail.html",
         session=session,

@@ -30,6 +30,7 @@ FORMATS = {
     "theora.ogv": ("libtheora", ["-c:v", "libtheora"], "video/ogg", "theora"),
     "mjpeg.avi": ("mjpeg", ["-c:v", "mjpeg"], "video/x-msvideo", "mjpeg"),
     "hevc.mkv": ("libx265", ["-c:v", "libx265", "-x265-params", "log-level=error"], "video/x-matroska", "hevc"),
+    "flv1.flv": ("flv", ["-c:v", "flv"], "video/x-flv", "flv"),  # Sorenson Spark: the FLV of old web video
 }
 
 

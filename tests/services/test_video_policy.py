@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from backend_app.errors import AppError
-from backend_app.services.video.policy import HEAD_BYTES, check_stored, clean_filename, normalize_content_type, sniff
+from backend_app.services.video.policy import (
+    HEAD_BYTES,
+    accepted,
+    check_stored,
+    clean_filename,
+    normalize_content_type,
+    sniff,
+)
 from tests.media import make_clip, require_ffmpeg
 
 
@@ -18,7 +25,7 @@ def clips(tmp_path_factory):
     folder = tmp_path_factory.mktemp("containers")
     source = make_clip(folder / "source.mp4", seconds=1, cuts=(0.5,))
     made = {"mp4": source}
-    for suffix in ("mov", "mkv", "ts"):
+    for suffix in ("mov", "mkv", "ts", "flv"):
         target = folder / f"clip.{suffix}"
         subprocess.run(
             [require_ffmpeg(), "-v", "error", "-y", "-i", str(source), "-c", "copy", str(target)],
@@ -40,10 +47,18 @@ def clips(tmp_path_factory):
         ("webm", "webm"),
         ("avi", "avi"),
         ("ts", "mpegts"),
+        ("flv", "flv"),  # H.264 in FLV, copied from the MP4
     ],
 )
 def test_real_containers_are_recognised(clips, suffix, container):
     assert sniff(clips[suffix].read_bytes()[:HEAD_BYTES]) == container
+
+
+def test_the_file_chooser_is_offered_the_extensions_of_every_accepted_type():
+    offered = accepted(["video/x-flv", "video/x-ms-asf", "video/mpeg", "video/x-matroska"])
+    assert offered[:4] == ["video/x-flv", "video/x-ms-asf", "video/mpeg", "video/x-matroska"]
+    assert {".flv", ".wmv", ".asf", ".vob", ".mpg", ".mkv"} <= set(offered)
+    assert ".mp4" not in offered and ".avi" not in offered  # their types were not given
 
 
 def test_non_videos_are_not(tmp_path):

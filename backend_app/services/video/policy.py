@@ -36,6 +36,7 @@ mimetypes.add_type("video/x-ms-asf", ".asf")
 mimetypes.add_type("video/x-ms-wmv", ".wmv")
 mimetypes.add_type("video/ogg", ".ogv")
 mimetypes.add_type("video/mpeg", ".vob")
+mimetypes.add_type("video/x-flv", ".flv")
 # Other names clients send for the same formats (Windows browsers, the registered Matroska type).
 ALIASES = {
     "video/vnd.dlna.mpeg-tts": "video/mp2t",
@@ -45,8 +46,17 @@ ALIASES = {
     "video/x-ms-wmv": "video/x-ms-asf",
     "application/vnd.ms-asf": "video/x-ms-asf",
     "application/ogg": "video/ogg",
+    "video/flv": "video/x-flv",
 }
 ASF_HEADER = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")  # the ASF Header Object's GUID (WMV, ASF)
+
+
+def accepted(types: list[str]) -> list[str]:
+    """The types and their file extensions, for a file chooser's ``accept``: a chooser filters by
+    extension where the system does not know a type (.flv, .vob, .mts)."""
+    extensions = {ext for t in types for ext in mimetypes.guess_all_extensions(t)}
+    extensions |= {ext for ext, t in mimetypes.types_map.items() if ALIASES.get(t, t) in types}
+    return [*types, *sorted(extensions)]
 
 
 def refusal(code: str, message: str, **details) -> AppError:
@@ -104,6 +114,8 @@ def sniff(head: bytes) -> str | None:
         return "asf"
     if head.startswith(b"OggS"):
         return "ogg"
+    if head.startswith(b"FLV\x01"):
+        return "flv"
     return None
 
 
@@ -120,7 +132,7 @@ def check_stored(declared: int, size: int | None, head: bytes) -> str:
     if container is None:
         raise refusal(
             "UNSUPPORTED_FORMAT",
-            "The file is not a video in a supported format (MP4/MOV, WebM/MKV, AVI, MPEG-TS/PS, ASF/WMV, Ogg).",
+            "The file is not a video in a supported format (MP4/MOV, WebM/MKV, AVI, MPEG-TS/PS, ASF/WMV, Ogg, FLV).",
             reason="magic_bytes",
         )
     return container
