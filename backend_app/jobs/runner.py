@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -27,7 +28,7 @@ from typing import Any
 from flask import Flask, current_app, has_app_context
 from redis.exceptions import RedisError
 from rq.exceptions import AbandonedJobError
-from rq.timeouts import JobTimeoutException
+from rq.timeouts import JobTimeoutException, UnixSignalDeathPenalty
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -233,6 +234,7 @@ def _run(job_id: str) -> dict[str, Any] | None:
         log.info("job canceled by its owner; stopped", extra={"kind": job.kind, "attempt": ctx.attempt})
         return None
     except JobTimeoutException:
+        _hold_time_limit()
         db.session.rollback()
         message = f"hard time limit of {spec.timeout_s()} s reached"
         if spec.resumable:
@@ -253,6 +255,13 @@ def _run(job_id: str) -> dict[str, Any] | None:
     finally:
         ctx.stop_heartbeat()
     return _end(job, ctx, result=result)
+
+
+def _hold_time_limit() -> None:
+    """The time limit is in hand: no repeat of it (workers.RepeatedTimeLimit) while the row is written.
+    Only RQ's alarm is cancelled (a run in a test process leaves pytest-timeout's alone)."""
+    if isinstance(getattr(signal.getsignal(signal.SIGALRM), "__self__", None), UnixSignalDeathPenalty):
+        signal.alarm(0)
 
 
 def _describe(exc: BaseException) -> str:

@@ -6,11 +6,13 @@ Telling a live worker from a dead one (heartbeats, RQ's registries) is ``queue/w
 from __future__ import annotations
 
 import logging
+import signal
 from importlib import import_module
 
 from flask import current_app, has_app_context
 from redis import Redis
 from rq import Worker
+from rq.timeouts import JobTimeoutException, UnixSignalDeathPenalty
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -28,6 +30,23 @@ from backend_app.services.video.workdir import remove_temp_of
 log = logging.getLogger(__name__)
 
 
+class RepeatedTimeLimit(UnixSignalDeathPenalty):
+    """RQ's hard time limit, raised again every ``REPEAT_S`` until the run has stopped.
+
+    RQ raises it once, in the horse's main thread, wherever the run is. Code that keeps one item's
+    failure from sinking the run (``except Exception`` around a page, a row, a provider call) can
+    catch it, and the run then goes on past its limit: on a loaded CI a 5 s batch attempt did,
+    inside the canary guard's handler. The runner stops the repeats once it has the limit in hand
+    (runner.py), and leaving RQ's ``with`` block cancels them, as it cancels the first alarm."""
+
+    REPEAT_S = 5
+
+    def handle_death_penalty(self, signum, frame):
+        if issubclass(self._exception, JobTimeoutException):  # not the worker's own monitoring wake-ups
+            signal.alarm(self.REPEAT_S)
+        super().handle_death_penalty(signum, frame)
+
+
 class FramewiseWorker(Worker):
     """RQ's worker, remembering whether its loop ended because it was asked to stop.
 
@@ -36,6 +55,7 @@ class FramewiseWorker(Worker):
     loop after the second, not after the first. A horse's temp files are removed when it ends.
     """
 
+    death_penalty_class = RepeatedTimeLimit
     stop_requested_by_signal = False
     status: WorkerStatus | None = None  # what the health endpoint reports (jobs/health.py)
 

@@ -29,6 +29,7 @@ FAST = dict(
 
 register(JobKind("test_sleepy", "default", "tests.jobs.kinds:sleepy", default_timeout_s=30))
 register(JobKind("test_hang", "default", "tests.jobs.kinds:sleepy", default_timeout_s=2))
+register(JobKind("test_swallow", "default", "tests.jobs.kinds:swallowing", default_timeout_s=2))
 register(JobKind("test_flaky", "default", "tests.jobs.kinds:flaky", default_timeout_s=30))
 register(JobKind("test_broken", "default", "tests.jobs.kinds:broken", default_timeout_s=30))
 
@@ -51,6 +52,25 @@ def sleepy(job, ctx) -> dict:
         time.sleep(min(0.2, max(deadline - time.monotonic(), 0)))
     _mark(job, "done")
     return {"slept": seconds, "pid": os.getpid(), "attempt": job.attempts}
+
+
+def swallowing(job, ctx) -> dict:
+    """Work whose first part isolates failures with ``except Exception`` (as the canary guard's
+    recording in a batch did), the rest not: RQ's time limit, raised once, lands in the first part
+    and is swallowed, and the run goes on."""
+    _mark(job, "start")
+    deadline = time.monotonic() + float((job.payload or {}).get("seconds", 30))
+    swallowed = False
+    while not swallowed and time.monotonic() < deadline:
+        try:
+            time.sleep(0.05)
+        except Exception:
+            swallowed = True
+            _mark(job, "swallowed")
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+    _mark(job, "done")
+    return {"swallowed": swallowed}
 
 
 def flaky(job, ctx) -> dict:

@@ -13,6 +13,7 @@ from rq.job import Job as RQJob
 
 from backend_app import local_redis
 from backend_app.extensions import db, redis_store
+from backend_app.jobs.workers import RepeatedTimeLimit
 from backend_app.models import Job
 from backend_app.models.base import utcnow
 from backend_app.queue.enqueue import submit
@@ -128,6 +129,18 @@ def test_hard_time_limit_fails_the_job_with_job_timeout(app, worker):
     assert (done.status, done.error_code, done.attempts) == ("failed", "JOB_TIMEOUT", 1), done.to_dict()
     time.sleep(2)  # a timeout is not retried
     assert row(job.id).attempts == 1
+
+
+def test_a_time_limit_swallowed_by_the_handler_is_raised_again_until_the_run_stops(app, worker, tmp_path):
+    # RQ raises the limit once; code that isolates a failure with `except Exception` caught it and
+    # the run went on (RQ's own kill comes 60 s later). The worker raises it again every 5 s.
+    job = submit("test_swallow", user_id=None, payload={"seconds": 30, "marker_dir": str(tmp_path / "m")})
+    done = finished(job.id)
+    assert (done.status, done.error_code) == ("failed", "JOB_TIMEOUT"), done.to_dict()
+    assert markers(tmp_path / "m", "swallowed") and not markers(tmp_path / "m", "done")
+    ran_s = (done.finished_at - done.started_at).total_seconds()
+    assert ran_s < 2 + 2 * RepeatedTimeLimit.REPEAT_S, f"the run went on for {ran_s:.1f} s"
+    assert worker.poll() is None
 
 
 def test_horse_killed_at_the_limit_from_outside_fails_with_job_timeout(app, worker):
